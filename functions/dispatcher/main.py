@@ -1,0 +1,16 @@
+"""The `dispatcher` event function: starts tasks on the executor (Knative Trigger → HTTP)."""
+
+import functions_framework
+
+from shared.events.consumer import consume
+from shared.tasks.dispatch import on_task_created, on_task_deleted
+
+HANDLERS = {
+    "dev.shoal.task.created": on_task_created,
+    "dev.shoal.task.deleted": on_task_deleted,
+}
+
+
+@functions_framework.http
+def dispatcher(request):
+    return consume(request, HANDLERS, function="dispatcher")

@@ -1,0 +1,12 @@
+"""The `meta` function: wiring only; the routes live in shared (see shared.http.catalog)."""
+
+import functions_framework
+
+from shared.http.catalog import build_api
+
+api = build_api("meta")
+
+
+@functions_framework.http
+def meta(request):
+    return api.handle(request)

@@ -1,0 +1,93 @@
+"""The one agent loop: call the model, run the tools it asks for, repeat until it answers.
+
+Used by the task worker now, and by chat, the compat endpoints and incident analysis later.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.agent.tools import ToolRegistry, render_result
+from shared.llm.base import Completion, Message, Provider, ToolCall, Usage
+
+EXHAUSTED_NOTE = ("[System: You have reached the maximum number of iterations. "
+                  "Please provide a final summary of what you accomplished.]")
+
+
+@dataclass
+class AgentResult:
+    text: str
+    messages: list[Message]
+    usage: Usage = field(default_factory=Usage)
+    iterations: int = 0
+    llm_calls: int = 0
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+Observer = Callable[[str, dict[str, Any]], None]
+
+
+def _start_tool(registry: ToolRegistry, call: ToolCall, pool: concurrent.futures.Executor
+                ) -> concurrent.futures.Future | str:
+    tool = registry.get(call.name)
+    if tool is None:
+        return render_result({"success": False, "error": f"unknown tool {call.name}", "errorType": "unknown_tool"})
+    return pool.submit(tool.run, call.arguments)
+
+
+def _finish_tool(call: ToolCall, started: concurrent.futures.Future | str, deadline: float) -> str:
+    if isinstance(started, str):
+        return started
+    try:
+        return render_result(started.result(timeout=max(0.0, deadline - time.monotonic())))
+    except concurrent.futures.TimeoutError:
+        return render_result({"success": False, "error": f"tool {call.name} timed out",
+                              "errorType": "internal_error"})
+    except Exception as exc:  # a failing tool is a result the model can react to
+        return render_result({"success": False, "error": f"{type(exc).__name__}: {exc}",
+                              "errorType": "internal_error"})
+
+
+def run_agent(provider: Provider, messages: list[Message], *, tools: ToolRegistry | None = None,
+              max_iterations: int = 50, tool_timeout: float = 60.0, max_tokens: int = 4096,
+              temperature: float | None = None, observe: Observer | None = None) -> AgentResult:
+    """Run until the model answers without tool calls, or until max_iterations (then one tool-less call)."""
+    tools = tools or ToolRegistry()
+    result = AgentResult(text="", messages=list(messages))
+    notify = observe or (lambda kind, data: None)
+    # Not a `with` block: a tool that timed out must not hold the loop's return hostage.
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="tool")
+    try:
+        while True:
+            exhausted = result.iterations >= max_iterations
+            if exhausted:
+                result.messages.append(Message(role="user", content=EXHAUSTED_NOTE))
+            completion: Completion = provider.complete(result.messages, tools=None if exhausted or not len(tools)
+                                                       else tools.specs(), max_tokens=max_tokens,
+                                                       temperature=temperature)
+            result.llm_calls += 1
+            result.usage.add(completion.usage)
+            result.messages.append(Message(role="assistant", content=completion.text,
+                                           tool_calls=completion.tool_calls))
+            if completion.text:
+                notify("message", {"content": completion.text})
+            if exhausted or not completion.tool_calls:
+                result.text = completion.text
+                return result
+            result.iterations += 1
+            for call in completion.tool_calls:
+                notify("tool_call", {"id": call.id, "name": call.name, "args": call.arguments})
+            # Independent calls of one turn run in parallel; results keep the model's order.
+            deadline = time.monotonic() + tool_timeout
+            started = [_start_tool(tools, call, pool) for call in completion.tool_calls]
+            for call, handle in zip(completion.tool_calls, started, strict=True):
+                output = _finish_tool(call, handle, deadline)
+                result.tool_calls.append({"name": call.name, "args": call.arguments, "result": output})
+                notify("tool_result", {"id": call.id, "name": call.name, "result": output})
+                result.messages.append(Message(role="tool", content=output, tool_call_id=call.id, name=call.name))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

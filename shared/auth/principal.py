@@ -1,0 +1,28 @@
+"""Who is calling: resolved once per request by `shared.auth.resolver`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+PrincipalKind = Literal["dev", "serviceaccount", "oidc", "txn", "apikey"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: PrincipalKind
+    subject: str
+    username: str
+    # None = not bound to a namespace (the local dev principal); acts in any namespace it names.
+    namespace: str | None = None
+    groups: tuple[str, ...] = ()
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_service_account(self) -> bool:
+        return self.kind == "serviceaccount"
+
+    def public_fields(self) -> dict[str, Any]:
+        """The non-secret fields, for `/auth/validate` and logs."""
+        return {"kind": self.kind, "subject": self.subject, "username": self.username,
+                "namespace": self.namespace, "groups": list(self.groups)}

@@ -1,0 +1,5 @@
+"""CloudEvents: parse, build, emit, the idempotent consumer and the type catalogue."""
+
+from shared.events.envelope import EmitError, Event, build, emit, parse
+
+__all__ = ["EmitError", "Event", "build", "emit", "parse"]

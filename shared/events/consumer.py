@@ -1,0 +1,54 @@
+"""The idempotent-consumer adapter: every event function serves the broker through it.
+
+Answers (Knative data-plane rules): 200 with an empty body when handled or already handled;
+400 for a request that is not a valid event (not retried); 409 while another replica holds the
+claim (retried later); 500 when the handler failed (retried, then dead-lettered). Never a
+non-empty 2xx body, which the MT broker would count as a failed delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from flask import Request, Response
+
+from shared.errors import ShoalError
+from shared.events.envelope import Event, parse
+from shared.logs import get_logger
+from shared.store import idempotency
+
+log = get_logger("events")
+EventHandler = Callable[[Event], None]
+
+
+def consume(request: Request, handlers: Mapping[str, EventHandler], *, function: str) -> Response:
+    """Parse, dedupe on source+id, dispatch by type ("*" catches the rest), answer per the rules above."""
+    if request.method == "GET" and request.path in ("/healthz", "/readyz"):
+        return Response('{"status":"ok"}', status=200, content_type="application/json")
+    try:
+        event = parse(request.headers, request.get_data())
+    except ShoalError as exc:
+        log.warning("rejected event", extra={"fields": {"function": function, "reason": exc.message}})
+        return Response(exc.message, status=400, content_type="text/plain")
+    fields = {"function": function, "type": event.type, "id": event.id, "source": event.source,
+              "subject": event.subject, "traceparent": event.extensions.get("traceparent")}
+    handler = handlers.get(event.type) or handlers.get("*")
+    if handler is None:
+        log.info("ignored event", extra={"fields": fields})
+        return Response(status=200)
+    key = f"{function}#{event.dedupe_key}"
+    claim = idempotency.claim(key)
+    if claim is idempotency.Claim.COMPLETED:
+        log.info("duplicate event", extra={"fields": fields})
+        return Response(status=200)
+    if claim is idempotency.Claim.IN_PROGRESS:
+        return Response(status=409)
+    try:
+        handler(event)
+    except Exception:
+        idempotency.release(key)
+        log.exception("event handler failed", extra={"fields": fields})
+        return Response(status=500)
+    idempotency.complete(key)
+    log.info("event", extra={"fields": fields})
+    return Response(status=200)

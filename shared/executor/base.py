@@ -1,0 +1,35 @@
+"""Executors start a task's work somewhere and can stop it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from shared.store import Record
+
+
+class ExecutorError(Exception):
+    """The executor could not start the task; the message becomes the task's failure message."""
+
+
+class Executor(Protocol):
+    name: str
+
+    def start(self, task: Record) -> str:
+        """Start the task's work; return its job name."""
+        ...
+
+    def stop(self, namespace: str, name: str) -> None:
+        """Stop the task's work if it runs; no error when it does not."""
+        ...
+
+
+def get_executor() -> Executor:
+    """The executor chosen by SHOAL_EXECUTOR."""
+    from shared.config import get_settings
+
+    kind = get_settings().executor
+    if kind == "local":
+        from shared.executor.local import LocalExecutor
+
+        return LocalExecutor.instance()
+    raise ExecutorError("the Kubernetes Jobs executor is not available in this build; set SHOAL_EXECUTOR=local")

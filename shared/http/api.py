@@ -1,0 +1,195 @@
+"""One request pipeline for every HTTP function: match, authenticate, run, render.
+
+`Api.handle(request)` processes a request in this order:
+1. assign a request id (the caller's `X-Request-Id` when sane, else a new one);
+2. match method and path with a werkzeug Map; no match becomes a 404/405 in the dialect of the
+   router whose prefix covers the path;
+3. refuse bodies over the configured limit (413);
+4. resolve the principal unless the route is public (401 in the route's dialect);
+5. call the handler with a RequestContext and the path arguments;
+6. turn its return value (dict/list, (body, status), Response, None) into a response;
+7. render any ShoalError in the route's dialect; log any other exception with its traceback
+   and answer 500 in the dialect with the request id;
+8. log one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Request, Response
+from werkzeug.exceptions import MethodNotAllowed as _WMethodNotAllowed
+from werkzeug.exceptions import NotFound as _WNotFound
+from werkzeug.routing import Map, Rule
+
+from shared.auth.principal import Principal
+from shared.auth.resolver import authenticate
+from shared.config import get_settings
+from shared.errors import Invalid, MethodNotAllowed, NotFound, ShoalError, TooLarge
+from shared.http.dialects import DIALECTS, Dialect
+from shared.logs import get_logger
+
+log = get_logger("http")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@dataclass
+class RequestContext:
+    """What a handler gets besides its path arguments."""
+
+    request: Request
+    request_id: str
+    principal: Principal | None = None
+
+    def json(self, *, allow_empty: bool = False, message: str = "invalid request body") -> Any:
+        """The JSON body; Invalid(message) when it is not JSON (or absent, unless allow_empty)."""
+        raw = self.request.get_data(cache=True)
+        if not raw.strip():
+            if allow_empty:
+                return None
+            raise Invalid(message)
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise Invalid(message) from None
+
+    def json_object(self, **kwargs: Any) -> dict:
+        body = self.json(**kwargs)
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            raise Invalid(kwargs.get("message", "invalid request body"))
+        return body
+
+    @property
+    def args(self) -> Any:
+        return self.request.args
+
+    def require_principal(self) -> Principal:
+        assert self.principal is not None, "route is public"
+        return self.principal
+
+
+Handler = Callable[..., Any]
+
+
+@dataclass
+class Route:
+    rule: str
+    methods: tuple[str, ...]
+    handler: Handler
+    public: bool = False
+    summary: str = ""
+    dialect: str | None = None
+    streaming: bool = False
+    responses: dict[int, str] = field(default_factory=dict)
+
+
+class Router:
+    """A group of routes sharing a path prefix and an error dialect."""
+
+    def __init__(self, prefix: str = "", *, dialect: str = "orka", tag: str = "") -> None:
+        self.prefix = prefix.rstrip("/")
+        self.dialect = dialect
+        self.tag = tag
+        self.routes: list[Route] = []
+
+    def route(self, rule: str, methods: Iterable[str] = ("GET",), *, public: bool = False, summary: str = "",
+              streaming: bool = False, responses: dict[int, str] | None = None) -> Callable[[Handler], Handler]:
+        """Register a handler; registration only records, it never wraps or runs anything."""
+
+        def register(handler: Handler) -> Handler:
+            self.routes.append(Route(self.prefix + rule, tuple(m.upper() for m in methods), handler, public,
+                                     summary or (handler.__doc__ or "").strip().split("\n")[0], self.dialect,
+                                     streaming, responses or {}))
+            return handler
+
+        return register
+
+
+class Api:
+    """The routers of one function, frozen into a werkzeug Map at construction."""
+
+    def __init__(self, name: str, routers: Iterable[Router], *, default_dialect: str = "orka") -> None:
+        self.name = name
+        self.routers = list(routers)
+        self.default_dialect = default_dialect
+        self.routes: list[Route] = [r for router in self.routers for r in router.routes]
+        self._map = Map([Rule(r.rule, methods=list(r.methods), endpoint=i, strict_slashes=False)
+                         for i, r in enumerate(self.routes)])
+
+    def _dialect_for_path(self, path: str) -> Dialect:
+        best = None
+        for router in self.routers:
+            if router.prefix and (path == router.prefix or path.startswith(router.prefix + "/")) and (
+                    best is None or len(router.prefix) > len(best.prefix)):
+                best = router
+        return DIALECTS[best.dialect if best else self.default_dialect]
+
+    def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        incoming = request.headers.get("X-Request-Id", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        ctx = RequestContext(request=request, request_id=request_id)
+        route: Route | None = None
+        dialect = self._dialect_for_path(request.path)
+        try:
+            adapter = self._map.bind("localhost", path_info=request.path, url_scheme="http")
+            try:
+                index, args = adapter.match(request.path, method=request.method)
+            except _WMethodNotAllowed as exc:
+                allowed = ", ".join(sorted(exc.valid_methods or []))
+                raise MethodNotAllowed("method not allowed", headers={"Allow": allowed}) from None
+            except _WNotFound:
+                raise NotFound("not found") from None
+            route = self.routes[index]
+            dialect = DIALECTS[route.dialect or self.default_dialect]
+            length = request.content_length
+            if length is not None and length > get_settings().max_body_bytes:
+                raise TooLarge("request body too large")
+            if not route.public:
+                ctx.principal = authenticate(request.headers)
+            response = _to_response(route.handler(ctx, **args))
+        except ShoalError as error:
+            response = _error_response(dialect, error, request_id)
+        except Exception:
+            log.exception("unhandled error", extra={"fields": {"request_id": request_id, "path": request.path}})
+            response = _error_response(dialect, ShoalError("internal error"), request_id)
+        response.headers["X-Request-Id"] = request_id
+        log.info("request", extra={"fields": {
+            "request_id": request_id, "function": self.name, "method": request.method,
+            "route": route.rule if route else None, "path": request.path, "status": response.status_code,
+            "principal": ctx.principal.subject if ctx.principal else None,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2)}})
+        return response
+
+
+def _error_response(dialect: Dialect, error: ShoalError, request_id: str) -> Response:
+    body, status, content_type = dialect.render(error, request_id)
+    response = Response(json.dumps(body), status=status, content_type=content_type)
+    for key, value in error.headers.items():
+        response.headers[key] = value
+    return response
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """The one JSON serialisation path."""
+    return Response(json.dumps(body, default=str), status=status, content_type="application/json",
+                    headers=headers)
+
+
+def _to_response(value: Any) -> Response:
+    if isinstance(value, Response):
+        return value
+    if value is None:
+        return Response(status=204)
+    if isinstance(value, tuple):
+        body, status = value
+        return Response(status=status) if body is None else json_response(body, status)
+    return json_response(value)

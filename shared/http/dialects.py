@@ -1,0 +1,94 @@
+"""Error dialects: how each API family renders a ShoalError. One object per dialect."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from shared.errors import ShoalError
+
+
+class Dialect:
+    name = "base"
+    content_type = "application/json"
+
+    def body(self, error: ShoalError, request_id: str) -> Any:
+        raise NotImplementedError
+
+    def render(self, error: ShoalError, request_id: str) -> tuple[Any, int, str]:
+        """(body, status, content type) for an error."""
+        return self.body(error, request_id), error.status, self.content_type
+
+
+def _message(error: ShoalError, request_id: str) -> str:
+    # A 500 never carries str(exc); it names the request id the log line carries.
+    if error.status >= 500 and error.code == "internal_error":
+        return f"internal server error (request id {request_id})"
+    return error.message
+
+
+class OrkaDialect(Dialect):
+    """`{"error":{"code":N,"message":"…"}}` on /api/v1 and /internal/v1."""
+
+    name = "orka"
+
+    def body(self, error: ShoalError, request_id: str) -> Any:
+        return {"error": {"code": error.status, "message": _message(error, request_id)}}
+
+
+class ProblemDialect(Dialect):
+    """RFC 7807 `application/problem+json` (Kubernaut)."""
+
+    name = "problem"
+    content_type = "application/problem+json"
+
+    def body(self, error: ShoalError, request_id: str) -> Any:
+        try:
+            title = HTTPStatus(error.status).phrase
+        except ValueError:
+            title = "Error"
+        return {"type": "about:blank", "title": title, "status": error.status,
+                "detail": _message(error, request_id), "request_id": request_id}
+
+
+_OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                 404: "not_found_error", 409: "conflict_error", 413: "invalid_request_error",
+                 429: "rate_limit_error"}
+
+
+class OpenAIDialect(Dialect):
+    """`{"error":{"message","type","param","code"}}`."""
+
+    name = "openai"
+
+    def body(self, error: ShoalError, request_id: str) -> Any:
+        kind = _OPENAI_TYPES.get(error.status, "server_error")
+        return {"error": {"message": _message(error, request_id), "type": kind, "param": None, "code": None}}
+
+
+_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                    404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
+                    529: "overloaded_error"}
+
+
+class AnthropicDialect(Dialect):
+    """`{"type":"error","error":{"type","message"}}`."""
+
+    name = "anthropic"
+
+    def body(self, error: ShoalError, request_id: str) -> Any:
+        kind = _ANTHROPIC_TYPES.get(error.status, "api_error")
+        return {"type": "error", "error": {"type": kind, "message": _message(error, request_id)}}
+
+
+class SimpleDialect(Dialect):
+    """`{"error":"…"}` (the labrats and operator services)."""
+
+    name = "simple"
+
+    def body(self, error: ShoalError, request_id: str) -> Any:
+        return {"error": _message(error, request_id)}
+
+
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (OrkaDialect(), ProblemDialect(), OpenAIDialect(),
+                                                     AnthropicDialect(), SimpleDialect())}

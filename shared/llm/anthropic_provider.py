@@ -1,0 +1,75 @@
+"""The Anthropic provider through the official SDK (imported lazily: ~1.8 s)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.llm.base import Completion, Message, ProviderError, ToolCall, ToolSpec, Usage
+
+
+def to_anthropic(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
+    """(system prompt, messages) with tool results as user tool_result blocks."""
+    system = "\n\n".join(m.content for m in messages if m.role == "system")
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "system":
+            continue
+        if m.role == "tool":
+            block = {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.content}
+            if out and out[-1]["role"] == "user" and isinstance(out[-1]["content"], list):
+                out[-1]["content"].append(block)
+            else:
+                out.append({"role": "user", "content": [block]})
+        elif m.role == "assistant" and m.tool_calls:
+            content: list[dict[str, Any]] = [{"type": "text", "text": m.content}] if m.content else []
+            content += [{"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments} for c in m.tool_calls]
+            out.append({"role": "assistant", "content": content})
+        else:
+            out.append({"role": m.role, "content": m.content})
+    return system, out
+
+
+class AnthropicProvider:
+    kind = "anthropic"
+
+    def __init__(self, name: str, model: str, *, api_key: str | None, base_url: str | None = None,
+                 timeout: float = 120.0) -> None:
+        self.name, self.model = name, model
+        self._api_key, self._base_url, self._timeout = api_key, base_url, timeout
+        self._client: Any = None
+
+    def _sdk(self) -> Any:
+        if self._client is None:
+            import anthropic
+
+            self._client = anthropic.Anthropic(api_key=self._api_key, base_url=self._base_url,
+                                               timeout=self._timeout, max_retries=2)
+        return self._client
+
+    def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
+                 max_tokens: int = 4096, temperature: float | None = None) -> Completion:
+        import anthropic
+
+        system, converted = to_anthropic(messages)
+        kwargs: dict[str, Any] = {"model": self.model, "messages": converted, "max_tokens": max_tokens}
+        if system:
+            kwargs["system"] = system
+        if temperature is not None:
+            kwargs["temperature"] = temperature
+        if tools:
+            kwargs["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
+                               for t in tools]
+        try:
+            response = self._sdk().messages.create(**kwargs)
+        except anthropic.APIStatusError as exc:
+            raise ProviderError(f"anthropic provider error {exc.status_code}: {exc.message}",
+                                status=exc.status_code,
+                                retryable=exc.status_code in (429, 500, 502, 503, 529)) from None
+        except anthropic.APIError as exc:
+            raise ProviderError(f"anthropic provider error: {type(exc).__name__}", retryable=True) from None
+        text = "".join(b.text for b in response.content if b.type == "text")
+        calls = [ToolCall(id=b.id, name=b.name, arguments=dict(b.input or {}))
+                 for b in response.content if b.type == "tool_use"]
+        stop = response.stop_reason if response.stop_reason in ("tool_use", "max_tokens", "stop_sequence") else "end_turn"
+        return Completion(text, calls, stop, Usage(response.usage.input_tokens, response.usage.output_tokens),
+                          response.model)

@@ -1,0 +1,68 @@
+"""One message and tool-call model for every provider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass
+class Message:
+    role: Role
+    content: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+
+
+@dataclass
+class Completion:
+    text: str
+    tool_calls: list[ToolCall]
+    stop_reason: Literal["end_turn", "tool_use", "max_tokens", "stop_sequence"]
+    usage: Usage
+    model: str
+
+
+class ProviderError(Exception):
+    """The configured provider failed. Never answered by falling back to another provider."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+class Provider(Protocol):
+    name: str
+    kind: str
+    model: str
+
+    def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
+                 max_tokens: int = 4096, temperature: float | None = None) -> Completion: ...

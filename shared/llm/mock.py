@@ -1,0 +1,47 @@
+"""The deterministic `shoal-mock` provider: the offline default of `make run` and of tests.
+
+Without a script it answers every conversation with one text reply derived from the last user
+message. With `SHOAL_MOCK_SCRIPT` (a JSON file: a list of steps) it plays the steps in order, one
+per assistant turn; a step is {"text": "..."} or {"tool_calls": [{"name": ..., "arguments": {...}}]}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from shared.llm.base import Completion, Message, ToolCall, ToolSpec, Usage
+
+MODEL = "shoal-mock"
+
+
+def _tokens(text: str) -> int:
+    return max(1, len(text) // 4) if text else 0
+
+
+class MockProvider:
+    kind = "mock"
+
+    def __init__(self, name: str = "default", model: str | None = None, script: list[dict[str, Any]] | None = None):
+        self.name = name
+        self.model = model or MODEL
+        if script is None and os.environ.get("SHOAL_MOCK_SCRIPT"):
+            script = json.loads(Path(os.environ["SHOAL_MOCK_SCRIPT"]).read_text())
+        self.script = script
+
+    def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
+                 max_tokens: int = 4096, temperature: float | None = None) -> Completion:
+        prompt_tokens = sum(_tokens(m.content) for m in messages)
+        turn = sum(1 for m in messages if m.role == "assistant")
+        if self.script is not None and turn < len(self.script):
+            step = self.script[turn]
+            calls = [ToolCall(id=f"call_{turn}_{i}", name=c["name"], arguments=c.get("arguments", {}))
+                     for i, c in enumerate(step.get("tool_calls", []))]
+            text = step.get("text", "")
+            return Completion(text, calls, "tool_use" if calls else "end_turn",
+                              Usage(prompt_tokens, _tokens(text) + 5 * len(calls)), self.model)
+        last_user = next((m.content for m in reversed(messages) if m.role == "user"), "")
+        text = f"Hello from shoal-mock. You said: {last_user.strip()}"
+        return Completion(text, [], "end_turn", Usage(prompt_tokens, _tokens(text)), self.model)

@@ -1,0 +1,5 @@
+import sys
+
+from shared.local.platform import main
+
+sys.exit(main())

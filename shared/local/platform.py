@@ -1,0 +1,191 @@
+"""`make run`: the whole platform on this machine, as the cluster runs it.
+
+Starts, in order: the state backend (moto's server unless AWS_ENDPOINT_URL is set) with the
+tables and bucket; the broker; every function of `knative/services.yaml` as its own
+functions-framework process; the gateway on SHOAL_PORT routing by `infra/httproutes.yaml`.
+Prints the dev token. Ctrl-C (or SIGTERM) stops everything it started.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from werkzeug.serving import make_server
+
+from shared.local.broker import Broker
+from shared.local.gateway import Gateway
+from shared.local.manifests import ROOT, functions, routes, triggers
+from shared.logs import get_logger
+
+log = get_logger("local")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, *, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with code {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
+
+
+@dataclass
+class LocalPlatform:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    dev_token: str = field(default_factory=lambda: os.environ.get("SHOAL_DEV_TOKEN") or secrets.token_urlsafe(24))
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    _servers: list = field(default_factory=list)
+    _moto: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def service_url(self, name: str) -> str | None:
+        port = self.ports.get(name)
+        proc = self.processes.get(name)
+        if port is None or proc is None or proc.poll() is not None:
+            return None
+        return f"http://127.0.0.1:{port}"
+
+    # -- state ------------------------------------------------------------------------------
+    def _state_env(self) -> dict[str, str]:
+        env = {"AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+               "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+               "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", "us-east-1"))}
+        if os.environ.get("AWS_ENDPOINT_URL"):
+            env["AWS_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"]
+            return env
+        port = free_port()
+        self._moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+        wait_http(env["AWS_ENDPOINT_URL"] + "/moto-api/", process=self._moto)
+        return env
+
+    def _bootstrap_state(self, env: dict[str, str]) -> None:
+        from shared.config import reset_settings
+        from shared.store.bootstrap import ensure_state
+        from shared.store.clients import reset_clients
+
+        os.environ.update(env)
+        reset_settings()
+        reset_clients()
+        ensure_state()
+
+    # -- servers ----------------------------------------------------------------------------
+    def _serve(self, app, port: int, name: str) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # our functions log one JSON line each
+        server = make_server(self.host if name == "gateway" else "127.0.0.1", port, app, threaded=True)
+        self._servers.append(server)
+        threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+
+    def _start_function(self, name: str, env: dict[str, str]) -> None:
+        port = self.ports.setdefault(name, free_port())
+        cmd = [sys.executable, "-m", "functions_framework", "--target", name,
+               "--source", str(ROOT / "functions" / name / "main.py"), "--host", "127.0.0.1", "--port", str(port)]
+        # Each gunicorn gets its own runtime dir: they would all share one control socket otherwise.
+        runtime = Path(tempfile.mkdtemp(prefix=f"shoal-{name}-"))
+        self.processes[name] = subprocess.Popen(cmd, env={**env, "PORT": str(port), "SHOAL_EVENT_SOURCE": name,
+                                                          "XDG_RUNTIME_DIR": str(runtime)},
+                                                cwd=ROOT, start_new_session=True)
+
+    def start(self) -> None:
+        from shared.llm.registry import resolve
+
+        resolve()  # a configured provider without its key stops here, loudly, not at the first task
+        state = self._state_env()
+        self._bootstrap_state(state)
+        broker_port = free_port()
+        env = {**os.environ, **state,
+               "SHOAL_PLATFORM": "local", "SHOAL_DEV_TOKEN": self.dev_token, "SHOAL_EXECUTOR": "local",
+               "K_SINK": f"http://127.0.0.1:{broker_port}/", "SHOAL_INTERNAL_URL": self.url,
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+               "WORKERS": "1", "THREADS": "16", "PYTHONUNBUFFERED": "1"}
+        self._serve(Broker(triggers(), self.service_url), broker_port, "broker")
+        for fn in functions():
+            self._start_function(fn.name, env)
+        for name, proc in self.processes.items():
+            wait_http(f"http://127.0.0.1:{self.ports[name]}/healthz", process=proc)
+        self._serve(Gateway(routes(), self.service_url), self.port, "gateway")
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+        self._servers.clear()
+        children = list(self.processes.values()) + ([self._moto] if self._moto else [])
+        for proc in children:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for proc in children:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.processes.clear()
+
+    def banner(self) -> str:
+        from shared.llm.registry import describe_default
+
+        llm = describe_default()
+        return (f"\nShoal is running at {self.url}\n"
+                f"  dev token:  {self.dev_token}\n"
+                f"  try:        curl -H 'Authorization: Bearer {self.dev_token}' {self.url}/api/v1/tasks\n"
+                f"  functions:  {', '.join(sorted(self.processes))}\n"
+                f"  state:      {os.environ.get('AWS_ENDPOINT_URL')}\n"
+                f"  llm:        {llm['provider']} ({llm['model']})\n"
+                f"Ctrl-C stops everything.\n")
+
+
+def main() -> int:
+    port = int(os.environ.get("SHOAL_PORT", "8080"))
+    platform = LocalPlatform(host=os.environ.get("SHOAL_HOST", "127.0.0.1"), port=port)
+    stopping = threading.Event()
+
+    def on_signal(signum, frame):
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        platform.start()
+        sys.stdout.write(platform.banner())
+        sys.stdout.flush()
+        while not stopping.wait(0.5):
+            dead = [n for n, p in platform.processes.items() if p.poll() is not None]
+            if dead:
+                sys.stderr.write(f"function(s) exited: {', '.join(dead)}; stopping\n")
+                return 1
+        return 0
+    finally:
+        platform.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

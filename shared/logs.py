@@ -1,0 +1,36 @@
+"""One JSON log line per request and per event, on stderr, with the stdlib logger."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+_configured = False
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"ts": round(time.time(), 3), "level": record.levelname.lower(), "logger": record.name,
+                "msg": record.getMessage()}
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update(fields)
+        if record.exc_info:
+            line["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A logger writing JSON lines; configures the root handler once per process."""
+    global _configured
+    if not _configured:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        root = logging.getLogger("shoal")
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        root.propagate = False
+        _configured = True
+    return logging.getLogger(f"shoal.{name}")

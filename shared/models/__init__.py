@@ -1,0 +1,1 @@
+"""Pydantic models per domain, free of storage concerns."""

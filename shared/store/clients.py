@@ -1,0 +1,47 @@
+"""boto3 clients, created lazily once per process.
+
+`shared.store` is the only package that imports boto3. Endpoints come from boto3's own
+`AWS_ENDPOINT_URL`/`AWS_ENDPOINT_URL_DYNAMODB`/`AWS_ENDPOINT_URL_S3`, so the same code runs against
+moto, DynamoDB Local or AWS without branches.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from shared.config import get_settings
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+
+
+def client(service: str) -> Any:
+    """A cached boto3 client for `service` ("dynamodb" or "s3")."""
+    found = _clients.get(service)
+    if found is not None:
+        return found
+    with _lock:
+        if service not in _clients:
+            import boto3  # lazy: ~200 ms that /healthz never needs
+            from botocore.config import Config
+
+            config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=5, read_timeout=30,
+                            s3={"addressing_style": "path"})
+            session = boto3.session.Session()
+            _clients[service] = session.client(service, region_name=get_settings().aws_region, config=config)
+        return _clients[service]
+
+
+def reset_clients() -> None:
+    """Drop cached clients (tests start a fresh moto per test)."""
+    with _lock:
+        _clients.clear()
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError, else None."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code")
+    return None

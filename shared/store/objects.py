@@ -1,0 +1,210 @@
+"""The objects table: every CRUD resource, with conditional writes and cursor pages.
+
+Create is conditional on the key being free (409); replace and update are conditional on the
+stored `version` (optimistic locking); lists are Queries on one partition, paged by cursor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shared.config import get_settings
+from shared.errors import Conflict, NotFound
+from shared.store.blobs import delete_blob, get_blob, put_blob
+from shared.store.clients import client, error_code
+from shared.store.cursor import decode_cursor, encode_cursor
+from shared.store.tables import table_name
+
+
+class AlreadyExists(Conflict):
+    """The key is taken."""
+
+
+class VersionConflict(Conflict):
+    """The stored version is not the one the writer read."""
+
+
+@dataclass
+class Record:
+    kind: str
+    namespace: str
+    name: str
+    version: int
+    doc: dict[str, Any]
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+class ObjectStore:
+    """Repository of one kind of resource."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    # -- keys and items -------------------------------------------------------------------
+    def _pk(self, namespace: str) -> str:
+        return f"{self.kind}#{namespace}"
+
+    def _key(self, namespace: str, name: str) -> dict:
+        return {"pk": {"S": self._pk(namespace)}, "sk": {"S": name}}
+
+    def _blob_key(self, namespace: str, name: str, version: int) -> str:
+        return f"objects/{self.kind}/{namespace}/{name}/v{version}.json"
+
+    def _item(self, namespace: str, name: str, version: int, doc: dict, expiry: int | None) -> dict:
+        raw = json.dumps(doc, separators=(",", ":"), default=str)
+        item = {**self._key(namespace, name), "version": {"N": str(version)}, "updated": {"N": str(_now())}}
+        # Items stay well under DynamoDB's 400 KB: larger documents live in the bucket.
+        if len(raw.encode()) > get_settings().max_item_bytes:
+            key = self._blob_key(namespace, name, version)
+            put_blob(key, raw.encode(), "application/json")
+            item["blob"] = {"S": key}
+        else:
+            item["doc"] = {"S": raw}
+        if expiry is not None:
+            item["expiry"] = {"N": str(expiry)}
+        return item
+
+    def _record(self, item: dict) -> Record | None:
+        expiry = item.get("expiry")
+        # TTL deletion is lazy everywhere: expired items are filtered here.
+        if expiry is not None and int(expiry["N"]) <= _now():
+            return None
+        if "blob" in item:
+            data = get_blob(item["blob"]["S"])
+            doc = json.loads(data) if data is not None else {}
+        else:
+            doc = json.loads(item["doc"]["S"])
+        namespace = item["pk"]["S"].split("#", 1)[1]
+        return Record(self.kind, namespace, item["sk"]["S"], int(item["version"]["N"]), doc)
+
+    def _call(self, op: str, **kwargs: Any) -> dict:
+        return getattr(client("dynamodb"), op)(TableName=table_name("objects"), **kwargs)
+
+    # -- operations -------------------------------------------------------------------------
+    def get(self, namespace: str, name: str, *, consistent: bool = True) -> Record | None:
+        """The record, or None when it is missing or expired."""
+        item = self._call("get_item", Key=self._key(namespace, name), ConsistentRead=consistent).get("Item")
+        return self._record(item) if item else None
+
+    def require(self, namespace: str, name: str, message: str) -> Record:
+        """The record, or NotFound(message)."""
+        record = self.get(namespace, name)
+        if record is None:
+            raise NotFound(message)
+        return record
+
+    def create(self, namespace: str, name: str, doc: dict, *, exists_message: str | None = None,
+               expiry: int | None = None) -> Record:
+        """Store a new record at version 1; AlreadyExists (409) if the key is taken by a live record."""
+        item = self._item(namespace, name, 1, doc, expiry)
+        try:
+            # An expired item still occupies its key until TTL deletion: let a create replace it.
+            self._call("put_item", Item=item,
+                       ConditionExpression="attribute_not_exists(pk) OR (attribute_exists(expiry) AND expiry <= :now)",
+                       ExpressionAttributeValues={":now": {"N": str(_now())}})
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                self._drop_blob(item)
+                raise AlreadyExists(exists_message or f"{self.kind} already exists") from None
+            raise
+        return Record(self.kind, namespace, name, 1, doc)
+
+    def replace(self, namespace: str, name: str, doc: dict, *, expected_version: int,
+                conflict_message: str | None = None, expiry: int | None = None) -> Record:
+        """Write `doc` as version expected_version+1 if the stored version is still expected_version."""
+        version = expected_version + 1
+        item = self._item(namespace, name, version, doc, expiry)
+        try:
+            old = self._call("put_item", Item=item, ConditionExpression="version = :v",
+                             ExpressionAttributeValues={":v": {"N": str(expected_version)}},
+                             ReturnValues="ALL_OLD").get("Attributes", {})
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                self._drop_blob(item)
+                raise VersionConflict(conflict_message or f"{self.kind} was modified concurrently") from None
+            raise
+        self._drop_blob(old)
+        return Record(self.kind, namespace, name, version, doc)
+
+    def update(self, namespace: str, name: str, mutate: Callable[[dict], bool | None], *,
+               not_found_message: str | None = None, attempts: int = 8) -> Record:
+        """Read, apply `mutate` to the document, write back under the version check; retry on conflict.
+
+        `mutate` edits the dict in place; returning False means "nothing to change" and skips the write.
+        """
+        for _ in range(attempts):
+            record = self.get(namespace, name)
+            if record is None:
+                raise NotFound(not_found_message or f"{self.kind} not found")
+            if mutate(record.doc) is False:
+                return record
+            try:
+                return self.replace(namespace, name, record.doc, expected_version=record.version)
+            except VersionConflict:
+                time.sleep(0.01)
+        raise VersionConflict(f"{self.kind} was modified concurrently")
+
+    def delete(self, namespace: str, name: str, *, expected_version: int | None = None) -> bool:
+        """Delete the record; False when it did not exist. With expected_version, conditional on it."""
+        kwargs: dict[str, Any] = {"Key": self._key(namespace, name), "ReturnValues": "ALL_OLD"}
+        if expected_version is not None:
+            kwargs["ConditionExpression"] = "version = :v"
+            kwargs["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
+        try:
+            old = self._call("delete_item", **kwargs).get("Attributes")
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise VersionConflict(f"{self.kind} was modified concurrently") from None
+            raise
+        if not old:
+            return False
+        self._drop_blob(old)
+        return True
+
+    def list_page(self, namespace: str, *, limit: int | None, cursor: str | None = None
+                  ) -> tuple[list[Record], str | None]:
+        """One page of records in name order and the cursor of the next page (None at the end).
+
+        limit=None reads the whole partition (the spec's `limit=0`).
+        """
+        start = decode_cursor(cursor, expect_pk=self._pk(namespace))
+        records: list[Record] = []
+        while True:
+            kwargs: dict[str, Any] = {"KeyConditionExpression": "pk = :pk",
+                                      "ExpressionAttributeValues": {":pk": {"S": self._pk(namespace)}}}
+            if limit is not None:
+                kwargs["Limit"] = limit - len(records)
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = self._call("query", **kwargs)
+            for item in page.get("Items", []):
+                record = self._record(item)
+                if record is not None:
+                    records.append(record)
+            start = page.get("LastEvaluatedKey")
+            if not start or (limit is not None and len(records) >= limit):
+                break
+        if limit is None:
+            return records, None
+        # Only hand out a cursor when another item exists, so the last page has no `continue`.
+        if start and not self._call("query", KeyConditionExpression="pk = :pk",
+                                    ExpressionAttributeValues={":pk": {"S": self._pk(namespace)}},
+                                    ExclusiveStartKey=start, Limit=1, Select="COUNT").get("Count"):
+            start = None
+        return records, encode_cursor(start)
+
+    @staticmethod
+    def _drop_blob(item: dict) -> None:
+        blob = item.get("blob") if item else None
+        if blob:
+            # An orphaned blob is garbage, not an error for the caller.
+            with contextlib.suppress(Exception):
+                delete_blob(blob["S"])

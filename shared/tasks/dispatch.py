@@ -1,0 +1,39 @@
+"""What the dispatcher does with task events."""
+
+from __future__ import annotations
+
+import contextlib
+
+from shared.events import Event
+from shared.executor.base import ExecutorError, get_executor
+from shared.logs import get_logger
+from shared.tasks.lifecycle import transition
+from shared.tasks.repository import tasks
+
+log = get_logger("dispatcher")
+
+
+def on_task_created(event: Event) -> None:
+    """Claim the Pending task (conditional write), then start it; a start failure fails the task."""
+    data = event.data or {}
+    namespace, name = data["namespace"], data["name"]
+    record = tasks.get(namespace, name)
+    if record is None or record.doc.get("status", {}).get("phase", "Pending") != "Pending":
+        return  # deleted meanwhile, or already dispatched by an earlier delivery
+    if record.doc.get("spec", {}).get("suspend"):
+        return
+    claimed = transition(namespace, name, "Running", only_from=frozenset({"Pending"}))
+    if claimed is None:
+        return
+    try:
+        job = get_executor().start(claimed)
+    except ExecutorError as exc:
+        transition(namespace, name, "Failed", message=str(exc))
+        return
+    tasks.update(namespace, name, lambda doc: doc.setdefault("status", {}).update(jobName=job))
+
+
+def on_task_deleted(event: Event) -> None:
+    data = event.data or {}
+    with contextlib.suppress(ExecutorError):  # nothing runs where no executor exists
+        get_executor().stop(data["namespace"], data["name"])

@@ -1,0 +1,79 @@
+"""Phase transitions: conditional on the stored version, announced as events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from shared.clock import now_rfc3339
+from shared.events import build, emit
+from shared.events.catalogue import data_for
+from shared.logs import get_logger
+from shared.models.task import TERMINAL_PHASES, TRANSITIONS
+from shared.store import Record
+from shared.tasks.repository import TASK_NOT_FOUND, tasks
+
+log = get_logger("tasks")
+
+
+def set_condition(status: dict[str, Any], type_: str, value: bool, reason: str, message: str = "") -> None:
+    """Upsert one Kubernetes-style condition."""
+    conditions = [c for c in status.get("conditions", []) if c.get("type") != type_]
+    conditions.append({"type": type_, "status": "True" if value else "False", "reason": reason,
+                       "message": message, "lastTransitionTime": now_rfc3339()})
+    status["conditions"] = conditions
+
+
+def transition(namespace: str, name: str, to: str, *, message: str | None = None,
+               only_from: frozenset[str] | None = None,
+               also: Callable[[dict[str, Any]], None] | None = None) -> Record | None:
+    """Move the task to phase `to` if allowed from its current phase; None when it was not.
+
+    The write is conditional on the version that was read, so two replicas can never both make
+    the same transition (the loser re-reads, sees the new phase and gets None).
+    """
+    moved: dict[str, bool] = {}
+
+    def mutate(doc: dict[str, Any]) -> bool:
+        status = doc.setdefault("status", {})
+        current = status.get("phase") or "Pending"
+        allowed = to in TRANSITIONS.get(current, frozenset())
+        if not allowed or (only_from is not None and current not in only_from):
+            moved["ok"] = False
+            return False
+        status["phase"] = to
+        if message is not None:
+            status["message"] = message
+        stamp = now_rfc3339()
+        if to == "Running":
+            status.setdefault("startTime", stamp)
+            status["attempts"] = int(status.get("attempts", 0)) + 1
+        if to in TERMINAL_PHASES:
+            status["completionTime"] = stamp
+            set_condition(status, "Complete", to == "Succeeded", to, message or "")
+        if also:
+            also(status)
+        moved["ok"] = True
+        return True
+
+    record = tasks.update(namespace, name, mutate, not_found_message=TASK_NOT_FOUND)
+    if not moved.get("ok"):
+        return None
+    event_type = {"Running": "dev.shoal.task.started"}.get(to)
+    if to in TERMINAL_PHASES:
+        event_type = "dev.shoal.task.finished"
+    if event_type:
+        announce(event_type, record)
+    return record
+
+
+def announce(event_type: str, record: Record, **extra: Any) -> None:
+    """Emit a task event; a sink failure is logged, never turned into a lost state change."""
+    doc = record.doc
+    data = data_for(event_type, namespace=record.namespace, name=record.name, type=doc["spec"]["type"],
+                    phase=doc.get("status", {}).get("phase"), message=doc.get("status", {}).get("message"),
+                    **extra)
+    try:
+        emit(build(event_type, data, subject=f"{record.namespace}/{record.name}"))
+    except Exception:
+        log.exception("event emit failed", extra={"fields": {"type": event_type, "task": record.name}})

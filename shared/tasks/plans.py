@@ -1,0 +1,32 @@
+"""Autonomous plan state: snake_case in from workers, PascalCase out, camelCase inside a task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PlanUpdate(BaseModel):
+    """The body workers POST to `/internal/v1/plans/{ns}/{task}`."""
+
+    model_config = ConfigDict(extra="ignore")
+    summary: str = ""
+    progress_pct: int = Field(default=0, ge=0, le=100)
+    goal_complete: bool = False
+    plan_document: str = ""
+
+
+def plan_state(namespace: str, name: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """Orka's PlanState with PascalCase keys."""
+    return {"TaskName": name, "Namespace": namespace, "Iteration": doc.get("iteration", 0),
+            "Summary": doc.get("summary", ""), "ProgressPct": doc.get("progressPct", 0),
+            "GoalComplete": doc.get("goalComplete", False), "PlanDocument": doc.get("planDocument", ""),
+            "CreatedAt": doc.get("createdAt"), "UpdatedAt": doc.get("updatedAt")}
+
+
+def plan_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """The camelCase `plan` embedded in `GET /tasks/{id}`."""
+    return {"summary": doc.get("summary", ""), "progressPct": doc.get("progressPct", 0),
+            "goalComplete": doc.get("goalComplete", False), "planDocument": doc.get("planDocument", ""),
+            "iteration": doc.get("iteration", 0)}

@@ -1,0 +1,118 @@
+"""Turn a `POST /api/v1/tasks` body into a Task document, in Orka's check order.
+
+1. requestedBy/transaction keys (any case) → 400, top level before `spec`
+2. bad JSON (or a body of the wrong shape) → 400 "invalid request body"
+3. no name → 400 "name is required"
+4. an `orka.ai/` label or annotation → 400 `label "k" is reserved`
+5. no type → 400 "type is required" (and an unknown type → 400)
+6. a bad Go duration in timeout → 400 "invalid timeout: …"
+(7. authorization and 8. the duplicate check happen in the service.)
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.clock import now_rfc3339
+from shared.errors import Invalid
+from shared.models.task import TASK_TYPES, TaskSpec, TaskStatus
+from shared.tasks.duration import parse_go_duration
+
+SERVER_STAMPED = {"requestedby": "requestedBy", "transaction": "transaction"}
+RESERVED_PREFIX = "orka.ai/"
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# Flat fields copied into spec when the client does not send `spec`.
+FLAT_FIELDS = ("type", "prompt", "agentRef", "image", "command", "args", "env", "timeout", "priority",
+               "retryPolicy", "webhookURL", "sessionRef", "ai", "agentRuntime", "workspace", "schedule",
+               "suspend", "execution", "maxTurns", "tools", "skills")
+
+
+def reject_server_stamped(body: Any) -> None:
+    """Step 1: clients may never send the fields the server stamps from verified identity."""
+    if not isinstance(body, dict):
+        return
+    for key in body:
+        if key.lower() in SERVER_STAMPED:
+            raise Invalid(f"{SERVER_STAMPED[key.lower()]} cannot be set by clients")
+    spec = body.get("spec")
+    if isinstance(spec, dict):
+        for key in spec:
+            if key.lower() in SERVER_STAMPED:
+                raise Invalid(f"spec.{SERVER_STAMPED[key.lower()]} cannot be set by clients")
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise Invalid("invalid request body")
+    return dict(value)
+
+
+def build_task(body: Any, *, namespace_hint: str | None = None) -> tuple[str | None, dict[str, Any]]:
+    """(explicit namespace or None, task document without namespace) — steps 2 to 6."""
+    if not isinstance(body, dict):
+        raise Invalid("invalid request body")
+    metadata = body.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise Invalid("invalid request body")
+    name = body.get("name") or metadata.get("name")
+    namespace = body.get("namespace") or metadata.get("namespace") or namespace_hint
+    if (name is not None and not isinstance(name, str)) or (namespace is not None and not isinstance(namespace, str)):
+        raise Invalid("invalid request body")
+    labels = {**_string_map(metadata.get("labels")), **_string_map(body.get("labels"))}
+    annotations = {**_string_map(metadata.get("annotations")), **_string_map(body.get("annotations"))}
+
+    raw_spec = body.get("spec")
+    if raw_spec is None:
+        raw_spec = {k: body[k] for k in FLAT_FIELDS if k in body}
+    if not isinstance(raw_spec, dict):
+        raise Invalid("invalid request body")
+    try:
+        spec = TaskSpec.model_validate(raw_spec)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        if where == "priority" and first["type"] in ("greater_than_equal", "less_than_equal"):
+            raise Invalid("priority must be between 0 and 1000") from None
+        raise Invalid("invalid request body") from None
+
+    if not name:
+        raise Invalid("name is required")
+    if len(name) > 253 or not _NAME.match(name):
+        raise Invalid(f'invalid name "{name}": must be a lowercase RFC 1123 subdomain')
+    if namespace is not None and (len(namespace) > 63 or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", namespace)):
+        raise Invalid(f'invalid namespace "{namespace}"')
+    for key in labels:
+        if key.startswith(RESERVED_PREFIX):
+            raise Invalid(f'label "{key}" is reserved')
+    for key in annotations:
+        if key.startswith(RESERVED_PREFIX):
+            raise Invalid(f'annotation "{key}" is reserved')
+    if not spec.type:
+        raise Invalid("type is required")
+    if spec.type not in TASK_TYPES:
+        raise Invalid(f'invalid type "{spec.type}": must be one of container, ai, agent')
+    if spec.timeout is not None:
+        try:
+            parse_go_duration(spec.timeout)
+        except ValueError as exc:
+            raise Invalid(f"invalid timeout: {exc}") from None
+    if spec.type == "container" and not spec.image:
+        raise Invalid("image is required for container tasks")
+    if spec.type == "ai" and not spec.prompt:
+        raise Invalid("prompt is required for ai tasks")
+
+    doc = {
+        "apiVersion": "core.orka.ai/v1alpha1",
+        "kind": "Task",
+        "metadata": {"name": name, "uid": str(uuid.uuid4()), "labels": labels, "annotations": annotations,
+                     "creationTimestamp": now_rfc3339(), "generation": 1},
+        "spec": spec.model_dump(exclude_none=True),
+        "status": TaskStatus().model_dump(exclude_none=True),
+    }
+    return namespace, doc

@@ -1,0 +1,54 @@
+"""How a worker talks to the platform: the internal API only, with retries."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
+
+def worker_token() -> str:
+    """The worker's credential: its ServiceAccount token in a cluster, the dev token locally."""
+    token = os.environ.get("SHOAL_WORKER_TOKEN")
+    if token:
+        return token
+    if SA_TOKEN.exists():
+        return SA_TOKEN.read_text().strip()
+    raise RuntimeError("no worker credential: set SHOAL_WORKER_TOKEN or mount a ServiceAccount token")
+
+
+class InternalClient:
+    def __init__(self, base_url: str, token: str, *, attempts: int = 5) -> None:
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=30.0,
+                                  headers={"Authorization": f"Bearer {token}"})
+        self._attempts = attempts
+
+    def _post(self, path: str, **kwargs: Any) -> httpx.Response:
+        """POST with exponential backoff on transport errors and 5xx/409/429 (Orka's worker retries 5×)."""
+        delay = 0.2
+        for attempt in range(self._attempts):
+            try:
+                response = self._http.post(path, **kwargs)
+                if response.status_code < 500 and response.status_code not in (429,):
+                    response.raise_for_status()
+                    return response
+            except httpx.TransportError:
+                if attempt == self._attempts - 1:
+                    raise
+            if attempt < self._attempts - 1:
+                time.sleep(delay)
+                delay *= 2
+        response.raise_for_status()
+        return response
+
+    def post_result(self, namespace: str, task: str, data: bytes) -> None:
+        self._post(f"/internal/v1/results/{namespace}/{task}", content=data,
+                   headers={"Content-Type": "application/octet-stream"})
+
+    def post_status(self, namespace: str, task: str, phase: str, message: str | None = None) -> None:
+        self._post(f"/internal/v1/status/{namespace}/{task}", json={"phase": phase, "message": message})

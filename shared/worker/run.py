@@ -1,0 +1,69 @@
+"""The task worker: run an `ai`/`agent` task's agent loop and report through the internal API.
+
+Inputs come from the environment the executor sets (SHOAL_TASK_NAMESPACE, SHOAL_TASK_NAME,
+SHOAL_TASK_SPEC as JSON, SHOAL_INTERNAL_URL); the LLM provider from the usual settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from shared.agent.loop import run_agent
+from shared.config import get_settings
+from shared.llm.base import Message
+from shared.llm.registry import resolve
+from shared.logs import get_logger
+from shared.worker.internal_client import InternalClient, worker_token
+
+log = get_logger("worker")
+
+
+def messages_for(spec: dict) -> list[Message]:
+    ai = spec.get("ai") or {}
+    messages = []
+    if ai.get("systemPrompt"):
+        messages.append(Message(role="system", content=str(ai["systemPrompt"])))
+    messages.append(Message(role="user", content=spec.get("prompt") or ""))
+    return messages
+
+
+def model_reference(spec: dict) -> str | None:
+    ai = spec.get("ai") or {}
+    provider, model = ai.get("provider"), ai.get("model")
+    if provider and model:
+        return f"{provider}/{model}"
+    return model or None
+
+
+def main() -> int:
+    namespace = os.environ["SHOAL_TASK_NAMESPACE"]
+    name = os.environ["SHOAL_TASK_NAME"]
+    spec = json.loads(os.environ.get("SHOAL_TASK_SPEC", "{}"))
+    settings = get_settings()
+    client = InternalClient(settings.internal_url, worker_token())
+    try:
+        provider = resolve(model_reference(spec))
+        ai = spec.get("ai") or {}
+        result = run_agent(provider, messages_for(spec), max_iterations=settings.agent_max_iterations,
+                           tool_timeout=settings.tool_timeout_seconds, max_tokens=int(ai.get("maxTokens", 4096)),
+                           temperature=ai.get("temperature"))
+        client.post_result(namespace, name, result.text.encode())
+        client.post_status(namespace, name, "Succeeded",
+                           f"completed in {result.llm_calls} LLM call(s) with {provider.kind}/{provider.model}")
+        log.info("task done", extra={"fields": {"task": name, "namespace": namespace,
+                                                 "input_tokens": result.usage.input_tokens,
+                                                 "output_tokens": result.usage.output_tokens}})
+        return 0
+    except Exception as exc:
+        log.exception("task failed", extra={"fields": {"task": name, "namespace": namespace}})
+        try:
+            client.post_status(namespace, name, "Failed", f"{type(exc).__name__}: {exc}"[:1000])
+        except Exception:
+            log.exception("could not report failure")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Shared fixtures: fake AWS credentials before any client, moto per test, real function apps."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV_TOKEN = "test-dev-token"
+AUTH = {"Authorization": f"Bearer {DEV_TOKEN}"}
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch):
+    """Fake credentials and a local-platform identity; every setting re-read per test."""
+    for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE",
+                "K_SINK", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SHOAL_LLM_PROVIDER", "SHOAL_MOCK_SCRIPT"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("SHOAL_PLATFORM", "local")
+    monkeypatch.setenv("SHOAL_DEV_TOKEN", DEV_TOKEN)
+    from shared.config import reset_settings
+    from shared.store.clients import reset_clients
+
+    reset_settings()
+    reset_clients()
+    yield
+    reset_settings()
+    reset_clients()
+
+
+@pytest.fixture
+def aws():
+    """moto in process, started before any client exists, with the tables and bucket created."""
+    from moto import mock_aws
+
+    from shared.store.bootstrap import ensure_state
+    from shared.store.clients import reset_clients
+
+    with mock_aws():
+        reset_clients()
+        ensure_state()
+        yield
+        reset_clients()
+
+
+@pytest.fixture
+def event_sink(httpserver, monkeypatch):
+    """K_SINK pointed at a real HTTP receiver that validates every event against events/."""
+    from shared.config import reset_settings
+    from tests.support.events import EventSink
+
+    sink = EventSink()
+    httpserver.expect_request("/", method="POST").respond_with_handler(sink.handler)
+    monkeypatch.setenv("K_SINK", httpserver.url_for("/"))
+    reset_settings()
+    return sink
+
+
+@pytest.fixture
+def function_client(aws, event_sink):
+    """Build a function's app exactly as its container does (functions-framework's create_app)."""
+    from functions_framework import create_app
+
+    def make(name: str):
+        sys.modules.pop("main", None)  # every function's source loads as module "main"
+        app = create_app(target=name, source=str(ROOT / "functions" / name / "main.py"))
+        return app.test_client()
+
+    yield make
+    sys.modules.pop("main", None)

@@ -1,0 +1,124 @@
+"""The dispatcher as the broker reaches it: binary and structured events, dedupe, the executor."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import pytest
+from werkzeug.serving import make_server
+
+from shared.events.envelope import build, to_http
+from tests.conftest import AUTH, ROOT
+
+
+def created_event(name: str):
+    return build("dev.shoal.task.created", {"namespace": "default", "name": name, "type": "ai", "phase": "Pending"},
+                 subject=f"default/{name}", source="/shoal/tasks")
+
+
+def post_event(client, event, *, structured=False):
+    headers, body = to_http(event, structured=structured)
+    return client.post("/", data=body, headers=headers)
+
+
+def wait_for_phase(tasks, name, phases, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = tasks.get(f"/api/v1/tasks/{name}", headers=AUTH).get_json()["status"]
+        if status["phase"] in phases:
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"task {name} stayed {status['phase']}")
+
+
+@pytest.fixture
+def internal_server(function_client, monkeypatch):
+    """The internal function served over real HTTP in this process (moto lives here)."""
+    from shared.config import reset_settings
+
+    app = function_client("internal").application
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("SHOAL_INTERNAL_URL", f"http://127.0.0.1:{server.server_port}")
+    reset_settings()
+    yield
+    server.shutdown()
+
+
+def test_not_an_event_is_400_and_health_answers(function_client):
+    dispatcher = function_client("dispatcher")
+    response = dispatcher.post("/", json={"hello": "world"})
+    assert response.status_code == 400
+    assert dispatcher.get("/healthz").status_code == 200
+
+
+def test_without_an_executor_the_task_fails_with_a_clear_message(function_client, event_sink, monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_EXECUTOR", "kubernetes")
+    reset_settings()
+    tasks, dispatcher = function_client("tasks"), function_client("dispatcher")
+    assert tasks.post("/api/v1/tasks", json={"name": "k", "type": "ai", "prompt": "p"}, headers=AUTH).status_code == 201
+    response = post_event(dispatcher, created_event("k"))
+    assert response.status_code == 200 and response.data == b""
+    status = tasks.get("/api/v1/tasks/k", headers=AUTH).get_json()["status"]
+    assert status["phase"] == "Failed"
+    assert status["message"] == ("the Kubernetes Jobs executor is not available in this build; "
+                                 "set SHOAL_EXECUTOR=local")
+    assert [e.data["phase"] for e in event_sink.events][1:] == ["Running", "Failed"]
+
+
+def test_local_executor_runs_the_worker_to_success(function_client, internal_server, event_sink, monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_EXECUTOR", "local")
+    monkeypatch.setenv("PATH", f"{ROOT / '.venv' / 'bin'}:{sys.exec_prefix}/bin:/usr/bin:/bin")
+    reset_settings()
+    tasks, dispatcher = function_client("tasks"), function_client("dispatcher")
+    assert tasks.post("/api/v1/tasks", json={"name": "hi", "type": "ai", "prompt": "say hi"},
+                      headers=AUTH).status_code == 201
+    event = created_event("hi")
+    assert post_event(dispatcher, event, structured=True).status_code == 200
+    # The same delivery again (at-least-once): acknowledged, not started twice.
+    assert post_event(dispatcher, event).status_code == 200
+    status = wait_for_phase(tasks, "hi", {"Succeeded", "Failed"})
+    assert status["phase"] == "Succeeded", status
+    assert status["attempts"] == 1 and status["jobName"] == "hi-1"
+    assert tasks.get("/api/v1/tasks/hi/result", headers=AUTH).get_json() == {
+        "result": "Hello from shoal-mock. You said: say hi"}
+    assert len(event_sink.of_type("dev.shoal.task.started")) == 1
+
+
+def test_a_worker_that_cannot_report_fails_its_task(function_client, event_sink, monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_EXECUTOR", "local")
+    monkeypatch.setenv("SHOAL_INTERNAL_URL", "http://127.0.0.1:9")  # nothing listens there
+    reset_settings()
+    tasks, dispatcher = function_client("tasks"), function_client("dispatcher")
+    assert tasks.post("/api/v1/tasks", json={"name": "lost", "type": "ai", "prompt": "p"},
+                      headers=AUTH).status_code == 201
+    assert post_event(dispatcher, created_event("lost")).status_code == 200
+    status = wait_for_phase(tasks, "lost", {"Failed", "Succeeded"}, timeout=60)
+    assert status["phase"] == "Failed"
+    assert status["message"].startswith("worker exited with code 1 without reporting")
+
+
+def test_container_tasks_fail_clearly_on_the_local_executor(function_client, monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_EXECUTOR", "local")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    reset_settings()
+    tasks, dispatcher = function_client("tasks"), function_client("dispatcher")
+    assert tasks.post("/api/v1/tasks", json={"name": "c", "type": "container", "image": "busybox"},
+                      headers=AUTH).status_code == 201
+    event = build("dev.shoal.task.created", {"namespace": "default", "name": "c", "type": "container"},
+                  source="/shoal/tasks")
+    assert post_event(dispatcher, event).status_code == 200
+    status = tasks.get("/api/v1/tasks/c", headers=AUTH).get_json()["status"]
+    assert status["phase"] == "Failed"
+    assert status["message"] == ("container tasks need the Kubernetes executor (SHOAL_EXECUTOR=kubernetes); "
+                                 "no docker or podman found for local runs")

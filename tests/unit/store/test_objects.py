@@ -1,0 +1,141 @@
+"""The objects repository against moto: conditional create, optimistic versions, cursor pages."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from shared.errors import Invalid, NotFound
+from shared.store import AlreadyExists, ObjectStore, VersionConflict
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+
+def test_create_then_duplicate_is_already_exists_409_and_keeps_the_first():
+    store = ObjectStore("widget")
+    store.create("ns", "a", {"v": 1})
+    with pytest.raises(AlreadyExists) as exc:
+        store.create("ns", "a", {"v": 2}, exists_message="widget already exists")
+    assert exc.value.status == 409 and exc.value.message == "widget already exists"
+    assert store.get("ns", "a").doc == {"v": 1}
+
+
+def test_same_name_in_other_namespace_or_kind_is_independent():
+    ObjectStore("widget").create("ns", "a", {"v": 1})
+    ObjectStore("widget").create("other", "a", {"v": 2})
+    ObjectStore("gadget").create("ns", "a", {"v": 3})
+    assert ObjectStore("widget").get("other", "a").doc == {"v": 2}
+    assert ObjectStore("gadget").get("ns", "a").doc == {"v": 3}
+
+
+def test_replace_checks_the_version_and_increments_it():
+    store = ObjectStore("widget")
+    first = store.create("ns", "a", {"v": 1})
+    second = store.replace("ns", "a", {"v": 2}, expected_version=first.version)
+    assert second.version == 2
+    with pytest.raises(VersionConflict):
+        store.replace("ns", "a", {"v": 3}, expected_version=first.version)
+    assert store.get("ns", "a").doc == {"v": 2}
+
+
+def test_concurrent_updates_lose_nothing():
+    store = ObjectStore("counter")
+    store.create("ns", "c", {"n": 0})
+
+    def bump():
+        for _ in range(5):
+            store.update("ns", "c", lambda doc: doc.update(n=doc["n"] + 1), attempts=50)
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    record = store.get("ns", "c")
+    assert record.doc["n"] == 20
+    assert record.version == 21
+
+
+def test_update_of_missing_record_is_not_found():
+    with pytest.raises(NotFound):
+        ObjectStore("widget").update("ns", "nope", lambda doc: None, not_found_message="widget not found")
+
+
+def test_delete_reports_whether_it_existed_and_honours_the_version():
+    store = ObjectStore("widget")
+    record = store.create("ns", "a", {"v": 1})
+    with pytest.raises(VersionConflict):
+        store.delete("ns", "a", expected_version=record.version + 1)
+    assert store.delete("ns", "a", expected_version=record.version) is True
+    assert store.delete("ns", "a") is False
+    assert store.get("ns", "a") is None
+
+
+def test_list_pages_with_cursor_and_no_cursor_on_the_last_page():
+    store = ObjectStore("widget")
+    for i in range(7):
+        store.create("ns", f"w{i}", {"i": i})
+    store.create("elsewhere", "x", {})
+    seen, cursor, pages = [], None, 0
+    while True:
+        records, cursor = store.list_page("ns", limit=3, cursor=cursor)
+        seen += [r.name for r in records]
+        pages += 1
+        if cursor is None:
+            break
+    assert seen == [f"w{i}" for i in range(7)]
+    assert pages == 3
+    everything, cursor = store.list_page("ns", limit=None)
+    assert len(everything) == 7 and cursor is None
+
+
+def test_exact_multiple_page_gives_no_empty_trailing_page():
+    store = ObjectStore("widget")
+    for i in range(4):
+        store.create("ns", f"w{i}", {})
+    records, cursor = store.list_page("ns", limit=2)
+    records, cursor = store.list_page("ns", limit=2, cursor=cursor)
+    assert [r.name for r in records] == ["w2", "w3"] and cursor is None
+
+
+def test_cursor_of_another_list_or_garbage_is_invalid():
+    a, b = ObjectStore("widget"), ObjectStore("gadget")
+    for i in range(3):
+        a.create("ns", f"w{i}", {})
+    _, cursor = a.list_page("ns", limit=1)
+    with pytest.raises(Invalid):
+        b.list_page("ns", limit=1, cursor=cursor)
+    with pytest.raises(Invalid):
+        a.list_page("other", limit=1, cursor=cursor)
+    with pytest.raises(Invalid):
+        a.list_page("ns", limit=1, cursor="%%%")
+
+
+def test_documents_over_the_item_limit_live_in_the_bucket():
+    from shared.store.clients import client
+    from shared.store.tables import bucket_name, table_name
+
+    store = ObjectStore("big")
+    doc = {"text": "x" * 150_000}
+    store.create("ns", "b", doc)
+    item = client("dynamodb").get_item(TableName=table_name("objects"),
+                                       Key={"pk": {"S": "big#ns"}, "sk": {"S": "b"}})["Item"]
+    assert "doc" not in item and item["blob"]["S"] == "objects/big/ns/b/v1.json"
+    assert store.get("ns", "b").doc == doc
+    store.replace("ns", "b", {"text": "small"}, expected_version=1)
+    assert store.get("ns", "b").doc == {"text": "small"}
+    keys = [o["Key"] for o in client("s3").list_objects_v2(Bucket=bucket_name()).get("Contents", [])]
+    assert keys == []  # the old blob went with its version
+
+
+def test_expired_records_are_invisible_and_their_key_reusable(monkeypatch):
+    import shared.store.objects as objects
+
+    store = ObjectStore("lease")
+    store.create("ns", "l", {"v": 1}, expiry=1_000)
+    monkeypatch.setattr(objects, "_now", lambda: 2_000)
+    assert store.get("ns", "l") is None
+    assert store.list_page("ns", limit=10)[0] == []
+    store.create("ns", "l", {"v": 2})
+    assert store.get("ns", "l").doc == {"v": 2}
