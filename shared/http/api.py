@@ -151,7 +151,7 @@ class Api:
             route = self.routes[index]
             dialect = DIALECTS[route.dialect or self.default_dialect]
             length = request.content_length
-            if length is not None and length > get_settings().max_body_bytes:
+            if length and length > get_settings().max_body_bytes:
                 raise TooLarge("request body too large")
             if not route.public:
                 ctx.principal = authenticate(request.headers)

@@ -7,9 +7,14 @@ A configured provider that cannot be built is an error, never a silent fallback 
 
 from __future__ import annotations
 
-from shared.config import Settings, get_settings
+from typing import TYPE_CHECKING
+
+from shared.config import get_settings
 from shared.errors import Invalid
 from shared.llm.base import Provider
+
+if TYPE_CHECKING:
+    from shared.settings import Settings
 
 DEFAULT_MODELS = {"mock": "shoal-mock", "openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5",
                   "openai-compatible": None}

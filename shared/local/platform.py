@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 from werkzeug.serving import make_server
 
+from shared.errors import ShoalError
 from shared.local.broker import Broker
 from shared.local.gateway import Gateway
 from shared.local.manifests import ROOT, functions, routes, triggers
@@ -174,7 +175,11 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        platform.start()
+        try:
+            platform.start()
+        except ShoalError as exc:  # a configuration problem: say it plainly, no traceback
+            sys.stderr.write(f"shoal: {exc.message}\n")
+            return 2
         sys.stdout.write(platform.banner())
         sys.stdout.flush()
         while not stopping.wait(0.5):

@@ -6,23 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.models.phases import TERMINAL_PHASES, TRANSITIONS
+
+__all__ = ["TASK_TYPES", "TERMINAL_PHASES", "TRANSITIONS", "PlanUpdate", "StatusReport", "TaskSpec", "TaskStatus"]
+
 TaskType = Literal["container", "ai", "agent"]
 TASK_TYPES: tuple[str, ...] = ("container", "ai", "agent")
-TERMINAL_PHASES = frozenset({"Succeeded", "Failed", "Cancelled"})
-
-# Allowed phase transitions (orka-behaviour §4). Failed → Pending is a retry; Running → Pending is
-# the next iteration of an autonomous plan.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "Pending": frozenset({"Running", "Failed", "Cancelled", "Scheduled"}),
-    "Scheduled": frozenset({"Pending", "Cancelled"}),
-    "Running": frozenset({"Finalizing", "Succeeded", "Failed", "Cancelled", "Pending"}),
-    "Finalizing": frozenset({"Succeeded", "Failed", "Cancelled"}),
-    "Failed": frozenset({"Pending"}),
-    "Succeeded": frozenset(),
-    "Cancelled": frozenset(),
-}
-
-
 class Ref(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: str
@@ -94,3 +83,19 @@ class TaskStatus(BaseModel):
     resultRef: ResultRef = Field(default_factory=ResultRef)
     conditions: list[dict[str, Any]] = Field(default_factory=list)
     childTasks: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class PlanUpdate(BaseModel):
+    """The body workers POST to `/internal/v1/plans/{ns}/{task}`."""
+
+    model_config = ConfigDict(extra="ignore")
+    summary: str = ""
+    progress_pct: int = Field(default=0, ge=0, le=100)
+    goal_complete: bool = False
+    plan_document: str = ""
+
+
+class StatusReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phase: str
+    message: str | None = None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from shared.auth.namespaces import require_same_namespace
 from shared.clock import now_rfc3339
 from shared.config import get_settings
@@ -12,10 +10,12 @@ from shared.http import RequestContext, Router
 from shared.store import AlreadyExists
 from shared.store.blobs import put_blob
 from shared.tasks.lifecycle import announce, set_condition, transition
-from shared.tasks.plans import PlanUpdate, plan_state
+from shared.tasks.plans import plan_state
 from shared.tasks.repository import TASK_NOT_FOUND, plans, result_key, tasks
 
 router = Router("/internal/v1", dialect="orka", tag="internal")
+# Request models (pydantic) are imported inside the handlers that use them: a cold function
+# answers its readiness probe without paying for them.
 
 
 def _caller_may_write(ctx: RequestContext, namespace: str) -> None:
@@ -49,6 +49,10 @@ def post_result(ctx: RequestContext, namespace: str, task: str):
 
 @router.route("/plans/<namespace>/<task>", ["POST"], summary="Save plan state (snake_case)")
 def post_plan(ctx: RequestContext, namespace: str, task: str):
+    from pydantic import ValidationError
+
+    from shared.models.task import PlanUpdate
+
     _caller_may_write(ctx, namespace)
     try:
         update = PlanUpdate.model_validate(ctx.json_object())
@@ -76,15 +80,13 @@ def get_plan(ctx: RequestContext, namespace: str, task: str):
     return plan_state(namespace, task, plan.doc)
 
 
-class StatusReport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    phase: str
-    message: str | None = None
-
-
 @router.route("/status/<namespace>/<task>", ["POST"],
               summary="Report the task's phase from its worker (Shoal extension)")
 def post_status(ctx: RequestContext, namespace: str, task: str):
+    from pydantic import ValidationError
+
+    from shared.models.task import StatusReport
+
     _caller_may_write(ctx, namespace)
     try:
         report = StatusReport.model_validate(ctx.json_object())

@@ -7,9 +7,8 @@ from typing import Any
 
 from shared.clock import now_rfc3339
 from shared.events import build, emit
-from shared.events.catalogue import data_for
 from shared.logs import get_logger
-from shared.models.task import TERMINAL_PHASES, TRANSITIONS
+from shared.models.phases import TERMINAL_PHASES, TRANSITIONS
 from shared.store import Record
 from shared.tasks.repository import TASK_NOT_FOUND, tasks
 
@@ -69,6 +68,7 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
 
 def announce(event_type: str, record: Record, **extra: Any) -> None:
     """Emit a task event; a sink failure is logged, never turned into a lost state change."""
+    from shared.events.catalogue import data_for  # pydantic models: loaded on the first event, not at import
     doc = record.doc
     data = data_for(event_type, namespace=record.namespace, name=record.name, type=doc["spec"]["type"],
                     phase=doc.get("status", {}).get("phase"), message=doc.get("status", {}).get("message"),

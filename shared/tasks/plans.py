@@ -4,18 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class PlanUpdate(BaseModel):
-    """The body workers POST to `/internal/v1/plans/{ns}/{task}`."""
-
-    model_config = ConfigDict(extra="ignore")
-    summary: str = ""
-    progress_pct: int = Field(default=0, ge=0, le=100)
-    goal_complete: bool = False
-    plan_document: str = ""
-
 
 def plan_state(namespace: str, name: str, doc: dict[str, Any]) -> dict[str, Any]:
     """Orka's PlanState with PascalCase keys."""

@@ -12,7 +12,6 @@ from shared.store.blobs import delete_blob, get_blob
 from shared.tasks.lifecycle import announce
 from shared.tasks.plans import plan_summary
 from shared.tasks.repository import TASK_NOT_FOUND, plans, result_key, tasks
-from shared.tasks.validation import build_task, reject_server_stamped
 
 router = Router("/api/v1/tasks", dialect="orka", tag="tasks")
 
@@ -25,6 +24,8 @@ def _view(record) -> dict[str, Any]:
 
 @router.route("", ["POST"], summary="Create a task", responses={201: "The created Task", 409: "Duplicate"})
 def create_task(ctx: RequestContext):
+    from shared.tasks.validation import build_task, reject_server_stamped  # pydantic: first create pays
+
     raw = ctx.request.get_data(cache=True)
     body = ctx.json(message="invalid request body") if raw.strip() else None
     reject_server_stamped(body)

@@ -1,0 +1,124 @@
+"""The local platform over real HTTP: `make run`'s processes, the end-to-end task flow, a restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.local.platform import free_port, wait_http
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "integration-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def moto_server():
+    """A state backend that outlives the platform, so a restart can be observed."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/moto-api/", process=proc)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+class Platform:
+    def __init__(self, state_url: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOAL_", "AWS_", "K_SINK"))}
+        env.update({"SHOAL_PORT": str(self.port), "SHOAL_DEV_TOKEN": TOKEN, "AWS_ENDPOINT_URL": state_url,
+                    "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+                    "AWS_DEFAULT_REGION": "us-east-1", "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen([sys.executable, "-m", "shared.local"], cwd=ROOT, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.banner = ""
+        deadline = time.monotonic() + 90
+        while "Ctrl-C stops everything" not in self.banner:
+            line = self.proc.stdout.readline()
+            if not line and self.proc.poll() is not None:
+                raise RuntimeError(f"platform exited with {self.proc.returncode}: {self.banner}")
+            self.banner += line
+            if time.monotonic() > deadline:
+                raise RuntimeError("platform did not start")
+        self.function_ports = [int(p) for p in _function_ports(self.proc.pid)]
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        code = self.proc.wait(timeout=30)
+        self.proc.stdout.close()
+        return code
+
+
+def _function_ports(pid: int) -> list[int]:
+    """Ports the platform's children listen on (from /proc), to check they are gone after a stop."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    ports = []
+    for child in children:
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        if b"--port" in cmdline:
+            ports.append(int(cmdline[cmdline.index(b"--port") + 1]))
+    return ports
+
+
+def wait_phase(client: httpx.Client, name: str, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        task = client.get(f"/api/v1/tasks/{name}").json()
+        if task["status"]["phase"] in ("Succeeded", "Failed", "Cancelled") or time.monotonic() > deadline:
+            return task
+        time.sleep(0.2)
+
+
+def test_task_runs_end_to_end_and_survives_a_restart(moto_server):
+    platform = Platform(moto_server)
+    try:
+        assert f"dev token:  {TOKEN}" in platform.banner
+        assert sorted(platform.function_ports) and len(platform.function_ports) == 5
+        with httpx.Client(base_url=platform.url, headers=AUTH, timeout=10) as client:
+            assert httpx.get(platform.url + "/api/v1/tasks").json() == {
+                "error": {"code": 401, "message": "missing authorization header"}}
+            ready = client.get("/readyz").json()
+            assert ready["status"] == "ok" and ready["llm"] == {"provider": "mock", "model": "shoal-mock"}
+            response = client.post("/api/v1/tasks", json={"name": "hello", "type": "ai", "prompt": "say hi"})
+            assert response.status_code == 201
+            task = wait_phase(client, "hello")
+            assert task["status"]["phase"] == "Succeeded", task["status"]
+            assert client.get("/api/v1/tasks/hello/result").json() == {
+                "result": "Hello from shoal-mock. You said: say hi"}
+            assert client.get("/openapi.json").json()["openapi"] == "3.1.0"
+    finally:
+        assert platform.stop() == 0
+    for port in platform.function_ports:  # every function process is gone
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+    again = Platform(moto_server)
+    try:
+        with httpx.Client(base_url=again.url, headers=AUTH, timeout=10) as client:
+            task = client.get("/api/v1/tasks/hello").json()
+            assert task["status"]["phase"] == "Succeeded"
+            assert client.get("/api/v1/tasks/hello/result").json()["result"].startswith("Hello from shoal-mock")
+            assert client.post("/api/v1/tasks", json={"name": "hello", "type": "ai", "prompt": "x"}).status_code == 409
+    finally:
+        assert again.stop() == 0
+
+
+def test_a_configured_provider_without_its_key_stops_the_platform(moto_server):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOAL_", "OPENAI", "ANTHROPIC"))}
+    env.update({"SHOAL_LLM_PROVIDER": "openai", "SHOAL_PORT": str(free_port()), "AWS_ENDPOINT_URL": moto_server})
+    result = subprocess.run([sys.executable, "-m", "shared.local"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "provider openai is configured but OPENAI_API_KEY is not set" in result.stderr

@@ -1,0 +1,128 @@
+"""The deployment manifests: valid against their released schemas and consistent with the code."""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from shared.events.catalogue import CATALOGUE
+from shared.http.catalog import FUNCTION_ROUTERS, build_api
+from shared.local import manifests
+
+ROOT = Path(__file__).resolve().parents[2]
+CRDS = ROOT / "tests" / "fixtures" / "crds"
+CRD_FILES = {
+    ("serving.knative.dev/v1", "Service"): ("knative-service.yaml", "v1"),
+    ("eventing.knative.dev/v1", "Broker"): ("knative-broker.yaml", "v1"),
+    ("eventing.knative.dev/v1", "Trigger"): ("knative-trigger.yaml", "v1"),
+    ("sources.knative.dev/v1", "PingSource"): ("knative-pingsource.yaml", "v1"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): ("gateway-httproute.yaml", "v1"),
+    ("dynamodb.services.k8s.aws/v1alpha1", "Table"): ("ack-dynamodb-table.yaml", "v1alpha1"),
+    ("s3.services.k8s.aws/v1alpha1", "Bucket"): ("ack-s3-bucket.yaml", "v1alpha1"),
+}
+
+
+def _closed(schema: dict, *, root: bool = True) -> dict:
+    """Forbid unknown keys where the CRD lists properties, so a misspelt field fails (see the CRD README)."""
+    if isinstance(schema, dict):
+        if (not root and "properties" in schema and "additionalProperties" not in schema
+                and not schema.get("x-kubernetes-preserve-unknown-fields")):
+            schema["additionalProperties"] = False
+        for key, value in schema.items():
+            if key == "properties":
+                for sub in value.values():
+                    _closed(sub, root=False)
+            elif key in ("items", "additionalProperties") and isinstance(value, dict):
+                _closed(value, root=False)
+            elif key in ("anyOf", "allOf", "oneOf"):
+                for sub in value:
+                    _closed(sub, root=False)
+    return schema
+
+
+@cache
+def crd_schema(api_version: str, kind: str) -> dict:
+    filename, version = CRD_FILES[(api_version, kind)]
+    crd = yaml.safe_load((CRDS / filename).read_text())
+    schema = next(v for v in crd["spec"]["versions"] if v["name"] == version)["schema"]["openAPIV3Schema"]
+    return _closed(copy.deepcopy(schema))
+
+
+def manifest_documents() -> list[tuple[str, dict]]:
+    docs = []
+    for folder in ("knative", "infra"):
+        for path in sorted((ROOT / folder).glob("*.yaml")):
+            if path.name == "kustomization.yaml":
+                continue
+            docs += [(f"{folder}/{path.name}:{d['kind']}/{d['metadata']['name']}", d)
+                     for d in yaml.safe_load_all(path.read_text()) if d]
+    return docs
+
+
+@pytest.mark.parametrize("label,doc", manifest_documents(), ids=lambda v: v if isinstance(v, str) else "")
+def test_manifest_is_valid(label, doc):
+    key = (doc["apiVersion"], doc["kind"])
+    if key in CRD_FILES:
+        jsonschema.validators.validator_for(crd_schema(*key))(crd_schema(*key)).validate(doc)
+    else:
+        kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+
+
+def test_closed_schema_catches_a_misspelt_field():
+    service = copy.deepcopy(next(d for _, d in manifest_documents() if d["kind"] == "Service"))
+    service["spec"]["template"]["spec"]["containers"][0]["imagePullPolice"] = "Always"
+    schema = crd_schema("serving.knative.dev/v1", "Service")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validators.validator_for(schema)(schema).validate(service)
+
+
+def test_kustomizations_list_every_manifest_file():
+    for folder in ("knative", "infra"):
+        listed = set(yaml.safe_load((ROOT / folder / "kustomization.yaml").read_text())["resources"])
+        present = {p.name for p in (ROOT / folder).glob("*.yaml")} - {"kustomization.yaml"}
+        assert listed == present, folder
+
+
+def test_tables_manifest_is_generated_from_the_store_definitions():
+    from shared.store.manifests import render
+
+    assert (ROOT / "infra" / "tables.yaml").read_text() == render(), "run `python -m shared.store.manifests`"
+
+
+def test_every_service_has_a_function_whose_target_matches_its_name():
+    for fn in manifests.functions():
+        source = ROOT / "functions" / fn.name / "main.py"
+        assert source.exists(), fn.name
+        assert f"def {fn.name}(request)" in source.read_text()
+    service_docs = [d for _, d in manifest_documents() if d["kind"] == "Service" and "serving" in d["apiVersion"]]
+    for doc in service_docs:
+        args = doc["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args == [f"--target={doc['metadata']['name']}", f"--source=functions/{doc['metadata']['name']}/main.py"]
+
+
+def test_every_http_route_reaches_its_own_function_through_the_gateway_routes():
+    table = manifests.routes()
+    http_functions = {f.name for f in manifests.functions() if f.kind == "http"}
+    assert {r.backend for r in table} <= http_functions
+    assert set(FUNCTION_ROUTERS) == http_functions
+    for function in FUNCTION_ROUTERS:
+        for route in build_api(function).routes:
+            if route.rule in ("/healthz", "/readyz") and function != "meta":
+                continue  # probes hit each function directly, not through the gateway
+            sample = route.rule.replace("<", "").replace(">", "")
+            picked = manifests.pick_route(table, sample)
+            assert picked is not None and picked.backend == function, (function, route.rule)
+
+
+def test_triggers_subscribe_event_functions_to_catalogued_types():
+    event_functions = {f.name for f in manifests.functions() if f.kind == "event"}
+    for trigger in manifests.triggers():
+        assert trigger.subscriber in event_functions
+        assert trigger.attributes["type"] in CATALOGUE
+        assert trigger.delivery.dead_letter == "deadletter" and trigger.delivery.retry >= 3
