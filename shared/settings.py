@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     executor: Literal["local", "kubernetes"] = "kubernetes"
     default_namespace: str = "default"
 
+    # Kubernetes API: in a pod the in-cluster config; otherwise this URL and token (tests, dev).
+    kube_api_url: str | None = None
+    kube_token: str | None = None
+
     # LLM provider of the `default` entry of the provider registry.
     llm_provider: Literal["mock", "openai", "anthropic", "openai-compatible"] = "mock"
     llm_model: str | None = None

@@ -73,3 +73,28 @@ def function_client(aws, event_sink):
 
     yield make
     sys.modules.pop("main", None)
+
+
+@pytest.fixture
+def fake_kube(monkeypatch):
+    """A fake Kubernetes API server; shared.kube's client points at it."""
+    from shared.config import reset_settings
+    from shared.kube import reset_client
+    from tests.support.fake_kube import FakeKube
+
+    with FakeKube() as server:
+        monkeypatch.setenv("SHOAL_KUBE_API_URL", server.url)
+        monkeypatch.setenv("SHOAL_KUBE_TOKEN", "reviewer-token")
+        reset_settings()
+        reset_client()
+        yield server
+        reset_client()
+
+
+@pytest.fixture
+def scripted_llm():
+    """A scripted LLM wire server (OpenAI and Anthropic protocols); set `.script` in the test."""
+    from tests.support.llm_wire import ScriptedLLM
+
+    with ScriptedLLM() as server:
+        yield server

@@ -1,0 +1,156 @@
+"""A scripted LLM server speaking the real OpenAI and Anthropic HTTP protocols.
+
+Point the real SDKs at it (`base_url=server.url + "/v1"` for OpenAI, `base_url=server.url` for
+Anthropic). Each request consumes the next scripted step:
+    {"text": "..."}                                        a text answer
+    {"tool_calls": [{"name": "...", "arguments": {...}}]}  tool use (optionally with "text")
+    {"error": {"status": 429, "type": "rate_limit_error", "message": "..."}}
+With the script exhausted it answers "scripted: <last user text>". Every request is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from typing import Any
+
+from werkzeug import Request, Response
+
+from tests.support.servers import BackgroundServer
+
+
+class ScriptedLLM(BackgroundServer):
+    def __init__(self, script: list[dict[str, Any]] | None = None, *, model: str = "scripted-model") -> None:
+        self.script = list(script or [])
+        self.model = model
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        super().__init__(self._wsgi)
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _wsgi(self, environ, start_response):
+        return self._handle(Request(environ))(environ, start_response)
+
+    def _next(self, body: dict[str, Any], last_user: str) -> dict[str, Any]:
+        with self._lock:
+            if self.script:
+                return self.script.pop(0)
+        return {"text": f"scripted: {last_user}"}
+
+    def _handle(self, request: Request) -> Response:
+        body = request.get_json(silent=True) or {}
+        with self._lock:
+            self.requests.append({"path": request.path, "headers": dict(request.headers), "json": body})
+        if request.path.endswith("/chat/completions"):
+            return self._openai(body)
+        if request.path.endswith("/messages"):
+            return self._anthropic(body)
+        if request.path.endswith("/models"):
+            return Response(json.dumps({"object": "list", "data": [
+                {"id": self.model, "object": "model", "created": 1700000000, "owned_by": "scripted"}]}),
+                content_type="application/json")
+        return Response("not found", status=404)
+
+    # -- OpenAI --------------------------------------------------------------------------------
+    def _openai(self, body: dict[str, Any]) -> Response:
+        last_user = next((m.get("content") for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
+        step = self._next(body, last_user if isinstance(last_user, str) else json.dumps(last_user))
+        if "error" in step:
+            e = step["error"]
+            return Response(json.dumps({"error": {"message": e["message"], "type": e.get("type", "server_error"),
+                                                  "param": None, "code": e.get("code")}}),
+                            status=e["status"], content_type="application/json")
+        ident, created = f"chatcmpl-{uuid.uuid4().hex[:8]}", int(time.time())
+        calls = [{"id": f"call_{i}", "type": "function",
+                  "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))}}
+                 for i, c in enumerate(step.get("tool_calls", []))]
+        text = step.get("text", "")
+        finish = "tool_calls" if calls else "stop"
+        usage = {"prompt_tokens": 11, "completion_tokens": max(1, len(text) // 4), "total_tokens": 0}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if not body.get("stream"):
+            message: dict[str, Any] = {"role": "assistant", "content": text or None, "refusal": None}
+            if calls:
+                message["tool_calls"] = calls
+            return Response(json.dumps({"id": ident, "object": "chat.completion", "created": created,
+                                        "model": body.get("model", self.model),
+                                        "choices": [{"index": 0, "message": message, "logprobs": None,
+                                                     "finish_reason": finish}], "usage": usage}),
+                            content_type="application/json")
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
+            payload = {"id": ident, "object": "chat.completion.chunk", "created": created,
+                       "model": body.get("model", self.model),
+                       "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **extra}
+            return f"data: {json.dumps(payload)}\n\n"
+
+        def frames():
+            yield chunk({"role": "assistant", "content": ""})
+            for piece in _pieces(text):
+                yield chunk({"content": piece})
+            for i, c in enumerate(calls):
+                yield chunk({"tool_calls": [{"index": i, "id": c["id"], "type": "function",
+                                             "function": {"name": c["function"]["name"], "arguments": ""}}]})
+                for piece in _pieces(c["function"]["arguments"]):
+                    yield chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
+            yield chunk({}, finish)
+            if (body.get("stream_options") or {}).get("include_usage"):
+                payload = {"id": ident, "object": "chat.completion.chunk", "created": created,
+                           "model": body.get("model", self.model), "choices": [], "usage": usage}
+                yield f"data: {json.dumps(payload)}\n\n"
+            yield "data: [DONE]\n\n"
+
+        return Response(frames(), content_type="text/event-stream")
+
+    # -- Anthropic -----------------------------------------------------------------------------
+    def _anthropic(self, body: dict[str, Any]) -> Response:
+        last = next((m.get("content") for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
+        step = self._next(body, last if isinstance(last, str) else json.dumps(last))
+        if "error" in step:
+            e = step["error"]
+            return Response(json.dumps({"type": "error", "error": {"type": e.get("type", "api_error"),
+                                                                   "message": e["message"]}}),
+                            status=e["status"], content_type="application/json")
+        ident = f"msg_{uuid.uuid4().hex}"
+        text = step.get("text", "")
+        content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+        content += [{"type": "tool_use", "id": f"toolu_{i}", "name": c["name"], "input": c.get("arguments", {})}
+                    for i, c in enumerate(step.get("tool_calls", []))]
+        stop = "tool_use" if step.get("tool_calls") else "end_turn"
+        usage = {"input_tokens": 11, "output_tokens": max(1, len(text) // 4)}
+        message = {"id": ident, "type": "message", "role": "assistant", "model": body.get("model", self.model),
+                   "content": content, "stop_reason": stop, "stop_sequence": None, "usage": usage}
+        if not body.get("stream"):
+            return Response(json.dumps(message), content_type="application/json")
+
+        def event(kind: str, data: dict[str, Any]) -> str:
+            return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
+
+        def frames():
+            yield event("message_start", {"message": {**message, "content": [], "stop_reason": None,
+                                                      "usage": {"input_tokens": 11, "output_tokens": 1}}})
+            yield event("ping", {})
+            for index, block in enumerate(content):
+                if block["type"] == "text":
+                    yield event("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}})
+                    for piece in _pieces(block["text"]):
+                        yield event("content_block_delta", {"index": index,
+                                                            "delta": {"type": "text_delta", "text": piece}})
+                else:
+                    yield event("content_block_start", {"index": index, "content_block": {
+                        "type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}})
+                    for piece in _pieces(json.dumps(block["input"])):
+                        yield event("content_block_delta", {"index": index, "delta": {
+                            "type": "input_json_delta", "partial_json": piece}})
+                yield event("content_block_stop", {"index": index})
+            yield event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None},
+                                          "usage": {"output_tokens": usage["output_tokens"]}})
+            yield event("message_stop", {})
+
+        return Response(frames(), content_type="text/event-stream")
+
+
+def _pieces(text: str, size: int = 7) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)]

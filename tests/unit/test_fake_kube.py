@@ -1,0 +1,26 @@
+"""The fake API server answers the official client the way a real apiserver does."""
+
+from __future__ import annotations
+
+from kubernetes import client
+
+from shared.kube import api_client, core_v1
+
+
+def test_secrets_listed_through_the_official_client(fake_kube):
+    fake_kube.add("/api/v1", "secrets", "team", {"metadata": {"name": "gh", "labels": {"a": "b"}},
+                                                  "type": "Opaque", "data": {"token": "eA=="}})
+    names = [s.metadata.name for s in core_v1().list_namespaced_secret("team", label_selector="a=b").items]
+    assert names == ["gh"]
+    assert fake_kube.requests[-1]["headers"]["Authorization"] == "Bearer reviewer-token"
+
+
+def test_token_review_round_trip(fake_kube):
+    fake_kube.tokens["good"] = {"authenticated": True, "user": {
+        "username": "system:serviceaccount:team:worker", "groups": ["system:serviceaccounts"]}}
+    api = client.AuthenticationV1Api(api_client())
+    review = api.create_token_review(client.V1TokenReview(spec=client.V1TokenReviewSpec(token="good",
+                                                                                        audiences=["shoal"])))
+    assert review.status.authenticated and review.status.user.username.endswith(":worker")
+    bad = api.create_token_review(client.V1TokenReview(spec=client.V1TokenReviewSpec(token="bad")))
+    assert not bad.status.authenticated and bad.status.user is None
