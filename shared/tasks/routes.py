@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.auth.namespaces import resolve_namespace
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
@@ -12,28 +10,18 @@ from shared.store.blobs import delete_blob, get_blob
 from shared.tasks.lifecycle import announce
 from shared.tasks.plans import plan_summary
 from shared.tasks.repository import TASK_NOT_FOUND, plans, result_key, tasks
+from shared.tasks.service import create_task as create_task_record
+from shared.tasks.service import task_view
 
 router = Router("/api/v1/tasks", dialect="orka", tag="tasks")
 
 
-def _view(record) -> dict[str, Any]:
-    doc = dict(record.doc)
-    doc["metadata"] = {**doc["metadata"], "namespace": record.namespace, "resourceVersion": str(record.version)}
-    return doc
-
-
 @router.route("", ["POST"], summary="Create a task", responses={201: "The created Task", 409: "Duplicate"})
 def create_task(ctx: RequestContext):
-    from shared.tasks.validation import build_task, reject_server_stamped  # pydantic: first create pays
-
     raw = ctx.request.get_data(cache=True)
     body = ctx.json(message="invalid request body") if raw.strip() else None
-    reject_server_stamped(body)
-    explicit_ns, doc = build_task(body, namespace_hint=ctx.args.get("namespace"))
-    namespace = resolve_namespace(ctx.require_principal(), explicit_ns)
-    record = tasks.create(namespace, doc["metadata"]["name"], doc, exists_message="task already exists")
-    announce("dev.shoal.task.created", record)
-    return _view(record), 201
+    record = create_task_record(body, ctx.require_principal(), namespace_hint=ctx.args.get("namespace"))
+    return task_view(record), 201
 
 
 @router.route("", ["GET"], summary="List tasks (paginated)")
@@ -45,14 +33,14 @@ def list_tasks(ctx: RequestContext):
     namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
     records, next_token = tasks.list_page(namespace, limit=limit, cursor=token)
     metadata = {"continue": next_token} if next_token else {}
-    return {"items": [_view(r) for r in records], "metadata": metadata}
+    return {"items": [task_view(r) for r in records], "metadata": metadata}
 
 
 @router.route("/<name>", ["GET"], summary="Get task details")
 def get_task(ctx: RequestContext, name: str):
     namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
     record = tasks.require(namespace, name, TASK_NOT_FOUND)
-    view = _view(record)
+    view = task_view(record)
     plan = plans.get(namespace, name)
     if plan is not None:
         view["plan"] = plan_summary(plan.doc)
