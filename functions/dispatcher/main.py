@@ -3,11 +3,12 @@
 import functions_framework
 
 from shared.events.consumer import consume
-from shared.tasks.dispatch import on_task_created, on_task_deleted
+from shared.tasks.dispatch import on_task_created, on_task_stopped
 
 HANDLERS = {
     "dev.shoal.task.created": on_task_created,
-    "dev.shoal.task.deleted": on_task_deleted,
+    "dev.shoal.task.deleted": on_task_stopped,
+    "dev.shoal.task.finished": on_task_stopped,
 }
 
 

@@ -52,10 +52,28 @@ def _finish_tool(call: ToolCall, started: concurrent.futures.Future | str, deadl
                               "errorType": "internal_error"})
 
 
+def _call(provider: Provider, messages: list[Message], specs, max_tokens: int, temperature: float | None,
+          notify: Observer | None) -> Completion:
+    """One model call; streamed (deltas to `notify`) when a notifier is given."""
+    if notify is None:
+        return provider.complete(messages, tools=specs, max_tokens=max_tokens, temperature=temperature)
+    for event in provider.stream(messages, tools=specs, max_tokens=max_tokens, temperature=temperature):
+        if event.kind == "text_delta":
+            notify("delta", {"content": event.text})
+        elif event.completion is not None:
+            return event.completion
+    raise RuntimeError("provider stream ended without a completion")
+
+
 def run_agent(provider: Provider, messages: list[Message], *, tools: ToolRegistry | None = None,
               max_iterations: int = 50, tool_timeout: float = 60.0, max_tokens: int = 4096,
-              temperature: float | None = None, observe: Observer | None = None) -> AgentResult:
-    """Run until the model answers without tool calls, or until max_iterations (then one tool-less call)."""
+              temperature: float | None = None, observe: Observer | None = None,
+              stream: bool = False) -> AgentResult:
+    """Run until the model answers without tool calls, or until max_iterations (then one tool-less call).
+
+    `observe(kind, data)` sees "delta" (with stream=True: text as the model produces it), "message"
+    (a whole assistant text), "tool_call" and "tool_result" (sharing the call's id).
+    """
     tools = tools or ToolRegistry()
     result = AgentResult(text="", messages=list(messages))
     notify = observe or (lambda kind, data: None)
@@ -66,9 +84,8 @@ def run_agent(provider: Provider, messages: list[Message], *, tools: ToolRegistr
             exhausted = result.iterations >= max_iterations
             if exhausted:
                 result.messages.append(Message(role="user", content=EXHAUSTED_NOTE))
-            completion: Completion = provider.complete(result.messages, tools=None if exhausted or not len(tools)
-                                                       else tools.specs(), max_tokens=max_tokens,
-                                                       temperature=temperature)
+            specs = None if exhausted or not len(tools) else tools.specs()
+            completion = _call(provider, result.messages, specs, max_tokens, temperature, notify if stream else None)
             result.llm_calls += 1
             result.usage.add(completion.usage)
             result.messages.append(Message(role="assistant", content=completion.text,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from shared.llm.base import Completion, Message, ProviderError, ToolCall, ToolSpec, Usage
+from shared.llm.base import Completion, Message, ProviderError, StreamEvent, ToolCall, ToolSpec, Usage
 
 
 def to_anthropic(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
@@ -46,10 +47,8 @@ class AnthropicProvider:
                                                timeout=self._timeout, max_retries=2)
         return self._client
 
-    def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-                 max_tokens: int = 4096, temperature: float | None = None) -> Completion:
-        import anthropic
-
+    def _request(self, messages: list[Message], tools: list[ToolSpec] | None, max_tokens: int,
+                 temperature: float | None) -> dict[str, Any]:
         system, converted = to_anthropic(messages)
         kwargs: dict[str, Any] = {"model": self.model, "messages": converted, "max_tokens": max_tokens}
         if system:
@@ -59,17 +58,46 @@ class AnthropicProvider:
         if tools:
             kwargs["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
                                for t in tools]
+        return kwargs
+
+    @staticmethod
+    def _error(exc: Exception) -> ProviderError:
+        import anthropic
+
+        if isinstance(exc, anthropic.APIStatusError):
+            return ProviderError(f"anthropic provider error {exc.status_code}: {exc.message}", status=exc.status_code,
+                                 retryable=exc.status_code in (429, 500, 502, 503, 529))
+        return ProviderError(f"anthropic provider error: {type(exc).__name__}", retryable=True)
+
+    def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
+                 max_tokens: int = 4096, temperature: float | None = None) -> Completion:
+        import anthropic
+
         try:
-            response = self._sdk().messages.create(**kwargs)
-        except anthropic.APIStatusError as exc:
-            raise ProviderError(f"anthropic provider error {exc.status_code}: {exc.message}",
-                                status=exc.status_code,
-                                retryable=exc.status_code in (429, 500, 502, 503, 529)) from None
+            response = self._sdk().messages.create(**self._request(messages, tools, max_tokens, temperature))
         except anthropic.APIError as exc:
-            raise ProviderError(f"anthropic provider error: {type(exc).__name__}", retryable=True) from None
-        text = "".join(b.text for b in response.content if b.type == "text")
-        calls = [ToolCall(id=b.id, name=b.name, arguments=dict(b.input or {}))
-                 for b in response.content if b.type == "tool_use"]
-        stop = response.stop_reason if response.stop_reason in ("tool_use", "max_tokens", "stop_sequence") else "end_turn"
-        return Completion(text, calls, stop, Usage(response.usage.input_tokens, response.usage.output_tokens),
-                          response.model)
+            raise self._error(exc) from None
+        return _completion(response)
+
+    def stream(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
+               max_tokens: int = 4096, temperature: float | None = None) -> Iterator[StreamEvent]:
+        import anthropic
+
+        try:
+            with self._sdk().messages.stream(**self._request(messages, tools, max_tokens, temperature)) as stream:
+                for event in stream:
+                    if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                        yield StreamEvent("text_delta", text=event.delta.text)
+                final = stream.get_final_message()
+        except anthropic.APIError as exc:
+            raise self._error(exc) from None
+        yield StreamEvent("done", completion=_completion(final))
+
+
+def _completion(response: Any) -> Completion:
+    text = "".join(b.text for b in response.content if b.type == "text")
+    calls = [ToolCall(id=b.id, name=b.name, arguments=dict(b.input or {}))
+             for b in response.content if b.type == "tool_use"]
+    stop = response.stop_reason if response.stop_reason in ("tool_use", "max_tokens", "stop_sequence") else "end_turn"
+    return Completion(text, calls, stop, Usage(response.usage.input_tokens, response.usage.output_tokens),
+                      response.model)

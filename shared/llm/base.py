@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -50,6 +51,15 @@ class Completion:
     model: str
 
 
+@dataclass
+class StreamEvent:
+    """One step of a streamed completion: a text delta, or the finished Completion (always last)."""
+
+    kind: Literal["text_delta", "done"]
+    text: str = ""
+    completion: Completion | None = None
+
+
 class ProviderError(Exception):
     """The configured provider failed. Never answered by falling back to another provider."""
 
@@ -66,3 +76,8 @@ class Provider(Protocol):
 
     def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
                  max_tokens: int = 4096, temperature: float | None = None) -> Completion: ...
+
+    def stream(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
+               max_tokens: int = 4096, temperature: float | None = None) -> Iterator[StreamEvent]:
+        """Text deltas as the model produces them, then one "done" event with the Completion."""
+        ...

@@ -2,17 +2,20 @@
 
 Without a script it answers every conversation with one text reply derived from the last user
 message. With `SHOAL_MOCK_SCRIPT` (a JSON file: a list of steps) it plays the steps in order, one
-per assistant turn; a step is {"text": "..."} or {"tool_calls": [{"name": ..., "arguments": {...}}]}.
+per assistant turn; a step is {"text": "..."} or {"tool_calls": [{"name": ..., "arguments": {...}}]},
+optionally with "delay" (seconds to wait first: a slow model, for cancellation and timeout tests).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from shared.llm.base import Completion, Message, ToolCall, ToolSpec, Usage
+from shared.llm.base import Completion, Message, StreamEvent, ToolCall, ToolSpec, Usage
 
 MODEL = "shoal-mock"
 
@@ -37,6 +40,8 @@ class MockProvider:
         turn = sum(1 for m in messages if m.role == "assistant")
         if self.script is not None and turn < len(self.script):
             step = self.script[turn]
+            if step.get("delay"):
+                time.sleep(float(step["delay"]))
             calls = [ToolCall(id=f"call_{turn}_{i}", name=c["name"], arguments=c.get("arguments", {}))
                      for i, c in enumerate(step.get("tool_calls", []))]
             text = step.get("text", "")
@@ -45,3 +50,11 @@ class MockProvider:
         last_user = next((m.content for m in reversed(messages) if m.role == "user"), "")
         text = f"Hello from shoal-mock. You said: {last_user.strip()}"
         return Completion(text, [], "end_turn", Usage(prompt_tokens, _tokens(text)), self.model)
+
+    def stream(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
+               max_tokens: int = 4096, temperature: float | None = None) -> Iterator[StreamEvent]:
+        completion = self.complete(messages, tools=tools, max_tokens=max_tokens, temperature=temperature)
+        words = completion.text.split(" ")
+        for i, word in enumerate(words):  # word by word, as a real model streams
+            yield StreamEvent("text_delta", text=word if i == len(words) - 1 else word + " ")
+        yield StreamEvent("done", completion=completion)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
-from shared.llm.base import Completion, Message, ProviderError, ToolCall, ToolSpec, Usage
+from shared.llm.base import Completion, Message, ProviderError, StreamEvent, ToolCall, ToolSpec, Usage
 
 
 def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
@@ -37,10 +38,8 @@ class OpenAIProvider:
                                          timeout=self._timeout, max_retries=2)
         return self._client
 
-    def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-                 max_tokens: int = 4096, temperature: float | None = None) -> Completion:
-        import openai
-
+    def _request(self, messages: list[Message], tools: list[ToolSpec] | None, max_tokens: int,
+                 temperature: float | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.model, "messages": to_openai_messages(messages),
                                   "max_tokens": max_tokens}
         if temperature is not None:
@@ -48,21 +47,66 @@ class OpenAIProvider:
         if tools:
             kwargs["tools"] = [{"type": "function", "function": {"name": t.name, "description": t.description,
                                                                   "parameters": t.parameters}} for t in tools]
+        return kwargs
+
+    def _error(self, exc: Exception) -> ProviderError:
+        import openai
+
+        if isinstance(exc, openai.APIStatusError):
+            return ProviderError(f"{self.kind} provider error {exc.status_code}: {exc.message}",
+                                 status=exc.status_code, retryable=exc.status_code in (429, 500, 502, 503))
+        return ProviderError(f"{self.kind} provider error: {type(exc).__name__}", retryable=True)
+
+    def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
+                 max_tokens: int = 4096, temperature: float | None = None) -> Completion:
+        import openai
+
         try:
-            response = self._sdk().chat.completions.create(**kwargs)
-        except openai.APIStatusError as exc:
-            raise ProviderError(f"{self.kind} provider error {exc.status_code}: {exc.message}",
-                                status=exc.status_code, retryable=exc.status_code in (429, 500, 502, 503)) from None
+            response = self._sdk().chat.completions.create(**self._request(messages, tools, max_tokens, temperature))
         except openai.APIError as exc:
-            raise ProviderError(f"{self.kind} provider error: {type(exc).__name__}", retryable=True) from None
+            raise self._error(exc) from None
         choice = response.choices[0]
-        calls = []
-        for c in choice.message.tool_calls or []:
-            try:
-                arguments = json.loads(c.function.arguments or "{}")
-            except ValueError:
-                arguments = {"_raw": c.function.arguments}
-            calls.append(ToolCall(id=c.id, name=c.function.name, arguments=arguments))
-        stop = {"tool_calls": "tool_use", "length": "max_tokens"}.get(choice.finish_reason or "", "end_turn")
+        calls = [_tool_call(c.id, c.function.name, c.function.arguments) for c in choice.message.tool_calls or []]
         usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens) if response.usage else Usage()
-        return Completion(choice.message.content or "", calls, stop, usage, response.model)
+        return Completion(choice.message.content or "", calls, _stop(choice.finish_reason), usage, response.model)
+
+    def stream(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
+               max_tokens: int = 4096, temperature: float | None = None) -> Iterator[StreamEvent]:
+        import openai
+
+        kwargs = self._request(messages, tools, max_tokens, temperature)
+        text, calls, finish, usage, model = [], {}, None, Usage(), self.model
+        try:
+            for chunk in self._sdk().chat.completions.create(**kwargs, stream=True,
+                                                             stream_options={"include_usage": True}):
+                model = chunk.model or model
+                if chunk.usage:
+                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                for choice in chunk.choices:
+                    delta = choice.delta
+                    if delta.content:
+                        text.append(delta.content)
+                        yield StreamEvent("text_delta", text=delta.content)
+                    for c in delta.tool_calls or []:  # fragments keyed by their stable index
+                        entry = calls.setdefault(c.index, {"id": "", "name": "", "arguments": ""})
+                        entry["id"] = c.id or entry["id"]
+                        if c.function:
+                            entry["name"] = c.function.name or entry["name"]
+                            entry["arguments"] += c.function.arguments or ""
+                    finish = choice.finish_reason or finish
+        except openai.APIError as exc:
+            raise self._error(exc) from None
+        tool_calls = [_tool_call(e["id"], e["name"], e["arguments"]) for _, e in sorted(calls.items())]
+        yield StreamEvent("done", completion=Completion("".join(text), tool_calls, _stop(finish), usage, model))
+
+
+def _tool_call(call_id: str, name: str, raw: str | None) -> ToolCall:
+    try:
+        arguments = json.loads(raw or "{}")
+    except ValueError:
+        arguments = {"_raw": raw}
+    return ToolCall(id=call_id, name=name, arguments=arguments)
+
+
+def _stop(finish_reason: str | None) -> str:
+    return {"tool_calls": "tool_use", "length": "max_tokens"}.get(finish_reason or "", "end_turn")

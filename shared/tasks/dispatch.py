@@ -33,7 +33,10 @@ def on_task_created(event: Event) -> None:
     tasks.update(namespace, name, lambda doc: doc.setdefault("status", {}).update(jobName=job))
 
 
-def on_task_deleted(event: Event) -> None:
+def on_task_stopped(event: Event) -> None:
+    """A task was deleted or cancelled: stop whatever runs for it."""
     data = event.data or {}
+    if event.type == "dev.shoal.task.finished" and data.get("phase") != "Cancelled":
+        return
     with contextlib.suppress(ExecutorError):  # nothing runs where no executor exists
         get_executor().stop(data["namespace"], data["name"])

@@ -7,7 +7,7 @@ from typing import Any
 from shared.auth.namespaces import resolve_namespace
 from shared.auth.principal import Principal
 from shared.store import Record
-from shared.tasks.lifecycle import announce
+from shared.tasks.lifecycle import announce, transition
 from shared.tasks.repository import tasks
 
 
@@ -36,3 +36,11 @@ def task_view(record: Record) -> dict[str, Any]:
     doc = dict(record.doc)
     doc["metadata"] = {**doc["metadata"], "namespace": record.namespace, "resourceVersion": str(record.version)}
     return doc
+
+
+def cancel_task(namespace: str, name: str, reason: str | None = None) -> Record | None:
+    """Move a non-terminal task to Cancelled (the dispatcher then stops its work); None if already terminal."""
+    from shared.models.phases import TERMINAL_PHASES, TRANSITIONS
+
+    live = frozenset(p for p in TRANSITIONS if p not in TERMINAL_PHASES)
+    return transition(namespace, name, "Cancelled", message=reason or "cancelled", only_from=live)

@@ -122,3 +122,31 @@ def test_container_tasks_fail_clearly_on_the_local_executor(function_client, mon
     assert status["phase"] == "Failed"
     assert status["message"] == ("container tasks need the Kubernetes executor (SHOAL_EXECUTOR=kubernetes); "
                                  "no docker or podman found for local runs")
+
+
+def test_cancelling_a_running_task_stops_its_worker(function_client, internal_server, event_sink, monkeypatch,
+                                                    tmp_path):
+    from shared.config import reset_settings
+    from shared.executor.local import LocalExecutor
+    from shared.tasks.service import cancel_task
+
+    script = tmp_path / "slow.json"
+    script.write_text('[{"delay": 60, "text": "too late"}]')  # a model that takes a minute
+    monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(script))
+    monkeypatch.setenv("SHOAL_EXECUTOR", "local")
+    reset_settings()
+    tasks, dispatcher = function_client("tasks"), function_client("dispatcher")
+    assert tasks.post("/api/v1/tasks", json={"name": "long", "type": "ai", "prompt": "p"},
+                      headers=AUTH).status_code == 201
+    assert post_event(dispatcher, created_event("long")).status_code == 200
+    proc = LocalExecutor.instance()._procs[("default", "long")]
+    assert proc.poll() is None
+    assert cancel_task("default", "long", "user asked") is not None
+    assert cancel_task("default", "long") is None  # already terminal
+    [finished] = event_sink.of_type("dev.shoal.task.finished")
+    assert finished.data["phase"] == "Cancelled"
+    assert post_event(dispatcher, finished).status_code == 200
+    assert proc.wait(timeout=10) != 0
+    time.sleep(0.3)  # the watcher has seen the exit; the phase must stay Cancelled
+    status = tasks.get("/api/v1/tasks/long", headers=AUTH).get_json()["status"]
+    assert status["phase"] == "Cancelled" and status["message"] == "user asked"

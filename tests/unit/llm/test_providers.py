@@ -69,3 +69,31 @@ def test_a_client_error_is_a_provider_error_not_a_fallback(make):
     with ScriptedLLM(script) as server, pytest.raises(ProviderError) as exc:
         make(server).complete([Message(role="user", content="x")])
     assert exc.value.status == 400 and "bad model" in str(exc.value)
+
+
+@pytest.mark.parametrize("make", [openai_provider, anthropic_provider])
+def test_streaming_yields_text_deltas_then_the_completion(make):
+    with ScriptedLLM([{"text": "streamed answer here"}]) as server:
+        events = list(make(server).stream([Message(role="user", content="x")]))
+    deltas = [e.text for e in events if e.kind == "text_delta"]
+    assert len(deltas) > 1 and "".join(deltas) == "streamed answer here"
+    assert events[-1].kind == "done" and events[-1].completion.text == "streamed answer here"
+
+
+@pytest.mark.parametrize("make", [openai_provider, anthropic_provider])
+def test_streaming_tool_calls_are_assembled_from_fragments(make):
+    script = [{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "celsius"}}]}]
+    with ScriptedLLM(script) as server:
+        events = list(make(server).stream([Message(role="user", content="x")], tools=[WEATHER]))
+    completion = events[-1].completion
+    assert completion.stop_reason == "tool_use"
+    assert [(c.name, c.arguments) for c in completion.tool_calls] == [
+        ("get_weather", {"city": "Oslo", "unit": "celsius"})]
+
+
+def test_mock_streams_word_by_word():
+    from shared.llm.mock import MockProvider
+
+    events = list(MockProvider().stream([Message(role="user", content="say hi")]))
+    assert "".join(e.text for e in events[:-1]) == "Hello from shoal-mock. You said: say hi"
+    assert len(events) > 3 and events[-1].kind == "done"
