@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     executor: Literal["local", "kubernetes"] = "kubernetes"
     default_namespace: str = "default"
 
+    # Outbound HTTP: CIDRs or host names the SSRF guard lets through although they are private
+    # (e.g. "10.0.0.0/8,my-svc.shoal.svc.cluster.local"); empty = public addresses only.
+    outbound_allow: str = ""
+
     # Kubernetes API: in a pod the in-cluster config; otherwise this URL and token (tests, dev).
     kube_api_url: str | None = None
     kube_token: str | None = None

@@ -1,0 +1,89 @@
+"""The one way to make outbound HTTP calls: timeouts plus an SSRF guard on every request and redirect.
+
+The guard resolves the host and refuses loopback, link-local (incl. cloud metadata), private,
+unique-local, multicast, reserved and unspecified addresses, unless the address or host name is
+allowed by SHOAL_OUTBOUND_ALLOW. It checks every address the name resolves to, and runs again for
+each redirect hop (the transport sees every request).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+import httpx
+
+from shared.config import get_settings
+from shared.errors import Forbidden
+
+METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
+
+
+class BlockedURL(Forbidden):
+    """The URL points somewhere the platform must not call."""
+
+
+def _allow_list(extra: Iterable[str] = ()) -> tuple[list[ipaddress._BaseNetwork], set[str]]:
+    nets, hosts = [], set()
+    raw = [x.strip() for x in get_settings().outbound_allow.split(",") if x.strip()] + list(extra)
+    for entry in raw:
+        try:
+            nets.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            hosts.add(entry.lower())
+    return nets, hosts
+
+
+def _forbidden_ip(ip: ipaddress._BaseAddress) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return (ip.is_loopback or ip.is_link_local or ip.is_private or ip.is_multicast or ip.is_reserved
+            or ip.is_unspecified)
+
+
+def check_url(url: str, *, schemes: tuple[str, ...] = ("http", "https"), allow: Iterable[str] = ()) -> None:
+    """Raise BlockedURL unless `url` is an http(s) URL whose every resolved address may be called."""
+    parts = urlsplit(url)
+    if parts.scheme not in schemes:
+        raise BlockedURL(f"URL scheme {parts.scheme or '(none)'!r} is not allowed")
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host:
+        raise BlockedURL("URL has no host")
+    if parts.username or parts.password:
+        raise BlockedURL("URL must not contain credentials")
+    nets, hosts = _allow_list(allow)
+    if host in hosts:
+        return
+    if host in METADATA_HOSTS:
+        raise BlockedURL(f"host {host} is not allowed")
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
+                                       type=socket.SOCK_STREAM)
+        except socket.gaierror:
+            raise BlockedURL(f"host {host} does not resolve") from None
+        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+    for ip in addresses:
+        if _forbidden_ip(ip) and not any(ip in net for net in nets):
+            raise BlockedURL(f"address {ip} of host {host} is not allowed")
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    def __init__(self, allow: tuple[str, ...], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._allow = allow
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        check_url(str(request.url), allow=self._allow)
+        return super().handle_request(request)
+
+
+def outbound_client(*, timeout: float = 30.0, allow: Iterable[str] = (), follow_redirects: bool = False,
+                    headers: dict[str, str] | None = None) -> httpx.Client:
+    """An httpx client whose every request (and redirect hop) passes the SSRF guard."""
+    return httpx.Client(transport=_GuardedTransport(tuple(allow)), timeout=timeout,
+                        follow_redirects=follow_redirects, headers=headers)
