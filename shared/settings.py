@@ -57,3 +57,7 @@ class Settings(BaseSettings):
     max_item_bytes: int = 100 * 1024
     agent_max_iterations: int = 50
     tool_timeout_seconds: float = 60.0
+
+    # Catalog (issue 6): the Substrate router that fronts MCP actors ("" = Substrate support off);
+    # an MCP actor-backed tool's endpoint is <router>/actors/mcp-<namespace>-<tool><spec.mcp.path>.
+    substrate_router_url: str = ""

@@ -13,6 +13,10 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "meta": ("shared.meta.routes:router",),
     "tasks": ("shared.tasks.routes:router",),
     "internal": ("shared.tasks.internal_routes:router",),
+    "catalog": ("shared.catalog.agents:router", "shared.catalog.skills:router", "shared.catalog.tools:router",
+                "shared.catalog.secrets:secrets_router", "shared.catalog.secrets:auth_router"),
+    "memory": ("shared.memory.memory_routes:router", "shared.memory.proposal_routes:router",
+               "shared.memory.session_routes:router"),
 }
 
 

@@ -1,0 +1,162 @@
+"""Contract: /api/v1/agents (orka-api.txt, orka-behaviour.md §2 CRUD conventions)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import AUTH
+from tests.support.leak_scan import leak_scan  # noqa: F401  (fixture)
+
+
+def err(code: int, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+@pytest.fixture
+def api(function_client, leak_scan):  # noqa: F811
+    return leak_scan.watch(function_client("catalog"))
+
+
+def post(client, path, body, headers=AUTH):
+    data = body if isinstance(body, str) else json.dumps(body)
+    return client.post(path, data=data, headers={**headers, "Content-Type": "application/json"})
+
+
+def put(client, path, body):
+    return client.put(path, data=body if isinstance(body, str) else json.dumps(body),
+                      headers={**AUTH, "Content-Type": "application/json"})
+
+
+AGENT = {"name": "assistant", "spec": {"provider": "openai", "model": "gpt-4o-mini", "systemPrompt": "Be brief.",
+                                       "temperature": 0.2, "tools": ["web_search", {"name": "tavily-search"}]}}
+
+
+@pytest.mark.parametrize("method,path", [
+    ("POST", "/api/v1/agents"), ("GET", "/api/v1/agents"), ("GET", "/api/v1/agents/a"),
+    ("PUT", "/api/v1/agents/a"), ("DELETE", "/api/v1/agents/a")])
+def test_every_agent_route_without_credentials_is_401(api, method, path):
+    response = api.open(path, method=method)
+    assert response.status_code == 401
+    assert response.get_json() == err(401, "missing authorization header")
+
+
+def test_create_returns_201_with_the_crd_shape_and_get_returns_it(api):
+    response = post(api, "/api/v1/agents", {**AGENT, "labels": {"team": "a"}})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["apiVersion"] == "core.orka.ai/v1alpha1" and body["kind"] == "Agent"
+    assert body["metadata"]["name"] == "assistant" and body["metadata"]["namespace"] == "default"
+    assert body["metadata"]["labels"] == {"team": "a"} and body["metadata"]["resourceVersion"] == "1"
+    assert body["spec"] == {"provider": "openai", "model": "gpt-4o-mini", "systemPrompt": "Be brief.",
+                            "temperature": 0.2, "tools": ["web_search", "tavily-search"]}
+    assert body["status"] == {"phase": "Ready"}
+    got = api.get("/api/v1/agents/assistant", headers=AUTH)
+    assert got.status_code == 200 and got.get_json() == body
+
+
+def test_metadata_form_flat_fields_and_labrats_fields_are_one_superset(api):
+    response = post(api, "/api/v1/agents", {
+        "metadata": {"name": "dev", "namespace": "team-a"}, "model": "claude-sonnet-4-5",
+        "triggerName": "ai-developer", "instructions": ["Write tests first."],
+        "eventTriggers": [{"source": "github", "event": "pull_request.opened"}],
+        "customField": {"kept": True}})
+    assert response.status_code == 201, response.get_json()
+    spec = response.get_json()["spec"]
+    assert spec == {"model": "claude-sonnet-4-5", "triggerName": "ai-developer",
+                    "instructions": ["Write tests first."],
+                    "eventTriggers": [{"source": "github", "event": "pull_request.opened", "enabled": True}],
+                    "customField": {"kept": True}}
+    assert api.get("/api/v1/agents/dev?namespace=team-a", headers=AUTH).status_code == 200
+    assert api.get("/api/v1/agents/dev", headers=AUTH).status_code == 404
+
+
+def test_duplicate_is_409_agent_already_exists_and_keeps_the_first(api):
+    assert post(api, "/api/v1/agents", AGENT).status_code == 201
+    response = post(api, "/api/v1/agents", {"name": "assistant", "spec": {"model": "other"}})
+    assert response.status_code == 409
+    assert response.get_json() == err(409, "agent already exists")
+    assert api.get("/api/v1/agents/assistant", headers=AUTH).get_json()["spec"]["model"] == "gpt-4o-mini"
+
+
+@pytest.mark.parametrize("body,message", [
+    ("{nope", "invalid request body"),
+    ("[]", "invalid request body"),
+    ({"spec": {"model": "m"}}, "name is required"),
+    ({"name": "Bad_Name"}, 'invalid name "Bad_Name": must be a lowercase RFC 1123 subdomain'),
+    ({"name": "a", "spec": "x"}, "invalid request body"),
+    ({"name": "a", "spec": {"temperature": 3}}, "invalid spec.temperature: Input should be less than or equal to 2"),
+    ({"name": "a", "spec": {"maxTokens": 0}}, "invalid spec.maxTokens: Input should be greater than or equal to 1"),
+    ({"name": "a", "spec": {"tools": "web_search"}}, "invalid spec.tools: Input should be a valid list"),
+    ({"name": "a", "spec": {"eventTriggers": [{"source": "github"}]}}, "invalid spec.eventTriggers.0.event: Field required"),
+    ({"name": "a", "namespace": "Bad NS"}, 'invalid namespace "Bad NS"'),
+])
+def test_bad_create_bodies_are_400_and_store_nothing(api, body, message):
+    response = post(api, "/api/v1/agents", body)
+    assert response.status_code == 400
+    assert response.get_json() == err(400, message)
+    assert api.get("/api/v1/agents", headers=AUTH).get_json() == {"items": [], "metadata": {}}
+
+
+def test_put_replaces_the_spec_and_bumps_the_version(api):
+    post(api, "/api/v1/agents", AGENT)
+    response = put(api, "/api/v1/agents/assistant", {"spec": {"model": "gpt-4o"}})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["spec"] == {"model": "gpt-4o"}
+    assert body["metadata"]["resourceVersion"] == "2" and body["metadata"]["generation"] == 2
+
+
+def test_put_with_a_stale_resource_version_is_409_modified_concurrently(api):
+    post(api, "/api/v1/agents", AGENT)
+    put(api, "/api/v1/agents/assistant", {"spec": {"model": "a"}})
+    response = put(api, "/api/v1/agents/assistant", {"metadata": {"resourceVersion": "1"}, "spec": {"model": "b"}})
+    assert response.status_code == 409
+    assert response.get_json() == err(409, "agent was modified concurrently")
+    assert api.get("/api/v1/agents/assistant", headers=AUTH).get_json()["spec"] == {"model": "a"}
+
+
+@pytest.mark.parametrize("body,status,message", [
+    ({"model": "x"}, 400, "spec is required"),
+    ({"name": "other", "spec": {}}, 400, 'name "other" does not match the path'),
+    ({"spec": {"temperature": -1}}, 400, "invalid spec.temperature: Input should be greater than or equal to 0"),
+])
+def test_bad_updates_are_400_and_change_nothing(api, body, status, message):
+    post(api, "/api/v1/agents", AGENT)
+    response = put(api, "/api/v1/agents/assistant", body)
+    assert response.status_code == status and response.get_json() == err(status, message)
+    assert api.get("/api/v1/agents/assistant", headers=AUTH).get_json()["metadata"]["resourceVersion"] == "1"
+
+
+def test_missing_agent_is_404_for_get_put_and_delete(api):
+    assert api.get("/api/v1/agents/nope", headers=AUTH).get_json() == err(404, "agent not found")
+    assert put(api, "/api/v1/agents/nope", {"spec": {}}).get_json() == err(404, "agent not found")
+    assert api.delete("/api/v1/agents/nope", headers=AUTH).get_json() == err(404, "agent not found")
+
+
+def test_delete_is_204_and_the_agent_is_gone(api):
+    post(api, "/api/v1/agents", AGENT)
+    response = api.delete("/api/v1/agents/assistant", headers=AUTH)
+    assert response.status_code == 204 and response.data == b""
+    assert api.get("/api/v1/agents/assistant", headers=AUTH).status_code == 404
+
+
+def test_list_pages_with_a_continue_cursor(api):
+    for i in range(5):
+        post(api, "/api/v1/agents", {"name": f"a{i}", "spec": {}})
+    first = api.get("/api/v1/agents?limit=2", headers=AUTH).get_json()
+    assert [a["metadata"]["name"] for a in first["items"]] == ["a0", "a1"]
+    token = first["metadata"]["continue"]
+    second = api.get(f"/api/v1/agents?limit=2&continue={token}", headers=AUTH).get_json()
+    third = api.get(f"/api/v1/agents?limit=2&continue={second['metadata']['continue']}", headers=AUTH).get_json()
+    assert [a["metadata"]["name"] for a in second["items"] + third["items"]] == ["a2", "a3", "a4"]
+    assert third["metadata"] == {}
+
+
+@pytest.mark.parametrize("query,message", [("limit=0", "limit must be at least 1"),
+                                           ("limit=x", "invalid limit parameter: x"),
+                                           ("continue=garbage", "invalid continue token")])
+def test_bad_list_parameters_are_400(api, query, message):
+    response = api.get(f"/api/v1/agents?{query}", headers=AUTH)
+    assert response.status_code == 400 and response.get_json() == err(400, message)
