@@ -67,13 +67,16 @@ def run_http_tool(record: Record, arguments: dict[str, Any]) -> Any:
     """One call of a plain HTTP tool; returns the response text (or a failure dict)."""
     import httpx
 
-    from shared.net.outbound import BlockedURL, outbound_client
+    from shared.net.outbound import BlockedURL, check_url, outbound_client
 
     http = record.doc["spec"]["http"]
     method = http.get("method", "POST")
     headers = dict(http.get("headers") or {})
     try:
+        check_url(http["url"])  # refuse before the secret is even read (the transport checks again)
         secret = _secret(record.namespace, http)
+    except BlockedURL as exc:
+        return _failure(f"tool {record.name}: {exc.message}", "permission_denied")
     except LookupError as exc:
         return _failure(f"tool {record.name}: {exc}")
     payload = dict(arguments or {})

@@ -84,13 +84,25 @@ def test_http_get_tool_sends_arguments_as_query_and_reports_http_errors(catalog,
     assert result == {"success": False, "error": "tool items: HTTP 503: nope", "errorType": "internal_error"}
 
 
-def test_http_tool_to_a_private_address_is_refused_by_the_ssrf_guard(catalog, httpserver, leak_scan):  # noqa: F811
+def test_http_tool_to_a_private_address_is_refused_by_the_ssrf_guard(catalog, httpserver, fake_kube, leak_scan):  # noqa: F811
     create(catalog, "internal", {"description": "Internal", "http": {"url": httpserver.url_for("/x"),
                                  "authSecretRef": {"name": "tavily-secret", "key": "api-key"}}})
     _, result = run("internal", {}, leak_scan)
     assert result == {"success": False, "errorType": "permission_denied",
                       "error": "tool internal: address 127.0.0.1 of host localhost is not allowed"}
     assert httpserver.log == []
+    # refused before the Secret was read
+    assert not [r for r in fake_kube.requests if r["path"].endswith("/secrets/tavily-secret")]
+
+
+def test_redirects_are_not_followed(catalog, httpserver, allow_loopback, leak_scan):  # noqa: F811
+    """A tool endpoint may not bounce the call (and its Authorization header) to another address."""
+    httpserver.expect_request("/bounce").respond_with_data("", status=302, headers={
+        "Location": "http://169.254.169.254/latest/meta-data/"})
+    create(catalog, "bounce", {"description": "Bounces", "http": {"url": httpserver.url_for("/bounce")}})
+    _, result = run("bounce", {}, leak_scan)
+    # redirects are not followed: the model sees the 302, the metadata address is never called
+    assert result == "" and len(httpserver.log) == 1
 
 
 def test_missing_secret_is_a_failure_without_a_call(catalog, httpserver, allow_loopback, leak_scan):  # noqa: F811
