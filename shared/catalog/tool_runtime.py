@@ -119,16 +119,19 @@ def _mcp_headers(record: Record) -> tuple[dict[str, str], str | None]:
 def run_mcp_tool(record: Record, arguments: dict[str, Any]) -> Any:
     """`tools/call` on the Tool's resolved endpoint, using the Tool's name as the MCP tool name."""
     from shared.catalog import mcp_client
-    from shared.net.outbound import BlockedURL
+    from shared.net.outbound import BlockedURL, check_url
 
     endpoint = record.doc.get("status", {}).get("endpoint")
     if not endpoint:
         return _failure(f"tool {record.name} has no resolved endpoint")
     secret = None
     try:
+        check_url(endpoint)  # refuse before the transport token is read (the transport checks every request)
         headers, secret = _mcp_headers(record)
         is_error, text = mcp_client.call_tool(endpoint, record.name, arguments or {}, headers=headers,
                                               timeout=_timeout(record.doc["spec"].get("http") or {}))
+    except BlockedURL as exc:
+        return _failure(f"tool {record.name}: {exc.message}", "permission_denied")
     except LookupError as exc:
         return _failure(f"tool {record.name}: {exc}")
     except Exception as exc:

@@ -5,7 +5,8 @@ Rules, in order (Orka's API rules plus the spec table's defaults):
 - `spec.description` is required; `spec.parameters` must be a JSON Schema object;
 - an MCP tool (`spec.mcp`) names `substrateActor.templateRef.name` or, as a Shoal extension for
   remote MCP servers, `spec.mcp.url`; it must not set `spec.http.url` nor `authInject: body`;
-- a plain HTTP tool needs `spec.http.url` (http/https, a host, no userinfo);
+- a plain HTTP tool needs `spec.http.url` (http/https, a host, no userinfo, no credential-like
+  query parameter such as `api_key` or `token`);
 - `method` ∈ GET/POST/PUT/PATCH/DELETE (default POST); `timeout` is a Go duration (default 30s);
 - static `headers` may not carry credentials (use authSecretRef) nor set reserved headers;
 - `authSecretRef` needs `name` and `key`; `authInject` ∈ header/body (default header), and `body`
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import copy
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from shared.config import get_settings
 from shared.errors import Invalid
@@ -30,6 +31,7 @@ RESERVED_HEADERS = frozenset({"txn-token", "host", "content-length", "transfer-e
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
                                 "api-key", "apikey", "x-auth-token", "x-access-token", "private-token",
                                 "x-goog-api-key", "x-amz-security-token"})
+_CREDENTIAL_PARAMS = frozenset({"key", "auth", "sig", "signature", "code"})
 _CREDENTIAL_WORDS = ("token", "secret", "password", "passwd", "apikey", "api-key", "api_key", "credential")
 
 
@@ -49,6 +51,11 @@ def _check_url(url: Any, field: str) -> str:
         raise Invalid(f"{field} must be an absolute http or https URL")
     if parts.username is not None or parts.password is not None:
         raise Invalid(f"{field} must not contain credentials")
+    for key, _ in parse_qsl(parts.query, keep_blank_values=True):
+        lower = key.lower()
+        if lower in _CREDENTIAL_PARAMS or any(w in lower for w in _CREDENTIAL_WORDS):
+            raise Invalid(f'{field} must not carry credentials in query parameter "{key}"; '
+                          "use spec.http.authSecretRef")
     return url
 
 
