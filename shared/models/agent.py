@@ -33,12 +33,24 @@ class Runtime(_Open):
     secretRef: Ref | None = None
 
 
+class ChainNext(_Open):
+    agentTriggerName: str = Field(min_length=1)
+    condition: str | None = None
+    failurePolicy: str | None = None
+
+
 class EventTrigger(_Open):
-    """labrats: an agent reacts to `source`/`event` (e.g. github / pull_request.opened)."""
+    """labrats: the agent reacts to `source` events (`events`, e.g. ["issues.labeled"]), optionally
+    chaining to the next agent by trigger name."""
 
     source: str = Field(min_length=1)
-    event: str = Field(min_length=1)
+    events: list[str] | None = None
+    event: str | None = None
+    instruction: str | None = None
+    config: dict[str, Any] | None = None
+    filters: dict[str, Any] | None = None
     enabled: bool = True
+    next: ChainNext | None = None
 
 
 class AgentSpec(_Open):
@@ -58,7 +70,7 @@ class AgentSpec(_Open):
     # labrats
     triggerName: str | None = None
     eventTriggers: list[EventTrigger] | None = None
-    instructions: list[str] | None = None
+    instructions: list[str | dict[str, Any]] | None = None  # instruction names, or inline objects
     defaultModel: str | None = None
     defaultProvider: str | None = None
     defaultEffort: str | None = None

@@ -62,13 +62,17 @@ def test_metadata_form_flat_fields_and_labrats_fields_are_one_superset(api):
     response = post(api, "/api/v1/agents", {
         "metadata": {"name": "dev", "namespace": "team-a"}, "model": "claude-sonnet-4-5",
         "triggerName": "ai-developer", "instructions": ["Write tests first."],
-        "eventTriggers": [{"source": "github", "event": "pull_request.opened"}],
+        "eventTriggers": [{"source": "github", "events": ["issues.labeled"], "instruction": "implement",
+                           "config": {"model": "opus"}, "next": {"agentTriggerName": "ai-reviewer",
+                                                                 "condition": "on-success"}}],
         "customField": {"kept": True}})
     assert response.status_code == 201, response.get_json()
     spec = response.get_json()["spec"]
     assert spec == {"model": "claude-sonnet-4-5", "triggerName": "ai-developer",
                     "instructions": ["Write tests first."],
-                    "eventTriggers": [{"source": "github", "event": "pull_request.opened", "enabled": True}],
+                    "eventTriggers": [{"source": "github", "events": ["issues.labeled"], "instruction": "implement",
+                                       "config": {"model": "opus"}, "enabled": True,
+                                       "next": {"agentTriggerName": "ai-reviewer", "condition": "on-success"}}],
                     "customField": {"kept": True}}
     assert api.get("/api/v1/agents/dev?namespace=team-a", headers=AUTH).status_code == 200
     assert api.get("/api/v1/agents/dev", headers=AUTH).status_code == 404
@@ -91,7 +95,9 @@ BAD_CREATES = [
     ({"name": "a", "spec": {"temperature": 3}}, "invalid spec.temperature: Input should be less than or equal to 2"),
     ({"name": "a", "spec": {"maxTokens": 0}}, "invalid spec.maxTokens: Input should be greater than or equal to 1"),
     ({"name": "a", "spec": {"tools": "web_search"}}, "invalid spec.tools: Input should be a valid list"),
-    ({"name": "a", "spec": {"eventTriggers": [{"source": "github"}]}}, "invalid spec.eventTriggers.0.event: Field required"),
+    ({"name": "a", "spec": {"eventTriggers": [{"events": ["x"]}]}}, "invalid spec.eventTriggers.0.source: Field required"),
+    ({"name": "a", "spec": {"eventTriggers": [{"source": "github", "next": {}}]}},
+     "invalid spec.eventTriggers.0.next.agentTriggerName: Field required"),
     ({"name": "a", "namespace": "Bad NS"}, 'invalid namespace "Bad NS"'),
 ]
 
