@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.auth.namespaces import resolve_namespace
+from shared.errors import Invalid
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
 from shared.memory import proposals as svc
@@ -12,7 +13,8 @@ router = Router("/api/v1/memory-proposals", dialect="orka", tag="memory-proposal
 
 def _namespace(ctx: RequestContext, body: dict | None = None) -> str:
     explicit = (body or {}).get("namespace")
-    explicit = explicit if isinstance(explicit, str) else None
+    if explicit is not None and not isinstance(explicit, str):
+        raise Invalid("invalid request body")
     return resolve_namespace(ctx.require_principal(), explicit or ctx.args.get("namespace"))
 
 

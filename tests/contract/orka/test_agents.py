@@ -170,3 +170,21 @@ def test_bad_list_parameters_are_400(api):
                            ("continue=garbage", "invalid continue token")]:
         response = api.get(f"/api/v1/agents?{query}", headers=AUTH)
         assert response.status_code == 400 and response.get_json() == err(400, message)
+
+
+def test_a_namespace_bound_principal_stays_in_its_namespace(api, monkeypatch):
+    from shared.auth import resolver
+    from shared.auth.principal import Principal
+
+    bound = Principal(kind="serviceaccount", subject="system:serviceaccount:team-a:bot", username="bot",
+                      namespace="team-a")
+    monkeypatch.setattr(resolver, "AUTHENTICATORS",
+                        [lambda token, headers: bound if token == "team-a-token" else None])
+    headers = {"Authorization": "Bearer team-a-token"}
+    created = post(api, "/api/v1/agents", {"name": "bot", "spec": {}}, headers=headers)
+    assert created.status_code == 201 and created.get_json()["metadata"]["namespace"] == "team-a"
+    denied = post(api, "/api/v1/agents", {"name": "bot", "namespace": "team-b", "spec": {}}, headers=headers)
+    assert denied.status_code == 403
+    assert denied.get_json() == err(403, 'namespace "team-b" not allowed, restricted to "team-a"')
+    assert api.get("/api/v1/agents?namespace=team-b", headers=headers).status_code == 403
+    assert [a["metadata"]["name"] for a in api.get("/api/v1/agents", headers=headers).get_json()["items"]] == ["bot"]

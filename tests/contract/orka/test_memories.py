@@ -66,7 +66,8 @@ def test_bad_creates_are_400_and_store_nothing(api):
                           ({"content": "x", "tags": [1]}, "tags must be a list of strings"),
                           ({"content": "x", "id": "mem-mine"}, "id cannot be set by clients"),
                           ({"content": "x", "recalledCount": 9}, "recalledCount cannot be set by clients"),
-                          ({"content": "x", "agentName": 3}, "agentName must be a string")]:
+                          ({"content": "x", "agentName": 3}, "agentName must be a string"),
+                          ({"content": "x", "namespace": 5}, "invalid request body")]:
         response = send(api, "POST", "/api/v1/memories", body)
         assert response.status_code == 400 and response.get_json() == err(400, message), body
     assert api.get("/api/v1/memories?includeDisabled=true&includeDeleted=true", headers=AUTH).get_json() == {
