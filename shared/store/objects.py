@@ -222,7 +222,10 @@ class ObjectStore:
         while True:
             kwargs: dict[str, Any] = {"IndexName": "by-order", "KeyConditionExpression": "pk = :pk",
                                       "ExpressionAttributeValues": {":pk": {"S": self._pk(namespace)}},
-                                      "ScanIndexForward": not descending, "Limit": limit + 1}
+                                      "ScanIndexForward": not descending,
+                                      # a filter may skip items: read bigger pages (the cursor stays exact,
+                                      # it is the key of the last record handed out)
+                                      "Limit": limit + 1 if accept is None else max(limit + 1, 100)}
             if start:
                 kwargs["ExclusiveStartKey"] = start
             page = self._call("query", **kwargs)

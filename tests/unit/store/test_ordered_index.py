@@ -55,3 +55,16 @@ def test_a_cursor_of_another_list_is_refused():
     _, cursor = store.list_ordered("ns", limit=1)
     with pytest.raises(Invalid):
         store.list_ordered("other", limit=1, cursor=cursor)
+
+
+def test_filtered_pages_across_big_query_pages_lose_and_repeat_nothing():
+    store = _store()
+    for i in range(150):
+        store.create("ns", f"t{i:03}", {"id": f"t{i:03}", "at": f"{i:03}", "keep": i % 3 == 0})
+    seen, cursor = [], None
+    while True:
+        page, cursor = store.list_ordered("ns", limit=7, cursor=cursor, accept=lambda d: d["keep"])
+        seen += [r.name for r in page]
+        if cursor is None:
+            break
+    assert seen == [f"t{i:03}" for i in range(149, -1, -1) if i % 3 == 0]
