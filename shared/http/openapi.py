@@ -11,6 +11,7 @@ _ERROR_SCHEMAS = {
     "orka": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "integer"}, "message": {"type": "string"}}}}},
+    "simple": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
 }
 _PARAM = re.compile(r"<(?:[a-z]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
 
