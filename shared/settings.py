@@ -57,3 +57,14 @@ class Settings(BaseSettings):
     max_item_bytes: int = 100 * 1024
     agent_max_iterations: int = 50
     tool_timeout_seconds: float = 60.0
+
+    # Incident analysis (Kubernaut dialect and the operator /analyze contract).
+    incident_max_sessions: int = 10            # non-terminal sessions at once (Kubernaut's default)
+    incident_session_ttl_seconds: int = 1800   # idle TTL; a session lives at most twice this long
+    incident_max_turns: int = 40
+    incident_tool_cap_per_tool: int = 10
+    incident_tool_cap_total: int = 30
+    incident_tool_max_failures: int = 3
+    # /analyze refuses to answer with the mock provider unless this opts in (no silent mock).
+    analyze_allow_mock: bool = False
+    analyze_retention_days: int = 30

@@ -13,6 +13,8 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "meta": ("shared.meta.routes:router",),
     "tasks": ("shared.tasks.routes:router",),
     "internal": ("shared.tasks.internal_routes:router",),
+    "incidents": ("shared.incidents.routes:router", "shared.incidents.routes:platform"),
+    "analyze": ("shared.analyze.routes:router",),
 }
 
 
