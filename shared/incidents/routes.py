@@ -177,11 +177,14 @@ def session_stream(ctx: RequestContext, session_id: str):
     return sse_response(frames())
 
 
-@platform.route("/config", summary="Runtime configuration snapshot (dev mode only)")
+@platform.route("/config", public=True, summary="Runtime configuration snapshot (dev mode only)")
 def config(ctx: RequestContext):
     settings = get_settings()
     if settings.platform != "local":
-        raise NotFound("not found", code="not-found")
+        raise NotFound("not found", code="not-found")  # absent outside dev mode, whoever asks
+    from shared.auth.resolver import authenticate
+
+    authenticate(ctx.request.headers)
     from shared.llm.registry import describe_default
 
     return {"llm": describe_default(settings), "max_sessions": settings.incident_max_sessions,

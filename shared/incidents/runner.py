@@ -105,7 +105,7 @@ def on_investigation_requested(event: Event) -> None:
     body = response.completed(session_id, request, outcome)
 
     def done(doc: dict[str, Any]) -> None:
-        doc.update(result=body, progress="Investigation complete", rca_summary=body["root_cause"],
+        doc.update(result=body, progress="Investigation complete", rca_summary=body["root_cause"], turn=observer.turn,
                    total_prompt_tokens=usage.input_tokens, total_completion_tokens=usage.output_tokens)
 
     if sessions.transition(session_id, "completed", allowed_from=frozenset({"investigating"}), also=done) is None:
