@@ -67,3 +67,13 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 100 * 1024 * 1024
     callback_timeout_seconds: float = 10.0
     callback_attempts: int = 3
+    # Incident analysis (Kubernaut dialect and the operator /analyze contract).
+    incident_max_sessions: int = 10            # non-terminal sessions at once (Kubernaut's default)
+    incident_session_ttl_seconds: int = 1800   # idle TTL; a session lives at most twice this long
+    incident_max_turns: int = 40
+    incident_tool_cap_per_tool: int = 10
+    incident_tool_cap_total: int = 30
+    incident_tool_max_failures: int = 3
+    # /analyze refuses to answer with the mock provider unless this opts in (no silent mock).
+    analyze_allow_mock: bool = False
+    analyze_retention_days: int = 30

@@ -164,10 +164,10 @@ class Api:
                 ctx.principal = (route.authenticator or authenticate)(request.headers)
             response = _to_response(route.handler(ctx, **args))
         except ShoalError as error:
-            response = _error_response(dialect, error, request_id)
+            response = _error_response(dialect, error, request_id, request.path)
         except Exception:
             log.exception("unhandled error", extra={"fields": {"request_id": request_id, "path": request.path}})
-            response = _error_response(dialect, ShoalError("internal error"), request_id)
+            response = _error_response(dialect, ShoalError("internal error"), request_id, request.path)
         response.headers["X-Request-Id"] = request_id
         log.info("request", extra={"fields": {
             "request_id": request_id, "function": self.name, "method": request.method,
@@ -177,8 +177,8 @@ class Api:
         return response
 
 
-def _error_response(dialect: Dialect, error: ShoalError, request_id: str) -> Response:
-    body, status, content_type = dialect.render(error, request_id)
+def _error_response(dialect: Dialect, error: ShoalError, request_id: str, path: str = "") -> Response:
+    body, status, content_type = dialect.render(error, request_id, path)
     response = Response(json.dumps(body), status=status, content_type=content_type)
     for key, value in error.headers.items():
         response.headers[key] = value

@@ -19,6 +19,8 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
              "shared.jobs.admin_routes:stats_router", "shared.jobs.admin_routes:auth_router",
              "shared.jobs.upload_routes:uploads_router", "shared.jobs.upload_routes:models_router"),
     "webhooks": ("shared.jobs.ingest_routes:events_router", "shared.jobs.ingest_routes:github_router"),
+    "incidents": ("shared.incidents.routes:router", "shared.incidents.routes:platform"),
+    "analyze": ("shared.analyze.routes:router",),
 }
 
 

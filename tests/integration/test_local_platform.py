@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from shared.events.envelope import parse
+from shared.local.manifests import functions
 from shared.local.platform import free_port, wait_http
 from tests.support.events import validate_against_catalogue
 
@@ -90,8 +91,6 @@ def test_task_runs_end_to_end_and_survives_a_restart(moto_server, tmp_path):
     platform = Platform(moto_server, event_log)
     try:
         assert f"dev token:  {TOKEN}" in platform.banner
-        from shared.local.manifests import functions
-
         assert sorted(platform.function_ports) and len(platform.function_ports) == len(functions())
         with httpx.Client(base_url=platform.url, headers=AUTH, timeout=10) as client:
             assert httpx.get(platform.url + "/api/v1/tasks").json() == {

@@ -52,8 +52,9 @@ def test_each_dialect_renders_the_same_error_its_own_way(dialect, body, content_
 def test_problem_dialect_is_rfc7807():
     response = make_client("problem").post("/x/conflict", headers={**AUTH, "X-Request-Id": "req-1"})
     assert response.content_type == "application/problem+json"
-    assert json.loads(response.data) == {"type": "about:blank", "title": "Conflict", "status": 409,
-                                         "detail": "already there", "request_id": "req-1"}
+    assert json.loads(response.data) == {"type": "https://kubernaut.ai/problems/conflict", "title": "Conflict",
+                                         "status": 409, "detail": "already there", "instance": "/x/conflict",
+                                         "request_id": "req-1"}
 
 
 def test_unhandled_errors_are_500_with_the_request_id_and_no_detail():
