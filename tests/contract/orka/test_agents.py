@@ -188,3 +188,23 @@ def test_a_namespace_bound_principal_stays_in_its_namespace(api, monkeypatch):
     assert denied.get_json() == err(403, 'namespace "team-b" not allowed, restricted to "team-a"')
     assert api.get("/api/v1/agents?namespace=team-b", headers=headers).status_code == 403
     assert [a["metadata"]["name"] for a in api.get("/api/v1/agents", headers=headers).get_json()["items"]] == ["bot"]
+
+
+def test_a_labrats_agent_is_readable_and_updatable_through_the_orka_api(function_client, api):
+    """One agent record, two dialects: the jobs function's agent round-trips through /api/v1/agents."""
+    jobs = function_client("jobs")
+    trigger = {"source": "github", "events": ["issues.labeled"], "instruction": "implement",
+               "config": {"model": "opus"}, "filters": {}, "enabled": True,
+               "next": {"agentTriggerName": "ai-reviewer", "condition": "on-success", "failurePolicy": "stop"}}
+    created = jobs.post("/api/agents", headers=AUTH, json={
+        "name": "dev", "triggerName": "ai-developer", "defaultModel": "sonnet", "eventTriggers": [trigger],
+        "instructions": ["style"]})
+    assert created.status_code == 201, created.get_json()
+    orka = api.get("/api/v1/agents/dev", headers=AUTH).get_json()
+    assert orka["kind"] == "Agent" and orka["spec"]["triggerName"] == "ai-developer"
+    spec = {**orka["spec"], "systemPrompt": "Write tests first."}
+    updated = put(api, "/api/v1/agents/dev", {"metadata": {"resourceVersion": orka["metadata"]["resourceVersion"]},
+                                              "spec": spec})
+    assert updated.status_code == 200, updated.get_json()
+    again = jobs.get("/api/agents/dev", headers=AUTH).get_json()
+    assert again["triggerName"] == "ai-developer" and again["eventTriggers"] == [trigger]
