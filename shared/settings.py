@@ -77,3 +77,6 @@ class Settings(BaseSettings):
     # /analyze refuses to answer with the mock provider unless this opts in (no silent mock).
     analyze_allow_mock: bool = False
     analyze_retention_days: int = 30
+    # Catalog (issue 6): the Substrate router that fronts MCP actors ("" = Substrate support off);
+    # an MCP actor-backed tool's endpoint is <router>/actors/mcp-<namespace>-<tool><spec.mcp.path>.
+    substrate_router_url: str = ""

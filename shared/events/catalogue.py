@@ -58,6 +58,18 @@ class InvestigationAuditData(BaseModel):
     model: str | None = None
 
 
+class MemoryProposalEventData(BaseModel):
+    """Identifies a memory proposal (`name` is its id); the proposal is read from the store."""
+
+    model_config = ConfigDict(extra="forbid")
+    namespace: str
+    name: str
+    type: str
+    status: Literal["pending", "accepted", "rejected", "applied", "archived"]
+    reviewer: str | None = None
+    memoryId: str | None = None
+
+
 @dataclass(frozen=True)
 class EventType:
     type: str
@@ -67,6 +79,7 @@ class EventType:
 
 
 _TASK = {"namespace": "default", "name": "hello", "type": "ai"}
+_PROPOSAL = {"namespace": "default", "name": "mprop-7c9e6679-7425-40de-944b-e07fc1f90ae7", "type": "memory"}
 
 CATALOGUE: dict[str, EventType] = {e.type: e for e in (
     EventType("dev.shoal.task.created", "A task was stored and waits for dispatch.", TaskEventData,
@@ -88,6 +101,13 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in (
                                        "remediation_id": "rem-1", "total_prompt_tokens": 1200,
                                        "total_completion_tokens": 300, "llm_calls": 3, "tool_calls": 4,
                                        "model": "gpt-4o-mini"}),
+    EventType("dev.shoal.memory.proposed", "A memory proposal was submitted for review.",
+              MemoryProposalEventData, {**_PROPOSAL, "status": "pending"}),
+    EventType("dev.shoal.memory.proposal.reviewed", "A memory proposal was accepted or rejected.",
+              MemoryProposalEventData, {**_PROPOSAL, "status": "accepted", "reviewer": "alice"}),
+    EventType("dev.shoal.memory.applied", "An accepted memory proposal became a durable memory.",
+              MemoryProposalEventData, {**_PROPOSAL, "status": "applied",
+                                        "memoryId": "mem-3f2b8c1e-2a4d-5b6c-8d7e-9f0a1b2c3d4e"}),
 )}
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"

@@ -21,6 +21,10 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "webhooks": ("shared.jobs.ingest_routes:events_router", "shared.jobs.ingest_routes:github_router"),
     "incidents": ("shared.incidents.routes:router", "shared.incidents.routes:platform"),
     "analyze": ("shared.analyze.routes:router",),
+    "catalog": ("shared.catalog.agents:router", "shared.catalog.skills:router", "shared.catalog.tools:router",
+                "shared.catalog.secrets:secrets_router", "shared.catalog.secrets:auth_router"),
+    "memory": ("shared.memory.memory_routes:router", "shared.memory.proposal_routes:router",
+               "shared.memory.session_routes:router"),
 }
 
 
