@@ -32,6 +32,20 @@ class TaskResultData(TaskEventData):
     size: int
 
 
+class ChatTurnData(BaseModel):
+    """A chat turn ended; `name` is the session id (the session itself is read from the store)."""
+
+    model_config = ConfigDict(extra="forbid")
+    namespace: str
+    name: str
+    status: Literal["completed", "failed", "cancelled", "timeout"]
+    provider: str
+    model: str
+    usage: dict[str, int]  # inputTokens, outputTokens, llmCalls (a flat map: schemas stay $ref-free)
+    tasksCreated: list[str] = []
+    durationSeconds: float
+
+
 @dataclass(frozen=True)
 class EventType:
     type: str
@@ -53,6 +67,11 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in (
               {**_TASK, "size": 42}),
     EventType("dev.shoal.task.plan.saved", "A worker saved the task's autonomous plan.", TaskEventData, _TASK),
     EventType("dev.shoal.task.deleted", "A task was deleted; executors stop its work.", TaskEventData, _TASK),
+    EventType("dev.shoal.chat.turn.completed", "A chat turn ended (completed, failed, cancelled or timed out).",
+              ChatTurnData, {"namespace": "default", "name": "chat-session-1a2b3c4d", "status": "completed",
+                             "provider": "openai", "model": "gpt-4o-mini",
+                             "usage": {"inputTokens": 4200, "outputTokens": 1800, "llmCalls": 3},
+                             "tasksCreated": ["chat-chat-session-1a2b3c4d-5e6f7a8b-1"], "durationSeconds": 12.5}),
 )}
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"

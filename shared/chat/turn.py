@@ -1,0 +1,228 @@
+"""One chat turn: runs the agent loop in its own thread, records every event, saves the session.
+
+The turn owns its semaphore slot and session lock from start to finish and releases them on every
+exit path (Keeper.stop in `_finish`). It does not depend on the HTTP response: a client that drops
+the connection can come back with Last-Event-ID and find the rest of the turn in the stream.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.agent.loop import run_agent
+from shared.agent.tools import ToolRegistry
+from shared.auth.principal import Principal
+from shared.chat import sessions
+from shared.chat.catalog_tools import (
+    agent_summaries,
+    discovery_tools,
+    management_tools,
+    tool_summaries,
+    wants_management,
+)
+from shared.chat.guards import Guards, running_follow_up
+from shared.chat.leases import Keeper, Lease
+from shared.chat.limits import ChatLimits
+from shared.chat.prompt import system_prompt
+from shared.chat.stream import Emitter, StreamClosed
+from shared.chat.task_tools import task_tools
+from shared.chat.toolkit import ChatContext
+from shared.llm.base import Message, Provider, ProviderError
+from shared.logs import get_logger
+
+log = get_logger("chat")
+OUT_OF_TIME = "I ran out of time. Here's what I accomplished so far."
+
+
+class Stop(Exception):
+    """The turn must end now: `reason` is "cancelled" or "timeout"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class TurnRequest:
+    principal: Principal
+    namespace: str
+    session_id: str
+    message: str
+    provider: Provider
+    limits: ChatLimits
+    history: list[Message]
+    temperature: float | None = None
+    max_tokens: int = 4096
+    system_extra: str | None = None
+
+
+@dataclass
+class TurnOutcome:
+    status: str = "running"      # completed | failed | cancelled | timeout
+    text: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=lambda: {"inputTokens": 0, "outputTokens": 0, "llmCalls": 0})
+    error: dict[str, str] | None = None
+
+
+def _result_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class Turn:
+    def __init__(self, request: TurnRequest, emitter: Emitter, leases: list[Lease]) -> None:
+        self.req = request
+        self.emitter = emitter
+        self.cancelled = threading.Event()
+        self.finished = threading.Event()
+        self.outcome = TurnOutcome()
+        self._finish_lock = threading.Lock()
+        self._keeper = Keeper(leases, ttl=request.limits.lease, cancelled=self.cancelled, on_cancel=self._on_cancel)
+        self._deadline = time.monotonic() + request.limits.max_duration
+        self._started = time.monotonic()
+        self.ctx = ChatContext(principal=request.principal, namespace=request.namespace,
+                               session_id=request.session_id, turn_id=uuid.uuid4().hex,
+                               max_tasks_per_turn=request.limits.max_tasks_per_turn,
+                               tool_timeout=request.limits.tool_timeout,
+                               blocked_namespaces=request.limits.blocked_namespaces)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> Turn:
+        """Emit `status` (so the first SSE byte goes out at once) and run the loop in the background."""
+        self._keeper.start()
+        try:
+            self.emitter.emit("status", {"provider": self.req.provider.kind, "model": self.req.provider.model})
+        except Exception:
+            self._keeper.stop()
+            self.emitter.close()
+            raise
+        threading.Thread(target=self._run, daemon=True, name=f"chat-{self.req.session_id}").start()
+        return self
+
+    def checkpoint(self) -> None:
+        if self.cancelled.is_set():
+            raise Stop("cancelled")
+        if time.monotonic() >= self._deadline:
+            raise Stop("timeout")
+
+    def _on_cancel(self) -> None:
+        """From the keeper thread: a DELETE asked for this turn to stop; end it now, not at the next step."""
+        self._finish("cancelled", error={"code": "cancelled", "message": "chat session was cancelled"})
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def _registry(self) -> ToolRegistry:
+        tools = task_tools(self.ctx) + discovery_tools(self.ctx)
+        if wants_management(self.req.message):
+            tools += management_tools(self.ctx)
+        return ToolRegistry(tools)
+
+    def _observe(self, kind: str, data: dict[str, Any]) -> None:
+        self.checkpoint()
+        if kind == "delta":
+            self.emitter.emit("message", {"content": data["content"]})
+        elif kind == "tool_call":
+            self.emitter.emit("tool_call", {"toolCall": {"id": data["id"], "name": data["name"], "args": data["args"]}})
+        elif kind == "tool_result":
+            self.emitter.emit("tool_result", {"toolCall": {"id": data["id"], "name": data["name"],
+                                                           "result": _result_value(data["result"])}})
+
+    def _still_running(self) -> bool:
+        from shared.models.phases import TERMINAL_PHASES
+        from shared.tasks.repository import tasks
+
+        terminal = TERMINAL_PHASES | {"Scheduled"}
+        for namespace, name in list(self.ctx.tasks_created):
+            record = tasks.get(namespace, name)
+            if record is not None and record.doc.get("status", {}).get("phase", "Pending") not in terminal:
+                return True
+        return False
+
+    def _run(self) -> None:
+        req, limits = self.req, self.req.limits
+        try:
+            prompt = system_prompt(namespace=req.namespace, max_tasks=limits.max_tasks_per_turn,
+                                   agents=agent_summaries(req.namespace), tools=tool_summaries(req.namespace),
+                                   extra=req.system_extra)
+            messages = [Message(role="system", content=prompt), *req.history, Message(role="user", content=req.message)]
+            guards = Guards(max_session_size=limits.max_session_size, protected_user=len(messages) - 1,
+                            checkpoint=self.checkpoint,
+                            seen_assistant=sum(1 for m in messages if m.role == "assistant"))
+            result = run_agent(req.provider, messages, tools=self._registry(), max_iterations=limits.max_iterations,
+                               tool_timeout=limits.tool_timeout, max_tokens=req.max_tokens,
+                               temperature=req.temperature, observe=self._observe, stream=True,
+                               before_call=guards.before_call, follow_up=running_follow_up(self._still_running))
+            self._account(result)
+            self._finish("completed", text=result.text, messages=result.messages)
+        except Stop as stop:
+            if stop.reason == "timeout":
+                self._finish("timeout", text=OUT_OF_TIME, say=OUT_OF_TIME)
+            else:
+                self._finish("cancelled", error={"code": "cancelled", "message": "chat session was cancelled"})
+        except StreamClosed:
+            pass  # already finished by a cancellation
+        except ProviderError as exc:
+            self._finish("failed", error={"code": "provider_error", "message": str(exc)})
+        except Exception as exc:
+            log.exception("chat turn failed", extra={"fields": {"session": req.session_id}})
+            self._finish("failed", error={"code": "internal_error", "message": f"chat turn failed: {type(exc).__name__}"})
+
+    def _account(self, result: Any) -> None:
+        self.outcome.usage = {"inputTokens": result.usage.input_tokens, "outputTokens": result.usage.output_tokens,
+                              "llmCalls": result.llm_calls}
+        self.outcome.tool_calls = [{"name": c["name"], "args": c["args"], "result": _result_value(c["result"])}
+                                   for c in result.tool_calls]
+
+    def _finish(self, status: str, *, text: str = "", say: str | None = None, messages: list[Message] | None = None,
+                error: dict[str, str] | None = None) -> None:
+        """End the turn exactly once: save, emit error/done, announce, release the leases."""
+        with self._finish_lock:
+            if self.finished.is_set():
+                return
+            self.outcome.status, self.outcome.text, self.outcome.error = status, text, error
+            try:
+                if say:
+                    self.emitter.emit("message", {"content": say})
+                if messages and status == "completed":  # a timed-out or cancelled turn saves nothing
+                    sessions.save_turn(self.req.namespace, self.req.session_id, self.req.principal.subject,
+                                       messages[1:], provider=self.req.provider.kind, model=self.req.provider.model,
+                                       usage=self.outcome.usage)
+            except Exception as exc:  # a turn that ran but could not be saved is a failed turn
+                log.exception("chat session save failed", extra={"fields": {"session": self.req.session_id}})
+                status, error = "failed", {"code": "internal_error", "message": f"saving the session failed: {exc}"}
+                self.outcome.status, self.outcome.error = status, error
+            try:
+                if error:
+                    self.emitter.emit("error", {"error": error})
+                self.emitter.emit("done", {"usage": self.outcome.usage})
+            except Exception:
+                log.exception("chat stream write failed", extra={"fields": {"session": self.req.session_id}})
+            finally:
+                self.emitter.close()
+                self.finished.set()
+        self._announce()
+        self._keeper.stop()
+
+    def _announce(self) -> None:
+        from shared.events import build, emit
+        from shared.events.catalogue import data_for
+
+        try:
+            data = data_for("dev.shoal.chat.turn.completed", namespace=self.req.namespace, name=self.req.session_id,
+                            status=self.outcome.status, provider=self.req.provider.kind,
+                            model=self.req.provider.model, usage=self.outcome.usage,
+                            tasksCreated=[n for _, n in self.ctx.tasks_created],
+                            durationSeconds=round(time.monotonic() - self._started, 3))
+            emit(build("dev.shoal.chat.turn.completed", data, subject=f"{self.req.namespace}/{self.req.session_id}"))
+        except Exception:
+            log.exception("event emit failed", extra={"fields": {"type": "dev.shoal.chat.turn.completed"}})
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.finished.wait(timeout)
