@@ -71,11 +71,15 @@ def relay(live: queue.Queue, heartbeat: float) -> Iterator[str]:
 
 
 def replay(namespace: str, session_id: str, after: int, *, active: Callable[[], bool], heartbeat: float,
-           max_seconds: float, poll: float = 0.2) -> Iterator[str]:
-    """Events after `after`, then the live tail while a turn is active (on any replica)."""
+           max_seconds: float, poll: float = 0.2, grace: float = 2.0) -> Iterator[str]:
+    """Events after `after`, then the live tail of the active turn (on any replica) up to its `done`.
+
+    A turn releases its lock just before appending `done`, so after the lock goes the tail keeps
+    reading for `grace` seconds; a turn whose replica died ends the tail without a `done`.
+    """
     stream = stream_id(namespace, session_id)
     started = last_beat = time.monotonic()
-    finishing = False
+    inactive_since: float | None = None
     while time.monotonic() - started < max_seconds:
         batch = streams.read(stream, after=after, limit=100)
         for seq, record in batch:
@@ -83,13 +87,18 @@ def replay(namespace: str, session_id: str, after: int, *, active: Callable[[], 
             yield frame(record["data"], event=record["event"], id=seq)
         if batch:
             last_beat = time.monotonic()
+            if batch[-1][1]["event"] == "done" and not active():
+                return
             if len(batch) == 100:
                 continue
-        elif finishing:
+        elif active():
+            inactive_since = None
+        elif inactive_since is None:
+            if started == last_beat and after == 0:
+                return  # nothing recorded and nothing running
+            inactive_since = time.monotonic()
+        elif time.monotonic() - inactive_since >= grace:
             return
-        if not batch and not active():
-            finishing = True  # one more read: events appended just before the lock was released
-            continue
         if time.monotonic() - last_beat >= heartbeat:
             last_beat = time.monotonic()
             yield ": heartbeat\n\n"

@@ -38,6 +38,7 @@ def _create(ctx: ChatContext, args: dict[str, Any], body: dict[str, Any]) -> dic
         ctx.task_seq += 1
         name = task_name(ctx, requested, ctx.task_seq)
         ctx.tasks_created.append((namespace, name))
+        ctx.aliases[(namespace, requested)] = name
     for key in ("timeout", "schedule"):
         if text_arg(args, key):
             body[key] = args[key]
@@ -86,6 +87,8 @@ def _task(ctx: ChatContext, args: dict[str, Any]) -> tuple[str, Any]:
     name = text_arg(args, "name", required=True)
     namespace = ctx.namespace_for(args)
     record = tasks.get(namespace, name)
+    if record is None and (namespace, name) in ctx.aliases:
+        record = tasks.get(namespace, ctx.aliases[(namespace, name)])
     if record is None:
         raise ToolFailure(f"Task '{name}' not found in namespace '{namespace}'", "not_found",
                           "Use list_tasks to see available tasks")

@@ -51,6 +51,8 @@ class ChatContext:
     blocked_namespaces: frozenset[str]
     tasks_created: list[tuple[str, str]] = field(default_factory=list)  # (namespace, name)
     task_seq: int = 0
+    # The name the model asked for → the session-scoped name it got, so "wait_for_task summary" works.
+    aliases: dict[tuple[str, str], str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property

@@ -36,6 +36,8 @@ from shared.llm.base import Message, Provider, ProviderError
 from shared.logs import get_logger
 
 log = get_logger("chat")
+DELTA_WINDOW = 0.05
+DELTA_CHARS = 4096
 OUT_OF_TIME = "I ran out of time. Here's what I accomplished so far."
 
 
@@ -88,6 +90,9 @@ class Turn:
         self._keeper = Keeper(leases, ttl=request.limits.lease, cancelled=self.cancelled, on_cancel=self._on_cancel)
         self._deadline = time.monotonic() + request.limits.max_duration
         self._started = time.monotonic()
+        self._pending: list[str] = []
+        self._pending_chars = 0
+        self._last_flush = 0.0
         self.ctx = ChatContext(principal=request.principal, namespace=request.namespace,
                                session_id=request.session_id, turn_id=uuid.uuid4().hex,
                                max_tasks_per_turn=request.limits.max_tasks_per_turn,
@@ -115,7 +120,7 @@ class Turn:
 
     def _on_cancel(self) -> None:
         """From the keeper thread: a DELETE asked for this turn to stop; end it now, not at the next step."""
-        self._finish("cancelled", error={"code": "cancelled", "message": "chat session was cancelled"})
+        self._finish("cancelled", error={"code": "cancelled", "message": "chat session was cancelled"}, wait=False)
 
     # -- the loop ----------------------------------------------------------------------------------
     def _registry(self) -> ToolRegistry:
@@ -124,11 +129,24 @@ class Turn:
             tools += management_tools(self.ctx)
         return ToolRegistry(tools)
 
+    def _flush_text(self) -> None:
+        if self._pending:
+            text, self._pending = "".join(self._pending), []
+            self.emitter.emit("message", {"content": text})
+        self._last_flush = time.monotonic()
+
     def _observe(self, kind: str, data: dict[str, Any]) -> None:
         self.checkpoint()
         if kind == "delta":
-            self.emitter.emit("message", {"content": data["content"]})
-        elif kind == "tool_call":
+            # Deltas are coalesced for DELTA_WINDOW seconds: one stored event per burst, not per token.
+            self._pending.append(data["content"])
+            self._pending_chars += len(data["content"])
+            if time.monotonic() - self._last_flush >= DELTA_WINDOW or self._pending_chars >= DELTA_CHARS:
+                self._pending_chars = 0
+                self._flush_text()
+            return
+        self._flush_text()
+        if kind == "tool_call":
             self.emitter.emit("tool_call", {"toolCall": {"id": data["id"], "name": data["name"], "args": data["args"]}})
         elif kind == "tool_result":
             self.emitter.emit("tool_result", {"toolCall": {"id": data["id"], "name": data["name"],
@@ -159,6 +177,7 @@ class Turn:
                                tool_timeout=limits.tool_timeout, max_tokens=req.max_tokens,
                                temperature=req.temperature, observe=self._observe, stream=True,
                                before_call=guards.before_call, follow_up=running_follow_up(self._still_running))
+            self._flush_text()
             self._account(result)
             self._finish("completed", text=result.text, messages=result.messages)
         except Stop as stop:
@@ -181,9 +200,14 @@ class Turn:
                                    for c in result.tool_calls]
 
     def _finish(self, status: str, *, text: str = "", say: str | None = None, messages: list[Message] | None = None,
-                error: dict[str, str] | None = None) -> None:
-        """End the turn exactly once: save, emit error/done, announce, release the leases."""
-        with self._finish_lock:
+                error: dict[str, str] | None = None, wait: bool = True) -> None:
+        """End the turn exactly once: save, emit error, release the leases, emit done, announce.
+
+        The leases go before `done`, so a client that sends its next message on `done` never gets 409.
+        """
+        if not self._finish_lock.acquire(blocking=wait):
+            return  # the other thread is finishing the turn
+        try:
             if self.finished.is_set():
                 return
             self.outcome.status, self.outcome.text, self.outcome.error = status, text, error
@@ -196,19 +220,24 @@ class Turn:
                                        usage=self.outcome.usage)
             except Exception as exc:  # a turn that ran but could not be saved is a failed turn
                 log.exception("chat session save failed", extra={"fields": {"session": self.req.session_id}})
-                status, error = "failed", {"code": "internal_error", "message": f"saving the session failed: {exc}"}
-                self.outcome.status, self.outcome.error = status, error
+                error = {"code": "internal_error", "message": f"saving the session failed: {type(exc).__name__}"}
+                self.outcome.status, self.outcome.error = "failed", error
             try:
                 if error:
                     self.emitter.emit("error", {"error": error})
+            except Exception:
+                log.exception("chat stream write failed", extra={"fields": {"session": self.req.session_id}})
+            self._keeper.stop()
+            try:
                 self.emitter.emit("done", {"usage": self.outcome.usage})
             except Exception:
                 log.exception("chat stream write failed", extra={"fields": {"session": self.req.session_id}})
             finally:
                 self.emitter.close()
-                self.finished.set()
-        self._announce()
-        self._keeper.stop()
+            self._announce()
+            self.finished.set()
+        finally:
+            self._finish_lock.release()
 
     def _announce(self) -> None:
         from shared.events import build, emit
