@@ -103,8 +103,6 @@ def chat(ctx: RequestContext):
     try:
         namespace = _chat_namespace(ctx, body.get("namespace"), limits.blocked_namespaces)
         session_id = body.get("sessionId") or sessions.new_session_id()
-        if leases.active_lock(namespace, session_id) is not None:
-            raise Conflict(SESSION_ACTIVE)
         turn = _start_turn(ctx, body, limits, namespace, session_id, slot)
         started = True  # from here the turn owns the slot and releases it when it ends
     finally:
@@ -119,25 +117,26 @@ def chat(ctx: RequestContext):
 
 def _start_turn(ctx: RequestContext, body: dict[str, Any], limits: Any, namespace: str, session_id: str,
                 slot: leases.Lease):
+    """Lock the session (409), resolve the provider (400), start the turn; the lock goes back on failure."""
     from shared.chat.provider import resolve_chat_provider
     from shared.chat.stream import Emitter
     from shared.chat.turn import Turn, TurnRequest
 
-    resolved = resolve_chat_provider(body, namespace, default_provider=limits.provider, default_model=limits.model)
     principal = ctx.require_principal()
     lock = leases.acquire_lock(namespace, session_id, limits.lease, {"principal": principal.subject})
     if lock is None:
         raise Conflict(SESSION_ACTIVE)
     try:
+        resolved = resolve_chat_provider(body, namespace, default_provider=limits.provider,
+                                         default_model=limits.model)
         message = body["message"]
         if resolved.runtime and body.get("agentRef"):
             message = (f'[Using agent "{body["agentRef"]}" which has runtime "{resolved.runtime}" — use '
                        f'create_agent_task with agentRef="{body["agentRef"]}" for this request.]\n\n{message}')
+        temperature = body.get("temperature")
         request = TurnRequest(principal=principal, namespace=namespace, session_id=session_id, message=message,
                               provider=resolved.provider, limits=limits,
-                              history=sessions.history(sessions.sessions.get(namespace, session_id)),
-                              temperature=float(body["temperature"]) if body.get("temperature") is not None
-                              else resolved.temperature,
+                              temperature=float(temperature) if temperature is not None else resolved.temperature,
                               max_tokens=int(body.get("maxTokens") or 4096), system_extra=body.get("systemPrompt"))
         return Turn(request, Emitter(namespace, session_id), [slot, lock]).start()
     except BaseException:

@@ -57,7 +57,6 @@ class TurnRequest:
     message: str
     provider: Provider
     limits: ChatLimits
-    history: list[Message]
     temperature: float | None = None
     max_tokens: int = 4096
     system_extra: str | None = None
@@ -169,7 +168,9 @@ class Turn:
             prompt = system_prompt(namespace=req.namespace, max_tasks=limits.max_tasks_per_turn,
                                    agents=agent_summaries(req.namespace), tools=tool_summaries(req.namespace),
                                    extra=req.system_extra)
-            messages = [Message(role="system", content=prompt), *req.history, Message(role="user", content=req.message)]
+            # The history is read here, after `status` went out: a long one comes from the bucket.
+            history = sessions.history(sessions.sessions.get(req.namespace, req.session_id))
+            messages = [Message(role="system", content=prompt), *history, Message(role="user", content=req.message)]
             guards = Guards(max_session_size=limits.max_session_size, protected_user=len(messages) - 1,
                             checkpoint=self.checkpoint,
                             seen_assistant=sum(1 for m in messages if m.role == "assistant"))

@@ -383,3 +383,49 @@ def test_provider_failure_is_an_error_event_then_done_and_500_in_json_mode(llm, 
     response = post_json(chat.url, {"message": "hi"})
     assert response.status_code == 500
     assert response.json()["error"]["message"].startswith("chat failed: ")
+
+
+def test_chat_streams_through_the_anthropic_protocol_too(scripted_llm, chat, monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_LLM_PROVIDER", "anthropic")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "x")
+    monkeypatch.setenv("SHOAL_LLM_BASE_URL", scripted_llm.url)
+    reset_settings()
+    scripted_llm.script = [{"tool_calls": [{"name": "list_agents", "arguments": {}}]},
+                           {"text": "There are no agents yet, shall I create one?"}]
+    status, events = stream(chat.url, {"message": "which agents?"})
+    assert [e.event for e in events][:3] == ["status", "tool_call", "tool_result"]
+    assert events[0].data["provider"] == "anthropic"
+    assert events[1].data["toolCall"]["id"] == events[2].data["toolCall"]["id"] == "toolu_0"
+    assert text_of(events) == "There are no agents yet, shall I create one?"
+    assert scripted_llm.requests[0]["json"]["system"].startswith("<identity>")
+
+
+def test_wait_for_task_returns_the_phase_when_time_is_up_and_cancel_task_cancels(llm, chat):
+    llm.script = [{"tool_calls": [{"name": "create_ai_task", "arguments": {"name": "w", "prompt": "p"}}]},
+                  {"tool_calls": [{"name": "wait_for_task", "arguments": {"name": "w", "timeout": 1}}]},
+                  {"tool_calls": [{"name": "cancel_task", "arguments": {"name": "w"}}]},
+                  {"tool_calls": [{"name": "cancel_task", "arguments": {"name": "w"}}]},
+                  {"text": "cancelled it"}]
+    body = post_json(chat.url, {"message": "go"}).json()
+    waited, cancelled, again = (c["result"]["data"] for c in body["toolCalls"][1:4])
+    assert waited["phase"] == "Pending" and waited["done"] is False
+    assert cancelled["cancelled"] is True and cancelled["phase"] == "Cancelled"
+    assert again["cancelled"] is False and again["phase"] == "Cancelled"
+    assert [t.doc["status"]["phase"] for t in _chat_tasks()] == ["Cancelled"]
+
+
+def test_delete_of_an_idle_session_removes_it(llm, chat):
+    import httpx
+
+    llm.script = [{"text": "hi"}]
+    post_json(chat.url, {"message": "hello", "sessionId": "idle"})
+    assert httpx.delete(chat.url + "/api/v1/chat/idle", headers=AUTH).status_code == 204
+    from shared.chat.sessions import sessions
+
+    assert sessions.get("default", "idle") is None
+    gone = httpx.delete(chat.url + "/api/v1/chat/idle", headers=AUTH)
+    assert gone.status_code == 404 and gone.json() == err(404, "chat session not found")
+    blocked = httpx.delete(chat.url + "/api/v1/chat/idle?namespace=kube-system", headers=AUTH)
+    assert blocked.json() == err(403, 'namespace "kube-system" is not allowed for chat')

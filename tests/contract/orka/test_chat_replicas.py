@@ -125,6 +125,7 @@ def test_delete_cancels_the_turn_on_the_other_replica_then_deletes_the_session(r
     assert sessions.get("default", "doomed") is None and active_lock("default", "doomed") is None
     again = httpx.delete(a.url + "/api/v1/chat/doomed", headers=AUTH, timeout=10)
     assert again.status_code == 404 and again.json() == err(404, "chat session not found")
+    _wait_for(lambda: len(event_sink.of_type("dev.shoal.chat.turn.completed")) == 2)  # announced after `done`
     statuses = [e.data["status"] for e in event_sink.of_type("dev.shoal.chat.turn.completed")]
     assert statuses == ["completed", "cancelled"]
 
