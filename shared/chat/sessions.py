@@ -19,7 +19,8 @@ sessions = ObjectStore("session")
 PREFIX = "chat-session-"
 SUMMARY_CHARS = 1024
 SESSION_NOT_FOUND = "chat session not found"
-_ID = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$")
+# A session id is also a label value (`orka.ai/chat-session`): at most 63 characters of [A-Za-z0-9._-].
+_ID = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 
 
 def new_session_id() -> str:

@@ -78,6 +78,30 @@ def _result_value(text: str) -> Any:
         return text
 
 
+class _Metered:
+    """The turn's provider, counting usage as calls complete (so a turn that ends early still reports it)."""
+
+    def __init__(self, provider: Provider, usage: dict[str, int]) -> None:
+        self._provider, self._usage = provider, usage
+        self.name, self.kind, self.model = provider.name, provider.kind, provider.model
+
+    def _count(self, completion: Any) -> None:
+        self._usage["inputTokens"] += completion.usage.input_tokens
+        self._usage["outputTokens"] += completion.usage.output_tokens
+        self._usage["llmCalls"] += 1
+
+    def complete(self, messages: list[Message], **kwargs: Any) -> Any:
+        completion = self._provider.complete(messages, **kwargs)
+        self._count(completion)
+        return completion
+
+    def stream(self, messages: list[Message], **kwargs: Any) -> Any:
+        for event in self._provider.stream(messages, **kwargs):
+            if event.completion is not None:
+                self._count(event.completion)
+            yield event
+
+
 class Turn:
     def __init__(self, request: TurnRequest, emitter: Emitter, leases: list[Lease]) -> None:
         self.req = request
@@ -174,7 +198,8 @@ class Turn:
             guards = Guards(max_session_size=limits.max_session_size, protected_user=len(messages) - 1,
                             checkpoint=self.checkpoint,
                             seen_assistant=sum(1 for m in messages if m.role == "assistant"))
-            result = run_agent(req.provider, messages, tools=self._registry(), max_iterations=limits.max_iterations,
+            provider = _Metered(req.provider, self.outcome.usage)
+            result = run_agent(provider, messages, tools=self._registry(), max_iterations=limits.max_iterations,
                                tool_timeout=limits.tool_timeout, max_tokens=req.max_tokens,
                                temperature=req.temperature, observe=self._observe, stream=True,
                                before_call=guards.before_call, follow_up=running_follow_up(self._still_running))
@@ -195,8 +220,6 @@ class Turn:
             self._finish("failed", error={"code": "internal_error", "message": f"chat turn failed: {type(exc).__name__}"})
 
     def _account(self, result: Any) -> None:
-        self.outcome.usage = {"inputTokens": result.usage.input_tokens, "outputTokens": result.usage.output_tokens,
-                              "llmCalls": result.llm_calls}
         self.outcome.tool_calls = [{"name": c["name"], "args": c["args"], "result": _result_value(c["result"])}
                                    for c in result.tool_calls]
 

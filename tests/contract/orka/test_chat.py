@@ -89,6 +89,7 @@ BAD_REQUESTS = [
     ({"message": "hi", "maxTokens": "many"}, 400, "invalid request body"),
     ({"message": "hi", "temperature": True}, 400, "invalid request body"),
     ({"message": "hi", "sessionId": "bad id!"}, 400, "invalid sessionId"),
+    ({"message": "hi", "sessionId": "s" * 64}, 400, "invalid sessionId"),
     ({"message": "hi", "namespace": "kube-system"}, 403, 'namespace "kube-system" is not allowed for chat'),
     ({"message": "hi", "namespace": "kube-public"}, 403, 'namespace "kube-public" is not allowed for chat'),
     ({"message": "hi", "provider": "nope"}, 400, 'failed to resolve provider: unknown provider "nope"'),
@@ -390,6 +391,7 @@ def test_chat_streams_through_the_anthropic_protocol_too(scripted_llm, chat, mon
 
     monkeypatch.setenv("SHOAL_LLM_PROVIDER", "anthropic")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "x")
+    monkeypatch.setenv("SHOAL_LLM_MODEL", "scripted-model")
     monkeypatch.setenv("SHOAL_LLM_BASE_URL", scripted_llm.url)
     reset_settings()
     scripted_llm.script = [{"tool_calls": [{"name": "list_agents", "arguments": {}}]},

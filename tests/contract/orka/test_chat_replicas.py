@@ -166,3 +166,4 @@ def test_heartbeats_while_the_model_is_quiet_and_the_deadline_ends_the_turn(repl
     assert ": heartbeat\n\n" in raw
     assert "I ran out of time. Here's what I accomplished so far." in raw
     assert raw.rstrip().split("\n")[-2] == "event: done"
+    assert '"usage":{"inputTokens":' in raw and '"llmCalls":1}' in raw  # the call that finished is counted
