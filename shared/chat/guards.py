@@ -71,9 +71,14 @@ class Guards:
                         f"[System: Warning — you have called {call.name} with the same arguments "
                         f"{self.counts[key]} times. Try a different approach.]")))
 
-    def _truncate(self, messages: list[Message]) -> None:
+    def halve(self, messages: list[Message]) -> None:
+        """The provider said the context is too long: truncate once more at half the budget."""
+        self._truncate(messages, budget=self.max_session_size // 2)
+
+    def _truncate(self, messages: list[Message], budget: int | None = None) -> None:
         """Drop the oldest exchanges (after the system prompt and first user message) until under budget."""
-        if sum(size_of(m) for m in messages[1:]) <= self.max_session_size:
+        limit = budget if budget is not None else self.max_session_size
+        if sum(size_of(m) for m in messages[1:]) <= limit:
             return
         head = messages[:2]  # system prompt, first user message
         rest = [m for m in messages[2:] if not (m.role == "system" and m.content.startswith(TRUNCATED_PREFIX))]
@@ -84,7 +89,7 @@ class Guards:
                 blocks[-1].append(m)  # tool results stay with the call that asked for them
             else:
                 blocks.append([m])
-        budget = self.max_session_size - sum(size_of(m) for m in head) - 200
+        budget = limit - sum(size_of(m) for m in head) - 200
         while blocks and sum(size_of(m) for b in blocks for m in b) > budget:
             victim = next((b for b in blocks[:-1] if b[0] is not current), None)
             if victim is None:

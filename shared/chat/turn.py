@@ -11,6 +11,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,11 +79,20 @@ def _result_value(text: str) -> Any:
         return text
 
 
-class _Metered:
-    """The turn's provider, counting usage as calls complete (so a turn that ends early still reports it)."""
+CONTEXT_ERRORS = ("context_length_exceeded", "maximum context length", "prompt is too long", "context window")
 
-    def __init__(self, provider: Provider, usage: dict[str, int]) -> None:
-        self._provider, self._usage = provider, usage
+
+def is_context_overflow(exc: ProviderError) -> bool:
+    return exc.status in (400, 413) and any(s in str(exc).lower() for s in CONTEXT_ERRORS)
+
+
+class _Metered:
+    """The turn's provider: counts usage as calls complete (so a turn that ends early still reports it),
+    and when the model says the context is too long, shrinks the conversation once and retries."""
+
+    def __init__(self, provider: Provider, usage: dict[str, int],
+                 shrink: Callable[[list[Message]], None] | None = None) -> None:
+        self._provider, self._usage, self._shrink = provider, usage, shrink
         self.name, self.kind, self.model = provider.name, provider.kind, provider.model
 
     def _count(self, completion: Any) -> None:
@@ -96,10 +106,22 @@ class _Metered:
         return completion
 
     def stream(self, messages: list[Message], **kwargs: Any) -> Any:
-        for event in self._provider.stream(messages, **kwargs):
-            if event.completion is not None:
-                self._count(event.completion)
-            yield event
+        retried = False
+        while True:
+            produced = False
+            try:
+                for event in self._provider.stream(messages, **kwargs):
+                    produced = True
+                    if event.completion is not None:
+                        self._count(event.completion)
+                    yield event
+                return
+            except ProviderError as exc:
+                # `messages` is the loop's own list: shrinking it in place is what the next call sends.
+                if retried or produced or self._shrink is None or not is_context_overflow(exc):
+                    raise
+                retried = True
+                self._shrink(messages)
 
 
 class Turn:
@@ -198,7 +220,7 @@ class Turn:
             guards = Guards(max_session_size=limits.max_session_size, protected_user=len(messages) - 1,
                             checkpoint=self.checkpoint,
                             seen_assistant=sum(1 for m in messages if m.role == "assistant"))
-            provider = _Metered(req.provider, self.outcome.usage)
+            provider = _Metered(req.provider, self.outcome.usage, shrink=guards.halve)
             result = run_agent(provider, messages, tools=self._registry(), max_iterations=limits.max_iterations,
                                tool_timeout=limits.tool_timeout, max_tokens=req.max_tokens,
                                temperature=req.temperature, observe=self._observe, stream=True,

@@ -431,3 +431,15 @@ def test_delete_of_an_idle_session_removes_it(llm, chat):
     assert gone.status_code == 404 and gone.json() == err(404, "chat session not found")
     blocked = httpx.delete(chat.url + "/api/v1/chat/idle?namespace=kube-system", headers=AUTH)
     assert blocked.json() == err(403, 'namespace "kube-system" is not allowed for chat')
+
+
+def test_context_too_long_retries_once_at_half_the_budget(llm, chat):
+    overflow = {"error": {"status": 400, "type": "invalid_request_error", "code": "context_length_exceeded",
+                          "message": "This model's maximum context length is 100 tokens."}}
+    llm.script = [{"tool_calls": [{"name": "list_tools", "arguments": {}}]}, overflow, {"text": "fits now"}]
+    body = post_json(chat.url, {"message": "go"}).json()
+    assert body["message"] == "fits now" and body["usage"]["llmCalls"] == 2
+    assert len(llm.requests) == 3
+    llm.script = [overflow, overflow]
+    response = post_json(chat.url, {"message": "again"})
+    assert response.status_code == 500 and "maximum context length" in response.json()["error"]["message"]
