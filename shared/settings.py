@@ -80,3 +80,16 @@ class Settings(BaseSettings):
     # Catalog (issue 6): the Substrate router that fronts MCP actors ("" = Substrate support off);
     # an MCP actor-backed tool's endpoint is <router>/actors/mcp-<namespace>-<tool><spec.mcp.path>.
     substrate_router_url: str = ""
+    # Chat orchestrator (orka-chat.txt "Configuration Flags", with the spec's defaults).
+    chat_enabled: bool = True
+    chat_provider: str = ""            # default provider reference ("" = the registry's default)
+    chat_model: str = ""               # default model ("" = the provider's default)
+    chat_max_iterations: int = 50
+    chat_max_duration: str = "30m"     # a Go duration, as the flag takes it
+    chat_tool_timeout: str = "60s"
+    chat_max_concurrent: int = 10      # counted across every replica (lease items in the objects table)
+    chat_max_tasks_per_turn: int = 5
+    chat_max_session_size: int = 512000
+    chat_heartbeat_seconds: float = 15.0
+    chat_lease_seconds: float = 90.0   # a dead replica's semaphore slot and session lock free up after this
+    chat_blocked_namespaces: str = "kube-system,kube-public"

@@ -70,6 +70,20 @@ class MemoryProposalEventData(BaseModel):
     memoryId: str | None = None
 
 
+class ChatTurnData(BaseModel):
+    """A chat turn ended; `name` is the session id (the session itself is read from the store)."""
+
+    model_config = ConfigDict(extra="forbid")
+    namespace: str
+    name: str
+    status: Literal["completed", "failed", "cancelled", "timeout"]
+    provider: str
+    model: str
+    usage: dict[str, int]  # inputTokens, outputTokens, llmCalls (a flat map: schemas stay $ref-free)
+    tasksCreated: list[str] = []
+    durationSeconds: float
+
+
 @dataclass(frozen=True)
 class EventType:
     type: str
@@ -108,6 +122,11 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in (
     EventType("dev.shoal.memory.applied", "An accepted memory proposal became a durable memory.",
               MemoryProposalEventData, {**_PROPOSAL, "status": "applied",
                                         "memoryId": "mem-3f2b8c1e-2a4d-5b6c-8d7e-9f0a1b2c3d4e"}),
+    EventType("dev.shoal.chat.turn.completed", "A chat turn ended (completed, failed, cancelled or timed out).",
+              ChatTurnData, {"namespace": "default", "name": "chat-session-1a2b3c4d", "status": "completed",
+                             "provider": "openai", "model": "gpt-4o-mini",
+                             "usage": {"inputTokens": 4200, "outputTokens": 1800, "llmCalls": 3},
+                             "tasksCreated": ["chat-chat-session-1a2b3c4d-5e6f7a8b-1"], "durationSeconds": 12.5}),
 )}
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"

@@ -25,6 +25,7 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
                 "shared.catalog.secrets:secrets_router", "shared.catalog.secrets:auth_router"),
     "memory": ("shared.memory.memory_routes:router", "shared.memory.proposal_routes:router",
                "shared.memory.session_routes:router"),
+    "chat": ("shared.chat.routes:router",),
 }
 
 

@@ -104,6 +104,10 @@ def test_task_runs_end_to_end_and_survives_a_restart(moto_server, tmp_path):
             assert client.get("/api/v1/tasks/hello/result").json() == {
                 "result": "Hello from shoal-mock. You said: say hi"}
             assert client.get("/openapi.json").json()["openapi"] == "3.1.0"
+            chat = client.post("/api/v1/chat", json={"message": "hi", "sessionId": "it-chat"},
+                               headers={"Accept": "application/json"}).json()
+            assert chat["sessionId"] == "it-chat" and chat["message"] == "Hello from shoal-mock. You said: hi"
+            assert chat["toolCalls"] == [] and chat["usage"]["llmCalls"] == 1
     finally:
         assert platform.stop() == 0
     # Every event that crossed the broker matches its schema in events/.
@@ -125,6 +129,9 @@ def test_task_runs_end_to_end_and_survives_a_restart(moto_server, tmp_path):
             assert task["status"]["phase"] == "Succeeded"
             assert client.get("/api/v1/tasks/hello/result").json()["result"].startswith("Hello from shoal-mock")
             assert client.post("/api/v1/tasks", json={"name": "hello", "type": "ai", "prompt": "x"}).status_code == 409
+            # the chat turn's events outlived the processes that produced them
+            replay = client.get("/api/v1/chat/it-chat/stream", headers={"Last-Event-ID": "0"}).text
+            assert replay.startswith("id: 1\nevent: status\n") and "event: done" in replay
     finally:
         assert again.stop() == 0
 
