@@ -45,9 +45,8 @@ def agent_summaries(namespace: str) -> list[dict[str, Any]]:
     for record in records:
         spec = record.doc.get("spec") or {}
         item: dict[str, Any] = {"name": record.name, "description": description(record.doc)}
-        model = spec.get("model")
-        if isinstance(model, dict) and model.get("name"):
-            item["model"] = model["name"]
+        if isinstance(spec.get("model"), str) and spec["model"]:
+            item["model"] = spec["model"]
         runtime = spec.get("runtime")
         if isinstance(runtime, dict) and runtime.get("type"):
             item["runtime"] = runtime["type"]
@@ -75,19 +74,25 @@ def list_tools(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 
 # -- management ------------------------------------------------------------------------------------
 def _agent_spec(args: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    if text_arg(args, "systemPrompt") is not None:
-        spec["systemPrompt"] = args["systemPrompt"]
-    if text_arg(args, "description") is not None:
-        spec["description"] = args["description"]
-    if "tools" in args:
-        if not isinstance(args["tools"], list) or not all(isinstance(t, str) for t in args["tools"]):
-            raise ToolFailure("tools must be a list of tool names", "invalid_arguments")
-        spec["tools"] = args["tools"]
-    for key in ("model", "runtime", "coordination"):
+    """Merge the tool's arguments into an Agent spec of the catalog's one shape (shared.models.agent)."""
+    from shared.catalog.agents import validate_spec
+    from shared.errors import Invalid
+
+    merged = dict(spec)
+    for key in ("description", "provider", "model", "systemPrompt", "temperature", "tools"):
+        if key in args:
+            merged[key] = args[key]
+    for key in ("runtime", "coordination"):
         if key in args:
             if not isinstance(args[key], dict):
                 raise ToolFailure(f"{key} must be an object", "invalid_arguments")
-            spec[key] = {**(spec.get(key) or {}), **args[key]}
+            merged[key] = {**(merged.get(key) or {}), **args[key]}
+    try:
+        valid = validate_spec(merged)
+    except Invalid as exc:
+        raise ToolFailure(exc.message, "invalid_arguments") from None
+    spec.clear()
+    spec.update(valid)
     return spec
 
 
@@ -176,13 +181,13 @@ def delete_session(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 
 
 _NAME = {"type": "string"}
-_MODEL = {"type": "object", "properties": {"provider": {"type": "string"}, "name": {"type": "string"},
-                                           "temperature": {"type": "number"}}}
 _AGENT_FIELDS = {"name": {"type": "string", "description": "Agent name"},
                  "description": {"type": "string", "description": "What the agent is for"},
+                 "provider": {"type": "string", "description": "LLM provider (e.g. openai, anthropic)"},
+                 "model": {"type": "string", "description": "Model name"},
+                 "temperature": {"type": "number"},
                  "systemPrompt": {"type": "string", "description": "System prompt for the agent"},
-                 "tools": {"type": "array", "items": {"type": "string"}, "description": "Tool names to attach"},
-                 "model": _MODEL}
+                 "tools": {"type": "array", "items": {"type": "string"}, "description": "Tool names to attach"}}
 
 
 def discovery_tools(ctx: ChatContext) -> list[Tool]:

@@ -32,11 +32,12 @@ def resolve_chat_provider(body: dict[str, Any], namespace: str, *, default_provi
         if record is None:
             raise Invalid(f'failed to resolve provider: agent "{agent_ref}" not found in namespace "{namespace}"')
         spec = record.doc.get("spec") or {}
-        agent_model = spec.get("model") if isinstance(spec.get("model"), dict) else {}
-        provider_name = provider_name or agent_model.get("provider") or spec.get("providerRef") or ""
-        model = model or agent_model.get("name") or ""
-        if temperature is None and isinstance(agent_model.get("temperature"), int | float):
-            temperature = float(agent_model["temperature"])
+        # The catalog's one agent shape (shared.models.agent): provider/providerRef, model, temperature.
+        provider_ref = spec.get("providerRef") if isinstance(spec.get("providerRef"), dict) else {}
+        provider_name = provider_name or spec.get("provider") or provider_ref.get("name") or ""
+        model = model or (spec.get("model") if isinstance(spec.get("model"), str) else "") or ""
+        if temperature is None and isinstance(spec.get("temperature"), int | float):
+            temperature = float(spec["temperature"])
         if isinstance(spec.get("runtime"), dict):
             runtime = spec["runtime"].get("type")
     provider_name = provider_name or default_provider

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,7 +148,7 @@ class ObjectStore:
 
         `mutate` edits the dict in place; returning False means "nothing to change" and skips the write.
         """
-        for _ in range(attempts):
+        for attempt in range(attempts):
             record = self.get(namespace, name)
             if record is None:
                 raise NotFound(not_found_message or f"{self.kind} not found")
@@ -156,7 +157,8 @@ class ObjectStore:
             try:
                 return self.replace(namespace, name, record.doc, expected_version=record.version)
             except VersionConflict:
-                time.sleep(0.01)
+                # Jittered backoff so contending writers stop colliding in lock-step.
+                time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
         raise VersionConflict(f"{self.kind} was modified concurrently")
 
     def delete(self, namespace: str, name: str, *, expected_version: int | None = None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.store.clients import client
+from shared.store.clients import client, error_code
 from shared.store.tables import table_name
 
 
@@ -23,13 +23,22 @@ def _next_sequence(stream: str) -> int:
 
 def append(stream: str, record: dict[str, Any], *, expiry: int | None = None) -> int:
     """Append a record and return its sequence number (1, 2, …), unique and increasing per stream."""
-    seq = _next_sequence(stream)
-    item = {"pk": {"S": stream}, "sk": {"N": str(seq)}, "data": {"S": json.dumps(record, separators=(",", ":"))}}
-    if expiry is not None:
-        item["expiry"] = {"N": str(expiry)}
-    client("dynamodb").put_item(TableName=table_name("streams"), Item=item,
-                                ConditionExpression="attribute_not_exists(pk)")
-    return seq
+    data = json.dumps(record, separators=(",", ":"))
+    for _ in range(10):
+        seq = _next_sequence(stream)
+        item = {"pk": {"S": stream}, "sk": {"N": str(seq)}, "data": {"S": data}}
+        if expiry is not None:
+            item["expiry"] = {"N": str(expiry)}
+        try:
+            # The counter is atomic in DynamoDB; the condition still guards against a counter that was
+            # reset or an emulator that is not atomic: on a taken sequence, reserve the next one.
+            client("dynamodb").put_item(TableName=table_name("streams"), Item=item,
+                                        ConditionExpression="attribute_not_exists(pk)")
+            return seq
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+    raise RuntimeError(f"could not append to stream {stream}: sequence numbers keep colliding")
 
 
 def read(stream: str, *, after: int = 0, limit: int = 100) -> list[tuple[int, dict[str, Any]]]:

@@ -248,7 +248,7 @@ def test_management_tools_write_labelled_agents_and_tools(llm, chat):
 
     llm.script = [{"tool_calls": [
         {"name": "create_agent", "arguments": {"name": "reviewer", "description": "Reviews code",
-                                               "model": {"provider": "openai", "name": "gpt-4o"}}},
+                                               "provider": "openai", "model": "gpt-4o"}},
         {"name": "create_tool", "arguments": {"name": "hook", "description": "A hook",
                                               "url": "https://93.184.216.34/hook"}},
         {"name": "create_tool", "arguments": {"name": "local", "description": "x", "url": "http://127.0.0.1/"}}]},
@@ -262,7 +262,7 @@ def test_management_tools_write_labelled_agents_and_tools(llm, chat):
     assert results[2]["errorType"] == "permission_denied"
     agent = agents.get("default", "reviewer").doc
     assert agent["metadata"]["labels"] == {"orka.ai/created-by": "orchestrator", "orka.ai/chat-session": session}
-    assert agent["spec"] == {"description": "Reviews code", "model": {"provider": "openai", "name": "gpt-4o"},
+    assert agent["spec"] == {"description": "Reviews code", "provider": "openai", "model": "gpt-4o",
                              "systemPrompt": "Be strict"}
     assert tools.get("default", "hook").doc["spec"]["http"] == {"url": "https://93.184.216.34/hook", "method": "POST"}
     assert results[4]["data"]["agents"] == [{"name": "reviewer", "description": "Reviews code", "model": "gpt-4o"}]
