@@ -57,3 +57,7 @@ class Settings(BaseSettings):
     max_item_bytes: int = 100 * 1024
     agent_max_iterations: int = 50
     tool_timeout_seconds: float = 60.0
+
+    # Compat endpoints: how often a text answer without the goal-state sentinel is sent back to work
+    # (Orka's chat-max-premature-end-retries).
+    compat_max_reprompts: int = 3

@@ -13,6 +13,7 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "meta": ("shared.meta.routes:router",),
     "tasks": ("shared.tasks.routes:router",),
     "internal": ("shared.tasks.internal_routes:router",),
+    "compat": ("shared.compat.openai_routes:router", "shared.compat.anthropic_routes:router"),
 }
 
 
