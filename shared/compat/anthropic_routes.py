@@ -48,7 +48,7 @@ def create_message(ctx: RequestContext):
 def list_models(ctx: RequestContext):
     """Orka's list shape, with the fields Anthropic's clients read (type, display_name, created_at, paging)."""
     request_namespace(ctx)
-    data = [{**m, "object": "model", "type": "model", "display_name": m["id"],
+    data = [{**m, "object": "model", "type": "model", "display_name": m["id"], "lifecycle": "active",
              "created_at": datetime.fromtimestamp(m["created"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
             for m in model_entries()]
     return {"object": "list", "data": data, "has_more": False,
