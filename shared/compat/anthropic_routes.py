@@ -45,7 +45,7 @@ def create_message(ctx: RequestContext):
 
 
 @router.route("/models", ["GET"], summary="List available models")
-def list_models(ctx: RequestContext):
+def list_anthropic_models(ctx: RequestContext):
     """Orka's list shape, with the fields Anthropic's clients read (type, display_name, created_at, paging)."""
     request_namespace(ctx)
     data = [{**m, "object": "model", "type": "model", "display_name": m["id"], "lifecycle": "active",

@@ -44,6 +44,6 @@ def chat_completions(ctx: RequestContext):
 
 
 @router.route("/models", ["GET"], summary="List available models")
-def list_models(ctx: RequestContext):
+def list_openai_models(ctx: RequestContext):
     request_namespace(ctx)
     return {"object": "list", "data": [{**m, "object": "model"} for m in model_entries()]}
