@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     agent_max_iterations: int = 50
     tool_timeout_seconds: float = 60.0
 
+    # labrats jobs dialect (issue 10). SUBMIT_API_KEYS and PROMETHEUS_URL keep the spec's names.
+    submit_api_keys: str = Field(default="", validation_alias=AliasChoices("SUBMIT_API_KEYS", "SHOAL_SUBMIT_API_KEYS"))
+    # Optional server pepper: stored API-key hashes become HMAC-SHA256(pepper, key) instead of SHA-256(key).
+    api_key_pepper: str | None = None
+    prometheus_url: str | None = Field(default=None, validation_alias=AliasChoices("PROMETHEUS_URL", "SHOAL_PROMETHEUS_URL"))
+    jobs_max_chain_depth: int = 10
+    upload_max_bytes: int = 100 * 1024 * 1024
+    callback_timeout_seconds: float = 10.0
+    callback_attempts: int = 3
+
     # Compat endpoints: how often a text answer without the goal-state sentinel is sent back to work
     # (Orka's chat-max-premature-end-retries).
     compat_max_reprompts: int = 3
