@@ -71,3 +71,5 @@ class Settings(BaseSettings):
     # Compat endpoints: how often a text answer without the goal-state sentinel is sent back to work
     # (Orka's chat-max-premature-end-retries).
     compat_max_reprompts: int = 3
+    # Tasks one compat request may create (Orka's per-turn limit of the chat tools).
+    compat_max_tasks_per_request: int = 5

@@ -13,7 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from shared.agent.tools import ToolRegistry
@@ -42,7 +42,6 @@ class Event:
     text: str = ""
     call: ToolCall | None = None
     outcome: Outcome | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _agent_messages(request: CompatRequest, namespace: str) -> list[Message]:

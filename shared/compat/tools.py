@@ -1,7 +1,7 @@
 """The platform tools the compat endpoints run server-side: one function builds the set.
 
-For now: the task tools built on `shared.tasks.service` (create an AI task, check it, wait for it,
-cancel it). The worker built-ins and the coordination tools join this set when they land.
+For now: the task tools built on `shared.tasks` (create an AI task, check it, wait for it, read its
+output, cancel it). The worker built-ins and the coordination tools join this set when they land.
 Results use Orka's tool-result shape: {"success":true,"data":{…}} or
 {"success":false,"error","errorType","suggestion"}.
 """
@@ -20,6 +20,7 @@ from shared.models.phases import TERMINAL_PHASES
 
 CREATED_BY = {"orka.ai/created-by": "compat-proxy"}
 WAIT_DEFAULT, WAIT_MAX, POLL_SECONDS = 30, 60, 0.5
+OUTPUT_LIMIT = 2048  # Orka's fetch_task_output truncation
 STILL_RUNNING = ("Task is still running. Call wait_for_task again to continue waiting, "
                  "or do other work in the meantime.")
 _NAME = {"name": {"type": "string", "description": "The task name"}}
@@ -47,7 +48,11 @@ def _status(record: Any) -> dict[str, Any]:
 
 def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
     """The tools a compat request runs with, acting as `principal` in `namespace`."""
+    from shared.config import get_settings
     from shared.tasks.repository import TASK_NOT_FOUND, tasks
+
+    max_tasks = get_settings().compat_max_tasks_per_request
+    created: list[str] = []  # tasks made in this request (the limit is per request, as chat's per turn)
 
     def name_of(args: dict[str, Any]) -> str | None:
         name = args.get("name")
@@ -57,6 +62,9 @@ def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
         prompt = args.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             return fail("prompt is required", "invalid_arguments", "Describe the work in prompt")
+        if len(created) >= max_tasks:
+            return fail(f"task creation limit reached (max {max_tasks} per turn)", "limit_reached",
+                        "Wait for the tasks you created and use their results")
         body: dict[str, Any] = {"name": f"proxy-{secrets.token_hex(4)}", "type": "ai", "prompt": prompt}
         for key in ("agentRef", "timeout"):
             if args.get(key):
@@ -67,6 +75,7 @@ def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
             record = create_task(body, principal, namespace_hint=namespace, server_labels=CREATED_BY)
         except ShoalError as exc:
             return _failure(exc)
+        created.append(record.name)
         return ok({"taskName": record.name, "namespace": record.namespace, "phase": "Pending"})
 
     def check_task_progress(args: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +104,27 @@ def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
             if time.monotonic() >= deadline:
                 return ok({**status, "message": STILL_RUNNING})
             time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+    def fetch_task_output(args: dict[str, Any]) -> dict[str, Any]:
+        name = name_of(args)
+        if name is None:
+            return fail("name is required", "invalid_arguments", "Provide the task name")
+        record = tasks.get(namespace, name)
+        if record is None:
+            return fail(TASK_NOT_FOUND, "not_found")
+        status = _status(record)
+        data = None
+        if record.doc.get("status", {}).get("resultRef", {}).get("available"):
+            from shared.store.blobs import get_blob
+            from shared.tasks.repository import result_key
+
+            data = get_blob(result_key(namespace, name))
+        if data is None:
+            return fail("task has no result yet", "not_found",
+                        "wait_for_task until it finishes; check its message if it failed")
+        text = data.decode("utf-8", errors="replace")
+        truncated = len(text) > OUTPUT_LIMIT
+        return ok({**status, "output": text[:OUTPUT_LIMIT], "truncated": truncated})
 
     def cancel_task(args: dict[str, Any]) -> dict[str, Any]:
         name = name_of(args)
@@ -125,5 +155,7 @@ def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
                   "while it is still running.",
                   {**_NAME, "timeout": {"type": "integer", "description": "Seconds to wait (max 60, default 30)"}},
                   ["name"]), wait_for_task),
+        Tool(spec("fetch_task_output", "The result of a finished task (first 2048 characters).", _NAME, ["name"]),
+             fetch_task_output),
         Tool(spec("cancel_task", "Cancel a task that has not finished.", _NAME, ["name"]), cancel_task),
     ])
