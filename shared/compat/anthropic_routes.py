@@ -41,7 +41,8 @@ def create_message(ctx: RequestContext):
         return anthropic_wire.message(ident, provider.model, engine.complete(request, provider, tools, namespace))
     events = primed(engine.stream(request, provider, tools, namespace))
     return sse_response(anthropic_wire.frames(ident, provider.model, events,
-                                              error_body=stream_error_renderer("anthropic", ctx.request_id)))
+                                              error_body=stream_error_renderer("anthropic", ctx.request_id)),
+                        heartbeat_seconds=None)  # the engine keeps the stream alive itself
 
 
 @router.route("/models", ["GET"], summary="List available models")

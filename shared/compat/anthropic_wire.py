@@ -171,8 +171,15 @@ def frames(ident: str, model: str, events: Iterable[Any], *, error_body: Any) ->
                     yield event("content_block_delta", {"index": index, "delta": {
                         "type": "input_json_delta", "partial_json": json.dumps(call.arguments)}})
                 yield event("content_block_stop", {"index": index})
+            elif item.kind == "keepalive":
+                yield event("ping", {})
             elif item.kind == "done":
                 outcome = item.outcome
+    except GeneratorExit:  # the server closed the stream: stop the work behind it too
+        close = getattr(events, "close", None)
+        if close:
+            close()
+        raise
     except Exception as exc:
         body = error_body(exc)
         yield f"event: error\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from shared.auth.namespaces import resolve_namespace
@@ -100,7 +99,16 @@ def stream_error_renderer(dialect: str, request_id: str):
     return render
 
 
-def primed(events: Iterator[Any]) -> Iterator[Any]:
+def primed(events: Generator[Any, None, None]) -> Generator[Any, None, None]:
     """Pull the first event now, so a failure before anything streams is a plain HTTP error."""
     first = next(events, None)
-    return events if first is None else chain([first], events)
+
+    def replay() -> Generator[Any, None, None]:
+        try:
+            if first is not None:
+                yield first
+            yield from events
+        finally:
+            events.close()  # closing the stream (client gone) reaches the engine
+
+    return replay()

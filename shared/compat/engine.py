@@ -23,6 +23,11 @@ from shared.config import get_settings
 from shared.llm.base import Message, Provider, ProviderError, ToolCall, Usage
 
 PROGRESS_LIMIT = 300
+KEEPALIVE_SECONDS = 15.0
+
+
+class ClientGone(Exception):
+    """The client stopped reading: the server-side loop ends at its next step."""
 
 
 @dataclass
@@ -36,9 +41,10 @@ class Outcome:
 
 @dataclass
 class Event:
-    """text: model output; progress: a server-side step, shown as text; tool_call: for the client; done."""
+    """text: model output; progress: a server-side step, shown as text; tool_call: for the client;
+    keepalive: nothing happened for a while (the wire sends its own keep-alive); done."""
 
-    kind: Literal["text", "progress", "tool_call", "done"]
+    kind: Literal["text", "progress", "tool_call", "keepalive", "done"]
     text: str = ""
     call: ToolCall | None = None
     outcome: Outcome | None = None
@@ -109,13 +115,22 @@ _END = object()
 
 def _agent_events(request: CompatRequest, provider: Provider, tools: ToolRegistry,
                   namespace: str) -> Iterator[Event]:
-    """Run the loop in a worker thread; relay what it observes as it happens."""
+    """Run the loop in a worker thread; relay what it observes as it happens.
+
+    This generator is iterated by the server itself (no relay thread), so when the client goes away
+    the server closes it, and the loop stops at its next step instead of running on (model calls,
+    new tasks) for nobody. While the loop is quiet (a long tool) it yields keep-alives, which is also
+    how a disconnect is noticed.
+    """
     from shared.agent.loop import run_agent
 
     pipe: queue.Queue = queue.Queue()
     text = SentinelFilter()
+    gone = threading.Event()
 
     def observe(kind: str, data: dict[str, Any]) -> None:
+        if gone.is_set():
+            raise ClientGone()
         if kind == "delta":
             shown = text.feed(data["content"])
             if shown:
@@ -136,19 +151,28 @@ def _agent_events(request: CompatRequest, provider: Provider, tools: ToolRegistr
                 pipe.put(Event("text", text=rest))
             pipe.put(Event("done", outcome=Outcome(strip_sentinel(result.text), [], "end_turn", result.usage,
                                                    provider.model)))
+        except ClientGone:
+            pass
         except BaseException as exc:  # relayed to the consumer, which renders it in the dialect
             pipe.put(exc)
         finally:
             pipe.put(_END)
 
     threading.Thread(target=work, name="compat-loop", daemon=True).start()
-    while True:
-        item = pipe.get()
-        if item is _END:
-            return
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    try:
+        while True:
+            try:
+                item = pipe.get(timeout=KEEPALIVE_SECONDS)
+            except queue.Empty:
+                yield Event("keepalive")
+                continue
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        gone.set()  # closed early (client gone) or finished: either way nothing more is wanted
 
 
 class SentinelFilter:

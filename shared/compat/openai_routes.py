@@ -40,7 +40,8 @@ def chat_completions(ctx: RequestContext):
     events = primed(engine.stream(request, provider, tools, namespace))
     return sse_response(openai_wire.frames(ident, created, provider.model, events,
                                            include_usage=request.include_usage,
-                                           error_body=stream_error_renderer("openai", ctx.request_id)))
+                                           error_body=stream_error_renderer("openai", ctx.request_id)),
+                        heartbeat_seconds=None)  # the engine keeps the stream alive itself
 
 
 @router.route("/models", ["GET"], summary="List available models")

@@ -155,6 +155,8 @@ def frames(ident: str, created: int, model: str, events: Iterable[Any], *, inclu
         for event in events:
             if event.kind in ("text", "progress") and event.text:
                 yield chunk({"content": event.text})
+            elif event.kind == "keepalive":
+                yield ": keep-alive\n\n"  # an SSE comment: clients skip it
             elif event.kind == "tool_call":
                 call = event.call
                 yield chunk({"tool_calls": [{"index": calls, "id": call.id, "type": "function",
@@ -163,6 +165,11 @@ def frames(ident: str, created: int, model: str, events: Iterable[Any], *, inclu
                 calls += 1
             elif event.kind == "done":
                 outcome = event.outcome
+    except GeneratorExit:  # the server closed the stream: stop the work behind it too
+        close = getattr(events, "close", None)
+        if close:
+            close()
+        raise
     except Exception as exc:  # the client gets {"error":…} and no [DONE]
         yield data(error_body(exc))
         return
