@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -81,7 +81,7 @@ def complete(request: CompatRequest, provider: Provider, tools: ToolRegistry | N
 
 
 def stream(request: CompatRequest, provider: Provider, tools: ToolRegistry | None,
-           namespace: str) -> Iterator[Event]:
+           namespace: str) -> Generator[Event, None, None]:
     """Neutral events ending with "done"; a provider failure is raised as the 500 ShoalError."""
     events = _proxy_events(request, provider) if tools is None else _agent_events(request, provider, tools,
                                                                                    namespace)
