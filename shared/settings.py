@@ -93,3 +93,9 @@ class Settings(BaseSettings):
     chat_heartbeat_seconds: float = 15.0
     chat_lease_seconds: float = 90.0   # a dead replica's semaphore slot and session lock free up after this
     chat_blocked_namespaces: str = "kube-system,kube-public"
+
+    # Compat endpoints: how often a text answer without the goal-state sentinel is sent back to work
+    # (Orka's chat-max-premature-end-retries).
+    compat_max_reprompts: int = 3
+    # Tasks one compat request may create (Orka's per-turn limit of the chat tools).
+    compat_max_tasks_per_request: int = 5

@@ -6,6 +6,8 @@ Used by the task worker now, and by chat, the compat endpoints and incident anal
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,11 +31,39 @@ class AgentResult:
 
 
 Observer = Callable[[str, dict[str, Any]], None]
-# Hooks for callers that steer the loop (the chat orchestrator): `before_call(result)` runs before
-# every model call and may edit result.messages/result.iterations or raise to stop; `follow_up(result)`
-# runs when the model answers without tool calls and may return a note that keeps the loop going.
-BeforeCall = Callable[["AgentResult"], None]
-FollowUp = Callable[["AgentResult"], "str | None"]
+
+
+@dataclass
+class LoopRules:
+    """Optional policies layered on the one loop (Orka's chat and compat loops); all off by default.
+
+    - repetition_warning: chat's repetition rule. The 3rd or later identical call (same name and
+      arguments) costs 5 iterations and earns a warning note after the turn's results.
+    - repoll(calls, outputs): True to run the same calls again without a model round trip (the
+      compat loop's auto-poll of `wait_for_task` on a running task); each poll costs an iteration.
+    - reprompt(text, reprompts_so_far): for a text answer without tool calls, a user note that sends
+      the model back to work (the compat loop's goal-state re-prompt), or None to finish.
+    """
+
+    repetition_warning: bool = False
+    repoll: Callable[[list[ToolCall], list[str]], bool] | None = None
+    reprompt: Callable[[str, int], str | None] | None = None
+    # - before_call(result): runs before every model call; may edit result.messages/iterations or
+    #   raise to stop (chat's deadline, progress checks, truncation).
+    # - follow_up(result): for a text answer without tool calls, a note that keeps the loop going
+    #   (chat's "tasks still running"); checked before `reprompt`.
+    before_call: Callable[[AgentResult], None] | None = None
+    follow_up: Callable[[AgentResult], str | None] | None = None
+
+
+def repetition_key(call: ToolCall) -> str:
+    """Orka's key: sha256(name + raw arguments)[:16] (arguments in one canonical JSON form)."""
+    raw = json.dumps(call.arguments, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256((call.name + raw).encode()).hexdigest()[:16]
+
+
+def repetition_note(name: str, count: int) -> str:
+    return f"[System: Warning — you have called {name} with the same arguments {count} times. Try a different approach.]"
 
 
 def _start_tool(registry: ToolRegistry, call: ToolCall, pool: concurrent.futures.Executor
@@ -70,25 +100,43 @@ def _call(provider: Provider, messages: list[Message], specs, max_tokens: int, t
     raise RuntimeError("provider stream ended without a completion")
 
 
+def _run_tools(tools: ToolRegistry, calls: list[ToolCall], pool: concurrent.futures.Executor,
+               tool_timeout: float, result: AgentResult, notify: Observer) -> list[str]:
+    """Run one turn's calls (in parallel; results keep the model's order) and append their results."""
+    deadline = time.monotonic() + tool_timeout
+    started = [_start_tool(tools, call, pool) for call in calls]
+    outputs = []
+    for call, handle in zip(calls, started, strict=True):
+        output = _finish_tool(call, handle, deadline)
+        outputs.append(output)
+        result.tool_calls.append({"name": call.name, "args": call.arguments, "result": output})
+        notify("tool_result", {"id": call.id, "name": call.name, "result": output})
+        result.messages.append(Message(role="tool", content=output, tool_call_id=call.id, name=call.name))
+    return outputs
+
+
 def run_agent(provider: Provider, messages: list[Message], *, tools: ToolRegistry | None = None,
               max_iterations: int = 50, tool_timeout: float = 60.0, max_tokens: int = 4096,
               temperature: float | None = None, observe: Observer | None = None,
-              stream: bool = False, before_call: BeforeCall | None = None,
-              follow_up: FollowUp | None = None) -> AgentResult:
+              stream: bool = False, rules: LoopRules | None = None) -> AgentResult:
     """Run until the model answers without tool calls, or until max_iterations (then one tool-less call).
 
     `observe(kind, data)` sees "delta" (with stream=True: text as the model produces it), "message"
-    (a whole assistant text), "tool_call" and "tool_result" (sharing the call's id).
+    (a whole assistant text), "tool_call" and "tool_result" (sharing the call's id), and with
+    `rules`: "reprompt" (the note sent back) and "auto_poll" (the turn's calls run again).
     """
     tools = tools or ToolRegistry()
+    rules = rules or LoopRules()
     result = AgentResult(text="", messages=list(messages))
     notify = observe or (lambda kind, data: None)
+    repeats: dict[str, int] = {}
+    reprompts = 0
     # Not a `with` block: a tool that timed out must not hold the loop's return hostage.
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="tool")
     try:
         while True:
-            if before_call is not None:
-                before_call(result)
+            if rules.before_call is not None:
+                rules.before_call(result)
             exhausted = result.iterations >= max_iterations
             if exhausted:
                 result.messages.append(Message(role="user", content=EXHAUSTED_NOTE))
@@ -101,23 +149,41 @@ def run_agent(provider: Provider, messages: list[Message], *, tools: ToolRegistr
             if completion.text:
                 notify("message", {"content": completion.text})
             if exhausted or not completion.tool_calls:
-                note = follow_up(result) if follow_up is not None and not exhausted else None
+                note = rules.follow_up(result) if rules.follow_up is not None and not exhausted else None
                 if note:
                     result.iterations += 1
                     result.messages.append(Message(role="user", content=note))
                     continue
-                result.text = completion.text
-                return result
+                note = None if exhausted or rules.reprompt is None else rules.reprompt(completion.text, reprompts)
+                if note is None:
+                    result.text = completion.text
+                    return result
+                reprompts += 1
+                result.iterations += 1
+                notify("reprompt", {"content": note})
+                result.messages.append(Message(role="user", content=note))
+                continue
             result.iterations += 1
-            for call in completion.tool_calls:
+            calls = completion.tool_calls
+            for call in calls:
                 notify("tool_call", {"id": call.id, "name": call.name, "args": call.arguments})
-            # Independent calls of one turn run in parallel; results keep the model's order.
-            deadline = time.monotonic() + tool_timeout
-            started = [_start_tool(tools, call, pool) for call in completion.tool_calls]
-            for call, handle in zip(completion.tool_calls, started, strict=True):
-                output = _finish_tool(call, handle, deadline)
-                result.tool_calls.append({"name": call.name, "args": call.arguments, "result": output})
-                notify("tool_result", {"id": call.id, "name": call.name, "result": output})
-                result.messages.append(Message(role="tool", content=output, tool_call_id=call.id, name=call.name))
+            warning = None
+            if rules.repetition_warning:
+                for call in calls:
+                    key = repetition_key(call)
+                    repeats[key] = repeats.get(key, 0) + 1
+                    if repeats[key] >= 3:
+                        warning = repetition_note(call.name, repeats[key])
+                        result.iterations += 5
+            outputs = _run_tools(tools, calls, pool, tool_timeout, result, notify)
+            if warning:
+                result.messages.append(Message(role="user", content=warning))
+            elif rules.repoll is not None:
+                # Auto-poll: replace the turn's results by fresh ones until something changes.
+                while rules.repoll(calls, outputs) and result.iterations < max_iterations:
+                    result.iterations += 1
+                    notify("auto_poll", {"calls": [c.name for c in calls]})
+                    del result.messages[-len(calls):]
+                    outputs = _run_tools(tools, calls, pool, tool_timeout, result, notify)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -35,9 +35,16 @@ AUTHENTICATORS: list[Authenticator] = [dev_token_authenticator]
 
 
 def bearer_token(headers: Mapping[str, str]) -> str:
-    """The token of `Authorization: Bearer <token>`, with Orka's 401 messages."""
+    """The token of `Authorization: Bearer <token>`, with Orka's 401 messages.
+
+    Without an Authorization header, `x-api-key` carries the token (as in Orka: the Anthropic SDKs
+    before 2.x send their key there).
+    """
     value = headers.get("Authorization")
     if value is None or not value.strip():
+        api_key = (headers.get("x-api-key") or "").strip()
+        if api_key:
+            return api_key
         raise Unauthorized(MISSING)
     scheme, _, token = value.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

@@ -10,12 +10,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from shared.agent.loop import AgentResult
+from shared.agent.loop import AgentResult, repetition_key, repetition_note
 from shared.llm.base import Message
 
 REPEAT_LIMIT = 3
@@ -25,10 +24,6 @@ PROGRESS_NOTE = "[System: Progress check — summarize what you've done so far a
 RUNNING_NOTE = ("[System: You have tasks still running. Do NOT stop. Call wait_for_task again to wait for "
                 "them, then report their results.]")
 TRUNCATED_PREFIX = "[Earlier conversation truncated"
-
-
-def call_key(name: str, args: dict) -> str:
-    return hashlib.sha256((name + json.dumps(args, sort_keys=True, separators=(",", ":"))).encode()).hexdigest()[:16]
 
 
 def size_of(message: Message) -> int:
@@ -62,14 +57,13 @@ class Guards:
         fresh, self.seen_assistant = assistants[self.seen_assistant:], len(assistants)
         for message in fresh:
             for call in message.tool_calls:
-                key = call_key(call.name, call.arguments)
+                key = repetition_key(call)
                 self.counts[key] = self.counts.get(key, 0) + 1
                 if self.counts[key] >= REPEAT_LIMIT:
                     result.iterations += REPEAT_PENALTY
                     self.warnings += 1
-                    result.messages.append(Message(role="user", content=(
-                        f"[System: Warning — you have called {call.name} with the same arguments "
-                        f"{self.counts[key]} times. Try a different approach.]")))
+                    result.messages.append(Message(role="user", content=repetition_note(call.name,
+                                                                                         self.counts[key])))
 
     def halve(self, messages: list[Message]) -> None:
         """The provider said the context is too long: truncate once more at half the budget."""

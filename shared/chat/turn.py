@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.agent.loop import run_agent
+from shared.agent.loop import LoopRules, run_agent
 from shared.agent.tools import ToolRegistry
 from shared.auth.principal import Principal
 from shared.chat import sessions
@@ -224,7 +224,8 @@ class Turn:
             result = run_agent(provider, messages, tools=self._registry(), max_iterations=limits.max_iterations,
                                tool_timeout=limits.tool_timeout, max_tokens=req.max_tokens,
                                temperature=req.temperature, observe=self._observe, stream=True,
-                               before_call=guards.before_call, follow_up=running_follow_up(self._still_running))
+                               rules=LoopRules(before_call=guards.before_call,
+                                                follow_up=running_follow_up(self._still_running)))
             self._flush_text()
             self._account(result)
             self._finish("completed", text=result.text, messages=result.messages)

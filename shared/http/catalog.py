@@ -26,6 +26,7 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "memory": ("shared.memory.memory_routes:router", "shared.memory.proposal_routes:router",
                "shared.memory.session_routes:router"),
     "chat": ("shared.chat.routes:router",),
+    "compat": ("shared.compat.openai_routes:router", "shared.compat.anthropic_routes:router"),
 }
 
 

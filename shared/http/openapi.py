@@ -17,6 +17,14 @@ _ERROR_SCHEMAS = {
         "status": {"type": "integer"}, "instance": {"type": "string"}, "request_id": {"type": "string"}}},
     "fastapi": {"type": "object", "required": ["detail"], "properties": {"detail": {
         "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]}}},
+    "openai": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["message", "type", "param", "code"],
+        "properties": {"message": {"type": "string"}, "type": {"type": "string"},
+                       "param": {"type": ["string", "null"]}, "code": {"type": ["string", "null"]}}}}},
+    "anthropic": {"type": "object", "required": ["type", "error"], "properties": {
+        "type": {"const": "error"}, "error": {"type": "object", "required": ["type", "message"],
+                                              "properties": {"type": {"type": "string"},
+                                                             "message": {"type": "string"}}}}},
 }
 _PARAM = re.compile(r"<(?:[a-z]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from shared.agent.loop import EXHAUSTED_NOTE, run_agent
+from shared.agent.loop import EXHAUSTED_NOTE, LoopRules, run_agent
 from shared.agent.tools import Tool, ToolRegistry
 from shared.llm.base import Message, ToolSpec
 from shared.llm.mock import MockProvider
@@ -68,8 +68,8 @@ def test_before_call_and_follow_up_hooks_steer_the_loop():
     seen, notes = [], iter(["keep going", None])
     result = run_agent(MockProvider(script=script), [Message(role="user", content="go")],
                        tools=registry(t=lambda a: "ok"),
-                       before_call=lambda r: seen.append(r.iterations),
-                       follow_up=lambda r: next(notes))
+                       rules=LoopRules(before_call=lambda r: seen.append(r.iterations),
+                                       follow_up=lambda r: next(notes)))
     assert result.text == "really done" and result.llm_calls == 3
     assert seen == [0, 1, 2]  # before every model call; a follow-up counts as an iteration
     assert result.messages[-2].content == "keep going"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.agent.loop import AgentResult
-from shared.chat.guards import PROGRESS_NOTE, Guards, call_key
+from shared.agent.loop import AgentResult, repetition_key
+from shared.chat.guards import PROGRESS_NOTE, Guards
 from shared.llm.base import Message, ToolCall
 
 
@@ -59,4 +59,4 @@ def test_repetition_and_progress_notes():
     assert result.iterations == 5 + 3 * 5  # calls 3, 4 and 5 each cost five iterations
     # 1, 2, 3+5=8, 9+5=14, 15+5=20: the count jumped past 5, 10 and 15, and landed on 20
     assert notes.count(PROGRESS_NOTE) == 1 and notes[-1] == PROGRESS_NOTE
-    assert call_key("a", {"x": 1, "y": 2}) == call_key("a", {"y": 2, "x": 1})
+    assert repetition_key(ToolCall("1", "a", {"x": 1, "y": 2})) == repetition_key(ToolCall("2", "a", {"y": 2, "x": 1}))

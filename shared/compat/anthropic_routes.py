@@ -1,0 +1,56 @@
+"""`/anthropic/v1`: messages (plain and streaming) and the model list, in Anthropic's dialect.
+
+Clients authenticate with `Authorization: Bearer` (anthropic ≥ 2) or `x-api-key` (older SDKs);
+the resolver accepts both. `anthropic-version` is accepted and not interpreted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from shared.compat import anthropic_wire, engine
+from shared.compat.common import (
+    model_entries,
+    primed,
+    request_namespace,
+    resolve_provider,
+    server_tools_enabled,
+    stream_error_renderer,
+)
+from shared.http.api import RequestContext, Router
+from shared.http.sse import sse_response
+
+router = Router("/anthropic/v1", dialect="anthropic", tag="anthropic")
+
+
+@router.route("/messages", ["POST"], summary="Create a message (streaming and non-streaming)", streaming=True)
+def create_message(ctx: RequestContext):
+    body = ctx.json_object(message=anthropic_wire.BAD_BODY)
+    anthropic_wire.check(body)
+    namespace = request_namespace(ctx)
+    provider = resolve_provider(body["model"])
+    request = anthropic_wire.parse(body)
+    tools = None
+    if server_tools_enabled(ctx):
+        from shared.compat.tools import compat_tools
+
+        tools = compat_tools(ctx.require_principal(), namespace)
+    ident = f"msg_{uuid.uuid4()}"
+    if not request.stream:
+        return anthropic_wire.message(ident, provider.model, engine.complete(request, provider, tools, namespace))
+    events = primed(engine.stream(request, provider, tools, namespace))
+    return sse_response(anthropic_wire.frames(ident, provider.model, events,
+                                              error_body=stream_error_renderer("anthropic", ctx.request_id)),
+                        heartbeat_seconds=None)  # the engine keeps the stream alive itself
+
+
+@router.route("/models", ["GET"], summary="List available models")
+def list_anthropic_models(ctx: RequestContext):
+    """Orka's list shape, with the fields Anthropic's clients read (type, display_name, created_at, paging)."""
+    request_namespace(ctx)
+    data = [{**m, "object": "model", "type": "model", "display_name": m["id"], "lifecycle": "active",
+             "created_at": datetime.fromtimestamp(m["created"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            for m in model_entries()]
+    return {"object": "list", "data": data, "has_more": False,
+            "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}

@@ -1,0 +1,196 @@
+"""Anthropic Messages wire format: request → CompatRequest, Outcome/events → message/SSE events.
+
+Streams follow the official client's accumulator (test-fixtures §5): every frame has an `event:`
+line, `message_start` comes first and once for the whole loop, then `ping`, content blocks
+(text deltas; tool use as input_json_delta), `message_delta` with the stop reason and usage, and
+`message_stop`. A failure mid-stream is an `event: error` frame.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from shared.compat.common import CompatRequest
+from shared.errors import Invalid, ShoalError
+from shared.llm.base import Message, ToolCall, ToolSpec
+
+BAD_BODY = "invalid request body"
+BAD_CONTENT = "failed to convert messages: content must be a string or array of content blocks"
+
+
+def check(body: dict[str, Any]) -> None:
+    """Orka's checks before provider resolution, in order: model, messages, max_tokens."""
+    model, messages, max_tokens = body.get("model"), body.get("messages"), body.get("max_tokens")
+    if (model is not None and not isinstance(model, str)) or (messages is not None and not isinstance(messages, list)):
+        raise Invalid(BAD_BODY)
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)):
+        raise Invalid(BAD_BODY)
+    if not model:
+        raise Invalid("model is required")
+    if not messages:
+        raise Invalid("messages is required and must be non-empty")
+    if max_tokens is None or max_tokens <= 0:
+        raise Invalid("max_tokens is required and must be greater than 0")
+
+
+def _block_text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(b["text"] for b in content
+                         if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str))
+    raise Invalid(BAD_CONTENT)
+
+
+def _system(raw: Any) -> str:
+    try:
+        return _block_text(raw)
+    except Invalid:
+        raise Invalid("failed to parse system prompt: system must be a string or array of content blocks") from None
+
+
+def _messages(raw: list[Any]) -> list[Message]:
+    out: list[Message] = []
+    for item in raw:
+        if not isinstance(item, dict) or item.get("role") not in ("user", "assistant"):
+            raise Invalid(BAD_BODY)
+        role, content = item["role"], item.get("content")
+        if isinstance(content, str):
+            out.append(Message(role=role, content=content))
+            continue
+        if not isinstance(content, list):
+            raise Invalid(BAD_CONTENT)
+        texts, calls, results = [], [], []
+        for block in content:
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind == "text" and isinstance(block.get("text"), str):
+                texts.append(block["text"])
+            elif kind == "tool_use":
+                arguments = block.get("input") if isinstance(block.get("input"), dict) else {}
+                calls.append(ToolCall(id=str(block.get("id") or ""), name=str(block.get("name") or ""),
+                                      arguments=arguments))
+            elif kind == "tool_result":
+                results.append(Message(role="tool", content=_block_text(block.get("content")),
+                                       tool_call_id=str(block.get("tool_use_id") or "")))
+            elif kind is None:
+                raise Invalid(BAD_CONTENT)
+            # other block types (images, thinking, documents) carry no text for the model model here
+        out.extend(results)  # tool results answer the previous assistant turn: they come first
+        if texts or calls or not results:
+            out.append(Message(role=role, content="\n".join(texts), tool_calls=calls))
+    return out
+
+
+def _tools(raw: Any) -> list[ToolSpec]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise Invalid(BAD_BODY)
+    specs = []
+    for tool in raw:
+        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
+            raise Invalid(BAD_BODY)
+        if tool.get("type") not in (None, "custom"):
+            continue  # Anthropic's own server tools (web_search_…) have no schema to forward
+        schema = tool.get("input_schema") or {"type": "object", "properties": {}}
+        specs.append(ToolSpec(tool["name"], tool.get("description") or "", schema))
+    return specs
+
+
+def parse(body: dict[str, Any]) -> CompatRequest:
+    """The request in the neutral model (after `check` and provider resolution, as Orka does)."""
+    temperature = body.get("temperature")
+    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, int | float)):
+        raise Invalid(BAD_BODY)
+    if not isinstance(body.get("stream", False), bool):
+        raise Invalid(BAD_BODY)
+    messages = _messages(body["messages"])
+    system = _system(body.get("system"))
+    if system:
+        messages.insert(0, Message(role="system", content=system))
+    return CompatRequest(model=body["model"], messages=messages, tools=_tools(body.get("tools")),
+                         max_tokens=body["max_tokens"], temperature=temperature, stream=bool(body.get("stream")))
+
+
+def _content(outcome: Any) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    if outcome.text or not outcome.tool_calls:
+        blocks.append({"type": "text", "text": outcome.text})
+    blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments} for c in outcome.tool_calls]
+    return blocks
+
+
+def _stop(outcome: Any) -> str:
+    return "tool_use" if outcome.tool_calls else outcome.stop_reason
+
+
+def message(ident: str, model: str, outcome: Any) -> dict[str, Any]:
+    return {"id": ident, "type": "message", "role": "assistant", "content": _content(outcome), "model": model,
+            "stop_reason": _stop(outcome), "stop_sequence": None,
+            "usage": {"input_tokens": outcome.usage.input_tokens, "output_tokens": outcome.usage.output_tokens}}
+
+
+def frames(ident: str, model: str, events: Iterable[Any], *, error_body: Any) -> Iterator[str]:
+    """SSE events for a stream of engine events; `error_body(exc)` renders a failure mid-stream."""
+
+    def event(kind: str, data: dict[str, Any]) -> str:
+        return f"event: {kind}\ndata: {json.dumps({'type': kind, **data}, separators=(',', ':'))}\n\n"
+
+    yield event("message_start", {"message": {
+        "id": ident, "type": "message", "role": "assistant", "content": [], "model": model, "stop_reason": None,
+        "stop_sequence": None, "usage": {"input_tokens": 0, "output_tokens": 0}}})
+    yield event("ping", {})
+    index, text_open, outcome = -1, False, None
+
+    def start(block: dict[str, Any]) -> str:
+        return event("content_block_start", {"index": index, "content_block": block})
+
+    try:
+        for item in events:
+            if item.kind == "text" and item.text:
+                if not text_open:
+                    index, text_open = index + 1, True
+                    yield start({"type": "text", "text": ""})
+                yield event("content_block_delta", {"index": index, "delta": {"type": "text_delta", "text": item.text}})
+            elif item.kind in ("progress", "tool_call"):
+                if text_open:
+                    yield event("content_block_stop", {"index": index})
+                    text_open = False
+                index += 1
+                if item.kind == "progress":  # server-side tool results reach the client as text blocks
+                    yield start({"type": "text", "text": ""})
+                    yield event("content_block_delta", {"index": index, "delta": {"type": "text_delta",
+                                                                                  "text": item.text}})
+                else:
+                    call = item.call
+                    yield start({"type": "tool_use", "id": call.id, "name": call.name, "input": {}})
+                    yield event("content_block_delta", {"index": index, "delta": {
+                        "type": "input_json_delta", "partial_json": json.dumps(call.arguments)}})
+                yield event("content_block_stop", {"index": index})
+            elif item.kind == "keepalive":
+                yield event("ping", {})
+            elif item.kind == "done":
+                outcome = item.outcome
+    except GeneratorExit:  # the server closed the stream: stop the work behind it too
+        close = getattr(events, "close", None)
+        if close:
+            close()
+        raise
+    except Exception as exc:
+        body = error_body(exc)
+        yield f"event: error\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
+        return
+    if outcome is None:
+        body = error_body(ShoalError("stream ended without a result"))
+        yield f"event: error\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
+        return
+    if text_open:
+        yield event("content_block_stop", {"index": index})
+    yield event("message_delta", {"delta": {"stop_reason": _stop(outcome), "stop_sequence": None},
+                                  "usage": {"input_tokens": outcome.usage.input_tokens,
+                                            "output_tokens": outcome.usage.output_tokens}})
+    yield event("message_stop", {})

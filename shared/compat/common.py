@@ -1,0 +1,114 @@
+"""What both compat dialects share: the parsed request, the mode switch, provider resolution."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from shared.auth.namespaces import resolve_namespace
+from shared.errors import ShoalError
+
+if TYPE_CHECKING:
+    from shared.http.api import RequestContext
+    from shared.llm.base import Message, Provider, ToolSpec
+
+TOOLS_HEADER = "X-Orka-Tools"
+
+
+@dataclass
+class CompatRequest:
+    """A chat request in the one message model, whichever vendor's wire format it came in."""
+
+    model: str | None
+    messages: list[Message]
+    tools: list[ToolSpec] = field(default_factory=list)
+    max_tokens: int = 4096
+    temperature: float | None = None
+    stream: bool = False
+    include_usage: bool = False
+
+
+def server_tools_enabled(ctx: RequestContext) -> bool:
+    """Server-side tools are the default; `X-Orka-Tools: disabled` makes the endpoint a transparent proxy."""
+    return (ctx.request.headers.get(TOOLS_HEADER) or "").strip().lower() != "disabled"
+
+
+def request_namespace(ctx: RequestContext) -> str:
+    """The caller's namespace (an explicit `?namespace=` must match a namespace-bound identity)."""
+    return resolve_namespace(ctx.require_principal(), ctx.args.get("namespace") or None)
+
+
+_PROVIDERS: dict[str, Any] = {"settings": None, "by_model": {}}
+_CACHE_SIZE = 32
+
+
+def resolve_provider(model: str | None) -> Provider:
+    """`provider/model` or a bare model through the registry; unresolvable → 400 (Invalid).
+
+    Providers are reused across requests of the same settings: building one builds an SDK client
+    (an HTTP pool and a TLS context), which costs far more than a proxied call itself.
+    """
+    from shared.config import get_settings
+    from shared.llm.registry import resolve
+
+    settings = get_settings()
+    if _PROVIDERS["settings"] is not settings:  # new settings (tests, reloads): start over
+        _PROVIDERS.update(settings=settings, by_model={})
+    cache: dict[str, Provider] = _PROVIDERS["by_model"]
+    key = model or ""
+    provider = cache.get(key)
+    if provider is None:
+        provider = resolve(model or None, settings=settings)
+        if len(cache) >= _CACHE_SIZE:  # clients may name any model: keep the cache bounded
+            cache.pop(next(iter(cache)))
+        cache[key] = provider
+    return provider
+
+
+def upstream_failure(exc: Exception) -> ShoalError:
+    """A provider failure as the 500 both vendors' clients expect ("completion failed: …")."""
+    return ShoalError(f"completion failed: {exc}", status=500, code="upstream_error")
+
+
+def model_entries() -> list[dict[str, Any]]:
+    """The configured provider's default model, as `<provider>/<model>` and bare (Orka's /models)."""
+    from shared.llm.registry import describe_default
+
+    default = describe_default()
+    kind, model = default["provider"], default["model"]
+    if not model:
+        return []
+    created = int(time.time())
+    return [{"id": ident, "created": created, "owned_by": kind} for ident in (f"default/{model}", model)]
+
+
+def stream_error_renderer(dialect: str, request_id: str):
+    """How a failure after the stream started is written: the dialect's error body (500s logged)."""
+    from shared.http.dialects import DIALECTS
+    from shared.logs import get_logger
+
+    def render(exc: Exception) -> Any:
+        if not isinstance(exc, ShoalError):
+            get_logger("compat").error("stream failed", exc_info=exc,
+                                       extra={"fields": {"request_id": request_id}})
+            exc = ShoalError("internal error")
+        return DIALECTS[dialect].body(exc, request_id)
+
+    return render
+
+
+def primed(events: Generator[Any, None, None]) -> Generator[Any, None, None]:
+    """Pull the first event now, so a failure before anything streams is a plain HTTP error."""
+    first = next(events, None)
+
+    def replay() -> Generator[Any, None, None]:
+        try:
+            if first is not None:
+                yield first
+            yield from events
+        finally:
+            events.close()  # closing the stream (client gone) reaches the engine
+
+    return replay()

@@ -1,0 +1,50 @@
+"""`/openai/v1`: chat completions (plain and streaming) and the model list, in OpenAI's dialect."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from shared.compat import engine, openai_wire
+from shared.compat.common import (
+    model_entries,
+    primed,
+    request_namespace,
+    resolve_provider,
+    server_tools_enabled,
+    stream_error_renderer,
+)
+from shared.http.api import RequestContext, Router
+from shared.http.sse import sse_response
+
+router = Router("/openai/v1", dialect="openai", tag="openai")
+
+
+@router.route("/chat/completions", ["POST"], summary="Chat completions (streaming and non-streaming)",
+              streaming=True)
+def chat_completions(ctx: RequestContext):
+    body = ctx.json_object(message=openai_wire.BAD_BODY)
+    request = openai_wire.parse(body)
+    namespace = request_namespace(ctx)
+    provider = resolve_provider(request.model)
+    openai_wire.apply_max_tokens(body, request)
+    tools = None
+    if server_tools_enabled(ctx):
+        from shared.compat.tools import compat_tools
+
+        tools = compat_tools(ctx.require_principal(), namespace)
+    ident, created = f"chatcmpl-{secrets.token_hex(4)}", int(time.time())
+    if not request.stream:
+        outcome = engine.complete(request, provider, tools, namespace)
+        return openai_wire.response(ident, created, provider.model, outcome)
+    events = primed(engine.stream(request, provider, tools, namespace))
+    return sse_response(openai_wire.frames(ident, created, provider.model, events,
+                                           include_usage=request.include_usage,
+                                           error_body=stream_error_renderer("openai", ctx.request_id)),
+                        heartbeat_seconds=None)  # the engine keeps the stream alive itself
+
+
+@router.route("/models", ["GET"], summary="List available models")
+def list_openai_models(ctx: RequestContext):
+    request_namespace(ctx)
+    return {"object": "list", "data": [{**m, "object": "model"} for m in model_entries()]}

@@ -1,0 +1,183 @@
+"""OpenAI chat-completions wire format: request → CompatRequest, Outcome/events → response/chunks.
+
+Shapes follow the official client in strict mode (test-fixtures §5): the first chunk's delta is
+{"role":"assistant","content":""}, tool-call deltas carry a stable index, the finish chunk has an
+empty delta, usage comes in an extra chunk with "choices":[] only when
+stream_options.include_usage, and the stream ends with `data: [DONE]` (never after an error).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from shared.compat.common import CompatRequest
+from shared.errors import Invalid, ShoalError
+from shared.llm.base import Message, ToolCall, ToolSpec
+
+BAD_BODY = "invalid request body"
+FINISH = {"end_turn": "stop", "stop_sequence": "stop", "tool_use": "tool_calls", "max_tokens": "length"}
+_ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
+
+
+def _text(content: Any) -> str:
+    """A message's content: a string, or the text parts of a content-part list."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p["text"] for p in content
+                         if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str))
+    raise Invalid(BAD_BODY)
+
+
+def _arguments(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw or "{}")
+    except (TypeError, ValueError):
+        return {"_raw": raw}
+    return value if isinstance(value, dict) else {"_raw": raw}
+
+
+def _message(item: Any) -> Message:
+    if not isinstance(item, dict) or item.get("role") not in _ROLES:
+        raise Invalid(BAD_BODY)
+    role = _ROLES[item["role"]]
+    calls = []
+    for call in item.get("tool_calls") or []:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise Invalid(BAD_BODY)
+        calls.append(ToolCall(id=str(call.get("id") or ""), name=function["name"],
+                              arguments=_arguments(function.get("arguments"))))
+    tool_call_id = item.get("tool_call_id")
+    return Message(role=role, content=_text(item.get("content")), tool_calls=calls,
+                   tool_call_id=tool_call_id if isinstance(tool_call_id, str) else None,
+                   name=item.get("name") if isinstance(item.get("name"), str) else None)
+
+
+def _tools(raw: Any) -> list[ToolSpec]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise Invalid(BAD_BODY)
+    specs = []
+    for tool in raw:
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            continue
+        function = tool.get("function")
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise Invalid(BAD_BODY)
+        parameters = function.get("parameters") or {"type": "object", "properties": {}}
+        specs.append(ToolSpec(function["name"], function.get("description") or "", parameters))
+    return specs
+
+
+def parse(body: dict[str, Any]) -> CompatRequest:
+    """The checks before provider resolution, in Orka's order: body, messages, n."""
+    messages = body.get("messages")
+    if messages is not None and not isinstance(messages, list):
+        raise Invalid(BAD_BODY)
+    if not messages:
+        raise Invalid("messages is required and must be non-empty")
+    n = body.get("n")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int)):
+        raise Invalid(BAD_BODY)
+    if n is not None and n > 1:
+        raise Invalid("n > 1 is not supported: underlying providers do not support multiple choices")
+    model, temperature = body.get("model"), body.get("temperature")
+    if model is not None and not isinstance(model, str):
+        raise Invalid(BAD_BODY)
+    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, int | float)):
+        raise Invalid(BAD_BODY)
+    options = body.get("stream_options") or {}
+    if not isinstance(options, dict) or not isinstance(body.get("stream", False), bool):
+        raise Invalid(BAD_BODY)
+    return CompatRequest(model=model, messages=[_message(m) for m in messages], tools=_tools(body.get("tools")),
+                         temperature=temperature, stream=bool(body.get("stream")),
+                         include_usage=bool(options.get("include_usage")))
+
+
+def apply_max_tokens(body: dict[str, Any], request: CompatRequest) -> None:
+    """max_completion_tokens, else max_tokens; a positive value below 16 is refused (after resolution)."""
+    value = body.get("max_completion_tokens")
+    if value is None:
+        value = body.get("max_tokens")
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(BAD_BODY)
+    if value > 0:
+        if value < 16:
+            raise Invalid(f"max_tokens must be at least 16, got {value}")
+        request.max_tokens = value
+
+
+def _tool_calls(calls: list[ToolCall]) -> list[dict[str, Any]]:
+    return [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+            for c in calls]
+
+
+def usage(outcome: Any) -> dict[str, int]:
+    prompt, completion = outcome.usage.input_tokens, outcome.usage.output_tokens
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def response(ident: str, created: int, model: str, outcome: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": outcome.text, "refusal": None}
+    if outcome.tool_calls:
+        message["content"] = outcome.text or None
+        message["tool_calls"] = _tool_calls(outcome.tool_calls)
+    finish = "tool_calls" if outcome.tool_calls else FINISH.get(outcome.stop_reason, "stop")
+    return {"id": ident, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+            "usage": usage(outcome)}
+
+
+def frames(ident: str, created: int, model: str, events: Iterable[Any], *, include_usage: bool,
+           error_body: Any) -> Iterator[str]:
+    """SSE frames for a stream of engine events; `error_body(exc)` renders a failure mid-stream."""
+
+    def data(payload: Any) -> str:
+        return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+        return data({"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+                     "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
+
+    yield chunk({"role": "assistant", "content": ""})
+    outcome, calls = None, 0
+    try:
+        for event in events:
+            if event.kind in ("text", "progress") and event.text:
+                yield chunk({"content": event.text})
+            elif event.kind == "keepalive":
+                yield ": keep-alive\n\n"  # an SSE comment: clients skip it
+            elif event.kind == "tool_call":
+                call = event.call
+                yield chunk({"tool_calls": [{"index": calls, "id": call.id, "type": "function",
+                                             "function": {"name": call.name, "arguments": ""}}]})
+                yield chunk({"tool_calls": [{"index": calls, "function": {"arguments": json.dumps(call.arguments)}}]})
+                calls += 1
+            elif event.kind == "done":
+                outcome = event.outcome
+    except GeneratorExit:  # the server closed the stream: stop the work behind it too
+        close = getattr(events, "close", None)
+        if close:
+            close()
+        raise
+    except Exception as exc:  # the client gets {"error":…} and no [DONE]
+        yield data(error_body(exc))
+        return
+    if outcome is None:
+        yield data(error_body(ShoalError("stream ended without a result")))
+        return
+    yield chunk({}, "tool_calls" if calls else FINISH.get(outcome.stop_reason, "stop"))
+    if include_usage:
+        yield data({"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+                    "choices": [], "usage": usage(outcome)})
+    yield "data: [DONE]\n\n"
