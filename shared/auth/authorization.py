@@ -40,6 +40,7 @@ class Permission:
     subresource: str | None = None
     name_arg: str | None = None  # the path argument naming the object, for SubjectAccessReview `name`
     scope_area: str | None = None  # the Txn-Token scope area (`orka:<area>:<verb>`), default resource
+    operate: bool = False  # starts work (a monitor run, a scan): Txn-Token scope class `operate`
 
     @property
     def action(self) -> str:
@@ -50,6 +51,8 @@ RoutePermission = Permission | str
 
 # Sub-resources whose POST is a verb of its own (Orka's virtual RBAC verbs).
 ACTION_VERBS = {("memoryproposals", "review"): "review", ("memoryproposals", "apply"): "apply"}
+# POSTs that start work on an object rather than change it (Txn-Token scope class `operate`).
+OPERATE_ACTIONS = {"runs", "scans", "validate", "patch", "pull-request"}
 # Two-level collections: (area, collection) → resource.
 NESTED = {("monitors", "repositories"): "repositorymonitors", ("monitors", "events"): "repositorymonitors",
           ("security", "repositories"): "repositoryscans", ("security", "findings"): "securityfindings"}
@@ -107,7 +110,8 @@ def derive_permission(rule: str, method: str) -> RoutePermission:
     if method == "GET":
         return Permission(resource, "get", name_arg=name_arg, scope_area=scope_area)
     verb = ACTION_VERBS.get((resource, action), "update")
-    return Permission(resource, verb, name_arg=name_arg, scope_area=scope_area)
+    return Permission(resource, verb, name_arg=name_arg, scope_area=scope_area,
+                      operate=action in OPERATE_ACTIONS and verb == "update")
 
 
 def route_permission(declared: Any, rule: str, method: str) -> RoutePermission:
@@ -200,7 +204,8 @@ def _sar(principal: Principal, permission: Permission, namespace: str, name: str
 def scope_allows(scopes: str, permission: Permission) -> bool:
     """`orka:<area>:<verb>`, its class (read / write / operate), `orka:<area>:*` or `orka:*`."""
     area = permission.scope_area or permission.resource
-    klass = ("read" if permission.verb in ("get", "list", "watch")
+    klass = ("operate" if permission.operate
+             else "read" if permission.verb in ("get", "list", "watch")
              else "write" if permission.verb in ("create", "update", "patch", "delete", "deletecollection")
              else "operate")
     granted = set(scopes.split())
