@@ -32,15 +32,63 @@ class TaskResultData(TaskEventData):
     size: int
 
 
+class GitHubObject(BaseModel):
+    """A GitHub object inside a payload (repository, issue, pull request, label): kept whole."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class GitHubNumbered(GitHubObject):
+    number: int
+
+
+class GitHubEventData(BaseModel):
+    """A GitHub webhook payload exactly as GitHub delivered it (verified by HMAC first)."""
+
+    model_config = ConfigDict(extra="allow")
+    action: str
+    repository: GitHubObject
+    sender: GitHubObject | None = None
+
+
+class GitHubIssueLabeledData(GitHubEventData):
+    issue: GitHubNumbered
+    label: GitHubObject
+
+
+class GitHubPullRequestData(GitHubEventData):
+    number: int
+    pull_request: GitHubNumbered
+
+
+class GitHubPullRequestLabeledData(GitHubPullRequestData):
+    label: GitHubObject
+
+
 @dataclass(frozen=True)
 class EventType:
     type: str
     description: str
     model: type[BaseModel]
     example: dict[str, Any]
+    # Examples whose data is not a task name their own subject and source.
+    example_subject: str | None = None
+    example_source: str | None = None
 
 
 _TASK = {"namespace": "default", "name": "hello", "type": "ai"}
+_GH = {"repository": {"full_name": "Codertocat/Hello-World", "html_url": "https://github.com/Codertocat/Hello-World",
+                      "clone_url": "https://github.com/Codertocat/Hello-World.git"},
+       "sender": {"login": "Codertocat"}}
+_PR = {"number": 2, "title": "Update the README with new information.", "base": {"ref": "master"},
+       "head": {"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821", "ref": "changes"}}
+
+
+def _github(name: str, model: type[BaseModel], example: dict[str, Any], subject: str) -> EventType:
+    """`com.github.<event>.<action>`: emitted by the webhooks function, id = X-GitHub-Delivery."""
+    return EventType(f"com.github.{name}", f"GitHub delivered `{name}`; data is the payload as delivered.",
+                     model, example, subject, "https://github.com/Codertocat/Hello-World")
+
 
 CATALOGUE: dict[str, EventType] = {e.type: e for e in (
     EventType("dev.shoal.task.created", "A task was stored and waits for dispatch.", TaskEventData,
@@ -53,6 +101,16 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in (
               {**_TASK, "size": 42}),
     EventType("dev.shoal.task.plan.saved", "A worker saved the task's autonomous plan.", TaskEventData, _TASK),
     EventType("dev.shoal.task.deleted", "A task was deleted; executors stop its work.", TaskEventData, _TASK),
+    _github("issues.labeled", GitHubIssueLabeledData, {
+        **_GH, "action": "labeled", "label": {"name": "agent:implement"},
+        "issue": {"number": 1, "title": "Spelling error in the README file",
+                  "body": "It looks like you accidentally spelled 'commit' with two 't's."}}, "issues/1"),
+    _github("pull_request.labeled", GitHubPullRequestLabeledData,
+            {**_GH, "action": "labeled", "number": 2, "pull_request": _PR, "label": {"name": "agent:review"}},
+            "pull/2"),
+    *(_github(f"pull_request.{action}", GitHubPullRequestData,
+              {**_GH, "action": action, "number": 2, "pull_request": _PR}, "pull/2")
+      for action in ("opened", "synchronize", "reopened", "ready_for_review")),
 )}
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
@@ -61,7 +119,9 @@ EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 def envelope_schema(entry: EventType) -> dict[str, Any]:
     """JSON Schema of the whole structured-mode event, with the data model inlined."""
     data = entry.model.model_json_schema()
-    return {
+    # Nested models put `$defs` in the data schema while their `$ref`s point at the document root.
+    defs = data.pop("$defs", None)
+    return {**({"$defs": defs} if defs else {}),
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://shoal.dev/events/{entry.type}.schema.json",
         "title": entry.type,
@@ -84,8 +144,9 @@ def envelope_schema(entry: EventType) -> dict[str, Any]:
 
 def example_event(entry: EventType) -> dict[str, Any]:
     data = entry.model.model_validate(entry.example).model_dump(exclude_none=True)
-    return {"specversion": "1.0", "id": "5f0c2b1e8a7d4c3b9e6f1a2b3c4d5e6f", "source": "/shoal/tasks",
-            "type": entry.type, "subject": f"{data['namespace']}/{data['name']}",
+    subject = entry.example_subject or f"{data['namespace']}/{data['name']}"
+    return {"specversion": "1.0", "id": "5f0c2b1e8a7d4c3b9e6f1a2b3c4d5e6f",
+            "source": entry.example_source or "/shoal/tasks", "type": entry.type, "subject": subject,
             "time": "2026-11-26T12:00:00Z", "datacontenttype": "application/json", "data": data}
 
 

@@ -13,6 +13,7 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "meta": ("shared.meta.routes:router",),
     "tasks": ("shared.tasks.routes:router",),
     "internal": ("shared.tasks.internal_routes:router",),
+    "webhooks": ("shared.github.webhook_routes:router",),
 }
 
 
