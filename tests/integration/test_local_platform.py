@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.local.manifests import functions
 from shared.local.platform import free_port, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +86,8 @@ def test_task_runs_end_to_end_and_survives_a_restart(moto_server):
     platform = Platform(moto_server)
     try:
         assert f"dev token:  {TOKEN}" in platform.banner
-        assert sorted(platform.function_ports) and len(platform.function_ports) == 5
+        # one process per Service in knative/services.yaml
+        assert sorted(platform.function_ports) and len(platform.function_ports) == len(functions())
         with httpx.Client(base_url=platform.url, headers=AUTH, timeout=10) as client:
             assert httpx.get(platform.url + "/api/v1/tasks").json() == {
                 "error": {"code": 401, "message": "missing authorization header"}}
