@@ -14,6 +14,7 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "tasks": ("shared.tasks.routes:router",),
     "internal": ("shared.tasks.internal_routes:router",),
     "webhooks": ("shared.github.webhook_routes:router",),
+    "security": ("shared.monitors.routes:router",),
 }
 
 
