@@ -15,7 +15,7 @@ from shared.monitors.store import MONITOR_NOT_FOUND, items, monitors, record_eve
 from shared.store import Record
 
 router = Router("/api/v1/monitors", dialect="orka", tag="monitors")
-_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
+_SHA = re.compile(r"^[0-9a-fA-F]{4,40}$")  # the spec's own example is "abc123"
 ITEM_FILTERS = ("kind", "state", "verdict", "repairState", "automergeState")
 
 
