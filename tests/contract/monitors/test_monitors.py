@@ -264,3 +264,34 @@ def test_monitor_runs_need_rbac(security, fake_kube):
     assert response.get_json() == err(403, "not authorized to update repositorymonitors")
     assert security.get("/api/v1/monitors/repositories/example-app",
                         headers={"Authorization": "Bearer sa"}).status_code == 200
+
+
+def test_pull_request_webhook_queues_an_exact_head_run(security, function_client, monkeypatch, event_sink):
+    """A PR event for a watched repository queues a run for that exact head (any namespace)."""
+    import json
+    from pathlib import Path
+
+    from shared.config import reset_settings
+    from shared.events.envelope import to_http
+    from shared.github.signature import sign
+
+    body = with_spec(repoURL="https://github.com/Codertocat/Hello-World")
+    assert create(security, body).status_code == 201
+    off = with_spec(repoURL="https://github.com/Codertocat/Hello-World", review__exactEventEnabled=False)
+    off["name"] = "no-exact"
+    assert create(security, off).status_code == 201
+    monkeypatch.setenv("ORKA_GITHUB_WEBHOOK_SECRET", "s")
+    reset_settings()
+    webhooks, github = function_client("webhooks"), function_client("github")
+    raw = (Path(__file__).resolve().parents[2] / "fixtures" / "github" / "pull_request.synchronize.json").read_bytes()
+    response = webhooks.post("/webhooks/github", data=raw, headers={
+        "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "d-1", "Content-Type": "application/json",
+        "X-Hub-Signature-256": sign("s", raw)})
+    assert response.status_code == 202
+    [event] = event_sink.of_type("com.github.pull_request.synchronize")
+    headers, data = to_http(event)
+    assert github.post("/", data=data, headers=headers).status_code == 200
+    runs = security.get("/api/v1/monitors/repositories/example-app/runs", headers=AUTH).get_json()["items"]
+    head = json.loads(raw)["pull_request"]["head"]["sha"]
+    assert [(r["trigger"], r["targetNumber"], r["targetSHA"]) for r in runs] == [("webhook", 2, head)]
+    assert security.get("/api/v1/monitors/repositories/no-exact/runs", headers=AUTH).get_json()["items"] == []
