@@ -97,3 +97,5 @@ class Settings(BaseSettings):
     github_label_trigger_prefix: str = Field(default="agent:", validation_alias="ORKA_GITHUB_LABEL_TRIGGER_PREFIX")
     github_label_trigger_timeout: str = Field(default="30m", validation_alias="ORKA_GITHUB_LABEL_TRIGGER_TIMEOUT")
     github_label_trigger_max_turns: int = Field(default=100, validation_alias="ORKA_GITHUB_LABEL_TRIGGER_MAX_TURNS")
+    # GitHub REST API base URL (GitHub Enterprise: https://<host>/api/v3); calls pass the SSRF guard.
+    github_api_url: str = "https://api.github.com"

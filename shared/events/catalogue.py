@@ -65,6 +65,16 @@ class GitHubPullRequestLabeledData(GitHubPullRequestData):
     label: GitHubObject
 
 
+class MonitorRunData(BaseModel):
+    """Identifies a repository-monitor run; the run itself is read from the store."""
+
+    model_config = ConfigDict(extra="forbid")
+    namespace: str
+    name: str  # the monitor
+    runID: str
+    trigger: Literal["manual", "webhook", "schedule"]
+
+
 @dataclass(frozen=True)
 class EventType:
     type: str
@@ -111,6 +121,9 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in (
     *(_github(f"pull_request.{action}", GitHubPullRequestData,
               {**_GH, "action": action, "number": 2, "pull_request": _PR}, "pull/2")
       for action in ("opened", "synchronize", "reopened", "ready_for_review")),
+    EventType("dev.shoal.monitor.run.queued", "A repository-monitor run was queued and waits for execution.",
+              MonitorRunData, {"namespace": "default", "name": "example-app", "runID": "monrun-1795698670475000000",
+                               "trigger": "manual"}, "default/example-app"),
 )}
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"

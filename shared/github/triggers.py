@@ -122,7 +122,14 @@ def on_pull_request(event: Event) -> None:
                                                             "run": run.name}})
 
 
+def on_monitor_run_queued(event: Event) -> None:
+    from shared.monitors.execute import on_run_queued
+
+    on_run_queued(event)
+
+
 HANDLERS = {
+    "dev.shoal.monitor.run.queued": on_monitor_run_queued,
     "com.github.issues.labeled": on_labeled,
     "com.github.pull_request.labeled": on_labeled,
     "com.github.pull_request.opened": on_pull_request,

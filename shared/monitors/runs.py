@@ -44,4 +44,16 @@ def start_run(namespace: str, monitor: str, *, trigger: str, target_kind: str = 
     record = runs.create(scope(namespace, monitor), run_id, {k: v for k, v in doc.items() if v is not None})
     record_event(namespace, monitor, "RunQueued", f"{trigger} run queued", actor=actor, run_id=run_id,
                  item_kind="pull_request" if target_number else None, item_number=target_number)
+    from shared.events import build, emit
+    from shared.events.catalogue import data_for
+
+    type_ = "dev.shoal.monitor.run.queued"
+    try:
+        emit(build(type_, data_for(type_, namespace=namespace, name=monitor, runID=run_id, trigger=trigger),
+                   subject=f"{namespace}/{monitor}"))
+    except Exception:
+        from shared.monitors.execute import finish_run
+
+        finish_run(namespace, monitor, run_id, "failed", "the run could not be queued for execution")
+        raise
     return record
