@@ -18,21 +18,51 @@ class GitHubClient:
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
 
-    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+    def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
+                 accept: str | None = None, raw: bool = False) -> Any:
         from shared.net.outbound import outbound_client
 
-        with outbound_client(timeout=30.0, headers=self.headers) as http:
-            response = http.get(self.base_url + path, params=params)
-        if response.status_code != 200:
+        headers = {**self.headers, **({"Accept": accept} if accept else {})}
+        with outbound_client(timeout=30.0, headers=headers) as http:
+            response = http.request(method, self.base_url + path, params=params, json=body)
+        if response.status_code not in (200, 201):
             # Never echo the body: it may quote request details; the status says enough.
             raise UpstreamError(f"GitHub answered {response.status_code} for {path}")
-        return response.json()
+        return response.text if raw else response.json()
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._request("GET", path, params=params)
+
+    def pull_diff(self, owner: str, repo: str, number: int) -> str:
+        return self._request("GET", f"/repos/{owner}/{repo}/pulls/{number}", accept="application/vnd.github.diff",
+                             raw=True)
+
+    def reviews(self, owner: str, repo: str, number: int) -> list[dict[str, Any]]:
+        return self._get(f"/repos/{owner}/{repo}/pulls/{number}/reviews", {"per_page": 100})
+
+    def issue_comments(self, owner: str, repo: str, number: int) -> list[dict[str, Any]]:
+        return self._get(f"/repos/{owner}/{repo}/issues/{number}/comments", {"per_page": 100})
+
+    def post_review(self, owner: str, repo: str, number: int, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", f"/repos/{owner}/{repo}/pulls/{number}/reviews", body=body)
+
+    def issues(self, owner: str, repo: str, *, per_page: int, page: int) -> list[dict[str, Any]]:
+        return self._get(f"/repos/{owner}/{repo}/issues", {"state": "open", "per_page": per_page, "page": page})
+
+    def issue(self, owner: str, repo: str, number: int) -> dict[str, Any]:
+        return self._get(f"/repos/{owner}/{repo}/issues/{number}")
+
+    def comment(self, owner: str, repo: str, number: int, body: str) -> dict[str, Any]:
+        return self._request("POST", f"/repos/{owner}/{repo}/issues/{number}/comments", body={"body": body})
 
     def open_pulls(self, owner: str, repo: str, *, limit: int) -> list[dict[str, Any]]:
         """Open pull requests, most recently updated first, at most `limit` (one page up to 100)."""
         pulls = self._get(f"/repos/{owner}/{repo}/pulls",
                           {"state": "open", "sort": "updated", "direction": "desc", "per_page": min(limit, 100)})
         return list(pulls)[:limit] if isinstance(pulls, list) else []
+
+    def pulls_page(self, owner: str, repo: str, *, per_page: int, page: int) -> list[dict[str, Any]]:
+        return self._get(f"/repos/{owner}/{repo}/pulls", {"state": "open", "per_page": per_page, "page": page})
 
     def pull(self, owner: str, repo: str, number: int) -> dict[str, Any]:
         return self._get(f"/repos/{owner}/{repo}/pulls/{number}")
