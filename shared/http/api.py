@@ -169,8 +169,9 @@ class Api:
             auth_token = None
             if not route.public:
                 ctx.principal = authenticate(request.headers)
-                permission = self._permissions.get((index, request.method),
-                                                   self._permissions.get((index, "GET"), authorization.AUTHENTICATED))
+                # HEAD is served by the GET rule and needs what GET needs.
+                method = "GET" if request.method == "HEAD" else request.method
+                permission = self._permissions[(index, method)]
                 auth_token = authorization.begin(ctx.principal, permission, args)
             try:
                 if auth_token is not None:
