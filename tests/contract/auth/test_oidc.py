@@ -215,3 +215,27 @@ def test_rfc7515_a1_hs256_vector_is_refused_by_the_rs256_only_verifier(idp):
 def test_public_jwk_helper_round_trips():
     jwk = public_jwk(rsa_key("k1"), "k1")
     assert jwk["kty"] == "RSA" and jwk["kid"] == "k1" and "d" not in jwk
+
+
+def test_task_create_stamps_requested_by(idp, function_client):
+    tasks = function_client("tasks")
+    token = idp.mint(aud="shoal", preferred_username="alice@corp", email="alice@example.com",
+                     groups=["devs"], roles=["admin"])
+    response = tasks.post("/api/v1/tasks", json={"name": "oidc-task", "type": "ai", "prompt": "p"},
+                          headers=bearer(token))
+    assert response.status_code == 201, response.get_json()
+    task = response.get_json()
+    assert task["metadata"]["namespace"] == "team-a"
+    assert task["spec"]["requestedBy"] == {"subject": "alice", "issuer": idp.issuer, "username": "alice@corp",
+                                           "email": "alice@example.com", "groups": ["devs"], "roles": ["admin"]}
+    assert "transaction" not in task["spec"]
+    assert not any(k.startswith("orka.ai/transaction") for k in task["metadata"]["labels"])
+
+
+def test_oidc_caller_stays_in_its_namespace(idp, function_client):
+    tasks = function_client("tasks")
+    response = tasks.post("/api/v1/tasks", json={"name": "x", "namespace": "prod", "type": "ai", "prompt": "p"},
+                          headers=bearer(idp.mint(aud="shoal")))
+    assert response.status_code == 403
+    assert response.get_json() == {"error": {"code": 403,
+                                             "message": 'namespace "prod" not allowed, restricted to "team-a"'}}
