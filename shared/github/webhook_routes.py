@@ -62,6 +62,13 @@ def github_webhook(ctx: RequestContext):
             return _ignored(f'label "{label}" is not a trigger label', delivery=delivery)
         if not trigger.agent:
             raise Invalid(f'no agent configured for label "{trigger.label}"')
+        from shared.monitors.references import get_agent
+
+        agent = get_agent(trigger.namespace, trigger.agent)
+        if agent is None:
+            raise Invalid(f'agent "{trigger.agent}" not found in namespace "{trigger.namespace}"')
+        if not isinstance((agent.get("spec") or {}).get("runtime"), dict):
+            raise Invalid(f'agent "{trigger.agent}" has no runtime')
         from shared.tasks.repository import tasks
 
         extra = {"taskName": trigger.task_name, "namespace": trigger.namespace, "action": trigger.action,

@@ -30,7 +30,12 @@ def apps(function_client, monkeypatch):
     monkeypatch.setenv("ORKA_GITHUB_LABEL_TRIGGER_NAMESPACE", "bots")
     monkeypatch.setenv("ORKA_GITHUB_LABEL_TRIGGER_GIT_SECRET", "gh-token")
     reset_settings()
-    return function_client("webhooks"), function_client("github"), function_client("tasks")
+    apps = function_client("webhooks"), function_client("github"), function_client("tasks")
+    from shared.store import ObjectStore
+
+    for name in ("coder", "reviewer"):
+        ObjectStore("agents").create("bots", name, {"spec": {"runtime": {"type": "claude"}}})
+    return apps
 
 
 def deliver(webhooks, event: str, data: dict, delivery: str | None = None):

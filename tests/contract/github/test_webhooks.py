@@ -39,7 +39,12 @@ def hooks(function_client, monkeypatch):
     monkeypatch.setenv("ORKA_GITHUB_WEBHOOK_SECRET", SECRET)
     monkeypatch.setenv("ORKA_GITHUB_LABEL_TRIGGER_AGENT", "coder")
     reset_settings()
-    return function_client("webhooks")
+    client = function_client("webhooks")
+    from shared.store import ObjectStore
+
+    ObjectStore("agents").create("default", "coder", {"spec": {"runtime": {"type": "claude"}}})
+    ObjectStore("agents").create("default", "plain", {"spec": {"provider": "openai"}})
+    return client
 
 
 def post(client, event: str, data: dict | bytes, **kwargs):
@@ -187,6 +192,18 @@ def test_trigger_label_without_an_agent_is_400(hooks, monkeypatch, event_sink):
     response = post(hooks, "issues", payload("issues.labeled", label={"name": "agent:implement"}))
     assert response.status_code == 400
     assert response.get_json() == err(400, 'no agent configured for label "agent:implement"')
+    assert event_sink.events == []
+
+
+@pytest.mark.parametrize("agent,message", [
+    ("ghost", 'agent "ghost" not found in namespace "default"'), ("plain", 'agent "plain" has no runtime')])
+def test_trigger_label_with_a_missing_or_runtime_less_agent_is_400(hooks, monkeypatch, event_sink, agent, message):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("ORKA_GITHUB_LABEL_TRIGGER_AGENT", agent)
+    reset_settings()
+    response = post(hooks, "issues", payload("issues.labeled", label={"name": "agent:implement"}))
+    assert response.status_code == 400 and response.get_json() == err(400, message)
     assert event_sink.events == []
 
 
