@@ -29,6 +29,7 @@ format: install
 
 bench: install
 	$(PY) tests/bench/cold_start.py
+	$(PY) tests/bench/list_latency.py
 
 events: install
 	$(PY) -m shared.events.catalogue

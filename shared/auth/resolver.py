@@ -33,11 +33,18 @@ def _rejected(kind: str, exc: TokenRejected) -> Unauthorized:
     return Unauthorized(INVALID)
 
 
+def _is_dev_token(token: str) -> bool:
+    # Under `make run` the printed dev token is never sent to an apiserver (it may be a real cluster).
+    settings = get_settings()
+    return bool(settings.platform == "local" and settings.dev_token
+                and hmac.compare_digest(token.encode(), settings.dev_token.encode()))
+
+
 def service_account_authenticator(token: str, headers: Mapping[str, str]) -> Principal | None:
     """Kubernetes TokenReview, where a Kubernetes API is configured (in a pod or SHOAL_KUBE_API_URL)."""
     from shared.auth.kube_auth import kube_configured, review_token
 
-    if not token or not kube_configured():
+    if not token or not kube_configured() or _is_dev_token(token):
         return None
     peeked = peek(token)
     if oidc.claims_ours(peeked) or txn.is_txn_token(peeked):

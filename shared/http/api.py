@@ -92,6 +92,10 @@ class Route:
     dialect: str | None = None
     streaming: bool = False
     responses: dict[int, str] = field(default_factory=dict)
+    # A dialect's own authenticator (headers -> Principal); None = the shared resolver.
+    authenticator: Callable[..., Principal] | None = None
+    # A route's own body limit (e.g. uploads); None = SHOAL_MAX_BODY_BYTES.
+    max_body_bytes: int | None = None
     # None = derived from path and method; ("tasks", "create"); or authorization.AUTHENTICATED / WORKER.
     permission: Any = None
 
@@ -99,15 +103,17 @@ class Route:
 class Router:
     """A group of routes sharing a path prefix and an error dialect."""
 
-    def __init__(self, prefix: str = "", *, dialect: str = "orka", tag: str = "") -> None:
+    def __init__(self, prefix: str = "", *, dialect: str = "orka", tag: str = "",
+                 authenticator: Callable[..., Principal] | None = None) -> None:
         self.prefix = prefix.rstrip("/")
         self.dialect = dialect
         self.tag = tag
+        self.authenticator = authenticator
         self.routes: list[Route] = []
 
     def route(self, rule: str, methods: Iterable[str] = ("GET",), *, public: bool = False, summary: str = "",
               streaming: bool = False, responses: dict[int, str] | None = None,
-              permission: Any = None) -> Callable[[Handler], Handler]:
+              max_body_bytes: int | None = None, permission: Any = None) -> Callable[[Handler], Handler]:
         """Register a handler; registration only records, it never wraps or runs anything.
 
         `permission`: what a caller needs, e.g. ("tasks", "create"); omitted, it is derived from the
@@ -117,7 +123,7 @@ class Router:
         def register(handler: Handler) -> Handler:
             self.routes.append(Route(self.prefix + rule, tuple(m.upper() for m in methods), handler, public,
                                      summary or (handler.__doc__ or "").strip().split("\n")[0], self.dialect,
-                                     streaming, responses or {}, permission))
+                                     streaming, responses or {}, self.authenticator, max_body_bytes, permission))
             return handler
 
         return register
@@ -164,11 +170,11 @@ class Api:
             route = self.routes[index]
             dialect = DIALECTS[route.dialect or self.default_dialect]
             length = request.content_length
-            if length and length > get_settings().max_body_bytes:
+            if length and length > (route.max_body_bytes or get_settings().max_body_bytes):
                 raise TooLarge("request body too large")
             auth_token = None
             if not route.public:
-                ctx.principal = authenticate(request.headers)
+                ctx.principal = (route.authenticator or authenticate)(request.headers)
                 # HEAD is served by the GET rule and needs what GET needs.
                 method = "GET" if request.method == "HEAD" else request.method
                 permission = self._permissions[(index, method)]
@@ -182,10 +188,10 @@ class Api:
                 if auth_token is not None:
                     authorization.end(auth_token)
         except ShoalError as error:
-            response = _error_response(dialect, error, request_id)
+            response = _error_response(dialect, error, request_id, request.path)
         except Exception:
             log.exception("unhandled error", extra={"fields": {"request_id": request_id, "path": request.path}})
-            response = _error_response(dialect, ShoalError("internal error"), request_id)
+            response = _error_response(dialect, ShoalError("internal error"), request_id, request.path)
         response.headers["X-Request-Id"] = request_id
         log.info("request", extra={"fields": {
             "request_id": request_id, "function": self.name, "method": request.method,
@@ -195,8 +201,8 @@ class Api:
         return response
 
 
-def _error_response(dialect: Dialect, error: ShoalError, request_id: str) -> Response:
-    body, status, content_type = dialect.render(error, request_id)
+def _error_response(dialect: Dialect, error: ShoalError, request_id: str, path: str = "") -> Response:
+    body, status, content_type = dialect.render(error, request_id, path)
     response = Response(json.dumps(body), status=status, content_type=content_type)
     for key, value in error.headers.items():
         response.headers[key] = value

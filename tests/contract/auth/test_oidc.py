@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from shared.auth.routes import router as auth_router
+from shared.catalog.secrets import auth_router
 from tests.support.apps import router_client
 from tests.support.idp import IdentityProvider, public_jwk, rsa_key
 

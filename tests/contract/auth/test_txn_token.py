@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.auth.routes import router as auth_router
+from shared.catalog.secrets import auth_router
 from tests.support.apps import router_client
 from tests.support.idp import IdentityProvider, rsa_key
 
