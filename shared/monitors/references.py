@@ -1,6 +1,6 @@
 """What monitor validation needs from outside: the reviewer Agent and Kubernetes Secrets.
 
-Agents are read from the object store (kind `agents`, the catalog's Agent records); Secrets from
+Agents are read from the object store (kind `agent`, the catalog's Agent records); Secrets from
 the Kubernetes API. A Secret that cannot be read counts as missing: validation fails closed.
 """
 
@@ -19,7 +19,7 @@ GIT_KEYS = ("token", "password", "GITHUB_TOKEN")
 def get_agent(namespace: str, name: str) -> dict[str, Any] | None:
     from shared.store import ObjectStore
 
-    record = ObjectStore("agents").get(namespace, name)
+    record = ObjectStore("agent").get(namespace, name)
     return record.doc if record else None
 
 

@@ -34,7 +34,7 @@ def apps(function_client, monkeypatch):
     from shared.store import ObjectStore
 
     for name in ("coder", "reviewer"):
-        ObjectStore("agents").create("bots", name, {"spec": {"runtime": {"type": "claude"}}})
+        ObjectStore("agent").create("bots", name, {"spec": {"runtime": {"type": "claude"}}})
     return apps
 
 

@@ -42,8 +42,8 @@ def hooks(function_client, monkeypatch):
     client = function_client("webhooks")
     from shared.store import ObjectStore
 
-    ObjectStore("agents").create("default", "coder", {"spec": {"runtime": {"type": "claude"}}})
-    ObjectStore("agents").create("default", "plain", {"spec": {"provider": "openai"}})
+    ObjectStore("agent").create("default", "coder", {"spec": {"runtime": {"type": "claude"}}})
+    ObjectStore("agent").create("default", "plain", {"spec": {"provider": "openai"}})
     return client
 
 

@@ -25,7 +25,7 @@ def env(function_client, fake_kube, monkeypatch):
     fake_kube.add("/api/v1", "secrets", "default", {"metadata": {"name": "gh"}, "data": {"token": b64("ghp_secret")}})
     fake_kube.add("/api/v1", "secrets", "default", {"metadata": {"name": "claude"},
                                                      "data": {"ANTHROPIC_API_KEY": b64("k")}})
-    ObjectStore("agents").create("default", "reviewer", {"spec": {"runtime": {"type": "claude",
+    ObjectStore("agent").create("default", "reviewer", {"spec": {"runtime": {"type": "claude",
                                                                                "secretRef": {"name": "claude"}}}})
     with FakeGitHub() as github_api:
         monkeypatch.setenv("SHOAL_GITHUB_API_URL", github_api.url)

@@ -38,7 +38,7 @@ def security(function_client, fake_kube):
                                                      "data": {"ANTHROPIC_API_KEY": b64("sk-ant")}})
     fake_kube.add("/api/v1", "secrets", "default", {"metadata": {"name": "empty-creds"},
                                                      "data": {"ANTHROPIC_API_KEY": b64(" ")}})
-    agents = ObjectStore("agents")
+    agents = ObjectStore("agent")
     agents.create("default", "repo-reviewer", {"metadata": {"name": "repo-reviewer"}, "spec": {
         "runtime": {"type": "claude", "secretRef": {"name": "claude-creds"}}}})
     agents.create("default", "ai-agent", {"metadata": {"name": "ai-agent"}, "spec": {"provider": "openai"}})
@@ -295,3 +295,11 @@ def test_pull_request_webhook_queues_an_exact_head_run(security, function_client
     head = json.loads(raw)["pull_request"]["head"]["sha"]
     assert [(r["trigger"], r["targetNumber"], r["targetSHA"]) for r in runs] == [("webhook", 2, head)]
     assert security.get("/api/v1/monitors/repositories/no-exact/runs", headers=AUTH).get_json()["items"] == []
+
+
+def test_reviewer_created_through_the_catalog_api_is_accepted(security, function_client):
+    catalog = function_client("catalog")
+    agent = {"name": "cat-reviewer", "spec": {"runtime": {"type": "claude", "secretRef": {"name": "claude-creds"}}}}
+    assert catalog.post("/api/v1/agents", json=agent, headers=AUTH).status_code == 201
+    body = with_spec(agents__reviewer__name="cat-reviewer")
+    assert create(security, body).status_code == 201
