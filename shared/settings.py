@@ -99,3 +99,52 @@ class Settings(BaseSettings):
     compat_max_reprompts: int = 3
     # Tasks one compat request may create (Orka's per-turn limit of the chat tools).
     compat_max_tasks_per_request: int = 5
+
+    # --- Authentication (issue 7; docs/auth.md) ---------------------------------------------------
+    # TokenReview: audiences the ServiceAccount token must carry (comma-separated; empty = the
+    # apiserver's default audience) and how long a review result is reused (keyed by sha256(token)).
+    token_audiences: str = ""
+    token_cache_seconds: float = 60.0
+    # SubjectAccessReview decisions are reused this long per (user, groups, attributes).
+    authz_cache_seconds: float = 10.0
+    # Clock skew tolerated on exp/nbf/iat of OIDC JWTs and Txn-Tokens.
+    jwt_leeway_seconds: int = 30
+    jwks_cache_seconds: float = 300.0
+    # Minimum time between forced JWKS refreshes when a token names an unknown `kid`.
+    jwks_refresh_cooldown_seconds: float = 30.0
+    # Accept http:// issuers and JWKS URLs (tests against a loopback identity provider only).
+    auth_allow_http: bool = False
+    oidc_issuer: str | None = Field(default=None, validation_alias="ORKA_OIDC_ISSUER")
+    oidc_audience: str | None = Field(default=None, validation_alias="ORKA_OIDC_AUDIENCE")
+    oidc_jwks_url: str | None = Field(default=None, validation_alias="ORKA_OIDC_JWKS_URL")
+    # Comma-separated subject patterns (`*`, `?`); empty = nobody (fails closed).
+    oidc_allowed_subjects: str = Field(default="", validation_alias="ORKA_OIDC_ALLOWED_SUBJECTS")
+    oidc_namespace: str | None = Field(default=None, validation_alias="ORKA_OIDC_NAMESPACE")
+    context_token_profile: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_PROFILE")
+    context_token_issuer: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_ISSUER")
+    context_token_audience: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_AUDIENCE")
+    context_token_jwks_url: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_JWKS_URL")
+    # "Txn-Token" (default) or "Txn-Token,Authorization:Bearer".
+    context_token_headers: str = Field(default="Txn-Token", validation_alias="ORKA_CONTEXT_TOKEN_HEADERS")
+    context_token_authorization: Literal["off", "audit", "enforce"] = Field(
+        default="off", validation_alias="ORKA_CONTEXT_TOKEN_AUTHORIZATION_MODE")
+
+    # --- GitHub (issue 7; docs/github.md) ---------------------------------------------------------
+    github_webhook_secret: str | None = Field(default=None, validation_alias="ORKA_GITHUB_WEBHOOK_SECRET")
+    github_label_trigger_agent: str | None = Field(default=None, validation_alias="ORKA_GITHUB_LABEL_TRIGGER_AGENT")
+    github_label_trigger_namespace: str | None = Field(default=None,
+                                                       validation_alias="ORKA_GITHUB_LABEL_TRIGGER_NAMESPACE")
+    github_label_trigger_git_secret: str | None = Field(default=None,
+                                                        validation_alias="ORKA_GITHUB_LABEL_TRIGGER_GIT_SECRET")
+    github_label_trigger_prefix: str = Field(default="agent:", validation_alias="ORKA_GITHUB_LABEL_TRIGGER_PREFIX")
+    github_label_trigger_timeout: str = Field(default="30m", validation_alias="ORKA_GITHUB_LABEL_TRIGGER_TIMEOUT")
+    github_label_trigger_max_turns: int = Field(default=100, validation_alias="ORKA_GITHUB_LABEL_TRIGGER_MAX_TURNS")
+    # GitHub REST API base URL (GitHub Enterprise: https://<host>/api/v3); calls pass the SSRF guard.
+    github_api_url: str = "https://api.github.com"
+    # PR review markers (worker GitHub tools): signing key, comma-separated previous keys during
+    # rotation, and the one author whose legacy (unsigned) markers still count.
+    pr_review_marker_secret: str | None = Field(default=None, validation_alias="ORKA_PR_REVIEW_MARKER_SECRET")
+    pr_review_marker_previous_secrets: str = Field(default="",
+                                                   validation_alias="ORKA_PR_REVIEW_MARKER_PREVIOUS_SECRETS")
+    pr_review_marker_trusted_author: str | None = Field(default=None,
+                                                        validation_alias="ORKA_PR_REVIEW_MARKER_TRUSTED_AUTHOR")

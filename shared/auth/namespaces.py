@@ -1,22 +1,48 @@
-"""Which namespace a request acts in (Orka's resolution rules)."""
+"""Which namespace a request acts in (Orka's resolution rules), with isolation and authorization.
+
+- dev and system principals: the explicit namespace, else their own, else the default;
+- a namespace-bound principal (ServiceAccount, OIDC, Txn-Token): its namespace; another one only
+  when RBAC (a SubjectAccessReview for the route's action) allows it, else 403;
+- a TokenReview user that is not a ServiceAccount: explicit or default, decided by RBAC;
+- any other principal without a namespace: 403 "namespace-bound identity required".
+Every namespace resolved during a request is checked against the route's permission.
+"""
 
 from __future__ import annotations
 
+from shared.auth.authorization import authorize_current, rbac_allows_current
 from shared.auth.principal import Principal
 from shared.config import get_settings
 from shared.errors import Forbidden
 
 
+def _namespace(principal: Principal, explicit: str | None) -> str:
+    default = get_settings().default_namespace
+    if principal.kind in ("dev", "system"):
+        return explicit or principal.namespace or default
+    if principal.namespace is None:
+        if principal.kind == "kubernetes":
+            return explicit or default
+        raise Forbidden("namespace-bound identity required")
+    if explicit and explicit != principal.namespace:
+        if rbac_allows_current(principal, explicit):
+            return explicit
+        raise Forbidden(f'namespace "{explicit}" not allowed, restricted to "{principal.namespace}"')
+    return principal.namespace
+
+
 def resolve_namespace(principal: Principal, explicit: str | None) -> str:
     """Explicit value, then the identity's namespace, then the default; a bound identity stays home."""
-    if principal.namespace is not None:
-        if explicit and explicit != principal.namespace:
-            raise Forbidden(f'namespace "{explicit}" not allowed, restricted to "{principal.namespace}"')
-        return principal.namespace
-    return explicit or get_settings().default_namespace
+    namespace = _namespace(principal, explicit)
+    authorize_current(principal, namespace)
+    return namespace
 
 
 def require_same_namespace(principal: Principal, namespace: str) -> None:
     """Worker API rule: a namespaced caller may only touch its own namespace."""
-    if principal.namespace is not None and principal.namespace != namespace:
+    if principal.kind in ("dev", "system"):
+        return
+    if principal.namespace is None:
+        raise Forbidden("namespace-bound identity required")
+    if principal.namespace != namespace:
         raise Forbidden("cross-namespace access denied")

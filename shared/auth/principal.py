@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-PrincipalKind = Literal["dev", "serviceaccount", "oidc", "txn", "apikey"]
+# "kubernetes": a TokenReview user that is not a ServiceAccount; "system": the platform acting on
+# its own behalf (e.g. the github function creating a label-triggered task).
+PrincipalKind = Literal["dev", "serviceaccount", "kubernetes", "oidc", "txn", "apikey", "system"]
 
 
 @dataclass(frozen=True)

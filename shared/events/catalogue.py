@@ -82,6 +82,47 @@ class ChatTurnData(BaseModel):
     usage: dict[str, int]  # inputTokens, outputTokens, llmCalls (a flat map: schemas stay $ref-free)
     tasksCreated: list[str] = []
     durationSeconds: float
+class GitHubObject(BaseModel):
+    """A GitHub object inside a payload (repository, issue, pull request, label): kept whole."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class GitHubNumbered(GitHubObject):
+    number: int
+
+
+class GitHubEventData(BaseModel):
+    """A GitHub webhook payload exactly as GitHub delivered it (verified by HMAC first)."""
+
+    model_config = ConfigDict(extra="allow")
+    action: str
+    repository: GitHubObject
+    sender: GitHubObject | None = None
+
+
+class GitHubIssueLabeledData(GitHubEventData):
+    issue: GitHubNumbered
+    label: GitHubObject
+
+
+class GitHubPullRequestData(GitHubEventData):
+    number: int
+    pull_request: GitHubNumbered
+
+
+class GitHubPullRequestLabeledData(GitHubPullRequestData):
+    label: GitHubObject
+
+
+class MonitorRunData(BaseModel):
+    """Identifies a repository-monitor run; the run itself is read from the store."""
+
+    model_config = ConfigDict(extra="forbid")
+    namespace: str
+    name: str  # the monitor
+    runID: str
+    trigger: Literal["manual", "webhook", "schedule"]
 
 
 @dataclass(frozen=True)
@@ -90,10 +131,25 @@ class EventType:
     description: str
     model: type[BaseModel]
     example: dict[str, Any]
+    # Examples whose data is not a task name their own subject and source.
+    example_subject: str | None = None
+    example_source: str | None = None
 
 
 _TASK = {"namespace": "default", "name": "hello", "type": "ai"}
 _PROPOSAL = {"namespace": "default", "name": "mprop-7c9e6679-7425-40de-944b-e07fc1f90ae7", "type": "memory"}
+_GH = {"repository": {"full_name": "Codertocat/Hello-World", "html_url": "https://github.com/Codertocat/Hello-World",
+                      "clone_url": "https://github.com/Codertocat/Hello-World.git"},
+       "sender": {"login": "Codertocat"}}
+_PR = {"number": 2, "title": "Update the README with new information.", "base": {"ref": "master"},
+       "head": {"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821", "ref": "changes"}}
+
+
+def _github(name: str, model: type[BaseModel], example: dict[str, Any], subject: str) -> EventType:
+    """`com.github.<event>.<action>`: emitted by the webhooks function, id = X-GitHub-Delivery."""
+    return EventType(f"com.github.{name}", f"GitHub delivered `{name}`; data is the payload as delivered.",
+                     model, example, subject, "https://github.com/Codertocat/Hello-World")
+
 
 CATALOGUE: dict[str, EventType] = {e.type: e for e in (
     EventType("dev.shoal.task.created", "A task was stored and waits for dispatch.", TaskEventData,
@@ -127,6 +183,19 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in (
                              "provider": "openai", "model": "gpt-4o-mini",
                              "usage": {"inputTokens": 4200, "outputTokens": 1800, "llmCalls": 3},
                              "tasksCreated": ["chat-chat-session-1a2b3c4d-5e6f7a8b-1"], "durationSeconds": 12.5}),
+    _github("issues.labeled", GitHubIssueLabeledData, {
+        **_GH, "action": "labeled", "label": {"name": "agent:implement"},
+        "issue": {"number": 1, "title": "Spelling error in the README file",
+                  "body": "It looks like you accidentally spelled 'commit' with two 't's."}}, "issues/1"),
+    _github("pull_request.labeled", GitHubPullRequestLabeledData,
+            {**_GH, "action": "labeled", "number": 2, "pull_request": _PR, "label": {"name": "agent:review"}},
+            "pull/2"),
+    *(_github(f"pull_request.{action}", GitHubPullRequestData,
+              {**_GH, "action": action, "number": 2, "pull_request": _PR}, "pull/2")
+      for action in ("opened", "synchronize", "reopened", "ready_for_review")),
+    EventType("dev.shoal.monitor.run.queued", "A repository-monitor run was queued and waits for execution.",
+              MonitorRunData, {"namespace": "default", "name": "example-app", "runID": "monrun-1795698670475000000",
+                               "trigger": "manual"}, "default/example-app"),
 )}
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
@@ -135,7 +204,9 @@ EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 def envelope_schema(entry: EventType) -> dict[str, Any]:
     """JSON Schema of the whole structured-mode event, with the data model inlined."""
     data = entry.model.model_json_schema()
-    return {
+    # Nested models put `$defs` in the data schema while their `$ref`s point at the document root.
+    defs = data.pop("$defs", None)
+    return {**({"$defs": defs} if defs else {}),
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://shoal.dev/events/{entry.type}.schema.json",
         "title": entry.type,
@@ -158,8 +229,9 @@ def envelope_schema(entry: EventType) -> dict[str, Any]:
 
 def example_event(entry: EventType) -> dict[str, Any]:
     data = entry.model.model_validate(entry.example).model_dump(exclude_none=True)
-    return {"specversion": "1.0", "id": "5f0c2b1e8a7d4c3b9e6f1a2b3c4d5e6f", "source": "/shoal/tasks",
-            "type": entry.type, "subject": f"{data['namespace']}/{data['name']}",
+    subject = entry.example_subject or f"{data['namespace']}/{data['name']}"
+    return {"specversion": "1.0", "id": "5f0c2b1e8a7d4c3b9e6f1a2b3c4d5e6f",
+            "source": entry.example_source or "/shoal/tasks", "type": entry.type, "subject": subject,
             "time": "2026-11-26T12:00:00Z", "datacontenttype": "application/json", "data": data}
 
 

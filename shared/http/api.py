@@ -5,7 +5,9 @@
 2. match method and path with a werkzeug Map; no match becomes a 404/405 in the dialect of the
    router whose prefix covers the path;
 3. refuse bodies over the configured limit (413);
-4. resolve the principal unless the route is public (401 in the route's dialect);
+4. resolve the principal unless the route is public (401 in the route's dialect), then check the
+   route's permission (declared, or derived from path and method) in the namespace the request
+   names (403 in the route's dialect); handlers re-check through `resolve_namespace`;
 5. call the handler with a RequestContext and the path arguments;
 6. turn its return value (dict/list, (body, status), Response, None) into a response;
 7. render any ShoalError in the route's dialect; log any other exception with its traceback
@@ -28,6 +30,7 @@ from werkzeug.exceptions import MethodNotAllowed as _WMethodNotAllowed
 from werkzeug.exceptions import NotFound as _WNotFound
 from werkzeug.routing import Map, Rule
 
+from shared.auth import authorization
 from shared.auth.principal import Principal
 from shared.auth.resolver import authenticate
 from shared.config import get_settings
@@ -93,6 +96,8 @@ class Route:
     authenticator: Callable[..., Principal] | None = None
     # A route's own body limit (e.g. uploads); None = SHOAL_MAX_BODY_BYTES.
     max_body_bytes: int | None = None
+    # None = derived from path and method; ("tasks", "create"); or authorization.AUTHENTICATED / WORKER.
+    permission: Any = None
 
 
 class Router:
@@ -108,13 +113,17 @@ class Router:
 
     def route(self, rule: str, methods: Iterable[str] = ("GET",), *, public: bool = False, summary: str = "",
               streaming: bool = False, responses: dict[int, str] | None = None,
-              max_body_bytes: int | None = None) -> Callable[[Handler], Handler]:
-        """Register a handler; registration only records, it never wraps or runs anything."""
+              max_body_bytes: int | None = None, permission: Any = None) -> Callable[[Handler], Handler]:
+        """Register a handler; registration only records, it never wraps or runs anything.
+
+        `permission`: what a caller needs, e.g. ("tasks", "create"); omitted, it is derived from the
+        path and method (see shared.auth.authorization.derive_permission).
+        """
 
         def register(handler: Handler) -> Handler:
             self.routes.append(Route(self.prefix + rule, tuple(m.upper() for m in methods), handler, public,
                                      summary or (handler.__doc__ or "").strip().split("\n")[0], self.dialect,
-                                     streaming, responses or {}, self.authenticator, max_body_bytes))
+                                     streaming, responses or {}, self.authenticator, max_body_bytes, permission))
             return handler
 
         return register
@@ -128,6 +137,9 @@ class Api:
         self.routers = list(routers)
         self.default_dialect = default_dialect
         self.routes: list[Route] = [r for router in self.routers for r in router.routes]
+        # Per (route, method): resolved once here, so a bad declaration fails at start, not per request.
+        self._permissions = {(i, m): authorization.route_permission(r.permission, r.rule, m)
+                             for i, r in enumerate(self.routes) for m in r.methods if not r.public}
         self._map = Map([Rule(r.rule, methods=list(r.methods), endpoint=i, strict_slashes=False)
                          for i, r in enumerate(self.routes)])
 
@@ -160,9 +172,21 @@ class Api:
             length = request.content_length
             if length and length > (route.max_body_bytes or get_settings().max_body_bytes):
                 raise TooLarge("request body too large")
+            auth_token = None
             if not route.public:
                 ctx.principal = (route.authenticator or authenticate)(request.headers)
-            response = _to_response(route.handler(ctx, **args))
+                # HEAD is served by the GET rule and needs what GET needs.
+                method = "GET" if request.method == "HEAD" else request.method
+                permission = self._permissions[(index, method)]
+                auth_token = authorization.begin(ctx.principal, permission, args)
+            try:
+                if auth_token is not None:
+                    explicit = args.get("namespace") or request.args.get("namespace") or None
+                    authorization.check_route(explicit)
+                response = _to_response(route.handler(ctx, **args))
+            finally:
+                if auth_token is not None:
+                    authorization.end(auth_token)
         except ShoalError as error:
             response = _error_response(dialect, error, request_id, request.path)
         except Exception:

@@ -18,7 +18,8 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
              "shared.jobs.admin_routes:sources_router", "shared.jobs.admin_routes:config_router",
              "shared.jobs.admin_routes:stats_router", "shared.jobs.admin_routes:auth_router",
              "shared.jobs.upload_routes:uploads_router", "shared.jobs.upload_routes:models_router"),
-    "webhooks": ("shared.jobs.ingest_routes:events_router", "shared.jobs.ingest_routes:github_router"),
+    "webhooks": ("shared.jobs.ingest_routes:events_router", "shared.jobs.ingest_routes:github_router",
+                 "shared.github.webhook_routes:router"),
     "incidents": ("shared.incidents.routes:router", "shared.incidents.routes:platform"),
     "analyze": ("shared.analyze.routes:router",),
     "catalog": ("shared.catalog.agents:router", "shared.catalog.skills:router", "shared.catalog.tools:router",
@@ -27,6 +28,7 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
                "shared.memory.session_routes:router"),
     "chat": ("shared.chat.routes:router",),
     "compat": ("shared.compat.openai_routes:router", "shared.compat.anthropic_routes:router"),
+    "security": ("shared.monitors.routes:router",),
 }
 
 

@@ -23,7 +23,7 @@ RESULT_PROMPT_CHARS = 20_000
 
 def system_principal(namespace: str, who: str) -> Principal:
     """The identity jobs started by events and chains are created under."""
-    return Principal(kind="serviceaccount", subject=f"system:shoal:{who}", username=f"system:shoal:{who}",
+    return Principal(kind="system", subject=f"system:shoal:{who}", username=f"system:shoal:{who}",
                      namespace=namespace)
 
 

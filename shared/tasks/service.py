@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.auth.authorization import Permission, authorize
 from shared.auth.namespaces import resolve_namespace
 from shared.auth.principal import Principal
 from shared.store import Record
@@ -19,11 +20,15 @@ def create_task(body: Any, principal: Principal, *, namespace_hint: str | None =
     `server_labels`/`server_annotations` are stamped by the caller's code (e.g. the chat
     orchestrator's `orka.ai/*` labels) after validation, so clients can never set them.
     """
+    from shared.auth.stamping import stamp_task
     from shared.tasks.validation import build_task, reject_server_stamped  # pydantic: first create pays
 
     reject_server_stamped(body)
     explicit_ns, doc = build_task(body, namespace_hint=namespace_hint)
     namespace = resolve_namespace(principal, explicit_ns)
+    # Step 7: whoever calls (REST, chat tools, compat tools, triggers) needs `create tasks` there.
+    authorize(principal, Permission("tasks", "create"), namespace)
+    stamp_task(doc, principal)
     doc["metadata"]["labels"].update(server_labels or {})
     doc["metadata"]["annotations"].update(server_annotations or {})
     record = tasks.create(namespace, doc["metadata"]["name"], doc, exists_message="task already exists")

@@ -12,7 +12,9 @@ class BackgroundServer:
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.port = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for it, and every fake server is stopped per test.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     def __enter__(self) -> BackgroundServer:
         self._thread.start()

@@ -172,9 +172,12 @@ def test_bad_list_parameters_are_400(api):
         assert response.status_code == 400 and response.get_json() == err(400, message)
 
 
-def test_a_namespace_bound_principal_stays_in_its_namespace(api, monkeypatch):
+def test_a_namespace_bound_principal_stays_in_its_namespace(api, monkeypatch, fake_kube):
     from shared.auth import resolver
     from shared.auth.principal import Principal
+
+    # A ServiceAccount is authorized by RBAC (SubjectAccessReview): allowed in team-a only.
+    fake_kube.authorize = lambda spec: spec["resourceAttributes"]["namespace"] == "team-a"
 
     bound = Principal(kind="serviceaccount", subject="system:serviceaccount:team-a:bot", username="bot",
                       namespace="team-a")

@@ -1,0 +1,1 @@
+"""GitHub: webhook verification and delivery handling, label triggers (and, later, the REST client)."""

@@ -1,0 +1,68 @@
+"""A small GitHub REST client over the guarded outbound httpx client (timeouts + SSRF guard)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.config import get_settings
+from shared.errors import UpstreamError
+
+API_VERSION = "2022-11-28"
+
+
+class GitHubClient:
+    def __init__(self, token: str | None = None, *, base_url: str | None = None) -> None:
+        self.base_url = (base_url or get_settings().github_api_url).rstrip("/")
+        self.headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION,
+                        "User-Agent": "shoal"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
+                 accept: str | None = None, raw: bool = False) -> Any:
+        from shared.net.outbound import outbound_client
+
+        headers = {**self.headers, **({"Accept": accept} if accept else {})}
+        with outbound_client(timeout=30.0, headers=headers) as http:
+            response = http.request(method, self.base_url + path, params=params, json=body)
+        if response.status_code not in (200, 201):
+            # Never echo the body: it may quote request details; the status says enough.
+            raise UpstreamError(f"GitHub answered {response.status_code} for {path}")
+        return response.text if raw else response.json()
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._request("GET", path, params=params)
+
+    def pull_diff(self, owner: str, repo: str, number: int) -> str:
+        return self._request("GET", f"/repos/{owner}/{repo}/pulls/{number}", accept="application/vnd.github.diff",
+                             raw=True)
+
+    def reviews(self, owner: str, repo: str, number: int) -> list[dict[str, Any]]:
+        return self._get(f"/repos/{owner}/{repo}/pulls/{number}/reviews", {"per_page": 100})
+
+    def issue_comments(self, owner: str, repo: str, number: int) -> list[dict[str, Any]]:
+        return self._get(f"/repos/{owner}/{repo}/issues/{number}/comments", {"per_page": 100})
+
+    def post_review(self, owner: str, repo: str, number: int, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", f"/repos/{owner}/{repo}/pulls/{number}/reviews", body=body)
+
+    def issues(self, owner: str, repo: str, *, per_page: int, page: int) -> list[dict[str, Any]]:
+        return self._get(f"/repos/{owner}/{repo}/issues", {"state": "open", "per_page": per_page, "page": page})
+
+    def issue(self, owner: str, repo: str, number: int) -> dict[str, Any]:
+        return self._get(f"/repos/{owner}/{repo}/issues/{number}")
+
+    def comment(self, owner: str, repo: str, number: int, body: str) -> dict[str, Any]:
+        return self._request("POST", f"/repos/{owner}/{repo}/issues/{number}/comments", body={"body": body})
+
+    def open_pulls(self, owner: str, repo: str, *, limit: int) -> list[dict[str, Any]]:
+        """Open pull requests, most recently updated first, at most `limit` (one page up to 100)."""
+        pulls = self._get(f"/repos/{owner}/{repo}/pulls",
+                          {"state": "open", "sort": "updated", "direction": "desc", "per_page": min(limit, 100)})
+        return list(pulls)[:limit] if isinstance(pulls, list) else []
+
+    def pulls_page(self, owner: str, repo: str, *, per_page: int, page: int) -> list[dict[str, Any]]:
+        return self._get(f"/repos/{owner}/{repo}/pulls", {"state": "open", "per_page": per_page, "page": page})
+
+    def pull(self, owner: str, repo: str, number: int) -> dict[str, Any]:
+        return self._get(f"/repos/{owner}/{repo}/pulls/{number}")

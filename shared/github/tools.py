@@ -1,0 +1,163 @@
+"""The GitHub worker tools (PR review loop and issues), with the fail-closed `repo_url` scope check.
+
+When task context is available, an explicit `repo_url` must name the task's own repository (its
+`spec.workspace.gitRepo`, or the repository of its signed transaction context); otherwise the tool
+fails before it resolves credentials or calls GitHub. Without `repo_url` the task's repository is
+used. Results follow the tool convention: {"success": true, "data": …} or
+{"success": false, "error", "errorType", "suggestion"}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shared.agent.tools import Tool
+from shared.llm.base import ToolSpec
+from shared.monitors.repo_url import GitHubRepo, parse_repo_url
+
+REVIEW_EVENTS = ("COMMENT", "APPROVE", "REQUEST_CHANGES")
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What the tools know about the calling task (None fields = unknown)."""
+
+    repository: GitHubRepo | None
+
+
+def task_context(task: dict[str, Any] | None) -> TaskContext | None:
+    """The scope of a task document: workspace repo, else the transaction context's repository."""
+    if task is None:
+        return None
+    spec = task.get("spec") or {}
+    candidates = [(spec.get("workspace") or {}).get("gitRepo")]
+    context = ((spec.get("transaction") or {}).get("context") or {})
+    candidates += [context.get("repository"), context.get("repo_url"), context.get("repoURL")]
+    for candidate in candidates:
+        repo = parse_repo_url(candidate) if isinstance(candidate, str) else None
+        if repo is not None:
+            return TaskContext(repo)
+    return TaskContext(None)
+
+
+class ToolFailure(Exception):
+    def __init__(self, message: str, error_type: str, suggestion: str = "") -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.suggestion = suggestion
+
+
+def resolve_repo(repo_url: Any, context: TaskContext | None) -> GitHubRepo:
+    if repo_url not in (None, ""):
+        repo = parse_repo_url(repo_url) if isinstance(repo_url, str) else None
+        if repo is None:
+            raise ToolFailure("repo_url must be a credential-free GitHub repository root URL", "invalid_arguments",
+                              "use https://github.com/owner/repo")
+        if context is not None and (context.repository is None
+                                    or context.repository.full_name.lower() != repo.full_name.lower()):
+            raise ToolFailure(f"repo_url {repo_url} is outside this task's repository scope", "permission_denied",
+                              "omit repo_url to use the task's repository")
+        return repo
+    if context is None or context.repository is None:
+        raise ToolFailure("repo_url is required", "invalid_arguments", "pass repo_url")
+    return context.repository
+
+
+def _int(args: dict[str, Any], name: str, *, default: int | None = None, low: int = 1, high: int = 10**9) -> int:
+    value = args.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ToolFailure(f"{name} must be an integer between {low} and {high}", "invalid_arguments")
+    return value
+
+
+def github_tools(context: TaskContext | None, token: Callable[[], str | None]) -> list[Tool]:
+    """The tools, bound to a task's scope; `token` is called only after the scope check passed."""
+    from shared.github.client import GitHubClient
+
+    def tool(name: str, description: str, properties: dict[str, Any], required: list[str],
+             body: Callable[[GitHubRepo, GitHubClient, dict[str, Any]], Any]) -> Tool:
+        def run(args: dict[str, Any]) -> dict[str, Any]:
+            try:
+                repo = resolve_repo(args.get("repo_url"), context)
+                return {"success": True, "data": body(repo, GitHubClient(token()), args)}
+            except ToolFailure as exc:
+                return {"success": False, "error": str(exc), "errorType": exc.error_type,
+                        "suggestion": exc.suggestion}
+
+        schema = {"type": "object", "properties": {**properties, "task_name": {"type": "string"},
+                                                   "repo_url": {"type": "string"}}, "required": required}
+        return Tool(ToolSpec(name, description, schema), run)
+
+    def list_pulls(repo, client, args):
+        pulls = client.pulls_page(repo.owner, repo.repo, per_page=_int(args, "per_page", default=30, high=100),
+                                  page=_int(args, "page", default=1))
+        return [{"number": p.get("number"), "title": p.get("title"), "headSHA": (p.get("head") or {}).get("sha"),
+                 "draft": p.get("draft"), "url": p.get("html_url")} for p in pulls]
+
+    def check_marker(repo, client, args):
+        from shared.github.markers import has_marker, make_marker
+
+        number = _int(args, "pr_number")
+        sha = args.get("head_sha") or (client.pull(repo.owner, repo.repo, number).get("head") or {}).get("sha")
+        bodies = [(r.get("body") or "", (r.get("user") or {}).get("login"))
+                  for r in client.reviews(repo.owner, repo.repo, number)]
+        bodies += [(c.get("body") or "", (c.get("user") or {}).get("login"))
+                   for c in client.issue_comments(repo.owner, repo.repo, number)]
+        return {"reviewed": has_marker(bodies, repo.full_name, number, sha), "head_sha": sha,
+                "marker": make_marker(repo.full_name, number, sha)}
+
+    def review(repo, client, args):
+        number = _int(args, "pr_number")
+        pr = client.pull(repo.owner, repo.repo, number)
+        return {"number": number, "title": pr.get("title"), "headSHA": (pr.get("head") or {}).get("sha"),
+                "diff": client.pull_diff(repo.owner, repo.repo, number)}
+
+    def post_review(repo, client, args):
+        number = _int(args, "pr_number")
+        event = args.get("event")
+        if event not in REVIEW_EVENTS:
+            raise ToolFailure(f"event must be one of {', '.join(REVIEW_EVENTS)}", "invalid_arguments")
+        if not isinstance(args.get("body"), str) or not args["body"].strip():
+            raise ToolFailure("body is required", "invalid_arguments")
+        payload = {"body": args["body"], "event": event}
+        if args.get("comments"):
+            payload["comments"] = args["comments"]
+        posted = client.post_review(repo.owner, repo.repo, number, payload)
+        return {"id": posted.get("id"), "state": posted.get("state")}
+
+    def list_issues(repo, client, args):
+        found = client.issues(repo.owner, repo.repo, per_page=_int(args, "per_page", default=30, high=100),
+                              page=_int(args, "page", default=1))
+        only_unassigned = args.get("unassigned_only", True)
+        return [{"number": i.get("number"), "title": i.get("title"), "url": i.get("html_url")} for i in found
+                if "pull_request" not in i and (not only_unassigned or not i.get("assignees"))]
+
+    def get_issue(repo, client, args):
+        issue = client.issue(repo.owner, repo.repo, _int(args, "issue_number"))
+        return {k: issue.get(k) for k in ("number", "title", "body", "state", "html_url", "labels")}
+
+    def comment(repo, client, args):
+        if not isinstance(args.get("body"), str) or not args["body"].strip():
+            raise ToolFailure("body is required", "invalid_arguments")
+        made = client.comment(repo.owner, repo.repo, _int(args, "issue_number"), args["body"])
+        return {"id": made.get("id"), "url": made.get("html_url")}
+
+    number = {"type": "integer"}
+    page = {"per_page": number, "page": number}
+    return [
+        tool("list_pull_requests", "List open pull requests in a repository", page, [], list_pulls),
+        tool("check_pr_review_marker", "Check for an existing review marker on a PR head",
+             {"pr_number": number, "head_sha": {"type": "string"}}, ["pr_number"], check_marker),
+        tool("review_pull_request", "Fetch a PR diff for review", {"pr_number": number}, ["pr_number"], review),
+        tool("post_review_comment", "Post a review on a PR",
+             {"pr_number": number, "body": {"type": "string"}, "event": {"type": "string", "enum": list(REVIEW_EVENTS)},
+              "comments": {"type": "array"}}, ["pr_number", "body", "event"], post_review),
+        tool("list_issues", "List open GitHub issues in a repository",
+             {**page, "unassigned_only": {"type": "boolean"}}, [], list_issues),
+        tool("get_issue", "Fetch full details of a GitHub issue", {"issue_number": number}, ["issue_number"],
+             get_issue),
+        tool("comment_on_issue", "Post a comment on a GitHub issue",
+             {"issue_number": number, "body": {"type": "string"}}, ["issue_number", "body"], comment),
+    ]

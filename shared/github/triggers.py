@@ -1,0 +1,139 @@
+"""The `github` event function's handlers: label triggers create agent tasks.
+
+`agent:<action>` on an issue or pull request → an `agent` task named
+`github-<action>-<number>-<12 hex of the payload digest>` (maxTurns and timeout from settings,
+defaults 100 and 30m) with the issue or PR as context, through the one `create_task` service.
+The same payload delivered twice maps to the same name, so the second is a logged duplicate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.auth.principal import Principal
+from shared.config import get_settings
+from shared.events.envelope import Event
+from shared.github.deliveries import LabelTrigger, label_trigger
+from shared.logs import get_logger
+from shared.store import AlreadyExists
+
+log = get_logger("github")
+MAX_BODY_CHARS = 8000
+
+
+def _prompt(trigger: LabelTrigger, payload: dict[str, Any]) -> str:
+    item = payload[trigger.kind]
+    repo = payload.get("repository") or {}
+    what = "pull request" if trigger.kind == "pull_request" else "issue"
+    lines = [f"The GitHub label `{trigger.label}` was added to {what} #{trigger.number} "
+             f"in {repo.get('full_name', '?')}. Carry out the `{trigger.action}` action for it.", "",
+             f"Title: {item.get('title') or ''}", f"URL: {item.get('html_url') or ''}"]
+    if trigger.kind == "pull_request":
+        head, base = item.get("head") or {}, item.get("base") or {}
+        lines += [f"Head: {head.get('ref', '')} @ {head.get('sha', '')}", f"Base: {base.get('ref', '')}"]
+    body = item.get("body") or ""
+    if len(body) > MAX_BODY_CHARS:
+        body = body[:MAX_BODY_CHARS] + "\n[… truncated]"
+    lines += ["", "Description:", body or "(empty)"]
+    return "\n".join(lines)
+
+
+def task_request(trigger: LabelTrigger, payload: dict[str, Any]) -> dict[str, Any]:
+    settings = get_settings()
+    repo = payload.get("repository") or {}
+    workspace: dict[str, Any] = {"gitRepo": repo.get("clone_url") or repo.get("html_url")}
+    item = payload[trigger.kind]
+    if trigger.kind == "pull_request":
+        workspace["ref"] = (item.get("head") or {}).get("ref")
+    # A review only reads; it never receives push credentials.
+    if settings.github_label_trigger_git_secret and trigger.action != "review":
+        workspace["gitSecretRef"] = {"name": settings.github_label_trigger_git_secret}
+    return {"name": trigger.task_name, "namespace": trigger.namespace, "spec": {
+        "type": "agent", "agentRef": {"name": trigger.agent}, "prompt": _prompt(trigger, payload),
+        "timeout": settings.github_label_trigger_timeout, "maxTurns": settings.github_label_trigger_max_turns,
+        "workspace": {k: v for k, v in workspace.items() if v}}}
+
+
+def on_labeled(event: Event) -> None:
+    from shared.tasks.service import create_task
+
+    payload = event.data if isinstance(event.data, dict) else {}
+    trigger = label_trigger(payload)
+    fields = {"delivery": event.id, "type": event.type}
+    if trigger is None or not trigger.agent:
+        log.info("label is not a trigger", extra={"fields": fields})
+        return
+    item = payload[trigger.kind]
+    repo = payload.get("repository") or {}
+    labels = {"orka.ai/github-trigger": trigger.action, "orka.ai/github-number": str(trigger.number),
+              "orka.ai/github-kind": trigger.kind.replace("_", "-")}
+    annotations = {"orka.ai/github-repository": str(repo.get("full_name", "")),
+                   "orka.ai/github-url": str(item.get("html_url", "")), "orka.ai/github-label": trigger.label,
+                   "orka.ai/github-delivery": event.id}
+    if trigger.kind == "pull_request":
+        annotations["orka.ai/github-head-sha"] = str((item.get("head") or {}).get("sha", ""))
+    principal = Principal(kind="system", subject="system:shoal:github", username="github",
+                          namespace=trigger.namespace)
+    try:
+        record = create_task(task_request(trigger, payload), principal, server_labels=labels,
+                             server_annotations=annotations)
+    except AlreadyExists:
+        log.info("duplicate label trigger", extra={"fields": {**fields, "task": trigger.task_name}})
+        return
+    log.info("label trigger created task", extra={"fields": {**fields, "task": record.name,
+                                                             "namespace": record.namespace}})
+
+
+def on_pull_request(event: Event) -> None:
+    """Pull request activity: an exact-head run for every monitor of the repository that asks for one.
+
+    Monitors are found through the repository index in every namespace (not only the label-trigger
+    namespace: Orka #124). A monitor with a run already active skips this head; drafts count only
+    when the monitor includes them.
+    """
+    from shared.errors import Conflict, NotFound
+    from shared.monitors.runs import start_run
+    from shared.monitors.store import monitors, monitors_for_repo
+
+    payload = event.data if isinstance(event.data, dict) else {}
+    pr = payload.get("pull_request") if isinstance(payload.get("pull_request"), dict) else {}
+    repo = payload.get("repository") if isinstance(payload.get("repository"), dict) else {}
+    number, sha = pr.get("number"), (pr.get("head") or {}).get("sha")
+    fields = {"delivery": event.id, "type": event.type, "subject": event.subject}
+    if not isinstance(number, int) or not isinstance(sha, str) or not isinstance(repo.get("full_name"), str):
+        log.info("pull request event without number, head or repository", extra={"fields": fields})
+        return
+    for namespace, name in monitors_for_repo(repo["full_name"]):
+        record = monitors.get(namespace, name)
+        if record is None:
+            continue
+        spec = record.doc.get("spec") or {}
+        prs = (spec.get("targets") or {}).get("pullRequests") or {}
+        if not (spec.get("review") or {}).get("exactEventEnabled") or (pr.get("draft") and not prs.get("includeDrafts")):
+            continue
+        try:
+            run = start_run(namespace, name, trigger="webhook", target_kind="pull_request", target_number=number,
+                            target_sha=sha.lower(), actor=f"github:{event.id}")
+        except (Conflict, NotFound) as exc:
+            log.info("exact-head run skipped", extra={"fields": {**fields, "monitor": f"{namespace}/{name}",
+                                                                 "reason": exc.message}})
+            continue
+        log.info("exact-head run queued", extra={"fields": {**fields, "monitor": f"{namespace}/{name}",
+                                                            "run": run.name}})
+
+
+def on_monitor_run_queued(event: Event) -> None:
+    from shared.monitors.execute import on_run_queued
+
+    on_run_queued(event)
+
+
+HANDLERS = {
+    "dev.shoal.monitor.run.queued": on_monitor_run_queued,
+    "com.github.issues.labeled": on_labeled,
+    "com.github.pull_request.labeled": on_labeled,
+    "com.github.pull_request.opened": on_pull_request,
+    "com.github.pull_request.synchronize": on_pull_request,
+    "com.github.pull_request.reopened": on_pull_request,
+    "com.github.pull_request.ready_for_review": on_pull_request,
+}

@@ -1,0 +1,212 @@
+"""What a monitor run does (the `github` event function executes `dev.shoal.monitor.run.queued`).
+
+1. claim the run (queued → running, conditional on the stored version; a redelivery finds it running
+   or finished and stops);
+2. read the pull requests: the one PR of a narrowed run (`targetNumber`; an exact-head run whose PR
+   moved on is recorded and skipped), else the open PRs, most recently updated first, up to
+   `maxPerRun`, drafts only with `includeDrafts`, PRs with a pause label skipped;
+3. per PR head not reviewed yet: one read-only review task (`agent`, the reviewer Agent, named after
+   monitor, PR and head SHA, so a head is never reviewed twice) and the item updated;
+4. a full inventory also retires items whose PR is no longer open;
+5. finish the run (succeeded with counts, or failed with the reason) and free the monitor's
+   active-run slot. Every step leaves an audit event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from shared.auth.principal import Principal
+from shared.clock import now_rfc3339
+from shared.events.envelope import Event
+from shared.logs import get_logger
+from shared.monitors.store import items, monitors, record_event, runs, scope
+from shared.store import AlreadyExists
+
+log = get_logger("monitors")
+
+
+def item_key(number: int) -> str:
+    return f"pull_request-{number:08d}"
+
+
+def review_task_name(monitor: str, number: int, sha: str) -> str:
+    digest = hashlib.sha256(f"{monitor}#{number}#{sha}".encode()).hexdigest()[:8]
+    return f"review-{monitor[:24].rstrip('-')}-pr{number}-{sha[:12]}-{digest}"
+
+
+def _set_phase(namespace: str, monitor: str, run_id: str, phase: str, *, only_from: tuple[str, ...],
+               **fields: Any) -> bool:
+    moved = {"ok": False}
+
+    def mutate(doc: dict[str, Any]) -> bool:
+        if doc.get("phase") not in only_from:
+            return False
+        doc["phase"] = phase
+        doc.update({k: v for k, v in fields.items() if v is not None})
+        moved["ok"] = True
+        return True
+
+    runs.update(scope(namespace, monitor), run_id, mutate, not_found_message="monitor run not found")
+    return moved["ok"]
+
+
+def finish_run(namespace: str, monitor: str, run_id: str, phase: str, message: str, **fields: Any) -> None:
+    _set_phase(namespace, monitor, run_id, phase, only_from=("queued", "running"), message=message,
+               completedAt=now_rfc3339(), **fields)
+
+    def release(doc: dict[str, Any]) -> bool:
+        status = doc.setdefault("status", {})
+        if status.get("activeRun") != run_id:
+            return False
+        status.pop("activeRun")
+        status["lastRunTime"] = now_rfc3339()
+        status["lastRunPhase"] = phase
+        return True
+
+    if monitors.get(namespace, monitor) is not None:
+        monitors.update(namespace, monitor, release)
+    record_event(namespace, monitor, "RunSucceeded" if phase == "succeeded" else "RunFailed", message,
+                 run_id=run_id)
+
+
+def _git_token(namespace: str, spec: dict[str, Any]) -> str | None:
+    ref = spec.get("gitSecretRef") or {}
+    if not ref.get("name"):
+        return None
+    import base64
+
+    from kubernetes.client.rest import ApiException
+
+    from shared.kube import core_v1
+
+    try:
+        secret = core_v1().read_namespaced_secret(ref["name"], namespace)
+    except ApiException as exc:
+        raise RuntimeError(f'git secret "{ref["name"]}" unreadable ({exc.status})') from None
+    for key in ("token", "password", "GITHUB_TOKEN"):
+        raw = (secret.data or {}).get(key)
+        if raw and base64.b64decode(raw).strip():
+            return base64.b64decode(raw).decode().strip()
+    return None
+
+
+def _review_prompt(spec: dict[str, Any], pr: dict[str, Any]) -> str:
+    review = spec.get("review") or {}
+    validation = spec.get("validation") or {}
+    lines = [f"Review pull request #{pr['number']} of {spec['owner']}/{spec['repository']} at head "
+             f"{pr['head']['sha']} (read-only: do not push).", f"Title: {pr.get('title') or ''}",
+             f"URL: {pr.get('html_url') or ''}", f"Base: {(pr.get('base') or {}).get('ref', '')}",
+             f"Post one review with event {review.get('event', 'COMMENT')}."]
+    if validation.get("commands"):
+        lines.append(f"Validation ({validation.get('mode', 'changed')}): " + "; ".join(validation["commands"]))
+    return "\n".join(lines)
+
+
+def _labels(pr: dict[str, Any]) -> set[str]:
+    return {label.get("name") for label in pr.get("labels") or [] if isinstance(label, dict)}
+
+
+def _review(namespace: str, monitor: str, run_id: str, spec: dict[str, Any], pr: dict[str, Any]) -> bool:
+    """Queue a review of this PR head unless one exists; True when a task was created."""
+    from shared.tasks.service import create_task
+
+    number, sha = pr["number"], pr["head"]["sha"].lower()
+    task_name = review_task_name(monitor, number, sha)
+    principal = Principal(kind="system", subject="system:shoal:monitors", username="monitors", namespace=namespace)
+    body = {"name": task_name, "namespace": namespace, "spec": {
+        "type": "agent", "agentRef": {"name": spec["agents"]["reviewer"]["name"]}, "prompt": _review_prompt(spec, pr),
+        "workspace": {"gitRepo": f"https://github.com/{spec['owner']}/{spec['repository']}.git",
+                      "ref": (pr.get("head") or {}).get("ref")}}}
+    created = True
+    try:
+        create_task(body, principal, server_labels={"orka.ai/monitor": monitor, "orka.ai/monitor-pr": str(number)},
+                    server_annotations={"orka.ai/monitor-run": run_id, "orka.ai/monitor-head-sha": sha})
+    except AlreadyExists:
+        created = False
+    doc = {"kind": "pull_request", "number": number, "title": pr.get("title"), "url": pr.get("html_url"),
+           "headSHA": sha, "state": "reviewing" if created else "reviewed", "reviewTask": task_name,
+           "lastRunID": run_id, "updatedAt": now_rfc3339()}
+
+    def upsert(existing: dict[str, Any]) -> bool:
+        existing.update(doc)
+        return True
+
+    if items.get(scope(namespace, monitor), item_key(number)) is None:
+        try:
+            items.create(scope(namespace, monitor), item_key(number), doc)
+        except AlreadyExists:
+            items.update(scope(namespace, monitor), item_key(number), upsert)
+    else:
+        items.update(scope(namespace, monitor), item_key(number), upsert)
+    if created:
+        record_event(namespace, monitor, "ReviewQueued", f"review task {task_name} queued", run_id=run_id,
+                     item_kind="pull_request", item_number=number)
+    return created
+
+
+def execute_run(namespace: str, monitor: str, run_id: str) -> None:
+    from shared.github.client import GitHubClient
+
+    run = runs.get(scope(namespace, monitor), run_id)
+    if run is None or not _set_phase(namespace, monitor, run_id, "running", only_from=("queued",),
+                                     startedAt=now_rfc3339()):
+        return  # gone, or another delivery already took it
+    record = monitors.get(namespace, monitor)
+    if record is None:
+        finish_run(namespace, monitor, run_id, "failed", "repository monitor was deleted")
+        return
+    spec = record.doc["spec"]
+    prs_cfg = (spec.get("targets") or {}).get("pullRequests") or {}
+    paused = set((spec.get("policy") or {}).get("pauseLabels") or [])
+    try:
+        client = GitHubClient(_git_token(namespace, spec))
+        number, target_sha = run.doc.get("targetNumber"), run.doc.get("targetSHA")
+        if number:
+            pulls = [client.pull(spec["owner"], spec["repository"], number)]
+            if target_sha and pulls[0].get("head", {}).get("sha", "").lower() != target_sha:
+                record_event(namespace, monitor, "HeadMoved", f"PR #{number} head moved past {target_sha}",
+                             run_id=run_id, item_kind="pull_request", item_number=number)
+                pulls = []
+        else:
+            pulls = client.open_pulls(spec["owner"], spec["repository"], limit=int(prs_cfg.get("maxPerRun", 10)))
+        seen, queued = 0, 0
+        for pr in pulls:
+            if pr.get("state", "open") != "open" or (pr.get("draft") and not prs_cfg.get("includeDrafts")):
+                continue
+            if _labels(pr) & paused:
+                record_event(namespace, monitor, "ItemPaused", f"PR #{pr['number']} carries a pause label",
+                             run_id=run_id, item_kind="pull_request", item_number=pr["number"])
+                continue
+            seen += 1
+            queued += _review(namespace, monitor, run_id, spec, pr)
+        if not number:
+            _retire(namespace, monitor, run_id, {pr["number"] for pr in pulls})
+    except Exception as exc:
+        reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        log.warning("monitor run failed", extra={"fields": {"monitor": f"{namespace}/{monitor}", "run": run_id,
+                                                            "reason": reason}})
+        finish_run(namespace, monitor, run_id, "failed", reason)
+        return
+    finish_run(namespace, monitor, run_id, "succeeded", f"{seen} pull requests, {queued} reviews queued",
+               pullRequests=seen, reviewsQueued=queued)
+
+
+def _retire(namespace: str, monitor: str, run_id: str, open_numbers: set[int]) -> None:
+    records, _ = items.list_page(scope(namespace, monitor), limit=None)
+    for item in records:
+        if item.doc.get("number") not in open_numbers and item.doc.get("state") != "closed":
+            def close(doc: dict[str, Any]) -> bool:
+                doc["state"] = "closed"
+                doc["updatedAt"] = now_rfc3339()
+                return True
+
+            items.update(scope(namespace, monitor), item.name, close)
+            record_event(namespace, monitor, "ItemRetired", f"PR #{item.doc.get('number')} is no longer open",
+                         run_id=run_id, item_kind="pull_request", item_number=item.doc.get("number"))
+
+
+def on_run_queued(event: Event) -> None:
+    data = event.data if isinstance(event.data, dict) else {}
+    execute_run(data["namespace"], data["name"], data["runID"])

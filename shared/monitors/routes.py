@@ -1,0 +1,211 @@
+"""`/api/v1/monitors/**` (Orka dialect): repository monitors, their runs, items and audit events."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from shared.auth.namespaces import resolve_namespace
+from shared.clock import now_rfc3339
+from shared.errors import Invalid, NotFound
+from shared.http import RequestContext, Router
+from shared.http.params import parse_limit
+from shared.monitors.store import MONITOR_NOT_FOUND, items, monitors, record_event, runs, scope
+from shared.store import Record
+
+router = Router("/api/v1/monitors", dialect="orka", tag="monitors")
+_SHA = re.compile(r"^[0-9a-fA-F]{4,40}$")  # the spec's own example is "abc123"
+ITEM_FILTERS = ("kind", "state", "verdict", "repairState", "automergeState")
+
+
+def monitor_view(record: Record) -> dict[str, Any]:
+    doc = dict(record.doc)
+    doc["metadata"] = {**doc["metadata"], "namespace": record.namespace, "resourceVersion": str(record.version)}
+    return doc
+
+
+def _page(records: list[Record], next_token: str | None, view=lambda r: r.doc) -> dict[str, Any]:
+    return {"items": [view(r) for r in records], "metadata": {"continue": next_token} if next_token else {}}
+
+
+def _cursor(ctx: RequestContext) -> str | None:
+    return ctx.args.get("continue") or ctx.args.get("cursor") or None
+
+
+def _string_map(value: Any, field: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise Invalid(f"{field} must be a map of strings")
+    return dict(value)
+
+
+@router.route("/repositories", ["POST"], summary="Create a repository monitor",
+              responses={201: "The created RepositoryMonitor", 409: "Duplicate"})
+def create_monitor(ctx: RequestContext):
+    from shared.monitors.store import index_repo
+    from shared.monitors.validation import identity, normalize_spec, validate_name
+
+    body = ctx.json_object()
+    name, explicit_ns, raw_spec = identity(body)
+    name = validate_name(name)
+    principal = ctx.require_principal()
+    namespace = resolve_namespace(principal, explicit_ns or ctx.args.get("namespace"))
+    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    labels = _string_map(metadata.get("labels"), "metadata.labels")
+    annotations = _string_map(metadata.get("annotations"), "metadata.annotations")
+    spec = normalize_spec(raw_spec, namespace)
+    doc = {"apiVersion": "core.orka.ai/v1alpha1", "kind": "RepositoryMonitor",
+           "metadata": {"name": name, "uid": str(uuid.uuid4()), "labels": labels, "annotations": annotations,
+                        "creationTimestamp": now_rfc3339(), "generation": 1},
+           "spec": spec, "status": {"phase": "Ready"}}
+    record = monitors.create(namespace, name, doc, exists_message="repository monitor already exists")
+    index_repo(f"{spec['owner']}/{spec['repository']}", namespace, name)
+    record_event(namespace, name, "MonitorCreated", "repository monitor created", actor=principal.subject)
+    return monitor_view(record), 201
+
+
+@router.route("/repositories", ["GET"], summary="List repository monitors")
+def list_monitors(ctx: RequestContext):
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    limit = parse_limit(ctx.args, default=100, maximum=500)
+    records, next_token = monitors.list_page(namespace, limit=limit, cursor=_cursor(ctx))
+    return _page(records, next_token, monitor_view)
+
+
+@router.route("/repositories/<name>", ["GET"], summary="Get repository monitor details")
+def get_monitor(ctx: RequestContext, name: str):
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    return monitor_view(monitors.require(namespace, name, MONITOR_NOT_FOUND))
+
+
+@router.route("/repositories/<name>", ["PUT"], summary="Update repository monitor spec")
+def update_monitor(ctx: RequestContext, name: str):
+    from shared.monitors.store import index_repo, unindex_repo
+    from shared.monitors.validation import normalize_spec
+
+    body = ctx.json_object()
+    principal = ctx.require_principal()
+    namespace = resolve_namespace(principal, ctx.args.get("namespace"))
+    if not isinstance(body.get("spec"), dict):
+        raise Invalid("spec is required")
+    current = monitors.require(namespace, name, MONITOR_NOT_FOUND)
+    spec = normalize_spec(body["spec"], namespace)
+    doc = dict(current.doc)
+    doc["spec"] = spec
+    doc["metadata"] = {**doc["metadata"], "generation": int(doc["metadata"].get("generation", 1)) + 1}
+    from shared.store import VersionConflict
+
+    try:
+        record = monitors.replace(namespace, name, doc, expected_version=current.version)
+    except VersionConflict:
+        raise VersionConflict("repository monitor was modified concurrently") from None
+    old, new = current.doc["spec"], spec
+    if (old["owner"], old["repository"]) != (new["owner"], new["repository"]):
+        unindex_repo(f"{old['owner']}/{old['repository']}", namespace, name)
+    index_repo(f"{new['owner']}/{new['repository']}", namespace, name)
+    record_event(namespace, name, "MonitorUpdated", "repository monitor spec updated", actor=principal.subject)
+    return monitor_view(record)
+
+
+@router.route("/repositories/<name>", ["DELETE"], summary="Delete repository monitor")
+def delete_monitor(ctx: RequestContext, name: str):
+    from shared.monitors.store import unindex_repo
+
+    principal = ctx.require_principal()
+    namespace = resolve_namespace(principal, ctx.args.get("namespace"))
+    record = monitors.require(namespace, name, MONITOR_NOT_FOUND)
+    if not monitors.delete(namespace, name, expected_version=record.version):
+        raise NotFound(MONITOR_NOT_FOUND)
+    spec = record.doc["spec"]
+    unindex_repo(f"{spec['owner']}/{spec['repository']}", namespace, name)
+    record_event(namespace, name, "MonitorDeleted", "repository monitor deleted", actor=principal.subject)
+    return None
+
+
+@router.route("/repositories/<name>/runs", ["POST"], summary="Trigger a manual monitor run",
+              responses={201: "The queued run", 409: "A run is already active"})
+def create_run(ctx: RequestContext, name: str):
+    from shared.monitors.runs import start_run
+
+    body = ctx.json_object(allow_empty=True)
+    principal = ctx.require_principal()
+    namespace = resolve_namespace(principal, ctx.args.get("namespace"))
+    target_kind = body.get("targetKind") or ""
+    if target_kind not in ("", "pull_request"):
+        raise Invalid(f'invalid targetKind "{target_kind}": must be empty or pull_request')
+    number = body.get("targetNumber")
+    if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 1):
+        raise Invalid("targetNumber must be a positive integer")
+    sha = body.get("targetSHA")
+    if sha is not None and (not isinstance(sha, str) or not _SHA.match(sha)):
+        raise Invalid("targetSHA must be a hexadecimal commit SHA")
+    if sha and number is None:
+        raise Invalid("targetSHA requires targetNumber")
+    if number is not None:
+        target_kind = "pull_request"
+    monitors.require(namespace, name, MONITOR_NOT_FOUND)
+    record = start_run(namespace, name, trigger="manual", target_kind=target_kind, target_number=number,
+                       target_sha=sha.lower() if sha else None, actor=principal.subject)
+    return record.doc, 201
+
+
+@router.route("/repositories/<name>/runs", ["GET"], summary="List monitor runs")
+def list_runs(ctx: RequestContext, name: str):
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    monitors.require(namespace, name, MONITOR_NOT_FOUND)
+    limit = parse_limit(ctx.args, default=50, maximum=500)
+    records, next_token = runs.list_page(scope(namespace, name), limit=limit, cursor=_cursor(ctx))
+    return _page(records, next_token)
+
+
+@router.route("/repositories/<name>/items", ["GET"], summary="List current monitor items")
+def list_items(ctx: RequestContext, name: str):
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    monitors.require(namespace, name, MONITOR_NOT_FOUND)
+    limit = parse_limit(ctx.args, default=50, maximum=500)
+    wanted = {f: ctx.args.get(f) for f in ITEM_FILTERS if ctx.args.get(f)}
+    matched: list[dict[str, Any]] = []
+    cursor = _cursor(ctx)
+    # Items per monitor are bounded by the repository's open pull requests; filters apply per page.
+    while True:
+        records, cursor = items.list_page(scope(namespace, name), limit=limit, cursor=cursor)
+        matched += [r.doc for r in records if all(str(r.doc.get(k)) == v for k, v in wanted.items())]
+        if len(matched) >= limit or not cursor:
+            break
+    return {"items": matched[:limit], "metadata": {"continue": cursor} if cursor else {}}
+
+
+@router.route("/events", ["GET"], summary="List monitor audit events")
+def list_events(ctx: RequestContext):
+    from shared.monitors.store import events_stream
+    from shared.store import streams
+
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    name = ctx.args.get("name")
+    if not name:
+        raise Invalid("name is required")
+    limit = parse_limit(ctx.args, default=100, maximum=500)
+    raw_cursor = _cursor(ctx) or "0"
+    if not raw_cursor.isdigit():
+        raise Invalid("invalid continue token")
+    after = int(raw_cursor)
+    wanted = {k: ctx.args.get(k) for k in ("runID", "itemKind", "itemNumber", "eventType") if ctx.args.get(k)}
+    matched: list[dict[str, Any]] = []
+    stream = events_stream(namespace, name)
+    more = False
+    for _ in range(20):  # bounded work per request: at most 20 pages of the stream, then a cursor
+        page = streams.read(stream, after=after, limit=100)
+        for seq, entry in page:
+            if len(matched) >= limit:
+                more = True
+                break
+            after = seq
+            if all(str(entry.get(k)) == v for k, v in wanted.items()):
+                matched.append({"id": seq, **entry})
+        if more or len(page) < 100:
+            break
+    else:
+        more = True
+    return {"items": matched, "metadata": {"continue": str(after)} if more else {}}

@@ -1,0 +1,59 @@
+"""Starting a monitor run: at most one active (queued or running) run per monitor, decided atomically.
+
+The claim is a conditional update of the monitor's `status.activeRun` (optimistic version check), so
+two concurrent requests can never both start a run; the run record is written after the claim.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from shared.clock import now_rfc3339
+from shared.errors import Conflict
+from shared.monitors.store import ACTIVE_PHASES, MONITOR_NOT_FOUND, monitors, record_event, runs, scope
+from shared.store import Record
+
+ACTIVE_RUN = "repository monitor already has an active run"
+
+
+def _active(namespace: str, monitor: str, run_id: str | None) -> bool:
+    if not run_id:
+        return False
+    run = runs.get(scope(namespace, monitor), run_id)
+    return run is not None and run.doc.get("phase") in ACTIVE_PHASES
+
+
+def start_run(namespace: str, monitor: str, *, trigger: str, target_kind: str = "", target_number: int | None = None,
+              target_sha: str | None = None, actor: str | None = None) -> Record:
+    """Claim the monitor's active-run slot and store a queued run; Conflict (409) while one is active."""
+    run_id = f"monrun-{time.time_ns()}"
+
+    def claim(doc: dict[str, Any]) -> bool:
+        status = doc.setdefault("status", {})
+        if _active(namespace, monitor, status.get("activeRun")):
+            raise Conflict(ACTIVE_RUN)
+        status["activeRun"] = run_id
+        status["lastRunID"] = run_id
+        return True
+
+    monitors.update(namespace, monitor, claim, not_found_message=MONITOR_NOT_FOUND)
+    doc = {"id": run_id, "namespace": namespace, "monitor": monitor, "phase": "queued", "trigger": trigger,
+           "targetKind": target_kind or None, "targetNumber": target_number, "targetSHA": target_sha,
+           "createdAt": now_rfc3339()}
+    record = runs.create(scope(namespace, monitor), run_id, {k: v for k, v in doc.items() if v is not None})
+    record_event(namespace, monitor, "RunQueued", f"{trigger} run queued", actor=actor, run_id=run_id,
+                 item_kind="pull_request" if target_number else None, item_number=target_number)
+    from shared.events import build, emit
+    from shared.events.catalogue import data_for
+
+    type_ = "dev.shoal.monitor.run.queued"
+    try:
+        emit(build(type_, data_for(type_, namespace=namespace, name=monitor, runID=run_id, trigger=trigger),
+                   subject=f"{namespace}/{monitor}"))
+    except Exception:
+        from shared.monitors.execute import finish_run
+
+        finish_run(namespace, monitor, run_id, "failed", "the run could not be queued for execution")
+        raise
+    return record
