@@ -53,6 +53,9 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in (
               {**_TASK, "size": 42}),
     EventType("dev.shoal.task.plan.saved", "A worker saved the task's autonomous plan.", TaskEventData, _TASK),
     EventType("dev.shoal.task.deleted", "A task was deleted; executors stop its work.", TaskEventData, _TASK),
+    EventType("dev.shoal.task.retried", "A task went back to Pending (a retry, a lost dispatch or the next "
+              "autonomous iteration); the dispatcher starts it again.", TaskEventData,
+              {**_TASK, "phase": "Pending", "message": "retry 1 of 3"}),
 )}
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"

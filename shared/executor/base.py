@@ -22,6 +22,10 @@ class Executor(Protocol):
         """Stop the task's work if it runs; no error when it does not."""
         ...
 
+    def logs(self, task: Record) -> str | None:
+        """The recent output of the task's current job (Orka: the last 100 lines); None when none."""
+        ...
+
 
 def get_executor() -> Executor:
     """The executor chosen by SHOAL_EXECUTOR."""

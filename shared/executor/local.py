@@ -90,6 +90,13 @@ class LocalExecutor:
         except Exception:
             log.exception("could not fail task after worker exit", extra={"fields": {"task": name}})
 
+    def logs(self, task: Record) -> str | None:
+        job = task.doc.get("status", {}).get("jobName")
+        path = self._logs / f"{task.namespace}.{job}.log"
+        if not job or not path.exists():
+            return None
+        return "\n".join(path.read_text(errors="replace").splitlines()[-100:])
+
     def stop(self, namespace: str, name: str) -> None:
         proc = self._procs.get((namespace, name))
         if proc and proc.poll() is None:
