@@ -34,6 +34,7 @@ from shared.tasks.service import create_task as create_task_record
 router = Router("/api/v1/tasks", dialect="orka", tag="tasks")
 PENDING_LOGS = "task is pending, no logs available yet"
 MAX_FOLLOW_SECONDS = 30 * 60
+END_GRACE_SECONDS = 2.0
 
 
 def _namespace(ctx: RequestContext) -> str:
@@ -254,16 +255,22 @@ def stream(ctx: RequestContext, name: str):
     settings = get_settings()
 
     def frames():
-        after = start
+        after, ended_at = start, None
         deadline = time.monotonic() + MAX_FOLLOW_SECONDS
         while time.monotonic() < deadline:
             finished = _finished(tasks.get(namespace, name))  # read before draining: nothing is missed
+            saw_end = False
             while batch := read_feed(namespace, name, after):
                 for seq, item in batch:
                     yield frame(item.get("data", {}), event=item.get("event"), id=seq)
                     after = seq
+                    saw_end = saw_end or item.get("event") in ("task.finished", "task.deleted")
             if finished:
-                return
+                # The phase is written before its event is appended: wait briefly for that event,
+                # unless it was already sent (or the client resumed past it).
+                ended_at = ended_at or time.monotonic()
+                if saw_end or time.monotonic() - ended_at > END_GRACE_SECONDS:
+                    return
             time.sleep(settings.stream_poll_seconds)
 
     return sse_response(frames(), heartbeat_seconds=settings.sse_heartbeat_seconds)
