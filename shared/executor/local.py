@@ -97,6 +97,9 @@ class LocalExecutor:
             return None
         return "\n".join(path.read_text(errors="replace").splitlines()[-100:])
 
+    def poll(self, task: Record) -> tuple[str, str] | None:
+        return None  # the watcher thread of the process that started the worker reports its exit
+
     def stop(self, namespace: str, name: str) -> None:
         proc = self._procs.get((namespace, name))
         if proc and proc.poll() is None:

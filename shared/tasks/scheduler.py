@@ -61,6 +61,8 @@ def check_task(namespace: str, name: str, now: datetime) -> None:
         return
     spec, status = record.doc.get("spec", {}), record.doc.get("status", {})
     phase = status.get("phase") or "Pending"
+    if phase == "Running" and _read_back(record):
+        return
     if phase == "Running" and spec.get("timeout"):
         limit = parse_go_duration(spec["timeout"])
         started = status.get("phaseTransitionTime") or status.get("startTime")
@@ -85,6 +87,48 @@ def check_task(namespace: str, name: str, now: datetime) -> None:
             record.doc.get("metadata", {}).get("creationTimestamp")
         if _since(since, now) > get_settings().redispatch_after_seconds:
             _redispatch(record)
+
+
+def _read_back(record: Record) -> bool:
+    """Finish a Running task whose job ended (Kubernetes); a container task's logs become its result."""
+    from shared.executor.base import ExecutorError, get_executor
+
+    executor = get_executor()
+    try:
+        outcome = executor.poll(record)
+    except ExecutorError:
+        log.exception("job status unavailable", extra={"fields": {"task": record.name}})
+        return False
+    if outcome is None:
+        return False
+    phase, message = outcome
+    if record.doc.get("spec", {}).get("type") == "container":
+        _save_container_output(record, executor)
+    transition(record.namespace, record.name, phase, message=message, only_from=frozenset({"Running"}))
+    return True
+
+
+def _save_container_output(record: Record, executor: Any) -> None:
+    from shared.executor.base import ExecutorError
+    from shared.store.blobs import put_blob
+    from shared.tasks.repository import result_key
+
+    try:
+        output = executor.logs(record) or ""
+    except ExecutorError:
+        return
+    if not output:
+        return
+    data = output.encode()[: get_settings().max_result_bytes]
+    put_blob(result_key(record.namespace, record.name), data, "text/plain")
+
+    def mark(doc: dict[str, Any]) -> None:
+        status = doc.setdefault("status", {})
+        status["resultRef"] = {"available": True, "size": len(data)}
+        set_condition(status, "ResultAvailable", True, "PodLogs")
+
+    saved = tasks.update(record.namespace, record.name, mark)
+    announce("dev.shoal.task.result.saved", saved, size=len(data))
 
 
 def _time_out(namespace: str, name: str, timeout: str) -> None:
