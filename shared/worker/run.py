@@ -52,11 +52,12 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
     wanted = spec.get("tools")
     names = [t if isinstance(t, str) else t.get("name") for t in wanted] if isinstance(wanted, list) else None
     tools = builtin_tools(workspace, names)
-    if coordination_enabled(spec):
+    status, me = client.call("GET", f"/internal/v1/tasks/{namespace}/{name}")
+    parent = (me or {}).get("labels", {}).get("orka.ai/parent-task") if status == 200 else None
+    # A delegated task can always talk to its siblings and parent; a top-level one opts in.
+    if coordination_enabled(spec) or parent:
         from shared.agent.coordination import WorkerContext, coordination_tools
 
-        status, me = client.call("GET", f"/internal/v1/tasks/{namespace}/{name}")
-        parent = (me or {}).get("labels", {}).get("orka.ai/parent-task") if status == 200 else None
         tools += coordination_tools(WorkerContext(client, namespace, name, parent,
                                                   wait_cap_seconds=max(1.0, get_settings().tool_timeout_seconds - 5)))
     return ToolRegistry(tools)
