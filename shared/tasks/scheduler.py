@@ -26,7 +26,7 @@ from shared.models.phases import TERMINAL_PHASES
 from shared.store import AlreadyExists, Record
 from shared.tasks.duration import parse_go_duration
 from shared.tasks.lifecycle import announce, set_condition, transition
-from shared.tasks.repository import LIVE_PARTITION, PARENT_LABEL, live, tasks, unmark_live
+from shared.tasks.repository import PARENT_LABEL, live, live_shards, tasks, unmark_live
 
 log = get_logger("scheduler")
 SCHEDULED_BY = "orka.ai/scheduled-by"
@@ -38,16 +38,17 @@ def on_tick(event: Event | None = None) -> None:
 
 def run_tick(now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
-    cursor = None
-    while True:
-        entries, cursor = live.list_page(LIVE_PARTITION, limit=200, cursor=cursor)
-        for entry in entries:
-            try:
-                check_task(entry.doc["namespace"], entry.doc["name"], now)
-            except Exception:  # one bad task must not stop the tick for the others
-                log.exception("scheduler check failed", extra={"fields": {"task": entry.name}})
-        if cursor is None:
-            return
+    for shard in live_shards():
+        cursor = None
+        while True:
+            entries, cursor = live.list_page(shard, limit=200, cursor=cursor)
+            for entry in entries:
+                try:
+                    check_task(entry.doc["namespace"], entry.doc["name"], now)
+                except Exception:  # one bad task must not stop the tick for the others
+                    log.exception("scheduler check failed", extra={"fields": {"task": entry.name}})
+            if cursor is None:
+                break
 
 
 def _since(stamp: str | None, now: datetime) -> float:

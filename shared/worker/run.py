@@ -79,9 +79,17 @@ def main() -> int:
             if kind in ("tool_call", "tool_result", "message"):
                 client.post_event(namespace, name, kind, data)
 
-        result = run_agent(provider, messages_for(spec), tools=tools, max_iterations=settings.agent_max_iterations,
+        from shared.worker import session
+
+        prompt = messages_for(spec)
+        system = [m for m in prompt if m.role == "system"]
+        earlier = session.history(client, namespace, spec)
+        result = run_agent(provider, system + earlier + prompt[len(system):], tools=tools,
+                           max_iterations=settings.agent_max_iterations,
                            tool_timeout=settings.tool_timeout_seconds, max_tokens=int(ai.get("maxTokens", 4096)),
                            temperature=ai.get("temperature"), observe=observe)
+        # This run's messages (its prompt onwards) go to the session transcript; the system prompt does not.
+        session.save(client, namespace, spec, result.messages[len(system) + len(earlier):])
         client.post_result(namespace, name, result.text.encode())
         client.post_status(namespace, name, "Succeeded",
                            f"completed in {result.llm_calls} LLM call(s) with {provider.kind}/{provider.model}")

@@ -33,9 +33,9 @@ def status(tasks, name):
 
 
 def live_names():
-    from shared.tasks.repository import LIVE_PARTITION, live
+    from shared.tasks.repository import live, live_shards
 
-    return [r.name for r in live.list_page(LIVE_PARTITION, limit=None)[0]]
+    return sorted(r.name for shard in live_shards() for r in live.list_page(shard, limit=None)[0])
 
 
 def test_a_tick_times_out_a_running_task(apps, event_sink):
