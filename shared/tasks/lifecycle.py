@@ -47,6 +47,8 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
             status["message"] = message
         stamp = now_rfc3339()
         status["phaseTransitionTime"] = stamp  # the scheduler measures timeouts and lost dispatches from it
+        if to == "Pending":
+            status.pop("jobName", None)  # the next attempt gets its own job
         if to == "Running":
             status.setdefault("startTime", stamp)
             status["attempts"] = int(status.get("attempts", 0)) + 1
