@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from shared.config import get_settings
@@ -40,16 +41,29 @@ def job_name(task: str, attempt: int) -> str:
     return f"{task[:63 - len(digest) - len(str(attempt)) - 2].rstrip('-.')}-{digest}-{attempt}"
 
 
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def label_value(value: str) -> str:
+    """`value` when it is a valid label value (≤ 63 characters), else a stable shortened form."""
+    if len(value) <= 63 and _LABEL_VALUE.match(value):
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+    head = re.sub(r"[^-A-Za-z0-9_.]", "-", value)[:54].strip("-_.")
+    return f"{head}-{digest}" if head else digest
+
+
 def _labels(task: Record, attempt: int) -> dict[str, str]:
     spec = task.doc.get("spec", {})
     labels = {"app.kubernetes.io/managed-by": "shoal", "app.kubernetes.io/component": "task-worker",
-              TASK_LABEL: task.name, "orka.ai/task-type": spec.get("type", ""), "orka.ai/attempt": str(attempt)}
+              TASK_LABEL: label_value(task.name), "orka.ai/task-type": spec.get("type", ""),
+              "orka.ai/attempt": str(attempt)}
     agent = (spec.get("agentRef") or {}).get("name")
     if agent:
-        labels["orka.ai/agent"] = agent
+        labels["orka.ai/agent"] = label_value(agent)
     parent = task.doc.get("metadata", {}).get("labels", {}).get("orka.ai/parent-task")
     if parent:
-        labels["orka.ai/parent-task"] = parent
+        labels["orka.ai/parent-task"] = label_value(parent)
     return labels
 
 
@@ -150,7 +164,7 @@ class KubernetesExecutor:
     def _jobs(self, namespace: str, name: str) -> list[Any]:
         from shared.kube import batch_v1
 
-        return batch_v1().list_namespaced_job(namespace, label_selector=f"{TASK_LABEL}={name}").items
+        return batch_v1().list_namespaced_job(namespace, label_selector=f"{TASK_LABEL}={label_value(name)}").items
 
     def stop(self, namespace: str, name: str) -> None:
         from shared.kube import batch_v1

@@ -244,6 +244,10 @@ def post_child_task(ctx: RequestContext, namespace: str):
     if not parent_name or not isinstance(parent_name, str):
         raise Invalid("parentTask is required")
     parent = tasks.require(namespace, parent_name, TASK_NOT_FOUND)
+    # Children live beside their parent: the route's namespace wins over any in the body.
+    body["namespace"] = namespace
+    if isinstance(body.get("metadata"), dict):
+        body["metadata"].pop("namespace", None)
     depth = int(parent.doc.get("metadata", {}).get("annotations", {}).get("orka.ai/depth", "0")) + 1
     if depth > MAX_DEPTH:
         raise Invalid(f"maximum delegation depth {MAX_DEPTH} reached")

@@ -157,3 +157,13 @@ def test_cancelling_deletes_the_job(apps, fake_kube, event_sink):
     assert ("/apis/batch/v1", "jobs", "default", "x-1") not in fake_kube.objects
     listed = [r for r in fake_kube.requests if r["method"] == "GET" and r["path"] == JOBS]
     assert listed[0]["query"]["labelSelector"] == "orka.ai/task=x"
+
+
+def test_label_values_are_kept_valid():
+    from shared.executor.kubernetes import label_value
+
+    assert label_value("kid-a") == "kid-a"
+    long = "x" * 100 + ".y"
+    value = label_value(long)
+    assert len(value) <= 63 and value != label_value("x" * 101 + ".y") and value == label_value(long)
+    assert label_value("bad value!") .startswith("bad-value-")
