@@ -29,6 +29,8 @@ format: install
 
 bench: install
 	$(PY) tests/bench/cold_start.py
+	$(PY) tests/bench/list_latency.py
+	$(PY) tests/bench/chat_ttfb.py
 
 events: install
 	$(PY) -m shared.events.catalogue

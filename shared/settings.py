@@ -58,6 +58,41 @@ class Settings(BaseSettings):
     agent_max_iterations: int = 50
     tool_timeout_seconds: float = 60.0
 
+    # labrats jobs dialect (issue 10). SUBMIT_API_KEYS and PROMETHEUS_URL keep the spec's names.
+    submit_api_keys: str = Field(default="", validation_alias=AliasChoices("SUBMIT_API_KEYS", "SHOAL_SUBMIT_API_KEYS"))
+    # Optional server pepper: stored API-key hashes become HMAC-SHA256(pepper, key) instead of SHA-256(key).
+    api_key_pepper: str | None = None
+    prometheus_url: str | None = Field(default=None, validation_alias=AliasChoices("PROMETHEUS_URL", "SHOAL_PROMETHEUS_URL"))
+    jobs_max_chain_depth: int = 10
+    upload_max_bytes: int = 100 * 1024 * 1024
+    callback_timeout_seconds: float = 10.0
+    callback_attempts: int = 3
+    # Incident analysis (Kubernaut dialect and the operator /analyze contract).
+    incident_max_sessions: int = 10            # non-terminal sessions at once (Kubernaut's default)
+    incident_session_ttl_seconds: int = 1800   # idle TTL; a session lives at most twice this long
+    incident_max_turns: int = 40
+    incident_tool_cap_per_tool: int = 10
+    incident_tool_cap_total: int = 30
+    incident_tool_max_failures: int = 3
+    # /analyze refuses to answer with the mock provider unless this opts in (no silent mock).
+    analyze_allow_mock: bool = False
+    analyze_retention_days: int = 30
+    # Catalog (issue 6): the Substrate router that fronts MCP actors ("" = Substrate support off);
+    # an MCP actor-backed tool's endpoint is <router>/actors/mcp-<namespace>-<tool><spec.mcp.path>.
+    substrate_router_url: str = ""
+    # Chat orchestrator (orka-chat.txt "Configuration Flags", with the spec's defaults).
+    chat_enabled: bool = True
+    chat_provider: str = ""            # default provider reference ("" = the registry's default)
+    chat_model: str = ""               # default model ("" = the provider's default)
+    chat_max_iterations: int = 50
+    chat_max_duration: str = "30m"     # a Go duration, as the flag takes it
+    chat_tool_timeout: str = "60s"
+    chat_max_concurrent: int = 10      # counted across every replica (lease items in the objects table)
+    chat_max_tasks_per_turn: int = 5
+    chat_max_session_size: int = 512000
+    chat_heartbeat_seconds: float = 15.0
+    chat_lease_seconds: float = 90.0   # a dead replica's semaphore slot and session lock free up after this
+    chat_blocked_namespaces: str = "kube-system,kube-public"
     # Task engine (issue 4). Workspace-backed execution: providers enabled on this platform
     # (comma-separated: agent-sandbox, substrate; none by default) and the controller defaults.
     workspace_providers: str = ""

@@ -29,6 +29,11 @@ class AgentResult:
 
 
 Observer = Callable[[str, dict[str, Any]], None]
+# Hooks for callers that steer the loop (the chat orchestrator): `before_call(result)` runs before
+# every model call and may edit result.messages/result.iterations or raise to stop; `follow_up(result)`
+# runs when the model answers without tool calls and may return a note that keeps the loop going.
+BeforeCall = Callable[["AgentResult"], None]
+FollowUp = Callable[["AgentResult"], "str | None"]
 
 
 def _start_tool(registry: ToolRegistry, call: ToolCall, pool: concurrent.futures.Executor
@@ -68,7 +73,8 @@ def _call(provider: Provider, messages: list[Message], specs, max_tokens: int, t
 def run_agent(provider: Provider, messages: list[Message], *, tools: ToolRegistry | None = None,
               max_iterations: int = 50, tool_timeout: float = 60.0, max_tokens: int = 4096,
               temperature: float | None = None, observe: Observer | None = None,
-              stream: bool = False) -> AgentResult:
+              stream: bool = False, before_call: BeforeCall | None = None,
+              follow_up: FollowUp | None = None) -> AgentResult:
     """Run until the model answers without tool calls, or until max_iterations (then one tool-less call).
 
     `observe(kind, data)` sees "delta" (with stream=True: text as the model produces it), "message"
@@ -81,6 +87,8 @@ def run_agent(provider: Provider, messages: list[Message], *, tools: ToolRegistr
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="tool")
     try:
         while True:
+            if before_call is not None:
+                before_call(result)
             exhausted = result.iterations >= max_iterations
             if exhausted:
                 result.messages.append(Message(role="user", content=EXHAUSTED_NOTE))
@@ -93,6 +101,11 @@ def run_agent(provider: Provider, messages: list[Message], *, tools: ToolRegistr
             if completion.text:
                 notify("message", {"content": completion.text})
             if exhausted or not completion.tool_calls:
+                note = follow_up(result) if follow_up is not None and not exhausted else None
+                if note:
+                    result.iterations += 1
+                    result.messages.append(Message(role="user", content=note))
+                    continue
                 result.text = completion.text
                 return result
             result.iterations += 1

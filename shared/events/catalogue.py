@@ -32,6 +32,58 @@ class TaskResultData(TaskEventData):
     size: int
 
 
+class InvestigationRequestedData(BaseModel):
+    """An incident session waits for the investigator (the session itself is read from the store)."""
+
+    model_config = ConfigDict(extra="forbid")
+    namespace: str          # the investigated resource's namespace
+    name: str               # the session id
+    incident_id: str
+
+
+class InvestigationAuditData(BaseModel):
+    """Audit of a finished investigation with its LLM token totals (Kubernaut's aiagent.response.complete)."""
+
+    model_config = ConfigDict(extra="forbid")
+    namespace: str
+    name: str               # the session id, or the analysis id for the operator facade
+    facade: Literal["kubernaut", "operator"]
+    status: Literal["completed", "failed", "cancelled"]
+    incident_id: str | None = None
+    remediation_id: str | None = None
+    total_prompt_tokens: int
+    total_completion_tokens: int
+    llm_calls: int = 0
+    tool_calls: int = 0
+    model: str | None = None
+
+
+class MemoryProposalEventData(BaseModel):
+    """Identifies a memory proposal (`name` is its id); the proposal is read from the store."""
+
+    model_config = ConfigDict(extra="forbid")
+    namespace: str
+    name: str
+    type: str
+    status: Literal["pending", "accepted", "rejected", "applied", "archived"]
+    reviewer: str | None = None
+    memoryId: str | None = None
+
+
+class ChatTurnData(BaseModel):
+    """A chat turn ended; `name` is the session id (the session itself is read from the store)."""
+
+    model_config = ConfigDict(extra="forbid")
+    namespace: str
+    name: str
+    status: Literal["completed", "failed", "cancelled", "timeout"]
+    provider: str
+    model: str
+    usage: dict[str, int]  # inputTokens, outputTokens, llmCalls (a flat map: schemas stay $ref-free)
+    tasksCreated: list[str] = []
+    durationSeconds: float
+
+
 @dataclass(frozen=True)
 class EventType:
     type: str
@@ -41,6 +93,7 @@ class EventType:
 
 
 _TASK = {"namespace": "default", "name": "hello", "type": "ai"}
+_PROPOSAL = {"namespace": "default", "name": "mprop-7c9e6679-7425-40de-944b-e07fc1f90ae7", "type": "memory"}
 
 CATALOGUE: dict[str, EventType] = {e.type: e for e in (
     EventType("dev.shoal.task.created", "A task was stored and waits for dispatch.", TaskEventData,
@@ -53,6 +106,27 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in (
               {**_TASK, "size": 42}),
     EventType("dev.shoal.task.plan.saved", "A worker saved the task's autonomous plan.", TaskEventData, _TASK),
     EventType("dev.shoal.task.deleted", "A task was deleted; executors stop its work.", TaskEventData, _TASK),
+    EventType("dev.shoal.investigation.requested", "An incident session was created; the investigator runs it.",
+              InvestigationRequestedData, {"namespace": "shop", "name": "550e8400-e29b-41d4-a716-446655440000",
+                                           "incident_id": "inc-1"}),
+    EventType("aiagent.response.complete", "An investigation finished (audit, with LLM token totals).",
+              InvestigationAuditData, {"namespace": "shop", "name": "550e8400-e29b-41d4-a716-446655440000",
+                                       "facade": "kubernaut", "status": "completed", "incident_id": "inc-1",
+                                       "remediation_id": "rem-1", "total_prompt_tokens": 1200,
+                                       "total_completion_tokens": 300, "llm_calls": 3, "tool_calls": 4,
+                                       "model": "gpt-4o-mini"}),
+    EventType("dev.shoal.memory.proposed", "A memory proposal was submitted for review.",
+              MemoryProposalEventData, {**_PROPOSAL, "status": "pending"}),
+    EventType("dev.shoal.memory.proposal.reviewed", "A memory proposal was accepted or rejected.",
+              MemoryProposalEventData, {**_PROPOSAL, "status": "accepted", "reviewer": "alice"}),
+    EventType("dev.shoal.memory.applied", "An accepted memory proposal became a durable memory.",
+              MemoryProposalEventData, {**_PROPOSAL, "status": "applied",
+                                        "memoryId": "mem-3f2b8c1e-2a4d-5b6c-8d7e-9f0a1b2c3d4e"}),
+    EventType("dev.shoal.chat.turn.completed", "A chat turn ended (completed, failed, cancelled or timed out).",
+              ChatTurnData, {"namespace": "default", "name": "chat-session-1a2b3c4d", "status": "completed",
+                             "provider": "openai", "model": "gpt-4o-mini",
+                             "usage": {"inputTokens": 4200, "outputTokens": 1800, "llmCalls": 3},
+                             "tasksCreated": ["chat-chat-session-1a2b3c4d-5e6f7a8b-1"], "durationSeconds": 12.5}),
     EventType("dev.shoal.task.retried", "A task went back to Pending (a retry, a lost dispatch or the next "
               "autonomous iteration); the dispatcher starts it again.", TaskEventData,
               {**_TASK, "phase": "Pending", "message": "retry 1 of 3"}),

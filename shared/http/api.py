@@ -89,25 +89,32 @@ class Route:
     dialect: str | None = None
     streaming: bool = False
     responses: dict[int, str] = field(default_factory=dict)
+    # A dialect's own authenticator (headers -> Principal); None = the shared resolver.
+    authenticator: Callable[..., Principal] | None = None
+    # A route's own body limit (e.g. uploads); None = SHOAL_MAX_BODY_BYTES.
+    max_body_bytes: int | None = None
 
 
 class Router:
     """A group of routes sharing a path prefix and an error dialect."""
 
-    def __init__(self, prefix: str = "", *, dialect: str = "orka", tag: str = "") -> None:
+    def __init__(self, prefix: str = "", *, dialect: str = "orka", tag: str = "",
+                 authenticator: Callable[..., Principal] | None = None) -> None:
         self.prefix = prefix.rstrip("/")
         self.dialect = dialect
         self.tag = tag
+        self.authenticator = authenticator
         self.routes: list[Route] = []
 
     def route(self, rule: str, methods: Iterable[str] = ("GET",), *, public: bool = False, summary: str = "",
-              streaming: bool = False, responses: dict[int, str] | None = None) -> Callable[[Handler], Handler]:
+              streaming: bool = False, responses: dict[int, str] | None = None,
+              max_body_bytes: int | None = None) -> Callable[[Handler], Handler]:
         """Register a handler; registration only records, it never wraps or runs anything."""
 
         def register(handler: Handler) -> Handler:
             self.routes.append(Route(self.prefix + rule, tuple(m.upper() for m in methods), handler, public,
                                      summary or (handler.__doc__ or "").strip().split("\n")[0], self.dialect,
-                                     streaming, responses or {}))
+                                     streaming, responses or {}, self.authenticator, max_body_bytes))
             return handler
 
         return register
@@ -151,16 +158,16 @@ class Api:
             route = self.routes[index]
             dialect = DIALECTS[route.dialect or self.default_dialect]
             length = request.content_length
-            if length and length > get_settings().max_body_bytes:
+            if length and length > (route.max_body_bytes or get_settings().max_body_bytes):
                 raise TooLarge("request body too large")
             if not route.public:
-                ctx.principal = authenticate(request.headers)
+                ctx.principal = (route.authenticator or authenticate)(request.headers)
             response = _to_response(route.handler(ctx, **args))
         except ShoalError as error:
-            response = _error_response(dialect, error, request_id)
+            response = _error_response(dialect, error, request_id, request.path)
         except Exception:
             log.exception("unhandled error", extra={"fields": {"request_id": request_id, "path": request.path}})
-            response = _error_response(dialect, ShoalError("internal error"), request_id)
+            response = _error_response(dialect, ShoalError("internal error"), request_id, request.path)
         response.headers["X-Request-Id"] = request_id
         log.info("request", extra={"fields": {
             "request_id": request_id, "function": self.name, "method": request.method,
@@ -170,8 +177,8 @@ class Api:
         return response
 
 
-def _error_response(dialect: Dialect, error: ShoalError, request_id: str) -> Response:
-    body, status, content_type = dialect.render(error, request_id)
+def _error_response(dialect: Dialect, error: ShoalError, request_id: str, path: str = "") -> Response:
+    body, status, content_type = dialect.render(error, request_id, path)
     response = Response(json.dumps(body), status=status, content_type=content_type)
     for key, value in error.headers.items():
         response.headers[key] = value

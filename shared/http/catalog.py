@@ -13,6 +13,19 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "meta": ("shared.meta.routes:router",),
     "tasks": ("shared.tasks.routes:router",),
     "internal": ("shared.tasks.internal_routes:router",),
+    "jobs": ("shared.jobs.job_routes:router", "shared.jobs.agent_routes:agents_router",
+             "shared.jobs.agent_routes:instructions_router", "shared.jobs.admin_routes:api_keys_router",
+             "shared.jobs.admin_routes:sources_router", "shared.jobs.admin_routes:config_router",
+             "shared.jobs.admin_routes:stats_router", "shared.jobs.admin_routes:auth_router",
+             "shared.jobs.upload_routes:uploads_router", "shared.jobs.upload_routes:models_router"),
+    "webhooks": ("shared.jobs.ingest_routes:events_router", "shared.jobs.ingest_routes:github_router"),
+    "incidents": ("shared.incidents.routes:router", "shared.incidents.routes:platform"),
+    "analyze": ("shared.analyze.routes:router",),
+    "catalog": ("shared.catalog.agents:router", "shared.catalog.skills:router", "shared.catalog.tools:router",
+                "shared.catalog.secrets:secrets_router", "shared.catalog.secrets:auth_router"),
+    "memory": ("shared.memory.memory_routes:router", "shared.memory.proposal_routes:router",
+               "shared.memory.session_routes:router"),
+    "chat": ("shared.chat.routes:router",),
 }
 
 

@@ -15,8 +15,8 @@ class Dialect:
     def body(self, error: ShoalError, request_id: str) -> Any:
         raise NotImplementedError
 
-    def render(self, error: ShoalError, request_id: str) -> tuple[Any, int, str]:
-        """(body, status, content type) for an error."""
+    def render(self, error: ShoalError, request_id: str, instance: str = "") -> tuple[Any, int, str]:
+        """(body, status, content type) for an error; `instance` is the request path."""
         return self.body(error, request_id), error.status, self.content_type
 
 
@@ -36,19 +36,31 @@ class OrkaDialect(Dialect):
         return {"error": {"code": error.status, "message": _message(error, request_id)}}
 
 
+PROBLEM_BASE = "https://kubernaut.ai/problems/"
+# Shoal's generic error codes → Kubernaut's problem type slugs; other codes are used as slugs verbatim.
+_PROBLEM_TYPES = {"invalid_request": "bad-request", "unauthorized": "unauthorized", "forbidden": "forbidden",
+                  "not_found": "not-found", "method_not_allowed": "method-not-allowed", "conflict": "conflict",
+                  "too_large": "payload-too-large", "rate_limited": "rate-limited",
+                  "internal_error": "internal-error", "unavailable": "service-unavailable"}
+
+
 class ProblemDialect(Dialect):
-    """RFC 7807 `application/problem+json` (Kubernaut)."""
+    """RFC 7807 `application/problem+json` (Kubernaut): type, title, detail, status, instance (+request_id)."""
 
     name = "problem"
     content_type = "application/problem+json"
 
-    def body(self, error: ShoalError, request_id: str) -> Any:
+    def body(self, error: ShoalError, request_id: str, instance: str = "") -> Any:
         try:
             title = HTTPStatus(error.status).phrase
         except ValueError:
             title = "Error"
-        return {"type": "about:blank", "title": title, "status": error.status,
-                "detail": _message(error, request_id), "request_id": request_id}
+        slug = _PROBLEM_TYPES.get(error.code, error.code.replace("_", "-"))
+        return {"type": PROBLEM_BASE + slug, "title": title, "detail": _message(error, request_id),
+                "status": error.status, "instance": instance, "request_id": request_id}
+
+    def render(self, error: ShoalError, request_id: str, instance: str = "") -> tuple[Any, int, str]:
+        return self.body(error, request_id, instance), error.status, self.content_type
 
 
 _OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -90,5 +102,16 @@ class SimpleDialect(Dialect):
         return {"error": _message(error, request_id)}
 
 
+class FastAPIDialect(Dialect):
+    """FastAPI's shapes (the operator's LLM service): `{"detail": "…"}`, or for a 422 carrying
+    validation errors `{"detail": [{"type","loc","msg","input"}]}` (an error's `detail_list`)."""
+
+    name = "fastapi"
+
+    def body(self, error: ShoalError, request_id: str) -> Any:
+        details = getattr(error, "detail_list", None)
+        return {"detail": details if details is not None else _message(error, request_id)}
+
+
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (OrkaDialect(), ProblemDialect(), OpenAIDialect(),
-                                                     AnthropicDialect(), SimpleDialect())}
+                                                     AnthropicDialect(), SimpleDialect(), FastAPIDialect())}

@@ -11,6 +11,12 @@ _ERROR_SCHEMAS = {
     "orka": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "integer"}, "message": {"type": "string"}}}}},
+    "simple": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "problem": {"type": "object", "required": ["type", "title", "detail", "status", "instance"], "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "detail": {"type": "string"},
+        "status": {"type": "integer"}, "instance": {"type": "string"}, "request_id": {"type": "string"}}},
+    "fastapi": {"type": "object", "required": ["detail"], "properties": {"detail": {
+        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]}}},
 }
 _PARAM = re.compile(r"<(?:[a-z]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
 

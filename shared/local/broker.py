@@ -25,8 +25,10 @@ RETRIED = {404, 409, 429}
 
 
 class Broker:
-    def __init__(self, triggers: list[TriggerDef], service_url: Callable[[str], str | None]) -> None:
+    def __init__(self, triggers: list[TriggerDef], service_url: Callable[[str], str | None], *,
+                 event_log: str | None = None) -> None:
         self.triggers = triggers
+        self.event_log = event_log  # a JSON-lines file of every accepted event, for developers and tests
         self.service_url = service_url
         self.client = httpx.Client(timeout=30.0)
         self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="delivery")
@@ -45,6 +47,10 @@ class Broker:
         return Response(status=202)(environ, start_response)
 
     def publish(self, event: Event) -> None:
+        if self.event_log:
+            headers, body = to_http(event, structured=True)
+            with self._lock, open(self.event_log, "ab") as log_file:
+                log_file.write(body.replace(b"\n", b" ") + b"\n")
         attributes = {"type": event.type, "source": event.source, "subject": event.subject, "id": event.id,
                       **event.extensions}
         for trigger in self.triggers:

@@ -128,7 +128,8 @@ class LocalPlatform:
                "K_SINK": f"http://127.0.0.1:{broker_port}/", "SHOAL_INTERNAL_URL": self.url,
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                "WORKERS": "1", "THREADS": "16", "PYTHONUNBUFFERED": "1"}
-        self._serve(Broker(triggers(), self.service_url), broker_port, "broker")
+        self._serve(Broker(triggers(), self.service_url, event_log=os.environ.get("SHOAL_EVENT_LOG")),
+                    broker_port, "broker")
         for fn in functions():
             self._start_function(fn.name, env)
         for name, proc in self.processes.items():

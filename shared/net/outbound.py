@@ -87,3 +87,20 @@ def outbound_client(*, timeout: float = 30.0, allow: Iterable[str] = (), follow_
     """An httpx client whose every request (and redirect hop) passes the SSRF guard."""
     return httpx.Client(transport=_GuardedTransport(tuple(allow)), timeout=timeout,
                         follow_redirects=follow_redirects, headers=headers)
+
+
+class _GuardedAsyncTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, allow: tuple[str, ...], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._allow = allow
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        check_url(str(request.url), allow=self._allow)
+        return await super().handle_async_request(request)
+
+
+def outbound_async_client(*, timeout: float | httpx.Timeout = 30.0, allow: Iterable[str] = (),
+                          follow_redirects: bool = False, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    """The async twin of outbound_client (for SDKs that take an httpx.AsyncClient, e.g. MCP)."""
+    return httpx.AsyncClient(transport=_GuardedAsyncTransport(tuple(allow)), timeout=timeout,
+                             follow_redirects=follow_redirects, headers=headers)

@@ -14,6 +14,7 @@ from shared.config import get_settings
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
+_session: Any = None  # one botocore session per process: its loader caches the service models
 
 
 def client(service: str) -> Any:
@@ -28,13 +29,16 @@ def client(service: str) -> Any:
 
             config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=5, read_timeout=30,
                             s3={"addressing_style": "path"})
-            session = boto3.session.Session()
+            global _session
+            if _session is None:
+                _session = boto3.session.Session()
+            session = _session
             _clients[service] = session.client(service, region_name=get_settings().aws_region, config=config)
         return _clients[service]
 
 
 def reset_clients() -> None:
-    """Drop cached clients (tests start a fresh moto per test)."""
+    """Drop cached clients (tests start a fresh moto per test); the session and its model cache stay."""
     with _lock:
         _clients.clear()
 

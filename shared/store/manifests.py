@@ -32,6 +32,12 @@ def table_manifests() -> list[dict[str, Any]]:
             "tags": [{"key": "app.kubernetes.io/part-of", "value": "shoal"}, {"key": "shoal.dev/purpose",
                                                                             "value": table.purpose}],
         }
+        if request.get("GlobalSecondaryIndexes"):
+            spec["globalSecondaryIndexes"] = [{
+                "indexName": gsi["IndexName"],
+                "keySchema": [{"attributeName": k["AttributeName"], "keyType": k["KeyType"]} for k in gsi["KeySchema"]],
+                "projection": {"projectionType": gsi["Projection"]["ProjectionType"]},
+            } for gsi in request["GlobalSecondaryIndexes"]]
         if table.ttl_attribute:
             spec["timeToLive"] = {"attributeName": table.ttl_attribute, "enabled": True}
         docs.append({"apiVersion": "dynamodb.services.k8s.aws/v1alpha1", "kind": "Table",

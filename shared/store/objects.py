@@ -43,10 +43,15 @@ def _now() -> int:
 
 
 class ObjectStore:
-    """Repository of one kind of resource."""
+    """Repository of one kind of resource.
 
-    def __init__(self, kind: str) -> None:
+    `order` (optional) maps a document to a string stored in the item's `order` attribute, the sort
+    key of the sparse `by-order` index: `list_ordered` then pages the kind in that order.
+    """
+
+    def __init__(self, kind: str, *, order: Callable[[dict], str] | None = None) -> None:
         self.kind = kind
+        self.order = order
 
     # -- keys and items -------------------------------------------------------------------
     def _pk(self, namespace: str) -> str:
@@ -70,6 +75,8 @@ class ObjectStore:
             item["doc"] = {"S": raw}
         if expiry is not None:
             item["expiry"] = {"N": str(expiry)}
+        if self.order is not None:
+            item["order"] = {"S": self.order(doc) or name}
         return item
 
     def _record(self, item: dict) -> Record | None:
@@ -200,6 +207,39 @@ class ObjectStore:
                                     ExclusiveStartKey=start, Limit=1, Select="COUNT").get("Count"):
             start = None
         return records, encode_cursor(start)
+
+    def list_ordered(self, namespace: str, *, limit: int, cursor: str | None = None, descending: bool = True,
+                     accept: Callable[[dict], bool] | None = None) -> tuple[list[Record], str | None]:
+        """One page of the records `accept` admits, in `order` (newest first by default), and the next cursor.
+
+        A Query on the sparse `by-order` index: it reads only as far as the page (plus the next
+        admitted record, so the last page carries no cursor) needs, never the whole partition.
+        """
+        assert self.order is not None, f"{self.kind} has no order"
+        start = decode_cursor(cursor, expect_pk=self._pk(namespace))
+        records: list[Record] = []
+        last_key: dict | None = None
+        while True:
+            kwargs: dict[str, Any] = {"IndexName": "by-order", "KeyConditionExpression": "pk = :pk",
+                                      "ExpressionAttributeValues": {":pk": {"S": self._pk(namespace)}},
+                                      "ScanIndexForward": not descending,
+                                      # a filter may skip items: read bigger pages (the cursor stays exact,
+                                      # it is the key of the last record handed out)
+                                      "Limit": limit + 1 if accept is None else max(limit + 1, 100)}
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = self._call("query", **kwargs)
+            for item in page.get("Items", []):
+                record = self._record(item)
+                if record is None or (accept is not None and not accept(record.doc)):
+                    continue
+                if len(records) == limit:  # one more admitted record exists: hand out a cursor
+                    return records, encode_cursor(last_key)
+                records.append(record)
+                last_key = {k: item[k] for k in ("pk", "sk", "order")}
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return records, None
 
     @staticmethod
     def _drop_blob(item: dict) -> None:

@@ -42,3 +42,29 @@ def read(stream: str, *, after: int = 0, limit: int = 100) -> list[tuple[int, di
         ConsistentRead=True,
     )
     return [(int(i["sk"]["N"]), json.loads(i["data"]["S"])) for i in response.get("Items", [])]
+
+
+def delete(stream: str) -> int:
+    """Delete every record of a stream (e.g. a deleted session's transcript); the number deleted.
+
+    The sequence counter is kept, so a stream recreated under the same id never reuses a number.
+    """
+    ddb = client("dynamodb")
+    deleted, start = 0, None
+    while True:
+        kwargs: dict[str, Any] = {"TableName": table_name("streams"), "KeyConditionExpression": "pk = :pk",
+                                  "ExpressionAttributeValues": {":pk": {"S": stream}},
+                                  "ProjectionExpression": "pk, sk"}
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = ddb.query(**kwargs)
+        keys = page.get("Items", [])
+        for i in range(0, len(keys), 25):
+            requests = [{"DeleteRequest": {"Key": key}} for key in keys[i:i + 25]]
+            while requests:
+                response = ddb.batch_write_item(RequestItems={table_name("streams"): requests})
+                requests = response.get("UnprocessedItems", {}).get(table_name("streams"), [])
+        deleted += len(keys)
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return deleted

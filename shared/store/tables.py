@@ -7,6 +7,10 @@ objects      pk = "<kind>#<namespace>", sk = "<name>"
              - list a kind in a namespace, in name order, paged by LastEvaluatedKey
              - `version` is the optimistic-lock attribute; `doc` holds the JSON document, or
                `blob` the bucket key when the document is larger than the item limit
+  by-order   (sparse GSI) pk = "<kind>#<namespace>", sk = `order` (S): only items of kinds whose
+             ObjectStore has an `order` function carry the attribute (memories and memory
+             proposals: their updatedAt/createdAt plus the id), so "newest first" is one Query
+             with ScanIndexForward=false, paged by LastEvaluatedKey
 streams      pk = "<stream id>", sk = sequence number (N)
              - append in order (conditional on the sequence being free)
              - read after a sequence number (SSE replay, logs, messages)
@@ -23,6 +27,15 @@ from shared.config import get_settings
 
 
 @dataclass(frozen=True)
+class IndexDef:
+    """A global secondary index (projection ALL)."""
+
+    name: str
+    hash_key: tuple[str, str]
+    range_key: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class TableDef:
     key: str                     # logical name; the physical name is prefix + key
     hash_key: tuple[str, str]    # (attribute, type)
@@ -30,11 +43,14 @@ class TableDef:
     ttl_attribute: str | None = None
     purpose: str = ""
     extra_attributes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    indexes: tuple[IndexDef, ...] = field(default_factory=tuple)
 
 
 TABLES: tuple[TableDef, ...] = (
     TableDef("objects", ("pk", "S"), ("sk", "S"), ttl_attribute="expiry",
-             purpose="every CRUD resource, keyed by kind#namespace and name"),
+             purpose="every CRUD resource, keyed by kind#namespace and name",
+             extra_attributes=(("order", "S"),),
+             indexes=(IndexDef("by-order", ("pk", "S"), ("order", "S")),)),
     TableDef("streams", ("pk", "S"), ("sk", "N"), ttl_attribute="expiry",
              purpose="append-only ordered records: SSE events, logs, messages, transcripts"),
     TableDef("idempotency", ("pk", "S"), None, ttl_attribute="expiry",
@@ -57,9 +73,17 @@ def create_table_request(table: TableDef) -> dict:
     keys = [{"AttributeName": table.hash_key[0], "KeyType": "HASH"}]
     if table.range_key:
         keys.append({"AttributeName": table.range_key[0], "KeyType": "RANGE"})
-    return {
+    request = {
         "TableName": table_name(table.key),
         "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attrs],
         "KeySchema": keys,
         "BillingMode": "PAY_PER_REQUEST",
     }
+    if table.indexes:
+        request["GlobalSecondaryIndexes"] = [{
+            "IndexName": index.name,
+            "KeySchema": [{"AttributeName": index.hash_key[0], "KeyType": "HASH"}]
+            + ([{"AttributeName": index.range_key[0], "KeyType": "RANGE"}] if index.range_key else []),
+            "Projection": {"ProjectionType": "ALL"},
+        } for index in table.indexes]
+    return request

@@ -181,12 +181,10 @@ def get_messages(ctx: RequestContext, namespace: str, task: str):
 # -- session transcripts ---------------------------------------------------------------------------
 @router.route("/sessions/<namespace>/<name>/transcript", ["GET"], summary="Session transcript (NDJSON)")
 def get_transcript(ctx: RequestContext, namespace: str, name: str):
-    import json
-
     from flask import Response
 
     from shared.errors import Forbidden
-    from shared.tasks.transcripts import read_transcript
+    from shared.tasks.transcripts import transcript_text
 
     _caller_may_write(ctx, namespace)
     task_name = ctx.args.get("taskName")
@@ -194,11 +192,7 @@ def get_transcript(ctx: RequestContext, namespace: str, name: str):
         record = tasks.require(namespace, task_name, TASK_NOT_FOUND)
         if (record.doc.get("spec", {}).get("sessionRef") or {}).get("name") != name:
             raise Forbidden("task does not reference this session")
-    lines = read_transcript(namespace, name)
-    if not lines:
-        raise NotFound("session not found")
-    body = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
-    return Response(body, status=200, content_type="application/x-ndjson")
+    return Response(transcript_text(namespace, name), status=200, content_type="application/x-ndjson")
 
 
 @router.route("/sessions/<namespace>/<name>/transcript", ["POST"],
@@ -207,11 +201,14 @@ def post_transcript(ctx: RequestContext, namespace: str, name: str):
     from shared.tasks.transcripts import append_messages
 
     _caller_may_write(ctx, namespace)
-    messages = ctx.json_object().get("messages")
+    body = ctx.json_object()
+    messages, task = body.get("messages"), body.get("taskName") or ""
     if not isinstance(messages, list) or not all(
             isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
         raise Invalid("messages must be a list of objects with a role")
-    append_messages(namespace, name, messages)
+    if not isinstance(task, str):
+        raise Invalid("taskName must be a string")
+    append_messages(namespace, name, messages, task=task)
     return None
 
 

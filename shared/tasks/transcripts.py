@@ -1,40 +1,49 @@
-"""Session transcripts: one ordered stream per session, one record per message.
+"""Task workers and session transcripts: the session records and streams of `shared.memory.sessions`.
 
-A record is Orka's transcript line `{id, order, role, content, name, toolCalls, toolCallID, ts}`;
-`GET /internal/v1/sessions/{ns}/{name}/transcript` returns them as NDJSON. Tasks with a
-`sessionRef` append their conversation here through the worker API.
+A task with `sessionRef` reads the session's transcript and appends its own messages through the
+worker API; the session record (type "task" when a worker creates it) counts the messages and
+names the task as its active one.
 """
 
 from __future__ import annotations
 
-import uuid
+import contextlib
 from typing import Any
 
 from shared.clock import now_rfc3339
-from shared.store import streams
-
-PAGE = 100
-
-
-def _stream(namespace: str, session: str) -> str:
-    return f"transcript#{namespace}/{session}"
+from shared.errors import NotFound
+from shared.store import AlreadyExists
 
 
-def append_messages(namespace: str, session: str, messages: list[dict[str, Any]]) -> None:
+def transcript_text(namespace: str, session: str) -> str:
+    """The JSONL transcript; NotFound("session not found") for a missing or hidden session."""
+    from shared.memory.sessions import NOT_FOUND, sessions, transcript_lines, visible
+
+    record = sessions.get(namespace, session)
+    if not visible(record):
+        raise NotFound(NOT_FOUND)
+    return transcript_lines(record)
+
+
+def append_messages(namespace: str, session: str, messages: list[dict[str, Any]], *, task: str = "") -> None:
+    from shared.memory.sessions import append_message, sessions
+
+    stamp = now_rfc3339()
+    with contextlib.suppress(AlreadyExists):
+        sessions.create(namespace, session, {"name": session, "namespace": namespace, "sessionType": "task",
+                                             "messageCount": 0, "inputTokens": 0, "outputTokens": 0,
+                                             "activeTask": task, "createdAt": stamp, "updatedAt": stamp})
     for message in messages:
-        line = {"id": message.get("id") or uuid.uuid4().hex, "role": message["role"],
-                "content": message.get("content", ""), "ts": message.get("ts") or now_rfc3339()}
-        for key in ("name", "toolCalls", "toolCallID"):
+        line = {"role": message["role"], "content": message.get("content", ""), "ts": message.get("ts") or stamp}
+        for key in ("id", "name", "toolCalls", "toolCallID"):
             if message.get(key):
                 line[key] = message[key]
-        line["order"] = streams.append(_stream(namespace, session), line)
+        append_message(namespace, session, line)
 
+    def count(doc: dict[str, Any]) -> None:
+        doc["messageCount"] = int(doc.get("messageCount", 0)) + len(messages)
+        doc["updatedAt"] = stamp
+        if task:
+            doc["activeTask"] = task
 
-def read_transcript(namespace: str, session: str) -> list[dict[str, Any]]:
-    found, after = [], 0
-    while True:
-        batch = streams.read(_stream(namespace, session), after=after, limit=PAGE)
-        found += [{**record, "order": seq} for seq, record in batch]
-        if len(batch) < PAGE:
-            return found
-        after = batch[-1][0]
+    sessions.update(namespace, session, count)

@@ -89,7 +89,7 @@ def main() -> int:
                            tool_timeout=settings.tool_timeout_seconds, max_tokens=int(ai.get("maxTokens", 4096)),
                            temperature=ai.get("temperature"), observe=observe)
         # This run's messages (its prompt onwards) go to the session transcript; the system prompt does not.
-        session.save(client, namespace, spec, result.messages[len(system) + len(earlier):])
+        session.save(client, namespace, spec, result.messages[len(system) + len(earlier):], name)
         client.post_result(namespace, name, result.text.encode())
         client.post_status(namespace, name, "Succeeded",
                            f"completed in {result.llm_calls} LLM call(s) with {provider.kind}/{provider.model}")

@@ -28,7 +28,8 @@ def history(client: InternalClient, namespace: str, spec: dict[str, Any]) -> lis
     return texts[-int(ref.get("maxMessages", 50)):]
 
 
-def save(client: InternalClient, namespace: str, spec: dict[str, Any], messages: list[Message]) -> None:
+def save(client: InternalClient, namespace: str, spec: dict[str, Any], messages: list[Message],
+         task: str = "") -> None:
     ref = spec.get("sessionRef") or {}
     if not ref.get("name") or ref.get("append") is False or not messages:
         return
@@ -42,4 +43,4 @@ def save(client: InternalClient, namespace: str, spec: dict[str, Any], messages:
         if message.tool_calls:
             line["toolCalls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls]
         lines.append(line)
-    client._post(f"/internal/v1/sessions/{namespace}/{ref['name']}/transcript", json={"messages": lines})
+    client._post(f"/internal/v1/sessions/{namespace}/{ref['name']}/transcript", json={"messages": lines, "taskName": task})

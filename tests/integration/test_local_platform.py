@@ -12,7 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.events.envelope import parse
+from shared.local.manifests import functions
 from shared.local.platform import free_port, wait_http
+from tests.support.events import validate_against_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "integration-token"
@@ -34,13 +37,16 @@ def moto_server():
 
 
 class Platform:
-    def __init__(self, state_url: str, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, state_url: str, event_log: Path | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOAL_", "AWS_", "K_SINK"))}
         env.update({"SHOAL_PORT": str(self.port), "SHOAL_DEV_TOKEN": TOKEN, "AWS_ENDPOINT_URL": state_url,
                     "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                     "AWS_DEFAULT_REGION": "us-east-1", "PYTHONUNBUFFERED": "1", **(extra_env or {})})
+        if event_log:
+            env["SHOAL_EVENT_LOG"] = str(event_log)
         self.proc = subprocess.Popen([sys.executable, "-m", "shared.local"], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.banner = ""
@@ -81,11 +87,12 @@ def wait_phase(client: httpx.Client, name: str, timeout: float = 30.0) -> dict:
         time.sleep(0.2)
 
 
-def test_task_runs_end_to_end_and_survives_a_restart(moto_server):
-    platform = Platform(moto_server)
+def test_task_runs_end_to_end_and_survives_a_restart(moto_server, tmp_path):
+    event_log = tmp_path / "events.jsonl"
+    platform = Platform(moto_server, event_log)
     try:
         assert f"dev token:  {TOKEN}" in platform.banner
-        assert sorted(platform.function_ports) and len(platform.function_ports) == 6
+        assert sorted(platform.function_ports) and len(platform.function_ports) == len(functions())
         with httpx.Client(base_url=platform.url, headers=AUTH, timeout=10) as client:
             assert httpx.get(platform.url + "/api/v1/tasks").json() == {
                 "error": {"code": 401, "message": "missing authorization header"}}
@@ -98,8 +105,20 @@ def test_task_runs_end_to_end_and_survives_a_restart(moto_server):
             assert client.get("/api/v1/tasks/hello/result").json() == {
                 "result": "Hello from shoal-mock. You said: say hi"}
             assert client.get("/openapi.json").json()["openapi"] == "3.1.0"
+            chat = client.post("/api/v1/chat", json={"message": "hi", "sessionId": "it-chat"},
+                               headers={"Accept": "application/json"}).json()
+            assert chat["sessionId"] == "it-chat" and chat["message"] == "Hello from shoal-mock. You said: hi"
+            assert chat["toolCalls"] == [] and chat["usage"]["llmCalls"] == 1
     finally:
         assert platform.stop() == 0
+    # Every event that crossed the broker matches its schema in events/.
+    events = [parse({"content-type": "application/cloudevents+json"}, line)
+              for line in event_log.read_bytes().splitlines()]
+    for event in events:
+        validate_against_catalogue(event)
+    assert [e.type for e in events if e.subject == "default/hello"] == [
+        "dev.shoal.task.created", "dev.shoal.task.started", "dev.shoal.task.result.saved",
+        "dev.shoal.task.finished"]
     for port in platform.function_ports:  # every function process is gone
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
@@ -111,6 +130,9 @@ def test_task_runs_end_to_end_and_survives_a_restart(moto_server):
             assert task["status"]["phase"] == "Succeeded"
             assert client.get("/api/v1/tasks/hello/result").json()["result"].startswith("Hello from shoal-mock")
             assert client.post("/api/v1/tasks", json={"name": "hello", "type": "ai", "prompt": "x"}).status_code == 409
+            # the chat turn's events outlived the processes that produced them
+            replay = client.get("/api/v1/chat/it-chat/stream", headers={"Last-Event-ID": "0"}).text
+            assert replay.startswith("id: 1\nevent: status\n") and "event: done" in replay
     finally:
         assert again.stop() == 0
 
@@ -148,7 +170,7 @@ def test_a_parent_task_delegates_two_children_that_exchange_a_message(moto_serve
     }
     path = tmp_path / "script.json"
     path.write_text(json.dumps(script))
-    platform = Platform(moto_server, {"SHOAL_MOCK_SCRIPT": str(path)})
+    platform = Platform(moto_server, extra_env={"SHOAL_MOCK_SCRIPT": str(path)})
     try:
         with httpx.Client(base_url=platform.url, headers=AUTH, timeout=10) as client:
             body = {"name": "twins", "type": "ai", "prompt": "coordinate the twins",

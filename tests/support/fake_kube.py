@@ -34,6 +34,7 @@ class FakeKube(BackgroundServer):
         self.objects: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.requests: list[dict[str, Any]] = []
         self.pod_logs: dict[tuple[str, str], str] = {}
+        self.previous_logs: dict[tuple[str, str], str] = {}  # served for ?previous=true
         # token → TokenReview status dict ({"authenticated": True, "user": {...}}) or absent = unauthenticated
         self.tokens: dict[str, dict[str, Any]] = {}
         # SubjectAccessReview spec → allowed?
@@ -81,7 +82,8 @@ class FakeKube(BackgroundServer):
             if sub == "log" and request.method == "GET":
                 if (prefix, "pods", ns, name) not in self.objects:
                     return _status(404, "NotFound", f'pods "{name}" not found')
-                return Response(self.pod_logs.get((ns, name), ""), content_type="text/plain")
+                logs = self.previous_logs if request.args.get("previous") == "true" else self.pod_logs
+                return Response(logs.get((ns, name), ""), content_type="text/plain")
             if request.method == "POST" and not name:
                 meta = body.setdefault("metadata", {})
                 if not meta.get("name") and meta.get("generateName"):
@@ -92,9 +94,11 @@ class FakeKube(BackgroundServer):
                 return self._json(self.add(prefix, resource, ns, body), 201)
             if request.method == "GET" and not name:
                 selector = dict(p.split("=", 1) for p in request.args.get("labelSelector", "").split(",") if "=" in p)
+                fields = dict(p.split("=", 1) for p in request.args.get("fieldSelector", "").split(",") if "=" in p)
                 items = [o for (p, r, n, _), o in sorted(self.objects.items())
                          if p == prefix and r == resource and (not ns or n == ns)
-                         and all(o["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())]
+                         and all(o["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
+                         and all(_field(o, k) == v for k, v in fields.items())]
                 return self._json({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"},
                                    "items": items})
             if key not in self.objects:
@@ -113,6 +117,13 @@ class FakeKube(BackgroundServer):
     @staticmethod
     def _json(obj: Any, status: int = 200) -> Response:
         return Response(json.dumps(obj), status=status, content_type="application/json")
+
+
+def _field(obj: dict[str, Any], path: str) -> Any:
+    """A dotted field of an object, for fieldSelector equality (e.g. involvedObject.name)."""
+    for part in path.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
 
 
 def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from shared.local.manifests import functions
 
 ROOT = Path(__file__).resolve().parents[2]
 # (cloudevents is not listed: functions-framework itself imports it.)
-HEAVY = ("boto3", "botocore", "openai", "anthropic", "kubernetes", "pydantic_settings")
+HEAVY = ("boto3", "botocore", "openai", "anthropic", "kubernetes", "pydantic_settings", "mcp")
 PROBE = """
 import json, sys
 from functions_framework import create_app

@@ -61,3 +61,15 @@ def test_streaming_reports_deltas():
     result = run_agent(MockProvider(), [Message(role="user", content="stream please")], stream=True,
                        observe=lambda kind, data: kind == "delta" and deltas.append(data["content"]))
     assert "".join(deltas) == result.text and len(deltas) > 2
+
+
+def test_before_call_and_follow_up_hooks_steer_the_loop():
+    script = [{"tool_calls": [{"name": "t"}]}, {"text": "stopping"}, {"text": "really done"}]
+    seen, notes = [], iter(["keep going", None])
+    result = run_agent(MockProvider(script=script), [Message(role="user", content="go")],
+                       tools=registry(t=lambda a: "ok"),
+                       before_call=lambda r: seen.append(r.iterations),
+                       follow_up=lambda r: next(notes))
+    assert result.text == "really done" and result.llm_calls == 3
+    assert seen == [0, 1, 2]  # before every model call; a follow-up counts as an iteration
+    assert result.messages[-2].content == "keep going"

@@ -1,0 +1,12 @@
+"""The `analyze` function (operator–LLM contract): wiring only; routes live in shared."""
+
+import functions_framework
+
+from shared.http.catalog import build_api
+
+api = build_api("analyze")
+
+
+@functions_framework.http
+def analyze(request):
+    return api.handle(request)

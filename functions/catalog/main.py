@@ -1,0 +1,12 @@
+"""The `catalog` function: wiring only; the routes live in shared (see shared.http.catalog)."""
+
+import functions_framework
+
+from shared.http.catalog import build_api
+
+api = build_api("catalog")
+
+
+@functions_framework.http
+def catalog(request):
+    return api.handle(request)

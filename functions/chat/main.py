@@ -1,0 +1,12 @@
+"""The `chat` function: wiring only; the routes live in shared (see shared.http.catalog)."""
+
+import functions_framework
+
+from shared.http.catalog import build_api
+
+api = build_api("chat")
+
+
+@functions_framework.http
+def chat(request):
+    return api.handle(request)

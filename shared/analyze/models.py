@@ -1,0 +1,121 @@
+"""Request and response of `POST /analyze` (operator-llm-contract.txt; peers.md §2.2)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.investigation.patch_filter import PATCH_TYPE
+
+
+def _list(value: Any) -> Any:
+    # Go nil slices arrive as null: the contract coerces them to [].
+    return [] if value is None else value
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: str
+    reason: str = ""
+    message: str = ""
+    firstTimestamp: str | None = None
+    lastTimestamp: str | None = None
+
+
+class NodeCondition(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+    lastTransitionTime: str | None = None
+
+
+class NodeIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str
+    conditions: list[NodeCondition] = Field(default_factory=list)
+    events: list[EventIn] = Field(default_factory=list)
+
+    _nulls = field_validator("conditions", "events", mode="before")(_list)
+
+
+class AnalyzeRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    resource_kind: str = Field(min_length=1, max_length=63)
+    resource_name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+    namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    reason: str = ""
+    events: list[EventIn] = Field(default_factory=list)
+    nodes: list[NodeIn] = Field(default_factory=list)
+    spec: dict[str, Any] = Field(default_factory=dict)
+    recent_logs: list[str] = Field(default_factory=list)
+    historical_logs: list[str] = Field(default_factory=list)
+
+    _nulls = field_validator("events", "nodes", "recent_logs", "historical_logs", mode="before")(_list)
+
+    @field_validator("spec", mode="before")
+    @classmethod
+    def _spec(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _reason(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+
+class Target(BaseModel):
+    kind: str
+    namespace: str
+    name: str
+
+
+class Action(BaseModel):
+    type: Literal["k8s_patch"] = "k8s_patch"
+    target: Target
+    patch_type: str = PATCH_TYPE
+    patch: dict[str, Any]
+
+
+class AnalyzeResponse(BaseModel):
+    summary: str
+    root_cause: str = ""
+    recommendation: str
+    action: Action | None = None
+
+
+class OutcomeRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    resource_kind: str
+    resource_name: str
+    namespace: str
+    outcome: str = "applied"
+
+
+# What the prompt keeps of each input (the original's limits).
+SPEC_CHARS = 4000
+RECENT_LOG_LINES = 200
+HISTORICAL_LOG_LINES = 300
+NODES = 5
+NODE_CONDITIONS = 20
+NODE_EVENTS = 25
+EVENTS = 50
+
+
+def prompt_context(request: AnalyzeRequest) -> dict[str, Any]:
+    """The caller's evidence, cut to the limits above."""
+    import json
+
+    spec = json.dumps(request.spec, default=str)
+    return {
+        "events": [e.model_dump(exclude_none=True) for e in request.events[-EVENTS:]],
+        "nodes": [{"name": n.name,
+                   "conditions": [c.model_dump(exclude_none=True) for c in n.conditions[:NODE_CONDITIONS]],
+                   "events": [e.model_dump(exclude_none=True) for e in n.events[-NODE_EVENTS:]]}
+                  for n in request.nodes[:NODES]],
+        "spec": spec if len(spec) <= SPEC_CHARS else spec[:SPEC_CHARS] + "… (truncated)",
+        "recent_logs": request.recent_logs[-RECENT_LOG_LINES:],
+        "historical_logs": request.historical_logs[-HISTORICAL_LOG_LINES:],
+    }

@@ -1,0 +1,228 @@
+"""The operator–LLM contract (operator-llm-contract.txt; peers.md §2.2), FastAPI-style errors.
+
+`POST /analyze` runs one investigation synchronously (the contract is request/response) and
+answers summary, root_cause, recommendation and an allow-listed k8s_patch action or null.
+No silent mock: with the mock provider and no explicit opt-in it answers 503.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from shared.clock import now_rfc3339
+from shared.config import get_settings
+from shared.errors import ShoalError, Unavailable, UpstreamError
+from shared.http.api import RequestContext, Router
+from shared.logs import get_logger
+
+log = get_logger("analyze")
+router = Router(dialect="fastapi", tag="analyze")
+FACADE = "operator"
+NO_PROVIDER = ("no LLM provider is configured: set SHOAL_LLM_PROVIDER to a real provider "
+               "(or SHOAL_ANALYZE_ALLOW_MOCK=true to use the mock provider explicitly)")
+
+
+class RequestValidationError(ShoalError):
+    """FastAPI's 422 with the error list as `detail`."""
+
+    status = 422
+    code = "validation_error"
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("validation error")
+        self.detail_list = errors
+
+
+def _errors(exc: Any, where: str) -> list[dict[str, Any]]:
+    out = []
+    for e in exc.errors(include_url=False):
+        item = {"type": e["type"], "loc": [where, *e["loc"]], "msg": e["msg"], "input": e.get("input")}
+        if e.get("ctx"):
+            item["ctx"] = {k: str(v) if isinstance(v, Exception) else v for k, v in e["ctx"].items()}
+        out.append(item)
+    return out
+
+
+def _body(ctx: RequestContext, model: Any) -> Any:
+    import json
+
+    from pydantic import ValidationError
+
+    raw = ctx.request.get_data(cache=True)
+    try:
+        data = json.loads(raw) if raw.strip() else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        position = getattr(exc, "pos", 0)
+        raise RequestValidationError([{"type": "json_invalid", "loc": ["body", position], "msg": "JSON decode error",
+                                       "input": {}, "ctx": {"error": getattr(exc, "msg", "invalid JSON")}}]) from None
+    if data is None:
+        raise RequestValidationError([{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(_errors(exc, "body")) from None
+
+
+def _limit(ctx: RequestContext) -> int:
+    raw = ctx.args.get("limit", "50")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RequestValidationError([{"type": "int_parsing", "loc": ["query", "limit"],
+                                       "msg": "Input should be a valid integer, unable to parse string as an integer",
+                                       "input": raw}]) from None
+    return max(1, min(100, value))
+
+
+def _provider():
+    from shared.llm.registry import resolve
+
+    settings = get_settings()
+    if settings.llm_provider == "mock" and not settings.analyze_allow_mock:
+        raise Unavailable(NO_PROVIDER)
+    try:
+        return resolve(None)
+    except ShoalError as exc:  # configured but unusable (e.g. a missing key): still no provider
+        raise Unavailable(f"no usable LLM provider: {exc.message}") from None
+
+
+def _action(request: Any, finding: Any) -> tuple[dict[str, Any] | None, str, list[str]]:
+    """(action or None, note for the recommendation, dropped paths) after the target and allow-list checks."""
+    from shared.investigation.patch_filter import PATCH_TYPE, filter_patch
+
+    if finding.patch is None:
+        return None, "", []
+    target = {"kind": request.resource_kind, "namespace": request.namespace, "name": request.resource_name}
+    proposed = finding.patch.target
+    got = {"kind": proposed.kind, "namespace": proposed.namespace or request.namespace, "name": proposed.name}
+    if got != target:
+        return None, (f"No patch is returned: the proposed patch targets {got['kind']} "
+                      f"{got['namespace']}/{got['name']}, not the analysed resource."), ["(all)"]
+    filtered = filter_patch(request.resource_kind, finding.patch.patch)
+    if filtered.patch is None:
+        return None, f"No patch is returned: {filtered.reason}.", filtered.dropped
+    note = ""
+    if request.resource_kind == "Job":
+        note = "A Job's pod template is immutable: recreate the Job with this change rather than patching it."
+    return ({"type": "k8s_patch", "target": target, "patch_type": PATCH_TYPE, "patch": filtered.patch},
+            note, filtered.dropped)
+
+
+@router.route("/analyze", methods=("POST",), summary="Analyse a failed workload; optional allow-listed patch",
+              responses={422: "Validation error", 503: "No LLM provider configured", 502: "LLM provider failed"})
+def analyze(ctx: RequestContext):
+    from shared.analyze import records
+    from shared.analyze.models import AnalyzeRequest, AnalyzeResponse, prompt_context
+    from shared.auth.namespaces import resolve_namespace
+    from shared.investigation import metrics
+    from shared.investigation.audit import emit_audit
+    from shared.investigation.engine import InvestigationFailed, investigate
+    from shared.investigation.schema import Subject
+    from shared.llm.base import ProviderError
+
+    request = _body(ctx, AnalyzeRequest)
+    principal = ctx.require_principal()
+    resolve_namespace(principal, request.namespace)
+    provider = _provider()
+    key = records.new_key()
+    steps = [{"step": "Request received", "timestamp": now_rfc3339(),
+              "message": f"{request.resource_kind} {request.namespace}/{request.resource_name}: "
+                         f"{request.reason or 'no reason given'}"}]
+
+    def observe(kind: str, data: dict[str, Any]) -> None:
+        if kind == "tool_call":
+            steps.append({"step": f"Tool call: {data['name']}", "timestamp": now_rfc3339(),
+                          "message": str(data["args"])[:500]})
+        elif kind == "message":
+            steps.append({"step": "LLM reasoning", "timestamp": now_rfc3339(), "message": data["content"][:2000]})
+
+    started = time.monotonic()
+    subject = Subject(kind=request.resource_kind, name=request.resource_name, namespace=request.namespace,
+                      reason=request.reason, context=prompt_context(request))
+    try:
+        outcome = investigate(subject, provider, observe=observe)
+    except (ProviderError, InvestigationFailed) as exc:
+        usage = getattr(exc, "usage", None)
+        metrics.record_investigation(FACADE, "failed", time.monotonic() - started,
+                                     usage.input_tokens if usage else 0, usage.output_tokens if usage else 0)
+        metrics.record_request(FACADE, "failed")
+        emit_audit(namespace=request.namespace, name=key, facade=FACADE, status="failed",
+                   prompt_tokens=usage.input_tokens if usage else 0,
+                   completion_tokens=usage.output_tokens if usage else 0, model=provider.model)
+        if isinstance(exc, ProviderError):
+            log.warning("provider failed", extra={"fields": {"status": exc.status, "error": str(exc)[:300]}})
+            raise UpstreamError(f"LLM provider {provider.kind} failed"
+                                + (f" with status {exc.status}" if exc.status else "")) from None
+        raise UpstreamError(str(exc)) from None
+    finding = outcome.finding
+    action, note, dropped = _action(request, finding)
+    recommendation = " ".join(p for p in (finding.recommendation or finding.summary, note) if p)
+    body = AnalyzeResponse(summary=finding.summary, root_cause=finding.root_cause,
+                           recommendation=recommendation, action=action).model_dump(mode="json")
+    if dropped:
+        steps.append({"step": "Patch filtered", "timestamp": now_rfc3339(),
+                      "message": "removed by the allow-list: " + ", ".join(dropped)})
+    steps.append({"step": "Analysis complete", "timestamp": now_rfc3339(),
+                  "message": f"{outcome.llm_calls} LLM call(s), {len(outcome.tool_calls)} tool call(s), "
+                             f"{outcome.usage.input_tokens}+{outcome.usage.output_tokens} tokens; "
+                             f"action: {'k8s_patch' if action else 'none'}"})
+    analysis = {"timestamp": now_rfc3339(), "resource_kind": request.resource_kind,
+                "resource_name": request.resource_name, "namespace": request.namespace,
+                "reason": request.reason, **body}
+    records.save(records.scope(principal.namespace), key, analysis, steps)
+    metrics.record_investigation(FACADE, "completed", time.monotonic() - started, outcome.usage.input_tokens,
+                                 outcome.usage.output_tokens, len(outcome.tool_calls))
+    metrics.record_request(FACADE, "completed")
+    emit_audit(namespace=request.namespace, name=key, facade=FACADE, status="completed",
+               prompt_tokens=outcome.usage.input_tokens, completion_tokens=outcome.usage.output_tokens,
+               llm_calls=outcome.llm_calls, tool_calls=len(outcome.tool_calls), model=outcome.model)
+    return body
+
+
+def _listing(ctx: RequestContext, store_name: str):
+    from flask import Response
+
+    from shared.analyze import records
+    from shared.http.api import json_response
+
+    store = records.analyses if store_name == "analyses" else records.reports
+    items, cursor = records.page(store, records.scope(ctx.require_principal().namespace), _limit(ctx),
+                                 ctx.args.get("continue") or None)
+    response: Response = json_response(items)
+    if cursor:
+        response.headers["X-Continue"] = cursor  # the body stays the original's plain list
+    return response
+
+
+@router.route("/analyses", summary="Recent analyses, newest first (limit 1..100, default 50)")
+def list_analyses(ctx: RequestContext):
+    return _listing(ctx, "analyses")
+
+
+@router.route("/reports", summary="Step-by-step reports (LLM steps and operator outcome), newest first")
+def list_reports(ctx: RequestContext):
+    return _listing(ctx, "reports")
+
+
+@router.route("/report-outcome", methods=("POST",), summary="Operator callback after applying a patch")
+def report_outcome(ctx: RequestContext):
+    from shared.analyze import records
+    from shared.analyze.models import OutcomeRequest
+
+    body = _body(ctx, OutcomeRequest)
+    principal = ctx.require_principal()
+    if records.record_outcome(records.scope(principal.namespace), body.resource_kind, body.namespace,
+                              body.resource_name, body.outcome):
+        return {"status": "ok", "message": "outcome recorded"}
+    return {"status": "not_found", "message": "no matching report"}
+
+
+@router.route("/health", public=True, summary="Liveness")
+def health(ctx: RequestContext):
+    return {"status": "ok"}
+
+
+@router.route("/ready", public=True, summary="Readiness")
+def ready(ctx: RequestContext):
+    return {"status": "ok"}

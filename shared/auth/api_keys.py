@@ -1,0 +1,101 @@
+"""API keys of the labrats dialect: `Authorization: Bearer <key>`.
+
+Accepted keys: SUBMIT_API_KEYS (comma-separated, the spec's fast path, compared in constant time)
+and keys created through `/api/api-keys`. A created key is stored only as a hash (SHA-256, or
+HMAC-SHA256 with SHOAL_API_KEY_PEPPER) in a lookup record keyed by that hash, plus a listing record
+with the display prefix. Authentication reads the lookup record with a consistent GetItem on every
+request (no in-process cache), so a revocation is effective at once on every replica.
+
+`authenticate_api_key` is a dialect authenticator for `Router(authenticator=...)`: it tries the API
+keys, then falls back to the shared resolver (dev token, and whatever other identities it accepts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from shared.auth.principal import Principal
+from shared.auth.resolver import authenticate, bearer_token
+from shared.clock import now_rfc3339
+from shared.config import get_settings
+from shared.errors import NotFound, Unauthorized
+from shared.store import ObjectStore
+
+KEY_PREFIX = "lrk_"
+PREFIX_CHARS = 12            # what lists show: "lrk_" + 8 characters
+SCOPE = "_global"            # API keys are not namespaced: one partition for the whole platform
+
+keys = ObjectStore("apikey")          # listing: id -> {id, name, prefix, createdAt}
+key_hashes = ObjectStore("apikeyhash")  # lookup: hash -> {id}
+
+INVALID_KEY = "invalid API key"
+
+
+def hash_key(key: str) -> str:
+    pepper = get_settings().api_key_pepper
+    if pepper:
+        return hmac.new(pepper.encode(), key.encode(), hashlib.sha256).hexdigest()
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _public(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"id": doc["id"], "name": doc["name"], "prefix": doc["prefix"], "createdAt": doc["createdAt"]}
+
+
+def create_key(name: str, created_by: str) -> dict[str, Any]:
+    """Store a new key; the returned dict carries the full key (the only time it is shown)."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key_id = uuid.uuid4().hex[:12]
+    doc = {"id": key_id, "name": name, "prefix": key[:PREFIX_CHARS], "createdAt": now_rfc3339(),
+           "createdBy": created_by}
+    # Lookup record first: a key is only usable once its listing exists too (checked in `verify`).
+    key_hashes.create(SCOPE, hash_key(key), {"id": key_id})
+    keys.create(SCOPE, key_id, {**doc, "hash": hash_key(key)})
+    return {**_public(doc), "key": key}
+
+
+def list_keys() -> list[dict[str, Any]]:
+    records, _ = keys.list_page(SCOPE, limit=None)
+    return sorted((_public(r.doc) for r in records), key=lambda d: d["createdAt"])
+
+
+def revoke_key(key_id: str) -> None:
+    record = keys.get(SCOPE, key_id)
+    if record is None:
+        raise NotFound("API key not found")
+    key_hashes.delete(SCOPE, record.doc["hash"])
+    keys.delete(SCOPE, key_id)
+
+
+def verify(token: str) -> Principal | None:
+    """The principal of a valid API key, or None when the token is not one."""
+    settings = get_settings()
+    for configured in (k.strip() for k in settings.submit_api_keys.split(",")):
+        if configured and hmac.compare_digest(configured.encode(), token.encode()):
+            return Principal(kind="apikey", subject="apikey:env", username="submit-api-key",
+                             namespace=settings.default_namespace)
+    lookup = key_hashes.get(SCOPE, hash_key(token))
+    if lookup is None:
+        return None
+    listing = keys.get(SCOPE, lookup.doc["id"])
+    if listing is None:  # revoked between the two deletes
+        return None
+    return Principal(kind="apikey", subject=f"apikey:{listing.doc['id']}", username=listing.doc["name"],
+                     namespace=settings.default_namespace)
+
+
+def authenticate_api_key(headers: Mapping[str, str]) -> Principal:
+    """API key, else the shared resolver (dev token, ...); 401 with the shared messages otherwise."""
+    token = bearer_token(headers)
+    principal = verify(token)
+    if principal is not None:
+        return principal
+    try:
+        return authenticate(headers)
+    except Unauthorized:
+        raise Unauthorized(INVALID_KEY) from None

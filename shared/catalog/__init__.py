@@ -1,0 +1,1 @@
+"""The catalog: agents, skills, tools (HTTP and MCP), secrets and token validation."""

@@ -1,0 +1,131 @@
+"""CRD-shaped documents shared by agents, skills and tools: parse a create/update body, render a view.
+
+Stored documents keep the Kubernetes shape {apiVersion, kind, metadata, spec, status}; the API adds
+`metadata.namespace` and `metadata.resourceVersion` (the store version) when it returns one.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from shared.clock import now_rfc3339
+from shared.errors import Conflict, Invalid
+from shared.store import Record
+
+API_VERSION = "core.orka.ai/v1alpha1"
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Keys of a flat create body that are not spec fields.
+_ENVELOPE = {"name", "namespace", "metadata", "spec", "status", "apiVersion", "kind", "labels", "annotations"}
+
+
+@dataclass
+class Parsed:
+    name: str | None
+    namespace: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    spec: dict[str, Any]
+    resource_version: str | None = None
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise Invalid("invalid request body")
+    return dict(value)
+
+
+def parse_body(body: Any, *, spec_required: bool = False) -> Parsed:
+    """`name`/`namespace` or `metadata.{name,namespace,labels,annotations}`, and `spec` (or flat fields)."""
+    if not isinstance(body, dict):
+        raise Invalid("invalid request body")
+    metadata = body.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise Invalid("invalid request body")
+    name = body.get("name") or metadata.get("name")
+    namespace = body.get("namespace") or metadata.get("namespace")
+    version = metadata.get("resourceVersion")
+    if any(v is not None and not isinstance(v, str) for v in (name, namespace, version)):
+        raise Invalid("invalid request body")
+    spec = body.get("spec")
+    if spec is None:
+        if spec_required:
+            raise Invalid("spec is required")
+        spec = {k: v for k, v in body.items() if k not in _ENVELOPE}
+    if not isinstance(spec, dict):
+        raise Invalid("invalid request body")
+    labels = {**_string_map(metadata.get("labels")), **_string_map(body.get("labels"))}
+    annotations = {**_string_map(metadata.get("annotations")), **_string_map(body.get("annotations"))}
+    if namespace is not None and (len(namespace) > 63 or not _NAMESPACE.match(namespace)):
+        raise Invalid(f'invalid namespace "{namespace}"')
+    return Parsed(name, namespace, labels, annotations, spec, version)
+
+
+def check_name(name: str | None, pattern: re.Pattern[str] = _NAME, max_length: int = 253,
+               rule: str = "must be a lowercase RFC 1123 subdomain") -> str:
+    if not name:
+        raise Invalid("name is required")
+    if len(name) > max_length or not pattern.match(name):
+        raise Invalid(f'invalid name "{name}": {rule}')
+    return name
+
+
+def check_path_name(parsed: Parsed, name: str) -> None:
+    """An update body may repeat the name, never change it."""
+    if parsed.name is not None and parsed.name != name:
+        raise Invalid(f'name "{parsed.name}" does not match the path')
+
+
+def new_document(kind: str, parsed: Parsed, name: str, spec: dict[str, Any],
+                 status: dict[str, Any] | None = None) -> dict[str, Any]:
+    now = now_rfc3339()
+    return {
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "metadata": {"name": name, "uid": str(uuid.uuid4()), "labels": parsed.labels,
+                     "annotations": parsed.annotations, "creationTimestamp": now, "generation": 1},
+        "spec": spec,
+        "status": status or {},
+    }
+
+
+def replaced_document(doc: dict[str, Any], parsed: Parsed, spec: dict[str, Any]) -> dict[str, Any]:
+    """`doc` with a new spec (and labels/annotations when the body sends them); generation + 1."""
+    metadata = dict(doc["metadata"])
+    if parsed.labels:
+        metadata["labels"] = parsed.labels
+    if parsed.annotations:
+        metadata["annotations"] = parsed.annotations
+    metadata["generation"] = int(metadata.get("generation", 1)) + 1
+    return {**doc, "metadata": metadata, "spec": spec}
+
+
+def expected_version(parsed: Parsed, record: Record, conflict_message: str) -> int:
+    """The version a PUT may replace: the client's resourceVersion when it sends one."""
+    if parsed.resource_version is None:
+        return record.version
+    if parsed.resource_version != str(record.version):
+        raise Conflict(conflict_message)
+    return record.version
+
+
+def view(record: Record) -> dict[str, Any]:
+    doc = dict(record.doc)
+    doc["metadata"] = {**doc["metadata"], "namespace": record.namespace, "resourceVersion": str(record.version)}
+    return doc
+
+
+def page(items: list[Any], cursor: str | None) -> dict[str, Any]:
+    return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
+
+
+def pydantic_message(exc: Any, prefix: str = "spec") -> str:
+    """The first error of a pydantic ValidationError as `invalid <prefix>.<field>: <message>`."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"invalid {prefix}.{where}: {first['msg']}" if where else f"invalid {prefix}: {first['msg']}"

@@ -1,0 +1,84 @@
+"""`/api/v1/secrets` (names only) and `/api/v1/auth/validate`.
+
+Secrets come from the Kubernetes Secrets of the namespace; only `{name, namespace, type}` ever
+leaves this module, and ServiceAccount-token Secrets are not listed at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.auth.namespaces import resolve_namespace
+from shared.errors import Forbidden, Invalid, UpstreamError
+from shared.http import RequestContext, Router
+from shared.http.params import parse_limit
+from shared.logs import get_logger
+
+secrets_router = Router("/api/v1/secrets", dialect="orka", tag="secrets")
+auth_router = Router("/api/v1/auth", dialect="orka", tag="auth")
+log = get_logger("catalog.secrets")
+
+SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
+
+
+def list_secret_names(namespace: str, *, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """Names and types of the namespace's Secrets; values are dropped before anything else sees them."""
+    import json
+
+    from kubernetes.client.exceptions import ApiException
+
+    from shared.kube import core_v1
+
+    try:
+        # _preload_content=False: parse the raw list ourselves and keep only metadata, so secret
+        # values never become client objects (or end up in a traceback).
+        response = core_v1().list_namespaced_secret(namespace, limit=limit, _continue=cursor or None,
+                                                    _preload_content=False)
+        listing = json.loads(response.data)
+    except ApiException as exc:
+        if exc.status == 403:
+            raise Forbidden("not authorized to list secrets") from None
+        if exc.status in (400, 410) and cursor:
+            raise Invalid("invalid continue token") from None
+        log.warning("listing secrets failed", extra={"fields": {"namespace": namespace, "status": exc.status}})
+        raise UpstreamError("failed to list secrets") from None
+    items = [{"name": item["metadata"]["name"], "namespace": item["metadata"].get("namespace", namespace),
+              "type": item.get("type", "Opaque")}
+             for item in listing.get("items") or [] if item.get("type") != SA_TOKEN_TYPE]
+    return items, (listing.get("metadata") or {}).get("continue") or None
+
+
+def read_secret_value(namespace: str, name: str, key: str) -> str:
+    """One key of a Secret, decoded; for tool auth injection only (never returned or logged)."""
+    import base64
+    import json
+
+    from kubernetes.client.exceptions import ApiException
+
+    from shared.kube import core_v1
+
+    try:
+        raw = json.loads(core_v1().read_namespaced_secret(name, namespace, _preload_content=False).data)
+    except ApiException as exc:
+        if exc.status == 404:
+            raise LookupError(f'secret "{name}" not found') from None
+        raise LookupError(f'secret "{name}" could not be read (HTTP {exc.status})') from None
+    data = raw.get("data") or {}
+    if key in data:
+        return base64.b64decode(data[key]).decode()
+    if key in (raw.get("stringData") or {}):
+        return raw["stringData"][key]
+    raise LookupError(f'secret "{name}" has no key "{key}"')
+
+
+@secrets_router.route("", ["GET"], summary="List secret names (metadata only)")
+def list_secrets(ctx: RequestContext):
+    limit = parse_limit(ctx.args, default=100, maximum=500)
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    items, cursor = list_secret_names(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
+    return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
+
+
+@auth_router.route("/validate", ["GET"], summary="Validate auth token")
+def validate(ctx: RequestContext):
+    return {"authenticated": True, **ctx.require_principal().public_fields()}

@@ -1,0 +1,158 @@
+"""`/api/v1/skills/**`: Skill CRUD and the raw markdown (Orka dialect).
+
+The markdown of `spec.content.inline` lives in the bucket, keyed by its digest (so a replaced
+skill never points at a half-written object); the stored document keeps `spec.content.size` and
+`spec.content.sha256` and the API puts `inline` back when it returns one skill.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from typing import Any
+
+from flask import Response
+
+from shared.auth.namespaces import resolve_namespace
+from shared.catalog import crd
+from shared.errors import Conflict, Invalid, NotFound
+from shared.http import RequestContext, Router
+from shared.http.params import parse_limit
+from shared.store import ObjectStore, Record
+from shared.store.blobs import delete_blob, get_blob, put_blob
+
+router = Router("/api/v1/skills", dialect="orka", tag="skills")
+skills = ObjectStore("skill")
+
+NOT_FOUND = "skill not found"
+CONFLICT = "skill was modified concurrently"
+
+
+def _content_key(namespace: str, name: str, digest: str) -> str:
+    return f"skills/{namespace}/{name}/{digest}.md"
+
+
+def _validate(spec: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """(spec without the inline markdown, the markdown or None)."""
+    from pydantic import ValidationError
+
+    from shared.models.skill import SkillSpec
+
+    if isinstance(spec.get("content"), str):  # a bare string is the inline markdown
+        spec = {**spec, "content": {"inline": spec["content"]}}
+    try:
+        clean = SkillSpec.model_validate(spec).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        raise Invalid(crd.pydantic_message(exc)) from None
+    content = clean.get("content") or {}
+    markdown = content.pop("inline", None)
+    if markdown is not None:
+        content["size"] = len(markdown.encode())
+        content["sha256"] = hashlib.sha256(markdown.encode()).hexdigest()
+        clean["content"] = content
+    return clean, markdown
+
+
+def _store_markdown(namespace: str, name: str, spec: dict[str, Any], markdown: str | None) -> str | None:
+    if markdown is None:
+        return None
+    key = _content_key(namespace, name, spec["content"]["sha256"])
+    put_blob(key, markdown.encode(), "text/markdown; charset=utf-8")
+    return key
+
+
+def _drop_markdown(namespace: str, name: str, spec: dict[str, Any]) -> None:
+    digest = (spec.get("content") or {}).get("sha256")
+    if digest:
+        with contextlib.suppress(Exception):  # an orphaned object is garbage, not an error
+            delete_blob(_content_key(namespace, name, digest))
+
+
+def _markdown(record: Record) -> str | None:
+    digest = (record.doc["spec"].get("content") or {}).get("sha256")
+    if not digest:
+        return None
+    data = get_blob(_content_key(record.namespace, record.name, digest))
+    return None if data is None else data.decode("utf-8", errors="replace")
+
+
+def skill_view(record: Record) -> dict[str, Any]:
+    view = crd.view(record)
+    markdown = _markdown(record)
+    if markdown is not None:
+        view["spec"] = {**view["spec"], "content": {**view["spec"]["content"], "inline": markdown}}
+    return view
+
+
+def skill_summary(record: Record) -> dict[str, Any]:
+    spec = record.doc.get("spec", {})
+    return {"name": record.name, "namespace": record.namespace, "displayName": spec.get("displayName", ""),
+            "description": spec.get("description", ""), "version": spec.get("version", ""),
+            "author": spec.get("author", ""), "tags": spec.get("tags") or [],
+            "phase": record.doc.get("status", {}).get("phase", "")}
+
+
+@router.route("", ["POST"], summary="Create a skill", responses={201: "The created Skill", 409: "Duplicate"})
+def create_skill(ctx: RequestContext):
+    parsed = crd.parse_body(ctx.json())
+    name = crd.check_name(parsed.name)
+    spec, markdown = _validate(parsed.spec)
+    namespace = resolve_namespace(ctx.require_principal(), parsed.namespace or ctx.args.get("namespace"))
+    if skills.get(namespace, name) is not None:  # a duplicate never touches the bucket
+        raise Conflict("skill already exists")
+    # Markdown first, record second: a record never points at a missing object. (Losing a create
+    # race leaves the object behind; the winner may share its digest, so it is not deleted.)
+    _store_markdown(namespace, name, spec, markdown)
+    doc = crd.new_document("Skill", parsed, name, spec, {"phase": "Ready"})
+    record = skills.create(namespace, name, doc, exists_message="skill already exists")
+    return skill_view(record), 201
+
+
+@router.route("", ["GET"], summary="List skills")
+def list_skills(ctx: RequestContext):
+    limit = parse_limit(ctx.args, default=100, maximum=500)
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    records, cursor = skills.list_page(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
+    return crd.page([skill_summary(r) for r in records], cursor)
+
+
+@router.route("/<name>", ["GET"], summary="Get skill details")
+def get_skill(ctx: RequestContext, name: str):
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    return skill_view(skills.require(namespace, name, NOT_FOUND))
+
+
+@router.route("/<name>/content", ["GET"], summary="Get raw spec.content.inline markdown")
+def get_skill_content(ctx: RequestContext, name: str):
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    markdown = _markdown(skills.require(namespace, name, NOT_FOUND))
+    if markdown is None:
+        raise NotFound("skill has no inline content")
+    return Response(markdown, status=200, content_type="text/markdown; charset=utf-8")
+
+
+@router.route("/<name>", ["PUT"], summary="Update a skill")
+def update_skill(ctx: RequestContext, name: str):
+    parsed = crd.parse_body(ctx.json(), spec_required=True)
+    crd.check_path_name(parsed, name)
+    spec, markdown = _validate(parsed.spec)
+    namespace = resolve_namespace(ctx.require_principal(), parsed.namespace or ctx.args.get("namespace"))
+    record = skills.require(namespace, name, NOT_FOUND)
+    version = crd.expected_version(parsed, record, CONFLICT)
+    _store_markdown(namespace, name, spec, markdown)
+    doc = crd.replaced_document(record.doc, parsed, spec)
+    updated = skills.replace(namespace, name, doc, expected_version=version, conflict_message=CONFLICT)
+    old_digest = (record.doc["spec"].get("content") or {}).get("sha256")
+    if old_digest and old_digest != (spec.get("content") or {}).get("sha256"):
+        _drop_markdown(namespace, name, record.doc["spec"])
+    return skill_view(updated)
+
+
+@router.route("/<name>", ["DELETE"], summary="Delete a skill")
+def delete_skill(ctx: RequestContext, name: str):
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    record = skills.require(namespace, name, NOT_FOUND)
+    if not skills.delete(namespace, name):
+        raise NotFound(NOT_FOUND)
+    _drop_markdown(namespace, name, record.doc["spec"])
+    return None

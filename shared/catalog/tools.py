@@ -1,0 +1,96 @@
+"""`/api/v1/tools/**`: built-in tool metadata plus stored Tool CRDs (Orka dialect).
+
+The list is the 6 built-ins `{name,builtin:true,description,parameters}` followed by the
+namespace's Tools `{name,namespace,builtin:false,description,available,url}`; built-ins lead the
+first page only, so the cursor pages the stored tools.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shared.auth.namespaces import resolve_namespace
+from shared.catalog import crd
+from shared.catalog.builtins import BUILTIN_NAMES, BUILTIN_TOOLS, builtin
+from shared.catalog.tool_spec import tool_status, validate_tool_spec
+from shared.errors import Conflict, NotFound
+from shared.http import RequestContext, Router
+from shared.http.params import parse_limit
+from shared.store import ObjectStore, Record
+
+router = Router("/api/v1/tools", dialect="orka", tag="tools")
+tools = ObjectStore("tool")
+
+NOT_FOUND = "tool not found"
+# A tool's name is the function name the model calls (and the MCP tool name): no dots.
+TOOL_NAME = re.compile(r"^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$")
+TOOL_NAME_RULE = 'must be lowercase letters, digits, "-" or "_", at most 63 characters'
+
+CONFLICT = "tool was modified concurrently"
+
+
+def _builtin_conflict(name: str) -> None:
+    if name in BUILTIN_NAMES:
+        raise Conflict(f'tool "{name}" is a built-in tool')
+
+
+def tool_summary(record: Record) -> dict[str, Any]:
+    spec, status = record.doc.get("spec", {}), record.doc.get("status", {})
+    return {"name": record.name, "namespace": record.namespace, "builtin": False,
+            "description": spec.get("description", ""), "available": bool(status.get("available")),
+            "url": status.get("endpoint", "")}
+
+
+@router.route("", ["GET"], summary="List tools (built-in + CRDs)")
+def list_tools(ctx: RequestContext):
+    limit = parse_limit(ctx.args, default=100, maximum=500)
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    cursor = ctx.args.get("continue") or None
+    records, next_cursor = tools.list_page(namespace, limit=limit, cursor=cursor)
+    items: list[dict[str, Any]] = [] if cursor else [builtin(t["name"]) for t in BUILTIN_TOOLS]
+    return crd.page(items + [tool_summary(r) for r in records], next_cursor)
+
+
+@router.route("/<name>", ["GET"], summary="Get tool details")
+def get_tool(ctx: RequestContext, name: str):
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    meta = builtin(name)
+    if meta is not None:
+        return meta
+    return crd.view(tools.require(namespace, name, NOT_FOUND))
+
+
+@router.route("", ["POST"], summary="Create a tool", responses={201: "The created Tool", 409: "Duplicate"})
+def create_tool(ctx: RequestContext):
+    parsed = crd.parse_body(ctx.json())
+    if parsed.name:
+        _builtin_conflict(parsed.name)
+    name = crd.check_name(parsed.name, TOOL_NAME, 63, TOOL_NAME_RULE)
+    spec = validate_tool_spec(parsed.spec)
+    namespace = resolve_namespace(ctx.require_principal(), parsed.namespace or ctx.args.get("namespace"))
+    doc = crd.new_document("Tool", parsed, name, spec, tool_status(namespace, name, spec))
+    return crd.view(tools.create(namespace, name, doc, exists_message="tool already exists")), 201
+
+
+@router.route("/<name>", ["PUT"], summary="Update a tool")
+def update_tool(ctx: RequestContext, name: str):
+    _builtin_conflict(name)
+    parsed = crd.parse_body(ctx.json(), spec_required=True)
+    crd.check_path_name(parsed, name)
+    spec = validate_tool_spec(parsed.spec)
+    namespace = resolve_namespace(ctx.require_principal(), parsed.namespace or ctx.args.get("namespace"))
+    record = tools.require(namespace, name, NOT_FOUND)
+    version = crd.expected_version(parsed, record, CONFLICT)
+    doc = crd.replaced_document(record.doc, parsed, spec)
+    doc["status"] = tool_status(namespace, name, spec)
+    return crd.view(tools.replace(namespace, name, doc, expected_version=version, conflict_message=CONFLICT))
+
+
+@router.route("/<name>", ["DELETE"], summary="Delete a tool")
+def delete_tool(ctx: RequestContext, name: str):
+    _builtin_conflict(name)
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    if not tools.delete(namespace, name):
+        raise NotFound(NOT_FOUND)
+    return None

@@ -1,0 +1,1 @@
+"""The chat orchestrator (orka-chat.txt): an LLM that creates and watches tasks for the user."""

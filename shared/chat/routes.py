@@ -1,0 +1,194 @@
+"""The chat API: `/api/v1/chat/**` (Orka dialect), SSE by default, JSON with `Accept: application/json`.
+
+POST checks in Orka's order: body → 400 "message is required" → 429 (semaphore) → namespace
+(403) → active session (409) → provider (400 "failed to resolve provider: …"); only then is the
+session locked and the turn started. A POST carrying `Last-Event-ID` and a `sessionId` (what an
+SSE client sends when it reconnects) replays the missed events instead of starting a turn; so
+does `GET /api/v1/chat/{sessionId}/stream`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from shared.auth.namespaces import resolve_namespace
+from shared.chat import leases, sessions
+from shared.chat.limits import chat_limits, go_duration
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, ShoalError, TooManyRequests
+from shared.http import RequestContext, Router
+from shared.http.sse import sse_response
+
+router = Router("/api/v1/chat", dialect="orka", tag="chat")
+
+SESSION_ACTIVE = "chat session is active or its deleted name is reserved"
+CORE_TOOLS = ("create_ai_task", "create_container_task", "create_agent_task", "check_task_progress",
+              "fetch_task_output", "wait_for_task", "cancel_task", "list_agents", "list_tools", "list_tasks")
+MANAGEMENT_TOOLS = ("create_agent", "update_agent", "delete_agent", "create_tool", "delete_tool", "delete_session")
+_TYPES: dict[str, Any] = {"sessionId": str, "provider": str, "model": str, "namespace": str, "systemPrompt": str,
+                          "agentRef": str, "temperature": (int, float), "maxTokens": int}
+
+
+def _enabled():
+    limits = chat_limits()
+    if not limits.enabled:
+        raise NotFound("chat is disabled")
+    return limits
+
+
+def _parse(ctx: RequestContext) -> dict[str, Any]:
+    body = ctx.json_object(message="invalid request body")
+    for key, kind in _TYPES.items():
+        value = body.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise Invalid("invalid request body")
+    message = body.get("message")
+    if message is not None and not isinstance(message, str):
+        raise Invalid("invalid request body")
+    if not message or not message.strip():
+        raise Invalid("message is required")
+    if body.get("maxTokens") is not None and body["maxTokens"] <= 0:
+        raise Invalid("maxTokens must be positive")
+    if body.get("sessionId"):
+        sessions.check_session_id(body["sessionId"])
+    return body
+
+
+def _chat_namespace(ctx: RequestContext, requested: str | None, blocked: frozenset[str]) -> str:
+    namespace = resolve_namespace(ctx.require_principal(), requested or None)
+    if namespace in blocked:
+        raise Forbidden(f'namespace "{namespace}" is not allowed for chat')
+    return namespace
+
+
+def _last_event_id(ctx: RequestContext) -> int | None:
+    raw = ctx.request.headers.get("Last-Event-ID") or ctx.args.get("lastEventId")
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid("invalid Last-Event-ID") from None
+    if value < 0:
+        raise Invalid("invalid Last-Event-ID")
+    return value
+
+
+def _replay_response(namespace: str, session_id: str, after: int, limits: Any):
+    from shared.chat.stream import replay
+
+    if sessions.sessions.get(namespace, session_id) is None and leases.active_lock(namespace, session_id) is None:
+        raise NotFound(sessions.SESSION_NOT_FOUND)
+    frames = replay(namespace, session_id, after,
+                    active=lambda: leases.active_lock(namespace, session_id) is not None,
+                    heartbeat=limits.heartbeat, max_seconds=limits.max_duration)
+    return sse_response(frames, heartbeat_seconds=None)
+
+
+@router.route("", ["POST"], summary="Send a chat message (SSE stream, or JSON with Accept: application/json)",
+              streaming=True, responses={200: "SSE stream or JSON", 429: "Too many concurrent chats"})
+def chat(ctx: RequestContext):
+    limits = _enabled()
+    body = _parse(ctx)
+    principal = ctx.require_principal()
+    after = _last_event_id(ctx)
+    if after is not None and body.get("sessionId"):
+        namespace = _chat_namespace(ctx, body.get("namespace"), limits.blocked_namespaces)
+        return _replay_response(namespace, body["sessionId"], after, limits)
+
+    slot = leases.acquire_slot(limits.max_concurrent, limits.lease, {"principal": principal.subject})
+    if slot is None:
+        raise TooManyRequests("too many concurrent chat requests", headers={"Retry-After": "5"})
+    started = False
+    try:
+        namespace = _chat_namespace(ctx, body.get("namespace"), limits.blocked_namespaces)
+        session_id = body.get("sessionId") or sessions.new_session_id()
+        turn = _start_turn(ctx, body, limits, namespace, session_id, slot)
+        started = True  # from here the turn owns the slot and releases it when it ends
+    finally:
+        if not started:
+            slot.release()
+    if ctx.request.headers.get("Accept", "").strip() == "application/json":
+        return _json_result(turn, limits)
+    from shared.chat.stream import relay
+
+    return sse_response(relay(turn.emitter.live, limits.heartbeat), heartbeat_seconds=None)
+
+
+def _start_turn(ctx: RequestContext, body: dict[str, Any], limits: Any, namespace: str, session_id: str,
+                slot: leases.Lease):
+    """Lock the session (409), resolve the provider (400), start the turn; the lock goes back on failure."""
+    from shared.chat.provider import resolve_chat_provider
+    from shared.chat.stream import Emitter
+    from shared.chat.turn import Turn, TurnRequest
+
+    principal = ctx.require_principal()
+    lock = leases.acquire_lock(namespace, session_id, limits.lease, {"principal": principal.subject})
+    if lock is None:
+        raise Conflict(SESSION_ACTIVE)
+    try:
+        resolved = resolve_chat_provider(body, namespace, default_provider=limits.provider,
+                                         default_model=limits.model)
+        message = body["message"]
+        if resolved.runtime and body.get("agentRef"):
+            message = (f'[Using agent "{body["agentRef"]}" which has runtime "{resolved.runtime}" — use '
+                       f'create_agent_task with agentRef="{body["agentRef"]}" for this request.]\n\n{message}')
+        temperature = body.get("temperature")
+        request = TurnRequest(principal=principal, namespace=namespace, session_id=session_id, message=message,
+                              provider=resolved.provider, limits=limits,
+                              temperature=float(temperature) if temperature is not None else resolved.temperature,
+                              max_tokens=int(body.get("maxTokens") or 4096), system_extra=body.get("systemPrompt"))
+        return Turn(request, Emitter(namespace, session_id), [slot, lock]).start()
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _json_result(turn: Any, limits: Any):
+    turn.wait(limits.max_duration + 30)
+    outcome = turn.outcome
+    if outcome.status == "failed":
+        raise ShoalError(f"chat failed: {outcome.error['message'] if outcome.error else 'unknown error'}",
+                         status=500, code="chat_failed")
+    if outcome.status == "cancelled":
+        raise Conflict("chat session was cancelled")
+    return {"sessionId": turn.req.session_id, "message": outcome.text, "toolCalls": outcome.tool_calls,
+            "usage": outcome.usage}
+
+
+@router.route("/config", ["GET"], summary="Chat configuration and available tools")
+def config(ctx: RequestContext):
+    limits = chat_limits()
+    from shared.llm.registry import describe_default
+
+    default = describe_default()
+    return {"enabled": limits.enabled, "provider": limits.provider or default["provider"],
+            "model": limits.model or default["model"] or "", "maxIterations": limits.max_iterations,
+            "maxDuration": go_duration(limits.max_duration), "maxTasksPerTurn": limits.max_tasks_per_turn,
+            "maxConcurrent": limits.max_concurrent, "availableTools": list(CORE_TOOLS + MANAGEMENT_TOOLS)}
+
+
+@router.route("/<session_id>/stream", ["GET"], summary="Replay a session's events after Last-Event-ID, then tail",
+              streaming=True)
+def stream(ctx: RequestContext, session_id: str):
+    limits = _enabled()
+    namespace = _chat_namespace(ctx, ctx.args.get("namespace"), limits.blocked_namespaces)
+    return _replay_response(namespace, session_id, _last_event_id(ctx) or 0, limits)
+
+
+@router.route("/<session_id>", ["DELETE"], summary="Cancel a chat session's active turn and delete the session")
+def delete(ctx: RequestContext, session_id: str):
+    limits = _enabled()
+    namespace = _chat_namespace(ctx, ctx.args.get("namespace"), limits.blocked_namespaces)
+    exists = sessions.sessions.get(namespace, session_id) is not None
+    if leases.request_cancel(namespace, session_id):
+        deadline = time.monotonic() + 5.0  # Orka waits up to 5 s for the turn to stop
+        while leases.active_lock(namespace, session_id) is not None:
+            if time.monotonic() >= deadline:
+                raise Conflict(SESSION_ACTIVE)
+            time.sleep(0.1)
+        exists = True
+    elif not exists:
+        raise NotFound(sessions.SESSION_NOT_FOUND)
+    sessions.sessions.delete(namespace, session_id)
+    return None

@@ -1,0 +1,105 @@
+"""A session's SSE events: appended to the streams table (ids = sequence numbers), replayed on reconnect.
+
+Every event of every turn goes to stream `chat/<namespace>/<session>`, so a client that comes back
+with `Last-Event-ID` gets what it missed and then the live tail from whichever replica it reaches.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from shared.http.sse import frame
+from shared.store import streams
+
+RETENTION_SECONDS = 7 * 24 * 3600
+END = object()
+
+
+class StreamClosed(Exception):
+    """The turn already ended (cancelled or timed out); nothing more goes to the stream."""
+
+
+def stream_id(namespace: str, session_id: str) -> str:
+    return f"chat/{namespace}/{session_id}"
+
+
+class Emitter:
+    """Records each event durably first, then hands it to the live response (if one is attached)."""
+
+    def __init__(self, namespace: str, session_id: str) -> None:
+        self.stream = stream_id(namespace, session_id)
+        self.session_id = session_id
+        self.live: queue.Queue = queue.Queue()
+        self.last_seq = 0
+        self.closed = False
+        self._lock = threading.Lock()  # the turn and a cancellation may emit from two threads
+
+    def emit(self, event: str, data: dict[str, Any]) -> int:
+        payload = {"sessionId": self.session_id, **data}
+        with self._lock:
+            if self.closed:
+                raise StreamClosed(event)
+            seq = streams.append(self.stream, {"event": event, "data": payload},
+                                 expiry=int(time.time()) + RETENTION_SECONDS)
+            self.last_seq = seq
+            self.live.put((seq, event, payload))
+            return seq
+
+    def close(self) -> None:
+        with self._lock:
+            if not self.closed:
+                self.closed = True
+                self.live.put(END)
+
+
+def relay(live: queue.Queue, heartbeat: float) -> Iterator[str]:
+    """Frames from an in-process turn as they come, with heartbeat comments while it is quiet."""
+    while True:
+        try:
+            item = live.get(timeout=heartbeat)
+        except queue.Empty:
+            yield ": heartbeat\n\n"
+            continue
+        if item is END:
+            return
+        seq, event, payload = item
+        yield frame(payload, event=event, id=seq)
+
+
+def replay(namespace: str, session_id: str, after: int, *, active: Callable[[], bool], heartbeat: float,
+           max_seconds: float, poll: float = 0.2, grace: float = 2.0) -> Iterator[str]:
+    """Events after `after`, then the live tail of the active turn (on any replica) up to its `done`.
+
+    A turn releases its lock just before appending `done`, so after the lock goes the tail keeps
+    reading for `grace` seconds; a turn whose replica died ends the tail without a `done`.
+    """
+    stream = stream_id(namespace, session_id)
+    started = last_beat = time.monotonic()
+    inactive_since: float | None = None
+    while time.monotonic() - started < max_seconds:
+        batch = streams.read(stream, after=after, limit=100)
+        for seq, record in batch:
+            after = seq
+            yield frame(record["data"], event=record["event"], id=seq)
+        if batch:
+            last_beat = time.monotonic()
+            if batch[-1][1]["event"] == "done" and not active():
+                return
+            if len(batch) == 100:
+                continue
+        elif active():
+            inactive_since = None
+        elif inactive_since is None:
+            if started == last_beat and after == 0:
+                return  # nothing recorded and nothing running
+            inactive_since = time.monotonic()
+        elif time.monotonic() - inactive_since >= grace:
+            return
+        if time.monotonic() - last_beat >= heartbeat:
+            last_beat = time.monotonic()
+            yield ": heartbeat\n\n"
+        time.sleep(poll)

@@ -1,0 +1,205 @@
+"""The Kubernaut incident API (kubernaut-agent-api.txt; peers.md §2.1), RFC 7807 errors.
+
+POST /api/v1/incident/analyze stores a pending session and emits
+`dev.shoal.investigation.requested`; the `investigator` event function runs it. Every other
+route reads or conditionally writes the session record, so any replica answers for any session.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from flask import Response
+
+from shared.config import get_settings
+from shared.errors import Conflict, NotFound, ShoalError
+from shared.http.api import RequestContext, Router
+from shared.http.sse import frame, sse_response
+from shared.incidents import sessions
+from shared.incidents.stream import TERMINAL_EVENTS, read
+from shared.logs import get_logger
+
+log = get_logger("incidents")
+router = Router("/api/v1/incident", dialect="problem", tag="incidents")
+platform = Router(dialect="problem", tag="incidents")
+REQUESTED = "dev.shoal.investigation.requested"
+STREAM_POLL_SECONDS = 0.25
+STREAM_MAX_SECONDS = 1800.0
+
+
+class ValidationError(ShoalError):
+    status = 422
+    code = "validation-error"
+
+
+def _session_id(value: str) -> str:
+    # A malformed id cannot name a session: the same 404 as an unknown one.
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise NotFound(sessions.NOT_FOUND, code="not-found") from None
+
+
+def _owned(ctx: RequestContext, session_id: str):
+    return sessions.get_owned(_session_id(session_id), ctx.require_principal().subject)
+
+
+@router.route("/analyze", methods=("POST",), summary="Submit an incident investigation",
+              responses={202: "Session created", 422: "Validation error", 500: "Capacity exhausted"})
+def analyze(ctx: RequestContext):
+    from pydantic import ValidationError as PydanticError
+
+    from shared.auth.namespaces import resolve_namespace
+    from shared.incidents.models import IncidentRequest
+    from shared.investigation import metrics
+
+    body = ctx.json_object(message="request body must be a JSON object")
+    try:
+        request = IncidentRequest.model_validate(body)
+    except PydanticError as exc:
+        metrics.record_request("kubernaut", "invalid")
+        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        raise ValidationError(detail) from None
+    principal = ctx.require_principal()
+    resolve_namespace(principal, request.resource_namespace)  # a namespace-bound caller stays home
+    record = sessions.new_session(request.model_dump(mode="json"), principal.subject, principal.username,
+                                  list(principal.groups))
+    session_id = record.name
+    if not request.interactive:
+        _request_investigation(session_id, request.resource_namespace, request.incident_id)
+    metrics.record_request("kubernaut", "accepted")
+    return {"session_id": session_id}, 202
+
+
+def _request_investigation(session_id: str, namespace: str, incident_id: str) -> None:
+    from shared.events import build, emit
+    from shared.events.catalogue import data_for
+
+    data = data_for(REQUESTED, namespace=namespace, name=session_id, incident_id=incident_id)
+    try:
+        emit(build(REQUESTED, data, subject=f"{namespace}/{session_id}"))
+    except Exception:
+        # Without the event nobody would run the session: fail it now rather than leave it pending.
+        log.exception("investigation request not delivered", extra={"fields": {"session_id": session_id}})
+        sessions.transition(session_id, "failed", allowed_from=frozenset({"pending"}),
+                            also=lambda d: d.update(error="investigation could not be scheduled",
+                                                    progress="Investigation failed"))
+        raise
+
+
+@router.route("/session/<session_id>", summary="Session status")
+def session_status(ctx: RequestContext, session_id: str):
+    doc = _owned(ctx, session_id).doc
+    body: dict[str, Any] = {"session_id": doc["session_id"], "status": doc["status"],
+                            "progress": doc.get("progress", "")}
+    if doc.get("error"):
+        body["error"] = doc["error"]
+    if doc.get("acting_user"):
+        body["acting_user"] = doc["acting_user"]
+        body["acting_user_groups"] = doc.get("acting_user_groups", [])
+    return body
+
+
+@router.route("/session/<session_id>/result", summary="Investigation result (IncidentResponse)",
+              responses={409: "Session not completed"})
+def session_result(ctx: RequestContext, session_id: str):
+    from shared.incidents import response
+
+    doc = _owned(ctx, session_id).doc
+    if doc["status"] not in sessions.TERMINAL:
+        raise Conflict(f"Session is still {doc['status']}, result not yet available", code="session-not-completed")
+    return doc.get("result") or response.synthesized(doc["session_id"], doc["request"], doc["status"],
+                                                     doc.get("error"))
+
+
+@router.route("/session/<session_id>/snapshot", summary="Session snapshot", responses={409: "Session in progress"})
+def session_snapshot(ctx: RequestContext, session_id: str):
+    doc = _owned(ctx, session_id).doc
+    if doc["status"] == "investigating":
+        raise Conflict("Session is still investigating, snapshot not yet available", code="session-in-progress")
+    request = doc["request"]
+    body: dict[str, Any] = {
+        "session_id": doc["session_id"], "status": doc["status"], "created_at": doc["created_at"],
+        "metadata": {"incident_id": request["incident_id"], "remediation_id": request["remediation_id"],
+                     "signal_name": request["signal_name"], "resource_kind": request["resource_kind"],
+                     "resource_name": request["resource_name"],
+                     "resource_namespace": request["resource_namespace"]}}
+    for key in ("error", "cancelled_phase", "cancelled_at_turn", "rca_summary", "total_prompt_tokens",
+                "total_completion_tokens"):
+        if doc.get(key) is not None:
+            body[key] = doc[key]
+    return body
+
+
+@router.route("/session/<session_id>/cancel", methods=("POST",), summary="Cancel a session",
+              responses={409: "Session already terminal"})
+def session_cancel(ctx: RequestContext, session_id: str):
+    record = _owned(ctx, session_id)
+
+    def cancel(doc: dict[str, Any]) -> None:
+        doc.update(progress="Investigation cancelled", cancelled_phase="rca",
+                   cancelled_at_turn=int(doc.get("turn") or 0), cancelled_at=time.time())
+
+    if sessions.transition(record.name, "cancelled", allowed_from=frozenset({"pending", "investigating"}),
+                           also=cancel) is None:
+        raise Conflict("Session is already in a terminal state", code="session-already-terminal")
+    return {"session_id": record.name, "status": "cancelled"}
+
+
+@router.route("/session/<session_id>/stream", summary="Session events (SSE)", streaming=True)
+def session_stream(ctx: RequestContext, session_id: str):
+    record = _owned(ctx, session_id)
+    sid = record.name
+    if record.doc["status"] in sessions.TERMINAL:
+        kind = "cancelled" if record.doc["status"] == "cancelled" else "complete"
+        data = {"type": kind, "turn": int(record.doc.get("turn") or 0),
+                "data": {"status": record.doc["status"]}}
+        return sse_response([frame(data, event=kind, id=1)], heartbeat_seconds=None)
+    last = ctx.request.headers.get("Last-Event-ID", "")
+    after = int(last) if last.isdigit() else 0
+
+    def frames():
+        cursor, deadline = after, time.monotonic() + STREAM_MAX_SECONDS
+        while time.monotonic() < deadline:
+            for seq, item in read(sid, after=cursor):
+                cursor = seq
+                yield frame(item, event=item["type"], id=seq)
+                if item["type"] in TERMINAL_EVENTS:
+                    return
+            current = sessions.get(sid)
+            if current is None or (current.doc["status"] in sessions.TERMINAL and not read(sid, after=cursor)):
+                yield frame({"type": "session_ended", "turn": 0}, event="session_ended", id=cursor + 1)
+                return
+            time.sleep(STREAM_POLL_SECONDS)
+
+    return sse_response(frames())
+
+
+@platform.route("/config", public=True, summary="Runtime configuration snapshot (dev mode only)")
+def config(ctx: RequestContext):
+    settings = get_settings()
+    if settings.platform != "local":
+        raise NotFound("not found", code="not-found")  # absent outside dev mode, whoever asks
+    from shared.auth.resolver import authenticate
+
+    authenticate(ctx.request.headers)
+    from shared.llm.registry import describe_default
+
+    return {"llm": describe_default(settings), "max_sessions": settings.incident_max_sessions,
+            "session_ttl_seconds": settings.incident_session_ttl_seconds,
+            "max_turns": settings.incident_max_turns,
+            "tool_caps": {"per_tool": settings.incident_tool_cap_per_tool,
+                          "total": settings.incident_tool_cap_total,
+                          "repeated_failures": settings.incident_tool_max_failures},
+            "tool_timeout_seconds": settings.tool_timeout_seconds}
+
+
+@platform.route("/metrics", public=True, summary="Prometheus metrics")
+def prometheus_metrics(ctx: RequestContext):
+    from shared.investigation.metrics import exposition
+
+    body, content_type = exposition()
+    return Response(body, status=200, content_type=content_type)
+

@@ -1,0 +1,24 @@
+"""The audit CloudEvent of a finished investigation (`aiagent.response.complete`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.events import build, emit
+from shared.logs import get_logger
+
+log = get_logger("investigation")
+AUDIT_TYPE = "aiagent.response.complete"
+
+
+def emit_audit(*, namespace: str, name: str, facade: str, status: str, prompt_tokens: int,
+               completion_tokens: int, **extra: Any) -> None:
+    """Emit the audit event; a sink failure is logged, never turned into a failed investigation."""
+    from shared.events.catalogue import data_for
+
+    data = data_for(AUDIT_TYPE, namespace=namespace, name=name, facade=facade, status=status,
+                    total_prompt_tokens=prompt_tokens, total_completion_tokens=completion_tokens, **extra)
+    try:
+        emit(build(AUDIT_TYPE, data, subject=f"{namespace}/{name}"))
+    except Exception:
+        log.exception("audit emit failed", extra={"fields": {"name": name, "facade": facade}})

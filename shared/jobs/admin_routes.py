@@ -1,0 +1,252 @@
+"""API keys, webhook sources, config, stats and dashboard auth of the labrats dialect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.auth import api_keys
+from shared.auth.api_keys import authenticate_api_key
+from shared.auth.namespaces import resolve_namespace
+from shared.clock import now_rfc3339
+from shared.errors import Invalid, NotFound, Unavailable, UpstreamError
+from shared.http import RequestContext, Router, json_response
+from shared.jobs import sources as source_model
+from shared.jobs import stores
+
+api_keys_router = Router("/api/api-keys", dialect="simple", tag="labrats api keys", authenticator=authenticate_api_key)
+sources_router = Router("/api/webhook-sources", dialect="simple", tag="labrats webhook sources",
+                        authenticator=authenticate_api_key)
+config_router = Router("/api/config", dialect="simple", tag="labrats config", authenticator=authenticate_api_key)
+stats_router = Router("/api/stats", dialect="simple", tag="labrats stats", authenticator=authenticate_api_key)
+auth_router = Router("/api/auth", dialect="simple", tag="labrats auth")
+SOURCE_NOT_FOUND = "Webhook source not found"
+APP_VERSION = "shoal-0.1.0"
+
+
+def _namespace(ctx: RequestContext) -> str:
+    return resolve_namespace(ctx.require_principal(), None)
+
+
+# -- API keys ------------------------------------------------------------------------------
+@api_keys_router.route("", ["GET"], summary="List API keys (prefix only)")
+def list_keys(ctx: RequestContext):
+    return api_keys.list_keys()
+
+
+@api_keys_router.route("", ["POST"], summary="Create an API key; the full key is shown once",
+                       responses={201: "{id, name, prefix, createdAt, key}"})
+def create_key(ctx: RequestContext):
+    body = ctx.json_object()
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise Invalid("name is required")
+    if len(name) > 128:
+        raise Invalid("name must be at most 128 characters")
+    return api_keys.create_key(name.strip(), ctx.require_principal().subject), 201
+
+
+@api_keys_router.route("/<key_id>", ["DELETE"], summary="Revoke an API key (effective at once)")
+def revoke_key(ctx: RequestContext, key_id: str):
+    api_keys.revoke_key(key_id)
+    return {"revoked": key_id}
+
+
+# -- webhook sources -----------------------------------------------------------------------
+@sources_router.route("", ["GET"], summary="List webhook sources")
+def list_sources(ctx: RequestContext):
+    records, _ = stores.webhook_sources.list_page(_namespace(ctx), limit=None)
+    return [source_model.view(r) for r in records]
+
+
+@sources_router.route("", ["POST"], summary="Create a webhook source", responses={201: "The source"})
+def create_source(ctx: RequestContext):
+    fields = source_model.validate(ctx.json_object(), partial=False)
+    record = stores.webhook_sources.create(_namespace(ctx), fields["name"], fields,
+                                           exists_message=f'webhook source "{fields["name"]}" already exists')
+    return source_model.view(record), 201
+
+
+@sources_router.route("/<source_id>", ["GET"], summary="Webhook source detail")
+def get_source(ctx: RequestContext, source_id: str):
+    return source_model.view(stores.webhook_sources.require(_namespace(ctx), source_id, SOURCE_NOT_FOUND))
+
+
+@sources_router.route("/<source_id>", ["PATCH"], summary="Update a webhook source")
+def patch_source(ctx: RequestContext, source_id: str):
+    fields = source_model.validate(ctx.json_object(), partial=True)
+
+    def mutate(doc: dict) -> None:
+        doc.update(fields)
+        doc["updatedAt"] = now_rfc3339()
+
+    return source_model.view(stores.webhook_sources.update(_namespace(ctx), source_id, mutate,
+                                                           not_found_message=SOURCE_NOT_FOUND))
+
+
+@sources_router.route("/<source_id>", ["DELETE"], summary="Delete a webhook source (nothing to tear down)")
+def delete_source(ctx: RequestContext, source_id: str):
+    if not stores.webhook_sources.delete(_namespace(ctx), source_id):
+        raise NotFound(SOURCE_NOT_FOUND)
+    return {"deleted": source_id, "provisioning": source_model.PROVISIONING}
+
+
+# -- config --------------------------------------------------------------------------------
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in patch.items():
+        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) \
+            else value
+    return merged
+
+
+def read_defaults(namespace: str) -> dict[str, Any]:
+    record = stores.ai_config.get(namespace, stores.CONFIG_NAME)
+    return record.doc if record else {}
+
+
+_CONFIG_STRINGS = ("model", "effort", "executorImage")
+
+
+def _validate_config(body: dict[str, Any]) -> None:
+    for key in _CONFIG_STRINGS:
+        if key in body and not isinstance(body[key], str):
+            raise Invalid(f"{key} must be a string")
+    for key in ("executorResources", "providers"):
+        if key in body and not isinstance(body[key], dict):
+            raise Invalid(f"{key} must be an object")
+    for name, provider in (body.get("providers") or {}).items():
+        if not isinstance(provider, dict):
+            raise Invalid(f"providers.{name} must be an object")
+
+
+@config_router.route("/defaults", ["GET"], summary="Global defaults")
+def get_defaults(ctx: RequestContext):
+    return read_defaults(_namespace(ctx))
+
+
+@config_router.route("/defaults", ["PUT"], summary="Merge into the global defaults")
+def put_defaults(ctx: RequestContext):
+    body = ctx.json_object()
+    _validate_config(body)
+    namespace = _namespace(ctx)
+    if stores.ai_config.get(namespace, stores.CONFIG_NAME) is None:
+        from shared.store import AlreadyExists
+
+        try:
+            return stores.ai_config.create(namespace, stores.CONFIG_NAME, _merge({}, body)).doc
+        except AlreadyExists:
+            pass  # created meanwhile: merge into it below
+
+    def mutate(doc: dict) -> None:
+        merged = _merge(doc, body)
+        doc.clear()
+        doc.update(merged)
+
+    return stores.ai_config.update(namespace, stores.CONFIG_NAME, mutate).doc
+
+
+# Source config moved to webhook sources; the legacy endpoints stay as stubs (exact bodies).
+@config_router.route("/sources", ["GET"], summary="Legacy stub")
+def list_source_configs(ctx: RequestContext):
+    return {"sources": []}
+
+
+@config_router.route("/sources/<source>", ["GET"], summary="Legacy stub")
+def get_source_config(ctx: RequestContext, source: str):
+    return {"source": source, "model": "", "effort": ""}
+
+
+@config_router.route("/sources/<source>", ["PUT"], summary="Legacy stub: echoes the body")
+def put_source_config(ctx: RequestContext, source: str):
+    return json_response(ctx.json(allow_empty=True))
+
+
+@config_router.route("/sources/<source>", ["DELETE"], summary="Legacy stub")
+def delete_source_config(ctx: RequestContext, source: str):
+    return {"removed": source}
+
+
+# -- stats ---------------------------------------------------------------------------------
+@stats_router.route("", ["GET"], summary="Job counts by type, model, repo and status, from maintained counters")
+def stats(ctx: RequestContext):
+    from shared.store import counters
+
+    raw = counters.read(stores.STATS_SET, _namespace(ctx))
+    groups: dict[str, dict[str, int]] = {"type": {}, "model": {}, "repo": {}, "source": {}, "status": {}}
+    for key, value in raw.items():
+        group, _, name = key.partition(":")
+        if group in groups and name:
+            groups[group][name] = value
+    total = raw.get("total", 0)
+    finished = sum(groups["status"].values())
+    return {"total": total, "byType": groups["type"], "byModel": groups["model"], "byRepo": groups["repo"],
+            "bySource": groups["source"],
+            "totals": {"total": total, "completed": groups["status"].get("completed", 0),
+                       "failed": groups["status"].get("failed", 0),
+                       "cancelled": groups["status"].get("cancelled", 0),
+                       "inFlight": max(0, total - finished)}}
+
+
+@stats_router.route("/timeseries", ["GET"], summary="Proxy a range query to PROMETHEUS_URL")
+def timeseries(ctx: RequestContext):
+    from urllib.parse import urlsplit
+
+    from shared.config import get_settings
+    from shared.net.outbound import outbound_client
+
+    base = get_settings().prometheus_url
+    if not base:
+        raise Unavailable("Timeseries are unavailable: PROMETHEUS_URL is not configured")
+    query = ctx.args.get("query")
+    if not query:
+        raise Invalid("query is required")
+    params = {k: v for k, v in ctx.args.items() if k in ("query", "start", "end", "step")}
+    path = "/api/v1/query_range" if "start" in params else "/api/v1/query"
+    # The operator configured this URL, so its host may be private (a cluster Service).
+    host = urlsplit(base).hostname or ""
+    try:
+        with outbound_client(timeout=15.0, allow=(host,)) as http:
+            response = http.get(base.rstrip("/") + path, params=params)
+    except Exception as exc:
+        raise UpstreamError(f"Prometheus request failed: {type(exc).__name__}") from None
+    try:
+        body = response.json()
+    except ValueError:
+        raise UpstreamError(f"Prometheus answered {response.status_code} without JSON") from None
+    return json_response(body, 200 if response.status_code < 400 else 502)
+
+
+# -- dashboard auth (public) ---------------------------------------------------------------
+@auth_router.route("/me", ["GET"], public=True, summary="The signed-in user or null, and the app version")
+def me(ctx: RequestContext):
+    from shared.errors import Unauthorized
+
+    user = None
+    headers = dict(ctx.request.headers)
+    cookie = ctx.request.cookies.get("auth_token")
+    if cookie and "Authorization" not in headers:
+        headers["Authorization"] = f"Bearer {cookie}"
+    if headers.get("Authorization"):
+        try:
+            principal = authenticate_api_key(headers)
+            user = {"username": principal.username, "subject": principal.subject, "kind": principal.kind}
+        except Unauthorized:
+            user = None
+    return {"user": user, "version": APP_VERSION}
+
+
+@auth_router.route("/logout", ["POST"], public=True, summary="Clear the auth_token cookie")
+def logout(ctx: RequestContext):
+    response = json_response({"ok": True})
+    response.delete_cookie("auth_token", path="/", httponly=True, samesite="Lax")
+    return response
+
+
+@auth_router.route("/oidc", ["GET"], public=True, summary="Start the OIDC login (not configured in this build)")
+def oidc_start(ctx: RequestContext):
+    raise Unavailable("OIDC login is not configured")
+
+
+@auth_router.route("/oidc/callback", ["GET"], public=True, summary="OIDC code exchange (not configured)")
+def oidc_callback(ctx: RequestContext):
+    raise Unavailable("OIDC login is not configured")

@@ -1,0 +1,157 @@
+"""`/api/agents/**` and `/api/instructions/**` of the labrats dialect."""
+
+from __future__ import annotations
+
+from shared.auth.api_keys import authenticate_api_key
+from shared.auth.namespaces import resolve_namespace
+from shared.clock import now_rfc3339
+from shared.errors import Conflict, Invalid, NotFound
+from shared.http import RequestContext, Router
+from shared.jobs import agents as model
+from shared.jobs import instructions as instruction_model
+from shared.jobs import stores
+from shared.jobs.triggers import all_agents, find_by_trigger, matching
+from shared.store import AlreadyExists
+
+agents_router = Router("/api/agents", dialect="simple", tag="labrats agents", authenticator=authenticate_api_key)
+instructions_router = Router("/api/instructions", dialect="simple", tag="labrats instructions",
+                             authenticator=authenticate_api_key)
+AGENT_NOT_FOUND = "Agent not found"
+INSTRUCTION_NOT_FOUND = "Instruction not found"
+
+
+def _namespace(ctx: RequestContext) -> str:
+    return resolve_namespace(ctx.require_principal(), None)
+
+
+def _check_trigger_free(namespace: str, trigger: str, owner: str | None) -> None:
+    # Best effort (a partition read): trigger names are looked up as unique by by-trigger and chains.
+    other = find_by_trigger(namespace, trigger)
+    if other is not None and other.name != owner:
+        raise Conflict(f'triggerName "{trigger}" is already used by agent "{other.name}"')
+
+
+# -- agents --------------------------------------------------------------------------------
+@agents_router.route("", ["GET"], summary="List agents")
+def list_agents(ctx: RequestContext):
+    return [model.view(r) for r in all_agents(_namespace(ctx))]
+
+
+@agents_router.route("", ["POST"], summary="Create an agent", responses={201: "The agent"})
+def create_agent(ctx: RequestContext):
+    body = ctx.json_object()
+    name = body.get("name")
+    if not isinstance(name, str) or not name:
+        raise Invalid("name is required")
+    fields = model.validate_fields(body, partial=False)
+    doc = model.new_record_doc(name, fields)
+    namespace = _namespace(ctx)
+    _check_trigger_free(namespace, doc["spec"]["triggerName"], None)
+    record = stores.agents.create(namespace, name, doc, exists_message=f'agent "{name}" already exists')
+    return model.view(record), 201
+
+
+@agents_router.route("/seed", ["POST"], summary="Create the default agents that are missing")
+def seed(ctx: RequestContext):
+    namespace = _namespace(ctx)
+    seeded = 0
+    for name, fields in model.default_agents():
+        try:
+            stores.agents.create(namespace, name, model.new_record_doc(name, fields))
+            seeded += 1
+        except AlreadyExists:
+            continue
+    return {"seeded": seeded}
+
+
+@agents_router.route("/triggers", ["GET"], summary="Agents whose enabled event triggers match ?source=&event=")
+def triggers(ctx: RequestContext):
+    source = ctx.args.get("source") or None
+    event = ctx.args.get("event") or None
+    return [model.view(agent) for agent, _ in matching(_namespace(ctx), source, event)]
+
+
+@agents_router.route("/by-trigger/<trigger_name>", ["GET"], summary="Find an agent by trigger name")
+def by_trigger(ctx: RequestContext, trigger_name: str):
+    record = find_by_trigger(_namespace(ctx), trigger_name)
+    if record is None:
+        raise NotFound(AGENT_NOT_FOUND)
+    return model.view(record)
+
+
+@agents_router.route("/<agent_id>", ["GET"], summary="Agent detail")
+def get_agent(ctx: RequestContext, agent_id: str):
+    return model.view(stores.agents.require(_namespace(ctx), agent_id, AGENT_NOT_FOUND))
+
+
+@agents_router.route("/<agent_id>", ["PATCH"], summary="Update any subset of an agent's fields")
+def patch_agent(ctx: RequestContext, agent_id: str):
+    namespace = _namespace(ctx)
+    fields = model.validate_fields(ctx.json_object(), partial=True)
+    stores.agents.require(namespace, agent_id, AGENT_NOT_FOUND)
+    if "triggerName" in fields:
+        _check_trigger_free(namespace, fields["triggerName"], agent_id)
+    record = stores.agents.update(namespace, agent_id, lambda doc: model.apply_patch(doc, fields),
+                                  not_found_message=AGENT_NOT_FOUND)
+    return model.view(record)
+
+
+@agents_router.route("/<agent_id>", ["DELETE"], summary="Delete an agent")
+def delete_agent(ctx: RequestContext, agent_id: str):
+    if not stores.agents.delete(_namespace(ctx), agent_id):
+        raise NotFound(AGENT_NOT_FOUND)
+    return {"deleted": agent_id}
+
+
+@agents_router.route("/<agent_id>/instructions", ["GET"],
+                     summary="Resolved instructions: globals by priority, then the agent's locals")
+def agent_instructions(ctx: RequestContext, agent_id: str):
+    namespace = _namespace(ctx)
+    record = stores.agents.require(namespace, agent_id, AGENT_NOT_FOUND)
+    return instruction_model.resolve_for_agent(namespace, record)
+
+
+# -- instructions --------------------------------------------------------------------------
+@instructions_router.route("", ["GET"], summary="List instructions (?scope=global|local)")
+def list_instructions(ctx: RequestContext):
+    scope = ctx.args.get("scope")
+    if scope not in (None, "", "global", "local"):
+        raise Invalid("scope must be global or local")
+    records = instruction_model.all_instructions(_namespace(ctx))
+    views = [instruction_model.view(r) for r in records]
+    return [v for v in views if not scope or v["scope"] == scope]
+
+
+@instructions_router.route("", ["POST"], summary="Create an instruction", responses={201: "The instruction"})
+def create_instruction(ctx: RequestContext):
+    fields = instruction_model.validate(ctx.json_object(), partial=False)
+    name = fields.pop("name")
+    record = stores.instructions.create(_namespace(ctx), name, fields,
+                                        exists_message=f'instruction "{name}" already exists')
+    return instruction_model.view(record), 201
+
+
+@instructions_router.route("/<instruction_id>", ["GET"], summary="Instruction detail")
+def get_instruction(ctx: RequestContext, instruction_id: str):
+    return instruction_model.view(stores.instructions.require(_namespace(ctx), instruction_id,
+                                                              INSTRUCTION_NOT_FOUND))
+
+
+@instructions_router.route("/<instruction_id>", ["PATCH"], summary="Update an instruction")
+def patch_instruction(ctx: RequestContext, instruction_id: str):
+    fields = instruction_model.validate(ctx.json_object(), partial=True)
+
+    def mutate(doc: dict) -> None:
+        doc.update(fields)
+        doc["updatedAt"] = now_rfc3339()
+
+    record = stores.instructions.update(_namespace(ctx), instruction_id, mutate,
+                                        not_found_message=INSTRUCTION_NOT_FOUND)
+    return instruction_model.view(record)
+
+
+@instructions_router.route("/<instruction_id>", ["DELETE"], summary="Delete an instruction")
+def delete_instruction(ctx: RequestContext, instruction_id: str):
+    if not stores.instructions.delete(_namespace(ctx), instruction_id):
+        raise NotFound(INSTRUCTION_NOT_FOUND)
+    return {"deleted": instruction_id}

@@ -1,0 +1,170 @@
+"""`/api/jobs/**` of the labrats dialect: submit, list, detail, logs (SSE), retry, cancel."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from shared.auth.api_keys import authenticate_api_key
+from shared.auth.namespaces import resolve_namespace
+from shared.errors import Invalid, NotFound
+from shared.http import RequestContext, Router, json_response
+from shared.jobs import stores
+from shared.jobs.model import (
+    STATUS,
+    TOKEN_MAX_AGE_SECONDS,
+    detail,
+    has_embedded_token,
+    job_fields,
+    list_item,
+    redact,
+    status_of,
+)
+from shared.jobs.results import log_lines, read_result
+from shared.store import Record
+from shared.tasks.repository import tasks
+
+router = Router("/api/jobs", dialect="simple", tag="labrats jobs", authenticator=authenticate_api_key)
+JOB_NOT_FOUND = "Job not found"
+LIST_RESULT_CHARS = 4096
+LOG_POLL_SECONDS = 1.0
+LOG_STREAM_SECONDS = 280.0  # under Knative's 300 s request timeout; the client reconnects
+
+
+def _namespace(ctx: RequestContext) -> str:
+    return resolve_namespace(ctx.require_principal(), None)
+
+
+def require_job(namespace: str, job_id: str) -> Record:
+    record = tasks.get(namespace, job_id)
+    if record is None or job_fields(record) is None:
+        raise NotFound(JOB_NOT_FOUND)
+    return record
+
+
+def _int_arg(ctx: RequestContext, name: str, default: int) -> int:
+    raw = ctx.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise Invalid(f"{name} must be an integer") from None
+
+
+@router.route("/submit", ["POST"], summary="Submit a job", responses={201: "{jobId, source, type}"})
+def submit(ctx: RequestContext):
+    from shared.jobs.submit import create_job, validate_submission
+
+    job = validate_submission(ctx.json_object())
+    record = create_job(job, ctx.require_principal())
+    return {"jobId": record.name, "source": job["source"], "type": job["type"]}, 201
+
+
+@router.route("", ["GET"], summary="List jobs (newest first; page, limit 1-100, chainId)")
+def list_jobs(ctx: RequestContext):
+    namespace = _namespace(ctx)
+    page = max(1, _int_arg(ctx, "page", 1))
+    limit = min(100, max(1, _int_arg(ctx, "limit", 20)))
+    chain_id = ctx.args.get("chainId")
+    skip = (page - 1) * limit
+    if chain_id:
+        entries, _ = stores.chain_index.list_page(f"{namespace}/{chain_id}", limit=None)
+        total = len(entries)
+    else:
+        # One partition Query in index order; the cost is O(page × limit), never a Scan.
+        entries, _ = stores.job_index.list_page(namespace, limit=skip + limit)
+        from shared.store import counters
+
+        total = counters.read(stores.STATS_SET, namespace).get("total", 0)
+    items = []
+    for entry in entries[skip:skip + limit]:
+        record = tasks.get(namespace, entry.doc["jobId"])
+        if record is not None and job_fields(record) is not None:
+            items.append(list_item(record, read_result(record, limit=LIST_RESULT_CHARS)))
+    return redact({"jobs": items, "page": page, "limit": limit, "total": total})
+
+
+@router.route("/<job_id>", ["GET"], summary="Job detail")
+def get_job(ctx: RequestContext, job_id: str):
+    record = require_job(_namespace(ctx), job_id)
+    return redact(detail(record, read_result(record), log_lines(record)))
+
+
+@router.route("/<job_id>/logs", ["GET"], streaming=True, summary="Job logs (SSE)")
+def job_logs(ctx: RequestContext, job_id: str):
+    from shared.http.sse import frame, sse_response
+
+    namespace = _namespace(ctx)
+    require_job(namespace, job_id)
+
+    def frames():
+        sent = 0
+        deadline = time.monotonic() + LOG_STREAM_SECONDS
+        while True:
+            record = tasks.get(namespace, job_id)
+            if record is None:
+                yield frame({"done": True, "status": "cancelled"})
+                return
+            lines = log_lines(record)
+            for line in lines[sent:]:
+                yield frame(redact({"log": line}))
+            sent = max(sent, len(lines))
+            status = status_of(record)
+            if status in ("completed", "failed", "cancelled"):
+                yield frame({"done": True, "status": status})
+                return
+            if time.monotonic() > deadline:
+                return
+            time.sleep(LOG_POLL_SECONDS)
+
+    return sse_response(frames())
+
+
+def _age_seconds(record: Record) -> float:
+    created = record.doc.get("metadata", {}).get("creationTimestamp")
+    try:
+        stamp = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        return float("inf")
+    return (datetime.now(UTC) - stamp).total_seconds()
+
+
+@router.route("/<job_id>/retry", ["POST"], summary="Retry a failed job")
+def retry(ctx: RequestContext, job_id: str):
+    from shared.tasks.lifecycle import announce, transition
+
+    namespace = _namespace(ctx)
+    record = require_job(namespace, job_id)
+    phase = record.doc.get("status", {}).get("phase") or "Pending"
+    if phase != "Failed":
+        raise Invalid(f"Only failed jobs can be retried (job is {STATUS.get(phase, phase)})")
+    setup = (job_fields(record) or {}).get("workspaceSetup") or {}
+    if has_embedded_token(setup.get("gitRepo")) and _age_seconds(record) > TOKEN_MAX_AGE_SECONDS:
+        raise Invalid("Job carries an embedded git token and is older than 10 minutes; submit a new job")
+
+    def reset(status: dict) -> None:
+        status["message"] = "retried"
+        for key in ("completionTime", "jobName", "podName"):
+            status.pop(key, None)
+
+    moved = transition(namespace, job_id, "Pending", only_from=frozenset({"Failed"}), also=reset)
+    if moved is None:
+        raise Invalid("Only failed jobs can be retried")
+    # The dispatcher starts Pending tasks on task.created; a retry is the same request again.
+    announce("dev.shoal.task.created", moved)
+    return {"jobId": job_id, "status": "waiting"}
+
+
+@router.route("/<job_id>/cancel", ["POST"], summary="Cancel a waiting or active job")
+def cancel(ctx: RequestContext, job_id: str):
+    from shared.tasks.service import cancel_task
+
+    namespace = _namespace(ctx)
+    record = require_job(namespace, job_id)
+    phase = record.doc.get("status", {}).get("phase") or "Pending"
+    if phase not in ("Pending", "Running"):
+        raise Invalid(f"Job cannot be cancelled: it is {STATUS.get(phase, phase)}")
+    if cancel_task(namespace, job_id, "cancelled through the jobs API") is None:
+        raise Invalid("Job cannot be cancelled: it has already finished")
+    return json_response({"jobId": job_id, "status": "cancelled"})

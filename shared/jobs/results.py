@@ -1,0 +1,26 @@
+"""A job's result text (the task's result blob) and log lines."""
+
+from __future__ import annotations
+
+from shared.store import Record
+from shared.store.blobs import get_blob
+from shared.tasks.repository import result_key
+
+
+def read_result(record: Record, *, limit: int | None = None) -> str | None:
+    if not record.doc.get("status", {}).get("resultRef", {}).get("available"):
+        return None
+    data = get_blob(result_key(record.namespace, record.name))
+    if data is None:
+        return None
+    text = data.decode("utf-8", errors="replace")
+    return text[:limit] if limit else text
+
+
+def log_lines(record: Record) -> list[str]:
+    """status.logs[] (the spec's fallback source); a terminal message when no logs were recorded."""
+    status = record.doc.get("status", {})
+    lines = [str(x) for x in status.get("logs") or []]
+    if not lines and status.get("phase") in ("Succeeded", "Failed", "Cancelled") and status.get("message"):
+        lines.append(str(status["message"]))
+    return lines

@@ -1,0 +1,25 @@
+"""Where the jobs dialect keeps its records (all in the objects table; no Scans).
+
+job index     kind "jobindex", namespace = task namespace, name = "<inverted ms>-<jobId>":
+              a Query on the partition lists jobs newest first, page by page
+chain index   kind "jobchain", namespace = "<namespace>/<chainId>", name = "<depth>-<jobId>":
+              the jobs of one chain in order
+agents        kind "agent" (the same record as Orka's agents; see shared.jobs.agents)
+instructions  kind "instruction"; webhook sources kind "webhooksource"; config kind "aiconfig"
+              (singleton "defaults"); uploads kind "upload"
+"""
+
+from __future__ import annotations
+
+from shared.store import ObjectStore
+
+job_index = ObjectStore("jobindex")
+chain_index = ObjectStore("jobchain")
+agents = ObjectStore("agent")
+instructions = ObjectStore("instruction")
+webhook_sources = ObjectStore("webhooksource")
+ai_config = ObjectStore("aiconfig")
+uploads = ObjectStore("upload")
+
+CONFIG_NAME = "defaults"
+STATS_SET = "jobs"

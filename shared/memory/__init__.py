@@ -1,0 +1,1 @@
+"""Durable memories, reviewable memory proposals and session records."""

@@ -1,0 +1,95 @@
+"""The Agent resource: one record that is a superset of Orka's Agent CRD and labrats' agent.
+
+Orka fields (provider, model, systemPrompt, tools, skills, coordination, runtime, ...) and the
+labrats fields (triggerName, eventTriggers, instructions, default*, enabled) live side by side in
+`spec`; unknown CRD fields are kept as given so no client loses data on a round trip.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Ref(_Open):
+    name: str = Field(min_length=1)
+
+
+class Coordination(_Open):
+    enabled: bool = False
+    autonomous: bool | None = None
+    maxDepth: int | None = Field(default=None, ge=0, le=3)
+    allowedAgents: list[str] | None = None
+    maxConcurrentChildren: int | None = Field(default=None, ge=1)
+
+
+class Runtime(_Open):
+    type: str | None = None
+    secretRef: Ref | None = None
+
+
+class ChainNext(_Open):
+    agentTriggerName: str = Field(min_length=1)
+    condition: str | None = None
+    failurePolicy: str | None = None
+
+
+class EventTrigger(_Open):
+    """labrats: the agent reacts to `source` events (`events`, e.g. ["issues.labeled"]), optionally
+    chaining to the next agent by trigger name."""
+
+    source: str = Field(min_length=1)
+    events: list[str] | None = None
+    event: str | None = None
+    instruction: str | None = None
+    config: dict[str, Any] | None = None
+    filters: dict[str, Any] | None = None
+    enabled: bool = True
+    next: ChainNext | None = None
+
+
+class AgentSpec(_Open):
+    # Orka
+    provider: str | None = None
+    providerRef: Ref | None = None
+    model: str | None = None
+    systemPrompt: str | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    maxTokens: int | None = Field(default=None, ge=1)
+    maxTurns: int | None = Field(default=None, ge=1)
+    tools: list[str] | None = None
+    skills: list[str] | None = None
+    coordination: Coordination | None = None
+    runtime: Runtime | None = None
+    description: str | None = None
+    # labrats
+    triggerName: str | None = None
+    eventTriggers: list[EventTrigger] | None = None
+    instructions: list[str | dict[str, Any]] | None = None  # instruction names, or inline objects
+    defaultModel: str | None = None
+    defaultProvider: str | None = None
+    defaultEffort: str | None = None
+    enabled: bool | None = None
+
+    @field_validator("tools", "skills", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        """Accept `["a"]` or `[{"name": "a"}]`; store names."""
+        if isinstance(value, list):
+            return [v.get("name") if isinstance(v, dict) else v for v in value]
+        return value
+
+    @field_validator("providerRef", mode="before")
+    @classmethod
+    def _ref_from_string(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+def agent_tools(spec: dict[str, Any]) -> list[str]:
+    """The tool names an agent document asks for (the task engine's resolution helper)."""
+    return [t for t in spec.get("tools") or [] if isinstance(t, str)]

@@ -1,0 +1,41 @@
+"""Maintained counters: atomic ADDs on one item per counter set, read back with one GetItem.
+
+A counter set lives in the objects table at pk = "counters#<set>", sk = "<scope>" (e.g. the job
+statistics of one namespace), with one numeric attribute per counter. ADD is atomic, so concurrent
+replicas never lose an increment, and reading the aggregate never needs a Scan.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.store.clients import client
+from shared.store.tables import table_name
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.:/@-]")
+
+
+def _key(counter_set: str, scope: str) -> dict:
+    return {"pk": {"S": f"counters#{counter_set}"}, "sk": {"S": scope}}
+
+
+def add(counter_set: str, scope: str, deltas: dict[str, int]) -> None:
+    """Atomically add each delta to its counter (created at 0 when new)."""
+    deltas = {k: v for k, v in deltas.items() if v}
+    if not deltas:
+        return
+    names, values, parts = {}, {}, []
+    for i, (name, delta) in enumerate(sorted(deltas.items())):
+        names[f"#c{i}"] = "c_" + _SAFE.sub("_", name)
+        values[f":d{i}"] = {"N": str(delta)}
+        parts.append(f"#c{i} :d{i}")
+    client("dynamodb").update_item(TableName=table_name("objects"), Key=_key(counter_set, scope),
+                                   UpdateExpression="ADD " + ", ".join(parts),
+                                   ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+
+
+def read(counter_set: str, scope: str) -> dict[str, int]:
+    """Every counter of the set (names as given to `add`, after sanitising)."""
+    item = client("dynamodb").get_item(TableName=table_name("objects"), Key=_key(counter_set, scope),
+                                       ConsistentRead=True).get("Item") or {}
+    return {k[2:]: int(v["N"]) for k, v in item.items() if k.startswith("c_") and "N" in v}

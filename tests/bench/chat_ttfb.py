@@ -1,0 +1,74 @@
+"""Chat: time to the first SSE byte with the mock provider (target ≤ 50 ms), and orchestration
+overhead per loop iteration (a chat turn vs the bare agent loop with the same scripted model).
+
+Run with `make bench`. State is moto in process, so the numbers measure Shoal's own work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+RUNS = int(os.environ.get("BENCH_RUNS", "15"))
+ITERATIONS = 10
+TARGET_MS = 50.0
+
+
+def main() -> None:
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+                       "SHOAL_PLATFORM": "local", "SHOAL_DEV_TOKEN": "bench", "K_SINK": "http://127.0.0.1:9/"})
+    script = Path(tempfile.mkdtemp()) / "script.json"
+    script.write_text(json.dumps([{"tool_calls": [{"name": "list_agents", "arguments": {"i": i}}]}
+                                  for i in range(ITERATIONS)] + [{"text": "done"}]))
+    os.environ["SHOAL_MOCK_SCRIPT"] = str(script)
+    import httpx
+    from functions_framework import create_app
+    from moto import mock_aws
+
+    from shared.agent.loop import run_agent
+    from shared.agent.tools import Tool, ToolRegistry
+    from shared.llm.base import Message, ToolSpec
+    from shared.llm.mock import MockProvider
+    from shared.store.bootstrap import ensure_state
+    from tests.support.servers import BackgroundServer
+
+    headers = {"Authorization": "Bearer bench"}
+    with mock_aws():
+        ensure_state()
+        app = create_app(target="chat", source=str(ROOT / "functions" / "chat" / "main.py"))
+        with BackgroundServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+            firsts, turns = [], []
+            for _ in range(RUNS):
+                started = time.perf_counter()
+                with client.stream("POST", "/api/v1/chat", json={"message": "bench"}, headers=headers) as response:
+                    chunks = response.iter_raw()
+                    next(chunks)
+                    firsts.append((time.perf_counter() - started) * 1000)
+                    for _ in chunks:
+                        pass
+                turns.append((time.perf_counter() - started) * 1000)
+        bare = []
+        tool = Tool(ToolSpec("list_agents", "", {"type": "object", "properties": {}}), lambda args: {"agents": []})
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            run_agent(MockProvider(), [Message(role="user", content="bench")], tools=ToolRegistry([tool]),
+                      stream=True, observe=lambda kind, data: None)
+            bare.append((time.perf_counter() - started) * 1000)
+    first, turn, loop = statistics.median(firsts), statistics.median(turns), statistics.median(bare)
+    per_iteration = (turn - loop) / (ITERATIONS + 1)
+    verdict = "ok" if first <= TARGET_MS else "OVER TARGET"
+    print(f"chat time to first SSE byte: median {first:.1f} ms over {RUNS} runs (target ≤ {TARGET_MS:.0f} ms): {verdict}")
+    print(f"chat turn with {ITERATIONS} tool iterations: median {turn:.1f} ms; bare agent loop {loop:.1f} ms; "
+          f"orchestration overhead {per_iteration:.1f} ms per iteration")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The request pipeline: dialects, request ids, 500s that leak nothing, body limits, SSE."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from flask import Flask, request
+
+from shared.errors import Conflict, Invalid
+from shared.http import Api, RequestContext, Router
+from shared.http.sse import frame, sse_response
+from tests.conftest import AUTH
+
+
+def make_client(dialect: str):
+    router = Router("/x", dialect=dialect)
+
+    @router.route("/boom", public=True)
+    def boom(ctx: RequestContext):
+        raise RuntimeError("secret internal detail")
+
+    @router.route("/conflict", ["POST"])
+    def conflict(ctx: RequestContext):
+        raise Conflict("already there")
+
+    @router.route("/echo/<name>", ["POST"], public=True)
+    def echo(ctx: RequestContext, name: str):
+        return {"name": name, "body": ctx.json_object()}, 201
+
+    api = Api("test", [router], default_dialect=dialect)
+    app = Flask("t")
+    app.add_url_rule("/<path:p>", view_func=lambda p: api.handle(request), methods=["GET", "POST", "PUT"])
+    return app.test_client()
+
+
+@pytest.mark.parametrize("dialect,body,content_type", [
+    ("orka", {"error": {"code": 409, "message": "already there"}}, "application/json"),
+    ("openai", {"error": {"message": "already there", "type": "conflict_error", "param": None, "code": None}},
+     "application/json"),
+    ("anthropic", {"type": "error", "error": {"type": "api_error", "message": "already there"}}, "application/json"),
+    ("simple", {"error": "already there"}, "application/json"),
+])
+def test_each_dialect_renders_the_same_error_its_own_way(dialect, body, content_type):
+    response = make_client(dialect).post("/x/conflict", headers=AUTH)
+    assert response.status_code == 409
+    assert response.content_type == content_type
+    assert response.get_json() == body
+
+
+def test_problem_dialect_is_rfc7807():
+    response = make_client("problem").post("/x/conflict", headers={**AUTH, "X-Request-Id": "req-1"})
+    assert response.content_type == "application/problem+json"
+    assert json.loads(response.data) == {"type": "https://kubernaut.ai/problems/conflict", "title": "Conflict",
+                                         "status": 409, "detail": "already there", "instance": "/x/conflict",
+                                         "request_id": "req-1"}
+
+
+def test_unhandled_errors_are_500_with_the_request_id_and_no_detail():
+    response = make_client("orka").get("/x/boom", headers={"X-Request-Id": "abc-123"})
+    assert response.status_code == 500
+    assert response.get_json() == {"error": {"code": 500, "message": "internal server error (request id abc-123)"}}
+    assert b"secret internal detail" not in response.data
+    assert response.headers["X-Request-Id"] == "abc-123"
+
+
+def test_a_hostile_request_id_is_replaced():
+    response = make_client("orka").get("/x/boom", headers={"X-Request-Id": "<script>alert(1)</script>"})
+    assert response.headers["X-Request-Id"] != "<script>alert(1)</script>"
+    assert len(response.headers["X-Request-Id"]) == 32
+
+
+def test_unmatched_paths_use_the_dialect_of_the_covering_router():
+    response = make_client("anthropic").get("/x/nothing-here")
+    assert response.status_code == 404
+    assert response.get_json() == {"type": "error", "error": {"type": "not_found_error", "message": "not found"}}
+
+
+def test_bodies_over_the_limit_are_413_before_the_handler(monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_MAX_BODY_BYTES", "10")
+    reset_settings()
+    response = make_client("orka").post("/x/echo/a", data=b"x" * 11)
+    assert response.status_code == 413
+    assert response.get_json() == {"error": {"code": 413, "message": "request body too large"}}
+
+
+def test_path_arguments_and_json_reach_the_handler():
+    response = make_client("orka").post("/x/echo/ab", json={"k": 1})
+    assert response.status_code == 201 and response.get_json() == {"name": "ab", "body": {"k": 1}}
+    bad = make_client("orka").post("/x/echo/ab", data=b"[1]", content_type="application/json")
+    assert bad.get_json() == {"error": {"code": 400, "message": "invalid request body"}}
+
+
+def test_invalid_is_a_400_with_its_message():
+    assert Invalid("x").status == 400
+
+
+def test_sse_frames_split_multiline_data_and_carry_ids():
+    assert frame({"a": 1}, event="status", id=7) == 'id: 7\nevent: status\ndata: {"a":1}\n\n'
+    assert frame("line1\nline2") == "data: line1\ndata: line2\n\n"
+
+
+def test_sse_response_sends_heartbeats_while_the_producer_is_quiet():
+    def slow():
+        yield frame("first")
+        time.sleep(0.35)
+        yield frame("second")
+
+    body = "".join(sse_response(slow(), heartbeat_seconds=0.1).response)
+    assert body.startswith("data: first\n\n")
+    assert body.count(": heartbeat\n\n") >= 2
+    assert body.endswith("data: second\n\n")

@@ -1,0 +1,117 @@
+"""The local broker follows Knative's delivery rules; the gateway routes like Gateway API and streams."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+from werkzeug import Request, Response
+
+from shared.events.envelope import build, to_http
+from shared.local.broker import Broker
+from shared.local.gateway import Gateway
+from shared.local.manifests import Delivery, RouteMatch, TriggerDef, pick_route
+from tests.support.servers import BackgroundServer
+
+
+class Subscriber(BackgroundServer):
+    """Answers each delivery with the next scripted status; records what it got."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses, self.received = list(statuses), []
+        super().__init__(self._app)
+
+    def _app(self, environ, start_response):
+        request = Request(environ)
+        self.received.append({k.lower(): v for k, v in request.headers.items()})
+        status = self.statuses.pop(0) if self.statuses else 200
+        return Response(status=status)(environ, start_response)
+
+
+def deliver(statuses, *, dead_letter=True, retry=3):
+    with Subscriber(statuses) as sub, Subscriber([]) as dls:
+        urls = {"sub": sub.url, "dls": dls.url}
+        trigger = TriggerDef("t", {"type": "dev.shoal.task.created"}, "sub",
+                             Delivery(retry=retry, backoff_delay=0.01, dead_letter="dls" if dead_letter else None))
+        other = TriggerDef("o", {"type": "dev.shoal.other"}, "dls")
+        broker = Broker([trigger, other], urls.get)
+        with BackgroundServer(broker) as ingress:
+            headers, body = to_http(build("dev.shoal.task.created", {"k": 1}, source="/test"))
+            assert httpx.post(ingress.url, headers=headers, content=body).status_code == 202
+            deadline = time.monotonic() + 5
+            while not broker.idle() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return sub.received, dls.received
+
+
+def test_delivered_once_in_binary_mode_on_success():
+    received, dead = deliver([200])
+    assert len(received) == 1 and received[0]["ce-type"] == "dev.shoal.task.created"
+    assert received[0]["content-type"] == "application/json" and dead == []
+
+
+def test_5xx_and_409_are_retried_until_success():
+    received, dead = deliver([500, 409, 200])
+    assert len(received) == 3 and dead == []
+
+
+def test_400_is_not_retried_and_goes_to_the_dead_letter_sink_with_error_extensions():
+    received, dead = deliver([400])
+    assert len(received) == 1
+    [dl] = dead
+    assert dl["ce-knativeerrorcode"] == "400" and dl["ce-knativeerrordest"] == "sub"
+
+
+def test_retries_exhausted_dead_letter_after_retry_plus_one_attempts():
+    received, dead = deliver([503] * 10, retry=2)
+    assert len(received) == 3 and len(dead) == 1
+
+
+def test_backoff_delays_follow_the_policy():
+    assert [Delivery(backoff_delay=0.2).delay(n) for n in (1, 2, 3)] == [0.2, 0.4, 0.8]
+    assert [Delivery(backoff_policy="linear", backoff_delay=0.2).delay(n) for n in (1, 2)] == [0.2, 0.4]
+
+
+def test_route_precedence_exact_then_longest_prefix_on_path_segments():
+    table = [RouteMatch("PathPrefix", "/api", "a"), RouteMatch("PathPrefix", "/api/v1/tasks", "tasks"),
+             RouteMatch("Exact", "/api/v1/tasks/special", "exact")]
+    assert pick_route(table, "/api/v1/tasks/x").backend == "tasks"
+    assert pick_route(table, "/api/v1/tasks/special").backend == "exact"
+    assert pick_route(table, "/api/v1/tasksx").backend == "a"
+    assert pick_route(table, "/other") is None
+
+
+def test_gateway_streams_without_buffering_and_keeps_query_and_status():
+    gate = threading.Event()
+
+    def upstream(environ, start_response):
+        request = Request(environ)
+
+        def body():
+            yield b"data: one\n\n"
+            gate.wait(5)
+            yield b"data: two\n\n"
+
+        return Response(body(), status=207, content_type="text/event-stream",
+                        headers={"X-Query": request.query_string.decode()})(environ, start_response)
+
+    with BackgroundServer(upstream) as fn:
+        gateway = Gateway([RouteMatch("PathPrefix", "/s", "fn")], {"fn": fn.url}.get)
+        with BackgroundServer(gateway) as gw, httpx.stream("GET", gw.url + "/s/x?a=1&b=2", timeout=5) as response:
+            assert response.status_code == 207 and response.headers["x-query"] == "a=1&b=2"
+            chunks = response.iter_raw()
+            assert next(chunks) == b"data: one\n\n"  # arrived before the upstream finished
+            gate.set()
+            assert b"".join(chunks) == b"data: two\n\n"
+
+
+def test_gateway_answers_404_for_unrouted_paths_and_503_for_a_stopped_function():
+    gateway = Gateway([RouteMatch("PathPrefix", "/s", "fn")], {}.get)
+    with BackgroundServer(gateway) as gw:
+        missing = httpx.get(gw.url + "/nowhere")
+        assert missing.status_code == 404
+        assert missing.json() == {"error": {"code": 404, "message": "not found"}}
+        stopped = httpx.get(gw.url + "/s")
+        assert stopped.status_code == 503
+        assert stopped.json() == {"error": {"code": 503, "message": "function fn is not running"}}
