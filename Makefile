@@ -31,6 +31,7 @@ bench: install
 	$(PY) tests/bench/cold_start.py
 	$(PY) tests/bench/list_latency.py
 	$(PY) tests/bench/chat_ttfb.py
+	$(PY) tests/bench/task_start.py
 
 events: install
 	$(PY) -m shared.events.catalogue
