@@ -18,6 +18,14 @@ log = get_logger("webhook")
 
 
 def on_task_finished(event: Event) -> None:
+    """A task finished: record it on its parent (`status.childTasks`), then notify its webhookURL."""
+    from shared.tasks.child_status import on_child_finished
+
+    on_child_finished(event)
+    notify_webhook(event)
+
+
+def notify_webhook(event: Event) -> None:
     data = event.data or {}
     record = tasks.get(data["namespace"], data["name"])
     if record is None:

@@ -184,6 +184,14 @@ def test_a_parent_task_delegates_two_children_that_exchange_a_message(moto_serve
             children = client.get("/api/v1/tasks/twins/children").json()["items"]
             assert sorted(c["metadata"]["name"] for c in children) == ["twin-a", "twin-b"]
             assert all(c["status"]["phase"] == "Succeeded" for c in children)
+            deadline = time.monotonic() + 15  # the scheduler records finished children on the parent
+            while len(client.get("/api/v1/tasks/twins").json()["status"].get("childTasks", [])) < 2:
+                assert time.monotonic() < deadline, "childTasks were not recorded"
+                time.sleep(0.2)
+            recorded = client.get("/api/v1/tasks/twins").json()["status"]["childTasks"]
+            assert [(c["name"], c["agent"], c["phase"]) for c in recorded] == [
+                ("twin-a", "helper", "Succeeded"), ("twin-b", "helper", "Succeeded")]
+            assert "swordfish" in recorded[1]["result"]
             with client.stream("GET", "/api/v1/tasks/twins/stream") as stream:
                 text = "".join(stream.iter_text())
             assert "event: tool_call" in text and "event: task.finished" in text

@@ -225,3 +225,20 @@ def test_a_failing_webhook_makes_the_broker_retry(apps, event_sink, httpserver, 
     httpserver.expect_request("/hook", method="POST").respond_with_data("down", status=503)
     tasks, scheduler, _ = apps
     assert finish_with_webhook(tasks, scheduler, event_sink, httpserver.url_for("/hook")).status_code == 500
+
+
+def test_a_finished_child_is_recorded_on_its_parent(apps, event_sink):
+    from shared.auth.principal import Principal
+    from shared.tasks.lifecycle import transition
+    from shared.tasks.service import create_task
+
+    tasks, scheduler, _ = apps
+    assert tasks.post("/api/v1/tasks", json={"name": "boss", "type": "ai", "prompt": "p"}, headers=AUTH).status_code == 201
+    create_task({"name": "kid", "type": "ai", "prompt": "p"}, Principal(kind="dev", subject="dev", username="dev"),
+                server_labels={"orka.ai/parent-task": "boss", "orka.ai/delegated-agent": "helper"})
+    transition("default", "kid", "Running")
+    transition("default", "kid", "Succeeded")
+    [finished] = event_sink.of_type("dev.shoal.task.finished")
+    headers, body = to_http(finished)
+    assert scheduler.post("/", data=body, headers=headers).status_code == 200
+    assert status(tasks, "boss")["childTasks"] == [{"name": "kid", "agent": "helper", "phase": "Succeeded"}]
