@@ -148,3 +148,26 @@ class Settings(BaseSettings):
                                                    validation_alias="ORKA_PR_REVIEW_MARKER_PREVIOUS_SECRETS")
     pr_review_marker_trusted_author: str | None = Field(default=None,
                                                         validation_alias="ORKA_PR_REVIEW_MARKER_TRUSTED_AUTHOR")
+    # Task engine (issue 4). Workspace-backed execution: providers enabled on this platform
+    # (comma-separated: agent-sandbox, substrate; none by default) and the controller defaults.
+    workspace_providers: str = ""
+    workspace_default_provider: str = "agent-sandbox"
+    workspace_default_template: str | None = None
+    workspace_default_cleanup: str = "delete"
+    # Scheduler: a Pending task without a job after this long is dispatched again (lost event).
+    redispatch_after_seconds: float = 60.0
+    # Kubernetes executor: the worker image and ServiceAccount of task Jobs.
+    worker_image: str = "ghcr.io/shoal-dev/shoal:0.1.0"
+    worker_service_account: str = "shoal-worker"
+    # Worker built-in tools: web_search backend ("" = none configured, "tavily") and its key.
+    web_search_backend: str = ""
+    web_search_api_key: str | None = None
+    # Named LLM providers beyond `default`: JSON {"name": {"type": ..., "model": ..., "baseURL": ...,
+    # "apiKeyEnv": ...}}.
+    llm_providers: str = ""
+    # Local platform: how often `make run` delivers the PingSource tick to the scheduler.
+    local_tick_seconds: float = 5.0
+    # SSE: a comment line after this many idle seconds keeps proxies from closing task streams.
+    sse_heartbeat_seconds: float = 15.0
+    # How often task streams and followed logs look for new records.
+    stream_poll_seconds: float = 0.5

@@ -7,6 +7,7 @@ from shared.tasks.dispatch import on_task_created, on_task_stopped
 
 HANDLERS = {
     "dev.shoal.task.created": on_task_created,
+    "dev.shoal.task.retried": on_task_created,
     "dev.shoal.task.deleted": on_task_stopped,
     "dev.shoal.task.finished": on_task_stopped,
 }

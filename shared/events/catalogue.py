@@ -196,6 +196,9 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in (
     EventType("dev.shoal.monitor.run.queued", "A repository-monitor run was queued and waits for execution.",
               MonitorRunData, {"namespace": "default", "name": "example-app", "runID": "monrun-1795698670475000000",
                                "trigger": "manual"}, "default/example-app"),
+    EventType("dev.shoal.task.retried", "A task went back to Pending (a retry, a lost dispatch or the next "
+              "autonomous iteration); the dispatcher starts it again.", TaskEventData,
+              {**_TASK, "phase": "Pending", "message": "retry 1 of 3"}),
 )}
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"

@@ -22,6 +22,14 @@ class Executor(Protocol):
         """Stop the task's work if it runs; no error when it does not."""
         ...
 
+    def logs(self, task: Record) -> str | None:
+        """The recent output of the task's current job (Orka: the last 100 lines); None when none."""
+        ...
+
+    def poll(self, task: Record) -> tuple[str, str] | None:
+        """(terminal phase, message) once the task's job has ended without its worker reporting; else None."""
+        ...
+
 
 def get_executor() -> Executor:
     """The executor chosen by SHOAL_EXECUTOR."""
@@ -32,4 +40,6 @@ def get_executor() -> Executor:
         from shared.executor.local import LocalExecutor
 
         return LocalExecutor.instance()
-    raise ExecutorError("the Kubernetes Jobs executor is not available in this build; set SHOAL_EXECUTOR=local")
+    from shared.executor.kubernetes import KubernetesExecutor
+
+    return KubernetesExecutor()

@@ -90,6 +90,16 @@ class LocalExecutor:
         except Exception:
             log.exception("could not fail task after worker exit", extra={"fields": {"task": name}})
 
+    def logs(self, task: Record) -> str | None:
+        job = task.doc.get("status", {}).get("jobName")
+        path = self._logs / f"{task.namespace}.{job}.log"
+        if not job or not path.exists():
+            return None
+        return "\n".join(path.read_text(errors="replace").splitlines()[-100:])
+
+    def poll(self, task: Record) -> tuple[str, str] | None:
+        return None  # the watcher thread of the process that started the worker reports its exit
+
     def stop(self, namespace: str, name: str) -> None:
         proc = self._procs.get((namespace, name))
         if proc and proc.poll() is None:

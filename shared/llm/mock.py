@@ -4,6 +4,9 @@ Without a script it answers every conversation with one text reply derived from 
 message. With `SHOAL_MOCK_SCRIPT` (a JSON file: a list of steps) it plays the steps in order, one
 per assistant turn; a step is {"text": "..."} or {"tool_calls": [{"name": ..., "arguments": {...}}]},
 optionally with "delay" (seconds to wait first: a slow model, for cancellation and timeout tests).
+A step's text may contain "{tool_results}", replaced by the results of the previous turn's tools.
+The script may also be an object mapping a substring of the first user message to a list of steps,
+so workers sharing one script each play their own part.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ def _tokens(text: str) -> int:
 class MockProvider:
     kind = "mock"
 
-    def __init__(self, name: str = "default", model: str | None = None, script: list[dict[str, Any]] | None = None):
+    def __init__(self, name: str = "default", model: str | None = None, script: list[dict[str, Any]] | dict[str, list[dict[str, Any]]] | None = None):
         self.name = name
         self.model = model or MODEL
         if script is None and os.environ.get("SHOAL_MOCK_SCRIPT"):
@@ -38,18 +41,34 @@ class MockProvider:
                  max_tokens: int = 4096, temperature: float | None = None) -> Completion:
         prompt_tokens = sum(_tokens(m.content) for m in messages)
         turn = sum(1 for m in messages if m.role == "assistant")
-        if self.script is not None and turn < len(self.script):
-            step = self.script[turn]
+        script = self._script_for(messages)
+        if script is not None and turn < len(script):
+            step = script[turn]
             if step.get("delay"):
                 time.sleep(float(step["delay"]))
             calls = [ToolCall(id=f"call_{turn}_{i}", name=c["name"], arguments=c.get("arguments", {}))
                      for i, c in enumerate(step.get("tool_calls", []))]
             text = step.get("text", "")
+            if "{tool_results}" in text:  # echo the last turn's tool results (deterministic "reasoning")
+                results = []
+                for message in reversed(messages):
+                    if message.role != "tool":
+                        break
+                    results.insert(0, message.content)
+                text = text.replace("{tool_results}", "\n".join(results))
             return Completion(text, calls, "tool_use" if calls else "end_turn",
                               Usage(prompt_tokens, _tokens(text) + 5 * len(calls)), self.model)
         last_user = next((m.content for m in reversed(messages) if m.role == "user"), "")
         text = f"Hello from shoal-mock. You said: {last_user.strip()}"
         return Completion(text, [], "end_turn", Usage(prompt_tokens, _tokens(text)), self.model)
+
+    def _script_for(self, messages: list[Message]) -> list[dict[str, Any]] | None:
+        """A list script plays for every conversation; a dict picks the list whose key occurs in the
+        first user message (several workers sharing one SHOAL_MOCK_SCRIPT each play their own part)."""
+        if not isinstance(self.script, dict):
+            return self.script
+        first = next((m.content for m in messages if m.role == "user"), "")
+        return next((steps for key, steps in self.script.items() if key in first), None)
 
     def stream(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
                max_tokens: int = 4096, temperature: float | None = None) -> Iterator[StreamEvent]:

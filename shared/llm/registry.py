@@ -20,34 +20,67 @@ DEFAULT_MODELS = {"mock": "shoal-mock", "openai": "gpt-4o-mini", "anthropic": "c
                   "openai-compatible": None}
 
 
-def build_provider(kind: str, *, name: str, model: str | None, settings: Settings) -> Provider:
-    model = model or settings.llm_model or DEFAULT_MODELS.get(kind)
+def build_provider(kind: str, *, name: str, model: str | None, settings: Settings,
+                   api_key: str | None = None, base_url: str | None = None,
+                   default_model: str | None = None) -> Provider:
+    """A provider of type `kind`. Keys and base URL default to the `default` entry's settings."""
+    model = model or default_model or settings.llm_model or DEFAULT_MODELS.get(kind)
+    base_url = base_url or settings.llm_base_url
     if kind == "mock":
         from shared.llm.mock import MockProvider
 
         return MockProvider(name, model)
     if kind == "openai":
-        if not settings.openai_api_key:
-            raise Invalid("provider openai is configured but OPENAI_API_KEY is not set")
+        key = api_key or settings.openai_api_key
+        if not key:
+            raise Invalid(f"provider {name if name != 'default' else 'openai'} is configured but "
+                          "OPENAI_API_KEY is not set")
         from shared.llm.openai_provider import OpenAIProvider
 
-        return OpenAIProvider(name, model, api_key=settings.openai_api_key, base_url=settings.llm_base_url,
-                              timeout=settings.llm_timeout_seconds)
+        return OpenAIProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
     if kind == "openai-compatible":
-        if not settings.llm_base_url or not model:
+        if not base_url or not model:
             raise Invalid("provider openai-compatible needs SHOAL_LLM_BASE_URL and SHOAL_LLM_MODEL")
         from shared.llm.openai_provider import OpenAIProvider
 
-        return OpenAIProvider(name, model, api_key=settings.openai_api_key, base_url=settings.llm_base_url,
+        return OpenAIProvider(name, model, api_key=api_key or settings.openai_api_key, base_url=base_url,
                               kind="openai-compatible", timeout=settings.llm_timeout_seconds)
     if kind == "anthropic":
-        if not settings.anthropic_api_key:
-            raise Invalid("provider anthropic is configured but ANTHROPIC_API_KEY is not set")
+        key = api_key or settings.anthropic_api_key
+        if not key:
+            raise Invalid(f"provider {name if name != 'default' else 'anthropic'} is configured but "
+                          "ANTHROPIC_API_KEY is not set")
         from shared.llm.anthropic_provider import AnthropicProvider
 
-        return AnthropicProvider(name, model, api_key=settings.anthropic_api_key, base_url=settings.llm_base_url,
-                                 timeout=settings.llm_timeout_seconds)
+        return AnthropicProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
     raise Invalid(f"unknown provider type {kind!r}")
+
+
+def named_providers(settings: Settings) -> dict[str, dict]:
+    """SHOAL_LLM_PROVIDERS: {"name": {"type", "model", "baseURL", "apiKeyEnv"}}; `default` is never in it."""
+    import json
+
+    if not settings.llm_providers.strip():
+        return {}
+    try:
+        table = json.loads(settings.llm_providers)
+    except ValueError:
+        raise Invalid("SHOAL_LLM_PROVIDERS is not valid JSON") from None
+    if not isinstance(table, dict) or not all(isinstance(v, dict) and v.get("type") for v in table.values()):
+        raise Invalid("SHOAL_LLM_PROVIDERS must map names to objects with a type")
+    table.pop("default", None)  # the default provider is always the SHOAL_LLM_* one
+    return table
+
+
+def _build_named(name: str, entry: dict, model: str | None, settings: Settings) -> Provider:
+    import os
+
+    key_env = entry.get("apiKeyEnv")
+    api_key = os.environ.get(key_env) if key_env else None
+    if key_env and not api_key:
+        raise Invalid(f"provider {name} is configured but {key_env} is not set")
+    return build_provider(entry["type"], name=name, model=model, settings=settings, api_key=api_key,
+                          base_url=entry.get("baseURL"), default_model=entry.get("model"))
 
 
 def resolve(reference: str | None = None, *, settings: Settings | None = None) -> Provider:
@@ -55,10 +88,19 @@ def resolve(reference: str | None = None, *, settings: Settings | None = None) -
     settings = settings or get_settings()
     if reference and "/" in reference:
         provider_name, model = reference.split("/", 1)
+        named = named_providers(settings)
+        if provider_name in named:
+            return _build_named(provider_name, named[provider_name], model or None, settings)
         if provider_name not in ("default", settings.llm_provider):
             raise Invalid(f'failed to resolve provider: unknown provider "{provider_name}"')
         return build_provider(settings.llm_provider, name="default", model=model or None, settings=settings)
     return build_provider(settings.llm_provider, name="default", model=reference or None, settings=settings)
+
+
+def provider_names(settings: Settings | None = None) -> list[str]:
+    """`default` and every named provider, for listings (e.g. /models)."""
+    settings = settings or get_settings()
+    return ["default", *sorted(named_providers(settings))]
 
 
 def describe_default(settings: Settings | None = None) -> dict[str, str | None]:

@@ -135,8 +135,20 @@ class LocalPlatform:
         for name, proc in self.processes.items():
             wait_http(f"http://127.0.0.1:{self.ports[name]}/healthz", process=proc)
         self._serve(Gateway(routes(), self.service_url), self.port, "gateway")
+        self._start_pinger()
+
+    def _start_pinger(self) -> None:
+        """Knative's PingSource, locally: ticks for the sinks of knative/pingsource.yaml."""
+        from shared.config import get_settings
+        from shared.local.ping import Pinger, ping_sources
+
+        pinger = Pinger(ping_sources(), self.service_url, get_settings().local_tick_seconds)
+        pinger.start()
+        self._pinger = pinger
 
     def stop(self) -> None:
+        if getattr(self, "_pinger", None) is not None:
+            self._pinger.stop()
         for server in self._servers:
             server.shutdown()
         self._servers.clear()

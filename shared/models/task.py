@@ -52,6 +52,7 @@ class TaskSpec(BaseModel):
     workspace: dict[str, Any] | None = None
     schedule: str | None = None
     suspend: bool | None = None
+    execution: dict[str, Any] | None = None
 
     @field_validator("agentRef", mode="before")
     @classmethod

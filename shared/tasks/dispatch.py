@@ -22,6 +22,11 @@ def on_task_created(event: Event) -> None:
         return  # deleted meanwhile, or already dispatched by an earlier delivery
     if record.doc.get("spec", {}).get("suspend"):
         return
+    if record.doc.get("spec", {}).get("schedule"):
+        from shared.tasks.scheduler import start_schedule
+
+        start_schedule(record)  # a cron parent: the scheduler creates its runs
+        return
     claimed = transition(namespace, name, "Running", only_from=frozenset({"Pending"}))
     if claimed is None:
         return
@@ -36,7 +41,14 @@ def on_task_created(event: Event) -> None:
 def on_task_stopped(event: Event) -> None:
     """A task was deleted or cancelled: stop whatever runs for it."""
     data = event.data or {}
-    if event.type == "dev.shoal.task.finished" and data.get("phase") != "Cancelled":
+    if event.type == "dev.shoal.task.finished" and data.get("phase") != "Cancelled" and not _timed_out(data):
         return
     with contextlib.suppress(ExecutorError):  # nothing runs where no executor exists
         get_executor().stop(data["namespace"], data["name"])
+
+
+def _timed_out(data: dict) -> bool:
+    """A task the scheduler failed for its timeout: its job may still run (locally only we can stop it)."""
+    record = tasks.get(data["namespace"], data["name"])
+    conditions = record.doc.get("status", {}).get("conditions", []) if record else []
+    return any(c.get("type") == "TimedOut" and c.get("status") == "True" for c in conditions)

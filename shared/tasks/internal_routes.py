@@ -102,3 +102,183 @@ def post_status(ctx: RequestContext, namespace: str, task: str):
             return None  # a retried report is not an error
         raise Conflict(f'task is {current}, cannot move to {report.phase}')
     return None
+
+
+# -- artifacts -----------------------------------------------------------------------------------
+ARTIFACT_LIMIT_MESSAGE = "artifact exceeds 10MB limit"
+
+
+def check_filename(filename: str) -> None:
+    """Orka's rules (at most 255 characters, no control characters, not `.`/`..`) plus no separators."""
+    if (not filename or len(filename) > 255 or filename in (".", "..")
+            or any(ord(c) < 32 or ord(c) == 127 for c in filename) or "/" in filename or "\\" in filename):
+        raise Invalid("invalid artifact filename")
+
+
+@router.route("/artifacts/<namespace>/<task>/<filename>", ["POST"], summary="Upload a task artifact (raw bytes)",
+              responses={201: "Stored", 413: "Over 10 MiB"})
+def post_artifact(ctx: RequestContext, namespace: str, task: str, filename: str):
+    import mimetypes
+
+    from shared.tasks.repository import artifact_key, artifacts, child_partition
+
+    _caller_may_write(ctx, namespace)
+    check_filename(filename)
+    limit = get_settings().max_result_bytes
+    if (ctx.request.content_length or 0) > limit:
+        raise TooLarge(ARTIFACT_LIMIT_MESSAGE)
+    data = ctx.request.get_data(cache=False)
+    if len(data) > limit:
+        raise TooLarge(ARTIFACT_LIMIT_MESSAGE)
+    if not data:
+        raise Invalid("empty request body")
+    tasks.require(namespace, task, TASK_NOT_FOUND)
+    content_type = ctx.request.content_type or ""
+    if not content_type or content_type == "application/octet-stream":
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    put_blob(artifact_key(namespace, task, filename), data, content_type)
+    meta = {"filename": filename, "contentType": content_type, "size": len(data), "createdAt": now_rfc3339()}
+    partition = child_partition(namespace, task)
+    try:
+        artifacts.create(partition, filename, meta)
+    except AlreadyExists:  # a re-upload replaces the artifact
+        artifacts.update(partition, filename, lambda doc: doc.update(meta))
+    return meta, 201
+
+
+# -- messages ------------------------------------------------------------------------------------
+MESSAGE_FIELDS = ("fromTask", "toTask", "parentTask", "content")
+
+
+@router.route("/messages/<namespace>", ["POST"], summary="Send an inter-agent message (toTask \"*\" broadcasts)")
+def post_message(ctx: RequestContext, namespace: str):
+    from shared.tasks.messages import send
+
+    _caller_may_write(ctx, namespace)
+    body = ctx.json_object()
+    for key in MESSAGE_FIELDS:
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise Invalid("invalid request body")
+        if not value:
+            raise Invalid(f"{key} is required")
+    send(namespace, body["fromTask"], body["toTask"], body["parentTask"], body["content"])
+    return None
+
+
+@router.route("/messages/<namespace>/<task>", ["GET"], summary="Unread messages for a task")
+def get_messages(ctx: RequestContext, namespace: str, task: str):
+    from shared.tasks.messages import unread
+
+    _caller_may_write(ctx, namespace)
+    parent = ctx.args.get("parentTask")
+    if not parent:
+        raise Invalid("parentTask query parameter is required")
+    mark = ctx.args.get("markRead")
+    return unread(namespace, task, parent, mark_read=mark is None or mark == "true")
+
+
+# -- session transcripts ---------------------------------------------------------------------------
+@router.route("/sessions/<namespace>/<name>/transcript", ["GET"], summary="Session transcript (NDJSON)")
+def get_transcript(ctx: RequestContext, namespace: str, name: str):
+    from flask import Response
+
+    from shared.errors import Forbidden
+    from shared.tasks.transcripts import transcript_text
+
+    _caller_may_write(ctx, namespace)
+    task_name = ctx.args.get("taskName")
+    if task_name:
+        record = tasks.require(namespace, task_name, TASK_NOT_FOUND)
+        if (record.doc.get("spec", {}).get("sessionRef") or {}).get("name") != name:
+            raise Forbidden("task does not reference this session")
+    return Response(transcript_text(namespace, name), status=200, content_type="application/x-ndjson")
+
+
+@router.route("/sessions/<namespace>/<name>/transcript", ["POST"],
+              summary="Append messages to a session transcript (Shoal extension)")
+def post_transcript(ctx: RequestContext, namespace: str, name: str):
+    from shared.tasks.transcripts import append_messages
+
+    _caller_may_write(ctx, namespace)
+    body = ctx.json_object()
+    messages, task = body.get("messages"), body.get("taskName") or ""
+    if not isinstance(messages, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
+        raise Invalid("messages must be a list of objects with a role")
+    if not isinstance(task, str):
+        raise Invalid("taskName must be a string")
+    append_messages(namespace, name, messages, task=task)
+    return None
+
+
+# -- worker progress and coordination (Shoal extensions: workers reach the platform only here) ---------
+@router.route("/events/<namespace>/<task>", ["POST"], summary="Append worker progress to the task's stream")
+def post_event(ctx: RequestContext, namespace: str, task: str):
+    from shared.tasks.feed import append_feed
+
+    _caller_may_write(ctx, namespace)
+    body = ctx.json_object()
+    kind, data = body.get("event"), body.get("data", {})
+    if kind not in ("message", "tool_call", "tool_result", "delta", "log") or not isinstance(data, dict):
+        raise Invalid("event must be one of message, tool_call, tool_result, delta, log with object data")
+    tasks.require(namespace, task, TASK_NOT_FOUND)
+    append_feed(namespace, task, kind, data)
+    return None
+
+
+MAX_DEPTH = 3
+
+
+@router.route("/tasks/<namespace>", ["POST"], summary="Create a child task for a coordinator",
+              responses={201: "The created Task"})
+def post_child_task(ctx: RequestContext, namespace: str):
+    from shared.tasks.service import create_task, task_view
+
+    _caller_may_write(ctx, namespace)
+    body = ctx.json_object()
+    parent_name = body.pop("parentTask", None)
+    if not parent_name or not isinstance(parent_name, str):
+        raise Invalid("parentTask is required")
+    parent = tasks.require(namespace, parent_name, TASK_NOT_FOUND)
+    # Children live beside their parent: the route's namespace wins over any in the body.
+    body["namespace"] = namespace
+    if isinstance(body.get("metadata"), dict):
+        body["metadata"].pop("namespace", None)
+    depth = int(parent.doc.get("metadata", {}).get("annotations", {}).get("orka.ai/depth", "0")) + 1
+    if depth > MAX_DEPTH:
+        raise Invalid(f"maximum delegation depth {MAX_DEPTH} reached")
+    labels = {"orka.ai/parent-task": parent_name, "orka.ai/coordinator": parent_name}
+    agent = (body.get("agentRef") or {}).get("name") if isinstance(body.get("agentRef"), dict) else body.get("agentRef")
+    if isinstance(agent, str) and agent:
+        labels["orka.ai/delegated-agent"] = agent
+    record = create_task(body, ctx.require_principal(), namespace_hint=namespace, server_labels=labels,
+                         server_annotations={"orka.ai/depth": str(depth)})
+    return task_view(record), 201
+
+
+@router.route("/tasks/<namespace>/<task>", ["GET"], summary="A task's phase and result, for coordinators")
+def get_task_state(ctx: RequestContext, namespace: str, task: str):
+    from shared.store.blobs import get_blob
+
+    _caller_may_write(ctx, namespace)
+    record = tasks.require(namespace, task, TASK_NOT_FOUND)
+    status = record.doc.get("status", {})
+    view = {"name": task, "namespace": namespace, "phase": status.get("phase"), "message": status.get("message"),
+            "labels": record.doc.get("metadata", {}).get("labels", {})}
+    if status.get("resultRef", {}).get("available"):
+        data = get_blob(result_key(namespace, task))
+        view["result"] = data.decode("utf-8", errors="replace") if data is not None else None
+    return view
+
+
+@router.route("/tasks/<namespace>/<task>/cancel", ["POST"], summary="Cancel a task, for coordinators")
+def post_cancel(ctx: RequestContext, namespace: str, task: str):
+    from shared.tasks.service import cancel_task
+
+    _caller_may_write(ctx, namespace)
+    reason = ctx.json_object(allow_empty=True).get("reason")
+    tasks.require(namespace, task, TASK_NOT_FOUND)
+    moved = cancel_task(namespace, task, reason if isinstance(reason, str) else None)
+    phase = tasks.require(namespace, task, TASK_NOT_FOUND).doc.get("status", {}).get("phase")
+    return {"name": task, "cancelled": moved is not None, "phase": phase}

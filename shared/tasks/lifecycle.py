@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shared.clock import now_rfc3339
+from shared.clock import now_rfc3339, rfc3339_after
 from shared.events import build, emit
 from shared.logs import get_logger
 from shared.models.phases import TERMINAL_PHASES, TRANSITIONS
 from shared.store import Record
-from shared.tasks.repository import TASK_NOT_FOUND, tasks
+from shared.tasks.feed import append_feed
+from shared.tasks.repository import TASK_NOT_FOUND, mark_live, tasks, unmark_live
+from shared.tasks.retry import retry_delay
 
 log = get_logger("tasks")
 
@@ -44,12 +46,20 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
         if message is not None:
             status["message"] = message
         stamp = now_rfc3339()
+        status["phaseTransitionTime"] = stamp  # the scheduler measures timeouts and lost dispatches from it
+        if to == "Pending":
+            status.pop("jobName", None)  # the next attempt gets its own job
         if to == "Running":
             status.setdefault("startTime", stamp)
             status["attempts"] = int(status.get("attempts", 0)) + 1
+        status.pop("nextRetryTime", None)
         if to in TERMINAL_PHASES:
             status["completionTime"] = stamp
             set_condition(status, "Complete", to == "Succeeded", to, message or "")
+            if to == "Failed":
+                delay = retry_delay(doc.get("spec", {}), int(status.get("attempts", 0)))
+                if delay is not None:  # the scheduler moves it back to Pending when this passes
+                    status["nextRetryTime"] = rfc3339_after(delay)
         if also:
             also(status)
         moved["ok"] = True
@@ -58,7 +68,13 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
     record = tasks.update(namespace, name, mutate, not_found_message=TASK_NOT_FOUND)
     if not moved.get("ok"):
         return None
-    event_type = {"Running": "dev.shoal.task.started"}.get(to)
+    status = record.doc.get("status", {})
+    if to in TERMINAL_PHASES and not status.get("nextRetryTime"):
+        unmark_live(namespace, name)
+    elif to not in TERMINAL_PHASES:
+        mark_live(namespace, name)
+    # Back to Pending = a retry or the next autonomous iteration: the dispatcher starts it again.
+    event_type = {"Running": "dev.shoal.task.started", "Pending": "dev.shoal.task.retried"}.get(to)
     if to in TERMINAL_PHASES:
         event_type = "dev.shoal.task.finished"
     if event_type:
@@ -77,3 +93,7 @@ def announce(event_type: str, record: Record, **extra: Any) -> None:
         emit(build(event_type, data, subject=f"{record.namespace}/{record.name}"))
     except Exception:
         log.exception("event emit failed", extra={"fields": {"type": event_type, "task": record.name}})
+    try:  # the task's own feed (GET /stream); a failure here must not undo the state change either
+        append_feed(record.namespace, record.name, event_type.removeprefix("dev.shoal."), data)
+    except Exception:
+        log.exception("feed append failed", extra={"fields": {"type": event_type, "task": record.name}})

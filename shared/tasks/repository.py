@@ -1,14 +1,61 @@
-"""Where tasks, results and plans live."""
+"""Where tasks, results, plans, artifacts and the task indexes live.
+
+Indexes kept by the write paths so no request path (and not even the scheduler) Scans:
+- `children`: one record per child task under partition "<namespace>/<parent>" (written by the
+  create path when the task carries `orka.ai/parent-task`; labels are immutable after create);
+- `live`: one record per non-terminal task (or failed task waiting for a retry, or cron parent),
+  named "<namespace>/<name>", spread over LIVE_SHARDS partitions by a hash of that name (no hot
+  partition); the scheduler Queries each shard per tick;
+- `artifacts`: one metadata record per artifact under partition "<namespace>/<task>".
+"""
 
 from __future__ import annotations
 
-from shared.store import ObjectStore
+import contextlib
+import zlib
+
+from shared.store import AlreadyExists, ObjectStore
 
 tasks = ObjectStore("task")
 plans = ObjectStore("plan")
+children = ObjectStore("task-child")
+live = ObjectStore("task-live")
+artifacts = ObjectStore("task-artifact")
 
 TASK_NOT_FOUND = "task not found"
+PARENT_LABEL = "orka.ai/parent-task"
+LIVE_SHARDS = 16
 
 
 def result_key(namespace: str, name: str) -> str:
     return f"results/{namespace}/{name}"
+
+
+def artifact_key(namespace: str, task: str, filename: str) -> str:
+    return f"artifacts/{namespace}/{task}/{filename}"
+
+
+def child_partition(namespace: str, parent: str) -> str:
+    return f"{namespace}/{parent}"
+
+
+def live_name(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}"
+
+
+def live_shard(namespace: str, name: str) -> str:
+    return f"shard-{zlib.crc32(live_name(namespace, name).encode()) % LIVE_SHARDS:02d}"
+
+
+def live_shards() -> list[str]:
+    return [f"shard-{i:02d}" for i in range(LIVE_SHARDS)]
+
+
+def mark_live(namespace: str, name: str) -> None:
+    """Idempotently list the task in the live index."""
+    with contextlib.suppress(AlreadyExists):
+        live.create(live_shard(namespace, name), live_name(namespace, name), {"namespace": namespace, "name": name})
+
+
+def unmark_live(namespace: str, name: str) -> None:
+    live.delete(live_shard(namespace, name), live_name(namespace, name))

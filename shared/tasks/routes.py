@@ -2,18 +2,51 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response
+
 from shared.auth.namespaces import resolve_namespace
-from shared.errors import Invalid, NotFound
+from shared.config import get_settings
+from shared.errors import Conflict, Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
+from shared.models.phases import TERMINAL_PHASES
+from shared.store import Record
 from shared.store.blobs import delete_blob, get_blob
 from shared.tasks.lifecycle import announce
 from shared.tasks.plans import plan_summary
-from shared.tasks.repository import TASK_NOT_FOUND, plans, result_key, tasks
+from shared.tasks.repository import (
+    TASK_NOT_FOUND,
+    artifact_key,
+    artifacts,
+    child_partition,
+    children,
+    plans,
+    result_key,
+    tasks,
+)
+from shared.tasks.service import cancel_task, drop_indexes, task_view
 from shared.tasks.service import create_task as create_task_record
-from shared.tasks.service import task_view
 
 router = Router("/api/v1/tasks", dialect="orka", tag="tasks")
+PENDING_LOGS = "task is pending, no logs available yet"
+MAX_FOLLOW_SECONDS = 30 * 60
+END_GRACE_SECONDS = 2.0
+
+
+def _namespace(ctx: RequestContext) -> str:
+    return resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+
+
+def _finished(record: Record | None) -> bool:
+    """Terminal for good: a failed task waiting for a retry is not finished yet."""
+    if record is None:
+        return True
+    status = record.doc.get("status", {})
+    return status.get("phase") in TERMINAL_PHASES and not status.get("nextRetryTime")
 
 
 @router.route("", ["POST"], summary="Create a task", responses={201: "The created Task", 409: "Duplicate"})
@@ -24,21 +57,24 @@ def create_task(ctx: RequestContext):
     return task_view(record), 201
 
 
-@router.route("", ["GET"], summary="List tasks (paginated)")
+@router.route("", ["GET"], summary="List tasks (paginated, labelSelector)")
 def list_tasks(ctx: RequestContext):
+    from shared.tasks.selectors import list_matching, parse_selector
+
     limit = parse_limit(ctx.args, default=100, maximum=500, zero_means_all=True)
     token = ctx.args.get("continue") or None
     if limit is None and token:
         raise Invalid("continue is not allowed with limit=0")
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
-    records, next_token = tasks.list_page(namespace, limit=limit, cursor=token)
+    requirements = parse_selector(ctx.args.get("labelSelector"))
+    namespace = _namespace(ctx)
+    records, next_token = list_matching(tasks, namespace, requirements, limit=limit, cursor=token)
     metadata = {"continue": next_token} if next_token else {}
     return {"items": [task_view(r) for r in records], "metadata": metadata}
 
 
 @router.route("/<name>", ["GET"], summary="Get task details")
 def get_task(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = _namespace(ctx)
     record = tasks.require(namespace, name, TASK_NOT_FOUND)
     view = task_view(record)
     plan = plans.get(namespace, name)
@@ -49,20 +85,41 @@ def get_task(ctx: RequestContext, name: str):
 
 @router.route("/<name>", ["DELETE"], summary="Cancel/delete task")
 def delete_task(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = _namespace(ctx)
     record = tasks.require(namespace, name, TASK_NOT_FOUND)
     if not tasks.delete(namespace, name, expected_version=record.version):
         raise NotFound(TASK_NOT_FOUND)
+    drop_indexes(record)
     plans.delete(namespace, name)
     if record.doc.get("status", {}).get("resultRef", {}).get("available"):
         delete_blob(result_key(namespace, name))
+    found, _ = artifacts.list_page(child_partition(namespace, name), limit=None)
+    for artifact in found:
+        delete_blob(artifact_key(namespace, name, artifact.name))
+        artifacts.delete(artifact.namespace, artifact.name)
     announce("dev.shoal.task.deleted", record)
     return None
 
 
+@router.route("/<name>/cancel", ["POST"], summary="Cancel a task, keeping its record (Shoal extension)",
+              responses={200: "The cancelled Task", 409: "Already finished"})
+def cancel(ctx: RequestContext, name: str):
+    namespace = _namespace(ctx)
+    body = ctx.json_object(allow_empty=True)
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise Invalid("reason must be a string")
+    tasks.require(namespace, name, TASK_NOT_FOUND)
+    moved = cancel_task(namespace, name, reason)
+    record = tasks.require(namespace, name, TASK_NOT_FOUND)
+    if moved is None and record.doc.get("status", {}).get("phase") != "Cancelled":
+        raise Conflict(f'task is already {record.doc.get("status", {}).get("phase")}')
+    return task_view(record)
+
+
 @router.route("/<name>/result", ["GET"], summary="Get task result")
 def get_result(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = _namespace(ctx)
     record = tasks.require(namespace, name, TASK_NOT_FOUND)
     if not record.doc.get("status", {}).get("resultRef", {}).get("available"):
         raise NotFound("task has no result")
@@ -76,9 +133,144 @@ def get_result(ctx: RequestContext, name: str):
 def get_plan(ctx: RequestContext, name: str):
     from shared.tasks.plans import plan_state
 
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = _namespace(ctx)
     tasks.require(namespace, name, TASK_NOT_FOUND)
     plan = plans.get(namespace, name)
     if plan is None:
         raise NotFound("no plan found for this task")
     return plan_state(namespace, name, plan.doc)
+
+
+# -- logs ----------------------------------------------------------------------------------------
+def _job_logs(record: Record) -> str:
+    from shared.executor.base import ExecutorError, get_executor
+
+    try:
+        return get_executor().logs(record) or ""
+    except ExecutorError:
+        return ""
+
+
+def _current_logs(record: Record) -> str:
+    """Orka: the stored result when there is one, else the job's recent output."""
+    status = record.doc.get("status", {})
+    if status.get("resultRef", {}).get("available"):
+        data = get_blob(result_key(record.namespace, record.name))
+        if data is not None:
+            return data.decode("utf-8", errors="replace")
+    if not status.get("jobName"):
+        raise NotFound(PENDING_LOGS)
+    return _job_logs(record)
+
+
+@router.route("/<name>/logs", ["GET"], summary="Task logs (`?follow=true` streams SSE)", streaming=True)
+def get_logs(ctx: RequestContext, name: str):
+    from shared.http.sse import frame, sse_response
+
+    namespace = _namespace(ctx)
+    record = tasks.require(namespace, name, TASK_NOT_FOUND)
+    text = _current_logs(record)
+    if ctx.args.get("follow") != "true":
+        return {"logs": text}
+    settings = get_settings()
+
+    def frames():
+        sent = 0
+        lines = text.splitlines()
+        yield from (frame(line) for line in lines)
+        sent = len(lines)
+        deadline = time.monotonic() + MAX_FOLLOW_SECONDS
+        while time.monotonic() < deadline:
+            current = tasks.get(namespace, name)
+            if _finished(current) or current.doc.get("status", {}).get("resultRef", {}).get("available"):
+                return
+            time.sleep(settings.stream_poll_seconds)
+            lines = _job_logs(current).splitlines() if current else []
+            if len(lines) < sent:  # a new attempt started a new job: follow it from its start
+                sent = 0
+            yield from (frame(line) for line in lines[sent:])
+            sent = len(lines)
+
+    return sse_response(frames(), heartbeat_seconds=settings.sse_heartbeat_seconds)
+
+
+# -- artifacts -----------------------------------------------------------------------------------
+def _artifact_view(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: doc.get(k) for k in ("filename", "contentType", "size", "createdAt")}
+
+
+@router.route("/<name>/artifacts", ["GET"], summary="List task artifacts")
+def list_artifacts(ctx: RequestContext, name: str):
+    namespace = _namespace(ctx)
+    tasks.require(namespace, name, TASK_NOT_FOUND)
+    found, _ = artifacts.list_page(child_partition(namespace, name), limit=None)
+    return {"artifacts": [_artifact_view(a.doc) for a in found]}
+
+
+@router.route("/<name>/artifacts/<filename>", ["GET"], summary="Download a task artifact (raw bytes)")
+def download_artifact(ctx: RequestContext, name: str, filename: str):
+    namespace = _namespace(ctx)
+    tasks.require(namespace, name, TASK_NOT_FOUND)
+    meta = artifacts.get(child_partition(namespace, name), filename)
+    data = get_blob(artifact_key(namespace, name, filename)) if meta else None
+    if data is None:
+        raise NotFound("artifact not found")
+    ascii_name = filename.encode("ascii", "replace").decode().replace("\\", "_").replace('"', "_")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return Response(data, status=200, content_type=meta.doc.get("contentType") or "application/octet-stream",
+                    headers={"Content-Disposition": disposition, "Content-Length": str(len(data))})
+
+
+# -- children ------------------------------------------------------------------------------------
+@router.route("/<name>/children", ["GET"], summary="Get child tasks (labelled orka.ai/parent-task)")
+def list_children(ctx: RequestContext, name: str):
+    limit = parse_limit(ctx.args, default=100, maximum=500, zero_means_all=True)
+    token = ctx.args.get("continue") or None
+    if limit is None and token:
+        raise Invalid("continue is not allowed with limit=0")
+    namespace = _namespace(ctx)
+    entries, next_token = children.list_page(child_partition(namespace, name), limit=limit, cursor=token)
+    items = []
+    for entry in entries:
+        child = tasks.get(namespace, entry.name)
+        if child is not None:  # the index entry of a child deleted a moment ago
+            items.append(task_view(child))
+    return {"items": items, "metadata": {"continue": next_token} if next_token else {}}
+
+
+# -- stream --------------------------------------------------------------------------------------
+@router.route("/<name>/stream", ["GET"], summary="Task events as SSE (id: lines, heartbeats, Last-Event-ID)",
+              streaming=True)
+def stream(ctx: RequestContext, name: str):
+    from shared.http.sse import frame, sse_response
+    from shared.tasks.feed import read_feed
+
+    namespace = _namespace(ctx)
+    tasks.require(namespace, name, TASK_NOT_FOUND)
+    raw_after = ctx.request.headers.get("Last-Event-ID") or ctx.args.get("after") or "0"
+    try:
+        start = int(raw_after)
+    except ValueError:
+        raise Invalid(f"invalid Last-Event-ID: {raw_after}") from None
+    settings = get_settings()
+
+    def frames():
+        after, ended_at = start, None
+        deadline = time.monotonic() + MAX_FOLLOW_SECONDS
+        while time.monotonic() < deadline:
+            finished = _finished(tasks.get(namespace, name))  # read before draining: nothing is missed
+            saw_end = False
+            while batch := read_feed(namespace, name, after):
+                for seq, item in batch:
+                    yield frame(item.get("data", {}), event=item.get("event"), id=seq)
+                    after = seq
+                    saw_end = saw_end or item.get("event") in ("task.finished", "task.deleted")
+            if finished:
+                # The phase is written before its event is appended: wait briefly for that event,
+                # unless it was already sent (or the client resumed past it).
+                ended_at = ended_at or time.monotonic()
+                if saw_end or time.monotonic() - ended_at > END_GRACE_SECONDS:
+                    return
+            time.sleep(settings.stream_poll_seconds)
+
+    return sse_response(frames(), heartbeat_seconds=settings.sse_heartbeat_seconds)

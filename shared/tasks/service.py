@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from shared.auth.authorization import Permission, authorize
 from shared.auth.namespaces import resolve_namespace
 from shared.auth.principal import Principal
-from shared.store import Record
+from shared.store import AlreadyExists, Record
 from shared.tasks.lifecycle import announce, transition
-from shared.tasks.repository import tasks
+from shared.tasks.repository import (
+    PARENT_LABEL,
+    child_partition,
+    children,
+    mark_live,
+    tasks,
+    unmark_live,
+)
 
 
 def create_task(body: Any, principal: Principal, *, namespace_hint: str | None = None,
@@ -31,9 +39,40 @@ def create_task(body: Any, principal: Principal, *, namespace_hint: str | None =
     stamp_task(doc, principal)
     doc["metadata"]["labels"].update(server_labels or {})
     doc["metadata"]["annotations"].update(server_annotations or {})
-    record = tasks.create(namespace, doc["metadata"]["name"], doc, exists_message="task already exists")
+    return store_new_task(namespace, doc)
+
+
+def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
+    """Store a validated task document and its index entries, then announce it.
+
+    The index entries are written first (idempotent), so a task is never stored unindexed; a
+    duplicate create leaves the existing task's entries alone.
+    """
+    name = doc["metadata"]["name"]
+    parent = doc["metadata"]["labels"].get(PARENT_LABEL)
+    if parent:
+        with contextlib.suppress(AlreadyExists):
+            children.create(child_partition(namespace, parent), name, {"name": name})
+    existed = tasks.get(namespace, name) is not None
+    mark_live(namespace, name)
+    try:
+        record = tasks.create(namespace, name, doc, exists_message="task already exists")
+    except AlreadyExists:
+        raise
+    except Exception:
+        if not existed:
+            unmark_live(namespace, name)
+        raise
     announce("dev.shoal.task.created", record)
     return record
+
+
+def drop_indexes(record: Record) -> None:
+    """Remove a deleted task's index entries."""
+    parent = record.doc.get("metadata", {}).get("labels", {}).get(PARENT_LABEL)
+    if parent:
+        children.delete(child_partition(record.namespace, parent), record.name)
+    unmark_live(record.namespace, record.name)
 
 
 def task_view(record: Record) -> dict[str, Any]:
@@ -44,8 +83,20 @@ def task_view(record: Record) -> dict[str, Any]:
 
 
 def cancel_task(namespace: str, name: str, reason: str | None = None) -> Record | None:
-    """Move a non-terminal task to Cancelled (the dispatcher then stops its work); None if already terminal."""
+    """Move a non-terminal task to Cancelled (the dispatcher then stops its work); None if already terminal.
+
+    A failed task waiting for a retry is non-terminal in effect: cancelling it drops the retry.
+    """
     from shared.models.phases import TERMINAL_PHASES, TRANSITIONS
 
-    live = frozenset(p for p in TRANSITIONS if p not in TERMINAL_PHASES)
-    return transition(namespace, name, "Cancelled", message=reason or "cancelled", only_from=live)
+    live_phases = frozenset(p for p in TRANSITIONS if p not in TERMINAL_PHASES)
+    moved = transition(namespace, name, "Cancelled", message=reason or "cancelled", only_from=live_phases)
+    if moved is None:
+        record = tasks.get(namespace, name)
+        if record is not None and record.doc.get("status", {}).get("nextRetryTime"):
+            def drop_retry(doc: dict[str, Any]) -> None:
+                doc["status"].pop("nextRetryTime", None)
+                doc["status"]["message"] = reason or "cancelled"
+            tasks.update(namespace, name, drop_retry)
+            unmark_live(namespace, name)
+    return moved

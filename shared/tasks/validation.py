@@ -6,6 +6,7 @@
 4. an `orka.ai/` label or annotation → 400 `label "k" is reserved`
 5. no type → 400 "type is required" (and an unknown type → 400)
 6. a bad Go duration in timeout → 400 "invalid timeout: …"
+6b. field checks Orka leaves to its CRD schema (`shared.tasks.spec_checks`), naming the field
 (7. authorization and 8. the duplicate check happen in the service.)
 """
 
@@ -102,17 +103,25 @@ def build_task(body: Any, *, namespace_hint: str | None = None) -> tuple[str | N
             parse_go_duration(spec.timeout)
         except ValueError as exc:
             raise Invalid(f"invalid timeout: {exc}") from None
+    from shared.tasks.spec_checks import check_spec
+
+    check_spec(spec.model_dump(exclude_none=True))
     if spec.type == "container" and not spec.image:
         raise Invalid("image is required for container tasks")
     if spec.type == "ai" and not spec.prompt:
         raise Invalid("prompt is required for ai tasks")
 
-    doc = {
+    return namespace, new_task_document(name, spec.model_dump(exclude_none=True), labels, annotations)
+
+
+def new_task_document(name: str, spec: dict[str, Any], labels: dict[str, str],
+                      annotations: dict[str, str]) -> dict[str, Any]:
+    """A Task document for a validated spec (also used for the runs of a cron task)."""
+    return {
         "apiVersion": "core.orka.ai/v1alpha1",
         "kind": "Task",
         "metadata": {"name": name, "uid": str(uuid.uuid4()), "labels": labels, "annotations": annotations,
                      "creationTimestamp": now_rfc3339(), "generation": 1},
-        "spec": spec.model_dump(exclude_none=True),
+        "spec": spec,
         "status": TaskStatus().model_dump(exclude_none=True),
     }
-    return namespace, doc

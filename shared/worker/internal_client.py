@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -52,3 +53,29 @@ class InternalClient:
 
     def post_status(self, namespace: str, task: str, phase: str, message: str | None = None) -> None:
         self._post(f"/internal/v1/status/{namespace}/{task}", json={"phase": phase, "message": message})
+
+    def call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+             ) -> tuple[int, Any]:
+        """(status, decoded JSON body or None) without raising on 4xx: coordination tools report them."""
+        delay = 0.2
+        for attempt in range(self._attempts):
+            try:
+                response = self._http.request(method, path, json=json, params=params)
+            except httpx.TransportError:
+                if attempt == self._attempts - 1:
+                    raise
+            else:
+                if response.status_code < 500 and response.status_code != 429:
+                    break
+            time.sleep(delay)
+            delay *= 2
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = response.text
+        return response.status_code, body
+
+    def post_event(self, namespace: str, task: str, event: str, data: dict[str, Any]) -> None:
+        """Worker progress for the task's stream; best effort (progress is not state)."""
+        with contextlib.suppress(httpx.HTTPError):
+            self._http.post(f"/internal/v1/events/{namespace}/{task}", json={"event": event, "data": data})

@@ -37,13 +37,14 @@ def moto_server():
 
 
 class Platform:
-    def __init__(self, state_url: str, event_log: Path | None = None) -> None:
+    def __init__(self, state_url: str, event_log: Path | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOAL_", "AWS_", "K_SINK"))}
         env.update({"SHOAL_PORT": str(self.port), "SHOAL_DEV_TOKEN": TOKEN, "AWS_ENDPOINT_URL": state_url,
                     "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-                    "AWS_DEFAULT_REGION": "us-east-1", "PYTHONUNBUFFERED": "1"})
+                    "AWS_DEFAULT_REGION": "us-east-1", "PYTHONUNBUFFERED": "1", **(extra_env or {})})
         if event_log:
             env["SHOAL_EVENT_LOG"] = str(event_log)
         self.proc = subprocess.Popen([sys.executable, "-m", "shared.local"], cwd=ROOT, env=env,
@@ -143,3 +144,56 @@ def test_a_configured_provider_without_its_key_stops_the_platform(moto_server):
                             text=True, timeout=60)
     assert result.returncode != 0
     assert "provider openai is configured but OPENAI_API_KEY is not set" in result.stderr
+
+
+def test_a_parent_task_delegates_two_children_that_exchange_a_message(moto_server, tmp_path):
+    """Issue 4's integration: coordination over the local platform, every hop real (broker, dispatcher,
+    worker subprocesses, internal API); the mock model plays each task's part from one script."""
+    import json
+
+    script = {
+        "coordinate the twins": [
+            {"tool_calls": [
+                {"name": "delegate_task", "arguments": {"agent": "helper", "name": "twin-a",
+                                                        "prompt": "twin-a: tell twin-b the password"}},
+                {"name": "delegate_task", "arguments": {"agent": "helper", "name": "twin-b",
+                                                        "prompt": "twin-b: learn the password from twin-a"}}]},
+            {"tool_calls": [{"name": "wait_for_tasks", "arguments": {"tasks": ["twin-a", "twin-b"], "timeout": "50s"}}]},
+            {"text": "Both twins reported:\n{tool_results}"}],
+        "twin-a:": [
+            {"tool_calls": [{"name": "send_message", "arguments": {"to_task": "twin-b",
+                                                                   "content": "the password is swordfish"}}]},
+            {"text": "twin-a told twin-b"}],
+        "twin-b:": [
+            {"tool_calls": [{"name": "check_messages", "arguments": {"wait_seconds": 40}}]},
+            {"text": "twin-b heard: {tool_results}"}],
+    }
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps(script))
+    platform = Platform(moto_server, extra_env={"SHOAL_MOCK_SCRIPT": str(path)})
+    try:
+        with httpx.Client(base_url=platform.url, headers=AUTH, timeout=10) as client:
+            body = {"name": "twins", "type": "ai", "prompt": "coordinate the twins",
+                    "ai": {"coordination": {"enabled": True}}}
+            assert client.post("/api/v1/tasks", json=body).status_code == 201
+            task = wait_phase(client, "twins", timeout=90)
+            assert task["status"]["phase"] == "Succeeded", task["status"]
+            result = client.get("/api/v1/tasks/twins/result").json()["result"]
+            assert result.startswith("Both twins reported:")
+            assert "twin-a told twin-b" in result and "twin-b heard:" in result and "swordfish" in result
+            children = client.get("/api/v1/tasks/twins/children").json()["items"]
+            assert sorted(c["metadata"]["name"] for c in children) == ["twin-a", "twin-b"]
+            assert all(c["status"]["phase"] == "Succeeded" for c in children)
+            deadline = time.monotonic() + 15  # the scheduler records finished children on the parent
+            while len(client.get("/api/v1/tasks/twins").json()["status"].get("childTasks", [])) < 2:
+                assert time.monotonic() < deadline, "childTasks were not recorded"
+                time.sleep(0.2)
+            recorded = client.get("/api/v1/tasks/twins").json()["status"]["childTasks"]
+            assert [(c["name"], c["agent"], c["phase"]) for c in recorded] == [
+                ("twin-a", "helper", "Succeeded"), ("twin-b", "helper", "Succeeded")]
+            assert "swordfish" in recorded[1]["result"]
+            with client.stream("GET", "/api/v1/tasks/twins/stream") as stream:
+                text = "".join(stream.iter_text())
+            assert "event: tool_call" in text and "event: task.finished" in text
+    finally:
+        assert platform.stop() == 0

@@ -54,19 +54,23 @@ def test_not_an_event_is_400_and_health_answers(function_client):
     assert dispatcher.get("/healthz").status_code == 200
 
 
-def test_without_an_executor_the_task_fails_with_a_clear_message(function_client, event_sink, monkeypatch):
+def test_an_unreachable_kubernetes_api_fails_the_task_with_a_clear_message(function_client, event_sink,
+                                                                          monkeypatch):
     from shared.config import reset_settings
+    from shared.kube import reset_client
 
     monkeypatch.setenv("SHOAL_EXECUTOR", "kubernetes")
+    monkeypatch.setenv("SHOAL_KUBE_API_URL", "http://127.0.0.1:9")  # nothing listens there
     reset_settings()
+    reset_client()
     tasks, dispatcher = function_client("tasks"), function_client("dispatcher")
     assert tasks.post("/api/v1/tasks", json={"name": "k", "type": "ai", "prompt": "p"}, headers=AUTH).status_code == 201
     response = post_event(dispatcher, created_event("k"))
+    reset_client()
     assert response.status_code == 200 and response.data == b""
     status = tasks.get("/api/v1/tasks/k", headers=AUTH).get_json()["status"]
     assert status["phase"] == "Failed"
-    assert status["message"] == ("the Kubernetes Jobs executor is not available in this build; "
-                                 "set SHOAL_EXECUTOR=local")
+    assert status["message"].startswith("could not create Job k-1: ")
     assert [e.data["phase"] for e in event_sink.events][1:] == ["Running", "Failed"]
 
 

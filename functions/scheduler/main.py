@@ -1,0 +1,18 @@
+"""The `scheduler` event function: a PingSource tick (timeouts, retries, lost dispatches, cron runs)
+and finished tasks (webhookURL notifications)."""
+
+import functions_framework
+
+from shared.events.consumer import consume
+from shared.tasks.scheduler import on_tick
+from shared.tasks.webhook import on_task_finished
+
+HANDLERS = {
+    "dev.knative.sources.ping": on_tick,
+    "dev.shoal.task.finished": on_task_finished,
+}
+
+
+@functions_framework.http
+def scheduler(request):
+    return consume(request, HANDLERS, function="scheduler")

@@ -1,0 +1,221 @@
+"""The Kubernetes Jobs executor: one Job per task attempt, read back and deleted through the API.
+
+- `container` tasks run the spec's image/command/args/env/resources;
+- `ai` and `agent` tasks run the worker (`python functions/worker/main.py`) in the Shoal image with
+  SHOAL_TASK_* in its environment; LLM keys come from the optional Secret `shoal-llm`, never as
+  literal values in the Job;
+- `activeDeadlineSeconds` comes from `spec.timeout`; `backoffLimit` is 0 because retries are the
+  scheduler's (per `retryPolicy`), so a failed pod is a failed attempt;
+- a `spec.workspace.gitRepo` is cloned by an init container into an emptyDir mounted at /workspace;
+- every object carries `orka.ai/*` labels, so a task's Jobs and pods are found by label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from shared.config import get_settings
+from shared.executor.base import ExecutorError
+from shared.logs import get_logger
+from shared.store import Record
+from shared.tasks.duration import parse_go_duration
+
+log = get_logger("executor")
+WORKER_COMMAND = ["python", "functions/worker/main.py"]
+GIT_IMAGE = "alpine/git:2.45.2"
+WORKSPACE = "/workspace"
+LLM_SECRET = "shoal-llm"
+TASK_LABEL = "orka.ai/task"
+LOG_LINES = 100
+
+
+def job_name(task: str, attempt: int) -> str:
+    """`<task>-<attempt>`, shortened with a hash to the 63 characters a Job's pod label allows."""
+    name = f"{task}-{attempt}"
+    if len(name) <= 63:
+        return name
+    digest = hashlib.sha256(task.encode()).hexdigest()[:8]
+    return f"{task[:63 - len(digest) - len(str(attempt)) - 2].rstrip('-.')}-{digest}-{attempt}"
+
+
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def label_value(value: str) -> str:
+    """`value` when it is a valid label value (≤ 63 characters), else a stable shortened form."""
+    if len(value) <= 63 and _LABEL_VALUE.match(value):
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+    head = re.sub(r"[^-A-Za-z0-9_.]", "-", value)[:54].strip("-_.")
+    return f"{head}-{digest}" if head else digest
+
+
+def _labels(task: Record, attempt: int) -> dict[str, str]:
+    spec = task.doc.get("spec", {})
+    labels = {"app.kubernetes.io/managed-by": "shoal", "app.kubernetes.io/component": "task-worker",
+              TASK_LABEL: label_value(task.name), "orka.ai/task-type": spec.get("type", ""),
+              "orka.ai/attempt": str(attempt)}
+    agent = (spec.get("agentRef") or {}).get("name")
+    if agent:
+        labels["orka.ai/agent"] = label_value(agent)
+    parent = task.doc.get("metadata", {}).get("labels", {}).get("orka.ai/parent-task")
+    if parent:
+        labels["orka.ai/parent-task"] = label_value(parent)
+    return labels
+
+
+def _env(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in var.items() if v is not None} for var in spec.get("env") or []]
+
+
+def _worker_env(task: Record) -> list[dict[str, Any]]:
+    settings = get_settings()
+    env = [{"name": "SHOAL_TASK_NAMESPACE", "value": task.namespace},
+           {"name": "SHOAL_TASK_NAME", "value": task.name},
+           {"name": "SHOAL_TASK_SPEC", "value": json.dumps(task.doc.get("spec", {}), separators=(",", ":"),
+                                                           sort_keys=True)},
+           {"name": "SHOAL_INTERNAL_URL", "value": settings.internal_url},
+           {"name": "SHOAL_PLATFORM", "value": "cluster"},
+           {"name": "SHOAL_LLM_PROVIDER", "value": settings.llm_provider}]
+    for name, value in (("SHOAL_LLM_MODEL", settings.llm_model), ("SHOAL_LLM_BASE_URL", settings.llm_base_url),
+                        ("SHOAL_LLM_PROVIDERS", settings.llm_providers)):
+        if value:
+            env.append({"name": name, "value": value})
+    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        env.append({"name": key, "valueFrom": {"secretKeyRef": {"name": LLM_SECRET, "key": key, "optional": True}}})
+    return env + _env(task.doc.get("spec", {}))
+
+
+def build_job(task: Record, attempt: int) -> dict[str, Any]:
+    """The Job for one attempt of a task (a plain dict: exactly what is sent to the API)."""
+    settings = get_settings()
+    spec = task.doc.get("spec", {})
+    kind = spec.get("type")
+    labels = _labels(task, attempt)
+    if kind == "container":
+        container: dict[str, Any] = {"name": "task", "image": spec["image"]}
+        if spec.get("command"):
+            container["command"] = list(spec["command"])
+        if spec.get("args"):
+            container["args"] = list(spec["args"])
+        if spec.get("env"):
+            container["env"] = _env(spec)
+    else:
+        container = {"name": "worker", "image": settings.worker_image, "command": list(WORKER_COMMAND),
+                     "env": _worker_env(task)}
+    if spec.get("resources"):
+        container["resources"] = spec["resources"]
+    pod: dict[str, Any] = {"restartPolicy": "Never", "serviceAccountName": settings.worker_service_account,
+                           "containers": [container]}
+    workspace = spec.get("workspace") or {}
+    if workspace.get("gitRepo"):
+        clone = ["clone", "--depth", "1"]
+        if workspace.get("branch"):
+            clone += ["--branch", str(workspace["branch"])]
+        pod["initContainers"] = [{"name": "git-checkout", "image": GIT_IMAGE,
+                                  "args": [*clone, str(workspace["gitRepo"]), WORKSPACE],
+                                  "volumeMounts": [{"name": "workspace", "mountPath": WORKSPACE}]}]
+        pod["volumes"] = [{"name": "workspace", "emptyDir": {}}]
+        container["volumeMounts"] = [{"name": "workspace", "mountPath": WORKSPACE}]
+        container["workingDir"] = WORKSPACE
+        if kind != "container":
+            container["env"].append({"name": "SHOAL_WORKSPACE", "value": WORKSPACE})
+    job_spec: dict[str, Any] = {"backoffLimit": 0, "ttlSecondsAfterFinished": 3600,
+                                "template": {"metadata": {"labels": labels}, "spec": pod}}
+    if spec.get("timeout"):
+        seconds = int(parse_go_duration(spec["timeout"]))
+        if seconds > 0:
+            job_spec["activeDeadlineSeconds"] = seconds
+    return {"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": job_name(task.name, attempt), "namespace": task.namespace, "labels": labels},
+            "spec": job_spec}
+
+
+def _api_error(exc: Exception) -> tuple[int | None, str]:
+    status = getattr(exc, "status", None)
+    body = getattr(exc, "body", None)
+    try:
+        message = json.loads(body).get("message") if body else None
+    except (ValueError, AttributeError):
+        message = None
+    return status, message or getattr(exc, "reason", None) or str(exc)
+
+
+class KubernetesExecutor:
+    name = "kubernetes"
+
+    def start(self, task: Record) -> str:
+        from shared.kube import batch_v1
+
+        attempt = int(task.doc.get("status", {}).get("attempts", 1)) or 1
+        body = build_job(task, attempt)
+        try:
+            batch_v1().create_namespaced_job(task.namespace, body)
+        except Exception as exc:
+            status, message = _api_error(exc)
+            if status == 409:  # an earlier delivery created it: starting is idempotent
+                return body["metadata"]["name"]
+            raise ExecutorError(f"could not create Job {body['metadata']['name']}: {message}") from None
+        return body["metadata"]["name"]
+
+    def _jobs(self, namespace: str, name: str) -> list[Any]:
+        from shared.kube import batch_v1
+
+        return batch_v1().list_namespaced_job(namespace, label_selector=f"{TASK_LABEL}={label_value(name)}").items
+
+    def stop(self, namespace: str, name: str) -> None:
+        from shared.kube import batch_v1
+
+        try:
+            for job in self._jobs(namespace, name):
+                batch_v1().delete_namespaced_job(job.metadata.name, namespace, propagation_policy="Background")
+        except Exception as exc:
+            status, message = _api_error(exc)
+            if status != 404:
+                raise ExecutorError(f"could not delete the Jobs of task {name}: {message}") from None
+
+    def logs(self, task: Record) -> str | None:
+        from shared.kube import core_v1
+
+        job = task.doc.get("status", {}).get("jobName")
+        if not job:
+            return None
+        try:
+            pods = core_v1().list_namespaced_pod(task.namespace, label_selector=f"job-name={job}").items
+            if not pods:
+                return None
+            newest = max(pods, key=lambda p: str(p.metadata.creation_timestamp or ""))
+            return core_v1().read_namespaced_pod_log(newest.metadata.name, task.namespace, tail_lines=LOG_LINES)
+        except Exception as exc:
+            raise ExecutorError(f"could not read logs: {_api_error(exc)[1]}") from None
+
+    def poll(self, task: Record) -> tuple[str, str] | None:
+        """(phase, message) once the task's Job has finished; None while it runs (or has no Job)."""
+        from shared.kube import batch_v1
+
+        job = task.doc.get("status", {}).get("jobName")
+        if not job:
+            return None
+        try:
+            found = batch_v1().read_namespaced_job(job, task.namespace)
+        except Exception as exc:
+            status, message = _api_error(exc)
+            if status == 404:
+                return "Failed", f"job {job} disappeared"
+            raise ExecutorError(f"could not read Job {job}: {message}") from None
+        status = found.status
+        if status is None:
+            return None
+        for condition in status.conditions or []:
+            if condition.status == "True" and condition.type == "Failed":
+                return "Failed", f"job {job} failed: {condition.reason or ''} {condition.message or ''}".strip()
+            if condition.status == "True" and condition.type == "Complete":
+                return "Succeeded", f"job {job} completed"
+        if status.succeeded:
+            return "Succeeded", f"job {job} completed"
+        if status.failed:
+            return "Failed", f"job {job} failed"
+        return None

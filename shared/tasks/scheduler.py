@@ -1,0 +1,213 @@
+"""The `scheduler` function's work: one pass over the live-task index per PingSource tick.
+
+Per live task (a Query of the `live` index, never a Scan of the tasks):
+- Running past `spec.timeout` (measured from the attempt's start) → stop the job, Failed (TimedOut);
+- Failed with `status.nextRetryTime` passed → Pending again ("retry N of M"; the retried event
+  makes the dispatcher start it);
+- Pending without a job for longer than SHOAL_REDISPATCH_AFTER_SECONDS → announce it again
+  (its created event was lost); the dispatcher's conditional claim makes duplicates harmless;
+- Scheduled (a cron parent) whose `status.nextScheduleTime` passed → one run as a child task;
+- `spec.suspend` pauses all of it except timeouts;
+- terminal without a retry → dropped from the index.
+Every step is a conditional write, so two ticks on two replicas cannot both act.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.clock import now_rfc3339, parse_rfc3339
+from shared.config import get_settings
+from shared.events import Event
+from shared.logs import get_logger
+from shared.models.phases import TERMINAL_PHASES
+from shared.store import AlreadyExists, Record
+from shared.tasks.duration import parse_go_duration
+from shared.tasks.lifecycle import announce, set_condition, transition
+from shared.tasks.repository import PARENT_LABEL, live, live_shards, tasks, unmark_live
+
+log = get_logger("scheduler")
+SCHEDULED_BY = "orka.ai/scheduled-by"
+
+
+def on_tick(event: Event | None = None) -> None:
+    run_tick()
+
+
+def run_tick(now: datetime | None = None) -> None:
+    now = now or datetime.now(UTC)
+    for shard in live_shards():
+        cursor = None
+        while True:
+            entries, cursor = live.list_page(shard, limit=200, cursor=cursor)
+            for entry in entries:
+                try:
+                    check_task(entry.doc["namespace"], entry.doc["name"], now)
+                except Exception:  # one bad task must not stop the tick for the others
+                    log.exception("scheduler check failed", extra={"fields": {"task": entry.name}})
+            if cursor is None:
+                break
+
+
+def _since(stamp: str | None, now: datetime) -> float:
+    return (now - parse_rfc3339(stamp)).total_seconds() if stamp else 0.0
+
+
+def check_task(namespace: str, name: str, now: datetime) -> None:
+    record = tasks.get(namespace, name)
+    if record is None:
+        unmark_live(namespace, name)
+        return
+    spec, status = record.doc.get("spec", {}), record.doc.get("status", {})
+    phase = status.get("phase") or "Pending"
+    if phase == "Running" and _read_back(record):
+        return
+    if phase == "Running" and spec.get("timeout"):
+        limit = parse_go_duration(spec["timeout"])
+        started = status.get("phaseTransitionTime") or status.get("startTime")
+        if limit > 0 and _since(started, now) > limit:
+            _time_out(namespace, name, spec["timeout"])
+        return
+    if phase in TERMINAL_PHASES:
+        if phase == "Failed" and status.get("nextRetryTime"):
+            if not spec.get("suspend") and parse_rfc3339(status["nextRetryTime"]) <= now:
+                retries = (spec.get("retryPolicy") or {}).get("maxRetries", 0)
+                transition(namespace, name, "Pending", only_from=frozenset({"Failed"}),
+                           message=f"retry {status.get('attempts', 1)} of {retries}")
+            return
+        unmark_live(namespace, name)
+        return
+    if spec.get("suspend"):
+        return
+    if phase == "Scheduled":
+        _fire_schedule(record, now)
+    elif phase == "Pending" and not status.get("jobName"):
+        since = status.get("redispatchTime") or status.get("phaseTransitionTime") or \
+            record.doc.get("metadata", {}).get("creationTimestamp")
+        if _since(since, now) > get_settings().redispatch_after_seconds:
+            _redispatch(record)
+
+
+def _read_back(record: Record) -> bool:
+    """Finish a Running task whose job ended (Kubernetes); a container task's logs become its result."""
+    from shared.executor.base import ExecutorError, get_executor
+
+    executor = get_executor()
+    try:
+        outcome = executor.poll(record)
+    except ExecutorError:
+        log.exception("job status unavailable", extra={"fields": {"task": record.name}})
+        return False
+    if outcome is None:
+        return False
+    phase, message = outcome
+    if record.doc.get("spec", {}).get("type") == "container":
+        _save_container_output(record, executor)
+    transition(record.namespace, record.name, phase, message=message, only_from=frozenset({"Running"}))
+    return True
+
+
+def _save_container_output(record: Record, executor: Any) -> None:
+    from shared.executor.base import ExecutorError
+    from shared.store.blobs import put_blob
+    from shared.tasks.repository import result_key
+
+    try:
+        output = executor.logs(record) or ""
+    except ExecutorError:
+        return
+    if not output:
+        return
+    data = output.encode()[: get_settings().max_result_bytes]
+    put_blob(result_key(record.namespace, record.name), data, "text/plain")
+
+    def mark(doc: dict[str, Any]) -> None:
+        status = doc.setdefault("status", {})
+        status["resultRef"] = {"available": True, "size": len(data)}
+        set_condition(status, "ResultAvailable", True, "PodLogs")
+
+    saved = tasks.update(record.namespace, record.name, mark)
+    announce("dev.shoal.task.result.saved", saved, size=len(data))
+
+
+def _time_out(namespace: str, name: str, timeout: str) -> None:
+    from shared.executor.base import ExecutorError, get_executor
+
+    message = f"task timed out after {timeout}"
+    moved = transition(namespace, name, "Failed", message=message, only_from=frozenset({"Running"}),
+                       also=lambda status: set_condition(status, "TimedOut", True, "Timeout", message))
+    if moved is not None:
+        with contextlib.suppress(ExecutorError):
+            get_executor().stop(namespace, name)
+
+
+def _redispatch(record: Record) -> None:
+    claimed: dict[str, bool] = {}
+
+    def stamp(doc: dict[str, Any]) -> bool:
+        status = doc.setdefault("status", {})
+        if status.get("phase", "Pending") != "Pending" or status.get("jobName") or \
+                status.get("redispatchTime", "") != record.doc.get("status", {}).get("redispatchTime", ""):
+            return False
+        status["redispatchTime"] = now_rfc3339()
+        claimed["ok"] = True
+        return True
+
+    updated = tasks.update(record.namespace, record.name, stamp)
+    if claimed:
+        log.info("redispatching pending task", extra={"fields": {"task": record.name}})
+        announce("dev.shoal.task.retried", updated)
+
+
+# -- cron ----------------------------------------------------------------------------------------------
+def next_run(schedule: str, after: datetime) -> datetime:
+    from croniter import croniter
+
+    return croniter(schedule, after).get_next(datetime)
+
+
+def start_schedule(record: Record) -> Record | None:
+    """Pending → Scheduled with its first run time (the dispatcher calls this for a `schedule` task)."""
+    first = next_run(record.doc["spec"]["schedule"], datetime.now(UTC))
+    return transition(record.namespace, record.name, "Scheduled", only_from=frozenset({"Pending"}),
+                      message=f"next run at {_stamp(first)}",
+                      also=lambda status: status.update(nextScheduleTime=_stamp(first)))
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fire_schedule(record: Record, now: datetime) -> None:
+    from shared.tasks.service import store_new_task
+
+    due = record.doc.get("status", {}).get("nextScheduleTime")
+    if not due or parse_rfc3339(due) > now:
+        return
+    schedule = record.doc["spec"]["schedule"]
+    following = next_run(schedule, now)
+    claimed: dict[str, bool] = {}
+
+    def advance(doc: dict[str, Any]) -> bool:
+        status = doc.setdefault("status", {})
+        if status.get("nextScheduleTime") != due:
+            return False  # another replica fired this run
+        status.update(nextScheduleTime=_stamp(following), lastScheduleTime=due,
+                      message=f"next run at {_stamp(following)}")
+        claimed["ok"] = True
+        return True
+
+    tasks.update(record.namespace, record.name, advance)
+    if not claimed:
+        return
+    run_name = f"{record.name}-{int(parse_rfc3339(due).timestamp())}"[:253]
+    spec = {k: v for k, v in record.doc["spec"].items() if k not in ("schedule", "suspend")}
+    labels = {**record.doc.get("metadata", {}).get("labels", {}), PARENT_LABEL: record.name,
+              SCHEDULED_BY: record.name}
+    from shared.tasks.validation import new_task_document
+
+    doc = new_task_document(run_name, spec, labels, dict(record.doc.get("metadata", {}).get("annotations", {})))
+    with contextlib.suppress(AlreadyExists):  # the same run created by an earlier, interrupted tick
+        store_new_task(record.namespace, doc)

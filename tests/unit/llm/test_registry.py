@@ -1,0 +1,60 @@
+"""The provider registry: `default` always, named providers from SHOAL_LLM_PROVIDERS, real SDKs on the wire."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.errors import Invalid
+from shared.llm.base import Message
+from shared.llm.registry import provider_names, resolve
+
+
+def configure(monkeypatch, table, **env):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_LLM_PROVIDERS", json.dumps(table) if not isinstance(table, str) else table)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    reset_settings()
+
+
+def test_named_providers_resolve_by_provider_slash_model_over_the_wire(monkeypatch, scripted_llm):
+    configure(monkeypatch, {
+        "fast": {"type": "openai-compatible", "model": "small", "baseURL": scripted_llm.url + "/v1",
+                 "apiKeyEnv": "FAST_KEY"},
+        "claude": {"type": "anthropic", "model": "claude-x", "baseURL": scripted_llm.url, "apiKeyEnv": "CLAUDE_KEY"},
+        "default": {"type": "openai"}},  # `default` cannot be replaced from the table
+        FAST_KEY="sk-fast", CLAUDE_KEY="sk-claude")
+    scripted_llm.script = [{"text": "from openai wire"}, {"text": "from anthropic wire"}]
+    fast = resolve("fast/")
+    assert (fast.name, fast.kind, fast.model) == ("fast", "openai-compatible", "small")
+    assert fast.complete([Message(role="user", content="hi")]).text == "from openai wire"
+    claude = resolve("claude/claude-override")
+    assert (claude.name, claude.kind, claude.model) == ("claude", "anthropic", "claude-override")
+    assert claude.complete([Message(role="user", content="hi")]).text == "from anthropic wire"
+    first, second = scripted_llm.requests
+    assert first["path"] == "/v1/chat/completions" and first["headers"]["Authorization"] == "Bearer sk-fast"
+    assert second["path"] == "/v1/messages" and "sk-claude" in (
+        second["headers"].get("X-Api-Key", "") + second["headers"].get("Authorization", ""))
+    assert second["json"]["model"] == "claude-override"
+    assert provider_names() == ["default", "claude", "fast"]
+    default = resolve()
+    assert (default.name, default.kind, default.model) == ("default", "mock", "shoal-mock")
+    assert resolve("bigger-model").model == "bigger-model"
+    assert resolve("default/other").model == "other"
+
+
+def test_bad_configuration_and_unknown_names_are_errors_never_the_mock(monkeypatch):
+    configure(monkeypatch, {"x": {"type": "openai", "apiKeyEnv": "MISSING_KEY"}})
+    with pytest.raises(Invalid, match="provider x is configured but MISSING_KEY is not set"):
+        resolve("x/gpt")
+    with pytest.raises(Invalid, match='failed to resolve provider: unknown provider "nope"'):
+        resolve("nope/model")
+    configure(monkeypatch, "{not json")
+    with pytest.raises(Invalid, match="SHOAL_LLM_PROVIDERS is not valid JSON"):
+        resolve("x/y")
+    configure(monkeypatch, {"x": {"model": "m"}})
+    with pytest.raises(Invalid, match="must map names to objects with a type"):
+        resolve("x/y")
