@@ -32,9 +32,9 @@ def test_parallel_calls_share_one_timeout_and_slow_tools_become_errors():
     script = [{"tool_calls": [{"name": "slow"}, {"name": "slow"}, {"name": "fast"}]}, {"text": "done"}]
     started = time.monotonic()
     result = run_agent(MockProvider(script=script), [Message(role="user", content="go")],
-                       tools=registry(slow=lambda a: time.sleep(2) or "late", fast=lambda a: "ok"),
+                       tools=registry(slow=lambda a: time.sleep(10) or "late", fast=lambda a: "ok"),
                        tool_timeout=0.5)
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 5  # did not wait for the slow tools (wide margin for loaded machines)
     outputs = [c["result"] for c in result.tool_calls]
     assert '"errorType": "internal_error"' in outputs[0] and "timed out" in outputs[0]
     assert outputs[2] == "ok"
