@@ -6,7 +6,9 @@
    moved on is recorded and skipped), else the open PRs, most recently updated first, up to
    `maxPerRun`, drafts only with `includeDrafts`, PRs with a pause label skipped;
 3. per PR head not reviewed yet: one read-only review task (`agent`, the reviewer Agent, named after
-   monitor, PR and head SHA, so a head is never reviewed twice) and the item updated;
+   monitor, PR, head SHA and review round, so a round is never queued twice) and the item updated;
+   a new head is reviewed at once, the same head again only once its review is older than
+   `review.staleReviewTTL` (a new round);
 4. a full inventory also retires items whose PR is no longer open;
 5. finish the run (succeeded with counts, or failed with the reason) and free the monitor's
    active-run slot. Every step leaves an audit event.
