@@ -1,11 +1,18 @@
-"""The `scheduler` event function: a PingSource tick (timeouts, retries, lost dispatches, cron runs)
-and finished tasks (webhookURL notifications)."""
+"""The `scheduler` event function: a PingSource tick (timeouts, retries, lost dispatches, cron runs,
+scheduled repository-monitor runs) and finished tasks (webhookURL notifications)."""
 
 import functions_framework
 
 from shared.events.consumer import consume
-from shared.tasks.scheduler import on_tick
+from shared.monitors.schedule import on_tick as monitor_tick
+from shared.tasks.scheduler import on_tick as task_tick
 from shared.tasks.webhook import on_task_finished
+
+
+def on_tick(event):
+    task_tick(event)
+    monitor_tick(event)
+
 
 HANDLERS = {
     "dev.knative.sources.ping": on_tick,

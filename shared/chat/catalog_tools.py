@@ -24,7 +24,8 @@ BUILTIN_TOOLS = (
     ("file_write", "Write or append files in workspace paths"),
 )
 MANAGEMENT_SIGNALS = ("create an agent", "create agent", "delete the tool", "delete tool", "update agent",
-                      "remove tool", "new agent", "make a tool", "delete session", "create tool")
+                      "remove tool", "new agent", "make a tool", "delete session", "create tool",
+                      "monitor")  # "monitor": create_pr_monitor (e.g. "monitor pull requests of …")
 LIST_LIMIT = 100
 
 
@@ -107,6 +108,9 @@ def _checked_name(args: dict[str, Any]) -> str:
     if len(name) > 63 or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", name):
         raise ToolFailure(f'invalid name "{name}": must be a lowercase RFC 1123 label', "invalid_arguments")
     return name
+
+
+checked_name = _checked_name
 
 
 def create_agent(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -200,6 +204,8 @@ def discovery_tools(ctx: ChatContext) -> list[Tool]:
 
 
 def management_tools(ctx: ChatContext) -> list[Tool]:
+    from shared.chat.monitor_tools import monitor_tools
+
     return [
         make_tool("create_agent", "Create an agent with model, tools, and optional runtime configuration.",
                   {**_AGENT_FIELDS, "runtime": {"type": "object", "properties": {
@@ -215,4 +221,5 @@ def management_tools(ctx: ChatContext) -> list[Tool]:
         make_tool("delete_session", "Delete a chat session and its transcript.",
                   {"sessionId": {"type": "string", "description": "Session ID to delete"}}, ["sessionId"],
                   delete_session, ctx),
+        *monitor_tools(ctx),
     ]

@@ -24,7 +24,8 @@ router = Router("/api/v1/chat", dialect="orka", tag="chat")
 SESSION_ACTIVE = "chat session is active or its deleted name is reserved"
 CORE_TOOLS = ("create_ai_task", "create_container_task", "create_agent_task", "check_task_progress",
               "fetch_task_output", "wait_for_task", "cancel_task", "list_agents", "list_tools", "list_tasks")
-MANAGEMENT_TOOLS = ("create_agent", "update_agent", "delete_agent", "create_tool", "delete_tool", "delete_session")
+MANAGEMENT_TOOLS = ("create_agent", "update_agent", "delete_agent", "create_tool", "delete_tool", "delete_session",
+                    "create_pr_monitor")
 _TYPES: dict[str, Any] = {"sessionId": str, "provider": str, "model": str, "namespace": str, "systemPrompt": str,
                           "agentRef": str, "temperature": (int, float), "maxTokens": int}
 

@@ -212,3 +212,6 @@ def task_tools(ctx: ChatContext) -> list[Tool]:
                    "limit": {"type": "integer", "description": "Max results to return (default 20)"}},
                   [], list_tasks, ctx),
     ]
+
+
+create_task_for = _create  # the one create path, shared with create_pr_monitor (labels, budget, naming)

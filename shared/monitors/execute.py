@@ -6,7 +6,9 @@
    moved on is recorded and skipped), else the open PRs, most recently updated first, up to
    `maxPerRun`, drafts only with `includeDrafts`, PRs with a pause label skipped;
 3. per PR head not reviewed yet: one read-only review task (`agent`, the reviewer Agent, named after
-   monitor, PR and head SHA, so a head is never reviewed twice) and the item updated;
+   monitor, PR, head SHA and review round, so a round is never queued twice) and the item updated;
+   a new head is reviewed at once, the same head again only once its review is older than
+   `review.staleReviewTTL` (a new round);
 4. a full inventory also retires items whose PR is no longer open;
 5. finish the run (succeeded with counts, or failed with the reason) and free the monitor's
    active-run slot. Every step leaves an audit event.
@@ -15,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.auth.principal import Principal
@@ -31,8 +34,10 @@ def item_key(number: int) -> str:
     return f"pull_request-{number:08d}"
 
 
-def review_task_name(monitor: str, number: int, sha: str) -> str:
-    digest = hashlib.sha256(f"{monitor}#{number}#{sha}".encode()).hexdigest()[:8]
+def review_task_name(monitor: str, number: int, sha: str, round_: int = 0) -> str:
+    """One name per monitor, PR, head and review round (round 0 = the first review of that head)."""
+    key = f"{monitor}#{number}#{sha}" + (f"#{round_}" if round_ else "")
+    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     return f"review-{monitor[:24].rstrip('-')}-pr{number}-{sha[:12]}-{digest}"
 
 
@@ -108,12 +113,34 @@ def _labels(pr: dict[str, Any]) -> set[str]:
     return {label.get("name") for label in pr.get("labels") or [] if isinstance(label, dict)}
 
 
+def review_round(spec: dict[str, Any], item: dict[str, Any] | None, sha: str) -> int:
+    """Which review round a PR head needs now (the current round's task exists: nothing new is created).
+
+    A new head (or a PR never seen) → round 0 at once. The same head already reviewed → a new round
+    only when `review.staleReviewTTL` is set and the last review was queued longer ago than that.
+    """
+    from shared.clock import parse_rfc3339
+    from shared.tasks.duration import parse_go_duration
+
+    if not item or item.get("headSHA") != sha or not item.get("reviewTask") or item.get("state") == "closed":
+        return 0
+    current = int(item.get("reviewRound") or 0)
+    ttl = (spec.get("review") or {}).get("staleReviewTTL")
+    reviewed_at = item.get("reviewedAt")
+    if not ttl or not reviewed_at:
+        return current  # same head: the existing task name, so nothing new is created
+    age = (datetime.now(UTC) - parse_rfc3339(reviewed_at)).total_seconds()
+    return current + 1 if age > parse_go_duration(str(ttl)) else current
+
+
 def _review(namespace: str, monitor: str, run_id: str, spec: dict[str, Any], pr: dict[str, Any]) -> bool:
     """Queue a review of this PR head unless one exists; True when a task was created."""
     from shared.tasks.service import create_task
 
     number, sha = pr["number"], pr["head"]["sha"].lower()
-    task_name = review_task_name(monitor, number, sha)
+    existing = items.get(scope(namespace, monitor), item_key(number))
+    round_ = review_round(spec, existing.doc if existing else None, sha)
+    task_name = review_task_name(monitor, number, sha, round_)
     principal = Principal(kind="system", subject="system:shoal:monitors", username="monitors", namespace=namespace)
     body = {"name": task_name, "namespace": namespace, "spec": {
         "type": "agent", "agentRef": {"name": spec["agents"]["reviewer"]["name"]}, "prompt": _review_prompt(spec, pr),
@@ -127,19 +154,25 @@ def _review(namespace: str, monitor: str, run_id: str, spec: dict[str, Any], pr:
         created = False
     doc = {"kind": "pull_request", "number": number, "title": pr.get("title"), "url": pr.get("html_url"),
            "headSHA": sha, "state": "reviewing" if created else "reviewed", "reviewTask": task_name,
-           "lastRunID": run_id, "updatedAt": now_rfc3339()}
+           "lastRunID": run_id, "updatedAt": now_rfc3339(), "reviewRound": round_}
+    if created or not (existing and existing.doc.get("reviewedAt")):
+        doc["reviewedAt"] = now_rfc3339()
 
     def upsert(existing: dict[str, Any]) -> bool:
         existing.update(doc)
         return True
 
-    if items.get(scope(namespace, monitor), item_key(number)) is None:
+    if existing is None:
         try:
             items.create(scope(namespace, monitor), item_key(number), doc)
         except AlreadyExists:
             items.update(scope(namespace, monitor), item_key(number), upsert)
     else:
         items.update(scope(namespace, monitor), item_key(number), upsert)
+    if created and round_:
+        record_event(namespace, monitor, "StaleReviewRequeued", f"review of PR #{number} at {sha[:12]} is older "
+                     f"than staleReviewTTL; review task {task_name} queued", run_id=run_id,
+                     item_kind="pull_request", item_number=number)
     if created:
         record_event(namespace, monitor, "ReviewQueued", f"review task {task_name} queued", run_id=run_id,
                      item_kind="pull_request", item_number=number)

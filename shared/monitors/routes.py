@@ -11,6 +11,7 @@ from shared.clock import now_rfc3339
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
+from shared.monitors import schedule
 from shared.monitors.store import MONITOR_NOT_FOUND, items, monitors, record_event, runs, scope
 from shared.store import Record
 
@@ -60,8 +61,10 @@ def create_monitor(ctx: RequestContext):
            "metadata": {"name": name, "uid": str(uuid.uuid4()), "labels": labels, "annotations": annotations,
                         "creationTimestamp": now_rfc3339(), "generation": 1},
            "spec": spec, "status": {"phase": "Ready"}}
+    schedule.apply_schedule(doc)
     record = monitors.create(namespace, name, doc, exists_message="repository monitor already exists")
     index_repo(f"{spec['owner']}/{spec['repository']}", namespace, name)
+    schedule.index(namespace, name, spec.get("schedule"))
     record_event(namespace, name, "MonitorCreated", "repository monitor created", actor=principal.subject)
     return monitor_view(record), 201
 
@@ -95,6 +98,8 @@ def update_monitor(ctx: RequestContext, name: str):
     doc = dict(current.doc)
     doc["spec"] = spec
     doc["metadata"] = {**doc["metadata"], "generation": int(doc["metadata"].get("generation", 1)) + 1}
+    doc["status"] = dict(doc.get("status") or {})
+    schedule.apply_schedule(doc, previous=current.doc["spec"].get("schedule"))
     from shared.store import VersionConflict
 
     try:
@@ -105,6 +110,7 @@ def update_monitor(ctx: RequestContext, name: str):
     if (old["owner"], old["repository"]) != (new["owner"], new["repository"]):
         unindex_repo(f"{old['owner']}/{old['repository']}", namespace, name)
     index_repo(f"{new['owner']}/{new['repository']}", namespace, name)
+    schedule.index(namespace, name, new.get("schedule"))
     record_event(namespace, name, "MonitorUpdated", "repository monitor spec updated", actor=principal.subject)
     return monitor_view(record)
 
@@ -120,6 +126,7 @@ def delete_monitor(ctx: RequestContext, name: str):
         raise NotFound(MONITOR_NOT_FOUND)
     spec = record.doc["spec"]
     unindex_repo(f"{spec['owner']}/{spec['repository']}", namespace, name)
+    schedule.index(namespace, name, None)
     record_event(namespace, name, "MonitorDeleted", "repository monitor deleted", actor=principal.subject)
     return None
 

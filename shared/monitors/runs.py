@@ -17,7 +17,7 @@ from shared.store import Record
 ACTIVE_RUN = "repository monitor already has an active run"
 
 
-def _active(namespace: str, monitor: str, run_id: str | None) -> bool:
+def is_active(namespace: str, monitor: str, run_id: str | None) -> bool:
     if not run_id:
         return False
     run = runs.get(scope(namespace, monitor), run_id)
@@ -31,13 +31,20 @@ def start_run(namespace: str, monitor: str, *, trigger: str, target_kind: str = 
 
     def claim(doc: dict[str, Any]) -> bool:
         status = doc.setdefault("status", {})
-        if _active(namespace, monitor, status.get("activeRun")):
+        if is_active(namespace, monitor, status.get("activeRun")):
             raise Conflict(ACTIVE_RUN)
         status["activeRun"] = run_id
         status["lastRunID"] = run_id
         return True
 
     monitors.update(namespace, monitor, claim, not_found_message=MONITOR_NOT_FOUND)
+    return queue_run(namespace, monitor, run_id, trigger=trigger, target_kind=target_kind,
+                     target_number=target_number, target_sha=target_sha, actor=actor)
+
+
+def queue_run(namespace: str, monitor: str, run_id: str, *, trigger: str, target_kind: str = "",
+              target_number: int | None = None, target_sha: str | None = None, actor: str | None = None) -> Record:
+    """Store the queued run whose slot `run_id` was just claimed, and announce it to the executor."""
     doc = {"id": run_id, "namespace": namespace, "monitor": monitor, "phase": "queued", "trigger": trigger,
            "targetKind": target_kind or None, "targetNumber": target_number, "targetSHA": target_sha,
            "createdAt": now_rfc3339()}

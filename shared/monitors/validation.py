@@ -27,6 +27,12 @@ _CRON_FIELD = re.compile(r"^[0-9*/,\-?LW#A-Za-z]+$")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
+def _cron_valid(schedule: str) -> bool:
+    from croniter import croniter
+
+    return bool(croniter.is_valid(schedule))
+
+
 def _obj(value: Any, field: str) -> dict[str, Any]:
     if value is None:
         return {}
@@ -69,7 +75,8 @@ def normalize_spec(raw: dict[str, Any], namespace: str) -> dict[str, Any]:
     spec["branch"] = spec.get("branch") or "main"
     schedule = spec.get("schedule")
     if schedule is not None and (not isinstance(schedule, str) or len(schedule.split()) != 5
-                                 or not all(_CRON_FIELD.match(f) for f in schedule.split())):
+                                 or not all(_CRON_FIELD.match(f) for f in schedule.split())
+                                 or not _cron_valid(schedule)):
         raise Invalid(f"invalid schedule {schedule!r}: must be a 5-field cron expression")
 
     targets = _obj(spec.get("targets"), "spec.targets")

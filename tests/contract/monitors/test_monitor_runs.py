@@ -112,3 +112,54 @@ def test_redelivered_run_event_executes_once(env, event_sink):
     headers, data = to_http(replace(event, id="another-id"))  # same run, new event id: the run is finished
     assert github.post("/", data=data, headers=headers).status_code == 200
     assert len(github_api.requests) == calls
+
+
+# -- stale-review handling (review.staleReviewTTL) -------------------------------------------------------
+def _set_ttl(security, ttl: str) -> None:
+    spec = security.get("/api/v1/monitors/repositories/app", headers=AUTH).get_json()["spec"]
+    spec["review"]["staleReviewTTL"] = ttl
+    assert security.put("/api/v1/monitors/repositories/app", json={"spec": spec}, headers=AUTH).status_code == 200
+
+
+def _age_review(number: int, seconds: int) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared.monitors.execute import item_key
+    from shared.monitors.store import items, scope
+
+    stamp = (datetime.now(UTC) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    items.update(scope("default", "app"), item_key(number), lambda doc: doc.update(reviewedAt=stamp))
+
+
+def test_a_review_older_than_the_ttl_on_the_same_head_is_reviewed_again(env, event_sink):
+    security, github, _, github_api = env
+    _set_ttl(security, "24h")
+    github_api.pulls["example/app"] = [pull(1, SHA1), pull(2, SHA2)]
+    assert run_and_execute(security, github, event_sink)["reviewsQueued"] == 2
+    first = {i["number"]: i["reviewTask"] for i in
+             security.get("/api/v1/monitors/repositories/app/items", headers=AUTH).get_json()["items"]}
+    _age_review(1, 23 * 3600)  # younger than the TTL: current
+    assert run_and_execute(security, github, event_sink)["reviewsQueued"] == 0
+    _age_review(1, 25 * 3600)  # older than the TTL on the same head: stale
+    run = run_and_execute(security, github, event_sink)
+    assert run["reviewsQueued"] == 1
+    now = {i["number"]: i for i in
+           security.get("/api/v1/monitors/repositories/app/items", headers=AUTH).get_json()["items"]}
+    assert now[1]["headSHA"] == SHA1 and now[1]["reviewTask"] != first[1] and now[1]["reviewRound"] == 1
+    assert now[1]["state"] == "reviewing" and now[2]["reviewTask"] == first[2]
+    stale = security.get("/api/v1/monitors/events?name=app&eventType=StaleReviewRequeued",
+                         headers=AUTH).get_json()["items"]
+    assert [(e["itemNumber"], e["runID"]) for e in stale] == [(1, run["id"])]
+    # the new review is fresh again: the next run queues nothing
+    assert run_and_execute(security, github, event_sink)["reviewsQueued"] == 0
+
+
+def test_a_new_head_is_reviewed_at_once_whatever_the_ttl(env, event_sink):
+    security, github, _, github_api = env
+    _set_ttl(security, "720h")
+    github_api.pulls["example/app"] = [pull(1, SHA1)]
+    run_and_execute(security, github, event_sink)
+    github_api.pulls["example/app"] = [pull(1, SHA2)]
+    assert run_and_execute(security, github, event_sink)["reviewsQueued"] == 1
+    [item] = security.get("/api/v1/monitors/repositories/app/items", headers=AUTH).get_json()["items"]
+    assert item["headSHA"] == SHA2 and item["reviewRound"] == 0

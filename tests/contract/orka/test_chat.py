@@ -139,7 +139,7 @@ def test_config_reports_the_spec_defaults_and_every_tool(function_client):
         "availableTools": ["create_ai_task", "create_container_task", "create_agent_task", "check_task_progress",
                            "fetch_task_output", "wait_for_task", "cancel_task", "list_agents", "list_tools",
                            "list_tasks", "create_agent", "update_agent", "delete_agent", "create_tool",
-                           "delete_tool", "delete_session"]}
+                           "delete_tool", "delete_session", "create_pr_monitor"]}
 
 
 # -- JSON mode and tools --------------------------------------------------------------------------------
@@ -240,7 +240,8 @@ def test_management_tools_load_only_when_the_message_asks_for_them(llm, chat):
             "fetch_task_output", "wait_for_task", "cancel_task", "list_tasks", "list_agents", "list_tools"]
     assert _tools_offered(llm.requests[0]) == core
     assert _tools_offered(llm.requests[1]) == core + ["create_agent", "update_agent", "delete_agent",
-                                                      "create_tool", "delete_tool", "delete_session"]
+                                                      "create_tool", "delete_tool", "delete_session",
+                                                      "create_pr_monitor"]
 
 
 def test_management_tools_write_labelled_agents_and_tools(llm, chat):
