@@ -63,6 +63,11 @@ def test_waiting_on_a_running_task_is_auto_polled_and_progress_streams(anthropic
     create_task({"name": "build-1", "type": "ai", "prompt": "build"}, DEV, namespace_hint="default")
 
     def finish_later():
+        # Timed from the model's first call, not from now: under load the SDK client's first call can
+        # take longer than the wait, and a task that finished before wait_for_task is never polled.
+        deadline = time.monotonic() + 30
+        while not anthropic_upstream.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
         time.sleep(1.3)
         transition("default", "build-1", "Running")
         transition("default", "build-1", "Succeeded", message="built")
