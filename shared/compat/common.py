@@ -40,31 +40,12 @@ def request_namespace(ctx: RequestContext) -> str:
     return resolve_namespace(ctx.require_principal(), ctx.args.get("namespace") or None)
 
 
-_PROVIDERS: dict[str, Any] = {"settings": None, "by_model": {}}
-_CACHE_SIZE = 32
-
-
 def resolve_provider(model: str | None) -> Provider:
-    """`provider/model` or a bare model through the registry; unresolvable → 400 (Invalid).
-
-    Providers are reused across requests of the same settings: building one builds an SDK client
-    (an HTTP pool and a TLS context), which costs far more than a proxied call itself.
-    """
-    from shared.config import get_settings
+    """`provider/model` or a bare model through the registry (which reuses built providers);
+    unresolvable → 400 (Invalid)."""
     from shared.llm.registry import resolve
 
-    settings = get_settings()
-    if _PROVIDERS["settings"] is not settings:  # new settings (tests, reloads): start over
-        _PROVIDERS.update(settings=settings, by_model={})
-    cache: dict[str, Provider] = _PROVIDERS["by_model"]
-    key = model or ""
-    provider = cache.get(key)
-    if provider is None:
-        provider = resolve(model or None, settings=settings)
-        if len(cache) >= _CACHE_SIZE:  # clients may name any model: keep the cache bounded
-            cache.pop(next(iter(cache)))
-        cache[key] = provider
-    return provider
+    return resolve(model or None)
 
 
 def upstream_failure(exc: Exception) -> ShoalError:

@@ -1,7 +1,10 @@
 """The platform tools the compat endpoints run server-side: one function builds the set.
 
-For now: the task tools built on `shared.tasks` (create an AI task, check it, wait for it, read its
-output, cancel it). The worker built-ins and the coordination tools join this set when they land.
+The platform's built-ins that are safe inside an API function (web_search, and web_fetch through
+the SSRF-guarded outbound client), then the task tools built on `shared.tasks` (create an AI task,
+check it, wait for it, read its output, cancel it). Orka also injects code_exec and the file tools;
+here there is no sandbox and no workspace (the request runs inside the compat function itself), so
+those stay with the task workers: the model delegates such work with create_ai_task.
 Results use Orka's tool-result shape: {"success":true,"data":{…}} or
 {"success":false,"error","errorType","suggestion"}.
 """
@@ -18,6 +21,7 @@ from shared.errors import ShoalError
 from shared.llm.base import ToolSpec
 from shared.models.phases import TERMINAL_PHASES
 
+SERVER_SIDE_BUILTINS = ("web_search", "web_fetch")  # never code_exec/file_*: no sandbox in an API function
 CREATED_BY = {"orka.ai/created-by": "compat-proxy"}
 WAIT_DEFAULT, WAIT_MAX, POLL_SECONDS = 30, 60, 0.5
 OUTPUT_LIMIT = 2048  # Orka's fetch_task_output truncation
@@ -143,7 +147,11 @@ def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
     def spec(name: str, description: str, properties: dict[str, Any], required: list[str]) -> ToolSpec:
         return ToolSpec(name, description, {"type": "object", "properties": properties, "required": required})
 
+    from shared.agent.builtin.web import web_fetch_tool, web_search_tool
+
+    builtins = {"web_search": web_search_tool, "web_fetch": web_fetch_tool}
     return ToolRegistry([
+        *(builtins[name]() for name in SERVER_SIDE_BUILTINS),
         Tool(spec("create_ai_task", "Create an LLM-only task that works on a prompt; returns its name.",
                   {"prompt": {"type": "string", "description": "What the task should do"},
                    "agentRef": {"type": "string", "description": "An existing Agent to run it"},

@@ -3,10 +3,15 @@
 Resolution of a model reference: "provider/model" picks a named provider and overrides its model;
 a bare "model" keeps the default provider with that model; nothing gives the default as configured.
 A configured provider that cannot be built is an error, never a silent fallback to the mock.
+
+Built providers are cached here, for every caller (chat, compat, analyze, incidents, the worker):
+building one builds an SDK client (an HTTP pool, a TLS context), ~100 ms, more than a proxied call.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from shared.config import get_settings
@@ -19,6 +24,35 @@ if TYPE_CHECKING:
 DEFAULT_MODELS = {"mock": "shoal-mock", "openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5",
                   "openai-compatible": None}
 
+_CACHE_SIZE = 32  # clients may name any model: keep the cache bounded (least recently used goes)
+_cache_lock = threading.Lock()
+_cache: dict[str, object] = {"settings": None, "providers": OrderedDict()}
+
+
+def _cached(key: tuple, settings: Settings, build) -> Provider:
+    """The provider for `key` under `settings`, built once. A new settings object (a reset) drops all."""
+    with _cache_lock:
+        if _cache["settings"] is not settings:
+            _cache.update(settings=settings, providers=OrderedDict())
+        providers: OrderedDict = _cache["providers"]  # type: ignore[assignment]
+        provider = providers.get(key)
+        if provider is not None:
+            providers.move_to_end(key)
+            return provider
+    provider = build()  # outside the lock: a slow build never blocks another model's lookup
+    with _cache_lock:
+        if _cache["settings"] is settings:
+            provider = providers.setdefault(key, provider)
+            while len(providers) > _CACHE_SIZE:
+                providers.popitem(last=False)
+    return provider
+
+
+def clear_provider_cache() -> None:
+    """Forget every built provider (tests; a credentials rotation)."""
+    with _cache_lock:
+        _cache.update(settings=None, providers=OrderedDict())
+
 
 def build_provider(kind: str, *, name: str, model: str | None, settings: Settings,
                    api_key: str | None = None, base_url: str | None = None,
@@ -26,10 +60,19 @@ def build_provider(kind: str, *, name: str, model: str | None, settings: Setting
     """A provider of type `kind`. Keys and base URL default to the `default` entry's settings."""
     model = model or default_model or settings.llm_model or DEFAULT_MODELS.get(kind)
     base_url = base_url or settings.llm_base_url
-    if kind == "mock":
+    if kind == "mock":  # never cached: it reads SHOAL_MOCK_SCRIPT when built
         from shared.llm.mock import MockProvider
 
         return MockProvider(name, model)
+    # The key holds the resolved identity; the api key too, since a named provider's comes from its
+    # own environment variable, outside the settings object (kept in memory only, never logged).
+    key = (kind, name, model, base_url, api_key)
+    return _cached(key, settings, lambda: _build(kind, name=name, model=model, settings=settings,
+                                                 api_key=api_key, base_url=base_url))
+
+
+def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_key: str | None,
+           base_url: str | None) -> Provider:
     if kind == "openai":
         key = api_key or settings.openai_api_key
         if not key:

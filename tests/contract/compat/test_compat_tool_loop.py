@@ -63,6 +63,11 @@ def test_waiting_on_a_running_task_is_auto_polled_and_progress_streams(anthropic
     create_task({"name": "build-1", "type": "ai", "prompt": "build"}, DEV, namespace_hint="default")
 
     def finish_later():
+        # Timed from the model's first call, not from now: under load the SDK client's first call can
+        # take longer than the wait, and a task that finished before wait_for_task is never polled.
+        deadline = time.monotonic() + 30
+        while not anthropic_upstream.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
         time.sleep(1.3)
         transition("default", "build-1", "Running")
         transition("default", "build-1", "Succeeded", message="built")
@@ -93,3 +98,29 @@ def test_an_answer_without_the_sentinel_is_sent_back_up_to_three_times(compat, o
     assert len(openai_upstream.requests) == 4
     last = openai_upstream.requests[-1]["json"]["messages"][-1]
     assert last["role"] == "user" and SENTINEL in last["content"] and last["content"].startswith("[System:")
+
+
+def test_web_fetch_runs_server_side_through_the_outbound_guard(openai_client, openai_upstream, httpserver,
+                                                               monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_OUTBOUND_ALLOW", "localhost")  # the test page's host only; 169.254/16 stays refused
+    reset_settings()
+    httpserver.expect_request("/page").respond_with_data("<html><body><p>Shoal docs</p></body></html>",
+                                                         content_type="text/html")
+    page = f"http://localhost:{httpserver.port}/page"
+    openai_upstream.script = [
+        {"tool_calls": [{"name": "web_fetch", "arguments": {"url": page}},
+                        {"name": "web_fetch", "arguments": {"url": "http://169.254.169.254/latest/meta-data"}}]},
+        {"text": f"{SENTINEL}\nThe page says: Shoal docs"}]
+    completion = openai_client.chat.completions.create(model="m", messages=[{"role": "user", "content": "read"}])
+    assert completion.choices[0].message.content == "The page says: Shoal docs"
+    offered = {t["function"]["name"] for t in openai_upstream.requests[0]["json"]["tools"]}
+    assert {"web_search", "web_fetch", "create_ai_task"} <= offered
+    assert not offered & {"code_exec", "file_read", "file_write"}  # no sandbox inside the API function
+    fetched, refused = (json.loads(r) for r in tool_results(openai_upstream.requests[1]))
+    assert fetched["success"] is True and fetched["data"]["content"] == "Shoal docs"
+    assert fetched["data"]["status"] == 200 and fetched["data"]["url"] == page
+    assert refused["success"] is False and refused["errorType"] == "permission_denied"
+    assert refused["error"].startswith("refused: ")
+    assert [entry[0].path for entry in httpserver.log] == ["/page"]

@@ -58,3 +58,28 @@ def test_bad_configuration_and_unknown_names_are_errors_never_the_mock(monkeypat
     configure(monkeypatch, {"x": {"model": "m"}})
     with pytest.raises(Invalid, match="must map names to objects with a type"):
         resolve("x/y")
+
+
+def test_resolved_providers_are_reused_until_the_settings_reset(monkeypatch):
+    from shared.config import get_settings, reset_settings
+
+    configure(monkeypatch, {"fast": {"type": "openai-compatible", "model": "small", "baseURL": "http://127.0.0.1:9/v1"}},
+              SHOAL_LLM_PROVIDER="openai", OPENAI_API_KEY="sk-test")
+    first = resolve("fast/small")
+    assert resolve("fast/small") is first  # same reference, same object: no second SDK client
+    assert resolve("fast/") is first  # the model resolves to the same one
+    assert resolve("fast/other") is not first
+    default = resolve("gpt-x")
+    assert resolve("default/gpt-x") is default and resolve("gpt-x", settings=get_settings()) is default
+    reset_settings()  # a new settings object: every provider built under the old one is dropped
+    assert resolve("fast/small") is not first and resolve("gpt-x") is not default
+
+
+def test_the_mock_provider_is_never_cached(monkeypatch, tmp_path):
+    configure(monkeypatch, {}, SHOAL_LLM_PROVIDER="mock")
+    first = resolve(None)
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([{"text": "scripted"}]))
+    monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(script))  # read when built: a cached mock would miss it
+    second = resolve(None)
+    assert second is not first and second.script == [{"text": "scripted"}]
