@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from shared.config import get_settings
+from shared.errors import Unavailable
 
 _lock = threading.Lock()
 _client: Any = None
@@ -35,7 +36,12 @@ def api_client() -> Any:
                 try:
                     config.load_incluster_config()
                 except config.ConfigException:
-                    config.load_kube_config()
+                    try:
+                        config.load_kube_config()
+                    except (config.ConfigException, OSError):
+                        # A clear 503 in the route's dialect, not a 500 with a traceback.
+                        raise Unavailable("no Kubernetes API is configured (run in a pod, set "
+                                          "SHOAL_KUBE_API_URL, or provide a kubeconfig)") from None
                 _client = client.ApiClient()
         return _client
 

@@ -24,3 +24,18 @@ def test_token_review_round_trip(fake_kube):
     assert review.status.authenticated and review.status.user.username.endswith(":worker")
     bad = api.create_token_review(client.V1TokenReview(spec=client.V1TokenReviewSpec(token="bad")))
     assert not bad.status.authenticated and bad.status.user is None
+
+
+def test_without_any_kubernetes_api_routes_get_a_clear_503(function_client, monkeypatch, tmp_path):
+    from shared.kube import reset_client
+    from tests.conftest import AUTH
+
+    for key in ("SHOAL_KUBE_API_URL", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing-kubeconfig"))
+    reset_client()
+    response = function_client("catalog").get("/api/v1/secrets", headers=AUTH)
+    assert response.status_code == 503
+    assert response.get_json() == {"error": {"code": 503, "message": (
+        "no Kubernetes API is configured (run in a pod, set SHOAL_KUBE_API_URL, or provide a kubeconfig)")}}
+    reset_client()
