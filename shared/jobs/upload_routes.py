@@ -6,7 +6,7 @@ import re
 import sys
 import uuid
 
-from shared.auth.api_keys import authenticate_api_key
+from shared.auth.dashboard import authenticate_dashboard
 from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.config import get_settings
@@ -14,8 +14,8 @@ from shared.errors import Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
 from shared.jobs import stores
 
-uploads_router = Router("/api/uploads", dialect="simple", tag="labrats uploads", authenticator=authenticate_api_key)
-models_router = Router("/api/models", dialect="simple", tag="labrats models", authenticator=authenticate_api_key)
+uploads_router = Router("/api/uploads", dialect="simple", tag="labrats uploads", authenticator=authenticate_dashboard)
+models_router = Router("/api/models", dialect="simple", tag="labrats models", authenticator=authenticate_dashboard)
 UPLOAD_NOT_FOUND = "Upload not found"
 PDF_MAGIC = b"%PDF-"
 MULTIPART_SLACK = 64 * 1024  # the multipart envelope around the file
