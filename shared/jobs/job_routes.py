@@ -55,8 +55,10 @@ def _int_arg(ctx: RequestContext, name: str, default: int) -> int:
 @router.route("/submit", ["POST"], summary="Submit a job", responses={201: "{jobId, source, type}"})
 def submit(ctx: RequestContext):
     from shared.jobs.submit import create_job, validate_submission
+    from shared.jobs.workspace_inputs import check_references
 
     job = validate_submission(ctx.json_object())
+    check_references(_namespace(ctx), job["workspaceUploads"])  # before any write: a bad reference stores nothing
     record = create_job(job, ctx.require_principal())
     return {"jobId": record.name, "source": job["source"], "type": job["type"]}, 201
 
