@@ -188,3 +188,7 @@ class Settings(BaseSettings):
     dashboard_post_login_url: str = "/"
     # Workspace uploads (files executor Jobs download into the task workspace).
     workspace_upload_max_bytes: int = 100 * 1024 * 1024
+    # Labrats model operations: Kubernetes Jobs over the models-cache PVC.
+    models_pvc: str = "models-cache"
+    models_job_image: str = "alpine:3.20"
+    models_scan_cache_seconds: float = 30.0

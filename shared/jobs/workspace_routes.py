@@ -39,7 +39,7 @@ def _too_large() -> TooLarge:
 
 @router.route("", ["POST"], summary="Upload a workspace file (multipart field `file`)", max_body_bytes=sys.maxsize,
               responses={201: "{id, name, size, contentType, createdAt}"})
-def create(ctx: RequestContext):
+def create_workspace_upload(ctx: RequestContext):
     from shared.store.blobs import put_blob
 
     limit = get_settings().workspace_upload_max_bytes
@@ -69,13 +69,13 @@ def create(ctx: RequestContext):
 
 
 @router.route("", ["GET"], summary="List workspace uploads (newest first)")
-def list_uploads(ctx: RequestContext):
+def list_workspace_uploads(ctx: RequestContext):
     records, _ = ws.workspace_uploads.list_page(_namespace(ctx), limit=None)
     return sorted((_view(r.doc) for r in records), key=lambda d: d["createdAt"] or "", reverse=True)
 
 
 @router.route("/<upload_id>/<name>/raw", ["GET"], summary="Download a workspace upload")
-def raw(ctx: RequestContext, upload_id: str, name: str):
+def download_workspace_upload(ctx: RequestContext, upload_id: str, name: str):
     from flask import Response
 
     from shared.store.blobs import get_blob
@@ -93,7 +93,7 @@ def raw(ctx: RequestContext, upload_id: str, name: str):
 
 
 @router.route("/<upload_id>", ["DELETE"], summary="Delete a workspace upload")
-def delete(ctx: RequestContext, upload_id: str):
+def delete_workspace_upload(ctx: RequestContext, upload_id: str):
     from shared.store.blobs import delete_blob
 
     namespace = _namespace(ctx)
@@ -116,11 +116,11 @@ def list_inputs(ctx: RequestContext, namespace: str, task: str):
     return {"files": [{"path": e["path"]} for e in ws.inputs(_task(ctx, namespace, task))]}
 
 
-@inputs_router.route("/<namespace>/<task>/<int:index>", ["GET"], summary="One workspace input's bytes")
-def input_bytes(ctx: RequestContext, namespace: str, task: str, index: int):
+@inputs_router.route("/<namespace>/<task>/<index>", ["GET"], summary="One workspace input's bytes")
+def input_bytes(ctx: RequestContext, namespace: str, task: str, index: str):
     from flask import Response
 
     entries = ws.inputs(_task(ctx, namespace, task))
-    if index >= len(entries):
+    if not index.isdigit() or int(index) >= len(entries):
         raise NotFound("workspace input not found")
-    return Response(ws.content(entries[index]), content_type="application/octet-stream")
+    return Response(ws.content(entries[int(index)]), content_type="application/octet-stream")

@@ -189,6 +189,7 @@ def test_internal_inputs_routes(function_client, jobs):
     assert listing.get_json() == {"files": [{"path": "data.csv"}, {"path": "docs/readme.md"}]}
     assert internal.get(f"/internal/v1/workspace-inputs/default/{job_id}/1", headers=AUTH).data == b"# inline\n"
     assert internal.get(f"/internal/v1/workspace-inputs/default/{job_id}/2", headers=AUTH).status_code == 404
+    assert internal.get(f"/internal/v1/workspace-inputs/default/{job_id}/x", headers=AUTH).status_code == 404
     assert internal.get("/internal/v1/workspace-inputs/default/ir-missing", headers=AUTH).status_code == 404
 
 
