@@ -171,3 +171,24 @@ class Settings(BaseSettings):
     sse_heartbeat_seconds: float = 15.0
     # How often task streams and followed logs look for new records.
     stream_poll_seconds: float = 0.5
+    # Labrats dashboard login (issue 10; docs/jobs.md): an OIDC authorization-code login whose ID
+    # token is verified with the shared JWKS machinery, then an `auth_token` HS256 cookie signed with
+    # SHOAL_DASHBOARD_JWT_SECRET. The issuer defaults to ORKA_OIDC_ISSUER; the redirect URL is the
+    # `/api/auth/oidc/callback` URL registered at the provider.
+    dashboard_oidc_issuer: str | None = None
+    dashboard_oidc_client_id: str | None = None
+    dashboard_oidc_client_secret: str | None = None
+    dashboard_oidc_redirect_url: str | None = None
+    dashboard_oidc_scopes: str = "openid profile email"
+    # Comma-separated subject patterns (`*`, `?`) allowed to sign in; "*" = whoever the provider admits.
+    dashboard_allowed_subjects: str = "*"
+    dashboard_jwt_secret: str | None = None
+    dashboard_session_seconds: int = 12 * 3600
+    # Where the browser lands after a successful login.
+    dashboard_post_login_url: str = "/"
+    # Workspace uploads (files executor Jobs download into the task workspace).
+    workspace_upload_max_bytes: int = 100 * 1024 * 1024
+    # Labrats model operations: Kubernetes Jobs over the models-cache PVC.
+    models_pvc: str = "models-cache"
+    models_job_image: str = "alpine:3.20"
+    models_scan_cache_seconds: float = 30.0

@@ -76,7 +76,7 @@ def _fetch_json(url: str) -> Any:
 
 
 _clients: dict[str, Any] = {}
-_discovered: dict[str, tuple[float, str]] = {}
+_discovered: dict[str, tuple[float, dict[str, Any]]] = {}
 _lock = threading.Lock()
 
 
@@ -118,17 +118,25 @@ def _make_client(url: str) -> Any:
     return GuardedJWKClient(url, **kwargs)
 
 
-def discover_jwks_url(issuer: str) -> str:
-    """`jwks_uri` from `<issuer>/.well-known/openid-configuration` (whose `issuer` must match)."""
+def discovery_document(issuer: str) -> dict[str, Any]:
+    """`<issuer>/.well-known/openid-configuration` (whose `issuer` must match), cached like the JWKS."""
     now = time.monotonic()
     cached = _discovered.get(issuer)
     if cached and cached[0] > now:
         return cached[1]
     doc = _fetch_json(issuer.rstrip("/") + "/.well-known/openid-configuration")
-    if not isinstance(doc, dict) or doc.get("issuer") != issuer or not isinstance(doc.get("jwks_uri"), str):
+    if not isinstance(doc, dict) or doc.get("issuer") != issuer:
         raise TokenRejected("OIDC discovery document does not match the issuer")
-    _discovered[issuer] = (now + get_settings().jwks_cache_seconds, doc["jwks_uri"])
-    return doc["jwks_uri"]
+    _discovered[issuer] = (now + get_settings().jwks_cache_seconds, doc)
+    return doc
+
+
+def discover_jwks_url(issuer: str) -> str:
+    """`jwks_uri` from the issuer's discovery document."""
+    uri = discovery_document(issuer).get("jwks_uri")
+    if not isinstance(uri, str):
+        raise TokenRejected("OIDC discovery document does not match the issuer")
+    return uri
 
 
 def verify_rs256(token: str, *, jwks_url: str, issuer: str | None, audience: str,

@@ -25,6 +25,7 @@ from shared.tasks.duration import parse_go_duration
 
 log = get_logger("executor")
 WORKER_COMMAND = ["python", "functions/worker/main.py"]
+FETCH_COMMAND = ["python", "-m", "shared.jobs.workspace_fetch"]
 GIT_IMAGE = "alpine/git:2.45.2"
 WORKSPACE = "/workspace"
 LLM_SECRET = "shoal-llm"
@@ -89,6 +90,28 @@ def _worker_env(task: Record) -> list[dict[str, Any]]:
     return env + _env(task.doc.get("spec", {}))
 
 
+def _add_workspace_inputs(task: Record, pod: dict[str, Any], container: dict[str, Any]) -> None:
+    """A labrats job's workspaceFiles/workspaceUploads: an init container downloads them into /workspace."""
+    from shared.jobs.workspace_inputs import has_inputs
+
+    if not has_inputs(task):
+        return
+    settings = get_settings()
+    mount = {"name": "workspace", "mountPath": WORKSPACE}
+    pod.setdefault("volumes", [{"name": "workspace", "emptyDir": {}}])
+    # After any git checkout (which needs an empty directory); same image and credential as the worker.
+    pod.setdefault("initContainers", []).append({
+        "name": "workspace-inputs", "image": settings.worker_image, "command": list(FETCH_COMMAND),
+        "env": [{"name": "SHOAL_TASK_NAMESPACE", "value": task.namespace},
+                {"name": "SHOAL_TASK_NAME", "value": task.name},
+                {"name": "SHOAL_INTERNAL_URL", "value": settings.internal_url},
+                {"name": "SHOAL_WORKSPACE", "value": WORKSPACE}],
+        "volumeMounts": [mount]})
+    container.setdefault("volumeMounts", [mount])
+    if not any(var.get("name") == "SHOAL_WORKSPACE" for var in container["env"]):
+        container["env"].append({"name": "SHOAL_WORKSPACE", "value": WORKSPACE})
+
+
 def build_job(task: Record, attempt: int) -> dict[str, Any]:
     """The Job for one attempt of a task (a plain dict: exactly what is sent to the API)."""
     settings = get_settings()
@@ -123,6 +146,8 @@ def build_job(task: Record, attempt: int) -> dict[str, Any]:
         container["workingDir"] = WORKSPACE
         if kind != "container":
             container["env"].append({"name": "SHOAL_WORKSPACE", "value": WORKSPACE})
+    if kind != "container":
+        _add_workspace_inputs(task, pod, container)
     job_spec: dict[str, Any] = {"backoffLimit": 0, "ttlSecondsAfterFinished": 3600,
                                 "template": {"metadata": {"labels": labels}, "spec": pod}}
     if spec.get("timeout"):

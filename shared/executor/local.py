@@ -59,6 +59,9 @@ class LocalExecutor:
                     "SHOAL_TASK_SPEC": json.dumps(spec), "SHOAL_INTERNAL_URL": settings.internal_url,
                     "SHOAL_WORKER_TOKEN": settings.dev_token or "", "PYTHONUNBUFFERED": "1"})
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WORKER.parents[2]), env.get("PYTHONPATH")]))
+        workspace = self._workspace(task)
+        if workspace:
+            env["SHOAL_WORKSPACE"] = workspace
         log_path = self._logs / f"{task.namespace}.{job}.log"
         out = open(log_path, "wb")  # noqa: SIM115 - handed to the child, closed by the watcher
         try:
@@ -71,6 +74,21 @@ class LocalExecutor:
         threading.Thread(target=self._watch, args=(task.namespace, task.name, proc, out, log_path),
                          daemon=True).start()
         return job
+
+    @staticmethod
+    def _workspace(task: Record) -> str | None:
+        """A labrats job's workspaceFiles/workspaceUploads, written into a fresh workspace directory."""
+        from shared.jobs.workspace_inputs import has_inputs, materialise
+
+        if not has_inputs(task):
+            return None
+        directory = Path(tempfile.mkdtemp(prefix=f"shoal-{task.name}-"))
+        try:
+            materialise(task, directory)
+        except Exception as exc:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise ExecutorError(f"could not prepare the workspace: {getattr(exc, 'message', None) or exc}") from None
+        return str(directory)
 
     def _watch(self, namespace: str, name: str, proc: subprocess.Popen, out, log_path: Path) -> None:
         code = proc.wait()

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.auth import api_keys
-from shared.auth.api_keys import authenticate_api_key
+from shared.auth import api_keys, dashboard
+from shared.auth.dashboard import authenticate_dashboard
 from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
-from shared.errors import Invalid, NotFound, Unavailable, UpstreamError
+from shared.config import get_settings
+from shared.errors import Invalid, NotFound, Unauthorized, Unavailable, UpstreamError
 from shared.http import RequestContext, Router, json_response
 from shared.jobs import sources as source_model
 from shared.jobs import stores
 
-api_keys_router = Router("/api/api-keys", dialect="simple", tag="labrats api keys", authenticator=authenticate_api_key)
+api_keys_router = Router("/api/api-keys", dialect="simple", tag="labrats api keys", authenticator=authenticate_dashboard)
 sources_router = Router("/api/webhook-sources", dialect="simple", tag="labrats webhook sources",
-                        authenticator=authenticate_api_key)
-config_router = Router("/api/config", dialect="simple", tag="labrats config", authenticator=authenticate_api_key)
-stats_router = Router("/api/stats", dialect="simple", tag="labrats stats", authenticator=authenticate_api_key)
+                        authenticator=authenticate_dashboard)
+config_router = Router("/api/config", dialect="simple", tag="labrats config", authenticator=authenticate_dashboard)
+stats_router = Router("/api/stats", dialect="simple", tag="labrats stats", authenticator=authenticate_dashboard)
 auth_router = Router("/api/auth", dialect="simple", tag="labrats auth")
 SOURCE_NOT_FOUND = "Webhook source not found"
 APP_VERSION = "shoal-0.1.0"
@@ -217,19 +218,28 @@ def timeseries(ctx: RequestContext):
 
 
 # -- dashboard auth (public) ---------------------------------------------------------------
+def _state_cookie_path() -> str:
+    return "/api/auth"
+
+
+def redirect(location: str):
+    from flask import Response
+
+    return Response(status=302, headers={"Location": location, "Cache-Control": "no-store"})
+
+
 @auth_router.route("/me", ["GET"], public=True, summary="The signed-in user or null, and the app version")
 def me(ctx: RequestContext):
     from shared.errors import Unauthorized
 
     user = None
-    headers = dict(ctx.request.headers)
-    cookie = ctx.request.cookies.get("auth_token")
-    if cookie and "Authorization" not in headers:
-        headers["Authorization"] = f"Bearer {cookie}"
-    if headers.get("Authorization"):
+    if ctx.request.headers.get("Authorization") or ctx.request.cookies.get(dashboard.SESSION_COOKIE):
         try:
-            principal = authenticate_api_key(headers)
+            principal = dashboard.authenticate_dashboard(ctx.request.headers)
             user = {"username": principal.username, "subject": principal.subject, "kind": principal.kind}
+            for key in ("email", "name"):
+                if principal.claims.get(key):
+                    user[key] = principal.claims[key]
         except Unauthorized:
             user = None
     return {"user": user, "version": APP_VERSION}
@@ -238,15 +248,52 @@ def me(ctx: RequestContext):
 @auth_router.route("/logout", ["POST"], public=True, summary="Clear the auth_token cookie")
 def logout(ctx: RequestContext):
     response = json_response({"ok": True})
-    response.delete_cookie("auth_token", path="/", httponly=True, samesite="Lax")
+    response.delete_cookie(dashboard.SESSION_COOKIE, path="/", httponly=True, samesite="Lax",
+                           secure=dashboard.is_https(ctx.request))
     return response
 
 
-@auth_router.route("/oidc", ["GET"], public=True, summary="Start the OIDC login (not configured in this build)")
+@auth_router.route("/oidc", ["GET"], public=True, summary="Start the OIDC login (state cookie, redirect)",
+                   responses={302: "Redirect to the provider's authorization endpoint"})
 def oidc_start(ctx: RequestContext):
-    raise Unavailable("OIDC login is not configured")
+    from shared.auth import oidc_login
+
+    url, state, nonce = oidc_login.start()
+    response = redirect(url)
+    state_token = dashboard.sign({"sub": "login", "state": state, "nonce": nonce}, "oidc-state", dashboard.STATE_SECONDS)
+    response.set_cookie(dashboard.STATE_COOKIE, state_token, max_age=dashboard.STATE_SECONDS, path=_state_cookie_path(),
+                        httponly=True, secure=dashboard.is_https(ctx.request), samesite="Lax")
+    return response
 
 
-@auth_router.route("/oidc/callback", ["GET"], public=True, summary="OIDC code exchange (not configured)")
+def _callback(ctx: RequestContext):
+    from shared.auth import oidc_login
+
+    oidc_login.config()  # 503 before anything else when the login is not configured
+    if ctx.args.get("error"):
+        raise Unauthorized("OIDC login was refused by the provider")
+    state = ctx.args.get("state") or ""
+    pending = dashboard.verify(ctx.request.cookies.get(dashboard.STATE_COOKIE) or "", "oidc-state")
+    if not state or pending is None or not oidc_login.state_matches(str(pending.get("state", "")), state):
+        raise Invalid(oidc_login.INVALID_STATE)
+    user = oidc_login.finish(ctx.args.get("code") or "", str(pending.get("nonce", "")))
+    secure = dashboard.is_https(ctx.request)
+    response = redirect(get_settings().dashboard_post_login_url)
+    response.set_cookie(dashboard.SESSION_COOKIE, dashboard.issue_session(user.subject, user.username, user.email,
+                                                                         user.name),
+                        max_age=get_settings().dashboard_session_seconds, path="/", httponly=True, secure=secure,
+                        samesite="Lax")
+    response.delete_cookie(dashboard.STATE_COOKIE, path=_state_cookie_path(), httponly=True, secure=secure,
+                           samesite="Lax")
+    return response
+
+
+@auth_router.route("/oidc/callback", ["GET"], public=True, summary="Exchange the code, set auth_token, redirect",
+                   responses={302: "Redirect to the dashboard with the auth_token cookie"})
 def oidc_callback(ctx: RequestContext):
-    raise Unavailable("OIDC login is not configured")
+    return _callback(ctx)
+
+
+@auth_router.route("/callback", ["GET"], public=True, summary="Alias of /api/auth/oidc/callback")
+def oidc_callback_alias(ctx: RequestContext):
+    return _callback(ctx)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.auth.api_keys import authenticate_api_key
+from shared.auth.dashboard import authenticate_dashboard
 from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.errors import Conflict, Invalid, NotFound
@@ -13,9 +13,9 @@ from shared.jobs import stores
 from shared.jobs.triggers import all_agents, find_by_trigger, matching
 from shared.store import AlreadyExists
 
-agents_router = Router("/api/agents", dialect="simple", tag="labrats agents", authenticator=authenticate_api_key)
+agents_router = Router("/api/agents", dialect="simple", tag="labrats agents", authenticator=authenticate_dashboard)
 instructions_router = Router("/api/instructions", dialect="simple", tag="labrats instructions",
-                             authenticator=authenticate_api_key)
+                             authenticator=authenticate_dashboard)
 AGENT_NOT_FOUND = "Agent not found"
 INSTRUCTION_NOT_FOUND = "Instruction not found"
 

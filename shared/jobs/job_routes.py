@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from shared.auth.api_keys import authenticate_api_key
+from shared.auth.dashboard import authenticate_dashboard
 from shared.auth.namespaces import resolve_namespace
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router, json_response
@@ -24,7 +24,7 @@ from shared.jobs.results import log_lines, read_result
 from shared.store import Record
 from shared.tasks.repository import tasks
 
-router = Router("/api/jobs", dialect="simple", tag="labrats jobs", authenticator=authenticate_api_key)
+router = Router("/api/jobs", dialect="simple", tag="labrats jobs", authenticator=authenticate_dashboard)
 JOB_NOT_FOUND = "Job not found"
 LIST_RESULT_CHARS = 4096
 LOG_POLL_SECONDS = 1.0
@@ -55,8 +55,10 @@ def _int_arg(ctx: RequestContext, name: str, default: int) -> int:
 @router.route("/submit", ["POST"], summary="Submit a job", responses={201: "{jobId, source, type}"})
 def submit(ctx: RequestContext):
     from shared.jobs.submit import create_job, validate_submission
+    from shared.jobs.workspace_inputs import check_references
 
     job = validate_submission(ctx.json_object())
+    check_references(_namespace(ctx), job["workspaceUploads"])  # before any write: a bad reference stores nothing
     record = create_job(job, ctx.require_principal())
     return {"jobId": record.name, "source": job["source"], "type": job["type"]}, 201
 

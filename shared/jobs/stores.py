@@ -20,6 +20,8 @@ instructions = ObjectStore("instruction")
 webhook_sources = ObjectStore("webhooksource")
 ai_config = ObjectStore("aiconfig")
 uploads = ObjectStore("upload")
+# The last model scan per namespace, expiring after SHOAL_MODELS_SCAN_CACHE_SECONDS (the scan cache).
+model_scans = ObjectStore("modelscan")
 
 CONFIG_NAME = "defaults"
 STATS_SET = "jobs"

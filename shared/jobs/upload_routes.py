@@ -6,7 +6,7 @@ import re
 import sys
 import uuid
 
-from shared.auth.api_keys import authenticate_api_key
+from shared.auth.dashboard import authenticate_dashboard
 from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.config import get_settings
@@ -14,8 +14,8 @@ from shared.errors import Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
 from shared.jobs import stores
 
-uploads_router = Router("/api/uploads", dialect="simple", tag="labrats uploads", authenticator=authenticate_api_key)
-models_router = Router("/api/models", dialect="simple", tag="labrats models", authenticator=authenticate_api_key)
+uploads_router = Router("/api/uploads", dialect="simple", tag="labrats uploads", authenticator=authenticate_dashboard)
+models_router = Router("/api/models", dialect="simple", tag="labrats models", authenticator=authenticate_dashboard)
 UPLOAD_NOT_FOUND = "Upload not found"
 PDF_MAGIC = b"%PDF-"
 MULTIPART_SLACK = 64 * 1024  # the multipart envelope around the file
@@ -120,5 +120,100 @@ def list_models(ctx: RequestContext):
             if settings.get("url"):
                 entry["url"] = settings["url"]
             models.append(entry)
-    return {"models": models, "pvc": None,
-            "storage": "Shoal keeps no models-cache PVC; local inference models are managed by the inference service."}
+    return {"models": models, "pvc": get_settings().models_pvc}
+
+
+# -- model operations (Kubernetes Jobs over the models PVC) --------------------------------
+SCAN_RECORD = "latest"
+
+
+def _scan_view(namespace: str, job_name: str, cached: bool) -> dict:
+    from shared.jobs import model_ops
+
+    try:
+        status = model_ops.job_status(model_ops.read_job(namespace, job_name, listed_only=False))
+    except NotFound:
+        status = "missing"
+    files = model_ops.scan_files(model_ops.logs(namespace, job_name)) if status == "completed" else None
+    return {"job": job_name, "cached": cached, "status": status, "files": files}
+
+
+@models_router.route("/scan", ["POST"], summary="Scan the models PVC with a Kubernetes Job (30-second cache)",
+                     responses={202: "{job, cached, status, files}"})
+def scan_models(ctx: RequestContext):
+    import time
+
+    from shared.jobs import model_ops
+    from shared.store import AlreadyExists
+
+    namespace = _namespace(ctx)
+    cached = stores.model_scans.get(namespace, SCAN_RECORD)
+    if cached is not None:
+        return _scan_view(namespace, cached.doc["job"], True)
+    body = model_ops.build_job(namespace, "scan", {})
+    name = body["metadata"]["name"]
+    try:  # the claim is a conditional write: concurrent scans share one Job
+        stores.model_scans.create(namespace, SCAN_RECORD, {"job": name},
+                                  expiry=int(time.time() + get_settings().models_scan_cache_seconds))
+    except AlreadyExists:
+        record = stores.model_scans.get(namespace, SCAN_RECORD)
+        if record is not None:
+            return _scan_view(namespace, record.doc["job"], True)
+        raise
+    try:
+        model_ops.create(body)
+    except Exception:
+        stores.model_scans.delete(namespace, SCAN_RECORD)
+        raise
+    return {"job": name, "cached": False, "status": "pending", "files": None}, 202
+
+
+@models_router.route("/download", ["POST"], summary="Download a configured model file to the PVC (a Kubernetes Job)",
+                     responses={202: "{job, provider, model, file}"})
+def download_model(ctx: RequestContext):
+    from shared.jobs import model_ops
+    from shared.jobs.admin_routes import read_defaults
+
+    body = ctx.json_object()
+    for key in ("provider", "model", "url"):
+        if not isinstance(body.get(key), str) or not body[key]:
+            raise Invalid(f"{key} is required")
+    provider = model_ops.segment(body["provider"], "provider")
+    namespace = _namespace(ctx)
+    if not model_ops.configured_url(read_defaults(namespace), provider, body["model"], body["url"]):
+        raise Invalid("url does not match a configured model")
+    if not body["url"].startswith("https://"):
+        raise Invalid("url must be https")
+    file = model_ops.file_name(body["url"])
+    job = model_ops.build_job(namespace, "download",
+                              {"SOURCE_URL": body["url"], "TARGET": f"{model_ops.MOUNT}/{provider}/{file}"},
+                              {model_ops.PROVIDER_LABEL: provider})
+    return {"job": model_ops.create(job), "provider": provider, "model": body["model"], "file": file}, 202
+
+
+@models_router.route("/jobs", ["GET"], summary="Model download and delete Jobs (not scans)")
+def model_jobs(ctx: RequestContext):
+    from shared.jobs import model_ops
+
+    return {"jobs": model_ops.list_jobs(_namespace(ctx))}
+
+
+@models_router.route("/jobs/<name>/logs", ["GET"], summary="Logs of a model operation Job")
+def model_job_logs(ctx: RequestContext, name: str):
+    from shared.jobs import model_ops
+
+    namespace = _namespace(ctx)
+    job = model_ops.read_job(namespace, name, listed_only=True)
+    return {"name": name, "status": model_ops.job_status(job), "logs": model_ops.logs(namespace, name)}
+
+
+@models_router.route("/<provider>/<filename>", ["DELETE"], summary="Delete a model file from the PVC (a Kubernetes Job)",
+                     responses={202: "{job, provider, file}"})
+def delete_model(ctx: RequestContext, provider: str, filename: str):
+    from shared.jobs import model_ops
+
+    provider = model_ops.segment(provider, "provider")
+    filename = model_ops.segment(filename, "filename")
+    job = model_ops.build_job(_namespace(ctx), "delete", {"TARGET": f"{model_ops.MOUNT}/{provider}/{filename}"},
+                              {model_ops.PROVIDER_LABEL: provider})
+    return {"job": model_ops.create(job), "provider": provider, "file": filename}, 202

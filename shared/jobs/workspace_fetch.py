@@ -1,0 +1,36 @@
+"""The init step of a Kubernetes task Job: download the task's workspace inputs into SHOAL_WORKSPACE.
+
+Runs in the Shoal image with the worker's environment (SHOAL_TASK_NAMESPACE, SHOAL_TASK_NAME,
+SHOAL_INTERNAL_URL) and credential (the pod's ServiceAccount token); reads
+`/internal/v1/workspace-inputs/<namespace>/<task>` for the list, then each file's bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def main() -> int:
+    import httpx
+
+    from shared.jobs.workspace_inputs import write
+    from shared.worker.internal_client import worker_token
+
+    namespace, task = os.environ["SHOAL_TASK_NAMESPACE"], os.environ["SHOAL_TASK_NAME"]
+    base = os.environ["SHOAL_INTERNAL_URL"].rstrip("/") + f"/internal/v1/workspace-inputs/{namespace}/{task}"
+    directory = Path(os.environ.get("SHOAL_WORKSPACE") or "/workspace")
+    with httpx.Client(timeout=300.0, headers={"Authorization": f"Bearer {worker_token()}"}) as http:
+        listing = http.get(base)
+        listing.raise_for_status()
+        for index, entry in enumerate(listing.json()["files"]):
+            response = http.get(f"{base}/{index}")
+            response.raise_for_status()
+            write(directory, entry["path"], response.content)
+            print(f"workspace input {entry['path']} ({len(response.content)} bytes)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

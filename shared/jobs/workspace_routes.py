@@ -1,0 +1,126 @@
+"""`/api/workspace-uploads/**` (labrats dialect) and `/internal/v1/workspace-inputs/**` (the Job init step).
+
+Workspace uploads live in the bucket, not on a PVC (see shared.jobs.workspace_inputs). The spec
+marks the upload and raw download for API keys and the listing and delete for the dashboard JWT;
+the jobs routers' authenticator accepts both, so every route takes either.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+
+from shared.auth.dashboard import authenticate_dashboard
+from shared.auth.namespaces import require_same_namespace, resolve_namespace
+from shared.clock import now_rfc3339
+from shared.config import get_settings
+from shared.errors import Invalid, NotFound, TooLarge
+from shared.http import RequestContext, Router
+from shared.jobs import workspace_inputs as ws
+
+router = Router("/api/workspace-uploads", dialect="simple", tag="labrats workspace uploads",
+                authenticator=authenticate_dashboard)
+inputs_router = Router("/internal/v1/workspace-inputs", dialect="orka", tag="internal")
+NOT_FOUND = "Workspace upload not found"
+MULTIPART_SLACK = 64 * 1024
+
+
+def _namespace(ctx: RequestContext) -> str:
+    return resolve_namespace(ctx.require_principal(), None)
+
+
+def _view(doc: dict) -> dict:
+    return {k: doc.get(k) for k in ("id", "name", "size", "contentType", "createdAt")}
+
+
+def _too_large() -> TooLarge:
+    return TooLarge(f"File too large (max {get_settings().workspace_upload_max_bytes // (1024 * 1024)} MB)")
+
+
+@router.route("", ["POST"], summary="Upload a workspace file (multipart field `file`)", max_body_bytes=sys.maxsize,
+              responses={201: "{id, name, size, contentType, createdAt}"})
+def create_workspace_upload(ctx: RequestContext):
+    from shared.store.blobs import put_blob
+
+    limit = get_settings().workspace_upload_max_bytes
+    if (ctx.request.content_length or 0) > limit + MULTIPART_SLACK:
+        raise _too_large()  # refused before the body is read
+    if not (ctx.request.mimetype or "").startswith("multipart/form-data"):
+        raise Invalid("expected multipart/form-data with a field named file")
+    upload = ctx.request.files.get("file")
+    if upload is None:
+        raise Invalid("file is required")
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large()
+    if not data:
+        raise Invalid("file is empty")
+    content_type = ws.sniff(data)  # by the bytes, never by the name or the client's Content-Type
+    if content_type is None:
+        raise Invalid("Executable files are not accepted")
+    namespace = _namespace(ctx)
+    upload_id = uuid.uuid4().hex[:16]
+    name = ws.safe_name(upload.filename)
+    put_blob(ws.blob_key(namespace, upload_id, name), data, "application/octet-stream")
+    doc = {"id": upload_id, "name": name, "size": len(data), "contentType": content_type,
+           "createdAt": now_rfc3339(), "key": ws.blob_key(namespace, upload_id, name)}
+    ws.workspace_uploads.create(namespace, upload_id, doc)
+    return _view(doc), 201
+
+
+@router.route("", ["GET"], summary="List workspace uploads (newest first)")
+def list_workspace_uploads(ctx: RequestContext):
+    records, _ = ws.workspace_uploads.list_page(_namespace(ctx), limit=None)
+    return sorted((_view(r.doc) for r in records), key=lambda d: d["createdAt"] or "", reverse=True)
+
+
+@router.route("/<upload_id>/<name>/raw", ["GET"], summary="Download a workspace upload")
+def download_workspace_upload(ctx: RequestContext, upload_id: str, name: str):
+    from flask import Response
+
+    from shared.store.blobs import get_blob
+
+    record = ws.workspace_uploads.require(_namespace(ctx), upload_id, NOT_FOUND)
+    if record.doc["name"] != name:
+        raise NotFound(NOT_FOUND)
+    data = get_blob(record.doc["key"])
+    if data is None:
+        raise NotFound(NOT_FOUND)
+    # Served as an attachment and never sniffed: an uploaded HTML file must not run in our origin.
+    return Response(data, content_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "X-Content-Type-Options": "nosniff"})
+
+
+@router.route("/<upload_id>", ["DELETE"], summary="Delete a workspace upload")
+def delete_workspace_upload(ctx: RequestContext, upload_id: str):
+    from shared.store.blobs import delete_blob
+
+    namespace = _namespace(ctx)
+    record = ws.workspace_uploads.require(namespace, upload_id, NOT_FOUND)
+    delete_blob(record.doc["key"])
+    ws.workspace_uploads.delete(namespace, upload_id)
+    return {"deleted": upload_id}
+
+
+# -- the Kubernetes init step --------------------------------------------------------------
+def _task(ctx: RequestContext, namespace: str, task: str):
+    from shared.tasks.repository import TASK_NOT_FOUND, tasks
+
+    require_same_namespace(ctx.require_principal(), namespace)
+    return tasks.require(namespace, task, TASK_NOT_FOUND)
+
+
+@inputs_router.route("/<namespace>/<task>", ["GET"], summary="A task's workspace inputs (paths)")
+def list_inputs(ctx: RequestContext, namespace: str, task: str):
+    return {"files": [{"path": e["path"]} for e in ws.inputs(_task(ctx, namespace, task))]}
+
+
+@inputs_router.route("/<namespace>/<task>/<index>", ["GET"], summary="One workspace input's bytes")
+def input_bytes(ctx: RequestContext, namespace: str, task: str, index: str):
+    from flask import Response
+
+    entries = ws.inputs(_task(ctx, namespace, task))
+    if not index.isdigit() or int(index) >= len(entries):
+        raise NotFound("workspace input not found")
+    return Response(ws.content(entries[int(index)]), content_type="application/octet-stream")
