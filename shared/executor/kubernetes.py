@@ -1,7 +1,7 @@
 """The Kubernetes Jobs executor: one Job per task attempt, read back and deleted through the API.
 
 - `container` tasks run the spec's image/command/args/env/resources;
-- `ai` and `agent` tasks run the worker (`python functions/worker/main.py`) in the Shoal image with
+- `ai` and `agent` tasks run the worker (`python /app/functions/worker/main.py`) in the Shoal image with
   SHOAL_TASK_* in its environment; LLM keys come from the optional Secret `shoal-llm`, never as
   literal values in the Job;
 - `activeDeadlineSeconds` comes from `spec.timeout`; `backoffLimit` is 0 because retries are the
@@ -24,7 +24,8 @@ from shared.store import Record
 from shared.tasks.duration import parse_go_duration
 
 log = get_logger("executor")
-WORKER_COMMAND = ["python", "functions/worker/main.py"]
+# Absolute: a git workspace sets the container's workingDir to /workspace (see the Dockerfile for /app).
+WORKER_COMMAND = ["python", "/app/functions/worker/main.py"]
 FETCH_COMMAND = ["python", "-m", "shared.jobs.workspace_fetch"]
 GIT_IMAGE = "alpine/git:2.45.2"
 WORKSPACE = "/workspace"

@@ -29,6 +29,7 @@ from flask import Request, Response
 from werkzeug.exceptions import MethodNotAllowed as _WMethodNotAllowed
 from werkzeug.exceptions import NotFound as _WNotFound
 from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Response as BaseResponse
 
 from shared.auth import authorization
 from shared.auth.principal import Principal
@@ -216,7 +217,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def _to_response(value: Any) -> Response:
-    if isinstance(value, Response):
+    if isinstance(value, BaseResponse):  # flask's Response and werkzeug's (e.g. redirect()) alike
         return value
     if value is None:
         return Response(status=204)

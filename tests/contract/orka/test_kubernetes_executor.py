@@ -52,7 +52,7 @@ def test_an_ai_task_becomes_a_worker_job(apps, fake_kube, event_sink):
                  "template": {"metadata": {"labels": labels}, "spec": {
                      "restartPolicy": "Never", "serviceAccountName": "shoal-worker",
                      "containers": [{"name": "worker", "image": "ghcr.io/shoal-dev/shoal:0.1.0",
-                                     "command": ["python", "functions/worker/main.py"], "env": [
+                                     "command": ["python", "/app/functions/worker/main.py"], "env": [
                          {"name": "SHOAL_TASK_NAMESPACE", "value": "default"},
                          {"name": "SHOAL_TASK_NAME", "value": "k"},
                          {"name": "SHOAL_TASK_SPEC", "value": json.dumps(spec, separators=(",", ":"), sort_keys=True)},

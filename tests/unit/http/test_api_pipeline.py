@@ -113,3 +113,19 @@ def test_sse_response_sends_heartbeats_while_the_producer_is_quiet():
     assert body.startswith("data: first\n\n")
     assert body.count(": heartbeat\n\n") >= 2
     assert body.endswith("data: second\n\n")
+
+
+def test_a_werkzeug_response_from_a_handler_passes_through_unchanged():
+    from werkzeug.utils import redirect
+
+    router = Router("/r", dialect="orka")
+
+    @router.route("/go", public=True)
+    def go(ctx: RequestContext):
+        return redirect("https://example.com/next", code=302)
+
+    api = Api("test", [router])
+    app = Flask("t")
+    app.add_url_rule("/<path:p>", view_func=lambda p: api.handle(request))
+    response = app.test_client().get("/r/go")
+    assert response.status_code == 302 and response.headers["Location"] == "https://example.com/next"
