@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from shared.agent.loop import run_agent
-from shared.agent.tools import ToolRegistry
+from shared.agent.tools import Tool, ToolRegistry
 from shared.config import get_settings
 from shared.llm.base import Message
 from shared.llm.registry import resolve
@@ -91,7 +91,7 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
                                                   wait_cap_seconds=max(1.0, get_settings().tool_timeout_seconds - 5)))
         server_side = [*MEMORY_TOOL_NAMES, *GITHUB_PR_TOOL_NAMES, *server_side]
     tools += server_tools(client, namespace, name, server_side)
-    unique: dict[str, object] = {}
+    unique: dict[str, Tool] = {}
     for tool in tools:
         unique.setdefault(tool.spec.name, tool)
     return ToolRegistry(list(unique.values()))

@@ -173,3 +173,20 @@ def test_github_tools_use_the_task_scope_and_its_git_secret(apps, monkeypatch, f
             "arguments": {"repo_url": "https://github.com/other/repo"}, "taskName": "job"}, headers=AUTH)
         assert outside.get_json()["result"]["errorType"] == "permission_denied"
         assert len(server.requests) == calls and not [r for r in fake_kube.requests if "/secrets/" in r["path"]]
+
+
+def test_a_catalog_mcp_tool_runs_through_the_route_with_its_transport_token(apps, fake_kube):
+    from tests.support.fake_mcp import FakeMCP
+
+    catalog, internal = apps
+    mcp_token = PLANTED_SECRETS[1]
+    fake_kube.add("/api/v1", "secrets", "default", {
+        "metadata": {"name": "mcp-secret"}, "type": "Opaque",
+        "data": {"token": base64.b64encode(mcp_token.encode()).decode()}})
+    with FakeMCP() as server:
+        create_tool(catalog, "echo", {"description": "Echo over MCP", "mcp": {"url": server.url + "/mcp"},
+                                      "http": {"authSecretRef": {"name": "mcp-secret", "key": "token"}}})
+        response = internal.post(CATALOG_CALL.format("echo"), json={"arguments": {"message": "hi"}}, headers=AUTH)
+        assert response.status_code == 200 and response.get_json() == {"result": "echo: hi"}
+        assert server.requests and all(r["headers"]["authorization"] == f"Bearer {mcp_token}"
+                                       for r in server.requests)
