@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.agent.tools import Tool
+from shared.catalog.worker_names import WORKER_TOOL_NAMES
 from shared.errors import NotFound
 from shared.store import ObjectStore
 
@@ -68,5 +69,6 @@ def resolve_for_task(namespace: str, spec: dict[str, Any]) -> Resolved:
             raise NotFound(f'skill "{name}" not found')
         resolved.skills.append((name, _markdown(record) or ""))
     resolved.tool_names = list(dict.fromkeys(_names(agent_spec.get("tools")) + _names(spec.get("tools"))))
-    resolved.tools = tools_for(namespace, resolved.tool_names)
+    # Names the worker provides itself (memory, GitHub, coordination) are not stored Tools.
+    resolved.tools = tools_for(namespace, [n for n in resolved.tool_names if n not in WORKER_TOOL_NAMES])
     return resolved

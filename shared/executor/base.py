@@ -43,3 +43,13 @@ def get_executor() -> Executor:
     from shared.executor.kubernetes import KubernetesExecutor
 
     return KubernetesExecutor()
+
+
+def resolved_agent_json(task: Record) -> str | None:
+    """The dispatcher's resolved Agent/Skills/Tools for the worker (SHOAL_TASK_AGENT), if any."""
+    import json
+
+    from shared.tasks.agent_setup import RESOLVED_KEY
+
+    resolved = task.doc.get(RESOLVED_KEY)
+    return json.dumps(resolved, separators=(",", ":"), sort_keys=True) if resolved is not None else None

@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from shared.config import get_settings
-from shared.executor.base import ExecutorError
+from shared.executor.base import ExecutorError, resolved_agent_json
 from shared.logs import get_logger
 from shared.store import Record
 from shared.tasks.duration import parse_go_duration
@@ -79,6 +79,7 @@ def _worker_env(task: Record) -> list[dict[str, Any]]:
            {"name": "SHOAL_TASK_NAME", "value": task.name},
            {"name": "SHOAL_TASK_SPEC", "value": json.dumps(task.doc.get("spec", {}), separators=(",", ":"),
                                                            sort_keys=True)},
+           *([{"name": "SHOAL_TASK_AGENT", "value": agent}] if (agent := resolved_agent_json(task)) else []),
            {"name": "SHOAL_INTERNAL_URL", "value": settings.internal_url},
            {"name": "SHOAL_PLATFORM", "value": "cluster"},
            {"name": "SHOAL_LLM_PROVIDER", "value": settings.llm_provider}]

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from shared.config import get_settings
-from shared.executor.base import ExecutorError
+from shared.executor.base import ExecutorError, resolved_agent_json
 from shared.logs import get_logger
 from shared.store import Record
 
@@ -58,6 +58,9 @@ class LocalExecutor:
         env.update({"SHOAL_TASK_NAMESPACE": task.namespace, "SHOAL_TASK_NAME": task.name,
                     "SHOAL_TASK_SPEC": json.dumps(spec), "SHOAL_INTERNAL_URL": settings.internal_url,
                     "SHOAL_WORKER_TOKEN": settings.dev_token or "", "PYTHONUNBUFFERED": "1"})
+        agent = resolved_agent_json(task)
+        if agent is not None:
+            env["SHOAL_TASK_AGENT"] = agent
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WORKER.parents[2]), env.get("PYTHONPATH")]))
         workspace = self._workspace(task)
         if workspace:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 
+from shared.errors import NotFound
 from shared.events import Event
 from shared.executor.base import ExecutorError, get_executor
 from shared.logs import get_logger
+from shared.store import Record
 from shared.tasks.lifecycle import transition
 from shared.tasks.repository import tasks
 
@@ -31,11 +34,26 @@ def on_task_created(event: Event) -> None:
     if claimed is None:
         return
     try:
-        job = get_executor().start(claimed)
-    except ExecutorError as exc:
+        job = get_executor().start(_with_agent(claimed))
+    except (ExecutorError, NotFound) as exc:
         transition(namespace, name, "Failed", message=str(exc))
         return
     tasks.update(namespace, name, lambda doc: doc.setdefault("status", {}).update(jobName=job))
+
+
+def _with_agent(record: Record) -> Record:
+    """The record to start, carrying the resolved Agent/Skills/Tools (not saved: the worker gets a copy).
+
+    The worker has no store access, so what `agentRef`, `skills` and `tools` name is resolved here;
+    a missing one raises NotFound and fails the task with its message.
+    """
+    from shared.tasks.agent_setup import RESOLVED_KEY, needs_resolution, resolve_for_dispatch
+
+    spec = record.doc.get("spec", {})
+    if not needs_resolution(spec):
+        return record
+    resolved = resolve_for_dispatch(record.namespace, spec)
+    return replace(record, doc={**record.doc, RESOLVED_KEY: resolved})
 
 
 def on_task_stopped(event: Event) -> None:

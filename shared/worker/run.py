@@ -1,7 +1,8 @@
 """The task worker: run an `ai`/`agent` task's agent loop and report through the internal API.
 
 Inputs come from the environment the executor sets (SHOAL_TASK_NAMESPACE, SHOAL_TASK_NAME,
-SHOAL_TASK_SPEC as JSON, SHOAL_INTERNAL_URL); the LLM provider from the usual settings.
+SHOAL_TASK_SPEC as JSON, SHOAL_TASK_AGENT — the Agent/Skills/Tools the dispatcher resolved — as
+JSON, SHOAL_INTERNAL_URL); the LLM provider from the usual settings.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from shared.agent.loop import run_agent
-from shared.agent.tools import ToolRegistry
+from shared.agent.tools import Tool, ToolRegistry
 from shared.config import get_settings
 from shared.llm.base import Message
 from shared.llm.registry import resolve
@@ -23,8 +24,22 @@ from shared.worker.internal_client import InternalClient, worker_token
 log = get_logger("worker")
 
 
-def messages_for(spec: dict) -> list[Message]:
-    ai = spec.get("ai") or {}
+def resolved_agent() -> dict:
+    """What the dispatcher resolved for `agentRef`/`skills`/`tools` (SHOAL_TASK_AGENT), or {}."""
+    return json.loads(os.environ.get("SHOAL_TASK_AGENT") or "{}")
+
+
+def _settings(spec: dict, agent: dict) -> dict:
+    """The effective ai settings: the dispatcher's resolution (task `ai` over agent) when present."""
+    ai = dict(spec.get("ai") or {})
+    for key in ("provider", "model", "systemPrompt", "temperature", "maxTokens"):
+        if key in agent:
+            ai[key] = agent[key]
+    return ai
+
+
+def messages_for(spec: dict, agent: dict | None = None) -> list[Message]:
+    ai = _settings(spec, agent or {})
     messages = []
     if ai.get("systemPrompt"):
         messages.append(Message(role="system", content=str(ai["systemPrompt"])))
@@ -32,48 +47,68 @@ def messages_for(spec: dict) -> list[Message]:
     return messages
 
 
-def model_reference(spec: dict) -> str | None:
-    ai = spec.get("ai") or {}
+def model_reference(spec: dict, agent: dict | None = None) -> str | None:
+    ai = _settings(spec, agent or {})
     provider, model = ai.get("provider"), ai.get("model")
     if provider and model:
         return f"{provider}/{model}"
     return model or None
 
 
-def coordination_enabled(spec: dict) -> bool:
+def coordination_enabled(spec: dict, agent: dict | None = None) -> bool:
     ai = spec.get("ai") or {}
-    return bool((ai.get("coordination") or {}).get("enabled") or (spec.get("coordination") or {}).get("enabled"))
+    return bool((ai.get("coordination") or {}).get("enabled") or (spec.get("coordination") or {}).get("enabled")
+                or ((agent or {}).get("coordination") or {}).get("enabled"))
 
 
-def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, workspace: Path) -> ToolRegistry:
-    """Built-ins (all, or the ones `spec.tools` names) plus coordination tools when enabled."""
-    from shared.agent.builtin import builtin_tools
-
+def _tool_names(spec: dict, agent: dict) -> list[str] | None:
+    if agent:
+        return list(agent.get("tools") or []) or None
     wanted = spec.get("tools")
-    names = [t if isinstance(t, str) else t.get("name") for t in wanted] if isinstance(wanted, list) else None
+    return [t if isinstance(t, str) else t.get("name") for t in wanted] if isinstance(wanted, list) else None
+
+
+def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, workspace: Path,
+                agent: dict | None = None) -> ToolRegistry:
+    """Built-ins (all, or the ones named), the agent's catalog tools, and — with coordination — the
+    coordination, memory and GitHub PR-loop tools; memory/GitHub tools named in `tools` are added too."""
+    from shared.agent.builtin import builtin_tools
+    from shared.catalog.worker_names import GITHUB_PR_TOOL_NAMES, MEMORY_TOOL_NAMES, SERVER_SIDE_WORKER_TOOLS
+    from shared.worker.remote_tools import catalog_tools, server_tools
+
+    agent = agent or {}
+    names = _tool_names(spec, agent)
     tools = builtin_tools(workspace, names)
+    tools += catalog_tools(client, namespace, name, agent.get("catalogTools") or [])
     status, me = client.call("GET", f"/internal/v1/tasks/{namespace}/{name}")
     parent = (me or {}).get("labels", {}).get("orka.ai/parent-task") if status == 200 else None
+    server_side = [n for n in names or [] if n in SERVER_SIDE_WORKER_TOOLS]
     # A delegated task can always talk to its siblings and parent; a top-level one opts in.
-    if coordination_enabled(spec) or parent:
+    if coordination_enabled(spec, agent) or parent:
         from shared.agent.coordination import WorkerContext, coordination_tools
 
         tools += coordination_tools(WorkerContext(client, namespace, name, parent,
                                                   wait_cap_seconds=max(1.0, get_settings().tool_timeout_seconds - 5)))
-    return ToolRegistry(tools)
+        server_side = [*MEMORY_TOOL_NAMES, *GITHUB_PR_TOOL_NAMES, *server_side]
+    tools += server_tools(client, namespace, name, server_side)
+    unique: dict[str, Tool] = {}
+    for tool in tools:
+        unique.setdefault(tool.spec.name, tool)
+    return ToolRegistry(list(unique.values()))
 
 
 def main() -> int:
     namespace = os.environ["SHOAL_TASK_NAMESPACE"]
     name = os.environ["SHOAL_TASK_NAME"]
     spec = json.loads(os.environ.get("SHOAL_TASK_SPEC", "{}"))
+    agent = resolved_agent()
     settings = get_settings()
     client = InternalClient(settings.internal_url, worker_token())
     try:
-        provider = resolve(model_reference(spec))
-        ai = spec.get("ai") or {}
+        provider = resolve(model_reference(spec, agent))
+        ai = _settings(spec, agent)
         workspace = Path(os.environ.get("SHOAL_WORKSPACE") or tempfile.mkdtemp(prefix=f"shoal-{name}-"))
-        tools = build_tools(spec, client, namespace, name, workspace)
+        tools = build_tools(spec, client, namespace, name, workspace, agent)
 
         def observe(kind: str, data: dict) -> None:
             if kind in ("tool_call", "tool_result", "message"):
@@ -81,7 +116,7 @@ def main() -> int:
 
         from shared.worker import session
 
-        prompt = messages_for(spec)
+        prompt = messages_for(spec, agent)
         system = [m for m in prompt if m.role == "system"]
         earlier = session.history(client, namespace, spec)
         result = run_agent(provider, system + earlier + prompt[len(system):], tools=tools,

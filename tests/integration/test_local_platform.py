@@ -173,6 +173,9 @@ def test_a_parent_task_delegates_two_children_that_exchange_a_message(moto_serve
     platform = Platform(moto_server, extra_env={"SHOAL_MOCK_SCRIPT": str(path)})
     try:
         with httpx.Client(base_url=platform.url, headers=AUTH, timeout=10) as client:
+            # Children name an Agent; the dispatcher resolves it (a missing one would fail them).
+            assert client.post("/api/v1/agents", json={"name": "helper", "spec": {
+                "systemPrompt": "You are one of two twins."}}).status_code == 201
             body = {"name": "twins", "type": "ai", "prompt": "coordinate the twins",
                     "ai": {"coordination": {"enabled": True}}}
             assert client.post("/api/v1/tasks", json=body).status_code == 201

@@ -154,3 +154,26 @@ def test_cancelling_a_running_task_stops_its_worker(function_client, internal_se
     time.sleep(0.3)  # the watcher has seen the exit; the phase must stay Cancelled
     status = tasks.get("/api/v1/tasks/long", headers=AUTH).get_json()["status"]
     assert status["phase"] == "Cancelled" and status["message"] == "user asked"
+
+
+def test_the_local_worker_runs_with_the_agent_the_dispatcher_resolved(function_client, internal_server, event_sink,
+                                                                      monkeypatch):
+    """agentRef is resolved by the dispatcher (which has the store) and reaches the worker subprocess
+    as SHOAL_TASK_AGENT: the worker answers with the agent's model; a missing agent fails the task."""
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_EXECUTOR", "local")
+    monkeypatch.setenv("PATH", f"{ROOT / '.venv' / 'bin'}:{sys.exec_prefix}/bin:/usr/bin:/bin")
+    reset_settings()
+    tasks, dispatcher, catalog = function_client("tasks"), function_client("dispatcher"), function_client("catalog")
+    assert catalog.post("/api/v1/agents", json={"name": "writer", "spec": {
+        "provider": "mock", "model": "writer-model", "systemPrompt": "You write."}}, headers=AUTH).status_code == 201
+    for name, agent in (("by-agent", "writer"), ("no-agent", "ghost")):
+        assert tasks.post("/api/v1/tasks", json={"name": name, "type": "ai", "prompt": "hi", "agentRef": agent},
+                          headers=AUTH).status_code == 201
+        assert post_event(dispatcher, created_event(name)).status_code == 200
+    missing = tasks.get("/api/v1/tasks/no-agent", headers=AUTH).get_json()["status"]
+    assert missing["phase"] == "Failed" and missing["message"] == 'agent "ghost" not found'
+    status = wait_for_phase(tasks, "by-agent", {"Succeeded", "Failed"})
+    assert status["phase"] == "Succeeded", status
+    assert status["message"] == "completed in 1 LLM call(s) with mock/writer-model"

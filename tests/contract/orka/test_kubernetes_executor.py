@@ -32,8 +32,14 @@ def sent_jobs(fake_kube):
     return [r["body"] for r in fake_kube.requests if r["method"] == "POST" and r["path"] == JOBS]
 
 
-def test_an_ai_task_becomes_a_worker_job(apps, fake_kube, event_sink):
+def test_an_ai_task_becomes_a_worker_job(apps, fake_kube, event_sink, function_client):
     tasks, dispatcher, _ = apps
+    catalog = function_client("catalog")
+    assert catalog.post("/api/v1/skills", json={"name": "terse", "spec": {"content": {"inline": "Be terse."}}},
+                        headers=AUTH).status_code == 201
+    assert catalog.post("/api/v1/agents", json={"name": "helper", "spec": {
+        "provider": "mock", "model": "m1", "systemPrompt": "You help.", "temperature": 0.2, "skills": ["terse"],
+        "coordination": {"enabled": True}}}, headers=AUTH).status_code == 201
     body = {"name": "k", "type": "ai", "prompt": "say hi", "agentRef": "helper", "timeout": "10m",
             "env": {"DEBUG": "1"}}
     assert tasks.post("/api/v1/tasks", json=body, headers=AUTH).status_code == 201
@@ -45,6 +51,10 @@ def test_an_ai_task_becomes_a_worker_job(apps, fake_kube, event_sink):
               "orka.ai/task": "k", "orka.ai/task-type": "ai", "orka.ai/attempt": "1", "orka.ai/agent": "helper"}
     spec = {"type": "ai", "prompt": "say hi", "agentRef": {"name": "helper"}, "timeout": "10m", "priority": 500,
             "env": [{"name": "DEBUG", "value": "1"}]}
+    # The dispatcher resolved the agent (the worker has no store access): model, prompt with skills, flags.
+    agent = {"agent": "helper", "provider": "mock", "model": "m1", "temperature": 0.2,
+             "systemPrompt": "You help.\n\n## Skill: terse\n\nBe terse.", "skills": ["terse"], "tools": [],
+             "catalogTools": [], "coordination": {"enabled": True}}
     assert job == {
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": "k-1", "namespace": "default", "labels": labels},
@@ -56,6 +66,8 @@ def test_an_ai_task_becomes_a_worker_job(apps, fake_kube, event_sink):
                          {"name": "SHOAL_TASK_NAMESPACE", "value": "default"},
                          {"name": "SHOAL_TASK_NAME", "value": "k"},
                          {"name": "SHOAL_TASK_SPEC", "value": json.dumps(spec, separators=(",", ":"), sort_keys=True)},
+                         {"name": "SHOAL_TASK_AGENT", "value": json.dumps(agent, separators=(",", ":"),
+                                                                          sort_keys=True)},
                          {"name": "SHOAL_INTERNAL_URL", "value": "http://internal.shoal.svc.cluster.local"},
                          {"name": "SHOAL_PLATFORM", "value": "cluster"},
                          {"name": "SHOAL_LLM_PROVIDER", "value": "mock"},
@@ -67,6 +79,16 @@ def test_an_ai_task_becomes_a_worker_job(apps, fake_kube, event_sink):
     # a redelivered created event does not create a second Job
     dispatch(dispatcher, event_sink, "k")
     assert len(sent_jobs(fake_kube)) == 1
+
+
+def test_a_task_naming_a_missing_agent_fails_without_a_job(apps, fake_kube, event_sink):
+    tasks, dispatcher, _ = apps
+    assert tasks.post("/api/v1/tasks", json={"name": "lost", "type": "ai", "prompt": "p", "agentRef": "ghost"},
+                      headers=AUTH).status_code == 201
+    dispatch(dispatcher, event_sink, "lost")
+    status = tasks.get("/api/v1/tasks/lost", headers=AUTH).get_json()["status"]
+    assert status["phase"] == "Failed" and status["message"] == 'agent "ghost" not found'
+    assert sent_jobs(fake_kube) == []
 
 
 def test_a_container_task_job_with_resources_and_git_workspace(apps, fake_kube, event_sink):

@@ -71,3 +71,77 @@ def test_worker_runs_builtin_tools_reports_progress_and_keeps_the_session(worker
         ("user", "write it"), ("assistant", ""), ("tool", '{"success": '), ("assistant", 'wrote: {"suc'),
         ("user", "and now?"), ("assistant", "Hello from s")]
     assert lines[1]["toolCalls"][0]["name"] == "file_write" and lines[2]["toolCallID"] == lines[1]["toolCalls"][0]["id"]
+
+
+def test_an_agent_task_calls_a_catalog_tool_and_a_memory_tool_through_the_worker_api(
+        worker_env, monkeypatch, tmp_path, httpserver, fake_kube):
+    """The dispatcher's resolution (SHOAL_TASK_AGENT) drives model, prompt and tools; the catalog HTTP
+    tool and `remember` run server-side behind /internal/v1 (the worker holds no secret, no store)."""
+    import base64
+
+    from shared.config import reset_settings
+    from shared.tasks.agent_setup import resolve_for_dispatch
+    from shared.worker.run import messages_for
+
+    tasks, function_client, run, _ = worker_env
+    secret = "plant-worker-tool-key-51c2"
+    fake_kube.add("/api/v1", "secrets", "default", {
+        "metadata": {"name": "search-secret"}, "type": "Opaque",
+        "data": {"api-key": base64.b64encode(secret.encode()).decode()}})
+    httpserver.expect_request("/search", method="POST", json={"query": "shoal"},
+                              headers={"Authorization": f"Bearer {secret}"}).respond_with_json({"hits": ["knative"]})
+    catalog = function_client("catalog")
+    assert catalog.post("/api/v1/skills", json={"name": "brief", "spec": {"content": {"inline": "Cite sources."}}},
+                        headers=AUTH).status_code == 201
+    assert catalog.post("/api/v1/tools", json={"name": "search", "spec": {
+        "description": "Search the docs", "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+        "http": {"url": httpserver.url_for("/search"), "authSecretRef": {"name": "search-secret", "key": "api-key"}}}},
+        headers=AUTH).status_code == 201
+    assert catalog.post("/api/v1/agents", json={"name": "ops", "spec": {
+        "provider": "mock", "model": "ops-model", "systemPrompt": "You are ops.", "skills": ["brief"],
+        "tools": ["search", "file_read"], "coordination": {"enabled": True}}}, headers=AUTH).status_code == 201
+    script = tmp_path.parent / "agent-script.json"
+    script.write_text(json.dumps({"look it up": [
+        {"tool_calls": [{"name": "search", "arguments": {"query": "shoal"}},
+                        {"name": "remember", "arguments": {"content": "Shoal runs on Knative", "tags": ["Infra"]}}]},
+        {"text": "found: {tool_results}"}]}))
+    monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(script))
+    monkeypatch.setenv("SHOAL_OUTBOUND_ALLOW", "127.0.0.1,localhost")
+    reset_settings()
+    spec = {"type": "ai", "prompt": "look it up", "agentRef": {"name": "ops"}}
+    resolved = resolve_for_dispatch("default", spec)  # what the dispatcher hands the worker
+    monkeypatch.setenv("SHOAL_TASK_AGENT", json.dumps(resolved))
+    assert messages_for(spec, resolved)[0].content == "You are ops.\n\n## Skill: brief\n\nCite sources."
+
+    done = run("ag", {"type": "ai", "prompt": "look it up", "agentRef": {"name": "ops"}})
+    assert done["status"]["phase"] == "Succeeded", done["status"]
+    assert done["status"]["message"] == "completed in 2 LLM call(s) with mock/ops-model"
+    result = tasks.get("/api/v1/tasks/ag/result", headers=AUTH).get_json()["result"]
+    assert '"knative"' in result and secret not in result
+    assert '"status": "pending"' in result
+    proposals = function_client("memory").get("/api/v1/memory-proposals", headers=AUTH).get_json()
+    items = proposals.get("items", proposals) if isinstance(proposals, dict) else proposals
+    [proposal] = items
+    assert (proposal["taskName"], proposal["agentName"], proposal["content"]) == ("ag", "ops", "Shoal runs on Knative")
+
+
+def test_the_worker_registers_tools_from_the_agent_and_coordination(monkeypatch, tmp_path):
+    """Which tools a worker offers: built-ins named, catalog tools, coordination + memory + PR-loop tools;
+    the GitHub issue tools only when listed."""
+    from shared.worker.internal_client import InternalClient
+    from shared.worker.run import build_tools
+
+    class Offline(InternalClient):
+        def call(self, method, path, *, json=None, params=None):
+            return 404, None
+
+    client = Offline("http://127.0.0.1:9", "t")
+    plain = build_tools({}, client, "default", "t", tmp_path, {"tools": ["file_read", "get_issue"],
+                                                              "catalogTools": [{"name": "search"}]})
+    assert sorted(s.name for s in plain.specs()) == ["file_read", "get_issue", "search"]
+    coordinated = build_tools({}, client, "default", "t", tmp_path, {"tools": [], "coordination": {"enabled": True}})
+    names = {s.name for s in coordinated.specs()}
+    assert {"delegate_task", "recall_memory", "remember", "propose_memory", "search_transcript",
+            "list_pull_requests", "check_pr_review_marker", "review_pull_request", "post_review_comment",
+            "web_fetch"} <= names
+    assert not names & {"list_issues", "get_issue", "comment_on_issue"}

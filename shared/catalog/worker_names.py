@@ -1,0 +1,18 @@
+"""Tool names the worker provides itself (not stored Tools): the spec's coordination, memory and GitHub tools.
+
+An agent's or task's `tools` may name them; resolution leaves them to the worker instead of
+looking them up in the catalog.
+"""
+
+from __future__ import annotations
+
+MEMORY_TOOL_NAMES = ("recall_memory", "remember", "propose_memory", "search_transcript")
+# The PR review loop tools that exist here; auto-injected with coordination (spec: coordination tools table).
+GITHUB_PR_TOOL_NAMES = ("list_pull_requests", "check_pr_review_marker", "review_pull_request", "post_review_comment")
+# Only when the Agent's spec.tools lists them (spec: "require explicit spec.tools[] entries").
+GITHUB_ISSUE_TOOL_NAMES = ("list_issues", "get_issue", "comment_on_issue")
+GITHUB_TOOL_NAMES = GITHUB_PR_TOOL_NAMES + GITHUB_ISSUE_TOOL_NAMES
+COORDINATION_TOOL_NAMES = ("delegate_task", "wait_for_tasks", "create_container_task", "cancel_task", "send_message",
+                           "check_messages", "update_plan")
+SERVER_SIDE_WORKER_TOOLS = frozenset(MEMORY_TOOL_NAMES + GITHUB_TOOL_NAMES)
+WORKER_TOOL_NAMES = frozenset(MEMORY_TOOL_NAMES + GITHUB_TOOL_NAMES + COORDINATION_TOOL_NAMES)

@@ -1,0 +1,108 @@
+"""Worker API routes that run tools where the store and the credentials are (Shoal extensions).
+
+A worker has neither store access nor Secrets, so the tools that need them run here:
+- `POST /internal/v1/tools/<ns>/<tool>/call` — a stored catalog Tool (HTTP or MCP): the Secret is
+  read and injected here, the call goes through the SSRF-guarded client, and the answer is scrubbed
+  of the secret (`shared.catalog.tool_runtime`);
+- `POST /internal/v1/worker-tools/<ns>/<tool>/call` — the memory tools (`recall_memory`, `remember`,
+  `propose_memory`, `search_transcript`) and the GitHub tools, bound to the calling task: its
+  agent, session and parent for memory; its repository scope and Git credential for GitHub.
+Body: `{"arguments": {...}, "taskName": "..."}`; answer: `{"result": <the tool's output>}`. Tool-level
+failures are results (`{"success": false, ...}`) as in the agent loop; request errors are 4xx.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.auth.namespaces import require_same_namespace
+from shared.errors import Invalid, NotFound
+from shared.http import RequestContext, Router
+from shared.tasks.repository import TASK_NOT_FOUND, tasks
+
+router = Router("/internal/v1", dialect="orka", tag="internal")
+
+GIT_SECRET_NAMES = ("git-credentials", "github-credentials", "copilot-token", "github-token", "git-token")
+GIT_SECRET_KEYS = ("token", "password", "GITHUB_TOKEN")
+
+
+def _body(ctx: RequestContext) -> tuple[dict[str, Any], str]:
+    body = ctx.json_object()
+    arguments = body.get("arguments", {})
+    if arguments is None:
+        arguments = {}
+    if not isinstance(arguments, dict):
+        raise Invalid("arguments must be an object")
+    task = body.get("taskName") or ""
+    if not isinstance(task, str):
+        raise Invalid("taskName must be a string")
+    return arguments, task
+
+
+@router.route("/tools/<namespace>/<tool>/call", ["POST"], summary="Call a catalog Tool for a worker",
+              responses={200: "The tool's result", 404: "Unknown tool"})
+def call_catalog_tool(ctx: RequestContext, namespace: str, tool: str):
+    from shared.catalog.builtins import BUILTIN_NAMES
+    from shared.catalog.tool_runtime import tools_for
+
+    require_same_namespace(ctx.require_principal(), namespace)
+    arguments, task = _body(ctx)
+    if tool in BUILTIN_NAMES:  # built-ins run in the worker itself
+        raise NotFound(f'tool "{tool}" not found')
+    if task:
+        tasks.require(namespace, task, TASK_NOT_FOUND)
+    [runnable] = tools_for(namespace, [tool])  # NotFound `tool "x" not found`
+    return {"result": runnable.run(arguments)}
+
+
+def git_token(namespace: str, spec: dict[str, Any]) -> str | None:
+    """The task's Git credential: `workspace.gitSecretRef` / `gitSecretRef`, else the spec's default names."""
+    from shared.catalog.secrets import read_secret_value
+
+    ref = (spec.get("workspace") or {}).get("gitSecretRef") or spec.get("gitSecretRef") or {}
+    names = [ref["name"]] if isinstance(ref, dict) and ref.get("name") else list(GIT_SECRET_NAMES)
+    for name in names:
+        for key in GIT_SECRET_KEYS:
+            try:
+                value = read_secret_value(namespace, name, key).strip()
+            except LookupError:
+                continue
+            if value:
+                return value
+    return None
+
+
+def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: str):
+    from shared.catalog.worker_names import GITHUB_TOOL_NAMES, MEMORY_TOOL_NAMES
+
+    spec = record_doc.get("spec", {})
+    if tool in MEMORY_TOOL_NAMES:
+        from shared.memory.worker_tools import memory_tools
+
+        ref = spec.get("agentRef")
+        agent = ref.get("name") if isinstance(ref, dict) else ref
+        found = memory_tools(namespace, task_name=task, agent_name=agent or "",
+                             session_name=(spec.get("sessionRef") or {}).get("name") or "",
+                             parent_task=record_doc.get("metadata", {}).get("labels", {}).get("orka.ai/parent-task", ""))
+    elif tool in GITHUB_TOOL_NAMES:
+        from shared.github.tools import github_tools, task_context
+
+        found = github_tools(task_context(record_doc), lambda: git_token(namespace, spec))
+    else:
+        raise NotFound(f'tool "{tool}" not found')
+    return next(t for t in found if t.spec.name == tool)
+
+
+@router.route("/worker-tools/<namespace>/<tool>/call", ["POST"],
+              summary="Call a memory or GitHub worker tool for a task", responses={200: "The tool's result"})
+def call_worker_tool(ctx: RequestContext, namespace: str, tool: str):
+    require_same_namespace(ctx.require_principal(), namespace)
+    arguments, task = _body(ctx)
+    if not task:
+        raise Invalid("taskName is required")
+    from shared.catalog.worker_names import SERVER_SIDE_WORKER_TOOLS
+
+    if tool not in SERVER_SIDE_WORKER_TOOLS:
+        raise NotFound(f'tool "{tool}" not found')
+    record = tasks.require(namespace, task, TASK_NOT_FOUND)
+    return {"result": _worker_tool(namespace, tool, record.doc, task).run(arguments)}
