@@ -137,7 +137,7 @@ def build_job(task: Record, attempt: int) -> dict[str, Any]:
                            "containers": [container]}
     workspace = spec.get("workspace") or {}
     if workspace.get("gitRepo"):
-        clone = ["clone", "--depth", "1"]
+        clone = ["clone", "--depth", str(int(workspace.get("depth") or 1))]
         if workspace.get("branch"):
             clone += ["--branch", str(workspace["branch"])]
         pod["initContainers"] = [{"name": "git-checkout", "image": GIT_IMAGE,

@@ -183,6 +183,10 @@ def create_job(job: dict[str, Any], principal: Principal, *, chain: dict[str, An
     body = {"type": "ai", "prompt": _prompt_of(job), "timeout": f"{config['timeoutMs']}ms",
             # labrats: lower runs first, default 2; Orka: 0–1000, higher first.
             "priority": max(0, min(1000, 1000 - int(job["priority"]))), "maxTurns": config["maxTurns"]}
+    setup = job.get("workspaceSetup") or {}
+    if setup.get("gitRepo"):  # the executor clones it into the task's workspace
+        body["workspace"] = {k: v for k, v in (("gitRepo", setup["gitRepo"]), ("branch", setup.get("gitRef")),
+                                               ("depth", setup.get("gitDepth"))) if v is not None}
     inverted = 10**13 - int(time.time() * 1000)
     for _ in range(5):
         job_id = f"ir-{secrets.token_hex(4)}"

@@ -211,3 +211,15 @@ def test_submit_api_keys_from_the_environment(jobs, monkeypatch):
                          json={"source": "github", "type": "code-review", "prompt": "p"})
     assert response.status_code == 201
     assert jobs.get("/api/jobs", headers={"Authorization": "Bearer k-three"}).status_code == 401
+
+
+def test_workspace_setup_becomes_the_tasks_git_workspace(jobs):
+    from shared.executor.kubernetes import build_job
+    from shared.tasks.repository import tasks
+
+    response = submit(jobs, workspaceSetup={"gitRepo": "https://github.com/o/r.git", "gitRef": "dev", "gitDepth": 5})
+    assert response.status_code == 201
+    record = tasks.get("default", response.get_json()["jobId"])
+    assert record.doc["spec"]["workspace"] == {"gitRepo": "https://github.com/o/r.git", "branch": "dev", "depth": 5}
+    [init] = build_job(record, 1)["spec"]["template"]["spec"]["initContainers"]
+    assert init["args"] == ["clone", "--depth", "5", "--branch", "dev", "https://github.com/o/r.git", "/workspace"]
