@@ -26,30 +26,52 @@ def frame(data: Any, *, event: str | None = None, id: str | int | None = None) -
 
 
 def _with_heartbeats(frames: Iterable[str], interval: float) -> Iterator[str]:
-    """Relay frames from a producer thread; emit a comment line whenever it is quiet for `interval`."""
+    """Relay frames from a producer thread; emit a comment line whenever it is quiet for `interval`.
+
+    When the client goes away the server closes this generator; the producer then stops at its next
+    frame and closes `frames`, so a disconnected stream does not keep polling the store for ever.
+    """
     pipe: queue.Queue = queue.Queue(maxsize=256)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                pipe.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def produce() -> None:
+        iterator = iter(frames)
         try:
-            for item in frames:
-                pipe.put(item)
+            for item in iterator:
+                if not offer(item):
+                    break
         except Exception as exc:  # surfaced to the consumer, which logs and ends the stream
-            pipe.put(exc)
+            offer(exc)
         finally:
-            pipe.put(_END)
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+            offer(_END)
 
     threading.Thread(target=produce, daemon=True).start()
-    while True:
-        try:
-            item = pipe.get(timeout=interval)
-        except queue.Empty:
-            yield ": heartbeat\n\n"
-            continue
-        if item is _END:
-            return
-        if isinstance(item, Exception):
-            raise item
-        yield item
+    try:
+        while True:
+            try:
+                item = pipe.get(timeout=interval)
+            except queue.Empty:
+                yield ": heartbeat\n\n"
+                continue
+            if item is _END:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 def sse_response(frames: Iterable[str], *, heartbeat_seconds: float | None = 15.0, status: int = 200) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -129,3 +130,27 @@ def test_a_werkzeug_response_from_a_handler_passes_through_unchanged():
     app.add_url_rule("/<path:p>", view_func=lambda p: api.handle(request))
     response = app.test_client().get("/r/go")
     assert response.status_code == 302 and response.headers["Location"] == "https://example.com/next"
+
+
+def test_a_client_that_goes_away_stops_the_producer():
+    closed = threading.Event()
+    produced = []
+
+    def endless():
+        try:
+            n = 0
+            while True:
+                n += 1
+                produced.append(n)
+                yield frame(str(n))
+                time.sleep(0.01)
+        finally:
+            closed.set()
+
+    body = iter(sse_response(endless(), heartbeat_seconds=5).response)
+    assert next(body) == "data: 1\n\n"
+    body.close()  # what the WSGI server does when the client disconnects
+    assert closed.wait(5), "the producer kept running after the client left"
+    count = len(produced)
+    time.sleep(0.1)
+    assert len(produced) == count
