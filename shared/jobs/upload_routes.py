@@ -13,12 +13,12 @@ from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
 from shared.jobs import stores
+from shared.jobs.multipart import read_file_field
 
 uploads_router = Router("/api/uploads", dialect="simple", tag="labrats uploads", authenticator=authenticate_dashboard)
 models_router = Router("/api/models", dialect="simple", tag="labrats models", authenticator=authenticate_dashboard)
 UPLOAD_NOT_FOUND = "Upload not found"
 PDF_MAGIC = b"%PDF-"
-MULTIPART_SLACK = 64 * 1024  # the multipart envelope around the file
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -48,16 +48,7 @@ def create_upload(ctx: RequestContext):
     from shared.store.blobs import put_blob
 
     limit = get_settings().upload_max_bytes
-    if (ctx.request.content_length or 0) > limit + MULTIPART_SLACK:
-        raise _too_large()  # refused before the body is read
-    if not (ctx.request.mimetype or "").startswith("multipart/form-data"):
-        raise Invalid("expected multipart/form-data with a field named file")
-    upload = ctx.request.files.get("file")
-    if upload is None:
-        raise Invalid("file is required")
-    data = upload.stream.read(limit + 1)
-    if len(data) > limit:
-        raise _too_large()
+    upload, data = read_file_field(ctx, limit, _too_large)
     if not data.startswith(PDF_MAGIC):
         raise Invalid("Only PDF files are accepted")
     upload_id = uuid.uuid4().hex[:16]

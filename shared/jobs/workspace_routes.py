@@ -17,12 +17,12 @@ from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
 from shared.jobs import workspace_inputs as ws
+from shared.jobs.multipart import read_file_field
 
 router = Router("/api/workspace-uploads", dialect="simple", tag="labrats workspace uploads",
                 authenticator=authenticate_dashboard)
 inputs_router = Router("/internal/v1/workspace-inputs", dialect="orka", tag="internal")
 NOT_FOUND = "Workspace upload not found"
-MULTIPART_SLACK = 64 * 1024
 
 
 def _namespace(ctx: RequestContext) -> str:
@@ -43,16 +43,7 @@ def create_workspace_upload(ctx: RequestContext):
     from shared.store.blobs import put_blob
 
     limit = get_settings().workspace_upload_max_bytes
-    if (ctx.request.content_length or 0) > limit + MULTIPART_SLACK:
-        raise _too_large()  # refused before the body is read
-    if not (ctx.request.mimetype or "").startswith("multipart/form-data"):
-        raise Invalid("expected multipart/form-data with a field named file")
-    upload = ctx.request.files.get("file")
-    if upload is None:
-        raise Invalid("file is required")
-    data = upload.stream.read(limit + 1)
-    if len(data) > limit:
-        raise _too_large()
+    upload, data = read_file_field(ctx, limit, _too_large)
     if not data:
         raise Invalid("file is empty")
     content_type = ws.sniff(data)  # by the bytes, never by the name or the client's Content-Type
