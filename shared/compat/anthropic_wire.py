@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from shared.compat.common import CompatRequest
+from shared.compat.common import CompatRequest, content_text
 from shared.errors import Invalid, ShoalError
 from shared.llm.base import Message, ToolCall, ToolSpec
 
@@ -36,14 +36,7 @@ def check(body: dict[str, Any]) -> None:
 
 
 def _block_text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(b["text"] for b in content
-                         if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str))
-    raise Invalid(BAD_CONTENT)
+    return content_text(content, BAD_CONTENT)
 
 
 def _system(raw: Any) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shared.auth.namespaces import resolve_namespace
-from shared.errors import ShoalError
+from shared.errors import Invalid, ShoalError
 
 if TYPE_CHECKING:
     from shared.http.api import RequestContext
@@ -93,3 +93,16 @@ def primed(events: Generator[Any, None, None]) -> Generator[Any, None, None]:
             events.close()  # closing the stream (client gone) reaches the engine
 
     return replay()
+
+
+def content_text(content: Any, bad: str) -> str:
+    """A message's content as text: a string, or the text parts of a content-part/block list (both
+    vendors use {"type": "text", "text": ...}); Invalid(bad) for anything else."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p["text"] for p in content
+                         if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str))
+    raise Invalid(bad)

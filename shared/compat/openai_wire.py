@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from shared.compat.common import CompatRequest
+from shared.compat.common import CompatRequest, content_text
 from shared.errors import Invalid, ShoalError
 from shared.llm.base import Message, ToolCall, ToolSpec
 
@@ -23,14 +23,7 @@ _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant"
 
 def _text(content: Any) -> str:
     """A message's content: a string, or the text parts of a content-part list."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(p["text"] for p in content
-                         if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str))
-    raise Invalid(BAD_BODY)
+    return content_text(content, BAD_BODY)
 
 
 def _arguments(raw: Any) -> dict[str, Any]:
