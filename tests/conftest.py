@@ -12,6 +12,22 @@ DEV_TOKEN = "test-dev-token"
 AUTH = {"Authorization": f"Bearer {DEV_TOKEN}"}
 
 
+def reset_process_state() -> None:
+    """Forget every per-process cache: a fake server on a reused port must never meet a cached answer."""
+    from shared.auth import jwks, kube_auth
+    from shared.config import reset_settings
+    from shared.kube import reset_client
+    from shared.llm.registry import clear_provider_cache
+    from shared.store.clients import reset_clients
+
+    reset_settings()
+    reset_clients()
+    reset_client()
+    jwks.reset_caches()
+    kube_auth.reset_caches()
+    clear_provider_cache()
+
+
 @pytest.fixture(autouse=True)
 def _environment(monkeypatch):
     """Fake credentials and a local-platform identity; every setting re-read per test."""
@@ -23,14 +39,9 @@ def _environment(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("SHOAL_PLATFORM", "local")
     monkeypatch.setenv("SHOAL_DEV_TOKEN", DEV_TOKEN)
-    from shared.config import reset_settings
-    from shared.store.clients import reset_clients
-
-    reset_settings()
-    reset_clients()
+    reset_process_state()
     yield
-    reset_settings()
-    reset_clients()
+    reset_process_state()
 
 
 @pytest.fixture
