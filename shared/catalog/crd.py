@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.clock import now_rfc3339
 from shared.errors import Conflict, Invalid
+from shared.http.params import string_map
 from shared.store import Record
 
 API_VERSION = "core.orka.ai/v1alpha1"
@@ -30,14 +31,6 @@ class Parsed:
     annotations: dict[str, str]
     spec: dict[str, Any]
     resource_version: str | None = None
-
-
-def _string_map(value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise Invalid("invalid request body")
-    return dict(value)
 
 
 def parse_body(body: Any, *, spec_required: bool = False) -> Parsed:
@@ -59,8 +52,8 @@ def parse_body(body: Any, *, spec_required: bool = False) -> Parsed:
         spec = {k: v for k, v in body.items() if k not in _ENVELOPE}
     if not isinstance(spec, dict):
         raise Invalid("invalid request body")
-    labels = {**_string_map(metadata.get("labels")), **_string_map(body.get("labels"))}
-    annotations = {**_string_map(metadata.get("annotations")), **_string_map(body.get("annotations"))}
+    labels = {**string_map(metadata.get("labels")), **string_map(body.get("labels"))}
+    annotations = {**string_map(metadata.get("annotations")), **string_map(body.get("annotations"))}
     if namespace is not None and (len(namespace) > 63 or not _NAMESPACE.match(namespace)):
         raise Invalid(f'invalid namespace "{namespace}"')
     return Parsed(name, namespace, labels, annotations, spec, version)

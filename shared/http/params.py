@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from shared.errors import Invalid
 
@@ -26,3 +27,12 @@ def parse_limit(args: Mapping[str, str], *, default: int = 100, maximum: int = 5
     if value < 1:
         raise Invalid("limit must be at least 1")
     return min(value, maximum)
+
+
+def string_map(value: Any) -> dict[str, str]:
+    """Labels or annotations from a request body: a string→string map, else 400 "invalid request body"."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise Invalid("invalid request body")
+    return dict(value)

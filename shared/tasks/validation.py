@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from shared.clock import now_rfc3339
 from shared.errors import Invalid
+from shared.http.params import string_map
 from shared.models.task import TASK_TYPES, TaskSpec, TaskStatus
 from shared.tasks.duration import parse_go_duration
 
@@ -46,14 +47,6 @@ def reject_server_stamped(body: Any) -> None:
                 raise Invalid(f"spec.{SERVER_STAMPED[key.lower()]} cannot be set by clients")
 
 
-def _string_map(value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise Invalid("invalid request body")
-    return dict(value)
-
-
 def build_task(body: Any, *, namespace_hint: str | None = None) -> tuple[str | None, dict[str, Any]]:
     """(explicit namespace or None, task document without namespace) — steps 2 to 6."""
     if not isinstance(body, dict):
@@ -65,8 +58,8 @@ def build_task(body: Any, *, namespace_hint: str | None = None) -> tuple[str | N
     namespace = body.get("namespace") or metadata.get("namespace") or namespace_hint
     if (name is not None and not isinstance(name, str)) or (namespace is not None and not isinstance(namespace, str)):
         raise Invalid("invalid request body")
-    labels = {**_string_map(metadata.get("labels")), **_string_map(body.get("labels"))}
-    annotations = {**_string_map(metadata.get("annotations")), **_string_map(body.get("annotations"))}
+    labels = {**string_map(metadata.get("labels")), **string_map(body.get("labels"))}
+    annotations = {**string_map(metadata.get("annotations")), **string_map(body.get("annotations"))}
 
     raw_spec = body.get("spec")
     if raw_spec is None:
