@@ -192,3 +192,6 @@ class Settings(BaseSettings):
     models_pvc: str = "models-cache"
     models_job_image: str = "alpine:3.20"
     models_scan_cache_seconds: float = 30.0
+    # Security scans (docs/security.md): the GitHub token that opens remediation pull requests when
+    # the RepositoryScan names no spec.gitSecretRef. Never returned or logged.
+    security_github_token: str | None = None

@@ -1,9 +1,18 @@
-"""The `reactor` event function: job chains, callbacks and job statistics (Knative Trigger → HTTP)."""
+"""The `reactor` event function: job chains, callbacks and job statistics, and the results of security
+tasks (scan slices, validations, patches) (Knative Trigger → HTTP)."""
 
 import functions_framework
 
 from shared.events.consumer import consume
-from shared.jobs.reactor import on_task_finished, on_task_started
+from shared.jobs.reactor import on_task_finished as job_task_finished
+from shared.jobs.reactor import on_task_started
+from shared.security.handlers import on_task_finished as security_task_finished
+
+
+def on_task_finished(event):
+    job_task_finished(event)
+    security_task_finished(event)
+
 
 HANDLERS = {
     "dev.shoal.task.started": on_task_started,

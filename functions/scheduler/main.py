@@ -1,10 +1,11 @@
 """The `scheduler` event function: a PingSource tick (timeouts, retries, lost dispatches, cron runs,
-scheduled repository-monitor runs) and finished tasks (webhookURL notifications)."""
+scheduled repository-monitor runs and security scans) and finished tasks (webhookURL notifications)."""
 
 import functions_framework
 
 from shared.events.consumer import consume
 from shared.monitors.schedule import on_tick as monitor_tick
+from shared.security.schedule import on_tick as security_tick
 from shared.tasks.scheduler import on_tick as task_tick
 from shared.tasks.webhook import on_task_finished
 
@@ -12,6 +13,7 @@ from shared.tasks.webhook import on_task_finished
 def on_tick(event):
     task_tick(event)
     monitor_tick(event)
+    security_tick(event)
 
 
 HANDLERS = {

@@ -125,6 +125,18 @@ class MonitorRunData(BaseModel):
     trigger: Literal["manual", "webhook", "schedule"]
 
 
+class SecurityScanData(BaseModel):
+    """A security scan run finished; the run, its findings and dropped output are read from the store."""
+
+    model_config = ConfigDict(extra="forbid")
+    namespace: str
+    name: str  # the RepositoryScan
+    scanRunID: str
+    phase: Literal["succeeded", "failed"]
+    findings: int = 0
+    dropped: int = 0
+
+
 @dataclass(frozen=True)
 class EventType:
     type: str
@@ -199,6 +211,10 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in (
     EventType("dev.shoal.task.retried", "A task went back to Pending (a retry, a lost dispatch or the next "
               "autonomous iteration); the dispatcher starts it again.", TaskEventData,
               {**_TASK, "phase": "Pending", "message": "retry 1 of 3"}),
+    EventType("dev.shoal.security.scan.finished", "A repository security scan run finished (every review slice "
+              "task reported); its findings are stored.", SecurityScanData,
+              {"namespace": "default", "name": "example-repo", "scanRunID": "scan_1795698670475000000",
+               "phase": "succeeded", "findings": 3, "dropped": 1}, "default/example-repo"),
 )}
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"

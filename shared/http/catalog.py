@@ -30,7 +30,8 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
                "shared.memory.session_routes:router"),
     "chat": ("shared.chat.routes:router",),
     "compat": ("shared.compat.openai_routes:router", "shared.compat.anthropic_routes:router"),
-    "security": ("shared.monitors.routes:router",),
+    "security": ("shared.monitors.routes:router", "shared.security.routes:router",
+                 "shared.security.finding_routes:router"),
 }
 
 

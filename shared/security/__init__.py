@@ -1,0 +1,1 @@
+"""Repository security scans: RepositoryScan resources, scan runs, findings, patches and remediation PRs."""

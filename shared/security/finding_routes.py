@@ -1,0 +1,99 @@
+"""`/api/v1/security/findings/**` (Orka dialect): one finding, its triage, validation, patches and PR."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.auth.namespaces import resolve_namespace
+from shared.clock import now_rfc3339
+from shared.errors import Invalid
+from shared.http import RequestContext, Router
+from shared.security.store import findings, patch_scope, patches, repo_scope, require_finding
+
+router = Router("/api/v1/security/findings", dialect="orka", tag="security")
+
+
+def _lookup(ctx: RequestContext, finding_id: str):
+    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    return require_finding(namespace, finding_id)
+
+
+def _set_state(ctx: RequestContext, finding_id: str, state: str) -> None:
+    from shared.security.results import recommended
+
+    body = ctx.json_object(allow_empty=True)
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise Invalid("reason must be a string")
+    principal = ctx.require_principal()
+    repo, finding = _lookup(ctx, finding_id)
+
+    def mutate(doc: dict[str, Any]) -> bool:
+        if doc.get("state") == state:
+            return False  # idempotent
+        doc["state"] = state
+        doc["updatedAt"] = now_rfc3339()
+        if state == "dismissed":
+            doc.update({"dismissedAt": now_rfc3339(), "dismissedBy": principal.subject})
+            if reason:
+                doc["dismissReason"] = reason
+        else:
+            for key in ("dismissedAt", "dismissedBy", "dismissReason"):
+                doc.pop(key, None)
+        doc["recommended"] = recommended(doc)
+        return True
+
+    findings.update(repo_scope(repo), finding.name, mutate)
+
+
+@router.route("/<finding_id>", ["GET"], summary="Get finding details")
+def get_finding(ctx: RequestContext, finding_id: str):
+    return _lookup(ctx, finding_id)[1].doc
+
+
+@router.route("/<finding_id>/dismiss", ["POST"], summary="Dismiss finding", responses={204: "Dismissed"})
+def dismiss(ctx: RequestContext, finding_id: str):
+    _set_state(ctx, finding_id, "dismissed")
+
+
+@router.route("/<finding_id>/reopen", ["POST"], summary="Reopen finding", responses={204: "Reopened"})
+def reopen(ctx: RequestContext, finding_id: str):
+    _set_state(ctx, finding_id, "open")
+
+
+@router.route("/<finding_id>/validate", ["POST"], summary="Trigger validation",
+              responses={202: "The finding, now validating", 409: "A validation is already running"})
+def validate(ctx: RequestContext, finding_id: str):
+    from shared.security.remediation import start_validation
+
+    ctx.json_object(allow_empty=True)
+    repo, finding = _lookup(ctx, finding_id)
+    return start_validation(repo, finding).doc, 202
+
+
+@router.route("/<finding_id>/patch", ["POST"], summary="Generate patch proposal",
+              responses={201: "The pending patch proposal", 409: "A proposal is already being generated"})
+def patch(ctx: RequestContext, finding_id: str):
+    from shared.security.remediation import start_patch
+
+    ctx.json_object(allow_empty=True)
+    repo, finding = _lookup(ctx, finding_id)
+    return start_patch(repo, finding).doc, 201
+
+
+@router.route("/<finding_id>/patches", ["GET"], summary="List patch proposals")
+def list_patches(ctx: RequestContext, finding_id: str):
+    from shared.security.routes import filtered_page
+
+    repo, finding = _lookup(ctx, finding_id)
+    return filtered_page(patches, patch_scope(repo.namespace, finding.name), ctx, {})
+
+
+@router.route("/<finding_id>/pull-request", ["POST"], summary="Create remediation PR",
+              responses={409: "No verified patch proposal (receipt) yet"})
+def pull_request(ctx: RequestContext, finding_id: str):
+    from shared.security.pull_requests import open_pull_request
+
+    ctx.json_object(allow_empty=True)
+    repo, finding = _lookup(ctx, finding_id)
+    return open_pull_request(repo, finding)

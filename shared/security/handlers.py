@@ -1,0 +1,86 @@
+"""`dev.shoal.task.finished` for security tasks (consumed by the `reactor` function).
+
+A scan slice task's answer becomes findings, dropped-finding diagnostics and the threat model, and
+its slice is marked done (the last slice finishes the run); a validation task's answer updates the
+finding; a patch task's answer becomes a verified (or failed) patch proposal. Every step is
+idempotent, so a redelivered event changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.events import Event
+from shared.logs import get_logger
+from shared.security import tasks as sec_tasks
+
+log = get_logger("security")
+
+
+def on_task_finished(event: Event) -> None:
+    from shared.tasks.repository import tasks
+
+    data: dict[str, Any] = event.data if isinstance(event.data, dict) else {}
+    record = tasks.get(data.get("namespace", ""), data.get("name", "")) if data.get("name") else None
+    if record is None:
+        return
+    labels = record.doc.get("metadata", {}).get("labels") or {}
+    annotations = record.doc.get("metadata", {}).get("annotations") or {}
+    repo_name = labels.get(sec_tasks.REPO_LABEL)
+    kind = annotations.get(sec_tasks.KIND)
+    if not repo_name or not kind:
+        return  # not a security task
+    from shared.security.store import repositories
+
+    repo = repositories.get(record.namespace, repo_name)
+    if repo is None or repo.doc["metadata"]["uid"] != annotations.get(sec_tasks.UID):
+        return  # the RepositoryScan was deleted (or re-created): its work is moot
+    status = record.doc.get("status") or {}
+    succeeded = status.get("phase") == "Succeeded"
+    text = _result(record) if succeeded else None
+    failure = None if succeeded else f"task {record.name} {str(status.get('phase') or 'failed').lower()}: " \
+                                     f"{status.get('message') or 'no result'}"
+    if kind == "scan":
+        _scan(repo, annotations, text, failure)
+    elif kind == "validate":
+        _validation(repo, annotations[sec_tasks.FINDING], record.name, text, failure)
+    elif kind == "patch":
+        from shared.security.remediation import patch_finished
+
+        patch_finished(repo, annotations[sec_tasks.FINDING], annotations[sec_tasks.PATCH], text, failure)
+
+
+def _result(record) -> str | None:
+    from shared.jobs.results import read_result
+
+    return read_result(record)
+
+
+def _scan(repo, annotations: dict[str, str], text: str | None, failure: str | None) -> None:
+    from shared.security.results import ingest_scan
+    from shared.security.scans import slice_finished
+
+    run_id, slice_id = annotations[sec_tasks.RUN], annotations[sec_tasks.SLICE]
+    if failure:
+        slice_finished(repo, run_id, slice_id, "failed", message=failure)
+        return
+    kept, dropped, problem = ingest_scan(repo, run_id, slice_id, text)
+    slice_finished(repo, run_id, slice_id, "failed" if problem else "completed", findings=kept, dropped=dropped,
+                   message=problem)
+
+
+def _validation(repo, finding_id: str, task: str, text: str | None, failure: str | None) -> None:
+    from pydantic import ValidationError
+
+    from shared.security.remediation import validation_finished
+    from shared.security.results import ValidationAnswer, extract_json, reason_of
+
+    if failure:
+        validation_finished(repo, finding_id, task, "inconclusive", failure)
+        return
+    try:
+        answer = ValidationAnswer.model_validate(extract_json(text) or {})
+    except ValidationError as exc:
+        validation_finished(repo, finding_id, task, "inconclusive", f"invalid validation output: {reason_of(exc)}")
+        return
+    validation_finished(repo, finding_id, task, answer.validationStatus, answer.rationale)

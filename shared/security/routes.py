@@ -1,0 +1,234 @@
+"""`/api/v1/security/repositories/**` (Orka dialect): RepositoryScans, threat models, runs, slices, findings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from shared.auth.namespaces import resolve_namespace
+from shared.clock import now_rfc3339
+from shared.errors import Invalid, NotFound
+from shared.http import RequestContext, Router
+from shared.http.params import parse_limit, string_map
+from shared.security.store import (
+    SCAN_NOT_FOUND,
+    dropped,
+    findings,
+    repo_scope,
+    repositories,
+    require_repository,
+    resource_view,
+    runs,
+    slices,
+    threat_models,
+)
+from shared.store import ObjectStore, Record
+
+router = Router("/api/v1/security", dialect="orka", tag="security")
+FINDING_FILTERS = ("severity", "validationStatus", "state", "sliceID", "category")
+THREAT_MODEL_NOT_FOUND = "threat model not found"
+
+
+def _namespace(ctx: RequestContext, explicit: str | None = None) -> str:
+    return resolve_namespace(ctx.require_principal(), explicit or ctx.args.get("namespace"))
+
+
+def _page(records: list[dict[str, Any]], next_token: str | None) -> dict[str, Any]:
+    return {"items": records, "metadata": {"continue": next_token} if next_token else {}}
+
+
+def filtered_page(store: ObjectStore, partition: str, ctx: RequestContext, wanted: dict[str, str], *,
+                  cursor_param: str = "cursor", default: int = 50) -> dict[str, Any]:
+    """One page of a child list with equality filters: pages are read until `limit` items match.
+
+    The next cursor is the store cursor after the last page read, so a filtered page may hold
+    fewer than `limit` items and still carry a cursor (bounded work per request: 20 store pages).
+    """
+    limit = parse_limit(ctx.args, default=default, maximum=500) or default
+    cursor = ctx.args.get(cursor_param) or ctx.args.get("continue") or None
+    matched: list[dict[str, Any]] = []
+    for _ in range(20):
+        # never read past `limit` matches: the cursor must not skip unreturned items
+        records, cursor = store.list_page(partition, limit=limit - len(matched), cursor=cursor)
+        for r in records:
+            if all(str(r.doc.get(k)).lower() == v.lower() for k, v in wanted.items()):
+                matched.append(r.doc)
+        if len(matched) >= limit or not cursor:
+            break
+    return _page(matched[:limit], cursor)
+
+
+# -- RepositoryScan CRUD ------------------------------------------------------------------------------
+@router.route("/repositories", ["POST"], summary="Create a repository scan",
+              responses={201: "The created RepositoryScan", 409: "Duplicate"})
+def create_repository(ctx: RequestContext):
+    from shared.monitors.validation import identity, validate_name
+    from shared.security import schedule
+    from shared.security.validation import normalize_spec, reject_server_stamped
+
+    body = ctx.json_object()
+    reject_server_stamped(body)
+    name, explicit_ns, raw_spec = identity(body)
+    name = validate_name(name)
+    spec = normalize_spec(raw_spec)
+    namespace = _namespace(ctx, explicit_ns)
+    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    doc = {"apiVersion": "core.orka.ai/v1alpha1", "kind": "RepositoryScan",
+           "metadata": {"name": name, "uid": str(uuid.uuid4()), "labels": string_map(metadata.get("labels")),
+                        "annotations": string_map(metadata.get("annotations")), "creationTimestamp": now_rfc3339(),
+                        "generation": 1},
+           "spec": spec, "status": {"phase": "Ready"}}
+    schedule.apply_schedule(doc)
+    record = repositories.create(namespace, name, doc, exists_message="repository scan already exists")
+    schedule.index(namespace, name, spec.get("schedule"))
+    return resource_view(record), 201
+
+
+@router.route("/repositories", ["GET"], summary="List repository scans")
+def list_repositories(ctx: RequestContext):
+    namespace = _namespace(ctx)
+    limit = parse_limit(ctx.args, default=100, maximum=500)
+    records, next_token = repositories.list_page(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
+    return _page([resource_view(r) for r in records], next_token)
+
+
+@router.route("/repositories/<name>", ["GET"], summary="Get repository scan details")
+def get_repository(ctx: RequestContext, name: str):
+    return resource_view(require_repository(_namespace(ctx), name))
+
+
+@router.route("/repositories/<name>", ["PUT"], summary="Update repository scan spec")
+def update_repository(ctx: RequestContext, name: str):
+    from shared.security import schedule
+    from shared.security.validation import normalize_spec, reject_server_stamped
+    from shared.store import VersionConflict
+
+    body = ctx.json_object()
+    reject_server_stamped(body, allow=("resourceVersion",))
+    namespace = _namespace(ctx)
+    if not isinstance(body.get("spec"), dict):
+        raise Invalid("spec is required")
+    spec = normalize_spec(body["spec"])
+    current = require_repository(namespace, name)
+    wanted_version = (body.get("metadata") or {}).get("resourceVersion") if isinstance(body.get("metadata"),
+                                                                                    dict) else None
+    if wanted_version is not None and str(wanted_version) != str(current.version):
+        raise VersionConflict("repository scan was modified concurrently")
+    doc = dict(current.doc)
+    doc["spec"] = spec
+    doc["metadata"] = {**doc["metadata"], "generation": int(doc["metadata"].get("generation", 1)) + 1}
+    doc["status"] = dict(doc.get("status") or {})
+    schedule.apply_schedule(doc, previous=current.doc["spec"].get("schedule"))
+    try:
+        record = repositories.replace(namespace, name, doc, expected_version=current.version)
+    except VersionConflict:
+        raise VersionConflict("repository scan was modified concurrently") from None
+    schedule.index(namespace, name, spec.get("schedule"))
+    return resource_view(record)
+
+
+@router.route("/repositories/<name>", ["DELETE"], summary="Delete repository scan")
+def delete_repository(ctx: RequestContext, name: str):
+    from shared.security import schedule
+
+    namespace = _namespace(ctx)
+    record = require_repository(namespace, name)
+    if not repositories.delete(namespace, name, expected_version=record.version):
+        raise NotFound(SCAN_NOT_FOUND)
+    threat_models.delete(namespace, name)
+    schedule.index(namespace, name, None)
+    # Children live under the deleted resource's uid: they are no longer listed or reachable.
+    return None
+
+
+# -- threat model --------------------------------------------------------------------------------------
+def _threat_view(record: Record) -> dict[str, Any]:
+    doc = {k: v for k, v in record.doc.items() if k != "uid"}
+    doc["resourceVersion"] = str(record.version)
+    return doc
+
+
+@router.route("/repositories/<name>/threat-model", ["GET"], summary="Get latest threat model")
+def get_threat_model(ctx: RequestContext, name: str):
+    namespace = _namespace(ctx)
+    repo = require_repository(namespace, name)
+    record = threat_models.get(namespace, name)
+    if record is None or record.doc.get("uid") != repo.doc["metadata"]["uid"]:
+        raise NotFound(THREAT_MODEL_NOT_FOUND)
+    return _threat_view(record)
+
+
+@router.route("/repositories/<name>/threat-model", ["PUT"], summary="Update threat model")
+def put_threat_model(ctx: RequestContext, name: str):
+    from pydantic import ValidationError
+
+    from shared.security.results import ThreatModelBody, reason_of, save_threat_model
+
+    body = ctx.json_object()
+    for key in ("source", "updatedAt", "updatedBy", "scanRunID", "repository", "namespace", "resourceVersion"):
+        if key in body:
+            raise Invalid(f"{key} cannot be set by clients")
+    try:
+        model = ThreatModelBody.model_validate(body)
+    except ValidationError as exc:
+        raise Invalid(f"invalid threat model: {reason_of(exc)}") from None
+    if not model.summary.strip() and not (model.assets or model.entryPoints or model.trustBoundaries
+                                          or model.threats):
+        raise Invalid("threat model is empty")
+    principal = ctx.require_principal()
+    namespace = _namespace(ctx)
+    repo = require_repository(namespace, name)
+    return _threat_view(save_threat_model(repo, model.model_dump(), source="user", actor=principal.subject))
+
+
+# -- scan runs -------------------------------------------------------------------------------------------
+@router.route("/repositories/<name>/scans", ["GET"], summary="List scan runs")
+def list_scans(ctx: RequestContext, name: str):
+    repo = require_repository(_namespace(ctx), name)
+    return filtered_page(runs, repo_scope(repo), ctx, {})
+
+
+@router.route("/repositories/<name>/scans", ["POST"], summary="Trigger manual scan",
+              responses={201: "The started ScanRun", 409: "A scan is already running"})
+def create_scan(ctx: RequestContext, name: str):
+    from shared.security.scans import start_scan
+
+    ctx.json_object(allow_empty=True)
+    principal = ctx.require_principal()
+    namespace = _namespace(ctx)
+    require_repository(namespace, name)
+    return start_scan(namespace, name, trigger="manual", actor=principal.subject).doc, 201
+
+
+# -- slices and dropped output ---------------------------------------------------------------------------
+@router.route("/repositories/<name>/slices", ["GET"], summary="List deterministic review slices")
+def list_slices(ctx: RequestContext, name: str):
+    repo = require_repository(_namespace(ctx), name)
+    wanted = {"status": ctx.args["status"]} if ctx.args.get("status") else {}
+    return filtered_page(slices, repo_scope(repo), ctx, wanted)
+
+
+@router.route("/repositories/<name>/slices/<slice_id>", ["GET"], summary="Get review slice details")
+def get_slice(ctx: RequestContext, name: str, slice_id: str):
+    repo = require_repository(_namespace(ctx), name)
+    return slices.require(repo_scope(repo), slice_id, "review slice not found").doc
+
+
+@router.route("/repositories/<name>/dropped-findings", ["GET"], summary="List v2 dropped-finding diagnostics")
+def list_dropped(ctx: RequestContext, name: str):
+    repo = require_repository(_namespace(ctx), name)
+    wanted = {k: ctx.args[k] for k in ("scanRunID", "sliceID") if ctx.args.get(k)}
+    return filtered_page(dropped, repo_scope(repo), ctx, wanted)
+
+
+# -- findings ----------------------------------------------------------------------------------------------
+@router.route("/repositories/<name>/findings", ["GET"], summary="List findings")
+def list_findings(ctx: RequestContext, name: str):
+    repo = require_repository(_namespace(ctx), name)
+    wanted = {k: ctx.args[k] for k in FINDING_FILTERS if ctx.args.get(k)}
+    recommended = ctx.args.get("recommended")
+    if recommended:
+        if recommended not in ("true", "false"):
+            raise Invalid("recommended must be true or false")
+        wanted["recommended"] = recommended
+    return filtered_page(findings, repo_scope(repo), ctx, wanted)

@@ -1,0 +1,189 @@
+"""Scan runs: at most one active run per repository, one task per review slice, finished by the tasks.
+
+The one-active-run rule is a conditional update of the RepositoryScan's `status.activeScan`
+(optimistic version check): two concurrent requests (or a request and a scheduler tick) cannot both
+claim it. The run is then stored and one agent task per slice created; each slice task's
+`task.finished` event (shared.security.handlers) records its outcome, and the last one finishes the
+run and frees the slot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from shared.clock import now_rfc3339
+from shared.errors import Conflict
+from shared.logs import get_logger
+from shared.security import prompts, slices, tasks
+from shared.security.store import ACTIVE_PHASES, SCAN_NOT_FOUND, repo_scope, repositories, runs
+from shared.security.store import slices as slice_store
+from shared.store import AlreadyExists, Record
+
+log = get_logger("security")
+ACTIVE_SCAN = "a security scan is already running for this repository"
+
+
+def new_run_id() -> str:
+    return f"scan_{time.time_ns()}"
+
+
+def is_active(record: Record, run_id: str | None) -> bool:
+    if not run_id:
+        return False
+    run = runs.get(repo_scope(record), run_id)
+    return run is not None and run.doc.get("phase") in ACTIVE_PHASES
+
+
+def claim(doc: dict[str, Any], record: Record, run_id: str) -> None:
+    """Take the active-scan slot in `doc` (the RepositoryScan being updated); Conflict while one is active."""
+    status = doc.setdefault("status", {})
+    if is_active(record, status.get("activeScan")):
+        raise Conflict(ACTIVE_SCAN)
+    status["activeScan"] = run_id
+    status["lastScanRunID"] = run_id
+
+
+def start_scan(namespace: str, name: str, *, trigger: str, actor: str | None = None) -> Record:
+    """Claim the slot, store the run, create its slice tasks; the stored run (409 while one is active)."""
+    run_id = new_run_id()
+    current = repositories.require(namespace, name, SCAN_NOT_FOUND)
+
+    def take(doc: dict[str, Any]) -> bool:
+        claim(doc, current, run_id)
+        return True
+
+    record = repositories.update(namespace, name, take, not_found_message=SCAN_NOT_FOUND)
+    return launch(record, run_id, trigger=trigger, actor=actor)
+
+
+def launch(repo: Record, run_id: str, *, trigger: str, actor: str | None = None) -> Record:
+    """Store the run whose slot was just claimed and create one task per slice."""
+    spec = repo.doc["spec"]
+    plan = slices.plan(spec)
+    now = now_rfc3339()
+    doc: dict[str, Any] = {"id": run_id, "namespace": repo.namespace, "repository": repo.name, "phase": "running",
+                           "trigger": trigger, "createdAt": now, "startedAt": now,
+                           "slices": {s["sliceID"]: "running" for s in plan}, "tasks": {}, "findings": 0,
+                           "dropped": 0}
+    if actor:
+        doc["requestedBy"] = actor
+    if spec.get("ref"):
+        doc["ref"] = spec["ref"]
+    if spec.get("branch"):
+        doc["branch"] = spec["branch"]
+    for s in plan:
+        doc["tasks"][s["sliceID"]] = tasks.task_name("secscan", repo.name, repo.doc["metadata"]["uid"], run_id,
+                                                     s["sliceID"])
+    scope = repo_scope(repo)
+    record = runs.create(scope, run_id, doc)
+    try:
+        for s in plan:
+            _mark_slice(scope, s, run_id, doc["tasks"][s["sliceID"]], "running")
+            tasks.create(repo.namespace, doc["tasks"][s["sliceID"]], spec, prompts.scan_prompt(spec, s, run_id),
+                         repo.name, {tasks.KIND: "scan", tasks.RUN: run_id, tasks.SLICE: s["sliceID"],
+                                     tasks.UID: repo.doc["metadata"]["uid"]})
+    except Exception as exc:
+        log.exception("security scan could not start", extra={"fields": {"repository": repo.name, "run": run_id}})
+        finish_run(repo.namespace, repo.name, run_id, "failed", f"scan tasks could not be created: {exc}")
+        raise
+    return record
+
+
+def _mark_slice(scope: str, s: dict[str, str], run_id: str, task: str, status: str) -> None:
+    fields = {"sliceID": s["sliceID"], "path": s["path"], "title": s["title"], "status": status,
+              "lastScanRunID": run_id, "taskName": task, "updatedAt": now_rfc3339()}
+    try:
+        slice_store.create(scope, s["sliceID"], fields)
+    except AlreadyExists:
+        slice_store.update(scope, s["sliceID"], lambda d: d.update(fields))
+
+
+def slice_finished(repo: Record, run_id: str, slice_id: str, outcome: str, *, findings: int = 0,
+                   dropped: int = 0, message: str | None = None) -> None:
+    """Record one slice task's outcome ("completed"/"failed"); the last slice finishes the run."""
+    scope = repo_scope(repo)
+    changed = {"ok": False}
+
+    def record_slice(doc: dict[str, Any]) -> bool:
+        if doc.get("phase") not in ACTIVE_PHASES or doc["slices"].get(slice_id) != "running":
+            return False  # a redelivered event: already counted
+        doc["slices"][slice_id] = outcome
+        doc["findings"] = int(doc.get("findings", 0)) + findings
+        doc["dropped"] = int(doc.get("dropped", 0)) + dropped
+        changed["ok"] = True
+        return True
+
+    run = runs.update(scope, run_id, record_slice, not_found_message="scan run not found")
+    if not changed["ok"]:
+        return
+
+    def slice_doc(doc: dict[str, Any]) -> bool:
+        if doc.get("lastScanRunID") != run_id:
+            return False
+        doc.update({"status": outcome, "findings": findings, "dropped": dropped, "updatedAt": now_rfc3339()})
+        if message:
+            doc["message"] = message
+        else:
+            doc.pop("message", None)
+        return True
+
+    if slice_store.get(scope, slice_id) is not None:
+        slice_store.update(scope, slice_id, slice_doc)
+    states = list(run.doc["slices"].values())
+    if "running" in states:
+        return
+    failed = states.count("failed")
+    if failed == len(states):
+        finish_run(repo.namespace, repo.name, run_id, "failed", "every review slice failed")
+    else:
+        text = f"{len(states) - failed} of {len(states)} slices completed"
+        finish_run(repo.namespace, repo.name, run_id, "succeeded", text)
+
+
+def finish_run(namespace: str, name: str, run_id: str, phase: str, message: str,
+               on_done: Callable[[Record], None] | None = None) -> None:
+    """Finish the run (once) and free the repository's active-scan slot; announce it."""
+    repo = repositories.get(namespace, name)
+    if repo is None:
+        return
+    scope = repo_scope(repo)
+    moved = {"ok": False}
+
+    def finish(doc: dict[str, Any]) -> bool:
+        if doc.get("phase") not in ACTIVE_PHASES:
+            return False
+        doc.update({"phase": phase, "message": message, "completedAt": now_rfc3339()})
+        moved["ok"] = True
+        return True
+
+    run = runs.update(scope, run_id, finish, not_found_message="scan run not found")
+
+    def release(doc: dict[str, Any]) -> bool:
+        status = doc.setdefault("status", {})
+        if status.get("activeScan") != run_id:
+            return False
+        status.pop("activeScan")
+        status["lastScanTime"] = now_rfc3339()
+        status["lastScanPhase"] = phase
+        return True
+
+    repositories.update(namespace, name, release)
+    if moved["ok"]:
+        _announce(run)
+
+
+def _announce(run: Record) -> None:
+    from shared.events import build, emit
+    from shared.events.catalogue import data_for
+
+    doc = run.doc
+    type_ = "dev.shoal.security.scan.finished"
+    try:
+        emit(build(type_, data_for(type_, namespace=doc["namespace"], name=doc["repository"], scanRunID=doc["id"],
+                                   phase=doc["phase"], findings=int(doc.get("findings", 0)),
+                                   dropped=int(doc.get("dropped", 0))),
+                   subject=f"{doc['namespace']}/{doc['repository']}"))
+    except Exception:
+        log.exception("event emit failed", extra={"fields": {"type": type_, "run": doc["id"]}})
