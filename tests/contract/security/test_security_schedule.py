@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-
 from tests.conftest import AUTH
 
 BASE = "/api/v1/security/repositories"
