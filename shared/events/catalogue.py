@@ -125,6 +125,16 @@ class MonitorRunData(BaseModel):
     trigger: Literal["manual", "webhook", "schedule"]
 
 
+class SecurityScanQueuedData(BaseModel):
+    """A security scan run was queued; the `github` function plans its slices and creates the tasks."""
+
+    model_config = ConfigDict(extra="forbid")
+    namespace: str
+    name: str  # the RepositoryScan
+    scanRunID: str
+    trigger: Literal["manual", "schedule"]
+
+
 class SecurityScanData(BaseModel):
     """A security scan run finished; the run, its findings and dropped output are read from the store."""
 
@@ -211,6 +221,10 @@ CATALOGUE: dict[str, EventType] = {e.type: e for e in (
     EventType("dev.shoal.task.retried", "A task went back to Pending (a retry, a lost dispatch or the next "
               "autonomous iteration); the dispatcher starts it again.", TaskEventData,
               {**_TASK, "phase": "Pending", "message": "retry 1 of 3"}),
+    EventType("dev.shoal.security.scan.queued", "A repository security scan run was queued and waits for "
+              "execution (slice planning and one task per slice).", SecurityScanQueuedData,
+              {"namespace": "default", "name": "example-repo", "scanRunID": "scan_1795698670475000000",
+               "trigger": "manual"}, "default/example-repo"),
     EventType("dev.shoal.security.scan.finished", "A repository security scan run finished (every review slice "
               "task reported); its findings are stored.", SecurityScanData,
               {"namespace": "default", "name": "example-repo", "scanRunID": "scan_1795698670475000000",

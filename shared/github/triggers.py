@@ -128,8 +128,15 @@ def on_monitor_run_queued(event: Event) -> None:
     on_run_queued(event)
 
 
+def on_security_scan_queued(event: Event) -> None:
+    from shared.security.scans import on_scan_queued
+
+    on_scan_queued(event)
+
+
 HANDLERS = {
     "dev.shoal.monitor.run.queued": on_monitor_run_queued,
+    "dev.shoal.security.scan.queued": on_security_scan_queued,
     "com.github.issues.labeled": on_labeled,
     "com.github.pull_request.labeled": on_labeled,
     "com.github.pull_request.opened": on_pull_request,

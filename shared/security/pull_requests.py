@@ -17,52 +17,19 @@ from typing import Any
 from urllib.parse import quote
 
 from shared.clock import now_rfc3339
-from shared.config import get_settings
-from shared.errors import Conflict, UpstreamError
+from shared.errors import Conflict
+from shared.security.github import GitHub, token_for
 from shared.security.store import findings, patch_scope, patches, repo_scope
 from shared.store import Record
 
 NO_RECEIPT = "no verified patch proposal exists for this finding"
 
 
-class _GitHub:
-    def __init__(self, token: str | None) -> None:
-        from shared.github.client import API_VERSION
-
-        self.base_url = get_settings().github_api_url.rstrip("/")
-        self.headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION,
-                        "User-Agent": "shoal"}
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
-
-    def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
-             ok: tuple[int, ...] = (200, 201), tolerate: tuple[int, ...] = ()) -> tuple[int, Any]:
-        from shared.net.outbound import outbound_client
-
-        with outbound_client(timeout=30.0, headers=self.headers) as http:
-            response = http.request(method, self.base_url + path, params=params, json=body)
-        if response.status_code in tolerate:
-            return response.status_code, None
-        if response.status_code not in ok:
-            raise UpstreamError(f"GitHub answered {response.status_code} for {path}")
-        return response.status_code, response.json() if response.content else None
-
-
-def _token(namespace: str, spec: dict[str, Any]) -> str | None:
-    if spec.get("gitSecretRef"):
-        from shared.monitors.execute import _git_token
-
-        token = _git_token(namespace, spec)
-        if token:
-            return token
-    return get_settings().security_github_token
-
-
 def branch_name(finding_id: str) -> str:
     return f"shoal/security-{finding_id}"
 
 
-def _content(gh: _GitHub, repo_path: str, path: str, ref: str) -> tuple[str | None, str | None]:
+def _content(gh: GitHub, repo_path: str, path: str, ref: str) -> tuple[str | None, str | None]:
     """(text, blob sha) of a file at a ref; (None, None) when it does not exist there."""
     status, body = gh.call("GET", f"{repo_path}/contents/{quote(path)}", params={"ref": ref}, tolerate=(404,))
     if status == 404 or not isinstance(body, dict):
@@ -88,7 +55,7 @@ def open_pull_request(repo: Record, finding: Record) -> dict[str, Any]:
     repo_path = f"/repos/{owner}/{name}"
     base = spec.get("branch") or "main"
     head = branch_name(finding.name)
-    gh = _GitHub(_token(repo.namespace, spec))
+    gh = GitHub(token_for(repo.namespace, spec))
     _, pulls = gh.call("GET", f"{repo_path}/pulls", params={"head": f"{owner}:{head}", "state": "all"})
     if isinstance(pulls, list) and pulls:
         return _remember(repo, finding, pulls[0])

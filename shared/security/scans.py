@@ -2,7 +2,8 @@
 
 The one-active-run rule is a conditional update of the RepositoryScan's `status.activeScan`
 (optimistic version check): two concurrent requests (or a request and a scheduler tick) cannot both
-claim it. The run is then stored and one agent task per slice created; each slice task's
+claim it. The run is then stored (queued) and announced; the `github` event function executes it
+(`execute_run`: plan the slices, one agent task per slice); each slice task's
 `task.finished` event (shared.security.handlers) records its outcome, and the last one finishes the
 run and frees the slot.
 """
@@ -59,41 +60,88 @@ def start_scan(namespace: str, name: str, *, trigger: str, actor: str | None = N
 
 
 def launch(repo: Record, run_id: str, *, trigger: str, actor: str | None = None) -> Record:
-    """Store the run whose slot was just claimed and create one task per slice."""
+    """Store the queued run whose slot was just claimed and announce it (the `github` function runs it)."""
     spec = repo.doc["spec"]
-    plan = slices.plan(spec)
-    now = now_rfc3339()
-    doc: dict[str, Any] = {"id": run_id, "namespace": repo.namespace, "repository": repo.name, "phase": "running",
-                           "trigger": trigger, "createdAt": now, "startedAt": now,
-                           "slices": {s["sliceID"]: "running" for s in plan}, "tasks": {}, "findings": 0,
+    doc: dict[str, Any] = {"id": run_id, "namespace": repo.namespace, "repository": repo.name, "phase": "queued",
+                           "trigger": trigger, "createdAt": now_rfc3339(), "slices": {}, "tasks": {}, "findings": 0,
                            "dropped": 0}
     if actor:
         doc["requestedBy"] = actor
-    if spec.get("ref"):
-        doc["ref"] = spec["ref"]
-    if spec.get("branch"):
-        doc["branch"] = spec["branch"]
-    for s in plan:
-        doc["tasks"][s["sliceID"]] = tasks.task_name("secscan", repo.name, repo.doc["metadata"]["uid"], run_id,
-                                                     s["sliceID"])
-    scope = repo_scope(repo)
-    record = runs.create(scope, run_id, doc)
+    for key in ("branch", "ref"):
+        if spec.get(key):
+            doc[key] = spec[key]
+    record = runs.create(repo_scope(repo), run_id, doc)
+    from shared.events import build, emit
+    from shared.events.catalogue import data_for
+
+    type_ = "dev.shoal.security.scan.queued"
     try:
-        for s in plan:
-            _mark_slice(scope, s, run_id, doc["tasks"][s["sliceID"]], "running")
-            tasks.create(repo.namespace, doc["tasks"][s["sliceID"]], spec, prompts.scan_prompt(spec, s, run_id),
-                         repo.name, {tasks.KIND: "scan", tasks.RUN: run_id, tasks.SLICE: s["sliceID"],
-                                     tasks.UID: repo.doc["metadata"]["uid"]})
-    except Exception as exc:
-        log.exception("security scan could not start", extra={"fields": {"repository": repo.name, "run": run_id}})
-        finish_run(repo.namespace, repo.name, run_id, "failed", f"scan tasks could not be created: {exc}")
+        emit(build(type_, data_for(type_, namespace=repo.namespace, name=repo.name, scanRunID=run_id, trigger=trigger),
+                   subject=f"{repo.namespace}/{repo.name}"))
+    except Exception:
+        finish_run(repo.namespace, repo.name, run_id, "failed", "the scan could not be queued for execution")
         raise
     return record
 
 
-def _mark_slice(scope: str, s: dict[str, str], run_id: str, task: str, status: str) -> None:
-    fields = {"sliceID": s["sliceID"], "path": s["path"], "title": s["title"], "status": status,
-              "lastScanRunID": run_id, "taskName": task, "updatedAt": now_rfc3339()}
+def execute_run(namespace: str, name: str, run_id: str) -> None:
+    """Plan the slices (the repository tree when `spec.paths` is empty) and create one task per slice.
+
+    The queued → running move is conditional, so a redelivered event (or a second replica) finds the
+    run taken and stops; the task names are deterministic, so a crash between tasks is repaired by
+    the redelivery of the event that failed.
+    """
+    from shared.security.github import token_for, top_level_dirs
+
+    repo = repositories.get(namespace, name)
+    if repo is None:
+        return
+    scope = repo_scope(repo)
+    run = runs.get(scope, run_id)
+    if run is None or run.doc.get("phase") != "queued":
+        return
+    spec = repo.doc["spec"]
+    try:
+        dirs = top_level_dirs(spec, token_for(namespace, spec)) if slices.needs_tree(spec) else None
+    except Exception as exc:
+        reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        finish_run(namespace, name, run_id, "failed", f"the repository tree could not be read: {reason}")
+        return
+    plan = slices.plan(spec, dirs)
+    names = {s["sliceID"]: tasks.task_name("secscan", repo.name, repo.doc["metadata"]["uid"], run_id, s["sliceID"])
+             for s in plan}
+    taken = {"ok": False}
+
+    def start(doc: dict[str, Any]) -> bool:
+        if doc.get("phase") != "queued":
+            return False
+        doc.update({"phase": "running", "startedAt": now_rfc3339(), "tasks": names,
+                    "slices": {s["sliceID"]: "running" for s in plan}})
+        taken["ok"] = True
+        return True
+
+    runs.update(scope, run_id, start, not_found_message="scan run not found")
+    if not taken["ok"]:
+        return
+    try:
+        for s in plan:
+            _mark_slice(scope, s, run_id, names[s["sliceID"]], "running")
+            tasks.create(namespace, names[s["sliceID"]], spec, prompts.scan_prompt(spec, s, run_id), repo.name,
+                         {tasks.KIND: "scan", tasks.RUN: run_id, tasks.SLICE: s["sliceID"],
+                          tasks.UID: repo.doc["metadata"]["uid"]})
+    except Exception as exc:
+        log.exception("security scan could not start", extra={"fields": {"repository": name, "run": run_id}})
+        finish_run(namespace, name, run_id, "failed", f"scan tasks could not be created: {exc}")
+
+
+def on_scan_queued(event: Any) -> None:
+    data = event.data if isinstance(event.data, dict) else {}
+    execute_run(data["namespace"], data["name"], data["scanRunID"])
+
+
+def _mark_slice(scope: str, s: dict[str, Any], run_id: str, task: str, status: str) -> None:
+    fields = {**s, "status": status, "lastScanRunID": run_id, "taskName": task, "updatedAt": now_rfc3339()}
+    fields.setdefault("excludes", [])
     try:
         slice_store.create(scope, s["sliceID"], fields)
     except AlreadyExists:

@@ -26,3 +26,10 @@ def finish_task(internal, reactor, event_sink, name: str, result: Any, phase: st
         if event.type == "dev.shoal.task.finished":
             headers, body = to_http(event)
             assert reactor.post("/", data=body, headers=headers).status_code == 200
+
+
+def execute_queued_scan(github, event_sink, run_id: str) -> None:
+    """Hand the run's dev.shoal.security.scan.queued event to the `github` function (its subscriber)."""
+    [event] = [e for e in event_sink.of_type("dev.shoal.security.scan.queued") if e.data["scanRunID"] == run_id]
+    headers, body = to_http(event)
+    assert github.post("/", data=body, headers=headers).status_code == 200

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.conftest import AUTH
-from tests.support.security import finish_task
+from tests.support.security import execute_queued_scan, finish_task
 
 BASE = "/api/v1/security/repositories"
 FINDINGS = "/api/v1/security/findings"
@@ -46,17 +46,21 @@ def apps(function_client, httpserver, monkeypatch):
     monkeypatch.setenv("SHOAL_SECURITY_GITHUB_TOKEN", "ghp_security")
     reset_settings()
     security, tasks = function_client("security"), function_client("tasks")
-    internal, reactor = function_client("internal"), function_client("reactor")
+    internal, reactor, github = function_client("internal"), function_client("reactor"), function_client("github")
     body = {"name": "app", "spec": {"repoURL": "https://github.com/example/app", "paths": ["web", "api"],
                                     "analysisAgentRef": {"name": "security-reviewer"}}}
     assert security.post(BASE, json=body, headers=AUTH).status_code == 201
-    return security, tasks, internal, reactor
+    return security, tasks, internal, reactor, github
 
 
-def scan(security) -> dict:
+def scan(security, github, event_sink) -> dict:
+    """POST …/scans (201, queued), then the `github` function executes the queued run."""
     response = security.post(f"{BASE}/app/scans", headers=AUTH)
     assert response.status_code == 201, response.get_json()
-    return response.get_json()
+    run = response.get_json()
+    assert run["phase"] == "queued" and run["slices"] == {}
+    execute_queued_scan(github, event_sink, run["id"])
+    return run
 
 
 def items(security, path: str) -> list[dict]:
@@ -66,9 +70,10 @@ def items(security, path: str) -> list[dict]:
 
 
 def test_scan_pipeline_findings_dropped_and_threat_model(apps, event_sink):
-    security, tasks, internal, reactor = apps
-    run = scan(security)
-    assert run["phase"] == "running" and run["trigger"] == "manual" and run["id"].startswith("scan_")
+    security, tasks, internal, reactor, github = apps
+    run = scan(security, github, event_sink)
+    assert run["trigger"] == "manual" and run["id"].startswith("scan_")
+    assert items(security, f"{BASE}/app/scans")[0]["phase"] == "running"
     assert security.post(f"{BASE}/app/scans", headers=AUTH).get_json() == err(
         409, "a security scan is already running for this repository")
     slices = {s["path"]: s for s in items(security, f"{BASE}/app/slices")}
@@ -126,7 +131,7 @@ def test_scan_pipeline_findings_dropped_and_threat_model(apps, event_sink):
     dismissed = security.get(f"{FINDINGS}/{sqli['id']}", headers=AUTH).get_json()
     assert dismissed["state"] == "dismissed" and dismissed["dismissReason"] == "accepted risk"
     assert dismissed["recommended"] is False
-    rerun = scan(security)
+    rerun = scan(security, github, event_sink)
     slices = {s["path"]: s for s in items(security, f"{BASE}/app/slices")}
     finish_task(internal, reactor, event_sink, slices["api"]["taskName"], ANSWER)
     finish_task(internal, reactor, event_sink, slices["web"]["taskName"], None, phase="Failed")
@@ -147,8 +152,8 @@ def test_scan_pipeline_findings_dropped_and_threat_model(apps, event_sink):
 
 
 def test_validation_patch_and_pull_request(apps, event_sink, httpserver):
-    security, tasks, internal, reactor = apps
-    scan(security)
+    security, tasks, internal, reactor, github = apps
+    scan(security, github, event_sink)
     for s in items(security, f"{BASE}/app/slices"):
         finish_task(internal, reactor, event_sink, s["taskName"], ANSWER if s["path"] == "api" else {"findings": []})
     sqli = next(f for f in items(security, f"{BASE}/app/findings") if f["category"] == "injection")

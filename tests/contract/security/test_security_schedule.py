@@ -28,7 +28,7 @@ def test_due_scan_starts_once_and_holds_the_slot(function_client):
     assert run_tick(due) == 1
     assert run_tick(due) == 0  # another replica's tick finds the slot taken
     [run] = security.get(f"{BASE}/nightly/scans", headers=AUTH).get_json()["items"]
-    assert run["trigger"] == "schedule" and run["phase"] == "running"
+    assert run["trigger"] == "schedule" and run["phase"] == "queued"
     assert security.get(f"{BASE}/manual/scans", headers=AUTH).get_json()["items"] == []
     assert security.post(f"{BASE}/nightly/scans", headers=AUTH).status_code == 409
     # the next slot while the scan still runs is skipped, never started twice
