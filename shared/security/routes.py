@@ -70,8 +70,8 @@ def create_repository(ctx: RequestContext):
     reject_server_stamped(body)
     name, explicit_ns, raw_spec = identity(body)
     name = validate_name(name)
-    spec = normalize_spec(raw_spec)
     namespace = _namespace(ctx, explicit_ns)
+    spec = normalize_spec(raw_spec, namespace)
     metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     doc = {"apiVersion": "core.orka.ai/v1alpha1", "kind": "RepositoryScan",
            "metadata": {"name": name, "uid": str(uuid.uuid4()), "labels": string_map(metadata.get("labels")),
@@ -108,7 +108,7 @@ def update_repository(ctx: RequestContext, name: str):
     namespace = _namespace(ctx)
     if not isinstance(body.get("spec"), dict):
         raise Invalid("spec is required")
-    spec = normalize_spec(body["spec"])
+    spec = normalize_spec(body["spec"], namespace)
     current = require_repository(namespace, name)
     wanted_version = (body.get("metadata") or {}).get("resourceVersion") if isinstance(body.get("metadata"),
                                                                                     dict) else None

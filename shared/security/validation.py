@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from shared.errors import Invalid
+from shared.monitors import references
 from shared.monitors.repo_url import parse_repo_url
 
 REPO_URL_MESSAGE = ("spec.repoURL must be a credential-free GitHub repository root URL such as "
@@ -59,7 +60,7 @@ def _cron_valid(schedule: Any) -> bool:
     return bool(croniter.is_valid(schedule))
 
 
-def normalize_spec(raw: dict[str, Any]) -> dict[str, Any]:
+def normalize_spec(raw: dict[str, Any], namespace: str) -> dict[str, Any]:
     """The validated spec with defaults filled in; Invalid with the first rule broken."""
     spec = copy.deepcopy(raw)
     repo_url = spec.get("repoURL")
@@ -106,6 +107,11 @@ def normalize_spec(raw: dict[str, Any]) -> dict[str, Any]:
         git_name = _obj(git_ref, "spec.gitSecretRef").get("name")
         if not isinstance(git_name, str) or not git_name:
             raise Invalid("spec.gitSecretRef.name is required")
+        found = references.secret_has_key(namespace, git_name, references.GIT_KEYS)
+        if found is None:
+            raise Invalid(f'git secret "{git_name}" not found in namespace "{namespace}"')
+        if not found:
+            raise Invalid(f'git secret "{git_name}" must contain a non-empty token, password, or GITHUB_TOKEN key')
         spec["gitSecretRef"] = {"name": git_name}
     return spec
 

@@ -154,3 +154,21 @@ def test_children_of_a_missing_repository_are_404(security):
     assert security.get(f"{BASE}/app/findings?recommended=yes", headers=AUTH).get_json() == err(
         400, "recommended must be true or false")
     assert security.get("/api/v1/security/findings/sf-x", headers=AUTH).get_json() == err(404, "finding not found")
+
+
+def test_git_secret_must_exist_with_a_token(security, fake_kube):
+    import base64
+
+    fake_kube.add("/api/v1", "secrets", "default", {"metadata": {"name": "gh"},
+                                                     "data": {"token": base64.b64encode(b"ghp_x").decode()}})
+    fake_kube.add("/api/v1", "secrets", "default", {"metadata": {"name": "empty"}, "data": {"other": "eA=="}})
+    assert create(security, "ok", gitSecretRef={"name": "gh"})["spec"]["gitSecretRef"] == {"name": "gh"}
+    for ref, message in (({"name": "missing"}, 'git secret "missing" not found in namespace "default"'),
+                         ({"name": "empty"}, 'git secret "empty" must contain a non-empty token, password, or '
+                                             "GITHUB_TOKEN key"),
+                         ({}, "spec.gitSecretRef.name is required")):
+        body = {"name": "bad", "spec": {"repoURL": "https://github.com/example/app", "gitSecretRef": ref,
+                                        "analysisAgentRef": {"name": "a"}}}
+        response = security.post(BASE, json=body, headers=AUTH)
+        assert response.status_code == 400 and response.get_json() == err(400, message)
+    assert "ghp_x" not in str(security.get(f"{BASE}/ok", headers=AUTH).get_json())
