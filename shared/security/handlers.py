@@ -8,6 +8,7 @@ idempotent, so a redelivered event changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from shared.events import Event
@@ -64,9 +65,26 @@ def _scan(repo, annotations: dict[str, str], text: str | None, failure: str | No
     if failure:
         slice_finished(repo, run_id, slice_id, "failed", message=failure)
         return
-    kept, dropped, problem = ingest_scan(repo, run_id, slice_id, text)
+    new: list[str] = []
+    kept, dropped, problem = ingest_scan(repo, run_id, slice_id, text, new)
+    if repo.doc["spec"].get("validationMode") == "full":
+        _auto_validate(repo, new)
     slice_finished(repo, run_id, slice_id, "failed" if problem else "completed", findings=kept, dropped=dropped,
                    message=problem)
+
+
+def _auto_validate(repo, finding_ids: list[str]) -> None:
+    """validationMode full: every new critical or high finding gets a validation task at once."""
+    from shared.errors import Conflict
+    from shared.security.remediation import start_validation
+    from shared.security.store import findings, repo_scope
+
+    for fid in finding_ids:
+        finding = findings.get(repo_scope(repo), fid)
+        if finding is None or finding.doc.get("severity") not in ("critical", "high"):
+            continue
+        with contextlib.suppress(Conflict):  # already validating (a redelivered event)
+            start_validation(repo, finding)
 
 
 def _validation(repo, finding_id: str, task: str, text: str | None, failure: str | None) -> None:

@@ -112,8 +112,12 @@ def fingerprint_of(item: ModelFinding) -> str:
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
-def ingest_scan(repo: Record, run_id: str, slice_id: str, text: str | None) -> tuple[int, int, str | None]:
-    """Store the findings, dropped items and threat model of one slice answer: (findings, dropped, problem)."""
+def ingest_scan(repo: Record, run_id: str, slice_id: str, text: str | None,
+                new_findings: list[str] | None = None) -> tuple[int, int, str | None]:
+    """Store the findings, dropped items and threat model of one slice answer: (findings, dropped, problem).
+
+    The ids of findings seen for the first time are appended to `new_findings`.
+    """
     answer = extract_json(text)
     if answer is None:
         _drop(repo, run_id, slice_id, 0, "the result contains no JSON object", text)
@@ -132,7 +136,9 @@ def ingest_scan(repo: Record, run_id: str, slice_id: str, text: str | None) -> t
             _drop(repo, run_id, slice_id, index, reason_of(exc), raw)
             dropped_count += 1
             continue
-        upsert_finding(repo, run_id, slice_id, item)
+        fid, created = upsert_finding(repo, run_id, slice_id, item)
+        if created and new_findings is not None:
+            new_findings.append(fid)
         kept += 1
     model = answer.get("threatModel")
     if isinstance(model, dict):
@@ -146,7 +152,8 @@ def ingest_scan(repo: Record, run_id: str, slice_id: str, text: str | None) -> t
     return kept, dropped_count, None
 
 
-def upsert_finding(repo: Record, run_id: str, slice_id: str, item: ModelFinding) -> str:
+def upsert_finding(repo: Record, run_id: str, slice_id: str, item: ModelFinding) -> tuple[str, bool]:
+    """(finding id, whether it is new)."""
     fingerprint = fingerprint_of(item)
     fid = finding_id(repo, fingerprint)
     now = now_rfc3339()
@@ -162,6 +169,7 @@ def upsert_finding(repo: Record, run_id: str, slice_id: str, item: ModelFinding)
     doc["recommended"] = recommended(doc)
     try:
         findings.create(scope, fid, doc)
+        return fid, True
     except AlreadyExists:
         def refresh(existing: dict[str, Any]) -> bool:
             existing.update(observed)  # state, validation and remediation are kept across scans
@@ -169,7 +177,7 @@ def upsert_finding(repo: Record, run_id: str, slice_id: str, item: ModelFinding)
             return True
 
         findings.update(scope, fid, refresh)
-    return fid
+    return fid, False
 
 
 def _drop(repo: Record, run_id: str, slice_id: str, index: int, reason: str, raw: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -137,8 +138,20 @@ def delete_repository(ctx: RequestContext, name: str):
         raise NotFound(SCAN_NOT_FOUND)
     threat_models.delete(namespace, name)
     schedule.index(namespace, name, None)
+    _cancel_active_scan(record)
     # Children live under the deleted resource's uid: they are no longer listed or reachable.
     return None
+
+
+def _cancel_active_scan(record: Record) -> None:
+    """The deleted repository's running slice tasks are cancelled: their results would be discarded."""
+    from shared.tasks.service import cancel_task
+
+    run_id = (record.doc.get("status") or {}).get("activeScan")
+    run = runs.get(repo_scope(record), run_id) if run_id else None
+    for task in ((run.doc.get("tasks") or {}).values() if run else ()):
+        with contextlib.suppress(NotFound):
+            cancel_task(record.namespace, task, "repository scan deleted")
 
 
 # -- threat model --------------------------------------------------------------------------------------

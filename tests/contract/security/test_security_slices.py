@@ -79,3 +79,41 @@ def test_scans_need_rbac(apps, fake_kube):
     assert security.get(f"{BASE}/app/scans", headers=sa).get_json()["items"] == []
     dismiss = security.post("/api/v1/security/findings/sf-1/dismiss", headers=sa)
     assert dismiss.get_json() == {"error": {"code": 403, "message": "not authorized to update securityfindings"}}
+
+
+def test_full_validation_mode_validates_new_serious_findings(function_client, event_sink):
+    from tests.support.security import finish_task
+
+    security, tasks = function_client("security"), function_client("tasks")
+    internal, reactor, github = function_client("internal"), function_client("reactor"), function_client("github")
+    body = {"name": "strict", "spec": {"repoURL": "https://github.com/example/app", "paths": ["api"],
+                                       "validationMode": "full", "analysisAgentRef": {"name": "security-reviewer"}}}
+    assert security.post(BASE, json=body, headers=AUTH).status_code == 201
+    run = security.post(f"{BASE}/strict/scans", headers=AUTH).get_json()
+    execute_queued_scan(github, event_sink, run["id"])
+    [slice_] = security.get(f"{BASE}/strict/slices", headers=AUTH).get_json()["items"]
+    answer = {"findings": [
+        {"title": "SSRF in fetch", "severity": "critical", "category": "ssrf", "file": "api/f.py", "description": "d"},
+        {"title": "Verbose errors", "severity": "low", "category": "info-leak", "file": "api/e.py", "description": "d"}]}
+    finish_task(internal, reactor, event_sink, slice_["taskName"], answer)
+    found = {f["severity"]: f for f in security.get(f"{BASE}/strict/findings", headers=AUTH).get_json()["items"]}
+    assert found["critical"]["validationStatus"] == "validating"
+    assert found["low"]["validationStatus"] == "unvalidated"
+    task = tasks.get(f"/api/v1/tasks/{found['critical']['validationTask']}", headers=AUTH).get_json()
+    assert task["metadata"]["annotations"]["orka.ai/security-task"] == "validate"
+
+
+def test_deleting_a_repository_cancels_its_running_scan(function_client, event_sink):
+    security, tasks, github = function_client("security"), function_client("tasks"), function_client("github")
+    body = {"name": "gone", "spec": {"repoURL": "https://github.com/example/app", "paths": ["api", "web"],
+                                     "analysisAgentRef": {"name": "security-reviewer"}}}
+    assert security.post(BASE, json=body, headers=AUTH).status_code == 201
+    run = security.post(f"{BASE}/gone/scans", headers=AUTH).get_json()
+    execute_queued_scan(github, event_sink, run["id"])
+    names = [s["taskName"] for s in security.get(f"{BASE}/gone/slices", headers=AUTH).get_json()["items"]]
+    assert security.delete(f"{BASE}/gone", headers=AUTH).status_code == 204
+    phases = {tasks.get(f"/api/v1/tasks/{n}", headers=AUTH).get_json()["status"]["phase"] for n in names}
+    assert phases == {"Cancelled"}
+    assert security.post(BASE, json=body, headers=AUTH).status_code == 201  # re-created: starts empty
+    assert security.get(f"{BASE}/gone/scans", headers=AUTH).get_json()["items"] == []
+    assert security.get(f"{BASE}/gone/slices", headers=AUTH).get_json()["items"] == []
