@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from shared.llm.base import Completion, Message, ProviderError, StreamEvent, ToolCall, ToolSpec, Usage
+from shared.llm.wire import SameWire
 
 
 def to_anthropic(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
@@ -30,8 +31,9 @@ def to_anthropic(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
     return system, out
 
 
-class AnthropicProvider:
+class AnthropicProvider(SameWire):
     kind = "anthropic"
+    wire = "anthropic"  # the HTTP format it speaks, for same-wire proxying (shared.llm.wire)
 
     def __init__(self, name: str, model: str, *, api_key: str | None, base_url: str | None = None,
                  timeout: float = 120.0) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from shared.llm.base import Completion, Message, ProviderError, StreamEvent, ToolCall, ToolSpec, Usage
+from shared.llm.wire import SameWire
 
 
 def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
@@ -23,7 +24,9 @@ def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
     return out
 
 
-class OpenAIProvider:
+class OpenAIProvider(SameWire):
+    wire = "openai"  # the HTTP format it speaks, for same-wire proxying (shared.llm.wire)
+
     def __init__(self, name: str, model: str, *, api_key: str | None, base_url: str | None = None,
                  kind: str = "openai", timeout: float = 120.0) -> None:
         self.name, self.model, self.kind = name, model, kind
