@@ -4,6 +4,7 @@ scheduled repository-monitor runs) and finished tasks (webhookURL notifications)
 import functions_framework
 
 from shared.events.consumer import consume
+from shared.events.outbox import drain as drain_parked_events
 from shared.monitors.schedule import on_tick as monitor_tick
 from shared.tasks.scheduler import on_tick as task_tick
 from shared.tasks.webhook import on_task_finished
@@ -12,6 +13,7 @@ from shared.tasks.webhook import on_task_finished
 def on_tick(event):
     task_tick(event)
     monitor_tick(event)
+    drain_parked_events()
 
 
 HANDLERS = {

@@ -287,8 +287,9 @@ class Turn:
             self._finish_lock.release()
 
     def _announce(self) -> None:
-        from shared.events import build, emit
+        from shared.events import build
         from shared.events.catalogue import data_for
+        from shared.events.outbox import publish
 
         try:
             data = data_for("dev.shoal.chat.turn.completed", namespace=self.req.namespace, name=self.req.session_id,
@@ -296,7 +297,8 @@ class Turn:
                             model=self.req.provider.model, usage=self.outcome.usage,
                             tasksCreated=[n for _, n in self.ctx.tasks_created],
                             durationSeconds=round(time.monotonic() - self._started, 3))
-            emit(build("dev.shoal.chat.turn.completed", data, subject=f"{self.req.namespace}/{self.req.session_id}"))
+            publish(build("dev.shoal.chat.turn.completed", data,
+                          subject=f"{self.req.namespace}/{self.req.session_id}"))
         except Exception:
             log.exception("event emit failed", extra={"fields": {"type": "dev.shoal.chat.turn.completed"}})
 
