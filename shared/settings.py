@@ -120,6 +120,12 @@ class Settings(BaseSettings):
     # Comma-separated subject patterns (`*`, `?`); empty = nobody (fails closed).
     oidc_allowed_subjects: str = Field(default="", validation_alias="ORKA_OIDC_ALLOWED_SUBJECTS")
     oidc_namespace: str | None = Field(default=None, validation_alias="ORKA_OIDC_NAMESPACE")
+    # Also authorize OIDC callers by SubjectAccessReview, as the apiserver's own OIDC authenticator
+    # names them (--oidc-username-claim/-prefix, --oidc-groups-prefix). Off: namespace isolation only.
+    oidc_rbac: bool = False
+    oidc_rbac_username_claim: Literal["sub", "email"] = "sub"
+    oidc_rbac_username_prefix: str = "oidc:"
+    oidc_rbac_groups_prefix: str = "oidc:"
     context_token_profile: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_PROFILE")
     context_token_issuer: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_ISSUER")
     context_token_audience: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_AUDIENCE")
