@@ -171,3 +171,50 @@ def test_anthropic_answer_and_stream_carry_our_message_id(compat, anthropic_upst
     deltas = [json.loads(d)["delta"].get("text", "") for d in sse_data(response)
               if json.loads(d)["type"] == "content_block_delta"]
     assert "".join(deltas) == "streamed reply"
+
+
+# -- across vendors: the common controls are translated, not dropped ------------------------------------
+WEATHER_OAI = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+WEATHER_ANT = {"name": "get_weather", "input_schema": {"type": "object"}}
+
+
+@pytest.mark.parametrize("choice,expected", [
+    ("required", {"type": "any"}), ("none", {"type": "none"}), ("auto", {"type": "auto"}),
+    ({"type": "function", "function": {"name": "get_weather"}}, {"type": "tool", "name": "get_weather"})])
+def test_openai_controls_reach_an_anthropic_upstream(compat, anthropic_upstream, choice, expected):
+    response = post(compat, "/openai/v1/chat/completions", {
+        "model": "m", "messages": USER, "tools": [WEATHER_OAI], "tool_choice": choice, "stop": "END", "top_p": 0.3,
+        "temperature": 0.2})
+    assert response.status_code == 200
+    sent = anthropic_upstream.requests[0]["json"]
+    assert (sent["tool_choice"], sent["stop_sequences"], sent["top_p"], sent["temperature"]) == (
+        expected, ["END"], 0.3, 0.2)
+
+
+@pytest.mark.parametrize("choice,expected", [
+    ({"type": "any"}, "required"), ({"type": "auto"}, "auto"),
+    ({"type": "tool", "name": "get_weather"}, {"type": "function", "function": {"name": "get_weather"}})])
+def test_anthropic_controls_reach_an_openai_upstream(compat, openai_upstream, choice, expected):
+    response = post(compat, "/anthropic/v1/messages", {
+        "model": "m", "max_tokens": 32, "messages": USER, "tools": [WEATHER_ANT], "tool_choice": choice,
+        "stop_sequences": ["END", "STOP"], "top_p": 0.3})
+    assert response.status_code == 200
+    sent = openai_upstream.requests[0]["json"]
+    assert (sent["tool_choice"], sent["stop"], sent["top_p"]) == (expected, ["END", "STOP"], 0.3)
+
+
+@pytest.mark.parametrize("path,body,error", [
+    ("/openai/v1/chat/completions", {"tool_choice": "sometimes"}, {"error": {
+        "message": "invalid request body", "type": "invalid_request_error", "param": None, "code": None}}),
+    ("/openai/v1/chat/completions", {"stop": [1]}, {"error": {
+        "message": "invalid request body", "type": "invalid_request_error", "param": None, "code": None}}),
+    ("/anthropic/v1/messages", {"tool_choice": {"type": "tool"}}, {"type": "error", "error": {
+        "type": "invalid_request_error", "message": "invalid request body"}}),
+    ("/anthropic/v1/messages", {"top_p": "high"}, {"type": "error", "error": {
+        "type": "invalid_request_error", "message": "invalid request body"}}),
+])
+def test_malformed_controls_are_refused_before_the_model(compat, upstream, path, body, error):
+    base = {"model": "m", "messages": USER, "max_tokens": 32}
+    response = post(compat, path, {**base, **body})
+    assert (response.status_code, response.get_json()) == (400, error)
+    assert upstream.requests == []
