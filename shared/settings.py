@@ -198,3 +198,6 @@ class Settings(BaseSettings):
     models_pvc: str = "models-cache"
     models_job_image: str = "alpine:3.20"
     models_scan_cache_seconds: float = 30.0
+    # Task priority (issue 4): at most this many Running tasks per namespace; Pending tasks beyond it
+    # wait and start highest `spec.priority` first (FIFO within a priority). 0 = unlimited (dispatch at once).
+    max_running_tasks_per_namespace: int = 0

@@ -40,6 +40,8 @@ log = get_logger("chat")
 DELTA_WINDOW = 0.05
 DELTA_CHARS = 4096
 OUT_OF_TIME = "I ran out of time. Here's what I accomplished so far."
+# The answer when the tool-less summary call after the iteration limit fails (orka-behaviour.md §3).
+ITERATION_LIMIT = "Reached iteration limit."
 
 
 class Stop(Exception):
@@ -225,7 +227,8 @@ class Turn:
                                tool_timeout=limits.tool_timeout, max_tokens=req.max_tokens,
                                temperature=req.temperature, observe=self._observe, stream=True,
                                rules=LoopRules(before_call=guards.before_call,
-                                                follow_up=running_follow_up(self._still_running)))
+                                                follow_up=running_follow_up(self._still_running),
+                                                exhausted_fallback=ITERATION_LIMIT))
             self._flush_text()
             self._account(result)
             self._finish("completed", text=result.text, messages=result.messages)
