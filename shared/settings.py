@@ -120,6 +120,12 @@ class Settings(BaseSettings):
     # Comma-separated subject patterns (`*`, `?`); empty = nobody (fails closed).
     oidc_allowed_subjects: str = Field(default="", validation_alias="ORKA_OIDC_ALLOWED_SUBJECTS")
     oidc_namespace: str | None = Field(default=None, validation_alias="ORKA_OIDC_NAMESPACE")
+    # Also authorize OIDC callers by SubjectAccessReview, as the apiserver's own OIDC authenticator
+    # names them (--oidc-username-claim/-prefix, --oidc-groups-prefix). Off: namespace isolation only.
+    oidc_rbac: bool = False
+    oidc_rbac_username_claim: Literal["sub", "email"] = "sub"
+    oidc_rbac_username_prefix: str = "oidc:"
+    oidc_rbac_groups_prefix: str = "oidc:"
     context_token_profile: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_PROFILE")
     context_token_issuer: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_ISSUER")
     context_token_audience: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_AUDIENCE")
@@ -192,6 +198,9 @@ class Settings(BaseSettings):
     models_pvc: str = "models-cache"
     models_job_image: str = "alpine:3.20"
     models_scan_cache_seconds: float = 30.0
+    # Task priority (issue 4): at most this many Running tasks per namespace; Pending tasks beyond it
+    # wait and start highest `spec.priority` first (FIFO within a priority). 0 = unlimited (dispatch at once).
+    max_running_tasks_per_namespace: int = 0
     # Security scans (docs/security.md): the GitHub token that opens remediation pull requests when
     # the RepositoryScan names no spec.gitSecretRef. Never returned or logged.
     security_github_token: str | None = None

@@ -49,9 +49,11 @@ def aws():
     """moto in process, started before any client exists, with the tables and bucket created."""
     from moto import mock_aws
 
+    from shared.local.moto_atomic import make_writes_atomic
     from shared.store.bootstrap import ensure_state
     from shared.store.clients import reset_clients
 
+    make_writes_atomic()  # DynamoDB's conditional writes are atomic; moto's are not without this
     with mock_aws():
         reset_clients()
         ensure_state()

@@ -3,13 +3,13 @@
 import functions_framework
 
 from shared.events.consumer import consume
-from shared.tasks.dispatch import on_task_created, on_task_stopped
+from shared.tasks.dispatch import on_task_created, on_task_finished
 
 HANDLERS = {
     "dev.shoal.task.created": on_task_created,
     "dev.shoal.task.retried": on_task_created,
-    "dev.shoal.task.deleted": on_task_stopped,
-    "dev.shoal.task.finished": on_task_stopped,
+    "dev.shoal.task.deleted": on_task_finished,
+    "dev.shoal.task.finished": on_task_finished,
 }
 
 

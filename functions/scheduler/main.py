@@ -4,6 +4,7 @@ scheduled repository-monitor runs and security scans) and finished tasks (webhoo
 import functions_framework
 
 from shared.events.consumer import consume
+from shared.events.outbox import drain as drain_parked_events
 from shared.monitors.schedule import on_tick as monitor_tick
 from shared.security.schedule import on_tick as security_tick
 from shared.tasks.scheduler import on_tick as task_tick
@@ -14,6 +15,7 @@ def on_tick(event):
     task_tick(event)
     monitor_tick(event)
     security_tick(event)
+    drain_parked_events()
 
 
 HANDLERS = {

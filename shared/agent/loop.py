@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.agent.tools import ToolRegistry, render_result
-from shared.llm.base import Completion, Message, Provider, ToolCall, Usage
+from shared.llm.base import Completion, Message, Provider, ProviderError, ToolCall, Usage
 
 EXHAUSTED_NOTE = ("[System: You have reached the maximum number of iterations. "
                   "Please provide a final summary of what you accomplished.]")
@@ -54,6 +54,9 @@ class LoopRules:
     #   (chat's "tasks still running"); checked before `reprompt`.
     before_call: Callable[[AgentResult], None] | None = None
     follow_up: Callable[[AgentResult], str | None] | None = None
+    # - exhausted_fallback: the answer when the tool-less call after the iteration limit fails with a
+    #   ProviderError (chat's "Reached iteration limit."); None lets the error propagate.
+    exhausted_fallback: str | None = None
 
 
 def repetition_key(call: ToolCall) -> str:
@@ -115,6 +118,16 @@ def _run_tools(tools: ToolRegistry, calls: list[ToolCall], pool: concurrent.futu
     return outputs
 
 
+def _fallback(result: AgentResult, text: str, notify: Observer, stream: bool) -> AgentResult:
+    """End with a canned answer, reported the way a model's answer would have been."""
+    if stream:
+        notify("delta", {"content": text})
+    notify("message", {"content": text})
+    result.messages.append(Message(role="assistant", content=text))
+    result.text = text
+    return result
+
+
 def run_agent(provider: Provider, messages: list[Message], *, tools: ToolRegistry | None = None,
               max_iterations: int = 50, tool_timeout: float = 60.0, max_tokens: int = 4096,
               temperature: float | None = None, observe: Observer | None = None,
@@ -141,7 +154,13 @@ def run_agent(provider: Provider, messages: list[Message], *, tools: ToolRegistr
             if exhausted:
                 result.messages.append(Message(role="user", content=EXHAUSTED_NOTE))
             specs = None if exhausted or not len(tools) else tools.specs()
-            completion = _call(provider, result.messages, specs, max_tokens, temperature, notify if stream else None)
+            try:
+                completion = _call(provider, result.messages, specs, max_tokens, temperature,
+                                   notify if stream else None)
+            except ProviderError:
+                if not exhausted or rules.exhausted_fallback is None:
+                    raise
+                return _fallback(result, rules.exhausted_fallback, notify, stream)
             result.llm_calls += 1
             result.usage.add(completion.usage)
             result.messages.append(Message(role="assistant", content=completion.text,

@@ -201,6 +201,20 @@ def _sar(principal: Principal, permission: Permission, namespace: str, name: str
                                  subresource=permission.subresource)
 
 
+def as_kubernetes_user(principal: Principal) -> Principal:
+    """An OIDC caller as the apiserver's OIDC authenticator would name it (SHOAL_OIDC_RBAC_*), so the
+    cluster's RoleBindings for `oidc:alice` / `oidc:devs` govern what it may do through Shoal."""
+    from shared.config import get_settings
+
+    settings = get_settings()
+    claim = principal.claims.get("email") if settings.oidc_rbac_username_claim == "email" else principal.subject
+    if not claim:
+        raise Forbidden(f"token has no {settings.oidc_rbac_username_claim} claim to authorize")
+    return Principal(kind="kubernetes", subject=principal.subject,
+                     username=f"{settings.oidc_rbac_username_prefix}{claim}",
+                     groups=tuple(f"{settings.oidc_rbac_groups_prefix}{g}" for g in principal.groups))
+
+
 def scope_allows(scopes: str, permission: Permission) -> bool:
     """`orka:<area>:<verb>`, its class (read / write / operate), `orka:<area>:*` or `orka:*`."""
     area = permission.scope_area or permission.resource
@@ -232,4 +246,10 @@ def authorize(principal: Principal, permission: Permission, namespace: str, *, n
             if mode == "enforce":
                 raise Forbidden(f"context token is not authorized for {permission.action}")
         return
-    # OIDC (and API-key) principals: namespace isolation is their authorization; RBAC is not consulted.
+    if principal.kind == "oidc":
+        from shared.config import get_settings
+
+        if get_settings().oidc_rbac and not _sar(as_kubernetes_user(principal), permission, namespace, name):
+            raise Forbidden(f"not authorized to {permission.action}")
+        return
+    # API-key principals: namespace isolation is their authorization; RBAC is not consulted.

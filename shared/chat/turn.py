@@ -40,6 +40,8 @@ log = get_logger("chat")
 DELTA_WINDOW = 0.05
 DELTA_CHARS = 4096
 OUT_OF_TIME = "I ran out of time. Here's what I accomplished so far."
+# The answer when the tool-less summary call after the iteration limit fails (orka-behaviour.md §3).
+ITERATION_LIMIT = "Reached iteration limit."
 
 
 class Stop(Exception):
@@ -225,7 +227,8 @@ class Turn:
                                tool_timeout=limits.tool_timeout, max_tokens=req.max_tokens,
                                temperature=req.temperature, observe=self._observe, stream=True,
                                rules=LoopRules(before_call=guards.before_call,
-                                                follow_up=running_follow_up(self._still_running)))
+                                                follow_up=running_follow_up(self._still_running),
+                                                exhausted_fallback=ITERATION_LIMIT))
             self._flush_text()
             self._account(result)
             self._finish("completed", text=result.text, messages=result.messages)
@@ -287,8 +290,9 @@ class Turn:
             self._finish_lock.release()
 
     def _announce(self) -> None:
-        from shared.events import build, emit
+        from shared.events import build
         from shared.events.catalogue import data_for
+        from shared.events.outbox import publish
 
         try:
             data = data_for("dev.shoal.chat.turn.completed", namespace=self.req.namespace, name=self.req.session_id,
@@ -296,7 +300,8 @@ class Turn:
                             model=self.req.provider.model, usage=self.outcome.usage,
                             tasksCreated=[n for _, n in self.ctx.tasks_created],
                             durationSeconds=round(time.monotonic() - self._started, 3))
-            emit(build("dev.shoal.chat.turn.completed", data, subject=f"{self.req.namespace}/{self.req.session_id}"))
+            publish(build("dev.shoal.chat.turn.completed", data,
+                          subject=f"{self.req.namespace}/{self.req.session_id}"))
         except Exception:
             log.exception("event emit failed", extra={"fields": {"type": "dev.shoal.chat.turn.completed"}})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from shared.compat import anthropic_wire, engine
+from shared.compat import anthropic_wire, engine, passthrough
 from shared.compat.common import (
     model_entries,
     primed,
@@ -31,12 +31,17 @@ def create_message(ctx: RequestContext):
     namespace = request_namespace(ctx)
     provider = resolve_provider(body["model"])
     request = anthropic_wire.parse(body)
+    ident = f"msg_{uuid.uuid4()}"
     tools = None
     if server_tools_enabled(ctx):
         from shared.compat.tools import compat_tools
 
         tools = compat_tools(ctx.require_principal(), namespace)
-    ident = f"msg_{uuid.uuid4()}"
+    elif passthrough.speaks(provider, "anthropic"):
+        headers = ctx.request.headers
+        return passthrough.anthropic(body, provider, ident, stream=request.stream,
+                                     error_body=stream_error_renderer("anthropic", ctx.request_id),
+                                     version=headers.get("anthropic-version"), beta=headers.get("anthropic-beta"))
     if not request.stream:
         return anthropic_wire.message(ident, provider.model, engine.complete(request, provider, tools, namespace))
     events = primed(engine.stream(request, provider, tools, namespace))

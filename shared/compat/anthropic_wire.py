@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.compat.common import CompatRequest, content_text
 from shared.errors import Invalid, ShoalError
-from shared.llm.base import Message, ToolCall, ToolSpec
+from shared.llm.base import CallOptions, Message, ToolCall, ToolSpec
 
 BAD_BODY = "invalid request body"
 BAD_CONTENT = "failed to convert messages: content must be a string or array of content blocks"
@@ -106,7 +106,30 @@ def parse(body: dict[str, Any]) -> CompatRequest:
     if system:
         messages.insert(0, Message(role="system", content=system))
     return CompatRequest(model=body["model"], messages=messages, tools=_tools(body.get("tools")),
-                         max_tokens=body["max_tokens"], temperature=temperature, stream=bool(body.get("stream")))
+                         max_tokens=body["max_tokens"], temperature=temperature, stream=bool(body.get("stream")),
+                         options=_call_options(body))
+
+
+_CHOICES = {"auto": "auto", "any": "required", "none": "none", "tool": "tool"}
+
+
+def _call_options(body: dict[str, Any]) -> CallOptions:
+    """stop_sequences, top_p, tool_choice ({"type": auto|any|none|tool, "name"})."""
+    stop, top_p, choice = body.get("stop_sequences"), body.get("top_p"), body.get("tool_choice")
+    if stop is not None and not (isinstance(stop, list) and all(isinstance(s, str) for s in stop)):
+        raise Invalid(BAD_BODY)
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, int | float)):
+        raise Invalid(BAD_BODY)
+    kind = forced = None
+    if choice is not None:
+        if not isinstance(choice, dict) or choice.get("type") not in _CHOICES:
+            raise Invalid(BAD_BODY)
+        kind = _CHOICES[choice["type"]]
+        if kind == "tool":
+            if not isinstance(choice.get("name"), str):
+                raise Invalid(BAD_BODY)
+            forced = choice["name"]
+    return CallOptions(stop=tuple(stop or ()), top_p=top_p, tool_choice=kind, forced_tool=forced)
 
 
 def _content(outcome: Any) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from shared.errors import Invalid, ShoalError
 
 if TYPE_CHECKING:
     from shared.http.api import RequestContext
-    from shared.llm.base import Message, Provider, ToolSpec
+    from shared.llm.base import CallOptions, Message, Provider, ToolSpec
 
 TOOLS_HEADER = "X-Orka-Tools"
 
@@ -28,6 +28,7 @@ class CompatRequest:
     temperature: float | None = None
     stream: bool = False
     include_usage: bool = False
+    options: CallOptions | None = None  # carried by the proxy only (server-side tools are the platform's)
 
 
 def server_tools_enabled(ctx: RequestContext) -> bool:

@@ -70,7 +70,7 @@ def complete(request: CompatRequest, provider: Provider, tools: ToolRegistry | N
     try:
         if tools is None:
             c = provider.complete(request.messages, tools=request.tools or None, max_tokens=request.max_tokens,
-                                  temperature=request.temperature)
+                                  temperature=request.temperature, options=request.options)
             return Outcome(c.text, c.tool_calls, c.stop_reason, c.usage, c.model or provider.model)
         from shared.agent.loop import run_agent
 
@@ -93,7 +93,7 @@ def stream(request: CompatRequest, provider: Provider, tools: ToolRegistry | Non
 
 def _proxy_events(request: CompatRequest, provider: Provider) -> Iterator[Event]:
     for event in provider.stream(request.messages, tools=request.tools or None, max_tokens=request.max_tokens,
-                                 temperature=request.temperature):
+                                 temperature=request.temperature, options=request.options):
         if event.kind == "text_delta":
             yield Event("text", text=event.text)
         elif event.completion is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from shared.compat import engine, openai_wire
+from shared.compat import engine, openai_wire, passthrough
 from shared.compat.common import (
     model_entries,
     primed,
@@ -28,12 +28,15 @@ def chat_completions(ctx: RequestContext):
     namespace = request_namespace(ctx)
     provider = resolve_provider(request.model)
     openai_wire.apply_max_tokens(body, request)
+    ident, created = f"chatcmpl-{secrets.token_hex(4)}", int(time.time())
     tools = None
     if server_tools_enabled(ctx):
         from shared.compat.tools import compat_tools
 
         tools = compat_tools(ctx.require_principal(), namespace)
-    ident, created = f"chatcmpl-{secrets.token_hex(4)}", int(time.time())
+    elif passthrough.speaks(provider, "openai"):
+        return passthrough.openai(body, provider, ident, stream=request.stream,
+                                  error_body=stream_error_renderer("openai", ctx.request_id))
     if not request.stream:
         outcome = engine.complete(request, provider, tools, namespace)
         return openai_wire.response(ident, created, provider.model, outcome)

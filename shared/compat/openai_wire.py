@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.compat.common import CompatRequest, content_text
 from shared.errors import Invalid, ShoalError
-from shared.llm.base import Message, ToolCall, ToolSpec
+from shared.llm.base import CallOptions, Message, ToolCall, ToolSpec
 
 BAD_BODY = "invalid request body"
 FINISH = {"end_turn": "stop", "stop_sequence": "stop", "tool_use": "tool_calls", "max_tokens": "length"}
@@ -92,7 +92,27 @@ def parse(body: dict[str, Any]) -> CompatRequest:
         raise Invalid(BAD_BODY)
     return CompatRequest(model=model, messages=[_message(m) for m in messages], tools=_tools(body.get("tools")),
                          temperature=temperature, stream=bool(body.get("stream")),
-                         include_usage=bool(options.get("include_usage")))
+                         include_usage=bool(options.get("include_usage")), options=_call_options(body))
+
+
+def _call_options(body: dict[str, Any]) -> CallOptions:
+    """stop (a string or up to 4 strings), top_p, tool_choice ("auto"/"none"/"required"/a function)."""
+    stop, top_p, choice = body.get("stop"), body.get("top_p"), body.get("tool_choice")
+    if isinstance(stop, str):
+        stop = [stop]
+    if stop is not None and not (isinstance(stop, list) and all(isinstance(s, str) for s in stop)):
+        raise Invalid(BAD_BODY)
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, int | float)):
+        raise Invalid(BAD_BODY)
+    forced = None
+    if isinstance(choice, dict):
+        function = choice.get("function")
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise Invalid(BAD_BODY)
+        choice, forced = "tool", function["name"]
+    elif choice is not None and choice not in ("auto", "none", "required"):
+        raise Invalid(BAD_BODY)
+    return CallOptions(stop=tuple(stop or ()), top_p=top_p, tool_choice=choice, forced_tool=forced)
 
 
 def apply_max_tokens(body: dict[str, Any], request: CompatRequest) -> None:

@@ -27,6 +27,7 @@ platform = Router(dialect="problem", tag="incidents")
 REQUESTED = "dev.shoal.investigation.requested"
 STREAM_POLL_SECONDS = 0.25
 STREAM_MAX_SECONDS = 1800.0
+CANCELLABLE = frozenset({"pending", "investigating", "user_driving", "unknown"})
 
 
 class ValidationError(ShoalError):
@@ -91,8 +92,9 @@ def _request_investigation(session_id: str, namespace: str, incident_id: str) ->
 
 @router.route("/session/<session_id>", summary="Session status")
 def session_status(ctx: RequestContext, session_id: str):
-    doc = _owned(ctx, session_id).doc
-    body: dict[str, Any] = {"session_id": doc["session_id"], "status": doc["status"],
+    record = _owned(ctx, session_id)
+    doc = record.doc
+    body: dict[str, Any] = {"session_id": record.name, "status": sessions.public_status(doc),
                             "progress": doc.get("progress", "")}
     if doc.get("error"):
         body["error"] = doc["error"]
@@ -107,25 +109,26 @@ def session_status(ctx: RequestContext, session_id: str):
 def session_result(ctx: RequestContext, session_id: str):
     from shared.incidents import response
 
-    doc = _owned(ctx, session_id).doc
-    if doc["status"] not in sessions.TERMINAL:
-        raise Conflict(f"Session is still {doc['status']}, result not yet available", code="session-not-completed")
-    return doc.get("result") or response.synthesized(doc["session_id"], doc["request"], doc["status"],
-                                                     doc.get("error"))
+    record = _owned(ctx, session_id)
+    doc, status = record.doc, sessions.public_status(record.doc)
+    if status == "unknown":
+        raise Conflict("Session state is unknown, result not available", code="session-not-completed")
+    if status not in sessions.TERMINAL:
+        raise Conflict(f"Session is still {status}, result not yet available", code="session-not-completed")
+    return doc.get("result") or response.synthesized(record.name, doc["request"], status, doc.get("error"))
 
 
 @router.route("/session/<session_id>/snapshot", summary="Session snapshot", responses={409: "Session in progress"})
 def session_snapshot(ctx: RequestContext, session_id: str):
-    doc = _owned(ctx, session_id).doc
-    if doc["status"] == "investigating":
+    record = _owned(ctx, session_id)
+    doc, status = record.doc, sessions.public_status(record.doc)
+    if status == "investigating":
         raise Conflict("Session is still investigating, snapshot not yet available", code="session-in-progress")
-    request = doc["request"]
+    request = doc.get("request") if isinstance(doc.get("request"), dict) else {}  # tolerate corrupt records
     body: dict[str, Any] = {
-        "session_id": doc["session_id"], "status": doc["status"], "created_at": doc["created_at"],
-        "metadata": {"incident_id": request["incident_id"], "remediation_id": request["remediation_id"],
-                     "signal_name": request["signal_name"], "resource_kind": request["resource_kind"],
-                     "resource_name": request["resource_name"],
-                     "resource_namespace": request["resource_namespace"]}}
+        "session_id": record.name, "status": status, "created_at": doc.get("created_at"),
+        "metadata": {key: request.get(key) for key in ("incident_id", "remediation_id", "signal_name",
+                                                        "resource_kind", "resource_name", "resource_namespace")}}
     for key in ("error", "cancelled_phase", "cancelled_at_turn", "rca_summary", "total_prompt_tokens",
                 "total_completion_tokens"):
         if doc.get(key) is not None:
@@ -142,20 +145,61 @@ def session_cancel(ctx: RequestContext, session_id: str):
         doc.update(progress="Investigation cancelled", cancelled_phase="rca",
                    cancelled_at_turn=int(doc.get("turn") or 0), cancelled_at=time.time())
 
-    if sessions.transition(record.name, "cancelled", allowed_from=frozenset({"pending", "investigating"}),
-                           also=cancel) is None:
+    if sessions.transition(record.name, "cancelled", allowed_from=CANCELLABLE, also=cancel) is None:
         raise Conflict("Session is already in a terminal state", code="session-already-terminal")
     return {"session_id": record.name, "status": "cancelled"}
+
+
+@router.route("/session/<session_id>/takeover", methods=("POST",), summary="The owner takes over the session",
+              responses={409: "Session already terminal"})
+def session_takeover(ctx: RequestContext, session_id: str):
+    """pending|investigating → user_driving: the caller drives; a running investigation stops at its next step."""
+    record = _owned(ctx, session_id)
+    principal = ctx.require_principal()
+    if sessions.public_status(record.doc) == "user_driving":
+        return {"session_id": record.name, "status": "user_driving"}  # already taken over: idempotent
+
+    def take(doc: dict[str, Any]) -> None:
+        doc.update(progress="User is driving the investigation", acting_user=principal.username,
+                   acting_user_groups=list(principal.groups), taken_over_at=time.time())
+
+    if sessions.transition(record.name, "user_driving", allowed_from=frozenset({"pending", "investigating"}),
+                           also=take) is None:
+        current = sessions.get(record.name)
+        if current is not None and sessions.public_status(current.doc) == "user_driving":
+            return {"session_id": record.name, "status": "user_driving"}
+        if current is not None and sessions.public_status(current.doc) == "unknown":
+            raise Conflict("Session state is unknown and cannot be taken over", code="session-state-unknown")
+        raise Conflict("Session is already in a terminal state", code="session-already-terminal")
+    return {"session_id": record.name, "status": "user_driving"}
+
+
+@router.route("/session/<session_id>/handback", methods=("POST",),
+              summary="Hand a user-driven session back to the agent (it is investigated again)",
+              responses={409: "Session is not user-driven"})
+def session_handback(ctx: RequestContext, session_id: str):
+    """user_driving → pending, and the investigation is requested again (the investigator claims it)."""
+    record = _owned(ctx, session_id)
+    handed = sessions.transition(record.name, "pending", allowed_from=frozenset({"user_driving"}),
+                                 also=lambda d: d.update(progress="Queued for investigation"))
+    if handed is None:
+        raise Conflict("Session is not user-driven", code="session-not-user-driving")
+    request = handed.doc["request"]
+    _request_investigation(record.name, request["resource_namespace"], request["incident_id"])
+    return {"session_id": record.name, "status": "pending"}
 
 
 @router.route("/session/<session_id>/stream", summary="Session events (SSE)", streaming=True)
 def session_stream(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     sid = record.name
-    if record.doc["status"] in sessions.TERMINAL:
-        kind = "cancelled" if record.doc["status"] == "cancelled" else "complete"
-        data = {"type": kind, "turn": int(record.doc.get("turn") or 0),
-                "data": {"status": record.doc["status"]}}
+    status = sessions.public_status(record.doc)
+    if status == "unknown":  # a record that cannot progress: nothing to follow
+        return sse_response([frame({"type": "session_ended", "turn": 0}, event="session_ended", id=1)],
+                            heartbeat_seconds=None)
+    if status in sessions.TERMINAL:
+        kind = "cancelled" if status == "cancelled" else "complete"
+        data = {"type": kind, "turn": int(record.doc.get("turn") or 0), "data": {"status": status}}
         return sse_response([frame(data, event=kind, id=1)], heartbeat_seconds=None)
     last = ctx.request.headers.get("Last-Event-ID", "")
     after = int(last) if last.isdigit() else 0
@@ -169,7 +213,8 @@ def session_stream(ctx: RequestContext, session_id: str):
                 if item["type"] in TERMINAL_EVENTS:
                     return
             current = sessions.get(sid)
-            if current is None or (current.doc["status"] in sessions.TERMINAL and not read(sid, after=cursor)):
+            ended = current is None or sessions.public_status(current.doc) in sessions.TERMINAL | {"unknown"}
+            if ended and (current is None or not read(sid, after=cursor)):
                 yield frame({"type": "session_ended", "turn": 0}, event="session_ended", id=cursor + 1)
                 return
             time.sleep(STREAM_POLL_SECONDS)

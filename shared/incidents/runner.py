@@ -29,6 +29,10 @@ class Cancelled(Exception):
     """The session was cancelled while the loop ran; raised from the observer to stop it."""
 
 
+class TakenOver(Exception):
+    """The owner took the session over (user_driving) while the loop ran: stop without finishing it."""
+
+
 def subject_for(request: dict[str, Any]) -> Subject:
     context = {k: v for k, v in request.items() if v not in (None, "", [], {}) and k not in (
         "resource_kind", "resource_name", "resource_namespace")}
@@ -69,6 +73,8 @@ class _Observer:
         record, _ = sessions.change(self.session_id, mutate)
         if record is None or record.doc.get("status") == "cancelled":
             raise Cancelled()
+        if record.doc.get("status") == "user_driving":
+            raise TakenOver()
 
 
 def on_investigation_requested(event: Event) -> None:
@@ -88,6 +94,9 @@ def on_investigation_requested(event: Event) -> None:
         provider = resolve(None)
         model = provider.model
         outcome: Outcome = investigate(subject_for(request), provider, observe=observer)
+    except TakenOver:
+        log.info("session taken over by its owner", extra={"fields": {"session_id": session_id}})
+        return
     except Cancelled:
         append(session_id, "cancelled", observer.turn, {"phase": "rca"})
         _finish(session_id, request, "cancelled", usage, 0, 0, model, started)
@@ -109,6 +118,9 @@ def on_investigation_requested(event: Event) -> None:
                    total_prompt_tokens=usage.input_tokens, total_completion_tokens=usage.output_tokens)
 
     if sessions.transition(session_id, "completed", allowed_from=frozenset({"investigating"}), also=done) is None:
+        current = sessions.get(session_id)
+        if current is not None and sessions.public_status(current.doc) == "user_driving":
+            return  # taken over at the last moment: the owner drives it now
         append(session_id, "cancelled", observer.turn, {"phase": "rca"})  # cancelled at the last moment
         _finish(session_id, request, "cancelled", usage, llm_calls, tool_calls, model, started)
         return

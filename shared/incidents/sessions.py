@@ -18,8 +18,12 @@ from shared.errors import NotFound, ShoalError
 from shared.store import AlreadyExists, ObjectStore, Record, VersionConflict
 
 PARTITION = "kubernaut"
-STATUSES = ("pending", "investigating", "completed", "failed", "cancelled")
+# peers.md §2.1: `user_driving` while the owner drives the session instead of the agent (takeover
+# until handback); `unknown` is never stored, only reported for a record whose state cannot be mapped.
+STATUSES = ("pending", "investigating", "completed", "failed", "cancelled", "user_driving", "unknown")
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
+# Kubernaut's internal name for a running investigation (legacy records may still hold it).
+_ALIASES = {"running": "investigating"}
 NOT_FOUND = "session not found"
 
 sessions = ObjectStore("incident-session")
@@ -32,10 +36,21 @@ class CapacityExhausted(ShoalError):
     code = "capacity-exhausted"
 
 
+def public_status(doc: dict[str, Any]) -> str:
+    """The status a client sees: a known status (or alias), else "unknown" (corrupt or legacy record)."""
+    raw = doc.get("status")
+    if not isinstance(raw, str):
+        return "unknown"
+    status = _ALIASES.get(raw, raw)
+    return status if status in STATUSES else "unknown"
+
+
 def _expiry(doc: dict[str, Any]) -> int:
     """Idle TTL from now, never beyond twice the TTL from creation (Kubernaut's maximum age)."""
     ttl = get_settings().incident_session_ttl_seconds
-    return min(int(time.time()) + ttl, int(doc["created_epoch"]) + 2 * ttl)
+    created = doc.get("created_epoch")
+    created = int(created) if isinstance(created, int | float) else int(time.time())  # a corrupt record
+    return min(int(time.time()) + ttl, created + 2 * ttl)
 
 
 def new_session(request: dict[str, Any], owner: str, acting_user: str, groups: list[str]) -> Record:
@@ -87,10 +102,10 @@ def change(session_id: str, mutate: Callable[[dict[str, Any]], bool | None]) -> 
 
 def transition(session_id: str, to: str, *, allowed_from: frozenset[str],
                also: Callable[[dict[str, Any]], None] | None = None) -> Record | None:
-    """Move to status `to` when the current status is in allowed_from; None when it was not."""
+    """Move to status `to` when the current (public) status is in allowed_from; None when it was not."""
 
     def mutate(doc: dict[str, Any]) -> bool:
-        if doc.get("status") not in allowed_from:
+        if public_status(doc) not in allowed_from:
             return False
         doc["status"] = to
         if also:

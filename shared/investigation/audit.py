@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.events import build, emit
+from shared.events import build
+from shared.events.outbox import publish
 from shared.logs import get_logger
 
 log = get_logger("investigation")
@@ -18,7 +19,4 @@ def emit_audit(*, namespace: str, name: str, facade: str, status: str, prompt_to
 
     data = data_for(AUDIT_TYPE, namespace=namespace, name=name, facade=facade, status=status,
                     total_prompt_tokens=prompt_tokens, total_completion_tokens=completion_tokens, **extra)
-    try:
-        emit(build(AUDIT_TYPE, data, subject=f"{namespace}/{name}"))
-    except Exception:
-        log.exception("audit emit failed", extra={"fields": {"name": name, "facade": facade}})
+    publish(build(AUDIT_TYPE, data, subject=f"{namespace}/{name}"))  # parked if the sink is down

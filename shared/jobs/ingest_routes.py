@@ -17,6 +17,7 @@ from shared.config import get_settings
 from shared.errors import Conflict, Invalid, NotFound, Unauthorized
 from shared.http import RequestContext, Router
 from shared.jobs import stores
+from shared.jobs.sources import is_source_name
 from shared.store import Record
 
 events_router = Router("/api/events", dialect="simple", tag="labrats events", authenticator=authenticate_api_key)
@@ -36,7 +37,10 @@ def ingest(ctx: RequestContext):
         raise Invalid("payload must be an object")
     principal = ctx.require_principal()
     namespace = resolve_namespace(principal, None)
-    jobs = start_from_event(namespace, body["source"], body["event"], payload or {}, principal)
+    # An ingested event named after an enabled webhook source gets that source's job settings.
+    source = stores.webhook_sources.get(namespace, body["source"]) if is_source_name(body["source"]) else None
+    source_doc = source.doc if source is not None and source.doc.get("enabled", True) is not False else None
+    jobs = start_from_event(namespace, body["source"], body["event"], payload or {}, principal, source_doc)
     return {"matched": len(jobs), "jobs": jobs}
 
 
@@ -97,7 +101,8 @@ def github(ctx: RequestContext):
         if claim is idempotency.Claim.IN_PROGRESS:
             raise Conflict("delivery is being processed")
     try:
-        jobs = start_from_event(namespace, "github", normalized, payload, system_principal(namespace, "webhooks"))
+        jobs = start_from_event(namespace, "github", normalized, payload, system_principal(namespace, "webhooks"),
+                                source.doc)
     except Exception:
         if key:
             idempotency.release(key)

@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.clock import now_rfc3339
 from shared.errors import Invalid
+from shared.jobs.source_config import validate_defaults, validate_repo_overrides
 from shared.store import Record
 
 TYPES = ("github", "generic")
@@ -18,6 +19,10 @@ PROVISIONING = {
     "message": "No per-source Deployment, Service or Ingress is provisioned in Shoal: the shared `webhooks` "
                "function receives every source at /api/webhooks/github (or /api/webhooks/github?source=<name>).",
 }
+
+
+def is_source_name(name: str) -> bool:
+    return len(name) <= 63 and bool(_NAME.match(name))
 
 
 def validate(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
@@ -42,11 +47,10 @@ def validate(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         if not isinstance(body["description"], str):
             raise Invalid("description must be a string")
         fields["description"] = body["description"]
-    for key in ("repoOverrides", "defaults"):
-        if key in body:
-            if not isinstance(body[key], dict):
-                raise Invalid(f"{key} must be an object")
-            fields[key] = body[key]
+    if "repoOverrides" in body:
+        fields["repoOverrides"] = validate_repo_overrides(body["repoOverrides"])
+    if "defaults" in body:
+        fields["defaults"] = validate_defaults(body["defaults"])
     if not partial:
         name = body.get("name")
         if not isinstance(name, str) or not name:

@@ -11,7 +11,8 @@ from shared.config import get_settings
 from shared.jobs import agents as agent_model
 from shared.jobs import stores
 from shared.jobs.instructions import resolve_for_agent
-from shared.jobs.model import job_fields
+from shared.jobs.model import DEFAULT_PRIORITY, job_fields
+from shared.jobs.source_config import for_repo
 from shared.jobs.submit import _config, create_job
 from shared.logs import get_logger
 from shared.store import Record
@@ -96,11 +97,16 @@ def _instruction_text(namespace: str, name: str | None) -> str:
 
 
 def _job_for(agent: Record, trigger: dict[str, Any] | None, *, source: str, event: str, payload: Any,
-             context: str = "") -> dict[str, Any]:
+             context: str = "", source_doc: dict[str, Any] | None = None) -> dict[str, Any]:
     spec = agent.doc.get("spec", {})
     config = {k: v for k, v in {"model": spec.get("defaultModel") or spec.get("model"),
                                 "effort": spec.get("defaultEffort"),
                                 "provider": spec.get("defaultProvider")}.items() if v}
+    repo = _lookup(payload, "repo") if isinstance(payload, dict) else None
+    # The webhook source's defaults and its override for this repository (source_config.py).
+    settings = for_repo(source_doc, repo if isinstance(repo, str) else None)
+    priority = settings.pop("priority", DEFAULT_PRIORITY)
+    config.update(settings)
     config.update((trigger or {}).get("config") or {})
     parts = [i["content"] for i in resolve_for_agent(agent.namespace, agent) if i.get("content")]
     instruction = _instruction_text(agent.namespace, (trigger or {}).get("instruction"))
@@ -111,7 +117,6 @@ def _job_for(agent: Record, trigger: dict[str, Any] | None, *, source: str, even
         parts.append("Payload:\n" + json.dumps(payload, indent=1, default=str)[:PAYLOAD_PROMPT_CHARS])
     if context:
         parts.append(context)
-    repo = _lookup(payload, "repo") if isinstance(payload, dict) else None
     metadata = {"event": event, "agent": agent.name}
     if repo:
         metadata["repo"] = repo
@@ -120,17 +125,18 @@ def _job_for(agent: Record, trigger: dict[str, Any] | None, *, source: str, even
         metadata["number"] = number
     clone = _lookup(payload, "repository.clone_url") if isinstance(payload, dict) else None
     return {"source": source, "type": (trigger or {}).get("instruction") or event, "prompt": "\n\n".join(parts),
-            "errors": None, "priority": 2, "agentRole": agent_model.trigger_name(agent),
+            "errors": None, "priority": priority, "agentRole": agent_model.trigger_name(agent),
             "workspaceSetup": {"gitRepo": clone} if clone else None, "workspaceFiles": [], "workspaceUploads": [],
             "config": _config(config), "callbackUrl": None, "pipeline": None, "metadata": metadata}
 
 
-def start_from_event(namespace: str, source: str, event: str, payload: Any, principal: Principal
-                     ) -> list[dict[str, str]]:
-    """One job per matching agent; each starts a chain of its own."""
+def start_from_event(namespace: str, source: str, event: str, payload: Any, principal: Principal,
+                     source_doc: dict[str, Any] | None = None) -> list[dict[str, str]]:
+    """One job per matching agent; each starts a chain of its own. `source_doc` is the webhook
+    source the event came through, whose defaults/repoOverrides shape the jobs."""
     started = []
     for agent, trigger in matching(namespace, source, event, payload):
-        job = _job_for(agent, trigger, source=source, event=event, payload=payload)
+        job = _job_for(agent, trigger, source=source, event=event, payload=payload, source_doc=source_doc)
         chain = {"chainId": str(uuid.uuid4()), "chainDepth": 0, "parentJobId": None,
                  "chainPath": [agent_model.trigger_name(agent)], "next": trigger.get("next"),
                  "event": event}

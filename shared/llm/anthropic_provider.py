@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from shared.llm.base import Completion, Message, ProviderError, StreamEvent, ToolCall, ToolSpec, Usage
+from shared.llm.base import (
+    CallOptions,
+    Completion,
+    Message,
+    ProviderError,
+    StreamEvent,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
+from shared.llm.wire import SameWire
 
 
 def to_anthropic(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
@@ -30,8 +40,9 @@ def to_anthropic(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
     return system, out
 
 
-class AnthropicProvider:
+class AnthropicProvider(SameWire):
     kind = "anthropic"
+    wire = "anthropic"  # the HTTP format it speaks, for same-wire proxying (shared.llm.wire)
 
     def __init__(self, name: str, model: str, *, api_key: str | None, base_url: str | None = None,
                  timeout: float = 120.0) -> None:
@@ -48,16 +59,22 @@ class AnthropicProvider:
         return self._client
 
     def _request(self, messages: list[Message], tools: list[ToolSpec] | None, max_tokens: int,
-                 temperature: float | None) -> dict[str, Any]:
+                 temperature: float | None, options: CallOptions | None = None) -> dict[str, Any]:
         system, converted = to_anthropic(messages)
         kwargs: dict[str, Any] = {"model": self.model, "messages": converted, "max_tokens": max_tokens}
         if system:
             kwargs["system"] = system
-        if temperature is not None:
-            kwargs["temperature"] = temperature
+        # This SDK's create() no longer names temperature/top_p; the Messages API still takes them.
+        sampling = {"temperature": temperature} if temperature is not None else {}
         if tools:
             kwargs["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters}
                                for t in tools]
+        if options:
+            kwargs.update(anthropic_options(options, bool(tools)))
+        if "top_p" in kwargs:
+            sampling["top_p"] = kwargs.pop("top_p")
+        if sampling:
+            kwargs["extra_body"] = sampling
         return kwargs
 
     @staticmethod
@@ -70,21 +87,24 @@ class AnthropicProvider:
         return ProviderError(f"anthropic provider error: {type(exc).__name__}", retryable=True)
 
     def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-                 max_tokens: int = 4096, temperature: float | None = None) -> Completion:
+                 max_tokens: int = 4096, temperature: float | None = None,
+                 options: CallOptions | None = None) -> Completion:
         import anthropic
 
         try:
-            response = self._sdk().messages.create(**self._request(messages, tools, max_tokens, temperature))
+            response = self._sdk().messages.create(**self._request(messages, tools, max_tokens, temperature, options))
         except anthropic.APIError as exc:
             raise self._error(exc) from None
         return _completion(response)
 
     def stream(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-               max_tokens: int = 4096, temperature: float | None = None) -> Iterator[StreamEvent]:
+               max_tokens: int = 4096, temperature: float | None = None,
+               options: CallOptions | None = None) -> Iterator[StreamEvent]:
         import anthropic
 
         try:
-            with self._sdk().messages.stream(**self._request(messages, tools, max_tokens, temperature)) as stream:
+            with self._sdk().messages.stream(**self._request(messages, tools, max_tokens, temperature,
+                                                             options)) as stream:
                 for event in stream:
                     if event.type == "content_block_delta" and event.delta.type == "text_delta":
                         yield StreamEvent("text_delta", text=event.delta.text)
@@ -92,6 +112,19 @@ class AnthropicProvider:
         except anthropic.APIError as exc:
             raise self._error(exc) from None
         yield StreamEvent("done", completion=_completion(final))
+
+
+def anthropic_options(options: CallOptions, has_tools: bool) -> dict[str, Any]:
+    """Neutral call options in Anthropic's fields ("required" is Anthropic's "any")."""
+    out: dict[str, Any] = {}
+    if options.stop:
+        out["stop_sequences"] = list(options.stop)
+    if options.top_p is not None:
+        out["top_p"] = options.top_p
+    if options.tool_choice and has_tools:
+        out["tool_choice"] = {"auto": {"type": "auto"}, "none": {"type": "none"}, "required": {"type": "any"},
+                              "tool": {"type": "tool", "name": options.forced_tool}}[options.tool_choice]
+    return out
 
 
 def _completion(response: Any) -> Completion:

@@ -32,6 +32,17 @@ class ToolSpec:
     parameters: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class CallOptions:
+    """Sampling and tool-use controls a client may set, in neutral form (the compat proxy carries
+    them across vendors). tool_choice: "auto" | "none" | "required" | "tool" (then `forced_tool`)."""
+
+    stop: tuple[str, ...] = ()
+    top_p: float | None = None
+    tool_choice: str | None = None
+    forced_tool: str | None = None  # with tool_choice "tool": the one tool the model must call
+
+
 @dataclass
 class Usage:
     input_tokens: int = 0
@@ -75,9 +86,11 @@ class Provider(Protocol):
     model: str
 
     def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-                 max_tokens: int = 4096, temperature: float | None = None) -> Completion: ...
+                 max_tokens: int = 4096, temperature: float | None = None,
+                 options: CallOptions | None = None) -> Completion: ...
 
     def stream(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-               max_tokens: int = 4096, temperature: float | None = None) -> Iterator[StreamEvent]:
+               max_tokens: int = 4096, temperature: float | None = None,
+               options: CallOptions | None = None) -> Iterator[StreamEvent]:
         """Text deltas as the model produces them, then one "done" event with the Completion."""
         ...

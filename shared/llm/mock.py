@@ -38,6 +38,7 @@ class MockProvider:
         self.script = script
 
     def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
+                 options: Any = None,
                  max_tokens: int = 4096, temperature: float | None = None) -> Completion:
         prompt_tokens = sum(_tokens(m.content) for m in messages)
         turn = sum(1 for m in messages if m.role == "assistant")
@@ -71,6 +72,7 @@ class MockProvider:
         return next((steps for key, steps in self.script.items() if key in first), None)
 
     def stream(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
+               options: Any = None,
                max_tokens: int = 4096, temperature: float | None = None) -> Iterator[StreamEvent]:
         completion = self.complete(messages, tools=tools, max_tokens=max_tokens, temperature=temperature)
         words = completion.text.split(" ")

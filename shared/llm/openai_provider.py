@@ -6,7 +6,17 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from shared.llm.base import Completion, Message, ProviderError, StreamEvent, ToolCall, ToolSpec, Usage
+from shared.llm.base import (
+    CallOptions,
+    Completion,
+    Message,
+    ProviderError,
+    StreamEvent,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
+from shared.llm.wire import SameWire
 
 
 def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
@@ -23,7 +33,9 @@ def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
     return out
 
 
-class OpenAIProvider:
+class OpenAIProvider(SameWire):
+    wire = "openai"  # the HTTP format it speaks, for same-wire proxying (shared.llm.wire)
+
     def __init__(self, name: str, model: str, *, api_key: str | None, base_url: str | None = None,
                  kind: str = "openai", timeout: float = 120.0) -> None:
         self.name, self.model, self.kind = name, model, kind
@@ -39,7 +51,7 @@ class OpenAIProvider:
         return self._client
 
     def _request(self, messages: list[Message], tools: list[ToolSpec] | None, max_tokens: int,
-                 temperature: float | None) -> dict[str, Any]:
+                 temperature: float | None, options: CallOptions | None = None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.model, "messages": to_openai_messages(messages),
                                   "max_tokens": max_tokens}
         if temperature is not None:
@@ -47,6 +59,8 @@ class OpenAIProvider:
         if tools:
             kwargs["tools"] = [{"type": "function", "function": {"name": t.name, "description": t.description,
                                                                   "parameters": t.parameters}} for t in tools]
+        if options:
+            kwargs.update(openai_options(options, bool(tools)))
         return kwargs
 
     def _error(self, exc: Exception) -> ProviderError:
@@ -58,11 +72,13 @@ class OpenAIProvider:
         return ProviderError(f"{self.kind} provider error: {type(exc).__name__}", retryable=True)
 
     def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-                 max_tokens: int = 4096, temperature: float | None = None) -> Completion:
+                 max_tokens: int = 4096, temperature: float | None = None,
+                 options: CallOptions | None = None) -> Completion:
         import openai
 
         try:
-            response = self._sdk().chat.completions.create(**self._request(messages, tools, max_tokens, temperature))
+            response = self._sdk().chat.completions.create(**self._request(messages, tools, max_tokens, temperature,
+                                                                           options))
         except openai.APIError as exc:
             raise self._error(exc) from None
         choice = response.choices[0]
@@ -71,10 +87,11 @@ class OpenAIProvider:
         return Completion(choice.message.content or "", calls, _stop(choice.finish_reason), usage, response.model)
 
     def stream(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-               max_tokens: int = 4096, temperature: float | None = None) -> Iterator[StreamEvent]:
+               max_tokens: int = 4096, temperature: float | None = None,
+               options: CallOptions | None = None) -> Iterator[StreamEvent]:
         import openai
 
-        kwargs = self._request(messages, tools, max_tokens, temperature)
+        kwargs = self._request(messages, tools, max_tokens, temperature, options)
         text, calls, finish, usage, model = [], {}, None, Usage(), self.model
         try:
             for chunk in self._sdk().chat.completions.create(**kwargs, stream=True,
@@ -98,6 +115,19 @@ class OpenAIProvider:
             raise self._error(exc) from None
         tool_calls = [_tool_call(e["id"], e["name"], e["arguments"]) for _, e in sorted(calls.items())]
         yield StreamEvent("done", completion=Completion("".join(text), tool_calls, _stop(finish), usage, model))
+
+
+def openai_options(options: CallOptions, has_tools: bool) -> dict[str, Any]:
+    """Neutral call options in OpenAI's fields (a tool choice only goes with tools, as OpenAI requires)."""
+    out: dict[str, Any] = {}
+    if options.stop:
+        out["stop"] = list(options.stop)
+    if options.top_p is not None:
+        out["top_p"] = options.top_p
+    if options.tool_choice and has_tools:
+        out["tool_choice"] = ({"type": "function", "function": {"name": options.forced_tool}}
+                              if options.tool_choice == "tool" else options.tool_choice)
+    return out
 
 
 def _tool_call(call_id: str, name: str, raw: str | None) -> ToolCall:

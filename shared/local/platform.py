@@ -83,7 +83,7 @@ class LocalPlatform:
             env["AWS_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"]
             return env
         port = free_port()
-        self._moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        self._moto = subprocess.Popen([sys.executable, "-m", "shared.local.moto_atomic", "-H", "127.0.0.1", "-p", str(port)],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
         wait_http(env["AWS_ENDPOINT_URL"] + "/moto-api/", process=self._moto)

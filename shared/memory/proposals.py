@@ -33,12 +33,13 @@ _TAGS_LINE = re.compile(r"^\s*tags\s*:(.*)$", re.I)
 def _emit(event_type: str, doc: dict[str, Any], **extra: Any) -> None:
     """Announce a proposal change; a sink failure is logged, never a lost state change."""
     from shared.events.catalogue import data_for
-    from shared.events.envelope import build, emit
+    from shared.events.envelope import build
+    from shared.events.outbox import publish
 
     try:
         data = data_for(event_type, namespace=doc["namespace"], name=doc["id"], type=doc["type"],
                         status=doc["status"], **extra)
-        emit(build(event_type, data, subject=f"{doc['namespace']}/{doc['id']}"))
+        publish(build(event_type, data, subject=f"{doc['namespace']}/{doc['id']}"))  # parked if the sink is down
     except Exception:
         log.exception("event emit failed", extra={"fields": {"type": event_type, "proposal": doc["id"]}})
 

@@ -71,16 +71,14 @@ def launch(repo: Record, run_id: str, *, trigger: str, actor: str | None = None)
         if spec.get(key):
             doc[key] = spec[key]
     record = runs.create(repo_scope(repo), run_id, doc)
-    from shared.events import build, emit
+    from shared.events import build
     from shared.events.catalogue import data_for
+    from shared.events.outbox import publish
 
     type_ = "dev.shoal.security.scan.queued"
-    try:
-        emit(build(type_, data_for(type_, namespace=repo.namespace, name=repo.name, scanRunID=run_id, trigger=trigger),
-                   subject=f"{repo.namespace}/{repo.name}"))
-    except Exception:
-        finish_run(repo.namespace, repo.name, run_id, "failed", "the scan could not be queued for execution")
-        raise
+    # Parked and redelivered by the scheduler's tick if the broker is down: the run is never stranded.
+    publish(build(type_, data_for(type_, namespace=repo.namespace, name=repo.name, scanRunID=run_id, trigger=trigger),
+                  subject=f"{repo.namespace}/{repo.name}"))
     return record
 
 
@@ -223,15 +221,13 @@ def finish_run(namespace: str, name: str, run_id: str, phase: str, message: str,
 
 
 def _announce(run: Record) -> None:
-    from shared.events import build, emit
+    from shared.events import build
     from shared.events.catalogue import data_for
+    from shared.events.outbox import publish
 
     doc = run.doc
     type_ = "dev.shoal.security.scan.finished"
-    try:
-        emit(build(type_, data_for(type_, namespace=doc["namespace"], name=doc["repository"], scanRunID=doc["id"],
-                                   phase=doc["phase"], findings=int(doc.get("findings", 0)),
-                                   dropped=int(doc.get("dropped", 0))),
-                   subject=f"{doc['namespace']}/{doc['repository']}"))
-    except Exception:
-        log.exception("event emit failed", extra={"fields": {"type": type_, "run": doc["id"]}})
+    publish(build(type_, data_for(type_, namespace=doc["namespace"], name=doc["repository"], scanRunID=doc["id"],
+                                  phase=doc["phase"], findings=int(doc.get("findings", 0)),
+                                  dropped=int(doc.get("dropped", 0))),
+                  subject=f"{doc['namespace']}/{doc['repository']}"))

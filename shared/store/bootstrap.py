@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from shared.store.clients import client, error_code
-from shared.store.tables import TABLES, bucket_name, create_table_request, table_name
+from shared.store.tables import TABLES, TableDef, bucket_name, create_table_request, table_name
 
 
 def ensure_state() -> None:
-    """Create every table of `TABLES` and the bucket unless they exist. Idempotent."""
+    """Create every table of `TABLES` and the bucket unless they exist, and add the secondary indexes
+    a table made by an older release lacks. Idempotent."""
     ddb = client("dynamodb")
     existing = set(ddb.list_tables().get("TableNames", []))
     for table in TABLES:
         name = table_name(table.key)
         if name in existing:
+            add_missing_indexes(ddb, table)
             continue
         try:
             ddb.create_table(**create_table_request(table))
@@ -32,6 +34,37 @@ def ensure_state() -> None:
         except Exception as exc:
             if error_code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
+
+
+def add_missing_indexes(ddb, table: TableDef) -> list[str]:
+    """Create the GSIs of `table` that its live table lacks (an upgrade over existing state), one at a
+    time as DynamoDB requires, each waited for until ACTIVE. Returns the names created."""
+    request = create_table_request(table)
+    wanted = {index["IndexName"]: index for index in request.get("GlobalSecondaryIndexes", [])}
+    name = request["TableName"]
+    live = ddb.describe_table(TableName=name)["Table"]
+    missing = [n for n in wanted if n not in {i["IndexName"] for i in live.get("GlobalSecondaryIndexes", [])}]
+    for index_name in missing:
+        try:
+            ddb.update_table(TableName=name, AttributeDefinitions=request["AttributeDefinitions"],
+                             GlobalSecondaryIndexUpdates=[{"Create": wanted[index_name]}])
+        except Exception as exc:  # another process is adding it: wait for theirs
+            if error_code(exc) not in ("ResourceInUseException", "ValidationException", "LimitExceededException"):
+                raise
+        _wait_index_active(ddb, name, index_name)
+    return missing
+
+
+def _wait_index_active(ddb, table: str, index: str, timeout: float = 600.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        indexes = ddb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+        if any(i["IndexName"] == index and i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes):
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"index {index} of {table} is not ACTIVE after {timeout:.0f}s")
 
 
 def check_state() -> None:

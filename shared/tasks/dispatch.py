@@ -30,15 +30,33 @@ def on_task_created(event: Event) -> None:
 
         start_schedule(record)  # a cron parent: the scheduler creates its runs
         return
+    from shared.tasks import queue
+
+    if queue.cap() > 0:
+        # A concurrency cap: wait in line; the highest-priority waiting task starts when a slot is free.
+        queue.release_slot(namespace, name, unless_attempt=int(record.doc.get("status", {}).get("attempts", 0)))
+        queue.enqueue(record)
+        queue.drain(namespace, start_task)
+        return
+    start_task(record)
+
+
+def start_task(record: Record) -> bool:
+    """Claim the Pending task (conditional write) and start its job; False when it was not Pending."""
+    namespace, name = record.namespace, record.name
     claimed = transition(namespace, name, "Running", only_from=frozenset({"Pending"}))
     if claimed is None:
-        return
+        return False
     try:
         job = get_executor().start(_with_agent(claimed))
     except (ExecutorError, NotFound) as exc:
         transition(namespace, name, "Failed", message=str(exc))
-        return
+        from shared.tasks import queue
+
+        queue.release_slot(namespace, name)  # nothing runs: the slot is free at once
+        return True
     tasks.update(namespace, name, lambda doc: doc.setdefault("status", {}).update(jobName=job))
+    return True
 
 
 def _with_agent(record: Record) -> Record:
@@ -54,6 +72,17 @@ def _with_agent(record: Record) -> Record:
         return record
     resolved = resolve_for_dispatch(record.namespace, spec)
     return replace(record, doc={**record.doc, RESOLVED_KEY: resolved})
+
+
+def on_task_finished(event: Event) -> None:
+    """A task ended: stop its job if needed; with a concurrency cap, free its slot and start the next."""
+    on_task_stopped(event)
+    from shared.tasks import queue
+
+    if queue.cap() > 0:
+        data = event.data or {}
+        queue.release_slot(data["namespace"], data["name"])
+        queue.drain(data["namespace"], start_task)
 
 
 def on_task_stopped(event: Event) -> None:

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.clock import now_rfc3339, rfc3339_after
-from shared.events import build, emit
+from shared.events import build
+from shared.events.outbox import publish
 from shared.logs import get_logger
 from shared.models.phases import TERMINAL_PHASES, TRANSITIONS
 from shared.store import Record
@@ -89,10 +90,7 @@ def announce(event_type: str, record: Record, **extra: Any) -> None:
     data = data_for(event_type, namespace=record.namespace, name=record.name, type=doc["spec"]["type"],
                     phase=doc.get("status", {}).get("phase"), message=doc.get("status", {}).get("message"),
                     **extra)
-    try:
-        emit(build(event_type, data, subject=f"{record.namespace}/{record.name}"))
-    except Exception:
-        log.exception("event emit failed", extra={"fields": {"type": event_type, "task": record.name}})
+    publish(build(event_type, data, subject=f"{record.namespace}/{record.name}"))  # parked if the sink is down
     try:  # the task's own feed (GET /stream); a failure here must not undo the state change either
         append_feed(record.namespace, record.name, event_type.removeprefix("dev.shoal."), data)
     except Exception:

@@ -38,56 +38,74 @@ def on_tick(event: Event | None = None) -> None:
 
 def run_tick(now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
+    waiting: set[str] = set()  # namespaces with tasks waiting for a slot (concurrency cap)
     for shard in live_shards():
         cursor = None
         while True:
             entries, cursor = live.list_page(shard, limit=200, cursor=cursor)
             for entry in entries:
                 try:
-                    check_task(entry.doc["namespace"], entry.doc["name"], now)
+                    if check_task(entry.doc["namespace"], entry.doc["name"], now):
+                        waiting.add(entry.doc["namespace"])
                 except Exception:  # one bad task must not stop the tick for the others
                     log.exception("scheduler check failed", extra={"fields": {"task": entry.name}})
             if cursor is None:
                 break
+    if waiting:
+        from shared.tasks.dispatch import start_task
+        from shared.tasks.queue import drain
+
+        for namespace in sorted(waiting):
+            try:
+                drain(namespace, start_task)
+            except Exception:
+                log.exception("draining the task queue failed", extra={"fields": {"namespace": namespace}})
 
 
 def _since(stamp: str | None, now: datetime) -> float:
     return (now - parse_rfc3339(stamp)).total_seconds() if stamp else 0.0
 
 
-def check_task(namespace: str, name: str, now: datetime) -> None:
+def check_task(namespace: str, name: str, now: datetime) -> bool:
+    """One task's checks; True when it is Pending in a namespace with a concurrency cap (it waits in line)."""
     record = tasks.get(namespace, name)
     if record is None:
         unmark_live(namespace, name)
-        return
+        return False
     spec, status = record.doc.get("spec", {}), record.doc.get("status", {})
     phase = status.get("phase") or "Pending"
     if phase == "Running" and _read_back(record):
-        return
+        return False
     if phase == "Running" and spec.get("timeout"):
         limit = parse_go_duration(spec["timeout"])
         started = status.get("phaseTransitionTime") or status.get("startTime")
         if limit > 0 and _since(started, now) > limit:
             _time_out(namespace, name, spec["timeout"])
-        return
+        return False
     if phase in TERMINAL_PHASES:
         if phase == "Failed" and status.get("nextRetryTime"):
             if not spec.get("suspend") and parse_rfc3339(status["nextRetryTime"]) <= now:
                 retries = (spec.get("retryPolicy") or {}).get("maxRetries", 0)
                 transition(namespace, name, "Pending", only_from=frozenset({"Failed"}),
                            message=f"retry {status.get('attempts', 1)} of {retries}")
-            return
+            return False
         unmark_live(namespace, name)
-        return
+        return False
     if spec.get("suspend"):
-        return
+        return False
     if phase == "Scheduled":
         _fire_schedule(record, now)
     elif phase == "Pending" and not status.get("jobName"):
+        from shared.tasks import queue
+
+        if queue.cap() > 0:
+            queue.enqueue(record)  # idempotent; also recovers a lost created event
+            return True
         since = status.get("redispatchTime") or status.get("phaseTransitionTime") or \
             record.doc.get("metadata", {}).get("creationTimestamp")
         if _since(since, now) > get_settings().redispatch_after_seconds:
             _redispatch(record)
+    return False
 
 
 def _read_back(record: Record) -> bool:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 def moto_server():
     """A state backend that outlives the platform, so a restart can be observed."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "shared.local.moto_atomic", "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/moto-api/", process=proc)

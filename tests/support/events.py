@@ -35,9 +35,12 @@ def validate_against_catalogue(event: Event) -> None:
 class EventSink:
     def __init__(self) -> None:
         self.events: list[Event] = []
+        self.down = False  # answer 503, as a broker that is restarting does
         self._lock = threading.Lock()
 
     def handler(self, request: Request) -> Response:
+        if self.down:
+            return Response("broker unavailable", status=503)
         event = parse(request.headers, request.get_data())
         validate_against_catalogue(event)
         with self._lock:

@@ -22,9 +22,12 @@ from tests.support.servers import BackgroundServer
 
 
 class ScriptedLLM(BackgroundServer):
-    def __init__(self, script: list[dict[str, Any]] | None = None, *, model: str = "scripted-model") -> None:
+    def __init__(self, script: list[dict[str, Any]] | None = None, *, model: str = "scripted-model",
+                 latency: float = 0.0, record: bool = True) -> None:
         self.script = list(script or [])
         self.model = model
+        self.latency = latency  # seconds before each completion answers (a model's time to respond)
+        self.record = record  # benchmarks make many thousands of calls: keep no history then
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         super().__init__(self._wsgi)
@@ -41,8 +44,11 @@ class ScriptedLLM(BackgroundServer):
 
     def _handle(self, request: Request) -> Response:
         body = request.get_json(silent=True) or {}
-        with self._lock:
-            self.requests.append({"path": request.path, "headers": dict(request.headers), "json": body})
+        if self.record:
+            with self._lock:
+                self.requests.append({"path": request.path, "headers": dict(request.headers), "json": body})
+        if self.latency and not request.path.endswith("/models"):
+            time.sleep(self.latency)
         if request.path.endswith("/chat/completions"):
             return self._openai(body)
         if request.path.endswith("/messages"):

@@ -239,3 +239,58 @@ def test_oidc_caller_stays_in_its_namespace(idp, function_client):
     assert response.status_code == 403
     assert response.get_json() == {"error": {"code": 403,
                                              "message": 'namespace "prod" not allowed, restricted to "team-a"'}}
+
+
+# -- optional RBAC for OIDC callers (SHOAL_OIDC_RBAC) ---------------------------------------------------
+@pytest.fixture
+def oidc_rbac(idp, fake_kube, monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_OIDC_RBAC", "true")
+    reset_settings()
+    return fake_kube
+
+
+def test_with_oidc_rbac_the_cluster_decides_as_for_the_apiservers_oidc_user(idp, oidc_rbac, function_client):
+    tasks = function_client("tasks")
+    asked = []
+
+    def authorize(spec):
+        asked.append(spec)
+        return spec["resourceAttributes"]["verb"] == "list"  # alice may read tasks, not create them
+
+    oidc_rbac.authorize = authorize
+    token = idp.mint(aud="shoal", preferred_username="alice@corp", groups=["devs"])
+    denied = tasks.post("/api/v1/tasks", json={"name": "t", "type": "ai", "prompt": "p"}, headers=bearer(token))
+    assert denied.status_code == 403
+    assert denied.get_json() == {"error": {"code": 403, "message": "not authorized to create tasks"}}
+    assert tasks.get("/api/v1/tasks", headers=bearer(token)).status_code == 200
+    first = asked[0]
+    assert (first["user"], first["groups"]) == ("oidc:alice", ["oidc:devs"])
+    assert first["resourceAttributes"] == {"namespace": "team-a", "verb": "create", "group": "core.orka.ai",
+                                           "resource": "tasks"}
+
+
+def test_oidc_rbac_names_users_by_email_with_a_custom_prefix(idp, oidc_rbac, function_client, monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_OIDC_RBAC_USERNAME_CLAIM", "email")
+    monkeypatch.setenv("SHOAL_OIDC_RBAC_USERNAME_PREFIX", "")
+    reset_settings()
+    asked = []
+    oidc_rbac.authorize = lambda spec: asked.append(spec) or True
+    token = idp.mint(aud="shoal", email="alice@example.com")
+    assert function_client("tasks").get("/api/v1/tasks", headers=bearer(token)).status_code == 200
+    assert asked[0]["user"] == "alice@example.com"
+    no_email = function_client("tasks").get("/api/v1/tasks", headers=bearer(idp.mint(aud="shoal")))
+    assert no_email.status_code == 403
+    assert no_email.get_json()["error"]["message"] == "token has no email claim to authorize"
+
+
+def test_oidc_rbac_without_a_kubernetes_api_fails_closed(idp, function_client, monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_OIDC_RBAC", "true")
+    reset_settings()
+    response = function_client("tasks").get("/api/v1/tasks", headers=bearer(idp.mint(aud="shoal")))
+    assert response.status_code == 403

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from shared.agent.loop import EXHAUSTED_NOTE, LoopRules, run_agent
 from shared.agent.tools import Tool, ToolRegistry
 from shared.llm.base import Message, ToolSpec
@@ -73,3 +75,41 @@ def test_before_call_and_follow_up_hooks_steer_the_loop():
     assert result.text == "really done" and result.llm_calls == 3
     assert seen == [0, 1, 2]  # before every model call; a follow-up counts as an iteration
     assert result.messages[-2].content == "keep going"
+
+
+class _FailsAfter:
+    """A provider that plays `script` and then fails every call."""
+
+    def __init__(self, script):
+        from shared.llm.mock import MockProvider
+
+        self._inner, self._left = MockProvider(script=script), len(script)
+        self.name, self.kind, self.model = "f", "mock", "m"
+        self.calls: list = []
+
+    def complete(self, messages, **kwargs):
+        from shared.llm.base import ProviderError
+
+        self.calls.append(kwargs.get("tools"))
+        if self._left == 0:
+            raise ProviderError("down", status=503)
+        self._left -= 1
+        return self._inner.complete(messages, **kwargs)
+
+
+def test_a_failing_summary_call_at_the_limit_answers_with_the_fallback():
+    provider = _FailsAfter([{"tool_calls": [{"name": "t"}]}] * 2)
+    result = run_agent(provider, [Message(role="user", content="loop")], tools=registry(t=lambda a: "again"),
+                       max_iterations=2, rules=LoopRules(exhausted_fallback="Reached iteration limit."))
+    assert result.text == "Reached iteration limit." and provider.calls[-1] is None
+    assert result.messages[-2].content == EXHAUSTED_NOTE
+    assert result.messages[-1].role == "assistant" and result.messages[-1].content == "Reached iteration limit."
+
+
+def test_without_a_fallback_the_failing_summary_call_raises():
+    from shared.llm.base import ProviderError
+
+    provider = _FailsAfter([{"tool_calls": [{"name": "t"}]}])
+    with pytest.raises(ProviderError):
+        run_agent(provider, [Message(role="user", content="loop")], tools=registry(t=lambda a: "again"),
+                  max_iterations=1)

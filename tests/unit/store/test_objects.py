@@ -139,3 +139,48 @@ def test_expired_records_are_invisible_and_their_key_reusable(monkeypatch):
     assert store.list_page("ns", limit=10)[0] == []
     store.create("ns", "l", {"v": 2})
     assert store.get("ns", "l").doc == {"v": 2}
+
+
+def test_the_emulator_applies_conditional_writes_atomically(monkeypatch):
+    """moto checks a condition and then writes without a lock; the tests and the local platform make
+    its writes atomic (shared/local/moto_atomic.py). With the check slowed down so two writers are
+    both inside it, exactly one optimistic replace of version 1 may win."""
+    import threading
+    import time
+
+    import moto.dynamodb.models.table as table_module
+
+    from shared.store import ObjectStore, VersionConflict
+
+    store = ObjectStore("race")
+    store.create("ns", "a", {"n": 0})
+    original = table_module.get_filter_expression
+
+    def slow(*args, **kwargs):
+        op = original(*args, **kwargs)
+        check = op.expr
+
+        def expr(item):
+            time.sleep(0.05)
+            return check(item)
+
+        op.expr = expr
+        return op
+
+    monkeypatch.setattr(table_module, "get_filter_expression", slow)
+    outcomes: list[str] = []
+
+    def writer(n: int) -> None:
+        try:
+            store.replace("ns", "a", {"n": n}, expected_version=1)
+            outcomes.append("won")
+        except VersionConflict:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["lost", "won"]
+    assert store.get("ns", "a").version == 2

@@ -68,3 +68,28 @@ def test_filtered_pages_across_big_query_pages_lose_and_repeat_nothing():
         if cursor is None:
             break
     assert seen == [f"t{i:03}" for i in range(149, -1, -1) if i % 3 == 0]
+
+
+def test_an_objects_table_from_before_the_index_gets_it_on_bootstrap():
+    """Upgrading over existing state: ensure_state adds the GSI an older objects table lacks, and the
+    records written before it become listable newest-first."""
+    from dataclasses import replace
+
+    from shared.store.bootstrap import ensure_state
+    from shared.store.clients import client
+    from shared.store.tables import TABLES, create_table_request, table_name
+
+    ddb = client("dynamodb")
+    name = table_name("objects")
+    ddb.delete_table(TableName=name)
+    [objects] = [t for t in TABLES if t.key == "objects"]
+    ddb.create_table(**create_table_request(replace(objects, indexes=(), extra_attributes=())))  # the old shape
+    store = _store()
+    store.create("ns", "old", {"id": "old", "at": "2026-01-01"})
+    ensure_state()
+    indexes = ddb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
+    assert [i["IndexName"] for i in indexes] == ["by-order"]
+    store.create("ns", "new", {"id": "new", "at": "2026-01-02"})
+    assert [r.name for r in store.list_ordered("ns", limit=10)[0]] == ["new", "old"]
+    ensure_state()  # idempotent: nothing more to add
+    assert len(ddb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]) == 1

@@ -1,0 +1,148 @@
+"""The transparent proxy on the same wire (`X-Orka-Tools: disabled`, endpoint and provider of one vendor).
+
+The client's validated request goes upstream as it was sent, with only `model` resolved, and the
+answer comes back as the upstream wrote it, with only the id renamed to ours (`chatcmpl-…`,
+`msg_…`). Nothing is re-modelled: every field either side knows (tool_choice, stop, response_format,
+top_p, seed, logprobs, cache_control, thinking, …) goes through untouched, and no SDK object is built
+on the hot path. Upstream failures read as everywhere else in compat: 500 "completion failed: …"
+before the stream starts, the dialect's error frame after it.
+
+Across vendors (an Anthropic endpoint in front of an OpenAI provider) or with the mock provider,
+the engine translates through the neutral message model instead (`shared.compat.engine`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Response
+
+from shared.compat.common import upstream_failure
+from shared.http.sse import sse_response
+from shared.llm.base import Provider, ProviderError
+from shared.llm.wire import error_message
+
+OPENAI_PATH = "/chat/completions"
+ANTHROPIC_PATH = "/v1/messages"
+ErrorBody = Callable[[Exception], Any]
+
+
+def speaks(provider: Provider, wire: str) -> bool:
+    """Whether `provider` speaks `wire` over HTTP (the mock and cross-vendor pairs translate instead)."""
+    return getattr(provider, "wire", None) == wire
+
+
+def _compact(doc: Any) -> str:
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def _upstream_body(body: dict[str, Any], provider: Provider, drop: tuple[str, ...] = ()) -> bytes:
+    sent = {k: v for k, v in body.items() if k not in drop}
+    sent["model"] = provider.model
+    return _compact(sent).encode()
+
+
+def _json_response(content: bytes, ident: str) -> Response:
+    try:
+        doc = json.loads(content)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise upstream_failure(ProviderError("provider returned an invalid response"))
+    doc["id"] = ident
+    return Response(_compact(doc), status=200, mimetype="application/json")
+
+
+def _call(provider: Provider, path: str, payload: bytes, headers: dict[str, str] | None = None) -> bytes:
+    try:
+        return provider.raw().post(path, payload, headers=headers)  # type: ignore[attr-defined]
+    except ProviderError as exc:
+        raise upstream_failure(exc) from None
+
+
+def _open_stream(provider: Provider, path: str, payload: bytes, headers: dict[str, str] | None = None):
+    """The upstream stream, opened now so a failure before the first byte is a plain HTTP error."""
+    stream = provider.raw().stream(path, payload, headers=headers)  # type: ignore[attr-defined]
+    try:
+        lines = stream.__enter__()
+    except ProviderError as exc:
+        raise upstream_failure(exc) from None
+    return stream, lines
+
+
+# -- OpenAI ------------------------------------------------------------------------------------------
+def openai(body: dict[str, Any], provider: Provider, ident: str, *, stream: bool, error_body: ErrorBody):
+    # A non-positive token limit means "unset" here (apply_max_tokens); upstream would refuse it.
+    drop = tuple(k for k in ("max_tokens", "max_completion_tokens")
+                 if isinstance(body.get(k), int) and body[k] <= 0)
+    payload = _upstream_body(body, provider, drop)
+    if not stream:
+        return _json_response(_call(provider, OPENAI_PATH, payload), ident)
+    context, lines = _open_stream(provider, OPENAI_PATH, payload)
+    return sse_response(_openai_frames(context, lines, ident, error_body), heartbeat_seconds=None)
+
+
+def _openai_frames(context: Any, lines: Iterator[str], ident: str, error_body: ErrorBody) -> Iterator[str]:
+    """Each upstream chunk with our id; `[DONE]` only if the upstream finished (never after an error)."""
+    try:
+        for line in lines:
+            if not line.startswith("data:"):
+                continue  # blank separators and comments: we write our own framing
+            data = line[5:].strip()
+            if data == "[DONE]":
+                yield "data: [DONE]\n\n"
+                return
+            chunk = json.loads(data)
+            if isinstance(chunk, dict) and "error" in chunk:
+                raise ProviderError(f"openai provider error: {error_message(data.encode())}")
+            chunk["id"] = ident
+            yield f"data: {_compact(chunk)}\n\n"
+        raise ProviderError("openai provider error: stream ended without [DONE]")
+    except (ProviderError, ValueError) as exc:
+        failure = upstream_failure(exc if isinstance(exc, ProviderError) else ProviderError("invalid stream"))
+        yield f"data: {_compact(error_body(failure))}\n\n"
+    finally:
+        context.__exit__(None, None, None)
+
+
+# -- Anthropic ---------------------------------------------------------------------------------------
+def anthropic(body: dict[str, Any], provider: Provider, ident: str, *, stream: bool, error_body: ErrorBody,
+              version: str | None, beta: str | None):
+    payload = _upstream_body(body, provider)
+    headers = {"anthropic-version": version or "", "anthropic-beta": beta or ""}
+    if not stream:
+        return _json_response(_call(provider, ANTHROPIC_PATH, payload, headers), ident)
+    context, lines = _open_stream(provider, ANTHROPIC_PATH, payload, headers)
+    return sse_response(_anthropic_frames(context, lines, ident, error_body), heartbeat_seconds=None)
+
+
+def _anthropic_frames(context: Any, lines: Iterator[str], ident: str, error_body: ErrorBody) -> Iterator[str]:
+    """Each upstream event as sent (message_start with our id); ends after message_stop or an error."""
+    event, data = "", ""
+    try:
+        for line in lines:
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data += line[5:].strip()
+            elif not line and data:
+                if event == "message_start":
+                    doc = json.loads(data)
+                    doc["message"]["id"] = ident
+                    data = _compact(doc)
+                yield f"event: {event}\ndata: {data}\n\n"
+                if event in ("message_stop", "error"):
+                    return
+                event, data = "", ""
+        if data:  # the last event, without its blank line before the connection closed
+            yield f"event: {event}\ndata: {data}\n\n"
+            if event in ("message_stop", "error"):
+                return
+        raise ProviderError("anthropic provider error: stream ended without message_stop")
+    except (ProviderError, ValueError, KeyError, TypeError) as exc:
+        failure = upstream_failure(exc if isinstance(exc, ProviderError) else ProviderError("invalid stream"))
+        yield f"event: error\ndata: {_compact(error_body(failure))}\n\n"
+    finally:
+        context.__exit__(None, None, None)

@@ -1,0 +1,87 @@
+"""Events that must not be lost when the sink is down: park them, deliver them on the next tick.
+
+`publish` emits as `emit` does; if the broker cannot take the event (unreachable, 5xx), the event is
+parked in the store and the scheduler's tick (`drain`) delivers it later, in parking order, with its
+original id, so idempotent consumers see one event however often it is tried. The state change it
+announces is never undone by a delivery failure.
+
+Parked events are spread over a few shards (one partition each, listed by Query) so no partition
+gets hot; a record's name starts with the parking time, so a shard lists oldest first.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from contextlib import suppress
+from dataclasses import asdict
+from typing import Any
+
+from shared.errors import NotFound
+from shared.events.envelope import EmitError, Event, emit
+from shared.logs import get_logger
+from shared.store import ObjectStore
+
+SHARDS = 4
+DRAIN_BATCH = 100  # events per shard per tick: a long backlog drains over several ticks
+log = get_logger("events")
+parked = ObjectStore("outbox")
+
+
+def _shard(event: Event) -> str:
+    return f"s{zlib.crc32(event.id.encode()) % SHARDS}"
+
+
+def publish(event: Event) -> None:
+    """Emit `event`; when the sink cannot take it, park it for the scheduler (never raises)."""
+    try:
+        emit(event)
+        return
+    except EmitError as exc:
+        if str(exc).startswith("no event sink configured"):  # configuration, not an outage: nothing to retry
+            log.error("event not delivered", extra={"fields": {"type": event.type, "error": str(exc)}})
+            return
+        reason = str(exc)
+    except Exception as exc:
+        reason = type(exc).__name__
+    try:
+        # Nanoseconds, zero-padded: the name order is the parking order, within one second too.
+        parked.create(_shard(event), f"{time.time_ns():020d}#{event.id}", {"event": asdict(event) | {
+            "extensions": dict(event.extensions)}, "reason": reason, "attempts": 1})
+        log.warning("event parked for redelivery", extra={"fields": {"type": event.type, "id": event.id,
+                                                                     "error": reason}})
+    except Exception:
+        log.exception("event lost: not delivered and not parked", extra={"fields": {"type": event.type,
+                                                                                     "id": event.id}})
+
+
+def drain(batch: int = DRAIN_BATCH) -> int:
+    """Deliver parked events, oldest first per shard; stop a shard at its first failure (the sink is
+    still down: keep the order and try again next tick). Returns how many were delivered."""
+    delivered = 0
+    for shard in (f"s{i}" for i in range(SHARDS)):
+        records, _ = parked.list_page(shard, limit=batch)
+        for record in records:
+            event = _event(record.doc["event"])
+            try:
+                emit(event)
+            except Exception as exc:
+                with suppress(NotFound):  # another replica's drain delivered it meanwhile
+                    parked.update(shard, record.name, lambda doc, e=exc: _count_attempt(doc, e))
+                log.warning("parked event still not delivered", extra={"fields": {"id": event.id, "error": str(exc)}})
+                break
+            parked.delete(shard, record.name)
+            delivered += 1
+    if delivered:
+        log.info("parked events delivered", extra={"fields": {"count": delivered}})
+    return delivered
+
+
+def _count_attempt(doc: dict[str, Any], exc: Exception) -> bool:
+    doc["attempts"] = int(doc.get("attempts", 0)) + 1
+    doc["reason"] = str(exc) or type(exc).__name__
+    return True
+
+
+def _event(doc: dict[str, Any]) -> Event:
+    return Event(**doc)
