@@ -132,11 +132,31 @@ def _call_options(body: dict[str, Any]) -> CallOptions:
     return CallOptions(stop=tuple(stop or ()), top_p=top_p, tool_choice=kind, forced_tool=forced)
 
 
+# The official document lists every response field as present, with null where there is nothing to
+# report (Anthropic's own API sends them): we say "no citations", "called directly by the model",
+# "no stop details / container" and "no cache or server-tool figures" rather than leave them out.
+def _text_block(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text, "citations": None}
+
+
+def _tool_use_block(call: ToolCall, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "tool_use", "id": call.id, "name": call.name, "input": arguments, "caller": {"type": "direct"}}
+
+
+_NO_FIGURES = {"cache_creation_input_tokens": None, "cache_read_input_tokens": None, "output_tokens_details": None,
+               "server_tool_use": None}
+
+
+def _usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    return {"input_tokens": input_tokens, "output_tokens": output_tokens, **_NO_FIGURES, "cache_creation": None,
+            "inference_geo": None, "service_tier": None}
+
+
 def _content(outcome: Any) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if outcome.text or not outcome.tool_calls:
-        blocks.append({"type": "text", "text": outcome.text})
-    blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments} for c in outcome.tool_calls]
+        blocks.append(_text_block(outcome.text))
+    blocks += [_tool_use_block(c, c.arguments) for c in outcome.tool_calls]
     return blocks
 
 
@@ -146,8 +166,8 @@ def _stop(outcome: Any) -> str:
 
 def message(ident: str, model: str, outcome: Any) -> dict[str, Any]:
     return {"id": ident, "type": "message", "role": "assistant", "content": _content(outcome), "model": model,
-            "stop_reason": _stop(outcome), "stop_sequence": None,
-            "usage": {"input_tokens": outcome.usage.input_tokens, "output_tokens": outcome.usage.output_tokens}}
+            "stop_reason": _stop(outcome), "stop_sequence": None, "stop_details": None, "container": None,
+            "usage": _usage(outcome.usage.input_tokens, outcome.usage.output_tokens)}
 
 
 def frames(ident: str, model: str, events: Iterable[Any], *, error_body: Any) -> Iterator[str]:
@@ -158,7 +178,7 @@ def frames(ident: str, model: str, events: Iterable[Any], *, error_body: Any) ->
 
     yield event("message_start", {"message": {
         "id": ident, "type": "message", "role": "assistant", "content": [], "model": model, "stop_reason": None,
-        "stop_sequence": None, "usage": {"input_tokens": 0, "output_tokens": 0}}})
+        "stop_sequence": None, "stop_details": None, "container": None, "usage": _usage(0, 0)}})
     yield event("ping", {})
     index, text_open, outcome = -1, False, None
 
@@ -170,7 +190,7 @@ def frames(ident: str, model: str, events: Iterable[Any], *, error_body: Any) ->
             if item.kind == "text" and item.text:
                 if not text_open:
                     index, text_open = index + 1, True
-                    yield start({"type": "text", "text": ""})
+                    yield start(_text_block(""))
                 yield event("content_block_delta", {"index": index, "delta": {"type": "text_delta", "text": item.text}})
             elif item.kind in ("progress", "tool_call"):
                 if text_open:
@@ -178,12 +198,12 @@ def frames(ident: str, model: str, events: Iterable[Any], *, error_body: Any) ->
                     text_open = False
                 index += 1
                 if item.kind == "progress":  # server-side tool results reach the client as text blocks
-                    yield start({"type": "text", "text": ""})
+                    yield start(_text_block(""))
                     yield event("content_block_delta", {"index": index, "delta": {"type": "text_delta",
                                                                                   "text": item.text}})
                 else:
                     call = item.call
-                    yield start({"type": "tool_use", "id": call.id, "name": call.name, "input": {}})
+                    yield start(_tool_use_block(call, {}))
                     yield event("content_block_delta", {"index": index, "delta": {
                         "type": "input_json_delta", "partial_json": json.dumps(call.arguments)}})
                 yield event("content_block_stop", {"index": index})
@@ -206,7 +226,8 @@ def frames(ident: str, model: str, events: Iterable[Any], *, error_body: Any) ->
         return
     if text_open:
         yield event("content_block_stop", {"index": index})
-    yield event("message_delta", {"delta": {"stop_reason": _stop(outcome), "stop_sequence": None},
+    yield event("message_delta", {"delta": {"stop_reason": _stop(outcome), "stop_sequence": None,
+                                            "stop_details": None, "container": None},
                                   "usage": {"input_tokens": outcome.usage.input_tokens,
-                                            "output_tokens": outcome.usage.output_tokens}})
+                                            "output_tokens": outcome.usage.output_tokens, **_NO_FIGURES}})
     yield event("message_stop", {})

@@ -8,6 +8,7 @@ stream_options.include_usage, and the stream ends with `data: [DONE]` (never aft
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -18,7 +19,9 @@ from shared.llm.base import CallOptions, Message, ToolCall, ToolSpec
 
 BAD_BODY = "invalid request body"
 FINISH = {"end_turn": "stop", "stop_sequence": "stop", "tool_use": "tool_calls", "max_tokens": "length"}
-_ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
+# `function` is the deprecated role of a function-calling result: a tool result by another name.
+_ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool",
+          "function": "tool"}
 
 
 def _text(content: Any) -> str:
@@ -36,21 +39,56 @@ def _arguments(raw: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"_raw": raw}
 
 
+def _legacy_call_id(name: str) -> str:
+    """The deprecated function-calling flow pairs a `function` message with the assistant's
+    `function_call` by name alone; both get this id, so a provider sees an ordinary tool call and result."""
+    return "call_" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _call(call: Any) -> ToolCall:
+    """One entry of an assistant message's `tool_calls`: a function call, or a custom tool call
+    (free-form text input, kept as {"input": ...})."""
+    if isinstance(call, dict) and call.get("type") == "custom":
+        custom = call.get("custom")
+        if not isinstance(custom, dict) or not isinstance(custom.get("name"), str):
+            raise Invalid(BAD_BODY)
+        return ToolCall(id=str(call.get("id") or ""), name=custom["name"], arguments={"input": custom.get("input")})
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        raise Invalid(BAD_BODY)
+    return ToolCall(id=str(call.get("id") or ""), name=function["name"], arguments=_arguments(function.get("arguments")))
+
+
 def _message(item: Any) -> Message:
     if not isinstance(item, dict) or item.get("role") not in _ROLES:
         raise Invalid(BAD_BODY)
     role = _ROLES[item["role"]]
-    calls = []
-    for call in item.get("tool_calls") or []:
-        function = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-            raise Invalid(BAD_BODY)
-        calls.append(ToolCall(id=str(call.get("id") or ""), name=function["name"],
-                              arguments=_arguments(function.get("arguments"))))
+    raw_calls = item.get("tool_calls") or []
+    if not isinstance(raw_calls, list):
+        raise Invalid(BAD_BODY)
+    calls = [_call(call) for call in raw_calls]
+    legacy = item.get("function_call")
+    if role == "assistant" and isinstance(legacy, dict) and isinstance(legacy.get("name"), str):
+        calls.append(ToolCall(id=_legacy_call_id(legacy["name"]), name=legacy["name"],
+                              arguments=_arguments(legacy.get("arguments"))))
+    name = item.get("name") if isinstance(item.get("name"), str) else None
     tool_call_id = item.get("tool_call_id")
+    if item["role"] == "function":
+        tool_call_id = _legacy_call_id(name or "")
     return Message(role=role, content=_text(item.get("content")), tool_calls=calls,
-                   tool_call_id=tool_call_id if isinstance(tool_call_id, str) else None,
-                   name=item.get("name") if isinstance(item.get("name"), str) else None)
+                   tool_call_id=tool_call_id if isinstance(tool_call_id, str) else None, name=name)
+
+
+def _integer(value: Any) -> int | None:
+    """An integer field, or None when absent or null. JSON has one number type: 16.0 is the
+    integer 16 (as JSON Schema, and so the official OpenAPI document, reads it)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(BAD_BODY)
+    return value
 
 
 def _tools(raw: Any) -> list[ToolSpec]:
@@ -70,6 +108,15 @@ def _tools(raw: Any) -> list[ToolSpec]:
     return specs
 
 
+def _functions(raw: Any) -> list[ToolSpec]:
+    """The deprecated `functions` list (function definitions without the tool wrapper)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise Invalid(BAD_BODY)
+    return _tools([{"type": "function", "function": f} for f in raw])
+
+
 def parse(body: dict[str, Any]) -> CompatRequest:
     """The checks before provider resolution, in Orka's order: body, messages, n."""
     messages = body.get("messages")
@@ -77,9 +124,7 @@ def parse(body: dict[str, Any]) -> CompatRequest:
         raise Invalid(BAD_BODY)
     if not messages:
         raise Invalid("messages is required and must be non-empty")
-    n = body.get("n")
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int)):
-        raise Invalid(BAD_BODY)
+    n = _integer(body.get("n"))
     if n is not None and n > 1:
         raise Invalid("n > 1 is not supported: underlying providers do not support multiple choices")
     model, temperature = body.get("model"), body.get("temperature")
@@ -87,11 +132,12 @@ def parse(body: dict[str, Any]) -> CompatRequest:
         raise Invalid(BAD_BODY)
     if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, int | float)):
         raise Invalid(BAD_BODY)
-    options = body.get("stream_options") or {}
-    if not isinstance(options, dict) or not isinstance(body.get("stream", False), bool):
+    options, stream = body.get("stream_options") or {}, body.get("stream")
+    if not isinstance(options, dict) or (stream is not None and not isinstance(stream, bool)):
         raise Invalid(BAD_BODY)
-    return CompatRequest(model=model, messages=[_message(m) for m in messages], tools=_tools(body.get("tools")),
-                         temperature=temperature, stream=bool(body.get("stream")),
+    tools = _tools(body.get("tools")) or _functions(body.get("functions"))
+    return CompatRequest(model=model, messages=[_message(m) for m in messages], tools=tools,
+                         temperature=temperature, stream=bool(stream),
                          include_usage=bool(options.get("include_usage")), options=_call_options(body))
 
 
@@ -117,13 +163,11 @@ def _call_options(body: dict[str, Any]) -> CallOptions:
 
 def apply_max_tokens(body: dict[str, Any], request: CompatRequest) -> None:
     """max_completion_tokens, else max_tokens; a positive value below 16 is refused (after resolution)."""
-    value = body.get("max_completion_tokens")
+    value = _integer(body.get("max_completion_tokens"))
     if value is None:
-        value = body.get("max_tokens")
+        value = _integer(body.get("max_tokens"))
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(BAD_BODY)
     if value > 0:
         if value < 16:
             raise Invalid(f"max_tokens must be at least 16, got {value}")

@@ -84,13 +84,15 @@ _ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 4
 
 
 class AnthropicDialect(Dialect):
-    """`{"type":"error","error":{"type","message"}}`."""
+    """`{"type":"error","error":{"type","message"},"request_id"}` (the official document's ErrorResponse
+    requires `request_id`, as Anthropic's API sends it)."""
 
     name = "anthropic"
 
     def body(self, error: ShoalError, request_id: str) -> Any:
         kind = _ANTHROPIC_TYPES.get(error.status, "api_error")
-        return {"type": "error", "error": {"type": kind, "message": _message(error, request_id)}}
+        return {"type": "error", "error": {"type": kind, "message": _message(error, request_id)},
+                "request_id": request_id}
 
 
 class SimpleDialect(Dialect):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from unittest.mock import ANY
 
 import anthropic
 import pytest
@@ -20,7 +21,7 @@ MSG_ID = r"msg_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 def ant_error(message: str, kind: str) -> dict:
-    return {"type": "error", "error": {"type": kind, "message": message}}
+    return {"type": "error", "error": {"type": kind, "message": message}, "request_id": ANY}
 
 
 def post(client, body, headers=AUTH):

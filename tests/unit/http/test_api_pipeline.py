@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from unittest.mock import ANY
 
 import pytest
 from flask import Flask, request
@@ -40,7 +41,8 @@ def make_client(dialect: str):
     ("orka", {"error": {"code": 409, "message": "already there"}}, "application/json"),
     ("openai", {"error": {"message": "already there", "type": "conflict_error", "param": None, "code": None}},
      "application/json"),
-    ("anthropic", {"type": "error", "error": {"type": "api_error", "message": "already there"}}, "application/json"),
+    ("anthropic", {"type": "error", "error": {"type": "api_error", "message": "already there"}, "request_id": ANY},
+     "application/json"),
     ("simple", {"error": "already there"}, "application/json"),
 ])
 def test_each_dialect_renders_the_same_error_its_own_way(dialect, body, content_type):
@@ -75,7 +77,8 @@ def test_a_hostile_request_id_is_replaced():
 def test_unmatched_paths_use_the_dialect_of_the_covering_router():
     response = make_client("anthropic").get("/x/nothing-here")
     assert response.status_code == 404
-    assert response.get_json() == {"type": "error", "error": {"type": "not_found_error", "message": "not found"}}
+    assert response.get_json() == {"type": "error", "error": {"type": "not_found_error", "message": "not found"},
+                                   "request_id": response.headers["X-Request-Id"]}
 
 
 def test_bodies_over_the_limit_are_413_before_the_handler(monkeypatch):
