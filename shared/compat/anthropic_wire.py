@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from shared.compat.common import CompatRequest, content_text
+from shared.compat.common import CompatRequest, content_text, json_integer
 from shared.errors import Invalid, ShoalError
 from shared.llm.base import CallOptions, Message, ToolCall, ToolSpec
 
@@ -22,11 +22,10 @@ BAD_CONTENT = "failed to convert messages: content must be a string or array of 
 
 def check(body: dict[str, Any]) -> None:
     """Orka's checks before provider resolution, in order: model, messages, max_tokens."""
-    model, messages, max_tokens = body.get("model"), body.get("messages"), body.get("max_tokens")
+    model, messages = body.get("model"), body.get("messages")
     if (model is not None and not isinstance(model, str)) or (messages is not None and not isinstance(messages, list)):
         raise Invalid(BAD_BODY)
-    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)):
-        raise Invalid(BAD_BODY)
+    max_tokens = json_integer(body.get("max_tokens"), BAD_BODY)
     if not model:
         raise Invalid("model is required")
     if not messages:
@@ -49,7 +48,8 @@ def _system(raw: Any) -> str:
 def _messages(raw: list[Any]) -> list[Message]:
     out: list[Message] = []
     for item in raw:
-        if not isinstance(item, dict) or item.get("role") not in ("user", "assistant"):
+        # "system" turns are in the official document's InputMessage roles (instructions mid-conversation)
+        if not isinstance(item, dict) or item.get("role") not in ("user", "assistant", "system"):
             raise Invalid(BAD_BODY)
         role, content = item["role"], item.get("content")
         if isinstance(content, str):
@@ -106,8 +106,8 @@ def parse(body: dict[str, Any]) -> CompatRequest:
     if system:
         messages.insert(0, Message(role="system", content=system))
     return CompatRequest(model=body["model"], messages=messages, tools=_tools(body.get("tools")),
-                         max_tokens=body["max_tokens"], temperature=temperature, stream=bool(body.get("stream")),
-                         options=_call_options(body))
+                         max_tokens=json_integer(body["max_tokens"], BAD_BODY), temperature=temperature,
+                         stream=bool(body.get("stream")), options=_call_options(body))
 
 
 _CHOICES = {"auto": "auto", "any": "required", "none": "none", "tool": "tool"}

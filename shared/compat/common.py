@@ -107,3 +107,15 @@ def content_text(content: Any, bad: str) -> str:
         return "\n".join(p["text"] for p in content
                          if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str))
     raise Invalid(bad)
+
+
+def json_integer(value: Any, bad: str) -> int | None:
+    """An integer field, or None when absent or null; Invalid(bad) for anything else. JSON has one
+    number type: 16.0 is the integer 16 (as JSON Schema, and so the vendors' official documents, read it)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(bad)
+    return value

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from shared.compat.common import CompatRequest, content_text
+from shared.compat.common import CompatRequest, content_text, json_integer
 from shared.errors import Invalid, ShoalError
 from shared.llm.base import CallOptions, Message, ToolCall, ToolSpec
 
@@ -80,15 +80,7 @@ def _message(item: Any) -> Message:
 
 
 def _integer(value: Any) -> int | None:
-    """An integer field, or None when absent or null. JSON has one number type: 16.0 is the
-    integer 16 (as JSON Schema, and so the official OpenAPI document, reads it)."""
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(BAD_BODY)
-    return value
+    return json_integer(value, BAD_BODY)
 
 
 def _tools(raw: Any) -> list[ToolSpec]:

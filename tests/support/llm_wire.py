@@ -117,17 +117,24 @@ class ScriptedLLM(BackgroundServer):
         if "error" in step:
             e = step["error"]
             return Response(json.dumps({"type": "error", "error": {"type": e.get("type", "api_error"),
-                                                                   "message": e["message"]}}),
+                                                                   "message": e["message"]},
+                                        "request_id": f"req_{uuid.uuid4().hex[:24]}"}),
                             status=e["status"], content_type="application/json")
         ident = f"msg_{uuid.uuid4().hex}"
         text = step.get("text", "")
-        content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
-        content += [{"type": "tool_use", "id": f"toolu_{i}", "name": c["name"], "input": c.get("arguments", {})}
+        # Every field Anthropic's API sends (and its official OpenAPI document requires), nulls included.
+        content: list[dict[str, Any]] = [{"type": "text", "text": text, "citations": None}] if text else []
+        content += [{"type": "tool_use", "id": f"toolu_{i}", "name": c["name"], "input": c.get("arguments", {}),
+                     "caller": {"type": "direct"}}
                     for i, c in enumerate(step.get("tool_calls", []))]
         stop = "tool_use" if step.get("tool_calls") else "end_turn"
-        usage = {"input_tokens": 11, "output_tokens": max(1, len(text) // 4)}
+        figures = {"cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "server_tool_use": None,
+                   "output_tokens_details": None}
+        usage = {"input_tokens": 11, "output_tokens": max(1, len(text) // 4), **figures, "cache_creation": None,
+                 "inference_geo": None, "service_tier": "standard"}
         message = {"id": ident, "type": "message", "role": "assistant", "model": body.get("model", self.model),
-                   "content": content, "stop_reason": stop, "stop_sequence": None, "usage": usage}
+                   "content": content, "stop_reason": stop, "stop_sequence": None, "stop_details": None,
+                   "container": None, "usage": usage}
         if not body.get("stream"):
             return Response(json.dumps(message), content_type="application/json")
 
@@ -136,23 +143,24 @@ class ScriptedLLM(BackgroundServer):
 
         def frames():
             yield event("message_start", {"message": {**message, "content": [], "stop_reason": None,
-                                                      "usage": {"input_tokens": 11, "output_tokens": 1}}})
+                                                      "usage": {**usage, "output_tokens": 1}}})
             yield event("ping", {})
             for index, block in enumerate(content):
                 if block["type"] == "text":
-                    yield event("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}})
+                    yield event("content_block_start", {"index": index, "content_block": {**block, "text": ""}})
                     for piece in _pieces(block["text"]):
                         yield event("content_block_delta", {"index": index,
                                                             "delta": {"type": "text_delta", "text": piece}})
                 else:
-                    yield event("content_block_start", {"index": index, "content_block": {
-                        "type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}})
+                    yield event("content_block_start", {"index": index, "content_block": {**block, "input": {}}})
                     for piece in _pieces(json.dumps(block["input"])):
                         yield event("content_block_delta", {"index": index, "delta": {
                             "type": "input_json_delta", "partial_json": piece}})
                 yield event("content_block_stop", {"index": index})
-            yield event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None},
-                                          "usage": {"output_tokens": usage["output_tokens"]}})
+            yield event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None, "stop_details": None,
+                                                    "container": None},
+                                          "usage": {"input_tokens": 11, "output_tokens": usage["output_tokens"],
+                                                    **figures}})
             yield event("message_stop", {})
 
         return Response(frames(), content_type="text/event-stream")
