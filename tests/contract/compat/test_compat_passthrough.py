@@ -160,7 +160,7 @@ def test_anthropic_fields_and_headers_reach_the_upstream_untouched(compat, anthr
 def test_anthropic_answer_and_stream_carry_our_message_id(compat, anthropic_upstream):
     anthropic_upstream.script = [{"text": "plain"}, {"text": "streamed reply"}]
     body = post(compat, "/anthropic/v1/messages", {"model": "m", "max_tokens": 32, "messages": USER}).get_json()
-    assert re.fullmatch(r"msg_[0-9a-f-]{36}", body["id"]) and body["content"] == [{"type": "text", "text": "plain"}]
+    assert re.fullmatch(r"msg_[0-9a-f-]{36}", body["id"]) and body["content"] == [{"type": "text", "text": "plain", "citations": None}]
     response = post(compat, "/anthropic/v1/messages",
                     {"model": "m", "max_tokens": 32, "messages": USER, "stream": True})
     text = response.get_data(as_text=True)
