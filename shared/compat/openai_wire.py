@@ -134,7 +134,8 @@ def parse(body: dict[str, Any]) -> CompatRequest:
 
 
 def _call_options(body: dict[str, Any]) -> CallOptions:
-    """stop (a string or up to 4 strings), top_p, tool_choice ("auto"/"none"/"required"/a function)."""
+    """stop (a string or up to 4 strings), top_p, tool_choice ("auto"/"none"/"required"/a function/
+    a custom tool/allowed_tools)."""
     stop, top_p, choice = body.get("stop"), body.get("top_p"), body.get("tool_choice")
     if isinstance(stop, str):
         stop = [stop]
@@ -143,11 +144,19 @@ def _call_options(body: dict[str, Any]) -> CallOptions:
     if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, int | float)):
         raise Invalid(BAD_BODY)
     forced = None
-    if isinstance(choice, dict):
-        function = choice.get("function")
-        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+    if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        # The official document's "only these tools" form: its mode is carried, the subset is not
+        # (the upstream still sees every tool the client declared).
+        allowed = choice.get("allowed_tools")
+        choice = allowed.get("mode") if isinstance(allowed, dict) else None
+        if choice not in ("auto", "required"):
             raise Invalid(BAD_BODY)
-        choice, forced = "tool", function["name"]
+    elif isinstance(choice, dict):
+        # {"type":"function","function":{"name"}} or a custom tool {"type":"custom","custom":{"name"}}
+        named = choice.get("custom") if choice.get("type") == "custom" else choice.get("function")
+        if not isinstance(named, dict) or not isinstance(named.get("name"), str):
+            raise Invalid(BAD_BODY)
+        choice, forced = "tool", named["name"]
     elif choice is not None and choice not in ("auto", "none", "required"):
         raise Invalid(BAD_BODY)
     return CallOptions(stop=tuple(stop or ()), top_p=top_p, tool_choice=choice, forced_tool=forced)

@@ -157,21 +157,17 @@ def test_the_official_messages_operation_finds_no_5xx_and_no_schema_violation(co
     assert {200, 400} <= statuses, statuses
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shared/llm/anthropic_provider.py passes `temperature` as a keyword of the anthropic SDK's "
-    "messages.create/stream, which anthropic 2.x no longer has (TypeError -> 500) on every translated "
-    "call (cross-vendor proxy, server-side tools); the provider path is being reworked: remove this "
-    "mark when it sends temperature in the body (e.g. extra_body)"))
 @pytest.mark.parametrize("endpoint", ["openai", "anthropic"])
 def test_temperature_reaches_an_anthropic_provider(compat, anthropic_upstream, endpoint):
-    # Found by the official-schema runs with an Anthropic upstream: every generated request with a
-    # `temperature` answered 500. (/anthropic/v1 in proxy mode is the same-wire pass-through: no SDK.)
+    # Found by the official-schema runs with an Anthropic upstream: the anthropic SDK 2.x has no
+    # `temperature` keyword, so every translated request with one answered 500 (fixed in the provider).
     if endpoint == "openai":
         response = post_openai(compat, {"model": "m", "messages": USER, "temperature": 0.2}, PROXY)
     else:
         response = post_anthropic(compat, {"model": "m", "max_tokens": 64, "messages": USER, "temperature": 0.2},
                                   {})
     assert response.status_code == 200, response.get_data(as_text=True)
+    assert anthropic_upstream.requests[-1]["json"]["temperature"] == 0.2
 
 
 # -- OpenAI streaming and tool calls, per mode and upstream vendor -------------------------------------
