@@ -7,7 +7,7 @@ from a copy in this repository.
   (`POST /chat/completions`: tools, response_format, logprobs, n, audio, modalities, legacy
   functions, ...) and Anthropic's `messages_post` (`POST /v1/messages`) — and sends them in process
   to the compat function (`/openai/v1`, `/anthropic/v1`): with the mock provider in both modes, and
-  in proxy mode with an OpenAI upstream (the scripted wire server). Required: no 5xx; a JSON 200 that
+  in proxy mode with an OpenAI and an Anthropic upstream (the scripted wire server). Required: no 5xx; a JSON 200 that
   matches the document (schemathesis' response_schema_conformance, and jsonschema against the
   response component); every streamed chunk/event matching its component; every 4xx body matching
   the document's ErrorResponse (the operations list no 4xx for OpenAI, so status_code_conformance
@@ -116,13 +116,14 @@ def _fuzz(operation, app, problems_of, runs, prepare=None) -> tuple[list[str], s
 
 
 # Which provider answers, and which (generation mode, headers) runs go to it. The mock provider (the
-# default) answers in both modes; with an OpenAI upstream (the scripted wire server) the proxy runs
-# reach the same-wire pass-through on /openai/v1 and the translation on /anthropic/v1.
+# default) answers in both modes; with an OpenAI or Anthropic upstream (the scripted wire server) the
+# proxy runs reach the same-wire pass-through on one endpoint and the translation on the other.
 UPSTREAM_RUNS = {
     "mock": [("positive", {}),  # server-side tools (the default)
              ("positive", PROXY),  # transparent proxy
              ("negative", {})],  # bodies the document forbids: a clear 4xx, never a 5xx
     "openai": [("positive", PROXY), ("negative", PROXY)],
+    "anthropic": [("positive", PROXY), ("negative", PROXY)],
 }
 
 
