@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from unittest.mock import ANY
 
 import openai
 import pytest
@@ -209,9 +210,9 @@ def test_anthropic_controls_reach_an_openai_upstream(compat, openai_upstream, ch
     ("/openai/v1/chat/completions", {"stop": [1]}, {"error": {
         "message": "invalid request body", "type": "invalid_request_error", "param": None, "code": None}}),
     ("/anthropic/v1/messages", {"tool_choice": {"type": "tool"}}, {"type": "error", "error": {
-        "type": "invalid_request_error", "message": "invalid request body"}}),
+        "type": "invalid_request_error", "message": "invalid request body"}, "request_id": ANY}),
     ("/anthropic/v1/messages", {"top_p": "high"}, {"type": "error", "error": {
-        "type": "invalid_request_error", "message": "invalid request body"}}),
+        "type": "invalid_request_error", "message": "invalid request body"}, "request_id": ANY}),
 ])
 def test_malformed_controls_are_refused_before_the_model(compat, upstream, path, body, error):
     base = {"model": "m", "messages": USER, "max_tokens": 32}
