@@ -76,7 +76,7 @@ def _open_stream(provider: Provider, path: str, payload: bytes, headers: dict[st
 def openai(body: dict[str, Any], provider: Provider, ident: str, *, stream: bool, error_body: ErrorBody):
     # A non-positive token limit means "unset" here (apply_max_tokens); upstream would refuse it.
     drop = tuple(k for k in ("max_tokens", "max_completion_tokens")
-                 if isinstance(body.get(k), int) and body[k] <= 0)
+                 if isinstance(body.get(k), int | float) and not isinstance(body[k], bool) and body[k] <= 0)
     payload = _upstream_body(body, provider, drop)
     if not stream:
         return _json_response(_call(provider, OPENAI_PATH, payload), ident)

@@ -54,9 +54,10 @@ def test_openai_answer_comes_back_as_written_with_our_id(compat, openai_upstream
     assert body["model"] == "m"
 
 
-def test_openai_non_positive_token_limit_is_not_sent(compat, openai_upstream):
+@pytest.mark.parametrize("limit", [0, 0.0, -1])
+def test_openai_non_positive_token_limit_is_not_sent(compat, openai_upstream, limit):
     assert post(compat, "/openai/v1/chat/completions", {"model": "m", "messages": USER,
-                                                        "max_tokens": 0}).status_code == 200
+                                                        "max_tokens": limit}).status_code == 200
     assert "max_tokens" not in openai_upstream.requests[0]["json"]
 
 
