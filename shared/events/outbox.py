@@ -24,6 +24,7 @@ from shared.store import ObjectStore
 
 SHARDS = 4
 DRAIN_BATCH = 100  # events per shard per tick: a long backlog drains over several ticks
+RETENTION_SECONDS = 7 * 24 * 3600  # a sink broken for a week is a configuration problem: stop keeping them
 log = get_logger("events")
 parked = ObjectStore("outbox")
 
@@ -47,7 +48,8 @@ def publish(event: Event) -> None:
     try:
         # Nanoseconds, zero-padded: the name order is the parking order, within one second too.
         parked.create(_shard(event), f"{time.time_ns():020d}#{event.id}", {"event": asdict(event) | {
-            "extensions": dict(event.extensions)}, "reason": reason, "attempts": 1})
+            "extensions": dict(event.extensions)}, "reason": reason, "attempts": 1},
+            expiry=int(time.time()) + RETENTION_SECONDS)
         log.warning("event parked for redelivery", extra={"fields": {"type": event.type, "id": event.id,
                                                                      "error": reason}})
     except Exception:
