@@ -17,28 +17,12 @@ from typing import Any
 
 from shared.errors import Invalid
 from shared.monitors import references
-from shared.monitors.repo_url import parse_repo_url
+from shared.monitors.spec_checks import apply_repo_url, check_git_secret, check_schedule
+from shared.monitors.spec_checks import obj as _obj
 from shared.tasks.duration import parse_go_duration
 
-REPO_URL_MESSAGE = ("spec.repoURL must be a credential-free GitHub repository root URL such as "
-                    "https://github.com/owner/repo")
 REVIEW_EVENTS = ("COMMENT", "APPROVE", "REQUEST_CHANGES")
-_CRON_FIELD = re.compile(r"^[0-9*/,\-?LW#A-Za-z]+$")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-def _cron_valid(schedule: str) -> bool:
-    from croniter import croniter
-
-    return bool(croniter.is_valid(schedule))
-
-
-def _obj(value: Any, field: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise Invalid(f"{field} must be an object")
-    return value
 
 
 def identity(body: Any) -> tuple[str | None, str | None, dict[str, Any]]:
@@ -59,25 +43,13 @@ def normalize_spec(raw: dict[str, Any], namespace: str) -> dict[str, Any]:
     repo_url = spec.get("repoURL")
     if not repo_url:
         raise Invalid("spec.repoURL is required")
-    repo = parse_repo_url(repo_url) if isinstance(repo_url, str) else None
-    if repo is None:
-        raise Invalid(REPO_URL_MESSAGE)
-    provider = spec.get("provider") or "github"
-    if provider != "github":
-        raise Invalid(f'unsupported provider "{provider}": only github is supported')
-    spec["provider"] = "github"
-    for field, value in (("owner", repo.owner), ("repository", repo.repo)):
-        if spec.get(field) and str(spec[field]).lower() != value.lower():
-            raise Invalid(f"spec.{field} does not match spec.repoURL")
-        spec[field] = value
+    apply_repo_url(spec)
     if spec.get("branch") is not None and (not isinstance(spec["branch"], str) or not spec["branch"].strip()):
         raise Invalid("spec.branch must be a non-empty string")
     spec["branch"] = spec.get("branch") or "main"
     schedule = spec.get("schedule")
-    if schedule is not None and (not isinstance(schedule, str) or len(schedule.split()) != 5
-                                 or not all(_CRON_FIELD.match(f) for f in schedule.split())
-                                 or not _cron_valid(schedule)):
-        raise Invalid(f"invalid schedule {schedule!r}: must be a 5-field cron expression")
+    if schedule is not None:
+        check_schedule(schedule)
 
     targets = _obj(spec.get("targets"), "spec.targets")
     for kind, label in (("issues", "issue"), ("commits", "commit")):
@@ -118,16 +90,7 @@ def normalize_spec(raw: dict[str, Any], namespace: str) -> dict[str, Any]:
     if not isinstance(reviewer_name, str) or not reviewer_name:
         raise Invalid("spec.agents.reviewer.name is required when pull request monitoring is enabled")
     _check_reviewer(namespace, reviewer_name)
-    git_ref = spec.get("gitSecretRef")
-    if git_ref is not None:
-        git_name = _obj(git_ref, "spec.gitSecretRef").get("name")
-        if not isinstance(git_name, str) or not git_name:
-            raise Invalid("spec.gitSecretRef.name is required")
-        found = references.secret_has_key(namespace, git_name, references.GIT_KEYS)
-        if found is None:
-            raise Invalid(f'git secret "{git_name}" not found in namespace "{namespace}"')
-        if not found:
-            raise Invalid(f'git secret "{git_name}" must contain a non-empty token, password, or GITHUB_TOKEN key')
+    check_git_secret(spec, namespace)
     return spec
 
 

@@ -15,25 +15,13 @@ import re
 from typing import Any
 
 from shared.errors import Invalid
-from shared.monitors import references
-from shared.monitors.repo_url import parse_repo_url
+from shared.monitors.spec_checks import apply_repo_url, check_git_secret, check_schedule
 
-REPO_URL_MESSAGE = ("spec.repoURL must be a credential-free GitHub repository root URL such as "
-                    "https://github.com/owner/repo")
 VALIDATION_MODES = ("none", "light", "full")
 SERVER_METADATA = ("uid", "creationTimestamp", "resourceVersion", "generation")
-_CRON_FIELD = re.compile(r"^[0-9*/,\-?LW#A-Za-z]+$")
 _PATH = re.compile(r"^[A-Za-z0-9._-][A-Za-z0-9._/-]*$")
 _REF = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 MAX_PATHS = 32
-
-
-def _obj(value: Any, field: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise Invalid(f"{field} must be an object")
-    return value
 
 
 def reject_server_stamped(body: dict[str, Any], *, allow: tuple[str, ...] = ()) -> None:
@@ -50,16 +38,6 @@ def reject_server_stamped(body: dict[str, Any], *, allow: tuple[str, ...] = ()) 
                 raise Invalid(f"metadata.{key} cannot be set by clients")
 
 
-def _cron_valid(schedule: Any) -> bool:
-    if not isinstance(schedule, str) or len(schedule.split()) != 5:
-        return False
-    if not all(_CRON_FIELD.match(f) for f in schedule.split()):
-        return False
-    from croniter import croniter
-
-    return bool(croniter.is_valid(schedule))
-
-
 def normalize_spec(raw: dict[str, Any], namespace: str) -> dict[str, Any]:
     """The validated spec with defaults filled in; Invalid with the first rule broken."""
     spec = copy.deepcopy(raw)
@@ -73,17 +51,7 @@ def normalize_spec(raw: dict[str, Any], namespace: str) -> dict[str, Any]:
     if not isinstance(agent_name, str):
         raise Invalid("spec.analysisAgentRef.name must be a string")
     spec["analysisAgentRef"] = {"name": agent_name}
-    repo = parse_repo_url(repo_url) if isinstance(repo_url, str) else None
-    if repo is None:
-        raise Invalid(REPO_URL_MESSAGE)
-    provider = spec.get("provider") or "github"
-    if provider != "github":
-        raise Invalid(f'unsupported provider "{provider}": only github is supported')
-    spec["provider"] = "github"
-    for field, value in (("owner", repo.owner), ("repository", repo.repo)):
-        if spec.get(field) and str(spec[field]).lower() != value.lower():
-            raise Invalid(f"spec.{field} does not match spec.repoURL")
-        spec[field] = value
+    apply_repo_url(spec)
     for field in ("branch", "ref"):
         value = spec.get(field)
         if value is not None and (not isinstance(value, str) or not _REF.match(value) or ".." in value):
@@ -95,23 +63,15 @@ def normalize_spec(raw: dict[str, Any], namespace: str) -> dict[str, Any]:
         raise Invalid(f"spec.validationMode must be one of {', '.join(VALIDATION_MODES)}")
     spec["validationMode"] = mode
     schedule = spec.get("schedule")
-    if schedule is not None and schedule != "" and not _cron_valid(schedule):
-        raise Invalid(f"invalid schedule {schedule!r}: must be a 5-field cron expression")
+    if schedule is not None and schedule != "":
+        check_schedule(schedule)
     if not schedule:
         spec.pop("schedule", None)
     spec["paths"] = _paths(spec.get("paths"))
     if not spec["paths"]:
         spec.pop("paths")
-    git_ref = spec.get("gitSecretRef")
-    if git_ref is not None:
-        git_name = _obj(git_ref, "spec.gitSecretRef").get("name")
-        if not isinstance(git_name, str) or not git_name:
-            raise Invalid("spec.gitSecretRef.name is required")
-        found = references.secret_has_key(namespace, git_name, references.GIT_KEYS)
-        if found is None:
-            raise Invalid(f'git secret "{git_name}" not found in namespace "{namespace}"')
-        if not found:
-            raise Invalid(f'git secret "{git_name}" must contain a non-empty token, password, or GITHUB_TOKEN key')
+    git_name = check_git_secret(spec, namespace)
+    if git_name:
         spec["gitSecretRef"] = {"name": git_name}
     return spec
 
