@@ -127,3 +127,30 @@ def claim_due(store: ObjectStore, namespace: str, name: str, now: datetime, *, r
 
     updated = store.update(namespace, name, claim)
     return outcome.get("result"), updated, due
+
+
+def release_active(store: ObjectStore, namespace: str, name: str, run_id: str, *, active: str, last_time: str,
+                   last_phase: str, phase: str) -> None:
+    """Free the resource's active-run field if `run_id` still holds it, recording when and how it ended."""
+    from shared.clock import now_rfc3339
+
+    def release(doc: dict[str, Any]) -> bool:
+        status = doc.setdefault("status", {})
+        if status.get(active) != run_id:
+            return False
+        status.pop(active)
+        status[last_time] = now_rfc3339()
+        status[last_phase] = phase
+        return True
+
+    store.update(namespace, name, release)
+
+
+def respecced(current: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """A resource document with a new spec: generation + 1, the schedule's next time recomputed."""
+    doc = dict(current)
+    doc["spec"] = spec
+    doc["metadata"] = {**doc["metadata"], "generation": int(doc["metadata"].get("generation", 1)) + 1}
+    doc["status"] = dict(doc.get("status") or {})
+    apply_schedule(doc, previous=current["spec"].get("schedule"))
+    return doc

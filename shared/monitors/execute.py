@@ -25,6 +25,7 @@ from shared.clock import now_rfc3339
 from shared.events.envelope import Event
 from shared.logs import get_logger
 from shared.monitors.store import items, monitors, record_event, runs, scope
+from shared.schedules import release_active
 from shared.store import AlreadyExists
 
 log = get_logger("monitors")
@@ -61,17 +62,9 @@ def finish_run(namespace: str, monitor: str, run_id: str, phase: str, message: s
     _set_phase(namespace, monitor, run_id, phase, only_from=("queued", "running"), message=message,
                completedAt=now_rfc3339(), **fields)
 
-    def release(doc: dict[str, Any]) -> bool:
-        status = doc.setdefault("status", {})
-        if status.get("activeRun") != run_id:
-            return False
-        status.pop("activeRun")
-        status["lastRunTime"] = now_rfc3339()
-        status["lastRunPhase"] = phase
-        return True
-
     if monitors.get(namespace, monitor) is not None:
-        monitors.update(namespace, monitor, release)
+        release_active(monitors, namespace, monitor, run_id, active="activeRun", last_time="lastRunTime",
+                       last_phase="lastRunPhase", phase=phase)
     record_event(namespace, monitor, "RunSucceeded" if phase == "succeeded" else "RunFailed", message,
                  run_id=run_id)
 

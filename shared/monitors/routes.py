@@ -13,6 +13,7 @@ from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
 from shared.monitors import schedule
 from shared.monitors.store import MONITOR_NOT_FOUND, items, monitors, record_event, runs, scope
+from shared.schedules import respecced
 from shared.store import Record
 
 router = Router("/api/v1/monitors", dialect="orka", tag="monitors")
@@ -95,11 +96,7 @@ def update_monitor(ctx: RequestContext, name: str):
         raise Invalid("spec is required")
     current = monitors.require(namespace, name, MONITOR_NOT_FOUND)
     spec = normalize_spec(body["spec"], namespace)
-    doc = dict(current.doc)
-    doc["spec"] = spec
-    doc["metadata"] = {**doc["metadata"], "generation": int(doc["metadata"].get("generation", 1)) + 1}
-    doc["status"] = dict(doc.get("status") or {})
-    schedule.apply_schedule(doc, previous=current.doc["spec"].get("schedule"))
+    doc = respecced(current.doc, spec)
     from shared.store import VersionConflict
 
     try:

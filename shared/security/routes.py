@@ -11,6 +11,7 @@ from shared.clock import now_rfc3339
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit, string_map
+from shared.schedules import respecced
 from shared.security.store import (
     SCAN_NOT_FOUND,
     dropped,
@@ -115,11 +116,7 @@ def update_repository(ctx: RequestContext, name: str):
                                                                                     dict) else None
     if wanted_version is not None and str(wanted_version) != str(current.version):
         raise VersionConflict("repository scan was modified concurrently")
-    doc = dict(current.doc)
-    doc["spec"] = spec
-    doc["metadata"] = {**doc["metadata"], "generation": int(doc["metadata"].get("generation", 1)) + 1}
-    doc["status"] = dict(doc.get("status") or {})
-    schedule.apply_schedule(doc, previous=current.doc["spec"].get("schedule"))
+    doc = respecced(current.doc, spec)
     try:
         record = repositories.replace(namespace, name, doc, expected_version=current.version)
     except VersionConflict:

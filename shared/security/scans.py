@@ -17,6 +17,7 @@ from typing import Any
 from shared.clock import now_rfc3339
 from shared.errors import Conflict
 from shared.logs import get_logger
+from shared.schedules import release_active
 from shared.security import prompts, slices, tasks
 from shared.security.store import ACTIVE_PHASES, SCAN_NOT_FOUND, repo_scope, repositories, runs
 from shared.security.store import slices as slice_store
@@ -206,16 +207,8 @@ def finish_run(namespace: str, name: str, run_id: str, phase: str, message: str,
 
     run = runs.update(scope, run_id, finish, not_found_message="scan run not found")
 
-    def release(doc: dict[str, Any]) -> bool:
-        status = doc.setdefault("status", {})
-        if status.get("activeScan") != run_id:
-            return False
-        status.pop("activeScan")
-        status["lastScanTime"] = now_rfc3339()
-        status["lastScanPhase"] = phase
-        return True
-
-    repositories.update(namespace, name, release)
+    release_active(repositories, namespace, name, run_id, active="activeScan", last_time="lastScanTime",
+                   last_phase="lastScanPhase", phase=phase)
     if moved["ok"]:
         _announce(run)
 
