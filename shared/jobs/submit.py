@@ -172,9 +172,11 @@ def _label_value(value: Any) -> str:
 def create_job(job: dict[str, Any], principal: Principal, *, chain: dict[str, Any] | None = None,
                trigger: dict[str, Any] | None = None) -> Record:
     """Create the task of a validated job (plus its index entries and counters); returns the task."""
+    from shared.jobs.effective import effective_config, task_ai
     from shared.tasks.service import create_task
 
     namespace = resolve_namespace(principal, None)
+    job = {**job, "config": effective_config(namespace, job["config"])}
     doc = {**job, "chain": chain, "trigger": trigger}
     labels = {JOB_LABEL: "true", SOURCE_LABEL: _label_value(job["source"]), TYPE_LABEL: _label_value(job["type"])}
     if chain:
@@ -183,6 +185,9 @@ def create_job(job: dict[str, Any], principal: Principal, *, chain: dict[str, An
     body = {"type": "ai", "prompt": _prompt_of(job), "timeout": f"{config['timeoutMs']}ms",
             # labrats: lower runs first, default 2; Orka: 0–1000, higher first.
             "priority": max(0, min(1000, 1000 - int(job["priority"]))), "maxTurns": config["maxTurns"]}
+    ai = task_ai(config)
+    if ai:
+        body["ai"] = ai
     setup = job.get("workspaceSetup") or {}
     if setup.get("gitRepo"):  # the executor clones it into the task's workspace
         body["workspace"] = {k: v for k, v in (("gitRepo", setup["gitRepo"]), ("branch", setup.get("gitRef")),

@@ -223,3 +223,35 @@ def test_workspace_setup_becomes_the_tasks_git_workspace(jobs):
     assert record.doc["spec"]["workspace"] == {"gitRepo": "https://github.com/o/r.git", "branch": "dev", "depth": 5}
     [init] = build_job(record, 1)["spec"]["template"]["spec"]["initContainers"]
     assert init["args"] == ["clone", "--depth", "5", "--branch", "dev", "https://github.com/o/r.git", "/workspace"]
+
+
+# -- what a job runs with: its config over the global defaults (AiConfig) -----------------------------
+def test_global_defaults_fill_what_a_job_leaves_unset(jobs, event_sink):
+    jobs.put("/api/config/defaults", headers=AUTH, json={
+        "model": "sonnet", "effort": "medium", "executorImage": "ghcr.io/x/executor:1",
+        "providers": {"codex": {"model": "o3", "effort": "high"}}})
+    plain = task_doc(submit(jobs).get_json()["jobId"])
+    job = json.loads(plain.doc["metadata"]["annotations"]["labrats.work/job"])
+    assert job["config"] == {"model": "sonnet", "effort": "medium", "executorImage": "ghcr.io/x/executor:1",
+                             "timeoutMs": 3300000, "maxTurns": 25}
+    assert plain.doc["spec"]["ai"] == {"model": "sonnet"}  # the worker runs this model
+    codex = task_doc(submit(jobs, config={"provider": "codex"}).get_json()["jobId"])
+    assert json.loads(codex.doc["metadata"]["annotations"]["labrats.work/job"])["config"]["model"] == "o3"
+    explicit = task_doc(submit(jobs, config={"provider": "codex", "model": "mine"}).get_json()["jobId"])
+    assert explicit.doc["spec"]["ai"] == {"model": "mine"}
+
+
+def test_a_job_provider_that_names_a_configured_provider_selects_it(jobs, event_sink, monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_LLM_PROVIDERS", '{"claude": {"type": "mock"}}')
+    reset_settings()
+    record = task_doc(submit(jobs, config={"provider": "claude", "model": "opus"}).get_json()["jobId"])
+    assert record.doc["spec"]["ai"] == {"model": "opus", "provider": "claude"}
+    unknown = task_doc(submit(jobs, config={"provider": "codex", "model": "o3"}).get_json()["jobId"])
+    assert unknown.doc["spec"]["ai"] == {"model": "o3"}  # not one of ours: the default provider runs it
+
+
+def test_without_any_model_the_task_keeps_the_platform_default(jobs, event_sink):
+    record = task_doc(submit(jobs).get_json()["jobId"])
+    assert "ai" not in record.doc["spec"]

@@ -1,0 +1,48 @@
+"""What a job runs with.
+
+- Its config over the namespace's global defaults (the singleton AiConfig, `/api/config/defaults`):
+  `model`, `effort` and `executorImage` fill what the job (after its webhook source's layers) left
+  unset, and `providers.<config.provider>.{model,effort}` fill them first for that provider.
+- The task's `ai` settings that make the worker use that model: `model`, and `provider` when the job's
+  provider is one of this deployment's named providers (SHOAL_LLM_PROVIDERS); otherwise the model
+  runs on the default provider.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.jobs import stores
+
+_GLOBAL_FIELDS = ("model", "effort", "executorImage")
+_PROVIDER_FIELDS = ("model", "effort")
+
+
+def _strings(source: Any, keys: tuple[str, ...]) -> dict[str, str]:
+    if not isinstance(source, dict):
+        return {}
+    return {k: source[k] for k in keys if isinstance(source.get(k), str) and source[k]}
+
+
+def effective_config(namespace: str, config: dict[str, Any]) -> dict[str, Any]:
+    record = stores.ai_config.get(namespace, stores.CONFIG_NAME)
+    defaults = record.doc if record else {}
+    layered = _strings(defaults, _GLOBAL_FIELDS)
+    provider = config.get("provider")
+    if provider:
+        layered.update(_strings((defaults.get("providers") or {}).get(provider), _PROVIDER_FIELDS))
+    return {**layered, **config}
+
+
+def task_ai(config: dict[str, Any]) -> dict[str, str] | None:
+    from shared.config import get_settings
+    from shared.llm.registry import named_providers
+
+    model = config.get("model")
+    if not model:
+        return None
+    ai = {"model": model}
+    provider = config.get("provider")
+    if provider and provider in named_providers(get_settings()):
+        ai["provider"] = provider
+    return ai
