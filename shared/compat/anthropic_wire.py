@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from shared.compat.common import CompatRequest, content_text, json_integer
+from shared.compat.common import CompatRequest, content_text, json_integer, json_number, json_strings
 from shared.errors import Invalid, ShoalError
 from shared.llm.base import CallOptions, Message, ToolCall, ToolSpec
 
@@ -97,8 +97,7 @@ def _tools(raw: Any) -> list[ToolSpec]:
 def parse(body: dict[str, Any]) -> CompatRequest:
     """The request in the neutral model (after `check` and provider resolution, as Orka does)."""
     temperature = body.get("temperature")
-    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, int | float)):
-        raise Invalid(BAD_BODY)
+    json_number(temperature, BAD_BODY)
     if not isinstance(body.get("stream", False), bool):
         raise Invalid(BAD_BODY)
     messages = _messages(body["messages"])
@@ -116,10 +115,7 @@ _CHOICES = {"auto": "auto", "any": "required", "none": "none", "tool": "tool"}
 def _call_options(body: dict[str, Any]) -> CallOptions:
     """stop_sequences, top_p, tool_choice ({"type": auto|any|none|tool, "name"})."""
     stop, top_p, choice = body.get("stop_sequences"), body.get("top_p"), body.get("tool_choice")
-    if stop is not None and not (isinstance(stop, list) and all(isinstance(s, str) for s in stop)):
-        raise Invalid(BAD_BODY)
-    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, int | float)):
-        raise Invalid(BAD_BODY)
+    stop, top_p = json_strings(stop, BAD_BODY), json_number(top_p, BAD_BODY)
     kind = forced = None
     if choice is not None:
         if not isinstance(choice, dict) or choice.get("type") not in _CHOICES:
@@ -129,7 +125,7 @@ def _call_options(body: dict[str, Any]) -> CallOptions:
             if not isinstance(choice.get("name"), str):
                 raise Invalid(BAD_BODY)
             forced = choice["name"]
-    return CallOptions(stop=tuple(stop or ()), top_p=top_p, tool_choice=kind, forced_tool=forced)
+    return CallOptions(stop=stop, top_p=top_p, tool_choice=kind, forced_tool=forced)
 
 
 # The official document lists every response field as present, with null where there is nothing to

@@ -119,3 +119,21 @@ def json_integer(value: Any, bad: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid(bad)
     return value
+
+
+def json_number(value: Any, bad: str) -> int | float | None:
+    """A number field (temperature, top_p), or None when absent or null; Invalid(bad) otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid(bad)
+    return value
+
+
+def json_strings(value: Any, bad: str) -> tuple[str, ...]:
+    """A list of strings (stop sequences), () when absent or null; Invalid(bad) otherwise."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise Invalid(bad)
+    return tuple(value)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from shared.compat.common import CompatRequest, content_text, json_integer
+from shared.compat.common import CompatRequest, content_text, json_integer, json_number, json_strings
 from shared.errors import Invalid, ShoalError
 from shared.llm.base import CallOptions, Message, ToolCall, ToolSpec
 
@@ -122,8 +122,7 @@ def parse(body: dict[str, Any]) -> CompatRequest:
     model, temperature = body.get("model"), body.get("temperature")
     if model is not None and not isinstance(model, str):
         raise Invalid(BAD_BODY)
-    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, int | float)):
-        raise Invalid(BAD_BODY)
+    json_number(temperature, BAD_BODY)
     options, stream = body.get("stream_options") or {}, body.get("stream")
     if not isinstance(options, dict) or (stream is not None and not isinstance(stream, bool)):
         raise Invalid(BAD_BODY)
@@ -139,10 +138,7 @@ def _call_options(body: dict[str, Any]) -> CallOptions:
     stop, top_p, choice = body.get("stop"), body.get("top_p"), body.get("tool_choice")
     if isinstance(stop, str):
         stop = [stop]
-    if stop is not None and not (isinstance(stop, list) and all(isinstance(s, str) for s in stop)):
-        raise Invalid(BAD_BODY)
-    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, int | float)):
-        raise Invalid(BAD_BODY)
+    stop, top_p = json_strings(stop, BAD_BODY), json_number(top_p, BAD_BODY)
     forced = None
     if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
         # The official document's "only these tools" form: its mode is carried, the subset is not
@@ -159,7 +155,7 @@ def _call_options(body: dict[str, Any]) -> CallOptions:
         choice, forced = "tool", named["name"]
     elif choice is not None and choice not in ("auto", "none", "required"):
         raise Invalid(BAD_BODY)
-    return CallOptions(stop=tuple(stop or ()), top_p=top_p, tool_choice=choice, forced_tool=forced)
+    return CallOptions(stop=stop, top_p=top_p, tool_choice=choice, forced_tool=forced)
 
 
 def apply_max_tokens(body: dict[str, Any], request: CompatRequest) -> None:
