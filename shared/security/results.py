@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import re
+import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -22,6 +23,7 @@ from shared.store import AlreadyExists, Record
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 MAX_RAW = 4000
+DROPPED_RETENTION_SECONDS = 30 * 24 * 3600
 _FENCE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
 
 
@@ -186,7 +188,8 @@ def _drop(repo: Record, run_id: str, slice_id: str, index: int, reason: str, raw
     doc = {"id": key, "scanRunID": run_id, "sliceID": slice_id, "index": index, "reason": reason,
            "raw": (text or "")[:MAX_RAW], "createdAt": now_rfc3339()}
     with contextlib.suppress(AlreadyExists):  # a redelivered finish event
-        dropped.create(repo_scope(repo), key, doc)
+        # Diagnostics of rejected model output: useful while tuning a scan, noise after a month.
+        dropped.create(repo_scope(repo), key, doc, expiry=int(time.time()) + DROPPED_RETENTION_SECONDS)
 
 
 def save_threat_model(repo: Record, body: dict[str, Any], *, source: str, scan_run_id: str | None = None,

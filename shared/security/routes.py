@@ -28,6 +28,9 @@ from shared.store import ObjectStore, Record
 
 router = Router("/api/v1/security", dialect="orka", tag="security")
 FINDING_FILTERS = ("severity", "validationStatus", "state", "sliceID", "category")
+# Filters with a closed set of values: anything else is a typo, answered 400 rather than an empty page.
+FILTER_VALUES = {"severity": ("critical", "high", "medium", "low", "info"), "state": ("open", "dismissed"),
+                 "validationStatus": ("unvalidated", "validating", "confirmed", "rejected", "inconclusive")}
 THREAT_MODEL_NOT_FOUND = "threat model not found"
 
 
@@ -236,6 +239,9 @@ def list_dropped(ctx: RequestContext, name: str):
 def list_findings(ctx: RequestContext, name: str):
     repo = require_repository(_namespace(ctx), name)
     wanted = {k: ctx.args[k] for k in FINDING_FILTERS if ctx.args.get(k)}
+    for key, allowed in FILTER_VALUES.items():
+        if key in wanted and wanted[key] not in allowed:
+            raise Invalid(f"{key} must be one of {', '.join(allowed)}")
     recommended = ctx.args.get("recommended")
     if recommended:
         if recommended not in ("true", "false"):

@@ -153,6 +153,13 @@ def test_children_of_a_missing_repository_are_404(security):
     assert security.get(f"{BASE}/app/slices/x", headers=AUTH).get_json() == err(404, "review slice not found")
     assert security.get(f"{BASE}/app/findings?recommended=yes", headers=AUTH).get_json() == err(
         400, "recommended must be true or false")
+    for query, message in (("severity=urgent", "severity must be one of critical, high, medium, low, info"),
+                           ("state=closed", "state must be one of open, dismissed"),
+                           ("validationStatus=ok", "validationStatus must be one of unvalidated, validating, "
+                                                   "confirmed, rejected, inconclusive")):
+        response = security.get(f"{BASE}/app/findings?{query}", headers=AUTH)
+        assert (response.status_code, response.get_json()) == (400, err(400, message)), query
+    assert security.get(f"{BASE}/app/findings?severity=high&state=open", headers=AUTH).status_code == 200
     assert security.get("/api/v1/security/findings/sf-x", headers=AUTH).get_json() == err(404, "finding not found")
 
 
