@@ -39,8 +39,8 @@ def ingest(ctx: RequestContext):
     namespace = resolve_namespace(principal, None)
     # An ingested event named after an enabled webhook source gets that source's job settings.
     source = stores.webhook_sources.get(namespace, body["source"]) if is_source_name(body["source"]) else None
-    source_doc = source.doc if source is not None and source.doc.get("enabled", True) is not False else None
-    jobs = start_from_event(namespace, body["source"], body["event"], payload or {}, principal, source_doc)
+    enabled = source if source is not None and source.doc.get("enabled", True) is not False else None
+    jobs = start_from_event(namespace, body["source"], body["event"], payload or {}, principal, enabled)
     return {"matched": len(jobs), "jobs": jobs}
 
 
@@ -102,7 +102,7 @@ def github(ctx: RequestContext):
             raise Conflict("delivery is being processed")
     try:
         jobs = start_from_event(namespace, "github", normalized, payload, system_principal(namespace, "webhooks"),
-                                source.doc)
+                                source)
     except Exception:
         if key:
             idempotency.release(key)

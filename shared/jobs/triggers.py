@@ -97,12 +97,13 @@ def _instruction_text(namespace: str, name: str | None) -> str:
 
 
 def _job_for(agent: Record, trigger: dict[str, Any] | None, *, source: str, event: str, payload: Any,
-             context: str = "", source_doc: dict[str, Any] | None = None) -> dict[str, Any]:
+             context: str = "", source_doc: dict[str, Any] | None = None, repo: str | None = None) -> dict[str, Any]:
     spec = agent.doc.get("spec", {})
     config = {k: v for k, v in {"model": spec.get("defaultModel") or spec.get("model"),
                                 "effort": spec.get("defaultEffort"),
                                 "provider": spec.get("defaultProvider")}.items() if v}
-    repo = _lookup(payload, "repo") if isinstance(payload, dict) else None
+    if repo is None and isinstance(payload, dict):
+        repo = _lookup(payload, "repo")
     # The webhook source's defaults and its override for this repository (source_config.py).
     settings = for_repo(source_doc, repo if isinstance(repo, str) else None)
     priority = settings.pop("priority", DEFAULT_PRIORITY)
@@ -131,9 +132,12 @@ def _job_for(agent: Record, trigger: dict[str, Any] | None, *, source: str, even
 
 
 def start_from_event(namespace: str, source: str, event: str, payload: Any, principal: Principal,
-                     source_doc: dict[str, Any] | None = None) -> list[dict[str, str]]:
-    """One job per matching agent; each starts a chain of its own. `source_doc` is the webhook
-    source the event came through, whose defaults/repoOverrides shape the jobs."""
+                     webhook_source: Record | None = None) -> list[dict[str, str]]:
+    """One job per matching agent; each starts a chain of its own. `webhook_source` is the enabled
+    webhook source the event came through, whose defaults/repoOverrides shape the jobs (and, by its
+    name kept on the job, the later links of their chains)."""
+    source_doc = webhook_source.doc if webhook_source is not None else None
+    via = {"webhookSource": webhook_source.name} if webhook_source is not None else {}
     started = []
     for agent, trigger in matching(namespace, source, event, payload):
         job = _job_for(agent, trigger, source=source, event=event, payload=payload, source_doc=source_doc)
@@ -141,9 +145,19 @@ def start_from_event(namespace: str, source: str, event: str, payload: Any, prin
                  "chainPath": [agent_model.trigger_name(agent)], "next": trigger.get("next"),
                  "event": event}
         record = create_job(job, principal, chain=chain, trigger={"source": source, "event": event,
-                                                                   "agent": agent.name})
+                                                                   "agent": agent.name, **via})
         started.append({"jobId": record.name, "agent": agent.name})
     return started
+
+
+def _enabled_source(namespace: str, name: str | None) -> dict[str, Any] | None:
+    """The webhook source a chain started from, if it still exists and is enabled (its current settings)."""
+    if not name:
+        return None
+    from shared.jobs import stores
+
+    record = stores.webhook_sources.get(namespace, name)
+    return record.doc if record is not None and record.doc.get("enabled", True) is not False else None
 
 
 def _should_continue(phase: str, nxt: dict[str, Any]) -> bool:
@@ -186,8 +200,11 @@ def continue_chain(record: Record, result: str | None) -> str | None:
             (triggers[0] if triggers else None)
         context = (f"Previous step: job {record.name} ({(job or {}).get('agentRole')}) finished with phase {phase}."
                    + (f"\nIts result:\n{result[:RESULT_PROMPT_CHARS]}" if result else ""))
+        via = ((job or {}).get("trigger") or {}).get("webhookSource")
+        repo = ((job or {}).get("metadata") or {}).get("repo")
         new_job = _job_for(agent, trigger, source=(job or {}).get("source") or "chain", event=event, payload=None,
-                           context=context)
+                           context=context, source_doc=_enabled_source(record.namespace, via),
+                           repo=repo if isinstance(repo, str) else None)
         new_job["metadata"].update({k: v for k, v in ((job or {}).get("metadata") or {}).items()
                                     if k in ("repo", "number")})
         new_job["workspaceSetup"] = (job or {}).get("workspaceSetup")
@@ -195,7 +212,8 @@ def continue_chain(record: Record, result: str | None) -> str | None:
                      "chainPath": [*(chain.get("chainPath") or []), agent_model.trigger_name(agent)],
                      "next": (trigger or {}).get("next"), "event": event}
         created = create_job(new_job, system_principal(record.namespace, "reactor"), chain=new_chain,
-                             trigger={"source": "chain", "event": event, "agent": agent.name})
+                             trigger={"source": "chain", "event": event, "agent": agent.name,
+                                      **({"webhookSource": via} if via else {})})
     except Exception:
         idempotency.release(key)
         raise

@@ -120,3 +120,27 @@ def test_bad_shapes_are_400_on_create_and_patch_and_change_nothing(apps, body, m
     assert patched.status_code == 400 and patched.get_json() == {"error": message}
     after = jobs.get("/api/webhook-sources/gh", headers=AUTH).get_json()
     assert after["defaults"] == {"model": "kept"} and after["repoOverrides"] == {}
+
+
+def test_later_links_of_a_chain_get_the_sources_settings_too(function_client, event_sink):
+    from tests.contract.labrats.test_labrats_chains import new_jobs, run_to_end
+
+    jobs, webhooks, reactor = function_client("jobs"), function_client("webhooks"), function_client("reactor")
+    link = {"condition": "on-success", "failurePolicy": "stop"}
+    for agent in [
+        {"name": "first", "triggerName": "ai-first", "eventTriggers": [
+            {"source": "github", "events": ["issues.labeled"], "next": {"agentTriggerName": "ai-second", **link}}]},
+        {"name": "second", "triggerName": "ai-second", "defaultModel": "haiku", "eventTriggers": [
+            {"source": "github", "events": ["chain"]}]},
+    ]:
+        assert jobs.post("/api/agents", headers=AUTH, json=agent).status_code == 201
+    _source(jobs, defaults={"effort": "high", "priority": 5}, repoOverrides={REPO: {"model": "opus"}})
+    [first] = _deliver(jobs, webhooks).values()
+    assert first["config"]["model"] == "opus"
+    before = len(event_sink.events)
+    run_to_end(reactor, event_sink, first["id"])
+    [second_id] = new_jobs(event_sink, before)
+    second = jobs.get(f"/api/jobs/{second_id}", headers=AUTH).get_json()
+    assert second["repo"] == REPO
+    assert second["config"] == {"model": "opus", "effort": "high", "timeoutMs": 3_300_000, "maxTurns": 25}
+    assert second["priority"] == 5
