@@ -72,6 +72,39 @@ def _open_stream(provider: Provider, path: str, payload: bytes, headers: dict[st
     return stream, lines
 
 
+class _Relay:
+    """The frames relayed to the client. The server closes it when the response ends or the client
+    goes away, even before the first frame was read; either way the pooled upstream connection is
+    released (a generator that never started would not run its `finally`)."""
+
+    def __init__(self, upstream: Any, frames: Callable[[Iterator[str]], Iterator[str]], lines: Iterator[str]) -> None:
+        self._upstream = upstream
+        self._frames = frames(lines)
+        self._open = True
+
+    def __iter__(self) -> _Relay:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self._frames)
+        except StopIteration:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._frames.close()
+            self._upstream.__exit__(None, None, None)
+
+
+def _relay(provider: Provider, path: str, payload: bytes, frames: Callable[[Iterator[str]], Iterator[str]],
+           headers: dict[str, str] | None = None) -> Response:
+    upstream, lines = _open_stream(provider, path, payload, headers)
+    return sse_response(_Relay(upstream, frames, lines), heartbeat_seconds=None)
+
+
 # -- OpenAI ------------------------------------------------------------------------------------------
 def openai(body: dict[str, Any], provider: Provider, ident: str, *, stream: bool, error_body: ErrorBody):
     # A non-positive token limit means "unset" here (apply_max_tokens); upstream would refuse it.
@@ -80,11 +113,10 @@ def openai(body: dict[str, Any], provider: Provider, ident: str, *, stream: bool
     payload = _upstream_body(body, provider, drop)
     if not stream:
         return _json_response(_call(provider, OPENAI_PATH, payload), ident)
-    context, lines = _open_stream(provider, OPENAI_PATH, payload)
-    return sse_response(_openai_frames(context, lines, ident, error_body), heartbeat_seconds=None)
+    return _relay(provider, OPENAI_PATH, payload, lambda lines: _openai_frames(lines, ident, error_body))
 
 
-def _openai_frames(context: Any, lines: Iterator[str], ident: str, error_body: ErrorBody) -> Iterator[str]:
+def _openai_frames(lines: Iterator[str], ident: str, error_body: ErrorBody) -> Iterator[str]:
     """Each upstream chunk with our id; `[DONE]` only if the upstream finished (never after an error)."""
     try:
         for line in lines:
@@ -103,8 +135,6 @@ def _openai_frames(context: Any, lines: Iterator[str], ident: str, error_body: E
     except (ProviderError, ValueError) as exc:
         failure = upstream_failure(exc if isinstance(exc, ProviderError) else ProviderError("invalid stream"))
         yield f"data: {_compact(error_body(failure))}\n\n"
-    finally:
-        context.__exit__(None, None, None)
 
 
 # -- Anthropic ---------------------------------------------------------------------------------------
@@ -114,11 +144,11 @@ def anthropic(body: dict[str, Any], provider: Provider, ident: str, *, stream: b
     headers = {"anthropic-version": version or "", "anthropic-beta": beta or ""}
     if not stream:
         return _json_response(_call(provider, ANTHROPIC_PATH, payload, headers), ident)
-    context, lines = _open_stream(provider, ANTHROPIC_PATH, payload, headers)
-    return sse_response(_anthropic_frames(context, lines, ident, error_body), heartbeat_seconds=None)
+    return _relay(provider, ANTHROPIC_PATH, payload, lambda lines: _anthropic_frames(lines, ident, error_body),
+                  headers)
 
 
-def _anthropic_frames(context: Any, lines: Iterator[str], ident: str, error_body: ErrorBody) -> Iterator[str]:
+def _anthropic_frames(lines: Iterator[str], ident: str, error_body: ErrorBody) -> Iterator[str]:
     """Each upstream event as sent (message_start with our id); ends after message_stop or an error."""
     event, data = "", ""
     try:
@@ -144,5 +174,3 @@ def _anthropic_frames(context: Any, lines: Iterator[str], ident: str, error_body
     except (ProviderError, ValueError, KeyError, TypeError) as exc:
         failure = upstream_failure(exc if isinstance(exc, ProviderError) else ProviderError("invalid stream"))
         yield f"event: error\ndata: {_compact(error_body(failure))}\n\n"
-    finally:
-        context.__exit__(None, None, None)

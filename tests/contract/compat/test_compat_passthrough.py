@@ -220,3 +220,18 @@ def test_malformed_controls_are_refused_before_the_model(compat, upstream, path,
     response = post(compat, path, {**base, **body})
     assert (response.status_code, response.get_json()) == (400, error)
     assert upstream.requests == []
+
+
+def test_a_client_gone_before_the_first_frame_releases_the_upstream_connection(compat, openai_upstream, monkeypatch):
+    from shared.compat import passthrough
+
+    released = []
+    original = passthrough._Relay.close
+    monkeypatch.setattr(passthrough._Relay, "close", lambda self: (released.append(self._open), original(self)))
+    response = compat.post("/openai/v1/chat/completions", json={"model": "m", "messages": USER, "stream": True},
+                           headers={**AUTH, **PROXY}, buffered=False)
+    assert response.status_code == 200
+    response.close()  # nothing was read
+    assert released[:1] == [True]  # closed while the upstream was still open: it is released now
+    streamed = post(compat, "/openai/v1/chat/completions", {"model": "m", "messages": USER, "stream": True})
+    assert sse_data(streamed)[-1] == "[DONE]"  # and the pool still serves the next stream
