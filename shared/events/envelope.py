@@ -64,11 +64,12 @@ def parse(headers: Mapping[str, str], body: bytes) -> Event:
 
 
 def build(type: str, data: Any, *, subject: str | None = None, source: str | None = None,
-          traceparent: str | None = None) -> Event:
-    """A new event with a fresh id and the current time."""
+          traceparent: str | None = None, id: str | None = None) -> Event:
+    """A new event with the current time and a fresh id, or `id` (with a fixed `source`) when the same
+    occurrence may be announced again (consumers dedupe on source and id)."""
     settings = get_settings()
     ext = {"traceparent": traceparent} if traceparent else {}
-    return Event(type=type, source=source or f"/shoal/{settings.event_source or 'shoal'}", id=uuid.uuid4().hex,
+    return Event(type=type, source=source or f"/shoal/{settings.event_source or 'shoal'}", id=id or uuid.uuid4().hex,
                  data=data, subject=subject, time=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
                  extensions=ext)
 

@@ -70,27 +70,43 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
     if not moved.get("ok"):
         return None
     status = record.doc.get("status", {})
-    if to in TERMINAL_PHASES and not status.get("nextRetryTime"):
-        unmark_live(namespace, name)
-    elif to not in TERMINAL_PHASES:
+    if to not in TERMINAL_PHASES:
         mark_live(namespace, name)
     # Back to Pending = a retry or the next autonomous iteration: the dispatcher starts it again.
     event_type = {"Running": "dev.shoal.task.started", "Pending": "dev.shoal.task.retried"}.get(to)
     if to in TERMINAL_PHASES:
         event_type = "dev.shoal.task.finished"
     if event_type:
-        announce(event_type, record)
+        announce_transition(event_type, record)
+    # Only after the announcement: a process that dies in between leaves the task in the live index,
+    # and the scheduler's tick announces it again (same id: consumers see it once).
+    if to in TERMINAL_PHASES and not status.get("nextRetryTime"):
+        unmark_live(namespace, name)
     return record
 
 
-def announce(event_type: str, record: Record, **extra: Any) -> None:
+TRANSITION_SOURCE = "/shoal/tasks"
+
+
+def announce_transition(event_type: str, record: Record) -> None:
+    """Announce the task's current phase with an id derived from the transition itself (uid, phase,
+    attempt, transition time), so announcing the same transition twice is one event to consumers."""
+    status, metadata = record.doc.get("status", {}), record.doc.get("metadata", {})
+    ident = "-".join(str(part) for part in (metadata.get("uid") or f"{record.namespace}/{record.name}",
+                                            status.get("phase"), status.get("attempts", 0),
+                                            status.get("phaseTransitionTime", "")))
+    announce(event_type, record, _event_id=ident)
+
+
+def announce(event_type: str, record: Record, *, _event_id: str | None = None, **extra: Any) -> None:
     """Emit a task event; a sink failure is logged, never turned into a lost state change."""
     from shared.events.catalogue import data_for  # pydantic models: loaded on the first event, not at import
     doc = record.doc
     data = data_for(event_type, namespace=record.namespace, name=record.name, type=doc["spec"]["type"],
                     phase=doc.get("status", {}).get("phase"), message=doc.get("status", {}).get("message"),
                     **extra)
-    publish(build(event_type, data, subject=f"{record.namespace}/{record.name}"))  # parked if the sink is down
+    identity = {"id": _event_id, "source": TRANSITION_SOURCE} if _event_id else {}
+    publish(build(event_type, data, subject=f"{record.namespace}/{record.name}", **identity))  # parked if down
     try:  # the task's own feed (GET /stream); a failure here must not undo the state change either
         append_feed(record.namespace, record.name, event_type.removeprefix("dev.shoal."), data)
     except Exception:

@@ -25,7 +25,7 @@ from shared.logs import get_logger
 from shared.models.phases import TERMINAL_PHASES
 from shared.store import AlreadyExists, Record
 from shared.tasks.duration import parse_go_duration
-from shared.tasks.lifecycle import announce, set_condition, transition
+from shared.tasks.lifecycle import announce, announce_transition, set_condition, transition
 from shared.tasks.repository import PARENT_LABEL, live, live_shards, tasks, unmark_live
 
 log = get_logger("scheduler")
@@ -89,6 +89,9 @@ def check_task(namespace: str, name: str, now: datetime) -> bool:
                 transition(namespace, name, "Pending", only_from=frozenset({"Failed"}),
                            message=f"retry {status.get('attempts', 1)} of {retries}")
             return False
+        # Still in the live index: the process that finished it may have died before announcing it.
+        # Announce again (the same id, so consumers that had it see nothing new), then let it go.
+        announce_transition("dev.shoal.task.finished", record)
         unmark_live(namespace, name)
         return False
     if spec.get("suspend"):

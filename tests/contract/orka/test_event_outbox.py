@@ -85,3 +85,47 @@ def test_without_a_configured_sink_nothing_is_parked(aws, monkeypatch):
     reset_settings()
     publish(task_event("t"))
     assert parked_events() == []
+
+
+# -- a process that dies between finishing a task and announcing it -------------------------------------
+def _create(tasks, name):
+    response = tasks.post("/api/v1/tasks", json={"name": name, "type": "container", "image": "busybox"},
+                          headers=AUTH)
+    assert response.status_code == 201
+
+
+def _live(name):
+    from shared.tasks.repository import live, live_shards
+
+    return name in {r.doc["name"] for shard in live_shards() for r in live.list_page(shard, limit=None)[0]}
+
+
+def test_a_finish_never_announced_is_announced_by_the_next_tick(apps, event_sink):
+    from shared.clock import now_rfc3339
+    from shared.tasks.repository import tasks as store
+
+    tasks, scheduler = apps
+    _create(tasks, "orphan")
+    # The store write of a finish, and then nothing: the process died before announcing it.
+    store.update("default", "orphan", lambda d: d["status"].update(
+        phase="Succeeded", phaseTransitionTime=now_rfc3339(), completionTime=now_rfc3339()))
+    assert event_sink.of_type("dev.shoal.task.finished") == [] and _live("orphan")
+    assert tick(scheduler).status_code < 300
+    [finished] = event_sink.of_type("dev.shoal.task.finished")
+    assert finished.subject == "default/orphan" and finished.data["phase"] == "Succeeded"
+    assert finished.source == "/shoal/tasks" and not _live("orphan")
+
+
+def test_announcing_a_finish_again_reuses_its_id(apps, event_sink):
+    from shared.tasks.lifecycle import transition
+    from shared.tasks.repository import mark_live
+
+    tasks, scheduler = apps
+    _create(tasks, "twice")
+    transition("default", "twice", "Running")
+    transition("default", "twice", "Succeeded")
+    [first] = event_sink.of_type("dev.shoal.task.finished")
+    mark_live("default", "twice")  # as if the process died after announcing, before leaving the index
+    tick(scheduler)
+    [_, again] = event_sink.of_type("dev.shoal.task.finished")
+    assert (again.source, again.id) == (first.source, first.id)  # consumers dedupe on these: one event
