@@ -125,11 +125,14 @@ def create_agent(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "namespace": namespace, "created": True}
 
 
+def _not_found(kind: str, name: str, namespace: str, hint: str) -> ToolFailure:
+    return ToolFailure(f"{kind} '{name}' not found in namespace '{namespace}'", "not_found", hint)
+
+
 def update_agent(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
     name, namespace = text_arg(args, "name", required=True), ctx.namespace_for(args)
     if agents.get(namespace, name) is None:
-        raise ToolFailure(f"Agent '{name}' not found in namespace '{namespace}'", "not_found",
-                          "Use list_agents to see available agents")
+        raise _not_found("Agent", name, namespace, "Use list_agents to see available agents")
     agents.update(namespace, name, lambda doc: _agent_spec(args, doc.setdefault("spec", {})) and None)
     return {"name": name, "namespace": namespace, "updated": True}
 
@@ -137,8 +140,7 @@ def update_agent(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 def delete_agent(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
     name, namespace = text_arg(args, "name", required=True), ctx.namespace_for(args)
     if not agents.delete(namespace, name):
-        raise ToolFailure(f"Agent '{name}' not found in namespace '{namespace}'", "not_found",
-                          "Use list_agents to see available agents")
+        raise _not_found("Agent", name, namespace, "Use list_agents to see available agents")
     return {"name": name, "namespace": namespace, "deleted": True}
 
 
@@ -165,8 +167,7 @@ def create_tool(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 def delete_tool(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
     name, namespace = text_arg(args, "name", required=True), ctx.namespace_for(args)
     if not tools.delete(namespace, name):
-        raise ToolFailure(f"Tool '{name}' not found in namespace '{namespace}'", "not_found",
-                          "Use list_tools to see available tools")
+        raise _not_found("Tool", name, namespace, "Use list_tools to see available tools")
     return {"name": name, "namespace": namespace, "deleted": True}
 
 
@@ -179,8 +180,7 @@ def delete_session(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
         raise ToolFailure(f"Session '{session_id}' is active and cannot be deleted now", "invalid_arguments",
                           "Delete only sessions that are not in use")
     if not sessions.delete(namespace, session_id):
-        raise ToolFailure(f"Session '{session_id}' not found in namespace '{namespace}'", "not_found",
-                          "Check the session id")
+        raise _not_found("Session", session_id, namespace, "Check the session id")
     return {"sessionId": session_id, "namespace": namespace, "deleted": True}
 
 

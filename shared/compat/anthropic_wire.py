@@ -12,7 +12,14 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from shared.compat.common import CompatRequest, content_text, json_integer, json_number, json_strings
+from shared.compat.common import (
+    CompatRequest,
+    content_text,
+    json_integer,
+    json_list,
+    json_number,
+    json_strings,
+)
 from shared.errors import Invalid, ShoalError
 from shared.llm.base import CallOptions, Message, ToolCall, ToolSpec
 
@@ -79,12 +86,8 @@ def _messages(raw: list[Any]) -> list[Message]:
 
 
 def _tools(raw: Any) -> list[ToolSpec]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise Invalid(BAD_BODY)
     specs = []
-    for tool in raw:
+    for tool in json_list(raw, BAD_BODY):
         if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
             raise Invalid(BAD_BODY)
         if tool.get("type") not in (None, "custom"):

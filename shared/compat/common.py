@@ -137,3 +137,12 @@ def json_strings(value: Any, bad: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
         raise Invalid(bad)
     return tuple(value)
+
+
+def json_list(value: Any, bad: str) -> list[Any]:
+    """An optional array field (tools, functions): [] when absent or null; Invalid(bad) otherwise."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Invalid(bad)
+    return value

@@ -13,7 +13,14 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from shared.compat.common import CompatRequest, content_text, json_integer, json_number, json_strings
+from shared.compat.common import (
+    CompatRequest,
+    content_text,
+    json_integer,
+    json_list,
+    json_number,
+    json_strings,
+)
 from shared.errors import Invalid, ShoalError
 from shared.llm.base import CallOptions, Message, ToolCall, ToolSpec
 
@@ -84,12 +91,8 @@ def _integer(value: Any) -> int | None:
 
 
 def _tools(raw: Any) -> list[ToolSpec]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise Invalid(BAD_BODY)
     specs = []
-    for tool in raw:
+    for tool in json_list(raw, BAD_BODY):
         if not isinstance(tool, dict) or tool.get("type") != "function":
             continue
         function = tool.get("function")
@@ -102,11 +105,7 @@ def _tools(raw: Any) -> list[ToolSpec]:
 
 def _functions(raw: Any) -> list[ToolSpec]:
     """The deprecated `functions` list (function definitions without the tool wrapper)."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise Invalid(BAD_BODY)
-    return _tools([{"type": "function", "function": f} for f in raw])
+    return _tools([{"type": "function", "function": f} for f in json_list(raw, BAD_BODY)])
 
 
 def parse(body: dict[str, Any]) -> CompatRequest:
