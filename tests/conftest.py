@@ -5,7 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import moto.core.models  # noqa: F401  (see below)
 import pytest
+
+# moto's mock hooks botocore's built-in handlers when it is imported, and a botocore session made
+# before that never gets the hook. The store keeps one session per process, so a test against a moto
+# *server* running first would leave every later `mock_aws` test talking to real AWS. Import it first.
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_TOKEN = "test-dev-token"

@@ -36,11 +36,31 @@ def make_writes_atomic() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m shared.local.moto_atomic -H host -p port`: moto's server with atomic writes."""
-    from moto.server import main as moto_main
+    """`python -m shared.local.moto_atomic -H host -p port`: moto's server with atomic writes.
+
+    Started through `shared.local.serve.spawn` it serves the listening socket it was handed instead
+    of binding `-p` itself (no window in which another process can take the port).
+    """
+    from shared.local.serve import inherited_fd
 
     make_writes_atomic()
-    moto_main(argv if argv is not None else sys.argv[1:])
+    fd = inherited_fd()
+    if fd is None:
+        from moto.server import main as moto_main
+
+        moto_main(argv if argv is not None else sys.argv[1:])
+        return
+    import os
+    import socket
+
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    with socket.socket(fileno=os.dup(fd)) as probe:
+        host, port = probe.getsockname()[:2]
+    os.environ.setdefault("MOTO_PORT", str(port))
+    app = DomainDispatcherApplication(create_backend_app)
+    make_server(host, port, app, threaded=True, fd=fd).serve_forever()
 
 
 if __name__ == "__main__":

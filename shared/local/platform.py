@@ -28,15 +28,10 @@ from shared.errors import ShoalError
 from shared.local.broker import Broker
 from shared.local.gateway import Gateway
 from shared.local.manifests import ROOT, functions, routes, triggers
+from shared.local.serve import listen, spawn, spawn_function
 from shared.logs import get_logger
 
 log = get_logger("local")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_http(url: str, *, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
@@ -82,9 +77,8 @@ class LocalPlatform:
         if os.environ.get("AWS_ENDPOINT_URL"):
             env["AWS_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"]
             return env
-        port = free_port()
-        self._moto = subprocess.Popen([sys.executable, "-m", "shared.local.moto_atomic", "-H", "127.0.0.1", "-p", str(port)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self._moto, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ), port_flag="-p", stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
         env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
         wait_http(env["AWS_ENDPOINT_URL"] + "/moto-api/", process=self._moto)
         return env
@@ -100,41 +94,45 @@ class LocalPlatform:
         ensure_state()
 
     # -- servers ----------------------------------------------------------------------------
-    def _serve(self, app, port: int, name: str) -> None:
+    def _serve(self, app, sock: socket.socket, name: str) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # our functions log one JSON line each
-        server = make_server(self.host if name == "gateway" else "127.0.0.1", port, app, threaded=True)
+        host, port = sock.getsockname()[:2]
+        server = make_server(host, port, app, threaded=True, fd=sock.fileno())
+        sock.close()  # the server holds its own duplicate
         self._servers.append(server)
         threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
 
     def _start_function(self, name: str, env: dict[str, str]) -> None:
-        port = self.ports.setdefault(name, free_port())
-        cmd = [sys.executable, "-m", "functions_framework", "--target", name,
-               "--source", str(ROOT / "functions" / name / "main.py"), "--host", "127.0.0.1", "--port", str(port)]
         # Each gunicorn gets its own runtime dir: they would all share one control socket otherwise.
         runtime = Path(tempfile.mkdtemp(prefix=f"shoal-{name}-"))
-        self.processes[name] = subprocess.Popen(cmd, env={**env, "PORT": str(port), "SHOAL_EVENT_SOURCE": name,
-                                                          "XDG_RUNTIME_DIR": str(runtime)},
-                                                cwd=ROOT, start_new_session=True)
+        proc, url = spawn_function(name, {**env, "SHOAL_EVENT_SOURCE": name, "XDG_RUNTIME_DIR": str(runtime)},
+                                   start_new_session=True)
+        self.processes[name] = proc
+        self.ports[name] = int(url.rsplit(":", 1)[1])
 
     def start(self) -> None:
         from shared.llm.registry import resolve
 
         resolve()  # a configured provider without its key stops here, loudly, not at the first task
+        # The gateway's port is taken first (SHOAL_PORT=0: any free one), so a busy port fails fast.
+        gateway = listen(self.host, self.port)
+        self.port = gateway.getsockname()[1]
         state = self._state_env()
         self._bootstrap_state(state)
-        broker_port = free_port()
+        broker = listen()
+        broker_port = broker.getsockname()[1]
         env = {**os.environ, **state,
                "SHOAL_PLATFORM": "local", "SHOAL_DEV_TOKEN": self.dev_token, "SHOAL_EXECUTOR": "local",
                "K_SINK": f"http://127.0.0.1:{broker_port}/", "SHOAL_INTERNAL_URL": self.url,
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                "WORKERS": "1", "THREADS": "16", "PYTHONUNBUFFERED": "1"}
         self._serve(Broker(triggers(), self.service_url, event_log=os.environ.get("SHOAL_EVENT_LOG")),
-                    broker_port, "broker")
+                    broker, "broker")
         for fn in functions():
             self._start_function(fn.name, env)
         for name, proc in self.processes.items():
             wait_http(f"http://127.0.0.1:{self.ports[name]}/healthz", process=proc)
-        self._serve(Gateway(routes(), self.service_url), self.port, "gateway")
+        self._serve(Gateway(routes(), self.service_url), gateway, "gateway")
         self._start_pinger()
 
     def _start_pinger(self) -> None:

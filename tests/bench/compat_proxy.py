@@ -46,19 +46,16 @@ def per_request(call, count: int) -> float:
 
 
 def start_compat(upstream_url: str) -> tuple[subprocess.Popen, str]:
-    from shared.local.platform import free_port, wait_http
+    from shared.local.platform import wait_http
+    from shared.local.serve import spawn_function
 
-    port = free_port()
     env = {**os.environ, "SHOAL_PLATFORM": "local", "SHOAL_DEV_TOKEN": TOKEN, "SHOAL_LLM_PROVIDER": "openai",
            "OPENAI_API_KEY": "sk-bench", "SHOAL_LLM_BASE_URL": upstream_url + "/v1",
            "BENCH_ANTHROPIC_KEY": "sk-ant-bench", "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="shoal-bench-"),
            "SHOAL_LLM_PROVIDERS": f'{{"claude": {{"type": "anthropic", "baseURL": "{upstream_url}", '
                                   f'"apiKeyEnv": "BENCH_ANTHROPIC_KEY"}}}}'}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "functions_framework", "--target", "compat", "--source",
-         str(ROOT / "functions" / "compat" / "main.py"), "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # a log line per request
-    url = f"http://127.0.0.1:{port}"
+    # stdout: a log line per request
+    process, url = spawn_function("compat", env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_http(url + "/healthz", process=process)
     return process, url
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.local.platform import free_port, wait_http
+from shared.local.platform import wait_http
+from shared.local.serve import spawn, spawn_function
 from tests.conftest import AUTH, DEV_TOKEN
 from tests.support.chat import post_json, stream, text_of
 
@@ -31,9 +31,8 @@ def backend(monkeypatch):
     from shared.store.bootstrap import ensure_state
     from shared.store.clients import reset_clients
 
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ), port_flag="-p",
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/moto-api/", process=proc)
@@ -49,15 +48,11 @@ def backend(monkeypatch):
 
 
 def _chat_process(state_url: str, script: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOAL_", "AWS_", "K_SINK"))}
     env.update({"AWS_ENDPOINT_URL": state_url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                 "AWS_DEFAULT_REGION": "us-east-1", "SHOAL_PLATFORM": "local", "SHOAL_DEV_TOKEN": DEV_TOKEN,
                 "SHOAL_MOCK_SCRIPT": str(script), "PYTHONPATH": str(ROOT), "WORKERS": "1", "THREADS": "16"})
-    proc = subprocess.Popen([sys.executable, "-m", "functions_framework", "--target", "chat", "--source",
-                             str(ROOT / "functions" / "chat" / "main.py"), "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc, f"http://127.0.0.1:{port}"
+    return spawn_function("chat", env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def test_semaphore_and_replay_across_two_processes(backend, tmp_path):

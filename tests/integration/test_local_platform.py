@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,7 +15,8 @@ import pytest
 
 from shared.events.envelope import parse
 from shared.local.manifests import functions
-from shared.local.platform import free_port, wait_http
+from shared.local.platform import wait_http
+from shared.local.serve import spawn
 from tests.support.events import validate_against_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,9 +28,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def moto_server():
     """A state backend that outlives the platform, so a restart can be observed."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "shared.local.moto_atomic", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ), port_flag="-p",
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/moto-api/", process=proc)
     yield url
@@ -39,10 +40,8 @@ def moto_server():
 class Platform:
     def __init__(self, state_url: str, event_log: Path | None = None,
                  extra_env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOAL_", "AWS_", "K_SINK"))}
-        env.update({"SHOAL_PORT": str(self.port), "SHOAL_DEV_TOKEN": TOKEN, "AWS_ENDPOINT_URL": state_url,
+        env.update({"SHOAL_PORT": "0", "SHOAL_DEV_TOKEN": TOKEN, "AWS_ENDPOINT_URL": state_url,
                     "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                     "AWS_DEFAULT_REGION": "us-east-1", "PYTHONUNBUFFERED": "1", **(extra_env or {})})
         if event_log:
@@ -58,6 +57,7 @@ class Platform:
             self.banner += line
             if time.monotonic() > deadline:
                 raise RuntimeError("platform did not start")
+        self.url = re.search(r"Shoal is running at (http://\S+)", self.banner).group(1)  # SHOAL_PORT=0: any port
         self.function_ports = [int(p) for p in _function_ports(self.proc.pid)]
 
     def stop(self) -> int:
@@ -139,7 +139,7 @@ def test_task_runs_end_to_end_and_survives_a_restart(moto_server, tmp_path):
 
 def test_a_configured_provider_without_its_key_stops_the_platform(moto_server):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOAL_", "OPENAI", "ANTHROPIC"))}
-    env.update({"SHOAL_LLM_PROVIDER": "openai", "SHOAL_PORT": str(free_port()), "AWS_ENDPOINT_URL": moto_server})
+    env.update({"SHOAL_LLM_PROVIDER": "openai", "SHOAL_PORT": "0", "AWS_ENDPOINT_URL": moto_server})
     result = subprocess.run([sys.executable, "-m", "shared.local"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode != 0

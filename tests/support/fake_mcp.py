@@ -17,9 +17,10 @@ class FakeMCP:
     def __init__(self, path: str = "/mcp") -> None:
         self.path = path
         self.requests: list[dict[str, Any]] = []
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        # Bound now and handed to uvicorn: a port chosen and released could be taken before serving.
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = None
         self._thread: threading.Thread | None = None
@@ -58,7 +59,7 @@ class FakeMCP:
         config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="warning",
                                 lifespan="on")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -70,3 +71,4 @@ class FakeMCP:
     def __exit__(self, *exc) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=5)
+        self._socket.close()

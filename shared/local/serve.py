@@ -1,0 +1,96 @@
+"""Serve a function (or moto) on a listening socket the parent process already holds.
+
+"Find a free port, then start a server on it" leaves seconds in which another process can take the
+port; the gateway then routes a function's requests to whatever took it. Here the parent binds and
+listens first and hands the socket down, so the port is never free between choosing and serving it.
+
+`python -m shared.local.serve <functions-framework options>` with `SHOAL_LISTEN_FD` set runs
+functions-framework on that socket: gunicorn takes it over by systemd's socket-activation protocol
+(`LISTEN_FDS`/`LISTEN_PID`, the socket at fd 3), which it honours before any `bind` setting.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+LISTEN_FD_ENV = "SHOAL_LISTEN_FD"
+SD_LISTEN_FDS_START = 3
+
+
+def listen(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A bound, listening, inheritable TCP socket (`port=0`: the kernel picks an unused one)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+        sock.set_inheritable(True)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def spawn(module_args: list[str], env: dict[str, str], *, host: str = "127.0.0.1", port_flag: str = "--port",
+          **popen: Any) -> tuple[subprocess.Popen, int]:
+    """Start `python -m <module_args…> <port_flag> <port>` with a fresh listening socket in SHOAL_LISTEN_FD.
+
+    The port is on the command line for logs and `ps`; the server serves the socket it was handed.
+
+    The parent's copy of the socket is closed once the child has it, so a child that exits leaves
+    the port refusing connections rather than queueing them.
+    """
+    sock = listen(host)
+    port = sock.getsockname()[1]
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", *module_args, port_flag, str(port)], env={**env, LISTEN_FD_ENV: str(sock.fileno())},
+                                pass_fds=(sock.fileno(),), cwd=popen.pop("cwd", ROOT), **popen)
+    finally:
+        sock.close()
+    return proc, port
+
+
+def spawn_function(target: str, env: dict[str, str], *, source: Path | None = None, host: str = "127.0.0.1",
+                   **popen: Any) -> tuple[subprocess.Popen, str]:
+    """One function of `functions/` under functions-framework (gunicorn) on its own held socket."""
+    source = source or ROOT / "functions" / target / "main.py"
+    proc, port = spawn(["shared.local.serve", "--target", target, "--source", str(source), "--host", host],
+                       env, host=host, **popen)
+    return proc, f"http://{host}:{port}"
+
+
+def inherited_fd() -> int | None:
+    """The listening socket this process was handed, if any (and forget it, so children don't see it)."""
+    raw = os.environ.pop(LISTEN_FD_ENV, None)
+    return int(raw) if raw else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    fd = inherited_fd()
+    if fd is None:
+        raise SystemExit(f"{LISTEN_FD_ENV} is not set: start this through shared.local.serve.spawn_function")
+    if fd != SD_LISTEN_FDS_START:
+        try:
+            os.fstat(SD_LISTEN_FDS_START)
+        except OSError:
+            pass
+        else:
+            raise SystemExit(f"fd {SD_LISTEN_FDS_START} is already open; cannot hand the socket to gunicorn")
+        os.dup2(fd, SD_LISTEN_FDS_START)
+        os.close(fd)
+    os.environ["LISTEN_FDS"] = "1"
+    os.environ["LISTEN_PID"] = str(os.getpid())
+    from functions_framework._cli import _cli
+
+    _cli.main(args=args, prog_name="functions-framework")
+
+
+if __name__ == "__main__":
+    main()

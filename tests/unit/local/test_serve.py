@@ -1,0 +1,50 @@
+"""Functions are served on a socket the parent bound first: the port is never free to be taken."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+
+import httpx
+import pytest
+
+from shared.local.platform import wait_http
+from shared.local.serve import main, spawn, spawn_function
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "SHOAL_PLATFORM": "local", "SHOAL_DEV_TOKEN": "t", "WORKERS": "1", "THREADS": "2"}
+
+
+def test_a_function_serves_the_socket_it_was_handed_and_the_port_is_never_free():
+    proc, url = spawn_function("chat", _env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        with socket.socket() as rival, pytest.raises(OSError):  # from spawn on, nobody else can bind it
+            rival.bind(("127.0.0.1", port))
+        wait_http(url + "/healthz", process=proc)
+        assert httpx.get(url + "/healthz").json() == {"status": "ok"}
+        assert f"--port {port}" in " ".join(proc.args)  # visible in ps, though the socket is what serves
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    with pytest.raises(httpx.ConnectError):  # the parent kept no copy: a dead function refuses
+        httpx.get(url + "/healthz", timeout=2)
+
+
+def test_moto_serves_the_handed_socket_too():
+    proc, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ), port_flag="-p",
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/moto-api/", process=proc)
+        assert httpx.get(f"http://127.0.0.1:{port}/moto-api/").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_launcher_refuses_to_start_without_a_socket(monkeypatch):
+    monkeypatch.delenv("SHOAL_LISTEN_FD", raising=False)
+    with pytest.raises(SystemExit, match="SHOAL_LISTEN_FD is not set"):
+        main(["--target", "chat"])
