@@ -118,6 +118,13 @@ def _validate_config(body: dict[str, Any]) -> None:
     for name, provider in (body.get("providers") or {}).items():
         if not isinstance(provider, dict):
             raise Invalid(f"providers.{name} must be an object")
+    if body.get("executorResources") is not None:
+        from shared.kube_resources import BadResources, check_resources
+
+        try:
+            check_resources(body["executorResources"])
+        except BadResources as exc:
+            raise Invalid(f"executorResources.{exc.field} {exc.reason}") from None
 
 
 @config_router.route("/defaults", ["GET"], summary="Global defaults")

@@ -188,6 +188,8 @@ def create_job(job: dict[str, Any], principal: Principal, *, chain: dict[str, An
     ai = task_ai(config)
     if ai:
         body["ai"] = ai
+    if config.get("executorResources"):
+        body["resources"] = config["executorResources"]
     setup = job.get("workspaceSetup") or {}
     if setup.get("gitRepo"):  # the executor clones it into the task's workspace
         body["workspace"] = {k: v for k, v in (("gitRepo", setup["gitRepo"]), ("branch", setup.get("gitRef")),
@@ -202,7 +204,7 @@ def create_job(job: dict[str, Any], principal: Principal, *, chain: dict[str, An
             stores.chain_index.create(f"{namespace}/{chain['chainId']}",
                                       f"{int(chain['chainDepth']):04d}-{job_id}", {"jobId": job_id})
         try:
-            record = create_task({**body, "name": job_id}, principal,
+            record = create_task({"name": job_id, "spec": body}, principal,
                                  server_labels=labels, server_annotations={JOB_ANNOTATION: json.dumps(doc)})
             break
         except AlreadyExists:

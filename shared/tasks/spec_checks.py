@@ -157,11 +157,25 @@ def check_workspace(spec: dict[str, Any]) -> None:
             raise _bad(f + "templateRef.name", "is required when enabled and no default template is configured")
 
 
+def check_resources(spec: dict[str, Any]) -> None:
+    """`spec.resources` (the executor Job's container requirements), as the API server would check them."""
+    if spec.get("resources") is None:
+        return
+    from shared.kube_resources import BadResources
+    from shared.kube_resources import check_resources as check
+
+    try:
+        check(spec["resources"])
+    except BadResources as exc:
+        raise _bad(f"resources.{exc.field}" if exc.field else "resources", exc.reason) from None
+
+
 def check_spec(spec: dict[str, Any]) -> None:
-    """All semantic checks, in field order of the spec table."""
+    """All semantic checks, in field order of the spec table (then the fields Orka's table lacks)."""
     check_timeout(spec)
     check_retry_policy(spec)
     check_webhook_url(spec)
     check_session_ref(spec)
     check_schedule(spec)
     check_workspace(spec)
+    check_resources(spec)

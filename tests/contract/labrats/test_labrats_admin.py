@@ -81,6 +81,15 @@ def test_config_defaults_merge_and_source_stubs(jobs):
     assert jobs.get("/api/config/defaults", headers=AUTH).get_json() == merged.get_json()
     bad = jobs.put("/api/config/defaults", headers=AUTH, json={"model": 3})
     assert bad.status_code == 400 and bad.get_json() == {"error": "model must be a string"}
+    for resources, message in (
+            ({"requests": {"cpu": "lots"}}, "executorResources.requests.cpu must be a quantity such as 500m or 1Gi"),
+            ({"requests": {"memory": "8Gi"}, "limits": {"memory": "4Gi"}},
+             "executorResources.requests.memory must be less than or equal to limits.memory"),
+            ({"request": {}}, "executorResources.request is not allowed (use requests and limits)"),
+            ({"limits": ["2"]}, "executorResources.limits must be an object")):
+        bad = jobs.put("/api/config/defaults", headers=AUTH, json={"executorResources": resources})
+        assert bad.status_code == 400 and bad.get_json() == {"error": message}
+    assert jobs.get("/api/config/defaults", headers=AUTH).get_json() == merged.get_json()  # nothing stored
     assert jobs.get("/api/config/sources", headers=AUTH).get_json() == {"sources": []}
     assert jobs.get("/api/config/sources/github", headers=AUTH).get_json() == {"source": "github", "model": "",
                                                                                 "effort": ""}

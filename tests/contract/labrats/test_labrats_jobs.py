@@ -252,6 +252,14 @@ def test_a_job_provider_that_names_a_configured_provider_selects_it(jobs, event_
     assert unknown.doc["spec"]["ai"] == {"model": "o3"}  # not one of ours: the default provider runs it
 
 
+def test_global_executor_resources_become_the_tasks_container_resources(jobs, event_sink):
+    resources = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
+    assert jobs.put("/api/config/defaults", headers=AUTH, json={"executorResources": resources}).status_code == 200
+    record = task_doc(submit(jobs).get_json()["jobId"])
+    assert record.doc["spec"]["resources"] == resources  # the Kubernetes executor puts these on the Job
+    assert record.doc["spec"]["type"] == "ai" and record.doc["spec"]["maxTurns"] == 25
+
+
 def test_without_any_model_the_task_keeps_the_platform_default(jobs, event_sink):
     record = task_doc(submit(jobs).get_json()["jobId"])
-    assert "ai" not in record.doc["spec"]
+    assert "ai" not in record.doc["spec"] and "resources" not in record.doc["spec"]

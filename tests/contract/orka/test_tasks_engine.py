@@ -115,6 +115,13 @@ AGENT = {"name": "w", "type": "agent", "prompt": "p"}
     ({**AGENT, "execution": {"workspace": {"tmpl": {}}}}, "unknown field spec.execution.workspace.tmpl"),
     ({**AGENT, "execution": {"workspace": {"enabled": True}}},
      'invalid spec.execution.workspace.provider: "agent-sandbox" is not enabled on this platform'),
+    ({"name": "w", "spec": {"type": "container", "image": "busybox", "resources": {"limits": {"cpu": "two"}}}},
+     "invalid spec.resources.limits.cpu: must be a quantity such as 500m or 1Gi"),
+    ({"name": "w", "spec": {"type": "container", "image": "busybox",
+                            "resources": {"requests": {"cpu": "3"}, "limits": {"cpu": "2"}}}},
+     "invalid spec.resources.requests.cpu: must be less than or equal to limits.cpu"),
+    ({"name": "w", "spec": {"type": "container", "image": "busybox", "resources": "big"}},
+     "invalid spec.resources: must be an object"),
 ])
 def test_spec_fields_are_checked_and_the_field_named(apps, event_sink, body, message):
     tasks, _ = apps
