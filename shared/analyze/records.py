@@ -55,7 +55,7 @@ def save(partition: str, key: str, analysis: dict[str, Any], steps: list[dict[st
                 return
             except AlreadyExists:
                 continue
-        _index.update(partition, index_key, add)
+        _index.update(partition, index_key, add, expiry=lambda doc: expiry)  # lives as long as its newest report
         return
 
 

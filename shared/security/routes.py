@@ -131,15 +131,18 @@ def update_repository(ctx: RequestContext, name: str):
 @router.route("/repositories/<name>", ["DELETE"], summary="Delete repository scan")
 def delete_repository(ctx: RequestContext, name: str):
     from shared.security import schedule
+    from shared.security.retention import bury
 
     namespace = _namespace(ctx)
     record = require_repository(namespace, name)
+    # Children live under the resource's uid: unreachable once it is gone, swept by the scheduler.
+    # Marked first, so no crash can leave them unmarked (the sweep skips a repository still there).
+    bury(record)
     if not repositories.delete(namespace, name, expected_version=record.version):
         raise NotFound(SCAN_NOT_FOUND)
     threat_models.delete(namespace, name)
     schedule.index(namespace, name, None)
     _cancel_active_scan(record)
-    # Children live under the deleted resource's uid: they are no longer listed or reachable.
     return None
 
 

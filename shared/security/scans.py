@@ -205,7 +205,9 @@ def finish_run(namespace: str, name: str, run_id: str, phase: str, message: str,
         moved["ok"] = True
         return True
 
-    run = runs.update(scope, run_id, finish, not_found_message="scan run not found")
+    from shared.security.retention import finished_run_expiry
+
+    run = runs.update(scope, run_id, finish, not_found_message="scan run not found", expiry=finished_run_expiry)
 
     release_active(repositories, namespace, name, run_id, active="activeScan", last_time="lastScanTime",
                    last_phase="lastScanPhase", phase=phase)

@@ -10,7 +10,9 @@
   `{repository, uid}` (the `/findings/:id` routes name no repository);
 - threat models: kind `securitythreatmodels`, partition = namespace, sort = repository name;
 - patch proposals: kind `securitypatches`, partition = `<namespace>/<finding id>`, sort `patch_<nanos>`;
-- schedule index: kind `securityschedules` (see shared.security.schedule).
+- schedule index: kind `securityschedules` (see shared.security.schedule);
+- deleted repositories whose children are still being swept: kind `securitytombstones`
+  (see shared.security.retention).
 """
 
 from __future__ import annotations

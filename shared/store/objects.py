@@ -37,6 +37,7 @@ class Record:
     name: str
     version: int
     doc: dict[str, Any]
+    expiry: int | None = None  # epoch seconds after which the record reads as absent (TTL)
 
 
 def _now() -> int:
@@ -91,7 +92,8 @@ class ObjectStore:
         else:
             doc = json.loads(item["doc"]["S"])
         namespace = item["pk"]["S"].split("#", 1)[1]
-        return Record(self.kind, namespace, item["sk"]["S"], int(item["version"]["N"]), doc)
+        return Record(self.kind, namespace, item["sk"]["S"], int(item["version"]["N"]), doc,
+                      int(expiry["N"]) if expiry is not None else None)
 
     def _call(self, op: str, **kwargs: Any) -> dict:
         return getattr(client("dynamodb"), op)(TableName=table_name("objects"), **kwargs)
@@ -123,7 +125,7 @@ class ObjectStore:
                 self._drop_blob(item)
                 raise AlreadyExists(exists_message or f"{self.kind} already exists") from None
             raise
-        return Record(self.kind, namespace, name, 1, doc)
+        return Record(self.kind, namespace, name, 1, doc, expiry)
 
     def replace(self, namespace: str, name: str, doc: dict, *, expected_version: int,
                 conflict_message: str | None = None, expiry: int | None = None) -> Record:
@@ -140,13 +142,15 @@ class ObjectStore:
                 raise VersionConflict(conflict_message or f"{self.kind} was modified concurrently") from None
             raise
         self._drop_blob(old)
-        return Record(self.kind, namespace, name, version, doc)
+        return Record(self.kind, namespace, name, version, doc, expiry)
 
     def update(self, namespace: str, name: str, mutate: Callable[[dict], bool | None], *,
-               not_found_message: str | None = None, attempts: int = 8) -> Record:
+               not_found_message: str | None = None, attempts: int = 8,
+               expiry: Callable[[dict], int | None] | None = None) -> Record:
         """Read, apply `mutate` to the document, write back under the version check; retry on conflict.
 
         `mutate` edits the dict in place; returning False means "nothing to change" and skips the write.
+        The record keeps its expiry unless `expiry` (given the mutated document) says otherwise.
         """
         for attempt in range(attempts):
             record = self.get(namespace, name)
@@ -155,7 +159,8 @@ class ObjectStore:
             if mutate(record.doc) is False:
                 return record
             try:
-                return self.replace(namespace, name, record.doc, expected_version=record.version)
+                return self.replace(namespace, name, record.doc, expected_version=record.version,
+                                    expiry=expiry(record.doc) if expiry is not None else record.expiry)
             except VersionConflict:
                 # Jittered backoff so contending writers stop colliding in lock-step.
                 time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))

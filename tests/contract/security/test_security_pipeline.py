@@ -234,3 +234,43 @@ def test_validation_patch_and_pull_request(apps, event_sink, httpserver):
     assert again.get_json() == response.get_json()
     assert len([r for r, _ in httpserver.log if r.path.startswith("/gh/")]) == len(gh_requests)
     assert "ghp_security" not in json.dumps(security.get(f"{FINDINGS}/{fid}", headers=AUTH).get_json())
+
+
+def test_finished_runs_expire_and_a_deleted_repositorys_children_are_swept(apps, event_sink):
+    import time
+
+    from shared.security import retention
+    from shared.security.store import (dropped, finding_refs, findings, patch_scope, patches, repositories,
+                                       repo_scope, runs, slices)
+
+    security, tasks, internal, reactor, github = apps
+    run = scan(security, github, event_sink)
+    scope = repo_scope(repositories.get("default", "app"))
+    assert runs.get(scope, run["id"]).expiry is None  # running: kept
+    for s in items(security, f"{BASE}/app/slices"):
+        finish_task(internal, reactor, event_sink, s["taskName"], ANSWER if s["path"] == "api" else "nothing")
+    finished = runs.get(scope, run["id"])
+    assert finished.doc["phase"] == "succeeded"
+    assert abs(finished.expiry - (time.time() + retention.RUN_RETENTION_SECONDS)) < 60  # kept 90 days
+    fids = [f["id"] for f in items(security, f"{BASE}/app/findings")]
+    patches.create(patch_scope("default", fids[0]), "patch_1", {"id": "patch_1"})
+    stores = (runs, slices, dropped, findings)
+    assert all(store.list_page(scope, limit=None)[0] for store in stores)
+
+    # a tombstone whose repository is still there (its delete failed) is dropped, nothing swept
+    retention.bury(repositories.get("default", "app"))
+    assert retention.sweep() == 0 and all(store.list_page(scope, limit=None)[0] for store in stores)
+    assert retention.tombstones.list_page("pending", limit=None)[0] == []
+
+    assert security.delete(f"{BASE}/app", headers=AUTH).status_code == 204
+    body = {"name": "app", "spec": {"repoURL": "https://github.com/example/app",
+                                    "analysisAgentRef": {"name": "security-reviewer"}}}
+    assert security.post(BASE, json=body, headers=AUTH).status_code == 201  # a new one, its own scope
+    assert retention.sweep(budget=3) == 3  # a tick deletes at most its budget…
+    while retention.sweep():  # …and later ticks finish
+        pass
+    assert not any(store.list_page(scope, limit=None)[0] for store in stores)
+    assert [finding_refs.get("default", fid) for fid in fids] == [None] * len(fids)
+    assert patches.list_page(patch_scope("default", fids[0]), limit=None)[0] == []
+    assert retention.tombstones.list_page("pending", limit=None)[0] == []
+    assert repositories.get("default", "app") is not None and items(security, f"{BASE}/app/findings") == []

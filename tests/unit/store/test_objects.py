@@ -141,6 +141,20 @@ def test_expired_records_are_invisible_and_their_key_reusable(monkeypatch):
     assert store.get("ns", "l").doc == {"v": 2}
 
 
+def test_an_update_keeps_the_records_expiry_unless_told_otherwise():
+    """A lease flagged for cancellation, or a parked event counted once more, must still expire."""
+    store = ObjectStore("lease")
+    store.create("ns", "l", {"v": 1}, expiry=4_000_000_000)
+    assert store.get("ns", "l").expiry == 4_000_000_000
+    updated = store.update("ns", "l", lambda doc: doc.update(v=2))
+    assert (updated.expiry, store.get("ns", "l").expiry, store.get("ns", "l").doc) == (
+        4_000_000_000, 4_000_000_000, {"v": 2})
+    store.update("ns", "l", lambda doc: doc.update(v=3), expiry=lambda doc: 4_100_000_000 + doc["v"])
+    assert store.get("ns", "l").expiry == 4_100_000_003
+    store.update("ns", "l", lambda doc: doc.update(v=4), expiry=lambda doc: None)
+    assert store.get("ns", "l").expiry is None
+
+
 def test_the_emulator_applies_conditional_writes_atomically(monkeypatch):
     """moto checks a condition and then writes without a lock; the tests and the local platform make
     its writes atomic (shared/local/moto_atomic.py). With the check slowed down so two writers are
