@@ -21,6 +21,7 @@ from typing import Any
 from shared.llm.base import Completion, Message, StreamEvent, ToolCall, ToolSpec, Usage
 
 MODEL = "shoal-mock"
+GOAL_MARKER = "<ORKA_GOAL_STATE_REACHED>"  # shared.compat.rules.GOAL_SENTINEL, without importing the loop
 
 
 def _tokens(text: str) -> int:
@@ -61,6 +62,10 @@ class MockProvider:
                               Usage(prompt_tokens, _tokens(text) + 5 * len(calls)), self.model)
         last_user = next((m.content for m in reversed(messages) if m.role == "user"), "")
         text = f"Hello from shoal-mock. You said: {last_user.strip()}"
+        if any(m.role == "system" and GOAL_MARKER in m.content for m in messages):
+            # Asked (by the compat loop's prompt) to mark a finished answer, it does as a model would,
+            # instead of being sent back to work three times.
+            text = f"{GOAL_MARKER}\n{text}"
         return Completion(text, [], "end_turn", Usage(prompt_tokens, _tokens(text)), self.model)
 
     def _script_for(self, messages: list[Message]) -> list[dict[str, Any]] | None:

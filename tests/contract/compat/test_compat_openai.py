@@ -103,6 +103,16 @@ def test_plain_completion_strips_the_goal_sentinel(openai_client, openai_upstrea
     assert {t["function"]["name"] for t in sent["tools"]} >= {"create_ai_task", "wait_for_task"}
 
 
+def test_the_mock_model_of_make_run_marks_its_answer_finished(compat):
+    """`make run` without keys: the mock follows the loop's instruction to mark a finished answer, so
+    the client gets its answer at once, not the loop's re-prompt echoed back."""
+    response = post(compat, {"model": "shoal-mock", "messages": USER})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["choices"][0]["message"]["content"] == "Hello from shoal-mock. You said: hi"
+    assert body["choices"][0]["finish_reason"] == "stop"
+
+
 def test_client_tools_and_tool_history_are_discarded_in_server_side_mode(openai_client, openai_upstream):
     openai_upstream.script = [{"text": f"{SENTINEL} done"}]
     openai_client.chat.completions.create(model="m", tools=[WEATHER], messages=[

@@ -240,8 +240,17 @@ def test_finished_runs_expire_and_a_deleted_repositorys_children_are_swept(apps,
     import time
 
     from shared.security import retention
-    from shared.security.store import (dropped, finding_refs, findings, patch_scope, patches, repositories,
-                                       repo_scope, runs, slices)
+    from shared.security.store import (
+        dropped,
+        finding_refs,
+        findings,
+        patch_scope,
+        patches,
+        repo_scope,
+        repositories,
+        runs,
+        slices,
+    )
 
     security, tasks, internal, reactor, github = apps
     run = scan(security, github, event_sink)
