@@ -46,11 +46,23 @@ def token_for(namespace: str, spec: dict[str, Any]) -> str | None:
     return get_settings().security_github_token
 
 
-def top_level_dirs(spec: dict[str, Any], token: str | None) -> list[str]:
-    """The repository's top-level directories at the scan's ref (or branch), sorted."""
+def repository_tree(spec: dict[str, Any], token: str | None) -> list[dict[str, Any]]:
+    """The repository's entries at the scan's ref (or branch): `{path, type, size?}`, recursively.
+
+    GitHub truncates a recursive listing of a very large repository; then only the top level is
+    returned (without sizes, so the planner makes no size-based split).
+    """
     gh = GitHub(token)
     ref = spec.get("ref") or spec.get("branch") or "main"
-    _, tree = gh.call("GET", f"/repos/{spec['owner']}/{spec['repository']}/git/trees/{quote(ref, safe='')}")
-    entries = (tree or {}).get("tree") or []
-    return sorted({e["path"] for e in entries if isinstance(e, dict) and e.get("type") == "tree"
-                   and isinstance(e.get("path"), str) and "/" not in e["path"]})
+    path = f"/repos/{spec['owner']}/{spec['repository']}/git/trees/{quote(ref, safe='')}"
+    _, tree = gh.call("GET", path, params={"recursive": "1"})
+    if (tree or {}).get("truncated"):
+        _, tree = gh.call("GET", path)
+        return [{"path": e["path"], "type": e.get("type")} for e in _entries(tree) if "/" not in e["path"]]
+    return _entries(tree)
+
+
+def _entries(tree: Any) -> list[dict[str, Any]]:
+    entries = (tree or {}).get("tree") if isinstance(tree, dict) else None
+    return [e for e in entries or [] if isinstance(e, dict) and isinstance(e.get("path"), str)
+            and e.get("type") in ("tree", "blob")]

@@ -25,13 +25,9 @@ def _answer(schema: dict[str, Any]) -> str:
 
 
 def scan_prompt(spec: dict[str, Any], slice_: dict[str, Any], run_id: str) -> str:
-    if slice_["path"]:
-        where = f"the path `{slice_['path']}`"
-    elif slice_.get("excludes"):
-        where = ("the whole repository except " + ", ".join(f"`{p}`" for p in slice_["excludes"])
-                 + " (reviewed separately)")
-    else:
-        where = "the whole repository"
+    where = f"the path `{slice_['path']}`" if slice_["path"] else "the whole repository"
+    if slice_.get("excludes"):
+        where += " except " + ", ".join(f"`{p}`" for p in slice_["excludes"]) + " (reviewed separately)"
     target = spec.get("ref") or spec.get("branch")
     return "\n".join([
         f"Security review of {spec['owner']}/{spec['repository']} at {target} (scan {run_id}, "

@@ -90,7 +90,7 @@ def execute_run(namespace: str, name: str, run_id: str) -> None:
     run taken and stops; the task names are deterministic, so a crash between tasks is repaired by
     the redelivery of the event that failed.
     """
-    from shared.security.github import token_for, top_level_dirs
+    from shared.security.github import repository_tree, token_for
 
     repo = repositories.get(namespace, name)
     if repo is None:
@@ -101,12 +101,12 @@ def execute_run(namespace: str, name: str, run_id: str) -> None:
         return
     spec = repo.doc["spec"]
     try:
-        dirs = top_level_dirs(spec, token_for(namespace, spec)) if slices.needs_tree(spec) else None
+        tree = repository_tree(spec, token_for(namespace, spec)) if slices.needs_tree(spec) else None
     except Exception as exc:
         reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         finish_run(namespace, name, run_id, "failed", f"the repository tree could not be read: {reason}")
         return
-    plan = slices.plan(spec, dirs)
+    plan = slices.plan(spec, tree)
     names = {s["sliceID"]: tasks.task_name("secscan", repo.name, repo.doc["metadata"]["uid"], run_id, s["sliceID"])
              for s in plan}
     taken = {"ok": False}

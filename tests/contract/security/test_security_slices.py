@@ -52,6 +52,38 @@ def test_slices_follow_the_top_level_tree(apps, event_sink, httpserver):
     assert len([r for r, _ in httpserver.log if r.path.startswith("/gh/")]) == 1
 
 
+def test_a_large_directory_is_split_into_its_subdirectories(apps, event_sink, httpserver):
+    security, tasks, github = apps
+    kb = 1000
+    tree = [{"path": "api", "type": "tree"}, {"path": "api/util.py", "type": "blob", "size": 10 * kb},
+            {"path": "api/v1", "type": "tree"}, {"path": "api/v1/users.py", "type": "blob", "size": 700 * kb},
+            {"path": "api/v2", "type": "tree"}, {"path": "api/v2/users.py", "type": "blob", "size": 600 * kb},
+            {"path": "web", "type": "tree"}, {"path": "web/app.js", "type": "blob", "size": 50 * kb},
+            {"path": "README.md", "type": "blob", "size": kb}]
+    httpserver.expect_request("/gh/repos/example/app/git/trees/v1.2.3", query_string="recursive=1",
+                              method="GET").respond_with_json({"sha": "t", "truncated": False, "tree": tree})
+    run = security.post(f"{BASE}/app/scans", headers=AUTH).get_json()
+    execute_queued_scan(github, event_sink, run["id"])
+    by_path = {s["path"]: s for s in security.get(f"{BASE}/app/slices", headers=AUTH).get_json()["items"]}
+    assert set(by_path) == {"", "api", "api/v1", "api/v2", "web"}
+    assert by_path[""]["excludes"] == ["api", "web"] and by_path["api"]["excludes"] == ["api/v1", "api/v2"]
+    assert by_path["api/v1"]["excludes"] == [] and by_path["web"]["excludes"] == []
+    prompt = tasks.get(f"/api/v1/tasks/{by_path['api']['taskName']}", headers=AUTH).get_json()["spec"]["prompt"]
+    assert "Review only the path `api` except `api/v1`, `api/v2` (reviewed separately)" in prompt
+
+
+def test_a_truncated_tree_falls_back_to_the_top_level(apps, event_sink, httpserver):
+    security, _, github = apps
+    httpserver.expect_request("/gh/repos/example/app/git/trees/v1.2.3", query_string="recursive=1").respond_with_json(
+        {"sha": "t", "truncated": True, "tree": [{"path": "api/v1/x.py", "type": "blob", "size": 9_000_000}]})
+    httpserver.expect_request("/gh/repos/example/app/git/trees/v1.2.3", query_string="").respond_with_json(
+        {"sha": "t", "truncated": False, "tree": [{"path": "api", "type": "tree"}, {"path": "docs", "type": "tree"}]})
+    run = security.post(f"{BASE}/app/scans", headers=AUTH).get_json()
+    execute_queued_scan(github, event_sink, run["id"])
+    found = security.get(f"{BASE}/app/slices", headers=AUTH).get_json()["items"]
+    assert sorted(s["path"] for s in found) == ["", "api", "docs"]
+
+
 def test_unreadable_tree_fails_the_run_and_frees_the_slot(apps, event_sink, httpserver):
     security, _, github = apps
     httpserver.expect_request("/gh/repos/example/app/git/trees/v1.2.3").respond_with_json({"message": "x"},
