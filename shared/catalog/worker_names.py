@@ -7,8 +7,9 @@ looking them up in the catalog.
 from __future__ import annotations
 
 MEMORY_TOOL_NAMES = ("recall_memory", "remember", "propose_memory", "search_transcript")
-# The PR review loop tools that exist here; auto-injected with coordination (spec: coordination tools table).
-GITHUB_PR_TOOL_NAMES = ("list_pull_requests", "check_pr_review_marker", "review_pull_request", "post_review_comment")
+# The pull request tools; auto-injected with coordination (spec: coordination tools table).
+GITHUB_PR_TOOL_NAMES = ("create_pull_request", "check_pull_request_ci", "list_pull_requests", "check_pr_review_marker",
+                        "merge_pull_request", "auto_merge_pull_request", "review_pull_request", "post_review_comment")
 # Only when the Agent's spec.tools lists them (spec: "require explicit spec.tools[] entries").
 GITHUB_ISSUE_TOOL_NAMES = ("list_issues", "get_issue", "comment_on_issue")
 GITHUB_TOOL_NAMES = GITHUB_PR_TOOL_NAMES + GITHUB_ISSUE_TOOL_NAMES

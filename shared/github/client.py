@@ -19,12 +19,15 @@ class GitHubClient:
             self.headers["Authorization"] = f"Bearer {token}"
 
     def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
-                 accept: str | None = None, raw: bool = False) -> Any:
+                 accept: str | None = None, raw: bool = False, tolerate: tuple[int, ...] = ()) -> Any:
+        """The answer's JSON (or text); None for a `tolerate`d status; UpstreamError for any other."""
         from shared.net.outbound import outbound_client
 
         headers = {**self.headers, **({"Accept": accept} if accept else {})}
         with outbound_client(timeout=30.0, headers=headers) as http:
             response = http.request(method, self.base_url + path, params=params, json=body)
+        if response.status_code in tolerate:
+            return None
         if response.status_code not in (200, 201):
             # Never echo the body: it may quote request details; the status says enough.
             raise UpstreamError(f"GitHub answered {response.status_code} for {path}")
@@ -66,3 +69,23 @@ class GitHubClient:
 
     def pull(self, owner: str, repo: str, number: int) -> dict[str, Any]:
         return self._get(f"/repos/{owner}/{repo}/pulls/{number}")
+
+    def create_pull(self, owner: str, repo: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The new pull request; None when GitHub refuses it (422: e.g. one is already open for the head)."""
+        return self._request("POST", f"/repos/{owner}/{repo}/pulls", body=body, tolerate=(422,))
+
+    def open_pull_for_head(self, owner: str, repo: str, branch: str) -> dict[str, Any] | None:
+        found = self._get(f"/repos/{owner}/{repo}/pulls", {"state": "open", "head": f"{owner}:{branch}"})
+        return found[0] if isinstance(found, list) and found else None
+
+    def merge_pull(self, owner: str, repo: str, number: int, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The merge result; None when GitHub says the pull request cannot be merged (405, 409)."""
+        return self._request("PUT", f"/repos/{owner}/{repo}/pulls/{number}/merge", body=body, tolerate=(405, 409))
+
+    def check_runs(self, owner: str, repo: str, sha: str) -> list[dict[str, Any]]:
+        found = self._get(f"/repos/{owner}/{repo}/commits/{sha}/check-runs", {"per_page": 100})
+        return list((found or {}).get("check_runs") or [])
+
+    def commit_statuses(self, owner: str, repo: str, sha: str) -> list[dict[str, Any]]:
+        found = self._get(f"/repos/{owner}/{repo}/commits/{sha}/status", {"per_page": 100})
+        return list((found or {}).get("statuses") or [])

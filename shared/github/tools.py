@@ -18,6 +18,9 @@ from shared.llm.base import ToolSpec
 from shared.monitors.repo_url import GitHubRepo, parse_repo_url
 
 REVIEW_EVENTS = ("COMMENT", "APPROVE", "REQUEST_CHANGES")
+MERGE_METHODS = ("merge", "squash", "rebase")
+CI_POLL_SECONDS = 15.0  # between CI reads while waiting (tests shorten it)
+DEFAULT_AUTO_MERGE_TIMEOUT = "30m"
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,52 @@ def _int(args: dict[str, Any], name: str, *, default: int | None = None, low: in
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ToolFailure(f"{name} must be an integer between {low} and {high}", "invalid_arguments")
     return value
+
+
+def _text(args: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = args.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ToolFailure(f"{name} is required", "invalid_arguments")
+    return value
+
+
+def _seconds(args: dict[str, Any], name: str, default: str | float) -> float:
+    """A duration argument: a Go duration string ("90s", "5m") or a number of seconds."""
+    from shared.tasks.duration import parse_go_duration
+
+    value = args.get(name, default)
+    try:
+        seconds = float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+            else parse_go_duration(value)
+    except (TypeError, ValueError):
+        raise ToolFailure(f"{name} must be a duration such as 30s or 5m", "invalid_arguments") from None
+    if seconds < 0:
+        raise ToolFailure(f"{name} must not be negative", "invalid_arguments")
+    return seconds
+
+
+SERVER_WAIT_CAP_SECONDS = 20.0
+
+
+def _wait_cap() -> float:
+    """How long one call may wait: it runs inside the worker's HTTP call to the internal API, whose
+    client reads for 30 s (and retries a timed-out call), and under the loop's per-tool timeout."""
+    from shared.config import get_settings
+
+    return max(1.0, min(SERVER_WAIT_CAP_SECONDS, get_settings().tool_timeout_seconds - 5))
+
+
+def _merge_body(args: dict[str, Any]) -> dict[str, Any]:
+    method = args.get("merge_method", "merge")
+    if method not in MERGE_METHODS:
+        raise ToolFailure(f"merge_method must be one of {', '.join(MERGE_METHODS)}", "invalid_arguments")
+    body = {"merge_method": method}
+    for key in ("commit_title", "commit_message"):
+        if _text(args, key, required=False):
+            body[key] = args[key]
+    return body
 
 
 def github_tools(context: TaskContext | None, token: Callable[[], str | None]) -> list[Tool]:
@@ -144,9 +193,88 @@ def github_tools(context: TaskContext | None, token: Callable[[], str | None]) -
         made = client.comment(repo.owner, repo.repo, _int(args, "issue_number"), args["body"])
         return {"id": made.get("id"), "url": made.get("html_url")}
 
+    def create_pull(repo, client, args):
+        head, base, title = _text(args, "head_branch"), _text(args, "base_branch"), _text(args, "title")
+        body = {"title": title, "head": head, "base": base, "body": _text(args, "body", required=False) or ""}
+        made = client.create_pull(repo.owner, repo.repo, body)
+        existing = made is None
+        if existing:  # GitHub refused it; a retry of a call that got through finds its pull request open
+            made = client.open_pull_for_head(repo.owner, repo.repo, head)
+            if made is None:
+                raise ToolFailure(f"GitHub refused the pull request from {head} into {base}", "github_rejected",
+                                  "check that the branch was pushed and differs from the base branch")
+        return {"number": made.get("number"), "url": made.get("html_url"), "state": made.get("state"),
+                "existing": existing}
+
+    def read_ci(repo, client, number):
+        from shared.github.ci import ci_state
+
+        sha = (client.pull(repo.owner, repo.repo, number).get("head") or {}).get("sha")
+        if not sha:
+            raise ToolFailure(f"pull request #{number} has no head commit", "github_rejected")
+        return sha, ci_state(client.check_runs(repo.owner, repo.repo, sha),
+                             client.commit_statuses(repo.owner, repo.repo, sha))
+
+    def wait_ci(repo, client, number, wait_seconds):
+        import time
+
+        deadline = time.monotonic() + min(wait_seconds, _wait_cap())
+        while True:
+            sha, ci = read_ci(repo, client, number)
+            if ci.state != "pending" or time.monotonic() + CI_POLL_SECONDS > deadline:
+                return sha, ci
+            time.sleep(CI_POLL_SECONDS)
+
+    def check_ci(repo, client, args):
+        number = _int(args, "pr_number")
+        wait = _seconds(args, "wait_timeout", 0)
+        _seconds(args, "poll_interval", CI_POLL_SECONDS)  # accepted; the poll interval is the platform's
+        sha, ci = wait_ci(repo, client, number, wait)
+        return {"pr_number": number, "head_sha": sha, **ci.view()}
+
+    def do_merge(repo, client, number, body, why):
+        result = client.merge_pull(repo.owner, repo.repo, number, body)
+        if result is None:
+            pr = client.pull(repo.owner, repo.repo, number)
+            if pr.get("merged"):  # a retried call whose first attempt went through
+                return {"pr_number": number, "merged": True, "sha": pr.get("merge_commit_sha")}
+            raise ToolFailure(f"pull request #{number} cannot be merged ({why})", "not_mergeable",
+                              "check the pull request on GitHub")
+        return {"pr_number": number, "merged": bool(result.get("merged")), "sha": result.get("sha")}
+
+    def merge(repo, client, args):
+        number = _int(args, "pr_number")
+        return do_merge(repo, client, number, _merge_body(args), "conflicts, branch protection or a changed head")
+
+    def auto_merge(repo, client, args):
+        number = _int(args, "pr_number")
+        body = _merge_body(args)
+        timeout = _seconds(args, "timeout", DEFAULT_AUTO_MERGE_TIMEOUT)
+        sha, ci = wait_ci(repo, client, number, timeout)
+        if ci.state == "failure":
+            raise ToolFailure(f"CI failed on pull request #{number}: {', '.join(ci.failed)}", "ci_failed",
+                              "fix the failing checks, then call auto_merge_pull_request again")
+        if ci.state == "pending":
+            raise ToolFailure(f"CI is still running on pull request #{number}: {', '.join(ci.pending)}",
+                              "timeout", "call auto_merge_pull_request again to keep waiting")
+        merged = do_merge(repo, client, number, {**body, "sha": sha},  # only the head CI passed on
+                          "conflicts, branch protection or a new head since CI passed")
+        return {**merged, "ci": ci.view()}
+
     number = {"type": "integer"}
+    text = {"type": "string"}
     page = {"per_page": number, "page": number}
+    merge_args = {"pr_number": number, "merge_method": {"type": "string", "enum": list(MERGE_METHODS)},
+                  "commit_title": text, "commit_message": text}
     return [
+        tool("create_pull_request", "Create a GitHub pull request",
+             {"head_branch": text, "base_branch": text, "title": text, "body": text},
+             ["task_name", "head_branch", "base_branch", "title"], create_pull),
+        tool("check_pull_request_ci", "Check GitHub CI status without merging",
+             {"pr_number": number, "wait_timeout": text, "poll_interval": text}, ["pr_number"], check_ci),
+        tool("merge_pull_request", "Merge a GitHub pull request", merge_args, ["task_name", "pr_number"], merge),
+        tool("auto_merge_pull_request", "Poll CI checks and merge a PR when all pass",
+             {**merge_args, "timeout": text}, ["task_name", "pr_number"], auto_merge),
         tool("list_pull_requests", "List open pull requests in a repository", page, [], list_pulls),
         tool("check_pr_review_marker", "Check for an existing review marker on a PR head",
              {"pr_number": number, "head_sha": {"type": "string"}}, ["pr_number"], check_marker),

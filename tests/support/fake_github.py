@@ -1,4 +1,4 @@
-"""A fake GitHub REST API (pulls, diffs, reviews, issues, comments) over HTTP; records requests."""
+"""A fake GitHub REST API (pulls, diffs, reviews, merges, CI, issues, comments) over HTTP; records requests."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ _ROUTES = [
     ("pulls", re.compile(_REPO + r"/pulls$")),
     ("pull", re.compile(_REPO + r"/pulls/(?P<number>\d+)$")),
     ("reviews", re.compile(_REPO + r"/pulls/(?P<number>\d+)/reviews$")),
+    ("merge", re.compile(_REPO + r"/pulls/(?P<number>\d+)/merge$")),
+    ("check_runs", re.compile(_REPO + r"/commits/(?P<sha>[0-9a-f]+)/check-runs$")),
+    ("statuses", re.compile(_REPO + r"/commits/(?P<sha>[0-9a-f]+)/status$")),
     ("issues", re.compile(_REPO + r"/issues$")),
     ("issue", re.compile(_REPO + r"/issues/(?P<number>\d+)$")),
     ("comments", re.compile(_REPO + r"/issues/(?P<number>\d+)/comments$")),
@@ -41,6 +44,10 @@ class FakeGitHub(BackgroundServer):
         self.diffs: dict[tuple[str, int], str] = {}
         self.reviews: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.comments: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        # CI per (repo, sha): a list of answers, one per read (the last repeats), so a test can script
+        # "pending, then success"; each answer is {"check_runs": [...], "statuses": [...]}.
+        self.ci: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.unmergeable: set[tuple[str, int]] = set()
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         super().__init__(self._wsgi)
@@ -61,8 +68,19 @@ class FakeGitHub(BackgroundServer):
         repo = f"{match['owner']}/{match['repo']}"
         number = int(match["number"]) if "number" in pattern.groupindex else None
         with self._lock:
+            if name == "pulls" and request.method == "POST":
+                return self._create_pull(repo, body)
+            if name == "merge":
+                return self._merge(repo, number, body)
+            if name in ("check_runs", "statuses"):
+                answers = self.ci.get((repo, match["sha"])) or [{}]
+                answer = answers.pop(0) if len(answers) > 1 and name == "statuses" else answers[0]
+                key = "check_runs" if name == "check_runs" else "statuses"
+                return _json({key: answer.get(key, [])})
             if name == "pulls":
                 pulls = [p for p in self.pulls.get(repo, []) if p["state"] == request.args.get("state", "open")]
+                if request.args.get("head"):
+                    pulls = [p for p in pulls if f"{repo.split('/')[0]}:{p['head']['ref']}" == request.args["head"]]
                 per_page, page = int(request.args.get("per_page", 30)), int(request.args.get("page", 1))
                 return _json(pulls[(page - 1) * per_page: page * per_page])
             if name == "pull":
@@ -91,3 +109,21 @@ class FakeGitHub(BackgroundServer):
                 comments.append(comment)
                 return _json(comment, 201)
             return _json(comments)
+
+    def _create_pull(self, repo: str, body: dict[str, Any]) -> Response:
+        pulls = self.pulls.setdefault(repo, [])
+        if any(p["head"]["ref"] == body["head"] and p["state"] == "open" for p in pulls) or body["head"] == body["base"]:
+            return _json({"message": "Validation Failed", "errors": [{"resource": "PullRequest"}]}, 422)
+        made = pull(max([p["number"] for p in pulls], default=0) + 1, "f" * 40, title=body["title"])
+        made["head"]["ref"], made["base"]["ref"], made["body"] = body["head"], body["base"], body.get("body")
+        pulls.append(made)
+        return _json(made, 201)
+
+    def _merge(self, repo: str, number: int, body: dict[str, Any]) -> Response:
+        found = [p for p in self.pulls.get(repo, []) if p["number"] == number and p["state"] == "open"]
+        if not found or (repo, number) in self.unmergeable:
+            return _json({"message": "Pull Request is not mergeable"}, 405)
+        if body.get("sha") and body["sha"] != found[0]["head"]["sha"]:
+            return _json({"message": "Head branch was modified. Review and try the merge again."}, 409)
+        found[0].update(state="closed", merged=True, merge_commit_sha="m" * 40)
+        return _json({"sha": "m" * 40, "merged": True, "message": "Pull Request successfully merged"})

@@ -81,7 +81,9 @@ def test_scope_check_fails_closed_before_credentials_or_github(gh, repo_url):
     t = tools(task_context(TASK), token)
     for name, args in (("list_pull_requests", {}), ("post_review_comment", {"pr_number": 5, "event": "COMMENT",
                                                                              "body": "x"}),
-                       ("comment_on_issue", {"issue_number": 9, "body": "x"})):
+                       ("comment_on_issue", {"issue_number": 9, "body": "x"}),
+                       ("create_pull_request", {"head_branch": "x", "base_branch": "main", "title": "t"}),
+                       ("merge_pull_request", {"pr_number": 5}), ("auto_merge_pull_request", {"pr_number": 5})):
         result = t[name].run({**args, "repo_url": repo_url})
         assert result["success"] is False and result["errorType"] in ("permission_denied", "invalid_arguments")
     assert token.calls == 0 and gh.requests == []
@@ -110,3 +112,98 @@ def test_bad_arguments(gh):
         "invalid_arguments"
     assert t["review_pull_request"].run({"pr_number": "5"})["errorType"] == "invalid_arguments"
     assert parse_repo_url("https://github.com/example/app").full_name == "example/app"
+
+
+# -- pull request lifecycle: create, CI, merge, auto-merge ---------------------------------------------------
+def ci(*checks, statuses=()):
+    return {"check_runs": [{"name": n, "status": s, "conclusion": c} for n, s, c in checks],
+            "statuses": [{"context": n, "state": s} for n, s in statuses]}
+
+
+GREEN = ci(("test", "completed", "success"), ("lint", "completed", "skipped"), statuses=[("deploy/preview", "success")])
+RUNNING = ci(("test", "in_progress", None), ("lint", "completed", "success"))
+RED = ci(("test", "completed", "failure"), ("lint", "completed", "success"), statuses=[("cla", "error")])
+
+
+def test_create_pull_request_and_a_retry_finds_the_same_one(gh):
+    t = tools(task_context(TASK))
+    args = {"task_name": "t", "head_branch": "fix/x", "base_branch": "main", "title": "Fix x", "body": "Why"}
+    made = t["create_pull_request"].run(args)
+    assert made == {"success": True, "data": {"number": 6, "url": "https://github.com/example/app/pull/6",
+                                              "state": "open", "existing": False}}
+    assert gh.requests[-1]["body"] == {"title": "Fix x", "head": "fix/x", "base": "main", "body": "Why"}
+    again = t["create_pull_request"].run(args)
+    assert again["data"] == {**made["data"], "existing": True}
+    refused = t["create_pull_request"].run({**args, "head_branch": "main"})
+    assert refused["success"] is False and refused["errorType"] == "github_rejected"
+    missing = t["create_pull_request"].run({"task_name": "t", "head_branch": "fix/x", "base_branch": "main"})
+    assert missing["success"] is False and missing["error"] == "title is required"
+
+
+def test_check_ci_folds_check_runs_and_statuses(gh):
+    t = tools(task_context(TASK))
+    gh.ci[("example/app", SHA)] = [GREEN]
+    assert t["check_pull_request_ci"].run({"pr_number": 5})["data"] == {
+        "pr_number": 5, "head_sha": SHA, "state": "success", "passed": ["test", "lint", "deploy/preview"],
+        "pending": [], "failed": []}
+    gh.ci[("example/app", SHA)] = [RED]
+    red = t["check_pull_request_ci"].run({"pr_number": 5})["data"]
+    assert red["state"] == "failure" and red["failed"] == ["test", "cla"]
+    gh.ci[("example/app", SHA)] = []
+    assert t["check_pull_request_ci"].run({"pr_number": 5})["data"]["state"] == "none"
+    assert t["check_pull_request_ci"].run({"pr_number": 5, "wait_timeout": "soon"})["errorType"] == "invalid_arguments"
+
+
+def test_check_ci_waits_for_running_checks_when_asked(gh, monkeypatch):
+    from shared.github import tools as module
+
+    monkeypatch.setattr(module, "CI_POLL_SECONDS", 0.01)
+    t = tools(task_context(TASK))
+    gh.ci[("example/app", SHA)] = [RUNNING, RUNNING, GREEN]
+    assert t["check_pull_request_ci"].run({"pr_number": 5})["data"]["state"] == "pending"  # no wait asked
+    assert t["check_pull_request_ci"].run({"pr_number": 5, "wait_timeout": "30s"})["data"]["state"] == "success"
+
+
+def test_merge_pull_request(gh):
+    t = tools(task_context(TASK))
+    bad = t["merge_pull_request"].run({"task_name": "t", "pr_number": 5, "merge_method": "octopus"})
+    assert bad["errorType"] == "invalid_arguments" and gh.requests == []
+    gh.unmergeable.add(("example/app", 5))
+    refused = t["merge_pull_request"].run({"task_name": "t", "pr_number": 5})
+    assert refused["success"] is False and refused["errorType"] == "not_mergeable"
+    gh.unmergeable.clear()
+    merged = t["merge_pull_request"].run({"task_name": "t", "pr_number": 5, "merge_method": "squash",
+                                          "commit_title": "Fix (#5)"})
+    assert merged == {"success": True, "data": {"pr_number": 5, "merged": True, "sha": "m" * 40}}
+    put = next(r for r in reversed(gh.requests) if r["method"] == "PUT")
+    assert put["body"] == {"merge_method": "squash", "commit_title": "Fix (#5)"}
+    assert put["authorization"] == "Bearer ghp_tool"
+    # a retried call (its first answer lost) finds the pull request merged: success, not a failure
+    assert t["merge_pull_request"].run({"task_name": "t", "pr_number": 5}) == merged
+
+
+def test_auto_merge_waits_for_green_ci_then_merges_that_head(gh, monkeypatch):
+    from shared.github import tools as module
+
+    monkeypatch.setattr(module, "CI_POLL_SECONDS", 0.01)
+    t = tools(task_context(TASK))
+    gh.ci[("example/app", SHA)] = [RUNNING, GREEN]
+    merged = t["auto_merge_pull_request"].run({"task_name": "t", "pr_number": 5, "timeout": "1m"})
+    assert merged["success"] and merged["data"]["merged"] is True and merged["data"]["ci"]["state"] == "success"
+    put = next(r for r in reversed(gh.requests) if r["method"] == "PUT")
+    assert put["body"] == {"merge_method": "merge", "sha": SHA}  # GitHub refuses it if the head moved
+
+
+def test_auto_merge_refuses_red_ci_and_stops_waiting_at_its_timeout(gh, monkeypatch):
+    from shared.github import tools as module
+
+    monkeypatch.setattr(module, "CI_POLL_SECONDS", 0.01)
+    t = tools(task_context(TASK))
+    gh.ci[("example/app", SHA)] = [RED]
+    red = t["auto_merge_pull_request"].run({"task_name": "t", "pr_number": 5})
+    assert red["success"] is False and red["errorType"] == "ci_failed"
+    assert red["error"] == "CI failed on pull request #5: test, cla"
+    gh.ci[("example/app", SHA)] = [RUNNING]
+    slow = t["auto_merge_pull_request"].run({"task_name": "t", "pr_number": 5, "timeout": "0s"})
+    assert slow["success"] is False and slow["errorType"] == "timeout"
+    assert not any(r["method"] == "PUT" for r in gh.requests)  # nothing merged
