@@ -54,18 +54,31 @@ class InternalClient:
     def post_status(self, namespace: str, task: str, phase: str, message: str | None = None) -> None:
         self._post(f"/internal/v1/status/{namespace}/{task}", json={"phase": phase, "message": message})
 
-    def call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
-             ) -> tuple[int, Any]:
-        """(status, decoded JSON body or None) without raising on 4xx: coordination tools report them."""
+    def call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
+             at_most_once: bool = False, timeout: float | None = None) -> tuple[int, Any]:
+        """(status, decoded JSON body or None) without raising on 4xx: coordination tools report them.
+
+        `at_most_once` is for calls with outside effects (a tool that posts a comment or merges a pull
+        request): they are repeated only when the request cannot have been handled (no connection,
+        429, 503); a lost answer raises instead of running the call a second time.
+        """
         delay = 0.2
         for attempt in range(self._attempts):
+            last = attempt == self._attempts - 1
             try:
-                response = self._http.request(method, path, json=json, params=params)
+                response = self._http.request(method, path, json=json, params=params,
+                                              **({"timeout": timeout} if timeout else {}))
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+                if last:
+                    raise
             except httpx.TransportError:
-                if attempt == self._attempts - 1:
+                if at_most_once or last:
                     raise
             else:
-                if response.status_code < 500 and response.status_code != 429:
+                retry = (429, 503) if at_most_once else (429,)
+                if (response.status_code < 500 or at_most_once) and response.status_code not in retry:
+                    break
+                if last:
                     break
             time.sleep(delay)
             delay *= 2

@@ -16,11 +16,24 @@ from shared.llm.base import ToolSpec
 from shared.worker.internal_client import InternalClient
 
 _KINDS = {400: "invalid_arguments", 403: "permission_denied", 404: "not_found"}
+ANSWER_MARGIN_SECONDS = 10.0  # the server side runs a tool under the per-tool timeout: wait this much longer
 
 
 def _caller(client: InternalClient, path: str, task: str):
+    from shared.config import get_settings
+
+    timeout = get_settings().tool_timeout_seconds + ANSWER_MARGIN_SECONDS
+
     def run(arguments: dict[str, Any]) -> Any:
-        status, body = client.call("POST", path, json={"arguments": arguments or {}, "taskName": task})
+        import httpx
+
+        try:
+            status, body = client.call("POST", path, json={"arguments": arguments or {}, "taskName": task},
+                                       at_most_once=True, timeout=timeout)
+        except httpx.TransportError as exc:
+            return {"success": False, "errorType": "unknown_outcome",
+                    "error": f"no answer from the tool call ({type(exc).__name__}): it may or may not have run",
+                    "suggestion": "check its effect before calling it again"}
         if status == 200 and isinstance(body, dict) and "result" in body:
             return body["result"]
         message = body.get("error", {}).get("message") if isinstance(body, dict) else str(body)
