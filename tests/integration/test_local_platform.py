@@ -109,6 +109,7 @@ def test_task_runs_end_to_end_and_survives_a_restart(moto_server, tmp_path):
                                headers={"Accept": "application/json"}).json()
             assert chat["sessionId"] == "it-chat" and chat["message"] == "Hello from shoal-mock. You said: hi"
             assert chat["toolCalls"] == [] and chat["usage"]["llmCalls"] == 1
+        _compat_through_the_gateway(platform.url)
     finally:
         assert platform.stop() == 0
     # Every event that crossed the broker matches its schema in events/.
@@ -135,6 +136,28 @@ def test_task_runs_end_to_end_and_survives_a_restart(moto_server, tmp_path):
             assert replay.startswith("id: 1\nevent: status\n") and "event: done" in replay
     finally:
         assert again.stop() == 0
+
+
+def _compat_through_the_gateway(url: str) -> None:
+    """The vendors' SDKs against `make run`'s gateway: plain and streamed (unbuffered) on both endpoints."""
+    import anthropic
+    import openai
+
+    said = "Hello from shoal-mock. You said: hi"
+    oai = openai.OpenAI(base_url=url + "/openai/v1", api_key=TOKEN, max_retries=0)
+    answer = oai.chat.completions.create(model="shoal-mock", messages=[{"role": "user", "content": "hi"}])
+    assert answer.id.startswith("chatcmpl-") and answer.choices[0].message.content == said
+    streamed = oai.chat.completions.create(model="shoal-mock", messages=[{"role": "user", "content": "hi"}],
+                                           stream=True)
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in streamed if chunk.choices) == said
+    claude = anthropic.Anthropic(base_url=url + "/anthropic", api_key=TOKEN, max_retries=0)
+    message = claude.messages.create(model="shoal-mock", max_tokens=64, messages=[{"role": "user", "content": "hi"}])
+    assert message.id.startswith("msg_") and message.content[0].text == said
+    with claude.messages.stream(model="shoal-mock", max_tokens=64,
+                                messages=[{"role": "user", "content": "hi"}]) as stream:
+        assert stream.get_final_text() == said
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=url + "/openai/v1", api_key="wrong", max_retries=0).models.list()
 
 
 def test_a_configured_provider_without_its_key_stops_the_platform(moto_server):
