@@ -115,7 +115,11 @@ class LocalPlatform:
 
         resolve()  # a configured provider without its key stops here, loudly, not at the first task
         # The gateway's port is taken first (SHOAL_PORT=0: any free one), so a busy port fails fast.
-        gateway = listen(self.host, self.port)
+        try:
+            gateway = listen(self.host, self.port)
+        except OSError as exc:
+            raise ShoalError(f"cannot listen on {self.host}:{self.port} ({exc.strerror}); "
+                             "set SHOAL_PORT to a free port, or 0 for any") from None
         self.port = gateway.getsockname()[1]
         state = self._state_env()
         self._bootstrap_state(state)

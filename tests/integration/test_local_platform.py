@@ -169,6 +169,20 @@ def test_a_configured_provider_without_its_key_stops_the_platform(moto_server):
     assert "provider openai is configured but OPENAI_API_KEY is not set" in result.stderr
 
 
+def test_a_busy_port_stops_the_platform_with_one_line(moto_server):
+    from shared.local.serve import listen
+
+    with listen() as taken:
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOAL_", "OPENAI", "ANTHROPIC"))}
+        env.update({"SHOAL_PORT": str(port), "AWS_ENDPOINT_URL": moto_server})
+        result = subprocess.run([sys.executable, "-m", "shared.local"], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (f"shoal: cannot listen on 127.0.0.1:{port} (Address already in use); "
+                             "set SHOAL_PORT to a free port, or 0 for any\n")
+
+
 def test_a_parent_task_delegates_two_children_that_exchange_a_message(moto_server, tmp_path):
     """Issue 4's integration: coordination over the local platform, every hop real (broker, dispatcher,
     worker subprocesses, internal API); the mock model plays each task's part from one script."""
