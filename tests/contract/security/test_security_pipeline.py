@@ -240,17 +240,11 @@ def test_finished_runs_expire_and_a_deleted_repositorys_children_are_swept(apps,
     import time
 
     from shared.security import retention
-    from shared.security.store import (
-        dropped,
-        finding_refs,
-        findings,
-        patch_scope,
-        patches,
-        repo_scope,
-        repositories,
-        runs,
-        slices,
-    )
+    from shared.security import store as st
+
+    dropped, finding_refs, findings, patches, repositories, runs, slices = (
+        st.dropped, st.finding_refs, st.findings, st.patches, st.repositories, st.runs, st.slices)
+    patch_scope, repo_scope = st.patch_scope, st.repo_scope
 
     security, tasks, internal, reactor, github = apps
     run = scan(security, github, event_sink)
