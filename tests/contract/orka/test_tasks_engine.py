@@ -244,12 +244,14 @@ def test_logs_follow_streams_lines_until_the_task_finishes(apps, monkeypatch):
         time.sleep(0.3)
         transition("default", "fl", "Succeeded")
 
-    threading.Thread(target=later).start()
+    writer = threading.Thread(target=later)
+    writer.start()
     try:
         response = tasks.get("/api/v1/tasks/fl/logs?follow=true", headers=AUTH)
         assert response.status_code == 200 and response.content_type == "text/event-stream"
         assert response.get_data(as_text=True) == "data: first\n\ndata: second\n\n"
     finally:
+        writer.join(timeout=10)  # its last writes belong to this test's store, not the next one's
         log_file.unlink()
 
 
@@ -355,10 +357,12 @@ def test_stream_replays_follows_with_ids_heartbeats_and_resumes(apps, tasks_serv
         internal.post("/internal/v1/results/default/s", data=b"r", headers=AUTH)
         transition("default", "s", "Succeeded", message="ok")
 
-    threading.Thread(target=later).start()
+    writer = threading.Thread(target=later)
+    writer.start()
     with httpx.Client(timeout=10) as client:
         with client.stream("GET", f"{tasks_server}/api/v1/tasks/s/stream", headers=AUTH) as raw:
             text = "".join(raw.iter_text())
+        writer.join(timeout=10)  # its last writes belong to this test's store
         assert ": heartbeat\n\n" in text
         with connect_sse(client, "GET", f"{tasks_server}/api/v1/tasks/s/stream", headers=AUTH) as source:
             events = [(e.id, e.event, json.loads(e.data)) for e in source.iter_sse()]
