@@ -90,8 +90,10 @@ def _seconds(args: dict[str, Any], name: str, default: str | float) -> float:
 
     value = args.get(name, default)
     try:
-        seconds = float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
-            else parse_go_duration(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = float(value)
+        else:
+            seconds = parse_go_duration(value)
     except (TypeError, ValueError):
         raise ToolFailure(f"{name} must be a duration such as 30s or 5m", "invalid_arguments") from None
     if seconds < 0:
@@ -103,8 +105,8 @@ SERVER_WAIT_CAP_SECONDS = 20.0
 
 
 def _wait_cap() -> float:
-    """How long one call may wait: it runs inside the worker's HTTP call to the internal API, whose
-    client reads for 30 s (and retries a timed-out call), and under the loop's per-tool timeout."""
+    """How long one call may wait: it runs inside the worker's HTTP call to the internal API, under
+    the loop's per-tool timeout. Short turns keep the model in charge: it calls again to wait longer."""
     from shared.config import get_settings
 
     return max(1.0, min(SERVER_WAIT_CAP_SECONDS, get_settings().tool_timeout_seconds - 5))

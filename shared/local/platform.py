@@ -77,8 +77,8 @@ class LocalPlatform:
         if os.environ.get("AWS_ENDPOINT_URL"):
             env["AWS_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"]
             return env
-        self._moto, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ), port_flag="-p", stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, start_new_session=True)
+        self._moto, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ), port_flag="-p",
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
         wait_http(env["AWS_ENDPOINT_URL"] + "/moto-api/", process=self._moto)
         return env

@@ -42,15 +42,15 @@ def spawn(module_args: list[str], env: dict[str, str], *, host: str = "127.0.0.1
     """Start `python -m <module_args…> <port_flag> <port>` with a fresh listening socket in SHOAL_LISTEN_FD.
 
     The port is on the command line for logs and `ps`; the server serves the socket it was handed.
-
     The parent's copy of the socket is closed once the child has it, so a child that exits leaves
     the port refusing connections rather than queueing them.
     """
     sock = listen(host)
     port = sock.getsockname()[1]
     try:
-        proc = subprocess.Popen([sys.executable, "-m", *module_args, port_flag, str(port)], env={**env, LISTEN_FD_ENV: str(sock.fileno())},
-                                pass_fds=(sock.fileno(),), cwd=popen.pop("cwd", ROOT), **popen)
+        proc = subprocess.Popen([sys.executable, "-m", *module_args, port_flag, str(port)],
+                                env={**env, LISTEN_FD_ENV: str(sock.fileno())}, pass_fds=(sock.fileno(),),
+                                cwd=popen.pop("cwd", ROOT), **popen)
     finally:
         sock.close()
     return proc, port
