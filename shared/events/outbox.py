@@ -7,6 +7,11 @@ announces is never undone by a delivery failure.
 
 Parked events are spread over a few shards (one partition each, listed by Query) so no partition
 gets hot; a record's name starts with the parking time, so a shard lists oldest first.
+
+`staged` + `deliver` close the gap `publish` leaves: a process that dies between its state write and
+the publish loses the event. A staged event is parked *in the same transaction* as the state change
+it announces (a store `Companion`), then delivered and unparked after the commit; if the process
+dies first, the tick delivers it. So the event exists exactly when the change does.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 from shared.errors import NotFound
 from shared.events.envelope import EmitError, Event, emit
 from shared.logs import get_logger
-from shared.store import ObjectStore
+from shared.store import Companion, ObjectStore, Record
 
 SHARDS = 4
 DRAIN_BATCH = 100  # events per shard per tick: a long backlog drains over several ticks
@@ -31,6 +36,13 @@ parked = ObjectStore("outbox")
 
 def _shard(event: Event) -> str:
     return f"s{zlib.crc32(event.id.encode()) % SHARDS}"
+
+
+def _parked_record(event: Event, reason: str, attempts: int) -> Companion:
+    # Nanoseconds, zero-padded: the name order is the parking order, within one second too.
+    return Companion(parked, _shard(event), f"{time.time_ns():020d}#{event.id}",
+                     {"event": asdict(event) | {"extensions": dict(event.extensions)}, "reason": reason,
+                      "attempts": attempts}, expiry=int(time.time()) + RETENTION_SECONDS)
 
 
 def publish(event: Event) -> None:
@@ -46,15 +58,42 @@ def publish(event: Event) -> None:
     except Exception as exc:
         reason = type(exc).__name__
     try:
-        # Nanoseconds, zero-padded: the name order is the parking order, within one second too.
-        parked.create(_shard(event), f"{time.time_ns():020d}#{event.id}", {"event": asdict(event) | {
-            "extensions": dict(event.extensions)}, "reason": reason, "attempts": 1},
-            expiry=int(time.time()) + RETENTION_SECONDS)
+        record = _parked_record(event, reason, 1)
+        parked.create(record.namespace, record.name, record.doc, expiry=record.expiry)
         log.warning("event parked for redelivery", extra={"fields": {"type": event.type, "id": event.id,
                                                                      "error": reason}})
     except Exception:
         log.exception("event lost: not delivered and not parked", extra={"fields": {"type": event.type,
                                                                                      "id": event.id}})
+
+
+def staged(event: Event) -> Companion:
+    """`event` as a record to write with the state change it announces (pass it as a companion)."""
+    return _parked_record(event, "staged with its state change", 0)
+
+
+def deliver_staged(record: Record) -> None:
+    """After a write: deliver the staged events it committed (none when it wrote nothing)."""
+    for companion in record.companions:
+        if companion.store is parked:
+            deliver(companion)
+
+
+def deliver(record: Companion) -> None:
+    """After the commit: send a staged event and unpark it; if the sink can't take it now, it stays
+    parked for the scheduler's tick (never raises)."""
+    event = _event(record.doc["event"])
+    try:
+        emit(event)
+    except Exception as exc:
+        if str(exc).startswith("no event sink configured"):
+            log.error("event not delivered", extra={"fields": {"type": event.type, "error": str(exc)}})
+        else:
+            log.warning("event parked for redelivery", extra={"fields": {"type": event.type, "id": event.id,
+                                                                         "error": str(exc) or type(exc).__name__}})
+            return
+    with suppress(Exception):  # a record left behind is delivered again (same id): consumers dedupe
+        parked.delete(record.namespace, record.name)
 
 
 def drain(batch: int = DRAIN_BATCH) -> int:

@@ -12,14 +12,12 @@ import uuid
 from typing import Any
 
 from shared.errors import Invalid, NotFound
-from shared.logs import get_logger
 from shared.memory import memories as mem
 from shared.memory.common import normalize_tags, now_precise, optional_string, reject_server_fields
 from shared.memory.redact import redact
-from shared.store import AlreadyExists, ObjectStore
+from shared.store import AlreadyExists, Companion, ObjectStore
 
 proposals = ObjectStore("mproposal", order=lambda doc: f"{doc['createdAt']}#{doc['id']}")
-log = get_logger("memory.proposals")
 
 NOT_FOUND = "memory proposal not found"
 SERVER_FIELDS = ("id", "reviewer", "reviewNote", "reviewedAt", "appliedMemoryId", "appliedBy", "appliedAt",
@@ -30,18 +28,15 @@ DEFAULT_LIMIT, MAX_LIMIT = 100, 500
 _TAGS_LINE = re.compile(r"^\s*tags\s*:(.*)$", re.I)
 
 
-def _emit(event_type: str, doc: dict[str, Any], **extra: Any) -> None:
-    """Announce a proposal change; a sink failure is logged, never a lost state change."""
+def _staged(event_type: str, doc: dict[str, Any], **extra: Any) -> Companion:
+    """A proposal change's event, to be written with the change itself (delivered after the commit)."""
     from shared.events.catalogue import data_for
     from shared.events.envelope import build
-    from shared.events.outbox import publish
+    from shared.events.outbox import staged
 
-    try:
-        data = data_for(event_type, namespace=doc["namespace"], name=doc["id"], type=doc["type"],
-                        status=doc["status"], **extra)
-        publish(build(event_type, data, subject=f"{doc['namespace']}/{doc['id']}"))  # parked if the sink is down
-    except Exception:
-        log.exception("event emit failed", extra={"fields": {"type": event_type, "proposal": doc["id"]}})
+    data = data_for(event_type, namespace=doc["namespace"], name=doc["id"], type=doc["type"], status=doc["status"],
+                    **extra)
+    return staged(build(event_type, data, subject=f"{doc['namespace']}/{doc['id']}"))
 
 
 def create_proposal(namespace: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -62,8 +57,9 @@ def create_proposal(namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         doc[key] = redact(doc[key])
     doc.update({"status": "pending", "reviewer": "", "reviewNote": "", "appliedMemoryId": "", "appliedBy": "",
                 "createdAt": now, "updatedAt": now})
-    proposals.create(namespace, doc["id"], doc)
-    _emit("dev.shoal.memory.proposed", doc)
+    from shared.events.outbox import deliver_staged
+
+    deliver_staged(proposals.create(namespace, doc["id"], doc, companions=(_staged("dev.shoal.memory.proposed", doc),)))
     return doc
 
 
@@ -99,8 +95,10 @@ def review(namespace: str, proposal_id: str, body: dict[str, Any]) -> None:
         now = now_precise()
         doc.update(status=status, reviewer=reviewer, reviewNote=redact(note), reviewedAt=now, updatedAt=now)
 
-    record = proposals.update(namespace, proposal_id, change, not_found_message=NOT_FOUND)
-    _emit("dev.shoal.memory.proposal.reviewed", record.doc, reviewer=reviewer or None)
+    from shared.events.outbox import deliver_staged
+
+    deliver_staged(proposals.update(namespace, proposal_id, change, not_found_message=NOT_FOUND, companions=lambda d: (
+        _staged("dev.shoal.memory.proposal.reviewed", d, reviewer=reviewer or None),)))
 
 
 def tags_from_description(description: str) -> list[str]:
@@ -137,27 +135,24 @@ def apply(namespace: str, proposal_id: str, body: dict[str, Any]) -> dict[str, A
     except AlreadyExists:  # a concurrent apply won: use its memory
         memory = mem.get_memory(namespace, memory_id, include_deleted=True)
 
-    wrote = False
-
     def change(d: dict[str, Any]) -> bool | None:
-        nonlocal wrote
-        wrote = False
         if d["status"] == "applied":
             return False
         if d["status"] != "accepted":  # archived between our read and now: the memory stays orphan-free
             raise Invalid(f'proposal status "{d["status"]}" cannot be applied')
         now = now_precise()
         d.update(status="applied", appliedMemoryId=memory_id, appliedBy=applied_by, appliedAt=now, updatedAt=now)
-        wrote = True
         return None
 
+    from shared.events.outbox import deliver_staged
+
     try:
-        record = proposals.update(namespace, proposal_id, change, not_found_message=NOT_FOUND)
+        record = proposals.update(namespace, proposal_id, change, not_found_message=NOT_FOUND, companions=lambda d: (
+            _staged("dev.shoal.memory.applied", d, memoryId=memory_id),))
     except (Invalid, NotFound):
         mem.memories.delete(namespace, memory_id)
         raise
-    if wrote:  # only the apply that moved the proposal announces it
-        _emit("dev.shoal.memory.applied", record.doc, memoryId=memory_id)
+    deliver_staged(record)  # only the apply that moved the proposal staged (and announces) it
     return memory
 
 

@@ -71,15 +71,17 @@ def launch(repo: Record, run_id: str, *, trigger: str, actor: str | None = None)
     for key in ("branch", "ref"):
         if spec.get(key):
             doc[key] = spec[key]
-    record = runs.create(repo_scope(repo), run_id, doc)
     from shared.events import build
     from shared.events.catalogue import data_for
-    from shared.events.outbox import publish
+    from shared.events.outbox import deliver_staged, staged
 
     type_ = "dev.shoal.security.scan.queued"
-    # Parked and redelivered by the scheduler's tick if the broker is down: the run is never stranded.
-    publish(build(type_, data_for(type_, namespace=repo.namespace, name=repo.name, scanRunID=run_id, trigger=trigger),
-                  subject=f"{repo.namespace}/{repo.name}"))
+    # The event that runs the scan is stored with the run, in one transaction, and delivered after:
+    # neither a broker outage nor a process dying in between strands a queued run (the tick delivers it).
+    event = staged(build(type_, data_for(type_, namespace=repo.namespace, name=repo.name, scanRunID=run_id,
+                                         trigger=trigger), subject=f"{repo.namespace}/{repo.name}"))
+    record = runs.create(repo_scope(repo), run_id, doc, companions=(event,))
+    deliver_staged(record)
     return record
 
 
@@ -196,33 +198,31 @@ def finish_run(namespace: str, name: str, run_id: str, phase: str, message: str,
     if repo is None:
         return
     scope = repo_scope(repo)
-    moved = {"ok": False}
 
     def finish(doc: dict[str, Any]) -> bool:
         if doc.get("phase") not in ACTIVE_PHASES:
             return False
         doc.update({"phase": phase, "message": message, "completedAt": now_rfc3339()})
-        moved["ok"] = True
         return True
 
+    from shared.events.outbox import deliver_staged
     from shared.security.retention import finished_run_expiry
 
-    run = runs.update(scope, run_id, finish, not_found_message="scan run not found", expiry=finished_run_expiry)
-
+    run = runs.update(scope, run_id, finish, not_found_message="scan run not found", expiry=finished_run_expiry,
+                      companions=lambda doc: (_finished_event(doc),))
     release_active(repositories, namespace, name, run_id, active="activeScan", last_time="lastScanTime",
                    last_phase="lastScanPhase", phase=phase)
-    if moved["ok"]:
-        _announce(run)
+    deliver_staged(run)  # only the finish that moved the run staged (and announces) it
 
 
-def _announce(run: Record) -> None:
+def _finished_event(doc: dict[str, Any]) -> Any:
+    """The run's `finished` event, staged to be written with the finish itself."""
     from shared.events import build
     from shared.events.catalogue import data_for
-    from shared.events.outbox import publish
+    from shared.events.outbox import staged
 
-    doc = run.doc
     type_ = "dev.shoal.security.scan.finished"
-    publish(build(type_, data_for(type_, namespace=doc["namespace"], name=doc["repository"], scanRunID=doc["id"],
-                                  phase=doc["phase"], findings=int(doc.get("findings", 0)),
-                                  dropped=int(doc.get("dropped", 0))),
-                  subject=f"{doc['namespace']}/{doc['repository']}"))
+    return staged(build(type_, data_for(type_, namespace=doc["namespace"], name=doc["repository"],
+                                        scanRunID=doc["id"], phase=doc["phase"], findings=int(doc.get("findings", 0)),
+                                        dropped=int(doc.get("dropped", 0))),
+                        subject=f"{doc['namespace']}/{doc['repository']}"))

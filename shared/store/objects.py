@@ -2,6 +2,8 @@
 
 Create is conditional on the key being free (409); replace and update are conditional on the
 stored `version` (optimistic locking); lists are Queries on one partition, paged by cursor.
+A write can carry `Companion` records (new records of any kind, e.g. an event to deliver): they are
+written in the same transaction, so they exist exactly when the write happened.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class VersionConflict(Conflict):
     """The stored version is not the one the writer read."""
 
 
+class _ConditionFailed(Exception):
+    """A write's own condition did not hold."""
+
+
 @dataclass
 class Record:
     kind: str
@@ -38,6 +44,19 @@ class Record:
     version: int
     doc: dict[str, Any]
     expiry: int | None = None  # epoch seconds after which the record reads as absent (TTL)
+    blob: str | None = None  # the bucket key holding a large document (store-internal)
+    companions: tuple[Companion, ...] = ()  # written with this version (by the write that returned it)
+
+
+@dataclass(frozen=True)
+class Companion:
+    """A new record written in the same transaction as another write (both or neither)."""
+
+    store: ObjectStore
+    namespace: str
+    name: str
+    doc: dict[str, Any]
+    expiry: int | None = None
 
 
 def _now() -> int:
@@ -93,7 +112,7 @@ class ObjectStore:
             doc = json.loads(item["doc"]["S"])
         namespace = item["pk"]["S"].split("#", 1)[1]
         return Record(self.kind, namespace, item["sk"]["S"], int(item["version"]["N"]), doc,
-                      int(expiry["N"]) if expiry is not None else None)
+                      int(expiry["N"]) if expiry is not None else None, item["blob"]["S"] if "blob" in item else None)
 
     def _call(self, op: str, **kwargs: Any) -> dict:
         return getattr(client("dynamodb"), op)(TableName=table_name("objects"), **kwargs)
@@ -112,45 +131,74 @@ class ObjectStore:
         return record
 
     def create(self, namespace: str, name: str, doc: dict, *, exists_message: str | None = None,
-               expiry: int | None = None) -> Record:
+               expiry: int | None = None, companions: tuple[Companion, ...] = ()) -> Record:
         """Store a new record at version 1; AlreadyExists (409) if the key is taken by a live record."""
         item = self._item(namespace, name, 1, doc, expiry)
         try:
             # An expired item still occupies its key until TTL deletion: let a create replace it.
-            self._call("put_item", Item=item,
-                       ConditionExpression="attribute_not_exists(pk) OR (attribute_exists(expiry) AND expiry <= :now)",
-                       ExpressionAttributeValues={":now": {"N": str(_now())}})
-        except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                self._drop_blob(item)
-                raise AlreadyExists(exists_message or f"{self.kind} already exists") from None
-            raise
-        return Record(self.kind, namespace, name, 1, doc, expiry)
+            self._put(item, "attribute_not_exists(pk) OR (attribute_exists(expiry) AND expiry <= :now)",
+                      {":now": {"N": str(_now())}}, companions)
+        except _ConditionFailed:
+            self._drop_blob(item)
+            raise AlreadyExists(exists_message or f"{self.kind} already exists") from None
+        return Record(self.kind, namespace, name, 1, doc, expiry, item.get("blob", {}).get("S"), companions)
 
     def replace(self, namespace: str, name: str, doc: dict, *, expected_version: int,
-                conflict_message: str | None = None, expiry: int | None = None) -> Record:
-        """Write `doc` as version expected_version+1 if the stored version is still expected_version."""
+                conflict_message: str | None = None, expiry: int | None = None,
+                companions: tuple[Companion, ...] = (), old_blob: str | None = None) -> Record:
+        """Write `doc` as version expected_version+1 if the stored version is still expected_version.
+
+        `old_blob`: the bucket key of the replaced version's document, when the caller read it (a
+        transactional write cannot return the old item to find it).
+        """
         version = expected_version + 1
         item = self._item(namespace, name, version, doc, expiry)
         try:
-            old = self._call("put_item", Item=item, ConditionExpression="version = :v",
-                             ExpressionAttributeValues={":v": {"N": str(expected_version)}},
-                             ReturnValues="ALL_OLD").get("Attributes", {})
+            old = self._put(item, "version = :v", {":v": {"N": str(expected_version)}}, companions)
+        except _ConditionFailed:
+            self._drop_blob(item)
+            raise VersionConflict(conflict_message or f"{self.kind} was modified concurrently") from None
+        self._drop_blob(old or ({"blob": {"S": old_blob}} if old_blob else {}))
+        return Record(self.kind, namespace, name, version, doc, expiry, item.get("blob", {}).get("S"), companions)
+
+    def _put(self, item: dict, condition: str, values: dict, companions: tuple[Companion, ...]) -> dict:
+        """Put `item` under `condition` (with its companions, in one transaction); the old item when
+        known. _ConditionFailed when the condition (not a companion's) failed."""
+        if not companions:
+            try:
+                return self._call("put_item", Item=item, ConditionExpression=condition,
+                                  ExpressionAttributeValues=values, ReturnValues="ALL_OLD").get("Attributes", {})
+            except Exception as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    raise _ConditionFailed from None
+                raise
+        table = table_name("objects")
+        writes = [{"Put": {"TableName": table, "Item": item, "ConditionExpression": condition,
+                           "ExpressionAttributeValues": values}}]
+        extra = [c.store._item(c.namespace, c.name, 1, c.doc, c.expiry) for c in companions]
+        writes += [{"Put": {"TableName": table, "Item": e, "ConditionExpression": "attribute_not_exists(pk)"}}
+                   for e in extra]
+        try:
+            client("dynamodb").transact_write_items(TransactItems=writes)
         except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                self._drop_blob(item)
-                raise VersionConflict(conflict_message or f"{self.kind} was modified concurrently") from None
+            for e in extra:
+                self._drop_blob(e)
+            reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
+            if error_code(exc) == "TransactionCanceledException" and reasons and \
+                    reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise _ConditionFailed from None
             raise
-        self._drop_blob(old)
-        return Record(self.kind, namespace, name, version, doc, expiry)
+        return {}
 
     def update(self, namespace: str, name: str, mutate: Callable[[dict], bool | None], *,
                not_found_message: str | None = None, attempts: int = 8,
-               expiry: Callable[[dict], int | None] | None = None) -> Record:
+               expiry: Callable[[dict], int | None] | None = None,
+               companions: Callable[[dict], tuple[Companion, ...]] | None = None) -> Record:
         """Read, apply `mutate` to the document, write back under the version check; retry on conflict.
 
         `mutate` edits the dict in place; returning False means "nothing to change" and skips the write.
         The record keeps its expiry unless `expiry` (given the mutated document) says otherwise.
+        `companions` (given the mutated document) are written with it, in one transaction.
         """
         for attempt in range(attempts):
             record = self.get(namespace, name)
@@ -160,7 +208,9 @@ class ObjectStore:
                 return record
             try:
                 return self.replace(namespace, name, record.doc, expected_version=record.version,
-                                    expiry=expiry(record.doc) if expiry is not None else record.expiry)
+                                    expiry=expiry(record.doc) if expiry is not None else record.expiry,
+                                    companions=companions(record.doc) if companions is not None else (),
+                                    old_blob=record.blob)
             except VersionConflict:
                 # Jittered backoff so contending writers stop colliding in lock-step.
                 time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))

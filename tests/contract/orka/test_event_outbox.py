@@ -129,3 +129,59 @@ def test_announcing_a_finish_again_reuses_its_id(apps, event_sink):
     tick(scheduler)
     [_, again] = event_sink.of_type("dev.shoal.task.finished")
     assert (again.source, again.id) == (first.source, first.id)  # consumers dedupe on these: one event
+
+
+# -- staged events: stored in the same transaction as the change they announce -----------------------------
+def test_a_staged_event_exists_exactly_when_its_change_does(aws, event_sink):
+    from shared.events.outbox import deliver, staged
+    from shared.store import AlreadyExists, ObjectStore
+
+    widgets = ObjectStore("widget")
+    first = staged(task_event("w1"))
+    widgets.create("ns", "w", {"v": 1}, companions=(first,))
+    assert [d["event"]["id"] for d in parked_events()] == [first.doc["event"]["id"]]  # committed together
+    deliver(first)
+    assert [e.id for e in event_sink.of_type("dev.shoal.task.deleted")] == [first.doc["event"]["id"]]
+    assert parked_events() == []  # delivered: unparked
+
+    with pytest.raises(AlreadyExists):  # the change fails: its event was never written
+        widgets.create("ns", "w", {"v": 2}, companions=(staged(task_event("w2")),))
+    assert parked_events() == [] and widgets.get("ns", "w").doc == {"v": 1}
+
+    def bump(doc):
+        doc["v"] += 1
+
+    widgets.update("ns", "w", bump, companions=lambda doc: (staged(task_event(f"v{doc['v']}")),))
+    [doc] = parked_events()
+    assert doc["event"]["subject"] == "ns/v2" and widgets.get("ns", "w").version == 2
+    assert widgets.update("ns", "w", lambda doc: False, companions=lambda doc: (staged(task_event("x")),)).version == 2
+    assert len(parked_events()) == 1  # no write, no event
+
+
+def test_a_process_dying_between_commit_and_delivery_loses_no_event(aws, event_sink):
+    """The commit happened, the delivery did not (the process died): the tick delivers it, same id."""
+    from shared.events.outbox import drain, staged
+    from shared.store import ObjectStore
+
+    event = staged(task_event("orphan"))
+    ObjectStore("widget").create("ns", "o", {}, companions=(event,))
+    assert event_sink.of_type("dev.shoal.task.deleted") == []
+    assert drain() == 1
+    [delivered] = event_sink.of_type("dev.shoal.task.deleted")
+    assert delivered.id == event.doc["event"]["id"] and parked_events() == []
+
+
+def test_a_queued_scan_is_not_stranded_by_a_process_dying_before_its_event(function_client, event_sink, monkeypatch):
+    from shared.events import outbox
+
+    security = function_client("security")
+    body = {"name": "app", "spec": {"repoURL": "https://github.com/example/app", "paths": ["api"],
+                                    "analysisAgentRef": {"name": "security-reviewer"}}}
+    assert security.post("/api/v1/security/repositories", json=body, headers=AUTH).status_code == 201
+    with monkeypatch.context() as patch:
+        patch.setattr(outbox, "deliver", lambda record: None)  # dies right after the commit
+        run = security.post("/api/v1/security/repositories/app/scans", headers=AUTH).get_json()
+    assert event_sink.of_type("dev.shoal.security.scan.queued") == []
+    outbox.drain()
+    [queued] = event_sink.of_type("dev.shoal.security.scan.queued")
+    assert queued.data["scanRunID"] == run["id"]

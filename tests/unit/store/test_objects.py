@@ -141,6 +141,27 @@ def test_expired_records_are_invisible_and_their_key_reusable(monkeypatch):
     assert store.get("ns", "l").doc == {"v": 2}
 
 
+def test_companions_are_written_in_the_same_transaction_and_blobs_still_follow_versions():
+    from shared.store import Companion
+    from shared.store.clients import client
+    from shared.store.tables import bucket_name
+
+    store, notes = ObjectStore("big"), ObjectStore("note")
+    store.create("ns", "b", {"text": "x" * 150_000}, companions=(Companion(notes, "ns", "n1", {"n": 1}),))
+    assert notes.get("ns", "n1").doc == {"n": 1}
+    updated = store.update("ns", "b", lambda doc: doc.update(text="y" * 150_000),
+                           companions=lambda doc: (Companion(notes, "ns", "n2", {"n": 2}, expiry=4_000_000_000),))
+    assert updated.companions[0].name == "n2" and notes.get("ns", "n2").expiry == 4_000_000_000
+    keys = [o["Key"] for o in client("s3").list_objects_v2(Bucket=bucket_name()).get("Contents", [])]
+    assert keys == ["objects/big/ns/b/v2.json"]  # the replaced version's blob went with it
+    with pytest.raises(VersionConflict):  # the write's condition fails: no companion either
+        store.replace("ns", "b", {"text": "z"}, expected_version=1, companions=(Companion(notes, "ns", "n3", {}),))
+    assert notes.get("ns", "n3") is None
+    with pytest.raises(Exception) as caught:  # a companion's key is taken: nothing is written
+        store.replace("ns", "b", {"text": "z"}, expected_version=2, companions=(Companion(notes, "ns", "n1", {}),))
+    assert not isinstance(caught.value, VersionConflict) and store.get("ns", "b").version == 2
+
+
 def test_an_update_keeps_the_records_expiry_unless_told_otherwise():
     """A lease flagged for cancellation, or a parked event counted once more, must still expire."""
     store = ObjectStore("lease")
