@@ -45,6 +45,16 @@ def get_executor() -> Executor:
     return KubernetesExecutor()
 
 
+def job_output(task: Record) -> str:
+    """The output of the task's current job so far ("" when there is none or it cannot be read)."""
+    if not task.doc.get("status", {}).get("jobName"):
+        return ""
+    try:
+        return get_executor().logs(task) or ""
+    except ExecutorError:
+        return ""
+
+
 def resolved_agent_json(task: Record) -> str | None:
     """The dispatcher's resolved Agent/Skills/Tools for the worker (SHOAL_TASK_AGENT), if any."""
     import json

@@ -20,7 +20,7 @@ from shared.jobs.model import (
     redact,
     status_of,
 )
-from shared.jobs.results import log_lines, read_result
+from shared.jobs.results import live_log_lines, log_lines, read_result
 from shared.store import Record
 from shared.tasks.repository import tasks
 
@@ -108,7 +108,9 @@ def job_logs(ctx: RequestContext, job_id: str):
             if record is None:
                 yield frame({"done": True, "status": "cancelled"})
                 return
-            lines = log_lines(record)
+            lines = live_log_lines(record)
+            if len(lines) < sent:  # a retry started a new executor job: follow it from its start
+                sent = 0
             for line in lines[sent:]:
                 yield frame(redact({"log": line}))
             sent = max(sent, len(lines))

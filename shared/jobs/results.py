@@ -17,6 +17,14 @@ def read_result(record: Record, *, limit: int | None = None) -> str | None:
     return text[:limit] if limit else text
 
 
+def live_log_lines(record: Record) -> list[str]:
+    """The spec's source order: the executor's live output of the job's task when it has any, else
+    status.logs[] (the RWX log file of pipeline jobs does not exist here)."""
+    from shared.executor.base import job_output
+
+    return job_output(record).splitlines() or log_lines(record)
+
+
 def log_lines(record: Record) -> list[str]:
     """status.logs[] (the spec's fallback source); a terminal message when no logs were recorded."""
     status = record.doc.get("status", {})

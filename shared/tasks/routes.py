@@ -142,15 +142,6 @@ def get_plan(ctx: RequestContext, name: str):
 
 
 # -- logs ----------------------------------------------------------------------------------------
-def _job_logs(record: Record) -> str:
-    from shared.executor.base import ExecutorError, get_executor
-
-    try:
-        return get_executor().logs(record) or ""
-    except ExecutorError:
-        return ""
-
-
 def _current_logs(record: Record) -> str:
     """Orka: the stored result when there is one, else the job's recent output."""
     status = record.doc.get("status", {})
@@ -160,7 +151,9 @@ def _current_logs(record: Record) -> str:
             return data.decode("utf-8", errors="replace")
     if not status.get("jobName"):
         raise NotFound(PENDING_LOGS)
-    return _job_logs(record)
+    from shared.executor.base import job_output
+
+    return job_output(record)
 
 
 @router.route("/<name>/logs", ["GET"], summary="Task logs (`?follow=true` streams SSE)", streaming=True)
@@ -174,6 +167,8 @@ def get_logs(ctx: RequestContext, name: str):
         return {"logs": text}
     settings = get_settings()
 
+    from shared.executor.base import job_output
+
     def frames():
         sent = 0
         lines = text.splitlines()
@@ -185,7 +180,7 @@ def get_logs(ctx: RequestContext, name: str):
             if _finished(current) or current.doc.get("status", {}).get("resultRef", {}).get("available"):
                 return
             time.sleep(settings.stream_poll_seconds)
-            lines = _job_logs(current).splitlines() if current else []
+            lines = job_output(current).splitlines() if current else []
             if len(lines) < sent:  # a new attempt started a new job: follow it from its start
                 sent = 0
             yield from (frame(line) for line in lines[sent:])

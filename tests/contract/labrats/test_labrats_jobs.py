@@ -158,6 +158,32 @@ def test_logs_stream_ends_with_done(jobs):
     assert detail["processedAt"] and detail["finishedAt"] and detail["attempts"] == 1
 
 
+def test_logs_stream_the_executors_live_output_when_there_is_some(jobs, monkeypatch):
+    import tempfile
+    from pathlib import Path
+
+    from shared.config import reset_settings
+    from shared.tasks.lifecycle import transition
+    from shared.tasks.repository import tasks
+
+    monkeypatch.setenv("SHOAL_EXECUTOR", "local")
+    reset_settings()
+    job_id = submit(jobs).get_json()["jobId"]
+    transition("default", job_id, "Running")
+    tasks.update("default", job_id, lambda d: d["status"].update(jobName=f"{job_id}-1", logs=["from status"]))
+    log_file = Path(tempfile.gettempdir()) / "shoal-worker-logs" / f"default.{job_id}-1.log"
+    log_file.parent.mkdir(exist_ok=True)
+    log_file.write_text("cloning\nrunning tests\n")
+    try:
+        transition("default", job_id, "Succeeded", message="done")
+        response = jobs.get(f"/api/jobs/{job_id}/logs", headers={**AUTH, "Accept": "text/event-stream"})
+        frames = [json.loads(line[6:]) for line in response.get_data(as_text=True).splitlines()
+                  if line.startswith("data: ")]
+        assert frames == [{"log": "cloning"}, {"log": "running tests"}, {"done": True, "status": "completed"}]
+    finally:
+        log_file.unlink()
+
+
 def test_cancel_pending_and_refuse_finished(jobs, event_sink):
     job_id = submit(jobs).get_json()["jobId"]
     response = jobs.post(f"/api/jobs/{job_id}/cancel", headers=AUTH)
