@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Execution.
     executor: Literal["local", "kubernetes"] = "kubernetes"
     default_namespace: str = "default"
+    # Where Shoal itself runs (knative/kustomization.yaml): RBAC on Shoal-wide grants is checked here,
+    # e.g. Kubernaut's `create services/kubernaut-agent` for cluster-wide investigations.
+    platform_namespace: str = "shoal"
 
     # Outbound HTTP: CIDRs or host names the SSRF guard lets through although they are private
     # (e.g. "10.0.0.0/8,my-svc.shoal.svc.cluster.local"); empty = public addresses only.

@@ -201,6 +201,18 @@ def _sar(principal: Principal, permission: Permission, namespace: str, name: str
                                  subresource=permission.subresource)
 
 
+def rbac_grants(principal: Principal, permission: Permission, namespace: str, name: str | None = None) -> bool:
+    """Does the cluster's RBAC grant this principal `permission` (no error; False for identities RBAC
+    does not govern: API keys, context tokens, OIDC without SHOAL_OIDC_RBAC)?"""
+    if principal.kind in ("serviceaccount", "kubernetes"):
+        return _sar(principal, permission, namespace, name)
+    if principal.kind == "oidc":
+        from shared.config import get_settings
+
+        return bool(get_settings().oidc_rbac) and _sar(as_kubernetes_user(principal), permission, namespace, name)
+    return False
+
+
 def as_kubernetes_user(principal: Principal) -> Principal:
     """An OIDC caller as the apiserver's OIDC authenticator would name it (SHOAL_OIDC_RBAC_*), so the
     cluster's RoleBindings for `oidc:alice` / `oidc:devs` govern what it may do through Shoal."""

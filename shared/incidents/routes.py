@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response
 
+from shared.auth.authorization import AUTHENTICATED, Permission, authorize, rbac_grants
 from shared.config import get_settings
 from shared.errors import Conflict, NotFound, ShoalError
 from shared.http.api import RequestContext, Router
@@ -47,7 +48,11 @@ def _owned(ctx: RequestContext, session_id: str):
     return sessions.get_owned(_session_id(session_id), ctx.require_principal().subject)
 
 
-@router.route("/analyze", methods=("POST",), summary="Submit an incident investigation",
+# Checked in the handler: Kubernaut's own grant (cluster-wide) or this one where the resource lives.
+ANALYZE = Permission("incidents", "create", subresource="analyze", scope_area="incident")
+
+
+@router.route("/analyze", methods=("POST",), summary="Submit an incident investigation", permission=AUTHENTICATED,
               responses={202: "Session created", 422: "Validation error", 500: "Capacity exhausted"})
 def analyze(ctx: RequestContext):
     from pydantic import ValidationError as PydanticError
@@ -56,6 +61,10 @@ def analyze(ctx: RequestContext):
     from shared.incidents.models import IncidentRequest
     from shared.investigation import metrics
 
+    principal = ctx.require_principal()
+    cluster_wide = _cluster_wide(principal)
+    if not cluster_wide:  # as a route check would: before the body is read
+        authorize(principal, ANALYZE, resolve_namespace(principal, None))
     body = ctx.json_object(message="request body must be a JSON object")
     try:
         request = IncidentRequest.model_validate(body)
@@ -63,8 +72,8 @@ def analyze(ctx: RequestContext):
         metrics.record_request("kubernaut", "invalid")
         detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         raise ValidationError(detail) from None
-    principal = ctx.require_principal()
-    resolve_namespace(principal, request.resource_namespace)  # a namespace-bound caller stays home
+    if not cluster_wide:  # a namespace-bound caller stays home; others need the grant there
+        authorize(principal, ANALYZE, resolve_namespace(principal, request.resource_namespace))
     record = sessions.new_session(request.model_dump(mode="json"), principal.subject, principal.username,
                                   list(principal.groups))
     session_id = record.name
@@ -72,6 +81,14 @@ def analyze(ctx: RequestContext):
         _request_investigation(session_id, request.resource_namespace, request.incident_id)
     metrics.record_request("kubernaut", "accepted")
     return {"session_id": session_id}, 202
+
+
+def _cluster_wide(principal: Any) -> bool:
+    """Kubernaut's own gate: RBAC `create` on `services/kubernaut-agent`, checked in Shoal's namespace
+    (where only Shoal's admins grant it), lets a caller investigate any namespace, as the Kubernaut AI
+    Analysis controller does from its own namespace. Without it, namespace isolation applies."""
+    return rbac_grants(principal, Permission("services", "create", group=""), get_settings().platform_namespace,
+                       name="kubernaut-agent")
 
 
 def _request_investigation(session_id: str, namespace: str, incident_id: str) -> None:

@@ -377,3 +377,30 @@ def test_metrics_are_prometheus_text(incidents):
     response = incidents.get("/metrics")
     assert response.status_code == 200 and response.content_type.startswith("text/plain")
     assert 'shoal_incident_requests_total{facade="kubernaut",outcome="accepted"}' in response.get_data(as_text=True)
+
+
+# -- RBAC: Kubernaut's gate for cluster-wide investigations -----------------------------------------------
+def kubernaut_grant(spec) -> bool:
+    attributes = spec["resourceAttributes"]
+    return (attributes.get("namespace"), attributes.get("verb"), attributes.get("group") or "",
+            attributes.get("resource"), attributes.get("name")) == (
+        "shoal", "create", "", "services", "kubernaut-agent")
+
+
+def test_kubernauts_rbac_grant_lets_its_controller_investigate_any_namespace(incidents, fake_kube, event_sink):
+    controller = "system:serviceaccount:kubernaut-system:aianalysis-controller"
+    fake_kube.tokens["aa"] = {"authenticated": True, "user": {"username": controller,
+                                                              "groups": ["system:serviceaccounts"]}}
+    aa = {"Authorization": "Bearer aa", **RID, "Content-Type": "application/json"}
+    fake_kube.authorize = kubernaut_grant  # as Kubernaut's chart grants it, in Shoal's namespace
+    response = submit(incidents, headers=aa)
+    assert response.status_code == 202, response.get_json()
+    [requested] = event_sink.of_type(REQUESTED)
+    assert requested.subject.startswith(f"{NS}/")  # another namespace than the caller's own
+
+    fake_kube.tokens["other"] = {"authenticated": True, "user": {
+        "username": "system:serviceaccount:kubernaut-system:other", "groups": ["system:serviceaccounts"]}}
+    fake_kube.authorize = lambda spec: False  # no grant: namespace isolation, as for every caller
+    denied = submit(incidents, headers={**aa, "Authorization": "Bearer other"})
+    assert denied.status_code == 403
+    assert denied.get_json()["type"] == "https://kubernaut.ai/problems/forbidden"
