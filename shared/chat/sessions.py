@@ -13,7 +13,7 @@ from typing import Any
 from shared.clock import now_rfc3339
 from shared.errors import Invalid
 from shared.llm.base import Message, ToolCall
-from shared.store import ObjectStore, Record
+from shared.store import Companion, ObjectStore, Record
 
 sessions = ObjectStore("session")
 PREFIX = "chat-session-"
@@ -70,8 +70,9 @@ def new_doc(namespace: str, session_id: str, subject: str) -> dict[str, Any]:
 
 
 def save_turn(namespace: str, session_id: str, subject: str, messages: list[Message], *, provider: str,
-              model: str, usage: dict[str, int]) -> Record:
-    """Store the conversation (the caller leaves out the system prompt) after a turn; creates it if new."""
+              model: str, usage: dict[str, int], companions: tuple[Companion, ...] = ()) -> Record:
+    """Store the conversation (the caller leaves out the system prompt) after a turn; creates it if new.
+    `companions` (the turn's event) are written in the same transaction."""
     stored = [to_doc(m) for m in messages]
 
     def mutate(doc: dict[str, Any]) -> None:
@@ -87,5 +88,7 @@ def save_turn(namespace: str, session_id: str, subject: str, messages: list[Mess
     if sessions.get(namespace, session_id) is None:
         doc = new_doc(namespace, session_id, subject)
         mutate(doc)
-        return sessions.create(namespace, session_id, doc, exists_message="chat session already exists")
-    return sessions.update(namespace, session_id, mutate, not_found_message=SESSION_NOT_FOUND)
+        return sessions.create(namespace, session_id, doc, exists_message="chat session already exists",
+                               companions=companions)
+    return sessions.update(namespace, session_id, mutate, not_found_message=SESSION_NOT_FOUND,
+                           companions=lambda doc: companions)

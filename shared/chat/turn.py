@@ -261,13 +261,18 @@ class Turn:
             if self.finished.is_set():
                 return
             self.outcome.status, self.outcome.text, self.outcome.error = status, text, error
+            saved = None
             try:
                 if say:
                     self.emitter.emit("message", {"content": say})
                 if messages and status == "completed":  # a timed-out or cancelled turn saves nothing
-                    sessions.save_turn(self.req.namespace, self.req.session_id, self.req.principal.subject,
-                                       messages[1:], provider=self.req.provider.kind, model=self.req.provider.model,
-                                       usage=self.outcome.usage)
+                    from shared.events.outbox import staged
+
+                    # The turn's event is stored with the conversation, so a crash cannot lose it.
+                    saved = sessions.save_turn(
+                        self.req.namespace, self.req.session_id, self.req.principal.subject, messages[1:],
+                        provider=self.req.provider.kind, model=self.req.provider.model, usage=self.outcome.usage,
+                        companions=(staged(self._turn_event()),))
             except Exception as exc:  # a turn that ran but could not be saved is a failed turn
                 log.exception("chat session save failed", extra={"fields": {"session": self.req.session_id}})
                 error = {"code": "internal_error", "message": f"saving the session failed: {type(exc).__name__}"}
@@ -284,24 +289,31 @@ class Turn:
                 log.exception("chat stream write failed", extra={"fields": {"session": self.req.session_id}})
             finally:
                 self.emitter.close()
-            self._announce()
+            self._announce(saved)
             self.finished.set()
         finally:
             self._finish_lock.release()
 
-    def _announce(self) -> None:
+    def _turn_event(self) -> Any:
         from shared.events import build
         from shared.events.catalogue import data_for
-        from shared.events.outbox import publish
+
+        data = data_for("dev.shoal.chat.turn.completed", namespace=self.req.namespace, name=self.req.session_id,
+                        status=self.outcome.status, provider=self.req.provider.kind,
+                        model=self.req.provider.model, usage=self.outcome.usage,
+                        tasksCreated=[n for _, n in self.ctx.tasks_created],
+                        durationSeconds=round(time.monotonic() - self._started, 3))
+        return build("dev.shoal.chat.turn.completed", data, subject=f"{self.req.namespace}/{self.req.session_id}")
+
+    def _announce(self, saved: Any) -> None:
+        """A saved turn's event was staged with the save: deliver it; other turns publish theirs now."""
+        from shared.events.outbox import deliver_staged, publish
 
         try:
-            data = data_for("dev.shoal.chat.turn.completed", namespace=self.req.namespace, name=self.req.session_id,
-                            status=self.outcome.status, provider=self.req.provider.kind,
-                            model=self.req.provider.model, usage=self.outcome.usage,
-                            tasksCreated=[n for _, n in self.ctx.tasks_created],
-                            durationSeconds=round(time.monotonic() - self._started, 3))
-            publish(build("dev.shoal.chat.turn.completed", data,
-                          subject=f"{self.req.namespace}/{self.req.session_id}"))
+            if saved is not None and saved.companions:
+                deliver_staged(saved)
+            else:
+                publish(self._turn_event())
         except Exception:
             log.exception("event emit failed", extra={"fields": {"type": "dev.shoal.chat.turn.completed"}})
 

@@ -185,3 +185,20 @@ def test_a_queued_scan_is_not_stranded_by_a_process_dying_before_its_event(funct
     outbox.drain()
     [queued] = event_sink.of_type("dev.shoal.security.scan.queued")
     assert queued.data["scanRunID"] == run["id"]
+
+
+def test_a_saved_chat_turns_event_is_stored_with_the_conversation(function_client, event_sink, monkeypatch):
+    from shared.events import outbox
+
+    chat = function_client("chat")
+    with monkeypatch.context() as patch:
+        patch.setattr(outbox, "deliver", lambda record: None)  # dies right after saving the turn
+        answer = chat.post("/api/v1/chat", json={"message": "hi", "sessionId": "s-1"},
+                           headers={**AUTH, "Accept": "application/json"})
+    assert answer.status_code == 200 and answer.get_json()["message"] == "Hello from shoal-mock. You said: hi"
+    assert event_sink.of_type("dev.shoal.chat.turn.completed") == []
+    [parked] = parked_events()
+    assert parked["event"]["type"] == "dev.shoal.chat.turn.completed" and parked["attempts"] == 0
+    assert outbox.drain() == 1
+    [event] = event_sink.of_type("dev.shoal.chat.turn.completed")
+    assert event.data["name"] == "s-1" and event.data["status"] == "completed"
