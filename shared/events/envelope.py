@@ -39,6 +39,10 @@ class EmitError(ShoalError):
     code = "emit_failed"
 
 
+class NoSink(EmitError):
+    """No K_SINK: a configuration problem, not an outage (nothing to retry or park)."""
+
+
 def parse(headers: Mapping[str, str], body: bytes) -> Event:
     """An Event from an HTTP request in binary or structured mode; Invalid names what is missing."""
     lowered = {k.lower(): v for k, v in headers.items()}
@@ -99,7 +103,7 @@ def emit(event: Event, *, sink: str | None = None) -> None:
     """Deliver an event to the sink in binary mode; EmitError when the sink refuses it."""
     target = sink or get_settings().k_sink
     if not target:
-        raise EmitError("no event sink configured (K_SINK)")
+        raise NoSink("no event sink configured (K_SINK)")
     import httpx
 
     headers, body = to_http(event)

@@ -23,7 +23,7 @@ from dataclasses import asdict
 from typing import Any
 
 from shared.errors import NotFound
-from shared.events.envelope import EmitError, Event, emit
+from shared.events.envelope import EmitError, Event, NoSink, emit
 from shared.logs import get_logger
 from shared.store import Companion, ObjectStore, Record
 
@@ -50,10 +50,10 @@ def publish(event: Event) -> None:
     try:
         emit(event)
         return
+    except NoSink as exc:  # configuration, not an outage: nothing to retry
+        log.error("event not delivered", extra={"fields": {"type": event.type, "error": str(exc)}})
+        return
     except EmitError as exc:
-        if str(exc).startswith("no event sink configured"):  # configuration, not an outage: nothing to retry
-            log.error("event not delivered", extra={"fields": {"type": event.type, "error": str(exc)}})
-            return
         reason = str(exc)
     except Exception as exc:
         reason = type(exc).__name__
@@ -85,13 +85,12 @@ def deliver(record: Companion) -> None:
     event = _event(record.doc["event"])
     try:
         emit(event)
+    except NoSink as exc:  # configuration, not an outage: nothing to keep for a tick
+        log.error("event not delivered", extra={"fields": {"type": event.type, "error": str(exc)}})
     except Exception as exc:
-        if str(exc).startswith("no event sink configured"):
-            log.error("event not delivered", extra={"fields": {"type": event.type, "error": str(exc)}})
-        else:
-            log.warning("event parked for redelivery", extra={"fields": {"type": event.type, "id": event.id,
-                                                                         "error": str(exc) or type(exc).__name__}})
-            return
+        log.warning("event parked for redelivery", extra={"fields": {"type": event.type, "id": event.id,
+                                                                     "error": str(exc) or type(exc).__name__}})
+        return
     with suppress(Exception):  # a record left behind is delivered again (same id): consumers dedupe
         parked.delete(record.namespace, record.name)
 
