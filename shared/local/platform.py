@@ -28,7 +28,7 @@ from shared.errors import ShoalError
 from shared.local.broker import Broker
 from shared.local.gateway import Gateway
 from shared.local.manifests import ROOT, functions, routes, triggers
-from shared.local.serve import listen, spawn, spawn_function
+from shared.local.serve import listen, spawn_function, spawn_moto
 from shared.logs import get_logger
 
 log = get_logger("local")
@@ -77,9 +77,8 @@ class LocalPlatform:
         if os.environ.get("AWS_ENDPOINT_URL"):
             env["AWS_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"]
             return env
-        self._moto, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ), port_flag="-p",
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+        self._moto, env["AWS_ENDPOINT_URL"] = spawn_moto(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                                         start_new_session=True)
         wait_http(env["AWS_ENDPOINT_URL"] + "/moto-api/", process=self._moto)
         return env
 

@@ -65,6 +65,13 @@ def spawn_function(target: str, env: dict[str, str], *, source: Path | None = No
     return proc, f"http://{host}:{port}"
 
 
+def spawn_moto(env: dict[str, str] | None = None, **popen: Any) -> tuple[subprocess.Popen, str]:
+    """moto's server with atomic writes (shared.local.moto_atomic) on its own held socket; (process, url)."""
+    proc, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ) if env is None else env,
+                       port_flag="-p", **popen)
+    return proc, f"http://127.0.0.1:{port}"
+
+
 def inherited_fd() -> int | None:
     """The listening socket this process was handed, if any (and forget it, so children don't see it)."""
     raw = os.environ.pop(LISTEN_FD_ENV, None)

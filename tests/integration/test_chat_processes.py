@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from shared.local.platform import wait_http
-from shared.local.serve import spawn, spawn_function
+from shared.local.serve import spawn_function, spawn_moto
 from tests.conftest import AUTH, DEV_TOKEN
 from tests.support.chat import post_json, stream, text_of
 
@@ -31,9 +31,7 @@ def backend(monkeypatch):
     from shared.store.bootstrap import ensure_state
     from shared.store.clients import reset_clients
 
-    proc, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ), port_flag="-p",
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = spawn_moto(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_http(url + "/moto-api/", process=proc)
         monkeypatch.setenv("AWS_ENDPOINT_URL", url)

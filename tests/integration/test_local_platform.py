@@ -16,7 +16,7 @@ import pytest
 from shared.events.envelope import parse
 from shared.local.manifests import functions
 from shared.local.platform import wait_http
-from shared.local.serve import spawn
+from shared.local.serve import spawn_moto
 from tests.support.events import validate_against_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,9 +28,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def moto_server():
     """A state backend that outlives the platform, so a restart can be observed."""
-    proc, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ), port_flag="-p",
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = spawn_moto(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_http(url + "/moto-api/", process=proc)
     yield url
     proc.terminate()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from shared.local.platform import wait_http
-from shared.local.serve import main, spawn, spawn_function
+from shared.local.serve import main, spawn_function, spawn_moto
 
 
 def _env() -> dict[str, str]:
@@ -34,11 +34,10 @@ def test_a_function_serves_the_socket_it_was_handed_and_the_port_is_never_free()
 
 
 def test_moto_serves_the_handed_socket_too():
-    proc, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ), port_flag="-p",
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, url = spawn_moto(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_http(f"http://127.0.0.1:{port}/moto-api/", process=proc)
-        assert httpx.get(f"http://127.0.0.1:{port}/moto-api/").status_code == 200
+        wait_http(url + "/moto-api/", process=proc)
+        assert httpx.get(url + "/moto-api/").status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=10)
