@@ -11,7 +11,6 @@ run and frees the slot.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from shared.clock import now_rfc3339
@@ -191,8 +190,7 @@ def slice_finished(repo: Record, run_id: str, slice_id: str, outcome: str, *, fi
         finish_run(repo.namespace, repo.name, run_id, "succeeded", text)
 
 
-def finish_run(namespace: str, name: str, run_id: str, phase: str, message: str,
-               on_done: Callable[[Record], None] | None = None) -> None:
+def finish_run(namespace: str, name: str, run_id: str, phase: str, message: str) -> None:
     """Finish the run (once) and free the repository's active-scan slot; announce it."""
     repo = repositories.get(namespace, name)
     if repo is None:
