@@ -18,16 +18,6 @@ from tests.contract.kubernaut.test_incidents import (
 from tests.support.incident_scenarios import SCENARIOS, use_scripted_llm
 
 
-@pytest.fixture
-def incidents(function_client):
-    return function_client("incidents")
-
-
-@pytest.fixture
-def investigator(function_client):
-    return function_client("investigator")
-
-
 def base(session_id: str) -> str:
     return f"/api/v1/incident/session/{session_id}"
 

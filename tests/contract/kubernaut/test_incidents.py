@@ -31,16 +31,6 @@ def incident(**overrides) -> dict:
     return body
 
 
-@pytest.fixture
-def incidents(function_client):
-    return function_client("incidents")
-
-
-@pytest.fixture
-def investigator(function_client):
-    return function_client("investigator")
-
-
 def submit(client, body=None, headers=HEADERS):
     return client.post("/api/v1/incident/analyze", data=json.dumps(body if body is not None else incident()),
                        headers=headers)
