@@ -168,6 +168,13 @@ class Settings(BaseSettings):
     # Kubernetes executor: the worker image and ServiceAccount of task Jobs.
     worker_image: str = "ghcr.io/shoal-dev/shoal:0.1.0"
     worker_service_account: str = "shoal-worker"
+    # Coding-agent tasks (an Agent with `runtime.type`): the image with the four CLIs (Dockerfile
+    # target `runtimes`), and where a local worker finds them (`make runtimes` installs runtimes/).
+    runtime_image: str = "ghcr.io/shoal-dev/shoal-runtimes:0.1.0"
+    runtimes_dir: str | None = None
+    # The commit identity of coding-agent tasks' pushes.
+    git_author_name: str = "shoal-bot"
+    git_author_email: str = "shoal-bot@users.noreply.github.com"
     # Worker built-in tools: web_search backend ("" = none configured, "tavily") and its key.
     web_search_backend: str = ""
     web_search_api_key: str | None = None

@@ -121,4 +121,6 @@ def pydantic_message(exc: Any, prefix: str = "spec") -> str:
     """The first error of a pydantic ValidationError as `invalid <prefix>.<field>: <message>`."""
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"])
-    return f"invalid {prefix}.{where}: {first['msg']}" if where else f"invalid {prefix}: {first['msg']}"
+    # A custom validator's message is the user's message; pydantic's "Value error, " prefix is noise.
+    message = first["msg"].removeprefix("Value error, ")
+    return f"invalid {prefix}.{where}: {message}" if where else f"invalid {prefix}: {message}"

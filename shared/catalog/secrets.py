@@ -48,8 +48,8 @@ def list_secret_names(namespace: str, *, limit: int, cursor: str | None) -> tupl
     return items, (listing.get("metadata") or {}).get("continue") or None
 
 
-def read_secret_value(namespace: str, name: str, key: str) -> str:
-    """One key of a Secret, decoded; for tool auth injection only (never returned or logged)."""
+def read_secret_data(namespace: str, name: str) -> dict[str, str]:
+    """Every key of a Secret, decoded; for credential injection only (never returned or logged)."""
     import base64
     import json
 
@@ -63,11 +63,15 @@ def read_secret_value(namespace: str, name: str, key: str) -> str:
         if exc.status == 404:
             raise LookupError(f'secret "{name}" not found') from None
         raise LookupError(f'secret "{name}" could not be read (HTTP {exc.status})') from None
-    data = raw.get("data") or {}
+    data = {key: base64.b64decode(value).decode() for key, value in (raw.get("data") or {}).items()}
+    return {**(raw.get("stringData") or {}), **data}
+
+
+def read_secret_value(namespace: str, name: str, key: str) -> str:
+    """One key of a Secret, decoded; for tool auth injection only (never returned or logged)."""
+    data = read_secret_data(namespace, name)
     if key in data:
-        return base64.b64decode(data[key]).decode()
-    if key in (raw.get("stringData") or {}):
-        return raw["stringData"][key]
+        return data[key]
     raise LookupError(f'secret "{name}" has no key "{key}"')
 
 

@@ -114,6 +114,32 @@ def _add_workspace_inputs(task: Record, pod: dict[str, Any], container: dict[str
         container["env"].append({"name": "SHOAL_WORKSPACE", "value": WORKSPACE})
 
 
+def _add_worker_workspace(task: Record, pod: dict[str, Any], container: dict[str, Any]) -> None:
+    """`ai`/`agent` tasks: the worker clones `workspace.gitRepo` itself (ref, depth, credential helper)
+    into an emptyDir; the git credential arrives as optional `secretKeyRef`s, nothing else is mounted.
+    A coding-agent runtime runs in the runtimes image, as a non-root user with its home on an emptyDir."""
+    from shared.runtimes.git_secret import job_env
+    from shared.tasks.agent_setup import RESOLVED_KEY
+
+    settings = get_settings()
+    spec = task.doc.get("spec", {})
+    mounts = [{"name": "workspace", "mountPath": WORKSPACE}]
+    volumes = [{"name": "workspace", "emptyDir": {}}]
+    if spec.get("type") == "agent" and ((task.doc.get(RESOLVED_KEY) or {}).get("runtime") or {}).get("type"):
+        container["image"] = settings.runtime_image
+        mounts.append({"name": "home", "mountPath": "/home/shoal"})
+        volumes.append({"name": "home", "emptyDir": {}})
+        container["env"].append({"name": "HOME", "value": "/home/shoal"})
+        container["securityContext"] = {"runAsNonRoot": True, "runAsUser": 10001, "allowPrivilegeEscalation": False,
+                                        "capabilities": {"drop": ["ALL"]}}
+    if not (spec.get("workspace") or {}).get("gitRepo") and container["image"] == settings.worker_image:
+        return
+    pod["volumes"] = volumes
+    container["volumeMounts"] = mounts
+    container["workingDir"] = WORKSPACE
+    container["env"] += [{"name": "SHOAL_WORKSPACE", "value": WORKSPACE}, *job_env(task.namespace, spec)]
+
+
 def build_job(task: Record, attempt: int) -> dict[str, Any]:
     """The Job for one attempt of a task (a plain dict: exactly what is sent to the API)."""
     settings = get_settings()
@@ -136,7 +162,9 @@ def build_job(task: Record, attempt: int) -> dict[str, Any]:
     pod: dict[str, Any] = {"restartPolicy": "Never", "serviceAccountName": settings.worker_service_account,
                            "containers": [container]}
     workspace = spec.get("workspace") or {}
-    if workspace.get("gitRepo"):
+    if kind != "container":
+        _add_worker_workspace(task, pod, container)
+    elif workspace.get("gitRepo"):
         clone = ["clone", "--depth", str(int(workspace.get("depth") or 1))]
         if workspace.get("branch"):
             clone += ["--branch", str(workspace["branch"])]
@@ -146,8 +174,6 @@ def build_job(task: Record, attempt: int) -> dict[str, Any]:
         pod["volumes"] = [{"name": "workspace", "emptyDir": {}}]
         container["volumeMounts"] = [{"name": "workspace", "mountPath": WORKSPACE}]
         container["workingDir"] = WORKSPACE
-        if kind != "container":
-            container["env"].append({"name": "SHOAL_WORKSPACE", "value": WORKSPACE})
     if kind != "container":
         _add_workspace_inputs(task, pod, container)
     job_spec: dict[str, Any] = {"backoffLimit": 0, "ttlSecondsAfterFinished": 3600,

@@ -25,7 +25,9 @@ WORKER = Path(__file__).resolve().parents[2] / "functions" / "worker" / "main.py
 # The worker inherits only what it needs: no cloud credentials of the platform itself.
 _PASS_ENV = ("PATH", "HOME", "LANG", "PYTHONPATH", "SHOAL_LLM_PROVIDER", "SHOAL_LLM_MODEL", "SHOAL_LLM_BASE_URL",
              "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SHOAL_MOCK_SCRIPT", "SHOAL_LLM_TIMEOUT_SECONDS",
-             "SHOAL_AGENT_MAX_ITERATIONS", "SHOAL_TOOL_TIMEOUT_SECONDS")
+             "SHOAL_AGENT_MAX_ITERATIONS", "SHOAL_TOOL_TIMEOUT_SECONDS",
+             "SHOAL_RUNTIMES_DIR", "SHOAL_OUTBOUND_ALLOW", "SHOAL_GITHUB_GIT_URL", "SHOAL_GIT_AUTHOR_NAME",
+             "SHOAL_GIT_AUTHOR_EMAIL")
 
 
 class LocalExecutor:
@@ -61,6 +63,9 @@ class LocalExecutor:
         agent = resolved_agent_json(task)
         if agent is not None:
             env["SHOAL_TASK_AGENT"] = agent
+        from shared.runtimes.git_secret import local_env
+
+        env.update(local_env(task.namespace, spec))  # read only by git's credential helper in the worker
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WORKER.parents[2]), env.get("PYTHONPATH")]))
         workspace = self._workspace(task)
         if workspace:

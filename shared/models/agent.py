@@ -28,9 +28,24 @@ class Coordination(_Open):
     maxConcurrentChildren: int | None = Field(default=None, ge=1)
 
 
+RUNTIME_TYPES = ("claude", "codex", "copilot", "opencode")  # Orka's four ACP runtimes
+
+
 class Runtime(_Open):
     type: str | None = None
     secretRef: Ref | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _known_runtime(cls, value: str | None) -> str | None:
+        if value is not None and value not in RUNTIME_TYPES:
+            raise ValueError(f'unknown runtime type "{value}": must be one of {", ".join(RUNTIME_TYPES)}')
+        return value
+
+    @field_validator("secretRef", mode="before")
+    @classmethod
+    def _ref_from_string(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
 
 
 class ChainNext(_Open):

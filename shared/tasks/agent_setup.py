@@ -8,6 +8,7 @@ hand the worker as `SHOAL_TASK_AGENT` beside `SHOAL_TASK_SPEC`:
      "systemPrompt": prompt with the skills' markdown appended,
      "skills": [names], "tools": [every tool name asked for],
      "catalogTools": [{"name", "description", "parameters"}],               # run via the worker API
+     "runtime": {"type": "claude"|"codex"|"copilot"|"opencode", "secretRef"?},  # a coding agent
      "coordination": {"enabled": bool, ...}}
 
 A missing agent, skill or tool raises NotFound, which fails the task with its message: a task
@@ -50,6 +51,10 @@ def resolve_for_dispatch(namespace: str, spec: dict[str, Any]) -> dict[str, Any]
             catalog.append({"name": spec_of.name, "description": spec_of.description,
                             "parameters": spec_of.parameters})
     out["catalogTools"] = catalog
+    runtime = agent_spec.get("runtime")
+    if isinstance(runtime, dict) and runtime.get("type"):
+        # The worker runs this coding agent; the Secret name travels, never its value.
+        out["runtime"] = {k: v for k, v in runtime.items() if k in ("type", "secretRef", "model")}
     coordination = dict(agent_spec.get("coordination") or {})
     coordination["enabled"] = bool(coordination.get("enabled"))
     out["coordination"] = coordination

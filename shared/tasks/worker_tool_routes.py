@@ -22,8 +22,6 @@ from shared.tasks.repository import TASK_NOT_FOUND, tasks
 
 router = Router("/internal/v1", dialect="orka", tag="internal")
 
-GIT_SECRET_NAMES = ("git-credentials", "github-credentials", "copilot-token", "github-token", "git-token")
-GIT_SECRET_KEYS = ("token", "password", "GITHUB_TOKEN")
 
 
 def _body(ctx: RequestContext) -> tuple[dict[str, Any], str]:
@@ -55,23 +53,6 @@ def call_catalog_tool(ctx: RequestContext, namespace: str, tool: str):
     return {"result": runnable.run(arguments)}
 
 
-def git_token(namespace: str, spec: dict[str, Any]) -> str | None:
-    """The task's Git credential: `workspace.gitSecretRef` / `gitSecretRef`, else the spec's default names."""
-    from shared.catalog.secrets import read_secret_value
-
-    ref = (spec.get("workspace") or {}).get("gitSecretRef") or spec.get("gitSecretRef") or {}
-    names = [ref["name"]] if isinstance(ref, dict) and ref.get("name") else list(GIT_SECRET_NAMES)
-    for name in names:
-        for key in GIT_SECRET_KEYS:
-            try:
-                value = read_secret_value(namespace, name, key).strip()
-            except LookupError:
-                continue
-            if value:
-                return value
-    return None
-
-
 def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: str):
     from shared.catalog.worker_names import GITHUB_TOOL_NAMES, MEMORY_TOOL_NAMES
 
@@ -86,6 +67,7 @@ def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: st
                              parent_task=record_doc.get("metadata", {}).get("labels", {}).get("orka.ai/parent-task", ""))
     elif tool in GITHUB_TOOL_NAMES:
         from shared.github.tools import github_tools, task_context
+        from shared.runtimes.git_secret import git_token
 
         found = github_tools(task_context(record_doc), lambda: git_token(namespace, spec))
     else:

@@ -19,6 +19,7 @@ from shared.config import get_settings
 from shared.llm.base import Message
 from shared.llm.registry import resolve
 from shared.logs import get_logger
+from shared.runtimes.task import TaskFailed, runtime_type
 from shared.worker.internal_client import InternalClient, worker_token
 
 log = get_logger("worker")
@@ -104,10 +105,16 @@ def main() -> int:
     agent = resolved_agent()
     settings = get_settings()
     client = InternalClient(settings.internal_url, worker_token())
+    if spec.get("type") == "agent" and runtime_type(agent):
+        return run_with_runtime(client, namespace, name, spec, agent)
     try:
         provider = resolve(model_reference(spec, agent))
         ai = _settings(spec, agent)
         workspace = Path(os.environ.get("SHOAL_WORKSPACE") or tempfile.mkdtemp(prefix=f"shoal-{name}-"))
+        from shared.runtimes import git_workspace
+        from shared.runtimes.task import clone_workspace
+
+        clone_workspace(spec, workspace, git_workspace.credential_from_env())
         tools = build_tools(spec, client, namespace, name, workspace, agent)
 
         def observe(kind: str, data: dict) -> None:
@@ -132,6 +139,9 @@ def main() -> int:
                                                  "input_tokens": result.usage.input_tokens,
                                                  "output_tokens": result.usage.output_tokens}})
         return 0
+    except TaskFailed as exc:
+        client.post_status(namespace, name, "Failed", str(exc)[:1000])
+        return 1
     except Exception as exc:
         log.exception("task failed", extra={"fields": {"task": name, "namespace": namespace}})
         try:
@@ -139,6 +149,27 @@ def main() -> int:
         except Exception:
             log.exception("could not report failure")
         return 1
+
+
+def run_with_runtime(client: InternalClient, namespace: str, name: str, spec: dict, agent: dict) -> int:
+    """An agent task whose Agent names a coding-agent runtime (`shared.runtimes.task`)."""
+    from shared.runtimes.task import run_runtime_task
+
+    try:
+        outcome = run_runtime_task(client, namespace, name, spec, agent)
+    except TaskFailed as exc:
+        log.warning("runtime task failed", extra={"fields": {"task": name, "namespace": namespace}})
+        client.post_status(namespace, name, "Failed", str(exc)[:1000])
+        return 1
+    except Exception as exc:
+        log.exception("runtime task failed", extra={"fields": {"task": name, "namespace": namespace}})
+        client.post_status(namespace, name, "Failed", f"{type(exc).__name__}: {exc}"[:1000])
+        return 1
+    if outcome.cancelled:
+        return 0  # whoever cancelled the task has set its phase
+    client.post_result(namespace, name, json.dumps(outcome.document, indent=2).encode())
+    client.post_status(namespace, name, "Succeeded", outcome.message)
+    return 0
 
 
 if __name__ == "__main__":

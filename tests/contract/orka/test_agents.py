@@ -211,3 +211,16 @@ def test_a_labrats_agent_is_readable_and_updatable_through_the_orka_api(function
     assert updated.status_code == 200, updated.get_json()
     again = jobs.get("/api/agents/dev", headers=AUTH).get_json()
     assert again["triggerName"] == "ai-developer" and again["eventTriggers"] == [trigger]
+
+
+def test_a_runtime_agent_is_accepted_and_an_unknown_runtime_type_is_400(api):
+    for runtime in ("claude", "codex", "copilot", "opencode"):
+        response = post(api, "/api/v1/agents", {"name": f"rt-{runtime}", "spec": {
+            "runtime": {"type": runtime, "secretRef": {"name": "key"}}}})
+        assert response.status_code == 201
+        assert response.get_json()["spec"]["runtime"] == {"type": runtime, "secretRef": {"name": "key"}}
+    response = post(api, "/api/v1/agents", {"name": "rt-bad", "spec": {"runtime": {"type": "gemini"}}})
+    assert response.status_code == 400
+    assert response.get_json() == err(400, 'invalid spec.runtime.type: unknown runtime type "gemini": must be one '
+                                           "of claude, codex, copilot, opencode")
+    assert api.get("/api/v1/agents/rt-bad", headers=AUTH).status_code == 404

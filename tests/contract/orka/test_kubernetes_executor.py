@@ -189,3 +189,41 @@ def test_label_values_are_kept_valid():
     value = label_value(long)
     assert len(value) <= 63 and value != label_value("x" * 101 + ".y") and value == label_value(long)
     assert label_value("bad value!") .startswith("bad-value-")
+
+
+def test_a_coding_agent_task_runs_in_the_runtimes_image_and_clones_itself(apps, fake_kube, event_sink,
+                                                                         function_client):
+    tasks, dispatcher, _ = apps
+    assert function_client("catalog").post("/api/v1/agents", json={"name": "coder", "spec": {
+        "runtime": {"type": "claude", "secretRef": {"name": "claude-key"}}}}, headers=AUTH).status_code == 201
+    body = {"name": "fix", "type": "agent", "prompt": "fix it", "agentRef": "coder",
+            "workspace": {"gitRepo": "https://github.com/example/app", "ref": "refs/pull/7/head",
+                          "gitSecretRef": {"name": "push-creds"}}}
+    assert tasks.post("/api/v1/tasks", json=body, headers=AUTH).status_code == 201
+    dispatch(dispatcher, event_sink, "fix")
+    [job] = sent_jobs(fake_kube)
+    pod = job["spec"]["template"]["spec"]
+    # No init container: the worker clones at the ref itself, through git's credential helper.
+    assert "initContainers" not in pod
+    assert pod["volumes"] == [{"name": "workspace", "emptyDir": {}}, {"name": "home", "emptyDir": {}}]
+    [container] = pod["containers"]
+    assert container["image"] == "ghcr.io/shoal-dev/shoal-runtimes:0.1.0"
+    assert container["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001,
+                                            "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    assert container["workingDir"] == "/workspace"
+    assert container["volumeMounts"] == [{"name": "workspace", "mountPath": "/workspace"},
+                                         {"name": "home", "mountPath": "/home/shoal"}]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["HOME"] == {"name": "HOME", "value": "/home/shoal"}
+    assert env["SHOAL_WORKSPACE"] == {"name": "SHOAL_WORKSPACE", "value": "/workspace"}
+    # The git Secret's keys arrive as optional references (never values); the Claude key Secret does not
+    # reach the Job at all: the runtime's model calls go through Shoal's proxy.
+    git_refs = {name: e["valueFrom"]["secretKeyRef"] for name, e in env.items() if name.startswith("SHOAL_GIT_")}
+    assert git_refs == {
+        "SHOAL_GIT_USERNAME": {"name": "push-creds", "key": "username", "optional": True},
+        "SHOAL_GIT_TOKEN": {"name": "push-creds", "key": "token", "optional": True},
+        "SHOAL_GIT_PASSWORD": {"name": "push-creds", "key": "password", "optional": True},
+        "SHOAL_GIT_GITHUB_TOKEN": {"name": "push-creds", "key": "GITHUB_TOKEN", "optional": True}}
+    assert all(e.get("valueFrom", {}).get("secretKeyRef", {}).get("name") != "claude-key" for e in container["env"])
+    agent = json.loads(env["SHOAL_TASK_AGENT"]["value"])
+    assert agent["runtime"] == {"type": "claude", "secretRef": {"name": "claude-key"}}

@@ -1,0 +1,74 @@
+"""Which Secret holds a task's git credential, and how the worker receives it.
+
+The spec's rule: `workspace.gitSecretRef` (or `gitSecretRef`), else the first of the default names
+that exists, using its `token`, `password` or `GITHUB_TOKEN` key (and `username` if present). The
+worker gets the keys as environment variables that only git's credential helper reads
+(`shared.runtimes.git_workspace.credential_from_env`): in a cluster as `secretKeyRef`s of the Job
+(no literal value in the Job), locally as values the executor read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+GIT_SECRET_NAMES = ("git-credentials", "github-credentials", "copilot-token", "github-token", "git-token")
+GIT_SECRET_KEYS = ("token", "password", "GITHUB_TOKEN")
+# Secret key -> the worker's environment variable.
+ENV_FOR_KEY = {"username": "SHOAL_GIT_USERNAME", "token": "SHOAL_GIT_TOKEN", "password": "SHOAL_GIT_PASSWORD",
+               "GITHUB_TOKEN": "SHOAL_GIT_GITHUB_TOKEN"}
+
+
+def explicit_ref(spec: dict[str, Any]) -> str | None:
+    ref = (spec.get("workspace") or {}).get("gitSecretRef") or spec.get("gitSecretRef") or {}
+    return ref.get("name") if isinstance(ref, dict) and ref.get("name") else None
+
+
+def _values(namespace: str, name: str) -> dict[str, str]:
+    from shared.catalog.secrets import read_secret_data
+
+    try:
+        data = read_secret_data(namespace, name)
+    except LookupError:
+        return {}
+    return {key: data[key].strip() for key in ENV_FOR_KEY if (data.get(key) or "").strip()}
+
+
+def find_git_secret(namespace: str, spec: dict[str, Any]) -> tuple[str, dict[str, str]] | None:
+    """(name, non-empty keys) of the task's git credential Secret, or None when there is none."""
+    names = [explicit_ref(spec)] if explicit_ref(spec) else list(GIT_SECRET_NAMES)
+    for name in names:
+        try:
+            values = _values(namespace, name)
+        except Exception:  # no Kubernetes API (make run without one): no credential
+            return None
+        if any(key in values for key in GIT_SECRET_KEYS):
+            return name, values
+    return None
+
+
+def git_token(namespace: str, spec: dict[str, Any]) -> str | None:
+    """The credential's token: what the server-side GitHub tools authenticate with."""
+    found = find_git_secret(namespace, spec)
+    if found is None:
+        return None
+    return next(found[1][key] for key in GIT_SECRET_KEYS if key in found[1])
+
+
+def local_env(namespace: str, spec: dict[str, Any]) -> dict[str, str]:
+    """The credential as the local worker's environment (values)."""
+    found = find_git_secret(namespace, spec) if (spec.get("workspace") or {}).get("gitRepo") else None
+    return {ENV_FOR_KEY[key]: value for key, value in (found[1] if found else {}).items()}
+
+
+def job_env(namespace: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The credential as a Job's environment: `secretKeyRef`s, each optional."""
+    if not (spec.get("workspace") or {}).get("gitRepo"):
+        return []
+    name = explicit_ref(spec)
+    if name is None:
+        found = find_git_secret(namespace, spec)
+        name = found[0] if found else None
+    if name is None:
+        return []
+    return [{"name": env, "valueFrom": {"secretKeyRef": {"name": name, "key": key, "optional": True}}}
+            for key, env in ENV_FOR_KEY.items()]

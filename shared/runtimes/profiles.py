@@ -1,0 +1,147 @@
+"""The four runtime profiles: which command speaks ACP, and how it reaches its model through Shoal.
+
+A profile is data plus one function that writes the runtime's configuration into a private home
+directory and returns the environment for the process. Every runtime gets only that environment:
+never the worker's own credentials, the platform's provider keys or the git secret. Its model
+traffic goes to Shoal's compat endpoints with the task-scoped token (`ModelAccess`).
+
+Versions are pinned in `runtimes/package.json` (installed by `make runtimes`); the worker image
+installs the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.models.agent import RUNTIME_TYPES
+
+# Where `make runtimes` installs the CLIs (the image sets SHOAL_RUNTIMES_DIR to its own copy).
+DEFAULT_RUNTIMES_DIR = Path(__file__).resolve().parents[2] / "runtimes"
+INSTALL_HINT = "run `make runtimes` (or install runtimes/package.json with npm) on the worker"
+# What a runtime process inherits from the worker's environment; everything else is chosen here.
+_INHERITED = ("LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS")
+
+
+class RuntimeMissing(Exception):
+    """The runtime's CLI is not installed where the worker looks for it."""
+
+
+@dataclass(frozen=True)
+class ModelAccess:
+    token: str
+    anthropic_base_url: str  # Shoal's Anthropic-compatible root (clients append /v1/messages)
+    openai_base_url: str  # Shoal's OpenAI-compatible root, ending in /v1
+    model: str | None = None  # the agent's model, if it names one
+
+
+Configure = Callable[[ModelAccess, Path], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class RuntimeProfile:
+    name: str
+    binary: str  # executable in runtimes/node_modules/.bin or on PATH
+    args: tuple[str, ...]
+    packages: tuple[str, ...]  # what to install, for the error message
+    configure: Configure
+    default_model: str
+
+    def command(self) -> list[str]:
+        return [locate(self), *self.args]
+
+    def environment(self, access: ModelAccess, home: Path) -> dict[str, str]:
+        home.mkdir(parents=True, exist_ok=True)
+        env = {k: os.environ[k] for k in _INHERITED if k in os.environ}
+        env.update({"HOME": str(home), "PATH": _search_path(), "TMPDIR": str(_tmp(home)),
+                    "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local/share"),
+                    "XDG_CACHE_HOME": str(home / ".cache"), "NO_UPDATE_NOTIFIER": "1", "CI": "1"})
+        env.update(self.configure(access, home))
+        return env
+
+
+def _tmp(home: Path) -> Path:
+    tmp = home / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    return tmp
+
+
+def runtimes_dir() -> Path:
+    from shared.config import get_settings
+
+    return Path(get_settings().runtimes_dir or DEFAULT_RUNTIMES_DIR)
+
+
+def _search_path() -> str:
+    """The runtimes' own bin folder first, then the worker's PATH (node, git, a shell)."""
+    return os.pathsep.join([str(runtimes_dir() / "node_modules" / ".bin"), os.environ.get("PATH", "/usr/bin:/bin")])
+
+
+def locate(profile: RuntimeProfile) -> str:
+    found = shutil.which(profile.binary, path=_search_path())
+    if found is None:
+        raise RuntimeMissing(f'runtime "{profile.name}" is not installed on this worker ({profile.binary} not found; '
+                             f'packages {", ".join(profile.packages)}): {INSTALL_HINT}')
+    return found
+
+
+# -- per runtime ---------------------------------------------------------------------------------
+def _claude(access: ModelAccess, home: Path) -> dict[str, str]:
+    model = access.model or CLAUDE.default_model
+    return {"ANTHROPIC_BASE_URL": access.anthropic_base_url, "ANTHROPIC_API_KEY": access.token,
+            "ANTHROPIC_MODEL": model, "ANTHROPIC_SMALL_FAST_MODEL": model,
+            "ANTHROPIC_DEFAULT_HAIKU_MODEL": model, "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+            # No telemetry, error reports, update checks or other calls beyond the model endpoint.
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1",
+            "DISABLE_AUTOUPDATER": "1", "DISABLE_ERROR_REPORTING": "1"}
+
+
+def _codex(access: ModelAccess, home: Path) -> dict[str, str]:
+    codex_home = home / ".codex"
+    codex_home.mkdir(parents=True, exist_ok=True)
+    model = access.model or CODEX.default_model
+    (codex_home / "config.toml").write_text(
+        f'model = {json.dumps(model)}\nmodel_provider = "shoal"\n'
+        'approval_policy = "never"\nsandbox_mode = "workspace-write"\n\n'
+        '[model_providers.shoal]\nname = "Shoal"\n'
+        f'base_url = {json.dumps(access.openai_base_url)}\nenv_key = "SHOAL_MODEL_TOKEN"\nwire_api = "responses"\n')
+    return {"CODEX_HOME": str(codex_home), "SHOAL_MODEL_TOKEN": access.token}
+
+
+def _copilot(access: ModelAccess, home: Path) -> dict[str, str]:
+    model = access.model or COPILOT.default_model
+    return {"COPILOT_PROVIDER_BASE_URL": access.openai_base_url, "COPILOT_PROVIDER_API_KEY": access.token,
+            "COPILOT_PROVIDER_TYPE": "openai", "COPILOT_MODEL": model}
+
+
+def _opencode(access: ModelAccess, home: Path) -> dict[str, str]:
+    model = access.model or OPENCODE.default_model
+    config = {"$schema": "https://opencode.ai/config.json", "model": f"shoal/{model}", "autoupdate": False,
+              "share": "disabled",
+              "provider": {"shoal": {"npm": "@ai-sdk/openai-compatible", "name": "Shoal",
+                                     "options": {"baseURL": access.openai_base_url, "apiKey": "{env:SHOAL_MODEL_TOKEN}"},
+                                     "models": {model: {"name": model}}}}}
+    path = home / ".config" / "opencode" / "opencode.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=2))
+    return {"OPENCODE_CONFIG": str(path), "SHOAL_MODEL_TOKEN": access.token,
+            "OPENCODE_DISABLE_AUTOUPDATE": "1", "OPENCODE_DISABLE_SHARE": "1"}
+
+
+CLAUDE = RuntimeProfile("claude", "claude-code-acp", (), ("@zed-industries/claude-code-acp", "@anthropic-ai/claude-code"),
+                        _claude, "claude-sonnet-4-5")
+CODEX = RuntimeProfile("codex", "codex-acp", (), ("@zed-industries/codex-acp", "@openai/codex"), _codex, "gpt-5-codex")
+COPILOT = RuntimeProfile("copilot", "copilot", ("--acp",), ("@github/copilot",), _copilot, "gpt-4.1")
+OPENCODE = RuntimeProfile("opencode", "opencode", ("acp",), ("opencode-ai",), _opencode, "gpt-4.1")
+PROFILES = {p.name: p for p in (CLAUDE, CODEX, COPILOT, OPENCODE)}
+
+
+def profile_for(runtime_type: str) -> RuntimeProfile:
+    try:
+        return PROFILES[runtime_type]
+    except KeyError:
+        raise RuntimeMissing(f'unknown runtime type "{runtime_type}": must be one of {", ".join(RUNTIME_TYPES)}') from None

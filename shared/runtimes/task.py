@@ -1,0 +1,247 @@
+"""An `agent` task whose Agent names a runtime: clone, run the coding agent over ACP, commit, push.
+
+The worker calls `run_runtime_task` instead of the generic tool loop. In order:
+1. the workspace: `spec.workspace.gitRepo` cloned at `ref` (credential from the executor's
+   environment, used only by git's credential helper), else an empty directory;
+2. model access: a task-scoped token minted through the worker API, so the runtime reaches its
+   model through Shoal's compat endpoints and never sees a provider key;
+3. the runtime's ACP session, its updates relayed to the task's log, stream and plan;
+4. with changes: a commit as the bot identity, a push to `shoal/<task>` (or `workspace.pushBranch`),
+   and, when asked (`workspace.pullRequest`), a pull request through the worker's GitHub tool.
+The result is a JSON document: the agent's summary, branch, commit, files and pull request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shared.logs import get_logger
+from shared.runtimes.acp_driver import RuntimeFailed, SessionOutcome, drive
+from shared.runtimes.profiles import ModelAccess, RuntimeMissing, profile_for
+from shared.worker.internal_client import InternalClient
+
+log = get_logger("worker.runtime")
+# A timed-out turn gets this long to wind down before the task's own deadline.
+TIMEOUT_MARGIN_SECONDS = 30
+DELTA_FLUSH_SECONDS = 0.5
+
+
+class TaskFailed(Exception):
+    """The task ends Failed with this message (already clear for a user; no traceback needed)."""
+
+
+@dataclass
+class RuntimeResult:
+    document: dict[str, Any]
+    message: str
+    cancelled: bool = False
+
+
+def runtime_type(agent: dict[str, Any]) -> str | None:
+    runtime = agent.get("runtime") if isinstance(agent, dict) else None
+    return runtime.get("type") if isinstance(runtime, dict) and runtime.get("type") else None
+
+
+class _Progress:
+    """The runtime's updates as task events, log lines and plan saves (chunks batched)."""
+
+    def __init__(self, client: InternalClient, namespace: str, name: str) -> None:
+        self.client, self.namespace, self.name = client, namespace, name
+        self.pending: list[str] = []
+        self.flushed = time.monotonic()
+        self.tools = 0
+
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "delta":
+            self.pending.append(data.get("content") or "")
+            if time.monotonic() - self.flushed >= DELTA_FLUSH_SECONDS:
+                self.flush()
+            return
+        self.flush()
+        if kind in ("tool_call", "tool_result"):
+            self.tools += kind == "tool_call"
+            self.client.post_event(self.namespace, self.name, kind, data)
+            paths = f" {', '.join(data['paths'])}" if data.get("paths") else ""
+            print(f"[{kind}] {data.get('name') or data.get('id')}{paths} ({data.get('status')})", flush=True)
+        elif kind == "plan":
+            self._plan(data["entries"])
+        else:
+            line = data.get("line") or data.get("message") or data.get("content") or json.dumps(data)
+            if kind == "permission":
+                line = f"{'allowed' if data['allowed'] else 'denied'}: {data['tool']} ({data['reason']})"
+            print(f"[{kind}] {line}", flush=True)
+            self.client.post_event(self.namespace, self.name, "log", {"source": kind, "line": line})
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        text, self.pending, self.flushed = "".join(self.pending), [], time.monotonic()
+        if text:
+            print(text, end="" if text.endswith("\n") else "\n", flush=True)
+            self.client.post_event(self.namespace, self.name, "delta", {"content": text})
+
+    def _plan(self, entries: list[dict[str, Any]]) -> None:
+        done = sum(1 for e in entries if e["status"] == "completed")
+        marks = {"completed": "[x]", "in_progress": "[~]", "pending": "[ ]"}
+        document = "\n".join(f"- {marks.get(e['status'], '[ ]')} {e['content']}" for e in entries)
+        current = next((e["content"] for e in entries if e["status"] == "in_progress"), None)
+        summary = current or (entries[-1]["content"] if entries and done == len(entries) else "planning")
+        body = {"summary": summary[:500], "plan_document": document,
+                "progress_pct": int(100 * done / len(entries)) if entries else 0,
+                "goal_complete": bool(entries) and done == len(entries)}
+        self.client.call("POST", f"/internal/v1/plans/{self.namespace}/{self.name}", json=body)
+        print(f"[plan] {done}/{len(entries)} done", flush=True)
+
+
+def _model_access(client: InternalClient, namespace: str, name: str, agent: dict[str, Any]) -> ModelAccess:
+    status, body = client.call("POST", f"/internal/v1/tasks/{namespace}/{name}/model-token")
+    if status != 201 or not isinstance(body, dict):
+        message = (body or {}).get("error", {}).get("message") if isinstance(body, dict) else None
+        raise TaskFailed(f"could not get model access for the runtime: HTTP {status} {message or ''}".strip())
+    return ModelAccess(token=body["token"], anthropic_base_url=body["anthropicBaseURL"],
+                       openai_base_url=body["openaiBaseURL"], model=agent.get("model"))
+
+
+def _timeout(spec: dict[str, Any]) -> float | None:
+    from shared.tasks.duration import parse_go_duration
+
+    if not spec.get("timeout"):
+        return None
+    seconds = parse_go_duration(spec["timeout"])
+    return max(seconds - TIMEOUT_MARGIN_SECONDS, seconds / 2) if seconds > 0 else None
+
+
+def _prompt(spec: dict[str, Any], agent: dict[str, Any]) -> str:
+    """The task's prompt, after the agent's instructions (ACP has no separate system prompt)."""
+    parts = [agent.get("systemPrompt") or "", spec.get("prompt") or ""]
+    return "\n\n".join(p.strip() for p in parts if p and p.strip())
+
+
+def _install_cancel(cancel: asyncio.Event) -> None:
+    """SIGTERM (the executor stopping a cancelled task) cancels the ACP turn before the process ends."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, cancel.set)
+
+
+async def _session(command: list[str], env: dict[str, str], workspace: Path, prompt: str,
+                   observe: _Progress, timeout: float | None) -> SessionOutcome:
+    cancel = asyncio.Event()
+    _install_cancel(cancel)
+    return await drive(command, env=env, workspace=workspace, prompt=prompt, observe=observe,
+                       cancel=cancel, timeout=timeout)
+
+
+def clone_workspace(spec: dict[str, Any], workspace: Path, credential: Any) -> Any:
+    """Clone `spec.workspace.gitRepo` at its ref into `workspace`; None when the task names no repository."""
+    from shared.runtimes import git_workspace as git
+
+    repo = spec.get("workspace") or {}
+    if not repo.get("gitRepo"):
+        return None
+    ref = repo.get("ref") or repo.get("branch")
+    print(f"[git] cloning {git.redact(repo['gitRepo'])} at {ref or 'the default branch'}", flush=True)
+    try:
+        cloned = git.clone(repo["gitRepo"], workspace, ref=ref, depth=repo.get("depth"), credential=credential)
+    except git.GitError as exc:
+        raise TaskFailed(f"could not clone the workspace: {exc}") from None
+    print(f"[git] checked out {cloned.head}", flush=True)
+    return cloned
+
+
+def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: dict[str, Any],
+                     agent: dict[str, Any]) -> RuntimeResult:
+    from shared.runtimes import git_workspace as git
+
+    kind = runtime_type(agent) or ""
+    try:
+        profile = profile_for(kind)
+        command = profile.command()
+    except RuntimeMissing as exc:
+        raise TaskFailed(str(exc)) from None
+    scratch = Path(tempfile.mkdtemp(prefix=f"shoal-{name}-"))
+    workspace = Path(os.environ.get("SHOAL_WORKSPACE") or scratch / "workspace")
+    workspace.mkdir(parents=True, exist_ok=True)
+    credential = git.credential_from_env()
+    try:
+        cloned = clone_workspace(spec, workspace, credential)
+        access = _model_access(client, namespace, name, agent)
+        env = profile.environment(access, scratch / "home")
+        progress = _Progress(client, namespace, name)
+        print(f"[runtime] {profile.name}: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(command))}",
+              flush=True)
+        try:
+            outcome = asyncio.run(_session(command, env, workspace, _prompt(spec, agent), progress, _timeout(spec)))
+        except RuntimeFailed as exc:
+            progress.flush()
+            raise TaskFailed(f"{profile.name}: {exc}") from None
+        progress.flush()
+        if outcome.cancelled:
+            return RuntimeResult({}, "cancelled", cancelled=True)
+        if outcome.timed_out:
+            raise TaskFailed(f"{profile.name} did not finish within the task's timeout")
+        document: dict[str, Any] = {"runtime": profile.name, "summary": outcome.text,
+                                    "stopReason": outcome.stop_reason, "changes": False}
+        if outcome.denied:
+            document["denied"] = outcome.denied
+        if cloned is not None:
+            document.update(_publish(client, namespace, name, spec, workspace, cloned, credential, outcome))
+        message = (f"{profile.name} finished ({outcome.stop_reason})"
+                   + (f"; pushed {document['branch']} at {document['commit'][:12]}" if document.get("commit") else "")
+                   + ("; no changes" if cloned is not None and not document["changes"] else ""))
+        return RuntimeResult(document, message)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _publish(client: InternalClient, namespace: str, name: str, spec: dict[str, Any], workspace: Path,
+             cloned: Any, credential: Any, outcome: SessionOutcome) -> dict[str, Any]:
+    """Commit and push what the runtime changed; open the pull request the task asks for."""
+    from shared.config import get_settings
+    from shared.runtimes import git_workspace as git
+
+    settings = get_settings()
+    repo = spec.get("workspace") or {}
+    branch = repo.get("pushBranch") or git.default_branch_name(name)
+    title = (outcome.text.strip().splitlines() or [f"Changes from task {name}"])[0][:72]
+    try:
+        pushed = git.commit_and_push(workspace, branch=branch, message=f"{title}\n\nShoal task {namespace}/{name}",
+                                     author_name=settings.git_author_name, author_email=settings.git_author_email,
+                                     credential=credential)
+    except git.GitError as exc:
+        raise TaskFailed(f"could not push the changes: {exc}") from None
+    if pushed is None:
+        print("[git] no changes; nothing pushed", flush=True)
+        return {"changes": False, "base": cloned.head}
+    print(f"[git] pushed {pushed.branch} at {pushed.commit} ({len(pushed.files)} file(s))", flush=True)
+    out: dict[str, Any] = {"changes": True, "branch": pushed.branch, "commit": pushed.commit,
+                           "base": pushed.base, "files": pushed.files}
+    wanted = repo.get("pullRequest")
+    if wanted:
+        options = wanted if isinstance(wanted, dict) else {}
+        base = options.get("base") or cloned.branch or repo.get("branch") or "main"
+        out["pullRequest"] = _open_pull_request(client, namespace, name, {
+            "task_name": name, "head_branch": pushed.branch, "base_branch": base,
+            "title": options.get("title") or title,
+            "body": options.get("body") or f"{outcome.text}\n\n---\nOpened by Shoal task `{namespace}/{name}`."})
+    return out
+
+
+def _open_pull_request(client: InternalClient, namespace: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    status, body = client.call("POST", f"/internal/v1/worker-tools/{namespace}/create_pull_request/call",
+                               json={"arguments": args, "taskName": name}, at_most_once=True, timeout=60)
+    result = (body or {}).get("result") if isinstance(body, dict) else None
+    if status != 200 or not isinstance(result, dict) or not result.get("url"):
+        detail = result if result is not None else body
+        raise TaskFailed(f"pushed, but could not open the pull request: {json.dumps(detail, default=str)[:500]}")
+    print(f"[github] pull request {result.get('url')}", flush=True)
+    return {"number": result.get("number"), "url": result.get("url"), "existing": result.get("existing", False)}
