@@ -1,0 +1,1 @@
+"""Coding-agent runtimes: ACP-driven CLIs, their git workspace, and model access."""
