@@ -311,6 +311,19 @@ def test_a_rejected_push_raises_with_the_remotes_message(server, tmp_path):
     assert server.ref("app", "refs/heads/main") != git(ws, "rev-parse", "HEAD")
 
 
+def test_error_messages_are_scrubbed_of_the_secret_tokens_and_local_paths(server, tmp_path):
+    url = server.create_repo("app", auth=(USER, SECRET))
+    ws = tmp_path / "ws"
+    # A remote that echoes things back: the credential, a token-shaped value, the pusher's path.
+    server.reject_pushes_to("app", "main", message=f"bad {SECRET} ghp_abcdefgh12345678 from {ws}")
+    cred = GitCredential(USER, SECRET)
+    clone(url, ws, credential=cred)
+    (ws / "a.txt").write_text("a\n")
+    with pytest.raises(GitError) as err:
+        commit_and_push(ws, branch="main", message="m", credential=cred, **BOT)
+    assert str(err.value).endswith("(remote: bad [REDACTED] [REDACTED] from <workspace>)")
+
+
 def test_push_url_is_rechecked_so_an_edited_origin_cannot_redirect_the_credential(server, tmp_path):
     url = server.create_repo("app")
     ws = tmp_path / "ws"
