@@ -58,18 +58,38 @@ def check_url(url: str, *, schemes: tuple[str, ...] = ("http", "https"), allow: 
         return
     if host in METADATA_HOSTS:
         raise BlockedURL(f"host {host} is not allowed")
-    try:
-        addresses = {ipaddress.ip_address(host)}
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
-                                       type=socket.SOCK_STREAM)
-        except socket.gaierror:
-            raise BlockedURL(f"host {host} does not resolve") from None
-        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
-    for ip in addresses:
+    for ip in _addresses(host, parts.port or (443 if parts.scheme == "https" else 80)):
         if _forbidden_ip(ip) and not any(ip in net for net in nets):
             raise BlockedURL(f"address {ip} of host {host} is not allowed")
+
+
+def allow_listed(host: str, *, port: int = 443) -> bool:
+    """True when SHOAL_OUTBOUND_ALLOW names `host`, or holds every address it resolves to.
+
+    For callers that admit something weaker than the default (plain http for git) only for
+    explicitly allowed peers; an unresolvable host is not allowed.
+    """
+    host = host.lower().rstrip(".")
+    nets, hosts = _allow_list()
+    if host in hosts:
+        return True
+    try:
+        addresses = _addresses(host, port)
+    except BlockedURL:
+        return False
+    return bool(addresses) and all(any(ip in net for net in nets) for ip in addresses)
+
+
+def _addresses(host: str, port: int) -> set[ipaddress._BaseAddress]:
+    try:
+        return {ipaddress.ip_address(host)}
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise BlockedURL(f"host {host} does not resolve") from None
+    return {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
 
 
 class _GuardedTransport(httpx.HTTPTransport):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.net.outbound import BlockedURL, check_url, outbound_client
+from shared.net.outbound import BlockedURL, allow_listed, check_url, outbound_client
 
 
 @pytest.mark.parametrize("url", [
@@ -31,6 +31,19 @@ def test_allow_list_admits_a_network_or_a_host(monkeypatch):
     check_url("http://receiver.local/hook")
     with pytest.raises(BlockedURL):
         check_url("http://10.1.2.3/")
+
+
+def test_allow_listed_means_named_by_host_or_every_address_in_an_allowed_network(monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_OUTBOUND_ALLOW", "127.0.0.0/8, git.local")
+    reset_settings()
+    assert allow_listed("127.0.0.1") and allow_listed("git.local") and allow_listed("GIT.LOCAL.")
+    assert not allow_listed("10.1.2.3") and not allow_listed("93.184.215.14")
+    assert not allow_listed("no-such-host.invalid")  # unresolvable is not allowed
+    monkeypatch.setenv("SHOAL_OUTBOUND_ALLOW", "")
+    reset_settings()
+    assert not allow_listed("127.0.0.1")
 
 
 def test_client_refuses_a_redirect_to_an_internal_address(httpserver, monkeypatch):
