@@ -95,6 +95,17 @@ def credential_from_secret(data: dict[str, str]) -> GitCredential:
     raise Invalid("git secret has no non-empty token, password or GITHUB_TOKEN key")
 
 
+def credential_from_env(environ: dict[str, str] | None = None) -> GitCredential | None:
+    """The credential the executor handed the worker (`shared.runtimes.git_secret`), or None."""
+    from shared.runtimes.git_secret import ENV_FOR_KEY
+
+    environ = os.environ if environ is None else environ
+    data = {key: environ.get(env, "") for key, env in ENV_FOR_KEY.items()}
+    if not any(data.get(key, "").strip() for key in SECRET_KEYS):
+        return None
+    return credential_from_secret(data)
+
+
 def default_branch_name(task_name: str) -> str:
     return f"shoal/{task_name}"
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shared.errors import Invalid
 from shared.logs import get_logger
 from shared.runtimes.acp_driver import RuntimeFailed, SessionOutcome, drive
 from shared.runtimes.profiles import ModelAccess, RuntimeMissing, profile_for
@@ -152,8 +153,8 @@ def clone_workspace(spec: dict[str, Any], workspace: Path, credential: Any) -> A
     print(f"[git] cloning {git.redact(repo['gitRepo'])} at {ref or 'the default branch'}", flush=True)
     try:
         cloned = git.clone(repo["gitRepo"], workspace, ref=ref, depth=repo.get("depth"), credential=credential)
-    except git.GitError as exc:
-        raise TaskFailed(f"could not clone the workspace: {exc}") from None
+    except (git.GitError, Invalid) as exc:
+        raise TaskFailed(f"could not clone the workspace: {getattr(exc, 'message', None) or exc}") from None
     print(f"[git] checked out {cloned.head}", flush=True)
     return cloned
 
