@@ -44,9 +44,18 @@ def task_request(trigger: LabelTrigger, payload: dict[str, Any]) -> dict[str, An
     workspace: dict[str, Any] = {"gitRepo": repo.get("clone_url") or repo.get("html_url")}
     item = payload[trigger.kind]
     if trigger.kind == "pull_request":
-        workspace["ref"] = (item.get("head") or {}).get("ref")
-    # A review only reads; it never receives push credentials.
-    if settings.github_label_trigger_git_secret and trigger.action != "review":
+        # Work on a pull request lands on its own branch (a fork's branch cannot be pushed to).
+        head = item.get("head") or {}
+        workspace["ref"] = head.get("ref")
+        if (head.get("repo") or {}).get("full_name") == repo.get("full_name"):
+            workspace["pushBranch"] = head.get("ref")
+    else:
+        # Work on an issue becomes a pull request into the default branch.
+        workspace["pullRequest"] = {"base": repo.get("default_branch") or "main"}
+    if trigger.action == "review":
+        # A review only reads: it never receives push credentials and never pushes.
+        workspace = {"gitRepo": workspace["gitRepo"], "ref": workspace.get("ref"), "push": False}
+    elif settings.github_label_trigger_git_secret:
         workspace["gitSecretRef"] = {"name": settings.github_label_trigger_git_secret}
     return {"name": trigger.task_name, "namespace": trigger.namespace, "spec": {
         "type": "agent", "agentRef": {"name": trigger.agent}, "prompt": _prompt(trigger, payload),

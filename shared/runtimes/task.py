@@ -8,7 +8,9 @@ The worker calls `run_runtime_task` instead of the generic tool loop. In order:
 3. the runtime's ACP session, its updates relayed to the task's log, stream and plan;
 4. with changes: a commit as the bot identity, a push to `shoal/<task>` (or `workspace.pushBranch`),
    and, when asked (`workspace.pullRequest`), a pull request through the worker's GitHub tool.
-The result is a JSON document: the agent's summary, branch, commit, files and pull request.
+The result is the agent's final answer (consumers such as security scans parse it as they parse any
+agent's answer) followed by a short account of what was pushed; the same facts, machine-readable,
+are the artifact `workspace-changes.json`: runtime, branch, commit, base, files, pull request.
 """
 
 from __future__ import annotations
@@ -40,11 +42,26 @@ class TaskFailed(Exception):
     """The task ends Failed with this message (already clear for a user; no traceback needed)."""
 
 
+CHANGES_ARTIFACT = "workspace-changes.json"
+
+
 @dataclass
 class RuntimeResult:
-    document: dict[str, Any]
-    message: str
+    changes: dict[str, Any]  # the artifact
+    text: str  # the task's result
+    message: str  # the task's final status message
     cancelled: bool = False
+
+    @staticmethod
+    def account(changes: dict[str, Any]) -> str:
+        """What was pushed, in words, for the end of the result."""
+        if "branch" not in changes:
+            return "No changes were pushed." if "base" in changes and changes.get("pushed") is not False else ""
+        lines = [f"Pushed branch {changes['branch']} at {changes['commit']} ({len(changes['files'])} file(s) changed):"]
+        lines += [f"- {path}" for path in changes["files"]]
+        if changes.get("pullRequest"):
+            lines.append(f"Pull request: {changes['pullRequest']['url']}")
+        return "\n".join(lines)
 
 
 def runtime_type(agent: dict[str, Any]) -> str | None:
@@ -187,19 +204,21 @@ def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: di
             raise TaskFailed(f"{profile.name}: {exc}") from None
         progress.flush()
         if outcome.cancelled:
-            return RuntimeResult({}, "cancelled", cancelled=True)
+            return RuntimeResult({}, "", "cancelled", cancelled=True)
         if outcome.timed_out:
             raise TaskFailed(f"{profile.name} did not finish within the task's timeout")
-        document: dict[str, Any] = {"runtime": profile.name, "summary": outcome.text,
-                                    "stopReason": outcome.stop_reason, "changes": False}
+        changes: dict[str, Any] = {"runtime": profile.name, "stopReason": outcome.stop_reason}
         if outcome.denied:
-            document["denied"] = outcome.denied
+            changes["denied"] = outcome.denied
         if cloned is not None:
-            document.update(_publish(client, namespace, name, spec, workspace, cloned, credential, outcome))
+            changes.update(_publish(client, namespace, name, spec, workspace, cloned, credential, outcome))
+        account = RuntimeResult.account(changes)
+        text = "\n\n".join(part for part in (outcome.text or f"{profile.name} finished without a message.", account)
+                            if part)
         message = (f"{profile.name} finished ({outcome.stop_reason})"
-                   + (f"; pushed {document['branch']} at {document['commit'][:12]}" if document.get("commit") else "")
-                   + ("; no changes" if cloned is not None and not document["changes"] else ""))
-        return RuntimeResult(document, message)
+                   + (f"; pushed {changes['branch']} at {changes['commit'][:12]}" if changes.get("commit") else "")
+                   + ("; no changes" if cloned is not None and "commit" not in changes else ""))
+        return RuntimeResult(changes, text, message)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -212,6 +231,9 @@ def _publish(client: InternalClient, namespace: str, name: str, spec: dict[str, 
 
     settings = get_settings()
     repo = spec.get("workspace") or {}
+    if repo.get("push") is False:
+        print("[git] read-only task: nothing pushed", flush=True)
+        return {"base": cloned.head, "pushed": False}
     branch = repo.get("pushBranch") or git.default_branch_name(name)
     title = (outcome.text.strip().splitlines() or [f"Changes from task {name}"])[0][:72]
     try:
@@ -222,9 +244,9 @@ def _publish(client: InternalClient, namespace: str, name: str, spec: dict[str, 
         raise TaskFailed(f"could not push the changes: {exc}") from None
     if pushed is None:
         print("[git] no changes; nothing pushed", flush=True)
-        return {"changes": False, "base": cloned.head}
+        return {"base": cloned.head}
     print(f"[git] pushed {pushed.branch} at {pushed.commit} ({len(pushed.files)} file(s))", flush=True)
-    out: dict[str, Any] = {"changes": True, "branch": pushed.branch, "commit": pushed.commit,
+    out: dict[str, Any] = {"branch": pushed.branch, "commit": pushed.commit,
                            "base": pushed.base, "files": pushed.files}
     wanted = repo.get("pullRequest")
     if wanted:

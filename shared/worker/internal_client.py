@@ -51,6 +51,11 @@ class InternalClient:
         self._post(f"/internal/v1/results/{namespace}/{task}", content=data,
                    headers={"Content-Type": "application/octet-stream"})
 
+    def post_artifact(self, namespace: str, task: str, filename: str, data: bytes,
+                      content_type: str = "application/json") -> None:
+        self._post(f"/internal/v1/artifacts/{namespace}/{task}/{filename}", content=data,
+                   headers={"Content-Type": content_type})
+
     def post_status(self, namespace: str, task: str, phase: str, message: str | None = None) -> None:
         self._post(f"/internal/v1/status/{namespace}/{task}", json={"phase": phase, "message": message})
 

@@ -153,7 +153,7 @@ def main() -> int:
 
 def run_with_runtime(client: InternalClient, namespace: str, name: str, spec: dict, agent: dict) -> int:
     """An agent task whose Agent names a coding-agent runtime (`shared.runtimes.task`)."""
-    from shared.runtimes.task import run_runtime_task
+    from shared.runtimes.task import CHANGES_ARTIFACT, run_runtime_task
 
     try:
         outcome = run_runtime_task(client, namespace, name, spec, agent)
@@ -167,7 +167,8 @@ def run_with_runtime(client: InternalClient, namespace: str, name: str, spec: di
         return 1
     if outcome.cancelled:
         return 0  # whoever cancelled the task has set its phase
-    client.post_result(namespace, name, json.dumps(outcome.document, indent=2).encode())
+    client.post_artifact(namespace, name, CHANGES_ARTIFACT, json.dumps(outcome.changes, indent=2).encode())
+    client.post_result(namespace, name, outcome.text.encode())
     client.post_status(namespace, name, "Succeeded", outcome.message)
     return 0
 

@@ -65,7 +65,8 @@ def test_issue_label_creates_an_agent_task(apps, event_sink):
     spec = task["spec"]
     assert spec["type"] == "agent" and spec["agentRef"] == {"name": "coder"}
     assert spec["maxTurns"] == 100 and spec["timeout"] == "30m"
-    assert spec["workspace"] == {"gitRepo": data["repository"]["clone_url"], "gitSecretRef": {"name": "gh-token"}}
+    assert spec["workspace"] == {"gitRepo": data["repository"]["clone_url"], "gitSecretRef": {"name": "gh-token"},
+                                 "pullRequest": {"base": data["repository"]["default_branch"]}}
     assert "issue #1 in Codertocat/Hello-World" in spec["prompt"] and data["issue"]["title"] in spec["prompt"]
     labels, annotations = task["metadata"]["labels"], task["metadata"]["annotations"]
     assert labels["orka.ai/github-trigger"] == "implement" and labels["orka.ai/github-number"] == "1"
