@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -29,6 +30,14 @@ class CompatRequest:
     stream: bool = False
     include_usage: bool = False
     options: CallOptions | None = None  # carried by the proxy only (server-side tools are the platform's)
+
+
+class InvalidField(Invalid):
+    """A 400 that names the request field at fault (the OpenAI dialect's `param`, e.g. "input[2].call_id")."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 def server_tools_enabled(ctx: RequestContext) -> bool:
@@ -107,6 +116,18 @@ def content_text(content: Any, bad: str) -> str:
         return "\n".join(p["text"] for p in content
                          if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str))
     raise Invalid(bad)
+
+
+def tool_arguments(raw: Any) -> dict[str, Any]:
+    """A tool call's arguments as OpenAI writes them (a JSON object in a string) in the neutral model's
+    dict; anything that is not a JSON object is kept whole as {"_raw": ...} for the model to see."""
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw or "{}")
+    except (TypeError, ValueError):
+        return {"_raw": raw}
+    return value if isinstance(value, dict) else {"_raw": raw}
 
 
 def json_integer(value: Any, bad: str) -> int | None:

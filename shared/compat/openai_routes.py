@@ -1,11 +1,11 @@
-"""`/openai/v1`: chat completions (plain and streaming) and the model list, in OpenAI's dialect."""
+"""`/openai/v1`: chat completions and responses (plain and streaming) and the model list, in OpenAI's dialect."""
 
 from __future__ import annotations
 
 import secrets
 import time
 
-from shared.compat import engine, openai_wire, passthrough
+from shared.compat import engine, openai_wire, passthrough, responses_wire
 from shared.compat.common import (
     model_entries,
     primed,
@@ -45,6 +45,27 @@ def chat_completions(ctx: RequestContext):
                                            include_usage=request.include_usage,
                                            error_body=stream_error_renderer("openai", ctx.request_id)),
                         heartbeat_seconds=None)  # the engine keeps the stream alive itself
+
+
+@router.route("/responses", ["POST"], summary="Create a model response (Responses API, streaming and non-streaming)",
+              streaming=True)
+def create_response(ctx: RequestContext):
+    """A model wire, whatever `X-Orka-Tools` says (coding agents such as the Codex CLI run their own
+    tools): relayed to an OpenAI provider's /responses, translated for any other provider, one call."""
+    body = ctx.json_object(message=responses_wire.BAD_BODY)
+    responses_wire.check(body)
+    namespace = request_namespace(ctx)
+    provider = resolve_provider(body.get("model"))
+    draft = responses_wire.Draft.of(body, provider.model)
+    error_body = stream_error_renderer("openai", ctx.request_id)
+    if passthrough.speaks(provider, "openai"):
+        return passthrough.openai_responses(body, provider, draft, stream=bool(body.get("stream")),
+                                            error_body=error_body)
+    request = responses_wire.parse(body)
+    if not request.stream:
+        return responses_wire.response(draft, engine.complete(request, provider, None, namespace))
+    events = primed(engine.stream(request, provider, None, namespace))
+    return sse_response(responses_wire.frames(draft, events, error_body=error_body), heartbeat_seconds=None)
 
 
 @router.route("/models", ["GET"], summary="List available models")

@@ -20,6 +20,7 @@ from shared.compat.common import (
     json_list,
     json_number,
     json_strings,
+    tool_arguments,
 )
 from shared.errors import Invalid, ShoalError
 from shared.llm.base import CallOptions, Message, ToolCall, ToolSpec
@@ -34,16 +35,6 @@ _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant"
 def _text(content: Any) -> str:
     """A message's content: a string, or the text parts of a content-part list."""
     return content_text(content, BAD_BODY)
-
-
-def _arguments(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, dict):
-        return raw
-    try:
-        value = json.loads(raw or "{}")
-    except (TypeError, ValueError):
-        return {"_raw": raw}
-    return value if isinstance(value, dict) else {"_raw": raw}
 
 
 def _legacy_call_id(name: str) -> str:
@@ -63,7 +54,7 @@ def _call(call: Any) -> ToolCall:
     function = call.get("function") if isinstance(call, dict) else None
     if not isinstance(function, dict) or not isinstance(function.get("name"), str):
         raise Invalid(BAD_BODY)
-    return ToolCall(id=str(call.get("id") or ""), name=function["name"], arguments=_arguments(function.get("arguments")))
+    return ToolCall(id=str(call.get("id") or ""), name=function["name"], arguments=tool_arguments(function.get("arguments")))
 
 
 def _message(item: Any) -> Message:
@@ -77,7 +68,7 @@ def _message(item: Any) -> Message:
     legacy = item.get("function_call")
     if role == "assistant" and isinstance(legacy, dict) and isinstance(legacy.get("name"), str):
         calls.append(ToolCall(id=_legacy_call_id(legacy["name"]), name=legacy["name"],
-                              arguments=_arguments(legacy.get("arguments"))))
+                              arguments=tool_arguments(legacy.get("arguments"))))
     name = item.get("name") if isinstance(item.get("name"), str) else None
     tool_call_id = item.get("tool_call_id")
     if item["role"] == "function":

@@ -1,11 +1,14 @@
-"""The transparent proxy on the same wire (`X-Orka-Tools: disabled`, endpoint and provider of one vendor).
+"""The transparent proxy on the same wire (`X-Orka-Tools: disabled`, endpoint and provider of one vendor;
+`/openai/v1/responses` on an OpenAI provider).
 
 The client's validated request goes upstream as it was sent, with only `model` resolved, and the
 answer comes back as the upstream wrote it, with only the id renamed to ours (`chatcmpl-…`,
-`msg_…`). Nothing is re-modelled: every field either side knows (tool_choice, stop, response_format,
-top_p, seed, logprobs, cache_control, thinking, …) goes through untouched, and no SDK object is built
-on the hot path. Upstream failures read as everywhere else in compat: 500 "completion failed: …"
-before the stream starts, the dialect's error frame after it.
+`msg_…`; Responses keep the upstream's ids, which stored responses and `previous_response_id` refer
+to). Nothing is re-modelled: every field either side knows (tool_choice, stop, response_format,
+top_p, seed, logprobs, cache_control, thinking, reasoning, include, …) goes through untouched, and no
+SDK object is built on the hot path. Upstream failures read as everywhere else in compat: 500
+"completion failed: …" before the stream starts, the dialect's error frame after it (for Responses,
+response.failed).
 
 Across vendors (an Anthropic endpoint in front of an OpenAI provider) or with the mock provider,
 the engine translates through the neutral message model instead (`shared.compat.engine`).
@@ -13,18 +16,21 @@ the engine translates through the neutral message model instead (`shared.compat.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Response
 
+from shared.compat import responses_wire
 from shared.compat.common import upstream_failure
 from shared.http.sse import sse_response
 from shared.llm.base import Provider, ProviderError
 from shared.llm.wire import error_message
 
 OPENAI_PATH = "/chat/completions"
+RESPONSES_PATH = "/responses"
 ANTHROPIC_PATH = "/v1/messages"
 ErrorBody = Callable[[Exception], Any]
 
@@ -44,13 +50,16 @@ def _upstream_body(body: dict[str, Any], provider: Provider, drop: tuple[str, ..
     return _compact(sent).encode()
 
 
-def _json_response(content: bytes, ident: str) -> Response:
+def _json_response(content: bytes, ident: str | None) -> Response:
+    """The upstream's JSON object with our id, or (ident None) exactly as the upstream wrote it."""
     try:
         doc = json.loads(content)
     except ValueError:
         doc = None
     if not isinstance(doc, dict):
         raise upstream_failure(ProviderError("provider returned an invalid response"))
+    if ident is None:
+        return Response(content, status=200, mimetype="application/json")
     doc["id"] = ident
     return Response(_compact(doc), status=200, mimetype="application/json")
 
@@ -135,6 +144,53 @@ def _openai_frames(lines: Iterator[str], ident: str, error_body: ErrorBody) -> I
     except (ProviderError, ValueError) as exc:
         failure = upstream_failure(exc if isinstance(exc, ProviderError) else ProviderError("invalid stream"))
         yield f"data: {_compact(error_body(failure))}\n\n"
+
+
+# -- OpenAI Responses --------------------------------------------------------------------------------
+_RESPONSE_ENDS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_RESPONSE_STATES = frozenset({"response.created", "response.queued", "response.in_progress"})
+
+
+def openai_responses(body: dict[str, Any], provider: Provider, draft: responses_wire.Draft, *, stream: bool,
+                     error_body: ErrorBody):
+    """`/responses` upstream. Ids stay the upstream's: a client continues a stored response by its id
+    (`previous_response_id`), which only the upstream knows. `draft` words a failure the upstream did not."""
+    payload = _upstream_body(body, provider)
+    if not stream:
+        return _json_response(_call(provider, RESPONSES_PATH, payload), None)
+    return _relay(provider, RESPONSES_PATH, payload, lambda lines: _responses_frames(lines, draft, error_body))
+
+
+def _responses_frames(lines: Iterator[str], draft: responses_wire.Draft, error_body: ErrorBody) -> Iterator[str]:
+    """Each upstream event as written, up to its last one (response.completed, .incomplete or .failed).
+    A stream that breaks off before it ends with our response.failed: the last state the upstream
+    reported (or our draft), failed, numbered after the upstream's last event."""
+    raw: list[str] = []
+    snapshot: dict[str, Any] | None = None
+    sequence = -1
+    try:
+        for line in itertools.chain(lines, [""]):  # the final "" ends an event the connection cut short
+            if line:
+                raw.append(line)
+                continue
+            data = "\n".join(part[5:].removeprefix(" ") for part in raw if part.startswith("data:"))
+            frame, raw = "\n".join(raw) + "\n\n", []
+            if not data or data == "[DONE]":
+                continue  # comment-only events (keep-alives) and a chat-style end marker
+            doc = json.loads(data)
+            kind = doc.get("type")
+            if isinstance(doc.get("sequence_number"), int):
+                sequence = doc["sequence_number"]
+            if kind in _RESPONSE_STATES and isinstance(doc.get("response"), dict):
+                snapshot = doc["response"]
+            yield frame
+            if kind in _RESPONSE_ENDS:
+                return
+        raise ProviderError("openai provider error: stream ended without response.completed")
+    except (ProviderError, ValueError, AttributeError) as exc:  # AttributeError: an event that is not an object
+        failure = upstream_failure(exc if isinstance(exc, ProviderError) else ProviderError("invalid stream"))
+        message = error_body(failure)["error"]["message"]
+        yield responses_wire.failed_event(snapshot or draft.response("in_progress", []), message, sequence + 1)
 
 
 # -- Anthropic ---------------------------------------------------------------------------------------

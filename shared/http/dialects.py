@@ -69,13 +69,15 @@ _OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403:
 
 
 class OpenAIDialect(Dialect):
-    """`{"error":{"message","type","param","code"}}`."""
+    """`{"error":{"message","type","param","code"}}`; `param` names the request field at fault when the
+    error carries one (shared.compat.common.InvalidField), else null."""
 
     name = "openai"
 
     def body(self, error: ShoalError, request_id: str) -> Any:
         kind = _OPENAI_TYPES.get(error.status, "server_error")
-        return {"error": {"message": _message(error, request_id), "type": kind, "param": None, "code": None}}
+        return {"error": {"message": _message(error, request_id), "type": kind,
+                          "param": getattr(error, "param", None), "code": None}}
 
 
 _ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",

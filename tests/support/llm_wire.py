@@ -1,7 +1,8 @@
 """A scripted LLM server speaking the real OpenAI and Anthropic HTTP protocols.
 
 Point the real SDKs at it (`base_url=server.url + "/v1"` for OpenAI, `base_url=server.url` for
-Anthropic). Each request consumes the next scripted step:
+Anthropic). OpenAI's chat completions and Responses API (`/v1/responses`) are both served. Each
+request consumes the next scripted step:
     {"text": "..."}                                        a text answer
     {"tool_calls": [{"name": "...", "arguments": {...}}]}  tool use (optionally with "text")
     {"error": {"status": 429, "type": "rate_limit_error", "message": "..."}}
@@ -10,6 +11,7 @@ With the script exhausted it answers "scripted: <last user text>". Every request
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -51,6 +53,8 @@ class ScriptedLLM(BackgroundServer):
             time.sleep(self.latency)
         if request.path.endswith("/chat/completions"):
             return self._openai(body)
+        if request.path.endswith("/responses"):
+            return self._responses(body)
         if request.path.endswith("/messages"):
             return self._anthropic(body)
         if request.path.endswith("/models"):
@@ -107,6 +111,72 @@ class ScriptedLLM(BackgroundServer):
                            "model": body.get("model", self.model), "choices": [], "usage": usage}
                 yield f"data: {json.dumps(payload)}\n\n"
             yield "data: [DONE]\n\n"
+
+        return Response(frames(), content_type="text/event-stream")
+
+    # -- OpenAI Responses ----------------------------------------------------------------------
+    def _responses(self, body: dict[str, Any]) -> Response:
+        last = body.get("input") or ""
+        if isinstance(last, list):
+            last = next((i.get("content") for i in reversed(last) if isinstance(i, dict) and i.get("role") == "user"), "")
+        step = self._next(body, last if isinstance(last, str) else json.dumps(last))
+        if "error" in step:
+            e = step["error"]
+            return Response(json.dumps({"error": {"message": e["message"], "type": e.get("type", "server_error"),
+                                                  "param": None, "code": e.get("code")}}),
+                            status=e["status"], content_type="application/json")
+        text = step.get("text", "")
+        output: list[dict[str, Any]] = []
+        if text or not step.get("tool_calls"):
+            output.append({"id": f"msg_{uuid.uuid4().hex}", "type": "message", "status": "completed",
+                           "role": "assistant",
+                           "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]})
+        output += [{"id": f"fc_{i}", "type": "function_call", "status": "completed", "call_id": f"call_{i}",
+                    "name": c["name"], "arguments": json.dumps(c.get("arguments", {}))}
+                   for i, c in enumerate(step.get("tool_calls", []))]
+        usage = {"input_tokens": 11, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                 "output_tokens": max(1, len(text) // 4), "output_tokens_details": {"reasoning_tokens": 0}}
+        usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+        # Only what the official document requires, nothing echoed: any request gets a valid answer.
+        response = {"id": f"resp_{uuid.uuid4().hex}", "object": "response", "created_at": int(time.time()),
+                    "status": "completed", "error": None, "incomplete_details": None,
+                    "instructions": body.get("instructions"), "model": body.get("model", self.model),
+                    "output": output, "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+                    "metadata": {}, "temperature": None, "top_p": None, "usage": usage}
+        if not body.get("stream"):
+            return Response(json.dumps(response), content_type="application/json")
+
+        def frames():
+            sequence = itertools.count()
+
+            def event(kind: str, **data: Any) -> str:
+                return f"event: {kind}\ndata: {json.dumps({'type': kind, **data, 'sequence_number': next(sequence)})}\n\n"
+
+            started = {**response, "status": "in_progress", "output": []}
+            del started["usage"]
+            yield event("response.created", response=started)
+            yield event("response.in_progress", response=started)
+            for index, item in enumerate(output):
+                if item["type"] == "message":
+                    yield event("response.output_item.added", output_index=index,
+                                item={**item, "status": "in_progress", "content": []})
+                    where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+                    part = item["content"][0]
+                    yield event("response.content_part.added", **where, part={**part, "text": ""})
+                    for piece in _pieces(part["text"]):
+                        yield event("response.output_text.delta", **where, delta=piece, logprobs=[])
+                    yield event("response.output_text.done", **where, text=part["text"], logprobs=[])
+                    yield event("response.content_part.done", **where, part=part)
+                else:
+                    yield event("response.output_item.added", output_index=index,
+                                item={**item, "status": "in_progress", "arguments": ""})
+                    for piece in _pieces(item["arguments"]):
+                        yield event("response.function_call_arguments.delta", item_id=item["id"],
+                                    output_index=index, delta=piece)
+                    yield event("response.function_call_arguments.done", item_id=item["id"], output_index=index,
+                                name=item["name"], arguments=item["arguments"])
+                yield event("response.output_item.done", output_index=index, item=item)
+            yield event("response.completed", response=response)
 
         return Response(frames(), content_type="text/event-stream")
 
