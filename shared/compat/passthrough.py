@@ -9,6 +9,12 @@ before the stream starts, the dialect's error frame after it.
 
 Across vendors (an Anthropic endpoint in front of an OpenAI provider) or with the mock provider,
 the engine translates through the neutral message model instead (`shared.compat.engine`).
+
+With `on_usage` (a task token's call, whose usage is counted on the task) the upstream's usage figures
+are read from the answer, or from the stream as it passes, and handed over once the call is over. An
+OpenAI stream reports usage only with `stream_options.include_usage`: it is asked for upstream, and
+when the client did not ask for it the usage chunk and the `usage: null` fields are taken out again,
+so the client still sees what it asked for.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 from flask import Response
 
 from shared.compat.common import upstream_failure
+from shared.compat.usage import UsageSink, anthropic_usage, openai_usage
 from shared.http.sse import sse_response
 from shared.llm.base import Provider, ProviderError
 from shared.llm.wire import error_message
@@ -44,13 +51,16 @@ def _upstream_body(body: dict[str, Any], provider: Provider, drop: tuple[str, ..
     return _compact(sent).encode()
 
 
-def _json_response(content: bytes, ident: str) -> Response:
+def _json_response(content: bytes, ident: str, on_usage: UsageSink | None = None,
+                   read_usage: Callable[[Any], Any] | None = None) -> Response:
     try:
         doc = json.loads(content)
     except ValueError:
         doc = None
     if not isinstance(doc, dict):
         raise upstream_failure(ProviderError("provider returned an invalid response"))
+    if on_usage is not None and read_usage is not None:
+        on_usage(read_usage(doc.get("usage")))
     doc["id"] = ident
     return Response(_compact(doc), status=200, mimetype="application/json")
 
@@ -106,18 +116,28 @@ def _relay(provider: Provider, path: str, payload: bytes, frames: Callable[[Iter
 
 
 # -- OpenAI ------------------------------------------------------------------------------------------
-def openai(body: dict[str, Any], provider: Provider, ident: str, *, stream: bool, error_body: ErrorBody):
+def openai(body: dict[str, Any], provider: Provider, ident: str, *, stream: bool, error_body: ErrorBody,
+           on_usage: UsageSink | None = None):
     # A non-positive token limit means "unset" here (apply_max_tokens); upstream would refuse it.
     drop = tuple(k for k in ("max_tokens", "max_completion_tokens")
                  if isinstance(body.get(k), int | float) and not isinstance(body[k], bool) and body[k] <= 0)
-    payload = _upstream_body(body, provider, drop)
     if not stream:
-        return _json_response(_call(provider, OPENAI_PATH, payload), ident)
-    return _relay(provider, OPENAI_PATH, payload, lambda lines: _openai_frames(lines, ident, error_body))
+        payload = _upstream_body(body, provider, drop)
+        return _json_response(_call(provider, OPENAI_PATH, payload), ident, on_usage, openai_usage)
+    options = body.get("stream_options") or {}
+    asked = bool(options.get("include_usage"))
+    if on_usage is not None and not asked:
+        body = {**body, "stream_options": {**options, "include_usage": True}}
+    payload = _upstream_body(body, provider, drop)
+    return _relay(provider, OPENAI_PATH, payload,
+                  lambda lines: _openai_frames(lines, ident, error_body, on_usage, hide_usage=not asked))
 
 
-def _openai_frames(lines: Iterator[str], ident: str, error_body: ErrorBody) -> Iterator[str]:
-    """Each upstream chunk with our id; `[DONE]` only if the upstream finished (never after an error)."""
+def _openai_frames(lines: Iterator[str], ident: str, error_body: ErrorBody, on_usage: UsageSink | None = None,
+                   *, hide_usage: bool = False) -> Iterator[str]:
+    """Each upstream chunk with our id; `[DONE]` only if the upstream finished (never after an error).
+    With `on_usage`, the usage chunk's figures are handed over when the stream ends, however it ends."""
+    usage: Any = None
     try:
         for line in lines:
             if not line.startswith("data:"):
@@ -129,28 +149,41 @@ def _openai_frames(lines: Iterator[str], ident: str, error_body: ErrorBody) -> I
             chunk = json.loads(data)
             if isinstance(chunk, dict) and "error" in chunk:
                 raise ProviderError(f"openai provider error: {error_message(data.encode())}")
+            if on_usage is not None and isinstance(chunk, dict):
+                usage = chunk.get("usage") or usage
+                if hide_usage:  # asked for on the client's behalf: not part of what it sees
+                    chunk.pop("usage", None)
+                    if not chunk.get("choices"):
+                        continue
             chunk["id"] = ident
             yield f"data: {_compact(chunk)}\n\n"
         raise ProviderError("openai provider error: stream ended without [DONE]")
     except (ProviderError, ValueError) as exc:
         failure = upstream_failure(exc if isinstance(exc, ProviderError) else ProviderError("invalid stream"))
         yield f"data: {_compact(error_body(failure))}\n\n"
+    finally:
+        if on_usage is not None:
+            on_usage(openai_usage(usage))
 
 
 # -- Anthropic ---------------------------------------------------------------------------------------
 def anthropic(body: dict[str, Any], provider: Provider, ident: str, *, stream: bool, error_body: ErrorBody,
-              version: str | None, beta: str | None):
+              version: str | None, beta: str | None, on_usage: UsageSink | None = None):
     payload = _upstream_body(body, provider)
     headers = {"anthropic-version": version or "", "anthropic-beta": beta or ""}
     if not stream:
-        return _json_response(_call(provider, ANTHROPIC_PATH, payload, headers), ident)
-    return _relay(provider, ANTHROPIC_PATH, payload, lambda lines: _anthropic_frames(lines, ident, error_body),
-                  headers)
+        return _json_response(_call(provider, ANTHROPIC_PATH, payload, headers), ident, on_usage, anthropic_usage)
+    return _relay(provider, ANTHROPIC_PATH, payload,
+                  lambda lines: _anthropic_frames(lines, ident, error_body, on_usage), headers)
 
 
-def _anthropic_frames(lines: Iterator[str], ident: str, error_body: ErrorBody) -> Iterator[str]:
-    """Each upstream event as sent (message_start with our id); ends after message_stop or an error."""
+def _anthropic_frames(lines: Iterator[str], ident: str, error_body: ErrorBody,
+                      on_usage: UsageSink | None = None) -> Iterator[str]:
+    """Each upstream event as sent (message_start with our id); ends after message_stop or an error.
+    With `on_usage`, the figures of message_start and message_delta (cumulative, so the later ones
+    win) are handed over when the stream ends, however it ends."""
     event, data = "", ""
+    figures: dict[str, Any] = {}
     try:
         for line in lines:
             if line.startswith("event:"):
@@ -162,6 +195,9 @@ def _anthropic_frames(lines: Iterator[str], ident: str, error_body: ErrorBody) -
                     doc = json.loads(data)
                     doc["message"]["id"] = ident
                     data = _compact(doc)
+                    figures.update(_present(doc["message"].get("usage")))
+                elif event == "message_delta" and on_usage is not None:
+                    figures.update(_present(json.loads(data).get("usage")))
                 yield f"event: {event}\ndata: {data}\n\n"
                 if event in ("message_stop", "error"):
                     return
@@ -171,6 +207,14 @@ def _anthropic_frames(lines: Iterator[str], ident: str, error_body: ErrorBody) -
             if event in ("message_stop", "error"):
                 return
         raise ProviderError("anthropic provider error: stream ended without message_stop")
-    except (ProviderError, ValueError, KeyError, TypeError) as exc:
+    except (ProviderError, ValueError, KeyError, TypeError, AttributeError) as exc:
         failure = upstream_failure(exc if isinstance(exc, ProviderError) else ProviderError("invalid stream"))
         yield f"event: error\ndata: {_compact(error_body(failure))}\n\n"
+    finally:
+        if on_usage is not None:
+            on_usage(anthropic_usage(figures))
+
+
+def _present(usage: Any) -> dict[str, Any]:
+    """The figures a usage object reports (nulls are "not reported here", not zero)."""
+    return {k: v for k, v in usage.items() if v is not None} if isinstance(usage, dict) else {}
