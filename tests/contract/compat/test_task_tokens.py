@@ -17,6 +17,7 @@ import pytest
 
 from shared.auth.authorization import TASK_TOKEN_FORBIDDEN
 from tests.conftest import AUTH, DEV_TOKEN
+from tests.support.leak_scan import leak_scan  # noqa: F401  (fixture)
 
 COMPAT_URL = "http://compat.test"
 USER = [{"role": "user", "content": "hi"}]
@@ -417,17 +418,24 @@ def add_agent(shoal, runtime: dict) -> None:
                               headers=AUTH).status_code == 201
 
 
-def test_the_agents_secret_key_replaces_the_platform_key(shoal, anthropic_upstream, fake_kube):
-    add_secret(fake_kube, "claude-creds", {"ANTHROPIC_API_KEY": "sk-ant-agent-own"})
+def test_the_agents_secret_key_replaces_the_platform_key(shoal, anthropic_upstream, fake_kube, leak_scan):  # noqa: F811
+    add_secret(fake_kube, "claude-creds", {"ANTHROPIC_API_KEY": leak_scan.plant("sk-ant-agent-own")})
     add_agent(shoal, {"type": "claude", "secretRef": {"name": "claude-creds"}})
     start_task(shoal, agentRef="coder")
-    client = anthropic_client(shoal, mint(shoal))
+    minted = mint(shoal)
+    leak_scan.plant(minted["token"])  # the token is not logged either
+    leak_scan.watch(shoal.compat)
+    client = anthropic_client(shoal, minted)
     message = client.messages.create(model="claude-upstream", max_tokens=64, messages=USER)
     with client.messages.stream(model="claude-upstream", max_tokens=64, messages=USER) as stream:
         streamed = "".join(stream.text_stream)
     assert [r["headers"]["X-Api-Key"] for r in anthropic_upstream.requests] == ["sk-ant-agent-own"] * 2
-    assert "sk-ant-agent-own" not in message.model_dump_json() + streamed
-    assert usage(shoal)["llmCalls"] == 2
+    leak_scan.record(message.model_dump_json() + streamed)
+    response = shoal.compat.post("/anthropic/v1/messages", headers=bearer(minted),  # a raw answer, headers too
+                                 json={"model": "claude-upstream", "max_tokens": 64, "messages": USER})
+    assert response.status_code == 200
+    assert usage(shoal)["llmCalls"] == 3
+    # (leak_scan checks every recorded body and every log line when the test ends)
 
 
 def test_a_secret_ref_key_names_the_key_and_vendor(shoal, openai_upstream, fake_kube):
