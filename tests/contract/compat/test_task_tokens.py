@@ -393,6 +393,24 @@ def test_an_unknown_task_token_is_401_in_each_dialect(shoal):
     assert response.get_json() == orka_err(401, "invalid token")
 
 
+def test_an_expired_token_is_401(shoal, openai_upstream, no_token_cache):
+    from shared.auth.api_keys import hash_key
+    from shared.auth.task_tokens import KIND
+    from shared.store import ObjectStore
+
+    start_task(shoal)
+    minted = mint(shoal)
+    digest = hash_key(minted["token"])
+    record = ObjectStore(KIND).get(digest[:2], digest)
+    ObjectStore(KIND).replace(digest[:2], digest, record.doc, expected_version=record.version,
+                              expiry=int(time.time()) - 1)  # as TTL would have it (deletion is lazy)
+    response = shoal.compat.post("/openai/v1/chat/completions", headers=bearer(minted),
+                                 json={"model": "m", "messages": USER})
+    assert response.status_code == 401
+    assert response.get_json() == openai_err("invalid token", "authentication_error")
+    assert openai_upstream.requests == []
+
+
 def test_a_replica_reuses_a_verified_token_for_a_few_seconds(shoal, openai_upstream, monkeypatch):
     """The documented window (SHOAL_TASK_TOKEN_CACHE_SECONDS): within it a call costs no store read."""
     from shared.config import reset_settings
