@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CLUSTER_COMPAT_URL = "http://compat.shoal.svc.cluster.local"
 
 
 class Settings(BaseSettings):
@@ -30,6 +32,10 @@ class Settings(BaseSettings):
 
     # Where workers reach the internal API.
     internal_url: str = "http://internal.shoal.svc.cluster.local"
+    # Where workers (and the coding-agent runtimes they start) reach the compat endpoints: the base of
+    # the URLs a task's model token comes with. Empty = the gateway of SHOAL_INTERNAL_URL on the local
+    # platform (one gateway serves every function there), else the compat service in the cluster.
+    compat_url: str = ""
 
     # Execution.
     executor: Literal["local", "kubernetes"] = "kubernetes"
@@ -102,6 +108,13 @@ class Settings(BaseSettings):
     compat_max_reprompts: int = 3
     # Tasks one compat request may create (Orka's per-turn limit of the chat tools).
     compat_max_tasks_per_request: int = 5
+    # Task-scoped model tokens (docs/auth.md): a token lives for what remains of the task's
+    # spec.timeout, at most this long (and this long when the task has no timeout); the worker mints
+    # a new one when it runs out.
+    task_token_max_seconds: int = 7200
+    # How long a replica reuses a verified task token (the task still Running at that attempt) before
+    # reading the store again: a task that ended stops being served within this window.
+    task_token_cache_seconds: float = 2.0
 
     # --- Authentication (issue 7; docs/auth.md) ---------------------------------------------------
     # TokenReview: audiences the ServiceAccount token must carry (comma-separated; empty = the
@@ -214,3 +227,9 @@ class Settings(BaseSettings):
     # Security scans (docs/security.md): the GitHub token that opens remediation pull requests when
     # the RepositoryScan names no spec.gitSecretRef. Never returned or logged.
     security_github_token: str | None = None
+
+    @model_validator(mode="after")
+    def _default_compat_url(self) -> Settings:
+        if not self.compat_url:
+            self.compat_url = self.internal_url if self.platform == "local" else CLUSTER_COMPAT_URL
+        return self

@@ -19,7 +19,8 @@ AUTH = {"Authorization": f"Bearer {DEV_TOKEN}"}
 
 def reset_process_state() -> None:
     """Forget every per-process cache: a fake server on a reused port must never meet a cached answer."""
-    from shared.auth import jwks, kube_auth
+    from shared.auth import jwks, kube_auth, task_tokens
+    from shared.compat import task_models
     from shared.config import reset_settings
     from shared.kube import reset_client
     from shared.llm.registry import clear_provider_cache
@@ -30,6 +31,8 @@ def reset_process_state() -> None:
     reset_client()
     jwks.reset_caches()
     kube_auth.reset_caches()
+    task_tokens.reset_cache()
+    task_models.reset_cache()
     clear_provider_cache()
 
 

@@ -9,7 +9,9 @@ from its path and method (`/api/v1/memory-proposals/<id>/review` POST → verb `
   the real or virtual resource (group core.orka.ai), so RBAC is the only source of truth;
 - OIDC: namespace isolation (its configured namespace only);
 - Txn-Token: namespace isolation (`tctx.namespace`) plus the scope check in the configured mode
-  (off, audit = log only, enforce = 403 "context token is not authorized for <verb> <resource>").
+  (off, audit = log only, enforce = 403 "context token is not authorized for <verb> <resource>");
+- task (a running task's model token): the compat model routes only, in the task's namespace;
+  every other route is 403 (decided in `check_route`, before any route-specific rule).
 
 The route's permission lives in a context variable for the duration of the request, so
 `resolve_namespace` re-checks it for whichever namespace a handler finally acts in.
@@ -30,6 +32,9 @@ log = get_logger("auth")
 GROUP = "core.orka.ai"
 AUTHENTICATED = "authenticated"  # any authenticated principal; no resource check
 WORKER = "worker"                # the worker API: ServiceAccounts (and dev) only, namespace-checked by the route
+# The only routes a task token may call: the compat model endpoints its runtime talks to.
+MODEL_ROUTE_PREFIXES = ("/openai/v1/", "/anthropic/v1/")
+TASK_TOKEN_FORBIDDEN = "task tokens may only call the model endpoints (/openai/v1, /anthropic/v1)"
 
 
 @dataclass(frozen=True)
@@ -135,17 +140,30 @@ class _RequestAuth:
     permission: RoutePermission
     name: str | None
     checked: set[str]
+    rule: str = ""  # the matched route's path rule
 
 
 _current: contextvars.ContextVar[_RequestAuth | None] = contextvars.ContextVar("shoal_request_auth", default=None)
 
 
-def begin(principal: Principal, permission: RoutePermission, path_args: dict[str, Any]) -> contextvars.Token:
+def begin(principal: Principal, permission: RoutePermission, path_args: dict[str, Any],
+          rule: str = "") -> contextvars.Token:
     name = None
     if isinstance(permission, Permission) and permission.name_arg:
         value = path_args.get(permission.name_arg)
         name = value if isinstance(value, str) else None
-    return _current.set(_RequestAuth(principal, permission, name, set()))
+    return _current.set(_RequestAuth(principal, permission, name, set(), rule))
+
+
+def is_model_route(rule: str) -> bool:
+    return rule.startswith(MODEL_ROUTE_PREFIXES)
+
+
+def check_route_kind(principal: Principal, rule: str) -> None:
+    """Principals bound to some routes whatever the route's permission: a task token to the model routes.
+    Run by `check_route` for every protected route, and by a public route that authenticates by itself."""
+    if principal.kind == "task" and not is_model_route(rule):
+        raise Forbidden(TASK_TOKEN_FORBIDDEN)
 
 
 def end(token: contextvars.Token) -> None:
@@ -157,6 +175,8 @@ def check_route(explicit_namespace: str | None) -> None:
     state = _current.get()
     if state is None:
         return
+    # First, so no permission (not even AUTHENTICATED or the worker API's) lets a runtime's token through.
+    check_route_kind(state.principal, state.rule)
     if state.permission == WORKER:
         if state.principal.kind not in ("serviceaccount", "dev", "system"):
             from shared.auth.resolver import INVALID
@@ -263,5 +283,8 @@ def authorize(principal: Principal, permission: Permission, namespace: str, *, n
 
         if get_settings().oidc_rbac and not _sar(as_kubernetes_user(principal), permission, namespace, name):
             raise Forbidden(f"not authorized to {permission.action}")
+        return
+    if principal.kind == "task":
+        # `check_route` admitted only the model routes; the task's namespace is its isolation.
         return
     # API-key principals: namespace isolation is their authorization; RBAC is not consulted.

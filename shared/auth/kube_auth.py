@@ -10,49 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-import time
-from collections import OrderedDict
 from typing import Any
 
 from shared.auth.principal import Principal
+from shared.auth.ttl_cache import TTLCache
 from shared.config import get_settings
 from shared.errors import Unavailable
 from shared.logs import get_logger
 
 log = get_logger("auth")
-_MAX_ENTRIES = 4096
-
-
-class _TTLCache:
-    def __init__(self) -> None:
-        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> tuple[bool, Any]:
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is None or hit[0] < time.monotonic():
-                self._items.pop(key, None)
-                return False, None
-            return True, hit[1]
-
-    def put(self, key: Any, value: Any, ttl: float) -> None:
-        if ttl <= 0:
-            return
-        with self._lock:
-            self._items[key] = (time.monotonic() + ttl, value)
-            self._items.move_to_end(key)
-            while len(self._items) > _MAX_ENTRIES:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_reviews = _TTLCache()
-_decisions = _TTLCache()
+_reviews = TTLCache()
+_decisions = TTLCache()
 
 
 def kube_configured() -> bool:

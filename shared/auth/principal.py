@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 # "kubernetes": a TokenReview user that is not a ServiceAccount; "system": the platform acting on
-# its own behalf (e.g. the github function creating a label-triggered task).
-PrincipalKind = Literal["dev", "serviceaccount", "kubernetes", "oidc", "txn", "apikey", "system"]
+# its own behalf (e.g. the github function creating a label-triggered task); "task": a running task's
+# model token (shared.auth.task_tokens), good for the compat model endpoints only.
+PrincipalKind = Literal["dev", "serviceaccount", "kubernetes", "oidc", "txn", "apikey", "system", "task"]
 
 
 @dataclass(frozen=True)

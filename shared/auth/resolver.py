@@ -3,7 +3,9 @@
 Order (DESIGN §5): ServiceAccount token via TokenReview, OIDC JWT, Txn-Token, API key, dev token.
 Each authenticator returns a Principal, None ("not mine, try the next") or raises Unauthorized.
 A token that names the OIDC issuer, or has `typ: txntoken+jwt`, is never sent to TokenReview: it
-belongs to its own authenticator, which must accept it or refuse it.
+belongs to its own authenticator, which must accept it or refuse it. A task's model token
+(`shoal_tt_…`, shared.auth.task_tokens) is recognised by its prefix before all of them, for the same
+reason: it never leaves Shoal, not even to the apiserver.
 """
 
 from __future__ import annotations
@@ -77,6 +79,15 @@ def txn_authenticator(token: str, headers: Mapping[str, str]) -> Principal | Non
         raise _rejected("txn", exc) from None
 
 
+def task_token_authenticator(token: str, headers: Mapping[str, str]) -> Principal | None:
+    """A running task's model token; anything else is not this authenticator's."""
+    from shared.auth import task_tokens
+
+    if not token or not task_tokens.is_task_token(token):
+        return None
+    return task_tokens.authenticate_task_token(token)
+
+
 def dev_token_authenticator(token: str, headers: Mapping[str, str]) -> Principal | None:
     """The local platform's printed token; honoured only when the process runs under `make run`."""
     settings = get_settings()
@@ -88,8 +99,8 @@ def dev_token_authenticator(token: str, headers: Mapping[str, str]) -> Principal
 
 
 # Authenticators in resolution order; an API-key authenticator goes before the dev token.
-AUTHENTICATORS: list[Authenticator] = [service_account_authenticator, oidc_authenticator, txn_authenticator,
-                                       dev_token_authenticator]
+AUTHENTICATORS: list[Authenticator] = [task_token_authenticator, service_account_authenticator, oidc_authenticator,
+                                       txn_authenticator, dev_token_authenticator]
 
 
 def bearer_token(headers: Mapping[str, str]) -> str:

@@ -14,10 +14,11 @@ from shared.compat.common import (
     model_entries,
     primed,
     request_namespace,
-    resolve_provider,
+    request_provider,
     server_tools_enabled,
     stream_error_renderer,
 )
+from shared.compat.usage import counted, record_usage, usage_sink
 from shared.http.api import RequestContext, Router
 from shared.http.sse import sse_response
 
@@ -29,22 +30,26 @@ def create_message(ctx: RequestContext):
     body = ctx.json_object(message=anthropic_wire.BAD_BODY)
     anthropic_wire.check(body)
     namespace = request_namespace(ctx)
-    provider = resolve_provider(body["model"])
+    provider = request_provider(ctx, body["model"])
     request = anthropic_wire.parse(body)
     ident = f"msg_{uuid.uuid4()}"
+    principal = ctx.require_principal()
     tools = None
     if server_tools_enabled(ctx):
         from shared.compat.tools import compat_tools
 
-        tools = compat_tools(ctx.require_principal(), namespace)
+        tools = compat_tools(principal, namespace)
     elif passthrough.speaks(provider, "anthropic"):
         headers = ctx.request.headers
         return passthrough.anthropic(body, provider, ident, stream=request.stream,
                                      error_body=stream_error_renderer("anthropic", ctx.request_id),
-                                     version=headers.get("anthropic-version"), beta=headers.get("anthropic-beta"))
+                                     version=headers.get("anthropic-version"), beta=headers.get("anthropic-beta"),
+                                     on_usage=usage_sink(principal))
     if not request.stream:
-        return anthropic_wire.message(ident, provider.model, engine.complete(request, provider, tools, namespace))
-    events = primed(engine.stream(request, provider, tools, namespace))
+        outcome = engine.complete(request, provider, tools, namespace)
+        record_usage(principal, outcome.usage)
+        return anthropic_wire.message(ident, provider.model, outcome)
+    events = primed(counted(engine.stream(request, provider, tools, namespace), principal))
     return sse_response(anthropic_wire.frames(ident, provider.model, events,
                                               error_body=stream_error_renderer("anthropic", ctx.request_id)),
                         heartbeat_seconds=None)  # the engine keeps the stream alive itself

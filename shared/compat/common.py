@@ -41,7 +41,13 @@ class InvalidField(Invalid):
 
 
 def server_tools_enabled(ctx: RequestContext) -> bool:
-    """Server-side tools are the default; `X-Orka-Tools: disabled` makes the endpoint a transparent proxy."""
+    """Server-side tools are the default; `X-Orka-Tools: disabled` makes the endpoint a transparent proxy.
+
+    A task token's call is always proxied: its runtime runs its own agent loop in the worker, so the
+    model must see exactly the runtime's messages (no Orka tools, rules or goal-state re-prompts).
+    """
+    if ctx.principal is not None and ctx.principal.kind == "task":
+        return False
     return (ctx.request.headers.get(TOOLS_HEADER) or "").strip().lower() != "disabled"
 
 
@@ -56,6 +62,17 @@ def resolve_provider(model: str | None) -> Provider:
     from shared.llm.registry import resolve
 
     return resolve(model or None)
+
+
+def request_provider(ctx: RequestContext, model: str | None) -> Provider:
+    """The provider of this request's model: a task token's by its own rule (configured models only,
+    the task's model otherwise, the Agent's own key: `shared.compat.task_models`), else `resolve_provider`."""
+    principal = ctx.require_principal()
+    if principal.kind == "task":
+        from shared.compat.task_models import task_provider
+
+        return task_provider(principal, model)
+    return resolve_provider(model)
 
 
 def upstream_failure(exc: Exception) -> ShoalError:

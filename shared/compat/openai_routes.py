@@ -10,10 +10,11 @@ from shared.compat.common import (
     model_entries,
     primed,
     request_namespace,
-    resolve_provider,
+    request_provider,
     server_tools_enabled,
     stream_error_renderer,
 )
+from shared.compat.usage import counted, record_usage, usage_sink
 from shared.http.api import RequestContext, Router
 from shared.http.sse import sse_response
 
@@ -26,21 +27,24 @@ def chat_completions(ctx: RequestContext):
     body = ctx.json_object(message=openai_wire.BAD_BODY)
     request = openai_wire.parse(body)
     namespace = request_namespace(ctx)
-    provider = resolve_provider(request.model)
+    provider = request_provider(ctx, request.model)
     openai_wire.apply_max_tokens(body, request)
     ident, created = f"chatcmpl-{secrets.token_hex(4)}", int(time.time())
+    principal = ctx.require_principal()
     tools = None
     if server_tools_enabled(ctx):
         from shared.compat.tools import compat_tools
 
-        tools = compat_tools(ctx.require_principal(), namespace)
+        tools = compat_tools(principal, namespace)
     elif passthrough.speaks(provider, "openai"):
         return passthrough.openai(body, provider, ident, stream=request.stream,
-                                  error_body=stream_error_renderer("openai", ctx.request_id))
+                                  error_body=stream_error_renderer("openai", ctx.request_id),
+                                  on_usage=usage_sink(principal))
     if not request.stream:
         outcome = engine.complete(request, provider, tools, namespace)
+        record_usage(principal, outcome.usage)
         return openai_wire.response(ident, created, provider.model, outcome)
-    events = primed(engine.stream(request, provider, tools, namespace))
+    events = primed(counted(engine.stream(request, provider, tools, namespace), principal))
     return sse_response(openai_wire.frames(ident, created, provider.model, events,
                                            include_usage=request.include_usage,
                                            error_body=stream_error_renderer("openai", ctx.request_id)),
@@ -55,16 +59,19 @@ def create_response(ctx: RequestContext):
     body = ctx.json_object(message=responses_wire.BAD_BODY)
     responses_wire.check(body)
     namespace = request_namespace(ctx)
-    provider = resolve_provider(body.get("model"))
+    principal = ctx.require_principal()
+    provider = request_provider(ctx, body.get("model"))
     draft = responses_wire.Draft.of(body, provider.model)
     error_body = stream_error_renderer("openai", ctx.request_id)
     if passthrough.speaks(provider, "openai"):
         return passthrough.openai_responses(body, provider, draft, stream=bool(body.get("stream")),
-                                            error_body=error_body)
+                                            error_body=error_body, on_usage=usage_sink(principal))
     request = responses_wire.parse(body)
     if not request.stream:
-        return responses_wire.response(draft, engine.complete(request, provider, None, namespace))
-    events = primed(engine.stream(request, provider, None, namespace))
+        outcome = engine.complete(request, provider, None, namespace)
+        record_usage(principal, outcome.usage)
+        return responses_wire.response(draft, outcome)
+    events = primed(counted(engine.stream(request, provider, None, namespace), principal))
     return sse_response(responses_wire.frames(draft, events, error_body=error_body), heartbeat_seconds=None)
 
 

@@ -12,6 +12,12 @@ response.failed).
 
 Across vendors (an Anthropic endpoint in front of an OpenAI provider) or with the mock provider,
 the engine translates through the neutral message model instead (`shared.compat.engine`).
+
+With `on_usage` (a task token's call, whose usage is counted on the task) the upstream's usage figures
+are read from the answer, or from the stream as it passes, and handed over once the call is over. An
+OpenAI stream reports usage only with `stream_options.include_usage`: it is asked for upstream, and
+when the client did not ask for it the usage chunk and the `usage: null` fields are taken out again,
+so the client still sees what it asked for.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from flask import Response
 
 from shared.compat import responses_wire
 from shared.compat.common import upstream_failure
+from shared.compat.usage import UsageSink, anthropic_usage, openai_usage, responses_usage
 from shared.http.sse import sse_response
 from shared.llm.base import Provider, ProviderError
 from shared.llm.wire import error_message
@@ -50,7 +57,8 @@ def _upstream_body(body: dict[str, Any], provider: Provider, drop: tuple[str, ..
     return _compact(sent).encode()
 
 
-def _json_response(content: bytes, ident: str | None) -> Response:
+def _json_response(content: bytes, ident: str | None, on_usage: UsageSink | None = None,
+                   read_usage: Callable[[Any], Any] | None = None) -> Response:
     """The upstream's JSON object with our id, or (ident None) exactly as the upstream wrote it."""
     try:
         doc = json.loads(content)
@@ -58,6 +66,8 @@ def _json_response(content: bytes, ident: str | None) -> Response:
         doc = None
     if not isinstance(doc, dict):
         raise upstream_failure(ProviderError("provider returned an invalid response"))
+    if on_usage is not None and read_usage is not None:
+        on_usage(read_usage(doc.get("usage")))
     if ident is None:
         return Response(content, status=200, mimetype="application/json")
     doc["id"] = ident
@@ -115,18 +125,28 @@ def _relay(provider: Provider, path: str, payload: bytes, frames: Callable[[Iter
 
 
 # -- OpenAI ------------------------------------------------------------------------------------------
-def openai(body: dict[str, Any], provider: Provider, ident: str, *, stream: bool, error_body: ErrorBody):
+def openai(body: dict[str, Any], provider: Provider, ident: str, *, stream: bool, error_body: ErrorBody,
+           on_usage: UsageSink | None = None):
     # A non-positive token limit means "unset" here (apply_max_tokens); upstream would refuse it.
     drop = tuple(k for k in ("max_tokens", "max_completion_tokens")
                  if isinstance(body.get(k), int | float) and not isinstance(body[k], bool) and body[k] <= 0)
-    payload = _upstream_body(body, provider, drop)
     if not stream:
-        return _json_response(_call(provider, OPENAI_PATH, payload), ident)
-    return _relay(provider, OPENAI_PATH, payload, lambda lines: _openai_frames(lines, ident, error_body))
+        payload = _upstream_body(body, provider, drop)
+        return _json_response(_call(provider, OPENAI_PATH, payload), ident, on_usage, openai_usage)
+    options = body.get("stream_options") or {}
+    asked = bool(options.get("include_usage"))
+    if on_usage is not None and not asked:
+        body = {**body, "stream_options": {**options, "include_usage": True}}
+    payload = _upstream_body(body, provider, drop)
+    return _relay(provider, OPENAI_PATH, payload,
+                  lambda lines: _openai_frames(lines, ident, error_body, on_usage, hide_usage=not asked))
 
 
-def _openai_frames(lines: Iterator[str], ident: str, error_body: ErrorBody) -> Iterator[str]:
-    """Each upstream chunk with our id; `[DONE]` only if the upstream finished (never after an error)."""
+def _openai_frames(lines: Iterator[str], ident: str, error_body: ErrorBody, on_usage: UsageSink | None = None,
+                   *, hide_usage: bool = False) -> Iterator[str]:
+    """Each upstream chunk with our id; `[DONE]` only if the upstream finished (never after an error).
+    With `on_usage`, the usage chunk's figures are handed over when the stream ends, however it ends."""
+    usage: Any = None
     try:
         for line in lines:
             if not line.startswith("data:"):
@@ -138,12 +158,21 @@ def _openai_frames(lines: Iterator[str], ident: str, error_body: ErrorBody) -> I
             chunk = json.loads(data)
             if isinstance(chunk, dict) and "error" in chunk:
                 raise ProviderError(f"openai provider error: {error_message(data.encode())}")
+            if on_usage is not None and isinstance(chunk, dict):
+                usage = chunk.get("usage") or usage
+                if hide_usage:  # asked for on the client's behalf: not part of what it sees
+                    chunk.pop("usage", None)
+                    if not chunk.get("choices"):
+                        continue
             chunk["id"] = ident
             yield f"data: {_compact(chunk)}\n\n"
         raise ProviderError("openai provider error: stream ended without [DONE]")
     except (ProviderError, ValueError) as exc:
         failure = upstream_failure(exc if isinstance(exc, ProviderError) else ProviderError("invalid stream"))
         yield f"data: {_compact(error_body(failure))}\n\n"
+    finally:
+        if on_usage is not None:
+            on_usage(openai_usage(usage))
 
 
 # -- OpenAI Responses --------------------------------------------------------------------------------
@@ -152,16 +181,18 @@ _RESPONSE_STATES = frozenset({"response.created", "response.queued", "response.i
 
 
 def openai_responses(body: dict[str, Any], provider: Provider, draft: responses_wire.Draft, *, stream: bool,
-                     error_body: ErrorBody):
+                     error_body: ErrorBody, on_usage: UsageSink | None = None):
     """`/responses` upstream. Ids stay the upstream's: a client continues a stored response by its id
     (`previous_response_id`), which only the upstream knows. `draft` words a failure the upstream did not."""
     payload = _upstream_body(body, provider)
     if not stream:
-        return _json_response(_call(provider, RESPONSES_PATH, payload), None)
-    return _relay(provider, RESPONSES_PATH, payload, lambda lines: _responses_frames(lines, draft, error_body))
+        return _json_response(_call(provider, RESPONSES_PATH, payload), None, on_usage, responses_usage)
+    return _relay(provider, RESPONSES_PATH, payload,
+                  lambda lines: _responses_frames(lines, draft, error_body, on_usage))
 
 
-def _responses_frames(lines: Iterator[str], draft: responses_wire.Draft, error_body: ErrorBody) -> Iterator[str]:
+def _responses_frames(lines: Iterator[str], draft: responses_wire.Draft, error_body: ErrorBody,
+                      on_usage: UsageSink | None = None) -> Iterator[str]:
     """Each upstream event as written, up to its last one (response.completed, .incomplete or .failed).
     A stream that breaks off before it ends with our response.failed: the last state the upstream
     reported (or our draft), failed, numbered after the upstream's last event."""
@@ -185,6 +216,8 @@ def _responses_frames(lines: Iterator[str], draft: responses_wire.Draft, error_b
                 snapshot = doc["response"]
             yield frame
             if kind in _RESPONSE_ENDS:
+                if on_usage is not None and isinstance(doc.get("response"), dict):
+                    on_usage(responses_usage(doc["response"].get("usage")))
                 return
         raise ProviderError("openai provider error: stream ended without response.completed")
     except (ProviderError, ValueError, AttributeError) as exc:  # AttributeError: an event that is not an object
@@ -195,18 +228,22 @@ def _responses_frames(lines: Iterator[str], draft: responses_wire.Draft, error_b
 
 # -- Anthropic ---------------------------------------------------------------------------------------
 def anthropic(body: dict[str, Any], provider: Provider, ident: str, *, stream: bool, error_body: ErrorBody,
-              version: str | None, beta: str | None):
+              version: str | None, beta: str | None, on_usage: UsageSink | None = None):
     payload = _upstream_body(body, provider)
     headers = {"anthropic-version": version or "", "anthropic-beta": beta or ""}
     if not stream:
-        return _json_response(_call(provider, ANTHROPIC_PATH, payload, headers), ident)
-    return _relay(provider, ANTHROPIC_PATH, payload, lambda lines: _anthropic_frames(lines, ident, error_body),
-                  headers)
+        return _json_response(_call(provider, ANTHROPIC_PATH, payload, headers), ident, on_usage, anthropic_usage)
+    return _relay(provider, ANTHROPIC_PATH, payload,
+                  lambda lines: _anthropic_frames(lines, ident, error_body, on_usage), headers)
 
 
-def _anthropic_frames(lines: Iterator[str], ident: str, error_body: ErrorBody) -> Iterator[str]:
-    """Each upstream event as sent (message_start with our id); ends after message_stop or an error."""
+def _anthropic_frames(lines: Iterator[str], ident: str, error_body: ErrorBody,
+                      on_usage: UsageSink | None = None) -> Iterator[str]:
+    """Each upstream event as sent (message_start with our id); ends after message_stop or an error.
+    With `on_usage`, the figures of message_start and message_delta (cumulative, so the later ones
+    win) are handed over when the stream ends, however it ends."""
     event, data = "", ""
+    figures: dict[str, Any] = {}
     try:
         for line in lines:
             if line.startswith("event:"):
@@ -218,6 +255,9 @@ def _anthropic_frames(lines: Iterator[str], ident: str, error_body: ErrorBody) -
                     doc = json.loads(data)
                     doc["message"]["id"] = ident
                     data = _compact(doc)
+                    figures.update(_present(doc["message"].get("usage")))
+                elif event == "message_delta" and on_usage is not None:
+                    figures.update(_present(json.loads(data).get("usage")))
                 yield f"event: {event}\ndata: {data}\n\n"
                 if event in ("message_stop", "error"):
                     return
@@ -227,6 +267,14 @@ def _anthropic_frames(lines: Iterator[str], ident: str, error_body: ErrorBody) -
             if event in ("message_stop", "error"):
                 return
         raise ProviderError("anthropic provider error: stream ended without message_stop")
-    except (ProviderError, ValueError, KeyError, TypeError) as exc:
+    except (ProviderError, ValueError, KeyError, TypeError, AttributeError) as exc:
         failure = upstream_failure(exc if isinstance(exc, ProviderError) else ProviderError("invalid stream"))
         yield f"event: error\ndata: {_compact(error_body(failure))}\n\n"
+    finally:
+        if on_usage is not None:
+            on_usage(anthropic_usage(figures))
+
+
+def _present(usage: Any) -> dict[str, Any]:
+    """The figures a usage object reports (nulls are "not reported here", not zero)."""
+    return {k: v for k, v in usage.items() if v is not None} if isinstance(usage, dict) else {}

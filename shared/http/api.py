@@ -179,7 +179,7 @@ class Api:
                 # HEAD is served by the GET rule and needs what GET needs.
                 method = "GET" if request.method == "HEAD" else request.method
                 permission = self._permissions[(index, method)]
-                auth_token = authorization.begin(ctx.principal, permission, args)
+                auth_token = authorization.begin(ctx.principal, permission, args, route.rule)
             try:
                 if auth_token is not None:
                     explicit = args.get("namespace") or request.args.get("namespace") or None

@@ -244,9 +244,10 @@ def config(ctx: RequestContext):
     settings = get_settings()
     if settings.platform != "local":
         raise NotFound("not found", code="not-found")  # absent outside dev mode, whoever asks
+    from shared.auth.authorization import check_route_kind
     from shared.auth.resolver import authenticate
 
-    authenticate(ctx.request.headers)
+    check_route_kind(authenticate(ctx.request.headers), "/config")
     from shared.llm.registry import describe_default
 
     return {"llm": describe_default(settings), "max_sessions": settings.incident_max_sessions,

@@ -115,29 +115,75 @@ def named_providers(settings: Settings) -> dict[str, dict]:
     return table
 
 
-def _build_named(name: str, entry: dict, model: str | None, settings: Settings) -> Provider:
+def _build_named(name: str, entry: dict, model: str | None, settings: Settings,
+                 api_key: str | None = None) -> Provider:
     import os
 
     key_env = entry.get("apiKeyEnv")
-    api_key = os.environ.get(key_env) if key_env else None
-    if key_env and not api_key:
-        raise Invalid(f"provider {name} is configured but {key_env} is not set")
+    if api_key is None:
+        api_key = os.environ.get(key_env) if key_env else None
+        if key_env and not api_key:
+            raise Invalid(f"provider {name} is configured but {key_env} is not set")
     return build_provider(entry["type"], name=name, model=model, settings=settings, api_key=api_key,
                           base_url=entry.get("baseURL"), default_model=entry.get("model"))
 
 
-def resolve(reference: str | None = None, *, settings: Settings | None = None) -> Provider:
-    """The provider for a model reference (see the module docstring)."""
-    settings = settings or get_settings()
+def _locate(reference: str | None, settings: Settings) -> tuple[str, dict | None, str | None]:
+    """(provider name, its SHOAL_LLM_PROVIDERS entry or None for `default`, model override) of a
+    reference; Invalid for an unknown provider name."""
     if reference and "/" in reference:
         provider_name, model = reference.split("/", 1)
         named = named_providers(settings)
         if provider_name in named:
-            return _build_named(provider_name, named[provider_name], model or None, settings)
+            return provider_name, named[provider_name], model or None
         if provider_name not in ("default", settings.llm_provider):
             raise Invalid(f'failed to resolve provider: unknown provider "{provider_name}"')
-        return build_provider(settings.llm_provider, name="default", model=model or None, settings=settings)
-    return build_provider(settings.llm_provider, name="default", model=reference or None, settings=settings)
+        return "default", None, model or None
+    return "default", None, reference or None
+
+
+def resolve(reference: str | None = None, *, settings: Settings | None = None,
+            api_key: str | None = None) -> Provider:
+    """The provider for a model reference (see the module docstring). `api_key`, when given, replaces
+    the provider's configured key (a task's own runtime credential); endpoint and model stay."""
+    settings = settings or get_settings()
+    name, entry, model = _locate(reference, settings)
+    if entry is not None:
+        return _build_named(name, entry, model, settings, api_key)
+    return build_provider(settings.llm_provider, name="default", model=model, settings=settings, api_key=api_key)
+
+
+def reference_kind(reference: str | None, *, settings: Settings | None = None) -> str:
+    """The provider type a reference resolves to, without building it; Invalid for an unknown provider."""
+    settings = settings or get_settings()
+    _, entry, _ = _locate(reference, settings)
+    return entry["type"] if entry is not None else settings.llm_provider
+
+
+def configured_reference(model: str | None, *, settings: Settings | None = None) -> str | None:
+    """`model` as a reference to something configured, else None: a `provider/model` naming a configured
+    provider, or a bare model that is the configured model of the default provider or of a named one
+    (then as `<name>/<model>`, so it runs where it is configured)."""
+    settings = settings or get_settings()
+    if not model:
+        return None
+    if "/" in model:
+        try:
+            _locate(model, settings)
+        except Invalid:
+            return None
+        return model
+    if model == describe_default(settings)["model"]:
+        return model
+    return next((f"{name}/{model}" for name, entry in sorted(named_providers(settings).items())
+                 if entry.get("model") == model), None)
+
+
+def providers_of_kind(kind: str, *, settings: Settings | None = None) -> list[str]:
+    """References (`default/`, `<name>/`) of the configured providers of one type, default first."""
+    settings = settings or get_settings()
+    found = ["default/"] if settings.llm_provider == kind else []
+    return found + [f"{name}/" for name, entry in sorted(named_providers(settings).items()) if entry["type"] == kind]
 
 
 def provider_names(settings: Settings | None = None) -> list[str]:

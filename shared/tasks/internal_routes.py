@@ -272,6 +272,20 @@ def get_task_state(ctx: RequestContext, namespace: str, task: str):
     return view
 
 
+@router.route("/tasks/<namespace>/<task>/model-token", ["POST"],
+              summary="Mint a task-scoped model token for the task's coding-agent runtime",
+              responses={201: "The token, its expiry and the compat base URLs", 404: "Unknown task",
+                         409: "The task is not running"})
+def post_model_token(ctx: RequestContext, namespace: str, task: str):
+    """The runtime's API key for the compat endpoints (docs/auth.md, "Task tokens"): bound to the task's
+    current attempt, valid while it runs; the provider key stays with the platform."""
+    from shared.auth.task_tokens import compat_urls, mint
+
+    _caller_may_write(ctx, namespace)
+    minted = mint(namespace, task)
+    return {"token": minted.token, "expiresAt": minted.expires_at, **compat_urls()}, 201
+
+
 @router.route("/tasks/<namespace>/<task>/cancel", ["POST"], summary="Cancel a task, for coordinators")
 def post_cancel(ctx: RequestContext, namespace: str, task: str):
     from shared.tasks.service import cancel_task

@@ -28,7 +28,7 @@ from shared.tasks.repository import (
     result_key,
     tasks,
 )
-from shared.tasks.service import cancel_task, drop_indexes, task_view
+from shared.tasks.service import cancel_task, drop_indexes, task_view, task_views
 from shared.tasks.service import create_task as create_task_record
 
 router = Router("/api/v1/tasks", dialect="orka", tag="tasks")
@@ -69,7 +69,7 @@ def list_tasks(ctx: RequestContext):
     namespace = _namespace(ctx)
     records, next_token = list_matching(tasks, namespace, requirements, limit=limit, cursor=token)
     metadata = {"continue": next_token} if next_token else {}
-    return {"items": [task_view(r) for r in records], "metadata": metadata}
+    return {"items": task_views(records), "metadata": metadata}
 
 
 @router.route("/<name>", ["GET"], summary="Get task details")
@@ -225,12 +225,10 @@ def list_children(ctx: RequestContext, name: str):
         raise Invalid("continue is not allowed with limit=0")
     namespace = _namespace(ctx)
     entries, next_token = children.list_page(child_partition(namespace, name), limit=limit, cursor=token)
-    items = []
-    for entry in entries:
-        child = tasks.get(namespace, entry.name)
-        if child is not None:  # the index entry of a child deleted a moment ago
-            items.append(task_view(child))
-    return {"items": items, "metadata": {"continue": next_token} if next_token else {}}
+    found = [tasks.get(namespace, entry.name) for entry in entries]
+    # (None: the index entry of a child deleted a moment ago)
+    return {"items": task_views([c for c in found if c is not None]),
+            "metadata": {"continue": next_token} if next_token else {}}
 
 
 # -- stream --------------------------------------------------------------------------------------

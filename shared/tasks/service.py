@@ -68,18 +68,34 @@ def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
 
 
 def drop_indexes(record: Record) -> None:
-    """Remove a deleted task's index entries."""
+    """Remove a deleted task's index entries (and its usage counters)."""
+    from shared.tasks.usage import forget_usage
+
     parent = record.doc.get("metadata", {}).get("labels", {}).get(PARENT_LABEL)
     if parent:
         children.delete(child_partition(record.namespace, parent), record.name)
     unmark_live(record.namespace, record.name)
+    if "usage" in record.doc.get("status", {}):
+        forget_usage(record.namespace, record.name)
 
 
-def task_view(record: Record) -> dict[str, Any]:
-    """The Task as the API returns it: metadata carries namespace and resourceVersion."""
+def _view(record: Record) -> dict[str, Any]:
     doc = dict(record.doc)
     doc["metadata"] = {**doc["metadata"], "namespace": record.namespace, "resourceVersion": str(record.version)}
     return doc
+
+
+def task_view(record: Record) -> dict[str, Any]:
+    """The Task as the API returns it: metadata carries namespace and resourceVersion; `status.usage`
+    the live model-usage counters of a task whose runtime had a model token."""
+    return task_views([record])[0]
+
+
+def task_views(records: list[Record]) -> list[dict[str, Any]]:
+    """`task_view` of a page of records, reading the usage counters of the page in one batch."""
+    from shared.tasks.usage import with_usage
+
+    return with_usage(records, [_view(r) for r in records])
 
 
 def cancel_task(namespace: str, name: str, reason: str | None = None) -> Record | None:

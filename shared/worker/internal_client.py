@@ -59,6 +59,11 @@ class InternalClient:
     def post_status(self, namespace: str, task: str, phase: str, message: str | None = None) -> None:
         self._post(f"/internal/v1/status/{namespace}/{task}", json={"phase": phase, "message": message})
 
+    def mint_model_token(self, namespace: str, task: str) -> dict[str, str]:
+        """A model token for the task's runtime: {"token", "expiresAt", "anthropicBaseURL", "openaiBaseURL"}.
+        Each call mints a new one (a retried call too; the extra one expires unused)."""
+        return self._post(f"/internal/v1/tasks/{namespace}/{task}/model-token").json()
+
     def call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
              at_most_once: bool = False, timeout: float | None = None) -> tuple[int, Any]:
         """(status, decoded JSON body or None) without raising on 4xx: coordination tools report them.

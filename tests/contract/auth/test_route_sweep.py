@@ -69,3 +69,32 @@ def test_every_protected_route_is_403_without_permission(apps, fake_kube):
         if response.status_code != 403:
             failures.append((method, path, response.status_code))
     assert failures == []
+
+
+def test_a_task_token_is_403_on_every_route_but_the_model_endpoints(apps):
+    """A coding-agent runtime's token (docs/auth.md "Task tokens") reaches its model and nothing else:
+    not the worker API, not even the routes any authenticated principal may call."""
+    from shared.auth.authorization import TASK_TOKEN_FORBIDDEN, is_model_route
+    from tests.conftest import AUTH
+
+    assert apps("tasks").post("/api/v1/tasks", json={"name": "rt", "type": "agent", "prompt": "p"},
+                              headers=AUTH).status_code == 201
+    internal = apps("internal")
+    assert internal.post("/internal/v1/status/default/rt", json={"phase": "Running"}, headers=AUTH).status_code == 204
+    token = internal.post("/internal/v1/tasks/default/rt/model-token", headers=AUTH).get_json()["token"]
+    failures, model_routes = [], 0
+    for path, method, op in _operations(apps("meta")):
+        if op.get("security") == []:
+            continue
+        if is_model_route(path):
+            model_routes += 1
+            continue
+        response = apps(op["x-shoal-function"]).open(_concrete(path), method=method, data=b"{}",
+                                                     content_type="application/json",
+                                                     headers={"Authorization": f"Bearer {token}"})
+        if response.status_code != 403 or TASK_TOKEN_FORBIDDEN not in response.get_data(as_text=True):
+            failures.append((method, path, response.status_code))
+    assert failures == [] and model_routes >= 4
+    # The one public route that authenticates by itself (dev mode's /config) refuses it too.
+    response = apps("incidents").get("/config", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403 and TASK_TOKEN_FORBIDDEN in response.get_data(as_text=True)

@@ -83,3 +83,35 @@ def test_the_mock_provider_is_never_cached(monkeypatch, tmp_path):
     monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(script))  # read when built: a cached mock would miss it
     second = resolve(None)
     assert second is not first and second.script == [{"text": "scripted"}]
+
+
+def test_configured_reference_names_only_what_is_configured(monkeypatch):
+    from shared.llm.registry import configured_reference, providers_of_kind, reference_kind
+
+    configure(monkeypatch, {"claude": {"type": "anthropic", "model": "claude-x"},
+                            "fast": {"type": "openai-compatible", "model": "small", "baseURL": "http://f/v1"}},
+              SHOAL_LLM_PROVIDER="openai", SHOAL_LLM_MODEL="gpt-configured")
+    assert configured_reference("gpt-configured") == "gpt-configured"        # the default's model
+    assert configured_reference("claude-x") == "claude/claude-x"             # a named provider's, run there
+    assert configured_reference("claude/anything") == "claude/anything"      # a configured provider, named
+    assert configured_reference("default/anything") == "default/anything"
+    assert configured_reference("openai/anything") == "openai/anything"      # the default by its type
+    for unknown in ("claude-sonnet-4-5", "nope/model", "", None):
+        assert configured_reference(unknown) is None
+    assert [reference_kind(r) for r in (None, "x", "claude/", "fast/m")] == [
+        "openai", "openai", "anthropic", "openai-compatible"]
+    with pytest.raises(Invalid):
+        reference_kind("nope/model")
+    assert providers_of_kind("anthropic") == ["claude/"] and providers_of_kind("openai") == ["default/"]
+
+
+def test_a_callers_key_replaces_the_configured_one(monkeypatch, scripted_llm):
+    configure(monkeypatch, {"claude": {"type": "anthropic", "baseURL": scripted_llm.url, "apiKeyEnv": "UNSET_KEY"}},
+              SHOAL_LLM_PROVIDER="anthropic", SHOAL_LLM_BASE_URL=scripted_llm.url)
+    # Neither the platform's ANTHROPIC_API_KEY nor UNSET_KEY exists: the caller's key is all there is.
+    for reference in (None, "claude/claude-x"):
+        resolve(reference, api_key="sk-callers-own").complete([Message(role="user", content="hi")])
+    sent = [r["headers"].get("X-Api-Key", "") + r["headers"].get("Authorization", "") for r in scripted_llm.requests]
+    assert len(sent) == 2 and all("sk-callers-own" in s for s in sent)
+    with pytest.raises(Invalid):
+        resolve("claude/claude-x")
