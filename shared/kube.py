@@ -62,3 +62,9 @@ def batch_v1() -> Any:
     from kubernetes import client
 
     return client.BatchV1Api(api_client())
+
+
+def custom_objects() -> Any:
+    from kubernetes import client
+
+    return client.CustomObjectsApi(api_client())

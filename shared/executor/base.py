@@ -30,6 +30,10 @@ class Executor(Protocol):
         """(terminal phase, message) once the task's job has ended without its worker reporting; else None."""
         ...
 
+    def release(self, namespace: str, name: str) -> None:
+        """The task ended on its own: free what its jobs keep that nothing else frees (by its cleanupPolicy)."""
+        ...
+
 
 def get_executor() -> Executor:
     """The executor chosen by SHOAL_EXECUTOR."""

@@ -7,7 +7,9 @@
 - `activeDeadlineSeconds` comes from `spec.timeout`; `backoffLimit` is 0 because retries are the
   scheduler's (per `retryPolicy`), so a failed pod is a failed attempt;
 - a `spec.workspace.gitRepo` is cloned by an init container into an emptyDir mounted at /workspace;
-- every object carries `orka.ai/*` labels, so a task's Jobs and pods are found by label.
+- every object carries `orka.ai/*` labels, so a task's Jobs and pods are found by label;
+- a task with an enabled `spec.execution.workspace` runs the same pod in an agent-sandbox Sandbox
+  instead, never as a Job (`shared/executor/sandbox.py`).
 """
 
 from __future__ import annotations
@@ -201,9 +203,13 @@ class KubernetesExecutor:
     name = "kubernetes"
 
     def start(self, task: Record) -> str:
+        from shared.executor import sandbox
         from shared.kube import batch_v1
 
         attempt = int(task.doc.get("status", {}).get("attempts", 1)) or 1
+        workspace = sandbox.requested(task)
+        if workspace is not None:  # a sandbox request never runs as a plain Job
+            return sandbox.start(task, workspace, build_job(task, attempt))
         body = build_job(task, attempt)
         try:
             batch_v1().create_namespaced_job(task.namespace, body)
@@ -220,6 +226,7 @@ class KubernetesExecutor:
         return batch_v1().list_namespaced_job(namespace, label_selector=f"{TASK_LABEL}={label_value(name)}").items
 
     def stop(self, namespace: str, name: str) -> None:
+        from shared.executor import sandbox
         from shared.kube import batch_v1
 
         try:
@@ -229,10 +236,20 @@ class KubernetesExecutor:
             status, message = _api_error(exc)
             if status != 404:
                 raise ExecutorError(f"could not delete the Jobs of task {name}: {message}") from None
+        finally:
+            sandbox.stop(namespace, name)
+
+    def release(self, namespace: str, name: str) -> None:
+        from shared.executor import sandbox
+
+        sandbox.release(namespace, name)  # finished Jobs expire by their TTL; Sandboxes have none
 
     def logs(self, task: Record) -> str | None:
+        from shared.executor import sandbox
         from shared.kube import core_v1
 
+        if sandbox.requested(task) is not None:
+            return sandbox.logs(task)
         job = task.doc.get("status", {}).get("jobName")
         if not job:
             return None
@@ -247,8 +264,11 @@ class KubernetesExecutor:
 
     def poll(self, task: Record) -> tuple[str, str] | None:
         """(phase, message) once the task's Job has finished; None while it runs (or has no Job)."""
+        from shared.executor import sandbox
         from shared.kube import batch_v1
 
+        if sandbox.requested(task) is not None:
+            return sandbox.poll(task)
         job = task.doc.get("status", {}).get("jobName")
         if not job:
             return None

@@ -48,6 +48,13 @@ class LocalExecutor:
             return cls._instance
 
     def start(self, task: Record) -> str:
+        from shared.executor.sandbox import PROVIDER, requested, unsupported
+
+        workspace = requested(task)
+        if workspace is not None:  # never run a sandbox request unsandboxed
+            raise ExecutorError(unsupported(workspace.provider) if workspace.provider != PROVIDER else
+                                f"sandboxed execution ({PROVIDER}) needs the Kubernetes executor "
+                                "(SHOAL_EXECUTOR=kubernetes)")
         spec = task.doc.get("spec", {})
         kind = spec.get("type")
         job = f"{task.name}-{task.doc.get('status', {}).get('attempts', 1)}"
@@ -130,3 +137,6 @@ class LocalExecutor:
         proc = self._procs.get((namespace, name))
         if proc and proc.poll() is None:
             proc.terminate()
+
+    def release(self, namespace: str, name: str) -> None:
+        return None  # a finished worker process holds nothing

@@ -86,16 +86,30 @@ def on_task_finished(event: Event) -> None:
 
 
 def on_task_stopped(event: Event) -> None:
-    """A task was deleted or cancelled: stop whatever runs for it."""
+    """A task was deleted or cancelled: stop whatever runs for it. A sandboxed task that ended on its own:
+    release its Sandbox by its cleanupPolicy."""
     data = event.data or {}
-    if event.type == "dev.shoal.task.finished" and data.get("phase") != "Cancelled" and not _timed_out(data):
-        return
+    if event.type == "dev.shoal.task.finished" and data.get("phase") != "Cancelled":
+        record = tasks.get(data["namespace"], data["name"])
+        if not _timed_out(record):
+            if record is not None and _sandboxed(record):
+                try:
+                    get_executor().release(data["namespace"], data["name"])
+                except ExecutorError as exc:  # the Sandbox stays; say so rather than fail the event
+                    log.warning("could not release the task's sandbox",
+                                extra={"fields": {"task": data["name"], "error": str(exc)}})
+            return
     with contextlib.suppress(ExecutorError):  # nothing runs where no executor exists
         get_executor().stop(data["namespace"], data["name"])
 
 
-def _timed_out(data: dict) -> bool:
+def _timed_out(record: Record | None) -> bool:
     """A task the scheduler failed for its timeout: its job may still run (locally only we can stop it)."""
-    record = tasks.get(data["namespace"], data["name"])
     conditions = record.doc.get("status", {}).get("conditions", []) if record else []
     return any(c.get("type") == "TimedOut" and c.get("status") == "True" for c in conditions)
+
+
+def _sandboxed(record: Record) -> bool:
+    from shared.executor.sandbox import requested
+
+    return requested(record) is not None

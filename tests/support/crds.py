@@ -1,0 +1,47 @@
+"""Validate objects against the upstream CRD schemas in tests/fixtures/crds (see its README).
+
+Like tests/unit/test_manifests.py: the schema is closed (`additionalProperties: false` wherever the
+CRD lists properties), so a misspelt or unknown field fails instead of being pruned silently.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+CRDS = Path(__file__).resolve().parents[1] / "fixtures" / "crds"
+
+
+def _closed(schema: Any, *, root: bool = True) -> Any:
+    if isinstance(schema, dict):
+        if (not root and "properties" in schema and "additionalProperties" not in schema
+                and not schema.get("x-kubernetes-preserve-unknown-fields")):
+            schema["additionalProperties"] = False
+        for key, value in schema.items():
+            if key == "properties":
+                for sub in value.values():
+                    _closed(sub, root=False)
+            elif key in ("items", "additionalProperties") and isinstance(value, dict):
+                _closed(value, root=False)
+            elif key in ("anyOf", "allOf", "oneOf"):
+                for sub in value:
+                    _closed(sub, root=False)
+    return schema
+
+
+@cache
+def crd_schema(filename: str, version: str) -> dict[str, Any]:
+    crd = yaml.safe_load((CRDS / filename).read_text())
+    schema = next(v for v in crd["spec"]["versions"] if v["name"] == version)["schema"]["openAPIV3Schema"]
+    return _closed(copy.deepcopy(schema))
+
+
+def validate(obj: dict[str, Any], filename: str, version: str) -> None:
+    """Raise jsonschema.ValidationError unless `obj` fits the CRD's schema at `version`."""
+    schema = crd_schema(filename, version)
+    jsonschema.validators.validator_for(schema)(schema).validate(obj)
