@@ -80,6 +80,9 @@ def test_route_precedence_exact_then_longest_prefix_on_path_segments():
     assert pick_route(table, "/api/v1/tasks/special").backend == "exact"
     assert pick_route(table, "/api/v1/tasksx").backend == "a"
     assert pick_route(table, "/other") is None
+    rooted = [RouteMatch("PathPrefix", "/", "root"), RouteMatch("PathPrefix", "/api/", "api")]
+    assert pick_route(rooted, "/api").backend == "api" and pick_route(rooted, "/api/x/y").backend == "api"
+    assert pick_route(rooted, "/").backend == "root" and pick_route(rooted, "/apix").backend == "root"
 
 
 def test_gateway_streams_without_buffering_and_keeps_query_and_status():
