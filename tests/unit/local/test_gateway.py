@@ -214,6 +214,9 @@ def test_the_function_gets_the_path_as_sent_and_routing_uses_it_decoded():
         # Raw non-ASCII is not HTTP; its percent-encoding is what every server decodes it to anyway.
         answer = exchange(url, b"GET /s/caf\xc3\xa9 HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
         assert json.loads(answer.body)["target"] == "/s/caf%C3%A9"
+        # The absolute form a server must accept too: the function gets the path and query.
+        answer = exchange(url, b"GET http://gw/s/%2e%2e?q=1 HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+        assert json.loads(answer.body)["target"] == "/s/%2e%2e?q=1"
 
 
 def test_control_characters_in_the_path_answer_400_in_the_error_dialect():
