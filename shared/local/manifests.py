@@ -102,11 +102,33 @@ def routes(root: Path = ROOT) -> list[RouteMatch]:
 
 def pick_route(table: list[RouteMatch], path: str) -> RouteMatch | None:
     """Gateway API precedence: an Exact match first, then the longest matching PathPrefix."""
-    exact = [r for r in table if r.type == "Exact" and r.matches(path)]
-    if exact:
-        return exact[0]
-    prefixes = [r for r in table if r.type == "PathPrefix" and r.matches(path)]
-    return max(prefixes, key=lambda r: len(r.value), default=None)
+    return Router(table).pick(path)
+
+
+class Router:
+    """`pick_route` with the table indexed once: a path costs a dict probe per segment, not a test per rule."""
+
+    def __init__(self, table: list[RouteMatch]) -> None:
+        self.exact: dict[str, RouteMatch] = {}
+        self.prefixes: dict[str, RouteMatch] = {}  # by the prefix without its trailing slash
+        for route in table:
+            if route.type == "Exact":
+                self.exact.setdefault(route.value, route)
+            elif route.type == "PathPrefix":
+                known = self.prefixes.setdefault(route.value.rstrip("/"), route)
+                if len(route.value) > len(known.value):
+                    self.prefixes[route.value.rstrip("/")] = route
+
+    def pick(self, path: str) -> RouteMatch | None:
+        if (route := self.exact.get(path)) is not None:
+            return route
+        candidate = path  # then the path and each of its parents, longest first: "/a/b", "/a", ""
+        while (route := self.prefixes.get(candidate)) is None:
+            cut = candidate.rfind("/")
+            if cut < 0:
+                return None
+            candidate = candidate[:cut]
+        return route
 
 
 def triggers(root: Path = ROOT) -> list[TriggerDef]:

@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 
 from shared.errors import ShoalError
 from shared.local.broker import Broker
-from shared.local.gateway import Gateway
+from shared.local.gateway import Gateway, GatewayServer
 from shared.local.manifests import ROOT, functions, routes, triggers
 from shared.local.serve import listen, spawn_function, spawn_moto
 from shared.logs import get_logger
@@ -98,6 +98,9 @@ class LocalPlatform:
         host, port = sock.getsockname()[:2]
         server = make_server(host, port, app, threaded=True, fd=sock.fileno())
         sock.close()  # the server holds its own duplicate
+        self._run(server, name)
+
+    def _run(self, server, name: str) -> None:
         self._servers.append(server)
         threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
 
@@ -135,7 +138,7 @@ class LocalPlatform:
             self._start_function(fn.name, env)
         for name, proc in self.processes.items():
             wait_http(f"http://127.0.0.1:{self.ports[name]}/healthz", process=proc)
-        self._serve(Gateway(routes(), self.service_url), gateway, "gateway")
+        self._run(GatewayServer(Gateway(routes(), self.service_url), gateway), "gateway")
         self._start_pinger()
 
     def _start_pinger(self) -> None:
@@ -152,6 +155,7 @@ class LocalPlatform:
             self._pinger.stop()
         for server in self._servers:
             server.shutdown()
+            server.server_close()
         self._servers.clear()
         children = list(self.processes.values()) + ([self._moto] if self._moto else [])
         for proc in children:

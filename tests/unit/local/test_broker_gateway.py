@@ -1,8 +1,10 @@
-"""The local broker follows Knative's delivery rules; the gateway routes like Gateway API and streams."""
+"""The local broker follows Knative's delivery rules; the gateway's routes follow Gateway API precedence.
+
+The gateway's relaying is in test_gateway.py.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import httpx
@@ -10,7 +12,6 @@ from werkzeug import Request, Response
 
 from shared.events.envelope import build, to_http
 from shared.local.broker import Broker
-from shared.local.gateway import Gateway
 from shared.local.manifests import Delivery, RouteMatch, TriggerDef, pick_route
 from tests.support.servers import BackgroundServer
 
@@ -80,38 +81,6 @@ def test_route_precedence_exact_then_longest_prefix_on_path_segments():
     assert pick_route(table, "/api/v1/tasks/special").backend == "exact"
     assert pick_route(table, "/api/v1/tasksx").backend == "a"
     assert pick_route(table, "/other") is None
-
-
-def test_gateway_streams_without_buffering_and_keeps_query_and_status():
-    gate = threading.Event()
-
-    def upstream(environ, start_response):
-        request = Request(environ)
-
-        def body():
-            yield b"data: one\n\n"
-            gate.wait(5)
-            yield b"data: two\n\n"
-
-        return Response(body(), status=207, content_type="text/event-stream",
-                        headers={"X-Query": request.query_string.decode()})(environ, start_response)
-
-    with BackgroundServer(upstream) as fn:
-        gateway = Gateway([RouteMatch("PathPrefix", "/s", "fn")], {"fn": fn.url}.get)
-        with BackgroundServer(gateway) as gw, httpx.stream("GET", gw.url + "/s/x?a=1&b=2", timeout=5) as response:
-            assert response.status_code == 207 and response.headers["x-query"] == "a=1&b=2"
-            chunks = response.iter_raw()
-            assert next(chunks) == b"data: one\n\n"  # arrived before the upstream finished
-            gate.set()
-            assert b"".join(chunks) == b"data: two\n\n"
-
-
-def test_gateway_answers_404_for_unrouted_paths_and_503_for_a_stopped_function():
-    gateway = Gateway([RouteMatch("PathPrefix", "/s", "fn")], {}.get)
-    with BackgroundServer(gateway) as gw:
-        missing = httpx.get(gw.url + "/nowhere")
-        assert missing.status_code == 404
-        assert missing.json() == {"error": {"code": 404, "message": "not found"}}
-        stopped = httpx.get(gw.url + "/s")
-        assert stopped.status_code == 503
-        assert stopped.json() == {"error": {"code": 503, "message": "function fn is not running"}}
+    rooted = [RouteMatch("PathPrefix", "/", "root"), RouteMatch("PathPrefix", "/api/", "api")]
+    assert pick_route(rooted, "/api").backend == "api" and pick_route(rooted, "/api/x/y").backend == "api"
+    assert pick_route(rooted, "/").backend == "root" and pick_route(rooted, "/apix").backend == "root"

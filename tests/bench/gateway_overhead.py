@@ -1,0 +1,104 @@
+"""Cost of the local gateway: the same request at a function's port and through `make run`'s gateway.
+
+The function is the bare functions-framework hello app (tests/bench/hello), started as `make run`
+starts its functions (gunicorn, one worker, 16 threads); the gateway serves in a process of its own,
+as in `make run`, routing by the real infra/httproutes.yaml table. One httpx client (kept-alive
+connections) alternates direct and proxied requests one by one, so whatever else loads the machine
+hits both alike. Target: the median proxied request ≤ 1.1× the median direct one.
+
+Also printed: CPU per request of the gateway process and of the function (Linux), the figures the
+machine's other load disturbs least. Exits non-zero when the target is missed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
+TARGET = 1.1
+PATH = "/api/v1/tasks"  # routed to the tasks function, which the hello app stands in for
+
+
+def serve(fd: int, function_url: str) -> None:
+    """The gateway process: every route goes to the one function."""
+    from shared.local.gateway import Gateway, GatewayServer
+    from shared.local.manifests import routes
+
+    GatewayServer(Gateway(routes(), lambda name: function_url), socket.socket(fileno=fd)).serve_forever()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process and its children (gunicorn's worker), from /proc."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")  # not Linux: the CPU figures are left out
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
+
+
+def main() -> int:
+    import httpx
+
+    from shared.local.platform import wait_http
+    from shared.local.serve import listen, spawn_function
+
+    env = {**os.environ, "WORKERS": "1", "THREADS": "16", "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="bench-")}
+    function, direct = spawn_function("hello", env, source=ROOT / "tests" / "bench" / "hello" / "main.py",
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sock = listen()
+    via = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    gateway = subprocess.Popen([sys.executable, __file__, "--serve", str(sock.fileno()), direct],
+                               pass_fds=(sock.fileno(),))
+    sock.close()
+    try:
+        wait_http(direct + PATH, process=function)
+        wait_http(via + PATH, process=gateway)
+        with httpx.Client() as client:
+
+            def timed(url: str) -> float:
+                started = time.perf_counter()
+                response = client.get(url)
+                elapsed = time.perf_counter() - started
+                assert response.status_code == 200 and response.text == "ok", response
+                return elapsed
+
+            for _ in range(200):  # warm both paths (imports, kept-alive connections)
+                timed(direct + PATH), timed(via + PATH)
+            directs, vias = [], []
+            gateway_cpu, function_cpu = cpu_seconds(gateway.pid), cpu_seconds(function.pid)
+            for _ in range(REQUESTS):
+                directs.append(timed(direct + PATH))
+                vias.append(timed(via + PATH))
+            gateway_cpu = cpu_seconds(gateway.pid) - gateway_cpu
+            function_cpu = cpu_seconds(function.pid) - function_cpu
+    finally:
+        for process in (gateway, function):
+            process.terminate()
+            process.wait(timeout=10)
+    d, v = statistics.median(directs), statistics.median(vias)
+    ratio = v / d
+    print(f"gateway overhead ({REQUESTS} requests each way, alternating; per-request medians)")
+    print(f"  direct {d * 1000:6.3f} ms  via gateway {v * 1000:6.3f} ms  overhead {(v - d) * 1e6:5.0f} µs  "
+          f"ratio {ratio:4.2f}x  {'OK' if ratio <= TARGET else 'MISSED'} (target ≤ {TARGET}x)")
+    print(f"  CPU per request: gateway {gateway_cpu / REQUESTS * 1e6:4.0f} µs, "
+          f"function {function_cpu / (2 * REQUESTS) * 1e6:4.0f} µs")
+    return 0 if ratio <= TARGET else 1
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve"]:
+        serve(int(sys.argv[2]), sys.argv[3])
+    else:
+        sys.exit(main())

@@ -1,0 +1,313 @@
+"""The local gateway: routes like Gateway API, relays bytes as they come, never wedges, forwards paths as sent."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+from werkzeug import Request, Response
+
+from shared.local.gateway import Gateway, GatewayServer
+from shared.local.manifests import RouteMatch
+from shared.local.serve import listen
+from tests.support.servers import BackgroundServer
+
+ROUTES = [RouteMatch("PathPrefix", "/s", "fn")]
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+def ok(request_line: bytes) -> bytes:
+    return OK
+
+
+@contextmanager
+def gateway(backends: dict[str, str], table: list[RouteMatch] = ROUTES) -> Iterator[str]:
+    """The gateway as `make run` serves it, on a free port; yields its URL."""
+    server = GatewayServer(Gateway(table, backends.get), listen())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def upstream(app) -> Iterator[str]:
+    """A WSGI app as the function behind the gateway's `/s` route; yields the gateway's URL."""
+    with BackgroundServer(app) as fn, gateway({"fn": fn.url}) as url:
+        yield url
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, list[str]]
+    body: bytes
+    interim: list[int]  # the 1xx answers before this one
+
+
+def exchange(url: str, request: bytes) -> Answer:
+    """Send exact bytes (no client normalises them) and read the answer up to the connection's close."""
+    with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=5) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    interim = []
+    while True:
+        head, _, received = received.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        status = int(status_line.split()[1])
+        if status >= 200:
+            break
+        interim.append(status)
+    headers: dict[str, list[str]] = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    if headers.get("transfer-encoding") == ["chunked"]:
+        received = dechunk(received)
+    return Answer(status, headers, received, interim)
+
+
+def dechunk(body: bytes) -> bytes:
+    data = b""
+    while True:
+        line, _, body = body.partition(b"\r\n")
+        size = int(line.split(b";")[0], 16)
+        if not size:
+            return data
+        data, body = data + body[:size], body[size + 2:]
+
+
+class Scripted:
+    """A function speaking raw HTTP/1.1: answers each request (without a body) with `answer(request line)`.
+
+    It keeps connections open; `close`: it closes each one after an answer, without saying so, as
+    gunicorn does to an idle one.
+    """
+
+    def __init__(self, answer: Callable[[bytes], bytes], *, close: bool = False) -> None:
+        self.answer, self.close, self.connections = answer, close, 0
+        self.closed = threading.Semaphore(0)  # released as it closes a connection
+        self._sock = listen()
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+
+    def __enter__(self) -> Scripted:
+        threading.Thread(target=self._serve, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return  # closed: the test is over
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as reader:
+            while line := reader.readline().strip():
+                while reader.readline().strip():
+                    pass
+                conn.sendall(self.answer(line))
+                if self.close:
+                    break
+        self.closed.release()
+
+
+def echo(environ, start_response):
+    """Tells what it was sent: the request target as received, headers, body."""
+    request = Request(environ)
+    return Response(json.dumps({"target": environ["RAW_URI"], "method": request.method,
+                                "headers": {k.lower(): v for k, v in request.headers.items()},
+                                "body": request.get_data(as_text=True)}),
+                    content_type="application/json")(environ, start_response)
+
+
+def test_streams_without_buffering_and_keeps_query_and_status():
+    gate = threading.Event()
+
+    def app(environ, start_response):
+        request = Request(environ)
+
+        def body():
+            yield b"data: one\n\n"
+            gate.wait(5)
+            yield b"data: two\n\n"
+
+        return Response(body(), status=207, content_type="text/event-stream",
+                        headers={"X-Query": request.query_string.decode()})(environ, start_response)
+
+    with upstream(app) as url, httpx.stream("GET", url + "/s/x?a=1&b=2", timeout=5) as response:
+        assert response.status_code == 207 and response.headers["x-query"] == "a=1&b=2"
+        chunks = response.iter_raw()
+        assert next(chunks) == b"data: one\n\n"  # arrived before the upstream finished
+        gate.set()
+        assert b"".join(chunks) == b"data: two\n\n"
+
+
+def test_answers_404_for_unrouted_paths_and_503_for_a_stopped_function():
+    with gateway({}) as url:
+        missing = httpx.get(url + "/nowhere")
+        assert missing.status_code == 404
+        assert missing.json() == {"error": {"code": 404, "message": "not found"}}
+        stopped = httpx.get(url + "/s")
+        assert stopped.status_code == 503
+        assert stopped.json() == {"error": {"code": 503, "message": "function fn is not running"}}
+
+
+def test_answers_502_when_the_function_does_not_answer():
+    with listen() as closed:
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    with gateway({"fn": dead}) as url:
+        response = httpx.get(url + "/s/x")
+    assert response.status_code == 502
+    assert response.json()["error"]["message"].startswith("function fn unreachable: ")
+
+
+def test_bodiless_answers_give_their_connection_back_to_the_pool():
+    """HEAD, 204 and 304 answers have no body to read to the end; each must still free its connection."""
+
+    def answer(request_line: bytes) -> bytes:
+        if request_line.startswith(b"HEAD"):
+            return b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"  # the length GET would have
+        return b"HTTP/1.1 %s\r\n\r\n" % (b"204 No Content" if b"/s/none" in request_line else b"304 Not Modified")
+
+    with Scripted(answer) as fn, gateway({"fn": fn.url}) as url, httpx.Client(base_url=url, timeout=15) as client:
+        for _ in range(334):
+            assert client.head("/s/x").status_code == 200
+            assert client.get("/s/none").status_code == 204
+            assert client.get("/s/same").status_code == 304
+        fn.answer = ok
+        assert client.get("/s/x").status_code == 200
+    assert fn.connections == 1  # every answer gave the one connection back
+
+
+def test_one_server_and_one_date_header_the_functions():
+    answer = b"HTTP/1.1 200 OK\r\nServer: function\r\nDate: Mon, 07 Dec 2026 00:00:00 GMT\r\nContent-Length: 2\r\n\r\nok"
+    with Scripted(lambda _: answer) as fn, gateway({"fn": fn.url}) as url:
+        headers = exchange(url, b"GET /s/x HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n").headers
+    assert headers["server"] == ["function"]
+    assert headers["date"] == ["Mon, 07 Dec 2026 00:00:00 GMT"]
+
+
+def test_the_function_gets_the_path_as_sent_and_routing_uses_it_decoded():
+    table = [RouteMatch("PathPrefix", "/s", "fn"), RouteMatch("PathPrefix", "/", "other")]
+    with BackgroundServer(echo) as fn, gateway({"fn": fn.url}, table) as url:
+        for target in (b"/s/%2e%2e/x%2Fy;z?q=%2F&r=a+b%26c", b"/%73/x", b"/s/../x"):
+            answer = exchange(url, b"GET %s HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n" % target)
+            assert answer.status == 200 and json.loads(answer.body)["target"] == target.decode()
+        # Raw non-ASCII is not HTTP; its percent-encoding is what every server decodes it to anyway.
+        answer = exchange(url, b"GET /s/caf\xc3\xa9 HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+        assert json.loads(answer.body)["target"] == "/s/caf%C3%A9"
+        # The absolute form a server must accept too: the function gets the path and query.
+        answer = exchange(url, b"GET http://gw/s/%2e%2e?q=1 HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+        assert json.loads(answer.body)["target"] == "/s/%2e%2e?q=1"
+
+
+def test_control_characters_in_the_path_answer_400_in_the_error_dialect():
+    with BackgroundServer(echo) as fn, gateway({"fn": fn.url}) as url:
+        for target in (b"/s/%00", b"/s/a%0ab", b"/s/a%0D%0Ab", b"/s/%7f", b"/s/\x01"):
+            answer = exchange(url, b"GET %s HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n" % target)
+            assert answer.status == 400, target
+            assert answer.headers["content-type"] == ["application/json"]
+            assert json.loads(answer.body) == {"error": {"code": 400, "message": "control character in the request path"}}
+
+
+def test_requests_the_gateway_cannot_relay_faithfully_answer_400_and_close():
+    cases = {b"GET /s/x HTTP/1.1\r\nBad Name: x\r\n\r\n": "malformed header field",
+             b"GET /s/x HTTP/1.1\r\nX: a\rb\r\n\r\n": "malformed header field",
+             b"GET /s/x HTTP/1.1\r\nX: a\r\n folded\r\n\r\n": "malformed header field",
+             b"GET /s/x HTTP/2.0\r\n\r\n": "unsupported HTTP version",
+             b"GET /s/x\r\n\r\n": "malformed request line",
+             b"POST /s/x HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n":
+                 "unsupported Transfer-Encoding",
+             b"POST /s/x HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd": "malformed Content-Length"}
+    with BackgroundServer(echo) as fn, gateway({"fn": fn.url}) as url:
+        for request, message in cases.items():
+            answer = exchange(url, request)  # reads to the close: the gateway did not wait for more
+            assert (answer.status, json.loads(answer.body)["error"]["message"]) == (400, message), request
+
+
+def test_forwards_bodies_and_headers_and_drops_hop_by_hop_ones():
+    with BackgroundServer(echo) as fn, gateway({"fn": fn.url}) as url:
+        sent = httpx.post(url + "/s/x", content=b'{"a": 1}', headers={
+            "X-Custom": "kept", "Connection": "X-Hop, close", "X-Hop": "dropped", "Keep-Alive": "timeout=5",
+            "X-Forwarded-For": "6.6.6.6", "X-Request-Id": "given"}).json()
+        assert sent["method"] == "POST" and sent["body"] == '{"a": 1}'
+        headers = sent["headers"]
+        assert headers["x-custom"] == "kept" and headers["x-request-id"] == "given"
+        assert headers["x-forwarded-for"] == "127.0.0.1" and headers["content-length"] == "8"
+        assert not {"x-hop", "keep-alive"} & set(headers)
+        assert len(httpx.get(url + "/s/x").json()["headers"]["x-request-id"]) == 32  # one is made up when missing
+
+        chunked = b"POST /s/x HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n" \
+                  b"Connection: close\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nTrailer: x\r\n\r\n"
+        answer = exchange(url, chunked)
+        assert answer.interim == [100] and answer.status == 200  # Expect was answered before the body came
+        final = json.loads(answer.body)
+        assert final["body"] == "abcde" and final["headers"]["content-length"] == "5"
+        assert "transfer-encoding" not in final["headers"] and "expect" not in final["headers"]
+
+
+def test_connections_to_the_function_are_kept_alive_and_reused():
+    with Scripted(ok) as fn, gateway({"fn": fn.url}) as url:
+        with httpx.Client(base_url=url) as client:
+            for _ in range(20):
+                assert client.get("/s/x").text == "ok"
+        for _ in range(20):
+            assert httpx.get(url + "/s/x").text == "ok"  # a new client connection each time
+    assert fn.connections == 1
+
+
+def test_a_connection_the_function_closed_while_idle_is_not_reused():
+    """A function may close a kept-alive connection without saying so (gunicorn does after 2 s idle)."""
+    with Scripted(ok, close=True) as fn, gateway({"fn": fn.url}) as url, httpx.Client(base_url=url) as client:
+        for send in (client.get, client.post, client.get):
+            assert send("/s/x").text == "ok"
+            assert fn.closed.acquire(timeout=5)  # closed before the next request comes
+    assert fn.connections == 3
+
+
+def test_a_client_that_leaves_a_stream_releases_the_function():
+    closed = threading.Event()
+
+    def app(environ, start_response):
+        def body():
+            try:
+                while True:
+                    yield b"data: tick\n\n"
+                    closed.wait(0.02)
+            finally:
+                closed.set()
+
+        return Response(body(), content_type="text/event-stream")(environ, start_response)
+
+    with upstream(app) as url:
+        with httpx.stream("GET", url + "/s/events", timeout=5) as response:
+            assert next(response.iter_raw()).startswith(b"data: tick")
+        assert closed.wait(5)  # the function's stream was closed: the gateway let go of its connection
+
+
+def test_http_1_0_clients_get_a_whole_answer_then_the_connection_closes():
+    def app(environ, start_response):
+        return Response(iter([b"one ", b"two"]))(environ, start_response)  # no length: chunked upstream
+
+    with upstream(app) as url:
+        answer = exchange(url, b"GET /s/x HTTP/1.0\r\n\r\n")
+    assert answer.status == 200 and answer.body == b"one two" and answer.headers["connection"] == ["close"]
+    assert "transfer-encoding" not in answer.headers
