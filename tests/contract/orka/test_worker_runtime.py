@@ -1,0 +1,185 @@
+"""An `agent` task whose Agent names a runtime: the worker's main() in process against the real worker
+API and compat endpoints over HTTP, a scripted ACP agent installed as the runtime's CLI, a real git
+server on loopback and the scripted model upstream. The real CLIs run in tests/integration."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import AUTH, DEV_TOKEN
+from tests.support.acp_agent import install
+from tests.support.git_server import GitServer
+
+
+def _serve(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def shoal(function_client, scripted_llm, monkeypatch, tmp_path):
+    from shared.config import reset_settings
+
+    internal = _serve(function_client("internal").application)
+    compat = _serve(function_client("compat").application)
+    runtimes = tmp_path / "runtimes"
+    install(runtimes / "node_modules" / ".bin", "claude-code-acp")
+    git = GitServer(tmp_path / "git").__enter__()
+    for key, value in {"SHOAL_INTERNAL_URL": f"http://127.0.0.1:{internal.server_port}",
+                       "SHOAL_COMPAT_URL": f"http://127.0.0.1:{compat.server_port}",
+                       "SHOAL_WORKER_TOKEN": DEV_TOKEN, "SHOAL_RUNTIMES_DIR": str(runtimes),
+                       "SHOAL_OUTBOUND_ALLOW": "127.0.0.1", "SHOAL_LLM_PROVIDER": "anthropic",
+                       "ANTHROPIC_API_KEY": "sk-ant-upstream", "SHOAL_LLM_BASE_URL": scripted_llm.url,
+                       "SHOAL_LLM_MODEL": "claude-upstream", "SHOAL_GIT_AUTHOR_NAME": "shoal-test-bot"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("SHOAL_WORKSPACE", raising=False)
+    reset_settings()
+    tasks, catalog = function_client("tasks"), function_client("catalog")
+    assert catalog.post("/api/v1/agents", json={"name": "coder", "spec": {
+        "runtime": {"type": "claude"}, "systemPrompt": "You are careful."}}, headers=AUTH).status_code == 201
+
+    def run(name: str, spec: dict, env: dict[str, str] | None = None) -> dict:
+        from shared.tasks.agent_setup import resolve_for_dispatch
+        from shared.tasks.lifecycle import transition
+        from shared.worker.run import main
+
+        response = tasks.post("/api/v1/tasks", json={"name": name, "type": "agent", "agentRef": "coder", **spec},
+                              headers=AUTH)
+        assert response.status_code == 201, response.get_json()
+        transition("default", name, "Running")
+        stored = response.get_json()["spec"]
+        for key, value in {"SHOAL_TASK_NAMESPACE": "default", "SHOAL_TASK_NAME": name,
+                           "SHOAL_TASK_SPEC": json.dumps(stored),
+                           "SHOAL_TASK_AGENT": json.dumps(resolve_for_dispatch("default", stored)),
+                           **(env or {})}.items():
+            monkeypatch.setenv(key, value)
+        main()
+        return tasks.get(f"/api/v1/tasks/{name}", headers=AUTH).get_json()
+
+    yield tasks, git, scripted_llm, run
+    git.__exit__(None, None, None)
+    internal.shutdown()
+    compat.shutdown()
+
+
+def _changes(tasks, name):
+    raw = tasks.get(f"/api/v1/tasks/{name}/artifacts/workspace-changes.json", headers=AUTH).data
+    return json.loads(raw)
+
+
+def test_a_coding_agent_writes_commits_and_pushes_a_branch(shoal):
+    tasks, git, llm, run = shoal
+    url = git.create_repo("app")
+    llm.script = [{"text": "print('hello')"}]
+    task = run("impl", {"prompt": "WRITE hello.py", "workspace": {"gitRepo": url}})
+    status = task["status"]
+    assert status["phase"] == "Succeeded", status
+    changes = _changes(tasks, "impl")
+    assert changes["runtime"] == "claude" and changes["stopReason"] == "end_turn"
+    assert changes["branch"] == "shoal/impl" and changes["files"] == ["hello.py"]
+    assert status["message"] == f"claude finished (end_turn); pushed shoal/impl at {changes['commit'][:12]}"
+    # The remote has the branch at that commit, with the model's text as the file.
+    assert git.ref("app", "refs/heads/shoal/impl") == changes["commit"]
+    assert git.read("app", changes["commit"], "hello.py") == "print('hello')\n"
+    assert git.ref("app", "refs/heads/main") == changes["base"]
+    assert git.git("app", "log", "-1", "--format=%an", changes["commit"]).strip() == "shoal-test-bot"
+    result = tasks.get("/api/v1/tasks/impl/result", headers=AUTH).get_json()["result"]
+    assert result == (f"Wrote hello.py\n\nPushed branch shoal/impl at {changes['commit']} (1 file(s) changed):\n"
+                      "- hello.py")
+    # The runtime reached its model through Shoal's proxy: the upstream saw the platform key, never the
+    # task token; the agent's instructions led the prompt; the call was counted on the task.
+    [request] = llm.requests
+    assert request["path"] == "/v1/messages" and request["headers"]["X-Api-Key"] == "sk-ant-upstream"
+    assert request["json"]["messages"][0]["content"].startswith("You are careful.\n\nWRITE hello.py")
+    assert status["usage"]["llmCalls"] == 1
+    plan = tasks.get("/api/v1/tasks/impl/plan", headers=AUTH).get_json()
+    assert plan["GoalComplete"] is True and plan["ProgressPct"] == 100
+    assert plan["PlanDocument"] == "- [x] Ask the model\n- [x] Write the file"
+
+
+def test_the_progress_reaches_the_task_stream(shoal):
+    from shared.tasks.feed import read_feed
+
+    tasks, git, llm, run = shoal
+    run("feed", {"prompt": "NOMODEL WRITE a.txt", "workspace": {"gitRepo": git.create_repo("feed")}})
+    events = [item for _, item in read_feed("default", "feed")]
+    kinds = [e["event"] for e in events]
+    assert "tool_call" in kinds and "tool_result" in kinds and "delta" in kinds
+    call = next(e["data"] for e in events if e["event"] == "tool_call")
+    assert call["name"].startswith("Write ") and call["kind"] == "edit"
+    log_lines = [e["data"]["line"] for e in events if e["event"] == "log"]
+    assert any(line.startswith("allowed: Write ") for line in log_lines)
+
+
+def test_no_changes_means_nothing_is_pushed(shoal):
+    tasks, git, llm, run = shoal
+    url = git.create_repo("quiet")
+    git.commit("quiet", {"a.txt": "fixed content\n"})
+    task = run("quiet", {"prompt": "NOMODEL WRITE a.txt", "workspace": {"gitRepo": url}})
+    assert task["status"]["phase"] == "Succeeded"
+    assert task["status"]["message"] == "claude finished (end_turn); no changes"
+    assert git.branches("quiet") == ["main"]
+    assert tasks.get("/api/v1/tasks/quiet/result", headers=AUTH).get_json()["result"] == (
+        "Wrote a.txt\n\nNo changes were pushed.")
+
+
+def test_a_pull_request_head_is_checked_out(shoal):
+    tasks, git, llm, run = shoal
+    url = git.create_repo("pr")
+    head = git.pr_head("pr", 7, {"feature.txt": "from the PR\n"})
+    task = run("prhead", {"prompt": "NOMODEL WRITE more.txt", "workspace": {"gitRepo": url, "ref": "refs/pull/7/head"}})
+    assert task["status"]["phase"] == "Succeeded", task["status"]
+    changes = _changes(tasks, "prhead")
+    assert changes["base"] == head and changes["files"] == ["more.txt"]
+    assert git.read("pr", changes["commit"], "feature.txt") == "from the PR\n"
+
+
+def test_a_private_repository_needs_the_credential(shoal):
+    tasks, git, llm, run = shoal
+    url = git.create_repo("private", auth=("x-access-token", "s3cret-token"))
+    failed = run("nocred", {"prompt": "NOMODEL", "workspace": {"gitRepo": url}})
+    assert failed["status"]["phase"] == "Failed"
+    assert failed["status"]["message"].startswith("could not clone the workspace: ")
+    task = run("cred", {"prompt": "NOMODEL", "workspace": {"gitRepo": url}}, env={"SHOAL_GIT_TOKEN": "s3cret-token"})
+    assert task["status"]["phase"] == "Succeeded", task["status"]
+    assert git.ref("private", "refs/heads/shoal/cred") == _changes(tasks, "cred")["commit"]
+    everything = json.dumps([task, failed, tasks.get("/api/v1/tasks/cred/result", headers=AUTH).get_json()])
+    assert "s3cret-token" not in everything
+
+
+def test_a_rejected_push_fails_the_task_with_the_remotes_message(shoal):
+    tasks, git, llm, run = shoal
+    url = git.create_repo("guarded")
+    git.reject_pushes_to("guarded", "shoal/guard", "protected by policy")
+    task = run("guard", {"prompt": "NOMODEL", "workspace": {"gitRepo": url}})
+    assert task["status"]["phase"] == "Failed"
+    assert task["status"]["message"].startswith("could not push the changes: push rejected: ")
+    assert "protected by policy" in task["status"]["message"]
+
+
+def test_a_missing_cli_fails_the_task_naming_the_runtime_and_the_fix(shoal, function_client):
+    tasks, git, llm, run = shoal
+    assert function_client("catalog").put("/api/v1/agents/coder", json={"spec": {"runtime": {"type": "codex"}}},
+                                          headers=AUTH).status_code == 200
+    task = run("nocli", {"prompt": "hi"})
+    assert task["status"]["phase"] == "Failed"
+    assert task["status"]["message"] == (
+        'runtime "codex" is not installed on this worker (codex-acp not found; packages @zed-industries/codex-acp, '
+        "@openai/codex): run `make runtimes` (or install runtimes/package.json with npm) on the worker")
+
+
+def test_the_git_secret_reaches_the_local_worker_as_environment_only(fake_kube, aws):
+    from shared.runtimes.git_secret import local_env
+
+    fake_kube.add("/api/v1", "secrets", "default", {"metadata": {"name": "git-credentials"}, "data": {
+        "token": base64.b64encode(b"ghp_fromsecret").decode()}})
+    spec = {"type": "agent", "workspace": {"gitRepo": "https://github.com/o/r"}}
+    assert local_env("default", spec) == {"SHOAL_GIT_TOKEN": "ghp_fromsecret"}
+    assert local_env("default", {**spec, "workspace": {**spec["workspace"], "gitSecretRef": {"name": "absent"}}}) == {}
+    assert local_env("default", {"type": "agent"}) == {}
