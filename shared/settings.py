@@ -163,6 +163,8 @@ class Settings(BaseSettings):
     github_label_trigger_max_turns: int = Field(default=100, validation_alias="ORKA_GITHUB_LABEL_TRIGGER_MAX_TURNS")
     # GitHub REST API base URL (GitHub Enterprise: https://<host>/api/v3); calls pass the SSRF guard.
     github_api_url: str = "https://api.github.com"
+    # Where that GitHub serves repositories over HTTPS (GitHub Enterprise: its own host).
+    github_git_url: str = "https://github.com"
     # PR review markers (worker GitHub tools): signing key, comma-separated previous keys during
     # rotation, and the one author whose legacy (unsigned) markers still count.
     pr_review_marker_secret: str | None = Field(default=None, validation_alias="ORKA_PR_REVIEW_MARKER_SECRET")

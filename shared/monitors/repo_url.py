@@ -1,7 +1,8 @@
 """Credential-free GitHub repository root URLs, the only `repoURL`/`repo_url` the monitors accept.
 
 Accepted: `https://github.com/owner/repo`, `https://github.com/owner/repo.git` (a trailing slash is
-tolerated) and `git@github.com:owner/repo.git`. Refused: pull request, issue, branch/tree,
+tolerated) and `git@github.com:owner/repo.git`, and the same paths under `SHOAL_GITHUB_GIT_URL` (a
+GitHub Enterprise host). Refused: pull request, issue, branch/tree,
 blob/file and commit URLs (any extra path), query strings, fragments, other hosts, plain HTTP and
 embedded credentials.
 """
@@ -30,6 +31,15 @@ class GitHubRepo:
         return f"https://github.com/{self.owner}/{self.repo}"
 
 
+def _web_roots() -> set[tuple[str, str]]:
+    """(scheme, host) of github.com, plus the configured GitHub's own (`SHOAL_GITHUB_GIT_URL`: GitHub
+    Enterprise, or a test's git server)."""
+    from shared.config import get_settings
+
+    configured = urlsplit(get_settings().github_git_url)
+    return {("https", "github.com"), ("https", "www.github.com"), (configured.scheme, configured.netloc.lower())}
+
+
 def parse_repo_url(url: str) -> GitHubRepo | None:
     """The owner and repository of a GitHub repository root URL, or None when it is not one."""
     if not isinstance(url, str) or not url or url != url.strip():
@@ -39,7 +49,7 @@ def parse_repo_url(url: str) -> GitHubRepo | None:
         owner, repo = ssh.group("owner"), ssh.group("repo")
     else:
         parts = urlsplit(url)
-        if (parts.scheme != "https" or parts.netloc.lower() not in ("github.com", "www.github.com")
+        if ((parts.scheme, parts.netloc.lower()) not in _web_roots()
                 or parts.query or parts.fragment or "?" in url or "#" in url):
             return None
         segments = parts.path.strip("/").split("/")

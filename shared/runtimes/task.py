@@ -262,9 +262,10 @@ def _publish(client: InternalClient, namespace: str, name: str, spec: dict[str, 
 def _open_pull_request(client: InternalClient, namespace: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
     status, body = client.call("POST", f"/internal/v1/worker-tools/{namespace}/create_pull_request/call",
                                json={"arguments": args, "taskName": name}, at_most_once=True, timeout=60)
-    result = (body or {}).get("result") if isinstance(body, dict) else None
+    outcome = (body or {}).get("result") if isinstance(body, dict) else None
+    result = outcome.get("data") if isinstance(outcome, dict) and outcome.get("success") else None
     if status != 200 or not isinstance(result, dict) or not result.get("url"):
-        detail = result if result is not None else body
+        detail = outcome if outcome is not None else body
         raise TaskFailed(f"pushed, but could not open the pull request: {json.dumps(detail, default=str)[:500]}")
     print(f"[github] pull request {result.get('url')}", flush=True)
     return {"number": result.get("number"), "url": result.get("url"), "existing": result.get("existing", False)}

@@ -183,3 +183,67 @@ def test_the_git_secret_reaches_the_local_worker_as_environment_only(fake_kube, 
     assert local_env("default", spec) == {"SHOAL_GIT_TOKEN": "ghp_fromsecret"}
     assert local_env("default", {**spec, "workspace": {**spec["workspace"], "gitSecretRef": {"name": "absent"}}}) == {}
     assert local_env("default", {"type": "agent"}) == {}
+
+
+def test_a_label_trigger_ends_with_a_pushed_branch_and_a_pull_request(shoal, function_client, fake_kube,
+                                                                     event_sink, monkeypatch):
+    """`agent:implement` on an issue (GitHub's own payload, signed): the coding agent's work is pushed with
+    the trigger's git Secret and a pull request is opened on (fake) GitHub."""
+    from pathlib import Path
+
+    from shared.config import reset_settings
+    from shared.events.envelope import to_http
+    from shared.github.signature import sign
+    from shared.runtimes.git_secret import local_env
+    from tests.support.fake_github import FakeGitHub
+
+    tasks, git, llm, run = shoal
+    url = git.create_repo("Codertocat/Hello-World", auth=("x-access-token", "ghp_pushtoken"))
+    fake_kube.add("/api/v1", "secrets", "default", {"metadata": {"name": "gh-token"}, "data": {
+        "token": base64.b64encode(b"ghp_pushtoken").decode()}})
+    with FakeGitHub() as github_api:
+        for key, value in {"ORKA_GITHUB_WEBHOOK_SECRET": "hook", "ORKA_GITHUB_LABEL_TRIGGER_AGENT": "coder",
+                           "ORKA_GITHUB_LABEL_TRIGGER_GIT_SECRET": "gh-token", "SHOAL_GITHUB_GIT_URL": git.url,
+                           "SHOAL_GITHUB_API_URL": github_api.url}.items():
+            monkeypatch.setenv(key, value)
+        reset_settings()
+        fixture = Path(__file__).resolve().parents[2] / "fixtures" / "github" / "issues.labeled.json"
+        data = json.loads(fixture.read_text())
+        data["label"] = {"name": "agent:implement"}
+        data["issue"]["title"] = "NOMODEL WRITE fix.txt"
+        data["repository"].update(clone_url=url, html_url=url[:-4], default_branch="main")
+        body = json.dumps(data).encode()
+        accepted = function_client("webhooks").post("/webhooks/github", data=body, headers={
+            "X-GitHub-Event": "issues", "X-GitHub-Delivery": "d-1", "Content-Type": "application/json",
+            "X-Hub-Signature-256": sign("hook", body)})
+        assert accepted.status_code == 202, accepted.get_json()
+        [event] = event_sink.of_type("com.github.issues.labeled")
+        headers, payload = to_http(event)
+        assert function_client("github").post("/", data=payload, headers=headers).status_code == 200
+        name = accepted.get_json()["taskName"]
+        spec = tasks.get(f"/api/v1/tasks/{name}", headers=AUTH).get_json()["spec"]
+        # What the local executor hands the worker: the Secret's token, for git's credential helper only.
+        assert local_env("default", spec) == {"SHOAL_GIT_TOKEN": "ghp_pushtoken"}
+        from shared.tasks.agent_setup import resolve_for_dispatch
+        from shared.tasks.lifecycle import transition
+        from shared.worker.run import main
+
+        transition("default", name, "Running")
+        for key, value in {"SHOAL_TASK_NAMESPACE": "default", "SHOAL_TASK_NAME": name,
+                           "SHOAL_TASK_SPEC": json.dumps(spec),
+                           "SHOAL_TASK_AGENT": json.dumps(resolve_for_dispatch("default", spec)),
+                           **local_env("default", spec)}.items():
+            monkeypatch.setenv(key, value)
+        main()
+        task = tasks.get(f"/api/v1/tasks/{name}", headers=AUTH).get_json()
+        assert task["status"]["phase"] == "Succeeded", task["status"]["message"]
+        changes = _changes(tasks, name)
+        assert git.ref("Codertocat/Hello-World", f"refs/heads/shoal/{name}") == changes["commit"]
+        [made] = github_api.pulls["Codertocat/Hello-World"]
+        assert made["head"]["ref"] == f"shoal/{name}" and made["base"]["ref"] == "main"
+        assert made["title"] == "Wrote fix.txt"
+        assert changes["pullRequest"] == {"number": made["number"], "url": made["html_url"], "existing": False}
+        result = tasks.get(f"/api/v1/tasks/{name}/result", headers=AUTH).get_json()["result"]
+        assert result.endswith(f"Pull request: {made['html_url']}")
+        creates = [r for r in github_api.requests if r["method"] == "POST"]
+        assert [r["authorization"] for r in creates] == ["Bearer ghp_pushtoken"]
