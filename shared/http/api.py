@@ -10,8 +10,9 @@
    names (403 in the route's dialect); handlers re-check through `resolve_namespace`;
 5. call the handler with a RequestContext and the path arguments;
 6. turn its return value (dict/list, (body, status), Response, None) into a response;
-7. render any ShoalError in the route's dialect; log any other exception with its traceback
-   and answer 500 in the dialect with the request id;
+7. render any ShoalError in the route's dialect (a state-backend outage is the store's
+   StoreUnavailable: 503 with Retry-After); log any other exception with its traceback and answer
+   500 in the dialect with the request id;
 8. log one JSON line.
 """
 
@@ -190,9 +191,8 @@ class Api:
                     authorization.end(auth_token)
         except ShoalError as error:
             response = _error_response(dialect, error, request_id, request.path)
-        except Exception:
-            log.exception("unhandled error", extra={"fields": {"request_id": request_id, "path": request.path}})
-            response = _error_response(dialect, ShoalError("internal error"), request_id, request.path)
+        except Exception as exc:
+            response = _error_response(dialect, _unhandled(exc, request_id, request.path), request_id, request.path)
         response.headers["X-Request-Id"] = request_id
         log.info("request", extra={"fields": {
             "request_id": request_id, "function": self.name, "method": request.method,
@@ -200,6 +200,22 @@ class Api:
             "principal": ctx.principal.subject if ctx.principal else None,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2)}})
         return response
+
+
+def _unhandled(exc: Exception, request_id: str, path: str) -> ShoalError:
+    """The error to render for an exception no handler turned into a ShoalError.
+
+    The store raises StoreUnavailable for outages itself; this catches a botocore error that
+    escaped it (e.g. from a waiter or paginator), so an outage is never a 500 on any route.
+    """
+    from shared.store.outages import StoreUnavailable, is_outage
+
+    if is_outage(exc):
+        log.warning("state backend unavailable", extra={"fields": {"request_id": request_id, "path": path,
+                                                                   "error": type(exc).__name__}})
+        return StoreUnavailable()
+    log.exception("unhandled error", extra={"fields": {"request_id": request_id, "path": path}})
+    return ShoalError("internal error")
 
 
 def _error_response(dialect: Dialect, error: ShoalError, request_id: str, path: str = "") -> Response:
