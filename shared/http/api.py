@@ -3,7 +3,8 @@
 `Api.handle(request)` processes a request in this order:
 1. assign a request id (the caller's `X-Request-Id` when sane, else a new one);
 2. match method and path with a werkzeug Map; no match becomes a 404/405 in the dialect of the
-   router whose prefix covers the path;
+   router whose prefix covers the path; a path argument with a control character or over the
+   length limit is a 400 (shared.http.params.check_path_args);
 3. refuse bodies over the configured limit (413);
 4. resolve the principal unless the route is public (401 in the route's dialect), then check the
    route's permission (declared, or derived from path and method) in the namespace the request
@@ -37,7 +38,9 @@ from shared.auth.principal import Principal
 from shared.auth.resolver import authenticate
 from shared.config import get_settings
 from shared.errors import Invalid, MethodNotAllowed, NotFound, ShoalError, TooLarge
+from shared.http.body import parse_json
 from shared.http.dialects import DIALECTS, Dialect
+from shared.http.params import check_path_args
 from shared.logs import get_logger
 
 log = get_logger("http")
@@ -53,14 +56,15 @@ class RequestContext:
     principal: Principal | None = None
 
     def json(self, *, allow_empty: bool = False, message: str = "invalid request body") -> Any:
-        """The JSON body; Invalid(message) when it is not JSON (or absent, unless allow_empty)."""
+        """The JSON body; Invalid(message) when it is not JSON (or absent, unless allow_empty), and a
+        400 naming the limit when it is beyond one (shared.http.body)."""
         raw = self.request.get_data(cache=True)
         if not raw.strip():
             if allow_empty:
                 return None
             raise Invalid(message)
         try:
-            return json.loads(raw)
+            return parse_json(raw)
         except (ValueError, UnicodeDecodeError):
             raise Invalid(message) from None
 
@@ -171,6 +175,7 @@ class Api:
                 raise NotFound("not found") from None
             route = self.routes[index]
             dialect = DIALECTS[route.dialect or self.default_dialect]
+            check_path_args(args)  # every route: no handler sees a control character or an oversized key
             length = request.content_length
             if length and length > (route.max_body_bytes or get_settings().max_body_bytes):
                 raise TooLarge("request body too large")

@@ -302,7 +302,7 @@ class ObjectStore:
         admitted record, so the last page carries no cursor) needs, never the whole partition.
         """
         assert self.order is not None, f"{self.kind} has no order"
-        start = decode_cursor(cursor, expect_pk=self._pk(namespace))
+        start = decode_cursor(cursor, expect_pk=self._pk(namespace), attributes=("pk", "sk", "order"))
         records: list[Record] = []
         last_key: dict | None = None
         while True:
