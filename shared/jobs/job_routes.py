@@ -17,10 +17,10 @@ from shared.jobs.model import (
     has_embedded_token,
     job_fields,
     list_item,
-    redact,
     status_of,
 )
 from shared.jobs.results import live_log_lines, log_lines, read_result
+from shared.redact import redact
 from shared.store import Record
 from shared.tasks.repository import tasks
 
