@@ -7,6 +7,8 @@ import logging
 import sys
 import time
 
+from shared.redact import redact_text
+
 _configured = False
 
 
@@ -19,7 +21,8 @@ class JsonFormatter(logging.Formatter):
             line.update(fields)
         if record.exc_info:
             line["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        # Last, over the whole line: a token in a message, a field or a traceback is masked alike.
+        return redact_text(json.dumps(line, default=str))
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.logs import get_logger
-from shared.store import AlreadyExists, ObjectStore, Record
+from shared.store import AlreadyExists, Companion, ObjectStore, Record
 
 log = get_logger("schedules")
 
@@ -87,13 +87,15 @@ class ScheduleIndex:
 
 
 def claim_due(store: ObjectStore, namespace: str, name: str, now: datetime, *, run_id: str, active: str,
-              last: str, busy: Callable[[Record, str | None], bool],
-              unschedule: Callable[[], None]) -> tuple[str | None, Record | None, str | None]:
+              last: str, busy: Callable[[Record, str | None], bool], unschedule: Callable[[], None],
+              started: Callable[[dict[str, Any]], tuple[Companion, ...]] | None = None,
+              ) -> tuple[str | None, Record | None, str | None]:
     """Claim the due slot of a scheduled resource: ("started" | "skipped" | None, record, due time).
 
     `active`/`last` name the status fields of the running and the latest run id; `busy(record, id)`
     tells whether the active run still runs; `unschedule()` drops a deleted or unscheduled resource
-    from the index.
+    from the index. `started(doc)`: records to write with a claim that starts a run (the run itself),
+    in the same transaction, so the claim never exists without them.
     """
     from shared.clock import parse_rfc3339
 
@@ -125,7 +127,10 @@ def claim_due(store: ObjectStore, namespace: str, name: str, now: datetime, *, r
         outcome["result"] = "started"
         return True
 
-    updated = store.update(namespace, name, claim)
+    def with_claim(doc: dict[str, Any]) -> tuple[Companion, ...]:
+        return started(doc) if started and outcome.get("result") == "started" else ()
+
+    updated = store.update(namespace, name, claim, companions=with_claim)
     return outcome.get("result"), updated, due
 
 

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = 15 * 1024 * 1024
     max_result_bytes: int = 10 * 1024 * 1024
     max_item_bytes: int = 100 * 1024
+    # Input limits the specs leave open (docs/reliability.md "Input limits"): a request beyond one is
+    # a 400 naming it, before any handler logic. The body limit above bounds the total.
+    max_json_depth: int = 64
+    max_json_items: int = 100_000              # elements of one array, members of one object
+    max_json_string_chars: int = 10 * 1024 * 1024  # the largest value the specs size (a result)
+    max_path_param_bytes: int = 256            # UTF-8 bytes of one path segment argument
     agent_max_iterations: int = 50
     tool_timeout_seconds: float = 60.0
 

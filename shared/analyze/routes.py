@@ -45,13 +45,13 @@ def _errors(exc: Any, where: str) -> list[dict[str, Any]]:
 
 
 def _body(ctx: RequestContext, model: Any) -> Any:
-    import json
-
     from pydantic import ValidationError
+
+    from shared.http.body import parse_json
 
     raw = ctx.request.get_data(cache=True)
     try:
-        data = json.loads(raw) if raw.strip() else None
+        data = parse_json(raw) if raw.strip() else None
     except (ValueError, UnicodeDecodeError) as exc:
         position = getattr(exc, "pos", 0)
         raise RequestValidationError([{"type": "json_invalid", "loc": ["body", position], "msg": "JSON decode error",

@@ -3,8 +3,10 @@
 Accepted keys: SUBMIT_API_KEYS (comma-separated, the spec's fast path, compared in constant time)
 and keys created through `/api/api-keys`. A created key is stored only as a hash (SHA-256, or
 HMAC-SHA256 with SHOAL_API_KEY_PEPPER) in a lookup record keyed by that hash, plus a listing record
-with the display prefix. Authentication reads the lookup record with a consistent GetItem on every
-request (no in-process cache), so a revocation is effective at once on every replica.
+with the display prefix and a name record that keeps names unique per owner: all three in one
+transaction, so a duplicate name is a 409 however many creates race. Authentication reads the
+lookup record with a consistent GetItem on every request (no in-process cache), so a revocation is
+effective at once on every replica.
 
 `authenticate_api_key` is a dialect authenticator for `Router(authenticator=...)`: it tries the API
 keys, then falls back to the shared resolver (dev token, and whatever other identities it accepts).
@@ -12,6 +14,7 @@ keys, then falls back to the shared resolver (dev token, and whatever other iden
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -23,8 +26,8 @@ from shared.auth.principal import Principal
 from shared.auth.resolver import authenticate, bearer_token
 from shared.clock import now_rfc3339
 from shared.config import get_settings
-from shared.errors import NotFound, Unauthorized
-from shared.store import ObjectStore
+from shared.errors import Conflict, NotFound, Unauthorized
+from shared.store import AlreadyExists, Companion, ObjectStore, VersionConflict
 
 KEY_PREFIX = "lrk_"
 PREFIX_CHARS = 12            # what lists show: "lrk_" + 8 characters
@@ -32,6 +35,10 @@ SCOPE = "_global"            # API keys are not namespaced: one partition for th
 
 keys = ObjectStore("apikey")          # listing: id -> {id, name, prefix, createdAt}
 key_hashes = ObjectStore("apikeyhash")  # lookup: hash -> {id}
+# Uniqueness: one item per (owner, name), partition = sha256(owner), sort key = name -> {id}. It is
+# created in the same transaction as the key's two records, so two concurrent creates of one name
+# cannot both succeed (a conditional put, not a read-then-write check).
+key_names = ObjectStore("apikeyname")
 
 INVALID_KEY = "invalid API key"
 
@@ -47,16 +54,42 @@ def _public(doc: dict[str, Any]) -> dict[str, Any]:
     return {"id": doc["id"], "name": doc["name"], "prefix": doc["prefix"], "createdAt": doc["createdAt"]}
 
 
+def _owner_scope(owner: str) -> str:
+    # Subjects are free-form (OIDC `sub`, e-mail, "apikey:…"): a digest keeps the partition key short.
+    return hashlib.sha256(owner.encode()).hexdigest()
+
+
+def duplicate_name(name: str) -> Conflict:
+    return Conflict(f'API key "{name}" already exists')
+
+
 def create_key(name: str, created_by: str) -> dict[str, Any]:
-    """Store a new key; the returned dict carries the full key (the only time it is shown)."""
+    """Store a new key, unique by name per owner (409 otherwise); the returned dict carries the full
+    key (the only time it is shown). Name, lookup and listing records are one transaction."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     key_id = uuid.uuid4().hex[:12]
     doc = {"id": key_id, "name": name, "prefix": key[:PREFIX_CHARS], "createdAt": now_rfc3339(),
            "createdBy": created_by}
-    # Lookup record first: a key is only usable once its listing exists too (checked in `verify`).
-    key_hashes.create(SCOPE, hash_key(key), {"id": key_id})
-    keys.create(SCOPE, key_id, {**doc, "hash": hash_key(key)})
+    records = (Companion(key_hashes, SCOPE, hash_key(key), {"id": key_id}),
+               Companion(keys, SCOPE, key_id, {**doc, "hash": hash_key(key)}))
+    scope = _owner_scope(created_by)
+    try:
+        key_names.create(scope, name, {"id": key_id}, companions=records)
+    except AlreadyExists:
+        _take_stale_name(scope, name, key_id, records)
     return {**_public(doc), "key": key}
+
+
+def _take_stale_name(scope: str, name: str, key_id: str, records: tuple[Companion, ...]) -> None:
+    """The name is taken: by a live key (409), or by one whose revocation stopped before freeing its
+    name, which this create then takes over, conditional on the name record it read."""
+    entry = key_names.get(scope, name)
+    if entry is None or keys.get(SCOPE, entry.doc.get("id", "")) is not None:
+        raise duplicate_name(name)
+    try:
+        key_names.replace(scope, name, {"id": key_id}, expected_version=entry.version, companions=records)
+    except VersionConflict:
+        raise duplicate_name(name) from None
 
 
 def list_keys() -> list[dict[str, Any]]:
@@ -65,11 +98,17 @@ def list_keys() -> list[dict[str, Any]]:
 
 
 def revoke_key(key_id: str) -> None:
+    """Revoke at once (the lookup record goes first), then free the key's name for its owner."""
     record = keys.get(SCOPE, key_id)
     if record is None:
         raise NotFound("API key not found")
     key_hashes.delete(SCOPE, record.doc["hash"])
     keys.delete(SCOPE, key_id)
+    scope = _owner_scope(str(record.doc.get("createdBy", "")))
+    entry = key_names.get(scope, str(record.doc.get("name", "")))
+    if entry is not None and entry.doc.get("id") == key_id:  # keys made before names were unique have none
+        with contextlib.suppress(VersionConflict):  # taken over meanwhile: no longer ours to free
+            key_names.delete(scope, entry.name, expected_version=entry.version)
 
 
 def verify(token: str) -> Principal | None:

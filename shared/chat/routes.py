@@ -17,6 +17,7 @@ from shared.chat import leases, sessions
 from shared.chat.limits import chat_limits, go_duration
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, ShoalError, TooManyRequests
 from shared.http import RequestContext, Router
+from shared.http.params import parse_sequence
 from shared.http.sse import sse_response
 
 router = Router("/api/v1/chat", dialect="orka", tag="chat")
@@ -66,13 +67,7 @@ def _last_event_id(ctx: RequestContext) -> int | None:
     raw = ctx.request.headers.get("Last-Event-ID") or ctx.args.get("lastEventId")
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid("invalid Last-Event-ID") from None
-    if value < 0:
-        raise Invalid("invalid Last-Event-ID")
-    return value
+    return parse_sequence(raw, "invalid Last-Event-ID")
 
 
 def _replay_response(namespace: str, session_id: str, after: int, limits: Any):

@@ -2,8 +2,9 @@
 
 Answers (Knative data-plane rules): 200 with an empty body when handled or already handled;
 400 for a request that is not a valid event (not retried); 409 while another replica holds the
-claim (retried later); 500 when the handler failed (retried, then dead-lettered). Never a
-non-empty 2xx body, which the MT broker would count as a failed delivery.
+claim (retried later); 503 with Retry-After while the state backend is unavailable (retried);
+500 when the handler failed (retried, then dead-lettered). Never a non-empty 2xx body, which the
+MT broker would count as a failed delivery.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from shared.errors import ShoalError
 from shared.events.envelope import Event, parse
 from shared.logs import get_logger
 from shared.store import idempotency
+from shared.store.outages import StoreUnavailable
 
 log = get_logger("events")
 EventHandler = Callable[[Event], None]
@@ -36,7 +38,14 @@ def consume(request: Request, handlers: Mapping[str, EventHandler], *, function:
     if handler is None:
         log.info("ignored event", extra={"fields": fields})
         return Response(status=200)
-    key = f"{function}#{event.dedupe_key}"
+    try:
+        return _handle(event, handler, f"{function}#{event.dedupe_key}", fields)
+    except StoreUnavailable as exc:  # the store is down: the broker retries, nothing is dead-lettered early
+        log.warning("event deferred: state backend unavailable", extra={"fields": fields})
+        return Response(status=503, headers=exc.headers)
+
+
+def _handle(event: Event, handler: EventHandler, key: str, fields: dict) -> Response:
     claim = idempotency.claim(key)
     if claim is idempotency.Claim.COMPLETED:
         log.info("duplicate event", extra={"fields": fields})
@@ -45,6 +54,9 @@ def consume(request: Request, handlers: Mapping[str, EventHandler], *, function:
         return Response(status=409)
     try:
         handler(event)
+    except StoreUnavailable:
+        idempotency.release(key)
+        raise
     except Exception:
         idempotency.release(key)
         log.exception("event handler failed", extra={"fields": fields})

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 from shared.config import get_settings
 from shared.errors import Invalid
+from shared.http.body import parse_json
 
 _ACTION = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 
@@ -26,7 +27,7 @@ def parse_payload(raw: bytes, content_type: str) -> dict[str, Any]:
             text = values[0]
         else:
             text = raw.decode("utf-8")
-        payload = json.loads(text)
+        payload = parse_json(text)
     except (ValueError, UnicodeDecodeError):
         raise Invalid("invalid request body") from None
     if not isinstance(payload, dict):

@@ -3,15 +3,17 @@
 `Api.handle(request)` processes a request in this order:
 1. assign a request id (the caller's `X-Request-Id` when sane, else a new one);
 2. match method and path with a werkzeug Map; no match becomes a 404/405 in the dialect of the
-   router whose prefix covers the path;
+   router whose prefix covers the path; a path argument with a control character or over the
+   length limit is a 400 (shared.http.params.check_path_args);
 3. refuse bodies over the configured limit (413);
 4. resolve the principal unless the route is public (401 in the route's dialect), then check the
    route's permission (declared, or derived from path and method) in the namespace the request
    names (403 in the route's dialect); handlers re-check through `resolve_namespace`;
 5. call the handler with a RequestContext and the path arguments;
 6. turn its return value (dict/list, (body, status), Response, None) into a response;
-7. render any ShoalError in the route's dialect; log any other exception with its traceback
-   and answer 500 in the dialect with the request id;
+7. render any ShoalError in the route's dialect (a state-backend outage is the store's
+   StoreUnavailable: 503 with Retry-After); log any other exception with its traceback and answer
+   500 in the dialect with the request id;
 8. log one JSON line.
 """
 
@@ -36,7 +38,9 @@ from shared.auth.principal import Principal
 from shared.auth.resolver import authenticate
 from shared.config import get_settings
 from shared.errors import Invalid, MethodNotAllowed, NotFound, ShoalError, TooLarge
+from shared.http.body import parse_json
 from shared.http.dialects import DIALECTS, Dialect
+from shared.http.params import check_path_args
 from shared.logs import get_logger
 
 log = get_logger("http")
@@ -52,14 +56,15 @@ class RequestContext:
     principal: Principal | None = None
 
     def json(self, *, allow_empty: bool = False, message: str = "invalid request body") -> Any:
-        """The JSON body; Invalid(message) when it is not JSON (or absent, unless allow_empty)."""
+        """The JSON body; Invalid(message) when it is not JSON (or absent, unless allow_empty), and a
+        400 naming the limit when it is beyond one (shared.http.body)."""
         raw = self.request.get_data(cache=True)
         if not raw.strip():
             if allow_empty:
                 return None
             raise Invalid(message)
         try:
-            return json.loads(raw)
+            return parse_json(raw)
         except (ValueError, UnicodeDecodeError):
             raise Invalid(message) from None
 
@@ -170,6 +175,7 @@ class Api:
                 raise NotFound("not found") from None
             route = self.routes[index]
             dialect = DIALECTS[route.dialect or self.default_dialect]
+            check_path_args(args)  # every route: no handler sees a control character or an oversized key
             length = request.content_length
             if length and length > (route.max_body_bytes or get_settings().max_body_bytes):
                 raise TooLarge("request body too large")
@@ -190,9 +196,8 @@ class Api:
                     authorization.end(auth_token)
         except ShoalError as error:
             response = _error_response(dialect, error, request_id, request.path)
-        except Exception:
-            log.exception("unhandled error", extra={"fields": {"request_id": request_id, "path": request.path}})
-            response = _error_response(dialect, ShoalError("internal error"), request_id, request.path)
+        except Exception as exc:
+            response = _error_response(dialect, _unhandled(exc, request_id, request.path), request_id, request.path)
         response.headers["X-Request-Id"] = request_id
         log.info("request", extra={"fields": {
             "request_id": request_id, "function": self.name, "method": request.method,
@@ -200,6 +205,22 @@ class Api:
             "principal": ctx.principal.subject if ctx.principal else None,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2)}})
         return response
+
+
+def _unhandled(exc: Exception, request_id: str, path: str) -> ShoalError:
+    """The error to render for an exception no handler turned into a ShoalError.
+
+    The store raises StoreUnavailable for outages itself; this catches a botocore error that
+    escaped it (e.g. from a waiter or paginator), so an outage is never a 500 on any route.
+    """
+    from shared.store.outages import StoreUnavailable, is_outage
+
+    if is_outage(exc):
+        log.warning("state backend unavailable", extra={"fields": {"request_id": request_id, "path": path,
+                                                                   "error": type(exc).__name__}})
+        return StoreUnavailable()
+    log.exception("unhandled error", extra={"fields": {"request_id": request_id, "path": path}})
+    return ShoalError("internal error")
 
 
 def _error_response(dialect: Dialect, error: ShoalError, request_id: str, path: str = "") -> Response:

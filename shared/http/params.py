@@ -1,11 +1,70 @@
-"""Query parameters shared by list endpoints."""
+"""Request parameters every route shares: path arguments, `limit`, page tokens, stream positions."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from shared.config import get_settings
 from shared.errors import Invalid
+
+# ASCII digits only (str.isdigit admits "²", which int() refuses), at most 18: within int64 and
+# DynamoDB's 38-digit numbers, far beyond any stream's length.
+_SEQUENCE = re.compile(r"[0-9]{1,18}")
+
+
+def check_path_args(args: Mapping[str, Any]) -> None:
+    """400 naming the argument when a path argument holds a control character (NUL included) or is
+    longer than SHOAL_MAX_PATH_PARAM_BYTES; run by the Api for every route before its handler.
+
+    Path arguments become store keys, bucket keys and Kubernetes names: control characters are
+    never valid there, and a long one exceeds DynamoDB's key limits (1024 bytes per sort key).
+    """
+    if not args:
+        return  # no settings read: /healthz stays as cheap as a cold start allows
+    limit = get_settings().max_path_param_bytes
+    for name, value in args.items():
+        if not isinstance(value, str):
+            continue
+        if any(unicodedata.category(ch) == "Cc" for ch in value):
+            raise Invalid(f"path parameter {name} contains a control character")
+        if len(value.encode("utf-8", "surrogatepass")) > limit:
+            raise Invalid(f"path parameter {name} is longer than {limit} bytes")
+
+
+class PageToken(str):
+    """A page cursor from the request that remembers the query parameter carrying it, so a forged
+    or truncated one is refused naming that parameter (shared.store.cursor)."""
+
+    param: str
+
+    def __new__(cls, value: str, param: str) -> PageToken:
+        token = super().__new__(cls, value)
+        token.param = param
+        return token
+
+
+def page_token(args: Mapping[str, str], *names: str) -> PageToken | None:
+    """The first non-empty of the query parameters `names` (default `continue`), or None."""
+    for name in names or ("continue",):
+        value = args.get(name)
+        if value:
+            return PageToken(value, name)
+    return None
+
+
+def is_sequence(raw: str | None) -> bool:
+    """True for a stream position: ASCII digits, at most 18 of them."""
+    return isinstance(raw, str) and _SEQUENCE.fullmatch(raw) is not None
+
+
+def parse_sequence(raw: str, message: str) -> int:
+    """A stream position (`after`, `Last-Event-ID`, a numeric cursor); Invalid(message) otherwise."""
+    if not is_sequence(raw):
+        raise Invalid(message)
+    return int(raw)
 
 
 def parse_limit(args: Mapping[str, str], *, default: int = 100, maximum: int = 500,

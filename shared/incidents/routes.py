@@ -17,6 +17,7 @@ from shared.auth.authorization import AUTHENTICATED, Permission, authorize, rbac
 from shared.config import get_settings
 from shared.errors import Conflict, NotFound, ShoalError
 from shared.http.api import RequestContext, Router
+from shared.http.params import is_sequence
 from shared.http.sse import frame, sse_response
 from shared.incidents import sessions
 from shared.incidents.stream import TERMINAL_EVENTS, read
@@ -219,7 +220,7 @@ def session_stream(ctx: RequestContext, session_id: str):
         data = {"type": kind, "turn": int(record.doc.get("turn") or 0), "data": {"status": status}}
         return sse_response([frame(data, event=kind, id=1)], heartbeat_seconds=None)
     last = ctx.request.headers.get("Last-Event-ID", "")
-    after = int(last) if last.isdigit() else 0
+    after = int(last) if is_sequence(last) else 0
 
     def frames():
         cursor, deadline = after, time.monotonic() + STREAM_MAX_SECONDS

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 
 from shared.auth.api_keys import authenticate_api_key
 from shared.auth.namespaces import resolve_namespace
 from shared.config import get_settings
 from shared.errors import Conflict, Invalid, NotFound, Unauthorized
 from shared.http import RequestContext, Router
+from shared.http.body import parse_json
 from shared.jobs import stores
 from shared.jobs.sources import is_source_name
 from shared.store import Record
@@ -83,7 +83,7 @@ def github(ctx: RequestContext):
     if not event:
         raise Invalid("missing X-GitHub-Event header")
     try:
-        payload = json.loads(raw)
+        payload = parse_json(raw)
     except (ValueError, UnicodeDecodeError):
         raise Invalid("invalid JSON payload") from None
     if not isinstance(payload, dict):

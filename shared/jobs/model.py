@@ -31,21 +31,6 @@ TOKEN_MAX_AGE_SECONDS = 600
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s\"']+@")
 
 
-def redact_text(text: str) -> str:
-    return _USERINFO.sub(r"\1***@", text)
-
-
-def redact(value: Any) -> Any:
-    """Every string in a response with URL credentials replaced by `***`."""
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, dict):
-        return {k: redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
 def has_embedded_token(url: Any) -> bool:
     return isinstance(url, str) and bool(_USERINFO.search(url))
 

@@ -23,6 +23,7 @@ from shared.jobs.model import (
     SOURCE_LABEL,
     TYPE_LABEL,
 )
+from shared.net.git_urls import check_git_url
 from shared.store import AlreadyExists, Record, counters
 
 EFFORTS = ("low", "medium", "high")
@@ -80,7 +81,9 @@ def _workspace_setup(raw: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(raw, dict):
         raise Invalid("workspaceSetup must be an object")
-    _string(raw, "gitRepo", where="workspaceSetup.")
+    repo = _string(raw, "gitRepo", where="workspaceSetup.")
+    if repo is not None:  # a token may ride in the URL (the spec says so); every other rule holds
+        check_git_url(repo, "workspaceSetup.gitRepo", allow_credentials=True)
     _string(raw, "gitRef", where="workspaceSetup.")
     if raw.get("gitDepth") is not None:
         _number(raw["gitDepth"], "workspaceSetup.gitDepth", positive=True, integer=True)
@@ -204,8 +207,9 @@ def create_job(job: dict[str, Any], principal: Principal, *, chain: dict[str, An
             stores.chain_index.create(f"{namespace}/{chain['chainId']}",
                                       f"{int(chain['chainDepth']):04d}-{job_id}", {"jobId": job_id})
         try:
-            record = create_task({"name": job_id, "spec": body}, principal,
-                                 server_labels=labels, server_annotations={JOB_ANNOTATION: json.dumps(doc)})
+            # labrats-ai-agents-api.txt: workspaceSetup.gitRepo is a "Clone URL (may include token)".
+            record = create_task({"name": job_id, "spec": body}, principal, server_labels=labels,
+                                 server_annotations={JOB_ANNOTATION: json.dumps(doc)}, allow_git_credentials=True)
             break
         except AlreadyExists:
             continue

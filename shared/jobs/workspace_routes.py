@@ -16,6 +16,7 @@ from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
+from shared.http.params import is_sequence
 from shared.jobs import workspace_inputs as ws
 from shared.jobs.multipart import read_file_field
 
@@ -112,6 +113,6 @@ def input_bytes(ctx: RequestContext, namespace: str, task: str, index: str):
     from flask import Response
 
     entries = ws.inputs(_task(ctx, namespace, task))
-    if not index.isdigit() or int(index) >= len(entries):
+    if not is_sequence(index) or int(index) >= len(entries):
         raise NotFound("workspace input not found")
     return Response(ws.content(entries[int(index)]), content_type="application/octet-stream")

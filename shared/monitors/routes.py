@@ -10,7 +10,7 @@ from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
-from shared.http.params import parse_limit
+from shared.http.params import PageToken, page_token, parse_limit, parse_sequence
 from shared.monitors import schedule
 from shared.monitors.store import MONITOR_NOT_FOUND, items, monitors, record_event, runs, scope
 from shared.schedules import respecced
@@ -31,8 +31,8 @@ def _page(records: list[Record], next_token: str | None, view=lambda r: r.doc) -
     return {"items": [view(r) for r in records], "metadata": {"continue": next_token} if next_token else {}}
 
 
-def _cursor(ctx: RequestContext) -> str | None:
-    return ctx.args.get("continue") or ctx.args.get("cursor") or None
+def _cursor(ctx: RequestContext) -> PageToken | None:
+    return page_token(ctx.args, "continue", "cursor")
 
 
 def _string_map(value: Any, field: str) -> dict[str, str]:
@@ -191,10 +191,8 @@ def list_events(ctx: RequestContext):
     if not name:
         raise Invalid("name is required")
     limit = parse_limit(ctx.args, default=100, maximum=500)
-    raw_cursor = _cursor(ctx) or "0"
-    if not raw_cursor.isdigit():
-        raise Invalid("invalid continue token")
-    after = int(raw_cursor)
+    token = _cursor(ctx)
+    after = parse_sequence(token, f"invalid {token.param} token") if token else 0
     wanted = {k: ctx.args.get(k) for k in ("runID", "itemKind", "itemNumber", "eventType") if ctx.args.get(k)}
     matched: list[dict[str, Any]] = []
     stream = events_stream(namespace, name)

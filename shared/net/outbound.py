@@ -9,6 +9,7 @@ each redirect hop (the transport sees every request).
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -19,6 +20,8 @@ from shared.config import get_settings
 from shared.errors import Forbidden
 
 METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
+# Digits, hex digits, `x` and dots only: what inet_aton may read as an IPv4 address.
+_LEGACY_IPV4 = re.compile(r"(?i)[0-9a-fx.]+")
 
 
 class BlockedURL(Forbidden):
@@ -53,12 +56,47 @@ def check_url(url: str, *, schemes: tuple[str, ...] = ("http", "https"), allow: 
         raise BlockedURL("URL has no host")
     if parts.username or parts.password:
         raise BlockedURL("URL must not contain credentials")
+    check_host(host, port=parts.port or (443 if parts.scheme == "https" else 80), allow=allow)
+
+
+def literal_ip(host: str) -> ipaddress._BaseAddress | None:
+    """The address a host name spells literally, legacy IPv4 forms included ("127.1", "0x7f.0.0.1",
+    "2130706433": git, curl and the C resolver all read them as 127.0.0.1); None for a name."""
+    host = host.strip("[]")
+    try:
+        return ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        pass
+    if _LEGACY_IPV4.fullmatch(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def check_host(host: str, *, port: int | None = None, allow: Iterable[str] = (), resolve: bool = True) -> None:
+    """Raise BlockedURL unless calling `host` is allowed (SHOAL_OUTBOUND_ALLOW, then the address rules).
+
+    With resolve=False a name is not looked up (validation that must work offline, where a later
+    connect-time check resolves it); literal addresses, metadata names and `localhost` still count.
+    """
+    host = host.lower().rstrip(".")
     nets, hosts = _allow_list(allow)
-    if host in hosts:
+    if host in hosts or host.strip("[]") in hosts:
         return
     if host in METADATA_HOSTS:
         raise BlockedURL(f"host {host} is not allowed")
-    for ip in _addresses(host, parts.port or (443 if parts.scheme == "https" else 80)):
+    literal = literal_ip(host)
+    if literal is not None:
+        addresses = {literal}
+    elif not resolve:
+        if host != "localhost" and not host.endswith(".localhost"):
+            return
+        addresses = {ipaddress.ip_address("127.0.0.1")}  # RFC 6761: always loopback
+    else:
+        addresses = _addresses(host, port or 443)
+    for ip in addresses:
         if _forbidden_ip(ip) and not any(ip in net for net in nets):
             raise BlockedURL(f"address {ip} of host {host} is not allowed")
 
@@ -81,10 +119,9 @@ def allow_listed(host: str, *, port: int = 443) -> bool:
 
 
 def _addresses(host: str, port: int) -> set[ipaddress._BaseAddress]:
-    try:
-        return {ipaddress.ip_address(host)}
-    except ValueError:
-        pass
+    literal = literal_ip(host)
+    if literal is not None:
+        return {literal}
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:

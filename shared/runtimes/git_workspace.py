@@ -321,7 +321,7 @@ class _Git:
 
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
-            text = text.replace(secret, "[REDACTED]")
+            text = text.replace(secret, "***")
         for path in self._hide:
             text = text.replace(path, "<workspace>")
         return redact(text)

@@ -10,7 +10,7 @@ from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
-from shared.http.params import parse_limit, string_map
+from shared.http.params import page_token, parse_limit, string_map
 from shared.schedules import respecced
 from shared.security.store import (
     SCAN_NOT_FOUND,
@@ -50,7 +50,7 @@ def filtered_page(store: ObjectStore, partition: str, ctx: RequestContext, wante
     fewer than `limit` items and still carry a cursor (bounded work per request: 20 store pages).
     """
     limit = parse_limit(ctx.args, default=default, maximum=500) or default
-    cursor = ctx.args.get(cursor_param) or ctx.args.get("continue") or None
+    cursor = page_token(ctx.args, cursor_param, "continue")
     matched: list[dict[str, Any]] = []
     for _ in range(20):
         # never read past `limit` matches: the cursor must not skip unreturned items

@@ -1,8 +1,9 @@
 """Scan runs: at most one active run per repository, one task per review slice, finished by the tasks.
 
 The one-active-run rule is a conditional update of the RepositoryScan's `status.activeScan`
-(optimistic version check): two concurrent requests (or a request and a scheduler tick) cannot both
-claim it. The run is then stored (queued) and announced; the `github` event function executes it
+(optimistic version check) that stores the queued run and its event in the same transaction: two
+concurrent requests (or a request and a scheduler tick) cannot both claim it, and a claim never
+exists without its run. The run is then announced; the `github` event function executes it
 (`execute_run`: plan the slices, one agent task per slice); each slice task's
 `task.finished` event (shared.security.handlers) records its outcome, and the last one finishes the
 run and frees the slot.
@@ -19,8 +20,9 @@ from shared.logs import get_logger
 from shared.schedules import release_active
 from shared.security import prompts, slices, tasks
 from shared.security.store import ACTIVE_PHASES, SCAN_NOT_FOUND, repo_scope, repositories, runs
+from shared.security.store import scope as scope_of  # "scope" names a local in the functions below
 from shared.security.store import slices as slice_store
-from shared.store import AlreadyExists, Record
+from shared.store import AlreadyExists, Companion, Record
 
 log = get_logger("security")
 ACTIVE_SCAN = "a security scan is already running for this repository"
@@ -47,7 +49,7 @@ def claim(doc: dict[str, Any], record: Record, run_id: str) -> None:
 
 
 def start_scan(namespace: str, name: str, *, trigger: str, actor: str | None = None) -> Record:
-    """Claim the slot, store the run, create its slice tasks; the stored run (409 while one is active)."""
+    """Claim the slot and store the queued run in one write; the stored run (409 while one is active)."""
     run_id = new_run_id()
     current = repositories.require(namespace, name, SCAN_NOT_FOUND)
 
@@ -55,33 +57,48 @@ def start_scan(namespace: str, name: str, *, trigger: str, actor: str | None = N
         claim(doc, current, run_id)
         return True
 
-    record = repositories.update(namespace, name, take, not_found_message=SCAN_NOT_FOUND)
-    return launch(record, run_id, trigger=trigger, actor=actor)
+    record = repositories.update(namespace, name, take, not_found_message=SCAN_NOT_FOUND,
+                                 companions=lambda doc: queued_run(namespace, name, doc, run_id, trigger=trigger,
+                                                                   actor=actor))
+    return announce_queued(record)
 
 
-def launch(repo: Record, run_id: str, *, trigger: str, actor: str | None = None) -> Record:
-    """Store the queued run whose slot was just claimed and announce it (the `github` function runs it)."""
-    spec = repo.doc["spec"]
-    doc: dict[str, Any] = {"id": run_id, "namespace": repo.namespace, "repository": repo.name, "phase": "queued",
+def queued_run(namespace: str, name: str, doc: dict[str, Any], run_id: str, *, trigger: str,
+               actor: str | None = None) -> tuple[Companion, Companion]:
+    """The queued run and its `scan.queued` event, as companions of the write that claims the slot.
+
+    Claim and run are one transaction: a second request (or a scheduler tick) reading the claim
+    always finds the run it names, active, and answers 409; before, it could read the claim before
+    the run existed, take the slot again and start a second scan.
+    """
+    spec = doc["spec"]
+    run: dict[str, Any] = {"id": run_id, "namespace": namespace, "repository": name, "phase": "queued",
                            "trigger": trigger, "createdAt": now_rfc3339(), "slices": {}, "tasks": {}, "findings": 0,
                            "dropped": 0}
     if actor:
-        doc["requestedBy"] = actor
+        run["requestedBy"] = actor
     for key in ("branch", "ref"):
         if spec.get(key):
-            doc[key] = spec[key]
+            run[key] = spec[key]
     from shared.events import build
     from shared.events.catalogue import data_for
-    from shared.events.outbox import deliver_staged, staged
+    from shared.events.outbox import staged
 
     type_ = "dev.shoal.security.scan.queued"
-    # The event that runs the scan is stored with the run, in one transaction, and delivered after:
-    # neither a broker outage nor a process dying in between strands a queued run (the tick delivers it).
-    event = staged(build(type_, data_for(type_, namespace=repo.namespace, name=repo.name, scanRunID=run_id,
-                                         trigger=trigger), subject=f"{repo.namespace}/{repo.name}"))
-    record = runs.create(repo_scope(repo), run_id, doc, companions=(event,))
-    deliver_staged(record)
-    return record
+    # The event that runs the scan is stored with the run and delivered after the commit: neither a
+    # broker outage nor a process dying in between strands a queued run (the tick delivers it).
+    event = staged(build(type_, data_for(type_, namespace=namespace, name=name, scanRunID=run_id,
+                                         trigger=trigger), subject=f"{namespace}/{name}"))
+    return Companion(runs, scope_of(namespace, name, doc["metadata"]["uid"]), run_id, run), event
+
+
+def announce_queued(repo: Record) -> Record:
+    """After the claim committed: deliver its staged `scan.queued` event; the queued run it stored."""
+    from shared.events.outbox import deliver_staged
+
+    deliver_staged(repo)
+    [run] = [c for c in repo.companions if c.store is runs]
+    return Record(runs.kind, run.namespace, run.name, 1, run.doc)
 
 
 def execute_run(namespace: str, name: str, run_id: str) -> None:

@@ -30,13 +30,14 @@ def run_tick(now: datetime | None = None) -> int:
 
 
 def fire_if_due(namespace: str, name: str, now: datetime) -> bool:
-    from shared.security.scans import is_active, launch, new_run_id
+    from shared.security.scans import announce_queued, is_active, new_run_id, queued_run
     from shared.security.store import repositories
 
     run_id = new_run_id()
     result, updated, _ = claim_due(repositories, namespace, name, now, run_id=run_id, active="activeScan",
-                                   last="lastScanRunID", busy=is_active, unschedule=lambda: index(namespace, name, None))
+                                   last="lastScanRunID", busy=is_active, unschedule=lambda: index(namespace, name, None),
+                                   started=lambda doc: queued_run(namespace, name, doc, run_id, trigger="schedule"))
     if result != "started" or updated is None:
         return False
-    launch(updated, run_id, trigger="schedule")
+    announce_queued(updated)
     return True

@@ -3,14 +3,42 @@
 `shared.store` is the only package that imports boto3. Endpoints come from boto3's own
 `AWS_ENDPOINT_URL`/`AWS_ENDPOINT_URL_DYNAMODB`/`AWS_ENDPOINT_URL_S3`, so the same code runs against
 moto, DynamoDB Local or AWS without branches.
+
+Every API operation of a client raises `StoreUnavailable` for an outage (shared.store.outages), so
+callers never see a botocore transport error. A cached client keeps no dead connection: urllib3
+drops a pooled connection the backend closed and dials again, so the same client works as soon as
+the backend is back (tests/unit/store/test_outages.py restarts the backend under one client).
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
 from shared.config import get_settings
+from shared.store.outages import translated
+
+
+class GuardedClient:
+    """A boto3 client whose API operations translate outages; everything else is the client's own."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._operations = frozenset(raw.meta.method_to_api_mapping)
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._raw, name)
+        if name not in self._operations:  # meta, exceptions, waiters, paginators
+            return attr
+
+        @functools.wraps(attr)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with translated(name):
+                return attr(*args, **kwargs)
+
+        return call
+
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
@@ -33,7 +61,8 @@ def client(service: str) -> Any:
             if _session is None:
                 _session = boto3.session.Session()
             session = _session
-            _clients[service] = session.client(service, region_name=get_settings().aws_region, config=config)
+            _clients[service] = GuardedClient(session.client(service, region_name=get_settings().aws_region,
+                                                             config=config))
         return _clients[service]
 
 

@@ -36,6 +36,14 @@ class _ConditionFailed(Exception):
     """A write's own condition did not hold."""
 
 
+class _BlobGone(Exception):
+    """An item's document is not in the bucket: replaced since the item was read, or lost."""
+
+
+class MissingDocument(RuntimeError):
+    """An item still points at a bucket document that does not exist (a bug or lost data: a 500)."""
+
+
 @dataclass
 class Record:
     kind: str
@@ -107,7 +115,9 @@ class ObjectStore:
             return None
         if "blob" in item:
             data = get_blob(item["blob"]["S"])
-            doc = json.loads(data) if data is not None else {}
+            if data is None:  # never an empty document: the caller re-reads the item
+                raise _BlobGone(item["blob"]["S"])
+            doc = json.loads(data)
         else:
             doc = json.loads(item["doc"]["S"])
         namespace = item["pk"]["S"].split("#", 1)[1]
@@ -119,9 +129,28 @@ class ObjectStore:
 
     # -- operations -------------------------------------------------------------------------
     def get(self, namespace: str, name: str, *, consistent: bool = True) -> Record | None:
-        """The record, or None when it is missing or expired."""
-        item = self._call("get_item", Key=self._key(namespace, name), ConsistentRead=consistent).get("Item")
-        return self._record(item) if item else None
+        """The record, or None when it is missing or expired.
+
+        A replace drops the previous version's bucket document after its write, so an item read just
+        before may point at a document that is gone: read the item again rather than call it missing.
+        """
+        gone = None
+        for _ in range(3):
+            item = self._call("get_item", Key=self._key(namespace, name), ConsistentRead=consistent).get("Item")
+            if not item:
+                return None
+            try:
+                return self._record(item)
+            except _BlobGone as exc:
+                gone = exc
+        raise MissingDocument(f"{self.kind} {namespace}/{name}: document {gone} is missing from the bucket")
+
+    def _listed(self, item: dict) -> Record | None:
+        """A record of a list page; one whose document was replaced meanwhile is read afresh."""
+        try:
+            return self._record(item)
+        except _BlobGone:
+            return self.get(item["pk"]["S"].split("#", 1)[1], item["sk"]["S"])
 
     def require(self, namespace: str, name: str, message: str) -> Record:
         """The record, or NotFound(message)."""
@@ -250,7 +279,7 @@ class ObjectStore:
                 kwargs["ExclusiveStartKey"] = start
             page = self._call("query", **kwargs)
             for item in page.get("Items", []):
-                record = self._record(item)
+                record = self._listed(item)
                 if record is not None:
                     records.append(record)
             start = page.get("LastEvaluatedKey")
@@ -273,7 +302,7 @@ class ObjectStore:
         admitted record, so the last page carries no cursor) needs, never the whole partition.
         """
         assert self.order is not None, f"{self.kind} has no order"
-        start = decode_cursor(cursor, expect_pk=self._pk(namespace))
+        start = decode_cursor(cursor, expect_pk=self._pk(namespace), attributes=("pk", "sk", "order"))
         records: list[Record] = []
         last_key: dict | None = None
         while True:
@@ -287,7 +316,7 @@ class ObjectStore:
                 kwargs["ExclusiveStartKey"] = start
             page = self._call("query", **kwargs)
             for item in page.get("Items", []):
-                record = self._record(item)
+                record = self._listed(item)
                 if record is None or (accept is not None and not accept(record.doc)):
                     continue
                 if len(records) == limit:  # one more admitted record exists: hand out a cursor

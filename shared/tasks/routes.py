@@ -12,7 +12,7 @@ from shared.auth.namespaces import resolve_namespace
 from shared.config import get_settings
 from shared.errors import Conflict, Invalid, NotFound
 from shared.http import RequestContext, Router
-from shared.http.params import parse_limit
+from shared.http.params import parse_limit, parse_sequence
 from shared.models.phases import TERMINAL_PHASES
 from shared.store import Record
 from shared.store.blobs import delete_blob, get_blob
@@ -241,10 +241,7 @@ def stream(ctx: RequestContext, name: str):
     namespace = _namespace(ctx)
     tasks.require(namespace, name, TASK_NOT_FOUND)
     raw_after = ctx.request.headers.get("Last-Event-ID") or ctx.args.get("after") or "0"
-    try:
-        start = int(raw_after)
-    except ValueError:
-        raise Invalid(f"invalid Last-Event-ID: {raw_after}") from None
+    start = parse_sequence(raw_after, f"invalid Last-Event-ID: {raw_after}")
     settings = get_settings()
 
     def frames():

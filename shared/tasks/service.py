@@ -22,7 +22,7 @@ from shared.tasks.repository import (
 
 def create_task(body: Any, principal: Principal, *, namespace_hint: str | None = None,
                 server_labels: dict[str, str] | None = None,
-                server_annotations: dict[str, str] | None = None) -> Record:
+                server_annotations: dict[str, str] | None = None, allow_git_credentials: bool = False) -> Record:
     """Validate a create request in Orka's order, store the task (409 on duplicates), announce it.
 
     `server_labels`/`server_annotations` are stamped by the caller's code (e.g. the chat
@@ -32,7 +32,7 @@ def create_task(body: Any, principal: Principal, *, namespace_hint: str | None =
     from shared.tasks.validation import build_task, reject_server_stamped  # pydantic: first create pays
 
     reject_server_stamped(body)
-    explicit_ns, doc = build_task(body, namespace_hint=namespace_hint)
+    explicit_ns, doc = build_task(body, namespace_hint=namespace_hint, allow_git_credentials=allow_git_credentials)
     namespace = resolve_namespace(principal, explicit_ns)
     # Step 7: whoever calls (REST, chat tools, compat tools, triggers) needs `create tasks` there.
     authorize(principal, Permission("tasks", "create"), namespace)
@@ -80,9 +80,12 @@ def drop_indexes(record: Record) -> None:
 
 
 def _view(record: Record) -> dict[str, Any]:
+    """No credential-shaped value is shown (a labrats job's clone URL may carry a token: shared.redact)."""
+    from shared.redact import redact
+
     doc = dict(record.doc)
     doc["metadata"] = {**doc["metadata"], "namespace": record.namespace, "resourceVersion": str(record.version)}
-    return doc
+    return redact(doc)
 
 
 def task_view(record: Record) -> dict[str, Any]:

@@ -157,6 +157,16 @@ def check_workspace(spec: dict[str, Any]) -> None:
             raise _bad(f + "templateRef.name", "is required when enabled and no default template is configured")
 
 
+def check_git_repo(spec: dict[str, Any], *, allow_credentials: bool = False) -> None:
+    """`spec.workspace.gitRepo`: https, ssh or git@host:path to an allowed host, without credentials
+    (shared.net.git_urls); labrats jobs, whose spec allows a token in the URL, pass allow_credentials."""
+    from shared.net.git_urls import check_git_url
+
+    workspace = spec.get("workspace")
+    if isinstance(workspace, dict) and workspace.get("gitRepo") is not None:
+        check_git_url(workspace["gitRepo"], "spec.workspace.gitRepo", allow_credentials=allow_credentials)
+
+
 def check_resources(spec: dict[str, Any]) -> None:
     """`spec.resources` (the executor Job's container requirements), as the API server would check them."""
     if spec.get("resources") is None:
@@ -170,7 +180,7 @@ def check_resources(spec: dict[str, Any]) -> None:
         raise _bad(f"resources.{exc.field}" if exc.field else "resources", exc.reason) from None
 
 
-def check_spec(spec: dict[str, Any]) -> None:
+def check_spec(spec: dict[str, Any], *, allow_git_credentials: bool = False) -> None:
     """All semantic checks, in field order of the spec table (then the fields Orka's table lacks)."""
     check_timeout(spec)
     check_retry_policy(spec)
@@ -178,4 +188,5 @@ def check_spec(spec: dict[str, Any]) -> None:
     check_session_ref(spec)
     check_schedule(spec)
     check_workspace(spec)
+    check_git_repo(spec, allow_credentials=allow_git_credentials)
     check_resources(spec)

@@ -47,8 +47,12 @@ def reject_server_stamped(body: Any) -> None:
                 raise Invalid(f"spec.{SERVER_STAMPED[key.lower()]} cannot be set by clients")
 
 
-def build_task(body: Any, *, namespace_hint: str | None = None) -> tuple[str | None, dict[str, Any]]:
-    """(explicit namespace or None, task document without namespace) — steps 2 to 6."""
+def build_task(body: Any, *, namespace_hint: str | None = None,
+               allow_git_credentials: bool = False) -> tuple[str | None, dict[str, Any]]:
+    """(explicit namespace or None, task document without namespace) — steps 2 to 6.
+
+    `allow_git_credentials`: only for labrats jobs, whose spec lets a clone URL carry a token.
+    """
     if not isinstance(body, dict):
         raise Invalid("invalid request body")
     metadata = body.get("metadata") or {}
@@ -98,7 +102,7 @@ def build_task(body: Any, *, namespace_hint: str | None = None) -> tuple[str | N
             raise Invalid(f"invalid timeout: {exc}") from None
     from shared.tasks.spec_checks import check_spec
 
-    check_spec(spec.model_dump(exclude_none=True))
+    check_spec(spec.model_dump(exclude_none=True), allow_git_credentials=allow_git_credentials)
     if spec.type == "container" and not spec.image:
         raise Invalid("image is required for container tasks")
     if spec.type == "ai" and not spec.prompt:
