@@ -106,6 +106,21 @@ def credential_from_env(environ: dict[str, str] | None = None) -> GitCredential 
     return credential_from_secret(data)
 
 
+def split_credentials(url: str) -> tuple[str, GitCredential | None]:
+    """`https://user:token@host/…` → (`https://host/…`, its credential); other URLs unchanged, None."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url) if "://" in url else None
+    if parts is None or parts.scheme not in ("http", "https") or not (parts.username or parts.password):
+        return url, None
+    from urllib.parse import unquote
+
+    user, secret = unquote(parts.username or ""), unquote(parts.password or "")
+    credential = GitCredential(user or DEFAULT_USERNAME, secret) if secret else GitCredential(DEFAULT_USERNAME, user)
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), credential
+
+
 def default_branch_name(task_name: str) -> str:
     return f"shoal/{task_name}"
 

@@ -167,9 +167,11 @@ def clone_workspace(spec: dict[str, Any], workspace: Path, credential: Any) -> A
     if not repo.get("gitRepo"):
         return None
     ref = repo.get("ref") or repo.get("branch")
-    print(f"[git] cloning {git.redact(repo['gitRepo'])} at {ref or 'the default branch'}", flush=True)
+    # A labrats job's URL may carry its token (its spec allows it): git gets it through the helper instead.
+    url, embedded = git.split_credentials(repo["gitRepo"])
+    print(f"[git] cloning {url} at {ref or 'the default branch'}", flush=True)
     try:
-        cloned = git.clone(repo["gitRepo"], workspace, ref=ref, depth=repo.get("depth"), credential=credential)
+        cloned = git.clone(url, workspace, ref=ref, depth=repo.get("depth"), credential=credential or embedded)
     except (git.GitError, Invalid) as exc:
         raise TaskFailed(f"could not clone the workspace: {getattr(exc, 'message', None) or exc}") from None
     print(f"[git] checked out {cloned.head}", flush=True)
@@ -189,7 +191,7 @@ def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: di
     scratch = Path(tempfile.mkdtemp(prefix=f"shoal-{name}-"))
     workspace = Path(os.environ.get("SHOAL_WORKSPACE") or scratch / "workspace")
     workspace.mkdir(parents=True, exist_ok=True)
-    credential = git.credential_from_env()
+    credential = git.credential_from_env() or git.split_credentials((spec.get("workspace") or {}).get("gitRepo") or "")[1]
     try:
         cloned = clone_workspace(spec, workspace, credential)
         access = _model_access(client, namespace, name, agent)

@@ -56,7 +56,7 @@ def test_new_internal_routes_refuse_another_namespace(apps, monkeypatch):
 @pytest.mark.parametrize("filename,data,code,message", [
     ("a" * 256, b"x", 400, "invalid artifact filename"),
     ("..", b"x", 400, "invalid artifact filename"),
-    ("bad%01name", b"x", 400, "invalid artifact filename"),
+    ("bad%01name", b"x", 400, "path parameter filename contains a control character"),
     ("back%5Cslash", b"x", 400, "invalid artifact filename"),
     ("ok.txt", b"", 400, "empty request body"),
     ("ok.txt", b"x" * (10 * 1024 * 1024 + 1), 413, "artifact exceeds 10MB limit"),
