@@ -68,11 +68,16 @@ def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
 
 
 def drop_indexes(record: Record) -> None:
-    """Remove a deleted task's index entries."""
+    """Remove a deleted task's index entries and side records (worker lease, resolved agent)."""
+    from shared.tasks import leases
+    from shared.tasks.repository import resolved_agents
+
     parent = record.doc.get("metadata", {}).get("labels", {}).get(PARENT_LABEL)
     if parent:
         children.delete(child_partition(record.namespace, parent), record.name)
     unmark_live(record.namespace, record.name)
+    leases.drop(record.namespace, record.name)
+    resolved_agents.delete(record.namespace, record.name)
 
 
 def task_view(record: Record) -> dict[str, Any]:
