@@ -186,6 +186,12 @@ class Settings(BaseSettings):
     workspace_default_cleanup: str = "delete"
     # Scheduler: a Pending task without a job after this long is dispatched again (lost event).
     redispatch_after_seconds: float = 60.0
+    # Worker leases (docs/reliability.md): a worker heartbeats every lease/3; a Running `ai`/`agent`
+    # task whose last heartbeat is older than this is reclaimed by the scheduler (retried per its
+    # retryPolicy, else Failed with reason WorkerLost). A task that never heartbeated gets the
+    # startup grace on top, counted from when it entered Running (image pulls, cold starts).
+    task_lease_seconds: float = 60.0
+    task_startup_grace_seconds: float = 120.0
     # Kubernetes executor: the worker image and ServiceAccount of task Jobs.
     worker_image: str = "ghcr.io/shoal-dev/shoal:0.1.0"
     worker_service_account: str = "shoal-worker"
@@ -204,6 +210,12 @@ class Settings(BaseSettings):
     llm_providers: str = ""
     # Local platform: how often `make run` delivers the PingSource tick to the scheduler.
     local_tick_seconds: float = 5.0
+    # Local platform supervision: a function that exits is restarted with backoff; one that exits
+    # this many times within the window stops `make run`. A state backend (AWS_ENDPOINT_URL) that
+    # is not answering yet is waited for this long before giving up with one line.
+    local_restart_limit: int = 5
+    local_restart_window_seconds: float = 60.0
+    local_state_wait_seconds: float = 30.0
     # SSE: a comment line after this many idle seconds keeps proxies from closing task streams.
     sse_heartbeat_seconds: float = 15.0
     # How often task streams and followed logs look for new records.

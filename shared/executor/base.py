@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from shared.store import Record
 
 
 class ExecutorError(Exception):
     """The executor could not start the task; the message becomes the task's failure message."""
+
+
+class JobOutcome(NamedTuple):
+    """How a task's job ended without its worker reporting it."""
+
+    phase: str
+    message: str
+    # "WorkerLost" when the job vanished or died before its worker could report (see leases.py);
+    # None for an ordinary ending (a container's exit, a deadline).
+    reason: str | None = None
 
 
 class Executor(Protocol):
@@ -26,8 +36,8 @@ class Executor(Protocol):
         """The recent output of the task's current job (Orka: the last 100 lines); None when none."""
         ...
 
-    def poll(self, task: Record) -> tuple[str, str] | None:
-        """(terminal phase, message) once the task's job has ended without its worker reporting; else None."""
+    def poll(self, task: Record) -> JobOutcome | None:
+        """How the task's job ended, once it has ended without its worker reporting; else None."""
         ...
 
     def release(self, namespace: str, name: str) -> None:
@@ -57,13 +67,3 @@ def job_output(task: Record) -> str:
         return get_executor().logs(task) or ""
     except ExecutorError:
         return ""
-
-
-def resolved_agent_json(task: Record) -> str | None:
-    """The dispatcher's resolved Agent/Skills/Tools for the worker (SHOAL_TASK_AGENT), if any."""
-    import json
-
-    from shared.tasks.agent_setup import RESOLVED_KEY
-
-    resolved = task.doc.get(RESOLVED_KEY)
-    return json.dumps(resolved, separators=(",", ":"), sort_keys=True) if resolved is not None else None

@@ -2,8 +2,11 @@
 
 - `container` tasks run the spec's image/command/args/env/resources;
 - `ai` and `agent` tasks run the worker (`python /app/functions/worker/main.py`) in the Shoal image with
-  SHOAL_TASK_* in its environment; LLM keys come from the optional Secret `shoal-llm`, never as
-  literal values in the Job;
+  SHOAL_TASK_NAMESPACE/NAME/ATTEMPT in its environment (it reads its spec and resolved agent through
+  the worker API: no size limit from the Job object or the environment); LLM keys come from the
+  optional Secret `shoal-llm`, never as literal values in the Job;
+- a Job that vanished, or whose pod failed before the worker reported, is a lost worker
+  (reason WorkerLost, retried per `retryPolicy` like a lapsed lease);
 - `activeDeadlineSeconds` comes from `spec.timeout`; `backoffLimit` is 0 because retries are the
   scheduler's (per `retryPolicy`), so a failed pod is a failed attempt;
 - a `spec.workspace.gitRepo` is cloned by an init container into an emptyDir mounted at /workspace;
@@ -20,7 +23,7 @@ import re
 from typing import Any
 
 from shared.config import get_settings
-from shared.executor.base import ExecutorError, resolved_agent_json
+from shared.executor.base import ExecutorError, JobOutcome
 from shared.logs import get_logger
 from shared.store import Record
 from shared.tasks.duration import parse_go_duration
@@ -75,13 +78,12 @@ def _env(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [{k: v for k, v in var.items() if v is not None} for var in spec.get("env") or []]
 
 
-def _worker_env(task: Record) -> list[dict[str, Any]]:
+def _worker_env(task: Record, attempt: int) -> list[dict[str, Any]]:
     settings = get_settings()
     env = [{"name": "SHOAL_TASK_NAMESPACE", "value": task.namespace},
            {"name": "SHOAL_TASK_NAME", "value": task.name},
-           {"name": "SHOAL_TASK_SPEC", "value": json.dumps(task.doc.get("spec", {}), separators=(",", ":"),
-                                                           sort_keys=True)},
-           *([{"name": "SHOAL_TASK_AGENT", "value": agent}] if (agent := resolved_agent_json(task)) else []),
+           {"name": "SHOAL_TASK_ATTEMPT", "value": str(attempt)},
+           {"name": "SHOAL_TASK_LEASE_SECONDS", "value": str(settings.task_lease_seconds)},
            {"name": "SHOAL_INTERNAL_URL", "value": settings.internal_url},
            {"name": "SHOAL_PLATFORM", "value": "cluster"},
            {"name": "SHOAL_LLM_PROVIDER", "value": settings.llm_provider}]
@@ -121,13 +123,13 @@ def _add_worker_workspace(task: Record, pod: dict[str, Any], container: dict[str
     into an emptyDir; the git credential arrives as optional `secretKeyRef`s, nothing else is mounted.
     A coding-agent runtime runs in the runtimes image, as a non-root user with its home on an emptyDir."""
     from shared.runtimes.git_secret import job_env
-    from shared.tasks.agent_setup import RESOLVED_KEY
+    from shared.tasks.agent_setup import resolved_runtime
 
     settings = get_settings()
     spec = task.doc.get("spec", {})
     mounts = [{"name": "workspace", "mountPath": WORKSPACE}]
     volumes = [{"name": "workspace", "emptyDir": {}}]
-    if spec.get("type") == "agent" and ((task.doc.get(RESOLVED_KEY) or {}).get("runtime") or {}).get("type"):
+    if spec.get("type") == "agent" and resolved_runtime(task.namespace, task.name):
         container["image"] = settings.runtime_image
         mounts.append({"name": "home", "mountPath": "/home/shoal"})
         volumes.append({"name": "home", "emptyDir": {}})
@@ -158,7 +160,7 @@ def build_job(task: Record, attempt: int) -> dict[str, Any]:
             container["env"] = _env(spec)
     else:
         container = {"name": "worker", "image": settings.worker_image, "command": list(WORKER_COMMAND),
-                     "env": _worker_env(task)}
+                     "env": _worker_env(task, attempt)}
     if spec.get("resources"):
         container["resources"] = spec["resources"]
     pod: dict[str, Any] = {"restartPolicy": "Never", "serviceAccountName": settings.worker_service_account,
@@ -262,33 +264,46 @@ class KubernetesExecutor:
         except Exception as exc:
             raise ExecutorError(f"could not read logs: {_api_error(exc)[1]}") from None
 
-    def poll(self, task: Record) -> tuple[str, str] | None:
-        """(phase, message) once the task's Job has finished; None while it runs (or has no Job)."""
+    def poll(self, task: Record) -> JobOutcome | None:
+        """How the task's Job ended; None while it runs (or has no Job).
+
+        The task is still Running when this is asked, so its worker never reported: for a worker
+        task (`ai`/`agent`) a failed pod or a vanished Job is a lost worker (WorkerLost), except a
+        deadline, which is the task's own timeout. A container task's failure is its own.
+        """
         from shared.executor import sandbox
         from shared.kube import batch_v1
+        from shared.tasks.leases import WORKER_LOST, WORKER_TYPES
 
         if sandbox.requested(task) is not None:
-            return sandbox.poll(task)
+            ended = sandbox.poll(task)
+            if ended is None:
+                return None
+            lost = ended[0] == "Failed" and task.doc.get("spec", {}).get("type") in WORKER_TYPES
+            return JobOutcome(*ended, reason=WORKER_LOST if lost else None)
         job = task.doc.get("status", {}).get("jobName")
         if not job:
             return None
+        worker = task.doc.get("spec", {}).get("type") in WORKER_TYPES
         try:
             found = batch_v1().read_namespaced_job(job, task.namespace)
         except Exception as exc:
             status, message = _api_error(exc)
             if status == 404:
-                return "Failed", f"job {job} disappeared"
+                return JobOutcome("Failed", f"job {job} disappeared", WORKER_LOST)
             raise ExecutorError(f"could not read Job {job}: {message}") from None
         status = found.status
         if status is None:
             return None
         for condition in status.conditions or []:
             if condition.status == "True" and condition.type == "Failed":
-                return "Failed", f"job {job} failed: {condition.reason or ''} {condition.message or ''}".strip()
+                lost = worker and condition.reason != "DeadlineExceeded"
+                return JobOutcome("Failed", f"job {job} failed: {condition.reason or ''} {condition.message or ''}".strip(),
+                                  WORKER_LOST if lost else None)
             if condition.status == "True" and condition.type == "Complete":
-                return "Succeeded", f"job {job} completed"
+                return JobOutcome("Succeeded", f"job {job} completed")
         if status.succeeded:
-            return "Succeeded", f"job {job} completed"
+            return JobOutcome("Succeeded", f"job {job} completed")
         if status.failed:
-            return "Failed", f"job {job} failed"
+            return JobOutcome("Failed", f"job {job} failed", WORKER_LOST if worker else None)
         return None

@@ -1,12 +1,14 @@
 """The local executor: `ai` and `agent` tasks run the worker as a subprocess.
 
 A watcher thread waits for each worker; a worker that exits without reporting a terminal phase
-fails its task with the exit code and the tail of its output, so no task hangs in Running.
+fails its attempt (reason WorkerLost) with the exit code and the tail of its output. The watcher
+lives in the dispatcher's process: when that process dies the workers live on (their own session)
+and keep heartbeating, and a worker that dies meanwhile is reclaimed by the scheduler once its
+lease lapses (shared/tasks/leases.py), so no task hangs in Running either way.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -16,7 +18,8 @@ import threading
 from pathlib import Path
 
 from shared.config import get_settings
-from shared.executor.base import ExecutorError, resolved_agent_json
+from shared.executor.base import ExecutorError, JobOutcome
+from shared.executor.redact import scrub_paths
 from shared.logs import get_logger
 from shared.store import Record
 
@@ -57,19 +60,20 @@ class LocalExecutor:
                                 "(SHOAL_EXECUTOR=kubernetes)")
         spec = task.doc.get("spec", {})
         kind = spec.get("type")
-        job = f"{task.name}-{task.doc.get('status', {}).get('attempts', 1)}"
+        attempt = int(task.doc.get("status", {}).get("attempts", 1)) or 1
+        job = f"{task.name}-{attempt}"
         if kind == "container":
             engine = shutil.which("docker") or shutil.which("podman")
             raise ExecutorError("container tasks need the Kubernetes executor (SHOAL_EXECUTOR=kubernetes)"
                                 + ("" if engine else "; no docker or podman found for local runs"))
         settings = get_settings()
         env = {k: os.environ[k] for k in _PASS_ENV if k in os.environ}
+        # The spec (up to the API's 15 MiB) and the resolved agent are read through the worker API:
+        # one environment variable holds at most 128 KiB.
         env.update({"SHOAL_TASK_NAMESPACE": task.namespace, "SHOAL_TASK_NAME": task.name,
-                    "SHOAL_TASK_SPEC": json.dumps(spec), "SHOAL_INTERNAL_URL": settings.internal_url,
+                    "SHOAL_TASK_ATTEMPT": str(attempt), "SHOAL_TASK_LEASE_SECONDS": str(settings.task_lease_seconds),
+                    "SHOAL_INTERNAL_URL": settings.internal_url,
                     "SHOAL_WORKER_TOKEN": settings.dev_token or "", "PYTHONUNBUFFERED": "1"})
-        agent = resolved_agent_json(task)
-        if agent is not None:
-            env["SHOAL_TASK_AGENT"] = agent
         from shared.runtimes.git_secret import local_env
 
         env.update(local_env(task.namespace, spec))  # read only by git's credential helper in the worker
@@ -83,10 +87,10 @@ class LocalExecutor:
             proc = subprocess.Popen([sys.executable, str(WORKER)], env=env, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
         except OSError as exc:
-            out.close()
-            raise ExecutorError(f"could not start worker: {exc}") from None
+            out.close()  # strerror only: str(exc) names the server's interpreter path
+            raise ExecutorError(f"could not start worker: {exc.strerror or type(exc).__name__}") from None
         self._procs[(task.namespace, task.name)] = proc
-        threading.Thread(target=self._watch, args=(task.namespace, task.name, proc, out, log_path),
+        threading.Thread(target=self._watch, args=(task.namespace, task.name, attempt, proc, out, log_path),
                          daemon=True).start()
         return job
 
@@ -105,22 +109,25 @@ class LocalExecutor:
             raise ExecutorError(f"could not prepare the workspace: {getattr(exc, 'message', None) or exc}") from None
         return str(directory)
 
-    def _watch(self, namespace: str, name: str, proc: subprocess.Popen, out, log_path: Path) -> None:
+    def _watch(self, namespace: str, name: str, attempt: int, proc: subprocess.Popen, out, log_path: Path) -> None:
         code = proc.wait()
         out.close()
-        self._procs.pop((namespace, name), None)
-        from shared.models.task import TERMINAL_PHASES
-        from shared.tasks.lifecycle import transition
+        if self._procs.get((namespace, name)) is proc:
+            self._procs.pop((namespace, name), None)
+        from shared.tasks.leases import WORKER_LOST, is_current
+        from shared.tasks.lifecycle import set_condition, transition
         from shared.tasks.repository import tasks
 
-        record = tasks.get(namespace, name)
-        if record is None or record.doc.get("status", {}).get("phase") in TERMINAL_PHASES:
-            return
-        tail = log_path.read_text(errors="replace")[-500:].strip() if log_path.exists() else ""
-        message = f"worker exited with code {code} without reporting" + (f": {tail}" if tail else "")
         try:
-            transition(namespace, name, "Failed", message=message)
-        except Exception:
+            record = tasks.get(namespace, name)
+            if record is None or not is_current(record.doc, attempt):
+                return  # it reported, or this attempt was already cancelled, timed out or reclaimed
+            tail = scrub_paths(log_path.read_text(errors="replace")[-500:].strip()) if log_path.exists() else ""
+            message = f"worker exited with code {code} without reporting" + (f": {tail}" if tail else "")
+            transition(namespace, name, "Failed", message=message, attempt=attempt,
+                       only_from=frozenset({"Running", "Finalizing"}),
+                       also=lambda status: set_condition(status, WORKER_LOST, True, WORKER_LOST, message))
+        except Exception:  # the store unreachable: the attempt's lease lapses and the scheduler reclaims it
             log.exception("could not fail task after worker exit", extra={"fields": {"task": name}})
 
     def logs(self, task: Record) -> str | None:
@@ -130,8 +137,10 @@ class LocalExecutor:
             return None
         return "\n".join(path.read_text(errors="replace").splitlines()[-100:])
 
-    def poll(self, task: Record) -> tuple[str, str] | None:
-        return None  # the watcher thread of the process that started the worker reports its exit
+    def poll(self, task: Record) -> JobOutcome | None:
+        # The watcher thread of the process that started the worker reports its exit; when that
+        # process is gone too, the worker's lapsed lease does (the scheduler reclaims it).
+        return None
 
     def stop(self, namespace: str, name: str) -> None:
         proc = self._procs.get((namespace, name))

@@ -1,13 +1,15 @@
 """`make run`: the whole platform on this machine, as the cluster runs it.
 
-Starts, in order: the state backend (moto's server unless AWS_ENDPOINT_URL is set) with the
-tables and bucket; the broker; every function of `knative/services.yaml` as its own
-functions-framework process; the gateway on SHOAL_PORT routing by `infra/httproutes.yaml`.
-Prints the dev token. Ctrl-C (or SIGTERM) stops everything it started.
+Starts, in order: the state backend (moto's server unless AWS_ENDPOINT_URL is set, which is then
+waited for) with the tables and bucket; the broker; every function of `knative/services.yaml` as
+its own functions-framework process; the gateway on SHOAL_PORT routing by `infra/httproutes.yaml`.
+Prints the dev token. A function that exits is restarted with backoff (shared/local/supervisor.py);
+one that keeps dying stops the platform. Ctrl-C (or SIGTERM) stops everything it started.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -29,6 +31,7 @@ from shared.local.broker import Broker
 from shared.local.gateway import Gateway, GatewayServer
 from shared.local.manifests import ROOT, functions, routes, triggers
 from shared.local.serve import listen, spawn_function, spawn_moto
+from shared.local.supervisor import Supervisor
 from shared.logs import get_logger
 
 log = get_logger("local")
@@ -57,6 +60,8 @@ class LocalPlatform:
     ports: dict[str, int] = field(default_factory=dict)
     _servers: list = field(default_factory=list)
     _moto: subprocess.Popen | None = None
+    _env: dict[str, str] = field(default_factory=dict)  # every function's environment, for restarts
+    _restarts: dict[str, float] = field(default_factory=dict)  # function → when to start it again
 
     @property
     def url(self) -> str:
@@ -76,11 +81,39 @@ class LocalPlatform:
                "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", "us-east-1"))}
         if os.environ.get("AWS_ENDPOINT_URL"):
             env["AWS_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"]
+            self._wait_for_state(env["AWS_ENDPOINT_URL"])
             return env
         self._moto, env["AWS_ENDPOINT_URL"] = spawn_moto(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                                          start_new_session=True)
         wait_http(env["AWS_ENDPOINT_URL"] + "/moto-api/", process=self._moto)
         return env
+
+    @staticmethod
+    def _wait_for_state(url: str) -> None:
+        """Wait (bounded) for a state backend that is still starting, e.g. started beside `make run`.
+
+        Any HTTP answer means it is up (DynamoDB answers a bare GET with 400); only a refused or
+        timed-out connection means waiting. Giving up is one line, not a boto3 traceback.
+        """
+        from shared.config import get_settings
+
+        limit = get_settings().local_state_wait_seconds
+        deadline = time.monotonic() + limit
+        said = False
+        while True:
+            try:
+                httpx.get(url, timeout=2.0)
+                return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() >= deadline:
+                raise ShoalError(f"the state backend at {url} did not answer within {limit:.0f}s "
+                                 "(AWS_ENDPOINT_URL); start it, or unset AWS_ENDPOINT_URL for a private one")
+            if not said:
+                sys.stderr.write(f"waiting up to {limit:.0f}s for the state backend at {url} ...\n")
+                sys.stderr.flush()
+                said = True
+            time.sleep(0.5)
 
     def _bootstrap_state(self, env: dict[str, str]) -> None:
         from shared.config import reset_settings
@@ -112,6 +145,35 @@ class LocalPlatform:
         self.processes[name] = proc
         self.ports[name] = int(url.rsplit(":", 1)[1])
 
+    # -- supervision --------------------------------------------------------------------------
+    def supervise(self, supervisor: Supervisor) -> str | None:
+        """One look at the functions: schedule a restart for each that exited, start those that are
+        due. A reason to stop the platform when one keeps dying; else None.
+
+        A restarted function gets a fresh port (the gateway, broker and pinger look ports up per
+        request). Task workers run in sessions of their own, so a dispatcher's death leaves them
+        running; their heartbeats keep their tasks, and a worker that died meanwhile is reclaimed
+        by the scheduler when its lease lapses.
+        """
+        now = time.monotonic()
+        for name, proc in list(self.processes.items()):
+            if proc.poll() is None or name in self._restarts:
+                continue
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # what is left of its group (gunicorn's workers)
+            delay = supervisor.exited(name)
+            if delay is None:
+                return (f"function {name} exited {supervisor.limit} times within "
+                        f"{supervisor.window:.0f}s (last code {proc.returncode}); stopping")
+            sys.stderr.write(f"function {name} exited with code {proc.returncode}; restarting in {delay:g}s\n")
+            sys.stderr.flush()
+            self._restarts[name] = now + delay
+        for name, due in list(self._restarts.items()):
+            if now >= due:
+                del self._restarts[name]
+                self._start_function(name, self._env)
+        return None
+
     def start(self) -> None:
         from shared.llm.registry import resolve
 
@@ -132,6 +194,7 @@ class LocalPlatform:
                "K_SINK": f"http://127.0.0.1:{broker_port}/", "SHOAL_INTERNAL_URL": self.url,
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                "WORKERS": "1", "THREADS": "16", "PYTHONUNBUFFERED": "1"}
+        self._env = env
         self._serve(Broker(triggers(), self.service_url, event_log=os.environ.get("SHOAL_EVENT_LOG")),
                     broker, "broker")
         for fn in functions():
@@ -200,10 +263,14 @@ def main() -> int:
             return 2
         sys.stdout.write(platform.banner())
         sys.stdout.flush()
+        from shared.config import get_settings
+
+        settings = get_settings()
+        supervisor = Supervisor(settings.local_restart_limit, settings.local_restart_window_seconds)
         while not stopping.wait(0.5):
-            dead = [n for n, p in platform.processes.items() if p.poll() is not None]
-            if dead:
-                sys.stderr.write(f"function(s) exited: {', '.join(dead)}; stopping\n")
+            reason = platform.supervise(supervisor)
+            if reason:
+                sys.stderr.write(reason + "\n")
                 return 1
         return 0
     finally:

@@ -1,8 +1,9 @@
 """Resolve a task's Agent, Skills and Tools at dispatch, for a worker that has no store access.
 
 The dispatcher (which has the store) calls `resolve_for_dispatch(namespace, spec)` when an `ai` or
-`agent` task names `agentRef`, `skills` or `tools`. The answer is a plain JSON object the executors
-hand the worker as `SHOAL_TASK_AGENT` beside `SHOAL_TASK_SPEC`:
+`agent` task names `agentRef`, `skills` or `tools`. The answer is a plain JSON object, stored per
+attempt (`shared.tasks.repository.resolved_agents`) and read by the worker with its spec through
+`GET /internal/v1/tasks/<ns>/<task>/spec`:
 
     {"agent": name|None, "provider", "model", "temperature", "maxTokens",   # effective settings
      "systemPrompt": prompt with the skills' markdown appended,
@@ -20,8 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 from shared.catalog.tool_runtime import tool_spec
-
-RESOLVED_KEY = "resolvedAgent"  # where the dispatcher puts the answer on the (unsaved) record it starts
 
 
 def needs_resolution(spec: dict[str, Any]) -> bool:
@@ -59,3 +58,12 @@ def resolve_for_dispatch(namespace: str, spec: dict[str, Any]) -> dict[str, Any]
     coordination["enabled"] = bool(coordination.get("enabled"))
     out["coordination"] = coordination
     return out
+
+
+def resolved_runtime(namespace: str, name: str) -> str | None:
+    """The runtime type (claude, codex, …) of the Agent resolved for the task's current attempt, if any."""
+    from shared.tasks.repository import resolved_agents
+
+    record = resolved_agents.get(namespace, name)
+    runtime = ((record.doc.get("agent") or {}) if record else {}).get("runtime") or {}
+    return runtime.get("type")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
 
 from shared.errors import NotFound
 from shared.events import Event
 from shared.executor.base import ExecutorError, get_executor
 from shared.logs import get_logger
-from shared.store import Record
+from shared.store import AlreadyExists, Record
 from shared.tasks.lifecycle import transition
 from shared.tasks.repository import tasks
 
@@ -48,9 +47,10 @@ def start_task(record: Record) -> bool:
     if claimed is None:
         return False
     try:
-        job = get_executor().start(_with_agent(claimed))
+        _save_resolution(claimed)
+        job = get_executor().start(claimed)
     except (ExecutorError, NotFound) as exc:
-        transition(namespace, name, "Failed", message=str(exc))
+        transition(namespace, name, "Failed", message=str(exc), attempt=_attempt(claimed))
         from shared.tasks import queue
 
         queue.release_slot(namespace, name)  # nothing runs: the slot is free at once
@@ -59,19 +59,29 @@ def start_task(record: Record) -> bool:
     return True
 
 
-def _with_agent(record: Record) -> Record:
-    """The record to start, carrying the resolved Agent/Skills/Tools (not saved: the worker gets a copy).
+def _attempt(record: Record) -> int:
+    return int(record.doc.get("status", {}).get("attempts", 0))
 
-    The worker has no store access, so what `agentRef`, `skills` and `tools` name is resolved here;
-    a missing one raises NotFound and fails the task with its message.
+
+def _save_resolution(record: Record) -> None:
+    """Resolve the task's Agent/Skills/Tools for the attempt being started and store it.
+
+    The worker has no store access, so what `agentRef`, `skills` and `tools` name is resolved here
+    (a missing one raises NotFound and fails the task with its message); the worker reads the answer
+    with its spec through the worker API, so neither travels in its environment (whose single
+    variables are capped at 128 KiB).
     """
-    from shared.tasks.agent_setup import RESOLVED_KEY, needs_resolution, resolve_for_dispatch
+    from shared.tasks.agent_setup import needs_resolution, resolve_for_dispatch
+    from shared.tasks.repository import resolved_agents
 
     spec = record.doc.get("spec", {})
     if not needs_resolution(spec):
-        return record
-    resolved = resolve_for_dispatch(record.namespace, spec)
-    return replace(record, doc={**record.doc, RESOLVED_KEY: resolved})
+        return
+    doc = {"attempt": _attempt(record), "agent": resolve_for_dispatch(record.namespace, spec)}
+    try:
+        resolved_agents.create(record.namespace, record.name, doc)
+    except AlreadyExists:  # an earlier attempt's: this attempt's replaces it
+        resolved_agents.update(record.namespace, record.name, lambda stored: stored.update(doc))
 
 
 def on_task_finished(event: Event) -> None:

@@ -9,6 +9,7 @@ from shared.errors import Conflict, Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
 from shared.store import AlreadyExists
 from shared.store.blobs import put_blob
+from shared.tasks.leases import RUNNING_PHASES, STALE_ATTEMPT
 from shared.tasks.lifecycle import announce, set_condition, transition
 from shared.tasks.plans import plan_state
 from shared.tasks.repository import TASK_NOT_FOUND, plans, result_key, tasks
@@ -20,6 +21,23 @@ router = Router("/internal/v1", dialect="orka", tag="internal")
 
 def _caller_may_write(ctx: RequestContext, namespace: str) -> None:
     require_same_namespace(ctx.require_principal(), namespace)
+
+
+def _reported_attempt(ctx: RequestContext) -> int | None:
+    """The attempt a worker reports for (the fencing token), from its header; None when not sent."""
+    from shared.tasks.leases import ATTEMPT_HEADER, parse_attempt
+
+    return parse_attempt(ctx.request.headers.get(ATTEMPT_HEADER))
+
+
+def _require_current(ctx: RequestContext, namespace: str, task: str):
+    """The task, after refusing (409 `stale attempt`) a report from an attempt that is over."""
+    from shared.tasks.leases import require_current
+
+    attempt = _reported_attempt(ctx)
+    record = tasks.require(namespace, task, TASK_NOT_FOUND)
+    require_current(record, attempt)
+    return record, attempt
 
 
 @router.route("/results/<namespace>/<task>", ["POST"], summary="Submit task result (raw bytes)",
@@ -34,15 +52,24 @@ def post_result(ctx: RequestContext, namespace: str, task: str):
         raise TooLarge("result exceeds 10MB limit")
     if not data:
         raise Invalid("empty request body")
-    tasks.require(namespace, task, TASK_NOT_FOUND)
+    _, attempt = _require_current(ctx, namespace, task)
     put_blob(result_key(namespace, task), data, ctx.request.content_type or "application/octet-stream")
+    stale: dict[str, bool] = {}
 
-    def mark(doc: dict) -> None:
+    def mark(doc: dict) -> bool:
+        from shared.tasks.leases import is_current
+
+        if attempt is not None and not is_current(doc, attempt):
+            stale["yes"] = True  # reclaimed between the check and now: its result is not recorded
+            return False
         status = doc.setdefault("status", {})
         status["resultRef"] = {"available": True, "size": len(data)}
         set_condition(status, "ResultAvailable", True, "ResultSaved")
+        return True
 
     record = tasks.update(namespace, task, mark, not_found_message=TASK_NOT_FOUND)
+    if stale:
+        raise Conflict(STALE_ATTEMPT)
     announce("dev.shoal.task.result.saved", record, size=len(data))
     return None
 
@@ -58,7 +85,7 @@ def post_plan(ctx: RequestContext, namespace: str, task: str):
         update = PlanUpdate.model_validate(ctx.json_object())
     except ValidationError:
         raise Invalid("invalid request body") from None
-    record = tasks.require(namespace, task, TASK_NOT_FOUND)
+    record, _ = _require_current(ctx, namespace, task)
     iteration = int(record.doc.get("status", {}).get("iteration", 0))
     stamp = now_rfc3339()
     fields = {"summary": update.summary, "progressPct": update.progress_pct, "goalComplete": update.goal_complete,
@@ -94,13 +121,20 @@ def post_status(ctx: RequestContext, namespace: str, task: str):
         raise Invalid("invalid request body") from None
     if report.phase not in ("Running", "Succeeded", "Failed"):
         raise Invalid("phase must be one of Running, Succeeded, Failed")
+    attempt = _reported_attempt(ctx)
     tasks.require(namespace, task, TASK_NOT_FOUND)
-    moved = transition(namespace, task, report.phase, message=report.message)
+    # With an attempt, the move is fenced inside the task's conditional write: a reclaim and this
+    # report cannot both win.
+    moved = transition(namespace, task, report.phase, message=report.message, attempt=attempt,
+                       only_from=RUNNING_PHASES if attempt is not None else None)
     if moved is None:
-        current = tasks.require(namespace, task, TASK_NOT_FOUND).doc.get("status", {}).get("phase")
-        if current == report.phase:
+        current = tasks.require(namespace, task, TASK_NOT_FOUND).doc.get("status", {})
+        same_attempt = attempt is None or int(current.get("attempts", 0)) == attempt
+        if current.get("phase") == report.phase and same_attempt:
             return None  # a retried report is not an error
-        raise Conflict(f'task is {current}, cannot move to {report.phase}')
+        if attempt is not None and (not same_attempt or current.get("phase") not in RUNNING_PHASES):
+            raise Conflict(STALE_ATTEMPT)  # reclaimed, retried, cancelled or timed out meanwhile
+        raise Conflict(f'task is {current.get("phase")}, cannot move to {report.phase}')
     return None
 
 
@@ -222,9 +256,40 @@ def post_event(ctx: RequestContext, namespace: str, task: str):
     kind, data = body.get("event"), body.get("data", {})
     if kind not in ("message", "tool_call", "tool_result", "delta", "log") or not isinstance(data, dict):
         raise Invalid("event must be one of message, tool_call, tool_result, delta, log with object data")
-    tasks.require(namespace, task, TASK_NOT_FOUND)
+    _require_current(ctx, namespace, task)
     append_feed(namespace, task, kind, data)
     return None
+
+
+@router.route("/heartbeat/<namespace>/<task>", ["POST"],
+              summary="Renew the worker's lease on its task attempt (Shoal extension)",
+              responses={204: "Renewed", 409: "stale attempt: the attempt was reclaimed, cancelled or has finished"})
+def post_heartbeat(ctx: RequestContext, namespace: str, task: str):
+    from shared.tasks.leases import ATTEMPT_HEADER, parse_attempt, renew, require_current
+
+    _caller_may_write(ctx, namespace)
+    body = ctx.json_object(allow_empty=True)
+    attempt = parse_attempt(body.get("attempt"), field="attempt") or parse_attempt(
+        ctx.request.headers.get(ATTEMPT_HEADER))
+    if attempt is None:
+        raise Invalid("attempt is required")
+    record = tasks.require(namespace, task, TASK_NOT_FOUND)
+    require_current(record, attempt)
+    renew(record, attempt)
+    return None
+
+
+@router.route("/tasks/<namespace>/<task>/spec", ["GET"],
+              summary="The task's spec and the agent resolved for its attempt, for its worker (Shoal extension)")
+def get_task_spec(ctx: RequestContext, namespace: str, task: str):
+    from shared.tasks.repository import resolved_agents
+
+    _caller_may_write(ctx, namespace)
+    record, _ = _require_current(ctx, namespace, task)
+    attempt = int(record.doc.get("status", {}).get("attempts", 0))
+    resolved = resolved_agents.get(namespace, task)
+    agent = resolved.doc.get("agent") if resolved is not None and resolved.doc.get("attempt") == attempt else None
+    return {"spec": record.doc.get("spec", {}), "agent": agent, "attempt": attempt}
 
 
 MAX_DEPTH = 3

@@ -28,11 +28,13 @@ def set_condition(status: dict[str, Any], type_: str, value: bool, reason: str, 
 
 def transition(namespace: str, name: str, to: str, *, message: str | None = None,
                only_from: frozenset[str] | None = None,
-               also: Callable[[dict[str, Any]], None] | None = None) -> Record | None:
+               also: Callable[[dict[str, Any]], None] | None = None,
+               attempt: int | None = None) -> Record | None:
     """Move the task to phase `to` if allowed from its current phase; None when it was not.
 
     The write is conditional on the version that was read, so two replicas can never both make
-    the same transition (the loser re-reads, sees the new phase and gets None).
+    the same transition (the loser re-reads, sees the new phase and gets None). With `attempt`, only
+    while that is still the task's attempt: the fence between a worker's late report and a reclaim.
     """
     moved: dict[str, bool] = {}
 
@@ -40,6 +42,8 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
         status = doc.setdefault("status", {})
         current = status.get("phase") or "Pending"
         allowed = to in TRANSITIONS.get(current, frozenset())
+        if attempt is not None and int(status.get("attempts", 0)) != attempt:
+            allowed = False
         if not allowed or (only_from is not None and current not in only_from):
             moved["ok"] = False
             return False

@@ -7,6 +7,8 @@ Indexes kept by the write paths so no request path (and not even the scheduler) 
   named "<namespace>/<name>", spread over LIVE_SHARDS partitions by a hash of that name (no hot
   partition); the scheduler Queries each shard per tick;
 - `artifacts`: one metadata record per artifact under partition "<namespace>/<task>".
+Per-task side records (same key as the task): `resolved_agents` (below) and the worker lease
+(`shared.tasks.leases`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ plans = ObjectStore("plan")
 children = ObjectStore("task-child")
 live = ObjectStore("task-live")
 artifacts = ObjectStore("task-artifact")
+# What the dispatcher resolved for the attempt it started (agent, skills, tools), for the worker to
+# read through `GET /internal/v1/tasks/<ns>/<task>/spec`: {"attempt": N, "agent": {...}}.
+resolved_agents = ObjectStore("task-agent")
 
 TASK_NOT_FOUND = "task not found"
 PARENT_LABEL = "orka.ai/parent-task"

@@ -1,6 +1,10 @@
 """The `scheduler` function's work: one pass over the live-task index per PingSource tick.
 
 Per live task (a Query of the `live` index, never a Scan of the tasks):
+- Running whose job ended without its worker reporting (Kubernetes read-back) → finished from the job;
+- Running whose worker's lease lapsed (no heartbeat for SHOAL_TASK_LEASE_SECONDS, plus the startup
+  grace before its first) → the attempt is reclaimed: Failed with reason WorkerLost, then retried
+  per `retryPolicy` like any failure (shared/tasks/leases.py);
 - Running past `spec.timeout` (measured from the attempt's start) → stop the job, Failed (TimedOut);
 - Failed with `status.nextRetryTime` passed → Pending again ("retry N of M"; the retried event
   makes the dispatcher start it);
@@ -25,6 +29,7 @@ from shared.logs import get_logger
 from shared.models.phases import TERMINAL_PHASES
 from shared.store import AlreadyExists, Record
 from shared.tasks.duration import parse_go_duration
+from shared.tasks.leases import WORKER_LOST, attempt_of, lapsed_for
 from shared.tasks.lifecycle import announce, announce_transition, set_condition, transition
 from shared.tasks.repository import PARENT_LABEL, live, live_shards, tasks, unmark_live
 
@@ -74,13 +79,15 @@ def check_task(namespace: str, name: str, now: datetime) -> bool:
         return False
     spec, status = record.doc.get("spec", {}), record.doc.get("status", {})
     phase = status.get("phase") or "Pending"
-    if phase == "Running" and _read_back(record):
-        return False
-    if phase == "Running" and spec.get("timeout"):
-        limit = parse_go_duration(spec["timeout"])
+    if phase == "Running":
+        if _read_back(record):
+            return False
+        limit = parse_go_duration(spec["timeout"]) if spec.get("timeout") else 0.0
         started = status.get("phaseTransitionTime") or status.get("startTime")
         if limit > 0 and _since(started, now) > limit:
-            _time_out(namespace, name, spec["timeout"])
+            _time_out(namespace, name, spec["timeout"])  # its own limit first: it says more than a lost beat
+        elif (idle := lapsed_for(record, now)) is not None:
+            _reclaim(record, idle)
         return False
     if phase in TERMINAL_PHASES:
         if phase == "Failed" and status.get("nextRetryTime"):
@@ -123,11 +130,39 @@ def _read_back(record: Record) -> bool:
         return False
     if outcome is None:
         return False
-    phase, message = outcome
     if record.doc.get("spec", {}).get("type") == "container":
         _save_container_output(record, executor)
-    transition(record.namespace, record.name, phase, message=message, only_from=frozenset({"Running"}))
+    reason = outcome.reason
+
+    def mark(status: dict[str, Any]) -> None:
+        if reason:
+            set_condition(status, reason, True, reason, outcome.message)
+
+    transition(record.namespace, record.name, outcome.phase, message=outcome.message,
+               only_from=frozenset({"Running"}), attempt=attempt_of(record.doc), also=mark)
     return True
+
+
+def _reclaim(record: Record, idle: float) -> None:
+    """Fail the attempt whose worker stopped heartbeating (reason WorkerLost); retryPolicy then
+    decides, as for any failure. The write is fenced by the attempt: if the worker reported (or a
+    newer attempt started) since this tick read the task, nothing happens."""
+    from shared.executor.base import ExecutorError, get_executor
+
+    attempt = attempt_of(record.doc)
+    message = f"worker lost: no heartbeat for {idle:.0f}s (attempt {attempt})"
+    moved = transition(record.namespace, record.name, "Failed", message=message, attempt=attempt,
+                       only_from=frozenset({"Running"}),
+                       also=lambda status: set_condition(status, WORKER_LOST, True, WORKER_LOST, message))
+    if moved is None:
+        return
+    log.warning("reclaimed a task whose worker was lost",
+                extra={"fields": {"task": record.name, "namespace": record.namespace, "attempt": attempt,
+                                  "idle_seconds": round(idle, 1)}})
+    # A worker that is only hung would keep going: stop its job (Kubernetes: its Job; the local
+    # worker stops itself when its next heartbeat is refused as a stale attempt).
+    with contextlib.suppress(ExecutorError):
+        get_executor().stop(record.namespace, record.name)
 
 
 def _save_container_output(record: Record, executor: Any) -> None:

@@ -68,13 +68,17 @@ def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
 
 
 def drop_indexes(record: Record) -> None:
-    """Remove a deleted task's index entries (and its usage counters)."""
+    """Remove a deleted task's index entries and side records (worker lease, resolved agent, usage counters)."""
+    from shared.tasks import leases
+    from shared.tasks.repository import resolved_agents
     from shared.tasks.usage import forget_usage
 
     parent = record.doc.get("metadata", {}).get("labels", {}).get(PARENT_LABEL)
     if parent:
         children.delete(child_partition(record.namespace, parent), record.name)
     unmark_live(record.namespace, record.name)
+    leases.drop(record.namespace, record.name)
+    resolved_agents.delete(record.namespace, record.name)
     if "usage" in record.doc.get("status", {}):
         forget_usage(record.namespace, record.name)
 

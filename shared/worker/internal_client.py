@@ -1,9 +1,14 @@
-"""How a worker talks to the platform: the internal API only, with retries."""
+"""How a worker talks to the platform: the internal API only, with retries.
+
+Every request carries the worker's attempt (`X-Shoal-Task-Attempt`, from SHOAL_TASK_ATTEMPT): the
+platform refuses a report of an attempt it has reclaimed (409 `stale attempt`) instead of merging it.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,11 +28,25 @@ def worker_token() -> str:
     raise RuntimeError("no worker credential: set SHOAL_WORKER_TOKEN or mount a ServiceAccount token")
 
 
+ATTEMPT_HEADER = "X-Shoal-Task-Attempt"  # shared.tasks.leases.ATTEMPT_HEADER (not imported: no store code here)
+
+
+def attempt_from_env() -> int | None:
+    """The attempt this worker runs (SHOAL_TASK_ATTEMPT, set by both executors), or None."""
+    raw = os.environ.get("SHOAL_TASK_ATTEMPT", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else None
+
+
 class InternalClient:
-    def __init__(self, base_url: str, token: str, *, attempts: int = 5) -> None:
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=30.0,
-                                  headers={"Authorization": f"Bearer {token}"})
+    def __init__(self, base_url: str, token: str, *, attempts: int = 5, task_attempt: int | None = None) -> None:
+        self.task_attempt = task_attempt if task_attempt is not None else attempt_from_env()
+        headers = {"Authorization": f"Bearer {token}"}
+        if self.task_attempt is not None:
+            headers[ATTEMPT_HEADER] = str(self.task_attempt)
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=30.0, headers=headers)
         self._attempts = attempts
+        # Set once the worker reports its own end: a heartbeat refused after that is not a lost lease.
+        self.final_reported = threading.Event()
 
     def _post(self, path: str, **kwargs: Any) -> httpx.Response:
         """POST with exponential backoff on transport errors and 5xx/409/429 (Orka's worker retries 5×)."""
@@ -57,12 +76,20 @@ class InternalClient:
                    headers={"Content-Type": content_type})
 
     def post_status(self, namespace: str, task: str, phase: str, message: str | None = None) -> None:
+        if phase in ("Succeeded", "Failed"):
+            self.final_reported.set()
         self._post(f"/internal/v1/status/{namespace}/{task}", json={"phase": phase, "message": message})
 
     def mint_model_token(self, namespace: str, task: str) -> dict[str, str]:
         """A model token for the task's runtime: {"token", "expiresAt", "anthropicBaseURL", "openaiBaseURL"}.
         Each call mints a new one (a retried call too; the extra one expires unused)."""
         return self._post(f"/internal/v1/tasks/{namespace}/{task}/model-token").json()
+
+    def heartbeat(self, namespace: str, task: str, attempt: int, *, timeout: float) -> int:
+        """One lease renewal, never repeated here (the next beat is the retry); its HTTP status."""
+        response = self._http.post(f"/internal/v1/heartbeat/{namespace}/{task}", json={"attempt": attempt},
+                                   timeout=timeout)
+        return response.status_code
 
     def call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
              at_most_once: bool = False, timeout: float | None = None) -> tuple[int, Any]:

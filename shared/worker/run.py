@@ -1,8 +1,9 @@
 """The task worker: run an `ai`/`agent` task's agent loop and report through the internal API.
 
-Inputs come from the environment the executor sets (SHOAL_TASK_NAMESPACE, SHOAL_TASK_NAME,
-SHOAL_TASK_SPEC as JSON, SHOAL_TASK_AGENT — the Agent/Skills/Tools the dispatcher resolved — as
-JSON, SHOAL_INTERNAL_URL); the LLM provider from the usual settings.
+The executor sets SHOAL_TASK_NAMESPACE, SHOAL_TASK_NAME, SHOAL_TASK_ATTEMPT and SHOAL_INTERNAL_URL;
+the spec and the Agent/Skills/Tools the dispatcher resolved are read through the worker API
+(shared/worker/inputs.py), and a heartbeat thread holds the attempt's lease (shared/worker/heartbeat.py).
+The LLM provider comes from the usual settings.
 """
 
 from __future__ import annotations
@@ -20,14 +21,10 @@ from shared.llm.base import Message
 from shared.llm.registry import resolve
 from shared.logs import get_logger
 from shared.runtimes.task import TaskFailed, runtime_type
+from shared.worker import heartbeat, inputs
 from shared.worker.internal_client import InternalClient, worker_token
 
 log = get_logger("worker")
-
-
-def resolved_agent() -> dict:
-    """What the dispatcher resolved for `agentRef`/`skills`/`tools` (SHOAL_TASK_AGENT), or {}."""
-    return json.loads(os.environ.get("SHOAL_TASK_AGENT") or "{}")
 
 
 def _settings(spec: dict, agent: dict) -> dict:
@@ -101,13 +98,13 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
 def main() -> int:
     namespace = os.environ["SHOAL_TASK_NAMESPACE"]
     name = os.environ["SHOAL_TASK_NAME"]
-    spec = json.loads(os.environ.get("SHOAL_TASK_SPEC", "{}"))
-    agent = resolved_agent()
     settings = get_settings()
     client = InternalClient(settings.internal_url, worker_token())
-    if spec.get("type") == "agent" and runtime_type(agent):
-        return run_with_runtime(client, namespace, name, spec, agent)
+    heartbeat.start(client, namespace, name)
     try:
+        spec, agent = inputs.load(client, namespace, name)
+        if spec.get("type") == "agent" and runtime_type(agent):
+            return run_with_runtime(client, namespace, name, spec, agent)
         provider = resolve(model_reference(spec, agent))
         ai = _settings(spec, agent)
         workspace = Path(os.environ.get("SHOAL_WORKSPACE") or tempfile.mkdtemp(prefix=f"shoal-{name}-"))

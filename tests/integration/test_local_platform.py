@@ -37,15 +37,18 @@ def moto_server():
 
 class Platform:
     def __init__(self, state_url: str, event_log: Path | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, stderr: Path | None = None) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOAL_", "AWS_", "K_SINK"))}
         env.update({"SHOAL_PORT": "0", "SHOAL_DEV_TOKEN": TOKEN, "AWS_ENDPOINT_URL": state_url,
                     "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                     "AWS_DEFAULT_REGION": "us-east-1", "PYTHONUNBUFFERED": "1", **(extra_env or {})})
         if event_log:
             env["SHOAL_EVENT_LOG"] = str(event_log)
+        errors = open(stderr, "wb") if stderr else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
         self.proc = subprocess.Popen([sys.executable, "-m", "shared.local"], cwd=ROOT, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                     stdout=subprocess.PIPE, stderr=errors, text=True)
+        if stderr:
+            errors.close()
         self.banner = ""
         deadline = time.monotonic() + 90
         while "Ctrl-C stops everything" not in self.banner:

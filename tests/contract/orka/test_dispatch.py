@@ -108,6 +108,9 @@ def test_a_worker_that_cannot_report_fails_its_task(function_client, event_sink,
     status = wait_for_phase(tasks, "lost", {"Failed", "Succeeded"}, timeout=60)
     assert status["phase"] == "Failed"
     assert status["message"].startswith("worker exited with code 1 without reporting")
+    # The worker never reported: a lost worker, and its dying output names no server path.
+    assert any(c["type"] == "WorkerLost" and c["reason"] == "WorkerLost" for c in status["conditions"])
+    assert str(ROOT) not in status["message"] and sys.prefix not in status["message"]
 
 
 def test_container_tasks_fail_clearly_on_the_local_executor(function_client, monkeypatch):
@@ -177,3 +180,38 @@ def test_the_local_worker_runs_with_the_agent_the_dispatcher_resolved(function_c
     status = wait_for_phase(tasks, "by-agent", {"Succeeded", "Failed"})
     assert status["phase"] == "Succeeded", status
     assert status["message"] == "completed in 1 LLM call(s) with mock/writer-model"
+
+
+def test_a_200_kib_prompt_runs_to_success_on_the_local_executor(function_client, internal_server, event_sink,
+                                                                monkeypatch):
+    """A spec over the 128 KiB a single environment variable can hold: the worker reads it through the worker
+    API, so any spec the API accepts runs (it used to fail with `Argument list too long` and a server path)."""
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_EXECUTOR", "local")
+    reset_settings()
+    tasks, dispatcher = function_client("tasks"), function_client("dispatcher")
+    prompt = "".join(f"line {i:06d} of a long brief\n" for i in range(200 * 1024 // 25))
+    assert len(prompt.encode()) >= 200 * 1024
+    assert tasks.post("/api/v1/tasks", json={"name": "big", "type": "ai", "prompt": prompt},
+                      headers=AUTH).status_code == 201
+    assert post_event(dispatcher, created_event("big")).status_code == 200
+    status = wait_for_phase(tasks, "big", {"Succeeded", "Failed"}, timeout=60)
+    assert status["phase"] == "Succeeded", status["message"][:300]
+    result = tasks.get("/api/v1/tasks/big/result", headers=AUTH).get_json()["result"]
+    assert result == f"Hello from shoal-mock. You said: {prompt.strip()}"
+
+
+def test_an_executor_error_names_no_server_path(function_client, event_sink, monkeypatch):
+    """The start error is the task's message, which any client reads: no interpreter or checkout path."""
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_EXECUTOR", "local")
+    monkeypatch.setattr(sys, "executable", str(ROOT / "no-such-dir" / "python"))
+    reset_settings()
+    tasks, dispatcher = function_client("tasks"), function_client("dispatcher")
+    assert tasks.post("/api/v1/tasks", json={"name": "nopath", "type": "ai", "prompt": "p"},
+                      headers=AUTH).status_code == 201
+    assert post_event(dispatcher, created_event("nopath")).status_code == 200
+    status = tasks.get("/api/v1/tasks/nopath", headers=AUTH).get_json()["status"]
+    assert status["phase"] == "Failed" and status["message"] == "could not start worker: No such file or directory"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from shared.events.envelope import build, to_http
@@ -65,9 +63,8 @@ def test_an_ai_task_becomes_a_worker_job(apps, fake_kube, event_sink, function_c
                                      "command": ["python", "/app/functions/worker/main.py"], "env": [
                          {"name": "SHOAL_TASK_NAMESPACE", "value": "default"},
                          {"name": "SHOAL_TASK_NAME", "value": "k"},
-                         {"name": "SHOAL_TASK_SPEC", "value": json.dumps(spec, separators=(",", ":"), sort_keys=True)},
-                         {"name": "SHOAL_TASK_AGENT", "value": json.dumps(agent, separators=(",", ":"),
-                                                                          sort_keys=True)},
+                         {"name": "SHOAL_TASK_ATTEMPT", "value": "1"},
+                         {"name": "SHOAL_TASK_LEASE_SECONDS", "value": "60.0"},
                          {"name": "SHOAL_INTERNAL_URL", "value": "http://internal.shoal.svc.cluster.local"},
                          {"name": "SHOAL_PLATFORM", "value": "cluster"},
                          {"name": "SHOAL_LLM_PROVIDER", "value": "mock"},
@@ -79,6 +76,13 @@ def test_an_ai_task_becomes_a_worker_job(apps, fake_kube, event_sink, function_c
     # a redelivered created event does not create a second Job
     dispatch(dispatcher, event_sink, "k")
     assert len(sent_jobs(fake_kube)) == 1
+    # The worker reads its spec and the agent resolved for its attempt through the worker API (neither is
+    # in the Job: etcd and the environment cap their size), fenced by its attempt.
+    internal = function_client("internal")
+    answer = internal.get("/internal/v1/tasks/default/k/spec", headers={**AUTH, "X-Shoal-Task-Attempt": "1"})
+    assert answer.status_code == 200 and answer.get_json() == {"spec": spec, "agent": agent, "attempt": 1}
+    stale = internal.get("/internal/v1/tasks/default/k/spec", headers={**AUTH, "X-Shoal-Task-Attempt": "2"})
+    assert stale.status_code == 409 and stale.get_json() == {"error": {"code": 409, "message": "stale attempt"}}
 
 
 def test_a_task_naming_a_missing_agent_fails_without_a_job(apps, fake_kube, event_sink):
@@ -162,6 +166,38 @@ def test_a_job_past_its_deadline_fails_the_task(apps, fake_kube, event_sink):
     status = tasks.get("/api/v1/tasks/d", headers=AUTH).get_json()["status"]
     assert status["phase"] == "Failed"
     assert status["message"] == "job d-1 failed: DeadlineExceeded Job was active longer than specified deadline"
+    assert not [c for c in status["conditions"] if c["type"] == "WorkerLost"]  # its own deadline, not a lost worker
+
+
+def test_a_vanished_job_or_a_failed_pod_is_a_lost_worker_and_retried(apps, fake_kube, event_sink):
+    """The task is still Running, so its worker never reported: reason WorkerLost, retried per retryPolicy."""
+    from shared.tasks.lifecycle import transition
+    from shared.tasks.scheduler import run_tick
+
+    tasks, dispatcher, _ = apps
+    body = {"name": "v", "type": "ai", "prompt": "p", "retryPolicy": {"maxRetries": 1, "backoff": "1s"}}
+    assert tasks.post("/api/v1/tasks", json=body, headers=AUTH).status_code == 201
+    dispatch(dispatcher, event_sink, "v")
+    del fake_kube.objects[("/apis/batch/v1", "jobs", "default", "v-1")]  # a node drain, a manual delete
+    run_tick()
+    status = tasks.get("/api/v1/tasks/v", headers=AUTH).get_json()["status"]
+    assert status["phase"] == "Failed" and status["message"] == "job v-1 disappeared" and status["nextRetryTime"]
+    [lost] = [c for c in status["conditions"] if c["type"] == "WorkerLost"]
+    assert lost["reason"] == "WorkerLost" and lost["message"] == "job v-1 disappeared"
+
+    transition("default", "v", "Pending")
+    transition("default", "v", "Running")  # attempt 2 (the dispatcher would create Job v-2)
+    fake_kube.add("/apis/batch/v1", "jobs", "default", {"metadata": {"name": "v-2"}, "status": {
+        "failed": 1, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                                     "message": "Job has reached the specified backoff limit"}]}})
+    from shared.tasks.repository import tasks as store
+
+    store.update("default", "v", lambda doc: doc["status"].update(jobName="v-2"))
+    run_tick()
+    status = tasks.get("/api/v1/tasks/v", headers=AUTH).get_json()["status"]
+    assert status["phase"] == "Failed" and status["attempts"] == 2 and "nextRetryTime" not in status
+    assert status["message"] == "job v-2 failed: BackoffLimitExceeded Job has reached the specified backoff limit"
+    assert [c["message"] for c in status["conditions"] if c["type"] == "WorkerLost"] == [status["message"]]
 
 
 def test_cancelling_deletes_the_job(apps, fake_kube, event_sink):
@@ -225,5 +261,8 @@ def test_a_coding_agent_task_runs_in_the_runtimes_image_and_clones_itself(apps, 
         "SHOAL_GIT_PASSWORD": {"name": "push-creds", "key": "password", "optional": True},
         "SHOAL_GIT_GITHUB_TOKEN": {"name": "push-creds", "key": "GITHUB_TOKEN", "optional": True}}
     assert all(e.get("valueFrom", {}).get("secretKeyRef", {}).get("name") != "claude-key" for e in container["env"])
-    agent = json.loads(env["SHOAL_TASK_AGENT"]["value"])
+    # The worker reads the resolved agent (its runtime and the Secret's name, never a value) through the API.
+    from shared.tasks.repository import resolved_agents
+
+    agent = resolved_agents.get("default", "fix").doc["agent"]
     assert agent["runtime"] == {"type": "claude", "secretRef": {"name": "claude-key"}}

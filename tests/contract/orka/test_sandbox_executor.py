@@ -7,9 +7,6 @@ CRD schemas (tests/fixtures/crds, agent-sandbox v0.5.6).
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
-
 import pytest
 
 from shared.events.envelope import to_http
@@ -115,7 +112,8 @@ def test_a_sandbox_request_runs_the_worker_pod_in_a_sandbox(apps, fake_kube, eve
                                 "command": ["python", "/app/functions/worker/main.py"], "env": [
                     {"name": "SHOAL_TASK_NAMESPACE", "value": "default"},
                     {"name": "SHOAL_TASK_NAME", "value": "sbx"},
-                    {"name": "SHOAL_TASK_SPEC", "value": json.dumps(spec, separators=(",", ":"), sort_keys=True)},
+                    {"name": "SHOAL_TASK_ATTEMPT", "value": "1"},
+                    {"name": "SHOAL_TASK_LEASE_SECONDS", "value": "60.0"},
                     {"name": "SHOAL_INTERNAL_URL", "value": "http://internal.shoal.svc.cluster.local"},
                     {"name": "SHOAL_PLATFORM", "value": "cluster"},
                     {"name": "SHOAL_LLM_PROVIDER", "value": "mock"},
@@ -135,7 +133,6 @@ def test_the_sandbox_pod_is_the_pod_build_job_builds(apps, fake_kube, event_sink
     """Whatever build_job puts in the pod (here a coding-agent runtime with a git workspace) reaches the
     Sandbox unchanged; only the template's pod-level fields are added."""
     from shared.executor.kubernetes import build_job
-    from shared.tasks.agent_setup import RESOLVED_KEY, resolve_for_dispatch
     from shared.tasks.repository import tasks as repository
 
     assert function_client("catalog").post("/api/v1/agents", json={"name": "coder", "spec": {
@@ -144,8 +141,7 @@ def test_the_sandbox_pod_is_the_pod_build_job_builds(apps, fake_kube, event_sink
                     request={"enabled": True, "templateRef": {"name": "gvisor"}, "cleanupPolicy": "retain"},
                     workspace={"gitRepo": "https://github.com/example/app", "ref": "main"})
     record = repository.get("default", "fix")
-    resolved = resolve_for_dispatch("default", record.doc["spec"])  # as the dispatcher does
-    job = build_job(replace(record, doc={**record.doc, RESOLVED_KEY: resolved}), 1)
+    job = build_job(record, 1)  # the dispatcher stored the resolved agent for the attempt
     pod = dict(sandbox["spec"]["podTemplate"]["spec"])
     assert (pod.pop("runtimeClassName"), pod.pop("nodeSelector")) == ("gvisor", {"sandbox.gke.io/runtime": "gvisor"})
     assert pod == job["spec"]["template"]["spec"]

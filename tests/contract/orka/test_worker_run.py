@@ -32,7 +32,7 @@ def worker_env(function_client, monkeypatch, tmp_path):
         transition("default", name, "Running")
         monkeypatch.setenv("SHOAL_TASK_NAMESPACE", "default")
         monkeypatch.setenv("SHOAL_TASK_NAME", name)
-        monkeypatch.setenv("SHOAL_TASK_SPEC", json.dumps(response.get_json()["spec"]))
+        monkeypatch.setenv("SHOAL_TASK_ATTEMPT", "1")  # its spec comes from the worker API, fenced by this
         assert main() == 0
         return tasks.get(f"/api/v1/tasks/{name}", headers=AUTH).get_json()
 
@@ -75,12 +75,13 @@ def test_worker_runs_builtin_tools_reports_progress_and_keeps_the_session(worker
 
 def test_an_agent_task_calls_a_catalog_tool_and_a_memory_tool_through_the_worker_api(
         worker_env, monkeypatch, tmp_path, httpserver, fake_kube):
-    """The dispatcher's resolution (SHOAL_TASK_AGENT) drives model, prompt and tools; the catalog HTTP
+    """The dispatcher's stored resolution (read with the spec) drives model, prompt and tools; the catalog HTTP
     tool and `remember` run server-side behind /internal/v1 (the worker holds no secret, no store)."""
     import base64
 
     from shared.config import reset_settings
     from shared.tasks.agent_setup import resolve_for_dispatch
+    from shared.tasks.repository import resolved_agents
     from shared.worker.run import messages_for
 
     tasks, function_client, run, _ = worker_env
@@ -109,8 +110,8 @@ def test_an_agent_task_calls_a_catalog_tool_and_a_memory_tool_through_the_worker
     monkeypatch.setenv("SHOAL_OUTBOUND_ALLOW", "127.0.0.1,localhost")
     reset_settings()
     spec = {"type": "ai", "prompt": "look it up", "agentRef": {"name": "ops"}}
-    resolved = resolve_for_dispatch("default", spec)  # what the dispatcher hands the worker
-    monkeypatch.setenv("SHOAL_TASK_AGENT", json.dumps(resolved))
+    resolved = resolve_for_dispatch("default", spec)  # what the dispatcher stores for the worker's attempt
+    resolved_agents.create("default", "ag", {"attempt": 1, "agent": resolved})
     assert messages_for(spec, resolved)[0].content == "You are ops.\n\n## Skill: brief\n\nCite sources."
 
     done = run("ag", {"type": "ai", "prompt": "look it up", "agentRef": {"name": "ops"}})

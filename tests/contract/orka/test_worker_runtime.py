@@ -45,22 +45,26 @@ def shoal(function_client, scripted_llm, monkeypatch, tmp_path):
         "runtime": {"type": "claude"}, "systemPrompt": "You are careful."}}, headers=AUTH).status_code == 201
 
     def run(name: str, spec: dict, env: dict[str, str] | None = None) -> dict:
-        from shared.tasks.agent_setup import resolve_for_dispatch
-        from shared.tasks.lifecycle import transition
-        from shared.worker.run import main
-
         response = tasks.post("/api/v1/tasks", json={"name": name, "type": "agent", "agentRef": "coder", **spec},
                               headers=AUTH)
         assert response.status_code == 201, response.get_json()
-        transition("default", name, "Running")
-        stored = response.get_json()["spec"]
-        for key, value in {"SHOAL_TASK_NAMESPACE": "default", "SHOAL_TASK_NAME": name,
-                           "SHOAL_TASK_SPEC": json.dumps(stored),
-                           "SHOAL_TASK_AGENT": json.dumps(resolve_for_dispatch("default", stored)),
+        return start_worker(name, env)
+
+    def start_worker(name: str, env: dict[str, str] | None = None) -> dict:
+        """What the dispatcher and executor do: resolve the agent for the attempt, start the worker."""
+        from shared.tasks.dispatch import _save_resolution
+        from shared.tasks.lifecycle import transition
+        from shared.worker.run import main
+
+        record = transition("default", name, "Running")
+        _save_resolution(record)
+        for key, value in {"SHOAL_TASK_NAMESPACE": "default", "SHOAL_TASK_NAME": name, "SHOAL_TASK_ATTEMPT": "1",
                            **(env or {})}.items():
             monkeypatch.setenv(key, value)
         main()
         return tasks.get(f"/api/v1/tasks/{name}", headers=AUTH).get_json()
+
+    run.start_worker = start_worker
 
     yield tasks, git, scripted_llm, run
     git.__exit__(None, None, None)
@@ -224,18 +228,7 @@ def test_a_label_trigger_ends_with_a_pushed_branch_and_a_pull_request(shoal, fun
         spec = tasks.get(f"/api/v1/tasks/{name}", headers=AUTH).get_json()["spec"]
         # What the local executor hands the worker: the Secret's token, for git's credential helper only.
         assert local_env("default", spec) == {"SHOAL_GIT_TOKEN": "ghp_pushtoken"}
-        from shared.tasks.agent_setup import resolve_for_dispatch
-        from shared.tasks.lifecycle import transition
-        from shared.worker.run import main
-
-        transition("default", name, "Running")
-        for key, value in {"SHOAL_TASK_NAMESPACE": "default", "SHOAL_TASK_NAME": name,
-                           "SHOAL_TASK_SPEC": json.dumps(spec),
-                           "SHOAL_TASK_AGENT": json.dumps(resolve_for_dispatch("default", spec)),
-                           **local_env("default", spec)}.items():
-            monkeypatch.setenv(key, value)
-        main()
-        task = tasks.get(f"/api/v1/tasks/{name}", headers=AUTH).get_json()
+        task = run.start_worker(name, local_env("default", spec))
         assert task["status"]["phase"] == "Succeeded", task["status"]["message"]
         changes = _changes(tasks, name)
         assert git.ref("Codertocat/Hello-World", f"refs/heads/shoal/{name}") == changes["commit"]

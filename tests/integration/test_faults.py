@@ -1,0 +1,291 @@
+"""Faults on the local platform over real HTTP: workers and function processes killed mid-task.
+
+One platform with a short lease (SHOAL_TASK_LEASE_SECONDS=3) and a 1 s scheduler tick; a scripted mock
+model keeps each worker busy for a few seconds so it can be killed while it runs. Measured figures are
+printed (pytest -s) and recorded in docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.test_local_platform import AUTH, ROOT, Platform, moto_server, wait_phase  # noqa: F401
+
+pytestmark = pytest.mark.integration
+LEASE, TICK, BUSY = 3.0, 1.0, 5.0
+
+
+def _proc_entries():
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            yield entry
+
+
+def worker_pid(platform_url: str, task: str, timeout: float = 30.0) -> int:
+    """The pid of the worker running `task` for this platform (other runs on this machine may have workers)."""
+    wanted = {f"SHOAL_TASK_NAME={task}".encode(), f"SHOAL_INTERNAL_URL={platform_url}".encode()}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for entry in _proc_entries():
+            try:
+                if b"functions/worker/main.py" not in (entry / "cmdline").read_bytes():
+                    continue
+                if wanted <= set((entry / "environ").read_bytes().split(b"\0")):
+                    return int(entry.name)
+            except OSError:
+                continue
+        time.sleep(0.1)
+    raise AssertionError(f"no worker found for {task}")
+
+
+def function_pid(platform: Platform, target: str) -> int:
+    """The pid of the platform's process serving function `target` (its gunicorn master)."""
+    for entry in _proc_entries():
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == platform.proc.pid and b"\0--target\0" + target.encode() + b"\0" in (entry / "cmdline").read_bytes():
+                return int(entry.name)
+        except (OSError, IndexError, ValueError):
+            continue
+    raise AssertionError(f"function {target} is not running")
+
+
+def gone(pid: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return
+        if state == "Z":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} still runs")
+
+
+def wait_until(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def worker_lost(task: dict) -> bool:
+    return any(c["type"] == "WorkerLost" and c["status"] == "True" for c in task["status"].get("conditions", []))
+
+
+def settled(client: httpx.Client, name: str, timeout: float = 60.0) -> dict:
+    """The task once finished for good (a Failed task waiting for its retry is not)."""
+    def final():
+        task = client.get(f"/api/v1/tasks/{name}").json()
+        status = task["status"]
+        done = status["phase"] in ("Succeeded", "Cancelled") or (
+            status["phase"] == "Failed" and not status.get("nextRetryTime"))
+        return task if done else None
+
+    return wait_until(final, timeout, f"{name} to finish")
+
+
+def create(client: httpx.Client, name: str, prompt: str, **fields) -> None:
+    response = client.post("/api/v1/tasks", json={"name": name, "type": "ai", "prompt": prompt, **fields})
+    assert response.status_code == 201, response.text
+
+
+def running(client: httpx.Client, name: str):
+    return wait_until(lambda: client.get(f"/api/v1/tasks/{name}").json()["status"]["phase"] == "Running", 30,
+                      f"{name} to run")
+
+
+@pytest.fixture(scope="module")
+def platform(moto_server, tmp_path_factory):  # noqa: F811 - the shared fixture, imported above
+    folder = tmp_path_factory.mktemp("faults")
+    script = folder / "script.json"
+    script.write_text(json.dumps({"busy:": [{"delay": BUSY, "text": "finished the busy work"}]}))
+    stderr = folder / "platform.err"
+    started = Platform(moto_server, stderr=stderr, extra_env={
+        "SHOAL_MOCK_SCRIPT": str(script), "SHOAL_TASK_LEASE_SECONDS": str(LEASE),
+        "SHOAL_TASK_STARTUP_GRACE_SECONDS": "10", "SHOAL_LOCAL_TICK_SECONDS": str(TICK)})
+    started.stderr = stderr
+    try:
+        yield started
+    finally:
+        assert started.stop() == 0
+
+
+@pytest.fixture
+def client(platform):
+    with httpx.Client(base_url=platform.url, headers=AUTH, timeout=10) as http:
+        yield http
+
+
+def test_a_killed_worker_is_retried_and_the_task_succeeds(platform, client):
+    """kill -9 the worker while its dispatcher lives: its watcher fails the attempt at once (WorkerLost),
+    the retryPolicy starts another, which finishes."""
+    name = f"killed-{uuid.uuid4().hex[:6]}"
+    create(client, name, "busy: retry me", retryPolicy={"maxRetries": 1, "backoff": "1s"})
+    running(client, name)
+    pid = worker_pid(platform.url, name)
+    time.sleep(1.5)  # mid-task: it has heartbeated
+    killed = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    first = wait_until(lambda: (t := client.get(f"/api/v1/tasks/{name}").json())["status"]["phase"] != "Running"
+                       and t, LEASE + TICK + 10, "the lost attempt to be reclaimed")
+    reclaimed = time.monotonic() - killed
+    assert worker_lost(first) and first["status"]["attempts"] == 1, first["status"]
+    done = settled(client, name)
+    print(f"\nworker killed, dispatcher alive: reclaimed after {reclaimed:.2f}s, "
+          f"retried to {done['status']['phase']} {time.monotonic() - killed:.2f}s after the kill")
+    assert done["status"]["phase"] == "Succeeded" and done["status"]["attempts"] == 2, done["status"]
+    assert client.get(f"/api/v1/tasks/{name}/result").json() == {"result": "finished the busy work"}
+
+
+def test_a_worker_killed_with_its_dispatcher_is_reclaimed_by_its_lease(platform, client):
+    """kill -9 the dispatcher (its watcher threads die with it), then the worker: only the lease notices.
+    The dispatcher is restarted by the platform and takes work again."""
+    name = f"orphan-{uuid.uuid4().hex[:6]}"
+    create(client, name, "busy: lose me")
+    running(client, name)
+    pid = worker_pid(platform.url, name)
+    dispatcher = function_pid(platform, "dispatcher")
+    os.kill(dispatcher, signal.SIGKILL)
+    gone(dispatcher)
+    time.sleep(0.5)  # the worker lives on, in its own session, and heartbeats
+    assert client.get(f"/api/v1/tasks/{name}").json()["status"]["phase"] == "Running"
+    killed = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    task = wait_until(lambda: (t := client.get(f"/api/v1/tasks/{name}").json())["status"]["phase"] != "Running"
+                      and t, LEASE + TICK + 10, "the lease to lapse")
+    reclaimed = time.monotonic() - killed
+    print(f"\nworker and dispatcher killed: reclaimed by the lease after {reclaimed:.2f}s "
+          f"(lease {LEASE:g}s, tick {TICK:g}s)")
+    assert task["status"]["phase"] == "Failed" and worker_lost(task), task["status"]
+    assert task["status"]["message"].startswith("worker lost: no heartbeat for ")
+    assert LEASE - 0.5 < reclaimed < LEASE + TICK + 6
+
+    log = wait_until(lambda: re.search(r"function dispatcher exited with code -9; restarting in [\d.]+s",
+                                       platform.stderr.read_text()), 10, "the restart line")
+    assert log
+    assert function_pid(platform, "dispatcher") != dispatcher
+    again = f"after-{uuid.uuid4().hex[:6]}"
+    create(client, again, "hello again")  # the restarted dispatcher starts it
+    assert wait_phase(client, again, timeout=60)["status"]["phase"] == "Succeeded"
+
+
+def answering(pid: int) -> bool:
+    """The function process `pid` answers its health check on the port it was started with."""
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    port = int(cmdline[cmdline.index(b"--port") + 1])
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_workers_survive_their_dispatchers_restart(platform, client):
+    name = f"survivor-{uuid.uuid4().hex[:6]}"
+    create(client, name, "busy: outlive the dispatcher")
+    running(client, name)
+    pid = worker_pid(platform.url, name)
+    dispatcher = function_pid(platform, "dispatcher")
+    killed = time.monotonic()
+    os.kill(dispatcher, signal.SIGKILL)
+
+    def restarted() -> bool:
+        try:
+            fresh = function_pid(platform, "dispatcher")
+        except AssertionError:
+            return False
+        return fresh != dispatcher and answering(fresh)
+
+    wait_until(restarted, 30, "the dispatcher to be restarted")
+    print(f"\ndispatcher killed: restarted and answering after {time.monotonic() - killed:.2f}s")
+    done = wait_phase(client, name, timeout=60)
+    assert done["status"]["phase"] == "Succeeded" and done["status"]["attempts"] == 1, done["status"]
+    gone(pid)
+
+
+def test_a_spec_over_the_environment_limit_runs_through_the_gateway(platform, client):
+    name = f"big-{uuid.uuid4().hex[:6]}"
+    prompt = "a long brief. " * (200 * 1024 // 14 + 1)
+    create(client, name, prompt)
+    done = wait_phase(client, name, timeout=60)
+    assert done["status"]["phase"] == "Succeeded", done["status"]["message"][:300]
+    assert client.get(f"/api/v1/tasks/{name}/result").json()["result"].endswith("a long brief.")
+
+
+def test_a_state_backend_that_does_not_answer_is_waited_for_then_one_line():
+    from shared.local.serve import listen
+
+    with listen() as taken:  # a port nobody serves once closed
+        port = taken.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOAL_", "AWS_", "OPENAI", "ANTHROPIC"))}
+    env.update({"SHOAL_PORT": "0", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+                "SHOAL_LOCAL_STATE_WAIT_SECONDS": "2"})
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "shared.local"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and time.monotonic() - started >= 2
+    url = f"http://127.0.0.1:{port}"
+    assert result.stderr == (f"waiting up to 2s for the state backend at {url} ...\n"
+                             f"shoal: the state backend at {url} did not answer within 2s (AWS_ENDPOINT_URL); "
+                             "start it, or unset AWS_ENDPOINT_URL for a private one\n")
+
+
+def test_tasks_running_when_the_platform_restarts_are_reclaimed_and_retried(tmp_path):
+    """Ctrl-C `make run` mid-task and start it again (on another port, so the old worker cannot reach it):
+    the old worker stops itself once it cannot renew its lease, the new platform's scheduler reclaims the task,
+    and its retryPolicy runs it to the end there. (Own state backend: the module's platform must not help.)"""
+    from shared.local.platform import wait_http
+    from shared.local.serve import spawn_moto
+
+    moto, state = spawn_moto(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_http(state + "/moto-api/", process=moto)
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"busy:": [{"delay": BUSY, "text": "finished after the restart"}]}))
+    env = {"SHOAL_MOCK_SCRIPT": str(script), "SHOAL_TASK_LEASE_SECONDS": str(LEASE),
+           "SHOAL_TASK_STARTUP_GRACE_SECONDS": "10", "SHOAL_LOCAL_TICK_SECONDS": str(TICK)}
+    name = f"restart-{uuid.uuid4().hex[:6]}"
+    try:
+        first = Platform(state, extra_env=env)
+        try:
+            with httpx.Client(base_url=first.url, headers=AUTH, timeout=10) as client:
+                create(client, name, "busy: survive a restart", retryPolicy={"maxRetries": 1, "backoff": "1s"})
+                running(client, name)
+                pid = worker_pid(first.url, name)
+                time.sleep(1.5)
+        finally:
+            assert first.stop() == 0
+        stopped = time.monotonic()
+        second = Platform(state, extra_env=env)
+        try:
+            with httpx.Client(base_url=second.url, headers=AUTH, timeout=10) as client:
+                task = wait_until(lambda: worker_lost(t := client.get(f"/api/v1/tasks/{name}").json()) and t, 60,
+                                  "the reclaim")
+                reclaimed = time.monotonic() - stopped
+                gone(pid, timeout=LEASE + 5)  # it could not renew: it stopped itself
+                done = settled(client, name)
+                print(f"\nplatform restarted: reclaimed {reclaimed:.2f}s after the old platform stopped, "
+                      f"{done['status']['phase']} after {time.monotonic() - stopped:.2f}s")
+                assert task["status"]["message"].startswith(("worker lost: no heartbeat for ", "retry 1 of 1"))
+                assert done["status"]["phase"] == "Succeeded" and done["status"]["attempts"] == 2, done["status"]
+                assert worker_lost(done)  # attempt 1's loss stays on record
+                assert client.get(f"/api/v1/tasks/{name}/result").json() == {"result": "finished after the restart"}
+        finally:
+            assert second.stop() == 0
+    finally:
+        moto.terminate()
+        moto.wait(timeout=10)

@@ -1,0 +1,130 @@
+"""The local platform's supervision: restart with backoff, give up on a function that keeps dying; wait for a
+state backend that is still starting."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from shared.errors import ShoalError
+from shared.local.platform import LocalPlatform
+from shared.local.supervisor import Supervisor
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_backoff_doubles_and_five_exits_within_a_minute_give_up():
+    clock = Clock()
+    supervisor = Supervisor(5, 60.0, clock=clock)
+    delays = []
+    for _ in range(4):
+        delays.append(supervisor.exited("tasks"))
+        clock.now += 5
+    assert delays == [0.5, 1.0, 2.0, 4.0]
+    assert supervisor.exited("other") == 0.5  # counted per function
+    assert supervisor.exited("tasks") is None  # the fifth within 60 s
+
+
+def test_exits_older_than_the_window_are_forgotten():
+    clock = Clock()
+    supervisor = Supervisor(3, 60.0, clock=clock)
+    assert supervisor.exited("f") == 0.5
+    clock.now += 30
+    assert supervisor.exited("f") == 1.0
+    clock.now += 61  # both earlier exits are out of the window
+    assert supervisor.exited("f") == 0.5
+
+
+class Recording(LocalPlatform):
+    """A platform whose functions are plain sleeping processes."""
+
+    def _start_function(self, name: str, env: dict[str, str]) -> None:
+        self.processes[name] = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                                start_new_session=True)
+        self.ports[name] = 1
+
+
+def test_a_dead_function_is_restarted_once_its_backoff_passed(capsys):
+    platform = Recording()
+    platform._start_function("dispatcher", {})
+    first = platform.processes["dispatcher"]
+    first.kill()
+    first.wait()
+    supervisor = Supervisor(5, 60.0)
+    try:
+        assert platform.supervise(supervisor) is None
+        assert capsys.readouterr().err == "function dispatcher exited with code -9; restarting in 0.5s\n"
+        assert platform.service_url("dispatcher") is None  # down while it waits
+        time.sleep(0.6)
+        assert platform.supervise(supervisor) is None
+        assert platform.processes["dispatcher"] is not first and platform.processes["dispatcher"].poll() is None
+        assert platform.supervise(supervisor) is None and capsys.readouterr().err == ""
+    finally:
+        platform.processes["dispatcher"].kill()
+        platform.processes["dispatcher"].wait()
+
+
+def test_a_function_that_keeps_dying_stops_the_platform():
+    platform = Recording()
+    supervisor = Supervisor(2, 60.0)
+    platform.processes["tasks"] = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"],
+                                                   start_new_session=True)
+    platform.processes["tasks"].wait()
+    assert platform.supervise(supervisor) is None
+    platform._restarts.clear()  # as if it was restarted and died again at once
+    assert platform.supervise(supervisor) == "function tasks exited 2 times within 60s (last code 3); stopping"
+
+
+def test_a_state_backend_that_never_answers_is_one_line(monkeypatch, capsys):
+    from shared.config import reset_settings
+    from shared.local.serve import listen
+
+    monkeypatch.setenv("SHOAL_LOCAL_STATE_WAIT_SECONDS", "1")
+    reset_settings()
+    sock = listen()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()  # nothing listens there any more
+    with pytest.raises(ShoalError) as raised:
+        LocalPlatform._wait_for_state(url)
+    assert raised.value.message == (f"the state backend at {url} did not answer within 1s (AWS_ENDPOINT_URL); "
+                                    "start it, or unset AWS_ENDPOINT_URL for a private one")
+    assert capsys.readouterr().err == f"waiting up to 1s for the state backend at {url} ...\n"
+
+
+def test_a_state_backend_that_comes_up_is_waited_for(monkeypatch):
+    from shared.config import reset_settings
+    from shared.local.serve import listen
+
+    monkeypatch.setenv("SHOAL_LOCAL_STATE_WAIT_SECONDS", "20")
+    reset_settings()
+    sock = listen()
+    port = sock.getsockname()[1]
+    sock.close()
+
+    def serve_later() -> None:
+        time.sleep(1.0)
+        from werkzeug.serving import make_server
+
+        server = make_server("127.0.0.1", port, lambda e, s: (s("400 Bad Request", []), [b""])[1])
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        done.wait()
+        server.shutdown()
+
+    done = threading.Event()
+    threading.Thread(target=serve_later, daemon=True).start()
+    started = time.monotonic()
+    try:
+        LocalPlatform._wait_for_state(f"http://127.0.0.1:{port}")
+    finally:
+        done.set()
+    assert 0.9 < time.monotonic() - started < 15
