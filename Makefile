@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# The coding-agent runtimes (Claude Code, Codex, Copilot, OpenCode and their ACP adapters), pinned by
+# runtimes/package-lock.json. npm ci empties node_modules first, so a stamp from an older lock goes with it.
+RUNTIMES_STAMP := runtimes/node_modules/.installed-$(shell cksum runtimes/package-lock.json | cut -d' ' -f1)
 
-.PHONY: install run test lint format bench events clean
+.PHONY: install runtimes run test lint format bench events clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +17,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# --ignore-scripts: every runtime ships its native binary in an npm platform package, so no install
+# script is needed (docs/runtimes-facts.md names the binaries); none may download anything.
+$(RUNTIMES_STAMP): runtimes/package.json runtimes/package-lock.json
+	npm ci --prefix runtimes --ignore-scripts --no-audit --no-fund
+	touch $@
+
+runtimes: $(RUNTIMES_STAMP)
 
 run: install
 	$(PY) -m shared.local
@@ -36,4 +47,4 @@ events: install
 	$(PY) -m shared.events.catalogue
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache runtimes/node_modules

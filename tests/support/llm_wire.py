@@ -1,17 +1,20 @@
 """A scripted LLM server speaking the real OpenAI and Anthropic HTTP protocols.
 
 Point the real SDKs at it (`base_url=server.url + "/v1"` for OpenAI, `base_url=server.url` for
-Anthropic). OpenAI's chat completions and Responses API (`/v1/responses`) are both served. Each
-request consumes the next scripted step:
+Anthropic). It answers OpenAI Chat Completions (`/v1/chat/completions`), OpenAI Responses
+(`/v1/responses`, what Codex speaks) and Anthropic Messages (`/v1/messages`), streamed or not.
+Each request consumes the next scripted step:
     {"text": "..."}                                        a text answer
     {"tool_calls": [{"name": "...", "arguments": {...}}]}  tool use (optionally with "text")
+    {"tool_calls": [{"name": "...", "input": "..."}]}      Responses only: a custom (freeform) tool call
     {"error": {"status": 429, "type": "rate_limit_error", "message": "..."}}
 With the script exhausted it answers "scripted: <last user text>". Every request is recorded.
+Tool-call ids are unique per server (toolu_0, toolu_1, ... / call_0, call_1, ...), as agents that
+key their tool-call state by id need.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 import time
@@ -32,6 +35,7 @@ class ScriptedLLM(BackgroundServer):
         self.record = record  # benchmarks make many thousands of calls: keep no history then
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._calls = 0  # tool calls answered so far: numbers their ids
         super().__init__(self._wsgi)
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -44,19 +48,25 @@ class ScriptedLLM(BackgroundServer):
                 return self.script.pop(0)
         return {"text": f"scripted: {last_user}"}
 
+    def _call_numbers(self, count: int) -> range:
+        with self._lock:
+            first, self._calls = self._calls, self._calls + count
+        return range(first, first + count)
+
     def _handle(self, request: Request) -> Response:
         body = request.get_json(silent=True) or {}
         if self.record:
             with self._lock:
-                self.requests.append({"path": request.path, "headers": dict(request.headers), "json": body})
+                self.requests.append({"method": request.method, "path": request.path,
+                                      "headers": dict(request.headers), "json": body})
         if self.latency and not request.path.endswith("/models"):
             time.sleep(self.latency)
         if request.path.endswith("/chat/completions"):
             return self._openai(body)
-        if request.path.endswith("/responses"):
-            return self._responses(body)
         if request.path.endswith("/messages"):
             return self._anthropic(body)
+        if request.path.endswith("/responses") and request.method == "POST":
+            return self._responses(body)
         if request.path.endswith("/models"):
             return Response(json.dumps({"object": "list", "data": [
                 {"id": self.model, "object": "model", "created": 1700000000, "owned_by": "scripted"}]}),
@@ -73,9 +83,10 @@ class ScriptedLLM(BackgroundServer):
                                                   "param": None, "code": e.get("code")}}),
                             status=e["status"], content_type="application/json")
         ident, created = f"chatcmpl-{uuid.uuid4().hex[:8]}", int(time.time())
-        calls = [{"id": f"call_{i}", "type": "function",
+        scripted = step.get("tool_calls", [])
+        calls = [{"id": f"call_{n}", "type": "function",
                   "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))}}
-                 for i, c in enumerate(step.get("tool_calls", []))]
+                 for n, c in zip(self._call_numbers(len(scripted)), scripted, strict=True)]
         text = step.get("text", "")
         finish = "tool_calls" if calls else "stop"
         usage = {"prompt_tokens": 11, "completion_tokens": max(1, len(text) // 4), "total_tokens": 0}
@@ -114,72 +125,6 @@ class ScriptedLLM(BackgroundServer):
 
         return Response(frames(), content_type="text/event-stream")
 
-    # -- OpenAI Responses ----------------------------------------------------------------------
-    def _responses(self, body: dict[str, Any]) -> Response:
-        last = body.get("input") or ""
-        if isinstance(last, list):
-            last = next((i.get("content") for i in reversed(last) if isinstance(i, dict) and i.get("role") == "user"), "")
-        step = self._next(body, last if isinstance(last, str) else json.dumps(last))
-        if "error" in step:
-            e = step["error"]
-            return Response(json.dumps({"error": {"message": e["message"], "type": e.get("type", "server_error"),
-                                                  "param": None, "code": e.get("code")}}),
-                            status=e["status"], content_type="application/json")
-        text = step.get("text", "")
-        output: list[dict[str, Any]] = []
-        if text or not step.get("tool_calls"):
-            output.append({"id": f"msg_{uuid.uuid4().hex}", "type": "message", "status": "completed",
-                           "role": "assistant",
-                           "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]})
-        output += [{"id": f"fc_{i}", "type": "function_call", "status": "completed", "call_id": f"call_{i}",
-                    "name": c["name"], "arguments": json.dumps(c.get("arguments", {}))}
-                   for i, c in enumerate(step.get("tool_calls", []))]
-        usage = {"input_tokens": 11, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-                 "output_tokens": max(1, len(text) // 4), "output_tokens_details": {"reasoning_tokens": 0}}
-        usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
-        # Only what the official document requires, nothing echoed: any request gets a valid answer.
-        response = {"id": f"resp_{uuid.uuid4().hex}", "object": "response", "created_at": int(time.time()),
-                    "status": "completed", "error": None, "incomplete_details": None,
-                    "instructions": body.get("instructions"), "model": body.get("model", self.model),
-                    "output": output, "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
-                    "metadata": {}, "temperature": None, "top_p": None, "usage": usage}
-        if not body.get("stream"):
-            return Response(json.dumps(response), content_type="application/json")
-
-        def frames():
-            sequence = itertools.count()
-
-            def event(kind: str, **data: Any) -> str:
-                return f"event: {kind}\ndata: {json.dumps({'type': kind, **data, 'sequence_number': next(sequence)})}\n\n"
-
-            started = {**response, "status": "in_progress", "output": []}
-            del started["usage"]
-            yield event("response.created", response=started)
-            yield event("response.in_progress", response=started)
-            for index, item in enumerate(output):
-                if item["type"] == "message":
-                    yield event("response.output_item.added", output_index=index,
-                                item={**item, "status": "in_progress", "content": []})
-                    where = {"item_id": item["id"], "output_index": index, "content_index": 0}
-                    part = item["content"][0]
-                    yield event("response.content_part.added", **where, part={**part, "text": ""})
-                    for piece in _pieces(part["text"]):
-                        yield event("response.output_text.delta", **where, delta=piece, logprobs=[])
-                    yield event("response.output_text.done", **where, text=part["text"], logprobs=[])
-                    yield event("response.content_part.done", **where, part=part)
-                else:
-                    yield event("response.output_item.added", output_index=index,
-                                item={**item, "status": "in_progress", "arguments": ""})
-                    for piece in _pieces(item["arguments"]):
-                        yield event("response.function_call_arguments.delta", item_id=item["id"],
-                                    output_index=index, delta=piece)
-                    yield event("response.function_call_arguments.done", item_id=item["id"], output_index=index,
-                                name=item["name"], arguments=item["arguments"])
-                yield event("response.output_item.done", output_index=index, item=item)
-            yield event("response.completed", response=response)
-
-        return Response(frames(), content_type="text/event-stream")
-
     # -- Anthropic -----------------------------------------------------------------------------
     def _anthropic(self, body: dict[str, Any]) -> Response:
         last = next((m.get("content") for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
@@ -194,9 +139,10 @@ class ScriptedLLM(BackgroundServer):
         text = step.get("text", "")
         # Every field Anthropic's API sends (and its official OpenAPI document requires), nulls included.
         content: list[dict[str, Any]] = [{"type": "text", "text": text, "citations": None}] if text else []
-        content += [{"type": "tool_use", "id": f"toolu_{i}", "name": c["name"], "input": c.get("arguments", {}),
+        scripted = step.get("tool_calls", [])
+        content += [{"type": "tool_use", "id": f"toolu_{n}", "name": c["name"], "input": c.get("arguments", {}),
                      "caller": {"type": "direct"}}
-                    for i, c in enumerate(step.get("tool_calls", []))]
+                    for n, c in zip(self._call_numbers(len(scripted)), scripted, strict=True)]
         stop = "tool_use" if step.get("tool_calls") else "end_turn"
         figures = {"cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "server_tool_use": None,
                    "output_tokens_details": None}
@@ -234,6 +180,96 @@ class ScriptedLLM(BackgroundServer):
             yield event("message_stop", {})
 
         return Response(frames(), content_type="text/event-stream")
+
+    # -- OpenAI Responses ----------------------------------------------------------------------
+    def _responses(self, body: dict[str, Any]) -> Response:
+        step = self._next(body, _responses_last_user(body.get("input")))
+        if "error" in step:
+            e = step["error"]
+            return Response(json.dumps({"error": {"message": e["message"], "type": e.get("type", "server_error"),
+                                                  "param": None, "code": e.get("code")}}),
+                            status=e["status"], content_type="application/json")
+        text = step.get("text", "")
+        output: list[dict[str, Any]] = []
+        scripted = step.get("tool_calls", [])
+        if text or not scripted:
+            output.append({"id": f"msg_{uuid.uuid4().hex}", "type": "message", "status": "completed",
+                           "role": "assistant", "content": [{"type": "output_text", "text": text, "annotations": [],
+                                                             "logprobs": []}]})
+        for n, c in zip(self._call_numbers(len(scripted)), scripted, strict=True):
+            if "input" in c:  # a custom (freeform) tool, e.g. Codex's apply_patch for GPT-5 models
+                output.append({"id": f"ctc_{uuid.uuid4().hex}", "type": "custom_tool_call", "status": "completed",
+                               "call_id": f"call_{n}", "name": c["name"], "input": c["input"]})
+            else:
+                output.append({"id": f"fc_{uuid.uuid4().hex}", "type": "function_call", "status": "completed",
+                               "call_id": f"call_{n}", "name": c["name"],
+                               "arguments": json.dumps(c.get("arguments", {}))})
+        out_tokens = max(1, len(text) // 4)
+        usage = {"input_tokens": 11, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                 "output_tokens": out_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+                 "total_tokens": 11 + out_tokens}
+        # Only what the official document requires, nothing echoed: any request gets a valid answer.
+        response = {"id": f"resp_{uuid.uuid4().hex}", "object": "response", "created_at": int(time.time()),
+                    "status": "completed", "error": None, "incomplete_details": None,
+                    "instructions": body.get("instructions"), "model": body.get("model", self.model),
+                    "output": output, "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+                    "metadata": {}, "temperature": None, "top_p": None, "usage": usage}
+        if not body.get("stream"):
+            return Response(json.dumps(response), content_type="application/json")
+
+        sequence = iter(range(1_000_000))
+
+        def event(kind: str, data: dict[str, Any]) -> str:
+            return f"event: {kind}\ndata: {json.dumps({'type': kind, 'sequence_number': next(sequence), **data})}\n\n"
+
+        def frames():
+            pending = {k: v for k, v in response.items() if k != "usage"} | {"status": "in_progress", "output": []}
+            yield event("response.created", {"response": pending})
+            yield event("response.in_progress", {"response": pending})
+            for index, item in enumerate(output):
+                ids = {"item_id": item["id"], "output_index": index}
+                if item["type"] == "message":
+                    part = item["content"][0]
+                    yield event("response.output_item.added", {"output_index": index, "item": {
+                        **item, "status": "in_progress", "content": []}})
+                    yield event("response.content_part.added", {**ids, "content_index": 0,
+                                                                 "part": {**part, "text": ""}})
+                    for piece in _pieces(part["text"]):
+                        yield event("response.output_text.delta", {**ids, "content_index": 0, "delta": piece,
+                                                                    "logprobs": []})
+                    yield event("response.output_text.done", {**ids, "content_index": 0, "text": part["text"],
+                                                               "logprobs": []})
+                    yield event("response.content_part.done", {**ids, "content_index": 0, "part": part})
+                elif item["type"] == "function_call":
+                    yield event("response.output_item.added", {"output_index": index, "item": {
+                        **item, "status": "in_progress", "arguments": ""}})
+                    for piece in _pieces(item["arguments"]):
+                        yield event("response.function_call_arguments.delta", {**ids, "delta": piece})
+                    yield event("response.function_call_arguments.done", {**ids, "name": item["name"],
+                                                                           "arguments": item["arguments"]})
+                else:
+                    yield event("response.output_item.added", {"output_index": index, "item": {
+                        **item, "status": "in_progress", "input": ""}})
+                    for piece in _pieces(item["input"]):
+                        yield event("response.custom_tool_call_input.delta", {**ids, "delta": piece})
+                    yield event("response.custom_tool_call_input.done", {**ids, "input": item["input"]})
+                yield event("response.output_item.done", {"output_index": index, "item": item})
+            yield event("response.completed", {"response": response})
+
+        return Response(frames(), content_type="text/event-stream")
+
+
+def _responses_last_user(items: Any) -> str:
+    """The text of the last user message in a Responses `input` (a string, or a list of input items)."""
+    if isinstance(items, str):
+        return items
+    for item in reversed(items or []):
+        if isinstance(item, dict) and item.get("role") == "user":
+            content = item.get("content")
+            if isinstance(content, str):
+                return content
+            return "".join(part.get("text", "") for part in content or [] if isinstance(part, dict))
+    return ""
 
 
 def _pieces(text: str, size: int = 7) -> list[str]:

@@ -94,8 +94,6 @@ def test_a_sandbox_request_runs_the_worker_pod_in_a_sandbox(apps, fake_kube, eve
     labels = {"app.kubernetes.io/managed-by": "shoal", "app.kubernetes.io/component": "task-worker",
               "orka.ai/task": "sbx", "orka.ai/task-type": "agent", "orka.ai/attempt": "1",
               "orka.ai/workspace-provider": "agent-sandbox"}
-    spec = {"type": "agent", "prompt": "fix it", "timeout": "10m", "priority": 500,
-            "execution": {"workspace": {"enabled": True, "templateRef": {"name": "gvisor"}}}}
     assert created["body"] == {
         "apiVersion": "agents.x-k8s.io/v1beta1", "kind": "Sandbox",
         "metadata": {"name": "sbx-1", "namespace": "default",
