@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +47,7 @@ Configure = Callable[[ModelAccess, Path], dict[str, str]]
 @dataclass(frozen=True)
 class RuntimeProfile:
     name: str
-    binary: str  # executable in runtimes/node_modules/.bin or on PATH
+    binary: str  # inside runtimes/node_modules ({arch}: x64 or arm64), else this file's name on PATH
     args: tuple[str, ...]
     packages: tuple[str, ...]  # what to install, for the error message
     configure: Configure
@@ -59,7 +61,8 @@ class RuntimeProfile:
         env = {k: os.environ[k] for k in _INHERITED if k in os.environ}
         env.update({"HOME": str(home), "PATH": _search_path(), "TMPDIR": str(_tmp(home)),
                     "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local/share"),
-                    "XDG_CACHE_HOME": str(home / ".cache"), "NO_UPDATE_NOTIFIER": "1", "CI": "1"})
+                    "XDG_STATE_HOME": str(home / ".local/state"), "XDG_CACHE_HOME": str(cache_dir()),
+                    "NO_UPDATE_NOTIFIER": "1"})
         env.update(self.configure(access, home))
         return env
 
@@ -76,67 +79,99 @@ def runtimes_dir() -> Path:
     return Path(get_settings().runtimes_dir or DEFAULT_RUNTIMES_DIR)
 
 
+def cache_dir() -> Path:
+    """Shared by every task of this worker: Copilot unpacks 235 MB there on its first start."""
+    path = Path(os.environ.get("HOME") or tempfile.gettempdir()) / ".cache" / "shoal-runtimes"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def scratch_dir(task: str) -> Path:
+    """A task's private home and workspace, outside /tmp (Codex refuses to set up its tools under /tmp)."""
+    root = Path(os.environ.get("HOME") or tempfile.gettempdir()) / ".local" / "share" / "shoal-tasks"
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{task}-", dir=root))
+
+
 def _search_path() -> str:
     """The runtimes' own bin folder first, then the worker's PATH (node, git, a shell)."""
     return os.pathsep.join([str(runtimes_dir() / "node_modules" / ".bin"), os.environ.get("PATH", "/usr/bin:/bin")])
 
 
+def _arch() -> str:
+    return {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower(), "x64")
+
+
 def locate(profile: RuntimeProfile) -> str:
-    found = shutil.which(profile.binary, path=_search_path())
+    installed = runtimes_dir() / "node_modules" / profile.binary.format(arch=_arch())
+    if installed.is_file() and os.access(installed, os.X_OK):
+        return str(installed)
+    found = shutil.which(installed.name, path=_search_path())
     if found is None:
-        raise RuntimeMissing(f'runtime "{profile.name}" is not installed on this worker ({profile.binary} not found; '
+        raise RuntimeMissing(f'runtime "{profile.name}" is not installed on this worker ({installed.name} not found; '
                              f'packages {", ".join(profile.packages)}): {INSTALL_HINT}')
     return found
 
 
-# -- per runtime ---------------------------------------------------------------------------------
+# -- per runtime (docs/agents.md; every variable here was checked against the pinned version) ---------
 def _claude(access: ModelAccess, home: Path) -> dict[str, str]:
     model = access.model or CLAUDE.default_model
-    return {"ANTHROPIC_BASE_URL": access.anthropic_base_url, "ANTHROPIC_API_KEY": access.token,
-            "ANTHROPIC_MODEL": model, "ANTHROPIC_SMALL_FAST_MODEL": model,
-            "ANTHROPIC_DEFAULT_HAIKU_MODEL": model, "CLAUDE_CONFIG_DIR": str(home / ".claude"),
-            # No telemetry, error reports, update checks or other calls beyond the model endpoint.
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_TELEMETRY": "1",
-            "DISABLE_AUTOUPDATER": "1", "DISABLE_ERROR_REPORTING": "1"}
+    env = {"ANTHROPIC_BASE_URL": access.anthropic_base_url, "ANTHROPIC_API_KEY": access.token,
+           # The adapter picks the "default" alias at session/new; every alias names the agent's model.
+           "ANTHROPIC_DEFAULT_OPUS_MODEL": model, "ANTHROPIC_DEFAULT_SONNET_MODEL": model,
+           "ANTHROPIC_DEFAULT_HAIKU_MODEL": model, "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+           # No feature flags, telemetry, error reports or update checks: only the model endpoint.
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1"}
+    if os.geteuid() == 0:  # as root (a local worker in a container) Claude Code wants to know it is sandboxed
+        env["IS_SANDBOX"] = "1"
+    return env
 
 
 def _codex(access: ModelAccess, home: Path) -> dict[str, str]:
     codex_home = home / ".codex"
     codex_home.mkdir(parents=True, exist_ok=True)
     model = access.model or CODEX.default_model
+    # The worker's container (or sandbox) is the isolation: Codex's own needs bubblewrap, which an image
+    # without privileges cannot use. Approval "never": the task has nobody to ask.
     (codex_home / "config.toml").write_text(
         f'model = {json.dumps(model)}\nmodel_provider = "shoal"\n'
-        'approval_policy = "never"\nsandbox_mode = "workspace-write"\n\n'
+        'approval_policy = "never"\nsandbox_mode = "danger-full-access"\n\n'
         '[model_providers.shoal]\nname = "Shoal"\n'
         f'base_url = {json.dumps(access.openai_base_url)}\nenv_key = "SHOAL_MODEL_TOKEN"\nwire_api = "responses"\n')
     return {"CODEX_HOME": str(codex_home), "SHOAL_MODEL_TOKEN": access.token}
 
 
 def _copilot(access: ModelAccess, home: Path) -> dict[str, str]:
-    model = access.model or COPILOT.default_model
+    # Bring-your-own-key mode: no GitHub login; Chat Completions to Shoal's OpenAI endpoint.
     return {"COPILOT_PROVIDER_BASE_URL": access.openai_base_url, "COPILOT_PROVIDER_API_KEY": access.token,
-            "COPILOT_PROVIDER_TYPE": "openai", "COPILOT_MODEL": model}
+            "COPILOT_MODEL": access.model or COPILOT.default_model, "COPILOT_OFFLINE": "true",
+            "COPILOT_AUTO_UPDATE": "false"}
 
 
 def _opencode(access: ModelAccess, home: Path) -> dict[str, str]:
     model = access.model or OPENCODE.default_model
-    config = {"$schema": "https://opencode.ai/config.json", "model": f"shoal/{model}", "autoupdate": False,
-              "share": "disabled",
+    config = {"$schema": "https://opencode.ai/config.json", "model": f"shoal/{model}", "small_model": f"shoal/{model}",
+              "enabled_providers": ["shoal"], "autoupdate": False, "share": "disabled",
+              "agent": {"title": {"disable": True}},  # no extra model call to name the session
               "provider": {"shoal": {"npm": "@ai-sdk/openai-compatible", "name": "Shoal",
-                                     "options": {"baseURL": access.openai_base_url, "apiKey": "{env:SHOAL_MODEL_TOKEN}"},
+                                     "options": {"baseURL": access.openai_base_url,
+                                                 "apiKey": "{env:SHOAL_MODEL_TOKEN}"},
                                      "models": {model: {"name": model}}}}}
     path = home / ".config" / "opencode" / "opencode.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(config, indent=2))
-    return {"OPENCODE_CONFIG": str(path), "SHOAL_MODEL_TOKEN": access.token,
-            "OPENCODE_DISABLE_AUTOUPDATE": "1", "OPENCODE_DISABLE_SHARE": "1"}
+    return {"SHOAL_MODEL_TOKEN": access.token, "OPENCODE_DISABLE_MODELS_FETCH": "1",
+            "OPENCODE_DISABLE_AUTOUPDATE": "1"}
 
 
-CLAUDE = RuntimeProfile("claude", "claude-code-acp", (), ("@zed-industries/claude-code-acp", "@anthropic-ai/claude-code"),
-                        _claude, "claude-sonnet-4-5")
-CODEX = RuntimeProfile("codex", "codex-acp", (), ("@zed-industries/codex-acp", "@openai/codex"), _codex, "gpt-5-codex")
-COPILOT = RuntimeProfile("copilot", "copilot", ("--acp",), ("@github/copilot",), _copilot, "gpt-4.1")
-OPENCODE = RuntimeProfile("opencode", "opencode", ("acp",), ("opencode-ai",), _opencode, "gpt-4.1")
+CLAUDE = RuntimeProfile("claude", ".bin/claude-agent-acp", (), ("@zed-industries/claude-agent-acp",), _claude,
+                        "claude-sonnet-4-5")
+CODEX = RuntimeProfile("codex", "@zed-industries/codex-acp-linux-{arch}/bin/codex-acp", (),
+                       ("@zed-industries/codex-acp",), _codex, "gpt-5.5")
+COPILOT = RuntimeProfile("copilot", "@github/copilot-linux-{arch}/copilot", ("--acp",), ("@github/copilot",),
+                         _copilot, "gpt-4.1")
+OPENCODE = RuntimeProfile("opencode", "opencode-linux-{arch}/bin/opencode", ("acp",), ("opencode-linux-x64",),
+                          _opencode, "gpt-4.1")
 PROFILES = {p.name: p for p in (CLAUDE, CODEX, COPILOT, OPENCODE)}
 
 

@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 from shared.errors import Invalid
 from shared.logs import get_logger
 from shared.runtimes.acp_driver import RuntimeFailed, SessionOutcome, drive
-from shared.runtimes.profiles import ModelAccess, RuntimeMissing, profile_for
+from shared.runtimes.profiles import ModelAccess, RuntimeMissing, profile_for, scratch_dir
 from shared.worker.internal_client import InternalClient
 
 log = get_logger("worker.runtime")
@@ -188,7 +187,7 @@ def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: di
         command = profile.command()
     except RuntimeMissing as exc:
         raise TaskFailed(str(exc)) from None
-    scratch = Path(tempfile.mkdtemp(prefix=f"shoal-{name}-"))
+    scratch = scratch_dir(name)
     workspace = Path(os.environ.get("SHOAL_WORKSPACE") or scratch / "workspace")
     workspace.mkdir(parents=True, exist_ok=True)
     credential = git.credential_from_env() or git.split_credentials((spec.get("workspace") or {}).get("gitRepo") or "")[1]

@@ -6,70 +6,31 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import AUTH, DEV_TOKEN
+from tests.conftest import AUTH
 from tests.support.acp_agent import install
-from tests.support.git_server import GitServer
-
-
-def _serve(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+from tests.support.runtime_harness import runtime_harness
 
 
 @pytest.fixture
 def shoal(function_client, scripted_llm, monkeypatch, tmp_path):
-    from shared.config import reset_settings
-
-    internal = _serve(function_client("internal").application)
-    compat = _serve(function_client("compat").application)
+    """A scripted ACP agent installed as Claude's adapter; the harness runs the worker in process."""
     runtimes = tmp_path / "runtimes"
-    install(runtimes / "node_modules" / ".bin", "claude-code-acp")
-    git = GitServer(tmp_path / "git").__enter__()
-    for key, value in {"SHOAL_INTERNAL_URL": f"http://127.0.0.1:{internal.server_port}",
-                       "SHOAL_COMPAT_URL": f"http://127.0.0.1:{compat.server_port}",
-                       "SHOAL_WORKER_TOKEN": DEV_TOKEN, "SHOAL_RUNTIMES_DIR": str(runtimes),
-                       "SHOAL_OUTBOUND_ALLOW": "127.0.0.1", "SHOAL_LLM_PROVIDER": "anthropic",
-                       "ANTHROPIC_API_KEY": "sk-ant-upstream", "SHOAL_LLM_BASE_URL": scripted_llm.url,
-                       "SHOAL_LLM_MODEL": "claude-upstream", "SHOAL_GIT_AUTHOR_NAME": "shoal-test-bot"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("SHOAL_WORKSPACE", raising=False)
-    reset_settings()
-    tasks, catalog = function_client("tasks"), function_client("catalog")
-    assert catalog.post("/api/v1/agents", json={"name": "coder", "spec": {
-        "runtime": {"type": "claude"}, "systemPrompt": "You are careful."}}, headers=AUTH).status_code == 201
+    install(runtimes / "node_modules" / ".bin", "claude-agent-acp")
+    with runtime_harness(function_client, scripted_llm, monkeypatch, tmp_path, runtimes) as harness:
+        harness.agent("claude", systemPrompt="You are careful.")
+        yield harness.tasks, harness.git, scripted_llm, _Run(harness)
 
-    def run(name: str, spec: dict, env: dict[str, str] | None = None) -> dict:
-        response = tasks.post("/api/v1/tasks", json={"name": name, "type": "agent", "agentRef": "coder", **spec},
-                              headers=AUTH)
-        assert response.status_code == 201, response.get_json()
-        return start_worker(name, env)
 
-    def start_worker(name: str, env: dict[str, str] | None = None) -> dict:
-        """What the dispatcher and executor do: resolve the agent for the attempt, start the worker."""
-        from shared.tasks.dispatch import _save_resolution
-        from shared.tasks.lifecycle import transition
-        from shared.worker.run import main
+class _Run:
+    def __init__(self, harness) -> None:
+        self.harness = harness
+        self.start_worker = harness.start_worker
 
-        record = transition("default", name, "Running")
-        _save_resolution(record)
-        for key, value in {"SHOAL_TASK_NAMESPACE": "default", "SHOAL_TASK_NAME": name, "SHOAL_TASK_ATTEMPT": "1",
-                           **(env or {})}.items():
-            monkeypatch.setenv(key, value)
-        main()
-        return tasks.get(f"/api/v1/tasks/{name}", headers=AUTH).get_json()
-
-    run.start_worker = start_worker
-
-    yield tasks, git, scripted_llm, run
-    git.__exit__(None, None, None)
-    internal.shutdown()
-    compat.shutdown()
+    def __call__(self, name, spec, env=None):
+        return self.harness.run(name, spec, env)
 
 
 def _changes(tasks, name):
@@ -174,8 +135,8 @@ def test_a_missing_cli_fails_the_task_naming_the_runtime_and_the_fix(shoal, func
     task = run("nocli", {"prompt": "hi"})
     assert task["status"]["phase"] == "Failed"
     assert task["status"]["message"] == (
-        'runtime "codex" is not installed on this worker (codex-acp not found; packages @zed-industries/codex-acp, '
-        "@openai/codex): run `make runtimes` (or install runtimes/package.json with npm) on the worker")
+        'runtime "codex" is not installed on this worker (codex-acp not found; packages @zed-industries/codex-acp): '
+        "run `make runtimes` (or install runtimes/package.json with npm) on the worker")
 
 
 def test_the_git_secret_reaches_the_local_worker_as_environment_only(fake_kube, aws):
