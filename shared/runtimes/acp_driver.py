@@ -136,13 +136,22 @@ async def _drain(stream: asyncio.StreamReader | None, observe: Observer) -> None
             observe("stderr", {"line": text})
 
 
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): a worker killed outright (SIGKILL, OOM) takes its runtime along
+    instead of leaving it running unsupervised."""
+    import ctypes
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 async def _spawn(command: list[str], env: dict[str, str], workspace: Path) -> asyncio.subprocess.Process:
     """The runtime in its own process group, so stopping it stops whatever it started too."""
     try:
         return await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=env, cwd=str(workspace), limit=STDIO_LIMIT_BYTES,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=_die_with_parent)
     except OSError as exc:
         raise RuntimeFailed(f"could not start {Path(command[0]).name}: {exc.strerror or exc}") from None
 
