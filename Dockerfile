@@ -1,7 +1,24 @@
 # One image for every function and the task worker. Each Knative Service picks its function with
 # functions-framework's --target/--source (knative/services.yaml); task Jobs run
 # `python /app/functions/worker/main.py` (shared/executor/kubernetes.py).
-FROM python:3.11-slim
+# `docker build --target runtimes -t ghcr.io/shoal-dev/shoal-runtimes:0.1.0 .`: the worker image of
+# coding-agent tasks (SHOAL_RUNTIME_IMAGE; docs/agents.md): Shoal plus git, Node.js and the CLIs pinned
+# in runtimes/package.json. The default target (the last stage) is the image of every function.
+FROM python:3.11-slim AS runtimes
+WORKDIR /app
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 SHOAL_RUNTIMES_DIR=/opt/shoal-runtimes HOME=/home/shoal
+RUN apt-get update && apt-get install -y --no-install-recommends git nodejs npm ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+COPY runtimes/package.json runtimes/package-lock.json /opt/shoal-runtimes/
+RUN npm ci --prefix /opt/shoal-runtimes --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY pyproject.toml README.md ./
+COPY shared ./shared
+COPY functions ./functions
+RUN pip install --no-cache-dir . && useradd --uid 10001 --create-home --home-dir /home/shoal shoal
+USER 10001
+CMD ["python", "/app/functions/worker/main.py"]
+
+FROM python:3.11-slim AS shoal
 WORKDIR /app
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PORT=8080
 COPY pyproject.toml README.md ./
