@@ -74,12 +74,13 @@ class _Progress:
     def __init__(self, client: InternalClient, namespace: str, name: str) -> None:
         self.client, self.namespace, self.name = client, namespace, name
         self.pending: list[str] = []
+        self.thinking: list[str] = []
         self.flushed = time.monotonic()
         self.tools = 0
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == "delta":
-            self.pending.append(data.get("content") or "")
+        if kind in ("delta", "thought"):  # chunks: batched, so a long answer is not a request per token
+            (self.pending if kind == "delta" else self.thinking).append(data.get("content") or "")
             if time.monotonic() - self.flushed >= DELTA_FLUSH_SECONDS:
                 self.flush()
             return
@@ -99,9 +100,14 @@ class _Progress:
             self.client.post_event(self.namespace, self.name, "log", {"source": kind, "line": line})
 
     def flush(self) -> None:
+        self.flushed = time.monotonic()
+        thought, self.thinking = "".join(self.thinking).strip(), []
+        if thought:
+            print(f"[thought] {thought}", flush=True)
+            self.client.post_event(self.namespace, self.name, "log", {"source": "thought", "line": thought})
         if not self.pending:
             return
-        text, self.pending, self.flushed = "".join(self.pending), [], time.monotonic()
+        text, self.pending = "".join(self.pending), []
         if text:
             print(text, end="" if text.endswith("\n") else "\n", flush=True)
             self.client.post_event(self.namespace, self.name, "delta", {"content": text})

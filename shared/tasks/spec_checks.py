@@ -7,6 +7,7 @@ Messages take the form `invalid spec.<field>: <reason>` (`unknown field spec.<fi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -165,6 +166,33 @@ def check_git_repo(spec: dict[str, Any], *, allow_credentials: bool = False) -> 
     workspace = spec.get("workspace")
     if isinstance(workspace, dict) and workspace.get("gitRepo") is not None:
         check_git_url(workspace["gitRepo"], "spec.workspace.gitRepo", allow_credentials=allow_credentials)
+    if isinstance(workspace, dict):
+        check_publishing(workspace)
+
+
+_REF_NAME = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<![./])$")
+
+
+def check_publishing(workspace: dict[str, Any]) -> None:
+    """How a coding-agent task publishes its work (docs/agents.md): `pushBranch`, `pullRequest`, `push`."""
+    f = "workspace."
+    branch = workspace.get("pushBranch")
+    if branch is not None and (not isinstance(branch, str) or not _REF_NAME.match(branch) or branch.endswith(".lock")):
+        raise _bad(f + "pushBranch", "must be a branch name")
+    if "push" in workspace and not isinstance(workspace["push"], bool):
+        raise _bad(f + "push", "must be a boolean")
+    wanted = workspace.get("pullRequest")
+    if wanted and workspace.get("push") is False:
+        raise _bad(f + "pullRequest", "needs the work to be pushed (push is false)")
+    if wanted is None or isinstance(wanted, bool):
+        return
+    options = _object(wanted, f + "pullRequest")
+    _known(options, {"base", "title", "body"}, f + "pullRequest")
+    for key, value in options.items():
+        if not isinstance(value, str) or not value.strip():
+            raise _bad(f"{f}pullRequest.{key}", "must be a non-empty string")
+    if "base" in options and not _REF_NAME.match(options["base"]):
+        raise _bad(f + "pullRequest.base", "must be a branch name")
 
 
 def check_resources(spec: dict[str, Any]) -> None:

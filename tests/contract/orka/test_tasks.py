@@ -208,3 +208,25 @@ def test_health_endpoints_need_no_credentials(tasks):
     ready = tasks.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json() == {"status": "ok", "checks": {"store": "ok"}}
+
+
+@pytest.mark.parametrize(("workspace", "message"), [
+    ({"pushBranch": "-oops"}, "invalid spec.workspace.pushBranch: must be a branch name"),
+    ({"pushBranch": "a..b"}, "invalid spec.workspace.pushBranch: must be a branch name"),
+    ({"pushBranch": 7}, "invalid spec.workspace.pushBranch: must be a branch name"),
+    ({"push": "no"}, "invalid spec.workspace.push: must be a boolean"),
+    ({"pullRequest": "yes"}, "invalid spec.workspace.pullRequest: must be an object"),
+    ({"pullRequest": {"base": "main", "draft": True}}, "unknown field spec.workspace.pullRequest.draft"),
+    ({"pullRequest": {"title": ""}}, "invalid spec.workspace.pullRequest.title: must be a non-empty string"),
+    ({"pullRequest": True, "push": False}, "invalid spec.workspace.pullRequest: needs the work to be pushed (push is false)"),
+])
+def test_how_a_coding_agent_publishes_is_checked_at_create(tasks, workspace, message):
+    body = {"name": "pub", "type": "agent", "prompt": "p",
+            "workspace": {"gitRepo": "https://github.com/o/r", **workspace}}
+    response = tasks.post("/api/v1/tasks", json=body, headers=AUTH)
+    assert response.status_code == 400
+    assert response.get_json() == err(400, message)
+    assert tasks.get("/api/v1/tasks/pub", headers=AUTH).status_code == 404
+    good = {**body, "workspace": {"gitRepo": "https://github.com/o/r", "pushBranch": "feature/x",
+                                  "pullRequest": {"base": "main", "title": "Fix"}}}
+    assert tasks.post("/api/v1/tasks", json=good, headers=AUTH).status_code == 201
