@@ -17,7 +17,8 @@ import yaml
 CRDS = Path(__file__).resolve().parents[1] / "fixtures" / "crds"
 
 
-def _closed(schema: Any, *, root: bool = True) -> Any:
+def closed(schema: Any, *, root: bool = True) -> Any:
+    """Forbid unknown keys where a CRD lists properties, so a misspelt field fails (see the CRD README)."""
     if isinstance(schema, dict):
         if (not root and "properties" in schema and "additionalProperties" not in schema
                 and not schema.get("x-kubernetes-preserve-unknown-fields")):
@@ -25,12 +26,12 @@ def _closed(schema: Any, *, root: bool = True) -> Any:
         for key, value in schema.items():
             if key == "properties":
                 for sub in value.values():
-                    _closed(sub, root=False)
+                    closed(sub, root=False)
             elif key in ("items", "additionalProperties") and isinstance(value, dict):
-                _closed(value, root=False)
+                closed(value, root=False)
             elif key in ("anyOf", "allOf", "oneOf"):
                 for sub in value:
-                    _closed(sub, root=False)
+                    closed(sub, root=False)
     return schema
 
 
@@ -38,7 +39,7 @@ def _closed(schema: Any, *, root: bool = True) -> Any:
 def crd_schema(filename: str, version: str) -> dict[str, Any]:
     crd = yaml.safe_load((CRDS / filename).read_text())
     schema = next(v for v in crd["spec"]["versions"] if v["name"] == version)["schema"]["openAPIV3Schema"]
-    return _closed(copy.deepcopy(schema))
+    return closed(copy.deepcopy(schema))
 
 
 def validate(obj: dict[str, Any], filename: str, version: str) -> None:

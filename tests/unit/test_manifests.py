@@ -14,6 +14,7 @@ import yaml
 from shared.events.catalogue import CATALOGUE
 from shared.http.catalog import FUNCTION_ROUTERS, build_api
 from shared.local import manifests
+from tests.support.crds import closed
 
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = ROOT / "tests" / "fixtures" / "crds"
@@ -28,30 +29,12 @@ CRD_FILES = {
 }
 
 
-def _closed(schema: dict, *, root: bool = True) -> dict:
-    """Forbid unknown keys where the CRD lists properties, so a misspelt field fails (see the CRD README)."""
-    if isinstance(schema, dict):
-        if (not root and "properties" in schema and "additionalProperties" not in schema
-                and not schema.get("x-kubernetes-preserve-unknown-fields")):
-            schema["additionalProperties"] = False
-        for key, value in schema.items():
-            if key == "properties":
-                for sub in value.values():
-                    _closed(sub, root=False)
-            elif key in ("items", "additionalProperties") and isinstance(value, dict):
-                _closed(value, root=False)
-            elif key in ("anyOf", "allOf", "oneOf"):
-                for sub in value:
-                    _closed(sub, root=False)
-    return schema
-
-
 @cache
 def crd_schema(api_version: str, kind: str) -> dict:
     filename, version = CRD_FILES[(api_version, kind)]
     crd = yaml.safe_load((CRDS / filename).read_text())
     schema = next(v for v in crd["spec"]["versions"] if v["name"] == version)["schema"]["openAPIV3Schema"]
-    return _closed(copy.deepcopy(schema))
+    return closed(copy.deepcopy(schema))
 
 
 def manifest_documents() -> list[tuple[str, dict]]:
