@@ -73,7 +73,9 @@ def test_cancel_sends_session_cancel_and_the_turn_ends_cancelled(tmp_path, agent
         events = []
         running = asyncio.create_task(drive(agent_command, env={"PATH": "/usr/bin:/bin"}, workspace=workspace,
                                             prompt="HANG", observe=lambda k, d: events.append((k, d)), cancel=cancel))
+        deadline = asyncio.get_running_loop().time() + 30
         while not any(kind == "delta" for kind, _ in events):
+            assert asyncio.get_running_loop().time() < deadline and not running.done(), events
             await asyncio.sleep(0.05)
         cancel.set()
         return await asyncio.wait_for(running, 20), events
