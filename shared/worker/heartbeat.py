@@ -54,9 +54,13 @@ class Heartbeat:
 
     def beat(self) -> bool:
         """One beat; False once the lease is lost (and `on_lost` was called)."""
+        # A beat may take as long as the lease has left: a late answer still renews it. Giving up at the
+        # interval (as before) lost every beat of a platform slower than that under load, and each beat
+        # abandoned and sent again added to the load that made it late; the worker then stopped itself.
+        left = self.lease - (self.clock() - self.last_renewed)
         try:
             status = self.client.heartbeat(self.namespace, self.name, self.attempt,
-                                           timeout=min(10.0, self.interval))
+                                           timeout=max(self.interval, left))
         except httpx.HTTPError as exc:
             status, detail = None, type(exc).__name__
         else:
