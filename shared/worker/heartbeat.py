@@ -80,8 +80,13 @@ class Heartbeat:
         return True
 
     def _run(self) -> None:
-        while not self._stop.is_set() and self.beat():
-            self._stop.wait(self.interval)
+        while not self._stop.is_set():
+            sent = self.clock()
+            if not self.beat():
+                return
+            # The next beat goes an interval after this one was sent: a slow answer, now waited for, must
+            # not space the renewals further apart than the lease allows.
+            self._stop.wait(max(0.0, self.interval - (self.clock() - sent)))
 
 
 def start(client: InternalClient, namespace: str, name: str) -> Heartbeat | None:

@@ -147,3 +147,19 @@ def test_a_beat_that_outlasts_the_lease_loses_it():
         heartbeat = Heartbeat(client, "default", "job", 1, 0.6, on_lost=lost.append)
         assert heartbeat.beat() is False
     assert lost == ["no heartbeat renewed for 1s (last: ReadTimeout)"]
+
+
+def test_beats_go_an_interval_apart_however_long_each_took():
+    clock, waits = Clock(), []
+    heartbeat = Heartbeat(InternalClient("http://127.0.0.1:9", "t", task_attempt=1), "default", "job", 1, 3.0,
+                          clock=clock)
+    took = iter([0.25, 2.0, 0.5])
+
+    def beat() -> bool:
+        clock.now += next(took)
+        return len(waits) < 2
+
+    heartbeat.beat = beat
+    heartbeat._stop.wait = waits.append  # records how long the thread would wait before the next beat
+    heartbeat._run()
+    assert waits == [0.75, 0.0]  # interval 1 s: the rest of it after a fast answer, none after a slow one
