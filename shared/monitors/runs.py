@@ -1,7 +1,8 @@
 """Starting a monitor run: at most one active (queued or running) run per monitor, decided atomically.
 
-The claim is a conditional update of the monitor's `status.activeRun` (optimistic version check), so
-two concurrent requests can never both start a run; the run record is written after the claim.
+The claim is a conditional update of the monitor's `status.activeRun` (optimistic version check) whose
+transaction also stores the queued run, so two concurrent requests (or a request and a scheduler tick)
+can never both start a run, and a claim never exists without the run it names.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from shared.clock import now_rfc3339
 from shared.errors import Conflict
 from shared.monitors.store import ACTIVE_PHASES, MONITOR_NOT_FOUND, monitors, record_event, runs, scope
-from shared.store import Record
+from shared.store import Companion, Record
 
 ACTIVE_RUN = "repository monitor already has an active run"
 
@@ -26,8 +27,10 @@ def is_active(namespace: str, monitor: str, run_id: str | None) -> bool:
 
 def start_run(namespace: str, monitor: str, *, trigger: str, target_kind: str = "", target_number: int | None = None,
               target_sha: str | None = None, actor: str | None = None) -> Record:
-    """Claim the monitor's active-run slot and store a queued run; Conflict (409) while one is active."""
+    """Claim the monitor's active-run slot and store the queued run in one write; Conflict (409) while one is active."""
     run_id = f"monrun-{time.time_ns()}"
+    run = queued_run(namespace, monitor, run_id, trigger=trigger, target_kind=target_kind,
+                     target_number=target_number, target_sha=target_sha)
 
     def claim(doc: dict[str, Any]) -> bool:
         status = doc.setdefault("status", {})
@@ -37,18 +40,27 @@ def start_run(namespace: str, monitor: str, *, trigger: str, target_kind: str = 
         status["lastRunID"] = run_id
         return True
 
-    monitors.update(namespace, monitor, claim, not_found_message=MONITOR_NOT_FOUND)
-    return queue_run(namespace, monitor, run_id, trigger=trigger, target_kind=target_kind,
-                     target_number=target_number, target_sha=target_sha, actor=actor)
+    monitors.update(namespace, monitor, claim, not_found_message=MONITOR_NOT_FOUND, companions=lambda doc: (run,))
+    return announce_run(run, actor=actor)
 
 
-def queue_run(namespace: str, monitor: str, run_id: str, *, trigger: str, target_kind: str = "",
-              target_number: int | None = None, target_sha: str | None = None, actor: str | None = None) -> Record:
-    """Store the queued run whose slot `run_id` was just claimed, and announce it to the executor."""
+def queued_run(namespace: str, monitor: str, run_id: str, *, trigger: str, target_kind: str = "",
+               target_number: int | None = None, target_sha: str | None = None) -> Companion:
+    """The queued run, as a companion of the write that claims its slot.
+
+    Claim and run are one transaction: before, the run was stored after the claim, and a second request
+    reading the claim in between found no run by its id, took it for finished and started a second run.
+    """
     doc = {"id": run_id, "namespace": namespace, "monitor": monitor, "phase": "queued", "trigger": trigger,
            "targetKind": target_kind or None, "targetNumber": target_number, "targetSHA": target_sha,
            "createdAt": now_rfc3339()}
-    record = runs.create(scope(namespace, monitor), run_id, {k: v for k, v in doc.items() if v is not None})
+    return Companion(runs, scope(namespace, monitor), run_id, {k: v for k, v in doc.items() if v is not None})
+
+
+def announce_run(run: Companion, *, actor: str | None = None) -> Record:
+    """After the claim committed: audit the queued run and announce it to the executor; the stored run."""
+    namespace, monitor, run_id = run.doc["namespace"], run.doc["monitor"], run.name
+    trigger, target_number = run.doc["trigger"], run.doc.get("targetNumber")
     record_event(namespace, monitor, "RunQueued", f"{trigger} run queued", actor=actor, run_id=run_id,
                  item_kind="pull_request" if target_number else None, item_number=target_number)
     from shared.events import build, emit
@@ -63,4 +75,4 @@ def queue_run(namespace: str, monitor: str, run_id: str, *, trigger: str, target
 
         finish_run(namespace, monitor, run_id, "failed", "the run could not be queued for execution")
         raise
-    return record
+    return Record(runs.kind, run.namespace, run.name, 1, run.doc)

@@ -54,9 +54,13 @@ class Heartbeat:
 
     def beat(self) -> bool:
         """One beat; False once the lease is lost (and `on_lost` was called)."""
+        # A beat may take as long as the lease has left: a late answer still renews it. Giving up at the
+        # interval (as before) lost every beat of a platform slower than that under load, and each beat
+        # abandoned and sent again added to the load that made it late; the worker then stopped itself.
+        left = self.lease - (self.clock() - self.last_renewed)
         try:
             status = self.client.heartbeat(self.namespace, self.name, self.attempt,
-                                           timeout=min(10.0, self.interval))
+                                           timeout=max(self.interval, left))
         except httpx.HTTPError as exc:
             status, detail = None, type(exc).__name__
         else:
@@ -76,8 +80,13 @@ class Heartbeat:
         return True
 
     def _run(self) -> None:
-        while not self._stop.is_set() and self.beat():
-            self._stop.wait(self.interval)
+        while not self._stop.is_set():
+            sent = self.clock()
+            if not self.beat():
+                return
+            # The next beat goes an interval after this one was sent: a slow answer, now waited for, must
+            # not space the renewals further apart than the lease allows.
+            self._stop.wait(max(0.0, self.interval - (self.clock() - sent)))
 
 
 def start(client: InternalClient, namespace: str, name: str) -> Heartbeat | None:

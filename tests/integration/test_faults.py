@@ -13,8 +13,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -24,6 +26,7 @@ from tests.integration.test_local_platform import AUTH, ROOT, Platform, moto_ser
 
 pytestmark = pytest.mark.integration
 LEASE, TICK, BUSY = 3.0, 1.0, 5.0
+CLIENTS, LOAD_SECONDS = 20, 60.0  # the load test's concurrent clients, and how long they run
 
 
 def _proc_entries():
@@ -289,3 +292,72 @@ def test_tasks_running_when_the_platform_restarts_are_reclaimed_and_retried(tmp_
     finally:
         moto.terminate()
         moto.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def loaded_platform(moto_server):  # noqa: F811 - the shared fixture, imported above
+    """`make run` as configured by default (not the module's 3 s lease: under this load a request can take
+    seconds, and whether a worker renews a 3 s lease would be a matter of timing), with a chat slot per
+    client (beyond its slots, 10 by default, a chat turn is refused 429 by design)."""
+    started = Platform(moto_server, extra_env={"SHOAL_CHAT_MAX_CONCURRENT": str(CLIENTS)})
+    try:
+        yield started
+    finally:
+        assert started.stop() == 0
+
+
+def test_twenty_clients_for_a_minute_see_no_errors(loaded_platform):
+    """A realistic mix through the gateway from 20 kept-alive clients for a minute: every answer is the
+    expected one (no 5xx, no transport error), and every task created meanwhile succeeds afterwards."""
+    platform = loaded_platform
+    served, errors, created, took = Counter(), [], [], {}
+    lock, stop = threading.Lock(), time.monotonic() + LOAD_SECONDS
+
+    def client_loop(number: int) -> None:
+        with httpx.Client(base_url=platform.url, headers=AUTH, timeout=30) as http:
+            def call(kind: str, expected: int, method: str, url: str, **kwargs) -> httpx.Response | None:
+                started = time.perf_counter()
+                try:
+                    response = http.request(method, url, **kwargs)
+                except httpx.HTTPError as exc:
+                    with lock:
+                        errors.append((kind, repr(exc)))
+                    return None
+                with lock:
+                    served[kind] += 1
+                    took.setdefault(kind, []).append(time.perf_counter() - started)
+                    if response.status_code != expected:
+                        errors.append((kind, response.status_code, response.text[:300]))
+                return response
+
+            turn = 0
+            while time.monotonic() < stop:
+                turn += 1
+                name = f"load-{number}-{turn}-{uuid.uuid4().hex[:4]}"
+                if call("create task", 201, "POST", "/api/v1/tasks",
+                        json={"name": name, "type": "ai", "prompt": f"load {name}"}):
+                    with lock:
+                        created.append(name)
+                    call("get task", 200, "GET", f"/api/v1/tasks/{name}")
+                call("list tasks", 200, "GET", "/api/v1/tasks", params={"limit": 20})
+                call("healthz", 200, "GET", "/healthz")
+                call("chat turn", 200, "POST", "/api/v1/chat", json={"message": "hi", "sessionId": f"load-{number}"},
+                     headers={"Accept": "application/json"})
+                call("openapi", 200, "GET", "/openapi.json")
+
+    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(f"\nload: {sum(served.values())} answers in {LOAD_SECONDS:g}s from {CLIENTS} clients: "
+          f"{dict(served)}; {len(errors)} errors")
+    for kind, seconds in took.items():  # figures only: the machine's load decides them
+        seconds.sort()
+        print(f"  {kind}: median {seconds[len(seconds) // 2] * 1000:.0f} ms, max {seconds[-1] * 1000:.0f} ms")
+    assert errors == []
+    with httpx.Client(base_url=platform.url, headers=AUTH, timeout=30) as http:
+        ends = Counter((status["phase"], status.get("message", "")[:200])
+                       for status in (settled(http, name, timeout=300)["status"] for name in created))
+    print(f"load: {len(created)} tasks created: {dict(ends)}")
+    assert [phase for phase, _ in ends] == ["Succeeded"], ends

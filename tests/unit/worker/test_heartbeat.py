@@ -113,3 +113,53 @@ def test_the_client_sends_its_attempt_on_every_call(monkeypatch):
         client.post_event("default", "job", "log", {})
     monkeypatch.setenv("SHOAL_TASK_ATTEMPT", "")
     assert seen == ["4", "4"] and InternalClient("http://x", "t").task_attempt is None
+
+
+def test_a_slow_answer_within_the_lease_still_renews_it():
+    """A platform slower than the beat interval under load: the beat waits for its answer (up to what is
+    left of the lease) instead of giving up at the interval, and the worker keeps its attempt."""
+    import time
+
+    def slow(environ, start_response):
+        time.sleep(0.5)  # longer than the interval (0.2 s), shorter than the lease (0.6 s)
+        return Response("", status=204)(environ, start_response)
+
+    lost: list[str] = []
+    with BackgroundServer(slow) as server:
+        client = InternalClient(server.url, "t", task_attempt=1)
+        heartbeat = Heartbeat(client, "default", "job", 1, 0.6, on_lost=lost.append)
+        for _ in range(3):
+            before = time.monotonic()
+            assert heartbeat.beat() is True and heartbeat.last_renewed >= before + 0.5
+    assert lost == []
+
+
+def test_a_beat_that_outlasts_the_lease_loses_it():
+    import time
+
+    def hung(environ, start_response):
+        time.sleep(1.5)
+        return Response("", status=204)(environ, start_response)
+
+    lost: list[str] = []
+    with BackgroundServer(hung) as server:
+        client = InternalClient(server.url, "t", task_attempt=1)
+        heartbeat = Heartbeat(client, "default", "job", 1, 0.6, on_lost=lost.append)
+        assert heartbeat.beat() is False
+    assert lost == ["no heartbeat renewed for 1s (last: ReadTimeout)"]
+
+
+def test_beats_go_an_interval_apart_however_long_each_took():
+    clock, waits = Clock(), []
+    heartbeat = Heartbeat(InternalClient("http://127.0.0.1:9", "t", task_attempt=1), "default", "job", 1, 3.0,
+                          clock=clock)
+    took = iter([0.25, 2.0, 0.5])
+
+    def beat() -> bool:
+        clock.now += next(took)
+        return len(waits) < 2
+
+    heartbeat.beat = beat
+    heartbeat._stop.wait = waits.append  # records how long the thread would wait before the next beat
+    heartbeat._run()
+    assert waits == [0.75, 0.0]  # interval 1 s: the rest of it after a fast answer, none after a slow one
