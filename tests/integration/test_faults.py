@@ -295,15 +295,26 @@ def test_tasks_running_when_the_platform_restarts_are_reclaimed_and_retried(tmp_
 
 
 @pytest.fixture(scope="module")
-def loaded_platform(moto_server):  # noqa: F811 - the shared fixture, imported above
+def loaded_platform():
     """`make run` as configured by default (not the module's 3 s lease: under this load a request can take
     seconds, and whether a worker renews a 3 s lease would be a matter of timing), with a chat slot per
-    client (beyond its slots, 10 by default, a chat turn is refused 429 by design)."""
-    started = Platform(moto_server, extra_env={"SHOAL_CHAT_MAX_CONCURRENT": str(CLIENTS)})
+    client (beyond its slots, 10 by default, a chat turn is refused 429 by design). It has a state
+    backend of its own: the module's platform, still running, would otherwise reclaim these tasks by
+    its own 3 s lease (both schedulers visit the same live index)."""
+    from shared.local.platform import wait_http
+    from shared.local.serve import spawn_moto
+
+    moto, url = spawn_moto(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        yield started
+        wait_http(url + "/moto-api/", process=moto)
+        started = Platform(url, extra_env={"SHOAL_CHAT_MAX_CONCURRENT": str(CLIENTS)})
+        try:
+            yield started
+        finally:
+            assert started.stop() == 0
     finally:
-        assert started.stop() == 0
+        moto.terminate()
+        moto.wait(timeout=10)
 
 
 def test_twenty_clients_for_a_minute_see_no_errors(loaded_platform):
