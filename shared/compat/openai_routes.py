@@ -63,7 +63,9 @@ def create_response(ctx: RequestContext):
     provider = request_provider(ctx, body.get("model"))
     draft = responses_wire.Draft.of(body, provider.model)
     error_body = stream_error_renderer("openai", ctx.request_id)
-    if passthrough.speaks(provider, "openai"):
+    # Only OpenAI itself is sure to serve /responses; an OpenAI-compatible server (vLLM, Ollama, …)
+    # often speaks chat completions alone, so its requests are translated like any other vendor's.
+    if passthrough.speaks(provider, "openai") and provider.kind == "openai":
         return passthrough.openai_responses(body, provider, draft, stream=bool(body.get("stream")),
                                             error_body=error_body, on_usage=usage_sink(principal))
     request = responses_wire.parse(body)

@@ -380,3 +380,22 @@ def test_the_endpoint_is_a_model_wire_whatever_x_orka_tools_says(compat):
     for headers in (AUTH, {**AUTH, "X-Orka-Tools": "disabled"}):
         body = post(compat, {"model": "shoal-mock", "input": "hi"}, headers).get_json()
         assert body["output"][0]["content"][0]["text"] == "Hello from shoal-mock. You said: hi"
+
+
+def test_an_openai_compatible_server_gets_chat_completions(openai_client, scripted_llm, monkeypatch):
+    """vLLM, Ollama and most OpenAI-compatible servers have no /responses: Codex still works with them."""
+    from shared.config import reset_settings
+
+    for key, value in {"SHOAL_LLM_PROVIDER": "openai-compatible", "SHOAL_LLM_BASE_URL": scripted_llm.url + "/v1",
+                       "SHOAL_LLM_MODEL": "local-model", "OPENAI_API_KEY": "sk-local"}.items():
+        monkeypatch.setenv(key, value)
+    reset_settings()
+    scripted_llm.script = [{"tool_calls": [{"name": "exec_command", "arguments": {"cmd": "ls"}}]}]
+    response = openai_client.responses.create(model="local-model", input="list the files", tools=[
+        {"type": "function", "name": "exec_command", "parameters": {"type": "object", "properties": {
+            "cmd": {"type": "string"}}, "required": ["cmd"]}}])
+    [sent] = scripted_llm.requests
+    assert sent["path"] == "/v1/chat/completions" and sent["json"]["model"] == "local-model"
+    assert sent["json"]["messages"][-1] == {"role": "user", "content": "list the files"}
+    [call] = response.output
+    assert call.type == "function_call" and call.name == "exec_command" and json.loads(call.arguments) == {"cmd": "ls"}
