@@ -146,8 +146,9 @@ class Api:
         # Per (route, method): resolved once here, so a bad declaration fails at start, not per request.
         self._permissions = {(i, m): authorization.route_permission(r.permission, r.rule, m)
                              for i, r in enumerate(self.routes) for m in r.methods if not r.public}
+        # merge_slashes off: werkzeug would answer `//` in a path with a redirect, which is no route's answer.
         self._map = Map([Rule(r.rule, methods=list(r.methods), endpoint=i, strict_slashes=False)
-                         for i, r in enumerate(self.routes)])
+                         for i, r in enumerate(self.routes)], merge_slashes=False)
 
     def _dialect_for_path(self, path: str) -> Dialect:
         best = None

@@ -230,3 +230,11 @@ def test_how_a_coding_agent_publishes_is_checked_at_create(tasks, workspace, mes
     good = {**body, "workspace": {"gitRepo": "https://github.com/o/r", "pushBranch": "feature/x",
                                   "pullRequest": {"base": "main", "title": "Fix"}}}
     assert tasks.post("/api/v1/tasks", json=good, headers=AUTH).status_code == 201
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tasks//x/stream", "/api/v1/tasks//<session_id>stream",
+                                  "/api/v1/tasks//logs"])
+def test_an_empty_path_segment_is_404_not_a_redirect_or_500(tasks, path):
+    response = tasks.get(path, headers=AUTH)
+    assert response.status_code == 404
+    assert response.get_json() == err(404, "not found")
