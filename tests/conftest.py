@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
+import hypothesis
 import moto.core.models  # noqa: F401  (see below)
 import pytest
 
 # moto's mock hooks botocore's built-in handlers when it is imported, and a botocore session made
 # before that never gets the hook. The store keeps one session per process, so a test against a moto
 # *server* running first would leave every later `mock_aws` test talking to real AWS. Import it first.
+
+# Property tests explore new inputs on a developer's machine; under CI=true they replay the same
+# derandomised examples, so a landing never depends on what a random draw found that day.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI") == "true":
+    hypothesis.settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_TOKEN = "test-dev-token"
