@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.compat.common import (
     CompatRequest,
+    close_events,
     content_text,
     json_integer,
     json_list,
@@ -210,10 +211,8 @@ def frames(ident: str, model: str, events: Iterable[Any], *, error_body: Any) ->
                 yield event("ping", {})
             elif item.kind == "done":
                 outcome = item.outcome
-    except GeneratorExit:  # the server closed the stream: stop the work behind it too
-        close = getattr(events, "close", None)
-        if close:
-            close()
+    except GeneratorExit:
+        close_events(events)
         raise
     except Exception as exc:
         body = error_body(exc)

@@ -122,6 +122,13 @@ def primed(events: Generator[Any, None, None]) -> Generator[Any, None, None]:
     return replay()
 
 
+def close_events(events: Any) -> None:
+    """The client closed the stream: stop the work behind it too (the engine's generator, its upstream)."""
+    close = getattr(events, "close", None)
+    if close:
+        close()
+
+
 def content_text(content: Any, bad: str) -> str:
     """A message's content as text: a string, or the text parts of a content-part/block list (both
     vendors use {"type": "text", "text": ...}); Invalid(bad) for anything else."""

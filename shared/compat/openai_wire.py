@@ -15,6 +15,7 @@ from typing import Any
 
 from shared.compat.common import (
     CompatRequest,
+    close_events,
     content_text,
     json_integer,
     json_list,
@@ -209,10 +210,8 @@ def frames(ident: str, created: int, model: str, events: Iterable[Any], *, inclu
                 calls += 1
             elif event.kind == "done":
                 outcome = event.outcome
-    except GeneratorExit:  # the server closed the stream: stop the work behind it too
-        close = getattr(events, "close", None)
-        if close:
-            close()
+    except GeneratorExit:
+        close_events(events)
         raise
     except Exception as exc:  # the client gets {"error":…} and no [DONE]
         yield data(error_body(exc))

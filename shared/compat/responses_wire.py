@@ -36,6 +36,7 @@ from typing import Any
 from shared.compat.common import (
     CompatRequest,
     InvalidField,
+    close_events,
     json_integer,
     json_list,
     json_number,
@@ -481,10 +482,8 @@ def frames(draft: Draft, events: Iterable[Any], *, error_body: Callable[[Excepti
                 yield ": keep-alive\n\n"  # an SSE comment: clients skip it
             elif item.kind == "done":
                 outcome = item.outcome
-    except GeneratorExit:  # the server closed the stream: stop the work behind it too
-        close = getattr(events, "close", None)
-        if close:
-            close()
+    except GeneratorExit:
+        close_events(events)
         raise
     except Exception as exc:
         yield writer.fail(error_body(exc)["error"]["message"])
