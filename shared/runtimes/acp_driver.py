@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.runtimes.permissions import decide
+from shared.runtimes.permissions import decide, inside
 from shared.runtimes.updates import describe_update
 
 # How long a cancelled turn may take to wind down before the process is stopped.
@@ -53,11 +53,6 @@ class _WorkspaceClient:
         self.text: list[str] = []
         self.denied: list[str] = []
 
-    def _inside(self, path: str) -> Path | None:
-        target = Path(path)
-        target = (target if target.is_absolute() else self.workspace / target).resolve()
-        return target if target == self.workspace or self.workspace in target.parents else None
-
     async def request_permission(self, session_id: str, tool_call: Any, options: list[Any], **_: Any) -> Any:
         from acp.schema import AllowedOutcome, DeniedOutcome, RequestPermissionResponse
 
@@ -81,7 +76,7 @@ class _WorkspaceClient:
         from acp import RequestError
         from acp.schema import ReadTextFileResponse
 
-        target = self._inside(path)
+        target = inside(path, self.workspace)
         if target is None:
             raise RequestError.invalid_params({"path": path, "reason": "outside the workspace"})
         try:
@@ -96,7 +91,7 @@ class _WorkspaceClient:
         from acp import RequestError
         from acp.schema import WriteTextFileResponse
 
-        target = self._inside(path)
+        target = inside(path, self.workspace)
         if target is None:
             self.denied.append(f"write {path}: outside the workspace")
             self.observe("permission", {"tool": f"write {path}", "allowed": False, "reason": "outside the workspace"})

@@ -33,16 +33,17 @@ def _paths(tool_call: Any) -> list[str]:
     return paths
 
 
-def outside(path: str, workspace: Path) -> bool:
+def inside(path: str, workspace: Path) -> Path | None:
+    """`path` (relative to the workspace, or absolute) resolved, when it lies in the resolved `workspace`."""
     target = Path(path)
     target = (target if target.is_absolute() else workspace / target).resolve()
-    return not (target == workspace or workspace in target.parents)
+    return target if target == workspace or workspace in target.parents else None
 
 
 def decide(tool_call: Any, options: list[Any], workspace: Path) -> Verdict:
     workspace = workspace.resolve()
     title = getattr(tool_call, "title", None) or getattr(tool_call, "kind", None) or "tool call"
-    strays = [p for p in _paths(tool_call) if outside(p, workspace)]
+    strays = [p for p in _paths(tool_call) if inside(p, workspace) is None]
     if strays:
         return Verdict(None, title, f"{strays[0]} is outside the workspace and no approval mechanism is configured")
     for kind in _ALLOW_KINDS:
