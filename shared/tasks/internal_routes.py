@@ -344,7 +344,7 @@ def get_task_state(ctx: RequestContext, namespace: str, task: str):
 def post_model_token(ctx: RequestContext, namespace: str, task: str):
     """The runtime's API key for the compat endpoints (docs/auth.md, "Task tokens"): bound to the task's
     current attempt, valid while it runs; the provider key stays with the platform."""
-    from shared.auth.task_tokens import compat_urls, mint
+    from shared.tasks.model_tokens import compat_urls, mint
 
     _caller_may_write(ctx, namespace)
     minted = mint(namespace, task)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.auth.task_tokens import lifetime_seconds, model_reference
 from shared.models.agent import runtime_credential
+from shared.tasks.model_tokens import lifetime_seconds, model_reference
 
 
 @pytest.mark.parametrize("runtime,expected", [
@@ -64,3 +64,11 @@ def test_the_compat_url_follows_the_internal_gateway_locally(monkeypatch):
     monkeypatch.setenv("SHOAL_COMPAT_URL", "http://compat.example")
     reset_settings()
     assert get_settings().compat_url == "http://compat.example"
+
+
+def test_auth_reads_the_task_records_the_engine_writes():
+    """auth sits below the task engine, so it names the task store's kind itself: the two must agree."""
+    from shared.auth.task_tokens import TASK_KIND
+    from shared.tasks.repository import tasks
+
+    assert tasks.kind == TASK_KIND
