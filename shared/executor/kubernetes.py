@@ -122,7 +122,7 @@ def _add_worker_workspace(task: Record, pod: dict[str, Any], container: dict[str
     """`ai`/`agent` tasks: the worker clones `workspace.gitRepo` itself (ref, depth, credential helper)
     into an emptyDir; the git credential arrives as optional `secretKeyRef`s, nothing else is mounted.
     A coding-agent runtime runs in the runtimes image, as a non-root user with its home on an emptyDir."""
-    from shared.runtimes.git_secret import job_env
+    from shared.catalog.git_credentials import job_env
     from shared.tasks.agent_setup import resolved_runtime
 
     settings = get_settings()

@@ -74,7 +74,7 @@ class LocalExecutor:
                     "SHOAL_TASK_ATTEMPT": str(attempt), "SHOAL_TASK_LEASE_SECONDS": str(settings.task_lease_seconds),
                     "SHOAL_INTERNAL_URL": settings.internal_url,
                     "SHOAL_WORKER_TOKEN": settings.dev_token or "", "PYTHONUNBUFFERED": "1"})
-        from shared.runtimes.git_secret import local_env
+        from shared.catalog.git_credentials import local_env
 
         env.update(local_env(task.namespace, spec))  # read only by git's credential helper in the worker
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WORKER.parents[2]), env.get("PYTHONPATH")]))

@@ -33,6 +33,9 @@ NETWORK_TIMEOUT = 300.0  # seconds for a call that talks to the remote
 LOCAL_TIMEOUT = 60.0
 DEFAULT_USERNAME = "x-access-token"  # what GitHub expects beside an installation or personal token
 SECRET_KEYS = ("token", "password", "GITHUB_TOKEN")  # the spec's gitSecretRef keys, in that order
+# How the worker receives the credential: Secret key -> environment variable, read only by git's helper.
+ENV_FOR_KEY = {"username": "SHOAL_GIT_USERNAME", "token": "SHOAL_GIT_TOKEN", "password": "SHOAL_GIT_PASSWORD",
+               "GITHUB_TOKEN": "SHOAL_GIT_GITHUB_TOKEN"}
 BASE_REF = "refs/shoal/base"  # the commit the clone checked out: what a push is based on
 
 # git runs `!cmd` as `sh -c 'cmd "$@"' cmd get|store|erase`; answer `get` from the environment.
@@ -96,9 +99,7 @@ def credential_from_secret(data: dict[str, str]) -> GitCredential:
 
 
 def credential_from_env(environ: dict[str, str] | None = None) -> GitCredential | None:
-    """The credential the executor handed the worker (`shared.runtimes.git_secret`), or None."""
-    from shared.runtimes.git_secret import ENV_FOR_KEY
-
+    """The credential the executor handed the worker (`shared.catalog.git_credentials`), or None."""
     environ = os.environ if environ is None else environ
     data = {key: environ.get(env, "") for key, env in ENV_FOR_KEY.items()}
     if not any(data.get(key, "").strip() for key in SECRET_KEYS):

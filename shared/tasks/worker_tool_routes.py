@@ -66,8 +66,8 @@ def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: st
                              session_name=(spec.get("sessionRef") or {}).get("name") or "",
                              parent_task=record_doc.get("metadata", {}).get("labels", {}).get("orka.ai/parent-task", ""))
     elif tool in GITHUB_TOOL_NAMES:
+        from shared.catalog.git_credentials import git_token
         from shared.github.tools import github_tools, task_context
-        from shared.runtimes.git_secret import git_token
 
         found = github_tools(task_context(record_doc), lambda: git_token(namespace, spec))
     else:

@@ -20,9 +20,15 @@ from shared.config import get_settings
 from shared.llm.base import Message
 from shared.llm.registry import resolve
 from shared.logs import get_logger
-from shared.runtimes.task import TaskFailed, runtime_type
 from shared.worker import heartbeat, inputs
 from shared.worker.internal_client import InternalClient, worker_token
+from shared.worker.runtime_task import (
+    CHANGES_ARTIFACT,
+    TaskFailed,
+    clone_workspace,
+    run_runtime_task,
+    runtime_type,
+)
 
 log = get_logger("worker")
 
@@ -108,10 +114,7 @@ def main() -> int:
         provider = resolve(model_reference(spec, agent))
         ai = _settings(spec, agent)
         workspace = Path(os.environ.get("SHOAL_WORKSPACE") or tempfile.mkdtemp(prefix=f"shoal-{name}-"))
-        from shared.runtimes import git_workspace
-        from shared.runtimes.task import clone_workspace
-
-        clone_workspace(spec, workspace, git_workspace.credential_from_env())
+        clone_workspace(spec, workspace)
         tools = build_tools(spec, client, namespace, name, workspace, agent)
 
         def observe(kind: str, data: dict) -> None:
@@ -149,8 +152,7 @@ def main() -> int:
 
 
 def run_with_runtime(client: InternalClient, namespace: str, name: str, spec: dict, agent: dict) -> int:
-    """An agent task whose Agent names a coding-agent runtime (`shared.runtimes.task`)."""
-    from shared.runtimes.task import CHANGES_ARTIFACT, run_runtime_task
+    """An agent task whose Agent names a coding-agent runtime (`shared.worker.runtime_task`)."""
 
     try:
         outcome = run_runtime_task(client, namespace, name, spec, agent)

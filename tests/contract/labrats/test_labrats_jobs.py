@@ -247,7 +247,7 @@ def test_workspace_setup_becomes_the_tasks_git_workspace(jobs):
     assert response.status_code == 201
     record = tasks.get("default", response.get_json()["jobId"])
     assert record.doc["spec"]["workspace"] == {"gitRepo": "https://github.com/o/r.git", "branch": "dev", "depth": 5}
-    # The worker clones it itself (shared.runtimes.task.clone_workspace) into the Job's emptyDir.
+    # The worker clones it itself (shared.worker.runtime_task.clone_workspace) into the Job's emptyDir.
     pod = build_job(record, 1)["spec"]["template"]["spec"]
     assert "initContainers" not in pod and pod["volumes"] == [{"name": "workspace", "emptyDir": {}}]
     [container] = pod["containers"]

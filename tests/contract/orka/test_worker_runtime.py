@@ -140,7 +140,7 @@ def test_a_missing_cli_fails_the_task_naming_the_runtime_and_the_fix(shoal, func
 
 
 def test_the_git_secret_reaches_the_local_worker_as_environment_only(fake_kube, aws):
-    from shared.runtimes.git_secret import local_env
+    from shared.catalog.git_credentials import local_env
 
     fake_kube.add("/api/v1", "secrets", "default", {"metadata": {"name": "git-credentials"}, "data": {
         "token": base64.b64encode(b"ghp_fromsecret").decode()}})
@@ -156,10 +156,10 @@ def test_a_label_trigger_ends_with_a_pushed_branch_and_a_pull_request(shoal, fun
     the trigger's git Secret and a pull request is opened on (fake) GitHub."""
     from pathlib import Path
 
+    from shared.catalog.git_credentials import local_env
     from shared.config import reset_settings
     from shared.events.envelope import to_http
     from shared.github.signature import sign
-    from shared.runtimes.git_secret import local_env
     from tests.support.fake_github import FakeGitHub
 
     tasks, git, llm, run = shoal

@@ -3,7 +3,7 @@
 The spec's rule: `workspace.gitSecretRef` (or `gitSecretRef`), else the first of the default names
 that exists, using its `token`, `password` or `GITHUB_TOKEN` key (and `username` if present). The
 worker gets the keys as environment variables that only git's credential helper reads
-(`shared.runtimes.git_workspace.credential_from_env`): in a cluster as `secretKeyRef`s of the Job
+(`shared.runtimes.git_workspace.credential_from_env`, which names the variables): in a cluster as `secretKeyRef`s of the Job
 (no literal value in the Job), locally as values the executor read.
 """
 
@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.runtimes.git_workspace import ENV_FOR_KEY
+from shared.runtimes.git_workspace import SECRET_KEYS as GIT_SECRET_KEYS
+
 GIT_SECRET_NAMES = ("git-credentials", "github-credentials", "copilot-token", "github-token", "git-token")
-GIT_SECRET_KEYS = ("token", "password", "GITHUB_TOKEN")
-# Secret key -> the worker's environment variable.
-ENV_FOR_KEY = {"username": "SHOAL_GIT_USERNAME", "token": "SHOAL_GIT_TOKEN", "password": "SHOAL_GIT_PASSWORD",
-               "GITHUB_TOKEN": "SHOAL_GIT_GITHUB_TOKEN"}
 
 
 def explicit_ref(spec: dict[str, Any]) -> str | None:
@@ -24,7 +23,7 @@ def explicit_ref(spec: dict[str, Any]) -> str | None:
 
 
 def _values(namespace: str, name: str) -> dict[str, str]:
-    from shared.catalog.secrets import read_secret_data
+    from shared.catalog.secrets import read_secret_data  # the kubernetes client: only when a Secret is read
 
     try:
         data = read_secret_data(namespace, name)

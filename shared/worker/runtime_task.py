@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shared.config import get_settings
 from shared.errors import Invalid
 from shared.logs import get_logger
+from shared.runtimes import git_workspace as git
 from shared.runtimes.acp_driver import RuntimeFailed, SessionOutcome, drive
 from shared.runtimes.profiles import ModelAccess, RuntimeMissing, profile_for, scratch_dir
 from shared.worker.internal_client import InternalClient
@@ -164,29 +166,28 @@ async def _session(command: list[str], env: dict[str, str], workspace: Path, pro
                        cancel=cancel, timeout=timeout)
 
 
-def clone_workspace(spec: dict[str, Any], workspace: Path, credential: Any) -> Any:
-    """Clone `spec.workspace.gitRepo` at its ref into `workspace`; None when the task names no repository."""
-    from shared.runtimes import git_workspace as git
-
+def clone_workspace(spec: dict[str, Any], workspace: Path) -> tuple[Any, Any]:
+    """Clone `spec.workspace.gitRepo` at its ref into `workspace`: (the clone, the credential it used),
+    or (None, None) when the task names no repository."""
     repo = spec.get("workspace") or {}
     if not repo.get("gitRepo"):
-        return None
+        return None, None
     ref = repo.get("ref") or repo.get("branch")
-    # A labrats job's URL may carry its token (its spec allows it): git gets it through the helper instead.
+    # The executor's credential; else a labrats job's token in its URL (its spec allows one), which git
+    # then gets through the helper too, never in the URL.
     url, embedded = git.split_credentials(repo["gitRepo"])
+    credential = git.credential_from_env() or embedded
     print(f"[git] cloning {url} at {ref or 'the default branch'}", flush=True)
     try:
-        cloned = git.clone(url, workspace, ref=ref, depth=repo.get("depth"), credential=credential or embedded)
+        cloned = git.clone(url, workspace, ref=ref, depth=repo.get("depth"), credential=credential)
     except (git.GitError, Invalid) as exc:
         raise TaskFailed(f"could not clone the workspace: {getattr(exc, 'message', None) or exc}") from None
     print(f"[git] checked out {cloned.head}", flush=True)
-    return cloned
+    return cloned, credential
 
 
 def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: dict[str, Any],
                      agent: dict[str, Any]) -> RuntimeResult:
-    from shared.runtimes import git_workspace as git
-
     kind = runtime_type(agent) or ""
     try:
         profile = profile_for(kind)
@@ -196,9 +197,8 @@ def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: di
     scratch = scratch_dir(name)
     workspace = Path(os.environ.get("SHOAL_WORKSPACE") or scratch / "workspace")
     workspace.mkdir(parents=True, exist_ok=True)
-    credential = git.credential_from_env() or git.split_credentials((spec.get("workspace") or {}).get("gitRepo") or "")[1]
     try:
-        cloned = clone_workspace(spec, workspace, credential)
+        cloned, credential = clone_workspace(spec, workspace)
         access = _model_access(client, namespace, name, agent)
         env = profile.environment(access, scratch / "home")
         progress = _Progress(client, namespace, name)
@@ -233,9 +233,6 @@ def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: di
 def _publish(client: InternalClient, namespace: str, name: str, spec: dict[str, Any], workspace: Path,
              cloned: Any, credential: Any, outcome: SessionOutcome) -> dict[str, Any]:
     """Commit and push what the runtime changed; open the pull request the task asks for."""
-    from shared.config import get_settings
-    from shared.runtimes import git_workspace as git
-
     settings = get_settings()
     repo = spec.get("workspace") or {}
     if repo.get("push") is False:
