@@ -11,10 +11,14 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.config import get_settings
 from shared.errors import Invalid, ShoalError
+from shared.net.pool import pooled
+
+if TYPE_CHECKING:
+    import httpx
 
 REQUIRED = ("id", "source", "specversion", "type")
 
@@ -99,6 +103,13 @@ def to_http(event: Event, *, structured: bool = False) -> tuple[dict[str, str], 
     return dict(headers), body if isinstance(body, bytes) else json.dumps(body).encode()
 
 
+def _events_client() -> httpx.Client:
+    import httpx
+
+    # The sink is the platform's own broker: no SSRF guard, but a bounded pool and timeout.
+    return httpx.Client(timeout=10.0, limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
+
+
 def emit(event: Event, *, sink: str | None = None) -> None:
     """Deliver an event to the sink in binary mode; EmitError when the sink refuses it."""
     target = sink or get_settings().k_sink
@@ -108,7 +119,7 @@ def emit(event: Event, *, sink: str | None = None) -> None:
 
     headers, body = to_http(event)
     try:
-        response = httpx.post(target, headers=headers, content=body, timeout=10.0)
+        response = pooled("events", _events_client).post(target, headers=headers, content=body)
     except httpx.HTTPError as exc:
         raise EmitError(f"event sink unreachable: {type(exc).__name__}") from None
     if response.status_code >= 300:

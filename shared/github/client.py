@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.config import get_settings
 from shared.errors import UpstreamError
+from shared.net.pool import pooled
+
+if TYPE_CHECKING:
+    import httpx
 
 API_VERSION = "2022-11-28"
+
+
+def _github_client() -> httpx.Client:
+    from shared.net.outbound import outbound_client
+
+    return outbound_client(timeout=30.0)
 
 
 class GitHubClient:
@@ -21,11 +31,9 @@ class GitHubClient:
     def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
                  accept: str | None = None, raw: bool = False, tolerate: tuple[int, ...] = ()) -> Any:
         """The answer's JSON (or text); None for a `tolerate`d status; UpstreamError for any other."""
-        from shared.net.outbound import outbound_client
-
         headers = {**self.headers, **({"Accept": accept} if accept else {})}
-        with outbound_client(timeout=30.0, headers=headers) as http:
-            response = http.request(method, self.base_url + path, params=params, json=body)
+        response = pooled("github", _github_client).request(method, self.base_url + path, params=params,
+                                                           json=body, headers=headers)
         if response.status_code in tolerate:
             return None
         if response.status_code not in (200, 201):

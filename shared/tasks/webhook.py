@@ -11,6 +11,7 @@ from shared.events import Event
 from shared.logs import get_logger
 from shared.models.phases import TERMINAL_PHASES
 from shared.net.outbound import BlockedURL, outbound_client
+from shared.net.pool import pooled
 from shared.tasks.lifecycle import set_condition
 from shared.tasks.repository import tasks
 
@@ -40,8 +41,7 @@ def notify_webhook(event: Event) -> None:
                "resultRef": status.get("resultRef", {})}
     headers = {"X-Orka-Task": record.name, "X-Orka-Namespace": record.namespace}
     try:
-        with outbound_client(timeout=10.0) as client:
-            response = client.post(url, json=payload, headers=headers)
+        response = pooled("webhooks", lambda: outbound_client(timeout=10.0)).post(url, json=payload, headers=headers)
     except BlockedURL as exc:
         _record(record.namespace, record.name, False, "Blocked", exc.message)
         return
