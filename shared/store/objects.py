@@ -334,3 +334,39 @@ class ObjectStore:
             # An orphaned blob is garbage, not an error for the caller.
             with contextlib.suppress(Exception):
                 delete_blob(blob["S"])
+
+
+def get_together(*wanted: tuple[ObjectStore, str, str], consistent: bool = True) -> list[Record | None]:
+    """Several records (store, namespace, name) in one BatchGetItem round trip, in the order asked.
+
+    For views that join records of different kinds (a task and its plan): one round trip instead of
+    one per record. A record whose document was replaced meanwhile is read again on its own.
+    """
+    keys = [store._key(namespace, name) for store, namespace, name in wanted]
+    table = table_name("objects")
+    found: dict[tuple[str, str], dict] = {}
+    unique = {(key["pk"]["S"], key["sk"]["S"]): key for key in keys}
+    pending: list[dict] = list(unique.values())
+    for attempt in range(8):
+        if not pending:
+            break
+        answer = client("dynamodb").batch_get_item(
+            RequestItems={table: {"Keys": pending, "ConsistentRead": consistent}})
+        for item in answer.get("Responses", {}).get(table, []):
+            found[(item["pk"]["S"], item["sk"]["S"])] = item
+        pending = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+        if pending:  # throttled: back off as the SDK guidance says, then ask for the rest
+            time.sleep(min(1.0, 0.05 * 2 ** attempt) * random.random())
+    if pending:
+        raise RuntimeError("the store left keys unprocessed after retries")
+    records: list[Record | None] = []
+    for (store, namespace, name), key in zip(wanted, keys, strict=True):
+        item = found.get((key["pk"]["S"], key["sk"]["S"]))
+        if item is None:
+            records.append(None)
+            continue
+        try:
+            records.append(store._record(item))
+        except _BlobGone:
+            records.append(store.get(namespace, name, consistent=consistent))
+    return records

@@ -16,6 +16,7 @@ from shared.http.params import parse_limit, parse_sequence
 from shared.models.phases import TERMINAL_PHASES
 from shared.store import Record
 from shared.store.blobs import delete_blob, get_blob
+from shared.store.objects import get_together
 from shared.tasks.lifecycle import announce
 from shared.tasks.plans import plan_summary
 from shared.tasks.repository import (
@@ -75,9 +76,10 @@ def list_tasks(ctx: RequestContext):
 @router.route("/<name>", ["GET"], summary="Get task details")
 def get_task(ctx: RequestContext, name: str):
     namespace = _namespace(ctx)
-    record = tasks.require(namespace, name, TASK_NOT_FOUND)
+    record, plan = get_together((tasks, namespace, name), (plans, namespace, name))
+    if record is None:
+        raise NotFound(TASK_NOT_FOUND)
     view = task_view(record)
-    plan = plans.get(namespace, name)
     if plan is not None:
         view["plan"] = plan_summary(plan.doc)
     return view

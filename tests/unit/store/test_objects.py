@@ -219,3 +219,29 @@ def test_the_emulator_applies_conditional_writes_atomically(monkeypatch):
         t.join()
     assert sorted(outcomes) == ["lost", "won"]
     assert store.get("ns", "a").version == 2
+
+
+def test_get_together_reads_records_of_several_kinds_in_order_with_missing_as_none(monkeypatch):
+    from shared.store import objects
+
+    widgets, gadgets = ObjectStore("widget"), ObjectStore("gadget")
+    widgets.create("ns", "a", {"v": 1})
+    gadgets.create("ns", "a", {"big": "x" * 2048})
+    monkeypatch.setattr(objects.get_settings(), "max_item_bytes", 1024, raising=False)
+    assert gadgets.create("ns", "b", {"big": "y" * 2048}).blob  # a large document lives in the bucket
+    calls = []
+    real = objects.client
+
+    def counting(service):
+        raw = real(service)
+        calls.append(service)
+        return raw
+
+    monkeypatch.setattr(objects, "client", counting)
+    got = objects.get_together((gadgets, "ns", "b"), (widgets, "ns", "a"), (widgets, "ns", "zz"),
+                               (gadgets, "ns", "a"), (widgets, "ns", "a"))
+    assert [r.doc if r else None for r in got] == [{"big": "y" * 2048}, {"v": 1}, None, {"big": "x" * 2048},
+                                                   {"v": 1}]
+    assert [(r.kind, r.name) for r in got if r] == [("gadget", "b"), ("widget", "a"), ("gadget", "a"),
+                                                      ("widget", "a")]
+    assert calls == ["dynamodb"]  # one round trip for all of them
