@@ -1,8 +1,9 @@
 """Read-only Kubernetes tools for the agent loop, bound to ONE namespace.
 
 The namespace is fixed when the registry is built and is never a tool argument, so the model
-cannot reach another namespace; every call is a GET/list through the official client (Secrets and
-ConfigMaps are not readable at all). Answers are trimmed (no managedFields) and redacted (env
+cannot reach another namespace; every call is a GET/list through the official client. Secrets are
+not readable at all, ConfigMaps only with secret-looking keys redacted; cluster-scoped kinds
+(Nodes, PersistentVolumes, StorageClasses) only with the cluster-wide grant. Answers are trimmed (no managedFields) and redacted (env
 values with secret-like names, valueFrom references). A budget caps calls per tool, in total, and
 repeated failures (Kubernaut's defaults: 10, 30, 3).
 """
@@ -15,6 +16,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from shared.agent.tools import Tool, ToolRegistry
@@ -26,23 +28,65 @@ REDACTED = "[REDACTED]"
 MAX_LOG_LINES = 200
 MAX_OWNER_DEPTH = 5
 
-# kind → (client API class, read method)
-_READERS: dict[str, tuple[str, str]] = {
-    "Pod": ("CoreV1Api", "read_namespaced_pod"),
-    "Service": ("CoreV1Api", "read_namespaced_service"),
-    "PersistentVolumeClaim": ("CoreV1Api", "read_namespaced_persistent_volume_claim"),
-    "Deployment": ("AppsV1Api", "read_namespaced_deployment"),
-    "ReplicaSet": ("AppsV1Api", "read_namespaced_replica_set"),
-    "StatefulSet": ("AppsV1Api", "read_namespaced_stateful_set"),
-    "DaemonSet": ("AppsV1Api", "read_namespaced_daemon_set"),
-    "Job": ("BatchV1Api", "read_namespaced_job"),
-    "CronJob": ("BatchV1Api", "read_namespaced_cron_job"),
+@dataclass(frozen=True)
+class Kind:
+    """Where a readable kind lives in the API: its path prefix, plural and scope."""
+
+    prefix: str
+    plural: str
+    namespaced: bool = True
+
+
+# What the tools may read. Secrets are absent on purpose (never readable); ConfigMaps are read with
+# secret-looking keys redacted. Cluster-scoped kinds need the cluster-wide grant.
+READABLE: dict[str, Kind] = {
+    "Pod": Kind("/api/v1", "pods"),
+    "Service": Kind("/api/v1", "services"),
+    "PersistentVolumeClaim": Kind("/api/v1", "persistentvolumeclaims"),
+    "ConfigMap": Kind("/api/v1", "configmaps"),
+    "Endpoints": Kind("/api/v1", "endpoints"),
+    "ResourceQuota": Kind("/api/v1", "resourcequotas"),
+    "LimitRange": Kind("/api/v1", "limitranges"),
+    "Deployment": Kind("/apis/apps/v1", "deployments"),
+    "ReplicaSet": Kind("/apis/apps/v1", "replicasets"),
+    "StatefulSet": Kind("/apis/apps/v1", "statefulsets"),
+    "DaemonSet": Kind("/apis/apps/v1", "daemonsets"),
+    "Job": Kind("/apis/batch/v1", "jobs"),
+    "CronJob": Kind("/apis/batch/v1", "cronjobs"),
+    "EndpointSlice": Kind("/apis/discovery.k8s.io/v1", "endpointslices"),
+    "NetworkPolicy": Kind("/apis/networking.k8s.io/v1", "networkpolicies"),
+    "Ingress": Kind("/apis/networking.k8s.io/v1", "ingresses"),
+    "HorizontalPodAutoscaler": Kind("/apis/autoscaling/v2", "horizontalpodautoscalers"),
+    "HTTPRoute": Kind("/apis/gateway.networking.k8s.io/v1", "httproutes"),
+    "Node": Kind("/api/v1", "nodes", namespaced=False),
+    "PersistentVolume": Kind("/api/v1", "persistentvolumes", namespaced=False),
+    "StorageClass": Kind("/apis/storage.k8s.io/v1", "storageclasses", namespaced=False),
 }
-KINDS = tuple(_READERS)
+NAMESPACED_KINDS = tuple(k for k, v in READABLE.items() if v.namespaced)
+CLUSTER_KINDS = tuple(k for k, v in READABLE.items() if not v.namespaced)
+KINDS = NAMESPACED_KINDS
+MAX_LIST_ITEMS = 50
+MAX_CONFIG_VALUE = 2000
+# Label and field selectors as kubectl writes them (no quoting tricks, bounded).
+_SELECTOR = re.compile(r"^[A-Za-z0-9._/=!,()\- ]{1,256}$")
 
 
 class ToolFailure(Exception):
     """A tool call that could not be answered; the model sees the message."""
+
+
+def _get_path(path: str, query: list[tuple[str, str]] | None = None) -> bytes:
+    """GET an API path through the official client (its auth and TLS), without deserialisation."""
+    from shared.kube import api_client
+
+    client = api_client()
+    request = client.param_serialize("GET", path, query_params=query or [],
+                                     header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+    response = client.call_api(*request)
+    response.read()
+    if not 200 <= response.status <= 299:
+        raise _failure(response.status, response.reason, response.data)
+    return response.data
 
 
 def _api(class_name: str) -> Any:
@@ -60,11 +104,16 @@ def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         response = fn(*args, _preload_content=False, **kwargs)
     except ApiException as exc:
-        message = exc.reason or ""
-        with contextlib.suppress(ValueError):
-            message = json.loads(exc.body or "{}").get("message") or message
-        raise ToolFailure(f"{exc.status}: {message}") from None
+        raise _failure(exc.status, exc.reason, exc.body) from None
     return response.data
+
+
+def _failure(status: Any, reason: str | None, body: Any) -> ToolFailure:
+    """The API server's own message (a Status object's `message`) when it sent one."""
+    message = reason or ""
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        message = json.loads(body or "{}").get("message") or message
+    return ToolFailure(f"{status}: {message}")
 
 
 def _name(value: Any, what: str = "name") -> str:
@@ -101,6 +150,20 @@ def _redact_env(entry: Any) -> Any:
     return entry
 
 
+def _config_data(obj: dict[str, Any]) -> dict[str, Any]:
+    """A ConfigMap's keys with non-secret values (bounded); binary values by size only."""
+    data = {}
+    for key, value in (obj.get("data") or {}).items():
+        if _SECRETISH.search(key):
+            data[key] = REDACTED
+        else:
+            text = str(value)
+            data[key] = text if len(text) <= MAX_CONFIG_VALUE else text[:MAX_CONFIG_VALUE] + "… (truncated)"
+    for key, value in (obj.get("binaryData") or {}).items():
+        data[key] = f"[binary, {len(str(value)) * 3 // 4} bytes]"
+    return data
+
+
 def trim(obj: dict[str, Any]) -> dict[str, Any]:
     meta = dict(obj.get("metadata") or {})
     meta.pop("managedFields", None)
@@ -110,23 +173,102 @@ def trim(obj: dict[str, Any]) -> dict[str, Any]:
         meta["annotations"] = annotations
     else:
         meta.pop("annotations", None)
-    return redact({"kind": obj.get("kind"), "metadata": meta, "spec": obj.get("spec"), "status": obj.get("status")})
+    out: dict[str, Any] = {"kind": obj.get("kind"), "metadata": meta}
+    kind = obj.get("kind")
+    if kind == "ConfigMap":
+        out["data"] = _config_data(obj)
+    elif kind in ("Endpoints", "EndpointSlice"):
+        for key in ("subsets", "endpoints", "ports", "addressType"):
+            if key in obj:
+                out[key] = obj[key]
+    elif kind == "StorageClass":
+        for key in ("provisioner", "reclaimPolicy", "volumeBindingMode", "allowVolumeExpansion", "parameters"):
+            if key in obj:
+                out[key] = obj[key]
+    else:
+        status = obj.get("status")
+        if kind == "Node" and isinstance(status, dict):
+            status = {k: v for k, v in status.items() if k not in ("images", "volumesAttached", "volumesInUse")}
+        out.update({"spec": obj.get("spec"), "status": status})
+    return redact(out)
+
+
+def _pod_summary(item: dict[str, Any]) -> dict[str, Any]:
+    status = item.get("status") or {}
+    containers = status.get("containerStatuses") or []
+    reasons = sorted({(c.get("state") or {}).get(state, {}).get("reason") or "" for c in containers
+                      for state in ("waiting", "terminated")} - {""})
+    last = sorted({((c.get("lastState") or {}).get("terminated") or {}).get("reason") or "" for c in containers}
+                  - {""})
+    return {"phase": status.get("phase"), "ready": f"{sum(bool(c.get('ready')) for c in containers)}/"
+                                                    f"{len(containers)}",
+            "restarts": sum(int(c.get("restartCount") or 0) for c in containers), "reasons": reasons,
+            "lastTerminated": last, "node": (item.get("spec") or {}).get("nodeName")}
+
+
+def summarise(kind: str, item: dict[str, Any]) -> dict[str, Any]:
+    """One line of a list: the name, labels and the status fields that tell healthy from not."""
+    meta = item.get("metadata") or {}
+    out: dict[str, Any] = {"name": meta.get("name"), "labels": meta.get("labels") or {},
+                           "created": meta.get("creationTimestamp")}
+    status, spec = item.get("status") or {}, item.get("spec") or {}
+    if kind == "Pod":
+        out.update(_pod_summary(item))
+    elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
+        out.update({"replicas": spec.get("replicas"), "ready": status.get("readyReplicas", 0),
+                    "updated": status.get("updatedReplicas", 0), "available": status.get("availableReplicas", 0)})
+    elif kind == "DaemonSet":
+        out.update({"desired": status.get("desiredNumberScheduled"), "ready": status.get("numberReady", 0)})
+    elif kind == "Job":
+        out.update({"active": status.get("active", 0), "succeeded": status.get("succeeded", 0),
+                    "failed": status.get("failed", 0)})
+    elif kind == "Node":
+        out["conditions"] = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+        out["unschedulable"] = bool(spec.get("unschedulable"))
+        out["taints"] = [f"{t.get('key')}:{t.get('effect')}" for t in spec.get("taints") or []]
+    elif kind in ("PersistentVolumeClaim", "PersistentVolume"):
+        out["phase"] = status.get("phase")
+    elif kind == "HorizontalPodAutoscaler":
+        out.update({"current": status.get("currentReplicas"), "desired": status.get("desiredReplicas"),
+                    "max": spec.get("maxReplicas")})
+    return out
 
 
 class KubeReader:
     """The read operations of one namespace (also used directly by the facades)."""
 
-    def __init__(self, namespace: str) -> None:
+    def __init__(self, namespace: str, *, cluster_wide: bool = False) -> None:
         self.namespace = _name(namespace, "namespace")
+        self.cluster_wide = cluster_wide
+
+    def kinds(self) -> tuple[str, ...]:
+        return NAMESPACED_KINDS + (CLUSTER_KINDS if self.cluster_wide else ())
+
+    def _collection(self, kind: str) -> str:
+        info = READABLE.get(kind)
+        if info is None or kind not in self.kinds():
+            raise ToolFailure(f"unsupported kind {kind!r}; one of {', '.join(self.kinds())}")
+        scope = f"/namespaces/{self.namespace}" if info.namespaced else ""
+        return f"{info.prefix}{scope}/{info.plural}"
 
     def read(self, kind: str, name: str) -> dict[str, Any]:
-        if kind not in _READERS:
-            raise ToolFailure(f"unsupported kind {kind!r}; one of {', '.join(KINDS)}")
-        class_name, method = _READERS[kind]
-        api = _api(class_name)
-        obj = json.loads(_call(getattr(api, method), _name(name), self.namespace))
+        obj = json.loads(_get_path(f"{self._collection(kind)}/{_name(name)}"))
         obj.setdefault("kind", kind)
         return obj
+
+    def list(self, kind: str, label_selector: str | None = None, field_selector: str | None = None
+             ) -> dict[str, Any]:
+        """A summary of each object of `kind` (in this namespace) matching the selectors."""
+        query = []
+        for key, value in (("labelSelector", label_selector), ("fieldSelector", field_selector)):
+            if value:
+                if not _SELECTOR.match(value):
+                    raise ToolFailure(f"invalid {key} {value!r}")
+                query.append((key, value))
+        query.append(("limit", str(MAX_LIST_ITEMS + 1)))
+        items = json.loads(_get_path(self._collection(kind), query)).get("items", [])
+        return {"kind": kind, "items": [summarise(kind, item) for item in items[:MAX_LIST_ITEMS]],
+                "truncated": len(items) > MAX_LIST_ITEMS}
 
     def owner_chain(self, obj: dict[str, Any]) -> list[dict[str, str]]:
         """Controller owners upward (Pod → ReplicaSet → Deployment …), as far as they are readable."""
@@ -138,7 +280,7 @@ class KubeReader:
             if not ref:
                 break
             chain.append({"kind": ref.get("kind", ""), "name": ref.get("name", "")})
-            if ref.get("kind") not in _READERS:
+            if ref.get("kind") not in NAMESPACED_KINDS:
                 break
             try:
                 current = self.read(ref["kind"], ref["name"])
@@ -150,7 +292,8 @@ class KubeReader:
         obj = self.read(kind, name)
         chain = self.owner_chain(obj)
         root = chain[-1] if chain else {"kind": kind, "name": name}
-        return {"object": trim(obj), "owner_chain": chain, "root_owner": {**root, "namespace": self.namespace}}
+        namespace = self.namespace if READABLE[kind].namespaced else ""
+        return {"object": trim(obj), "owner_chain": chain, "root_owner": {**root, "namespace": namespace}}
 
     def events(self, kind: str | None = None, name: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         selectors = []
@@ -255,16 +398,25 @@ def _tool(name: str, description: str, properties: dict[str, Any], required: lis
     return Tool(ToolSpec(name, description, schema), guarded)
 
 
-def kube_tools(namespace: str, budget: ToolBudget) -> ToolRegistry:
-    """The investigation tools, all bound to `namespace`."""
-    reader = KubeReader(namespace)
-    kind = {"type": "string", "enum": list(KINDS)}
+def kube_tools(namespace: str, budget: ToolBudget, *, cluster_wide: bool = False) -> ToolRegistry:
+    """The investigation tools, bound to `namespace`; cluster-scoped kinds (Nodes, PersistentVolumes,
+    StorageClasses) only for a caller with the cluster-wide grant."""
+    reader = KubeReader(namespace, cluster_wide=cluster_wide)
+    kind = {"type": "string", "enum": list(reader.kinds())}
     text = {"type": "string"}
+    cluster_note = " Nodes, PersistentVolumes and StorageClasses are cluster-scoped." if cluster_wide else ""
     return ToolRegistry([
         _tool("get_resource", f"Get a resource in namespace {namespace} (spec, status) and its owner chain "
-              "(Pod → ReplicaSet → Deployment, Pod → Job → CronJob).",
+              "(Pod → ReplicaSet → Deployment, Pod → Job → CronJob). ConfigMaps show keys and non-secret "
+              f"values; Secrets are never readable.{cluster_note}",
               {"kind": kind, "name": text}, ["kind", "name"],
               lambda a: reader.describe(a.get("kind", ""), a.get("name", "")), budget),
+        _tool("list_resources", f"List resources of one kind in namespace {namespace}, optionally by label "
+              "selector (app=web,tier!=db) or field selector (status.phase=Failed); each item is a summary "
+              f"(Pods: phase, ready, restarts, failure reasons). At most {MAX_LIST_ITEMS} items.{cluster_note}",
+              {"kind": kind, "label_selector": text, "field_selector": text}, ["kind"],
+              lambda a: reader.list(a.get("kind", ""), a.get("label_selector") or None,
+                                    a.get("field_selector") or None), budget),
         _tool("list_events", f"Recent Kubernetes events in namespace {namespace}, optionally for one object.",
               {"kind": text, "name": text}, [],
               lambda a: reader.events(a.get("kind") or None, a.get("name") or None), budget),

@@ -1,15 +1,19 @@
 """The server-side patch allow-list: what an LLM-proposed patch may change, per resource kind.
 
 Kept: each container's `name` (the strategic-merge key), `image`, `env` (name + literal value;
-valueFrom could mount a Secret, so it is dropped), `resources` (limits/requests), and for
-Deployments `spec.replicas`. Container paths differ per kind: Pod `spec.containers`, Deployment
-and Job `spec.template.spec.containers`. Everything else (securityContext, command, args,
-volumes, volumeMounts, hostPath, serviceAccountName, initContainers, metadata, probes) is dropped.
-Keys are matched case-insensitively and written in Kubernetes' casing.
+valueFrom could mount a Secret, so it is dropped), `resources` (limits/requests), for Deployments
+and StatefulSets `spec.replicas` and the readiness/liveness/startup probes' port, path, scheme and
+timings (a wrong probe is a common cause; `exec` probes run commands and `httpGet.host` points the
+kubelet elsewhere, so both are dropped; a Pod's probes are immutable). Container paths differ per
+kind: Pod `spec.containers`, the others `spec.template.spec.containers`. Everything else
+(securityContext, command, args, volumes, volumeMounts, hostPath, serviceAccountName,
+initContainers, metadata) is dropped. Keys are matched case-insensitively and written in
+Kubernetes' casing.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +21,20 @@ PATCH_TYPE = "application/strategic-merge-patch+json"
 CONTAINER_PATHS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
     "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
     "Job": ("spec", "template", "spec"),
 }
-REPLICAS_KINDS = frozenset({"Deployment"})
+REPLICAS_KINDS = frozenset({"Deployment", "StatefulSet"})
+PROBE_KINDS = frozenset({"Deployment", "StatefulSet"})
 _CONTAINER_KEYS = {"name": "name", "image": "image", "env": "env", "resources": "resources"}
+_PROBES = {"readinessprobe": "readinessProbe", "livenessprobe": "livenessProbe", "startupprobe": "startupProbe"}
 _RESOURCE_KEYS = {"limits": "limits", "requests": "requests"}
+# Probe timings: name → smallest allowed value (thresholds count from 1), all at most an hour.
+_PROBE_TIMINGS = {"initialDelaySeconds": 0, "periodSeconds": 1, "timeoutSeconds": 1, "successThreshold": 1,
+                  "failureThreshold": 1}
+_PROBE_HANDLERS = {"httpGet": {"path", "port", "scheme"}, "tcpSocket": {"port"}, "grpc": {"port", "service"}}
+_PORT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$")
+_PROBE_PATH = re.compile(r"^/[\x21-\x7e]{0,1023}$")
 
 
 @dataclass
@@ -82,8 +95,65 @@ def _resources(value: Any, prefix: str, dropped: list[str]) -> dict[str, Any]:
     return out
 
 
-def _container(entry: Any, prefix: str, dropped: list[str]) -> dict[str, Any] | None:
-    dropped.extend(_keys_outside(entry, set(_CONTAINER_KEYS), prefix))
+def _port(value: Any) -> int | str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        return value
+    if isinstance(value, str) and _PORT_NAME.match(value):
+        return value
+    return None
+
+
+def _handler(kind: str, value: Any, prefix: str, dropped: list[str]) -> dict[str, Any] | None:
+    allowed = _PROBE_HANDLERS[kind]
+    dropped.extend(_keys_outside(value, {k.lower() for k in allowed}, prefix))
+    out: dict[str, Any] = {}
+    port = _get(value, "port")
+    if _port(port) is not None:
+        out["port"] = _port(port)
+    elif port is not None:
+        dropped.append(f"{prefix}.port")
+    path = _get(value, "path") if "path" in allowed else None
+    if isinstance(path, str) and _PROBE_PATH.match(path):
+        out["path"] = path
+    elif path is not None:
+        dropped.append(f"{prefix}.path")
+    scheme = _get(value, "scheme") if "scheme" in allowed else None
+    if scheme in ("HTTP", "HTTPS"):
+        out["scheme"] = scheme
+    elif scheme is not None:
+        dropped.append(f"{prefix}.scheme")
+    service = _get(value, "service") if "service" in allowed else None
+    if isinstance(service, str) and len(service) <= 253:
+        out["service"] = service
+    elif service is not None:
+        dropped.append(f"{prefix}.service")
+    return out or None
+
+
+def _probe(value: Any, prefix: str, dropped: list[str]) -> dict[str, Any] | None:
+    """A probe's handler target and timings; exec handlers and httpGet host/headers are dropped."""
+    allowed = {k.lower() for k in (*_PROBE_TIMINGS, *_PROBE_HANDLERS)}
+    dropped.extend(_keys_outside(value, allowed, prefix))
+    out: dict[str, Any] = {}
+    for key, low in _PROBE_TIMINGS.items():
+        number = _get(value, key)
+        if isinstance(number, int) and not isinstance(number, bool) and low <= number <= 3600:
+            out[key] = number
+        elif number is not None:
+            dropped.append(f"{prefix}.{key}")
+    handlers = [k for k in _PROBE_HANDLERS if _get(value, k) is not None]
+    if len(handlers) > 1:  # Kubernetes allows one handler: an ambiguous probe is dropped whole
+        dropped.extend(f"{prefix}.{k}" for k in handlers)
+    elif handlers:
+        handler = _handler(handlers[0], _get(value, handlers[0]), f"{prefix}.{handlers[0]}", dropped)
+        if handler:
+            out[handlers[0]] = handler
+    return out or None
+
+
+def _container(entry: Any, prefix: str, dropped: list[str], *, probes: bool) -> dict[str, Any] | None:
+    allowed = set(_CONTAINER_KEYS) | (set(_PROBES) if probes else set())
+    dropped.extend(_keys_outside(entry, allowed, prefix))
     name = _get(entry, "name")
     if not isinstance(name, str) or not name:
         dropped.append(f"{prefix} (no container name)")
@@ -102,6 +172,11 @@ def _container(entry: Any, prefix: str, dropped: list[str]) -> dict[str, Any] | 
         resources = _resources(_get(entry, "resources"), f"{prefix}.resources", dropped)
         if resources:
             out["resources"] = resources
+    for key, canonical in _PROBES.items() if probes else ():
+        if _get(entry, key) is not None:
+            probe = _probe(_get(entry, key), f"{prefix}.{canonical}", dropped)
+            if probe:
+                out[canonical] = probe
     return out if len(out) > 1 else None
 
 
@@ -136,7 +211,7 @@ def filter_patch(kind: str, patch: Any) -> Filtered:
     containers = []
     raw = _get(pod_spec, "containers")
     for i, entry in enumerate(raw if isinstance(raw, list) else []):
-        kept = _container(entry, f"{walked}.containers[{i}]", dropped)
+        kept = _container(entry, f"{walked}.containers[{i}]", dropped, probes=kind in PROBE_KINDS)
         if kept:
             containers.append(kept)
     if containers:
@@ -146,5 +221,5 @@ def filter_patch(kind: str, patch: Any) -> Filtered:
         target["containers"] = containers
     if not result:
         return Filtered(None, dropped, "nothing in the proposed patch is an allowed change "
-                                       "(container image, env, resources, or replicas)")
+                                       "(container image, env, resources, probes, or replicas)")
     return Filtered(result, dropped)

@@ -229,7 +229,7 @@ def test_crashloop_investigation_end_to_end(incidents, investigator, event_sink,
      {"spec": {"template": {"spec": {"containers": [{"name": "worker", "resources": {"limits": {"memory": "256Mi"}}}]}}}},
      "patch fields removed by the allow-list: spec.template.spec.containers[0].securityContext"),
     ("job", "no_workflow", None, "patch dropped: nothing in the proposed patch is an allowed change "
-                                 "(container image, env, resources, or replicas)"),
+                                 "(container image, env, resources, probes, or replicas)"),
     ("env", "workflow_selected",
      {"spec": {"template": {"spec": {"containers": [{"name": "api", "env": [
          {"name": "DATABASE_URL", "value": "postgres://db.shop.svc:5432/api"}]}]}}}}, None),

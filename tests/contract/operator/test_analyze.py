@@ -125,7 +125,7 @@ def test_patch_that_filters_to_nothing_becomes_null_with_the_reason(analyze, llm
     response = post(analyze, body()).get_json()
     assert response["action"] is None
     assert response["recommendation"] == ("Run as root. No patch is returned: nothing in the proposed patch is an "
-                                          "allowed change (container image, env, resources, or replicas).")
+                                          "allowed change (container image, env, resources, probes, or replicas).")
 
 
 def test_patch_for_another_resource_is_refused(analyze, llm):

@@ -70,3 +70,41 @@ def test_keys_are_matched_case_insensitively_and_written_in_kubernetes_casing():
         {"Name": "app", "Image": "x:1"}]}}}})
     assert result.patch == {"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "app",
                                                                                           "image": "x:1"}]}}}}
+
+
+def test_probe_fixes_are_kept_on_deployments_and_statefulsets():
+    probe = {"httpGet": {"path": "/healthz", "port": 8080, "scheme": "HTTP", "host": "169.254.169.254",
+                         "httpHeaders": [{"name": "X", "value": "y"}]},
+             "initialDelaySeconds": 10, "periodSeconds": 5, "failureThreshold": 0, "terminationGracePeriodSeconds": 1}
+    container = {"name": "app", "readinessProbe": probe, "livenessProbe": {"tcpSocket": {"port": "http"}},
+                 "startupProbe": {"exec": {"command": ["sh", "-c", "curl evil"]}, "periodSeconds": 2}}
+    for kind in ("Deployment", "StatefulSet"):
+        result = filter_patch(kind, {"spec": {"replicas": 2, "template": {"spec": {"containers": [container]}}}})
+        assert result.patch == {"spec": {"replicas": 2, "template": {"spec": {"containers": [{
+            "name": "app",
+            "readinessProbe": {"initialDelaySeconds": 10, "periodSeconds": 5,
+                               "httpGet": {"port": 8080, "path": "/healthz", "scheme": "HTTP"}},
+            "livenessProbe": {"tcpSocket": {"port": "http"}},
+            "startupProbe": {"periodSeconds": 2}}]}}}}
+        for path in ("spec.template.spec.containers[0].readinessProbe.httpGet.host",
+                     "spec.template.spec.containers[0].readinessProbe.httpGet.httpHeaders",
+                     "spec.template.spec.containers[0].readinessProbe.failureThreshold",
+                     "spec.template.spec.containers[0].readinessProbe.terminationGracePeriodSeconds",
+                     "spec.template.spec.containers[0].startupProbe.exec"):
+            assert path in result.dropped, path
+
+
+@pytest.mark.parametrize("kind,patch", [
+    ("Pod", {"spec": {"containers": [{"name": "app", "readinessProbe": {"tcpSocket": {"port": 80}}}]}}),
+    ("Job", {"spec": {"template": {"spec": {"containers": [{"name": "app",
+                                                             "livenessProbe": {"tcpSocket": {"port": 80}}}]}}}}),
+    ("Deployment", {"spec": {"template": {"spec": {"containers": [{"name": "app", "readinessProbe": {
+        "httpGet": {"path": "no-slash", "port": 70000}}}]}}}}),
+    ("Deployment", {"spec": {"template": {"spec": {"containers": [{"name": "app", "readinessProbe": {
+        "httpGet": {"port": 80}, "tcpSocket": {"port": 80}}}]}}}}),
+])
+def test_probe_changes_outside_the_allow_list_leave_nothing(kind, patch):
+    result = filter_patch(kind, patch)
+    assert result.patch is None
+    assert result.reason == ("nothing in the proposed patch is an allowed change "
+                             "(container image, env, resources, probes, or replicas)")
