@@ -70,7 +70,7 @@ def investigate(subject: Subject, provider: Provider, *, max_turns: int | None =
     messages = [Message(role="system", content=SYSTEM_PROMPT.format(namespace=subject.namespace)
                         + "\n" + ANSWER_INSTRUCTIONS),
                 Message(role="user", content=render_subject(subject))]
-    result = run_agent(provider, messages, tools=kube_tools(subject.namespace, budget),
+    result = run_agent(provider, messages, tools=kube_tools(subject.namespace, budget, cluster_wide=subject.cluster_wide),
                        max_iterations=max_turns or settings.incident_max_turns,
                        tool_timeout=settings.tool_timeout_seconds, observe=observe)
     usage, calls, tool_calls = result.usage, result.llm_calls, list(result.tool_calls)

@@ -21,6 +21,8 @@ class Subject:
     namespace: str
     reason: str = ""
     context: dict[str, Any] = field(default_factory=dict)  # facade-specific, rendered into the prompt
+    # The caller holds the cluster-wide grant: the tools may also read Nodes, PVs and StorageClasses.
+    cluster_wide: bool = False
 
 
 class Target(BaseModel):
