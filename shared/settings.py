@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # the URLs a task's model token comes with. Empty = the gateway of SHOAL_INTERNAL_URL on the local
     # platform (one gateway serves every function there), else the compat service in the cluster.
     compat_url: str = ""
+    # Where the `/mcp` endpoint's tools reach Shoal's public API (the gateway) with the caller's own
+    # token. Empty = SHOAL_INTERNAL_URL on the local platform (its gateway); unset in a cluster, /mcp
+    # answers 503 saying so (the gateway's in-cluster address depends on the Gateway implementation).
+    api_url: str = ""
 
     # Execution.
     executor: Literal["local", "kubernetes"] = "kubernetes"
@@ -252,4 +256,6 @@ class Settings(BaseSettings):
     def _default_compat_url(self) -> Settings:
         if not self.compat_url:
             self.compat_url = self.internal_url if self.platform == "local" else CLUSTER_COMPAT_URL
+        if not self.api_url and self.platform == "local":
+            self.api_url = self.internal_url
         return self

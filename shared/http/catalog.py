@@ -32,6 +32,7 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "compat": ("shared.compat.openai_routes:router", "shared.compat.anthropic_routes:router"),
     "security": ("shared.monitors.routes:router", "shared.security.routes:router",
                  "shared.security.finding_routes:router"),
+    "mcp": ("shared.mcp_http:router",),
 }
 
 

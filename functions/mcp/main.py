@@ -1,0 +1,12 @@
+"""The `mcp` function: wiring only; the routes live in shared (see shared.http.catalog)."""
+
+import functions_framework
+
+from shared.http.catalog import build_api
+
+api = build_api("mcp")
+
+
+@functions_framework.http
+def mcp(request):
+    return api.handle(request)

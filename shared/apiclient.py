@@ -1,0 +1,253 @@
+"""A small synchronous client of Shoal's own REST API, used by the `shoal` CLI and the MCP server.
+
+It speaks to the gateway with a bearer token and turns every error dialect the routes use (Orka
+`{"error":{"code","message"}}`, labrats `{"error":"…"}`, RFC 7807 `{"title","detail"}`) into one
+`ApiError` carrying the status and the server's message, so callers never parse bodies themselves.
+Only httpx (already a dependency) is imported; SSE is parsed here so no extra library is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+TERMINAL_PHASES = ("Succeeded", "Failed", "Cancelled")
+INCIDENT_TERMINAL = ("completed", "failed", "cancelled")
+
+
+class ApiError(Exception):
+    """The server answered with an error (status ≥ 400), or could not be reached (status 0)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.message} (HTTP {self.status})" if self.status else self.message
+
+
+def error_message(response: httpx.Response) -> str:
+    """The server's own words for an error, whatever the route's dialect."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:500] or response.reason_phrase
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+        for key in ("detail", "title", "message"):
+            if body.get(key):
+                return str(body[key])
+    return json.dumps(body)[:500]
+
+
+@dataclass
+class SseEvent:
+    event: str
+    data: str
+    id: str | None = None
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.data)
+        except ValueError:
+            return self.data
+
+
+def iter_sse(lines: Iterator[str]) -> Iterator[SseEvent]:
+    """Parse `text/event-stream` lines into events (comments such as heartbeats are skipped)."""
+    event, data, ident = "message", [], None
+    for line in lines:
+        if line == "":
+            if data:
+                yield SseEvent(event, "\n".join(data), ident)
+            event, data, ident = "message", [], None
+        elif line.startswith(":"):
+            continue
+        else:
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "data":
+                data.append(value)
+            elif field == "event":
+                event = value
+            elif field == "id":
+                ident = value
+    if data:
+        yield SseEvent(event, "\n".join(data), ident)
+
+
+class ShoalClient:
+    """One server, one credential, one namespace; `namespace=None` lets the server pick the caller's."""
+
+    def __init__(self, server: str, token: str | None = None, *, namespace: str | None = None,
+                 timeout: float = 30.0, verify: bool | str = True,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.server = server.rstrip("/")
+        self.namespace = namespace
+        headers = {"User-Agent": "shoal-client/0.1"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout, verify=verify,
+                                 transport=transport)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ShoalClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _params(self, params: dict[str, Any] | None, namespaced: bool) -> dict[str, Any]:
+        out = {k: v for k, v in (params or {}).items() if v is not None}
+        if namespaced and self.namespace and "namespace" not in out:
+            out["namespace"] = self.namespace
+        return out
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None,
+                namespaced: bool = True, headers: dict[str, str] | None = None) -> httpx.Response:
+        try:
+            response = self.http.request(method, path, params=self._params(params, namespaced), json=json_body,
+                                         headers=headers)
+        except httpx.TransportError as exc:
+            raise ApiError(0, f"cannot reach {self.server}: {exc}") from exc
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, error_message(response))
+        return response
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.request(method, path, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+
+    def stream(self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None,
+               headers: dict[str, str] | None = None, namespaced: bool = True) -> Iterator[SseEvent]:
+        """An SSE route's events, as they arrive (no read timeout: streams are quiet between events)."""
+        try:
+            with self.http.stream(method, path, params=self._params(params, namespaced), json=json_body,
+                                  headers={"Accept": "text/event-stream", **(headers or {})},
+                                  timeout=httpx.Timeout(30.0, read=None)) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise ApiError(response.status_code, error_message(response))
+                yield from iter_sse(response.iter_lines())
+        except httpx.TransportError as exc:
+            raise ApiError(0, f"cannot reach {self.server}: {exc}") from exc
+
+    # -- tasks --------------------------------------------------------------------------------
+
+    def create_task(self, body: dict[str, Any]) -> dict:
+        return self.call("POST", "/api/v1/tasks", json_body=body)
+
+    def get_task(self, name: str) -> dict:
+        return self.call("GET", f"/api/v1/tasks/{quote(name, safe='')}")
+
+    def list_tasks(self, *, limit: int | None = None, label_selector: str | None = None,
+                   cont: str | None = None) -> dict:
+        return self.call("GET", "/api/v1/tasks",
+                         params={"limit": limit, "labelSelector": label_selector, "continue": cont})
+
+    def cancel_task(self, name: str, reason: str | None = None) -> dict:
+        return self.call("POST", f"/api/v1/tasks/{quote(name, safe='')}/cancel",
+                         json_body={"reason": reason} if reason else {})
+
+    def delete_task(self, name: str) -> None:
+        self.call("DELETE", f"/api/v1/tasks/{quote(name, safe='')}")
+
+    def task_result(self, name: str) -> Any:
+        return self.call("GET", f"/api/v1/tasks/{quote(name, safe='')}/result")["result"]
+
+    def task_logs(self, name: str) -> str:
+        return self.call("GET", f"/api/v1/tasks/{quote(name, safe='')}/logs")["logs"]
+
+    def follow_logs(self, name: str) -> Iterator[SseEvent]:
+        return self.stream("GET", f"/api/v1/tasks/{quote(name, safe='')}/logs", params={"follow": "true"})
+
+    def artifacts(self, name: str) -> list[dict]:
+        return self.call("GET", f"/api/v1/tasks/{quote(name, safe='')}/artifacts")["artifacts"]
+
+    def artifact(self, name: str, filename: str) -> bytes:
+        path = f"/api/v1/tasks/{quote(name, safe='')}/artifacts/{quote(filename, safe='')}"
+        return self.request("GET", path).content
+
+    def wait_task(self, name: str, *, timeout: float | None = None, interval: float = 0.5,
+                  on_poll: Callable[[dict, float], None] | None = None) -> dict:
+        """Poll until the task is finished (or `timeout` seconds pass: the last task read is returned)."""
+        start = time.monotonic()
+        while True:
+            task = self.get_task(name)
+            elapsed = time.monotonic() - start
+            if on_poll:
+                on_poll(task, elapsed)
+            if phase_of(task) in TERMINAL_PHASES or (timeout is not None and elapsed >= timeout):
+                return task
+            time.sleep(interval)
+
+    # -- incidents ------------------------------------------------------------------------------
+
+    def analyze_incident(self, body: dict[str, Any]) -> dict:
+        return self.call("POST", "/api/v1/incident/analyze", json_body=body, namespaced=False)
+
+    def incident(self, session_id: str) -> dict:
+        return self.call("GET", f"/api/v1/incident/session/{quote(session_id, safe='')}", namespaced=False)
+
+    def incident_result(self, session_id: str) -> dict:
+        return self.call("GET", f"/api/v1/incident/session/{quote(session_id, safe='')}/result",
+                         namespaced=False)
+
+    def wait_incident(self, session_id: str, *, timeout: float | None = None, interval: float = 0.5,
+                      on_poll: Callable[[dict, float], None] | None = None) -> dict:
+        start = time.monotonic()
+        while True:
+            session = self.incident(session_id)
+            elapsed = time.monotonic() - start
+            if on_poll:
+                on_poll(session, elapsed)
+            if session.get("status") in INCIDENT_TERMINAL or (timeout is not None and elapsed >= timeout):
+                return session
+            time.sleep(interval)
+
+    # -- chat -----------------------------------------------------------------------------------
+
+    def chat(self, message: str, *, session_id: str | None = None, **fields: Any) -> dict:
+        body = {"message": message, "sessionId": session_id, "namespace": self.namespace, **fields}
+        return self.call("POST", "/api/v1/chat", json_body={k: v for k, v in body.items() if v is not None},
+                         headers={"Accept": "application/json"}, namespaced=False)
+
+    def chat_stream(self, message: str, *, session_id: str | None = None, **fields: Any) -> Iterator[SseEvent]:
+        body = {"message": message, "sessionId": session_id, "namespace": self.namespace, **fields}
+        return self.stream("POST", "/api/v1/chat", json_body={k: v for k, v in body.items() if v is not None},
+                           namespaced=False)
+
+    # -- identity -------------------------------------------------------------------------------
+
+    def whoami(self) -> dict:
+        """`GET /api/v1/auth/whoami`; servers without it answer 404, then `/auth/validate` says who."""
+        try:
+            return self.call("GET", "/api/v1/auth/whoami", namespaced=False)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+        return self.call("GET", "/api/v1/auth/validate", namespaced=False)
+
+
+def phase_of(task: dict) -> str:
+    return (task.get("status") or {}).get("phase") or "Pending"

@@ -1,0 +1,88 @@
+"""`/mcp`: Shoal's MCP server over the streamable HTTP transport, served by the `mcp` function.
+
+The route goes through the one request pipeline, so `/mcp` authenticates like every route (401 in
+the Orka dialect without a credential Shoal accepts); the MCP tools then call Shoal's public API at
+SHOAL_API_URL with the caller's own bearer token (`shared.mcp_server`, `forward_auth`), so every
+action is authorized as the caller, route by route, exactly as over REST.
+
+The SDK's transport is ASGI; functions are WSGI (functions-framework). a2wsgi runs the Starlette app
+on one event loop thread per process and streams its response body back through WSGI, so progress
+notifications reach the client as they happen. The MCP server is stateless (no session affinity),
+as a function scaled to zero must be. The SDK is imported on the first `/mcp` request, never before
+`/healthz` (cold start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from typing import Any
+
+from shared.auth.authorization import AUTHENTICATED
+from shared.config import get_settings
+from shared.errors import Unavailable
+from shared.http.api import RequestContext, Router
+
+router = Router("/mcp", dialect="orka", tag="mcp")
+_bridge: Any = None
+_lock = threading.Lock()
+
+
+def _build_bridge(api_url: str) -> Any:
+    from a2wsgi import ASGIMiddleware
+
+    from shared.mcp_server import build_server
+
+    server = build_server(api_url, forward_auth=True)
+    app = server.streamable_http_app()  # creates the session manager
+    wsgi = ASGIMiddleware(app)
+    ready = threading.Event()
+
+    async def keep_running() -> None:
+        # The session manager's task group must live for the process (Starlette's lifespan would do
+        # this under an ASGI server; a2wsgi has none).
+        async with server.session_manager.run():
+            ready.set()
+            await asyncio.Event().wait()
+
+    asyncio.run_coroutine_threadsafe(keep_running(), wsgi.loop)
+    ready.wait(timeout=10)
+    return wsgi
+
+
+def bridge() -> Any:
+    global _bridge
+    with _lock:
+        if _bridge is None:
+            api_url = get_settings().api_url
+            if not api_url:
+                raise Unavailable("the MCP endpoint needs SHOAL_API_URL (where it reaches Shoal's API)")
+            _bridge = _build_bridge(api_url)
+    return _bridge
+
+
+def _serve(ctx: RequestContext):
+    from werkzeug.wrappers import Response
+
+    body = ctx.request.get_data(cache=True)  # the pipeline may have read it: hand the app a fresh stream
+    environ = {**ctx.request.environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+               "PATH_INFO": "/mcp", "SCRIPT_NAME": ""}
+    return Response.from_app(bridge(), environ)
+
+
+@router.route("", ["POST"], summary="MCP messages (JSON-RPC; answers JSON or an SSE stream with progress)",
+              streaming=True, permission=AUTHENTICATED)
+def mcp_post(ctx: RequestContext):
+    return _serve(ctx)
+
+
+@router.route("", ["GET"], summary="MCP server-to-client stream (405: the server is stateless)", streaming=True,
+              permission=AUTHENTICATED)
+def mcp_get(ctx: RequestContext):
+    return _serve(ctx)
+
+
+@router.route("", ["DELETE"], summary="MCP session end (405: the server is stateless)", permission=AUTHENTICATED)
+def mcp_delete(ctx: RequestContext):
+    return _serve(ctx)

@@ -1,0 +1,3 @@
+from shoal_cli.app import main
+
+main()
