@@ -166,7 +166,7 @@ class OidcDeviceFlow:
         if "device_code" not in grant:
             raise ConfigError(f"device authorization refused: {grant.get('error', grant)}")
         announce(grant.get("verification_uri_complete") or grant["verification_uri"], grant.get("user_code", ""))
-        interval = float(grant.get("interval") or 5)
+        interval = float(grant.get("interval", 5))
         deadline = time.monotonic() + float(grant.get("expires_in") or 600)
         while time.monotonic() < deadline:
             sleep(interval)
