@@ -62,27 +62,15 @@ def bridge() -> Any:
     return _bridge
 
 
-def _serve(ctx: RequestContext):
+# POST only: the server is stateless, so there is no standalone server-to-client stream (GET) and no
+# session to end (DELETE); the pipeline answers both 405, as the transport allows, instead of
+# holding a worker thread on a stream nothing would ever write to.
+@router.route("", ["POST"], summary="MCP messages (JSON-RPC; answers JSON or an SSE stream with progress)",
+              streaming=True, permission=AUTHENTICATED)
+def mcp_post(ctx: RequestContext):
     from werkzeug.wrappers import Response
 
     body = ctx.request.get_data(cache=True)  # the pipeline may have read it: hand the app a fresh stream
     environ = {**ctx.request.environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
                "PATH_INFO": "/mcp", "SCRIPT_NAME": ""}
     return Response.from_app(bridge(), environ)
-
-
-@router.route("", ["POST"], summary="MCP messages (JSON-RPC; answers JSON or an SSE stream with progress)",
-              streaming=True, permission=AUTHENTICATED)
-def mcp_post(ctx: RequestContext):
-    return _serve(ctx)
-
-
-@router.route("", ["GET"], summary="MCP server-to-client stream (405: the server is stateless)", streaming=True,
-              permission=AUTHENTICATED)
-def mcp_get(ctx: RequestContext):
-    return _serve(ctx)
-
-
-@router.route("", ["DELETE"], summary="MCP session end (405: the server is stateless)", permission=AUTHENTICATED)
-def mcp_delete(ctx: RequestContext):
-    return _serve(ctx)

@@ -1,0 +1,50 @@
+"""`/mcp` in-process (the `mcp` function as its container builds it): authentication, bad input, initialize.
+
+Tool calls go to Shoal's API over HTTP, so they are covered against the local platform
+(tests/integration/test_cli.py); here nothing leaves the process.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import AUTH
+
+MCP_HEADERS = {**AUTH, "Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+              "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                         "clientInfo": {"name": "probe", "version": "1"}}}
+
+
+def _sse_json(body: bytes) -> dict:
+    data = [line[len("data: "):] for line in body.decode().splitlines() if line.startswith("data: ")]
+    assert len(data) == 1, body
+    return json.loads(data[0])
+
+
+def test_mcp_refuses_callers_without_a_credential(function_client):
+    client = function_client("mcp")
+    response = client.post("/mcp", json=INITIALIZE)
+    assert response.status_code == 401
+    assert response.get_json() == {"error": {"code": 401, "message": "missing authorization header"}}
+    forged = client.post("/mcp", json=INITIALIZE, headers={"Authorization": "Bearer forged"})
+    assert (forged.status_code, forged.get_json()["error"]["message"]) == (401, "invalid token")
+
+
+def test_mcp_answers_bad_json_rpc_with_a_parse_error(function_client):
+    response = function_client("mcp").post("/mcp", data=b"{not json", headers=MCP_HEADERS)
+    assert response.status_code == 400
+    assert response.get_json() == {"jsonrpc": "2.0", "id": "server-error",
+                                   "error": {"code": -32700, "message": "Parse error: Expecting property name enclosed in double "
+                                                                       "quotes: line 1 column 2 (char 1)"}}
+
+
+def test_mcp_initializes_statelessly(function_client):
+    client = function_client("mcp")
+    response = client.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS)
+    assert response.status_code == 200 and response.mimetype == "text/event-stream"
+    assert "mcp-session-id" not in response.headers  # stateless: any replica answers the next request
+    result = _sse_json(response.data)["result"]
+    assert result["serverInfo"]["name"] == "shoal"
+    assert result["capabilities"]["tools"] == {"listChanged": False}
+    assert client.get("/mcp", headers=MCP_HEADERS).status_code == 405
