@@ -191,15 +191,8 @@ class ShoalClient:
     def wait_task(self, name: str, *, timeout: float | None = None, interval: float = 0.5,
                   on_poll: Callable[[dict, float], None] | None = None) -> dict:
         """Poll until the task is finished (or `timeout` seconds pass: the last task read is returned)."""
-        start = time.monotonic()
-        while True:
-            task = self.get_task(name)
-            elapsed = time.monotonic() - start
-            if on_poll:
-                on_poll(task, elapsed)
-            if phase_of(task) in TERMINAL_PHASES or (timeout is not None and elapsed >= timeout):
-                return task
-            time.sleep(interval)
+        return poll(lambda: self.get_task(name), lambda t: phase_of(t) in TERMINAL_PHASES, timeout=timeout,
+                    interval=interval, on_poll=on_poll)
 
     # -- incidents ------------------------------------------------------------------------------
 
@@ -215,15 +208,8 @@ class ShoalClient:
 
     def wait_incident(self, session_id: str, *, timeout: float | None = None, interval: float = 0.5,
                       on_poll: Callable[[dict, float], None] | None = None) -> dict:
-        start = time.monotonic()
-        while True:
-            session = self.incident(session_id)
-            elapsed = time.monotonic() - start
-            if on_poll:
-                on_poll(session, elapsed)
-            if session.get("status") in INCIDENT_TERMINAL or (timeout is not None and elapsed >= timeout):
-                return session
-            time.sleep(interval)
+        return poll(lambda: self.incident(session_id), lambda s: s.get("status") in INCIDENT_TERMINAL,
+                    timeout=timeout, interval=interval, on_poll=on_poll)
 
     # -- chat -----------------------------------------------------------------------------------
 
@@ -247,6 +233,20 @@ class ShoalClient:
             if exc.status != 404:
                 raise
         return self.call("GET", "/api/v1/auth/validate", namespaced=False)
+
+
+def poll(read: Callable[[], dict], done: Callable[[dict], bool], *, timeout: float | None, interval: float,
+         on_poll: Callable[[dict, float], None] | None) -> dict:
+    """Read until `done` (or `timeout` seconds pass: the last read is returned), reporting each read."""
+    start = time.monotonic()
+    while True:
+        current = read()
+        elapsed = time.monotonic() - start
+        if on_poll:
+            on_poll(current, elapsed)
+        if done(current) or (timeout is not None and elapsed >= timeout):
+            return current
+        time.sleep(interval)
 
 
 def phase_of(task: dict) -> str:

@@ -94,6 +94,20 @@ def summarize(task: dict[str, Any]) -> TaskSummary:
                        resultAvailable=bool((status.get("resultRef") or {}).get("available")))
 
 
+async def watch(ctx: Context | None, read: Callable[[], Any], done: Callable[[dict], bool],
+                describe: Callable[[dict], str], timeout: float) -> dict:
+    """Poll `read` until `done` or `timeout`, sending an MCP progress notification after each read."""
+    start = time.monotonic()
+    while True:
+        current = await read()
+        elapsed = time.monotonic() - start
+        if ctx is not None:
+            await ctx.report_progress(min(elapsed, timeout), timeout, describe(current))
+        if done(current) or elapsed >= timeout:
+            return current
+        await anyio.sleep(0.5)
+
+
 ClientFactory = Callable[[str | None, str | None], ShoalClient]
 
 
@@ -178,16 +192,10 @@ def build_server(api_url: str, *, token: str | None = None, namespace: str | Non
         name: NAME,
         timeout_seconds: Annotated[float, Field(gt=0, le=MAX_WAIT_SECONDS)] = 120.0,
         namespace: NS = None, ctx: Context | None = None) -> TaskSummary:
-        start = time.monotonic()
-        while True:
-            task = await call(ctx, namespace, lambda c: c.get_task(name))
-            elapsed = time.monotonic() - start
-            if ctx is not None:
-                await ctx.report_progress(min(elapsed, timeout_seconds), timeout_seconds,
-                                          f"task {name}: {phase_of(task)}")
-            if phase_of(task) in TERMINAL_PHASES or elapsed >= timeout_seconds:
-                return summarize(task)
-            await anyio.sleep(0.5)
+        task = await watch(ctx, lambda: call(ctx, namespace, lambda c: c.get_task(name)),
+                           lambda t: phase_of(t) in TERMINAL_PHASES, lambda t: f"task {name}: {phase_of(t)}",
+                           timeout_seconds)
+        return summarize(task)
 
     @mcp.tool(description="Read a finished task's result.")
     async def get_task_result(name: NAME, max_chars: Annotated[int, Field(ge=1)] = 20000,
@@ -230,17 +238,10 @@ def build_server(api_url: str, *, token: str | None = None, namespace: str | Non
         return await _wait_incident(ctx, session_id, timeout_seconds)
 
     async def _wait_incident(ctx: Context | None, session_id: str, timeout_seconds: float) -> IncidentOutcome:
-        start = time.monotonic()
-        while True:
-            session = await call(ctx, None, lambda c: c.incident(session_id))
-            elapsed = time.monotonic() - start
-            status = session.get("status", "unknown")
-            if ctx is not None:
-                await ctx.report_progress(min(elapsed, timeout_seconds), timeout_seconds,
-                                          f"incident {session_id}: {status}")
-            if status in INCIDENT_TERMINAL or elapsed >= timeout_seconds:
-                break
-            await anyio.sleep(0.5)
+        session = await watch(ctx, lambda: call(ctx, None, lambda c: c.incident(session_id)),
+                              lambda s: s.get("status") in INCIDENT_TERMINAL,
+                              lambda s: f"incident {session_id}: {s.get('status')}", timeout_seconds)
+        status = session.get("status", "unknown")
         result = None
         if status in INCIDENT_TERMINAL:
             result = await call(ctx, None, lambda c: c.incident_result(session_id))

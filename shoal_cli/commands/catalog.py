@@ -85,6 +85,12 @@ def show(state: State, res: Resource, objects: Any, *, single: bool, raw: Any = 
                 single=single, raw=raw))
 
 
+def show_list(state: State, res: Resource, items: list[dict]) -> None:
+    if not items and state.fmt() in ("table", "wide"):
+        info(f"No {res.noun} found.")
+    show(state, res, items, single=False, raw={"items": items} if state.fmt() in ("json", "yaml") else None)
+
+
 def list_all(client: ShoalClient, res: Resource, params: dict[str, Any], limit: int) -> list[dict]:
     items: list[dict] = []
     cont = None
@@ -166,10 +172,7 @@ def make_group(res: Resource) -> click.Group:
     @output_option
     @pass_state
     def list_cmd(state: State, limit: int, query: str | None, tags: str | None) -> None:
-        items = list_all(state.client(), res, {"q": query, "tags": tags}, limit)
-        if not items and state.fmt() in ("table", "wide"):
-            info(f"No {res.noun} found.")
-        show(state, res, items, single=False, raw={"items": items} if state.fmt() in ("json", "yaml") else None)
+        show_list(state, res, list_all(state.client(), res, {"q": query, "tags": tags}, limit))
 
     list_cmd.help = f"List {res.noun}."
 
@@ -181,8 +184,7 @@ def make_group(res: Resource) -> click.Group:
     def get_cmd(state: State, names: tuple[str, ...]) -> None:
         client = state.client()
         if not names:
-            items = list_all(client, res, {}, 0)
-            show(state, res, items, single=False, raw={"items": items} if state.fmt() in ("json", "yaml") else None)
+            show_list(state, res, list_all(client, res, {}, 0))
             return
         found = [client.call("GET", res.item(n)) for n in names]
         show(state, res, found[0] if len(found) == 1 else found, single=len(found) == 1)

@@ -30,6 +30,14 @@ def _wait(state: State, session_id: str, timeout: float | None) -> dict:
             session_id, timeout=timeout, on_poll=lambda s, t: progress.update(str(s.get("status")), f"({int(t)}s)"))
 
 
+def _wait_and_print(state: State, session_id: str, timeout: float | None) -> None:
+    session = _wait(state, session_id, timeout)
+    if session.get("status") != "completed":
+        _show(state, session)
+        sys.exit(1)
+    _print_result(state, session_id)
+
+
 def _print_result(state: State, session_id: str) -> None:
     result = state.client().incident_result(session_id)
     if state.fmt() in ("json", "yaml"):
@@ -91,11 +99,7 @@ def analyze(state: State, resource: str | None, resource_namespace: str, signal_
         else:
             echo(f"incident/{session_id}")
         return
-    session = _wait(state, session_id, timeout)
-    if session.get("status") != "completed":
-        _show(state, session)
-        sys.exit(1)
-    _print_result(state, session_id)
+    _wait_and_print(state, session_id, timeout)
 
 
 @incidents.command("get")
@@ -114,11 +118,7 @@ def get(state: State, session_id: str) -> None:
 @pass_state
 def wait(state: State, session_id: str, timeout: float | None) -> None:
     """Wait for an investigation, print its result; exit 1 unless it completed."""
-    session = _wait(state, session_id, timeout)
-    if session.get("status") != "completed":
-        _show(state, session)
-        sys.exit(1)
-    _print_result(state, session_id)
+    _wait_and_print(state, session_id, timeout)
 
 
 @incidents.command("result")

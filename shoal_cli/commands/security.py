@@ -7,7 +7,7 @@ from urllib.parse import quote
 import click
 
 from shoal_cli.app import State, namespace_option, output_option, pass_state
-from shoal_cli.commands.catalog import apply_file, make_group, resource
+from shoal_cli.commands.catalog import make_group, resource
 from shoal_cli.output import age, echo, info, phase, render
 
 BASE = "/api/v1/security"
@@ -87,15 +87,6 @@ def finding(state: State, finding_id: str) -> None:
     found = state.client().call("GET", f"{BASE}/findings/{quote(finding_id, safe='')}")
     echo(render(found, state.fmt("yaml"), kind="finding", columns=FINDING_COLUMNS, wide=FINDING_WIDE,
                 name=lambda f: f["id"], single=True))
-
-
-@security.command("apply")
-@click.option("-f", "--filename", required=True, type=click.Path(dir_okay=False, allow_dash=True))
-@namespace_option
-@pass_state
-def apply(state: State, filename: str) -> None:
-    """Create or update RepositoryScans from manifests."""
-    apply_file(state, filename, resource("scans"))
 
 
 def register(cli: click.Group) -> None:
