@@ -14,6 +14,7 @@ RUN npm ci --prefix /opt/shoal-runtimes --ignore-scripts --no-audit --no-fund &&
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY functions ./functions
+COPY shoal_cli ./shoal_cli
 RUN pip install --no-cache-dir . && useradd --uid 10001 --create-home --home-dir /home/shoal shoal
 USER 10001
 CMD ["python", "/app/functions/worker/main.py"]
@@ -24,6 +25,7 @@ ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PORT=8080
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY functions ./functions
+COPY shoal_cli ./shoal_cli
 RUN pip install --no-cache-dir . && useradd --uid 10001 --no-create-home shoal
 USER 10001
 EXPOSE 8080

@@ -119,10 +119,11 @@ class ShoalClient:
         return out
 
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None,
-                namespaced: bool = True, headers: dict[str, str] | None = None) -> httpx.Response:
+                namespaced: bool = True, headers: dict[str, str] | None = None,
+                timeout: httpx.Timeout | None = None) -> httpx.Response:
         try:
             response = self.http.request(method, path, params=self._params(params, namespaced), json=json_body,
-                                         headers=headers)
+                                         headers=headers, timeout=timeout or self.http.timeout)
         except httpx.TransportError as exc:
             raise ApiError(0, f"cannot reach {self.server}: {exc}") from exc
         if response.status_code >= 400:
@@ -215,8 +216,10 @@ class ShoalClient:
 
     def chat(self, message: str, *, session_id: str | None = None, **fields: Any) -> dict:
         body = {"message": message, "sessionId": session_id, "namespace": self.namespace, **fields}
+        # A JSON turn answers when the whole turn is done (tools, tasks): no read timeout.
         return self.call("POST", "/api/v1/chat", json_body={k: v for k, v in body.items() if v is not None},
-                         headers={"Accept": "application/json"}, namespaced=False)
+                         headers={"Accept": "application/json"}, namespaced=False,
+                         timeout=httpx.Timeout(30.0, read=None))
 
     def chat_stream(self, message: str, *, session_id: str | None = None, **fields: Any) -> Iterator[SseEvent]:
         body = {"message": message, "sessionId": session_id, "namespace": self.namespace, **fields}
