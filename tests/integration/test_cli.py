@@ -235,9 +235,13 @@ def test_logs_follow_streams_a_live_task_until_it_finishes(platform, home):
     assert "error" not in out
 
 
-def test_watch_cancel_and_delete(platform, home):
+def test_watch_cancel_and_delete(platform, home, tmp_path):
     login(home, platform)
-    assert run(home, "tasks", "create", "cli-cancel", "-p", "slow work").exit_code == 0
+    manifest = tmp_path / "task.yaml"  # an Orka Task manifest
+    manifest.write_text("apiVersion: core.orka.ai/v1alpha1\nkind: Task\nmetadata: {name: cli-cancel, labels: {cli: t}}\n"
+                        "spec: {type: ai, prompt: slow work, timeout: 5m}\n")
+    created = run(home, "tasks", "create", "-f", str(manifest), "-o", "name")
+    assert (created.exit_code, created.stdout) == (0, "task/cli-cancel\n"), created.stderr
     cancelled = run(home, "tasks", "cancel", "cli-cancel", "--reason", "not needed")
     assert (cancelled.exit_code, cancelled.stdout) == (0, "task/cli-cancel cancelled\n"), cancelled.stderr
     watched = run(home, "tasks", "get", "cli-cancel", "--watch")  # returns once the phase is final
@@ -475,6 +479,15 @@ def test_mcp_over_streamable_http_at_the_gateway(platform, idp):
         # …and what bob may do is done as bob (the task records its requester, below).
         allowed = await session.call_tool("create_task", {"name": "bob-task", "prompt": "x"})
         assert not allowed.isError and allowed.structuredContent["namespace"] == "default"
+
+    async def anonymous_client() -> None:
+        async with streamable_http_client(f"{platform.url}/mcp") as (read, write, _), \
+                ClientSession(read, write) as session:
+            await session.initialize()
+
+    with pytest.raises(ExceptionGroup) as refused:  # the SDK's own client, without a token
+        asyncio.run(anonymous_client())
+    assert [e.response.status_code for e in refused.value.exceptions] == [401]
 
     asyncio.run(run(TOKEN, as_dev))
     asyncio.run(run(idp.mint({"sub": "bob", "aud": "shoal"}), as_bob))
