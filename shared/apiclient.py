@@ -91,18 +91,19 @@ class ShoalClient:
     """One server, one credential, one namespace; `namespace=None` lets the server pick the caller's."""
 
     def __init__(self, server: str, token: str | None = None, *, namespace: str | None = None,
-                 timeout: float = 30.0, verify: bool | str = True,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 timeout: float = 30.0, verify: bool | str = True, http: httpx.Client | None = None) -> None:
+        """`http`: a shared client (a pooled one, `shared.net.pool`) whose base URL is `server`; the
+        credential then travels per request, so one pool serves many callers."""
         self.server = server.rstrip("/")
         self.namespace = namespace
-        headers = {"User-Agent": "shoal-client/0.1"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self.http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout, verify=verify,
-                                 transport=transport)
+        self.auth = {"Authorization": f"Bearer {token}"} if token else {}
+        self._owns_http = http is None
+        self.http = http or httpx.Client(base_url=self.server, headers={"User-Agent": "shoal-client/0.1"},
+                                         timeout=timeout, verify=verify)
 
     def close(self) -> None:
-        self.http.close()
+        if self._owns_http:
+            self.http.close()
 
     def __enter__(self) -> ShoalClient:
         return self
@@ -123,7 +124,7 @@ class ShoalClient:
                 timeout: httpx.Timeout | None = None) -> httpx.Response:
         try:
             response = self.http.request(method, path, params=self._params(params, namespaced), json=json_body,
-                                         headers=headers, timeout=timeout or self.http.timeout)
+                                         headers={**self.auth, **(headers or {})}, timeout=timeout or self.http.timeout)
         except httpx.TransportError as exc:
             raise ApiError(0, f"cannot reach {self.server}: {exc}") from exc
         if response.status_code >= 400:
@@ -144,7 +145,7 @@ class ShoalClient:
         """An SSE route's events, as they arrive (no read timeout: streams are quiet between events)."""
         try:
             with self.http.stream(method, path, params=self._params(params, namespaced), json=json_body,
-                                  headers={"Accept": "text/event-stream", **(headers or {})},
+                                  headers={"Accept": "text/event-stream", **self.auth, **(headers or {})},
                                   timeout=httpx.Timeout(30.0, read=None)) as response:
                 if response.status_code >= 400:
                     response.read()

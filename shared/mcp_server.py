@@ -17,11 +17,13 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import anyio
+import httpx
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from shared.apiclient import INCIDENT_TERMINAL, TERMINAL_PHASES, ApiError, ShoalClient, phase_of
+from shared.net.pool import pooled
 
 INSTRUCTIONS = (
     "Shoal runs AI tasks and coding agents on Kubernetes and investigates incidents. Create a task with "
@@ -108,18 +110,19 @@ async def watch(ctx: Context | None, read: Callable[[], Any], done: Callable[[di
         await anyio.sleep(0.5)
 
 
-ClientFactory = Callable[[str | None, str | None], ShoalClient]
-
-
 def build_server(api_url: str, *, token: str | None = None, namespace: str | None = None,
-                 forward_auth: bool = False, client_factory: ClientFactory | None = None) -> FastMCP:
+                 forward_auth: bool = False) -> FastMCP:
     """The MCP server over the API at `api_url`.
 
     `token`: the credential of every call (stdio, one user). `forward_auth`: streamable HTTP behind
     Shoal's own authentication (`shared.mcp_http`): each call uses the `Authorization` header of the
     HTTP request that carried it, so two callers of one replica never share a credential.
     """
-    make_client = client_factory or (lambda tok, ns: ShoalClient(api_url, tok, namespace=ns))
+    def make_client(tok: str | None, ns: str | None) -> ShoalClient:
+        # One pooled connection pool per process; each call brings its own credential.
+        http = pooled(f"mcp-api:{api_url}", lambda: httpx.Client(base_url=api_url.rstrip("/"), timeout=30.0))
+        return ShoalClient(api_url, tok, namespace=ns, http=http)
+
     security = None
     if forward_auth:
         from mcp.server.transport_security import TransportSecuritySettings
