@@ -129,8 +129,10 @@ class OidcDeviceFlow:
             return cached["id_token"]
         if cached.get("refresh_token"):
             try:
-                return self._store(self._token({"grant_type": "refresh_token",
-                                                "refresh_token": cached["refresh_token"]}))
+                refreshed = self._token({"grant_type": "refresh_token", "refresh_token": cached["refresh_token"]})
+                # RFC 6749 §6: a new refresh token is optional; without one the old one stays valid.
+                refreshed.setdefault("refresh_token", cached["refresh_token"])
+                return self._store(refreshed)
             except (httpx.HTTPError, ConfigError):
                 pass
         raise ConfigError(f"the login of context {self.context!r} expired: run `shoal login --context {self.context}`")

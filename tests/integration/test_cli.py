@@ -45,7 +45,7 @@ class DeviceFlowProvider(IdentityProvider):
 
     def __init__(self) -> None:
         super().__init__()
-        self.polls = 0
+        self.polls = self.refreshes = 0
 
     def _wsgi(self, environ, start_response):
         request = Request(environ)
@@ -62,6 +62,10 @@ class DeviceFlowProvider(IdentityProvider):
                                 content_type="application/json")(environ, start_response)
             body = {"id_token": self.mint({"sub": "carol", "aud": "shoal"}), "token_type": "Bearer",
                     "expires_in": 300, "refresh_token": "refresh-1"}
+        elif request.path == "/token" and request.form.get("grant_type") == "refresh_token":
+            assert request.form.get("refresh_token") == "refresh-1"
+            self.refreshes += 1
+            body = {"id_token": self.mint({"sub": "carol", "aud": "shoal"}), "expires_in": 300}
         else:
             return super()._wsgi(environ, start_response)
         return Response(json.dumps(body), content_type="application/json")(environ, start_response)
@@ -168,6 +172,11 @@ def test_oidc_device_flow_login(platform, idp, home):
     assert oct(cached.stat().st_mode & 0o777) == "0o600"
     who = json.loads(run(home, "whoami", "-o", "json").stdout)
     assert (who["subject"], who["namespace"]) == ("carol", "default")
+    # An expired ID token is refreshed with the refresh token, without a new login.
+    cached.write_text(json.dumps({**json.loads(cached.read_text()), "expiresAt": 0}))
+    assert json.loads(run(home, "whoami", "-o", "json").stdout)["subject"] == "carol"
+    assert idp.refreshes == 1 and json.loads(cached.read_text())["expiresAt"] > time.time()
+    assert json.loads(cached.read_text())["refresh_token"] == "refresh-1"  # kept: the IdP sent no new one
 
 
 def test_exec_credential_and_kubectl_token(platform, home, tmp_path):
@@ -359,6 +368,9 @@ def test_memories_tools_jobs_security(platform, home, tmp_path):
     job_id = submitted.stdout.split()[0].split("/")[1]
     job = json.loads(run(home, "jobs", "get", job_id, "-o", "json").stdout)
     assert (job["id"], job["source"]) == (job_id, "cli")
+    followed = run(home, "jobs", "logs", job_id, "-f")  # until the job's `done` frame; completed → 0
+    assert followed.exit_code == 0, followed.stderr
+    assert json.loads(run(home, "jobs", "get", job_id, "-o", "json").stdout)["status"] == "completed"
 
     missing = run(home, "security", "findings", "no-such-repo")
     assert (missing.exit_code, missing.stderr) == (1, "error: repository scan not found (HTTP 404)\n")
