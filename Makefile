@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # runtimes/package-lock.json. npm ci empties node_modules first, so a stamp from an older lock goes with it.
 RUNTIMES_STAMP := runtimes/node_modules/.installed-$(shell cksum runtimes/package-lock.json | cut -d' ' -f1)
 
-.PHONY: install runtimes run test lint format bench events clean
+.PHONY: install runtimes run reset test lint format bench events clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,14 @@ $(RUNTIMES_STAMP): runtimes/package.json runtimes/package-lock.json
 
 runtimes: $(RUNTIMES_STAMP)
 
+# make run keeps its state (tables, bucket, dev token) in SHOAL_STATE_DIR; make reset wipes it.
+SHOAL_STATE_DIR ?= .shoal
+
 run: install
 	$(PY) -m shared.local
+
+reset:
+	rm -rf -- "$(SHOAL_STATE_DIR)"
 
 test: install
 	$(PY) -m pytest -n 2 --dist loadfile

@@ -5,15 +5,26 @@ threads can both pass `version = :v` and both write: a lost update DynamoDB itse
 Every optimistic-locking guarantee of the store would then be untestable (and `make run` with
 several replicas of a function would lose updates). Serializing moto's write operations closes that
 window; reads stay concurrent. Applied by the local platform's moto server and by the tests.
+
+With moto's recorder on (`MOTO_ENABLE_RECORDING`, how `make run` keeps its state: see
+docs/local-platform.md), a mutating request is recorded and applied under the same lock, so the
+recording's order is the order the writes took effect and a replay reaches the same state even where
+two conditional writes raced; reads are not recorded (a replay has no use for them).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import threading
+from typing import Any
 
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+# DynamoDB operations that change nothing; every other X-Amz-Target is recorded.
+DYNAMODB_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable",
+                            "ListTables", "DescribeTimeToLive", "ListTagsOfResource", "DescribeContinuousBackups",
+                            "DescribeEndpoints", "DescribeLimits"})
 _lock = threading.RLock()
 
 
@@ -35,22 +46,66 @@ def make_writes_atomic() -> None:
         setattr(DynamoDBBackend, name, locked)
 
 
+def is_write(method: str, path: str, target: str | None) -> bool:
+    """Whether a request to moto's server may change state (moto's own /moto-api/ never counts:
+    a replay request must not hold the lock its replayed writes need)."""
+    if path.startswith("/moto-api"):
+        return False
+    if target:
+        return target.rsplit(".", 1)[-1] not in DYNAMODB_READS
+    return method not in ("GET", "HEAD", "OPTIONS")
+
+
+def record_writes_only() -> None:
+    """Keep moto's recorder to the requests that change state (idempotent)."""
+    from moto.moto_api._internal.recorder.models import Recorder
+
+    original = Recorder._record_request
+    if getattr(original, "_writes_only", False):
+        return
+
+    @functools.wraps(original)
+    def record(self, request: Any, body: bytes | None = None) -> None:
+        path = getattr(request, "path", None) or ""
+        if is_write(request.method, path, request.headers.get("X-Amz-Target")):
+            original(self, request, body)
+
+    record._writes_only = True  # type: ignore[attr-defined]
+    Recorder._record_request = record  # type: ignore[method-assign]
+
+
+class SerialWrites:
+    """WSGI middleware: a mutating request is recorded and applied under the write lock."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not is_write(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("HTTP_X_AMZ_TARGET")):
+            return self.app(environ, start_response)
+        with _lock:
+            return list(self.app(environ, start_response))
+
+
 def main(argv: list[str] | None = None) -> None:
     """`python -m shared.local.moto_atomic -H host -p port`: moto's server with atomic writes.
 
     Started through `shared.local.serve.spawn` it serves the listening socket it was handed instead
     of binding `-p` itself (no window in which another process can take the port).
     """
-    from shared.local.serve import inherited_fd
+    from shared.local.serve import die_with_parent, inherited_fd
 
+    die_with_parent()
     make_writes_atomic()
+    recording = bool(os.environ.get("MOTO_ENABLE_RECORDING"))
+    if recording:
+        record_writes_only()
     fd = inherited_fd()
     if fd is None:
         from moto.server import main as moto_main
 
         moto_main(argv if argv is not None else sys.argv[1:])
         return
-    import os
     import socket
 
     from moto.server import DomainDispatcherApplication, create_backend_app
@@ -59,7 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     with socket.socket(fileno=os.dup(fd)) as probe:
         host, port = probe.getsockname()[:2]
     os.environ.setdefault("MOTO_PORT", str(port))
-    app = DomainDispatcherApplication(create_backend_app)
+    app: Any = DomainDispatcherApplication(create_backend_app)
+    if recording:
+        app = SerialWrites(app)
     make_server(host, port, app, threaded=True, fd=fd).serve_forever()
 
 

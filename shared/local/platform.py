@@ -1,7 +1,7 @@
 """`make run`: the whole platform on this machine, as the cluster runs it.
 
-Starts, in order: the state backend (moto's server unless AWS_ENDPOINT_URL is set, which is then
-waited for) with the tables and bucket; the broker; every function of `knative/services.yaml` as
+Starts, in order: the state backend (moto's server, its state replayed from and recorded into
+SHOAL_STATE_DIR, unless AWS_ENDPOINT_URL is set, which is then waited for) with the tables and bucket; the broker; every function of `knative/services.yaml` as
 its own functions-framework process; the gateway on SHOAL_PORT routing by `infra/httproutes.yaml`.
 Prints the dev token. A function that exits is restarted with backoff (shared/local/supervisor.py);
 one that keeps dying stops the platform. Ctrl-C (or SIGTERM) stops everything it started.
@@ -31,6 +31,7 @@ from shared.local.broker import Broker
 from shared.local.gateway import Gateway, GatewayServer
 from shared.local.manifests import ROOT, functions, routes, triggers
 from shared.local.serve import listen, spawn_function, spawn_moto
+from shared.local.state import StateDir, state_dir
 from shared.local.supervisor import Supervisor
 from shared.logs import get_logger
 
@@ -55,11 +56,13 @@ def wait_http(url: str, *, timeout: float = 30.0, process: subprocess.Popen | No
 class LocalPlatform:
     host: str = "127.0.0.1"
     port: int = 8080
-    dev_token: str = field(default_factory=lambda: os.environ.get("SHOAL_DEV_TOKEN") or secrets.token_urlsafe(24))
+    dev_token: str = ""  # SHOAL_DEV_TOKEN, else the state directory's, else a random one (set by start)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     _servers: list = field(default_factory=list)
     _moto: subprocess.Popen | None = None
+    _state: StateDir | None = None  # None: an external backend (AWS_ENDPOINT_URL) keeps the state
+    _replayed: tuple[int, float] = (0, 0.0)
     _env: dict[str, str] = field(default_factory=dict)  # every function's environment, for restarts
     _restarts: dict[str, float] = field(default_factory=dict)  # function → when to start it again
 
@@ -83,9 +86,13 @@ class LocalPlatform:
             env["AWS_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"]
             self._wait_for_state(env["AWS_ENDPOINT_URL"])
             return env
-        self._moto, env["AWS_ENDPOINT_URL"] = spawn_moto(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        self._state = state_dir()
+        self._state.claim()
+        self._moto, env["AWS_ENDPOINT_URL"] = spawn_moto({**os.environ, **self._state.moto_env()},
+                                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                                          start_new_session=True)
         wait_http(env["AWS_ENDPOINT_URL"] + "/moto-api/", process=self._moto)
+        self._replayed = self._state.replay(env["AWS_ENDPOINT_URL"])
         return env
 
     @staticmethod
@@ -186,6 +193,8 @@ class LocalPlatform:
                              "set SHOAL_PORT to a free port, or 0 for any") from None
         self.port = gateway.getsockname()[1]
         state = self._state_env()
+        self.dev_token = (self.dev_token or os.environ.get("SHOAL_DEV_TOKEN")
+                          or (self._state.dev_token() if self._state else secrets.token_urlsafe(24)))
         self._bootstrap_state(state)
         broker = listen()
         broker_port = broker.getsockname()[1]
@@ -231,6 +240,15 @@ class LocalPlatform:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         self.processes.clear()
+        if self._state is not None:
+            self._state.release()
+
+    def _state_line(self) -> str:
+        if self._state is None:
+            return f"{os.environ.get('AWS_ENDPOINT_URL')} (external; kept by that backend)"
+        count, seconds = self._replayed
+        replayed = f", {count} writes replayed in {seconds:.1f}s" if count else ", new"
+        return f"{self._state.path} (kept across restarts{replayed}; `make reset` wipes it)"
 
     def banner(self) -> str:
         from shared.llm.registry import describe_default
@@ -240,7 +258,7 @@ class LocalPlatform:
                 f"  dev token:  {self.dev_token}\n"
                 f"  try:        curl -H 'Authorization: Bearer {self.dev_token}' {self.url}/api/v1/tasks\n"
                 f"  functions:  {', '.join(sorted(self.processes))}\n"
-                f"  state:      {os.environ.get('AWS_ENDPOINT_URL')}\n"
+                f"  state:      {self._state_line()}\n"
                 f"  llm:        {llm['provider']} ({llm['model']})\n"
                 f"Ctrl-C stops everything.\n")
 

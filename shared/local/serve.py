@@ -20,6 +20,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTEN_FD_ENV = "SHOAL_LISTEN_FD"
+PARENT_ENV = "SHOAL_PARENT_PID"
+PR_SET_PDEATHSIG = 1
 SD_LISTEN_FDS_START = 3
 
 
@@ -49,7 +51,8 @@ def spawn(module_args: list[str], env: dict[str, str], *, host: str = "127.0.0.1
     port = sock.getsockname()[1]
     try:
         proc = subprocess.Popen([sys.executable, "-m", *module_args, port_flag, str(port)],
-                                env={**env, LISTEN_FD_ENV: str(sock.fileno())}, pass_fds=(sock.fileno(),),
+                                env={**env, LISTEN_FD_ENV: str(sock.fileno()), PARENT_ENV: str(os.getpid())},
+                                pass_fds=(sock.fileno(),),
                                 cwd=popen.pop("cwd", ROOT), **popen)
     finally:
         sock.close()
@@ -78,8 +81,26 @@ def inherited_fd() -> int | None:
     return int(raw) if raw else None
 
 
+def die_with_parent() -> None:
+    """Have the kernel kill this process when the one that spawned it dies, even by `kill -9`.
+
+    Otherwise a crashed `make run` leaves its moto and functions running: still serving, still
+    appending to the state recording a restart replays (Linux only; elsewhere a no-op).
+    """
+    parent = os.environ.pop(PARENT_ENV, None)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if os.getppid() != int(parent):  # it died before the request took effect
+        os._exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    die_with_parent()
     fd = inherited_fd()
     if fd is None:
         raise SystemExit(f"{LISTEN_FD_ENV} is not set: start this through shared.local.serve.spawn_function")
