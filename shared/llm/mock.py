@@ -1,7 +1,8 @@
 """The deterministic `shoal-mock` provider: the offline default of `make run` and of tests.
 
-Without a script it answers every conversation with one text reply derived from the last user
-message. With `SHOAL_MOCK_SCRIPT` (a JSON file: a list of steps) it plays the steps in order, one
+Without a script it is the demo model (`shared/llm/demo_model.py`: plain rules, not an LLM) that
+acts on a few documented intents with the tools it is offered and otherwise answers with one text
+reply derived from the last user message. With `SHOAL_MOCK_SCRIPT` (a JSON file: a list of steps) it plays the steps in order, one
 per assistant turn; a step is {"text": "..."} or {"tool_calls": [{"name": ..., "arguments": {...}}]},
 optionally with "delay" (seconds to wait first: a slow model, for cancellation and timeout tests).
 A step's text may contain "{tool_results}", replaced by the results of the previous turn's tools.
@@ -60,8 +61,13 @@ class MockProvider:
                 text = text.replace("{tool_results}", "\n".join(results))
             return Completion(text, calls, "tool_use" if calls else "end_turn",
                               Usage(prompt_tokens, _tokens(text) + 5 * len(calls)), self.model)
-        last_user = next((m.content for m in reversed(messages) if m.role == "user"), "")
-        text = f"Hello from shoal-mock. You said: {last_user.strip()}"
+        from shared.llm import demo_model
+
+        answer = demo_model.reply(messages, tools)
+        if answer.calls:
+            calls = demo_model.tool_calls(answer, turn)
+            return Completion("", calls, "tool_use", Usage(prompt_tokens, 5 * len(calls)), self.model)
+        text = answer.text
         if any(m.role == "system" and GOAL_MARKER in m.content for m in messages):
             # Asked (by the compat loop's prompt) to mark a finished answer, it does as a model would,
             # instead of being sent back to work three times.
