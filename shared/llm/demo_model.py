@@ -70,10 +70,14 @@ def _steps(messages: list[Message]) -> list[Step]:
 
 
 def _parse(content: str) -> Any:
+    """A tool result as data; the investigation tools' `{"success": true, "result": …}` unwrapped."""
     try:
-        return json.loads(content)
+        value = json.loads(content)
     except ValueError:
         return content
+    if isinstance(value, dict) and value.get("success") is True and "result" in value:
+        return value["result"]
+    return value
 
 
 def tool_calls(reply_: Reply, turn: int) -> list[ToolCall]:

@@ -63,6 +63,7 @@ class LocalPlatform:
     _moto: subprocess.Popen | None = None
     _state: StateDir | None = None  # None: an external backend (AWS_ENDPOINT_URL) keeps the state
     _replayed: tuple[int, float] = (0, 0.0)
+    _kube: str = ""  # the banner's word on which Kubernetes API the functions use
     _env: dict[str, str] = field(default_factory=dict)  # every function's environment, for restarts
     _restarts: dict[str, float] = field(default_factory=dict)  # function → when to start it again
 
@@ -203,6 +204,11 @@ class LocalPlatform:
                "K_SINK": f"http://127.0.0.1:{broker_port}/", "SHOAL_INTERNAL_URL": self.url,
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                "WORKERS": "1", "THREADS": "16", "PYTHONUNBUFFERED": "1"}
+        env.update(self._kube_env())
+        if os.environ.get("SHOAL_LLM_PROVIDER", "mock") == "mock":
+            # make run shows /analyze with the demo model because it asks for it here, explicitly;
+            # a deployment without a provider keeps answering 503.
+            env.setdefault("SHOAL_ANALYZE_ALLOW_MOCK", "true")
         self._env = env
         self._serve(Broker(triggers(), self.service_url, event_log=os.environ.get("SHOAL_EVENT_LOG")),
                     broker, "broker")
@@ -212,6 +218,25 @@ class LocalPlatform:
             wait_http(f"http://127.0.0.1:{self.ports[name]}/healthz", process=proc)
         self._run(GatewayServer(Gateway(routes(), self.service_url), gateway), "gateway")
         self._start_pinger()
+
+    def _kube_env(self) -> dict[str, str]:
+        """The Kubernetes API of the functions: SHOAL_KUBE_API_URL or a kubeconfig when there is one,
+        else the demo cluster (the tests' fake API server, seeded; shared/local/demo_cluster.py)."""
+        if os.environ.get("SHOAL_KUBE_API_URL"):
+            self._kube = f"{os.environ['SHOAL_KUBE_API_URL']} (SHOAL_KUBE_API_URL)"
+            return {}
+        kubeconfig = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+        if any(Path(p).is_file() for p in kubeconfig.split(os.pathsep) if p):
+            self._kube = f"the current context of {kubeconfig}"
+            return {}
+        from shared.local.demo_cluster import NAMESPACE, demo_cluster
+
+        sock = listen()
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self._serve(demo_cluster(), sock, "demo-cluster")
+        self._kube = (f"demo cluster at {url} (namespace {NAMESPACE}: Deployment checkout crash-loops, "
+                      "Deployment recommender is OOMKilled; in memory)")
+        return {"SHOAL_KUBE_API_URL": url}
 
     def _start_pinger(self) -> None:
         """Knative's PingSource, locally: ticks for the sinks of knative/pingsource.yaml."""
@@ -254,12 +279,16 @@ class LocalPlatform:
         from shared.llm.registry import describe_default
 
         llm = describe_default()
+        model = f"{llm['provider']} ({llm['model']})"
+        if llm["provider"] == "mock":
+            model += ": demo model: deterministic, not an LLM (set SHOAL_LLM_PROVIDER for a real one)"
         return (f"\nShoal is running at {self.url}\n"
                 f"  dev token:  {self.dev_token}\n"
                 f"  try:        curl -H 'Authorization: Bearer {self.dev_token}' {self.url}/api/v1/tasks\n"
                 f"  functions:  {', '.join(sorted(self.processes))}\n"
                 f"  state:      {self._state_line()}\n"
-                f"  llm:        {llm['provider']} ({llm['model']})\n"
+                f"  kubernetes: {self._kube}\n"
+                f"  llm:        {model}\n"
                 f"Ctrl-C stops everything.\n")
 
 

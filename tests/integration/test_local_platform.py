@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
-import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,10 +15,8 @@ from shared.local.manifests import functions
 from shared.local.platform import wait_http
 from shared.local.serve import spawn_moto
 from tests.support.events import validate_against_catalogue
+from tests.support.local_platform import AUTH, ROOT, TOKEN, Platform, wait_phase
 
-ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "integration-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 pytestmark = pytest.mark.integration
 
 
@@ -33,59 +28,6 @@ def moto_server():
     yield url
     proc.terminate()
     proc.wait(timeout=10)
-
-
-class Platform:
-    def __init__(self, state_url: str, event_log: Path | None = None,
-                 extra_env: dict[str, str] | None = None, stderr: Path | None = None) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOAL_", "AWS_", "K_SINK"))}
-        env.update({"SHOAL_PORT": "0", "SHOAL_DEV_TOKEN": TOKEN, "AWS_ENDPOINT_URL": state_url,
-                    "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-                    "AWS_DEFAULT_REGION": "us-east-1", "PYTHONUNBUFFERED": "1", **(extra_env or {})})
-        if event_log:
-            env["SHOAL_EVENT_LOG"] = str(event_log)
-        errors = open(stderr, "wb") if stderr else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
-        self.proc = subprocess.Popen([sys.executable, "-m", "shared.local"], cwd=ROOT, env=env,
-                                     stdout=subprocess.PIPE, stderr=errors, text=True)
-        if stderr:
-            errors.close()
-        self.banner = ""
-        deadline = time.monotonic() + 90
-        while "Ctrl-C stops everything" not in self.banner:
-            line = self.proc.stdout.readline()
-            if not line and self.proc.poll() is not None:
-                raise RuntimeError(f"platform exited with {self.proc.returncode}: {self.banner}")
-            self.banner += line
-            if time.monotonic() > deadline:
-                raise RuntimeError("platform did not start")
-        self.url = re.search(r"Shoal is running at (http://\S+)", self.banner).group(1)  # SHOAL_PORT=0: any port
-        self.function_ports = [int(p) for p in _function_ports(self.proc.pid)]
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGINT)
-        code = self.proc.wait(timeout=30)
-        self.proc.stdout.close()
-        return code
-
-
-def _function_ports(pid: int) -> list[int]:
-    """Ports the platform's children listen on (from /proc), to check they are gone after a stop."""
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    ports = []
-    for child in children:
-        cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-        if b"--port" in cmdline:
-            ports.append(int(cmdline[cmdline.index(b"--port") + 1]))
-    return ports
-
-
-def wait_phase(client: httpx.Client, name: str, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        task = client.get(f"/api/v1/tasks/{name}").json()
-        if task["status"]["phase"] in ("Succeeded", "Failed", "Cancelled") or time.monotonic() > deadline:
-            return task
-        time.sleep(0.2)
 
 
 def test_task_runs_end_to_end_and_survives_a_restart(moto_server, tmp_path):

@@ -1,0 +1,162 @@
+"""The README's tour over `make run` as a new user gets it: the demo model, the demo cluster, and state
+kept in SHOAL_STATE_DIR across a stop and a `kill -9` (no AWS_ENDPOINT_URL, no SHOAL_DEV_TOKEN)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+
+from shared.local.demo_cluster import CRASHING, NAMESPACE, OOM_POD
+from tests.support.local_platform import Platform, banner_token, wait_phase
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory):
+    return tmp_path_factory.mktemp("shoal-state")
+
+
+def start(state) -> Platform:
+    # No SHOAL_DEV_TOKEN: the token must come from (and survive in) the state directory; no kubeconfig.
+    return Platform(None, extra_env={"SHOAL_STATE_DIR": str(state), "SHOAL_DEV_TOKEN": None,
+                                     "KUBECONFIG": str(state / "no-kubeconfig")})
+
+
+@pytest.fixture(scope="module")
+def first(state):
+    platform = start(state)
+    yield platform
+    if platform.proc.poll() is None:
+        platform.stop()
+
+
+def client(platform: Platform) -> httpx.Client:
+    return httpx.Client(base_url=platform.url, timeout=30,
+                        headers={"Authorization": f"Bearer {banner_token(platform.banner)}"})
+
+
+def test_the_banner_says_where_state_lives_which_cluster_and_which_model(first, state):
+    assert f"state:      {state} (kept across restarts, new; `make reset` wipes it)" in first.banner
+    assert "kubernetes: demo cluster at http://127.0.0.1:" in first.banner
+    assert "namespace demo: Deployment checkout crash-loops" in first.banner
+    assert "llm:        mock (shoal-mock): demo model: deterministic, not an LLM" in first.banner
+    assert banner_token(first.banner) == (state / "dev-token").read_text().strip()
+
+
+def test_secrets_created_in_the_demo_cluster_are_what_the_platform_sees(first):
+    cluster = re.search(r"demo cluster at (http://\S+)", first.banner).group(1)
+    created = httpx.post(f"{cluster}/api/v1/namespaces/default/secrets", json={
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "git-token"}, "type": "Opaque",
+        "data": {"token": "ZGVtbw=="}})
+    assert created.status_code == 201
+    with client(first) as api:
+        assert api.get("/api/v1/secrets").json() == {
+            "items": [{"name": "git-token", "namespace": "default", "type": "Opaque"}], "metadata": {}}
+
+
+def test_chat_creates_a_task_that_succeeds_and_reports_its_result(first):
+    with client(first) as api:
+        answer = api.post("/api/v1/chat", headers={"Accept": "application/json"},
+                          json={"message": "Create an AI task that says hello to the demo", "sessionId": "tour"})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert [c["name"] for c in body["toolCalls"]] == ["create_ai_task", "wait_for_task", "fetch_task_output"]
+        name = body["toolCalls"][0]["result"]["data"]["name"]
+        assert body["message"] == (f"I created the AI task {name} and it Succeeded. Its result:\n\n"
+                                   "Hello from shoal-mock. You said: Says hello to the demo")
+        assert api.get(f"/api/v1/tasks/{name}").json()["status"]["phase"] == "Succeeded"
+        with api.stream("GET", f"/api/v1/tasks/{name}/stream") as stream:  # the tour's live stream
+            assert "event: task.finished" in "".join(stream.iter_text())
+        listed = api.post("/api/v1/chat", headers={"Accept": "application/json"},
+                          json={"message": "list agents", "sessionId": "tour"}).json()
+        assert [c["name"] for c in listed["toolCalls"]] == ["list_agents"]
+        assert listed["message"].startswith("There are no agents yet.")
+
+
+def test_an_incident_on_the_demo_cluster_finds_the_crash_looping_deployment(first):
+    with client(first) as api:
+        submitted = api.post("/api/v1/incident/analyze", json={
+            "incident_id": "tour-1", "remediation_id": "rem-1", "signal_name": "KubePodCrashLooping",
+            "severity": "critical", "signal_source": "prometheus", "resource_namespace": NAMESPACE,
+            "resource_kind": "Deployment", "resource_name": CRASHING, "resource_api_version": "apps/v1",
+            "error_message": "Back-off restarting failed container", "environment": "development",
+            "priority": "P2", "risk_tolerance": "medium", "business_category": "standard", "cluster_name": "demo"})
+        assert submitted.status_code == 202, submitted.text
+        session = submitted.json()["session_id"]
+        deadline = time.monotonic() + 30
+        while (status := api.get(f"/api/v1/incident/session/{session}").json())["status"] not in (
+                "completed", "failed"):
+            assert time.monotonic() < deadline, status
+            time.sleep(0.3)
+        assert status["status"] == "completed", status
+        result = api.get(f"/api/v1/incident/session/{session}/result").json()
+        assert result["root_cause"] == ("Deployment checkout is crash-looping: container checkout exits with code 1; "
+                                        "its previous log ends with: FATAL: environment variable DATABASE_URL "
+                                        "is not set.")
+        assert result["root_cause_analysis"]["remediationTarget"]["name"] == CRASHING
+
+
+def test_analyze_returns_a_memory_patch_for_the_oomkilled_pod(first):
+    with client(first) as api:
+        answer = api.post("/analyze", json={"resource_kind": "Pod", "resource_name": OOM_POD,
+                                            "namespace": NAMESPACE, "reason": "OOMKilled"})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["root_cause"].startswith("Container recommender of Deployment recommender is OOMKilled: "
+                                             "it needs more memory than its limit of 128Mi")
+        assert body["action"] == {"type": "k8s_patch", "patch_type": "application/strategic-merge-patch+json",
+                                  "target": {"kind": "Pod", "namespace": NAMESPACE, "name": OOM_POD},
+                                  "patch": {"spec": {"containers": [
+                                      {"name": "recommender", "resources": {"limits": {"memory": "256Mi"}}}]}}}
+
+
+def test_bad_input_on_the_demo_model_path_errors_in_each_dialect(first):
+    with client(first) as api:
+        analyze = api.post("/analyze", json={"resource_kind": "Pod", "namespace": NAMESPACE})
+        assert analyze.status_code == 422
+        assert analyze.json() == {"detail": [{"type": "missing", "loc": ["body", "resource_name"],
+                                              "msg": "Field required",
+                                              "input": {"resource_kind": "Pod", "namespace": NAMESPACE}}]}
+        chat = api.post("/api/v1/chat", headers={"Accept": "application/json"}, json={"message": 7})
+        assert chat.status_code == 400 and chat.json() == {"error": {"code": 400, "message": "invalid request body"}}
+        assert httpx.post(first.url + "/analyze", json={}).status_code == 401
+
+
+def test_a_restart_and_a_kill_keep_tasks_sessions_memories_artifacts_and_the_token(first, state):
+    token = banner_token(first.banner)
+    with client(first) as api:
+        assert api.post("/api/v1/tasks", json={"name": "kept", "type": "ai", "prompt": "keep me"}).status_code == 201
+        assert wait_phase(api, "kept")["status"]["phase"] == "Succeeded"
+        memory = api.post("/api/v1/memories", json={"content": "the demo keeps its memories"}).json()["id"]
+        assert api.post("/internal/v1/artifacts/default/kept/notes.txt", content=b"kept bytes").status_code == 201
+    assert first.stop() == 0
+
+    second = start(state)
+    try:
+        assert banner_token(second.banner) == token and "writes replayed in" in second.banner
+        with client(second) as api:
+            _assert_kept(api, memory)
+            late = api.post("/api/v1/memories", json={"content": "written just before the kill"}).json()["id"]
+    finally:
+        second.crash()  # kill -9: nothing acknowledged before it may be lost (docs/local-platform.md)
+
+    third = start(state)
+    try:
+        with client(third) as api:
+            _assert_kept(api, memory)
+            assert api.get(f"/api/v1/memories/{late}").json()["content"] == "written just before the kill"
+    finally:
+        assert third.stop() == 0
+
+
+def _assert_kept(api: httpx.Client, memory: str) -> None:
+    assert api.get("/api/v1/tasks/kept").json()["status"]["phase"] == "Succeeded"
+    assert api.get("/api/v1/tasks/kept/result").json() == {"result": "Hello from shoal-mock. You said: keep me"}
+    assert api.get(f"/api/v1/memories/{memory}").json()["content"] == "the demo keeps its memories"
+    assert api.get("/api/v1/tasks/kept/artifacts/notes.txt").content == b"kept bytes"
+    replay = api.get("/api/v1/chat/tour/stream", headers={"Last-Event-ID": "0"}).text
+    assert "create_ai_task" in replay and "event: done" in replay
