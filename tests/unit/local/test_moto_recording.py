@@ -1,0 +1,58 @@
+"""moto's recorder as make run uses it: writes recorded (reads not), replayed into a fresh moto."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import boto3
+
+from shared.local.moto_atomic import is_write
+from shared.local.platform import wait_http
+from shared.local.serve import spawn_moto
+from shared.local.state import StateDir
+
+
+def test_only_state_changing_requests_count_as_writes():
+    assert is_write("POST", "/", "DynamoDB_20120810.PutItem") and is_write("POST", "/", "DynamoDB_20120810.CreateTable")
+    assert not is_write("POST", "/", "DynamoDB_20120810.Query") and not is_write("GET", "/bucket/key", None)
+    assert is_write("PUT", "/bucket/key", None) and is_write("DELETE", "/bucket/key", None)
+    assert not is_write("POST", "/moto-api/recorder/replay-recording", None)  # never under the write lock
+
+
+def _moto(state: StateDir):
+    proc, url = spawn_moto({**os.environ, **state.moto_env()}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_http(url + "/moto-api/", process=proc)
+    return proc, boto3.client("dynamodb", endpoint_url=url), boto3.client("s3", endpoint_url=url), url
+
+
+def test_a_replay_rebuilds_tables_items_and_objects(tmp_path):
+    state = StateDir(tmp_path)
+    proc, ddb, s3, _ = _moto(state)
+    try:
+        ddb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")
+        ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, "v": {"N": "1"}})
+        ddb.transact_write_items(TransactItems=[{"Update": {
+            "TableName": "t", "Key": {"pk": {"S": "a"}}, "UpdateExpression": "SET v = v + :one",
+            "ConditionExpression": "v = :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}])
+        s3.create_bucket(Bucket="bkt")
+        s3.put_object(Bucket="bkt", Key="dir/a b.txt", Body=b"kept")
+        for _ in range(3):
+            ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})
+    finally:
+        proc.kill()
+        proc.wait()
+    targets = [json.loads(line)["headers"].get("X-Amz-Target", "S3") for line in state.recording.read_text().splitlines()]
+    assert [t.rsplit(".", 1)[-1] for t in targets] == ["CreateTable", "PutItem", "TransactWriteItems", "S3", "S3"]
+
+    proc, ddb, s3, url = _moto(state)
+    try:
+        assert state.replay(url)[0] == 5
+        assert ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"] == {"pk": {"S": "a"}, "v": {"N": "2"}}
+        assert s3.get_object(Bucket="bkt", Key="dir/a b.txt")["Body"].read() == b"kept"
+    finally:
+        proc.kill()
+        proc.wait()
