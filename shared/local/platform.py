@@ -30,26 +30,12 @@ from shared.errors import ShoalError
 from shared.local.broker import Broker
 from shared.local.gateway import Gateway, GatewayServer
 from shared.local.manifests import ROOT, functions, routes, triggers
-from shared.local.serve import listen, spawn_function, spawn_moto
-from shared.local.state import StateDir, state_dir
+from shared.local.serve import listen, spawn_function, spawn_moto, wait_http
+from shared.local.state import COMPACT_AFTER, StateDir, state_dir
 from shared.local.supervisor import Supervisor
 from shared.logs import get_logger
 
 log = get_logger("local")
-
-
-def wait_http(url: str, *, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process for {url} exited with code {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 
 
 @dataclass
@@ -94,6 +80,8 @@ class LocalPlatform:
                                                          start_new_session=True)
         wait_http(env["AWS_ENDPOINT_URL"] + "/moto-api/", process=self._moto)
         self._replayed = self._state.replay(env["AWS_ENDPOINT_URL"])
+        if self._replayed[0] > COMPACT_AFTER:
+            self._state.compact(env["AWS_ENDPOINT_URL"])
         return env
 
     @staticmethod

@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,22 @@ def spawn_moto(env: dict[str, str] | None = None, **popen: Any) -> tuple[subproc
     proc, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ) if env is None else env,
                        port_flag="-p", **popen)
     return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_http(url: str, *, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with code {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 
 
 def inherited_fd() -> int | None:

@@ -23,6 +23,9 @@ import httpx
 from shared.errors import ShoalError
 
 RECORDING = "moto-recording.jsonl"
+# A recording longer than this is compacted at start: replay costs milliseconds per write, and an idle
+# platform records a couple of writes per scheduler tick.
+COMPACT_AFTER = 5000
 TOKEN = "dev-token"
 LOCK = "lock"
 
@@ -82,11 +85,38 @@ class StateDir:
                              "`make reset` wipes it")
         return count, time.monotonic() - started
 
-    def _repair(self) -> int:
+    def compact(self, moto_url: str) -> int:
+        """Rewrite the recording as the few writes that rebuild the current state; the writes recorded.
+
+        A second moto records into `<recording>.new` while every table (with its indexes and TTL),
+        item, bucket and object of the live moto is written into it; then the new recording replaces
+        the old with one rename (a crash before it leaves the old one whole). The live moto keeps
+        appending to the path, so to the new file from then on.
+        """
+        import subprocess
+
+        from shared.local.serve import spawn_moto, wait_http
+
+        fresh = self.path / (RECORDING + ".new")
+        fresh.unlink(missing_ok=True)
+        env = {**os.environ, "MOTO_ENABLE_RECORDING": "true", "MOTO_RECORDER_FILEPATH": str(fresh)}
+        proc, url = spawn_moto(env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_http(url + "/moto-api/", process=proc)
+            _copy(moto_url, url)
+        finally:
+            proc.kill()
+            proc.wait()
+        count = self._repair(fresh)
+        os.replace(fresh, self.recording)
+        return count
+
+    def _repair(self, path: Path | None = None) -> int:
         """Drop a last line cut short by a crash mid-append (moto appends one JSON line per request);
         the number of complete requests recorded."""
+        path = path or self.recording
         try:
-            data = self.recording.read_bytes()
+            data = path.read_bytes()
         except FileNotFoundError:
             return 0
         lines = data.split(b"\n")
@@ -98,7 +128,7 @@ class StateDir:
                 complete = complete[:-1]
         kept = b"".join(line + b"\n" for line in complete)
         if kept != data:
-            self.recording.write_bytes(kept)
+            path.write_bytes(kept)
         return len(complete)
 
 
@@ -106,3 +136,37 @@ def state_dir() -> StateDir:
     from shared.config import get_settings
 
     return StateDir(Path(get_settings().state_dir).resolve())
+
+
+def _copy(source: str, target: str) -> None:
+    """Every table, item, bucket and object of one moto into another (the startup's compaction)."""
+    import boto3
+
+    src_db, dst_db = (boto3.client("dynamodb", endpoint_url=u) for u in (source, target))
+    for name in src_db.list_tables()["TableNames"]:
+        table = src_db.describe_table(TableName=name)["Table"]
+        request: dict = {"TableName": name, "KeySchema": table["KeySchema"], "BillingMode": "PAY_PER_REQUEST",
+                         "AttributeDefinitions": table["AttributeDefinitions"]}
+        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            if table.get(key):
+                request[key] = [{"IndexName": i["IndexName"], "KeySchema": i["KeySchema"],
+                                 "Projection": i["Projection"]} for i in table[key]]
+        dst_db.create_table(**request)
+        ttl = src_db.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
+        if ttl.get("TimeToLiveStatus") == "ENABLED":
+            dst_db.update_time_to_live(TableName=name, TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": ttl["AttributeName"]})
+        for page in src_db.get_paginator("scan").paginate(TableName=name):
+            items = page.get("Items", [])
+            for start in range(0, len(items), 25):
+                dst_db.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": item}}
+                                                             for item in items[start:start + 25]]})
+    src_s3, dst_s3 = (boto3.client("s3", endpoint_url=u) for u in (source, target))
+    for bucket in src_s3.list_buckets().get("Buckets", []):
+        dst_s3.create_bucket(Bucket=bucket["Name"])
+        for page in src_s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
+            for obj in page.get("Contents", []):
+                got = src_s3.get_object(Bucket=bucket["Name"], Key=obj["Key"])
+                dst_s3.put_object(Bucket=bucket["Name"], Key=obj["Key"], Body=got["Body"].read(),
+                                  ContentType=got.get("ContentType", "binary/octet-stream"),
+                                  Metadata=got.get("Metadata", {}))

@@ -27,7 +27,7 @@ def _moto(state: StateDir):
     return proc, boto3.client("dynamodb", endpoint_url=url), boto3.client("s3", endpoint_url=url), url
 
 
-def test_a_replay_rebuilds_tables_items_and_objects(tmp_path):
+def test_a_replay_rebuilds_tables_items_and_objects_and_a_compaction_keeps_them(tmp_path):
     state = StateDir(tmp_path)
     proc, ddb, s3, _ = _moto(state)
     try:
@@ -42,17 +42,36 @@ def test_a_replay_rebuilds_tables_items_and_objects(tmp_path):
         s3.put_object(Bucket="bkt", Key="dir/a b.txt", Body=b"kept")
         for _ in range(3):
             ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})
+        for i in range(30):  # an idle platform's churn: the same few items written again and again
+            ddb.put_item(TableName="t", Item={"pk": {"S": "tick"}, "n": {"N": str(i)}})
     finally:
         proc.kill()
         proc.wait()
     targets = [json.loads(line)["headers"].get("X-Amz-Target", "S3") for line in state.recording.read_text().splitlines()]
-    assert [t.rsplit(".", 1)[-1] for t in targets] == ["CreateTable", "PutItem", "TransactWriteItems", "S3", "S3"]
+    assert [t.rsplit(".", 1)[-1] for t in targets][:5] == ["CreateTable", "PutItem", "TransactWriteItems", "S3", "S3"]
+    assert len(targets) == 35
 
     proc, ddb, s3, url = _moto(state)
     try:
-        assert state.replay(url)[0] == 5
-        assert ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"] == {"pk": {"S": "a"}, "v": {"N": "2"}}
-        assert s3.get_object(Bucket="bkt", Key="dir/a b.txt")["Body"].read() == b"kept"
+        assert state.replay(url)[0] == 35
+        _assert_state(ddb, s3)
+        # compaction: the table, one batch of its items, the bucket, its object; the live moto goes on
+        assert state.compact(url) == 4
+        ddb.put_item(TableName="t", Item={"pk": {"S": "after"}})
     finally:
         proc.kill()
         proc.wait()
+    proc, ddb, s3, url = _moto(state)
+    try:
+        assert state.replay(url)[0] == 5
+        _assert_state(ddb, s3)
+        assert "Item" in ddb.get_item(TableName="t", Key={"pk": {"S": "after"}})
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _assert_state(ddb, s3) -> None:
+    assert ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"] == {"pk": {"S": "a"}, "v": {"N": "2"}}
+    assert ddb.get_item(TableName="t", Key={"pk": {"S": "tick"}})["Item"] == {"pk": {"S": "tick"}, "n": {"N": "29"}}
+    assert s3.get_object(Bucket="bkt", Key="dir/a b.txt")["Body"].read() == b"kept"
