@@ -46,13 +46,11 @@ class Step:
 
 def reply(messages: list[Message], tools: list[ToolSpec] | None) -> Reply:
     offered = {t.name for t in tools or []}
+    first = next((m.content for m in messages if m.role == "user"), "")
     user = next((m.content for m in reversed(messages) if m.role == "user"), "")
     steps = _steps(messages)
-    if {"get_resource", "pod_logs"} <= offered:
-        subject = _SUBJECT.search(next((m.content for m in messages if m.role == "user"), ""))
-        if subject:
-            return _investigate(subject.group("kind"), subject.group("name"), steps)
-    first = next((m.content for m in messages if m.role == "user"), "")
+    if {"get_resource", "pod_logs"} <= offered and (subject := _SUBJECT.search(first)):
+        return _investigate(subject.group("kind"), subject.group("name"), steps)
     if "file_read" in offered and first.startswith("Security review of"):
         return _security_review(first, steps)
     for pattern, needs, act in _INTENTS:
@@ -130,8 +128,7 @@ def _list_agents(match: re.Match, steps: list[Step]) -> Reply:
         return Reply(calls=[("list_agents", {})])
     if error := _failed(steps[-1]):
         return Reply(f"I could not list the agents: {error}.")
-    result = steps[-1].result.get("data") if isinstance(steps[-1].result, dict) else None
-    agents = result if isinstance(result, list) else (result or {}).get("agents", []) if isinstance(result, dict) else []
+    agents = _data(steps[-1]).get("agents") or []
     if not agents:
         return Reply("There are no agents yet. Say \"create an agent called NAME that …\" to make one.")
     lines = [f"- {a.get('name')}" + (f": {a['description']}" if a.get("description") else "")
@@ -271,7 +268,7 @@ def _finding(kind: str, name: str, pod: str | None, steps: list[Step]) -> dict[s
                     "causal_chain": [f"memory use of {container} exceeds {limit or 'its limit'}",
                                      "the kernel kills the container (OOMKilled, exit code 137)",
                                      "the kubelet restarts it and backs off"],
-                    "recommendation": f"Raise the memory limit of {container}" + (f" to {patch and doubled}" if patch else "")
+                    "recommendation": f"Raise the memory limit of {container}" + (f" to {_double(limit)}" if patch else "")
                                       + ", or find why it uses more memory than expected.", "patch": patch}
         if waiting.get("reason") in _PULL:
             image = spec_c.get("image") or status.get("image", "")
