@@ -47,15 +47,29 @@ def test_the_banner_says_where_state_lives_which_cluster_and_which_model(first, 
     assert banner_token(first.banner) == (state / "dev-token").read_text().strip()
 
 
-def test_secrets_created_in_the_demo_cluster_are_what_the_platform_sees(first):
+def test_secrets_created_in_the_demo_cluster_serve_secrets_and_a_repository_monitor(first):
     cluster = re.search(r"demo cluster at (http://\S+)", first.banner).group(1)
-    created = httpx.post(f"{cluster}/api/v1/namespaces/default/secrets", json={
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "git-token"}, "type": "Opaque",
-        "data": {"token": "ZGVtbw=="}})
-    assert created.status_code == 201
+    for name, data in (("git-token", {"token": "Z2hwX2RlbW8="}), ("claude-creds", {"ANTHROPIC_API_KEY": "c2stYW50"})):
+        created = httpx.post(f"{cluster}/api/v1/namespaces/default/secrets", json={
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "type": "Opaque", "data": data})
+        assert created.status_code == 201
     with client(first) as api:
-        assert api.get("/api/v1/secrets").json() == {
-            "items": [{"name": "git-token", "namespace": "default", "type": "Opaque"}], "metadata": {}}
+        assert api.get("/api/v1/secrets").json() == {"items": [
+            {"name": "claude-creds", "namespace": "default", "type": "Opaque"},
+            {"name": "git-token", "namespace": "default", "type": "Opaque"}], "metadata": {}}
+        assert api.post("/api/v1/agents", json={"name": "repo-reviewer", "spec": {
+            "runtime": {"type": "claude", "secretRef": {"name": "claude-creds"}}}}).status_code == 201
+        monitor = {"name": "demo-app", "spec": {"repoURL": "https://github.com/example/app",
+                                                "gitSecretRef": {"name": "git-token"},
+                                                "agents": {"reviewer": {"name": "repo-reviewer"}}}}
+        created = api.post("/api/v1/monitors/repositories", json=monitor)
+        assert created.status_code == 201, created.text
+        missing = api.post("/api/v1/monitors/repositories", json={
+            **monitor, "name": "other", "spec": {**monitor["spec"], "gitSecretRef": {"name": "absent"}}})
+        assert missing.status_code == 400 and missing.json() == {"error": {  # looked up in the demo cluster
+            "code": 400, "message": 'git secret "absent" not found in namespace "default"'}}
+        run = api.post("/api/v1/monitors/repositories/demo-app/runs", json={})
+        assert run.status_code == 201 and run.json()["phase"] == "queued", run.text
 
 
 def test_chat_creates_a_task_that_succeeds_and_reports_its_result(first):
