@@ -88,7 +88,7 @@ def test_chat_creates_a_task_that_succeeds_and_reports_its_result(first):
         listed = api.post("/api/v1/chat", headers={"Accept": "application/json"},
                           json={"message": "list agents", "sessionId": "tour"}).json()
         assert [c["name"] for c in listed["toolCalls"]] == ["list_agents"]
-        assert listed["message"].startswith("There are no agents yet.")
+        assert listed["message"] == "There are 1 agent(s):\n- repo-reviewer"  # made by the monitor test above
 
 
 def test_an_incident_on_the_demo_cluster_finds_the_crash_looping_deployment(first):
