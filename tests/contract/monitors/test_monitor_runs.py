@@ -62,7 +62,8 @@ def test_inventory_queues_one_review_per_head_and_frees_the_monitor(env, event_s
     assert item["number"] == 1 and item["headSHA"] == SHA1 and item["state"] == "reviewing"
     task = tasks.get(f"/api/v1/tasks/{item['reviewTask']}", headers=AUTH).get_json()
     assert task["spec"]["type"] == "agent" and task["spec"]["agentRef"] == {"name": "reviewer"}
-    assert task["spec"]["workspace"] == {"gitRepo": "https://github.com/example/app.git", "ref": "branch-1"}
+    assert task["spec"]["workspace"] == {"gitRepo": "https://github.com/example/app.git", "ref": "branch-1",
+                                         "push": False}  # read-only: never pushed
     assert "gitSecretRef" not in task["spec"]["workspace"]  # a review never gets push credentials
     assert "ghp_secret" not in str(task)
     # the slot is free again: a second run of the same heads queues no new review
