@@ -62,10 +62,9 @@ def _validation(record: Any) -> list[dict[str, Any]]:
 
 def on_task_finished(event: Event) -> None:
     from shared.jobs.results import read_result
-    from shared.tasks.repository import tasks
+    from shared.tasks.repository import event_task
 
-    data: dict[str, Any] = event.data if isinstance(event.data, dict) else {}
-    record = tasks.get(data.get("namespace", ""), data.get("name", "")) if data.get("name") else None
+    record = event_task(event.data)
     if record is None:
         return
     labels = record.doc.get("metadata", {}).get("labels") or {}

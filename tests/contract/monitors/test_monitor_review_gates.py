@@ -4,37 +4,22 @@ automerge state from the review result, against a fake GitHub REST API and the r
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
 
 from shared.events.envelope import to_http
 from tests.conftest import AUTH
-from tests.support.fake_github import FakeGitHub, pull
+from tests.support.fake_github import pull
+from tests.support.monitors import monitor_world
 from tests.support.security import finish_task
 
 SHA1, SHA2 = "a" * 40, "b" * 40
 
 
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
 @pytest.fixture
 def env(function_client, fake_kube, monkeypatch):
-    from shared.config import reset_settings
-    from shared.store import ObjectStore
-
-    fake_kube.add("/api/v1", "secrets", "default", {"metadata": {"name": "gh"}, "data": {"token": b64("ghp_secret")}})
-    fake_kube.add("/api/v1", "secrets", "default", {"metadata": {"name": "claude"},
-                                                     "data": {"ANTHROPIC_API_KEY": b64("k")}})
-    ObjectStore("agent").create("default", "reviewer", {"spec": {"runtime": {"type": "claude",
-                                                                               "secretRef": {"name": "claude"}}}})
-    with FakeGitHub() as github_api:
-        monkeypatch.setenv("SHOAL_GITHUB_API_URL", github_api.url)
-        monkeypatch.setenv("SHOAL_OUTBOUND_ALLOW", "127.0.0.1")
-        reset_settings()
+    with monitor_world(fake_kube, monkeypatch) as github_api:
         apps = {name: function_client(name) for name in ("security", "github", "tasks", "internal", "reactor")}
         body = {"name": "app", "spec": {"repoURL": "https://github.com/example/app", "gitSecretRef": {"name": "gh"},
                                         "agents": {"reviewer": {"name": "reviewer"}},
