@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     max_path_param_bytes: int = 256            # UTF-8 bytes of one path segment argument
     agent_max_iterations: int = 50
     tool_timeout_seconds: float = 60.0
+    # One `workspace.validationCommands` entry (a monitor's validation.commands) runs at most this long.
+    validation_command_timeout_seconds: float = 600.0
 
     # labrats jobs dialect (issue 10). SUBMIT_API_KEYS and PROMETHEUS_URL keep the spec's names.
     submit_api_keys: str = Field(default="", validation_alias=AliasChoices("SUBMIT_API_KEYS", "SHOAL_SUBMIT_API_KEYS"))

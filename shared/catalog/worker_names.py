@@ -15,5 +15,7 @@ GITHUB_ISSUE_TOOL_NAMES = ("list_issues", "get_issue", "comment_on_issue")
 GITHUB_TOOL_NAMES = GITHUB_PR_TOOL_NAMES + GITHUB_ISSUE_TOOL_NAMES
 COORDINATION_TOOL_NAMES = ("delegate_task", "wait_for_tasks", "create_container_task", "cancel_task", "send_message",
                            "check_messages", "update_plan")
-SERVER_SIDE_WORKER_TOOLS = frozenset(MEMORY_TOOL_NAMES + GITHUB_TOOL_NAMES)
-WORKER_TOOL_NAMES = frozenset(MEMORY_TOOL_NAMES + GITHUB_TOOL_NAMES + COORDINATION_TOOL_NAMES)
+# Coordination tools that need the store: they run server-side, bound to the task (shared.catalog.worker_agent_tools).
+AGENT_TOOL_NAMES = ("create_agent", "delete_agent")
+SERVER_SIDE_WORKER_TOOLS = frozenset(MEMORY_TOOL_NAMES + GITHUB_TOOL_NAMES + AGENT_TOOL_NAMES)
+WORKER_TOOL_NAMES = frozenset(MEMORY_TOOL_NAMES + GITHUB_TOOL_NAMES + COORDINATION_TOOL_NAMES + AGENT_TOOL_NAMES)

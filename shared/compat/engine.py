@@ -10,6 +10,7 @@ Two modes:
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 from collections.abc import Generator, Iterator
@@ -22,7 +23,6 @@ from shared.compat.rules import GOAL_SENTINEL, compat_rules, coordinator_prompt,
 from shared.config import get_settings
 from shared.llm.base import Message, Provider, ProviderError, ToolCall, Usage
 
-PROGRESS_LIMIT = 300
 KEEPALIVE_SECONDS = 15.0
 
 
@@ -106,8 +106,22 @@ def _proxy_events(request: CompatRequest, provider: Provider) -> Iterator[Event]
 
 
 def progress_text(name: str, result: str) -> str:
-    shown = result if len(result) <= PROGRESS_LIMIT else result[:PROGRESS_LIMIT] + "…"
-    return f"\n[{name}] {shown}\n"
+    """What the client sees of a server-side tool call: its name and status, never its result (which can
+    hold file contents, task logs, transcripts or credentials). Orka's form: `[Tool <name> completed]`,
+    `failed` for a `{"success": false}` result, or `phase=<phase>` when the result reports a task phase."""
+    status = "completed"
+    try:
+        parsed = json.loads(result)
+    except (TypeError, ValueError):
+        parsed = None
+    if isinstance(parsed, dict):
+        data = parsed.get("data")
+        phase = data.get("phase") if isinstance(data, dict) else None
+        if parsed.get("success") is False:
+            status = "failed"
+        elif isinstance(phase, str) and phase:
+            status = f"phase={phase}"
+    return f"\n[Tool {name} {status}]\n"
 
 
 _END = object()

@@ -15,6 +15,7 @@ from typing import Any
 
 from shared.compat.common import (
     CompatRequest,
+    InvalidField,
     close_events,
     content_text,
     json_integer,
@@ -23,7 +24,7 @@ from shared.compat.common import (
     json_strings,
     tool_arguments,
 )
-from shared.errors import Invalid, ShoalError
+from shared.errors import Invalid, ShoalError, UpstreamError
 from shared.llm.base import CallOptions, Message, ToolCall, ToolSpec
 
 BAD_BODY = "invalid request body"
@@ -109,7 +110,7 @@ def parse(body: dict[str, Any]) -> CompatRequest:
         raise Invalid("messages is required and must be non-empty")
     n = _integer(body.get("n"))
     if n is not None and n > 1:
-        raise Invalid("n > 1 is not supported: underlying providers do not support multiple choices")
+        raise InvalidField("n", "n > 1 is not supported: underlying providers do not support multiple choices")
     model, temperature = body.get("model"), body.get("temperature")
     if model is not None and not isinstance(model, str):
         raise Invalid(BAD_BODY)
@@ -158,7 +159,7 @@ def apply_max_tokens(body: dict[str, Any], request: CompatRequest) -> None:
         return
     if value > 0:
         if value < 16:
-            raise Invalid(f"max_tokens must be at least 16, got {value}")
+            raise InvalidField("max_tokens", f"max_tokens must be at least 16, got {value}")
         request.max_tokens = value
 
 
@@ -172,12 +173,29 @@ def usage(outcome: Any) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
+def _finish(outcome: Any, called: bool) -> str | None:
+    """The finish reason, or None when the outcome is no answer: a plain stop with no text and no tool
+    call (Orka answers that with a 502 rather than an empty completion a client would take as the reply)."""
+    if called:
+        return "tool_calls"
+    if outcome.stop_reason in ("end_turn", "stop_sequence", "stop") and not outcome.text.strip():
+        return None
+    return FINISH.get(outcome.stop_reason, "stop")
+
+
+def _no_answer(outcome: Any, *, streaming: bool) -> UpstreamError:
+    what = "stream ended with" if streaming else "returned"
+    return UpstreamError(f"provider {what} non-success outcome {json.dumps(outcome.stop_reason)}")
+
+
 def response(ident: str, created: int, model: str, outcome: Any) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": outcome.text, "refusal": None}
     if outcome.tool_calls:
         message["content"] = outcome.text or None
         message["tool_calls"] = _tool_calls(outcome.tool_calls)
-    finish = "tool_calls" if outcome.tool_calls else FINISH.get(outcome.stop_reason, "stop")
+    finish = _finish(outcome, bool(outcome.tool_calls))
+    if finish is None:
+        raise _no_answer(outcome, streaming=False)
     return {"id": ident, "object": "chat.completion", "created": created, "model": model,
             "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
             "usage": usage(outcome)}
@@ -219,7 +237,11 @@ def frames(ident: str, created: int, model: str, events: Iterable[Any], *, inclu
     if outcome is None:
         yield data(error_body(ShoalError("stream ended without a result")))
         return
-    yield chunk({}, "tool_calls" if calls else FINISH.get(outcome.stop_reason, "stop"))
+    finish = _finish(outcome, bool(calls))
+    if finish is None:
+        yield data(error_body(_no_answer(outcome, streaming=True)))
+        return
+    yield chunk({}, finish)
     if include_usage:
         yield data({"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
                     "choices": [], "usage": usage(outcome)})

@@ -48,6 +48,15 @@ class GitHubClient:
         return self._request("GET", f"/repos/{owner}/{repo}/pulls/{number}", accept="application/vnd.github.diff",
                              raw=True)
 
+    def authenticated_login(self) -> str:
+        """The login of the token's own account ("" when GitHub does not say): the trusted marker author."""
+        try:
+            user = self._get("/user")
+        except UpstreamError:
+            return ""
+        login = user.get("login") if isinstance(user, dict) else None
+        return login.strip() if isinstance(login, str) else ""
+
     def reviews(self, owner: str, repo: str, number: int) -> list[dict[str, Any]]:
         return self._get(f"/repos/{owner}/{repo}/pulls/{number}/reviews", {"per_page": 100})
 

@@ -156,8 +156,12 @@ def github_tools(context: TaskContext | None, token: Callable[[], str | None]) -
                   for r in client.reviews(repo.owner, repo.repo, number)]
         bodies += [(c.get("body") or "", (c.get("user") or {}).get("login"))
                    for c in client.issue_comments(repo.owner, repo.repo, number)]
-        return {"reviewed": has_marker(bodies, repo.full_name, number, sha), "head_sha": sha,
-                "marker": make_marker(repo.full_name, number, sha)}
+        found = has_marker(bodies, repo.full_name, number, sha, trusted_author=client.authenticated_login)
+        # Orka's fields (found, pr_number, message) and Shoal's earlier `reviewed`, for prompts written for either
+        return {"found": found, "reviewed": found, "pr_number": number, "head_sha": sha,
+                "marker": make_marker(repo.full_name, number, sha),
+                "message": "review marker found for this PR head SHA" if found
+                else "no review marker found for this PR head SHA"}
 
     def review(repo, client, args):
         number = _int(args, "pr_number")

@@ -13,7 +13,7 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "meta": ("shared.meta.routes:router",),
     "tasks": ("shared.tasks.routes:router",),
     "internal": ("shared.tasks.internal_routes:router", "shared.jobs.workspace_routes:inputs_router",
-                 "shared.tasks.worker_tool_routes:router"),
+                 "shared.tasks.worker_tool_routes:router", "shared.memory.worker_routes:router"),
     "jobs": ("shared.jobs.job_routes:router", "shared.jobs.agent_routes:agents_router",
              "shared.jobs.agent_routes:instructions_router", "shared.jobs.admin_routes:api_keys_router",
              "shared.jobs.admin_routes:sources_router", "shared.jobs.admin_routes:config_router",

@@ -63,8 +63,10 @@ class ProblemDialect(Dialect):
         return self.body(error, request_id, instance), error.status, self.content_type
 
 
+# A 405 is the client's mistake (Orka's router answers it as invalid_request_error), not a server fault.
 _OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                 404: "not_found_error", 409: "conflict_error", 413: "invalid_request_error",
+                 404: "not_found_error", 405: "invalid_request_error", 409: "conflict_error",
+                 413: "invalid_request_error",
                  429: "rate_limit_error"}
 
 

@@ -8,12 +8,19 @@ Soft delete sets `deleted` and `disabled`; deleted memories are hidden unless as
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import Invalid, NotFound
-from shared.memory.common import normalize_tags, now_precise, optional_string, reject_server_fields
+from shared.memory.common import (
+    bool_param,
+    csv_param,
+    normalize_tags,
+    now_precise,
+    optional_string,
+    reject_server_fields,
+)
 from shared.memory.redact import redact
 from shared.store import ObjectStore, Record
 
@@ -72,6 +79,15 @@ class MemoryFilter:
     context: dict[str, str] = field(default_factory=dict)   # sessionName, agentName, taskName, parentTask, source
     include_disabled: bool = False
     include_deleted: bool = False
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> MemoryFilter:
+        """The list filter of a query string (the REST and the worker route take the same parameters)."""
+        return cls(query=args.get("q") or args.get("query") or "",
+                   tags=[t.lower() for t in csv_param(args, "tags")],
+                   context={k: args[k] for k in (*CONTEXT_FIELDS, "source") if args.get(k)},
+                   include_disabled=bool_param(args, "includeDisabled"),
+                   include_deleted=bool_param(args, "includeDeleted"))
 
     def admits(self, doc: dict[str, Any]) -> bool:
         if doc.get("deleted"):

@@ -23,12 +23,7 @@ def _namespace(ctx: RequestContext, body: dict | None = None) -> str:
 def list_memories(ctx: RequestContext):
     limit = parse_limit(ctx.args, default=svc.DEFAULT_LIMIT, maximum=svc.MAX_LIMIT)
     args = ctx.args
-    flt = svc.MemoryFilter(
-        query=args.get("q") or args.get("query") or "",
-        tags=[t.lower() for t in csv_param(args, "tags")],
-        context={k: args[k] for k in ("sessionName", "agentName", "taskName", "parentTask", "source") if args.get(k)},
-        include_disabled=bool_param(args, "includeDisabled"),
-        include_deleted=bool_param(args, "includeDeleted"))
+    flt = svc.MemoryFilter.from_args(args)
     namespace = _namespace(ctx)
     items, cursor = svc.list_memories(namespace, flt, limit=limit, cursor=args.get("continue") or None,
                                       ids=csv_param(args, "ids"))

@@ -94,43 +94,20 @@ def propose_memory(ctx: Context, args: dict[str, Any]) -> Any:
     return {"proposalId": doc["id"], "type": doc["type"], "status": doc["status"]}
 
 
-MAX_SESSIONS_SEARCHED = 100
-
-
 def search_transcript(ctx: Context, args: dict[str, Any]) -> Any:
     """Case-insensitive substring search over session transcripts of the namespace."""
-    import json
-
-    from shared.memory import sessions
+    from shared.memory import transcript_search as ts
 
     query = args.get("query")
     if not isinstance(query, str) or not query.strip():
         raise Invalid("query is required")
-    limit = _int(args, "limit", 10, 50)
-    width = _int(args, "max_snippet_length", 300, 4000)
-    roles = set(args.get("roles") or [])
-    if args.get("session_name"):
-        record = sessions.sessions.get(ctx.namespace, str(args["session_name"]))
-        candidates = [record] if sessions.visible(record) else []
-    else:
-        records, _ = sessions.sessions.list_page(ctx.namespace, limit=MAX_SESSIONS_SEARCHED)
-        candidates = [r for r in records if sessions.visible(r) and r.name != args.get("exclude_session_name")]
-    needle, hits = query.lower(), []
-    for record in candidates:
-        for line in sessions.transcript_lines(record).splitlines():
-            message = json.loads(line)
-            content = str(message.get("content") or "")
-            if roles and message.get("role") not in roles:
-                continue
-            at = content.lower().find(needle)
-            if at < 0:
-                continue
-            start = max(0, at - width // 2)
-            hits.append({"session": record.name, "order": message.get("order"), "role": message.get("role"),
-                         "snippet": content[start:start + width], "ts": message.get("ts")})
-            if len(hits) >= limit:
-                return {"matches": hits, "count": len(hits)}
-    return {"matches": hits, "count": len(hits)}
+    hits = ts.search(ctx.namespace, query, session_name=str(args.get("session_name") or ""),
+                     exclude_session_name=str(args.get("exclude_session_name") or ""),
+                     roles=set(args.get("roles") or []), limit=_int(args, "limit", ts.DEFAULT_LIMIT, ts.MAX_LIMIT),
+                     width=_int(args, "max_snippet_length", ts.DEFAULT_SNIPPET, ts.MAX_SNIPPET))
+    matches = [{"session": h.session, "order": h.message.get("order"), "role": h.message.get("role"),
+                "snippet": h.snippet, "ts": h.message.get("ts")} for h in hits]
+    return {"matches": matches, "count": len(matches)}
 
 
 _SPECS = {

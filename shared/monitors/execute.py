@@ -4,11 +4,13 @@
    or finished and stops);
 2. read the pull requests: the one PR of a narrowed run (`targetNumber`; an exact-head run whose PR
    moved on is recorded and skipped), else the open PRs, most recently updated first, up to
-   `maxPerRun`, drafts only with `includeDrafts`, PRs with a pause label skipped;
+   `maxPerRun`, drafts only with `includeDrafts`, PRs with a pause label skipped, PRs with a
+   protected label skipped with their item marked `blocked` (`skipReason: blocked_label`);
 3. per PR head not reviewed yet: one read-only review task (`agent`, the reviewer Agent, named after
    monitor, PR, head SHA and review round, so a round is never queued twice) and the item updated;
    a new head is reviewed at once, the same head again only once its review is older than
-   `review.staleReviewTTL` (a new round);
+   `review.staleReviewTTL` (a new round); the task's workspace is the PR head, never pushed, with
+   the monitor's `validation.commands` to run first (`shared.worker.validation`);
 4. a full inventory also retires items whose PR is no longer open;
 5. finish the run (succeeded with counts, or failed with the reason) and free the monitor's
    active-run slot. Every step leaves an audit event.
@@ -90,6 +92,9 @@ def _git_token(namespace: str, spec: dict[str, Any]) -> str | None:
     return None
 
 
+VERDICTS = ("passed", "needs_changes", "needs_human", "security_sensitive", "skipped")
+
+
 def _review_prompt(spec: dict[str, Any], pr: dict[str, Any]) -> str:
     review = spec.get("review") or {}
     validation = spec.get("validation") or {}
@@ -99,6 +104,9 @@ def _review_prompt(spec: dict[str, Any], pr: dict[str, Any]) -> str:
              f"Post one review with event {review.get('event', 'COMMENT')}."]
     if validation.get("commands"):
         lines.append(f"Validation ({validation.get('mode', 'changed')}): " + "; ".join(validation["commands"]))
+    # Orka's review result (orka.prReview.v1): the monitor reads the verdict from it (review_results.py)
+    lines.append('End your answer with one JSON object: {"schemaVersion": "orka.prReview.v1", "headSHA": "'
+                 + pr["head"]["sha"] + '", "verdict": "' + "|".join(VERDICTS) + '", "summary": "…"}.')
     return "\n".join(lines)
 
 
@@ -126,6 +134,48 @@ def review_round(spec: dict[str, Any], item: dict[str, Any] | None, sha: str) ->
     return current + 1 if age > parse_go_duration(str(ttl)) else current
 
 
+def _review_workspace(spec: dict[str, Any], pr: dict[str, Any]) -> dict[str, Any]:
+    """The PR head, read-only (never pushed); the monitor's validation commands run there first."""
+    workspace: dict[str, Any] = {"gitRepo": f"https://github.com/{spec['owner']}/{spec['repository']}.git",
+                                 "ref": (pr.get("head") or {}).get("ref"), "push": False}
+    commands = (spec.get("validation") or {}).get("commands")
+    if commands:
+        workspace["validationCommands"] = list(commands)
+    return workspace
+
+
+def _blocked_label(spec: dict[str, Any], pr: dict[str, Any]) -> tuple[str, str] | None:
+    """("protected" | "paused", the PR's label) when a policy label blocks automated review (Orka's
+    rule: labels compared case-insensitively, protected labels checked first)."""
+    policy = spec.get("policy") or {}
+    labels = {label.strip().lower(): label for label in _labels(pr) if isinstance(label, str)}
+    for kind, key in (("protected", "protectedLabels"), ("paused", "pauseLabels")):
+        for wanted in policy.get(key) or []:
+            if isinstance(wanted, str) and wanted.strip().lower() in labels:
+                return kind, labels[wanted.strip().lower()]
+    return None
+
+
+def _record_blocked(namespace: str, monitor: str, run_id: str, pr: dict[str, Any], label: str) -> None:
+    """A protected PR is not reviewed; its item says why (Orka: skipReason blocked_label, verdict skipped)."""
+    number = pr["number"]
+    doc = {"kind": "pull_request", "number": number, "title": pr.get("title"), "url": pr.get("html_url"),
+           "headSHA": (pr.get("head") or {}).get("sha", "").lower(), "state": "blocked", "verdict": "skipped",
+           "skipReason": "blocked_label", "blockedLabel": label, "automergeState": "", "lastRunID": run_id,
+           "updatedAt": now_rfc3339()}
+
+    def upsert(existing: dict[str, Any]) -> bool:
+        existing.update(doc)
+        return True
+
+    try:
+        items.create(scope(namespace, monitor), item_key(number), doc)
+    except AlreadyExists:
+        items.update(scope(namespace, monitor), item_key(number), upsert)
+    record_event(namespace, monitor, "ItemProtected", f"PR #{number} skipped: protected label {label}",
+                 run_id=run_id, item_kind="pull_request", item_number=number)
+
+
 def _review(namespace: str, monitor: str, run_id: str, spec: dict[str, Any], pr: dict[str, Any]) -> bool:
     """Queue a review of this PR head unless one exists; True when a task was created."""
     from shared.tasks.service import create_task
@@ -137,8 +187,7 @@ def _review(namespace: str, monitor: str, run_id: str, spec: dict[str, Any], pr:
     principal = Principal(kind="system", subject="system:shoal:monitors", username="monitors", namespace=namespace)
     body = {"name": task_name, "namespace": namespace, "spec": {
         "type": "agent", "agentRef": {"name": spec["agents"]["reviewer"]["name"]}, "prompt": _review_prompt(spec, pr),
-        "workspace": {"gitRepo": f"https://github.com/{spec['owner']}/{spec['repository']}.git",
-                      "ref": (pr.get("head") or {}).get("ref")}}}
+        "workspace": _review_workspace(spec, pr)}}
     created = True
     try:
         create_task(body, principal, server_labels={"orka.ai/monitor": monitor, "orka.ai/monitor-pr": str(number)},
@@ -147,7 +196,10 @@ def _review(namespace: str, monitor: str, run_id: str, spec: dict[str, Any], pr:
         created = False
     doc = {"kind": "pull_request", "number": number, "title": pr.get("title"), "url": pr.get("html_url"),
            "headSHA": sha, "state": "reviewing" if created else "reviewed", "reviewTask": task_name,
-           "lastRunID": run_id, "updatedAt": now_rfc3339(), "reviewRound": round_}
+           "lastRunID": run_id, "updatedAt": now_rfc3339(), "reviewRound": round_, "skipReason": "",
+           "blockedLabel": ""}
+    if created:  # a new review's result is not in yet (review_results.py sets them when it is)
+        doc.update(verdict="", automergeState="")
     if created or not (existing and existing.doc.get("reviewedAt")):
         doc["reviewedAt"] = now_rfc3339()
 
@@ -185,7 +237,6 @@ def execute_run(namespace: str, monitor: str, run_id: str) -> None:
         return
     spec = record.doc["spec"]
     prs_cfg = (spec.get("targets") or {}).get("pullRequests") or {}
-    paused = set((spec.get("policy") or {}).get("pauseLabels") or [])
     try:
         client = GitHubClient(_git_token(namespace, spec))
         number, target_sha = run.doc.get("targetNumber"), run.doc.get("targetSHA")
@@ -201,7 +252,11 @@ def execute_run(namespace: str, monitor: str, run_id: str) -> None:
         for pr in pulls:
             if pr.get("state", "open") != "open" or (pr.get("draft") and not prs_cfg.get("includeDrafts")):
                 continue
-            if _labels(pr) & paused:
+            blocked = _blocked_label(spec, pr)
+            if blocked and blocked[0] == "protected":
+                _record_blocked(namespace, monitor, run_id, pr, blocked[1])
+                continue
+            if blocked:
                 record_event(namespace, monitor, "ItemPaused", f"PR #{pr['number']} carries a pause label",
                              run_id=run_id, item_kind="pull_request", item_number=pr["number"])
                 continue

@@ -9,7 +9,6 @@ idempotent, so a redelivered event changes nothing.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 from shared.events import Event
 from shared.logs import get_logger
@@ -19,10 +18,9 @@ log = get_logger("security")
 
 
 def on_task_finished(event: Event) -> None:
-    from shared.tasks.repository import tasks
+    from shared.tasks.repository import event_task
 
-    data: dict[str, Any] = event.data if isinstance(event.data, dict) else {}
-    record = tasks.get(data.get("namespace", ""), data.get("name", "")) if data.get("name") else None
+    record = event_task(event.data)
     if record is None:
         return
     labels = record.doc.get("metadata", {}).get("labels") or {}

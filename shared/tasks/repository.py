@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import zlib
+from typing import Any
 
 from shared.store import AlreadyExists, ObjectStore
 
@@ -38,6 +39,13 @@ def result_key(namespace: str, name: str) -> str:
 
 def artifact_key(namespace: str, task: str, filename: str) -> str:
     return f"artifacts/{namespace}/{task}/{filename}"
+
+
+def event_task(data: Any):
+    """The task a task event (`dev.shoal.task.*` data: namespace, name) is about, or None when it is gone."""
+    if not isinstance(data, dict) or not data.get("name"):
+        return None
+    return tasks.get(data.get("namespace", ""), data["name"])
 
 
 def child_partition(namespace: str, parent: str) -> str:

@@ -168,6 +168,23 @@ def check_git_repo(spec: dict[str, Any], *, allow_credentials: bool = False) -> 
         check_git_url(workspace["gitRepo"], "spec.workspace.gitRepo", allow_credentials=allow_credentials)
     if isinstance(workspace, dict):
         check_publishing(workspace)
+        check_validation_commands(workspace)
+
+
+MAX_VALIDATION_COMMANDS, MAX_COMMAND_LENGTH = 20, 2000
+
+
+def check_validation_commands(workspace: dict[str, Any]) -> None:
+    """`workspace.validationCommands` (Shoal: a repository monitor's `validation.commands`, run by the
+    worker in the cloned workspace before the agent): up to 20 non-empty shell command strings."""
+    commands = workspace.get("validationCommands")
+    if commands is None:
+        return
+    field = "workspace.validationCommands"
+    if not isinstance(commands, list) or len(commands) > MAX_VALIDATION_COMMANDS:
+        raise _bad(field, f"must be a list of at most {MAX_VALIDATION_COMMANDS} commands")
+    if not all(isinstance(c, str) and c.strip() and len(c) <= MAX_COMMAND_LENGTH for c in commands):
+        raise _bad(field, f"must hold non-empty commands of at most {MAX_COMMAND_LENGTH} characters")
 
 
 _REF_NAME = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<![./])$")

@@ -5,8 +5,9 @@ A worker has neither store access nor Secrets, so the tools that need them run h
   read and injected here, the call goes through the SSRF-guarded client, and the answer is scrubbed
   of the secret (`shared.catalog.tool_runtime`);
 - `POST /internal/v1/worker-tools/<ns>/<tool>/call` — the memory tools (`recall_memory`, `remember`,
-  `propose_memory`, `search_transcript`) and the GitHub tools, bound to the calling task: its
-  agent, session and parent for memory; its repository scope and Git credential for GitHub.
+  `propose_memory`, `search_transcript`), the GitHub tools and `create_agent`/`delete_agent`, bound
+  to the calling task: its agent, session and parent for memory; its repository scope and Git
+  credential for GitHub; its namespace and ownership for agents.
 Body: `{"arguments": {...}, "taskName": "..."}`; answer: `{"result": <the tool's output>}`. Tool-level
 failures are results (`{"success": false, ...}`) as in the agent loop; request errors are 4xx.
 """
@@ -54,7 +55,7 @@ def call_catalog_tool(ctx: RequestContext, namespace: str, tool: str):
 
 
 def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: str):
-    from shared.catalog.worker_names import GITHUB_TOOL_NAMES, MEMORY_TOOL_NAMES
+    from shared.catalog.worker_names import AGENT_TOOL_NAMES, GITHUB_TOOL_NAMES, MEMORY_TOOL_NAMES
 
     spec = record_doc.get("spec", {})
     if tool in MEMORY_TOOL_NAMES:
@@ -70,6 +71,10 @@ def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: st
         from shared.github.tools import github_tools, task_context
 
         found = github_tools(task_context(record_doc), lambda: git_token(namespace, spec))
+    elif tool in AGENT_TOOL_NAMES:
+        from shared.catalog.worker_agent_tools import agent_tools
+
+        found = agent_tools(namespace, task)
     else:
         raise NotFound(f'tool "{tool}" not found')
     return next(t for t in found if t.spec.name == tool)

@@ -49,11 +49,12 @@ def catalog_tools(client: InternalClient, namespace: str, task: str, specs: Iter
 
 
 def _local_specs() -> dict[str, ToolSpec]:
-    """The memory and GitHub tools' schemas (built without any store or credential access)."""
+    """The memory, GitHub and agent tools' schemas (built without any store or credential access)."""
+    from shared.catalog.worker_agent_tools import agent_tools
     from shared.github.tools import github_tools
     from shared.memory.worker_tools import memory_tools
 
-    return {t.spec.name: t.spec for t in [*memory_tools(""), *github_tools(None, lambda: None)]}
+    return {t.spec.name: t.spec for t in [*memory_tools(""), *github_tools(None, lambda: None), *agent_tools("", "")]}
 
 
 def server_tools(client: InternalClient, namespace: str, task: str, names: Iterable[str]) -> list[Tool]:

@@ -77,7 +77,12 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
     """Built-ins (all, or the ones named), the agent's catalog tools, and — with coordination — the
     coordination, memory and GitHub PR-loop tools; memory/GitHub tools named in `tools` are added too."""
     from shared.agent.builtin import builtin_tools
-    from shared.catalog.worker_names import GITHUB_PR_TOOL_NAMES, MEMORY_TOOL_NAMES, SERVER_SIDE_WORKER_TOOLS
+    from shared.catalog.worker_names import (
+        AGENT_TOOL_NAMES,
+        GITHUB_PR_TOOL_NAMES,
+        MEMORY_TOOL_NAMES,
+        SERVER_SIDE_WORKER_TOOLS,
+    )
     from shared.worker.remote_tools import catalog_tools, server_tools
 
     agent = agent or {}
@@ -93,7 +98,7 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
 
         tools += coordination_tools(WorkerContext(client, namespace, name, parent,
                                                   wait_cap_seconds=max(1.0, get_settings().tool_timeout_seconds - 5)))
-        server_side = [*MEMORY_TOOL_NAMES, *GITHUB_PR_TOOL_NAMES, *server_side]
+        server_side = [*MEMORY_TOOL_NAMES, *GITHUB_PR_TOOL_NAMES, *AGENT_TOOL_NAMES, *server_side]
     tools += server_tools(client, namespace, name, server_side)
     unique: dict[str, Tool] = {}
     for tool in tools:

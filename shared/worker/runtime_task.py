@@ -186,6 +186,16 @@ def clone_workspace(spec: dict[str, Any], workspace: Path) -> tuple[Any, Any]:
     return cloned, credential
 
 
+def _validate(spec: dict[str, Any], workspace: Path) -> list[dict[str, Any]] | None:
+    """A monitor review's validation commands, run in the fresh clone before the agent touches it."""
+    commands = (spec.get("workspace") or {}).get("validationCommands")
+    if not commands:
+        return None
+    from shared.worker.validation import run_validation
+
+    return run_validation(list(commands), workspace, get_settings().validation_command_timeout_seconds)
+
+
 def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: dict[str, Any],
                      agent: dict[str, Any]) -> RuntimeResult:
     kind = runtime_type(agent) or ""
@@ -199,13 +209,19 @@ def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: di
     workspace.mkdir(parents=True, exist_ok=True)
     try:
         cloned, credential = clone_workspace(spec, workspace)
+        validation = _validate(spec, workspace) if cloned is not None else None
         access = _model_access(client, namespace, name, agent)
         env = profile.environment(access, scratch / "home")
         progress = _Progress(client, namespace, name)
         print(f"[runtime] {profile.name}: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(command))}",
               flush=True)
         try:
-            outcome = asyncio.run(_session(command, env, workspace, _prompt(spec, agent), progress, _timeout(spec)))
+            prompt = _prompt(spec, agent)
+            if validation:
+                from shared.worker.validation import validation_prompt
+
+                prompt = validation_prompt(validation) + "\n\n" + prompt
+            outcome = asyncio.run(_session(command, env, workspace, prompt, progress, _timeout(spec)))
         except RuntimeFailed as exc:
             progress.flush()
             raise TaskFailed(f"{profile.name}: {exc}") from None
@@ -217,6 +233,8 @@ def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: di
         changes: dict[str, Any] = {"runtime": profile.name, "stopReason": outcome.stop_reason}
         if outcome.denied:
             changes["denied"] = outcome.denied
+        if validation:
+            changes["validation"] = [{k: r[k] for k in ("command", "exitCode", "passed")} for r in validation]
         if cloned is not None:
             changes.update(_publish(client, namespace, name, spec, workspace, cloned, credential, outcome))
         account = RuntimeResult.account(changes)

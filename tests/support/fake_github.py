@@ -48,6 +48,7 @@ class FakeGitHub(BackgroundServer):
         # "pending, then success"; each answer is {"check_runs": [...], "statuses": [...]}.
         self.ci: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.unmergeable: set[tuple[str, int]] = set()
+        self.login = "shoal-bot"  # the token's own account (GET /user); reviews and comments are posted as it
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         super().__init__(self._wsgi)
@@ -61,6 +62,8 @@ class FakeGitHub(BackgroundServer):
             self.requests.append({"method": request.method, "path": request.path, "query": dict(request.args),
                                   "authorization": request.headers.get("Authorization"),
                                   "accept": request.headers.get("Accept"), "body": body})
+        if request.path == "/user":
+            return _json({"login": self.login, "id": 1, "type": "Bot"})
         found_route = next(((n, p, p.match(request.path)) for n, p in _ROUTES if p.match(request.path)), None)
         if found_route is None:
             return _json({"message": "Not Found"}, 404)

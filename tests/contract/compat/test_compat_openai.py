@@ -19,8 +19,8 @@ WEATHER = {"type": "function", "function": {"name": "get_weather", "description"
                                                            "required": ["city"]}}}
 
 
-def oai_error(message: str, kind: str) -> dict:
-    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+def oai_error(message: str, kind: str, param: str | None = None) -> dict:
+    return {"error": {"message": message, "type": kind, "param": param, "code": None}}
 
 
 def post(client, body, headers=AUTH):
@@ -66,7 +66,10 @@ def test_bad_requests_are_400_invalid_request_error(compat, openai_upstream):
     # One app for all cases: building it (moto, event sink) costs more than the requests.
     for body, message in BAD_REQUESTS:
         response = post(compat, body)
-        assert (response.status_code, response.get_json()) == (400, oai_error(message, "invalid_request_error")), body
+        # Orka names the field at fault for these two (`param`), and no other
+        param = "n" if message.startswith("n > 1") else "max_tokens" if message.startswith("max_tokens") else None
+        expected = oai_error(message, "invalid_request_error", param)
+        assert (response.status_code, response.get_json()) == (400, expected), body
     assert openai_upstream.requests == []
 
 
@@ -74,7 +77,7 @@ def test_bad_requests_raise_the_sdks_bad_request_error(openai_client, openai_ups
     with pytest.raises(openai.BadRequestError) as exc:
         openai_client.chat.completions.create(model="m", messages=USER, max_tokens=4)
     assert exc.value.body["message"] == "max_tokens must be at least 16, got 4"
-    assert exc.value.type == "invalid_request_error"
+    assert exc.value.type == "invalid_request_error" and exc.value.param == "max_tokens"
     assert openai_upstream.requests == []
 
 

@@ -84,7 +84,7 @@ def test_waiting_on_a_running_task_is_auto_polled_and_progress_streams(anthropic
     assert len(anthropic_upstream.requests) == 2
     [result] = tool_results(anthropic_upstream.requests[1])
     assert json.loads(result)["data"] == {"name": "build-1", "phase": "Succeeded", "message": "built"}
-    assert "[Auto-polling tasks...]" in text and "[wait_for_task]" in text
+    assert "[Auto-polling tasks...]" in text and "[Tool wait_for_task phase=Succeeded]" in text
     assert text.endswith("build-1 succeeded.") and SENTINEL not in text
     assert final.stop_reason == "end_turn" and all(b.type == "text" for b in final.content)
     assert len(final.content) >= 3  # the model's text and each tool progress are separate text blocks

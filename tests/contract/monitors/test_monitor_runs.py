@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
 from shared.events.envelope import to_http
 from tests.conftest import AUTH
-from tests.support.fake_github import FakeGitHub, pull
+from tests.support.fake_github import pull
+from tests.support.monitors import monitor_world
 
 SHA1, SHA2, SHA3 = "a" * 40, "b" * 40, "c" * 40
 
 
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
 @pytest.fixture
 def env(function_client, fake_kube, monkeypatch):
-    from shared.config import reset_settings
-    from shared.store import ObjectStore
-
-    fake_kube.add("/api/v1", "secrets", "default", {"metadata": {"name": "gh"}, "data": {"token": b64("ghp_secret")}})
-    fake_kube.add("/api/v1", "secrets", "default", {"metadata": {"name": "claude"},
-                                                     "data": {"ANTHROPIC_API_KEY": b64("k")}})
-    ObjectStore("agent").create("default", "reviewer", {"spec": {"runtime": {"type": "claude",
-                                                                               "secretRef": {"name": "claude"}}}})
-    with FakeGitHub() as github_api:
-        monkeypatch.setenv("SHOAL_GITHUB_API_URL", github_api.url)
-        monkeypatch.setenv("SHOAL_OUTBOUND_ALLOW", "127.0.0.1")
-        reset_settings()
+    with monitor_world(fake_kube, monkeypatch) as github_api:
         security, github, tasks = function_client("security"), function_client("github"), function_client("tasks")
         body = {"name": "app", "spec": {"repoURL": "https://github.com/example/app", "gitSecretRef": {"name": "gh"},
                                         "agents": {"reviewer": {"name": "reviewer"}},
@@ -62,7 +46,8 @@ def test_inventory_queues_one_review_per_head_and_frees_the_monitor(env, event_s
     assert item["number"] == 1 and item["headSHA"] == SHA1 and item["state"] == "reviewing"
     task = tasks.get(f"/api/v1/tasks/{item['reviewTask']}", headers=AUTH).get_json()
     assert task["spec"]["type"] == "agent" and task["spec"]["agentRef"] == {"name": "reviewer"}
-    assert task["spec"]["workspace"] == {"gitRepo": "https://github.com/example/app.git", "ref": "branch-1"}
+    assert task["spec"]["workspace"] == {"gitRepo": "https://github.com/example/app.git", "ref": "branch-1",
+                                         "push": False}  # read-only: never pushed
     assert "gitSecretRef" not in task["spec"]["workspace"]  # a review never gets push credentials
     assert "ghp_secret" not in str(task)
     # the slot is free again: a second run of the same heads queues no new review

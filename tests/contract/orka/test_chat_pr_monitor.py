@@ -152,3 +152,51 @@ def test_without_a_monitor_phrase_the_tool_is_not_loaded(chat):
     body = turn(server, llm, [GOOD], message="list my tasks")
     assert body["toolCalls"][0]["result"]["errorType"] == "unknown_tool"
     assert _tasks() == []
+
+
+def test_the_monitor_loop_runs_without_a_marker_secret(chat, function_client, monkeypatch):
+    """ORKA_PR_REVIEW_MARKER_SECRET is optional: the created task's loop (list → check marker → review
+    with the marker → the next run's check) works without it, the marker being recognised by its author,
+    the token's own GitHub account (Orka's fallback)."""
+    from shared.config import reset_settings
+    from tests.conftest import AUTH
+    from tests.support.fake_github import FakeGitHub, pull
+
+    server, llm, fake_kube = chat
+    fake_kube.add("/api/v1", "secrets", "default", {"metadata": {"name": "github-token"},
+                                                     "data": {"token": b64("ghp_default")}})
+    first = turn(server, llm, [GOOD])["toolCalls"][0]["result"]
+    assert first["success"] is True, first
+    name = first["data"]["name"]
+    internal = function_client("internal")
+    sha = "c" * 40
+    with FakeGitHub() as gh:
+        monkeypatch.delenv("ORKA_PR_REVIEW_MARKER_SECRET", raising=False)
+        monkeypatch.delenv("ORKA_PR_REVIEW_MARKER_TRUSTED_AUTHOR", raising=False)
+        monkeypatch.setenv("SHOAL_GITHUB_API_URL", gh.url)
+        monkeypatch.setenv("SHOAL_OUTBOUND_ALLOW", "127.0.0.1")
+        reset_settings()
+        gh.pulls["example/app"] = [pull(4, sha, title="Add cache")]
+        gh.diffs[("example/app", 4)] = "diff --git a/c b/c\n+cache\n"
+
+        def call(tool: str, **arguments) -> dict:
+            response = internal.post(f"/internal/v1/worker-tools/default/{tool}/call", headers=AUTH,
+                                     json={"taskName": name, "arguments": {"repo_url": REPO, **arguments}})
+            assert response.status_code == 200, response.get_json()
+            result = response.get_json()["result"]
+            assert result["success"] is True, result
+            return result["data"]
+
+        assert [p["number"] for p in call("list_pull_requests")] == [4]
+        check = call("check_pr_review_marker", pr_number=4)
+        assert check["found"] is False and check["message"] == "no review marker found for this PR head SHA"
+        assert check["marker"].startswith(f"<!-- orka:pr-review repo=example/app pr=4 head_sha={sha} sig=")
+        assert call("review_pull_request", pr_number=4)["diff"].startswith("diff --git")
+        call("post_review_comment", pr_number=4, event="COMMENT", body="Fine.\n\n" + check["marker"])
+        # the next scheduled run skips this head
+        again = call("check_pr_review_marker", pr_number=4)
+        assert again["found"] is True and again["reviewed"] is True and again["marker"] == check["marker"]
+        assert all(r["authorization"] == "Bearer ghp_default" for r in gh.requests)
+        # a marker copied by someone else is not proof
+        gh.reviews[("example/app", 4)][0]["user"]["login"] = "mallory"
+        assert call("check_pr_review_marker", pr_number=4)["found"] is False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.github.markers import MarkerKeyMissing, has_marker, make_marker
+from shared.github.markers import has_marker, make_marker
 
 REPO, SHA = "Example/App", "ab" * 20
 
@@ -61,7 +61,56 @@ def test_legacy_markers_only_from_the_trusted_author(keys):
     assert not has_marker([(legacy, "orka-bot")], REPO, 1, SHA)
 
 
-def test_signing_needs_a_key(keys):
+def test_without_a_secret_markers_are_signed_with_the_empty_key_as_orka_does(keys):
+    import hashlib
+    import hmac
+
     keys(None)
-    with pytest.raises(MarkerKeyMissing):
-        make_marker(REPO, 1, SHA)
+    marker = make_marker(REPO, 1, SHA)  # no MarkerKeyMissing: the secret is optional
+    sig = hmac.new(b"", f"example/app\n1\n{SHA}".encode(), hashlib.sha256).hexdigest()
+    assert marker == f"<!-- orka:pr-review repo=example/app pr=1 head_sha={SHA} sig={sig} -->"
+    # no key verifies it: only the trusted author's marker counts
+    assert not has_marker([(marker, "shoal-bot")], REPO, 1, SHA)
+    assert has_marker([(marker, "shoal-bot")], REPO, 1, SHA, trusted_author=lambda: "shoal-bot")
+    assert not has_marker([(marker, "mallory")], REPO, 1, SHA, trusted_author=lambda: "shoal-bot")
+    assert not has_marker([(marker, "shoal-bot")], REPO, 2, SHA, trusted_author=lambda: "shoal-bot")
+
+
+def test_the_configured_trusted_author_wins_and_the_token_login_is_read_only_when_needed(keys):
+    keys(None, trusted="orka-bot")
+    calls = []
+
+    def login():
+        calls.append(1)
+        return "shoal-bot"
+
+    marker = make_marker(REPO, 1, SHA)
+    assert has_marker([(marker, "orka-bot")], REPO, 1, SHA, trusted_author=login)
+    assert not has_marker([(marker, "shoal-bot")], REPO, 1, SHA, trusted_author=login)
+    assert calls == []
+    keys("k")
+    assert has_marker([(make_marker(REPO, 1, SHA), "anyone")], REPO, 1, SHA, trusted_author=login)
+    assert calls == []  # a verified signature needs no author
+
+
+def test_orka_written_markers_verify_with_the_same_key(keys):
+    import hashlib
+    import hmac
+
+    keys("shared-key")
+    sig = hmac.new(b"shared-key", f"example/app\n7\n{SHA}".encode(), hashlib.sha256).hexdigest()
+    orka = f"Looks good\n<!-- orka:pr-review repo=example/app pr=7 head_sha={SHA} sig={sig} -->"
+    assert has_marker([(orka, "someone")], REPO, 7, SHA)
+    legacy_only_head = f"<!-- orka:pr-review head_sha={SHA} -->"
+    assert has_marker([(legacy_only_head, "bot")], REPO, 7, SHA, trusted_author=lambda: "bot")
+    assert not has_marker([(legacy_only_head, "bot")], REPO, 7, SHA)
+
+
+def test_markers_of_earlier_shoal_versions_still_verify(keys):
+    import hashlib
+    import hmac
+
+    keys("k1")
+    sig = hmac.new(b"k1", f"example/app#3#{SHA}".encode(), hashlib.sha256).hexdigest()
+    assert has_marker([(f"<!-- orka-pr-review repo=example/app pr=3 head_sha={SHA} sig={sig} -->", None)],
+                      REPO, 3, SHA)

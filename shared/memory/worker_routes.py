@@ -1,0 +1,173 @@
+"""Orka's worker routes for memory (`/internal/v1/memories/<ns>/**`, `/internal/v1/memory-proposals/<ns>/**`)
+and transcript search (`GET /internal/v1/sessions/<ns>/search`): what an Orka worker image calls for
+`recall_memory`, `remember`, `propose_memory` and `search_transcript`.
+
+The same services as the REST routes (`shared.memory.memories`, `.proposals`), so redaction, tags, the
+proposal lifecycle and its events are the same; the differences are Orka's: the namespace is in the
+path and must be the caller's own (a ServiceAccount of another namespace → 403), a body naming another
+namespace is refused, lists are bare JSON arrays, and `limit` is optional (0 or absent → the default).
+Shoal's own workers reach the same tools through `/internal/v1/worker-tools/**` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shared.auth.namespaces import require_same_namespace
+from shared.errors import Invalid
+from shared.http import RequestContext, Router
+from shared.memory import memories as mem
+from shared.memory import proposals as props
+from shared.memory.common import csv_param
+
+router = Router("/internal/v1", dialect="orka", tag="internal")
+
+
+def _namespace(ctx: RequestContext, namespace: str) -> str:
+    require_same_namespace(ctx.require_principal(), namespace)
+    return namespace
+
+
+def _count(args: Mapping[str, str], name: str, default: int, maximum: int) -> int:
+    """An optional non-negative integer parameter (Orka: anything else → 400 "invalid <name>")."""
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(f"invalid {name}") from None
+    if value < 0:
+        raise Invalid(f"invalid {name}")
+    return min(value or default, maximum)
+
+
+def _body(ctx: RequestContext, namespace: str, kind: str, *, allow_empty: bool = False) -> dict[str, Any]:
+    """The JSON body without its `namespace`, which may only repeat the path's."""
+    body = ctx.json_object(allow_empty=allow_empty)
+    if body.get("namespace") not in (None, "", namespace):
+        raise Invalid(f"{kind} namespace mismatch")
+    return {k: v for k, v in body.items() if k != "namespace"}
+
+
+# -- memories --------------------------------------------------------------------------------------
+@router.route("/memories/<namespace>", ["GET"], summary="List memories for a worker (JSON array)")
+def list_memories(ctx: RequestContext, namespace: str):
+    namespace = _namespace(ctx, namespace)
+    limit = _count(ctx.args, "limit", mem.DEFAULT_LIMIT, mem.MAX_LIMIT)
+    items, _ = mem.list_memories(namespace, mem.MemoryFilter.from_args(ctx.args), limit=limit,
+                                 ids=csv_param(ctx.args, "ids"))
+    return items
+
+
+@router.route("/memories/<namespace>", ["POST"], summary="Create a memory for a worker",
+              responses={201: "The created memory"})
+def create_memory(ctx: RequestContext, namespace: str):
+    namespace = _namespace(ctx, namespace)
+    return mem.create_memory(namespace, _body(ctx, namespace, "memory")), 201
+
+
+@router.route("/memories/<namespace>/<memory_id>", ["GET"], summary="Get a memory for a worker")
+def get_memory(ctx: RequestContext, namespace: str, memory_id: str):
+    return mem.get_memory(_namespace(ctx, namespace), memory_id)
+
+
+@router.route("/memories/<namespace>/<memory_id>", ["PUT"], summary="Update a memory for a worker (partial merge)")
+def update_memory(ctx: RequestContext, namespace: str, memory_id: str):
+    namespace = _namespace(ctx, namespace)
+    return mem.update_memory(namespace, memory_id, _body(ctx, namespace, "memory"))
+
+
+@router.route("/memories/<namespace>/<memory_id>", ["DELETE"], summary="Soft-delete a memory for a worker")
+def delete_memory(ctx: RequestContext, namespace: str, memory_id: str):
+    mem.soft_delete(_namespace(ctx, namespace), memory_id)
+    return None
+
+
+@router.route("/memories/<namespace>/<memory_id>/disable", ["POST"], summary="Disable a memory for a worker")
+def disable_memory(ctx: RequestContext, namespace: str, memory_id: str):
+    mem.set_disabled(_namespace(ctx, namespace), memory_id, True)
+    return None
+
+
+@router.route("/memories/<namespace>/<memory_id>/enable", ["POST"], summary="Re-enable a memory for a worker")
+def enable_memory(ctx: RequestContext, namespace: str, memory_id: str):
+    mem.set_disabled(_namespace(ctx, namespace), memory_id, False)
+    return None
+
+
+# -- memory proposals ------------------------------------------------------------------------------
+@router.route("/memory-proposals/<namespace>", ["GET"], summary="List memory proposals for a worker (JSON array)")
+def list_proposals(ctx: RequestContext, namespace: str):
+    namespace = _namespace(ctx, namespace)
+    limit = _count(ctx.args, "limit", props.DEFAULT_LIMIT, props.MAX_LIMIT)
+    filters = {k: ctx.args[k] for k in ("taskName", "agentName", "type", "status") if ctx.args.get(k)}
+    items, _ = props.list_proposals(namespace, filters, ctx.args.get("query") or ctx.args.get("q") or "",
+                                    limit=limit, cursor=None)
+    return items
+
+
+@router.route("/memory-proposals/<namespace>", ["POST"], summary="Submit a memory proposal for a worker",
+              responses={201: "The created proposal"})
+def create_proposal(ctx: RequestContext, namespace: str):
+    namespace = _namespace(ctx, namespace)
+    return props.create_proposal(namespace, _body(ctx, namespace, "memory proposal")), 201
+
+
+@router.route("/memory-proposals/<namespace>/<proposal_id>", ["GET"], summary="Get a memory proposal for a worker")
+def get_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
+    return props.get_proposal(_namespace(ctx, namespace), proposal_id)
+
+
+@router.route("/memory-proposals/<namespace>/<proposal_id>/review", ["POST"],
+              summary="Review a memory proposal for a worker")
+def review_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
+    namespace = _namespace(ctx, namespace)
+    body = _body(ctx, namespace, "memory proposal")
+    body.setdefault("reviewer", ctx.require_principal().username)  # Orka: the caller, unless named
+    props.review(namespace, proposal_id, body)
+    return None
+
+
+@router.route("/memory-proposals/<namespace>/<proposal_id>/apply", ["POST"],
+              summary="Apply an accepted memory proposal for a worker")
+def apply_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
+    namespace = _namespace(ctx, namespace)
+    body = _body(ctx, namespace, "memory proposal", allow_empty=True)
+    if not body.get("appliedBy"):
+        body["appliedBy"] = ctx.require_principal().username
+    return props.apply(namespace, proposal_id, body)
+
+
+@router.route("/memory-proposals/<namespace>/<proposal_id>/archive", ["POST"],
+              summary="Archive a memory proposal for a worker")
+def archive_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
+    props.archive(_namespace(ctx, namespace), proposal_id)
+    return None
+
+
+# -- transcript search -----------------------------------------------------------------------------
+@router.route("/sessions/<namespace>/search", ["GET"], summary="Search the namespace's session transcripts")
+def search_transcripts(ctx: RequestContext, namespace: str):
+    from shared.memory import transcript_search as ts
+
+    namespace = _namespace(ctx, namespace)
+    query = (ctx.args.get("query") or "").strip()
+    if not query:
+        raise Invalid("query is required")
+    hits = ts.search(namespace, query, session_name=(ctx.args.get("sessionName") or "").strip(),
+                     exclude_session_name=(ctx.args.get("excludeSessionName") or "").strip(),
+                     roles=set(csv_param(ctx.args, "roles")),
+                     limit=_count(ctx.args, "limit", ts.DEFAULT_LIMIT, ts.MAX_LIMIT),
+                     width=_count(ctx.args, "maxSnippetLength", ts.DEFAULT_SNIPPET, ts.MAX_SNIPPET))
+    out = []
+    for hit in hits:
+        message = hit.message
+        item = {"sessionName": hit.session, "messageId": message.get("order"),
+                "stableMessageId": message.get("id") or "", "role": message.get("role"),
+                "snippet": hit.snippet, "createdAt": message.get("ts")}
+        if message.get("name"):
+            item["name"] = message["name"]
+        out.append(item)
+    return out
