@@ -225,7 +225,7 @@ class Api:
             metrics.record_request(self.name, route.rule if route else "unmatched", request.method,
                                    response.status_code, seconds)
         if current_span is not None:
-            current_span.update_name(f"{request.method} {route.rule if route else request.path}")
+            current_span.update_name(f"{request.method} {route.rule if route else 'unmatched'}")  # bounded names
             current_span.set_attributes({"http.request.method": request.method,
                                          "http.route": route.rule if route else "",
                                          "http.response.status_code": response.status_code,
