@@ -4,7 +4,11 @@
 # `docker build --target runtimes -t ghcr.io/shoal-dev/shoal-runtimes:0.1.0 .`: the worker image of
 # coding-agent tasks (SHOAL_RUNTIME_IMAGE; docs/agents.md): Shoal plus git, Node.js and the CLIs pinned
 # in runtimes/package.json. The default target (the last stage) is the image of every function.
-FROM python:3.11-slim AS runtimes
+# `make image` builds both, named by deploy/base/kustomization.yaml (`images:`), the manifests' one place.
+# The base is pinned to a patch release; pin its digest too (`python:3.11.13-slim-bookworm@sha256:…`)
+# where builds must be reproducible. Both stages run as uid 10001 and keep no compiler.
+ARG PYTHON_BASE=python:3.11.13-slim-bookworm
+FROM ${PYTHON_BASE} AS runtimes
 WORKDIR /app
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 SHOAL_RUNTIMES_DIR=/opt/shoal-runtimes HOME=/home/shoal
 RUN apt-get update && apt-get install -y --no-install-recommends git nodejs npm ca-certificates \
@@ -19,7 +23,7 @@ RUN pip install --no-cache-dir . && useradd --uid 10001 --create-home --home-dir
 USER 10001
 CMD ["python", "/app/functions/worker/main.py"]
 
-FROM python:3.11-slim AS shoal
+FROM ${PYTHON_BASE} AS shoal
 WORKDIR /app
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PORT=8080
 COPY pyproject.toml README.md ./

@@ -7,7 +7,11 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # runtimes/package-lock.json. npm ci empties node_modules first, so a stamp from an older lock goes with it.
 RUNTIMES_STAMP := runtimes/node_modules/.installed-$(shell cksum runtimes/package-lock.json | cut -d' ' -f1)
 
-.PHONY: install runtimes run reset test lint format bench events clean
+.PHONY: install runtimes run reset test lint format bench events image manifests clean
+
+# The image, named once in deploy/base/kustomization.yaml (`images:`); override with IMAGE=registry/shoal:tag.
+IMAGE ?= $(shell awk '/newName:/{n=$$2} /newTag:/{t=$$2} END{print n ":" t}' deploy/base/kustomization.yaml)
+OVERLAY ?= aws
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +55,16 @@ bench: install
 
 events: install
 	$(PY) -m shared.events.catalogue
+
+# Both images from the one Dockerfile: the functions' (default target) and the coding-agent runtimes'
+# (target `runtimes`, named like IMAGE with `-runtimes`; SHOAL_RUNTIME_IMAGE in the manifests).
+image:
+	docker build -t $(IMAGE) .
+	docker build --target runtimes -t $(shell echo '$(IMAGE)' | sed 's/:\([^:/]*\)$$/-runtimes:\1/') .
+
+# The manifests of deploy/overlays/$(OVERLAY) for $(IMAGE), written to shoal-$(OVERLAY).yaml (docs/deploy.md).
+manifests: install
+	$(PY) -m shared.deploy.render --overlay $(OVERLAY) --image $(IMAGE) --output shoal-$(OVERLAY).yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache runtimes/node_modules

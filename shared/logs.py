@@ -1,4 +1,5 @@
-"""One JSON log line per request and per event, on stderr, with the stdlib logger."""
+"""One JSON log line per request and per event, on stderr, with the stdlib logger; inside a traced
+span each line also names its `trace_id` (shared.observability.tracing)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import sys
 import time
 
+from shared.observability import tracing
 from shared.redact import redact_text
 
 _configured = False
@@ -19,6 +21,9 @@ class JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             line.update(fields)
+        trace_id = tracing.trace_id()  # None unless tracing is on and this line is written inside a span
+        if trace_id:
+            line.setdefault("trace_id", trace_id)
         if record.exc_info:
             line["traceback"] = self.formatException(record.exc_info)
         # Last, over the whole line: a token in a message, a field or a traceback is masked alike.

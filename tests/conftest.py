@@ -32,6 +32,7 @@ def reset_process_state() -> None:
     from shared.config import reset_settings
     from shared.kube import reset_client
     from shared.llm.registry import clear_provider_cache
+    from shared.observability import tracing
     from shared.store.clients import reset_clients
 
     reset_settings()
@@ -42,13 +43,16 @@ def reset_process_state() -> None:
     task_tokens.reset_cache()
     task_models.reset_cache()
     clear_provider_cache()
+    tracing.use_provider(None)  # decided again from OTEL_* (off: the fixture below removes them)
 
 
 @pytest.fixture(autouse=True)
 def _environment(monkeypatch):
     """Fake credentials and a local-platform identity; every setting re-read per test."""
     for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE",
-                "K_SINK", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SHOAL_LLM_PROVIDER", "SHOAL_MOCK_SCRIPT"):
+                "K_SINK", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SHOAL_LLM_PROVIDER", "SHOAL_MOCK_SCRIPT",
+                "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "TRACEPARENT"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -35,6 +35,7 @@ from shared.chat.task_tools import task_tools
 from shared.chat.toolkit import ChatContext
 from shared.llm.base import Message, Provider, ProviderError
 from shared.logs import get_logger
+from shared.observability.metrics import record_chat_turn
 
 log = get_logger("chat")
 DELTA_WINDOW = 0.05
@@ -290,6 +291,7 @@ class Turn:
             finally:
                 self.emitter.close()
             self._announce(saved)
+            record_chat_turn(self.outcome.status)
             self.finished.set()
         finally:
             self._finish_lock.release()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from shared.config import get_settings
 from shared.errors import Invalid, ShoalError
 from shared.net.pool import pooled
+from shared.observability import metrics, tracing
 
 if TYPE_CHECKING:
     import httpx
@@ -76,6 +77,8 @@ def build(type: str, data: Any, *, subject: str | None = None, source: str | Non
     """A new event with the current time and a fresh id, or `id` (with a fixed `source`) when the same
     occurrence may be announced again (consumers dedupe on source and id)."""
     settings = get_settings()
+    # The CloudEvents distributed-tracing extension: the caller's, else the current span's (when tracing is on).
+    traceparent = traceparent or tracing.traceparent()
     ext = {"traceparent": traceparent} if traceparent else {}
     return Event(type=type, source=source or f"/shoal/{settings.event_source or 'shoal'}", id=id or uuid.uuid4().hex,
                  data=data, subject=subject, time=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
@@ -121,6 +124,9 @@ def emit(event: Event, *, sink: str | None = None) -> None:
     try:
         response = pooled("events", _events_client).post(target, headers=headers, content=body)
     except httpx.HTTPError as exc:
+        metrics.record_event_emitted(event.type, "failed")
         raise EmitError(f"event sink unreachable: {type(exc).__name__}") from None
     if response.status_code >= 300:
+        metrics.record_event_emitted(event.type, "failed")
         raise EmitError(f"event sink answered {response.status_code}")
+    metrics.record_event_emitted(event.type, "sent")

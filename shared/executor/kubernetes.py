@@ -25,6 +25,7 @@ from typing import Any
 from shared.config import get_settings
 from shared.executor.base import ExecutorError, JobOutcome
 from shared.logs import get_logger
+from shared.observability import tracing
 from shared.store import Record
 from shared.tasks.duration import parse_go_duration
 
@@ -93,6 +94,8 @@ def _worker_env(task: Record, attempt: int) -> list[dict[str, Any]]:
             env.append({"name": name, "value": value})
     for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
         env.append({"name": key, "valueFrom": {"secretKeyRef": {"name": LLM_SECRET, "key": key, "optional": True}}})
+    # With tracing on: the dispatch span's context and the exporter settings, so the worker's span joins the trace.
+    env += [{"name": k, "value": v} for k, v in tracing.worker_env().items()]
     return env + _env(task.doc.get("spec", {}))
 
 

@@ -21,6 +21,7 @@ from shared.config import get_settings
 from shared.executor.base import ExecutorError, JobOutcome
 from shared.executor.redact import scrub_paths
 from shared.logs import get_logger
+from shared.observability import tracing
 from shared.store import Record
 
 log = get_logger("executor")
@@ -67,7 +68,8 @@ class LocalExecutor:
             raise ExecutorError("container tasks need the Kubernetes executor (SHOAL_EXECUTOR=kubernetes)"
                                 + ("" if engine else "; no docker or podman found for local runs"))
         settings = get_settings()
-        env = {k: os.environ[k] for k in _PASS_ENV if k in os.environ}
+        env = {k: v for k, v in os.environ.items() if k in _PASS_ENV or k.startswith("OTEL_")}
+        env.update(tracing.worker_env())  # the dispatch span's context, for the worker's own span
         # The spec (up to the API's 15 MiB) and the resolved agent are read through the worker API:
         # one environment variable holds at most 128 KiB.
         env.update({"SHOAL_TASK_NAMESPACE": task.namespace, "SHOAL_TASK_NAME": task.name,

@@ -14,7 +14,10 @@
 7. render any ShoalError in the route's dialect (a state-backend outage is the store's
    StoreUnavailable: 503 with Retry-After); log any other exception with its traceback and answer
    500 in the dialect with the request id;
-8. log one JSON line.
+8. log one JSON line and record the request's metrics (route, method, status, latency).
+
+GET /metrics answers this process's Prometheus metrics before any of this, in every function. With
+tracing on (shared.observability.tracing), each request is a server span, child of its `traceparent`.
 """
 
 from __future__ import annotations
@@ -42,8 +45,11 @@ from shared.http.body import parse_json
 from shared.http.dialects import DIALECTS, Dialect
 from shared.http.params import check_path_args
 from shared.logs import get_logger
+from shared.observability import metrics, tracing
+from shared.observability.metrics import METRICS_PATH
 
 log = get_logger("http")
+PROBES = ("/healthz", "/readyz")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -159,6 +165,14 @@ class Api:
         return DIALECTS[best.dialect if best else self.default_dialect]
 
     def handle(self, request: Request) -> Response:
+        if request.path == METRICS_PATH and request.method in ("GET", "HEAD"):
+            return metrics_response()  # every function's, public like the probes (the PodMonitor scrapes it)
+        # A server span, child of the caller's traceparent (a no-op unless OTEL_* turns tracing on).
+        with tracing.span(f"{self.name} {request.method}", kind="server",
+                          parent=request.headers.get("traceparent")) as current:
+            return self._handle(request, current)
+
+    def _handle(self, request: Request, current_span: Any) -> Response:
         started = time.perf_counter()
         incoming = request.headers.get("X-Request-Id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
@@ -200,11 +214,22 @@ class Api:
         except Exception as exc:
             response = _error_response(dialect, _unhandled(exc, request_id, request.path), request_id, request.path)
         response.headers["X-Request-Id"] = request_id
+        seconds = time.perf_counter() - started
         log.info("request", extra={"fields": {
             "request_id": request_id, "function": self.name, "method": request.method,
             "route": route.rule if route else None, "path": request.path, "status": response.status_code,
             "principal": ctx.principal.subject if ctx.principal else None,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2)}})
+            "duration_ms": round(seconds * 1000, 2)}})
+        if route is None or route.rule not in PROBES:  # probes stay cheap: no metrics import at cold start
+            # The route's rule, never the raw path: one series per route, however many ids are asked for.
+            metrics.record_request(self.name, route.rule if route else "unmatched", request.method,
+                                   response.status_code, seconds)
+        if current_span is not None:
+            current_span.update_name(f"{request.method} {route.rule if route else 'unmatched'}")  # bounded names
+            current_span.set_attributes({"http.request.method": request.method,
+                                         "http.route": route.rule if route else "",
+                                         "http.response.status_code": response.status_code,
+                                         "shoal.request_id": request_id})
         return response
 
 
@@ -230,6 +255,12 @@ def _error_response(dialect: Dialect, error: ShoalError, request_id: str, path: 
     for key, value in error.headers.items():
         response.headers[key] = value
     return response
+
+
+def metrics_response() -> Response:
+    """This process's Prometheus exposition (GET /metrics of every function, HTTP and event alike)."""
+    body, content_type = metrics.exposition()
+    return Response(body, status=200, content_type=content_type)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -11,8 +11,6 @@ import time
 import uuid
 from typing import Any
 
-from flask import Response
-
 from shared.auth.authorization import AUTHENTICATED, Permission, authorize, rbac_grants
 from shared.config import get_settings
 from shared.errors import Conflict, NotFound, ShoalError
@@ -258,12 +256,3 @@ def config(ctx: RequestContext):
                           "total": settings.incident_tool_cap_total,
                           "repeated_failures": settings.incident_tool_max_failures},
             "tool_timeout_seconds": settings.tool_timeout_seconds}
-
-
-@platform.route("/metrics", public=True, summary="Prometheus metrics")
-def prometheus_metrics(ctx: RequestContext):
-    from shared.investigation.metrics import exposition
-
-    body, content_type = exposition()
-    return Response(body, status=200, content_type=content_type)
-

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from shared.config import get_settings
 from shared.errors import Invalid
 from shared.llm.base import Provider
+from shared.llm.measured import Measured
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -63,12 +64,12 @@ def build_provider(kind: str, *, name: str, model: str | None, settings: Setting
     if kind == "mock":  # never cached: it reads SHOAL_MOCK_SCRIPT when built
         from shared.llm.mock import MockProvider
 
-        return MockProvider(name, model)
+        return Measured(MockProvider(name, model))
     # The key holds the resolved identity; the api key too, since a named provider's comes from its
     # own environment variable, outside the settings object (kept in memory only, never logged).
     key = (kind, name, model, base_url, api_key)
-    return _cached(key, settings, lambda: _build(kind, name=name, model=model, settings=settings,
-                                                 api_key=api_key, base_url=base_url))
+    return _cached(key, settings, lambda: Measured(_build(kind, name=name, model=model, settings=settings,
+                                                          api_key=api_key, base_url=base_url)))
 
 
 def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_key: str | None,

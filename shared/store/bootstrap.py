@@ -70,3 +70,7 @@ def _wait_index_active(ddb, table: str, index: str, timeout: float = 600.0) -> N
 def check_state() -> None:
     """Raise unless the objects table answers (readiness)."""
     client("dynamodb").describe_table(TableName=table_name("objects"))
+
+
+if __name__ == "__main__":  # the self-hosted install's Job shoal-state-init (deploy/overlays/self-hosted)
+    ensure_state()

@@ -10,6 +10,7 @@ from shared.events import build
 from shared.events.outbox import publish
 from shared.logs import get_logger
 from shared.models.phases import TERMINAL_PHASES, TRANSITIONS
+from shared.observability import metrics
 from shared.store import Record
 from shared.tasks.feed import append_feed
 from shared.tasks.repository import TASK_NOT_FOUND, mark_live, tasks, unmark_live
@@ -73,6 +74,7 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
     record = tasks.update(namespace, name, mutate, not_found_message=TASK_NOT_FOUND)
     if not moved.get("ok"):
         return None
+    metrics.record_task_transition(to)
     status = record.doc.get("status", {})
     if to not in TERMINAL_PHASES:
         mark_live(namespace, name)

@@ -8,6 +8,7 @@ from typing import Any
 from shared.auth.authorization import Permission, authorize
 from shared.auth.namespaces import resolve_namespace
 from shared.auth.principal import Principal
+from shared.observability import metrics
 from shared.store import AlreadyExists, Record
 from shared.tasks.lifecycle import announce, transition
 from shared.tasks.repository import (
@@ -63,6 +64,7 @@ def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
         if not existed:
             unmark_live(namespace, name)
         raise
+    metrics.record_task_transition("Pending")  # a new task enters its first phase
     announce("dev.shoal.task.created", record)
     return record
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from shared.observability import tracing
+
 SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 
@@ -37,13 +39,21 @@ def attempt_from_env() -> int | None:
     return int(raw) if raw.isdigit() and int(raw) > 0 else None
 
 
+def _propagate_trace(request: httpx.Request) -> None:
+    """Each call to the worker API carries the worker's current trace context (when tracing is on)."""
+    current = tracing.traceparent()
+    if current:
+        request.headers["traceparent"] = current
+
+
 class InternalClient:
     def __init__(self, base_url: str, token: str, *, attempts: int = 5, task_attempt: int | None = None) -> None:
         self.task_attempt = task_attempt if task_attempt is not None else attempt_from_env()
         headers = {"Authorization": f"Bearer {token}"}
         if self.task_attempt is not None:
             headers[ATTEMPT_HEADER] = str(self.task_attempt)
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=30.0, headers=headers)
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=30.0, headers=headers,
+                                  event_hooks={"request": [_propagate_trace]})
         self._attempts = attempts
         # Set once the worker reports its own end: a heartbeat refused after that is not a lost lease.
         self.final_reported = threading.Event()

@@ -20,6 +20,7 @@ from shared.config import get_settings
 from shared.llm.base import Message
 from shared.llm.registry import resolve
 from shared.logs import get_logger
+from shared.observability import tracing
 from shared.worker import heartbeat, inputs
 from shared.worker.internal_client import InternalClient, worker_token
 from shared.worker.runtime_task import (
@@ -107,8 +108,18 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
 
 
 def main() -> int:
+    """Run the task of SHOAL_TASK_NAMESPACE/NAME; with tracing on, as one span in the dispatcher's trace."""
     namespace = os.environ["SHOAL_TASK_NAMESPACE"]
     name = os.environ["SHOAL_TASK_NAME"]
+    try:
+        with tracing.span("worker", kind="consumer", parent=os.environ.get(tracing.ENV_CARRIER),
+                          attributes={"shoal.task.namespace": namespace, "shoal.task.name": name}):
+            return _run(namespace, name)
+    finally:
+        tracing.flush()  # a Job's process ends here: export what is buffered
+
+
+def _run(namespace: str, name: str) -> int:
     settings = get_settings()
     client = InternalClient(settings.internal_url, worker_token())
     heartbeat.start(client, namespace, name)

@@ -15,6 +15,16 @@ import jsonschema
 import yaml
 
 CRDS = Path(__file__).resolve().parents[1] / "fixtures" / "crds"
+# (apiVersion, kind) -> (CRD file, schema version) for the custom kinds Shoal's manifests use.
+CRD_FILES = {
+    ("serving.knative.dev/v1", "Service"): ("knative-service.yaml", "v1"),
+    ("eventing.knative.dev/v1", "Broker"): ("knative-broker.yaml", "v1"),
+    ("eventing.knative.dev/v1", "Trigger"): ("knative-trigger.yaml", "v1"),
+    ("sources.knative.dev/v1", "PingSource"): ("knative-pingsource.yaml", "v1"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): ("gateway-httproute.yaml", "v1"),
+    ("dynamodb.services.k8s.aws/v1alpha1", "Table"): ("ack-dynamodb-table.yaml", "v1alpha1"),
+    ("s3.services.k8s.aws/v1alpha1", "Bucket"): ("ack-s3-bucket.yaml", "v1alpha1"),
+}
 
 
 def closed(schema: Any, *, root: bool = True) -> Any:

@@ -16,7 +16,9 @@ from shared.local.manifests import functions
 
 ROOT = Path(__file__).resolve().parents[2]
 # (cloudevents is not listed: functions-framework itself imports it.)
-HEAVY = ("boto3", "botocore", "openai", "anthropic", "kubernetes", "pydantic_settings", "mcp")
+# (opentelemetry: only when OTEL_* turns tracing on; prometheus_client: on the first non-probe request.)
+HEAVY = ("boto3", "botocore", "openai", "anthropic", "kubernetes", "pydantic_settings", "mcp", "opentelemetry",
+         "prometheus_client")
 PROBE = """
 import json, sys
 from functions_framework import create_app

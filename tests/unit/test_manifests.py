@@ -14,19 +14,9 @@ import yaml
 from shared.events.catalogue import CATALOGUE
 from shared.http.catalog import FUNCTION_ROUTERS, build_api
 from shared.local import manifests
-from tests.support.crds import closed
+from tests.support.crds import CRD_FILES, CRDS, closed
 
 ROOT = Path(__file__).resolve().parents[2]
-CRDS = ROOT / "tests" / "fixtures" / "crds"
-CRD_FILES = {
-    ("serving.knative.dev/v1", "Service"): ("knative-service.yaml", "v1"),
-    ("eventing.knative.dev/v1", "Broker"): ("knative-broker.yaml", "v1"),
-    ("eventing.knative.dev/v1", "Trigger"): ("knative-trigger.yaml", "v1"),
-    ("sources.knative.dev/v1", "PingSource"): ("knative-pingsource.yaml", "v1"),
-    ("gateway.networking.k8s.io/v1", "HTTPRoute"): ("gateway-httproute.yaml", "v1"),
-    ("dynamodb.services.k8s.aws/v1alpha1", "Table"): ("ack-dynamodb-table.yaml", "v1alpha1"),
-    ("s3.services.k8s.aws/v1alpha1", "Bucket"): ("ack-s3-bucket.yaml", "v1alpha1"),
-}
 
 
 @cache
