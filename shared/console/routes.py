@@ -58,8 +58,8 @@ class View:
     def post(self, path: str, body: Any = None, **params: Any) -> Any:
         return api_client.call(self.cred, "POST", path, params=params, json=body).body
 
-    def page(self, template: str, status: int = 200, **context: Any) -> Response:
-        return render.page(template, status, csrf=self.csrf, signed_in=True, namespace=self.namespace,
+    def page(self, template: str, http_status: int = 200, **context: Any) -> Response:
+        return render.page(template, http_status, csrf=self.csrf, signed_in=True, namespace=self.namespace,
                            **context)
 
     def sse(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None) -> Response:

@@ -9,8 +9,8 @@ which authenticates and authorizes exactly as for any client:
 
 Either is sent to the API as `Authorization: Bearer`. Writes authenticated by a cookie need a CSRF
 token: an HMAC of the credential (so it is bound to this sign-in and needs no server state), sent
-as the `csrf` form field or the `X-CSRF-Token` header, plus a same-origin `Origin` when the browser
-sends one. The sign-in form itself is protected by a double-submit cookie (`shoal_console_login`).
+as the `csrf` form field or the `X-CSRF-Token` header, and no cross-site `Sec-Fetch-Site`. The
+sign-in form itself is protected by a double-submit cookie (`shoal_console_login`).
 """
 
 from __future__ import annotations
@@ -42,12 +42,9 @@ def csrf_token(cred: str) -> str:
 
 
 def _same_origin(request: Any) -> bool:
-    """An `Origin` header, when present, names this host (browsers send it on every cross-site POST)."""
-    origin = request.headers.get("Origin")
-    if not origin or origin == "null":
-        return origin is None
-    host = request.headers.get("X-Forwarded-Host") or request.host
-    return origin.split("://", 1)[-1].rstrip("/") == host
+    """Not a cross-site request by the browser's own account (`Sec-Fetch-Site`). The `Origin` host
+    cannot be compared with ours: the gateway rewrites Host to the function's service name."""
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
 
 
 def _sent_token(request: Any) -> str:

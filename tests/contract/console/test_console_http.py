@@ -20,7 +20,7 @@ from tests.support.gateway import gateway_app
 from tests.support.servers import BackgroundServer
 
 CSRF = session.csrf_token(DEV_TOKEN)
-ORIGIN = {"Origin": "http://localhost"}
+ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_sign_in_refuses_bad_input(console):
     no_csrf = console.post("/console/sign-in", data={"token": DEV_TOKEN})
     assert no_csrf.status_code == 403 and session.CSRF_REFUSED in text(no_csrf)
     cross_site = console.post("/console/sign-in", data={"csrf": nonce, "token": DEV_TOKEN},
-                              headers={"Origin": "https://evil.example"})
+                              headers={"Sec-Fetch-Site": "cross-site"})
     assert cross_site.status_code == 403
 
 
@@ -144,7 +144,7 @@ def test_create_task_needs_csrf_and_goes_through_the_api(api, signed_in):
     refused = signed_in.post("/console/tasks", data={"name": "made", "prompt": "hi"})
     assert refused.status_code == 403 and session.CSRF_REFUSED in text(refused)
     cross = signed_in.post("/console/tasks", data={"name": "made", "prompt": "hi", "csrf": CSRF},
-                           headers={"Origin": "https://evil.example"})
+                           headers={"Sec-Fetch-Site": "cross-site"})
     assert cross.status_code == 403
     assert api.get("/api/v1/tasks/made").status_code == 404  # no state change
     bad = signed_in.post("/console/tasks", data={"name": "Bad Name!", "prompt": "hi", "csrf": CSRF})
@@ -203,8 +203,9 @@ def test_chat_send_relays_the_stream_and_needs_csrf(api, signed_in):
 
 def test_reviews_approve_and_apply(api, signed_in):
     created = api.post("/api/v1/memory-proposals", json={"title": "Use retries", "content": "retry thrice", "type": "memory"}).json()
-    page = text(signed_in.get("/console/reviews"))
-    assert f'/console/reviews/{created["id"]}/accepted' in page
+    response = signed_in.get("/console/reviews")
+    page = text(response)
+    assert response.status_code == 200 and f'/console/reviews/{created["id"]}/accepted' in page
     refused = signed_in.post(f"/console/reviews/{created['id']}/accepted")
     assert refused.status_code == 403 and api.get(f"/api/v1/memory-proposals/{created['id']}").json()["status"] == "pending"
     assert signed_in.post(f"/console/reviews/{created['id']}/bogus", data={"csrf": CSRF}).status_code == 404
