@@ -67,6 +67,7 @@ def platform(tmp_path_factory):
     proc, url = spawn_moto(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_http(url + "/moto-api/", process=proc)
     running = Platform(url, extra_env={"SHOAL_MOCK_SCRIPT": str(script)}, stderr=ARTIFACTS.parent / "console-platform.log")
+    running.state_url = url
     try:
         yield running
     finally:
@@ -115,7 +116,23 @@ def sign_in(driver, url: str) -> None:
     assert TOKEN not in driver.execute_script("return document.cookie")
 
 
-def test_console_end_to_end(platform, browser):
+@pytest.fixture
+def state(platform, monkeypatch):
+    """This process's store pointed at the platform's moto, to seed what only a cluster produces
+    (a finished Kubernaut investigation, a security finding)."""
+    from shared.config import reset_settings
+    from shared.store.clients import reset_clients
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", platform.state_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    reset_settings()
+    reset_clients()
+    yield
+    reset_clients()
+
+
+def test_console_end_to_end(platform, browser, state):
     url = platform.url
     sign_in(browser, url)
     shot(browser, "tasks-empty")
@@ -152,6 +169,39 @@ def test_console_end_to_end(platform, browser):
         _css(browser, f"#proposal-{proposal['id']} form[action$='/accepted'] button")[0].click()
         wait_for(lambda: api.get(f"/api/v1/memory-proposals/{proposal['id']}").json()["status"] == "accepted",
                  what="the approval")
+
+    # Incidents: a finished Kubernaut investigation shows its root cause.
+    from shared.incidents import sessions
+
+    record = sessions.new_session({"incident_id": "inc-9", "signal_name": "KubePodCrashLooping",
+                                   "resource_namespace": "shop"}, "dev", "dev", [])
+    sessions.change(record.name, lambda d: d.update(status="completed", result={
+        "incident_id": "inc-9", "root_cause": "OOMKilled: limit 64Mi", "investigation_outcome": "actionable"}))
+    browser.get(url + "/console/incidents")
+    _css(browser, "input[name=session]")[0].send_keys(record.name)
+    _css(browser, "form[action='/console/incidents'] button")[0].click()
+    wait_for(lambda: "OOMKilled: limit 64Mi" in _css(browser, "#incident-result")[0].text, what="the root cause")
+    shot(browser, "incident")
+
+    # Security: dismiss a finding with a reason.
+    from shared.security.results import ModelFinding, upsert_finding
+    from shared.security.store import require_repository
+
+    with httpx.Client(base_url=url, headers=AUTH, timeout=10) as api:
+        assert api.post("/api/v1/security/repositories", json={"name": "app", "spec": {
+            "repoURL": "https://github.com/example/app", "analysisAgentRef": {"name": "r"}}}).status_code == 201
+        fid, _ = upsert_finding(require_repository("default", "app"), "run-1", "slice-1", ModelFinding(
+            title="SQL injection", severity="high", category="injection", file="app.py", line=3,
+            description="query built from input"))
+        browser.get(url + "/console/security")
+        _css(browser, "a[href^='/console/security/app']")[0].click()
+        _css(browser, f"#finding-{fid} input[name=reason]")[0].send_keys("test fixture only")
+        _css(browser, f"#finding-{fid} button")[0].click()
+        wait_for(lambda: api.get(f"/api/v1/security/findings/{fid}").json()["state"] == "dismissed",
+                 what="the dismissal")
+        assert api.get(f"/api/v1/security/findings/{fid}").json()["dismissReason"] == "test fixture only"
+        wait_for(lambda: "dismissed" in _css(browser, f"#finding-{fid} .state")[0].text, what="the page update")
+        shot(browser, "findings")
 
     # Every other page renders its first screen (or its empty state) for the signed-in user.
     for name, path in (("incidents", "/console/incidents"), ("security", "/console/security"),

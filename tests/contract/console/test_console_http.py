@@ -295,3 +295,45 @@ def test_an_unreachable_api_is_a_503_page(console, monkeypatch):
     console.set_cookie(session.TOKEN_COOKIE, DEV_TOKEN)
     response = console.get("/console/tasks")
     assert response.status_code == 503 and "the Shoal API is unavailable" in text(response)
+
+
+def test_incident_session_page_shows_status_stream_and_root_cause(api, signed_in):
+    from shared.incidents import sessions
+    from shared.incidents.stream import append
+
+    body = {"incident_id": "inc-1", "remediation_id": "rem-1", "signal_name": "KubePodCrashLooping",
+            "severity": "critical", "signal_source": "prometheus", "resource_namespace": "shop",
+            "resource_kind": "Pod", "resource_name": "web-1", "resource_api_version": "v1",
+            "error_message": "Back-off restarting failed container", "environment": "production",
+            "priority": "P1", "risk_tolerance": "medium", "business_category": "standard", "cluster_name": "c"}
+    session_id = api.post("/api/v1/incident/analyze", json=body).json()["session_id"]
+    assert "No result yet" in text(signed_in.get(f"/console/incidents/{session_id}/result"))  # 409 → empty state
+    sessions.change(session_id, lambda d: d.update(status="investigating"))
+    append(session_id, "tool_call", 1, {"id": "call_0", "name": "get_resource", "args": {}})
+    append(session_id, "complete", 2, {"status": "completed"})
+    page = signed_in.get(f"/console/incidents?session={session_id}")
+    assert page.status_code == 302 and page.headers["Location"] == f"/console/incidents/{session_id}"
+    detail = text(signed_in.get(f"/console/incidents/{session_id}"))
+    assert f'data-stream="/console/incidents/{session_id}/events"' in detail and "investigating" in detail
+    resumed = text(signed_in.get(f"/console/incidents/{session_id}/events", headers={"Last-Event-ID": "1"}))
+    assert resumed.startswith("id: 2\nevent: complete")
+    result = {"incident_id": "inc-1", "root_cause": "OOMKilled: memory limit 64Mi too low",
+              "investigation_outcome": "actionable", "analysis": "the container exceeds its limit",
+              "root_cause_analysis": {"summary": "OOM", "contributing_factors": ["limit 64Mi", "heap 200Mi"]}}
+    sessions.change(session_id, lambda d: d.update(status="completed", result=result))
+    shown = text(signed_in.get(f"/console/incidents/{session_id}/result"))
+    assert '<dd id="root-cause">OOMKilled: memory limit 64Mi too low</dd>' in shown
+    assert "<li>heap 200Mi</li>" in shown and '<dd id="outcome">actionable</dd>' in shown
+
+
+def test_operator_analyses_show_root_cause_and_patch(api, signed_in):
+    from shared.analyze import records
+
+    analysis = {"timestamp": "2026-12-07T03:00:00Z", "resource_kind": "Deployment", "resource_name": "web",
+                "namespace": "shop", "reason": "CrashLoopBackOff", "summary": "bad probe",
+                "root_cause": "readiness probe points at port 8081", "recommendation": "fix the port",
+                "action": {"type": "k8s_patch", "patch": {"spec": {"port": 8080}}}}
+    records.save(records.scope(None), records.new_key(), analysis, [])
+    page = text(signed_in.get("/console/incidents"))
+    assert "shop/Deployment/web (CrashLoopBackOff)" in page and "readiness probe points at port 8081" in page
+    assert '<span class="add">+   &#34;spec&#34;: {</span>' in page
