@@ -433,6 +433,34 @@ def catalog_page(view: View, kind: str):
     return view.page("catalog.html", title=f"Catalog: {kind}", nav="catalog", kind=kind, items=_items(listing))
 
 
+@router.route("/console/catalog/<kind>/<name>", ["GET"], public=True, summary="A catalog entry, to read and edit")
+@console_page()
+def catalog_item(view: View, kind: str, name: str):
+    if kind not in CATALOG:
+        raise ApiError(404, f"unknown catalog kind {kind}")
+    item = view.get(f"{CATALOG[kind]}/{_q(name)}", namespace=view.namespace)
+    return view.page("catalog_item.html", title=f"{kind[:-1].capitalize()} {name}", nav="catalog", kind=kind,
+                     name=name, item=item)
+
+
+@router.route("/console/catalog/<kind>/<name>", ["POST"], public=True, summary="Save a catalog entry (PUT)")
+@console_page()
+def save_catalog_item(view: View, kind: str, name: str):
+    import json
+
+    if kind not in CATALOG:
+        raise ApiError(404, f"unknown catalog kind {kind}")
+    try:
+        document = json.loads(view.form.get("document") or "")
+    except ValueError:
+        raise ApiError(400, "document must be a JSON object") from None
+    if not isinstance(document, dict):
+        raise ApiError(400, "document must be a JSON object")
+    api_client.call(view.cred, "PUT", f"{CATALOG[kind]}/{_q(name)}", params={"namespace": view.namespace},
+                    json=document)
+    return render.redirect(f"/console/catalog/{kind}/{_q(name)}?{urlencode({'namespace': view.namespace})}")
+
+
 @router.route("/console/jobs", ["GET"], public=True, summary="Labrats jobs")
 @console_page()
 def jobs_page(view: View):
@@ -446,6 +474,22 @@ def jobs_page(view: View):
 def job_page(view: View, job_id: str):
     job = view.get(f"/api/jobs/{_q(job_id)}")
     return view.page("job.html", title=f"Job {job_id}", nav="jobs", job=job)
+
+
+@router.route("/console/jobs/<job_id>/<action>", ["POST"], public=True, summary="Retry or cancel a labrats job")
+@console_page()
+def job_action(view: View, job_id: str, action: str):
+    if action not in ("retry", "cancel"):
+        raise ApiError(404, f"unknown action {action}")
+    view.post(f"/api/jobs/{_q(job_id)}/{action}", {})
+    return render.redirect(f"/console/jobs/{_q(job_id)}")
+
+
+@router.route("/console/labrats-agents", ["GET"], public=True, summary="Labrats agents and their triggers")
+@console_page()
+def labrats_agents_page(view: View):
+    agents = view.get("/api/agents")
+    return view.page("labrats_agents.html", title="Job agents", nav="jobs", items=_items(agents))
 
 
 @router.route("/console/api-keys", ["GET"], public=True, summary="Labrats API keys")

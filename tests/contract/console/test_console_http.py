@@ -337,3 +337,42 @@ def test_operator_analyses_show_root_cause_and_patch(api, signed_in):
     page = text(signed_in.get("/console/incidents"))
     assert "shop/Deployment/web (CrashLoopBackOff)" in page and "readiness probe points at port 8081" in page
     assert '<span class="add">+   &#34;spec&#34;: {</span>' in page
+
+
+def test_catalog_entries_are_read_and_edited_through_put(api, signed_in):
+    import html
+    import json
+
+    created = api.post("/api/v1/agents", json={"name": "assistant", "spec": {"provider": "openai",
+                                                                             "systemPrompt": "Be brief."}})
+    assert created.status_code == 201
+    listing = text(signed_in.get("/console/catalog/agents"))
+    assert '/console/catalog/agents/assistant?namespace=default' in listing
+    page = signed_in.get("/console/catalog/agents/assistant?namespace=default")
+    document = json.loads(html.unescape(re.search(r'<textarea id="document"[^>]*>(.*?)</textarea>',
+                                                  text(page), re.S).group(1)))
+    assert document["spec"]["systemPrompt"] == "Be brief."
+    document["spec"]["systemPrompt"] = "Be thorough."
+    saved = signed_in.post("/console/catalog/agents/assistant?namespace=default",
+                           data={"csrf": CSRF, "document": json.dumps(document)})
+    assert saved.status_code == 303
+    assert api.get("/api/v1/agents/assistant").json()["spec"]["systemPrompt"] == "Be thorough."
+    stale = signed_in.post("/console/catalog/agents/assistant?namespace=default",
+                           data={"csrf": CSRF, "document": json.dumps(document)})  # old resourceVersion
+    assert stale.status_code == 409
+    bad = signed_in.post("/console/catalog/agents/assistant", data={"csrf": CSRF, "document": "{nope"})
+    assert bad.status_code == 400 and "document must be a JSON object" in text(bad)
+    refused = signed_in.post("/console/catalog/agents/assistant", data={"document": json.dumps(document)})
+    assert refused.status_code == 403
+    assert signed_in.get("/console/catalog/agents/missing").status_code == 404
+
+
+def test_job_agents_page_and_job_actions(api, signed_in):
+    assert "No job agents" in text(signed_in.get("/console/labrats-agents"))
+    assert api.post("/api/agents/seed").status_code in (200, 201)
+    page = text(signed_in.get("/console/labrats-agents"))
+    assert "<code>" in page and "No job agents" not in page
+    assert signed_in.post("/console/jobs/j1/explode", data={"csrf": CSRF}).status_code == 404
+    missing = signed_in.post("/console/jobs/j1/retry", data={"csrf": CSRF})
+    assert missing.status_code == 404
+    assert signed_in.post("/console/jobs/j1/retry").status_code == 403
