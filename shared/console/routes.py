@@ -131,7 +131,6 @@ def root(ctx: RequestContext):
     return render.redirect("/console/", 302)
 
 
-@router.route("/console", ["GET"], public=True, summary="The console home")
 @router.route("/console/", ["GET"], public=True, summary="The console home")
 def home(ctx: RequestContext):
     return render.redirect("/console/tasks" if session.credential(ctx.request) else SIGN_IN, 302)

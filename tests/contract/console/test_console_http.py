@@ -376,3 +376,8 @@ def test_job_agents_page_and_job_actions(api, signed_in):
     missing = signed_in.post("/console/jobs/j1/retry", data={"csrf": CSRF})
     assert missing.status_code == 404
     assert signed_in.post("/console/jobs/j1/retry").status_code == 403
+
+
+def test_console_without_a_trailing_slash_is_the_home(console):
+    response = console.get("/console")
+    assert response.status_code == 302 and response.headers["Location"] == "/console/sign-in"
