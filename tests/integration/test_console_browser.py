@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +18,7 @@ import pytest
 
 from shared.local.platform import wait_http
 from shared.local.serve import spawn_moto
+from tests.integration.test_faults import wait_until
 from tests.integration.test_local_platform import AUTH, TOKEN, Platform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,13 +90,7 @@ def shot(driver, name: str) -> None:
 
 
 def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(predicate, timeout, what)
 
 
 def _css(driver, selector: str):
