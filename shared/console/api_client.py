@@ -6,7 +6,6 @@ what the caller may see through any other client, and every check is the API's.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +14,6 @@ from shared.config import get_settings
 from shared.logs import get_logger
 
 log = get_logger("console")
-_lock = threading.Lock()
-_client: Any = None
 # The API's SSE streams send a heartbeat every SHOAL_SSE_HEARTBEAT_SECONDS (15 s), so a read that
 # waits longer than this means the stream is gone.
 STREAM_READ_SECONDS = 90.0
@@ -38,23 +35,17 @@ class ApiResponse:
 
 
 def _http():
-    """One pooled client per process (lazy: httpx is not imported before the first page)."""
-    global _client
-    with _lock:
-        if _client is None:
-            import httpx
+    """The process's pooled client for the configured API (shared.net.pool; httpx loads on first use)."""
+    from shared.net.pool import pooled
 
-            _client = httpx.Client(base_url=get_settings().console_api_url.rstrip("/"),
-                                   timeout=httpx.Timeout(30.0, read=60.0), follow_redirects=False)
-        return _client
+    base = get_settings().console_api_url.rstrip("/")
 
+    def make():
+        import httpx
 
-def reset_client() -> None:
-    global _client
-    with _lock:
-        if _client is not None:
-            _client.close()
-        _client = None
+        return httpx.Client(base_url=base, timeout=httpx.Timeout(30.0, read=60.0), follow_redirects=False)
+
+    return pooled(f"console-api {base}", make)
 
 
 def error_message(body: Any, status: int) -> str:

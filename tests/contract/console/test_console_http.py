@@ -15,6 +15,7 @@ import pytest
 
 from shared.console import session
 from shared.console.render import CSP
+from shared.net.pool import close_all
 from tests.conftest import AUTH, DEV_TOKEN, ROOT
 from tests.support.gateway import gateway_app
 from tests.support.servers import BackgroundServer
@@ -26,15 +27,13 @@ ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 @pytest.fixture
 def api(aws, event_sink, monkeypatch):
     from shared.config import reset_settings
-    from shared.console import api_client
 
     with BackgroundServer(gateway_app(exclude=("console",))) as server:
         monkeypatch.setenv("SHOAL_CONSOLE_API_URL", server.url)
         reset_settings()
-        api_client.reset_client()
         with httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as client:
             yield client
-        api_client.reset_client()
+        close_all()  # the console's pooled client points at this server, which goes now
 
 
 @pytest.fixture
@@ -287,11 +286,9 @@ def test_static_files_are_served_from_the_package(console):
 
 def test_an_unreachable_api_is_a_503_page(console, monkeypatch):
     from shared.config import reset_settings
-    from shared.console import api_client
 
     monkeypatch.setenv("SHOAL_CONSOLE_API_URL", "http://127.0.0.1:9")
     reset_settings()
-    api_client.reset_client()
     console.set_cookie(session.TOKEN_COOKIE, DEV_TOKEN)
     response = console.get("/console/tasks")
     assert response.status_code == 503 and "the Shoal API is unavailable" in text(response)
