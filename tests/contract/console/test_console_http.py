@@ -378,3 +378,32 @@ def test_job_agents_page_and_job_actions(api, signed_in):
 def test_console_without_a_trailing_slash_is_the_home(console):
     response = console.get("/console")
     assert response.status_code == 302 and response.headers["Location"] == "/console/sign-in"
+
+
+def test_chat_cancel_deletes_the_session_through_the_api(api, signed_in):
+    signed_in.post("/console/chat/send", data={"message": "hi", "sessionId": "console-c1"},
+                   headers={"X-CSRF-Token": CSRF}).get_data()
+    assert api.get("/api/v1/sessions/console-c1").status_code == 200
+    refused = signed_in.post("/console/chat/console-c1/cancel")
+    assert refused.status_code == 403 and api.get("/api/v1/sessions/console-c1").status_code == 200
+    done = signed_in.post("/console/chat/console-c1/cancel", headers={"X-CSRF-Token": CSRF})
+    assert done.status_code == 303 and done.headers["Location"] == "/console/chat"
+    assert api.get("/api/v1/sessions/console-c1").status_code == 404
+    assert signed_in.post("/console/chat/console-c1/cancel", headers={"X-CSRF-Token": CSRF}).status_code == 404
+
+
+def test_artifacts_are_listed_and_downloaded(api, signed_in):
+    api.post("/api/v1/tasks", json={"name": "art", "type": "ai", "prompt": "p"})
+    assert api.post("/internal/v1/artifacts/default/art/out.json", content=b'{"ok":true}').status_code == 201
+    listed = text(signed_in.get("/console/tasks/art/part/artifacts?namespace=default"))
+    assert 'href="/console/tasks/art/artifacts/out.json?namespace=default"' in listed and "(11 bytes)" in listed
+    download = signed_in.get("/console/tasks/art/artifacts/out.json?namespace=default")
+    assert download.status_code == 200 and download.data == b'{"ok":true}'
+    assert download.headers["Content-Disposition"] == "attachment; filename*=UTF-8''out.json"
+    assert download.headers["Content-Type"] == "application/octet-stream"  # never rendered inline
+    assert signed_in.get("/console/tasks/art/artifacts/missing.txt").status_code == 404
+
+
+def test_artifact_download_of_a_missing_task_is_404(api, signed_in):
+    missing = signed_in.get("/console/tasks/none/artifacts/report.txt")
+    assert missing.status_code == 404 and "Something went wrong (404)" in text(missing)
