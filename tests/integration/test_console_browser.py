@@ -38,18 +38,24 @@ SCRIPT = {
 }
 
 
-def _driver():
+def _require_browser() -> None:
+    """Skip (or, under CI=true, fail) before anything starts when there is no browser to drive."""
     try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
+        import selenium  # noqa: F401
     except ImportError:
-        selenium = None
+        missing = "the selenium package (pip install -e '.[test]')"
     else:
-        selenium = webdriver
-    if selenium is None or not CHROMIUM or not DRIVER:
+        missing = None if CHROMIUM and DRIVER else "Chromium"
+    if missing:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true needs the browser tests: {ENABLE} (and pip install selenium)")
-        pytest.skip(f"no headless Chromium: {ENABLE}")
+            pytest.fail(f"CI=true needs the browser tests, but {missing} is missing: {ENABLE}")
+        pytest.skip(f"no headless browser ({missing} missing): {ENABLE}")
+
+
+def _driver():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
@@ -61,6 +67,7 @@ def _driver():
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
+    _require_browser()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     script = tmp_path_factory.mktemp("console") / "script.json"
     script.write_text(json.dumps(SCRIPT))
