@@ -12,7 +12,6 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CLUSTER_COMPAT_URL = "http://compat.shoal.svc.cluster.local"
-CLUSTER_GATEWAY_URL = "http://shoal-gateway.shoal.svc.cluster.local"
 
 
 class Settings(BaseSettings):
@@ -41,10 +40,6 @@ class Settings(BaseSettings):
     # token. Empty = SHOAL_INTERNAL_URL on the local platform (its gateway); unset in a cluster, /mcp
     # answers 503 saying so (the gateway's in-cluster address depends on the Gateway implementation).
     api_url: str = ""
-    # Where the console (shared/console) calls the public API with the caller's credential. Empty =
-    # the gateway of SHOAL_INTERNAL_URL on the local platform; in a cluster the console's manifest
-    # sets the Gateway's in-cluster address.
-    console_api_url: str = ""
 
     # Execution.
     executor: Literal["local", "kubernetes"] = "kubernetes"
@@ -268,6 +263,4 @@ class Settings(BaseSettings):
             self.compat_url = self.internal_url if self.platform == "local" else CLUSTER_COMPAT_URL
         if not self.api_url and self.platform == "local":
             self.api_url = self.internal_url
-        if not self.console_api_url:
-            self.console_api_url = self.internal_url if self.platform == "local" else CLUSTER_GATEWAY_URL
         return self

@@ -38,7 +38,9 @@ def _http():
     """The process's pooled client for the configured API (shared.net.pool; httpx loads on first use)."""
     from shared.net.pool import pooled
 
-    base = get_settings().console_api_url.rstrip("/")
+    base = get_settings().api_url.rstrip("/")
+    if not base:
+        raise ApiError(503, "the console cannot reach the API: SHOAL_API_URL is not set")
 
     def make():
         import httpx

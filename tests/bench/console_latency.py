@@ -59,7 +59,7 @@ def main() -> int:
         logging.getLogger("shoal").setLevel(logging.WARNING)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         with BackgroundServer(gateway_app(exclude=("console",))) as api:
-            os.environ["SHOAL_CONSOLE_API_URL"] = api.url
+            os.environ["SHOAL_API_URL"] = api.url
             reset_settings()
             console = create_app(target="console", source=str(ROOT / "functions" / "console" / "main.py")).test_client()
             console.set_cookie("shoal_console_token", TOKEN)

@@ -29,7 +29,7 @@ def api(aws, event_sink, monkeypatch):
     from shared.config import reset_settings
 
     with BackgroundServer(gateway_app(exclude=("console",))) as server:
-        monkeypatch.setenv("SHOAL_CONSOLE_API_URL", server.url)
+        monkeypatch.setenv("SHOAL_API_URL", server.url)
         reset_settings()
         with httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as client:
             yield client
@@ -287,7 +287,7 @@ def test_static_files_are_served_from_the_package(console):
 def test_an_unreachable_api_is_a_503_page(console, monkeypatch):
     from shared.config import reset_settings
 
-    monkeypatch.setenv("SHOAL_CONSOLE_API_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SHOAL_API_URL", "http://127.0.0.1:9")
     reset_settings()
     console.set_cookie(session.TOKEN_COOKIE, DEV_TOKEN)
     response = console.get("/console/tasks")
@@ -407,3 +407,14 @@ def test_artifacts_are_listed_and_downloaded(api, signed_in):
 def test_artifact_download_of_a_missing_task_is_404(api, signed_in):
     missing = signed_in.get("/console/tasks/none/artifacts/report.txt")
     assert missing.status_code == 404 and "Something went wrong (404)" in text(missing)
+
+
+def test_without_an_api_url_in_a_cluster_pages_are_503(console, monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_PLATFORM", "cluster")
+    monkeypatch.delenv("SHOAL_API_URL")
+    reset_settings()
+    console.set_cookie(session.TOKEN_COOKIE, "some-token")
+    response = console.get("/console/tasks")
+    assert response.status_code == 503 and "SHOAL_API_URL is not set" in text(response)
