@@ -25,8 +25,9 @@ RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 CONSOLE_TARGET_MS = 50.0
 ITEMS_TARGET = 200
 TOKEN = "bench"
-PAGES = ["/console/tasks", "/console/tasks?phase=Pending", "/console/tasks/task-0005000",
-         "/console/tasks/task-0005000/part/children", "/console/chat", "/console/reviews",
+MIDDLE = f"task-{TASKS // 2:07d}"
+PAGES = ["/console/tasks", "/console/tasks?phase=Pending", f"/console/tasks/{MIDDLE}",
+         f"/console/tasks/{MIDDLE}/part/children", "/console/chat", "/console/reviews",
          "/console/catalog/agents", "/console/memories"]
 
 
