@@ -16,10 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.local.platform import wait_http
-from shared.local.serve import spawn_moto
+from shared.local.serve import spawn_moto, wait_http
 from tests.integration.test_faults import wait_until
-from tests.integration.test_local_platform import AUTH, TOKEN, Platform
+from tests.support.local_platform import AUTH, TOKEN, Platform
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / ".artifacts" / "console"
