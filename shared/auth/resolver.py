@@ -88,6 +88,21 @@ def task_token_authenticator(token: str, headers: Mapping[str, str]) -> Principa
     return task_tokens.authenticate_task_token(token)
 
 
+def dashboard_session_authenticator(token: str, headers: Mapping[str, str]) -> Principal | None:
+    """Shoal's own dashboard session JWT (the `auth_token` cookie's value) presented as a bearer token:
+    the console calls the API with it for a user signed in through the OIDC login. It is the same
+    principal the labrats routes get from the cookie (kind oidc, the default namespace)."""
+    peeked = peek(token) if token else None
+    if peeked is None or peeked.claims.get("iss") != "shoal-dashboard":
+        return None
+    from shared.auth import dashboard
+
+    claims = dashboard.verify(token, "session")
+    if claims is None:
+        raise Unauthorized(INVALID)
+    return dashboard.session_principal(claims)
+
+
 def dev_token_authenticator(token: str, headers: Mapping[str, str]) -> Principal | None:
     """The local platform's printed token; honoured only when the process runs under `make run`."""
     settings = get_settings()
@@ -99,8 +114,9 @@ def dev_token_authenticator(token: str, headers: Mapping[str, str]) -> Principal
 
 
 # Authenticators in resolution order; an API-key authenticator goes before the dev token.
-AUTHENTICATORS: list[Authenticator] = [task_token_authenticator, service_account_authenticator, oidc_authenticator,
-                                       txn_authenticator, dev_token_authenticator]
+AUTHENTICATORS: list[Authenticator] = [task_token_authenticator, dashboard_session_authenticator,
+                                       service_account_authenticator, oidc_authenticator, txn_authenticator,
+                                       dev_token_authenticator]
 
 
 def bearer_token(headers: Mapping[str, str]) -> str:

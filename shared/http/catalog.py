@@ -33,6 +33,7 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "security": ("shared.monitors.routes:router", "shared.security.routes:router",
                  "shared.security.finding_routes:router"),
     "mcp": ("shared.mcp_http:router",),
+    "console": ("shared.console.routes:router",),
 }
 
 

@@ -271,6 +271,7 @@ class LocalPlatform:
         if llm["provider"] == "mock":
             model += ": demo model: deterministic, not an LLM (set SHOAL_LLM_PROVIDER for a real one)"
         return (f"\nShoal is running at {self.url}\n"
+                f"  console:    {self.url}/console/ (sign in with the dev token)\n"
                 f"  dev token:  {self.dev_token}\n"
                 f"  try:        curl -H 'Authorization: Bearer {self.dev_token}' {self.url}/api/v1/tasks\n"
                 f"  functions:  {', '.join(sorted(self.processes))}\n"

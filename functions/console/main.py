@@ -1,0 +1,12 @@
+"""The `console` function: wiring only; the routes live in shared (see shared.http.catalog)."""
+
+import functions_framework
+
+from shared.http.catalog import build_api
+
+api = build_api("console")
+
+
+@functions_framework.http
+def console(request):
+    return api.handle(request)
