@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     incident_tool_cap_per_tool: int = 10
     incident_tool_cap_total: int = 30
     incident_tool_max_failures: int = 3
+    # The Kubernaut facade's workflow catalogue besides the built-in k8s_patch entry: a JSON list of
+    # entries, or "@/path/file.yaml" (shared/incidents/workflows.py, docs/incidents.md "Workflows").
+    incident_workflows: str = ""
     # /analyze refuses to answer with the mock provider unless this opts in (no silent mock).
     analyze_allow_mock: bool = False
     analyze_retention_days: int = 30

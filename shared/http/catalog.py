@@ -46,4 +46,16 @@ def build_api(function: str) -> Api:
     routers = [load_router(p) for p in FUNCTION_ROUTERS[function]]
     if function != "meta":
         routers.append(health_router())
-    return Api(function, routers)
+    api = Api(function, routers)
+    _adopt_unrouted(api)
+    return api
+
+
+def _adopt_unrouted(api: Api) -> None:
+    """functions-framework routes every path to the function through `/<path:path>`, whose pattern
+    stops at a newline: such a request would get Flask's HTML 404. Built inside create_app (its app
+    context, outside any request), the Api takes those too, so every answer is in the route's dialect."""
+    from flask import current_app, has_app_context, has_request_context, request
+
+    if has_app_context() and not has_request_context():  # meta builds Apis per request, for /openapi.json
+        current_app.register_error_handler(404, lambda _error: api.handle(request))
