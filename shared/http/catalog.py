@@ -35,6 +35,10 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "mcp": ("shared.mcp_http:router",),
 }
 
+# The dialect of a function's answers when no route matches (a 404, a 405): the routers' own, where
+# they have no common prefix that would decide it.
+DEFAULT_DIALECTS: dict[str, str] = {"analyze": "fastapi"}
+
 
 def load_router(path: str) -> Router:
     module, _, attr = path.partition(":")
@@ -46,7 +50,7 @@ def build_api(function: str) -> Api:
     routers = [load_router(p) for p in FUNCTION_ROUTERS[function]]
     if function != "meta":
         routers.append(health_router())
-    api = Api(function, routers)
+    api = Api(function, routers, default_dialect=DEFAULT_DIALECTS.get(function, "orka"))
     _adopt_unrouted(api)
     return api
 

@@ -38,10 +38,13 @@ _REF = "#/components/schemas/{model}"
 
 def _schema(model: Any, components: dict[str, Any], mode: str) -> dict[str, Any]:
     """A route's pydantic model (or type) as a schema; its nested models go to components/schemas."""
-    from pydantic import TypeAdapter
+    from pydantic import BaseModel, TypeAdapter
 
     schema = TypeAdapter(model).json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
     components.update(schema.pop("$defs", {}))
+    if isinstance(model, type) and issubclass(model, BaseModel):  # named, as FastAPI does
+        components[model.__name__] = schema
+        return {"$ref": _REF.format(model=model.__name__)}
     return schema
 
 

@@ -70,10 +70,15 @@ def test_kubernauts_document_finds_no_failure_in_the_incident_api(function_clien
     assert not failures, "\n\n".join(failures)
 
 
-def test_logjedis_document_finds_no_failure_in_the_operator_api(function_client, fake_kube, monkeypatch):
+def test_logjedis_document_finds_no_failure_in_the_operator_api(function_client, fake_kube, monkeypatch, tmp_path):
     from shared.config import reset_settings
 
-    monkeypatch.setenv("SHOAL_ANALYZE_ALLOW_MOCK", "true")  # a model answers: 503 (no model) is not declared
+    # A model answers (503 "no model" and 502 "model failed" are not in their document): the mock,
+    # with a valid finding for every conversation.
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([{"text": json.dumps({"summary": "s", "root_cause": "c", "recommendation": "r"})}]))
+    monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(script))
+    monkeypatch.setenv("SHOAL_ANALYZE_ALLOW_MOCK", "true")
     reset_settings()
     document = json.loads((UPSTREAM / "logjedi" / "openapi.json").read_text())
     failures = _fuzz(schemathesis.openapi.from_dict(document), function_client("analyze").application,
