@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     api_key_pepper: str | None = None
     prometheus_url: str | None = Field(default=None, validation_alias=AliasChoices("PROMETHEUS_URL", "SHOAL_PROMETHEUS_URL"))
     jobs_max_chain_depth: int = 10
+    # labrats model aliases (`opus`, `sonnet`, …) → provider model names, over the built-in table
+    # (shared/jobs/effective.py MODEL_ALIASES); a JSON object, e.g. {"opus": "claude-opus-4-5"}.
+    jobs_model_aliases: str = ""
     upload_max_bytes: int = 100 * 1024 * 1024
     callback_timeout_seconds: float = 10.0
     callback_attempts: int = 3
