@@ -298,10 +298,11 @@ def config(ctx: RequestContext):
             "tool_timeout_seconds": settings.tool_timeout_seconds}
 
 
-@platform.route("/metrics", public=True, summary="Prometheus metrics")
+@platform.route("/metrics", public=True, summary="Prometheus metrics (incidents, investigations, jobs)")
 def prometheus_metrics(ctx: RequestContext):
     from shared.investigation.metrics import exposition
+    from shared.jobs import metrics as job_metrics
 
     body, content_type = exposition()
-    return Response(body, status=200, content_type=content_type)
+    return Response(body + job_metrics.exposition().encode(), status=200, content_type=content_type)
 

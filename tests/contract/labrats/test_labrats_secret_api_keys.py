@@ -66,3 +66,27 @@ def test_an_unreadable_secret_list_is_no_key_not_a_500(jobs, fake_kube, monkeypa
     assert secret_key_name(KEY) is None
     # The request then goes on to TokenReview, whose outage is the shared 503 (never a 500).
     assert jobs.get("/api/jobs", headers=bearer(KEY)).status_code == 503
+
+
+def test_the_platform_metrics_cover_the_jobs_counters(jobs, function_client, event_sink):
+    from tests.conftest import AUTH
+
+    for kind in ("implement-issue", "implement-issue", "review"):
+        assert jobs.post("/api/jobs/submit", headers=AUTH, json={
+            "source": "ci", "type": kind, "prompt": "p", "config": {"model": "opus"}}).status_code == 201
+    from shared.jobs.stores import STATS_SET
+    from shared.store import counters
+
+    counters.add(STATS_SET, "default", {"status:completed": 1})  # as the reactor does at a finish
+    response = function_client("incidents").get("/metrics")
+    assert response.status_code == 200 and response.content_type.startswith("text/plain")
+    text = response.get_data(as_text=True)
+    for line in ('shoal_jobs_submitted_total{namespace="default"} 3',
+                 'shoal_jobs_submitted_by_type_total{namespace="default",type="implement-issue"} 2',
+                 'shoal_jobs_submitted_by_type_total{namespace="default",type="review"} 1',
+                 'shoal_jobs_submitted_by_source_total{namespace="default",source="ci"} 3',
+                 'shoal_jobs_submitted_by_model_total{namespace="default",model="opus"} 3',
+                 'shoal_jobs_finished_total{namespace="default",status="completed"} 1',
+                 'shoal_jobs_in_flight{namespace="default"} 2'):
+        assert line in text.splitlines(), line
+    assert "# TYPE shoal_jobs_in_flight gauge" in text.splitlines()
