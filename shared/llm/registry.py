@@ -86,6 +86,7 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
             raise Invalid("provider openai-compatible needs SHOAL_LLM_BASE_URL and SHOAL_LLM_MODEL")
         from shared.llm.openai_provider import OpenAIProvider
 
+        base_url = with_v1(base_url)
         return OpenAIProvider(name, model, api_key=api_key or settings.openai_api_key, base_url=base_url,
                               kind="openai-compatible", timeout=settings.llm_timeout_seconds)
     if kind == "anthropic":
@@ -97,6 +98,17 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
 
         return AnthropicProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
     raise Invalid(f"unknown provider type {kind!r}")
+
+
+def with_v1(base_url: str) -> str:
+    """An OpenAI-compatible server given by its origin (`http://vllm:8000`, as Kubernaut documents
+    it; vLLM, TGI, Ollama, LocalAI serve under /v1) gets `/v1`; a URL with a path is kept as given."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(base_url)
+    if parts.path.strip("/"):
+        return base_url
+    return urlunsplit(parts._replace(path="/v1"))
 
 
 def named_providers(settings: Settings) -> dict[str, dict]:
