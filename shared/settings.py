@@ -57,11 +57,16 @@ class Settings(BaseSettings):
     kube_token: str | None = None
 
     # LLM provider of the `default` entry of the provider registry.
-    llm_provider: Literal["mock", "openai", "anthropic", "openai-compatible"] = "mock"
+    # azure-openai, ollama, mistral and tgi are issue 20's additions (shared/llm/registry.py).
+    llm_provider: Literal["mock", "openai", "anthropic", "openai-compatible", "azure-openai", "ollama", "mistral",
+                          "tgi"] = "mock"
     llm_model: str | None = None
     llm_base_url: str | None = None
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     anthropic_api_key: str | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+    azure_openai_api_key: str | None = Field(default=None, validation_alias="AZURE_OPENAI_API_KEY")
+    azure_openai_api_version: str = "2024-10-21"
+    mistral_api_key: str | None = Field(default=None, validation_alias="MISTRAL_API_KEY")
     llm_timeout_seconds: float = 120.0
 
     # Limits from the specs, as configuration with the specs' defaults.

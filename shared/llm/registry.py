@@ -22,7 +22,10 @@ if TYPE_CHECKING:
     from shared.settings import Settings
 
 DEFAULT_MODELS = {"mock": "shoal-mock", "openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5",
-                  "openai-compatible": None}
+                  "openai-compatible": None, "azure-openai": None, "ollama": None,
+                  "mistral": "mistral-large-latest", "tgi": "tgi"}
+# OpenAI-compatible servers with a known endpoint (None: the base URL must be configured).
+COMPATIBLE_ENDPOINTS = {"ollama": "http://localhost:11434/v1", "mistral": "https://api.mistral.ai/v1", "tgi": None}
 
 _CACHE_SIZE = 32  # clients may name any model: keep the cache bounded (least recently used goes)
 _cache_lock = threading.Lock()
@@ -89,6 +92,17 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
         base_url = with_v1(base_url)
         return OpenAIProvider(name, model, api_key=api_key or settings.openai_api_key, base_url=base_url,
                               kind="openai-compatible", timeout=settings.llm_timeout_seconds)
+    if kind in COMPATIBLE_ENDPOINTS:
+        return _compatible(kind, name=name, model=model, settings=settings, api_key=api_key, base_url=base_url)
+    if kind == "azure-openai":
+        key = api_key or settings.azure_openai_api_key
+        if not base_url or not model or not key:
+            raise Invalid("provider azure-openai needs SHOAL_LLM_BASE_URL (the resource endpoint), SHOAL_LLM_MODEL "
+                          "(the deployment) and AZURE_OPENAI_API_KEY")
+        from shared.llm.azure_provider import AzureOpenAIProvider
+
+        return AzureOpenAIProvider(name, model, api_key=key, base_url=base_url,
+                                   api_version=settings.azure_openai_api_version, timeout=settings.llm_timeout_seconds)
     if kind == "anthropic":
         key = api_key or settings.anthropic_api_key
         if not key:
@@ -98,6 +112,21 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
 
         return AnthropicProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
     raise Invalid(f"unknown provider type {kind!r}")
+
+
+def _compatible(kind: str, *, name: str, model: str | None, settings: Settings, api_key: str | None,
+                base_url: str | None) -> Provider:
+    """Ollama, Mistral and Hugging Face TGI: their OpenAI-compatible Chat Completions API."""
+    from shared.llm.openai_provider import OpenAIProvider
+
+    endpoint = base_url or COMPATIBLE_ENDPOINTS[kind]
+    if not endpoint or not model:
+        raise Invalid(f"provider {kind} needs SHOAL_LLM_BASE_URL and SHOAL_LLM_MODEL")
+    key = api_key or (settings.mistral_api_key if kind == "mistral" else None)
+    if kind == "mistral" and not key:
+        raise Invalid(f"provider {name if name != 'default' else 'mistral'} is configured but MISTRAL_API_KEY is not set")
+    return OpenAIProvider(name, model, api_key=key or kind, base_url=with_v1(endpoint), kind=kind,
+                          timeout=settings.llm_timeout_seconds)
 
 
 def with_v1(base_url: str) -> str:

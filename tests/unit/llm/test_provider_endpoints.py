@@ -57,3 +57,58 @@ def test_a_connection_failure_names_the_provider_the_url_and_the_cause(make, url
     assert message.startswith(url.format(port=port)), message
     assert "refused" in message.lower(), message  # the cause, not just "APIConnectionError"
     assert raised.value.retryable
+
+
+# -- provider kinds on their own wire ------------------------------------------------------------------
+def _build(kind: str, monkeypatch, server_url: str | None, **env: str):
+    from shared.config import get_settings, reset_settings
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    reset_settings()
+    clear_provider_cache()
+    return build_provider(kind, name="default", model=None, settings=get_settings(), base_url=server_url)
+
+
+@pytest.mark.parametrize("kind,env,path,auth", [
+    ("ollama", {"SHOAL_LLM_MODEL": "llama3.1"}, "/v1/chat/completions", "Bearer ollama"),
+    ("tgi", {}, "/v1/chat/completions", "Bearer tgi"),
+    ("mistral", {"MISTRAL_API_KEY": "mk-1"}, "/v1/chat/completions", "Bearer mk-1"),
+])
+def test_openai_compatible_kinds_speak_chat_completions(monkeypatch, kind, env, path, auth):
+    with ScriptedLLM([{"text": f"hello from {kind}"}]) as server:
+        provider = _build(kind, monkeypatch, server.url, **env)
+        assert provider.kind == kind
+        assert provider.complete([Message(role="user", content="hi")]).text == f"hello from {kind}"
+        [request] = server.requests
+        assert (request["path"], request["headers"]["Authorization"]) == (path, auth)
+        assert request["json"]["model"] == {"ollama": "llama3.1", "tgi": "tgi", "mistral": "mistral-large-latest"}[kind]
+    clear_provider_cache()
+
+
+def test_azure_openai_uses_the_deployment_route_the_api_version_and_the_api_key_header(monkeypatch):
+    with ScriptedLLM([{"text": "hello from azure"}]) as server:
+        provider = _build("azure-openai", monkeypatch, server.url, SHOAL_LLM_MODEL="gpt-4o-prod",
+                          AZURE_OPENAI_API_KEY="az-key", SHOAL_AZURE_OPENAI_API_VERSION="2024-10-21")
+        assert provider.complete([Message(role="user", content="hi")]).text == "hello from azure"
+        [request] = server.requests
+        assert request["path"] == "/openai/deployments/gpt-4o-prod/chat/completions"
+        assert request["headers"]["Api-Key"] == "az-key"
+    clear_provider_cache()
+
+
+@pytest.mark.parametrize("kind,env,message", [
+    ("azure-openai", {"SHOAL_LLM_MODEL": "d"}, "provider azure-openai needs SHOAL_LLM_BASE_URL (the resource "
+                                               "endpoint), SHOAL_LLM_MODEL (the deployment) and AZURE_OPENAI_API_KEY"),
+    ("mistral", {}, "provider mistral is configured but MISTRAL_API_KEY is not set"),
+    ("ollama", {}, "provider ollama needs SHOAL_LLM_BASE_URL and SHOAL_LLM_MODEL"),
+])
+def test_a_kind_missing_its_configuration_is_named(monkeypatch, kind, env, message):
+    from shared.errors import Invalid
+
+    for name in ("SHOAL_LLM_MODEL", "MISTRAL_API_KEY", "AZURE_OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(Invalid) as raised:
+        _build(kind, monkeypatch, None, **env)
+    assert raised.value.message == message
+    clear_provider_cache()
