@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MODELS = {"mock": "shoal-mock", "openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5",
                   "openai-compatible": None, "azure-openai": None, "ollama": None,
-                  "mistral": "mistral-large-latest", "tgi": "tgi"}
+                  "mistral": "mistral-large-latest", "tgi": "tgi", "bedrock": None}
 # OpenAI-compatible servers with a known endpoint (None: the base URL must be configured).
 COMPATIBLE_ENDPOINTS = {"ollama": "http://localhost:11434/v1", "mistral": "https://api.mistral.ai/v1", "tgi": None}
 
@@ -94,6 +94,13 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
                               kind="openai-compatible", timeout=settings.llm_timeout_seconds)
     if kind in COMPATIBLE_ENDPOINTS:
         return _compatible(kind, name=name, model=model, settings=settings, api_key=api_key, base_url=base_url)
+    if kind == "bedrock":
+        if not model:
+            raise Invalid("provider bedrock needs SHOAL_LLM_MODEL (a Bedrock model id or inference profile)")
+        from shared.llm.bedrock_provider import BedrockAnthropicProvider
+
+        return BedrockAnthropicProvider(name, model, region=settings.aws_region, base_url=base_url,
+                                        timeout=settings.llm_timeout_seconds)
     if kind == "azure-openai":
         key = api_key or settings.azure_openai_api_key
         if not base_url or not model or not key:

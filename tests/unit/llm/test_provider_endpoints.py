@@ -112,3 +112,18 @@ def test_a_kind_missing_its_configuration_is_named(monkeypatch, kind, env, messa
         _build(kind, monkeypatch, None, **env)
     assert raised.value.message == message
     clear_provider_cache()
+
+
+def test_bedrock_signs_invoke_model_for_an_anthropic_model(monkeypatch):
+    model = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    with ScriptedLLM([{"text": "hello from bedrock"}]) as server:
+        provider = _build("bedrock", monkeypatch, server.url, SHOAL_LLM_MODEL=model, AWS_REGION="eu-west-1",
+                          AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret")
+        assert provider.complete([Message(role="user", content="hi")]).text == "hello from bedrock"
+        [request] = server.requests
+        assert request["path"] == f"/model/{model}/invoke"
+        # SigV4 with the credential chain, for the bedrock service in the configured region.
+        assert request["headers"]["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+        assert "/eu-west-1/bedrock/aws4_request" in request["headers"]["Authorization"]
+        assert request["json"]["anthropic_version"] and "model" not in request["json"]  # the model is in the path
+    clear_provider_cache()
