@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 DEFAULT_MODELS = {"mock": "shoal-mock", "openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5",
                   "openai-compatible": None, "azure-openai": None, "ollama": None,
-                  "mistral": "mistral-large-latest", "tgi": "tgi", "bedrock": None}
+                  "mistral": "mistral-large-latest", "tgi": "tgi", "bedrock": None,
+                  "vertex-anthropic": None}
 # OpenAI-compatible servers with a known endpoint (None: the base URL must be configured).
 COMPATIBLE_ENDPOINTS = {"ollama": "http://localhost:11434/v1", "mistral": "https://api.mistral.ai/v1", "tgi": None}
 
@@ -101,6 +102,14 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
 
         return BedrockAnthropicProvider(name, model, region=settings.aws_region, base_url=base_url,
                                         timeout=settings.llm_timeout_seconds)
+    if kind == "vertex-anthropic":
+        if not model or not settings.vertex_project:
+            raise Invalid("provider vertex-anthropic needs SHOAL_LLM_MODEL and SHOAL_VERTEX_PROJECT")
+        from shared.llm.vertex_provider import VertexAnthropicProvider
+
+        return VertexAnthropicProvider(name, model, project=settings.vertex_project, region=settings.vertex_region,
+                                       access_token=api_key or settings.vertex_access_token, base_url=base_url,
+                                       timeout=settings.llm_timeout_seconds)
     if kind == "azure-openai":
         key = api_key or settings.azure_openai_api_key
         if not base_url or not model or not key:

@@ -127,3 +127,17 @@ def test_bedrock_signs_invoke_model_for_an_anthropic_model(monkeypatch):
         assert "/eu-west-1/bedrock/aws4_request" in request["headers"]["Authorization"]
         assert request["json"]["anthropic_version"] and "model" not in request["json"]  # the model is in the path
     clear_provider_cache()
+
+
+def test_vertex_anthropic_calls_raw_predict_with_the_bearer_token(monkeypatch):
+    with ScriptedLLM([{"text": "hello from vertex"}]) as server:
+        provider = _build("vertex-anthropic", monkeypatch, server.url + "/v1", SHOAL_LLM_MODEL="claude-sonnet-4-5@20250929",
+                          SHOAL_VERTEX_PROJECT="acme-ml", SHOAL_VERTEX_REGION="europe-west1",
+                          SHOAL_VERTEX_ACCESS_TOKEN="ya29.token")
+        assert provider.complete([Message(role="user", content="hi")]).text == "hello from vertex"
+        [request] = server.requests
+        assert request["path"] == ("/v1/projects/acme-ml/locations/europe-west1/publishers/anthropic/models/"
+                                   "claude-sonnet-4-5@20250929:rawPredict")
+        assert request["headers"]["Authorization"] == "Bearer ya29.token"
+        assert request["json"]["anthropic_version"] and "model" not in request["json"]
+    clear_provider_cache()
