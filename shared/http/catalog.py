@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 
 from shared.http.api import Api, Router
-from shared.http.health import health_router
+from shared.http.health import health_router, store_check
 
 FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "meta": ("shared.meta.routes:router",),
@@ -40,6 +40,16 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
 DEFAULT_DIALECTS: dict[str, str] = {"analyze": "fastapi"}
 
 
+# Functions that call the model themselves: their /readyz also reports the default provider.
+MODEL_FUNCTIONS = frozenset({"chat", "compat", "analyze"})
+
+
+def _llm_check() -> str:
+    from shared.llm.readiness import check_default_provider
+
+    return check_default_provider()
+
+
 def load_router(path: str) -> Router:
     module, _, attr = path.partition(":")
     return getattr(importlib.import_module(module), attr)
@@ -48,7 +58,9 @@ def load_router(path: str) -> Router:
 def build_api(function: str) -> Api:
     """The Api of an HTTP function: its routers plus `/healthz` and `/readyz` (meta has its own)."""
     routers = [load_router(p) for p in FUNCTION_ROUTERS[function]]
-    if function != "meta":
+    if function in MODEL_FUNCTIONS:
+        routers.append(health_router({"store": store_check, "llm": _llm_check}))
+    elif function != "meta":
         routers.append(health_router())
     api = Api(function, routers, default_dialect=DEFAULT_DIALECTS.get(function, "orka"))
     _adopt_unrouted(api)
