@@ -98,7 +98,7 @@ def test_the_node_incident_is_investigated_cluster_scoped_and_answered_in_their_
                                                                   "namespace": ""}
     # The tools read the Node and its events cluster-wide, nothing namespaced, nothing written.
     assert sorted((r["method"], r["path"], r["query"].get("fieldSelector", "")) for r in fake_kube.requests) == [
-        ("GET", "/api/v1/events", "involvedObject.kind=Node,involvedObject.name=worker-node-1"),
+        ("GET", "/api/v1/events", "involvedObject.name=worker-node-1,involvedObject.kind=Node"),
         ("GET", "/api/v1/nodes/worker-node-1", "")]  # the two tool calls of one turn run concurrently
     tool_results = [m["content"] for m in scripted_llm.requests[1]["json"]["messages"] if m["role"] == "tool"]
     assert "Kubelet stopped posting node status." in tool_results[0] and "NodeNotReady" in tool_results[1]
