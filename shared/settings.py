@@ -57,11 +57,19 @@ class Settings(BaseSettings):
     kube_token: str | None = None
 
     # LLM provider of the `default` entry of the provider registry.
-    llm_provider: Literal["mock", "openai", "anthropic", "openai-compatible"] = "mock"
+    # azure-openai, ollama, mistral and tgi are issue 20's additions (shared/llm/registry.py).
+    llm_provider: Literal["mock", "openai", "anthropic", "openai-compatible", "azure-openai", "ollama", "mistral",
+                          "tgi", "bedrock", "vertex-anthropic"] = "mock"
     llm_model: str | None = None
     llm_base_url: str | None = None
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     anthropic_api_key: str | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+    azure_openai_api_key: str | None = Field(default=None, validation_alias="AZURE_OPENAI_API_KEY")
+    azure_openai_api_version: str = "2024-10-21"
+    mistral_api_key: str | None = Field(default=None, validation_alias="MISTRAL_API_KEY")
+    vertex_project: str | None = None
+    vertex_region: str = "us-east5"
+    vertex_access_token: str | None = None  # else Application Default Credentials (google-auth)
     llm_timeout_seconds: float = 120.0
 
     # Limits from the specs, as configuration with the specs' defaults.
@@ -85,6 +93,9 @@ class Settings(BaseSettings):
     api_key_pepper: str | None = None
     prometheus_url: str | None = Field(default=None, validation_alias=AliasChoices("PROMETHEUS_URL", "SHOAL_PROMETHEUS_URL"))
     jobs_max_chain_depth: int = 10
+    # labrats model aliases (`opus`, `sonnet`, …) → provider model names, over the built-in table
+    # (shared/jobs/effective.py MODEL_ALIASES); a JSON object, e.g. {"opus": "claude-opus-4-5"}.
+    jobs_model_aliases: str = ""
     upload_max_bytes: int = 100 * 1024 * 1024
     callback_timeout_seconds: float = 10.0
     callback_attempts: int = 3
@@ -95,6 +106,9 @@ class Settings(BaseSettings):
     incident_tool_cap_per_tool: int = 10
     incident_tool_cap_total: int = 30
     incident_tool_max_failures: int = 3
+    # The Kubernaut facade's workflow catalogue besides the built-in k8s_patch entry: a JSON list of
+    # entries, or "@/path/file.yaml" (shared/incidents/workflows.py, docs/incidents.md "Workflows").
+    incident_workflows: str = ""
     # /analyze refuses to answer with the mock provider unless this opts in (no silent mock).
     analyze_allow_mock: bool = False
     analyze_retention_days: int = 30

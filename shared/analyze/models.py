@@ -44,8 +44,10 @@ class NodeIn(BaseModel):
 class AnalyzeRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     resource_kind: str = Field(min_length=1, max_length=63)
-    resource_name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-    namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    # Upstream defaults both to "" (`{"resource_kind": "Pod"}` alone is a valid request); a name that
+    # is given must be a Kubernetes name, since the investigation reads the resource by it.
+    resource_name: str = Field(default="", pattern=r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$")
+    namespace: str = Field(default="", pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$")
     reason: str = ""
     events: list[EventIn] = Field(default_factory=list)
     nodes: list[NodeIn] = Field(default_factory=list)
@@ -92,6 +94,45 @@ class OutcomeRequest(BaseModel):
     resource_name: str
     namespace: str
     outcome: str = "applied"
+
+
+class OutcomeResponse(BaseModel):
+    status: Literal["ok", "not_found"]
+    message: str
+
+
+class Analysis(AnalyzeResponse):
+    """One entry of GET /analyses."""
+
+    timestamp: str
+    resource_kind: str
+    resource_name: str
+    namespace: str
+    reason: str
+
+
+class ReportStep(BaseModel):
+    """One step of a report, numbered 1..n as upstream (its UI lists them by number)."""
+
+    step: int = Field(ge=1)
+    timestamp: str
+    message: str
+    title: str = ""  # Shoal addition: what kind of step (e.g. "Tool call: get_resource")
+
+
+class Report(BaseModel):
+    """One entry of GET /reports."""
+
+    timestamp: str
+    resource_kind: str
+    resource_name: str
+    namespace: str
+    reason: str
+    steps: list[ReportStep]
+
+
+class Status(BaseModel):
+    status: str
 
 
 # What the prompt keeps of each input (the original's limits).

@@ -71,10 +71,12 @@ def record_outcome(partition: str, kind: str, namespace: str, name: str, outcome
         for _ in range(8):
             record = reports.get(partition, key)
             steps = record.doc.get("steps", []) if record else []
-            if record is None or any(s.get("step") == APPLIED_STEP for s in steps):
+            if record is None or any(s.get("title") == APPLIED_STEP or "Operator applied" in str(s.get("message"))
+                                     for s in steps):
                 break
-            steps.append({"step": APPLIED_STEP, "timestamp": now_rfc3339(),
-                          "message": f"Operator reported outcome: {outcome}"})
+            steps.append({"step": len(steps) + 1, "timestamp": now_rfc3339(), "title": APPLIED_STEP,
+                          "message": f"Operator applied patch to {kind} '{name}' in namespace '{namespace}' "
+                                     f"(outcome: {outcome})."})
             try:
                 # Conditional on the version read: two callbacks never both append.
                 reports.replace(partition, key, record.doc, expected_version=record.version, expiry=_expiry())

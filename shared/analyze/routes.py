@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from shared.analyze import models
+from shared.analyze.operator_keys import authenticate_operator
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import ShoalError, Unavailable, UpstreamError
@@ -17,7 +19,9 @@ from shared.http.api import RequestContext, Router
 from shared.logs import get_logger
 
 log = get_logger("analyze")
-router = Router(dialect="fastapi", tag="analyze")
+# An operator key (shared.analyze.operator_keys) fits LogJedi's one static LLM_SERVICE_AUTH_HEADER;
+# every other identity goes through the shared resolver.
+router = Router(dialect="fastapi", tag="analyze", authenticator=authenticate_operator)
 FACADE = "operator"
 NO_PROVIDER = ("no LLM provider is configured: set SHOAL_LLM_PROVIDER to a real provider "
                "(or SHOAL_ANALYZE_ALLOW_MOCK=true to use the mock provider explicitly)")
@@ -109,12 +113,44 @@ def _action(request: Any, finding: Any) -> tuple[dict[str, Any] | None, str, lis
             note, filtered.dropped)
 
 
+def _namespace(principal: Any, requested: str) -> str:
+    """Where the analysis runs: an operator key's namespaces, else Shoal's namespace rules; none
+    requested (upstream's default "") = the caller's own or the default namespace."""
+    from shared.analyze.operator_keys import is_operator, operator_namespace
+    from shared.auth.namespaces import resolve_namespace
+
+    if is_operator(principal):
+        return operator_namespace(principal, requested, get_settings().default_namespace)
+    return resolve_namespace(principal, requested or None)
+
+
+def _scope(principal: Any) -> str:
+    """The partition of a caller's analyses and reports: an operator's own, else its namespace scope."""
+    from shared.analyze import records
+    from shared.analyze.operator_keys import is_operator
+
+    return principal.subject if is_operator(principal) else records.scope(principal.namespace)
+
+
+def _numbered(steps: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    return [{"step": n, "timestamp": ts, "message": message, "title": title}
+            for n, (title, ts, message) in enumerate(steps, start=1)]
+
+
+def _patch_step(action: dict[str, Any] | None) -> str:
+    import json
+
+    if action is None:
+        return "No k8s patch suggested (manual remediation only)."
+    return "Suggested patch: " + json.dumps(action["patch"], separators=(",", ":"))[:500]
+
+
 @router.route("/analyze", methods=("POST",), summary="Analyse a failed workload; optional allow-listed patch",
-              responses={422: "Validation error", 503: "No LLM provider configured", 502: "LLM provider failed"})
+              responses={422: "Validation error", 503: "No LLM provider configured", 502: "LLM provider failed"},
+              request_model=models.AnalyzeRequest, response_model=models.AnalyzeResponse)
 def analyze(ctx: RequestContext):
     from shared.analyze import records
     from shared.analyze.models import AnalyzeRequest, AnalyzeResponse, prompt_context
-    from shared.auth.namespaces import resolve_namespace
     from shared.investigation import metrics
     from shared.investigation.audit import emit_audit
     from shared.investigation.engine import InvestigationFailed, investigate
@@ -123,22 +159,21 @@ def analyze(ctx: RequestContext):
 
     request = _body(ctx, AnalyzeRequest)
     principal = ctx.require_principal()
-    resolve_namespace(principal, request.namespace)
+    namespace = _namespace(principal, request.namespace)
     provider = _provider()
     key = records.new_key()
-    steps = [{"step": "Request received", "timestamp": now_rfc3339(),
-              "message": f"{request.resource_kind} {request.namespace}/{request.resource_name}: "
-                         f"{request.reason or 'no reason given'}"}]
+    steps: list[tuple[str, str, str]] = [(
+        "Request received", now_rfc3339(), f"Received analysis request for {request.resource_kind} "
+        f"'{request.resource_name}' in namespace '{request.namespace}' (reason: {request.reason}).")]
 
     def observe(kind: str, data: dict[str, Any]) -> None:
         if kind == "tool_call":
-            steps.append({"step": f"Tool call: {data['name']}", "timestamp": now_rfc3339(),
-                          "message": str(data["args"])[:500]})
+            steps.append((f"Tool call: {data['name']}", now_rfc3339(), str(data["args"])[:500]))
         elif kind == "message":
-            steps.append({"step": "LLM reasoning", "timestamp": now_rfc3339(), "message": data["content"][:2000]})
+            steps.append(("LLM reasoning", now_rfc3339(), data["content"][:2000]))
 
     started = time.monotonic()
-    subject = Subject(kind=request.resource_kind, name=request.resource_name, namespace=request.namespace,
+    subject = Subject(kind=request.resource_kind, name=request.resource_name, namespace=namespace,
                       reason=request.reason, context=prompt_context(request))
     try:
         outcome = investigate(subject, provider, observe=observe)
@@ -160,17 +195,18 @@ def analyze(ctx: RequestContext):
     recommendation = " ".join(p for p in (finding.recommendation or finding.summary, note) if p)
     body = AnalyzeResponse(summary=finding.summary, root_cause=finding.root_cause,
                            recommendation=recommendation, action=action).model_dump(mode="json")
+    steps.append(("Root cause", now_rfc3339(), f"Root cause: {finding.root_cause or '(none)'}"))
+    steps.append(("Recommendation", now_rfc3339(), f"Recommendation: {recommendation or '(none)'}"))
     if dropped:
-        steps.append({"step": "Patch filtered", "timestamp": now_rfc3339(),
-                      "message": "removed by the allow-list: " + ", ".join(dropped)})
-    steps.append({"step": "Analysis complete", "timestamp": now_rfc3339(),
-                  "message": f"{outcome.llm_calls} LLM call(s), {len(outcome.tool_calls)} tool call(s), "
-                             f"{outcome.usage.input_tokens}+{outcome.usage.output_tokens} tokens; "
-                             f"action: {'k8s_patch' if action else 'none'}"})
+        steps.append(("Patch filtered", now_rfc3339(), "Removed by the allow-list: " + ", ".join(dropped)))
+    steps.append(("Suggested patch", now_rfc3339(), _patch_step(action)))
+    steps.append(("Analysis complete", now_rfc3339(),
+                  f"{outcome.llm_calls} LLM call(s), {len(outcome.tool_calls)} tool call(s), "
+                  f"{outcome.usage.input_tokens}+{outcome.usage.output_tokens} tokens."))
     analysis = {"timestamp": now_rfc3339(), "resource_kind": request.resource_kind,
                 "resource_name": request.resource_name, "namespace": request.namespace,
                 "reason": request.reason, **body}
-    records.save(records.scope(principal.namespace), key, analysis, steps)
+    records.save(_scope(principal), key, analysis, _numbered(steps))
     metrics.record_investigation(FACADE, "completed", time.monotonic() - started, outcome.usage.input_tokens,
                                  outcome.usage.output_tokens, len(outcome.tool_calls))
     metrics.record_request(FACADE, "completed")
@@ -187,7 +223,7 @@ def _listing(ctx: RequestContext, store_name: str):
     from shared.http.api import json_response
 
     store = records.analyses if store_name == "analyses" else records.reports
-    items, cursor = records.page(store, records.scope(ctx.require_principal().namespace), _limit(ctx),
+    items, cursor = records.page(store, _scope(ctx.require_principal()), _limit(ctx),
                                  ctx.args.get("continue") or None)
     response: Response = json_response(items)
     if cursor:
@@ -195,34 +231,38 @@ def _listing(ctx: RequestContext, store_name: str):
     return response
 
 
-@router.route("/analyses", summary="Recent analyses, newest first (limit 1..100, default 50)")
+@router.route("/analyses", summary="Recent analyses, newest first (limit 1..100, default 50)",
+              responses={422: "Validation error"}, response_model=list[models.Analysis])
 def list_analyses(ctx: RequestContext):
     return _listing(ctx, "analyses")
 
 
-@router.route("/reports", summary="Step-by-step reports (LLM steps and operator outcome), newest first")
+@router.route("/reports", summary="Step-by-step reports (LLM steps and operator outcome), newest first",
+              responses={422: "Validation error"}, response_model=list[models.Report])
 def list_reports(ctx: RequestContext):
     return _listing(ctx, "reports")
 
 
-@router.route("/report-outcome", methods=("POST",), summary="Operator callback after applying a patch")
+@router.route("/report-outcome", methods=("POST",), summary="Operator callback after applying a patch",
+              responses={422: "Validation error"}, request_model=models.OutcomeRequest,
+              response_model=models.OutcomeResponse)
 def report_outcome(ctx: RequestContext):
     from shared.analyze import records
     from shared.analyze.models import OutcomeRequest
 
     body = _body(ctx, OutcomeRequest)
     principal = ctx.require_principal()
-    if records.record_outcome(records.scope(principal.namespace), body.resource_kind, body.namespace,
-                              body.resource_name, body.outcome):
-        return {"status": "ok", "message": "outcome recorded"}
-    return {"status": "not_found", "message": "no matching report"}
+    if records.record_outcome(_scope(principal), body.resource_kind, body.namespace, body.resource_name,
+                              body.outcome):
+        return {"status": "ok", "message": "Appended operator step to report"}
+    return {"status": "not_found", "message": "No matching report found to append operator step"}
 
 
-@router.route("/health", public=True, summary="Liveness")
+@router.route("/health", public=True, summary="Liveness", response_model=models.Status)
 def health(ctx: RequestContext):
     return {"status": "ok"}
 
 
-@router.route("/ready", public=True, summary="Readiness")
+@router.route("/ready", public=True, summary="Readiness (upstream's answer)", response_model=models.Status)
 def ready(ctx: RequestContext):
-    return {"status": "ok"}
+    return {"status": "ready"}

@@ -1,7 +1,8 @@
 """API keys of the labrats dialect: `Authorization: Bearer <key>`.
 
-Accepted keys: SUBMIT_API_KEYS (comma-separated, the spec's fast path, compared in constant time)
-and keys created through `/api/api-keys`. A created key is stored only as a hash (SHA-256, or
+Accepted keys: SUBMIT_API_KEYS (comma-separated, the spec's fast path, compared in constant time),
+keys created through `/api/api-keys`, and keys in Secrets labelled `labrats.work/type=ai-api-key`
+(shared.auth.secret_api_keys, listed at most every 10 s). A created key is stored only as a hash (SHA-256, or
 HMAC-SHA256 with SHOAL_API_KEY_PEPPER) in a lookup record keyed by that hash, plus a listing record
 with the display prefix and a name record that keeps names unique per owner: all three in one
 transaction, so a duplicate name is a 409 however many creates race. Authentication reads the
@@ -120,7 +121,13 @@ def verify(token: str) -> Principal | None:
                              namespace=settings.default_namespace)
     lookup = key_hashes.get(SCOPE, hash_key(token))
     if lookup is None:
-        return None
+        from shared.auth.secret_api_keys import secret_key_name
+
+        secret = secret_key_name(token)  # a labelled Secret's key (the spec's ApiKeyWatcher)
+        if secret is None:
+            return None
+        return Principal(kind="apikey", subject=f"apikey:secret:{secret}", username=secret,
+                         namespace=settings.default_namespace)
     listing = keys.get(SCOPE, lookup.doc["id"])
     if listing is None:  # revoked between the two deletes
         return None

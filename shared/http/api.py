@@ -110,6 +110,16 @@ class Route:
     max_body_bytes: int | None = None
     # None = derived from path and method; ("tasks", "create"); or authorization.AUTHENTICATED / WORKER.
     permission: Any = None
+    # A status whose error body a client's document declares with another media type than the
+    # dialect's (e.g. Kubernaut's /stream 404 is application/json, not application/problem+json).
+    error_media_types: dict[int, str] = field(default_factory=dict)
+    # Pydantic models of the JSON request and 200 response, for /openapi.json only (handlers validate).
+    request_model: Any = None
+    response_model: Any = None
+    # The error for a malformed path argument (control character, over the limit) when it is not the
+    # 400: a route whose argument names a record answers it like an unknown one (its client's
+    # document declares 404, not 400).
+    malformed_path: Callable[[], ShoalError] | None = None
 
 
 class Router:
@@ -125,7 +135,10 @@ class Router:
 
     def route(self, rule: str, methods: Iterable[str] = ("GET",), *, public: bool = False, summary: str = "",
               streaming: bool = False, responses: dict[int, str] | None = None,
-              max_body_bytes: int | None = None, permission: Any = None) -> Callable[[Handler], Handler]:
+              max_body_bytes: int | None = None, permission: Any = None,
+              error_media_types: dict[int, str] | None = None, request_model: Any = None,
+              response_model: Any = None,
+              malformed_path: Callable[[], ShoalError] | None = None) -> Callable[[Handler], Handler]:
         """Register a handler; registration only records, it never wraps or runs anything.
 
         `permission`: what a caller needs, e.g. ("tasks", "create"); omitted, it is derived from the
@@ -135,7 +148,8 @@ class Router:
         def register(handler: Handler) -> Handler:
             self.routes.append(Route(self.prefix + rule, tuple(m.upper() for m in methods), handler, public,
                                      summary or (handler.__doc__ or "").strip().split("\n")[0], self.dialect,
-                                     streaming, responses or {}, self.authenticator, max_body_bytes, permission))
+                                     streaming, responses or {}, self.authenticator, max_body_bytes, permission,
+                                     error_media_types or {}, request_model, response_model, malformed_path))
             return handler
 
         return register
@@ -190,7 +204,12 @@ class Api:
                 raise NotFound("not found") from None
             route = self.routes[index]
             dialect = DIALECTS[route.dialect or self.default_dialect]
-            check_path_args(args)  # every route: no handler sees a control character or an oversized key
+            try:  # every route: no handler sees a control character or an oversized key
+                check_path_args(args)
+            except Invalid:
+                if route.malformed_path is None:
+                    raise
+                raise route.malformed_path() from None
             length = request.content_length
             if length and length > (route.max_body_bytes or get_settings().max_body_bytes):
                 raise TooLarge("request body too large")
@@ -210,9 +229,10 @@ class Api:
                 if auth_token is not None:
                     authorization.end(auth_token)
         except ShoalError as error:
-            response = _error_response(dialect, error, request_id, request.path)
+            response = _error_response(dialect, error, request_id, request.path, route)
         except Exception as exc:
-            response = _error_response(dialect, _unhandled(exc, request_id, request.path), request_id, request.path)
+            response = _error_response(dialect, _unhandled(exc, request_id, request.path), request_id, request.path,
+                                       route)
         response.headers["X-Request-Id"] = request_id
         seconds = time.perf_counter() - started
         log.info("request", extra={"fields": {
@@ -249,8 +269,11 @@ def _unhandled(exc: Exception, request_id: str, path: str) -> ShoalError:
     return ShoalError("internal error")
 
 
-def _error_response(dialect: Dialect, error: ShoalError, request_id: str, path: str = "") -> Response:
+def _error_response(dialect: Dialect, error: ShoalError, request_id: str, path: str = "",
+                    route: Route | None = None) -> Response:
     body, status, content_type = dialect.render(error, request_id, path)
+    if route is not None:
+        content_type = route.error_media_types.get(status, content_type)
     response = Response(json.dumps(body), status=status, content_type=content_type)
     for key, value in error.headers.items():
         response.headers[key] = value

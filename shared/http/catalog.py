@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 
 from shared.http.api import Api, Router
-from shared.http.health import health_router
+from shared.http.health import health_router, store_check
 
 FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "meta": ("shared.meta.routes:router",),
@@ -36,6 +36,20 @@ FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "console": ("shared.console.routes:router",),
 }
 
+# The dialect of a function's answers when no route matches (a 404, a 405): the routers' own, where
+# they have no common prefix that would decide it.
+DEFAULT_DIALECTS: dict[str, str] = {"analyze": "fastapi"}
+
+
+# Functions that call the model themselves: their /readyz also reports the default provider.
+MODEL_FUNCTIONS = frozenset({"chat", "compat", "analyze"})
+
+
+def _llm_check() -> str:
+    from shared.llm.readiness import check_default_provider
+
+    return check_default_provider()
+
 
 def load_router(path: str) -> Router:
     module, _, attr = path.partition(":")
@@ -45,6 +59,20 @@ def load_router(path: str) -> Router:
 def build_api(function: str) -> Api:
     """The Api of an HTTP function: its routers plus `/healthz` and `/readyz` (meta has its own)."""
     routers = [load_router(p) for p in FUNCTION_ROUTERS[function]]
-    if function != "meta":
+    if function in MODEL_FUNCTIONS:
+        routers.append(health_router({"store": store_check, "llm": _llm_check}))
+    elif function != "meta":
         routers.append(health_router())
-    return Api(function, routers)
+    api = Api(function, routers, default_dialect=DEFAULT_DIALECTS.get(function, "orka"))
+    _adopt_unrouted(api)
+    return api
+
+
+def _adopt_unrouted(api: Api) -> None:
+    """functions-framework routes every path to the function through `/<path:path>`, whose pattern
+    stops at a newline: such a request would get Flask's HTML 404. Built inside create_app (its app
+    context, outside any request), the Api takes those too, so every answer is in the route's dialect."""
+    from flask import current_app, has_app_context, has_request_context, request
+
+    if has_app_context() and not has_request_context():  # meta builds Apis per request, for /openapi.json
+        current_app.register_error_handler(404, lambda _error: api.handle(request))

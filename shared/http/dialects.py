@@ -113,10 +113,14 @@ class FastAPIDialect(Dialect):
     validation errors `{"detail": [{"type","loc","msg","input"}]}` (an error's `detail_list`)."""
 
     name = "fastapi"
+    # Starlette's own answers when no route matches: {"detail": "Not Found"} / "Method Not Allowed".
+    _ROUTING = {(404, "not found"): "Not Found", (405, "method not allowed"): "Method Not Allowed"}
 
     def body(self, error: ShoalError, request_id: str) -> Any:
         details = getattr(error, "detail_list", None)
-        return {"detail": details if details is not None else _message(error, request_id)}
+        if details is None:
+            details = self._ROUTING.get((error.status, error.message), _message(error, request_id))
+        return {"detail": details}
 
 
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (OrkaDialect(), ProblemDialect(), OpenAIDialect(),

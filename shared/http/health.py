@@ -9,6 +9,10 @@ from shared.http.api import RequestContext, Router, json_response
 Check = Callable[[], str]
 
 
+class NotReady(Exception):
+    """A check's failure whose message is safe to show (it names what is down and why)."""
+
+
 def store_check() -> str:
     from shared.store.bootstrap import check_state
 
@@ -31,6 +35,9 @@ def health_router(checks: dict[str, Check] | None = None, *, extra: Callable[[],
         for name, check in ready_checks.items():
             try:
                 results[name] = check()
+            except NotReady as exc:
+                results[name] = f"error: {exc}"
+                ok = False
             except Exception as exc:  # readiness reports, it does not raise
                 results[name] = f"error: {type(exc).__name__}"
                 ok = False

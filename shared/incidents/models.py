@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 _K8S_NAME = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
-_NAMESPACE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+# Empty for a cluster-scoped resource (a Node incident arrives with resource_namespace "").
+_NAMESPACE = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$"
 
 
 class BusinessClassification(BaseModel):
@@ -26,13 +27,13 @@ class EnrichmentResults(BaseModel):
 class IncidentRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")  # added optional fields are compatible
 
-    incident_id: str = Field(min_length=1)
+    incident_id: str  # may be empty: only remediation_id has minLength 1 in Kubernaut's OpenAPI
     remediation_id: str = Field(min_length=1)
     signal_name: str
     severity: Literal["critical", "high", "warning", "info", "unknown"]
     signal_source: str
     # The resource is investigated through the Kubernetes API, so it must be a real name.
-    resource_namespace: str = Field(pattern=_NAMESPACE, max_length=63)
+    resource_namespace: str = Field(pattern=_NAMESPACE, max_length=63)  # "" = cluster-scoped
     resource_kind: str = Field(min_length=1, max_length=63)
     resource_name: str = Field(pattern=_K8S_NAME, max_length=253)
     resource_api_version: str

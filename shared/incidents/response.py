@@ -20,7 +20,9 @@ HUMAN_REVIEW_REASONS = ("workflow_not_found", "image_mismatch", "parameter_valid
                         "operator_escalation", "decision_expired")
 RESOLVED_CONFIDENCE = 0.7
 INCONCLUSIVE_CONFIDENCE = 0.5
-PATCH_WORKFLOW_ID = "shoal-k8s-strategic-merge-patch"
+# Kubernaut's parser adds this warning for investigation_outcome "resolved"; the AI Analysis controller
+# closes the incident on it (hasProblemResolvedSignal), else a substantive RCA goes to human review.
+PROBLEM_RESOLVED_WARNING = "Problem self-resolved"
 
 
 def review_reason(text: str) -> str:
@@ -41,8 +43,41 @@ def _resource(request: dict[str, Any]) -> dict[str, str]:
             "namespace": request["resource_namespace"]}
 
 
+def _target_parameters(request: dict[str, Any], finding: Finding) -> dict[str, str]:
+    target = finding.remediation_target
+    resource = ({"kind": target.kind, "name": target.name, "namespace": target.namespace or request["resource_namespace"]}
+                if target else _resource(request))
+    return {"TARGET_KIND": resource["kind"], "TARGET_NAME": resource["name"],
+            "TARGET_NAMESPACE": resource["namespace"]}
+
+
+def _catalogue_workflow(request: dict[str, Any], finding: Finding,
+                        warnings: list[str]) -> tuple[dict[str, Any] | None, str | None]:
+    """The configured workflow the model selected, or (None, review reason) when it does not fit."""
+    from shared.incidents.workflows import PATCH_WORKFLOW_ID, catalogue
+
+    entry = catalogue().get(finding.workflow_id)
+    if entry is None or entry.workflow_id == PATCH_WORKFLOW_ID:
+        warnings.append(f"workflow {finding.workflow_id!r} not found in the workflow catalogue")
+        return None, "workflow_not_found"
+    if not entry.fits(request["resource_kind"]):
+        warnings.append(f"no workflows matched: {entry.workflow_id} does not remediate {request['resource_kind']}")
+        return None, "no_matching_workflows"
+    given = {str(k): v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+             for k, v in finding.workflow_parameters.items()}
+    missing = [name for name in entry.parameters if not given.get(name)]
+    if missing:
+        warnings.append(f"parameter validation failed: {entry.workflow_id} is missing required "
+                        f"parameter(s) {', '.join(missing)}")
+        return None, "parameter_validation_failed"
+    parameters = {**given, **_target_parameters(request, finding)}
+    return entry.selected(parameters, finding.confidence, finding.recommendation or finding.root_cause), None
+
+
 def _patch_workflow(request: dict[str, Any], finding: Finding, warnings: list[str]) -> dict[str, Any] | None:
-    """The proposed patch as a selected workflow, after the allow-list and the target check."""
+    """The proposed patch as the built-in k8s_patch workflow, after the allow-list and the target check."""
+    from shared.incidents.workflows import PATCH_WORKFLOW_ID, catalogue
+
     if finding.patch is None:
         return None
     target = finding.patch.target
@@ -64,17 +99,21 @@ def _patch_workflow(request: dict[str, Any], finding: Finding, warnings: list[st
     parameters = {"TARGET_KIND": proposed["kind"], "TARGET_NAME": proposed["name"],
                   "TARGET_NAMESPACE": proposed["namespace"], "PATCH_TYPE": PATCH_TYPE,
                   "PATCH": json.dumps(filtered.patch, separators=(",", ":"))}
-    return {"workflow_id": PATCH_WORKFLOW_ID, "workflow_name": "Kubernetes strategic merge patch",
-            "action_type": "patch", "version": "1.0.0", "parameters": parameters,
-            "declared_parameter_names": sorted(parameters), "confidence": finding.confidence,
-            "rationale": finding.recommendation or finding.root_cause}
+    entry = catalogue()[PATCH_WORKFLOW_ID]
+    return entry.selected(parameters, finding.confidence, finding.recommendation or finding.root_cause)
 
 
 def completed(session_id: str, request: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
     finding = outcome.finding
     warnings: list[str] = []
-    workflow = _patch_workflow(request, finding, warnings)
     resolved = finding.resolved and finding.confidence >= RESOLVED_CONFIDENCE
+    workflow, catalogue_reason = None, None
+    if resolved:  # nothing to run: the controller closes the incident on the warning below
+        warnings.append(f"{PROBLEM_RESOLVED_WARNING}: {finding.root_cause or finding.summary}")
+    elif finding.workflow_id:
+        workflow, catalogue_reason = _catalogue_workflow(request, finding, warnings)
+    else:
+        workflow = _patch_workflow(request, finding, warnings)
     if resolved:
         investigation_outcome = "resolved"
     elif finding.confidence < INCONCLUSIVE_CONFIDENCE:
@@ -89,7 +128,7 @@ def completed(session_id: str, request: dict[str, Any], outcome: Outcome) -> dic
         if finding.confidence < INCONCLUSIVE_CONFIDENCE:
             reason = "low_confidence"
         elif workflow is None:
-            reason = "no_matching_workflows"
+            reason = catalogue_reason or "no_matching_workflows"
     target = finding.remediation_target
     remediation_target = ({"kind": target.kind, "name": target.name,
                            "namespace": target.namespace or request["resource_namespace"]}

@@ -13,13 +13,14 @@ from typing import Any
 
 from shared.auth.authorization import AUTHENTICATED, Permission, authorize, rbac_grants
 from shared.config import get_settings
-from shared.errors import Conflict, NotFound, ShoalError
+from shared.errors import Conflict, Forbidden, NotFound, ShoalError
 from shared.http.api import RequestContext, Router
 from shared.http.params import is_sequence
 from shared.http.sse import frame, sse_response
 from shared.incidents import sessions
 from shared.incidents.stream import TERMINAL_EVENTS, read
 from shared.logs import get_logger
+from shared.observability.metrics import add_exposition
 
 log = get_logger("incidents")
 router = Router("/api/v1/incident", dialect="problem", tag="incidents")
@@ -35,12 +36,29 @@ class ValidationError(ShoalError):
     code = "validation-error"
 
 
+class UnsupportedMediaType(ShoalError):
+    status = 415
+    code = "unsupported-media-type"
+
+
+# Kubernaut's OpenAPI: the session routes declare 404/409/500 as application/problem+json but /stream's
+# 404 as application/json; its ogen client decodes by the declared type. 415 is the real agent's answer
+# to a non-JSON body (application/json). Statuses not listed keep the dialect's problem+json.
+_STREAM_MEDIA = {404: "application/json"}
+_ANALYZE_MEDIA = {415: "application/json"}
+
+
+def _missing() -> NotFound:
+    """The one answer for a session that is not there (unknown, malformed id, another owner's), on every route."""
+    return NotFound(sessions.NOT_FOUND, code="not-found")
+
+
 def _session_id(value: str) -> str:
     # A malformed id cannot name a session: the same 404 as an unknown one.
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise NotFound(sessions.NOT_FOUND, code="not-found") from None
+        raise _missing() from None
 
 
 def _owned(ctx: RequestContext, session_id: str):
@@ -52,7 +70,8 @@ ANALYZE = Permission("incidents", "create", subresource="analyze", scope_area="i
 
 
 @router.route("/analyze", methods=("POST",), summary="Submit an incident investigation", permission=AUTHENTICATED,
-              responses={202: "Session created", 422: "Validation error", 500: "Capacity exhausted"})
+              responses={202: "Session created", 415: "Body is not JSON", 422: "Validation error",
+                         500: "Capacity exhausted"}, error_media_types=_ANALYZE_MEDIA)
 def analyze(ctx: RequestContext):
     from pydantic import ValidationError as PydanticError
 
@@ -64,6 +83,9 @@ def analyze(ctx: RequestContext):
     cluster_wide = _cluster_wide(principal)
     if not cluster_wide:  # as a route check would: before the body is read
         authorize(principal, ANALYZE, resolve_namespace(principal, None))
+    media = (ctx.request.mimetype or "").lower()
+    if media and media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaType(f"Content-Type must be application/json, not {media}")
     body = ctx.json_object(message="request body must be a JSON object")
     try:
         request = IncidentRequest.model_validate(body)
@@ -71,10 +93,14 @@ def analyze(ctx: RequestContext):
         metrics.record_request("kubernaut", "invalid")
         detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         raise ValidationError(detail) from None
-    if not cluster_wide:  # a namespace-bound caller stays home; others need the grant there
+    if not cluster_wide and not request.resource_namespace:
+        _cluster_scoped(principal, request.resource_kind)
+    elif not cluster_wide:  # a namespace-bound caller stays home; others need the grant there
         authorize(principal, ANALYZE, resolve_namespace(principal, request.resource_namespace))
     record = sessions.new_session(request.model_dump(mode="json"), principal.subject, principal.username,
-                                  list(principal.groups))
+                                  list(principal.groups),
+                                  # a cluster-scoped subject got past _cluster_scoped: it may be read
+                                  cluster_wide=cluster_wide or not request.resource_namespace)
     session_id = record.name
     if not request.interactive:
         _request_investigation(session_id, request.resource_namespace, request.incident_id)
@@ -88,6 +114,14 @@ def _cluster_wide(principal: Any) -> bool:
     Analysis controller does from its own namespace. Without it, namespace isolation applies."""
     return rbac_grants(principal, Permission("services", "create", group=""), get_settings().platform_namespace,
                        name="kubernaut-agent")
+
+
+def _cluster_scoped(principal: Any, kind: str) -> None:
+    """A cluster-scoped resource (a Node: resource_namespace "") is in no namespace a namespace grant could
+    cover: only the cluster-wide grant reaches it (a namespace-bound caller never; dev mode does)."""
+    if principal.namespace is not None or principal.kind not in ("dev", "system"):
+        raise Forbidden(f"investigating a cluster-scoped {kind} needs the cluster-wide grant: create "
+                        f"services/kubernaut-agent in namespace {get_settings().platform_namespace}")
 
 
 def _request_investigation(session_id: str, namespace: str, incident_id: str) -> None:
@@ -106,7 +140,7 @@ def _request_investigation(session_id: str, namespace: str, incident_id: str) ->
         raise
 
 
-@router.route("/session/<session_id>", summary="Session status")
+@router.route("/session/<session_id>", malformed_path=_missing, summary="Session status")
 def session_status(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     doc = record.doc
@@ -120,7 +154,8 @@ def session_status(ctx: RequestContext, session_id: str):
     return body
 
 
-@router.route("/session/<session_id>/result", summary="Investigation result (IncidentResponse)",
+@router.route("/session/<session_id>/result", malformed_path=_missing,
+              summary="Investigation result (IncidentResponse)",
               responses={409: "Session not completed"})
 def session_result(ctx: RequestContext, session_id: str):
     from shared.incidents import response
@@ -128,13 +163,14 @@ def session_result(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     doc, status = record.doc, sessions.public_status(record.doc)
     if status == "unknown":
-        raise Conflict("Session state is unknown, result not available", code="session-not-completed")
+        raise Conflict("Session state is unknown, result not available")
     if status not in sessions.TERMINAL:
-        raise Conflict(f"Session is still {status}, result not yet available", code="session-not-completed")
+        raise Conflict(f"Session is still {status}, result not yet available")
     return doc.get("result") or response.synthesized(record.name, doc["request"], status, doc.get("error"))
 
 
-@router.route("/session/<session_id>/snapshot", summary="Session snapshot", responses={409: "Session in progress"})
+@router.route("/session/<session_id>/snapshot", malformed_path=_missing, summary="Session snapshot",
+              responses={409: "Session in progress"})
 def session_snapshot(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     doc, status = record.doc, sessions.public_status(record.doc)
@@ -152,7 +188,7 @@ def session_snapshot(ctx: RequestContext, session_id: str):
     return body
 
 
-@router.route("/session/<session_id>/cancel", methods=("POST",), summary="Cancel a session",
+@router.route("/session/<session_id>/cancel", malformed_path=_missing, methods=("POST",), summary="Cancel a session",
               responses={409: "Session already terminal"})
 def session_cancel(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
@@ -166,7 +202,8 @@ def session_cancel(ctx: RequestContext, session_id: str):
     return {"session_id": record.name, "status": "cancelled"}
 
 
-@router.route("/session/<session_id>/takeover", methods=("POST",), summary="The owner takes over the session",
+@router.route("/session/<session_id>/takeover", malformed_path=_missing, methods=("POST",),
+              summary="The owner takes over the session",
               responses={409: "Session already terminal"})
 def session_takeover(ctx: RequestContext, session_id: str):
     """pending|investigating → user_driving: the caller drives; a running investigation stops at its next step."""
@@ -190,7 +227,7 @@ def session_takeover(ctx: RequestContext, session_id: str):
     return {"session_id": record.name, "status": "user_driving"}
 
 
-@router.route("/session/<session_id>/handback", methods=("POST",),
+@router.route("/session/<session_id>/handback", malformed_path=_missing, methods=("POST",),
               summary="Hand a user-driven session back to the agent (it is investigated again)",
               responses={409: "Session is not user-driven"})
 def session_handback(ctx: RequestContext, session_id: str):
@@ -205,7 +242,9 @@ def session_handback(ctx: RequestContext, session_id: str):
     return {"session_id": record.name, "status": "pending"}
 
 
-@router.route("/session/<session_id>/stream", summary="Session events (SSE)", streaming=True)
+@router.route("/session/<session_id>/stream", malformed_path=_missing, summary="Session events (SSE)",
+              streaming=True,
+              error_media_types=_STREAM_MEDIA)
 def session_stream(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     sid = record.name
@@ -256,3 +295,14 @@ def config(ctx: RequestContext):
                           "total": settings.incident_tool_cap_total,
                           "repeated_failures": settings.incident_tool_max_failures},
             "tool_timeout_seconds": settings.tool_timeout_seconds}
+
+
+def _jobs_exposition() -> str:
+    from shared.jobs import metrics as job_metrics
+
+    return job_metrics.exposition()
+
+
+# The gateway's /metrics is this function's: it also carries the jobs dialect's store-kept counters
+# (the same numbers on every replica), which no single process's registry holds.
+add_exposition(_jobs_exposition)

@@ -33,12 +33,17 @@ class TakenOver(Exception):
     """The owner took the session over (user_driving) while the loop ran: stop without finishing it."""
 
 
-def subject_for(request: dict[str, Any]) -> Subject:
+def subject_for(request: dict[str, Any], *, cluster_wide: bool = False) -> Subject:
     context = {k: v for k, v in request.items() if v not in (None, "", [], {}) and k not in (
         "resource_kind", "resource_name", "resource_namespace")}
+    from shared.incidents.workflows import SELECTION_NOTE, prompt_listing
+
+    workflows = prompt_listing(request["resource_kind"])
+    if workflows:
+        context.update(available_workflows=workflows, workflow_selection=SELECTION_NOTE)
     return Subject(kind=request["resource_kind"], name=request["resource_name"],
                    namespace=request["resource_namespace"], reason=request.get("error_message", ""),
-                   context=context)
+                   context=context, cluster_wide=cluster_wide)
 
 
 class _Observer:
@@ -93,7 +98,8 @@ def on_investigation_requested(event: Event) -> None:
 
         provider = resolve(None)
         model = provider.model
-        outcome: Outcome = investigate(subject_for(request), provider, observe=observer)
+        subject = subject_for(request, cluster_wide=bool(claimed.doc.get("cluster_wide")))
+        outcome: Outcome = investigate(subject, provider, observe=observer)
     except TakenOver:
         log.info("session taken over by its owner", extra={"fields": {"session_id": session_id}})
         return

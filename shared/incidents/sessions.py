@@ -53,14 +53,16 @@ def _expiry(doc: dict[str, Any]) -> int:
     return min(int(time.time()) + ttl, created + 2 * ttl)
 
 
-def new_session(request: dict[str, Any], owner: str, acting_user: str, groups: list[str]) -> Record:
-    """Store a new pending session (after reserving a capacity slot)."""
+def new_session(request: dict[str, Any], owner: str, acting_user: str, groups: list[str], *,
+                cluster_wide: bool = False) -> Record:
+    """Store a new pending session (after reserving a capacity slot); `cluster_wide`: the submitter
+    holds the cluster-wide grant, so the investigation may read cluster-scoped kinds."""
     session_id = str(uuid.uuid4())
     reserve_slot(session_id)
     doc = {"session_id": session_id, "status": "pending", "progress": "Queued for investigation",
            "created_by": owner, "acting_user": acting_user, "acting_user_groups": groups,
            "created_at": now_rfc3339(), "created_epoch": int(time.time()), "updated_at": now_rfc3339(),
-           "request": request, "turn": 0, "result": None, "error": None}
+           "request": request, "turn": 0, "result": None, "error": None, "cluster_wide": cluster_wide}
     try:
         return sessions.create(PARTITION, session_id, doc, expiry=_expiry(doc))
     except Exception:

@@ -67,7 +67,8 @@ def investigate(subject: Subject, provider: Provider, *, max_turns: int | None =
     settings = get_settings()
     budget = ToolBudget(settings.incident_tool_cap_per_tool, settings.incident_tool_cap_total,
                         settings.incident_tool_max_failures)
-    messages = [Message(role="system", content=SYSTEM_PROMPT.format(namespace=subject.namespace)
+    scope = subject.namespace or "(none: the resource is cluster-scoped; only cluster-scoped kinds are readable)"
+    messages = [Message(role="system", content=SYSTEM_PROMPT.format(namespace=scope)
                         + "\n" + ANSWER_INSTRUCTIONS),
                 Message(role="user", content=render_subject(subject))]
     result = run_agent(provider, messages, tools=kube_tools(subject.namespace, budget, cluster_wide=subject.cluster_wide),

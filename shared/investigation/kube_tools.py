@@ -238,10 +238,14 @@ class KubeReader:
     """The read operations of one namespace (also used directly by the facades)."""
 
     def __init__(self, namespace: str, *, cluster_wide: bool = False) -> None:
-        self.namespace = _name(namespace, "namespace")
+        # "" = a cluster-scoped subject (Kubernaut's Node incident): its cluster-scoped kinds only, which
+        # needs the cluster-wide grant.
+        self.namespace = "" if not namespace and cluster_wide else _name(namespace, "namespace")
         self.cluster_wide = cluster_wide
 
     def kinds(self) -> tuple[str, ...]:
+        if not self.namespace:
+            return CLUSTER_KINDS
         return NAMESPACED_KINDS + (CLUSTER_KINDS if self.cluster_wide else ())
 
     def _collection(self, kind: str) -> str:
@@ -303,8 +307,11 @@ class KubeReader:
             if not re.match(r"^[A-Za-z]{1,63}$", kind):
                 raise ToolFailure(f"invalid kind {kind!r}")
             selectors.append(f"involvedObject.kind={kind}")
-        raw = _call(_api("CoreV1Api").list_namespaced_event, self.namespace,
-                    field_selector=",".join(selectors) or None)
+        if self.namespace:
+            raw = _call(_api("CoreV1Api").list_namespaced_event, self.namespace,
+                        field_selector=",".join(selectors) or None)
+        else:  # a cluster-scoped object's events are in whichever namespace reported them
+            raw = _call(_api("CoreV1Api").list_event_for_all_namespaces, field_selector=",".join(selectors) or None)
         items = json.loads(raw).get("items", [])
         items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
         return [{"type": e.get("type"), "reason": e.get("reason"), "message": e.get("message"),

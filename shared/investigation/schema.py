@@ -53,6 +53,9 @@ class Finding(BaseModel):
     remediation_target: Target | None = None
     patch: ProposedPatch | None = None
     detected_labels: dict[str, Any] = Field(default_factory=dict)
+    # A workflow of the Kubernaut facade's catalogue (offered in the subject's context), else "".
+    workflow_id: str = ""
+    workflow_parameters: dict[str, Any] = Field(default_factory=dict)
 
 
 ANSWER_INSTRUCTIONS = """When you have finished investigating, answer with ONLY one JSON object (no prose

@@ -69,6 +69,13 @@ def _config(raw: Any) -> dict[str, Any]:
     for key in ("fast", "reactEnabled"):
         if key in config and not isinstance(config[key], bool):
             raise Invalid(f"config.{key} must be a boolean")
+    # Refused rather than silently ignored (docs/jobs.md "What config does"):
+    if config.get("fast") is True:
+        raise Invalid("config.fast is not supported: Shoal's worker calls the provider's API, which has no "
+                      "Claude Code fast mode")
+    if config.get("reactEnabled") is False:
+        raise Invalid("config.reactEnabled=false is not supported: Shoal's worker always runs the "
+                      "tool-calling loop")
     config["timeoutMs"] = _number(config.get("timeoutMs", DEFAULT_TIMEOUT_MS), "config.timeoutMs",
                                   positive=True, integer=True)
     config["maxTurns"] = _number(config.get("maxTurns", DEFAULT_MAX_TURNS), "config.maxTurns",

@@ -77,13 +77,17 @@ class AnthropicProvider(SameWire):
             kwargs["extra_body"] = sampling
         return kwargs
 
-    @staticmethod
-    def _error(exc: Exception) -> ProviderError:
+    def _error(self, exc: Exception) -> ProviderError:
         import anthropic
 
         if isinstance(exc, anthropic.APIStatusError):
             return ProviderError(f"anthropic provider error {exc.status_code}: {exc.message}", status=exc.status_code,
                                  retryable=exc.status_code in (429, 500, 502, 503, 529))
+        if isinstance(exc, anthropic.APIConnectionError):
+            from shared.llm.base import unreachable
+            from shared.llm.wire import base_url_for
+
+            return unreachable("anthropic", base_url_for("anthropic", self._base_url), exc)
         return ProviderError(f"anthropic provider error: {type(exc).__name__}", retryable=True)
 
     def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,

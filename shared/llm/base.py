@@ -80,6 +80,17 @@ class ProviderError(Exception):
         self.retryable = retryable
 
 
+def unreachable(kind: str, url: str, exc: BaseException) -> ProviderError:
+    """A connection failure that names the provider, the URL and the cause (the SDKs say only
+    "Connection error."): e.g. `openai-compatible provider at http://vllm:8000/v1 is unreachable:
+    [Errno 111] Connection refused`."""
+    cause = exc.__cause__ or exc.__context__ or exc
+    detail = str(cause) or type(cause).__name__
+    if "timed out" in type(exc).__name__.lower() or "timeout" in type(exc).__name__.lower():
+        detail = f"timed out ({detail})" if detail and "time" not in detail.lower() else detail or "timed out"
+    return ProviderError(f"{kind} provider at {url} is unreachable: {detail}", retryable=True)
+
+
 class Provider(Protocol):
     name: str
     kind: str

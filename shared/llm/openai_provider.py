@@ -69,6 +69,11 @@ class OpenAIProvider(SameWire):
         if isinstance(exc, openai.APIStatusError):
             return ProviderError(f"{self.kind} provider error {exc.status_code}: {exc.message}",
                                  status=exc.status_code, retryable=exc.status_code in (429, 500, 502, 503))
+        if isinstance(exc, openai.APIConnectionError):
+            from shared.llm.base import unreachable
+            from shared.llm.wire import base_url_for
+
+            return unreachable(self.kind, base_url_for("openai", self._base_url), exc)
         return ProviderError(f"{self.kind} provider error: {type(exc).__name__}", retryable=True)
 
     def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,

@@ -23,7 +23,11 @@ if TYPE_CHECKING:
     from shared.settings import Settings
 
 DEFAULT_MODELS = {"mock": "shoal-mock", "openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5",
-                  "openai-compatible": None}
+                  "openai-compatible": None, "azure-openai": None, "ollama": None,
+                  "mistral": "mistral-large-latest", "tgi": "tgi", "bedrock": None,
+                  "vertex-anthropic": None}
+# OpenAI-compatible servers with a known endpoint (None: the base URL must be configured).
+COMPATIBLE_ENDPOINTS = {"ollama": "http://localhost:11434/v1", "mistral": "https://api.mistral.ai/v1", "tgi": None}
 
 _CACHE_SIZE = 32  # clients may name any model: keep the cache bounded (least recently used goes)
 _cache_lock = threading.Lock()
@@ -87,8 +91,35 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
             raise Invalid("provider openai-compatible needs SHOAL_LLM_BASE_URL and SHOAL_LLM_MODEL")
         from shared.llm.openai_provider import OpenAIProvider
 
+        base_url = with_v1(base_url)
         return OpenAIProvider(name, model, api_key=api_key or settings.openai_api_key, base_url=base_url,
                               kind="openai-compatible", timeout=settings.llm_timeout_seconds)
+    if kind in COMPATIBLE_ENDPOINTS:
+        return _compatible(kind, name=name, model=model, settings=settings, api_key=api_key, base_url=base_url)
+    if kind == "bedrock":
+        if not model:
+            raise Invalid("provider bedrock needs SHOAL_LLM_MODEL (a Bedrock model id or inference profile)")
+        from shared.llm.bedrock_provider import BedrockAnthropicProvider
+
+        return BedrockAnthropicProvider(name, model, region=settings.aws_region, base_url=base_url,
+                                        timeout=settings.llm_timeout_seconds)
+    if kind == "vertex-anthropic":
+        if not model or not settings.vertex_project:
+            raise Invalid("provider vertex-anthropic needs SHOAL_LLM_MODEL and SHOAL_VERTEX_PROJECT")
+        from shared.llm.vertex_provider import VertexAnthropicProvider
+
+        return VertexAnthropicProvider(name, model, project=settings.vertex_project, region=settings.vertex_region,
+                                       access_token=api_key or settings.vertex_access_token, base_url=base_url,
+                                       timeout=settings.llm_timeout_seconds)
+    if kind == "azure-openai":
+        key = api_key or settings.azure_openai_api_key
+        if not base_url or not model or not key:
+            raise Invalid("provider azure-openai needs SHOAL_LLM_BASE_URL (the resource endpoint), SHOAL_LLM_MODEL "
+                          "(the deployment) and AZURE_OPENAI_API_KEY")
+        from shared.llm.azure_provider import AzureOpenAIProvider
+
+        return AzureOpenAIProvider(name, model, api_key=key, base_url=base_url,
+                                   api_version=settings.azure_openai_api_version, timeout=settings.llm_timeout_seconds)
     if kind == "anthropic":
         key = api_key or settings.anthropic_api_key
         if not key:
@@ -98,6 +129,32 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
 
         return AnthropicProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
     raise Invalid(f"unknown provider type {kind!r}")
+
+
+def _compatible(kind: str, *, name: str, model: str | None, settings: Settings, api_key: str | None,
+                base_url: str | None) -> Provider:
+    """Ollama, Mistral and Hugging Face TGI: their OpenAI-compatible Chat Completions API."""
+    from shared.llm.openai_provider import OpenAIProvider
+
+    endpoint = base_url or COMPATIBLE_ENDPOINTS[kind]
+    if not endpoint or not model:
+        raise Invalid(f"provider {kind} needs SHOAL_LLM_BASE_URL and SHOAL_LLM_MODEL")
+    key = api_key or (settings.mistral_api_key if kind == "mistral" else None)
+    if kind == "mistral" and not key:
+        raise Invalid(f"provider {name if name != 'default' else 'mistral'} is configured but MISTRAL_API_KEY is not set")
+    return OpenAIProvider(name, model, api_key=key or kind, base_url=with_v1(endpoint), kind=kind,
+                          timeout=settings.llm_timeout_seconds)
+
+
+def with_v1(base_url: str) -> str:
+    """An OpenAI-compatible server given by its origin (`http://vllm:8000`, as Kubernaut documents
+    it; vLLM, TGI, Ollama, LocalAI serve under /v1) gets `/v1`; a URL with a path is kept as given."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(base_url)
+    if parts.path.strip("/"):
+        return base_url
+    return urlunsplit(parts._replace(path="/v1"))
 
 
 def named_providers(settings: Settings) -> dict[str, dict]:

@@ -16,7 +16,12 @@ served on GET /metrics by the HTTP pipeline (shared.http.api) and the event adap
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
+
+from shared.logs import get_logger
+
+log = get_logger("metrics")
 
 METRICS_PATH = "/metrics"
 _lock = threading.Lock()
@@ -75,8 +80,24 @@ def record_chat_turn(status: str) -> None:
     metric("Counter", "shoal_chat_turns", "Chat turns by how they ended", ("status",)).labels(status).inc()
 
 
+_expositions: list[Callable[[], str]] = []
+
+
+def add_exposition(render: Callable[[], str]) -> None:
+    """Also serve `render()`'s text on this process's /metrics: series kept outside the registry
+    (e.g. counters read from the store at scrape time)."""
+    if render not in _expositions:
+        _expositions.append(render)
+
+
 def exposition() -> tuple[bytes, str]:
-    """The text exposition of this process's registry and its content type."""
+    """The text exposition of this process's registry (and any added series) and its content type."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    return generate_latest(), CONTENT_TYPE_LATEST
+    body = generate_latest()
+    for render in _expositions:
+        try:
+            body += render().encode()
+        except Exception:  # a store outage must not take the process's own metrics with it
+            log.warning("metrics exposition failed", exc_info=True)
+    return body, CONTENT_TYPE_LATEST

@@ -63,8 +63,9 @@ class ScriptedLLM(BackgroundServer):
             time.sleep(self.latency)
         if request.path.endswith("/chat/completions"):
             return self._openai(body)
-        if request.path.endswith("/messages"):
-            return self._anthropic(body)
+        if request.path.endswith("/messages") or (request.path.startswith("/model/") and request.path.endswith(
+                "/invoke")) or request.path.endswith(":rawPredict"):
+            return self._anthropic(body)  # Anthropic's Messages; Bedrock's InvokeModel, Vertex's rawPredict of one
         if request.path.endswith("/responses") and request.method == "POST":
             return self._responses(body)
         if request.path.endswith("/models"):

@@ -43,7 +43,7 @@ def test_takeover_of_an_interactive_session_is_user_driving_until_handback_runs_
         "acting_user": "dev", "acting_user_groups": ["system:authenticated"]}
     # Not finished: no result yet; a snapshot is available (it is not the agent investigating).
     result = incidents.get(f"{base(session_id)}/result", headers={**AUTH, **RID})
-    assert result.get_json() == problem("session-not-completed", "Conflict", 409,
+    assert result.get_json() == problem("conflict", "Conflict", 409,
                                         "Session is still user_driving, result not yet available",
                                         f"{base(session_id)}/result")
     snapshot = incidents.get(f"{base(session_id)}/snapshot", headers=AUTH).get_json()
@@ -108,7 +108,7 @@ def test_a_record_whose_state_cannot_be_mapped_is_unknown(incidents, stored):
         "session_id": session_id, "status": "unknown", "progress": "Queued for investigation",
         "acting_user": "dev", "acting_user_groups": ["system:authenticated"]}
     result = incidents.get(f"{base(session_id)}/result", headers={**AUTH, **RID})
-    assert result.get_json() == problem("session-not-completed", "Conflict", 409,
+    assert result.get_json() == problem("conflict", "Conflict", 409,
                                         "Session state is unknown, result not available",
                                         f"{base(session_id)}/result")
     taken = incidents.post(f"{base(session_id)}/takeover", headers={**AUTH, **RID})

@@ -54,13 +54,31 @@ def test_every_route_without_credentials_is_a_401_problem(incidents, method, pat
 
 
 # -- validation ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("field", ["remediation_id", "incident_id"])
-def test_empty_ids_are_422_validation_errors(incidents, event_sink, field):
-    response = submit(incidents, incident(**{field: ""}))
+def test_empty_remediation_id_is_a_422_validation_error(incidents, event_sink):
+    response = submit(incidents, incident(remediation_id=""))
     assert response.status_code == 422
     assert response.content_type == "application/problem+json"
     assert response.get_json() == problem("validation-error", "Unprocessable Entity", 422,
-                                          f"{field}: String should have at least 1 character",
+                                          "remediation_id: String should have at least 1 character",
+                                          "/api/v1/incident/analyze")
+    assert event_sink.events == []
+
+
+def test_empty_incident_id_is_accepted_as_their_openapi_allows(incidents, event_sink):
+    response = submit(incidents, incident(incident_id=""))
+    assert response.status_code == 202
+    [requested] = event_sink.of_type(REQUESTED)
+    assert requested.data["incident_id"] == ""
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
+def test_a_body_that_is_not_declared_json_is_415_as_the_real_agent_answers(incidents, event_sink, content_type):
+    response = incidents.post("/api/v1/incident/analyze", data=json.dumps(incident()),
+                              headers={**AUTH, **RID, "Content-Type": content_type})
+    assert response.status_code == 415
+    assert response.content_type == "application/json"  # what the agent answers (http_contract_test IT-SRV-007)
+    assert response.get_json() == problem("unsupported-media-type", "Unsupported Media Type", 415,
+                                          f"Content-Type must be application/json, not {content_type}",
                                           "/api/v1/incident/analyze")
     assert event_sink.events == []
 
@@ -105,7 +123,7 @@ def test_result_is_409_while_not_complete(incidents):
     path = f"/api/v1/incident/session/{session_id}/result"
     response = incidents.get(path, headers={**AUTH, **RID})
     assert response.status_code == 409
-    assert response.get_json() == problem("session-not-completed", "Conflict", 409,
+    assert response.get_json() == problem("conflict", "Conflict", 409,
                                           "Session is still pending, result not yet available", path)
 
 
@@ -189,8 +207,8 @@ def test_crashloop_investigation_end_to_end(incidents, investigator, event_sink,
                               "tool_calls": 4, "llm_calls": 3}},
         "confidence": 0.9,
         "selected_workflow": {
-            "workflow_id": "shoal-k8s-strategic-merge-patch", "workflow_name": "Kubernetes strategic merge patch",
-            "action_type": "patch", "version": "1.0.0",
+            "workflow_id": "k8s_patch", "workflow_name": "Kubernetes strategic merge patch",
+            "action_type": "PatchResource", "version": "1.0.0", "execution_bundle": "", "execution_engine": "job",
             "parameters": {"TARGET_KIND": "Deployment", "TARGET_NAME": "web", "TARGET_NAMESPACE": NS,
                            "PATCH_TYPE": "application/strategic-merge-patch+json",
                            "PATCH": '{"spec":{"template":{"spec":{"containers":[{"name":"web",'

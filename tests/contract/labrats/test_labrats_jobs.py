@@ -96,7 +96,7 @@ def test_not_json_is_400(jobs):
 def test_error_reporting_needs_no_prompt(jobs):
     response = jobs.post("/api/jobs/submit", headers=AUTH, json={
         "source": "github-actions", "type": "error-reporting", "errors": [{"message": "boom"}], "priority": 1,
-        "config": {"model": "opus", "effort": "high", "provider": "claude", "fast": True, "timeoutMs": 1000,
+        "config": {"model": "opus", "effort": "high", "provider": "mock", "fast": False, "timeoutMs": 1000,
                    "maxTurns": 3}})
     assert response.status_code == 201
     record = task_doc(response.get_json()["jobId"])
@@ -256,7 +256,11 @@ def test_workspace_setup_becomes_the_tasks_git_workspace(jobs):
 
 
 # -- what a job runs with: its config over the global defaults (AiConfig) -----------------------------
-def test_global_defaults_fill_what_a_job_leaves_unset(jobs, event_sink):
+def test_global_defaults_fill_what_a_job_leaves_unset(jobs, event_sink, monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_LLM_PROVIDERS", '{"codex": {"type": "mock"}}')
+    reset_settings()
     jobs.put("/api/config/defaults", headers=AUTH, json={
         "model": "sonnet", "effort": "medium", "executorImage": "ghcr.io/x/executor:1",
         "providers": {"codex": {"model": "o3", "effort": "high"}}})
@@ -264,11 +268,12 @@ def test_global_defaults_fill_what_a_job_leaves_unset(jobs, event_sink):
     job = json.loads(plain.doc["metadata"]["annotations"]["labrats.work/job"])
     assert job["config"] == {"model": "sonnet", "effort": "medium", "executorImage": "ghcr.io/x/executor:1",
                              "timeoutMs": 3300000, "maxTurns": 25}
-    assert plain.doc["spec"]["ai"] == {"model": "sonnet"}  # the worker runs this model
+    assert plain.doc["spec"]["ai"] == {"model": "claude-sonnet-4-5"}  # the worker runs the alias's model
     codex = task_doc(submit(jobs, config={"provider": "codex"}).get_json()["jobId"])
     assert json.loads(codex.doc["metadata"]["annotations"]["labrats.work/job"])["config"]["model"] == "o3"
+    assert codex.doc["spec"]["ai"] == {"provider": "codex", "model": "o3"}
     explicit = task_doc(submit(jobs, config={"provider": "codex", "model": "mine"}).get_json()["jobId"])
-    assert explicit.doc["spec"]["ai"] == {"model": "mine"}
+    assert explicit.doc["spec"]["ai"] == {"provider": "codex", "model": "mine"}
 
 
 def test_a_job_provider_that_names_a_configured_provider_selects_it(jobs, event_sink, monkeypatch):
@@ -277,9 +282,36 @@ def test_a_job_provider_that_names_a_configured_provider_selects_it(jobs, event_
     monkeypatch.setenv("SHOAL_LLM_PROVIDERS", '{"claude": {"type": "mock"}}')
     reset_settings()
     record = task_doc(submit(jobs, config={"provider": "claude", "model": "opus"}).get_json()["jobId"])
-    assert record.doc["spec"]["ai"] == {"model": "opus", "provider": "claude"}
-    unknown = task_doc(submit(jobs, config={"provider": "codex", "model": "o3"}).get_json()["jobId"])
-    assert unknown.doc["spec"]["ai"] == {"model": "o3"}  # not one of ours: the default provider runs it
+    assert record.doc["spec"]["ai"] == {"model": "claude-opus-4-1", "provider": "claude"}
+    # Neither a provider called codex nor one of its kind (openai): refused, never silently the default.
+    unknown = submit(jobs, config={"provider": "codex", "model": "o3"})
+    assert (unknown.status_code, unknown.get_json()) == (400, {
+        "error": "config.provider codex needs a configured openai provider (SHOAL_LLM_PROVIDER or "
+                 "SHOAL_LLM_PROVIDERS); none is"})
+
+
+def test_a_job_provider_runs_on_the_configured_provider_of_its_kind(jobs, event_sink, monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_LLM_PROVIDERS", '{"team-anthropic": {"type": "anthropic", "apiKeyEnv": "K"}}')
+    monkeypatch.setenv("SHOAL_JOBS_MODEL_ALIASES", '{"opus": "claude-opus-4-5"}')
+    reset_settings()
+    record = task_doc(submit(jobs, config={"provider": "claude", "model": "opus"}).get_json()["jobId"])
+    assert record.doc["spec"]["ai"] == {"provider": "team-anthropic", "model": "claude-opus-4-5"}
+    haiku = task_doc(submit(jobs, config={"provider": "claude", "model": "haiku"}).get_json()["jobId"])
+    assert haiku.doc["spec"]["ai"]["model"] == "claude-haiku-4-5"  # the built-in table
+
+
+@pytest.mark.parametrize("config,message", [
+    ({"fast": True}, "config.fast is not supported: Shoal's worker calls the provider's API, which has no "
+                     "Claude Code fast mode"),
+    ({"reactEnabled": False}, "config.reactEnabled=false is not supported: Shoal's worker always runs the "
+                              "tool-calling loop"),
+])
+def test_config_a_worker_cannot_honour_is_refused_naming_the_field(jobs, event_sink, config, message):
+    response = submit(jobs, config=config)
+    assert (response.status_code, response.get_json()) == (400, {"error": message})
+    assert event_sink.events == []
 
 
 def test_global_executor_resources_become_the_tasks_container_resources(jobs, event_sink):

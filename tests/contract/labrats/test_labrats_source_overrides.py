@@ -62,7 +62,11 @@ def test_repo_override_beats_defaults_and_the_trigger_config_beats_both(apps):
     assert spec["priority"] == 999 and spec["timeout"] == "60000ms" and spec["maxTurns"] == 7
 
 
-def test_defaults_alone_apply_when_no_override_names_the_repository(apps):
+def test_defaults_alone_apply_when_no_override_names_the_repository(apps, monkeypatch):
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_LLM_PROVIDERS", '{"codex": {"type": "mock"}}')  # config.provider codex runs here
+    reset_settings()
     jobs, webhooks = apps
     _agents(jobs)
     _source(jobs, defaults={"effort": "high", "provider": "codex"}, repoOverrides={"other/repo": {"model": "x"}})

@@ -47,7 +47,7 @@ def test_routes_without_credentials_are_401_detail(analyze, method, path):
 
 def test_health_and_ready_are_public(analyze):
     assert analyze.get("/health").get_json() == {"status": "ok"}
-    assert analyze.get("/ready").get_json() == {"status": "ok"}
+    assert analyze.get("/ready").get_json() == {"status": "ready"}  # upstream's routers/health.py
 
 
 def test_no_silent_mock_503(analyze):
@@ -160,15 +160,24 @@ def test_analyses_reports_and_outcome(analyze, llm, fake_kube):
     assert analyze.get("/analyses?limit=x", headers=AUTH).status_code == 422
     outcome = {"resource_kind": "Deployment", "resource_name": "worker", "namespace": NS, "outcome": "applied"}
     ok = analyze.post("/report-outcome", data=json.dumps(outcome), headers=HEADERS)
-    assert ok.get_json() == {"status": "ok", "message": "outcome recorded"}
+    assert ok.get_json() == {"status": "ok", "message": "Appended operator step to report"}
     reports = analyze.get("/reports", headers=AUTH).get_json()
-    assert [s["step"] for s in reports[0]["steps"]][-1] == "Operator applied patch"
-    assert "Operator applied patch" not in [s["step"] for s in reports[1]["steps"]]
-    assert "Tool call: get_resource" in [s["step"] for s in reports[1]["steps"]]
+    # Steps are numbered 1..n, as upstream and its UI expect; the operator's step is the next number.
+    for report in reports:
+        assert [s["step"] for s in report["steps"]] == list(range(1, len(report["steps"]) + 1))
+    assert reports[0]["steps"][-1]["message"] == (f"Operator applied patch to Deployment 'worker' in namespace "
+                                                  f"'{NS}' (outcome: applied).")
+    assert reports[0]["steps"][0]["message"] == (f"Received analysis request for Deployment 'worker' in namespace "
+                                                 f"'{NS}' (reason: CrashLoopBackOff).")
+    assert "Operator applied patch" not in [s["title"] for s in reports[1]["steps"]]
+    assert "Tool call: get_resource" in [s["title"] for s in reports[1]["steps"]]
+    assert [s["title"] for s in reports[1]["steps"]][-5:] == ["Root cause", "Recommendation", "Patch filtered",
+                                                              "Suggested patch", "Analysis complete"]
     # The next callback goes to the older report, then nothing is left.
     assert analyze.post("/report-outcome", data=json.dumps(outcome), headers=HEADERS).get_json()["status"] == "ok"
     gone = analyze.post("/report-outcome", data=json.dumps(outcome), headers=HEADERS)
-    assert (gone.status_code, gone.get_json()) == (200, {"status": "not_found", "message": "no matching report"})
+    assert (gone.status_code, gone.get_json()) == (200, {"status": "not_found",
+                                                         "message": "No matching report found to append operator step"})
     other = analyze.post("/report-outcome", data=json.dumps({**outcome, "resource_name": "nope"}), headers=HEADERS)
     assert other.get_json()["status"] == "not_found"
 

@@ -183,10 +183,17 @@ def test_control_characters_and_oversized_path_arguments_are_400(function_client
 
 
 def test_path_checks_speak_the_routes_dialect(function_client):
+    response = function_client("memory").get("/api/v1/memories/a%00b", headers={**AUTH, "X-Request-Id": "r"})
+    assert response.status_code == 400 and response.content_type == "application/json"
+    assert response.get_json() == {"error": {"code": 400, "message": "path parameter memory_id contains a control character"}}
+
+
+def test_a_route_may_answer_a_malformed_path_argument_as_an_unknown_record(function_client):
+    # Kubernaut's document declares no 400 on the session routes: a malformed id is the unknown-session 404.
     response = function_client("incidents").get("/api/v1/incident/session/a%00b", headers={**AUTH,
                                                                                             "X-Request-Id": "r"})
-    assert response.status_code == 400 and response.content_type == "application/problem+json"
-    assert response.get_json()["detail"] == "path parameter session_id contains a control character"
+    assert response.status_code == 404 and response.content_type == "application/problem+json"
+    assert response.get_json()["detail"] == "session not found"
 
 
 def test_route_modules_parse_request_json_only_through_shared_http_body():
