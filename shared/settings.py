@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = Field(default=None, validation_alias="ORKA_OIDC_ISSUER")
     oidc_audience: str | None = Field(default=None, validation_alias="ORKA_OIDC_AUDIENCE")
     oidc_jwks_url: str | None = Field(default=None, validation_alias="ORKA_OIDC_JWKS_URL")
-    # Comma-separated subject patterns (`*`, `?`); empty = nobody (fails closed).
+    # Optional comma-separated subject patterns (`*`, `?`); empty = every valid token of the issuer.
     oidc_allowed_subjects: str = Field(default="", validation_alias="ORKA_OIDC_ALLOWED_SUBJECTS")
     oidc_namespace: str | None = Field(default=None, validation_alias="ORKA_OIDC_NAMESPACE")
     # Also authorize OIDC callers by SubjectAccessReview, as the apiserver's own OIDC authenticator
