@@ -2,46 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
 from tests.conftest import AUTH
-from tests.support.chat import TaskFinisher, post_json, serve, stream, text_of
+from tests.support.chat import TaskFinisher, post_json, stream, text_of
 
 
 def err(code: int, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
-
-
-@pytest.fixture
-def llm(scripted_llm, monkeypatch):
-    """The real OpenAI SDK against the scripted wire server."""
-    from shared.config import reset_settings
-
-    monkeypatch.setenv("SHOAL_LLM_PROVIDER", "openai")
-    monkeypatch.setenv("OPENAI_API_KEY", "x")
-    monkeypatch.setenv("SHOAL_LLM_BASE_URL", scripted_llm.url + "/v1")
-    reset_settings()
-    return scripted_llm
-
-
-@pytest.fixture
-def mock_script(tmp_path, monkeypatch):
-    """Script the deterministic mock provider (the default) through SHOAL_MOCK_SCRIPT."""
-    def write(steps: list[dict]) -> None:
-        path = tmp_path / "script.json"
-        path.write_text(json.dumps(steps))
-        monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(path))
-
-    return write
-
-
-@pytest.fixture
-def chat(function_client):
-    with serve(function_client) as server:
-        yield server
 
 
 def test_sse_stream_has_ids_event_types_text_deltas_and_done_with_usage(llm, chat):

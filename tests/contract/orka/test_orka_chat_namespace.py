@@ -4,31 +4,13 @@ namespace") besides kube-system and kube-public, on every chat route and in its 
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from tests.conftest import AUTH
-from tests.support.chat import post_json, serve
+from tests.support.chat import post_json
 
 
 def err(code: int, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
-
-
-@pytest.fixture
-def llm(scripted_llm, monkeypatch):
-    from shared.config import reset_settings
-
-    monkeypatch.setenv("SHOAL_LLM_PROVIDER", "openai")
-    monkeypatch.setenv("OPENAI_API_KEY", "x")
-    monkeypatch.setenv("SHOAL_LLM_BASE_URL", scripted_llm.url + "/v1")
-    reset_settings()
-    return scripted_llm
-
-
-@pytest.fixture
-def chat(function_client):
-    with serve(function_client) as server:
-        yield server
 
 
 def test_chat_without_credentials_is_401(function_client):

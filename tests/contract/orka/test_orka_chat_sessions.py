@@ -13,42 +13,13 @@ import httpx
 import pytest
 
 from tests.conftest import AUTH
-from tests.support.chat import post_json, serve, stream
+from tests.support.chat import post_json, stream
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
 def err(code: int, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
-
-
-@pytest.fixture
-def llm(scripted_llm, monkeypatch):
-    """The real OpenAI SDK against the scripted wire server."""
-    from shared.config import reset_settings
-
-    monkeypatch.setenv("SHOAL_LLM_PROVIDER", "openai")
-    monkeypatch.setenv("OPENAI_API_KEY", "x")
-    monkeypatch.setenv("SHOAL_LLM_BASE_URL", scripted_llm.url + "/v1")
-    reset_settings()
-    return scripted_llm
-
-
-@pytest.fixture
-def mock_script(tmp_path, monkeypatch):
-    """Script the deterministic mock provider (the default), which can also be slow ("delay")."""
-    def write(steps: list[dict]) -> None:
-        path = tmp_path / "script.json"
-        path.write_text(json.dumps(steps))
-        monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(path))
-
-    return write
-
-
-@pytest.fixture
-def chat(function_client):
-    with serve(function_client) as server:
-        yield server
 
 
 @pytest.fixture
