@@ -34,7 +34,9 @@ class Principal:
         a raw claim set or a transaction context, only what names the caller."""
         claims = self.claims
         out: dict[str, Any] = {
-            "authenticated": True, "authType": AUTH_TYPES.get(self.kind, self.kind), "username": self.username,
+            # `kind` is Shoal's name for it (as /auth/validate says); `authType` is Orka's.
+            "authenticated": True, "kind": self.kind, "authType": AUTH_TYPES.get(self.kind, self.kind),
+            "username": self.username,
             "uid": str(claims.get("uid") or ""), "groups": list(self.groups), "namespace": self.namespace or "",
             "subject": self.subject, "email": claims.get("email") or "", "issuer": claims.get("iss") or "",
             "roles": list(claims.get("roles") or [])}

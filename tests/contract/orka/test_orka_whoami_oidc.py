@@ -57,7 +57,7 @@ def test_whoami_without_credentials_is_401(client):
 def test_whoami_of_the_dev_principal(client):
     response = client.get("/api/v1/auth/whoami", headers=AUTH)
     assert response.status_code == 200
-    assert response.get_json() == {"authenticated": True, "authType": "dev", "username": "dev", "uid": "",
+    assert response.get_json() == {"authenticated": True, "kind": "dev", "authType": "dev", "username": "dev", "uid": "",
                                    "groups": ["system:authenticated"], "namespace": "", "subject": "dev",
                                    "email": "", "issuer": "", "roles": []}
 
@@ -66,7 +66,7 @@ def test_whoami_of_a_service_account_is_token_review_and_carries_no_extra(fake_k
     fake_kube.tokens[SA_TOKEN] = {"authenticated": True, "user": SA_USER}
     response = client.get("/api/v1/auth/whoami", headers=bearer(SA_TOKEN))
     assert response.status_code == 200
-    assert response.get_json() == {"authenticated": True, "authType": "tokenReview", "username": SA_USER["username"],
+    assert response.get_json() == {"authenticated": True, "kind": "serviceaccount", "authType": "tokenReview", "username": SA_USER["username"],
                                    "uid": "u-7", "groups": SA_USER["groups"], "namespace": "team-w",
                                    "subject": SA_USER["username"], "email": "", "issuer": "", "roles": []}
     assert "builder-0" not in response.get_data(as_text=True)  # token-review extras stay inside
@@ -77,7 +77,7 @@ def test_whoami_of_an_oidc_caller(idp, client):
                      groups=["devs"], roles=["admin"])
     response = client.get("/api/v1/auth/whoami", headers=bearer(token))
     assert response.status_code == 200
-    assert response.get_json() == {"authenticated": True, "authType": "oidc", "username": "carol@corp", "uid": "",
+    assert response.get_json() == {"authenticated": True, "kind": "oidc", "authType": "oidc", "username": "carol@corp", "uid": "",
                                    "groups": ["devs"], "namespace": "team-o", "subject": "carol",
                                    "email": "carol@example.com", "issuer": idp.issuer, "roles": ["admin"]}
 
@@ -91,7 +91,7 @@ def test_whoami_of_a_txn_token_names_the_transaction_and_hides_its_context(idp, 
     response = client.get("/api/v1/auth/whoami", headers={"Txn-Token": token})
     assert response.status_code == 200
     body = response.get_json()
-    assert body["authType"] == "contextToken" and body["namespace"] == "team-t" and body["username"] == "svc-a"
+    assert body["kind"] == "txn" and body["authType"] == "contextToken" and body["namespace"] == "team-t" and body["username"] == "svc-a"
     assert body["transaction"] == {"profile": "kontxt", "type": "txntoken+jwt", "id": "txn-1",
                                    "issuer": idp.issuer + "/txn", "subject": "svc-a",
                                    "audience": ["trust-domain.example"], "scope": "orka:tasks:get orka:tasks:list",
