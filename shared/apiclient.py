@@ -255,3 +255,10 @@ def poll(read: Callable[[], dict], done: Callable[[dict], bool], *, timeout: flo
 
 def phase_of(task: dict) -> str:
     return (task.get("status") or {}).get("phase") or "Pending"
+
+
+def agent_model(agent: dict) -> str | None:
+    """The model name of an Agent as `/api/v1/agents` returns it: Orka's `spec.model: {name, …}`, or the
+    flat string of servers older than that shape."""
+    model = (agent.get("spec") or {}).get("model")
+    return model.get("name") if isinstance(model, dict) else model

@@ -22,7 +22,7 @@ from mcp.server.fastmcp import Context, FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from shared.apiclient import INCIDENT_TERMINAL, TERMINAL_PHASES, ApiError, ShoalClient, phase_of
+from shared.apiclient import INCIDENT_TERMINAL, TERMINAL_PHASES, ApiError, ShoalClient, agent_model, phase_of
 from shared.net.pool import pooled
 
 INSTRUCTIONS = (
@@ -275,7 +275,7 @@ def build_server(api_url: str, *, token: str | None = None, namespace: str | Non
         for agent in page.get("items") or []:
             spec, meta = agent.get("spec") or {}, agent.get("metadata") or {}
             out.append(AgentItem(name=meta.get("name", ""), namespace=meta.get("namespace"),
-                                 description=spec.get("description"), model=spec.get("model"),
+                                 description=spec.get("description"), model=agent_model(agent),
                                  runtime=(spec.get("runtime") or {}).get("type")))
         return out
 

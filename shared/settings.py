@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     # e.g. Kubernaut's `create services/kubernaut-agent` for cluster-wide investigations.
     platform_namespace: str = "shoal"
 
+    # Browser origins allowed to call the Orka, OpenAI and Anthropic routes (CORS; comma-separated,
+    # `*` = any). Orka's name; empty = none (Orka defaults to `*`). `make run` sets it to the local
+    # gateway's own origin unless it is set.
+    cors_allowed_origins: str = Field(default="", validation_alias="ORKA_CORS_ALLOWED_ORIGINS")
+
     # Outbound HTTP: CIDRs or host names the SSRF guard lets through although they are private
     # (e.g. "10.0.0.0/8,my-svc.shoal.svc.cluster.local"); empty = public addresses only.
     outbound_allow: str = ""
@@ -159,7 +164,7 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = Field(default=None, validation_alias="ORKA_OIDC_ISSUER")
     oidc_audience: str | None = Field(default=None, validation_alias="ORKA_OIDC_AUDIENCE")
     oidc_jwks_url: str | None = Field(default=None, validation_alias="ORKA_OIDC_JWKS_URL")
-    # Comma-separated subject patterns (`*`, `?`); empty = nobody (fails closed).
+    # Optional comma-separated subject patterns (`*`, `?`); empty = every valid token of the issuer.
     oidc_allowed_subjects: str = Field(default="", validation_alias="ORKA_OIDC_ALLOWED_SUBJECTS")
     oidc_namespace: str | None = Field(default=None, validation_alias="ORKA_OIDC_NAMESPACE")
     # Also authorize OIDC callers by SubjectAccessReview, as the apiserver's own OIDC authenticator

@@ -2,8 +2,9 @@
 
 A token whose `iss` is the configured issuer must pass here (no fall-through to other
 authenticators); any other token is not ours. Checked: signature (key by `kid` from the JWKS URL or
-discovery), `iss`, `aud`, `exp`, `nbf`, `iat` with a small leeway, a non-empty `sub`, and the
-subject allow-list, which admits nobody when it is empty (fails closed).
+discovery), `iss`, `aud`, `exp`, `nbf`, `iat` with a small leeway, a non-empty `sub`, and, when one is set, the
+subject allow-list. Issuer and audience are what the spec requires: an empty allow-list admits every
+valid token of the issuer (authorization, SAR or namespace isolation, still applies per route).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def authenticate_oidc(token: str) -> Principal:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise TokenRejected("token has no subject")
-    if not subject_allowed(subject, settings.oidc_allowed_subjects):
+    if settings.oidc_allowed_subjects.strip() and not subject_allowed(subject, settings.oidc_allowed_subjects):
         raise TokenRejected("subject is not in ORKA_OIDC_ALLOWED_SUBJECTS")
     username = next(str(claims[c]) for c in USERNAME_CLAIMS if isinstance(claims.get(c), str) and claims[c])
     groups = claims.get("groups")

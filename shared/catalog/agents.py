@@ -1,4 +1,6 @@
-"""`/api/v1/agents/**`: Agent CRUD (Orka dialect)."""
+"""`/api/v1/agents/**`: Agent CRUD (Orka dialect). Bodies may use Orka's nested `spec.model` and
+`spec.systemPrompt` or the flat strings; the stored spec is flat and answers are in Orka's shape
+(`shared.catalog.agent_shape`)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from typing import Any
 
 from shared.auth.namespaces import resolve_namespace
 from shared.catalog import crd
+from shared.catalog.agent_shape import canonical_spec, orka_view
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
@@ -18,13 +21,17 @@ NOT_FOUND = "agent not found"
 CONFLICT = "agent was modified concurrently"
 
 
+def _view(record: Any) -> dict[str, Any]:
+    return orka_view(crd.view(record))
+
+
 def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
     from pydantic import ValidationError
 
     from shared.models.agent import AgentSpec
 
     try:
-        return AgentSpec.model_validate(spec).model_dump(exclude_none=True)
+        return AgentSpec.model_validate(canonical_spec(spec)).model_dump(exclude_none=True)
     except ValidationError as exc:
         raise Invalid(crd.pydantic_message(exc)) from None
 
@@ -36,7 +43,7 @@ def create_agent(ctx: RequestContext):
     spec = validate_spec(parsed.spec)
     namespace = resolve_namespace(ctx.require_principal(), parsed.namespace or ctx.args.get("namespace"))
     doc = crd.new_document("Agent", parsed, name, spec, {"phase": "Ready"})
-    return crd.view(agents.create(namespace, name, doc, exists_message="agent already exists")), 201
+    return _view(agents.create(namespace, name, doc, exists_message="agent already exists")), 201
 
 
 @router.route("", ["GET"], summary="List agents")
@@ -44,13 +51,13 @@ def list_agents(ctx: RequestContext):
     limit = parse_limit(ctx.args, default=100, maximum=500)
     namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
     records, cursor = agents.list_page(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
-    return crd.page([crd.view(r) for r in records], cursor)
+    return crd.page([_view(r) for r in records], cursor)
 
 
 @router.route("/<name>", ["GET"], summary="Get agent details")
 def get_agent(ctx: RequestContext, name: str):
     namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
-    return crd.view(agents.require(namespace, name, NOT_FOUND))
+    return _view(agents.require(namespace, name, NOT_FOUND))
 
 
 @router.route("/<name>", ["PUT"], summary="Update an agent")
@@ -62,7 +69,7 @@ def update_agent(ctx: RequestContext, name: str):
     record = agents.require(namespace, name, NOT_FOUND)
     version = crd.expected_version(parsed, record, CONFLICT)
     doc = crd.replaced_document(record.doc, parsed, spec)
-    return crd.view(agents.replace(namespace, name, doc, expected_version=version, conflict_message=CONFLICT))
+    return _view(agents.replace(namespace, name, doc, expected_version=version, conflict_message=CONFLICT))
 
 
 @router.route("/<name>", ["DELETE"], summary="Delete an agent")

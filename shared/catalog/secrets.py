@@ -1,4 +1,4 @@
-"""`/api/v1/secrets` (names only) and `/api/v1/auth/validate`.
+"""`/api/v1/secrets` (names only), `/api/v1/auth/validate` and `/api/v1/auth/whoami`.
 
 Secrets come from the Kubernetes Secrets of the namespace; only `{name, namespace, type}` ever
 leaves this module, and ServiceAccount-token Secrets are not listed at all.
@@ -86,3 +86,8 @@ def list_secrets(ctx: RequestContext):
 @auth_router.route("/validate", ["GET"], summary="Validate auth token")
 def validate(ctx: RequestContext):
     return {"authenticated": True, **ctx.require_principal().public_fields()}
+
+
+@auth_router.route("/whoami", ["GET"], summary="The caller's sanitised identity")
+def whoami(ctx: RequestContext):
+    return ctx.require_principal().identity()

@@ -1,12 +1,17 @@
 """Validate a Tool spec (plain HTTP or MCP) and compute its non-secret status.
 
 Rules, in order (Orka's API rules plus the spec table's defaults):
-- `outboundAccessPolicyRef` anywhere → 400 (not supported);
+- through the REST API (`rest=True`), `spec.http.authSecretRef` and `spec.http.outboundAccessPolicyRef`
+  → 400 "… is not allowed through the REST API; create tools with Kubernetes RBAC instead", as Orka
+  does: a REST caller must not point a Secret-injecting tool at a host of its choosing; operators
+  provision such tools with `shared.catalog.tools.provision_tool`;
+- `outboundAccessPolicyRef` anywhere else → 400 (not supported);
 - `spec.description` is required; `spec.parameters` must be a JSON Schema object;
 - an MCP tool (`spec.mcp`) names `substrateActor.templateRef.name` or, as a Shoal extension for
   remote MCP servers, `spec.mcp.url`; it must not set `spec.http.url` nor `authInject: body`;
-- a plain HTTP tool needs `spec.http.url` (http/https, a host, no userinfo, no credential-like
-  query parameter such as `api_key` or `token`);
+- a plain HTTP tool needs `spec.http.url` (parsable, as Go's url.Parse would: "spec.http.url is
+  invalid" for a bad `%` escape, a control character or space, a broken IPv6 host; http/https, a
+  host, no userinfo, no credential-like query parameter such as `api_key` or `token`);
 - `method` ∈ GET/POST/PUT/PATCH/DELETE (default POST); `timeout` is a Go duration (default 30s);
 - static `headers` may not carry credentials (use authSecretRef) nor set reserved headers;
 - `authSecretRef` needs `name` and `key`; `authInject` ∈ header/body (default header), and `body`
@@ -16,6 +21,7 @@ Rules, in order (Orka's API rules plus the spec table's defaults):
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -33,6 +39,9 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"
                                 "x-goog-api-key", "x-amz-security-token"})
 _CREDENTIAL_PARAMS = frozenset({"key", "auth", "sig", "signature", "code"})
 _CREDENTIAL_WORDS = ("token", "secret", "password", "passwd", "apikey", "api-key", "api_key", "credential")
+# A `%` not followed by two hex digits, or a character no URL may hold raw: Go's url.Parse refuses both.
+_BAD_URL = re.compile(r"%(?![0-9A-Fa-f]{2})|[\x00-\x20\x7f]")
+REST_ONLY = "is not allowed through the REST API; create tools with Kubernetes RBAC instead"
 
 
 def _has_policy_ref(value: Any) -> bool:
@@ -46,7 +55,13 @@ def _has_policy_ref(value: Any) -> bool:
 def _check_url(url: Any, field: str) -> str:
     if not isinstance(url, str) or not url:
         raise Invalid(f"{field} is required")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (a non-numeric port raises here)
+    except ValueError:
+        raise Invalid(f"{field} is invalid") from None
+    if _BAD_URL.search(url):
+        raise Invalid(f"{field} is invalid")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid(f"{field} must be an absolute http or https URL")
     if parts.username is not None or parts.password is not None:
@@ -82,9 +97,14 @@ def _ref(value: Any, field: str, *, key: bool = False) -> dict[str, Any]:
     return value
 
 
-def validate_tool_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec with defaults applied, or Invalid with the first rule it breaks."""
+def validate_tool_spec(spec: dict[str, Any], *, rest: bool = True) -> dict[str, Any]:
+    """The spec with defaults applied, or Invalid with the first rule it breaks. `rest`: the spec came
+    through the REST API, which may not attach Secrets or outbound policies (see the module doc)."""
     spec = copy.deepcopy(spec)
+    if rest and isinstance(spec.get("http"), dict):
+        for field in ("authSecretRef", "outboundAccessPolicyRef"):
+            if field in spec["http"]:
+                raise Invalid(f"spec.http.{field} {REST_ONLY}")
     if _has_policy_ref(spec):
         raise Invalid("outboundAccessPolicyRef is not supported")
     if not isinstance(spec.get("description"), str) or not spec["description"].strip():

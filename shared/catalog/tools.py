@@ -42,6 +42,18 @@ def tool_summary(record: Record) -> dict[str, Any]:
             "url": status.get("endpoint", "")}
 
 
+def provision_tool(namespace: str, name: str, spec: dict[str, Any], *, labels: dict[str, str] | None = None) -> Record:
+    """Store a Tool outside the REST API (an operator's path, e.g. a deployment job): the only way to
+    create one that injects a Secret (`spec.http.authSecretRef`), which REST callers may not."""
+    _builtin_conflict(name)
+    name = crd.check_name(name, TOOL_NAME, 63, TOOL_NAME_RULE)
+    spec = validate_tool_spec(spec, rest=False)
+    parsed = crd.parse_body({"metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+                             "spec": spec})
+    doc = crd.new_document("Tool", parsed, name, spec, tool_status(namespace, name, spec))
+    return tools.create(namespace, name, doc, exists_message="tool already exists")
+
+
 @router.route("", ["GET"], summary="List tools (built-in + CRDs)")
 def list_tools(ctx: RequestContext):
     limit = parse_limit(ctx.args, default=100, maximum=500)

@@ -173,13 +173,13 @@ def delete_tool(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 
 def delete_session(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
     from shared.chat.leases import active_lock
-    from shared.chat.sessions import sessions
+    from shared.chat.sessions import remove_session
 
     session_id, namespace = text_arg(args, "sessionId", required=True), ctx.namespace_for(args)
     if session_id == ctx.session_id or active_lock(namespace, session_id) is not None:
         raise ToolFailure(f"Session '{session_id}' is active and cannot be deleted now", "invalid_arguments",
                           "Delete only sessions that are not in use")
-    if not sessions.delete(namespace, session_id):
+    if not remove_session(namespace, session_id):
         raise _not_found("Session", session_id, namespace, "Check the session id")
     return {"sessionId": session_id, "namespace": namespace, "deleted": True}
 

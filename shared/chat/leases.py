@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.memory.sessions import locks  # the session model owns the turn lock's store
 from shared.store import AlreadyExists, ObjectStore, VersionConflict
 from shared.store.objects import Record
 
 slots = ObjectStore("chatslot")
-locks = ObjectStore("chatlock")
 SLOT_NAMESPACE = "_global"
 
 

@@ -32,7 +32,14 @@ def chat_limits() -> ChatLimits:
         tool_timeout=parse_go_duration(s.chat_tool_timeout), max_concurrent=s.chat_max_concurrent,
         max_tasks_per_turn=s.chat_max_tasks_per_turn, max_session_size=s.chat_max_session_size,
         heartbeat=s.chat_heartbeat_seconds, lease=s.chat_lease_seconds,
-        blocked_namespaces=frozenset(n.strip() for n in s.chat_blocked_namespaces.split(",") if n.strip()))
+        blocked_namespaces=blocked_namespaces(s.chat_blocked_namespaces, s.platform_namespace))
+
+
+def blocked_namespaces(configured: str, platform_namespace: str) -> frozenset[str]:
+    """The configured list plus Shoal's own namespace, which the spec blocks as "the operator's
+    namespace" whatever the list says."""
+    names = {n.strip() for n in configured.split(",") if n.strip()}
+    return frozenset(names | ({platform_namespace} if platform_namespace else set()))
 
 
 def go_duration(seconds: float) -> str:

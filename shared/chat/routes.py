@@ -186,5 +186,5 @@ def delete(ctx: RequestContext, session_id: str):
         exists = True
     elif not exists:
         raise NotFound(sessions.SESSION_NOT_FOUND)
-    sessions.sessions.delete(namespace, session_id)
+    sessions.remove_session(namespace, session_id)
     return None

@@ -1,4 +1,8 @@
-"""Chat sessions in the objects table (kind "session", type "chat"; long histories go to the bucket).
+"""Chat conversations are sessions of the one session model (`shared.memory.sessions`, type "chat").
+
+A turn appends its new messages to the session's JSONL transcript and adds its usage to the
+record's counters, so the Sessions API, the worker transcript route and transcript search read chat
+sessions like any other. The next turn's history is read back from that transcript.
 
 Sessions keep message summaries, not full tool outputs (orka-chat.txt "Session Management"): a
 tool result is stored cut to SUMMARY_CHARS.
@@ -10,12 +14,13 @@ import re
 import secrets
 from typing import Any
 
-from shared.clock import now_rfc3339
 from shared.errors import Invalid
 from shared.llm.base import Message, ToolCall
-from shared.store import Companion, ObjectStore, Record
+from shared.memory.sessions import record_messages, remove_session, sessions, transcript_entries
+from shared.store import Companion, Record
 
-sessions = ObjectStore("session")
+__all__ = ["sessions", "remove_session"]
+
 PREFIX = "chat-session-"
 SUMMARY_CHARS = 1024
 SESSION_NOT_FOUND = "chat session not found"
@@ -39,56 +44,40 @@ def summarise(text: str, limit: int = SUMMARY_CHARS) -> str:
     return text[:limit] + f"… [{len(text) - limit} more characters not kept]"
 
 
-def to_doc(message: Message) -> dict[str, Any]:
-    doc: dict[str, Any] = {"role": message.role, "content": message.content}
+def to_line(message: Message) -> dict[str, Any]:
+    """A transcript line (`{role, content, toolCalls?, toolCallID?, name?}`) for a chat message."""
+    line: dict[str, Any] = {"role": message.role, "content": message.content}
     if message.tool_calls:
-        doc["toolCalls"] = [{"id": c.id, "name": c.name, "args": c.arguments} for c in message.tool_calls]
+        line["toolCalls"] = [{"id": c.id, "name": c.name, "args": c.arguments} for c in message.tool_calls]
     if message.tool_call_id:
-        doc["toolCallId"] = message.tool_call_id
-        doc["content"] = summarise(message.content)
+        line["toolCallID"] = message.tool_call_id
+        line["content"] = summarise(message.content)
     if message.name:
-        doc["name"] = message.name
-    return doc
+        line["name"] = message.name
+    return line
 
 
-def from_doc(doc: dict[str, Any]) -> Message:
-    return Message(role=doc["role"], content=doc.get("content", ""),
-                   tool_calls=[ToolCall(c["id"], c["name"], c.get("args", {})) for c in doc.get("toolCalls", [])],
-                   tool_call_id=doc.get("toolCallId"), name=doc.get("name"))
+def from_line(line: dict[str, Any]) -> Message:
+    # Task workers write `arguments` (shared.worker.session), chat writes `args`.
+    calls = [ToolCall(c["id"], c["name"], c.get("args", c.get("arguments")) or {}) for c in line.get("toolCalls") or []]
+    return Message(role=line["role"], content=line.get("content") or "", tool_calls=calls,
+                   tool_call_id=line.get("toolCallID") or line.get("toolCallId"), name=line.get("name"))
 
 
 def history(record: Record | None) -> list[Message]:
-    return [from_doc(m) for m in (record.doc.get("messages", []) if record else [])]
-
-
-def new_doc(namespace: str, session_id: str, subject: str) -> dict[str, Any]:
-    return {"apiVersion": "shoal.dev/v1", "kind": "Session",
-            "metadata": {"name": session_id, "namespace": namespace, "creationTimestamp": now_rfc3339(),
-                         "createdBy": subject},
-            "spec": {"type": "chat"}, "messages": [],
-            "status": {"turns": 0, "usage": {"inputTokens": 0, "outputTokens": 0, "llmCalls": 0}}}
+    """The conversation so far, from the session's transcript."""
+    return [from_line(line) for line in transcript_entries(record)] if record is not None else []
 
 
 def save_turn(namespace: str, session_id: str, subject: str, messages: list[Message], *, provider: str,
               model: str, usage: dict[str, int], companions: tuple[Companion, ...] = ()) -> Record:
-    """Store the conversation (the caller leaves out the system prompt) after a turn; creates it if new.
-    `companions` (the turn's event) are written in the same transaction."""
-    stored = [to_doc(m) for m in messages]
+    """Append the turn's new messages (its user message onwards) and count the turn; creates the session
+    if new. `companions` (the turn's event) are written with the counters, in one transaction."""
+    def account(doc: dict[str, Any]) -> None:
+        doc["turns"] = int(doc.get("turns", 0)) + 1
+        doc["llmCalls"] = int(doc.get("llmCalls", 0)) + int(usage.get("llmCalls", 0))
+        doc["provider"], doc["model"] = provider, model
 
-    def mutate(doc: dict[str, Any]) -> None:
-        doc["messages"] = stored
-        status = doc.setdefault("status", {})
-        status["turns"] = int(status.get("turns", 0)) + 1
-        status["provider"], status["model"] = provider, model
-        status["lastActivity"] = now_rfc3339()
-        total = status.setdefault("usage", {"inputTokens": 0, "outputTokens": 0, "llmCalls": 0})
-        for key in ("inputTokens", "outputTokens", "llmCalls"):
-            total[key] = int(total.get(key, 0)) + int(usage.get(key, 0))
-
-    if sessions.get(namespace, session_id) is None:
-        doc = new_doc(namespace, session_id, subject)
-        mutate(doc)
-        return sessions.create(namespace, session_id, doc, exists_message="chat session already exists",
-                               companions=companions)
-    return sessions.update(namespace, session_id, mutate, not_found_message=SESSION_NOT_FOUND,
-                           companions=lambda doc: companions)
+    return record_messages(namespace, session_id, [to_line(m) for m in messages], session_type="chat",
+                           usage=usage, create_fields={"createdBy": subject}, mutate=account,
+                           companions=companions)

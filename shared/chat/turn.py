@@ -139,6 +139,7 @@ class Turn:
         self._deadline = time.monotonic() + request.limits.max_duration
         self._started = time.monotonic()
         self._pending: list[str] = []
+        self._user: Message | None = None  # this turn's user message: it and what follows are saved
         self._pending_chars = 0
         self._last_flush = 0.0
         self.ctx = ChatContext(principal=request.principal, namespace=request.namespace,
@@ -219,7 +220,8 @@ class Turn:
                                    extra=req.system_extra)
             # The history is read here, after `status` went out: a long one comes from the bucket.
             history = sessions.history(sessions.sessions.get(req.namespace, req.session_id))
-            messages = [Message(role="system", content=prompt), *history, Message(role="user", content=req.message)]
+            self._user = Message(role="user", content=req.message)
+            messages = [Message(role="system", content=prompt), *history, self._user]
             guards = Guards(max_session_size=limits.max_session_size, protected_user=len(messages) - 1,
                             checkpoint=self.checkpoint,
                             seen_assistant=sum(1 for m in messages if m.role == "assistant"))
@@ -271,7 +273,7 @@ class Turn:
 
                     # The turn's event is stored with the conversation, so a crash cannot lose it.
                     saved = sessions.save_turn(
-                        self.req.namespace, self.req.session_id, self.req.principal.subject, messages[1:],
+                        self.req.namespace, self.req.session_id, self.req.principal.subject, self._new(messages),
                         provider=self.req.provider.kind, model=self.req.provider.model, usage=self.outcome.usage,
                         companions=(staged(self._turn_event()),))
             except Exception as exc:  # a turn that ran but could not be saved is a failed turn
@@ -295,6 +297,14 @@ class Turn:
             self.finished.set()
         finally:
             self._finish_lock.release()
+
+    def _new(self, messages: list[Message]) -> list[Message]:
+        """This turn's messages (its user message onwards): the history is in the transcript already.
+        Truncation never drops the current user message, so it is found by identity."""
+        at = next((i for i, m in enumerate(messages) if m is self._user), None)
+        if at is not None:
+            return messages[at:]
+        return [m for m in (self._user, messages[-1]) if m is not None]
 
     def _turn_event(self) -> Any:
         from shared.events import build

@@ -282,6 +282,10 @@ def chat_page(view: View):
 @console_page()
 def chat_transcript(view: View, session_id: str):
     data = view.get(f"/api/v1/sessions/{_q(session_id)}", namespace=view.namespace)
+    if isinstance(data.get("transcript"), str):  # the Sessions API's JSONL: one message per line
+        import json
+
+        data = {**data, "transcript": [json.loads(line) for line in data["transcript"].splitlines() if line.strip()]}
     return view.page("chat_transcript.html", data=data)
 
 

@@ -14,7 +14,9 @@
 7. render any ShoalError in the route's dialect (a state-backend outage is the store's
    StoreUnavailable: 503 with Retry-After); log any other exception with its traceback and answer
    500 in the dialect with the request id;
-8. log one JSON line and record the request's metrics (route, method, status, latency).
+8. on the Orka, OpenAI and Anthropic routes, answer a CORS preflight from an allowed origin before
+   step 2 and add the CORS headers to every answer to one (shared.http.cors);
+9. log one JSON line and record the request's metrics (route, method, status, latency).
 
 GET /metrics answers this process's Prometheus metrics before any of this, in every function. With
 tracing on (shared.observability.tracing), each request is a server span, child of its `traceparent`.
@@ -41,6 +43,7 @@ from shared.auth.principal import Principal
 from shared.auth.resolver import authenticate
 from shared.config import get_settings
 from shared.errors import Invalid, MethodNotAllowed, NotFound, ShoalError, TooLarge
+from shared.http import cors
 from shared.http.body import parse_json
 from shared.http.dialects import DIALECTS, Dialect
 from shared.http.params import check_path_args
@@ -193,8 +196,14 @@ class Api:
         ctx = RequestContext(request=request, request_id=request_id)
         route: Route | None = None
         dialect = self._dialect_for_path(request.path)
+        origin = cors.allow_origin(request.headers.get("Origin")) if dialect.name in cors.DIALECTS else None
         try:
             adapter = self._map.bind("localhost", path_info=request.path, url_scheme="http")
+            if origin and cors.is_preflight(request.method, request.headers):
+                methods = adapter.allowed_methods()
+                if methods:  # an existing route: the browser may go on
+                    response = Response(status=204, headers=cors.preflight_headers(origin, methods))
+                    return self._finish(response, ctx, route, request, started, current_span)
             try:
                 index, args = adapter.match(request.path, method=request.method)
             except _WMethodNotAllowed as exc:
@@ -233,6 +242,13 @@ class Api:
         except Exception as exc:
             response = _error_response(dialect, _unhandled(exc, request_id, request.path), request_id, request.path,
                                        route)
+        if origin and dialect.name in cors.DIALECTS:
+            response.headers.update(cors.response_headers(origin))
+        return self._finish(response, ctx, route, request, started, current_span)
+
+    def _finish(self, response: Response, ctx: RequestContext, route: Route | None, request: Request,
+                started: float, current_span: Any) -> Response:
+        request_id = ctx.request_id
         response.headers["X-Request-Id"] = request_id
         seconds = time.perf_counter() - started
         log.info("request", extra={"fields": {

@@ -190,6 +190,8 @@ class LocalPlatform:
         env = {**os.environ, **state,
                "SHOAL_PLATFORM": "local", "SHOAL_DEV_TOKEN": self.dev_token, "SHOAL_EXECUTOR": "local",
                "K_SINK": f"http://127.0.0.1:{broker_port}/", "SHOAL_INTERNAL_URL": self.url,
+               # CORS: the console served by the local gateway is the one browser origin by default.
+               "ORKA_CORS_ALLOWED_ORIGINS": os.environ.get("ORKA_CORS_ALLOWED_ORIGINS", self.url),
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                "WORKERS": "1", "THREADS": "16", "PYTHONUNBUFFERED": "1"}
         env.update(self._kube_env())

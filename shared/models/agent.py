@@ -2,7 +2,9 @@
 
 Orka fields (provider, model, systemPrompt, tools, skills, coordination, runtime, ...) and the
 labrats fields (triggerName, eventTriggers, instructions, default*, enabled) live side by side in
-`spec`; unknown CRD fields are kept as given so no client loses data on a round trip.
+`spec`; unknown CRD fields are kept as given so no client loses data on a round trip. This is the
+stored (flat) form; Orka's nested `spec.model` / `spec.systemPrompt` shapes are converted to and from
+it by `shared.catalog.agent_shape`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ class Coordination(_Open):
     maxDepth: int | None = Field(default=None, ge=0, le=3)
     allowedAgents: list[str] | None = None
     maxConcurrentChildren: int | None = Field(default=None, ge=1)
+
+    @field_validator("allowedAgents", mode="before")
+    @classmethod
+    def _agent_names(cls, value: Any) -> Any:
+        """Orka writes `[{name: coder}]`; store names."""
+        if isinstance(value, list):
+            return [v.get("name") if isinstance(v, dict) else v for v in value]
+        return value
 
 
 RUNTIME_TYPES = ("claude", "codex", "copilot", "opencode")  # Orka's four ACP runtimes
@@ -76,6 +86,8 @@ class AgentSpec(_Open):
     systemPrompt: str | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     maxTokens: int | None = Field(default=None, ge=1)
+    contextWindow: int | None = Field(default=None, ge=1)
+    modelFallbacks: list[dict[str, Any]] | None = None  # Orka's spec.model.fallbacks, kept for round trips
     maxTurns: int | None = Field(default=None, ge=1)
     tools: list[str] | None = None
     skills: list[str] | None = None

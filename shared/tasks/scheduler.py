@@ -218,15 +218,20 @@ def _redispatch(record: Record) -> None:
 
 
 # -- cron ----------------------------------------------------------------------------------------------
-def next_run(schedule: str, after: datetime) -> datetime:
+def next_run(schedule: str, after: datetime, zone: str | None = None) -> datetime:
+    """The next cron time after `after`, the expression read in `zone` (spec.timeZone; UTC when unset)."""
     from croniter import croniter
 
+    if zone:
+        from zoneinfo import ZoneInfo
+
+        after = after.astimezone(ZoneInfo(zone))
     return croniter(schedule, after).get_next(datetime)
 
 
 def start_schedule(record: Record) -> Record | None:
     """Pending → Scheduled with its first run time (the dispatcher calls this for a `schedule` task)."""
-    first = next_run(record.doc["spec"]["schedule"], datetime.now(UTC))
+    first = next_run(record.doc["spec"]["schedule"], datetime.now(UTC), record.doc["spec"].get("timeZone"))
     return transition(record.namespace, record.name, "Scheduled", only_from=frozenset({"Pending"}),
                       message=f"next run at {_stamp(first)}",
                       also=lambda status: status.update(nextScheduleTime=_stamp(first)))
@@ -243,7 +248,7 @@ def _fire_schedule(record: Record, now: datetime) -> None:
     if not due or parse_rfc3339(due) > now:
         return
     schedule = record.doc["spec"]["schedule"]
-    following = next_run(schedule, now)
+    following = next_run(schedule, now, record.doc["spec"].get("timeZone"))
     claimed: dict[str, bool] = {}
 
     def advance(doc: dict[str, Any]) -> bool:
@@ -259,7 +264,7 @@ def _fire_schedule(record: Record, now: datetime) -> None:
     if not claimed:
         return
     run_name = f"{record.name}-{int(parse_rfc3339(due).timestamp())}"[:253]
-    spec = {k: v for k, v in record.doc["spec"].items() if k not in ("schedule", "suspend")}
+    spec = {k: v for k, v in record.doc["spec"].items() if k not in ("schedule", "timeZone", "suspend")}
     labels = {**record.doc.get("metadata", {}).get("labels", {}), PARENT_LABEL: record.name,
               SCHEDULED_BY: record.name}
     from shared.tasks.validation import new_task_document

@@ -94,6 +94,16 @@ def check_session_ref(spec: dict[str, Any]) -> None:
 
 
 def check_schedule(spec: dict[str, Any]) -> None:
+    zone = spec.get("timeZone")
+    if zone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            if not isinstance(zone, str) or not zone:
+                raise ValueError
+            ZoneInfo(zone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise _bad("timeZone", f"{zone!r} is not an IANA time zone") from None
     schedule = spec.get("schedule")
     if schedule is None:
         return

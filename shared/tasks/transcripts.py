@@ -7,12 +7,9 @@ names the task as its active one.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
-from shared.clock import now_rfc3339
 from shared.errors import NotFound
-from shared.store import AlreadyExists
 
 
 def transcript_text(namespace: str, session: str) -> str:
@@ -26,24 +23,6 @@ def transcript_text(namespace: str, session: str) -> str:
 
 
 def append_messages(namespace: str, session: str, messages: list[dict[str, Any]], *, task: str = "") -> None:
-    from shared.memory.sessions import append_message, sessions
+    from shared.memory.sessions import record_messages
 
-    stamp = now_rfc3339()
-    with contextlib.suppress(AlreadyExists):
-        sessions.create(namespace, session, {"name": session, "namespace": namespace, "sessionType": "task",
-                                             "messageCount": 0, "inputTokens": 0, "outputTokens": 0,
-                                             "activeTask": task, "createdAt": stamp, "updatedAt": stamp})
-    for message in messages:
-        line = {"role": message["role"], "content": message.get("content", ""), "ts": message.get("ts") or stamp}
-        for key in ("id", "name", "toolCalls", "toolCallID"):
-            if message.get(key):
-                line[key] = message[key]
-        append_message(namespace, session, line)
-
-    def count(doc: dict[str, Any]) -> None:
-        doc["messageCount"] = int(doc.get("messageCount", 0)) + len(messages)
-        doc["updatedAt"] = stamp
-        if task:
-            doc["activeTask"] = task
-
-    sessions.update(namespace, session, count)
+    record_messages(namespace, session, messages, session_type="task", active_task=task)

@@ -1,7 +1,10 @@
 """Turn a `POST /api/v1/tasks` body into a Task document, in Orka's check order.
 
-1. requestedBy/transaction keys (any case) → 400, top level before `spec`
+1. requestedBy/transaction keys (any case, in a `spec` key of any case too) → 400, top level first
 2. bad JSON (or a body of the wrong shape) → 400 "invalid request body"
+   The spec is `spec` with the flat fields sent beside it laid over it, as Orka's
+   applyFlatTaskRequest does (so `{"spec": {...}, "schedule": "..."}` keeps the schedule); for
+   `type: ai`, `spec.ai.prompt` stands in for a missing `spec.prompt` (Orka's worker reads either).
 3. no name → 400 "name is required"
 4. an `orka.ai/` label or annotation → 400 `label "k" is reserved`
 5. no type → 400 "type is required" (and an unknown type → 400)
@@ -30,7 +33,7 @@ _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9
 # Flat fields copied into spec when the client does not send `spec`.
 FLAT_FIELDS = ("type", "prompt", "agentRef", "image", "command", "args", "env", "timeout", "priority",
                "retryPolicy", "webhookURL", "sessionRef", "ai", "agentRuntime", "workspace", "schedule",
-               "suspend", "execution", "maxTurns", "tools", "skills")
+               "timeZone", "concurrencyPolicy", "suspend", "execution", "maxTurns", "tools", "skills")
 
 
 def reject_server_stamped(body: Any) -> None:
@@ -40,11 +43,13 @@ def reject_server_stamped(body: Any) -> None:
     for key in body:
         if key.lower() in SERVER_STAMPED:
             raise Invalid(f"{SERVER_STAMPED[key.lower()]} cannot be set by clients")
-    spec = body.get("spec")
-    if isinstance(spec, dict):
-        for key in spec:
-            if key.lower() in SERVER_STAMPED:
-                raise Invalid(f"spec.{SERVER_STAMPED[key.lower()]} cannot be set by clients")
+    # Orka decodes JSON keys case-insensitively: `{"Spec": {"RequestedBy": …}}` is a spec too.
+    for key, spec in body.items():
+        if key.lower() != "spec" or not isinstance(spec, dict):
+            continue
+        for inner in spec:
+            if inner.lower() in SERVER_STAMPED:
+                raise Invalid(f"spec.{SERVER_STAMPED[inner.lower()]} cannot be set by clients")
 
 
 def build_task(body: Any, *, namespace_hint: str | None = None,
@@ -68,8 +73,14 @@ def build_task(body: Any, *, namespace_hint: str | None = None,
     raw_spec = body.get("spec")
     if raw_spec is None:
         raw_spec = {k: body[k] for k in FLAT_FIELDS if k in body}
+    elif isinstance(raw_spec, dict):
+        # Flat fields beside a spec override it (Orka ignores empty ones): nothing the client sent is dropped.
+        raw_spec = {**raw_spec, **{k: body[k] for k in FLAT_FIELDS if body.get(k) not in (None, "")}}
     if not isinstance(raw_spec, dict):
         raise Invalid("invalid request body")
+    ai = raw_spec.get("ai")
+    if isinstance(ai, dict) and not raw_spec.get("prompt") and isinstance(ai.get("prompt"), str) and ai["prompt"]:
+        raw_spec = {**raw_spec, "prompt": ai["prompt"]}  # what the worker reads; `ai` is kept as sent
     try:
         spec = TaskSpec.model_validate(raw_spec)
     except ValidationError as exc:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import click
 
-from shared.apiclient import ApiError, ShoalClient
+from shared.apiclient import ApiError, ShoalClient, agent_model
 from shoal_cli.app import State, namespace_option, output_option, pass_state
 from shoal_cli.manifests import load_manifests
 from shoal_cli.output import Column, age, echo, info, render
@@ -50,7 +50,7 @@ def _k8s_columns() -> list[Column]:
 
 RESOURCES = [
     Resource("agents", "Agent", "agent", "/api/v1/agents",
-             [("NAME", name_of), ("MODEL", lambda o: (o.get("spec") or {}).get("model")),
+             [("NAME", name_of), ("MODEL", agent_model),
               ("RUNTIME", lambda o: ((o.get("spec") or {}).get("runtime") or {}).get("type")),
               ("AGE", lambda o: age((o.get("metadata") or {}).get("creationTimestamp")))],
              [("DESCRIPTION", lambda o: _short((o.get("spec") or {}).get("description")))]),

@@ -335,7 +335,10 @@ def test_apply_an_orka_agent_manifest(platform, home, tmp_path):
     second = run(home, "agents", "apply", "-f", "-", input=changed)
     assert (second.exit_code, second.stdout) == (0, "agent/cli-reviewer configured\n"), second.stderr
     agent = json.loads(run(home, "agents", "get", "cli-reviewer", "-o", "json").stdout)
-    assert agent["spec"]["temperature"] == 0.5 and agent["metadata"]["labels"] == {"team": "platform"}
+    # the flat manifest comes back in Orka's Agent shape (docs/catalog.md)
+    assert agent["spec"]["model"] == {"name": "shoal-mock", "temperature": 0.5}
+    assert agent["spec"]["systemPrompt"] == {"inline": "You review pull requests."}
+    assert agent["metadata"]["labels"] == {"team": "platform"}
     assert agent["metadata"]["generation"] == 2
     assert run(home, "skills", "list", "-o", "name").stdout.splitlines() == ["skill/cli-style"]
 

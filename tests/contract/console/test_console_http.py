@@ -198,6 +198,9 @@ def test_chat_send_relays_the_stream_and_needs_csrf(api, signed_in):
     assert "id: 1\n" not in replay and "event: done" in replay
     page = text(signed_in.get("/console/chat"))
     assert "/console/chat?session=console-s1" in page
+    # the turn is a session whose JSONL transcript the console shows one message per line
+    transcript = text(signed_in.get("/console/chat/sessions/console-s1"))
+    assert transcript.count('<li class="msg ') == 2 and "You said: hi" in transcript
 
 
 def test_reviews_approve_and_apply(api, signed_in):
@@ -348,12 +351,12 @@ def test_catalog_entries_are_read_and_edited_through_put(api, signed_in):
     page = signed_in.get("/console/catalog/agents/assistant?namespace=default")
     document = json.loads(html.unescape(re.search(r'<textarea id="document"[^>]*>(.*?)</textarea>',
                                                   text(page), re.S).group(1)))
-    assert document["spec"]["systemPrompt"] == "Be brief."
-    document["spec"]["systemPrompt"] = "Be thorough."
+    assert document["spec"]["systemPrompt"] == {"inline": "Be brief."}  # Orka's Agent shape
+    document["spec"]["systemPrompt"] = {"inline": "Be thorough."}
     saved = signed_in.post("/console/catalog/agents/assistant?namespace=default",
                            data={"csrf": CSRF, "document": json.dumps(document)})
     assert saved.status_code == 303
-    assert api.get("/api/v1/agents/assistant").json()["spec"]["systemPrompt"] == "Be thorough."
+    assert api.get("/api/v1/agents/assistant").json()["spec"]["systemPrompt"] == {"inline": "Be thorough."}
     stale = signed_in.post("/console/catalog/agents/assistant?namespace=default",
                            data={"csrf": CSRF, "document": json.dumps(document)})  # old resourceVersion
     assert stale.status_code == 409

@@ -51,8 +51,9 @@ def test_create_returns_201_with_the_crd_shape_and_get_returns_it(api):
     assert body["apiVersion"] == "core.orka.ai/v1alpha1" and body["kind"] == "Agent"
     assert body["metadata"]["name"] == "assistant" and body["metadata"]["namespace"] == "default"
     assert body["metadata"]["labels"] == {"team": "a"} and body["metadata"]["resourceVersion"] == "1"
-    assert body["spec"] == {"provider": "openai", "model": "gpt-4o-mini", "systemPrompt": "Be brief.",
-                            "temperature": 0.2, "tools": ["web_search", "tavily-search"]}
+    # flat strings in, Orka's CRD shape out (model object, PromptSource)
+    assert body["spec"] == {"model": {"provider": "openai", "name": "gpt-4o-mini", "temperature": 0.2},
+                            "systemPrompt": {"inline": "Be brief."}, "tools": ["web_search", "tavily-search"]}
     assert body["status"] == {"phase": "Ready"}
     got = api.get("/api/v1/agents/assistant", headers=AUTH)
     assert got.status_code == 200 and got.get_json() == body
@@ -68,7 +69,7 @@ def test_metadata_form_flat_fields_and_labrats_fields_are_one_superset(api):
         "customField": {"kept": True}})
     assert response.status_code == 201, response.get_json()
     spec = response.get_json()["spec"]
-    assert spec == {"model": "claude-sonnet-4-5", "triggerName": "ai-developer",
+    assert spec == {"model": {"name": "claude-sonnet-4-5"}, "triggerName": "ai-developer",
                     "instructions": ["Write tests first."],
                     "eventTriggers": [{"source": "github", "events": ["issues.labeled"], "instruction": "implement",
                                        "config": {"model": "opus"}, "enabled": True,
@@ -83,7 +84,7 @@ def test_duplicate_is_409_agent_already_exists_and_keeps_the_first(api):
     response = post(api, "/api/v1/agents", {"name": "assistant", "spec": {"model": "other"}})
     assert response.status_code == 409
     assert response.get_json() == err(409, "agent already exists")
-    assert api.get("/api/v1/agents/assistant", headers=AUTH).get_json()["spec"]["model"] == "gpt-4o-mini"
+    assert api.get("/api/v1/agents/assistant", headers=AUTH).get_json()["spec"]["model"]["name"] == "gpt-4o-mini"
 
 
 BAD_CREATES = [
@@ -115,7 +116,7 @@ def test_put_replaces_the_spec_and_bumps_the_version(api):
     response = put(api, "/api/v1/agents/assistant", {"spec": {"model": "gpt-4o"}})
     assert response.status_code == 200
     body = response.get_json()
-    assert body["spec"] == {"model": "gpt-4o"}
+    assert body["spec"] == {"model": {"name": "gpt-4o"}}
     assert body["metadata"]["resourceVersion"] == "2" and body["metadata"]["generation"] == 2
 
 
@@ -125,7 +126,7 @@ def test_put_with_a_stale_resource_version_is_409_modified_concurrently(api):
     response = put(api, "/api/v1/agents/assistant", {"metadata": {"resourceVersion": "1"}, "spec": {"model": "b"}})
     assert response.status_code == 409
     assert response.get_json() == err(409, "agent was modified concurrently")
-    assert api.get("/api/v1/agents/assistant", headers=AUTH).get_json()["spec"] == {"model": "a"}
+    assert api.get("/api/v1/agents/assistant", headers=AUTH).get_json()["spec"] == {"model": {"name": "a"}}
 
 
 def test_bad_updates_are_400_and_change_nothing(api):

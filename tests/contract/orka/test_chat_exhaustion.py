@@ -56,7 +56,10 @@ def test_sse_at_the_limit_one_tool_less_call_answers_and_is_saved(llm, chat):
     assert [e.event for e in events if e.event in ("error", "done")] == ["done"]
     assert events[-1].event == "done" and events[-1].data["usage"]["llmCalls"] == 3
     assert text_of(events) == "Listed tasks twice; nothing else to do."
-    stored = sessions.get("default", "exhaust-sse").doc["messages"]
+    from shared.memory.sessions import transcript_entries
+
+    stored = [{"role": m["role"], "content": m["content"]}
+              for m in transcript_entries(sessions.get("default", "exhaust-sse"))]
     assert stored[-2] == {"role": "user", "content": NOTE}
     assert stored[-1]["role"] == "assistant" and stored[-1]["content"] == "Listed tasks twice; nothing else to do."
 

@@ -22,16 +22,6 @@ def err(code: int, message: str) -> dict:
 
 
 @pytest.fixture
-def mock_script(tmp_path, monkeypatch):
-    def write(steps: list[dict]) -> None:
-        path = tmp_path / "script.json"
-        path.write_text(json.dumps(steps))
-        monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(path))
-
-    return write
-
-
-@pytest.fixture
 def replicas(function_client):
     with serve(function_client) as a, serve(function_client) as b:
         yield a, b

@@ -35,9 +35,11 @@ def send(client, method, path, body):
 HTTP_TOOL = {"metadata": {"name": "tavily-search"}, "spec": {
     "description": "Search the web for current information",
     "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
-    "http": {"url": "https://api.tavily.com/search?region=eu", "method": "POST",
-             "authSecretRef": {"name": "tavily-secret", "key": "api-key"}, "authInject": "body",
-             "authBodyKey": "api_key"}}}
+    "http": {"url": "https://api.tavily.com/search?region=eu", "method": "POST"}}}
+# Orka's docs example: a Secret-injecting tool, which only an operator may store (not the REST API).
+SECRET_TOOL_SPEC = {**HTTP_TOOL["spec"], "http": {
+    **HTTP_TOOL["spec"]["http"], "authSecretRef": {"name": "tavily-secret", "key": "api-key"},
+    "authInject": "body", "authBodyKey": "api_key"}}
 MCP_TOOL = {"metadata": {"name": "repo-inspector"}, "spec": {
     "description": "Inspect repository metadata through an MCP server",
     "parameters": {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]},
@@ -71,7 +73,9 @@ def test_list_has_the_six_builtins_then_stored_tools(api):
 def test_get_builtin_metadata_and_stored_crd(api):
     web = api.get("/api/v1/tools/web_search", headers=AUTH).get_json()
     assert web["builtin"] is True and web["parameters"]["required"] == ["query"]
-    send(api, "POST", "/api/v1/tools", HTTP_TOOL)
+    from shared.catalog.tools import provision_tool
+
+    provision_tool("default", "tavily-search", SECRET_TOOL_SPEC)
     body = api.get("/api/v1/tools/tavily-search", headers=AUTH).get_json()
     assert body["kind"] == "Tool" and body["metadata"]["namespace"] == "default"
     assert body["spec"]["http"] == {"url": "https://api.tavily.com/search?region=eu", "method": "POST",
@@ -146,11 +150,15 @@ BAD_TOOLS_ARE_400_AND_STORE_NOTHING_CASES = [
     (_tool(headers={"X-Ok": 5}), "spec.http.headers must be a map of strings"),
     (_tool(timeout="soon"), 'invalid spec.http.timeout: time: invalid duration "soon"'),
     (_tool(timeout="0s"), 'invalid spec.http.timeout: time: invalid duration "0s"'),
-    (_tool(authSecretRef={"name": "s"}), "spec.http.authSecretRef.key is required"),
-    (_tool(authSecretRef={"key": "k"}), "spec.http.authSecretRef.name is required"),
+    (_tool(authSecretRef={"name": "s", "key": "k"}),
+     "spec.http.authSecretRef is not allowed through the REST API; create tools with Kubernetes RBAC instead"),
     (_tool(authInject="query"), "spec.http.authInject must be header or body"),
     (_tool(authInject="body"), "spec.http.authBodyKey is required when authInject is body"),
-    (_tool(outboundAccessPolicyRef={"name": "p"}), "outboundAccessPolicyRef is not supported"),
+    (_tool(outboundAccessPolicyRef={"name": "p"}),
+     "spec.http.outboundAccessPolicyRef is not allowed through the REST API; create tools with Kubernetes RBAC "
+     "instead"),
+    ({"name": "t", "spec": {"description": "d", "outboundAccessPolicyRef": {"name": "p"},
+                            "http": {"url": "https://x.example.com"}}}, "outboundAccessPolicyRef is not supported"),
     ({"name": "t", "spec": {"description": "d", "mcp": {}}}, "spec.mcp.substrateActor.templateRef.name is required"),
     ({"name": "t", "spec": {"description": "d", "mcp": {"url": "https://m.example.com/mcp"},
                             "http": {"url": "https://x.example.com"}}},

@@ -47,7 +47,9 @@ def test_create_agent_stores_an_agent_labelled_with_its_task(apps):
         "tools": ["web_fetch"], "coordination": {"enabled": True}})
     assert made == {"success": True, "data": {"agentName": "reviewer", "namespace": "default", "status": "created"}}
     agent = catalog.get("/api/v1/agents/reviewer", headers=AUTH).get_json()
-    assert agent["spec"] == {"provider": "openai", "model": "gpt-4o", "systemPrompt": "Review the diff.",
+    # stored flat, answered in Orka's Agent shape (docs/catalog.md)
+    assert agent["spec"] == {"model": {"provider": "openai", "name": "gpt-4o"},
+                             "systemPrompt": {"inline": "Review the diff."},
                              "tools": ["web_fetch"], "coordination": {"enabled": True}}
     assert agent["metadata"]["labels"] == {"orka.ai/created-by": "create_agent", "orka.ai/parent-task": "boss"}
     assert agent["metadata"]["annotations"] == {"orka.ai/parent-task-name": "boss"}

@@ -94,10 +94,11 @@ def test_an_agent_task_calls_a_catalog_tool_and_a_memory_tool_through_the_worker
     catalog = function_client("catalog")
     assert catalog.post("/api/v1/skills", json={"name": "brief", "spec": {"content": {"inline": "Cite sources."}}},
                         headers=AUTH).status_code == 201
-    assert catalog.post("/api/v1/tools", json={"name": "search", "spec": {
+    from shared.catalog.tools import provision_tool
+
+    provision_tool("default", "search", {  # a Secret-injecting tool: an operator's to store, not REST's
         "description": "Search the docs", "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
-        "http": {"url": httpserver.url_for("/search"), "authSecretRef": {"name": "search-secret", "key": "api-key"}}}},
-        headers=AUTH).status_code == 201
+        "http": {"url": httpserver.url_for("/search"), "authSecretRef": {"name": "search-secret", "key": "api-key"}}})
     assert catalog.post("/api/v1/agents", json={"name": "ops", "spec": {
         "provider": "mock", "model": "ops-model", "systemPrompt": "You are ops.", "skills": ["brief"],
         "tools": ["search", "file_read"], "coordination": {"enabled": True}}}, headers=AUTH).status_code == 201
