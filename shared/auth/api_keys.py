@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from shared.auth.key_hash import hash_key
 from shared.auth.principal import Principal
 from shared.auth.resolver import authenticate, bearer_token
 from shared.clock import now_rfc3339
@@ -41,13 +42,6 @@ key_hashes = ObjectStore("apikeyhash")  # lookup: hash -> {id}
 key_names = ObjectStore("apikeyname")
 
 INVALID_KEY = "invalid API key"
-
-
-def hash_key(key: str) -> str:
-    pepper = get_settings().api_key_pepper
-    if pepper:
-        return hmac.new(pepper.encode(), key.encode(), hashlib.sha256).hexdigest()
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _public(doc: dict[str, Any]) -> dict[str, Any]:

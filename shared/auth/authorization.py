@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.auth.principal import Principal
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import Forbidden
 from shared.logs import get_logger
 
 log = get_logger("auth")
@@ -170,24 +170,9 @@ def end(token: contextvars.Token) -> None:
     _current.reset(token)
 
 
-def check_route(explicit_namespace: str | None) -> None:
-    """The route-level check, before the handler runs: worker rule, then namespace + permission."""
-    state = _current.get()
-    if state is None:
-        return
-    # First, so no permission (not even AUTHENTICATED or the worker API's) lets a runtime's token through.
-    check_route_kind(state.principal, state.rule)
-    if state.permission == WORKER:
-        if state.principal.kind not in ("serviceaccount", "dev", "system"):
-            from shared.auth.resolver import INVALID
-
-            raise Unauthorized(INVALID)  # the worker API authenticates ServiceAccount tokens only
-        return
-    if state.permission == AUTHENTICATED:
-        return
-    from shared.auth.namespaces import resolve_namespace
-
-    resolve_namespace(state.principal, explicit_namespace)
+def current_request() -> _RequestAuth | None:
+    """The auth state of the request being handled (None outside a protected route)."""
+    return _current.get()
 
 
 def authorize_current(principal: Principal, namespace: str) -> None:

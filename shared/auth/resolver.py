@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 
 from shared.auth import oidc, txn
 from shared.auth.jwks import TokenRejected, peek
+from shared.auth.messages import INVALID
 from shared.auth.principal import Principal
 from shared.config import get_settings
 from shared.errors import Unauthorized
@@ -24,7 +25,6 @@ Authenticator = Callable[[str, Mapping[str, str]], Principal | None]
 
 MISSING = "missing authorization header"
 BAD_FORMAT = "invalid authorization header format"
-INVALID = "invalid token"
 
 log = get_logger("auth")
 

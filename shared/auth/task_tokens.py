@@ -27,8 +27,8 @@ import contextlib
 import time
 from typing import Any
 
+from shared.auth.messages import INVALID
 from shared.auth.principal import Principal
-from shared.auth.resolver import INVALID
 from shared.auth.ttl_cache import TTLCache
 from shared.config import get_settings
 from shared.errors import Unauthorized
@@ -53,7 +53,7 @@ def token_store() -> Any:
 
 
 def digest(token: str) -> str:
-    from shared.auth.api_keys import hash_key
+    from shared.auth.key_hash import hash_key
 
     return hash_key(token)
 

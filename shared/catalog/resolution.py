@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.agent.tools import Tool
-from shared.catalog.worker_names import WORKER_TOOL_NAMES
 from shared.errors import NotFound
+from shared.models.worker_contract import WORKER_TOOL_NAMES
 from shared.store import ObjectStore
 
 

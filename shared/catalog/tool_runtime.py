@@ -14,11 +14,11 @@ from typing import Any
 
 from shared.agent.tools import Tool
 from shared.catalog.builtins import BUILTIN_NAMES
+from shared.duration import parse_go_duration
 from shared.errors import NotFound
 from shared.llm.base import ToolSpec
 from shared.logs import get_logger
 from shared.store import ObjectStore, Record
-from shared.tasks.duration import parse_go_duration
 
 log = get_logger("catalog.tool_runtime")
 tools_store = ObjectStore("tool")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.agent.tools import Tool
-from shared.chat.toolkit import ChatContext, ToolFailure, make_tool, text_arg
+from shared.chat.toolkit import ChatContext, ToolFailure, checked_name, make_tool, text_arg
 from shared.clock import now_rfc3339
 from shared.store import AlreadyExists, ObjectStore
 
@@ -101,20 +101,8 @@ def _metadata(ctx: ChatContext, name: str, namespace: str) -> dict[str, Any]:
     return {"name": name, "namespace": namespace, "labels": dict(ctx.labels), "creationTimestamp": now_rfc3339()}
 
 
-def _checked_name(args: dict[str, Any]) -> str:
-    import re
-
-    name = text_arg(args, "name", required=True)
-    if len(name) > 63 or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", name):
-        raise ToolFailure(f'invalid name "{name}": must be a lowercase RFC 1123 label', "invalid_arguments")
-    return name
-
-
-checked_name = _checked_name
-
-
 def create_agent(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
-    name, namespace = _checked_name(args), ctx.namespace_for(args)
+    name, namespace = checked_name(args), ctx.namespace_for(args)
     doc = {"apiVersion": "core.orka.ai/v1alpha1", "kind": "Agent", "metadata": _metadata(ctx, name, namespace),
            "spec": _agent_spec(args, {})}
     try:
@@ -147,7 +135,7 @@ def delete_agent(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 def create_tool(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
     from shared.net.outbound import check_url  # httpx: only when a tool is created
 
-    name, namespace = _checked_name(args), ctx.namespace_for(args)
+    name, namespace = checked_name(args), ctx.namespace_for(args)
     desc = text_arg(args, "description", required=True)
     url = text_arg(args, "url", required=True)
     method = (text_arg(args, "method") or "POST").upper()

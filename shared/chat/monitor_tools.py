@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.agent.tools import Tool
-from shared.chat.toolkit import ChatContext, ToolFailure, int_arg, make_tool, text_arg
+from shared.chat.toolkit import ChatContext, ToolFailure, checked_name, int_arg, make_tool, text_arg
 
 PR_LOOP_TOOLS = ["list_pull_requests", "check_pr_review_marker", "check_pull_request_ci", "review_pull_request",
                  "post_review_comment"]
@@ -91,9 +91,8 @@ def monitor_prompt(repo_url: str, per_page: int, review_event: str, extra: str |
 
 
 def create_pr_monitor(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
-    from shared.chat.catalog_tools import checked_name
     from shared.chat.task_tools import create_task_for
-    from shared.monitors.repo_url import parse_repo_url
+    from shared.github.repo_url import parse_repo_url
 
     checked_name(args)
     repo_url = text_arg(args, "repo_url", required=True)

@@ -6,6 +6,7 @@ Results are `{"success": true, "data": …}` or `{"success": false, "error", "er
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -123,3 +124,11 @@ def make_tool(name: str, description: str, properties: dict[str, Any], required:
     props = {**properties, "namespace": {"type": "string", "description": "Namespace (defaults to the chat's)"}}
     schema = {"type": "object", "properties": props, "required": required}
     return Tool(ToolSpec(name, description, schema), structured(fn, ctx))
+
+
+def checked_name(args: dict[str, Any]) -> str:
+    """The `name` argument, which must be a lowercase RFC 1123 label (a resource name)."""
+    name = text_arg(args, "name", required=True)
+    if len(name) > 63 or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", name):
+        raise ToolFailure(f'invalid name "{name}": must be a lowercase RFC 1123 label', "invalid_arguments")
+    return name

@@ -18,26 +18,24 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from typing import Any
 
 from shared.config import get_settings
-from shared.executor.base import ExecutorError, JobOutcome
+from shared.duration import parse_go_duration
+from shared.executor.base import ExecutorError, JobOutcome, WorkerExit
+from shared.executor.kube_common import LOG_LINES, TASK_LABEL, api_error, label_value
 from shared.logs import get_logger
+from shared.models.worker_contract import RESOLVED_AGENT_KIND, WORKER_LOST, WORKER_TYPES, runtime_type
 from shared.observability import tracing
-from shared.store import Record
-from shared.tasks.duration import parse_go_duration
+from shared.store import ObjectStore, Record
 
 log = get_logger("executor")
 # Absolute: a git workspace sets the container's workingDir to /workspace (see the Dockerfile for /app).
 WORKER_COMMAND = ["python", "/app/functions/worker/main.py"]
-FETCH_COMMAND = ["python", "-m", "shared.jobs.workspace_fetch"]
+FETCH_COMMAND = ["python", "-m", "shared.worker.workspace_fetch"]
 GIT_IMAGE = "alpine/git:2.45.2"
 WORKSPACE = "/workspace"
 LLM_SECRET = "shoal-llm"
-TASK_LABEL = "orka.ai/task"
-LOG_LINES = 100
 
 
 def job_name(task: str, attempt: int) -> str:
@@ -47,18 +45,6 @@ def job_name(task: str, attempt: int) -> str:
         return name
     digest = hashlib.sha256(task.encode()).hexdigest()[:8]
     return f"{task[:63 - len(digest) - len(str(attempt)) - 2].rstrip('-.')}-{digest}-{attempt}"
-
-
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-
-
-def label_value(value: str) -> str:
-    """`value` when it is a valid label value (≤ 63 characters), else a stable shortened form."""
-    if len(value) <= 63 and _LABEL_VALUE.match(value):
-        return value
-    digest = hashlib.sha256(value.encode()).hexdigest()[:8]
-    head = re.sub(r"[^-A-Za-z0-9_.]", "-", value)[:54].strip("-_.")
-    return f"{head}-{digest}" if head else digest
 
 
 def _labels(task: Record, attempt: int) -> dict[str, str]:
@@ -101,7 +87,7 @@ def _worker_env(task: Record, attempt: int) -> list[dict[str, Any]]:
 
 def _add_workspace_inputs(task: Record, pod: dict[str, Any], container: dict[str, Any]) -> None:
     """A labrats job's workspaceFiles/workspaceUploads: an init container downloads them into /workspace."""
-    from shared.jobs.workspace_inputs import has_inputs
+    from shared.executor.workspace_inputs import has_inputs
 
     if not has_inputs(task):
         return
@@ -121,18 +107,23 @@ def _add_workspace_inputs(task: Record, pod: dict[str, Any], container: dict[str
         container["env"].append({"name": "SHOAL_WORKSPACE", "value": WORKSPACE})
 
 
+def _resolved_runtime(task: Record) -> str | None:
+    """The runtime type (claude, codex, …) of the Agent resolved for the task's current attempt, if any."""
+    record = ObjectStore(RESOLVED_AGENT_KIND).get(task.namespace, task.name)
+    return runtime_type(record.doc.get("agent") if record else None)
+
+
 def _add_worker_workspace(task: Record, pod: dict[str, Any], container: dict[str, Any]) -> None:
     """`ai`/`agent` tasks: the worker clones `workspace.gitRepo` itself (ref, depth, credential helper)
     into an emptyDir; the git credential arrives as optional `secretKeyRef`s, nothing else is mounted.
     A coding-agent runtime runs in the runtimes image, as a non-root user with its home on an emptyDir."""
     from shared.catalog.git_credentials import job_env
-    from shared.tasks.agent_setup import resolved_runtime
 
     settings = get_settings()
     spec = task.doc.get("spec", {})
     mounts = [{"name": "workspace", "mountPath": WORKSPACE}]
     volumes = [{"name": "workspace", "emptyDir": {}}]
-    if spec.get("type") == "agent" and resolved_runtime(task.namespace, task.name):
+    if spec.get("type") == "agent" and _resolved_runtime(task):
         container["image"] = settings.runtime_image
         mounts.append({"name": "home", "mountPath": "/home/shoal"})
         volumes.append({"name": "home", "emptyDir": {}})
@@ -194,20 +185,10 @@ def build_job(task: Record, attempt: int) -> dict[str, Any]:
             "spec": job_spec}
 
 
-def _api_error(exc: Exception) -> tuple[int | None, str]:
-    status = getattr(exc, "status", None)
-    body = getattr(exc, "body", None)
-    try:
-        message = json.loads(body).get("message") if body else None
-    except (ValueError, AttributeError):
-        message = None
-    return status, message or getattr(exc, "reason", None) or str(exc)
-
-
 class KubernetesExecutor:
     name = "kubernetes"
 
-    def start(self, task: Record) -> str:
+    def start(self, task: Record, on_worker_exit: WorkerExit) -> str:
         from shared.executor import sandbox
         from shared.kube import batch_v1
 
@@ -219,7 +200,7 @@ class KubernetesExecutor:
         try:
             batch_v1().create_namespaced_job(task.namespace, body)
         except Exception as exc:
-            status, message = _api_error(exc)
+            status, message = api_error(exc)
             if status == 409:  # an earlier delivery created it: starting is idempotent
                 return body["metadata"]["name"]
             raise ExecutorError(f"could not create Job {body['metadata']['name']}: {message}") from None
@@ -238,7 +219,7 @@ class KubernetesExecutor:
             for job in self._jobs(namespace, name):
                 batch_v1().delete_namespaced_job(job.metadata.name, namespace, propagation_policy="Background")
         except Exception as exc:
-            status, message = _api_error(exc)
+            status, message = api_error(exc)
             if status != 404:
                 raise ExecutorError(f"could not delete the Jobs of task {name}: {message}") from None
         finally:
@@ -265,7 +246,7 @@ class KubernetesExecutor:
             newest = max(pods, key=lambda p: str(p.metadata.creation_timestamp or ""))
             return core_v1().read_namespaced_pod_log(newest.metadata.name, task.namespace, tail_lines=LOG_LINES)
         except Exception as exc:
-            raise ExecutorError(f"could not read logs: {_api_error(exc)[1]}") from None
+            raise ExecutorError(f"could not read logs: {api_error(exc)[1]}") from None
 
     def poll(self, task: Record) -> JobOutcome | None:
         """How the task's Job ended; None while it runs (or has no Job).
@@ -276,7 +257,6 @@ class KubernetesExecutor:
         """
         from shared.executor import sandbox
         from shared.kube import batch_v1
-        from shared.tasks.leases import WORKER_LOST, WORKER_TYPES
 
         if sandbox.requested(task) is not None:
             ended = sandbox.poll(task)
@@ -291,7 +271,7 @@ class KubernetesExecutor:
         try:
             found = batch_v1().read_namespaced_job(job, task.namespace)
         except Exception as exc:
-            status, message = _api_error(exc)
+            status, message = api_error(exc)
             if status == 404:
                 return JobOutcome("Failed", f"job {job} disappeared", WORKER_LOST)
             raise ExecutorError(f"could not read Job {job}: {message}") from None

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from shared.config import get_settings
-from shared.executor.base import ExecutorError, JobOutcome
+from shared.executor.base import ExecutorError, JobOutcome, WorkerExit
 from shared.executor.redact import scrub_paths
 from shared.logs import get_logger
 from shared.observability import tracing
@@ -51,7 +51,7 @@ class LocalExecutor:
                 cls._instance = cls()
             return cls._instance
 
-    def start(self, task: Record) -> str:
+    def start(self, task: Record, on_worker_exit: WorkerExit) -> str:
         from shared.executor.sandbox import PROVIDER, requested, unsupported
 
         workspace = requested(task)
@@ -92,14 +92,14 @@ class LocalExecutor:
             out.close()  # strerror only: str(exc) names the server's interpreter path
             raise ExecutorError(f"could not start worker: {exc.strerror or type(exc).__name__}") from None
         self._procs[(task.namespace, task.name)] = proc
-        threading.Thread(target=self._watch, args=(task.namespace, task.name, attempt, proc, out, log_path),
+        threading.Thread(target=self._watch, args=(task.namespace, task.name, attempt, proc, out, log_path, on_worker_exit),
                          daemon=True).start()
         return job
 
     @staticmethod
     def _workspace(task: Record) -> str | None:
         """A labrats job's workspaceFiles/workspaceUploads, written into a fresh workspace directory."""
-        from shared.jobs.workspace_inputs import has_inputs, materialise
+        from shared.executor.workspace_inputs import has_inputs, materialise
 
         if not has_inputs(task):
             return None
@@ -111,24 +111,16 @@ class LocalExecutor:
             raise ExecutorError(f"could not prepare the workspace: {getattr(exc, 'message', None) or exc}") from None
         return str(directory)
 
-    def _watch(self, namespace: str, name: str, attempt: int, proc: subprocess.Popen, out, log_path: Path) -> None:
+    def _watch(self, namespace: str, name: str, attempt: int, proc: subprocess.Popen, out, log_path: Path,
+               on_worker_exit: WorkerExit) -> None:
         code = proc.wait()
         out.close()
         if self._procs.get((namespace, name)) is proc:
             self._procs.pop((namespace, name), None)
-        from shared.tasks.leases import WORKER_LOST, is_current
-        from shared.tasks.lifecycle import set_condition, transition
-        from shared.tasks.repository import tasks
-
         try:
-            record = tasks.get(namespace, name)
-            if record is None or not is_current(record.doc, attempt):
-                return  # it reported, or this attempt was already cancelled, timed out or reclaimed
             tail = scrub_paths(log_path.read_text(errors="replace")[-500:].strip()) if log_path.exists() else ""
             message = f"worker exited with code {code} without reporting" + (f": {tail}" if tail else "")
-            transition(namespace, name, "Failed", message=message, attempt=attempt,
-                       only_from=frozenset({"Running", "Finalizing"}),
-                       also=lambda status: set_condition(status, WORKER_LOST, True, WORKER_LOST, message))
+            on_worker_exit(namespace, name, attempt, message)  # a no-op when the worker had reported
         except Exception:  # the store unreachable: the attempt's lease lapses and the scheduler reclaims it
             log.exception("could not fail task after worker exit", extra={"fields": {"task": name}})
 

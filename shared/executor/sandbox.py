@@ -26,7 +26,7 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.executor.base import ExecutorError
-from shared.executor.kubernetes import LOG_LINES, TASK_LABEL, _api_error, label_value
+from shared.executor.kube_common import LOG_LINES, TASK_LABEL, api_error, label_value
 from shared.store import Record
 
 PROVIDER = "agent-sandbox"
@@ -130,7 +130,7 @@ def start(task: Record, ws: Workspace, job: dict[str, Any]) -> str:
     try:
         custom_objects().create_namespaced_custom_object(GROUP, VERSION, task.namespace, PLURAL, body)
     except Exception as exc:
-        status, message = _api_error(exc)
+        status, message = api_error(exc)
         if status == 409:  # an earlier delivery created it: starting is idempotent
             return name
         hint = f" (is agent-sandbox v0.5 or later installed? it serves {GROUP}/{VERSION})" if status == 404 else ""
@@ -146,7 +146,7 @@ def _read_template(ws: Workspace) -> dict[str, Any]:
                                                              TEMPLATE_PLURAL, str(ws.template))
     except Exception as exc:
         raise ExecutorError(f"could not read SandboxTemplate {ws.template_namespace}/{ws.template}: "
-                            f"{_api_error(exc)[1]}") from None
+                            f"{api_error(exc)[1]}") from None
 
 
 def _enabled() -> bool:
@@ -161,7 +161,7 @@ def _sandboxes(namespace: str, name: str) -> list[dict[str, Any]]:
         found = custom_objects().list_namespaced_custom_object(
             GROUP, VERSION, namespace, PLURAL, label_selector=f"{TASK_LABEL}={label_value(name)}")
     except Exception as exc:
-        status, message = _api_error(exc)
+        status, message = api_error(exc)
         if status == 404:  # agent-sandbox is not installed: no Sandbox can exist
             return []
         raise ExecutorError(f"could not list the Sandboxes of task {name}: {message}") from None
@@ -176,7 +176,7 @@ def _delete(sandbox: dict[str, Any]) -> None:
         custom_objects().delete_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL, meta["name"],
                                                          propagation_policy="Background")
     except Exception as exc:
-        status, message = _api_error(exc)
+        status, message = api_error(exc)
         if status != 404:
             raise ExecutorError(f"could not delete Sandbox {meta['name']}: {message}") from None
 
@@ -189,7 +189,7 @@ def _suspend(sandbox: dict[str, Any]) -> None:
         custom_objects().patch_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL, meta["name"],
                                                         {"spec": {"operatingMode": "Suspended"}})
     except Exception as exc:
-        status, message = _api_error(exc)
+        status, message = api_error(exc)
         if status != 404:
             raise ExecutorError(f"could not suspend Sandbox {meta['name']}: {message}") from None
 
@@ -258,7 +258,7 @@ def poll(task: Record) -> tuple[str, str] | None:
     try:
         sandbox = _read(task.namespace, name)
     except Exception as exc:
-        status, message = _api_error(exc)
+        status, message = api_error(exc)
         if status == 404:
             return "Failed", f"sandbox {name} disappeared"
         raise ExecutorError(f"could not read Sandbox {name}: {message}") from None
@@ -298,7 +298,7 @@ def logs(task: Record) -> str | None:
         sandbox = _read(task.namespace, name)
         return core_v1().read_namespaced_pod_log(_pod_name(sandbox), task.namespace, tail_lines=LOG_LINES)
     except Exception as exc:
-        status, message = _api_error(exc)
+        status, message = api_error(exc)
         if status == 404:
             return None
         raise ExecutorError(f"could not read logs: {message}") from None

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.agent.tools import Tool
+from shared.github.repo_url import GitHubRepo, parse_repo_url
 from shared.llm.base import ToolSpec
-from shared.monitors.repo_url import GitHubRepo, parse_repo_url
 
 REVIEW_EVENTS = ("COMMENT", "APPROVE", "REQUEST_CHANGES")
 MERGE_METHODS = ("merge", "squash", "rebase")
@@ -86,7 +86,7 @@ def _text(args: dict[str, Any], name: str, *, required: bool = True) -> str | No
 
 def _seconds(args: dict[str, Any], name: str, default: str | float) -> float:
     """A duration argument: a Go duration string ("90s", "5m") or a number of seconds."""
-    from shared.tasks.duration import parse_go_duration
+    from shared.duration import parse_go_duration
 
     value = args.get(name, default)
     try:

@@ -62,9 +62,10 @@ def github_webhook(ctx: RequestContext):
             return _ignored(f'label "{label}" is not a trigger label', delivery=delivery)
         if not trigger.agent:
             raise Invalid(f'no agent configured for label "{trigger.label}"')
-        from shared.monitors.references import get_agent
+        from shared.catalog.agents import agents
 
-        agent = get_agent(trigger.namespace, trigger.agent)
+        found = agents.get(trigger.namespace, trigger.agent)
+        agent = found.doc if found else None
         if agent is None:
             raise Invalid(f'agent "{trigger.agent}" not found in namespace "{trigger.namespace}"')
         if not isinstance((agent.get("spec") or {}).get("runtime"), dict):

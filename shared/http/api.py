@@ -37,6 +37,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response as BaseResponse
 
 from shared.auth import authorization
+from shared.auth.namespaces import check_route
 from shared.auth.principal import Principal
 from shared.auth.resolver import authenticate
 from shared.config import get_settings
@@ -204,7 +205,7 @@ class Api:
             try:
                 if auth_token is not None:
                     explicit = args.get("namespace") or request.args.get("namespace") or None
-                    authorization.check_route(explicit)
+                    check_route(explicit)
                 response = _to_response(route.handler(ctx, **args))
             finally:
                 if auth_token is not None:

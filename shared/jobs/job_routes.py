@@ -55,8 +55,8 @@ def _int_arg(ctx: RequestContext, name: str, default: int) -> int:
 
 @router.route("/submit", ["POST"], summary="Submit a job", responses={201: "{jobId, source, type}"})
 def submit(ctx: RequestContext):
+    from shared.executor.workspace_inputs import check_references
     from shared.jobs.submit import create_job, validate_submission
-    from shared.jobs.workspace_inputs import check_references
 
     job = validate_submission(ctx.json_object())
     check_references(_namespace(ctx), job["workspaceUploads"])  # before any write: a bad reference stores nothing

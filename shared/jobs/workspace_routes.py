@@ -1,6 +1,6 @@
 """`/api/workspace-uploads/**` (labrats dialect) and `/internal/v1/workspace-inputs/**` (the Job init step).
 
-Workspace uploads live in the bucket, not on a PVC (see shared.jobs.workspace_inputs). The spec
+Workspace uploads live in the bucket, not on a PVC (see shared.executor.workspace_inputs). The spec
 marks the upload and raw download for API keys and the listing and delete for the dashboard JWT;
 the jobs routers' authenticator accepts both, so every route takes either.
 """
@@ -15,9 +15,9 @@ from shared.auth.namespaces import require_same_namespace, resolve_namespace
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
+from shared.executor import workspace_inputs as ws
 from shared.http import RequestContext, Router
 from shared.http.params import is_sequence
-from shared.jobs import workspace_inputs as ws
 from shared.jobs.multipart import read_file_field
 
 router = Router("/api/workspace-uploads", dialect="simple", tag="labrats workspace uploads",

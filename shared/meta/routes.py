@@ -13,7 +13,7 @@ router.routes.extend(_health.routes)
 
 @router.route("/openapi.json", public=True, summary="OpenAPI 3.1 document of every route")
 def openapi(ctx: RequestContext):
-    from shared.http.catalog import FUNCTION_ROUTERS, build_api
     from shared.http.openapi import build_document
+    from shared.http.route_table import FUNCTION_ROUTERS, build_api
 
     return json_response(build_document({name: build_api(name).routes for name in FUNCTION_ROUTERS}))

@@ -121,7 +121,7 @@ def review_round(spec: dict[str, Any], item: dict[str, Any] | None, sha: str) ->
     only when `review.staleReviewTTL` is set and the last review was queued longer ago than that.
     """
     from shared.clock import parse_rfc3339
-    from shared.tasks.duration import parse_go_duration
+    from shared.duration import parse_go_duration
 
     if not item or item.get("headSHA") != sha or not item.get("reviewTask") or item.get("state") == "closed":
         return 0

@@ -15,11 +15,11 @@ import copy
 import re
 from typing import Any
 
+from shared.duration import parse_go_duration
 from shared.errors import Invalid
 from shared.monitors import references
 from shared.monitors.spec_checks import apply_repo_url, check_git_secret, check_schedule
 from shared.monitors.spec_checks import obj as _obj
-from shared.tasks.duration import parse_go_duration
 
 REVIEW_EVENTS = ("COMMENT", "APPROVE", "REQUEST_CHANGES")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

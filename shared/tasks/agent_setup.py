@@ -59,11 +59,3 @@ def resolve_for_dispatch(namespace: str, spec: dict[str, Any]) -> dict[str, Any]
     out["coordination"] = coordination
     return out
 
-
-def resolved_runtime(namespace: str, name: str) -> str | None:
-    """The runtime type (claude, codex, …) of the Agent resolved for the task's current attempt, if any."""
-    from shared.tasks.repository import resolved_agents
-
-    record = resolved_agents.get(namespace, name)
-    runtime = ((record.doc.get("agent") or {}) if record else {}).get("runtime") or {}
-    return runtime.get("type")

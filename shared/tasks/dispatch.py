@@ -6,10 +6,13 @@ import contextlib
 
 from shared.errors import NotFound
 from shared.events import Event
-from shared.executor.base import ExecutorError, get_executor
+from shared.executor.base import ExecutorError
+from shared.executor.factory import get_executor
 from shared.logs import get_logger
+from shared.models.worker_contract import WORKER_LOST
 from shared.store import AlreadyExists, Record
-from shared.tasks.lifecycle import transition
+from shared.tasks.leases import is_current
+from shared.tasks.lifecycle import set_condition, transition
 from shared.tasks.repository import tasks
 
 log = get_logger("dispatcher")
@@ -25,7 +28,7 @@ def on_task_created(event: Event) -> None:
     if record.doc.get("spec", {}).get("suspend"):
         return
     if record.doc.get("spec", {}).get("schedule"):
-        from shared.tasks.scheduler import start_schedule
+        from shared.tasks.cron import start_schedule
 
         start_schedule(record)  # a cron parent: the scheduler creates its runs
         return
@@ -48,7 +51,7 @@ def start_task(record: Record) -> bool:
         return False
     try:
         _save_resolution(claimed)
-        job = get_executor().start(claimed)
+        job = get_executor().start(claimed, worker_exited)
     except (ExecutorError, NotFound) as exc:
         transition(namespace, name, "Failed", message=str(exc), attempt=_attempt(claimed))
         from shared.tasks import queue
@@ -57,6 +60,17 @@ def start_task(record: Record) -> bool:
         return True
     tasks.update(namespace, name, lambda doc: doc.setdefault("status", {}).update(jobName=job))
     return True
+
+
+def worker_exited(namespace: str, name: str, attempt: int, message: str) -> None:
+    """The local executor's watcher saw the attempt's worker end: fail the attempt (WorkerLost)
+    unless the worker reported first or the attempt was already cancelled, timed out or reclaimed."""
+    record = tasks.get(namespace, name)
+    if record is None or not is_current(record.doc, attempt):
+        return
+    transition(namespace, name, "Failed", message=message, attempt=attempt,
+               only_from=frozenset({"Running", "Finalizing"}),
+               also=lambda status: set_condition(status, WORKER_LOST, True, WORKER_LOST, message))
 
 
 def _attempt(record: Record) -> int:

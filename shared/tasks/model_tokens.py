@@ -57,7 +57,7 @@ def lifetime_seconds(spec: dict[str, Any], status: dict[str, Any]) -> int:
     """What remains of the attempt's `spec.timeout` (measured as the scheduler does, from the phase
     change), at most SHOAL_TASK_TOKEN_MAX_SECONDS; at least one second (an overdue task is about to be
     timed out by the scheduler, and its token with it)."""
-    from shared.tasks.duration import parse_go_duration
+    from shared.duration import parse_go_duration
 
     cap = get_settings().task_token_max_seconds
     timeout = spec.get("timeout")

@@ -17,6 +17,7 @@ import contextlib
 import zlib
 from typing import Any
 
+from shared.models.worker_contract import RESOLVED_AGENT_KIND
 from shared.store import AlreadyExists, ObjectStore
 
 tasks = ObjectStore("task")
@@ -26,7 +27,7 @@ live = ObjectStore("task-live")
 artifacts = ObjectStore("task-artifact")
 # What the dispatcher resolved for the attempt it started (agent, skills, tools), for the worker to
 # read through `GET /internal/v1/tasks/<ns>/<task>/spec`: {"attempt": N, "agent": {...}}.
-resolved_agents = ObjectStore("task-agent")
+resolved_agents = ObjectStore(RESOLVED_AGENT_KIND)
 
 TASK_NOT_FOUND = "task not found"
 PARENT_LABEL = "orka.ai/parent-task"

@@ -153,7 +153,7 @@ def _current_logs(record: Record) -> str:
             return data.decode("utf-8", errors="replace")
     if not status.get("jobName"):
         raise NotFound(PENDING_LOGS)
-    from shared.executor.base import job_output
+    from shared.executor.factory import job_output
 
     return job_output(record)
 
@@ -169,7 +169,7 @@ def get_logs(ctx: RequestContext, name: str):
         return {"logs": text}
     settings = get_settings()
 
-    from shared.executor.base import job_output
+    from shared.executor.factory import job_output
 
     def frames():
         sent = 0

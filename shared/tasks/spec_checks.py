@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.config import get_settings
+from shared.duration import parse_go_duration
 from shared.errors import Invalid
-from shared.tasks.duration import parse_go_duration
 
 RETRY_KEYS = {"maxRetries", "backoff", "backoffMultiplier", "maxBackoff"}
 MAX_RETRIES = 10

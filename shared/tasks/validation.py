@@ -19,10 +19,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.clock import now_rfc3339
+from shared.duration import parse_go_duration
 from shared.errors import Invalid
 from shared.http.params import string_map
 from shared.models.task import TASK_TYPES, TaskSpec, TaskStatus
-from shared.tasks.duration import parse_go_duration
 
 SERVER_STAMPED = {"requestedby": "requestedBy", "transaction": "transaction"}
 RESERVED_PREFIX = "orka.ai/"

@@ -24,7 +24,7 @@ from collections.abc import Callable
 import httpx
 
 from shared.logs import get_logger
-from shared.worker.internal_client import InternalClient
+from shared.workerapi.client import InternalClient
 
 log = get_logger("worker.heartbeat")
 

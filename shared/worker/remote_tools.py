@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.agent.tools import Tool
 from shared.llm.base import ToolSpec
-from shared.worker.internal_client import InternalClient
+from shared.workerapi.client import InternalClient
 
 _KINDS = {400: "invalid_arguments", 403: "permission_denied", 404: "not_found"}
 ANSWER_MARGIN_SECONDS = 10.0  # the server side runs a tool under the per-tool timeout: wait this much longer

@@ -22,7 +22,6 @@ from shared.llm.registry import resolve
 from shared.logs import get_logger
 from shared.observability import tracing
 from shared.worker import heartbeat, inputs
-from shared.worker.internal_client import InternalClient, worker_token
 from shared.worker.runtime_task import (
     CHANGES_ARTIFACT,
     TaskFailed,
@@ -30,6 +29,7 @@ from shared.worker.runtime_task import (
     run_runtime_task,
     runtime_type,
 )
+from shared.workerapi.client import InternalClient, worker_token
 
 log = get_logger("worker")
 
@@ -78,7 +78,7 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
     """Built-ins (all, or the ones named), the agent's catalog tools, and — with coordination — the
     coordination, memory and GitHub PR-loop tools; memory/GitHub tools named in `tools` are added too."""
     from shared.agent.builtin import builtin_tools
-    from shared.catalog.worker_names import (
+    from shared.models.worker_contract import (
         AGENT_TOOL_NAMES,
         GITHUB_PR_TOOL_NAMES,
         MEMORY_TOOL_NAMES,
@@ -95,7 +95,7 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
     server_side = [n for n in names or [] if n in SERVER_SIDE_WORKER_TOOLS]
     # A delegated task can always talk to its siblings and parent; a top-level one opts in.
     if coordination_enabled(spec, agent) or parent:
-        from shared.agent.coordination import WorkerContext, coordination_tools
+        from shared.worker.coordination import WorkerContext, coordination_tools
 
         tools += coordination_tools(WorkerContext(client, namespace, name, parent,
                                                   wait_cap_seconds=max(1.0, get_settings().tool_timeout_seconds - 5)))

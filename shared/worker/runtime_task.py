@@ -31,7 +31,7 @@ from shared.logs import get_logger
 from shared.runtimes import git_workspace as git
 from shared.runtimes.acp_driver import RuntimeFailed, SessionOutcome, drive
 from shared.runtimes.profiles import ModelAccess, RuntimeMissing, profile_for, scratch_dir
-from shared.worker.internal_client import InternalClient
+from shared.workerapi.client import InternalClient
 
 log = get_logger("worker.runtime")
 # A timed-out turn gets this long to wind down before the task's own deadline.
@@ -137,7 +137,7 @@ def _model_access(client: InternalClient, namespace: str, name: str, agent: dict
 
 
 def _timeout(spec: dict[str, Any]) -> float | None:
-    from shared.tasks.duration import parse_go_duration
+    from shared.duration import parse_go_duration
 
     if not spec.get("timeout"):
         return None

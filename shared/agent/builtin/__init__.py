@@ -9,17 +9,6 @@ from shared.agent.tools import Tool
 BUILTIN_NAMES = ("web_search", "code_exec", "file_read", "web_fetch", "file_write")
 
 
-def ok(data: object) -> dict:
-    return {"success": True, "data": data}
-
-
-def fail(error: str, error_type: str = "invalid_arguments", suggestion: str | None = None) -> dict:
-    result = {"success": False, "error": error, "errorType": error_type}
-    if suggestion:
-        result["suggestion"] = suggestion
-    return result
-
-
 def builtin_tools(workspace: Path, names: tuple[str, ...] | list[str] | None = None) -> list[Tool]:
     """The built-ins (all, or those named), with file tools confined to `workspace`."""
     from shared.agent.builtin.code_exec import code_exec_tool

@@ -7,6 +7,7 @@ from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Conflict, Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
+from shared.models.worker_contract import ATTEMPT_HEADER
 from shared.store import AlreadyExists
 from shared.store.blobs import put_blob
 from shared.tasks.leases import RUNNING_PHASES, STALE_ATTEMPT
@@ -25,7 +26,7 @@ def _caller_may_write(ctx: RequestContext, namespace: str) -> None:
 
 def _reported_attempt(ctx: RequestContext) -> int | None:
     """The attempt a worker reports for (the fencing token), from its header; None when not sent."""
-    from shared.tasks.leases import ATTEMPT_HEADER, parse_attempt
+    from shared.tasks.leases import parse_attempt
 
     return parse_attempt(ctx.request.headers.get(ATTEMPT_HEADER))
 
@@ -218,7 +219,7 @@ def get_transcript(ctx: RequestContext, namespace: str, name: str):
     from flask import Response
 
     from shared.errors import Forbidden
-    from shared.tasks.transcripts import transcript_text
+    from shared.workerapi.transcripts import transcript_text
 
     _caller_may_write(ctx, namespace)
     task_name = ctx.args.get("taskName")
@@ -232,7 +233,7 @@ def get_transcript(ctx: RequestContext, namespace: str, name: str):
 @router.route("/sessions/<namespace>/<name>/transcript", ["POST"],
               summary="Append messages to a session transcript (Shoal extension)")
 def post_transcript(ctx: RequestContext, namespace: str, name: str):
-    from shared.tasks.transcripts import append_messages
+    from shared.workerapi.transcripts import append_messages
 
     _caller_may_write(ctx, namespace)
     body = ctx.json_object()
@@ -265,7 +266,7 @@ def post_event(ctx: RequestContext, namespace: str, task: str):
               summary="Renew the worker's lease on its task attempt (Shoal extension)",
               responses={204: "Renewed", 409: "stale attempt: the attempt was reclaimed, cancelled or has finished"})
 def post_heartbeat(ctx: RequestContext, namespace: str, task: str):
-    from shared.tasks.leases import ATTEMPT_HEADER, parse_attempt, renew, require_current
+    from shared.tasks.leases import parse_attempt, renew, require_current
 
     _caller_may_write(ctx, namespace)
     body = ctx.json_object(allow_empty=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 def main() -> int:
     import httpx
 
-    from shared.jobs.workspace_inputs import write
-    from shared.worker.internal_client import worker_token
+    from shared.executor.workspace_inputs import write
+    from shared.workerapi.client import worker_token
 
     namespace, task = os.environ["SHOAL_TASK_NAMESPACE"], os.environ["SHOAL_TASK_NAME"]
     base = os.environ["SHOAL_INTERNAL_URL"].rstrip("/") + f"/internal/v1/workspace-inputs/{namespace}/{task}"

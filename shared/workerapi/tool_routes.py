@@ -55,7 +55,7 @@ def call_catalog_tool(ctx: RequestContext, namespace: str, tool: str):
 
 
 def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: str):
-    from shared.catalog.worker_names import AGENT_TOOL_NAMES, GITHUB_TOOL_NAMES, MEMORY_TOOL_NAMES
+    from shared.models.worker_contract import AGENT_TOOL_NAMES, GITHUB_TOOL_NAMES, MEMORY_TOOL_NAMES
 
     spec = record_doc.get("spec", {})
     if tool in MEMORY_TOOL_NAMES:
@@ -87,7 +87,7 @@ def call_worker_tool(ctx: RequestContext, namespace: str, tool: str):
     arguments, task = _body(ctx)
     if not task:
         raise Invalid("taskName is required")
-    from shared.catalog.worker_names import SERVER_SIDE_WORKER_TOOLS
+    from shared.models.worker_contract import SERVER_SIDE_WORKER_TOOLS
 
     if tool not in SERVER_SIDE_WORKER_TOOLS:
         raise NotFound(f'tool "{tool}" not found')

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from shared.models.worker_contract import ATTEMPT_HEADER
 from shared.observability import tracing
 
 SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
@@ -30,7 +31,6 @@ def worker_token() -> str:
     raise RuntimeError("no worker credential: set SHOAL_WORKER_TOKEN or mount a ServiceAccount token")
 
 
-ATTEMPT_HEADER = "X-Shoal-Task-Attempt"  # shared.tasks.leases.ATTEMPT_HEADER (not imported: no store code here)
 
 
 def attempt_from_env() -> int | None:
