@@ -25,7 +25,18 @@ from shared.duration import parse_go_duration
 from shared.executor.base import ExecutorError, JobOutcome, WorkerExit
 from shared.executor.kube_common import LOG_LINES, TASK_LABEL, api_error, label_value
 from shared.logs import get_logger
-from shared.models.worker_contract import RESOLVED_AGENT_KIND, WORKER_LOST, WORKER_TYPES, runtime_type
+from shared.models.worker_contract import (
+    INTERNAL_URL_ENV,
+    RESOLVED_AGENT_KIND,
+    TASK_ATTEMPT_ENV,
+    TASK_LEASE_SECONDS_ENV,
+    TASK_NAME_ENV,
+    TASK_NAMESPACE_ENV,
+    WORKER_LOST,
+    WORKER_TYPES,
+    WORKSPACE_ENV,
+    runtime_type,
+)
 from shared.observability import tracing
 from shared.store import ObjectStore, Record
 
@@ -67,11 +78,11 @@ def _env(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _worker_env(task: Record, attempt: int) -> list[dict[str, Any]]:
     settings = get_settings()
-    env = [{"name": "SHOAL_TASK_NAMESPACE", "value": task.namespace},
-           {"name": "SHOAL_TASK_NAME", "value": task.name},
-           {"name": "SHOAL_TASK_ATTEMPT", "value": str(attempt)},
-           {"name": "SHOAL_TASK_LEASE_SECONDS", "value": str(settings.task_lease_seconds)},
-           {"name": "SHOAL_INTERNAL_URL", "value": settings.internal_url},
+    env = [{"name": TASK_NAMESPACE_ENV, "value": task.namespace},
+           {"name": TASK_NAME_ENV, "value": task.name},
+           {"name": TASK_ATTEMPT_ENV, "value": str(attempt)},
+           {"name": TASK_LEASE_SECONDS_ENV, "value": str(settings.task_lease_seconds)},
+           {"name": INTERNAL_URL_ENV, "value": settings.internal_url},
            {"name": "SHOAL_PLATFORM", "value": "cluster"},
            {"name": "SHOAL_LLM_PROVIDER", "value": settings.llm_provider}]
     for name, value in (("SHOAL_LLM_MODEL", settings.llm_model), ("SHOAL_LLM_BASE_URL", settings.llm_base_url),
@@ -97,14 +108,14 @@ def _add_workspace_inputs(task: Record, pod: dict[str, Any], container: dict[str
     # After any git checkout (which needs an empty directory); same image and credential as the worker.
     pod.setdefault("initContainers", []).append({
         "name": "workspace-inputs", "image": settings.worker_image, "command": list(FETCH_COMMAND),
-        "env": [{"name": "SHOAL_TASK_NAMESPACE", "value": task.namespace},
-                {"name": "SHOAL_TASK_NAME", "value": task.name},
-                {"name": "SHOAL_INTERNAL_URL", "value": settings.internal_url},
-                {"name": "SHOAL_WORKSPACE", "value": WORKSPACE}],
+        "env": [{"name": TASK_NAMESPACE_ENV, "value": task.namespace},
+                {"name": TASK_NAME_ENV, "value": task.name},
+                {"name": INTERNAL_URL_ENV, "value": settings.internal_url},
+                {"name": WORKSPACE_ENV, "value": WORKSPACE}],
         "volumeMounts": [mount]})
     container.setdefault("volumeMounts", [mount])
-    if not any(var.get("name") == "SHOAL_WORKSPACE" for var in container["env"]):
-        container["env"].append({"name": "SHOAL_WORKSPACE", "value": WORKSPACE})
+    if not any(var.get("name") == WORKSPACE_ENV for var in container["env"]):
+        container["env"].append({"name": WORKSPACE_ENV, "value": WORKSPACE})
 
 
 def _resolved_runtime(task: Record) -> str | None:
@@ -135,7 +146,7 @@ def _add_worker_workspace(task: Record, pod: dict[str, Any], container: dict[str
     pod["volumes"] = volumes
     container["volumeMounts"] = mounts
     container["workingDir"] = WORKSPACE
-    container["env"] += [{"name": "SHOAL_WORKSPACE", "value": WORKSPACE}, *job_env(task.namespace, spec)]
+    container["env"] += [{"name": WORKSPACE_ENV, "value": WORKSPACE}, *job_env(task.namespace, spec)]
 
 
 def build_job(task: Record, attempt: int) -> dict[str, Any]:

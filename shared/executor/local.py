@@ -21,6 +21,15 @@ from shared.config import get_settings
 from shared.executor.base import ExecutorError, JobOutcome, WorkerExit
 from shared.executor.redact import scrub_paths
 from shared.logs import get_logger
+from shared.models.worker_contract import (
+    INTERNAL_URL_ENV,
+    TASK_ATTEMPT_ENV,
+    TASK_LEASE_SECONDS_ENV,
+    TASK_NAME_ENV,
+    TASK_NAMESPACE_ENV,
+    WORKER_TOKEN_ENV,
+    WORKSPACE_ENV,
+)
 from shared.observability import tracing
 from shared.store import Record
 
@@ -72,17 +81,17 @@ class LocalExecutor:
         env.update(tracing.worker_env())  # the dispatch span's context, for the worker's own span
         # The spec (up to the API's 15 MiB) and the resolved agent are read through the worker API:
         # one environment variable holds at most 128 KiB.
-        env.update({"SHOAL_TASK_NAMESPACE": task.namespace, "SHOAL_TASK_NAME": task.name,
-                    "SHOAL_TASK_ATTEMPT": str(attempt), "SHOAL_TASK_LEASE_SECONDS": str(settings.task_lease_seconds),
-                    "SHOAL_INTERNAL_URL": settings.internal_url,
-                    "SHOAL_WORKER_TOKEN": settings.dev_token or "", "PYTHONUNBUFFERED": "1"})
+        env.update({TASK_NAMESPACE_ENV: task.namespace, TASK_NAME_ENV: task.name,
+                    TASK_ATTEMPT_ENV: str(attempt), TASK_LEASE_SECONDS_ENV: str(settings.task_lease_seconds),
+                    INTERNAL_URL_ENV: settings.internal_url,
+                    WORKER_TOKEN_ENV: settings.dev_token or "", "PYTHONUNBUFFERED": "1"})
         from shared.catalog.git_credentials import local_env
 
         env.update(local_env(task.namespace, spec))  # read only by git's credential helper in the worker
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WORKER.parents[2]), env.get("PYTHONPATH")]))
         workspace = self._workspace(task)
         if workspace:
-            env["SHOAL_WORKSPACE"] = workspace
+            env[WORKSPACE_ENV] = workspace
         log_path = self._logs / f"{task.namespace}.{job}.log"
         out = open(log_path, "wb")  # noqa: SIM115 - handed to the child, closed by the watcher
         try:

@@ -12,7 +12,7 @@ from shared.wiring import load
 FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "meta": ("shared.meta.routes:router",),
     "tasks": ("shared.tasks.routes:router",),
-    "internal": ("shared.workerapi.routes:router", "shared.jobs.workspace_routes:inputs_router",
+    "internal": ("shared.workerapi.routes:router", "shared.workerapi.workspace_inputs_routes:router",
                  "shared.workerapi.tool_routes:router", "shared.memory.worker_routes:router"),
     "jobs": ("shared.jobs.job_routes:router", "shared.jobs.agent_routes:agents_router",
              "shared.jobs.agent_routes:instructions_router", "shared.jobs.admin_routes:api_keys_router",

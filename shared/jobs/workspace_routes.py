@@ -1,4 +1,5 @@
-"""`/api/workspace-uploads/**` (labrats dialect) and `/internal/v1/workspace-inputs/**` (the Job init step).
+"""`/api/workspace-uploads/**` (labrats dialect); the Job init step reads them through the worker API
+(`shared.workerapi.workspace_inputs_routes`).
 
 Workspace uploads live in the bucket, not on a PVC (see shared.executor.workspace_inputs). The spec
 marks the upload and raw download for API keys and the listing and delete for the dashboard JWT;
@@ -11,18 +12,16 @@ import sys
 import uuid
 
 from shared.auth.dashboard import authenticate_dashboard
-from shared.auth.namespaces import require_same_namespace, resolve_namespace
+from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
 from shared.executor import workspace_inputs as ws
 from shared.http import RequestContext, Router
-from shared.http.params import is_sequence
 from shared.jobs.multipart import read_file_field
 
 router = Router("/api/workspace-uploads", dialect="simple", tag="labrats workspace uploads",
                 authenticator=authenticate_dashboard)
-inputs_router = Router("/internal/v1/workspace-inputs", dialect="orka", tag="internal")
 NOT_FOUND = "Workspace upload not found"
 
 
@@ -93,26 +92,3 @@ def delete_workspace_upload(ctx: RequestContext, upload_id: str):
     delete_blob(record.doc["key"])
     ws.workspace_uploads.delete(namespace, upload_id)
     return {"deleted": upload_id}
-
-
-# -- the Kubernetes init step --------------------------------------------------------------
-def _task(ctx: RequestContext, namespace: str, task: str):
-    from shared.tasks.repository import TASK_NOT_FOUND, tasks
-
-    require_same_namespace(ctx.require_principal(), namespace)
-    return tasks.require(namespace, task, TASK_NOT_FOUND)
-
-
-@inputs_router.route("/<namespace>/<task>", ["GET"], summary="A task's workspace inputs (paths)")
-def list_inputs(ctx: RequestContext, namespace: str, task: str):
-    return {"files": [{"path": e["path"]} for e in ws.inputs(_task(ctx, namespace, task))]}
-
-
-@inputs_router.route("/<namespace>/<task>/<index>", ["GET"], summary="One workspace input's bytes")
-def input_bytes(ctx: RequestContext, namespace: str, task: str, index: str):
-    from flask import Response
-
-    entries = ws.inputs(_task(ctx, namespace, task))
-    if not is_sequence(index) or int(index) >= len(entries):
-        raise NotFound("workspace input not found")
-    return Response(ws.content(entries[int(index)]), content_type="application/octet-stream")

@@ -25,8 +25,12 @@ TASK_LEASE_SECONDS_ENV = "SHOAL_TASK_LEASE_SECONDS"
 INTERNAL_URL_ENV = "SHOAL_INTERNAL_URL"
 WORKER_TOKEN_ENV = "SHOAL_WORKER_TOKEN"  # the local executor's credential; in a cluster the ServiceAccount token
 WORKSPACE_ENV = "SHOAL_WORKSPACE"
+# A task's git credential (its gitSecretRef): Secret key -> environment variable, read only by git's
+# credential helper in the worker (shared.catalog.git_credentials writes, shared.runtimes.git_workspace reads).
+GIT_CREDENTIAL_ENV = {"username": "SHOAL_GIT_USERNAME", "token": "SHOAL_GIT_TOKEN", "password": "SHOAL_GIT_PASSWORD",
+                      "GITHUB_TOKEN": "SHOAL_GIT_GITHUB_TOKEN"}
 WORKER_ENV = (TASK_NAMESPACE_ENV, TASK_NAME_ENV, TASK_ATTEMPT_ENV, TASK_LEASE_SECONDS_ENV, INTERNAL_URL_ENV,
-              WORKER_TOKEN_ENV, WORKSPACE_ENV)
+              WORKER_TOKEN_ENV, WORKSPACE_ENV, *GIT_CREDENTIAL_ENV.values())
 
 # Every report of a worker carries its attempt (the fencing token, shared.tasks.leases).
 ATTEMPT_HEADER = "X-Shoal-Task-Attempt"
@@ -55,8 +59,8 @@ class ResolvedAgent(TypedDict, total=False):
 
 def runtime_type(resolved: dict[str, Any] | None) -> str | None:
     """The coding-agent runtime (claude, codex, …) a resolved agent asks for, if any."""
-    runtime = (resolved or {}).get("runtime") or {}
-    return runtime.get("type") if isinstance(runtime, dict) else None
+    runtime = resolved.get("runtime") if isinstance(resolved, dict) else None
+    return runtime.get("type") if isinstance(runtime, dict) and runtime.get("type") else None
 
 
 # 3. The worker's tool set.

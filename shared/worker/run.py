@@ -1,6 +1,6 @@
 """The task worker: run an `ai`/`agent` task's agent loop and report through the internal API.
 
-The executor sets SHOAL_TASK_NAMESPACE, SHOAL_TASK_NAME, SHOAL_TASK_ATTEMPT and SHOAL_INTERNAL_URL;
+The executor sets the environment of shared.models.worker_contract (task, attempt, worker API);
 the spec and the Agent/Skills/Tools the dispatcher resolved are read through the worker API
 (shared/worker/inputs.py), and a heartbeat thread holds the attempt's lease (shared/worker/heartbeat.py).
 The LLM provider comes from the usual settings.
@@ -20,6 +20,7 @@ from shared.config import get_settings
 from shared.llm.base import Message
 from shared.llm.registry import resolve
 from shared.logs import get_logger
+from shared.models.worker_contract import TASK_NAME_ENV, TASK_NAMESPACE_ENV, WORKSPACE_ENV, runtime_type
 from shared.observability import tracing
 from shared.worker import heartbeat, inputs
 from shared.worker.runtime_task import (
@@ -27,7 +28,6 @@ from shared.worker.runtime_task import (
     TaskFailed,
     clone_workspace,
     run_runtime_task,
-    runtime_type,
 )
 from shared.workerapi.client import InternalClient, worker_token
 
@@ -109,8 +109,8 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
 
 def main() -> int:
     """Run the task of SHOAL_TASK_NAMESPACE/NAME; with tracing on, as one span in the dispatcher's trace."""
-    namespace = os.environ["SHOAL_TASK_NAMESPACE"]
-    name = os.environ["SHOAL_TASK_NAME"]
+    namespace = os.environ[TASK_NAMESPACE_ENV]
+    name = os.environ[TASK_NAME_ENV]
     try:
         with tracing.span("worker", kind="consumer", parent=os.environ.get(tracing.ENV_CARRIER),
                           attributes={"shoal.task.namespace": namespace, "shoal.task.name": name}):
@@ -129,7 +129,7 @@ def _run(namespace: str, name: str) -> int:
             return run_with_runtime(client, namespace, name, spec, agent)
         provider = resolve(model_reference(spec, agent))
         ai = _settings(spec, agent)
-        workspace = Path(os.environ.get("SHOAL_WORKSPACE") or tempfile.mkdtemp(prefix=f"shoal-{name}-"))
+        workspace = Path(os.environ.get(WORKSPACE_ENV) or tempfile.mkdtemp(prefix=f"shoal-{name}-"))
         clone_workspace(spec, workspace)
         tools = build_tools(spec, client, namespace, name, workspace, agent)
 

@@ -28,6 +28,7 @@ from typing import Any
 from shared.config import get_settings
 from shared.errors import Invalid
 from shared.logs import get_logger
+from shared.models.worker_contract import WORKSPACE_ENV, runtime_type
 from shared.runtimes import git_workspace as git
 from shared.runtimes.acp_driver import RuntimeFailed, SessionOutcome, drive
 from shared.runtimes.profiles import ModelAccess, RuntimeMissing, profile_for, scratch_dir
@@ -63,11 +64,6 @@ class RuntimeResult:
         if changes.get("pullRequest"):
             lines.append(f"Pull request: {changes['pullRequest']['url']}")
         return "\n".join(lines)
-
-
-def runtime_type(agent: dict[str, Any]) -> str | None:
-    runtime = agent.get("runtime") if isinstance(agent, dict) else None
-    return runtime.get("type") if isinstance(runtime, dict) and runtime.get("type") else None
 
 
 class _Progress:
@@ -205,7 +201,7 @@ def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: di
     except RuntimeMissing as exc:
         raise TaskFailed(str(exc)) from None
     scratch = scratch_dir(name)
-    workspace = Path(os.environ.get("SHOAL_WORKSPACE") or scratch / "workspace")
+    workspace = Path(os.environ.get(WORKSPACE_ENV) or scratch / "workspace")
     workspace.mkdir(parents=True, exist_ok=True)
     try:
         cloned, credential = clone_workspace(spec, workspace)
