@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.auth.namespaces import resolve_namespace
 from shared.errors import Forbidden, Invalid, UpstreamError
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
@@ -78,7 +77,7 @@ def read_secret_value(namespace: str, name: str, key: str) -> str:
 @secrets_router.route("", ["GET"], summary="List secret names (metadata only)")
 def list_secrets(ctx: RequestContext):
     limit = parse_limit(ctx.args, default=100, maximum=500)
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     items, cursor = list_secret_names(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
     return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
 

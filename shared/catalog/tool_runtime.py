@@ -14,14 +14,14 @@ from typing import Any
 
 from shared.agent.tools import Tool
 from shared.catalog.builtins import BUILTIN_NAMES
+from shared.catalog.stores import tools
 from shared.duration import parse_go_duration
 from shared.errors import NotFound
 from shared.llm.base import ToolSpec
 from shared.logs import get_logger
-from shared.store import ObjectStore, Record
+from shared.store import Record
 
 log = get_logger("catalog.tool_runtime")
-tools_store = ObjectStore("tool")
 
 MAX_RESULT_CHARS = 50_000
 _EMPTY_SCHEMA = {"type": "object", "properties": {}}
@@ -58,7 +58,7 @@ def _mark_available(record: Record, available: bool) -> None:
         return None
 
     try:
-        tools_store.update(record.namespace, record.name, change)
+        tools.update(record.namespace, record.name, change)
     except Exception:
         log.warning("could not record tool availability", extra={"fields": {"tool": record.name}})
 
@@ -185,7 +185,7 @@ def tools_for(namespace: str, names: Iterable[str]) -> list[Tool]:
     for name in dict.fromkeys(names):
         if name in BUILTIN_NAMES:
             continue
-        record = tools_store.get(namespace, name)
+        record = tools.get(namespace, name)
         if record is None:
             raise NotFound(f'tool "{name}" not found')
         out.append(as_tool(record))
@@ -196,7 +196,7 @@ def discover_mcp_tools(namespace: str, name: str) -> list[dict[str, Any]]:
     """`tools/list` of an MCP Tool's server (`[{name, description, inputSchema}]`), e.g. to fill parameters."""
     from shared.catalog import mcp_client
 
-    record = tools_store.require(namespace, name, "tool not found")
+    record = tools.require(namespace, name, "tool not found")
     headers, _ = _mcp_headers(record)
     return mcp_client.list_tools(record.doc["status"]["endpoint"], headers=headers,
                                  timeout=_timeout(record.doc["spec"].get("http") or {}))

@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from shared.agent.tools import Tool
+from shared.catalog.stores import agents, tools
 from shared.chat.toolkit import ChatContext, ToolFailure, checked_name, make_tool, text_arg
 from shared.clock import now_rfc3339
-from shared.store import AlreadyExists, ObjectStore
+from shared.store import AlreadyExists
 
-agents = ObjectStore("agent")
-tools = ObjectStore("tool")
 BUILTIN_TOOLS = (
     ("web_search", "Search the web via a configurable API"),
     ("code_exec", "Execute code in a sandboxed environment"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.agent.tools import Tool
+from shared.catalog.stores import agent_doc
 from shared.chat.toolkit import ChatContext, ToolFailure, checked_name, int_arg, make_tool, text_arg
 
 PR_LOOP_TOOLS = ["list_pull_requests", "check_pr_review_marker", "check_pull_request_ci", "review_pull_request",
@@ -26,9 +27,7 @@ REPO_URL_MESSAGE = ("repo_url must be a credential-free GitHub repository root U
 
 
 def _check_agent(namespace: str, name: str) -> None:
-    from shared.monitors.references import get_agent
-
-    agent = get_agent(namespace, name)
+    agent = agent_doc(namespace, name)
     if agent is None:
         raise ToolFailure(f"Agent '{name}' not found in namespace '{namespace}'", "not_found",
                           "Use list_agents to see available agents")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shared.auth.namespaces import resolve_namespace
 from shared.chat import leases, sessions
 from shared.chat.limits import chat_limits, go_duration
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, ShoalError, TooManyRequests
@@ -57,7 +56,7 @@ def _parse(ctx: RequestContext) -> dict[str, Any]:
 
 
 def _chat_namespace(ctx: RequestContext, requested: str | None, blocked: frozenset[str]) -> str:
-    namespace = resolve_namespace(ctx.require_principal(), requested or None)
+    namespace = ctx.namespace(requested, query=False)
     if namespace in blocked:
         raise Forbidden(f'namespace "{namespace}" is not allowed for chat')
     return namespace

@@ -9,8 +9,7 @@ from typing import Any
 
 from shared.agent.tools import Tool
 from shared.chat.toolkit import ChatContext, ToolFailure, int_arg, make_tool, text_arg
-from shared.store.blobs import get_blob
-from shared.tasks.repository import result_key, tasks
+from shared.tasks.repository import result_text, tasks
 
 OUTPUT_LIMIT = 2048
 WAIT_DEFAULT, WAIT_MAX = 30, 60
@@ -110,12 +109,10 @@ def check_task_progress(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any
 def fetch_task_output(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
     namespace, record = _task(ctx, args)
     phase = record.doc.get("status", {}).get("phase", "Pending")
-    data = get_blob(result_key(namespace, record.name)) \
-        if record.doc.get("status", {}).get("resultRef", {}).get("available") else None
-    if data is None:
+    text = result_text(record)
+    if text is None:
         raise ToolFailure(f"Task '{record.name}' has no output yet (phase {phase})", "not_found",
                           "Use wait_for_task until the task has finished, then fetch its output")
-    text = data.decode("utf-8", errors="replace")
     out = {"name": record.name, "phase": phase, "output": text[:OUTPUT_LIMIT], "truncated": len(text) > OUTPUT_LIMIT}
     if out["truncated"]:
         out["totalLength"] = len(text)

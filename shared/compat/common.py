@@ -8,7 +8,6 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shared.auth.namespaces import resolve_namespace
 from shared.errors import Invalid, ShoalError
 
 if TYPE_CHECKING:
@@ -53,7 +52,7 @@ def server_tools_enabled(ctx: RequestContext) -> bool:
 
 def request_namespace(ctx: RequestContext) -> str:
     """The caller's namespace (an explicit `?namespace=` must match a namespace-bound identity)."""
-    return resolve_namespace(ctx.require_principal(), ctx.args.get("namespace") or None)
+    return ctx.namespace()
 
 
 def resolve_provider(model: str | None) -> Provider:

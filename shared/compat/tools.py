@@ -17,9 +17,11 @@ from typing import Any
 
 from shared.agent.tools import Tool, ToolRegistry
 from shared.auth.principal import Principal
+from shared.config import get_settings
 from shared.errors import ShoalError
 from shared.llm.base import ToolSpec
 from shared.models.phases import TERMINAL_PHASES
+from shared.tasks.repository import TASK_NOT_FOUND, result_text, tasks
 
 SERVER_SIDE_BUILTINS = ("web_search", "web_fetch")  # never code_exec/file_*: no sandbox in an API function
 CREATED_BY = {"orka.ai/created-by": "compat-proxy"}
@@ -52,9 +54,6 @@ def _status(record: Any) -> dict[str, Any]:
 
 def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
     """The tools a compat request runs with, acting as `principal` in `namespace`."""
-    from shared.config import get_settings
-    from shared.tasks.repository import TASK_NOT_FOUND, tasks
-
     max_tasks = get_settings().compat_max_tasks_per_request
     created: list[str] = []  # tasks made in this request (the limit is per request, as chat's per turn)
 
@@ -117,16 +116,10 @@ def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
         if record is None:
             return fail(TASK_NOT_FOUND, "not_found")
         status = _status(record)
-        data = None
-        if record.doc.get("status", {}).get("resultRef", {}).get("available"):
-            from shared.store.blobs import get_blob
-            from shared.tasks.repository import result_key
-
-            data = get_blob(result_key(namespace, name))
-        if data is None:
+        text = result_text(record)
+        if text is None:
             return fail("task has no result yet", "not_found",
                         "wait_for_task until it finishes; check its message if it failed")
-        text = data.decode("utf-8", errors="replace")
         truncated = len(text) > OUTPUT_LIMIT
         return ok({**status, "output": text[:OUTPUT_LIMIT], "truncated": truncated})
 

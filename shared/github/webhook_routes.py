@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from shared.catalog.stores import agent_doc
 from shared.config import get_settings
 from shared.errors import Invalid, Unauthorized, Unavailable
 from shared.http import RequestContext, Router
@@ -62,10 +63,7 @@ def github_webhook(ctx: RequestContext):
             return _ignored(f'label "{label}" is not a trigger label', delivery=delivery)
         if not trigger.agent:
             raise Invalid(f'no agent configured for label "{trigger.label}"')
-        from shared.catalog.agents import agents
-
-        found = agents.get(trigger.namespace, trigger.agent)
-        agent = found.doc if found else None
+        agent = agent_doc(trigger.namespace, trigger.agent)
         if agent is None:
             raise Invalid(f'agent "{trigger.agent}" not found in namespace "{trigger.namespace}"')
         if not isinstance((agent.get("spec") or {}).get("runtime"), dict):
@@ -83,11 +81,7 @@ def github_webhook(ctx: RequestContext):
         return {"status": "duplicate", "delivery": delivery, **extra}, 202
     cloud_event = replace(build(type_, payload, subject=deliveries.subject(event, payload),
                                 source=deliveries.source(payload)), id=delivery)
-    try:
+    with idempotency.held(key):  # released on failure: GitHub's redelivery must be able to try again
         emit(cloud_event)
-    except Exception:
-        idempotency.release(key)  # GitHub's redelivery must be able to try again
-        raise
-    idempotency.complete(key)
     log.info("delivery accepted", extra={"fields": {"delivery": delivery, "type": type_}})
     return {"status": "accepted", "delivery": delivery, "type": type_, **extra}, 202

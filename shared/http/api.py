@@ -37,7 +37,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response as BaseResponse
 
 from shared.auth import authorization
-from shared.auth.namespaces import check_route
+from shared.auth.namespaces import check_route, resolve_namespace
 from shared.auth.principal import Principal
 from shared.auth.resolver import authenticate
 from shared.config import get_settings
@@ -90,6 +90,13 @@ class RequestContext:
     def require_principal(self) -> Principal:
         assert self.principal is not None, "route is public"
         return self.principal
+
+    def namespace(self, explicit: str | None = None, *, query: bool = True) -> str:
+        """The namespace the request acts in, checked for the route's permission: `explicit` (e.g. a
+        body field), else `?namespace=` (unless the dialect has none: `query=False`), else the
+        principal's own or the default (`shared.auth.namespaces.resolve_namespace`)."""
+        return resolve_namespace(self.require_principal(),
+                                 explicit or (self.args.get("namespace") if query else None) or None)
 
 
 Handler = Callable[..., Any]

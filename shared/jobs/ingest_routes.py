@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from contextlib import nullcontext
 
 from shared.auth.api_keys import authenticate_api_key
 from shared.auth.namespaces import resolve_namespace
@@ -100,13 +101,7 @@ def github(ctx: RequestContext):
             return {"event": normalized, "source": source.name, "duplicate": True, "matched": 0, "jobs": []}
         if claim is idempotency.Claim.IN_PROGRESS:
             raise Conflict("delivery is being processed")
-    try:
+    with idempotency.held(key) if key else nullcontext():
         jobs = start_from_event(namespace, "github", normalized, payload, system_principal(namespace, "webhooks"),
                                 source)
-    except Exception:
-        if key:
-            idempotency.release(key)
-        raise
-    if key:
-        idempotency.complete(key)
     return {"event": normalized, "source": source.name, "matched": len(jobs), "jobs": jobs}

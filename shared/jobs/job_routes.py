@@ -6,7 +6,6 @@ import time
 from datetime import UTC, datetime
 
 from shared.auth.dashboard import authenticate_dashboard
-from shared.auth.namespaces import resolve_namespace
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router, json_response
 from shared.jobs import stores
@@ -32,10 +31,6 @@ LOG_POLL_SECONDS = 1.0
 LOG_STREAM_SECONDS = 280.0  # under Knative's 300 s request timeout; the client reconnects
 
 
-def _namespace(ctx: RequestContext) -> str:
-    return resolve_namespace(ctx.require_principal(), None)
-
-
 def require_job(namespace: str, job_id: str) -> Record:
     record = tasks.get(namespace, job_id)
     if record is None or job_fields(record) is None:
@@ -59,14 +54,14 @@ def submit(ctx: RequestContext):
     from shared.jobs.submit import create_job, validate_submission
 
     job = validate_submission(ctx.json_object())
-    check_references(_namespace(ctx), job["workspaceUploads"])  # before any write: a bad reference stores nothing
+    check_references(ctx.namespace(query=False), job["workspaceUploads"])  # before any write: a bad reference stores nothing
     record = create_job(job, ctx.require_principal())
     return {"jobId": record.name, "source": job["source"], "type": job["type"]}, 201
 
 
 @router.route("", ["GET"], summary="List jobs (newest first; page, limit 1-100, chainId)")
 def list_jobs(ctx: RequestContext):
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     page = max(1, _int_arg(ctx, "page", 1))
     if page > MAX_PAGE:  # skipping costs O(page × limit) reads: bound the work of one request
         raise Invalid(f"page must be at most {MAX_PAGE}")
@@ -92,7 +87,7 @@ def list_jobs(ctx: RequestContext):
 
 @router.route("/<job_id>", ["GET"], summary="Job detail")
 def get_job(ctx: RequestContext, job_id: str):
-    record = require_job(_namespace(ctx), job_id)
+    record = require_job(ctx.namespace(query=False), job_id)
     return redact(detail(record, read_result(record), log_lines(record)))
 
 
@@ -100,7 +95,7 @@ def get_job(ctx: RequestContext, job_id: str):
 def job_logs(ctx: RequestContext, job_id: str):
     from shared.http.sse import frame, sse_response
 
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     require_job(namespace, job_id)
 
     def frames():
@@ -141,7 +136,7 @@ def _age_seconds(record: Record) -> float:
 def retry(ctx: RequestContext, job_id: str):
     from shared.tasks.lifecycle import announce, transition
 
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     record = require_job(namespace, job_id)
     phase = record.doc.get("status", {}).get("phase") or "Pending"
     if phase != "Failed":
@@ -167,7 +162,7 @@ def retry(ctx: RequestContext, job_id: str):
 def cancel(ctx: RequestContext, job_id: str):
     from shared.tasks.service import cancel_task
 
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     record = require_job(namespace, job_id)
     phase = record.doc.get("status", {}).get("phase") or "Pending"
     if phase not in ("Pending", "Running"):

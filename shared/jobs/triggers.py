@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from shared.auth.principal import Principal
+from shared.catalog.stores import agents
 from shared.config import get_settings
 from shared.jobs import agents as agent_model
 from shared.jobs import stores
@@ -29,7 +30,7 @@ def system_principal(namespace: str, who: str) -> Principal:
 
 
 def all_agents(namespace: str) -> list[Record]:
-    records, _ = stores.agents.list_page(namespace, limit=None)  # one partition Query, paged inside
+    records, _ = agents.list_page(namespace, limit=None)  # one partition Query, paged inside
     return records
 
 
@@ -192,7 +193,7 @@ def continue_chain(record: Record, result: str | None) -> str | None:
     key = f"chain#{record.namespace}/{record.name}"
     if idempotency.claim(key) is not idempotency.Claim.CLAIMED:
         return None
-    try:
+    with idempotency.held(key):
         event = chain.get("event") or "chain"
         triggers = [t for t in agent.doc.get("spec", {}).get("eventTriggers") or [] if t.get("enabled", True)]
         trigger = next((t for t in triggers if _event_matches(t.get("events") or [], "chain")), None) or \
@@ -214,8 +215,4 @@ def continue_chain(record: Record, result: str | None) -> str | None:
         created = create_job(new_job, system_principal(record.namespace, "reactor"), chain=new_chain,
                              trigger={"source": "chain", "event": event, "agent": agent.name,
                                       **({"webhookSource": via} if via else {})})
-    except Exception:
-        idempotency.release(key)
-        raise
-    idempotency.complete(key)
     return created.name

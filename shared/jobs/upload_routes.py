@@ -7,7 +7,6 @@ import sys
 import uuid
 
 from shared.auth.dashboard import authenticate_dashboard
-from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
@@ -22,10 +21,6 @@ PDF_MAGIC = b"%PDF-"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _namespace(ctx: RequestContext) -> str:
-    return resolve_namespace(ctx.require_principal(), None)
-
-
 def _view(doc: dict) -> dict:
     return {k: doc.get(k) for k in ("id", "name", "size", "contentType", "createdAt")}
 
@@ -37,7 +32,7 @@ def _too_large() -> TooLarge:
 
 @uploads_router.route("", ["GET"], summary="List uploads")
 def list_uploads(ctx: RequestContext):
-    records, _ = stores.uploads.list_page(_namespace(ctx), limit=None)
+    records, _ = stores.uploads.list_page(ctx.namespace(query=False), limit=None)
     return sorted((_view(r.doc) for r in records), key=lambda d: d["createdAt"] or "", reverse=True)
 
 
@@ -53,7 +48,7 @@ def create_upload(ctx: RequestContext):
         raise Invalid("Only PDF files are accepted")
     upload_id = uuid.uuid4().hex[:16]
     name = _SAFE_NAME.sub("_", (upload.filename or "upload.pdf").rsplit("/", 1)[-1]).strip("._") or "upload.pdf"
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     key = f"uploads/{namespace}/{upload_id}/{name}"
     put_blob(key, data, "application/pdf")
     doc = {"id": upload_id, "name": name, "size": len(data), "contentType": "application/pdf",
@@ -64,13 +59,7 @@ def create_upload(ctx: RequestContext):
 
 @uploads_router.route("/<upload_id>", ["DELETE"], summary="Delete an upload")
 def delete_upload(ctx: RequestContext, upload_id: str):
-    from shared.store.blobs import delete_blob
-
-    namespace = _namespace(ctx)
-    record = stores.uploads.require(namespace, upload_id, UPLOAD_NOT_FOUND)
-    delete_blob(record.doc["key"])
-    stores.uploads.delete(namespace, upload_id)
-    return {"deleted": upload_id}
+    return stores.delete_upload(stores.uploads, ctx.namespace(query=False), upload_id, UPLOAD_NOT_FOUND)
 
 
 @uploads_router.route("/<upload_id>/extract", ["POST"], summary="Submit a pdf-sections pipeline job")
@@ -83,7 +72,7 @@ def extract(ctx: RequestContext, upload_id: str):
     for key in ("prompt", "model", "effort"):
         if body.get(key) is not None and not isinstance(body[key], str):
             raise Invalid(f"{key} must be a string")
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     record = stores.uploads.require(namespace, upload_id, UPLOAD_NOT_FOUND)
     data = get_blob(record.doc["key"])
     if data is None:
@@ -101,7 +90,7 @@ def extract(ctx: RequestContext, upload_id: str):
 def list_models(ctx: RequestContext):
     from shared.jobs.admin_routes import read_defaults
 
-    defaults = read_defaults(_namespace(ctx))
+    defaults = read_defaults(ctx.namespace(query=False))
     models = []
     if defaults.get("model"):
         models.append({"provider": "default", "model": defaults["model"]})
@@ -137,7 +126,7 @@ def scan_models(ctx: RequestContext):
     from shared.jobs import model_ops
     from shared.store import AlreadyExists
 
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     cached = stores.model_scans.get(namespace, SCAN_RECORD)
     if cached is not None:
         return _scan_view(namespace, cached.doc["job"], True)
@@ -170,7 +159,7 @@ def download_model(ctx: RequestContext):
         if not isinstance(body.get(key), str) or not body[key]:
             raise Invalid(f"{key} is required")
     provider = model_ops.segment(body["provider"], "provider")
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     if not model_ops.configured_url(read_defaults(namespace), provider, body["model"], body["url"]):
         raise Invalid("url does not match a configured model")
     if not body["url"].startswith("https://"):
@@ -186,14 +175,14 @@ def download_model(ctx: RequestContext):
 def model_jobs(ctx: RequestContext):
     from shared.jobs import model_ops
 
-    return {"jobs": model_ops.list_jobs(_namespace(ctx))}
+    return {"jobs": model_ops.list_jobs(ctx.namespace(query=False))}
 
 
 @models_router.route("/jobs/<name>/logs", ["GET"], summary="Logs of a model operation Job")
 def model_job_logs(ctx: RequestContext, name: str):
     from shared.jobs import model_ops
 
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     job = model_ops.read_job(namespace, name, listed_only=True)
     return {"name": name, "status": model_ops.job_status(job), "logs": model_ops.logs(namespace, name)}
 
@@ -205,6 +194,6 @@ def delete_model(ctx: RequestContext, provider: str, filename: str):
 
     provider = model_ops.segment(provider, "provider")
     filename = model_ops.segment(filename, "filename")
-    job = model_ops.build_job(_namespace(ctx), "delete", {"TARGET": f"{model_ops.MOUNT}/{provider}/{filename}"},
+    job = model_ops.build_job(ctx.namespace(query=False), "delete", {"TARGET": f"{model_ops.MOUNT}/{provider}/{filename}"},
                               {model_ops.PROVIDER_LABEL: provider})
     return {"job": model_ops.create(job), "provider": provider, "file": filename}, 202

@@ -12,21 +12,17 @@ import sys
 import uuid
 
 from shared.auth.dashboard import authenticate_dashboard
-from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
 from shared.executor import workspace_inputs as ws
 from shared.http import RequestContext, Router
+from shared.jobs import stores
 from shared.jobs.multipart import read_file_field
 
 router = Router("/api/workspace-uploads", dialect="simple", tag="labrats workspace uploads",
                 authenticator=authenticate_dashboard)
 NOT_FOUND = "Workspace upload not found"
-
-
-def _namespace(ctx: RequestContext) -> str:
-    return resolve_namespace(ctx.require_principal(), None)
 
 
 def _view(doc: dict) -> dict:
@@ -49,7 +45,7 @@ def create_workspace_upload(ctx: RequestContext):
     content_type = ws.sniff(data)  # by the bytes, never by the name or the client's Content-Type
     if content_type is None:
         raise Invalid("Executable files are not accepted")
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     upload_id = uuid.uuid4().hex[:16]
     name = ws.safe_name(upload.filename)
     put_blob(ws.blob_key(namespace, upload_id, name), data, "application/octet-stream")
@@ -61,7 +57,7 @@ def create_workspace_upload(ctx: RequestContext):
 
 @router.route("", ["GET"], summary="List workspace uploads (newest first)")
 def list_workspace_uploads(ctx: RequestContext):
-    records, _ = ws.workspace_uploads.list_page(_namespace(ctx), limit=None)
+    records, _ = ws.workspace_uploads.list_page(ctx.namespace(query=False), limit=None)
     return sorted((_view(r.doc) for r in records), key=lambda d: d["createdAt"] or "", reverse=True)
 
 
@@ -71,7 +67,7 @@ def download_workspace_upload(ctx: RequestContext, upload_id: str, name: str):
 
     from shared.store.blobs import get_blob
 
-    record = ws.workspace_uploads.require(_namespace(ctx), upload_id, NOT_FOUND)
+    record = ws.workspace_uploads.require(ctx.namespace(query=False), upload_id, NOT_FOUND)
     if record.doc["name"] != name:
         raise NotFound(NOT_FOUND)
     data = get_blob(record.doc["key"])
@@ -85,10 +81,4 @@ def download_workspace_upload(ctx: RequestContext, upload_id: str, name: str):
 
 @router.route("/<upload_id>", ["DELETE"], summary="Delete a workspace upload")
 def delete_workspace_upload(ctx: RequestContext, upload_id: str):
-    from shared.store.blobs import delete_blob
-
-    namespace = _namespace(ctx)
-    record = ws.workspace_uploads.require(namespace, upload_id, NOT_FOUND)
-    delete_blob(record.doc["key"])
-    ws.workspace_uploads.delete(namespace, upload_id)
-    return {"deleted": upload_id}
+    return stores.delete_upload(ws.workspace_uploads, ctx.namespace(query=False), upload_id, NOT_FOUND)

@@ -16,13 +16,6 @@ CLAUDE_KEYS = ("ANTHROPIC_API_KEY", "ANTHROPIC_FOUNDRY_API_KEY")
 GIT_KEYS = ("token", "password", "GITHUB_TOKEN")
 
 
-def get_agent(namespace: str, name: str) -> dict[str, Any] | None:
-    from shared.store import ObjectStore
-
-    record = ObjectStore("agent").get(namespace, name)
-    return record.doc if record else None
-
-
 def secret_has_key(namespace: str, name: str, keys: tuple[str, ...]) -> bool | None:
     """None when the Secret does not exist (or cannot be read); else whether one key is non-empty."""
     from shared.auth.kube_auth import kube_configured

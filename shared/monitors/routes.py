@@ -72,7 +72,7 @@ def create_monitor(ctx: RequestContext):
 
 @router.route("/repositories", ["GET"], summary="List repository monitors")
 def list_monitors(ctx: RequestContext):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     limit = parse_limit(ctx.args, default=100, maximum=500)
     records, next_token = monitors.list_page(namespace, limit=limit, cursor=_cursor(ctx))
     return _page(records, next_token, monitor_view)
@@ -80,7 +80,7 @@ def list_monitors(ctx: RequestContext):
 
 @router.route("/repositories/<name>", ["GET"], summary="Get repository monitor details")
 def get_monitor(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     return monitor_view(monitors.require(namespace, name, MONITOR_NOT_FOUND))
 
 
@@ -157,7 +157,7 @@ def create_run(ctx: RequestContext, name: str):
 
 @router.route("/repositories/<name>/runs", ["GET"], summary="List monitor runs")
 def list_runs(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     monitors.require(namespace, name, MONITOR_NOT_FOUND)
     limit = parse_limit(ctx.args, default=50, maximum=500)
     records, next_token = runs.list_page(scope(namespace, name), limit=limit, cursor=_cursor(ctx))
@@ -166,7 +166,7 @@ def list_runs(ctx: RequestContext, name: str):
 
 @router.route("/repositories/<name>/items", ["GET"], summary="List current monitor items")
 def list_items(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     monitors.require(namespace, name, MONITOR_NOT_FOUND)
     limit = parse_limit(ctx.args, default=50, maximum=500)
     wanted = {f: ctx.args.get(f) for f in ITEM_FILTERS if ctx.args.get(f)}
@@ -186,7 +186,7 @@ def list_events(ctx: RequestContext):
     from shared.monitors.store import events_stream
     from shared.store import streams
 
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     name = ctx.args.get("name")
     if not name:
         raise Invalid("name is required")

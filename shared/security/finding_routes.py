@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.errors import Invalid
 from shared.http import RequestContext, Router
@@ -14,7 +13,7 @@ router = Router("/api/v1/security/findings", dialect="orka", tag="security")
 
 
 def _lookup(ctx: RequestContext, finding_id: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     return require_finding(namespace, finding_id)
 
 

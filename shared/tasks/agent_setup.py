@@ -30,7 +30,7 @@ def needs_resolution(spec: dict[str, Any]) -> bool:
 
 def resolve_for_dispatch(namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
     from shared.catalog.resolution import resolve_for_task
-    from shared.catalog.tool_runtime import tools_store
+    from shared.catalog.stores import tools
 
     resolved = resolve_for_task(namespace, spec)
     agent_spec = (resolved.agent or {}).get("spec", {})
@@ -44,7 +44,7 @@ def resolve_for_dispatch(namespace: str, spec: dict[str, Any]) -> dict[str, Any]
     out["tools"] = list(resolved.tool_names)
     catalog = []
     for tool in resolved.tools:  # resolve_for_task proved each exists; only name/description/schema travel
-        record = tools_store.get(namespace, tool.spec.name)
+        record = tools.get(namespace, tool.spec.name)
         if record is not None:
             spec_of = tool_spec(record)
             catalog.append({"name": spec_of.name, "description": spec_of.description,

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.auth.task_tokens import PREFIX, digest, partition, token_store
+from shared.catalog.stores import agent_doc
 from shared.clock import now_rfc3339, parse_rfc3339
 from shared.config import get_settings
 from shared.errors import Conflict
@@ -85,10 +86,8 @@ def _agent_name(spec: dict[str, Any]) -> str | None:
 
 
 def _agent_spec(namespace: str, name: str | None) -> dict[str, Any]:
-    from shared.store import ObjectStore
-
-    record = ObjectStore("agent").get(namespace, name) if name else None
-    return (record.doc.get("spec") or {}) if record is not None else {}
+    doc = agent_doc(namespace, name) if name else None
+    return (doc.get("spec") or {}) if doc is not None else {}
 
 
 def model_reference(spec: dict[str, Any], agent_spec: dict[str, Any]) -> str | None:

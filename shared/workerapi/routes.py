@@ -13,7 +13,7 @@ from shared.store.blobs import put_blob
 from shared.tasks.leases import RUNNING_PHASES, STALE_ATTEMPT
 from shared.tasks.lifecycle import announce, set_condition, transition
 from shared.tasks.plans import plan_state
-from shared.tasks.repository import TASK_NOT_FOUND, plans, result_key, tasks
+from shared.tasks.repository import TASK_NOT_FOUND, plans, result_key, result_text, tasks
 
 router = Router("/internal/v1", dialect="orka", tag="internal")
 # Request models (pydantic) are imported inside the handlers that use them: a cold function
@@ -325,7 +325,6 @@ def post_child_task(ctx: RequestContext, namespace: str):
 
 @router.route("/tasks/<namespace>/<task>", ["GET"], summary="A task's phase and result, for coordinators")
 def get_task_state(ctx: RequestContext, namespace: str, task: str):
-    from shared.store.blobs import get_blob
 
     _caller_may_write(ctx, namespace)
     record = tasks.require(namespace, task, TASK_NOT_FOUND)
@@ -333,8 +332,7 @@ def get_task_state(ctx: RequestContext, namespace: str, task: str):
     view = {"name": task, "namespace": namespace, "phase": status.get("phase"), "message": status.get("message"),
             "labels": record.doc.get("metadata", {}).get("labels", {})}
     if status.get("resultRef", {}).get("available"):
-        data = get_blob(result_key(namespace, task))
-        view["result"] = data.decode("utf-8", errors="replace") if data is not None else None
+        view["result"] = result_text(record)
     return view
 
 
