@@ -10,10 +10,21 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from shared.analyze import records
+from shared.analyze.models import AnalyzeRequest, AnalyzeResponse, OutcomeRequest, prompt_context
+from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import ShoalError, Unavailable, UpstreamError
-from shared.http.api import RequestContext, Router
+from shared.http.api import RequestContext, Router, json_response
+from shared.http.body import parse_json
+from shared.investigation import metrics
+from shared.investigation.audit import emit_audit
+from shared.investigation.engine import InvestigationFailed, investigate
+from shared.investigation.patch_filter import PATCH_TYPE, filter_patch
+from shared.investigation.schema import Subject
+from shared.llm.base import ProviderError
+from shared.llm.registry import resolve
 from shared.logs import get_logger
 
 log = get_logger("analyze")
@@ -47,7 +58,6 @@ def _errors(exc: Any, where: str) -> list[dict[str, Any]]:
 def _body(ctx: RequestContext, model: Any) -> Any:
     from pydantic import ValidationError
 
-    from shared.http.body import parse_json
 
     raw = ctx.request.get_data(cache=True)
     try:
@@ -76,8 +86,6 @@ def _limit(ctx: RequestContext) -> int:
 
 
 def _provider():
-    from shared.llm.registry import resolve
-
     settings = get_settings()
     if settings.llm_provider == "mock" and not settings.analyze_allow_mock:
         raise Unavailable(NO_PROVIDER)
@@ -89,8 +97,6 @@ def _provider():
 
 def _action(request: Any, finding: Any) -> tuple[dict[str, Any] | None, str, list[str]]:
     """(action or None, note for the recommendation, dropped paths) after the target and allow-list checks."""
-    from shared.investigation.patch_filter import PATCH_TYPE, filter_patch
-
     if finding.patch is None:
         return None, "", []
     target = {"kind": request.resource_kind, "namespace": request.namespace, "name": request.resource_name}
@@ -112,15 +118,6 @@ def _action(request: Any, finding: Any) -> tuple[dict[str, Any] | None, str, lis
 @router.route("/analyze", methods=("POST",), summary="Analyse a failed workload; optional allow-listed patch",
               responses={422: "Validation error", 503: "No LLM provider configured", 502: "LLM provider failed"})
 def analyze(ctx: RequestContext):
-    from shared.analyze import records
-    from shared.analyze.models import AnalyzeRequest, AnalyzeResponse, prompt_context
-    from shared.auth.namespaces import resolve_namespace
-    from shared.investigation import metrics
-    from shared.investigation.audit import emit_audit
-    from shared.investigation.engine import InvestigationFailed, investigate
-    from shared.investigation.schema import Subject
-    from shared.llm.base import ProviderError
-
     request = _body(ctx, AnalyzeRequest)
     principal = ctx.require_principal()
     resolve_namespace(principal, request.namespace)
@@ -183,8 +180,6 @@ def analyze(ctx: RequestContext):
 def _listing(ctx: RequestContext, store_name: str):
     from flask import Response
 
-    from shared.analyze import records
-    from shared.http.api import json_response
 
     store = records.analyses if store_name == "analyses" else records.reports
     items, cursor = records.page(store, records.scope(ctx.require_principal().namespace), _limit(ctx),
@@ -207,9 +202,6 @@ def list_reports(ctx: RequestContext):
 
 @router.route("/report-outcome", methods=("POST",), summary="Operator callback after applying a patch")
 def report_outcome(ctx: RequestContext):
-    from shared.analyze import records
-    from shared.analyze.models import OutcomeRequest
-
     body = _body(ctx, OutcomeRequest)
     principal = ctx.require_principal()
     if records.record_outcome(records.scope(principal.namespace), body.resource_kind, body.namespace,

@@ -9,6 +9,7 @@ from shared.catalog.stores import agents
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
+from shared.models.agent import AgentSpec
 
 router = Router("/api/v1/agents", dialect="orka", tag="agents")
 
@@ -19,7 +20,6 @@ CONFLICT = "agent was modified concurrently"
 def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
     from pydantic import ValidationError
 
-    from shared.models.agent import AgentSpec
 
     try:
         return AgentSpec.model_validate(spec).model_dump(exclude_none=True)

@@ -16,6 +16,8 @@ from typing import Any
 
 from shared.agent.tools import Tool
 from shared.catalog import stores
+from shared.catalog.skills import _markdown
+from shared.catalog.tool_runtime import tools_for
 from shared.errors import NotFound
 from shared.models.worker_contract import WORKER_TOOL_NAMES
 
@@ -44,9 +46,6 @@ def _names(value: Any) -> list[str]:
 
 
 def resolve_for_task(namespace: str, spec: dict[str, Any]) -> Resolved:
-    from shared.catalog.skills import _markdown
-    from shared.catalog.tool_runtime import tools_for
-
     resolved = Resolved()
     agent_spec: dict[str, Any] = {}
     ref = spec.get("agentRef")

@@ -11,6 +11,7 @@ from typing import Any
 from shared.errors import Forbidden, Invalid, UpstreamError
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
+from shared.kube import core_v1
 from shared.logs import get_logger
 
 secrets_router = Router("/api/v1/secrets", dialect="orka", tag="secrets")
@@ -26,7 +27,6 @@ def list_secret_names(namespace: str, *, limit: int, cursor: str | None) -> tupl
 
     from kubernetes.client.exceptions import ApiException
 
-    from shared.kube import core_v1
 
     try:
         # _preload_content=False: parse the raw list ourselves and keep only metadata, so secret
@@ -54,7 +54,6 @@ def read_secret_data(namespace: str, name: str) -> dict[str, str]:
 
     from kubernetes.client.exceptions import ApiException
 
-    from shared.kube import core_v1
 
     try:
         raw = json.loads(core_v1().read_namespaced_secret(name, namespace, _preload_content=False).data)

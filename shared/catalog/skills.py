@@ -18,6 +18,7 @@ from shared.catalog.stores import skills
 from shared.errors import Conflict, Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
+from shared.models.skill import SkillSpec
 from shared.store import Record
 from shared.store.blobs import delete_blob, get_blob, put_blob
 
@@ -35,7 +36,6 @@ def _validate(spec: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """(spec without the inline markdown, the markdown or None)."""
     from pydantic import ValidationError
 
-    from shared.models.skill import SkillSpec
 
     if isinstance(spec.get("content"), str):  # a bare string is the inline markdown
         spec = {**spec, "content": {"inline": spec["content"]}}

@@ -10,9 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from shared.agent.tools import Tool
+from shared.catalog.agents import validate_spec
 from shared.catalog.stores import agents, tools
+from shared.chat.leases import active_lock
+from shared.chat.monitor_tools import monitor_tools
+from shared.chat.sessions import sessions
 from shared.chat.toolkit import ChatContext, ToolFailure, checked_name, make_tool, text_arg
 from shared.clock import now_rfc3339
+from shared.errors import Invalid
 from shared.store import AlreadyExists
 
 BUILTIN_TOOLS = (
@@ -75,9 +80,6 @@ def list_tools(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 # -- management ------------------------------------------------------------------------------------
 def _agent_spec(args: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     """Merge the tool's arguments into an Agent spec of the catalog's one shape (shared.models.agent)."""
-    from shared.catalog.agents import validate_spec
-    from shared.errors import Invalid
-
     merged = dict(spec)
     for key in ("description", "provider", "model", "systemPrompt", "temperature", "tools"):
         if key in args:
@@ -159,9 +161,6 @@ def delete_tool(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_session(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
-    from shared.chat.leases import active_lock
-    from shared.chat.sessions import sessions
-
     session_id, namespace = text_arg(args, "sessionId", required=True), ctx.namespace_for(args)
     if session_id == ctx.session_id or active_lock(namespace, session_id) is not None:
         raise ToolFailure(f"Session '{session_id}' is active and cannot be deleted now", "invalid_arguments",
@@ -191,8 +190,6 @@ def discovery_tools(ctx: ChatContext) -> list[Tool]:
 
 
 def management_tools(ctx: ChatContext) -> list[Tool]:
-    from shared.chat.monitor_tools import monitor_tools
-
     return [
         make_tool("create_agent", "Create an agent with model, tools, and optional runtime configuration.",
                   {**_AGENT_FIELDS, "runtime": {"type": "object", "properties": {

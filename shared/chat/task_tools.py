@@ -9,7 +9,10 @@ from typing import Any
 
 from shared.agent.tools import Tool
 from shared.chat.toolkit import ChatContext, ToolFailure, int_arg, make_tool, text_arg
+from shared.models.phases import TERMINAL_PHASES
 from shared.tasks.repository import result_text, tasks
+from shared.tasks.service import cancel_task as cancel
+from shared.tasks.service import create_task
 
 OUTPUT_LIMIT = 2048
 WAIT_DEFAULT, WAIT_MAX = 30, 60
@@ -25,8 +28,6 @@ def task_name(ctx: ChatContext, requested: str, seq: int) -> str:
 
 
 def _create(ctx: ChatContext, args: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    from shared.tasks.service import create_task
-
     requested = text_arg(args, "name") or body["type"]
     namespace = ctx.namespace_for(args)
     with ctx.lock:  # parallel calls of one turn share the per-turn budget
@@ -120,8 +121,6 @@ def fetch_task_output(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def wait_for_task(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
-    from shared.models.phases import TERMINAL_PHASES
-
     wait = min(max(int_arg(args, "timeout", WAIT_DEFAULT), 0), WAIT_MAX)
     # Stay inside the tool timeout, so the answer is a phase and not a timeout error.
     deadline = time.monotonic() + min(wait, max(0.0, ctx.tool_timeout - 1.0))
@@ -135,8 +134,6 @@ def wait_for_task(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def cancel_task(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
-    from shared.tasks.service import cancel_task as cancel
-
     namespace, record = _task(ctx, args)
     moved = cancel(namespace, record.name, reason="cancelled by the chat orchestrator")
     phase = (moved or tasks.get(namespace, record.name) or record).doc.get("status", {}).get("phase")

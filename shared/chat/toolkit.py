@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.agent.tools import Tool
+from shared.auth.namespaces import resolve_namespace
 from shared.auth.principal import Principal
 from shared.errors import ShoalError
 from shared.llm.base import ToolSpec
@@ -62,8 +63,6 @@ class ChatContext:
 
     def namespace_for(self, args: dict[str, Any]) -> str:
         """The namespace a tool acts in: its `namespace` argument or the chat's; blocked ones refused."""
-        from shared.auth.namespaces import resolve_namespace
-
         wanted = args.get("namespace") or self.namespace
         if not isinstance(wanted, str):
             raise ToolFailure("namespace must be a string", "invalid_arguments")

@@ -15,6 +15,7 @@ import secrets
 import time
 from typing import Any
 
+from shared.agent.builtin.web import web_fetch_tool, web_search_tool
 from shared.agent.tools import Tool, ToolRegistry
 from shared.auth.principal import Principal
 from shared.config import get_settings
@@ -22,6 +23,8 @@ from shared.errors import ShoalError
 from shared.llm.base import ToolSpec
 from shared.models.phases import TERMINAL_PHASES
 from shared.tasks.repository import TASK_NOT_FOUND, result_text, tasks
+from shared.tasks.service import cancel_task as cancel
+from shared.tasks.service import create_task
 
 SERVER_SIDE_BUILTINS = ("web_search", "web_fetch")  # never code_exec/file_*: no sandbox in an API function
 CREATED_BY = {"orka.ai/created-by": "compat-proxy"}
@@ -72,7 +75,6 @@ def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
         for key in ("agentRef", "timeout"):
             if args.get(key):
                 body[key] = args[key]
-        from shared.tasks.service import create_task
 
         try:
             record = create_task(body, principal, namespace_hint=namespace, server_labels=CREATED_BY)
@@ -127,7 +129,6 @@ def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
         name = name_of(args)
         if name is None:
             return fail("name is required", "invalid_arguments", "Provide the task name")
-        from shared.tasks.service import cancel_task as cancel
 
         try:
             record = cancel(namespace, name, "cancelled by the coordinator")
@@ -140,7 +141,6 @@ def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
     def spec(name: str, description: str, properties: dict[str, Any], required: list[str]) -> ToolSpec:
         return ToolSpec(name, description, {"type": "object", "properties": properties, "required": required})
 
-    from shared.agent.builtin.web import web_fetch_tool, web_search_tool
 
     builtins = {"web_search": web_search_tool, "web_fetch": web_fetch_tool}
     return ToolRegistry([

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.config import get_settings
 from shared.executor.base import Executor, ExecutorError
+from shared.executor.kubernetes import KubernetesExecutor
 from shared.store import Record
 
 
@@ -12,10 +13,9 @@ def get_executor() -> Executor:
     kind = get_settings().executor
     # Only the chosen executor's module is loaded.
     if kind == "local":
-        from shared.executor.local import LocalExecutor
+        from shared.executor.local import LocalExecutor  # only the chosen executor is loaded
 
         return LocalExecutor.instance()
-    from shared.executor.kubernetes import KubernetesExecutor
 
     return KubernetesExecutor()
 

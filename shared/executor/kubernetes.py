@@ -20,10 +20,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from shared.catalog.git_credentials import job_env
 from shared.config import get_settings
 from shared.duration import parse_go_duration
+from shared.executor import sandbox
 from shared.executor.base import ExecutorError, JobOutcome, WorkerExit
 from shared.executor.kube_common import LOG_LINES, TASK_LABEL, api_error, label_value
+from shared.executor.workspace_inputs import has_inputs
+from shared.kube import batch_v1, core_v1
 from shared.logs import get_logger
 from shared.models.worker_contract import (
     INTERNAL_URL_ENV,
@@ -98,8 +102,6 @@ def _worker_env(task: Record, attempt: int) -> list[dict[str, Any]]:
 
 def _add_workspace_inputs(task: Record, pod: dict[str, Any], container: dict[str, Any]) -> None:
     """A labrats job's workspaceFiles/workspaceUploads: an init container downloads them into /workspace."""
-    from shared.executor.workspace_inputs import has_inputs
-
     if not has_inputs(task):
         return
     settings = get_settings()
@@ -128,8 +130,6 @@ def _add_worker_workspace(task: Record, pod: dict[str, Any], container: dict[str
     """`ai`/`agent` tasks: the worker clones `workspace.gitRepo` itself (ref, depth, credential helper)
     into an emptyDir; the git credential arrives as optional `secretKeyRef`s, nothing else is mounted.
     A coding-agent runtime runs in the runtimes image, as a non-root user with its home on an emptyDir."""
-    from shared.catalog.git_credentials import job_env
-
     settings = get_settings()
     spec = task.doc.get("spec", {})
     mounts = [{"name": "workspace", "mountPath": WORKSPACE}]
@@ -200,9 +200,6 @@ class KubernetesExecutor:
     name = "kubernetes"
 
     def start(self, task: Record, on_worker_exit: WorkerExit) -> str:
-        from shared.executor import sandbox
-        from shared.kube import batch_v1
-
         attempt = int(task.doc.get("status", {}).get("attempts", 1)) or 1
         workspace = sandbox.requested(task)
         if workspace is not None:  # a sandbox request never runs as a plain Job
@@ -218,14 +215,9 @@ class KubernetesExecutor:
         return body["metadata"]["name"]
 
     def _jobs(self, namespace: str, name: str) -> list[Any]:
-        from shared.kube import batch_v1
-
         return batch_v1().list_namespaced_job(namespace, label_selector=f"{TASK_LABEL}={label_value(name)}").items
 
     def stop(self, namespace: str, name: str) -> None:
-        from shared.executor import sandbox
-        from shared.kube import batch_v1
-
         try:
             for job in self._jobs(namespace, name):
                 batch_v1().delete_namespaced_job(job.metadata.name, namespace, propagation_policy="Background")
@@ -237,14 +229,9 @@ class KubernetesExecutor:
             sandbox.stop(namespace, name)
 
     def release(self, namespace: str, name: str) -> None:
-        from shared.executor import sandbox
-
         sandbox.release(namespace, name)  # finished Jobs expire by their TTL; Sandboxes have none
 
     def logs(self, task: Record) -> str | None:
-        from shared.executor import sandbox
-        from shared.kube import core_v1
-
         if sandbox.requested(task) is not None:
             return sandbox.logs(task)
         job = task.doc.get("status", {}).get("jobName")
@@ -266,9 +253,6 @@ class KubernetesExecutor:
         task (`ai`/`agent`) a failed pod or a vanished Job is a lost worker (WorkerLost), except a
         deadline, which is the task's own timeout. A container task's failure is its own.
         """
-        from shared.executor import sandbox
-        from shared.kube import batch_v1
-
         if sandbox.requested(task) is not None:
             ended = sandbox.poll(task)
             if ended is None:

@@ -17,9 +17,12 @@ import tempfile
 import threading
 from pathlib import Path
 
+from shared.catalog.git_credentials import local_env
 from shared.config import get_settings
 from shared.executor.base import ExecutorError, JobOutcome, WorkerExit
 from shared.executor.redact import scrub_paths
+from shared.executor.sandbox import PROVIDER, requested, unsupported
+from shared.executor.workspace_inputs import has_inputs, materialise
 from shared.logs import get_logger
 from shared.models.worker_contract import (
     INTERNAL_URL_ENV,
@@ -61,8 +64,6 @@ class LocalExecutor:
             return cls._instance
 
     def start(self, task: Record, on_worker_exit: WorkerExit) -> str:
-        from shared.executor.sandbox import PROVIDER, requested, unsupported
-
         workspace = requested(task)
         if workspace is not None:  # never run a sandbox request unsandboxed
             raise ExecutorError(unsupported(workspace.provider) if workspace.provider != PROVIDER else
@@ -85,7 +86,6 @@ class LocalExecutor:
                     TASK_ATTEMPT_ENV: str(attempt), TASK_LEASE_SECONDS_ENV: str(settings.task_lease_seconds),
                     INTERNAL_URL_ENV: settings.internal_url,
                     WORKER_TOKEN_ENV: settings.dev_token or "", "PYTHONUNBUFFERED": "1"})
-        from shared.catalog.git_credentials import local_env
 
         env.update(local_env(task.namespace, spec))  # read only by git's credential helper in the worker
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WORKER.parents[2]), env.get("PYTHONPATH")]))
@@ -108,8 +108,6 @@ class LocalExecutor:
     @staticmethod
     def _workspace(task: Record) -> str | None:
         """A labrats job's workspaceFiles/workspaceUploads, written into a fresh workspace directory."""
-        from shared.executor.workspace_inputs import has_inputs, materialise
-
         if not has_inputs(task):
             return None
         directory = Path(tempfile.mkdtemp(prefix=f"shoal-{task.name}-"))

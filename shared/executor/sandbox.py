@@ -27,6 +27,7 @@ from typing import Any
 from shared.config import get_settings
 from shared.executor.base import ExecutorError
 from shared.executor.kube_common import LOG_LINES, TASK_LABEL, api_error, label_value
+from shared.kube import core_v1, custom_objects
 from shared.store import Record
 
 PROVIDER = "agent-sandbox"
@@ -111,8 +112,6 @@ def _merge_template(template: dict[str, Any], pod: dict[str, Any],
 
 def start(task: Record, ws: Workspace, job: dict[str, Any]) -> str:
     """Create the attempt's Sandbox instead of `job`; its name is the task's job name."""
-    from shared.kube import custom_objects
-
     if ws.provider != PROVIDER:
         raise ExecutorError(unsupported(ws.provider))
     if not _enabled():  # disabled since the task was accepted: stop() would no longer look for its Sandbox
@@ -139,8 +138,6 @@ def start(task: Record, ws: Workspace, job: dict[str, Any]) -> str:
 
 
 def _read_template(ws: Workspace) -> dict[str, Any]:
-    from shared.kube import custom_objects
-
     try:
         return custom_objects().get_namespaced_custom_object(TEMPLATE_GROUP, VERSION, ws.template_namespace,
                                                              TEMPLATE_PLURAL, str(ws.template))
@@ -155,8 +152,6 @@ def _enabled() -> bool:
 
 
 def _sandboxes(namespace: str, name: str) -> list[dict[str, Any]]:
-    from shared.kube import custom_objects
-
     try:
         found = custom_objects().list_namespaced_custom_object(
             GROUP, VERSION, namespace, PLURAL, label_selector=f"{TASK_LABEL}={label_value(name)}")
@@ -169,8 +164,6 @@ def _sandboxes(namespace: str, name: str) -> list[dict[str, Any]]:
 
 
 def _delete(sandbox: dict[str, Any]) -> None:
-    from shared.kube import custom_objects
-
     meta = sandbox["metadata"]
     try:  # its pod goes with it: the controller made the Sandbox the pod's owner
         custom_objects().delete_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL, meta["name"],
@@ -182,8 +175,6 @@ def _delete(sandbox: dict[str, Any]) -> None:
 
 
 def _suspend(sandbox: dict[str, Any]) -> None:
-    from shared.kube import custom_objects
-
     meta = sandbox["metadata"]
     try:
         custom_objects().patch_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL, meta["name"],
@@ -245,8 +236,6 @@ def _pod_name(sandbox: dict[str, Any]) -> str:
 
 
 def _read(namespace: str, name: str) -> dict[str, Any]:
-    from shared.kube import custom_objects
-
     return custom_objects().get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
 
 
@@ -270,8 +259,6 @@ def poll(task: Record) -> tuple[str, str] | None:
 
 def _pod_failure(namespace: str, sandbox: dict[str, Any]) -> str:
     """Why the Sandbox's pod failed (its reason, else its container's exit); "" when that cannot be read."""
-    from shared.kube import core_v1
-
     try:
         status = core_v1().read_namespaced_pod(_pod_name(sandbox), namespace).status
     except Exception:
@@ -289,8 +276,6 @@ def _pod_failure(namespace: str, sandbox: dict[str, Any]) -> str:
 
 def logs(task: Record) -> str | None:
     """The last lines of the Sandbox pod's log; None when there is no Sandbox or pod (yet, or any more)."""
-    from shared.kube import core_v1
-
     name = task.doc.get("status", {}).get("jobName")
     if not name:
         return None

@@ -16,6 +16,7 @@ from shared.events.envelope import Event
 from shared.github.deliveries import LabelTrigger, label_trigger
 from shared.logs import get_logger
 from shared.store import AlreadyExists
+from shared.tasks.service import create_task
 
 log = get_logger("github")
 MAX_BODY_CHARS = 8000
@@ -64,8 +65,6 @@ def task_request(trigger: LabelTrigger, payload: dict[str, Any]) -> dict[str, An
 
 
 def on_labeled(event: Event) -> None:
-    from shared.tasks.service import create_task
-
     payload = event.data if isinstance(event.data, dict) else {}
     trigger = label_trigger(payload)
     fields = {"delivery": event.id, "type": event.type}

@@ -15,8 +15,14 @@ from dataclasses import replace
 from shared.catalog.stores import agent_doc
 from shared.config import get_settings
 from shared.errors import Invalid, Unauthorized, Unavailable
+from shared.events import build, emit
+from shared.events.catalogue import CATALOGUE
+from shared.github import deliveries
+from shared.github.signature import verify
 from shared.http import RequestContext, Router
 from shared.logs import get_logger
+from shared.store import idempotency
+from shared.tasks.repository import tasks
 
 router = Router("/webhooks", dialect="orka", tag="webhooks")
 log = get_logger("webhooks")
@@ -30,12 +36,6 @@ def _ignored(reason: str, **extra):
 @router.route("/github", ["POST"], public=True, summary="GitHub webhook deliveries (HMAC-verified)",
               responses={202: "Accepted, ignored or duplicate", 401: "Bad signature", 503: "No secret configured"})
 def github_webhook(ctx: RequestContext):
-    from shared.events import build, emit
-    from shared.events.catalogue import CATALOGUE
-    from shared.github import deliveries
-    from shared.github.signature import verify
-    from shared.store import idempotency
-
     secret = get_settings().github_webhook_secret
     if not secret:
         raise Unavailable("GitHub webhook secret is not configured")
@@ -68,7 +68,6 @@ def github_webhook(ctx: RequestContext):
             raise Invalid(f'agent "{trigger.agent}" not found in namespace "{trigger.namespace}"')
         if not isinstance((agent.get("spec") or {}).get("runtime"), dict):
             raise Invalid(f'agent "{trigger.agent}" has no runtime')
-        from shared.tasks.repository import tasks
 
         extra = {"taskName": trigger.task_name, "namespace": trigger.namespace, "action": trigger.action,
                  "label": trigger.label}

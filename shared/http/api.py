@@ -48,6 +48,7 @@ from shared.http.params import check_path_args
 from shared.logs import get_logger
 from shared.observability import metrics, tracing
 from shared.observability.metrics import METRICS_PATH
+from shared.store.outages import StoreUnavailable, is_outage
 
 log = get_logger("http")
 PROBES = ("/healthz", "/readyz")
@@ -247,8 +248,6 @@ def _unhandled(exc: Exception, request_id: str, path: str) -> ShoalError:
     The store raises StoreUnavailable for outages itself; this catches a botocore error that
     escaped it (e.g. from a waiter or paginator), so an outage is never a 500 on any route.
     """
-    from shared.store.outages import StoreUnavailable, is_outage
-
     if is_outage(exc):
         log.warning("state backend unavailable", extra={"fields": {"request_id": request_id, "path": path,
                                                                    "error": type(exc).__name__}})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.auth import api_keys, dashboard
+from shared.auth import api_keys, dashboard, oidc_login
 from shared.auth.dashboard import authenticate_dashboard
 from shared.clock import now_rfc3339
 from shared.config import get_settings
@@ -12,6 +12,9 @@ from shared.errors import Invalid, NotFound, Unauthorized, Unavailable, Upstream
 from shared.http import RequestContext, Router, json_response
 from shared.jobs import sources as source_model
 from shared.jobs import stores
+from shared.kube_resources import BadResources, check_resources
+from shared.net.outbound import outbound_client
+from shared.store import AlreadyExists, counters
 
 api_keys_router = Router("/api/api-keys", dialect="simple", tag="labrats api keys", authenticator=authenticate_dashboard)
 sources_router = Router("/api/webhook-sources", dialect="simple", tag="labrats webhook sources",
@@ -114,7 +117,6 @@ def _validate_config(body: dict[str, Any]) -> None:
         if not isinstance(provider, dict):
             raise Invalid(f"providers.{name} must be an object")
     if body.get("executorResources") is not None:
-        from shared.kube_resources import BadResources, check_resources
 
         try:
             check_resources(body["executorResources"])
@@ -133,7 +135,6 @@ def put_defaults(ctx: RequestContext):
     _validate_config(body)
     namespace = ctx.namespace(query=False)
     if stores.ai_config.get(namespace, stores.CONFIG_NAME) is None:
-        from shared.store import AlreadyExists
 
         try:
             return stores.ai_config.create(namespace, stores.CONFIG_NAME, _merge({}, body)).doc
@@ -172,8 +173,6 @@ def delete_source_config(ctx: RequestContext, source: str):
 # -- stats ---------------------------------------------------------------------------------
 @stats_router.route("", ["GET"], summary="Job counts by type, model, repo and status, from maintained counters")
 def stats(ctx: RequestContext):
-    from shared.store import counters
-
     raw = counters.read(stores.STATS_SET, ctx.namespace(query=False))
     groups: dict[str, dict[str, int]] = {"type": {}, "model": {}, "repo": {}, "source": {}, "status": {}}
     for key, value in raw.items():
@@ -194,8 +193,6 @@ def stats(ctx: RequestContext):
 def timeseries(ctx: RequestContext):
     from urllib.parse import urlsplit
 
-    from shared.config import get_settings
-    from shared.net.outbound import outbound_client
 
     base = get_settings().prometheus_url
     if not base:
@@ -232,8 +229,6 @@ def redirect(location: str):
 
 @auth_router.route("/me", ["GET"], public=True, summary="The signed-in user or null, and the app version")
 def me(ctx: RequestContext):
-    from shared.errors import Unauthorized
-
     user = None
     if ctx.request.headers.get("Authorization") or ctx.request.cookies.get(dashboard.SESSION_COOKIE):
         try:
@@ -258,8 +253,6 @@ def logout(ctx: RequestContext):
 @auth_router.route("/oidc", ["GET"], public=True, summary="Start the OIDC login (state cookie, redirect)",
                    responses={302: "Redirect to the provider's authorization endpoint"})
 def oidc_start(ctx: RequestContext):
-    from shared.auth import oidc_login
-
     url, state, nonce = oidc_login.start()
     response = redirect(url)
     state_token = dashboard.sign({"sub": "login", "state": state, "nonce": nonce}, "oidc-state", dashboard.STATE_SECONDS)
@@ -269,8 +262,6 @@ def oidc_start(ctx: RequestContext):
 
 
 def _callback(ctx: RequestContext):
-    from shared.auth import oidc_login
-
     oidc_login.config()  # 503 before anything else when the login is not configured
     if ctx.args.get("error"):
         raise Unauthorized("OIDC login was refused by the provider")

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.config import get_settings
 from shared.jobs import stores
+from shared.llm.registry import named_providers
 
 _GLOBAL_FIELDS = ("model", "effort", "executorImage")
 _PROVIDER_FIELDS = ("model", "effort")
@@ -40,9 +42,6 @@ def effective_config(namespace: str, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def task_ai(config: dict[str, Any]) -> dict[str, str] | None:
-    from shared.config import get_settings
-    from shared.llm.registry import named_providers
-
     model = config.get("model")
     if not model:
         return None

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 from shared.auth.dashboard import authenticate_dashboard
 from shared.errors import Invalid, NotFound
+from shared.executor.workspace_inputs import check_references
 from shared.http import RequestContext, Router, json_response
+from shared.http.sse import frame, sse_response
 from shared.jobs import stores
 from shared.jobs.model import (
     STATUS,
@@ -19,9 +21,12 @@ from shared.jobs.model import (
     status_of,
 )
 from shared.jobs.results import live_log_lines, log_lines, read_result
+from shared.jobs.submit import create_job, validate_submission
 from shared.redact import redact
-from shared.store import Record
+from shared.store import Record, counters
+from shared.tasks.lifecycle import announce, transition
 from shared.tasks.repository import tasks
+from shared.tasks.service import cancel_task
 
 router = Router("/api/jobs", dialect="simple", tag="labrats jobs", authenticator=authenticate_dashboard)
 JOB_NOT_FOUND = "Job not found"
@@ -50,9 +55,6 @@ def _int_arg(ctx: RequestContext, name: str, default: int) -> int:
 
 @router.route("/submit", ["POST"], summary="Submit a job", responses={201: "{jobId, source, type}"})
 def submit(ctx: RequestContext):
-    from shared.executor.workspace_inputs import check_references
-    from shared.jobs.submit import create_job, validate_submission
-
     job = validate_submission(ctx.json_object())
     check_references(ctx.namespace(query=False), job["workspaceUploads"])  # before any write: a bad reference stores nothing
     record = create_job(job, ctx.require_principal())
@@ -74,7 +76,6 @@ def list_jobs(ctx: RequestContext):
     else:
         # One partition Query in index order; the cost is O(page × limit), never a Scan.
         entries, _ = stores.job_index.list_page(namespace, limit=skip + limit)
-        from shared.store import counters
 
         total = counters.read(stores.STATS_SET, namespace).get("total", 0)
     items = []
@@ -93,8 +94,6 @@ def get_job(ctx: RequestContext, job_id: str):
 
 @router.route("/<job_id>/logs", ["GET"], streaming=True, summary="Job logs (SSE)")
 def job_logs(ctx: RequestContext, job_id: str):
-    from shared.http.sse import frame, sse_response
-
     namespace = ctx.namespace(query=False)
     require_job(namespace, job_id)
 
@@ -134,8 +133,6 @@ def _age_seconds(record: Record) -> float:
 
 @router.route("/<job_id>/retry", ["POST"], summary="Retry a failed job")
 def retry(ctx: RequestContext, job_id: str):
-    from shared.tasks.lifecycle import announce, transition
-
     namespace = ctx.namespace(query=False)
     record = require_job(namespace, job_id)
     phase = record.doc.get("status", {}).get("phase") or "Pending"
@@ -160,8 +157,6 @@ def retry(ctx: RequestContext, job_id: str):
 
 @router.route("/<job_id>/cancel", ["POST"], summary="Cancel a waiting or active job")
 def cancel(ctx: RequestContext, job_id: str):
-    from shared.tasks.service import cancel_task
-
     namespace = ctx.namespace(query=False)
     record = require_job(namespace, job_id)
     phase = record.doc.get("status", {}).get("phase") or "Pending"

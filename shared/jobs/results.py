@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.executor.factory import job_output
 from shared.store import Record
 from shared.tasks.repository import result_text
 
@@ -14,8 +15,6 @@ def read_result(record: Record, *, limit: int | None = None) -> str | None:
 def live_log_lines(record: Record) -> list[str]:
     """The spec's source order: the executor's live output of the job's task when it has any, else
     status.logs[] (the RWX log file of pipeline jobs does not exist here)."""
-    from shared.executor.factory import job_output
-
     return job_output(record).splitlines() or log_lines(record)
 
 

@@ -16,7 +16,7 @@ from shared.jobs.model import DEFAULT_PRIORITY, job_fields
 from shared.jobs.source_config import for_repo
 from shared.jobs.submit import _config, create_job
 from shared.logs import get_logger
-from shared.store import Record
+from shared.store import Record, idempotency
 
 log = get_logger("jobs.triggers")
 PAYLOAD_PROMPT_CHARS = 20_000
@@ -155,7 +155,6 @@ def _enabled_source(namespace: str, name: str | None) -> dict[str, Any] | None:
     """The webhook source a chain started from, if it still exists and is enabled (its current settings)."""
     if not name:
         return None
-    from shared.jobs import stores
 
     record = stores.webhook_sources.get(namespace, name)
     return record.doc if record is not None and record.doc.get("enabled", True) is not False else None
@@ -172,8 +171,6 @@ def _should_continue(phase: str, nxt: dict[str, Any]) -> bool:
 
 def continue_chain(record: Record, result: str | None) -> str | None:
     """Start the next link of a finished job's chain; the new job id, or None when the chain ends."""
-    from shared.store import idempotency
-
     job = job_fields(record)
     chain = (job or {}).get("chain") or {}
     nxt = chain.get("next")

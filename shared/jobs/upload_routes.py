@@ -11,8 +11,13 @@ from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
-from shared.jobs import stores
+from shared.jobs import model_ops, stores
+from shared.jobs.admin_routes import read_defaults
 from shared.jobs.multipart import read_file_field
+from shared.jobs.pdf import sections_prompt
+from shared.jobs.submit import create_job, validate_submission
+from shared.store import AlreadyExists
+from shared.store.blobs import get_blob, put_blob
 
 uploads_router = Router("/api/uploads", dialect="simple", tag="labrats uploads", authenticator=authenticate_dashboard)
 models_router = Router("/api/models", dialect="simple", tag="labrats models", authenticator=authenticate_dashboard)
@@ -40,8 +45,6 @@ def list_uploads(ctx: RequestContext):
 @uploads_router.route("", ["POST"], summary="Upload a PDF (multipart field `file`, max 100 MB)",
                       max_body_bytes=sys.maxsize, responses={201: "The upload"})
 def create_upload(ctx: RequestContext):
-    from shared.store.blobs import put_blob
-
     limit = get_settings().upload_max_bytes
     upload, data = read_file_field(ctx, limit, _too_large)
     if not data.startswith(PDF_MAGIC):
@@ -64,10 +67,6 @@ def delete_upload(ctx: RequestContext, upload_id: str):
 
 @uploads_router.route("/<upload_id>/extract", ["POST"], summary="Submit a pdf-sections pipeline job")
 def extract(ctx: RequestContext, upload_id: str):
-    from shared.jobs.pdf import sections_prompt
-    from shared.jobs.submit import create_job, validate_submission
-    from shared.store.blobs import get_blob
-
     body = ctx.json_object(allow_empty=True)
     for key in ("prompt", "model", "effort"):
         if body.get(key) is not None and not isinstance(body[key], str):
@@ -88,8 +87,6 @@ def extract(ctx: RequestContext, upload_id: str):
 
 @models_router.route("", ["GET"], summary="Configured models (from the defaults' provider settings)")
 def list_models(ctx: RequestContext):
-    from shared.jobs.admin_routes import read_defaults
-
     defaults = read_defaults(ctx.namespace(query=False))
     models = []
     if defaults.get("model"):
@@ -108,8 +105,6 @@ SCAN_RECORD = "latest"
 
 
 def _scan_view(namespace: str, job_name: str, cached: bool) -> dict:
-    from shared.jobs import model_ops
-
     try:
         status = model_ops.job_status(model_ops.read_job(namespace, job_name, listed_only=False))
     except NotFound:
@@ -123,8 +118,6 @@ def _scan_view(namespace: str, job_name: str, cached: bool) -> dict:
 def scan_models(ctx: RequestContext):
     import time
 
-    from shared.jobs import model_ops
-    from shared.store import AlreadyExists
 
     namespace = ctx.namespace(query=False)
     cached = stores.model_scans.get(namespace, SCAN_RECORD)
@@ -151,9 +144,6 @@ def scan_models(ctx: RequestContext):
 @models_router.route("/download", ["POST"], summary="Download a configured model file to the PVC (a Kubernetes Job)",
                      responses={202: "{job, provider, model, file}"})
 def download_model(ctx: RequestContext):
-    from shared.jobs import model_ops
-    from shared.jobs.admin_routes import read_defaults
-
     body = ctx.json_object()
     for key in ("provider", "model", "url"):
         if not isinstance(body.get(key), str) or not body[key]:
@@ -173,15 +163,11 @@ def download_model(ctx: RequestContext):
 
 @models_router.route("/jobs", ["GET"], summary="Model download and delete Jobs (not scans)")
 def model_jobs(ctx: RequestContext):
-    from shared.jobs import model_ops
-
     return {"jobs": model_ops.list_jobs(ctx.namespace(query=False))}
 
 
 @models_router.route("/jobs/<name>/logs", ["GET"], summary="Logs of a model operation Job")
 def model_job_logs(ctx: RequestContext, name: str):
-    from shared.jobs import model_ops
-
     namespace = ctx.namespace(query=False)
     job = model_ops.read_job(namespace, name, listed_only=True)
     return {"name": name, "status": model_ops.job_status(job), "logs": model_ops.logs(namespace, name)}
@@ -190,8 +176,6 @@ def model_job_logs(ctx: RequestContext, name: str):
 @models_router.route("/<provider>/<filename>", ["DELETE"], summary="Delete a model file from the PVC (a Kubernetes Job)",
                      responses={202: "{job, provider, file}"})
 def delete_model(ctx: RequestContext, provider: str, filename: str):
-    from shared.jobs import model_ops
-
     provider = model_ops.segment(provider, "provider")
     filename = model_ops.segment(filename, "filename")
     job = model_ops.build_job(ctx.namespace(query=False), "delete", {"TARGET": f"{model_ops.MOUNT}/{provider}/{filename}"},

@@ -19,6 +19,7 @@ from shared.executor import workspace_inputs as ws
 from shared.http import RequestContext, Router
 from shared.jobs import stores
 from shared.jobs.multipart import read_file_field
+from shared.store.blobs import get_blob, put_blob
 
 router = Router("/api/workspace-uploads", dialect="simple", tag="labrats workspace uploads",
                 authenticator=authenticate_dashboard)
@@ -36,8 +37,6 @@ def _too_large() -> TooLarge:
 @router.route("", ["POST"], summary="Upload a workspace file (multipart field `file`)", max_body_bytes=sys.maxsize,
               responses={201: "{id, name, size, contentType, createdAt}"})
 def create_workspace_upload(ctx: RequestContext):
-    from shared.store.blobs import put_blob
-
     limit = get_settings().workspace_upload_max_bytes
     upload, data = read_file_field(ctx, limit, _too_large)
     if not data:
@@ -64,8 +63,6 @@ def list_workspace_uploads(ctx: RequestContext):
 @router.route("/<upload_id>/<name>/raw", ["GET"], summary="Download a workspace upload")
 def download_workspace_upload(ctx: RequestContext, upload_id: str, name: str):
     from flask import Response
-
-    from shared.store.blobs import get_blob
 
     record = ws.workspace_uploads.require(ctx.namespace(query=False), upload_id, NOT_FOUND)
     if record.doc["name"] != name:

@@ -12,9 +12,21 @@ from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import PageToken, page_token, parse_limit, parse_sequence
 from shared.monitors import schedule
-from shared.monitors.store import MONITOR_NOT_FOUND, items, monitors, record_event, runs, scope
+from shared.monitors.runs import start_run
+from shared.monitors.store import (
+    MONITOR_NOT_FOUND,
+    events_stream,
+    index_repo,
+    items,
+    monitors,
+    record_event,
+    runs,
+    scope,
+    unindex_repo,
+)
+from shared.monitors.validation import identity, normalize_spec, validate_name
 from shared.schedules import respecced
-from shared.store import Record
+from shared.store import Record, VersionConflict, streams
 
 router = Router("/api/v1/monitors", dialect="orka", tag="monitors")
 _SHA = re.compile(r"^[0-9a-fA-F]{4,40}$")  # the spec's own example is "abc123"
@@ -46,9 +58,6 @@ def _string_map(value: Any, field: str) -> dict[str, str]:
 @router.route("/repositories", ["POST"], summary="Create a repository monitor",
               responses={201: "The created RepositoryMonitor", 409: "Duplicate"})
 def create_monitor(ctx: RequestContext):
-    from shared.monitors.store import index_repo
-    from shared.monitors.validation import identity, normalize_spec, validate_name
-
     body = ctx.json_object()
     name, explicit_ns, raw_spec = identity(body)
     name = validate_name(name)
@@ -86,9 +95,6 @@ def get_monitor(ctx: RequestContext, name: str):
 
 @router.route("/repositories/<name>", ["PUT"], summary="Update repository monitor spec")
 def update_monitor(ctx: RequestContext, name: str):
-    from shared.monitors.store import index_repo, unindex_repo
-    from shared.monitors.validation import normalize_spec
-
     body = ctx.json_object()
     principal = ctx.require_principal()
     namespace = resolve_namespace(principal, ctx.args.get("namespace"))
@@ -97,7 +103,6 @@ def update_monitor(ctx: RequestContext, name: str):
     current = monitors.require(namespace, name, MONITOR_NOT_FOUND)
     spec = normalize_spec(body["spec"], namespace)
     doc = respecced(current.doc, spec)
-    from shared.store import VersionConflict
 
     try:
         record = monitors.replace(namespace, name, doc, expected_version=current.version)
@@ -114,8 +119,6 @@ def update_monitor(ctx: RequestContext, name: str):
 
 @router.route("/repositories/<name>", ["DELETE"], summary="Delete repository monitor")
 def delete_monitor(ctx: RequestContext, name: str):
-    from shared.monitors.store import unindex_repo
-
     principal = ctx.require_principal()
     namespace = resolve_namespace(principal, ctx.args.get("namespace"))
     record = monitors.require(namespace, name, MONITOR_NOT_FOUND)
@@ -131,8 +134,6 @@ def delete_monitor(ctx: RequestContext, name: str):
 @router.route("/repositories/<name>/runs", ["POST"], summary="Trigger a manual monitor run",
               responses={201: "The queued run", 409: "A run is already active"})
 def create_run(ctx: RequestContext, name: str):
-    from shared.monitors.runs import start_run
-
     body = ctx.json_object(allow_empty=True)
     principal = ctx.require_principal()
     namespace = resolve_namespace(principal, ctx.args.get("namespace"))
@@ -183,9 +184,6 @@ def list_items(ctx: RequestContext, name: str):
 
 @router.route("/events", ["GET"], summary="List monitor audit events")
 def list_events(ctx: RequestContext):
-    from shared.monitors.store import events_stream
-    from shared.store import streams
-
     namespace = ctx.namespace()
     name = ctx.args.get("name")
     if not name:

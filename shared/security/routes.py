@@ -10,7 +10,12 @@ from shared.clock import now_rfc3339
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import page_token, parse_limit, string_map
+from shared.monitors.validation import identity, validate_name
 from shared.schedules import respecced
+from shared.security import schedule
+from shared.security.results import ThreatModelBody, reason_of, save_threat_model
+from shared.security.retention import bury
+from shared.security.scans import start_scan
 from shared.security.store import (
     SCAN_NOT_FOUND,
     dropped,
@@ -23,7 +28,9 @@ from shared.security.store import (
     slices,
     threat_models,
 )
-from shared.store import ObjectStore, Record
+from shared.security.validation import normalize_spec, reject_server_stamped
+from shared.store import ObjectStore, Record, VersionConflict
+from shared.tasks.service import cancel_task
 
 router = Router("/api/v1/security", dialect="orka", tag="security")
 FINDING_FILTERS = ("severity", "validationStatus", "state", "sliceID", "category")
@@ -62,10 +69,6 @@ def filtered_page(store: ObjectStore, partition: str, ctx: RequestContext, wante
 @router.route("/repositories", ["POST"], summary="Create a repository scan",
               responses={201: "The created RepositoryScan", 409: "Duplicate"})
 def create_repository(ctx: RequestContext):
-    from shared.monitors.validation import identity, validate_name
-    from shared.security import schedule
-    from shared.security.validation import normalize_spec, reject_server_stamped
-
     body = ctx.json_object()
     reject_server_stamped(body)
     name, explicit_ns, raw_spec = identity(body)
@@ -99,10 +102,6 @@ def get_repository(ctx: RequestContext, name: str):
 
 @router.route("/repositories/<name>", ["PUT"], summary="Update repository scan spec")
 def update_repository(ctx: RequestContext, name: str):
-    from shared.security import schedule
-    from shared.security.validation import normalize_spec, reject_server_stamped
-    from shared.store import VersionConflict
-
     body = ctx.json_object()
     reject_server_stamped(body, allow=("resourceVersion",))
     namespace = ctx.namespace()
@@ -125,9 +124,6 @@ def update_repository(ctx: RequestContext, name: str):
 
 @router.route("/repositories/<name>", ["DELETE"], summary="Delete repository scan")
 def delete_repository(ctx: RequestContext, name: str):
-    from shared.security import schedule
-    from shared.security.retention import bury
-
     namespace = ctx.namespace()
     record = require_repository(namespace, name)
     # Children live under the resource's uid: unreachable once it is gone, swept by the scheduler.
@@ -143,8 +139,6 @@ def delete_repository(ctx: RequestContext, name: str):
 
 def _cancel_active_scan(record: Record) -> None:
     """The deleted repository's running slice tasks are cancelled: their results would be discarded."""
-    from shared.tasks.service import cancel_task
-
     run_id = (record.doc.get("status") or {}).get("activeScan")
     run = runs.get(repo_scope(record), run_id) if run_id else None
     for task in ((run.doc.get("tasks") or {}).values() if run else ()):
@@ -173,7 +167,6 @@ def get_threat_model(ctx: RequestContext, name: str):
 def put_threat_model(ctx: RequestContext, name: str):
     from pydantic import ValidationError
 
-    from shared.security.results import ThreatModelBody, reason_of, save_threat_model
 
     body = ctx.json_object()
     for key in ("source", "updatedAt", "updatedBy", "scanRunID", "repository", "namespace", "resourceVersion"):
@@ -202,8 +195,6 @@ def list_scans(ctx: RequestContext, name: str):
 @router.route("/repositories/<name>/scans", ["POST"], summary="Trigger manual scan",
               responses={201: "The started ScanRun", 409: "A scan is already running"})
 def create_scan(ctx: RequestContext, name: str):
-    from shared.security.scans import start_scan
-
     ctx.json_object(allow_empty=True)
     principal = ctx.require_principal()
     namespace = ctx.namespace()

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.catalog.resolution import resolve_for_task
+from shared.catalog.stores import tools
 from shared.catalog.tool_runtime import tool_spec
 
 
@@ -29,9 +31,6 @@ def needs_resolution(spec: dict[str, Any]) -> bool:
 
 
 def resolve_for_dispatch(namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
-    from shared.catalog.resolution import resolve_for_task
-    from shared.catalog.stores import tools
-
     resolved = resolve_for_task(namespace, spec)
     agent_spec = (resolved.agent or {}).get("spec", {})
     out: dict[str, Any] = {k: v for k, v in resolved.settings.items() if k != "systemPrompt"}

@@ -8,12 +8,16 @@ from shared.errors import NotFound
 from shared.events import Event
 from shared.executor.base import ExecutorError
 from shared.executor.factory import get_executor
+from shared.executor.sandbox import requested
 from shared.logs import get_logger
 from shared.models.worker_contract import WORKER_LOST
 from shared.store import AlreadyExists, Record
+from shared.tasks import queue
+from shared.tasks.agent_setup import needs_resolution, resolve_for_dispatch
+from shared.tasks.cron import start_schedule
 from shared.tasks.leases import is_current
 from shared.tasks.lifecycle import set_condition, transition
-from shared.tasks.repository import tasks
+from shared.tasks.repository import resolved_agents, tasks
 
 log = get_logger("dispatcher")
 
@@ -28,11 +32,9 @@ def on_task_created(event: Event) -> None:
     if record.doc.get("spec", {}).get("suspend"):
         return
     if record.doc.get("spec", {}).get("schedule"):
-        from shared.tasks.cron import start_schedule
 
         start_schedule(record)  # a cron parent: the scheduler creates its runs
         return
-    from shared.tasks import queue
 
     if queue.cap() > 0:
         # A concurrency cap: wait in line; the highest-priority waiting task starts when a slot is free.
@@ -54,7 +56,6 @@ def start_task(record: Record) -> bool:
         job = get_executor().start(claimed, worker_exited)
     except (ExecutorError, NotFound) as exc:
         transition(namespace, name, "Failed", message=str(exc), attempt=_attempt(claimed))
-        from shared.tasks import queue
 
         queue.release_slot(namespace, name)  # nothing runs: the slot is free at once
         return True
@@ -85,9 +86,6 @@ def _save_resolution(record: Record) -> None:
     with its spec through the worker API, so neither travels in its environment (whose single
     variables are capped at 128 KiB).
     """
-    from shared.tasks.agent_setup import needs_resolution, resolve_for_dispatch
-    from shared.tasks.repository import resolved_agents
-
     spec = record.doc.get("spec", {})
     if not needs_resolution(spec):
         return
@@ -101,7 +99,6 @@ def _save_resolution(record: Record) -> None:
 def on_task_finished(event: Event) -> None:
     """A task ended: stop its job if needed; with a concurrency cap, free its slot and start the next."""
     on_task_stopped(event)
-    from shared.tasks import queue
 
     if queue.cap() > 0:
         data = event.data or {}
@@ -134,6 +131,4 @@ def _timed_out(record: Record | None) -> bool:
 
 
 def _sandboxed(record: Record) -> bool:
-    from shared.executor.sandbox import requested
-
     return requested(record) is not None

@@ -10,14 +10,17 @@ from flask import Response
 
 from shared.config import get_settings
 from shared.errors import Conflict, Invalid, NotFound
+from shared.executor.factory import job_output
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit, parse_sequence
+from shared.http.sse import frame, sse_response
 from shared.models.phases import TERMINAL_PHASES
 from shared.store import Record
 from shared.store.blobs import delete_blob, get_blob
 from shared.store.objects import get_together
+from shared.tasks.feed import read_feed
 from shared.tasks.lifecycle import announce
-from shared.tasks.plans import plan_summary
+from shared.tasks.plans import plan_state, plan_summary
 from shared.tasks.repository import (
     TASK_NOT_FOUND,
     artifact_key,
@@ -29,6 +32,7 @@ from shared.tasks.repository import (
     result_text,
     tasks,
 )
+from shared.tasks.selectors import list_matching, parse_selector
 from shared.tasks.service import cancel_task, drop_indexes, task_view, task_views
 from shared.tasks.service import create_task as create_task_record
 
@@ -56,8 +60,6 @@ def create_task(ctx: RequestContext):
 
 @router.route("", ["GET"], summary="List tasks (paginated, labelSelector)")
 def list_tasks(ctx: RequestContext):
-    from shared.tasks.selectors import list_matching, parse_selector
-
     limit = parse_limit(ctx.args, default=100, maximum=500, zero_means_all=True)
     token = ctx.args.get("continue") or None
     if limit is None and token:
@@ -126,8 +128,6 @@ def get_result(ctx: RequestContext, name: str):
 
 @router.route("/<name>/plan", ["GET"], summary="Get task plan")
 def get_plan(ctx: RequestContext, name: str):
-    from shared.tasks.plans import plan_state
-
     namespace = ctx.namespace()
     tasks.require(namespace, name, TASK_NOT_FOUND)
     plan = plans.get(namespace, name)
@@ -144,15 +144,12 @@ def _current_logs(record: Record) -> str:
         return text
     if not record.doc.get("status", {}).get("jobName"):
         raise NotFound(PENDING_LOGS)
-    from shared.executor.factory import job_output
 
     return job_output(record)
 
 
 @router.route("/<name>/logs", ["GET"], summary="Task logs (`?follow=true` streams SSE)", streaming=True)
 def get_logs(ctx: RequestContext, name: str):
-    from shared.http.sse import frame, sse_response
-
     namespace = ctx.namespace()
     record = tasks.require(namespace, name, TASK_NOT_FOUND)
     text = _current_logs(record)
@@ -160,7 +157,6 @@ def get_logs(ctx: RequestContext, name: str):
         return {"logs": text}
     settings = get_settings()
 
-    from shared.executor.factory import job_output
 
     def frames():
         sent = 0
@@ -228,9 +224,6 @@ def list_children(ctx: RequestContext, name: str):
 @router.route("/<name>/stream", ["GET"], summary="Task events as SSE (id: lines, heartbeats, Last-Event-ID)",
               streaming=True)
 def stream(ctx: RequestContext, name: str):
-    from shared.http.sse import frame, sse_response
-    from shared.tasks.feed import read_feed
-
     namespace = ctx.namespace()
     tasks.require(namespace, name, TASK_NOT_FOUND)
     raw_after = ctx.request.headers.get("Last-Event-ID") or ctx.args.get("after") or "0"

@@ -26,14 +26,20 @@ from shared.clock import now_rfc3339, parse_rfc3339
 from shared.config import get_settings
 from shared.duration import parse_go_duration
 from shared.events import Event
+from shared.executor.base import ExecutorError
+from shared.executor.factory import get_executor
 from shared.logs import get_logger
 from shared.models.phases import TERMINAL_PHASES
 from shared.models.worker_contract import WORKER_LOST
 from shared.store import Record
+from shared.store.blobs import put_blob
+from shared.tasks import queue
 from shared.tasks.cron import fire_schedule
+from shared.tasks.dispatch import start_task
 from shared.tasks.leases import attempt_of, lapsed_for
 from shared.tasks.lifecycle import announce, announce_transition, set_condition, transition
-from shared.tasks.repository import live, live_shards, tasks, unmark_live
+from shared.tasks.queue import drain
+from shared.tasks.repository import live, live_shards, result_key, tasks, unmark_live
 
 log = get_logger("scheduler")
 
@@ -58,8 +64,6 @@ def run_tick(now: datetime | None = None) -> None:
             if cursor is None:
                 break
     if waiting:
-        from shared.tasks.dispatch import start_task
-        from shared.tasks.queue import drain
 
         for namespace in sorted(waiting):
             try:
@@ -107,7 +111,6 @@ def check_task(namespace: str, name: str, now: datetime) -> bool:
     if phase == "Scheduled":
         fire_schedule(record, now)
     elif phase == "Pending" and not status.get("jobName"):
-        from shared.tasks import queue
 
         if queue.cap() > 0:
             queue.enqueue(record)  # idempotent; also recovers a lost created event
@@ -121,9 +124,6 @@ def check_task(namespace: str, name: str, now: datetime) -> bool:
 
 def _read_back(record: Record) -> bool:
     """Finish a Running task whose job ended (Kubernetes); a container task's logs become its result."""
-    from shared.executor.base import ExecutorError
-    from shared.executor.factory import get_executor
-
     executor = get_executor()
     try:
         outcome = executor.poll(record)
@@ -149,9 +149,6 @@ def _reclaim(record: Record, idle: float) -> None:
     """Fail the attempt whose worker stopped heartbeating (reason WorkerLost); retryPolicy then
     decides, as for any failure. The write is fenced by the attempt: if the worker reported (or a
     newer attempt started) since this tick read the task, nothing happens."""
-    from shared.executor.base import ExecutorError
-    from shared.executor.factory import get_executor
-
     attempt = attempt_of(record.doc)
     message = f"worker lost: no heartbeat for {idle:.0f}s (attempt {attempt})"
     moved = transition(record.namespace, record.name, "Failed", message=message, attempt=attempt,
@@ -169,10 +166,6 @@ def _reclaim(record: Record, idle: float) -> None:
 
 
 def _save_container_output(record: Record, executor: Any) -> None:
-    from shared.executor.base import ExecutorError
-    from shared.store.blobs import put_blob
-    from shared.tasks.repository import result_key
-
     try:
         output = executor.logs(record) or ""
     except ExecutorError:
@@ -192,9 +185,6 @@ def _save_container_output(record: Record, executor: Any) -> None:
 
 
 def _time_out(namespace: str, name: str, timeout: str) -> None:
-    from shared.executor.base import ExecutorError
-    from shared.executor.factory import get_executor
-
     message = f"task timed out after {timeout}"
     moved = transition(namespace, name, "Failed", message=message, only_from=frozenset({"Running"}),
                        also=lambda status: set_condition(status, "TimedOut", True, "Timeout", message))

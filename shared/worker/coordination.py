@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.agent.tools import Tool, fail, ok
+from shared.duration import parse_go_duration
 from shared.llm.base import ToolSpec
 from shared.workerapi.client import InternalClient
 
@@ -98,7 +99,6 @@ def wait_for_tasks(ctx: WorkerContext, args: dict[str, Any]) -> dict:
         names = [names]
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         return fail("tasks must be a list of task names")
-    from shared.duration import parse_go_duration
 
     try:
         wanted = parse_go_duration(str(args.get("timeout", "10m")))

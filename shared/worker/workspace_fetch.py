@@ -11,15 +11,14 @@ import os
 import sys
 from pathlib import Path
 
+import httpx
+
+from shared.executor.workspace_inputs import write
 from shared.models.worker_contract import INTERNAL_URL_ENV, TASK_NAME_ENV, TASK_NAMESPACE_ENV, WORKSPACE_ENV
+from shared.workerapi.client import worker_token
 
 
 def main() -> int:
-    import httpx
-
-    from shared.executor.workspace_inputs import write
-    from shared.workerapi.client import worker_token
-
     namespace, task = os.environ[TASK_NAMESPACE_ENV], os.environ[TASK_NAME_ENV]
     base = os.environ[INTERNAL_URL_ENV].rstrip("/") + f"/internal/v1/workspace-inputs/{namespace}/{task}"
     directory = Path(os.environ.get(WORKSPACE_ENV) or "/workspace")

@@ -12,13 +12,12 @@ from typing import Any
 
 from shared.clock import now_rfc3339
 from shared.errors import NotFound
+from shared.memory.sessions import NOT_FOUND, append_message, sessions, transcript_lines, visible
 from shared.store import AlreadyExists
 
 
 def transcript_text(namespace: str, session: str) -> str:
     """The JSONL transcript; NotFound("session not found") for a missing or hidden session."""
-    from shared.memory.sessions import NOT_FOUND, sessions, transcript_lines, visible
-
     record = sessions.get(namespace, session)
     if not visible(record):
         raise NotFound(NOT_FOUND)
@@ -26,8 +25,6 @@ def transcript_text(namespace: str, session: str) -> str:
 
 
 def append_messages(namespace: str, session: str, messages: list[dict[str, Any]], *, task: str = "") -> None:
-    from shared.memory.sessions import append_message, sessions
-
     stamp = now_rfc3339()
     with contextlib.suppress(AlreadyExists):
         sessions.create(namespace, session, {"name": session, "namespace": namespace, "sessionType": "task",
