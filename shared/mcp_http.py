@@ -23,7 +23,6 @@ from shared.auth.authorization import AUTHENTICATED
 from shared.config import get_settings
 from shared.errors import Unavailable
 from shared.http.api import RequestContext, Router
-from shared.mcp_server import build_server
 
 router = Router("/mcp", dialect="orka", tag="mcp")
 _bridge: Any = None
@@ -33,6 +32,7 @@ _lock = threading.Lock()
 def _build_bridge(api_url: str) -> Any:
     from a2wsgi import ASGIMiddleware
 
+    from shared.mcp_server import build_server  # the mcp SDK: loaded on the first /mcp call (cold start)
 
     server = build_server(api_url, forward_auth=True)
     app = server.streamable_http_app()  # creates the session manager

@@ -221,6 +221,7 @@ class Settings(BaseSettings):
     port: str | None = None
     event_log: str | None = None
     listen_fd: str | None = None
+    parent_pid: str | None = None  # a supervised function process ends with the platform that started it
     # Coding-agent tasks (an Agent with `runtime.type`): the image with the four CLIs (Dockerfile
     # target `runtimes`), and where a local worker finds them (`make runtimes` installs runtimes/).
     runtime_image: str = "ghcr.io/shoal-dev/shoal-runtimes:0.1.0"

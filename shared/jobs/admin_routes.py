@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.auth import api_keys, dashboard, oidc_login
-from shared.auth.dashboard import authenticate_dashboard
+from shared.auth.api_keys import authenticate_dashboard
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, Unauthorized, Unavailable, UpstreamError
@@ -232,7 +232,7 @@ def me(ctx: RequestContext):
     user = None
     if ctx.request.headers.get("Authorization") or ctx.request.cookies.get(dashboard.SESSION_COOKIE):
         try:
-            principal = dashboard.authenticate_dashboard(ctx.request.headers)
+            principal = authenticate_dashboard(ctx.request.headers)
             user = {"username": principal.username, "subject": principal.subject, "kind": principal.kind}
             for key in ("email", "name"):
                 if principal.claims.get(key):

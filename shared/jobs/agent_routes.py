@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.auth.dashboard import authenticate_dashboard
+from shared.auth.api_keys import authenticate_dashboard
 from shared.catalog.stores import agents
 from shared.clock import now_rfc3339
 from shared.errors import Conflict, Invalid, NotFound

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from shared.auth.dashboard import authenticate_dashboard
+from shared.auth.api_keys import authenticate_dashboard
 from shared.errors import Invalid, NotFound
 from shared.executor.workspace_inputs import check_references
 from shared.http import RequestContext, Router, json_response

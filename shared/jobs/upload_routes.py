@@ -6,7 +6,7 @@ import re
 import sys
 import uuid
 
-from shared.auth.dashboard import authenticate_dashboard
+from shared.auth.api_keys import authenticate_dashboard
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge

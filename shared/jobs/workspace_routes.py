@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import uuid
 
-from shared.auth.dashboard import authenticate_dashboard
+from shared.auth.api_keys import authenticate_dashboard
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge

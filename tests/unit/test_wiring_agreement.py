@@ -52,7 +52,8 @@ def test_the_handler_table_names_exactly_the_event_functions_and_every_handler_l
 
 
 def test_every_gateway_route_goes_to_a_function_that_serves_under_it():
-    served = {fn: [r.rule for r in build_api(fn).routes] for fn in FUNCTION_ROUTERS}
+    # every function also answers /metrics itself (the pipeline, shared/observability)
+    served = {fn: [r.rule for r in build_api(fn).routes] + ["/metrics"] for fn in FUNCTION_ROUTERS}
     for match in manifests.routes():
         assert match.backend in FUNCTION_ROUTERS, match
         samples = [re.sub(r"<[^>]*>", "x", rule) for rule in served[match.backend]]
