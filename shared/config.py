@@ -18,7 +18,7 @@ __all__ = ["Settings", "get_settings", "reset_settings"]
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings, read from the environment on first use."""
-    from shared.settings import Settings
+    from shared.settings import Settings  # pydantic-settings: loaded on first use (cold start)
 
     return Settings()
 
@@ -30,7 +30,7 @@ def reset_settings() -> None:
 
 def __getattr__(name: str):
     if name == "Settings":  # `from shared.config import Settings` still works, lazily
-        from shared.settings import Settings
+        from shared.settings import Settings  # lazily, as above
 
         return Settings
     raise AttributeError(name)

@@ -32,7 +32,7 @@ _lock = threading.Lock()
 def _build_bridge(api_url: str) -> Any:
     from a2wsgi import ASGIMiddleware
 
-    from shared.mcp_server import build_server
+    from shared.mcp_server import build_server  # the mcp SDK: loaded on the first /mcp call (cold start)
 
     server = build_server(api_url, forward_auth=True)
     app = server.streamable_http_app()  # creates the session manager

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.clock import now_rfc3339, parse_rfc3339
 from shared.logs import get_logger
 from shared.store import AlreadyExists, Companion, ObjectStore, Record
 
@@ -97,8 +98,6 @@ def claim_due(store: ObjectStore, namespace: str, name: str, now: datetime, *, r
     from the index. `started(doc)`: records to write with a claim that starts a run (the run itself),
     in the same transaction, so the claim never exists without them.
     """
-    from shared.clock import parse_rfc3339
-
     record = store.get(namespace, name)
     schedule = (record.doc.get("spec") or {}).get("schedule") if record else None
     if record is None or not schedule:
@@ -137,8 +136,6 @@ def claim_due(store: ObjectStore, namespace: str, name: str, now: datetime, *, r
 def release_active(store: ObjectStore, namespace: str, name: str, run_id: str, *, active: str, last_time: str,
                    last_phase: str, phase: str) -> None:
     """Free the resource's active-run field if `run_id` still holds it, recording when and how it ended."""
-    from shared.clock import now_rfc3339
-
     def release(doc: dict[str, Any]) -> bool:
         status = doc.setdefault("status", {})
         if status.get(active) != run_id:

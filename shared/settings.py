@@ -220,6 +220,27 @@ class Settings(BaseSettings):
     # Kubernetes executor: the worker image and ServiceAccount of task Jobs.
     worker_image: str = "ghcr.io/shoal-dev/shoal:0.1.0"
     worker_service_account: str = "shoal-worker"
+    # The executor→worker contract (shared.models.worker_contract): set by an executor for the worker it
+    # starts and read by that worker only (SHOAL_INTERNAL_URL and SHOAL_TASK_LEASE_SECONDS are above).
+    # The worker reads them from its environment through the contract's names, so it loads no settings
+    # for them; they are fields here so that this file names every variable Shoal reads.
+    task_namespace: str | None = None
+    task_name: str | None = None
+    task_attempt: str | None = None       # the attempt the worker runs: its fencing token
+    worker_token: str | None = None       # the local executor's credential; in a cluster the ServiceAccount token
+    workspace: str | None = None          # the worker's workspace directory
+    git_username: str | None = None       # a task's gitSecretRef, for git's credential helper only
+    git_token: str | None = None
+    git_password: str | None = None
+    git_github_token: str | None = None
+    # Read by the processes they concern without loading settings: the mock provider's script, and the
+    # local platform's gateway address, event log and inherited listening socket (`make run`).
+    mock_script: str | None = None
+    host: str | None = None
+    port: str | None = None
+    event_log: str | None = None
+    listen_fd: str | None = None
+    parent_pid: str | None = None  # a supervised function process ends with the platform that started it
     # Coding-agent tasks (an Agent with `runtime.type`): the image with the four CLIs (Dockerfile
     # target `runtimes`), and where a local worker finds them (`make runtimes` installs runtimes/).
     runtime_image: str = "ghcr.io/shoal-dev/shoal-runtimes:0.1.0"

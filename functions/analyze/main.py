@@ -2,7 +2,7 @@
 
 import functions_framework
 
-from shared.http.catalog import build_api
+from shared.http.route_table import build_api
 
 api = build_api("analyze")
 

@@ -1,8 +1,8 @@
-"""The `console` function: wiring only; the routes live in shared (see shared.http.catalog)."""
+"""The `console` function: wiring only; the routes live in shared (see shared.http.route_table)."""
 
 import functions_framework
 
-from shared.http.catalog import build_api
+from shared.http.route_table import build_api
 
 api = build_api("console")
 

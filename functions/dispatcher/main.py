@@ -1,16 +1,12 @@
-"""The `dispatcher` event function: starts tasks on the executor (Knative Trigger → HTTP)."""
+"""The `dispatcher` event function: starts tasks on the executor (Knative Trigger → HTTP);
+its handlers are in shared.events.handler_table."""
 
 import functions_framework
 
 from shared.events.consumer import consume
-from shared.tasks.dispatch import on_task_created, on_task_finished
+from shared.events.handler_table import build_handlers
 
-HANDLERS = {
-    "dev.shoal.task.created": on_task_created,
-    "dev.shoal.task.retried": on_task_created,
-    "dev.shoal.task.deleted": on_task_finished,
-    "dev.shoal.task.finished": on_task_finished,
-}
+HANDLERS = build_handlers("dispatcher")
 
 
 @functions_framework.http

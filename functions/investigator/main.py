@@ -1,11 +1,12 @@
-"""The `investigator` event function: runs incident investigations (Knative Trigger → HTTP)."""
+"""The `investigator` event function: runs incident investigations (Knative Trigger → HTTP).
+Its handlers are in shared.events.handler_table."""
 
 import functions_framework
 
 from shared.events.consumer import consume
-from shared.incidents.runner import on_investigation_requested
+from shared.events.handler_table import build_handlers
 
-HANDLERS = {"dev.shoal.investigation.requested": on_investigation_requested}
+HANDLERS = build_handlers("investigator")
 
 
 @functions_framework.http

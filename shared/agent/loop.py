@@ -1,6 +1,8 @@
 """The one agent loop: call the model, run the tools it asks for, repeat until it answers.
 
-Used by the task worker now, and by chat, the compat endpoints and incident analysis later.
+Used by the task worker (`shared.worker.run`), chat turns (`shared.chat.turn`), the compat endpoints'
+server-side tools (`shared.compat.engine`) and incident investigations (`shared.investigation.engine`);
+each brings its own tools and `LoopRules`.
 """
 
 from __future__ import annotations

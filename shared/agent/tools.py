@@ -42,3 +42,15 @@ class ToolRegistry:
 def render_result(value: Any) -> str:
     """A tool's return value as the text the model sees."""
     return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+# The result shape of the worker's tools (built-ins, coordination): success with data, or a typed error.
+def ok(data: object) -> dict:
+    return {"success": True, "data": data}
+
+
+def fail(error: str, error_type: str = "invalid_arguments", suggestion: str | None = None) -> dict:
+    result = {"success": False, "error": error, "errorType": error_type}
+    if suggestion:
+        result["suggestion"] = suggestion
+    return result

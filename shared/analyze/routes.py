@@ -10,12 +10,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shared.analyze import models
-from shared.analyze.operator_keys import authenticate_operator
+from shared.analyze import models, records
+from shared.analyze.models import AnalyzeRequest, AnalyzeResponse, OutcomeRequest, prompt_context
+from shared.analyze.operator_keys import authenticate_operator, is_operator, operator_namespace
+from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import ShoalError, Unavailable, UpstreamError
-from shared.http.api import RequestContext, Router
+from shared.http.api import RequestContext, Router, json_response
+from shared.http.body import parse_json
+from shared.investigation import metrics
+from shared.investigation.audit import emit_audit
+from shared.investigation.engine import InvestigationFailed, investigate
+from shared.investigation.patch_filter import PATCH_TYPE, filter_patch
+from shared.investigation.schema import Subject
+from shared.llm.base import ProviderError
+from shared.llm.registry import resolve
 from shared.logs import get_logger
 
 log = get_logger("analyze")
@@ -51,7 +61,6 @@ def _errors(exc: Any, where: str) -> list[dict[str, Any]]:
 def _body(ctx: RequestContext, model: Any) -> Any:
     from pydantic import ValidationError
 
-    from shared.http.body import parse_json
 
     raw = ctx.request.get_data(cache=True)
     try:
@@ -80,8 +89,6 @@ def _limit(ctx: RequestContext) -> int:
 
 
 def _provider():
-    from shared.llm.registry import resolve
-
     settings = get_settings()
     if settings.llm_provider == "mock" and not settings.analyze_allow_mock:
         raise Unavailable(NO_PROVIDER)
@@ -93,8 +100,6 @@ def _provider():
 
 def _action(request: Any, finding: Any) -> tuple[dict[str, Any] | None, str, list[str]]:
     """(action or None, note for the recommendation, dropped paths) after the target and allow-list checks."""
-    from shared.investigation.patch_filter import PATCH_TYPE, filter_patch
-
     if finding.patch is None:
         return None, "", []
     target = {"kind": request.resource_kind, "namespace": request.namespace, "name": request.resource_name}
@@ -116,9 +121,6 @@ def _action(request: Any, finding: Any) -> tuple[dict[str, Any] | None, str, lis
 def _namespace(principal: Any, requested: str) -> str:
     """Where the analysis runs: an operator key's namespaces, else Shoal's namespace rules; none
     requested (upstream's default "") = the caller's own or the default namespace."""
-    from shared.analyze.operator_keys import is_operator, operator_namespace
-    from shared.auth.namespaces import resolve_namespace
-
     if is_operator(principal):
         return operator_namespace(principal, requested, get_settings().default_namespace)
     return resolve_namespace(principal, requested or None)
@@ -126,9 +128,6 @@ def _namespace(principal: Any, requested: str) -> str:
 
 def _scope(principal: Any) -> str:
     """The partition of a caller's analyses and reports: an operator's own, else its namespace scope."""
-    from shared.analyze import records
-    from shared.analyze.operator_keys import is_operator
-
     return principal.subject if is_operator(principal) else records.scope(principal.namespace)
 
 
@@ -149,14 +148,6 @@ def _patch_step(action: dict[str, Any] | None) -> str:
               responses={422: "Validation error", 503: "No LLM provider configured", 502: "LLM provider failed"},
               request_model=models.AnalyzeRequest, response_model=models.AnalyzeResponse)
 def analyze(ctx: RequestContext):
-    from shared.analyze import records
-    from shared.analyze.models import AnalyzeRequest, AnalyzeResponse, prompt_context
-    from shared.investigation import metrics
-    from shared.investigation.audit import emit_audit
-    from shared.investigation.engine import InvestigationFailed, investigate
-    from shared.investigation.schema import Subject
-    from shared.llm.base import ProviderError
-
     request = _body(ctx, AnalyzeRequest)
     principal = ctx.require_principal()
     namespace = _namespace(principal, request.namespace)
@@ -219,8 +210,6 @@ def analyze(ctx: RequestContext):
 def _listing(ctx: RequestContext, store_name: str):
     from flask import Response
 
-    from shared.analyze import records
-    from shared.http.api import json_response
 
     store = records.analyses if store_name == "analyses" else records.reports
     items, cursor = records.page(store, _scope(ctx.require_principal()), _limit(ctx),
@@ -247,9 +236,6 @@ def list_reports(ctx: RequestContext):
               responses={422: "Validation error"}, request_model=models.OutcomeRequest,
               response_model=models.OutcomeResponse)
 def report_outcome(ctx: RequestContext):
-    from shared.analyze import records
-    from shared.analyze.models import OutcomeRequest
-
     body = _body(ctx, OutcomeRequest)
     principal = ctx.require_principal()
     if records.record_outcome(_scope(principal), body.resource_kind, body.namespace, body.resource_name,

@@ -23,8 +23,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from shared.auth import dashboard
+from shared.auth.key_hash import hash_key
 from shared.auth.principal import Principal
-from shared.auth.resolver import authenticate, bearer_token
+from shared.auth.resolver import authenticate, bearer_token, dev_token_authenticator
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Conflict, NotFound, Unauthorized
@@ -42,13 +44,6 @@ key_hashes = ObjectStore("apikeyhash")  # lookup: hash -> {id}
 key_names = ObjectStore("apikeyname")
 
 INVALID_KEY = "invalid API key"
-
-
-def hash_key(key: str) -> str:
-    pepper = get_settings().api_key_pepper
-    if pepper:
-        return hmac.new(pepper.encode(), key.encode(), hashlib.sha256).hexdigest()
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _public(doc: dict[str, Any]) -> dict[str, Any]:
@@ -145,3 +140,17 @@ def authenticate_api_key(headers: Mapping[str, str]) -> Principal:
         return authenticate(headers)
     except Unauthorized:
         raise Unauthorized(INVALID_KEY) from None
+
+
+def authenticate_dashboard(headers: Mapping[str, str]) -> Principal:
+    """API key (or the shared resolver) when an Authorization header is sent, else the session cookie."""
+    token = dashboard.cookie(headers, dashboard.SESSION_COOKIE)
+    if headers.get("Authorization") or not token:
+        return authenticate_api_key(headers)
+    claims = dashboard.verify(token, "session")
+    if claims is not None:
+        return dashboard.session_principal(claims)
+    principal = dev_token_authenticator(token, headers)  # `make run`: the dev token works as a cookie too
+    if principal is not None:
+        return principal
+    raise Unauthorized(dashboard.INVALID_SESSION)

@@ -24,8 +24,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from shared.auth.kube_auth import kube_configured, subject_access_review
 from shared.auth.principal import Principal
-from shared.errors import Forbidden, Unauthorized
+from shared.config import get_settings
+from shared.errors import Forbidden
 from shared.logs import get_logger
 
 log = get_logger("auth")
@@ -170,24 +172,9 @@ def end(token: contextvars.Token) -> None:
     _current.reset(token)
 
 
-def check_route(explicit_namespace: str | None) -> None:
-    """The route-level check, before the handler runs: worker rule, then namespace + permission."""
-    state = _current.get()
-    if state is None:
-        return
-    # First, so no permission (not even AUTHENTICATED or the worker API's) lets a runtime's token through.
-    check_route_kind(state.principal, state.rule)
-    if state.permission == WORKER:
-        if state.principal.kind not in ("serviceaccount", "dev", "system"):
-            from shared.auth.resolver import INVALID
-
-            raise Unauthorized(INVALID)  # the worker API authenticates ServiceAccount tokens only
-        return
-    if state.permission == AUTHENTICATED:
-        return
-    from shared.auth.namespaces import resolve_namespace
-
-    resolve_namespace(state.principal, explicit_namespace)
+def current_request() -> _RequestAuth | None:
+    """The auth state of the request being handled (None outside a protected route)."""
+    return _current.get()
 
 
 def authorize_current(principal: Principal, namespace: str) -> None:
@@ -212,8 +199,6 @@ def rbac_allows_current(principal: Principal, namespace: str) -> bool:
 
 
 def _sar(principal: Principal, permission: Permission, namespace: str, name: str | None) -> bool:
-    from shared.auth.kube_auth import kube_configured, subject_access_review
-
     if not kube_configured():
         return False  # a Kubernetes principal without a Kubernetes API cannot be authorized
     return subject_access_review(principal, namespace=namespace, verb=permission.verb,
@@ -227,7 +212,6 @@ def rbac_grants(principal: Principal, permission: Permission, namespace: str, na
     if principal.kind in ("serviceaccount", "kubernetes"):
         return _sar(principal, permission, namespace, name)
     if principal.kind == "oidc":
-        from shared.config import get_settings
 
         return bool(get_settings().oidc_rbac) and _sar(as_kubernetes_user(principal), permission, namespace, name)
     return False
@@ -236,8 +220,6 @@ def rbac_grants(principal: Principal, permission: Permission, namespace: str, na
 def as_kubernetes_user(principal: Principal) -> Principal:
     """An OIDC caller as the apiserver's OIDC authenticator would name it (SHOAL_OIDC_RBAC_*), so the
     cluster's RoleBindings for `oidc:alice` / `oidc:devs` govern what it may do through Shoal."""
-    from shared.config import get_settings
-
     settings = get_settings()
     claim = principal.claims.get("email") if settings.oidc_rbac_username_claim == "email" else principal.subject
     if not claim:
@@ -268,7 +250,6 @@ def authorize(principal: Principal, permission: Permission, namespace: str, *, n
             raise Forbidden(f"not authorized to {permission.action}")
         return
     if principal.kind == "txn":
-        from shared.config import get_settings
 
         mode = get_settings().context_token_authorization
         if mode != "off" and not scope_allows(str(principal.claims.get("scope", "")), permission):
@@ -279,7 +260,6 @@ def authorize(principal: Principal, permission: Permission, namespace: str, *, n
                 raise Forbidden(f"context token is not authorized for {permission.action}")
         return
     if principal.kind == "oidc":
-        from shared.config import get_settings
 
         if get_settings().oidc_rbac and not _sar(as_kubernetes_user(principal), permission, namespace, name):
             raise Forbidden(f"not authorized to {permission.action}")

@@ -16,11 +16,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from shared.auth.api_keys import authenticate_api_key
 from shared.auth.principal import Principal
-from shared.auth.resolver import dev_token_authenticator
 from shared.config import get_settings
-from shared.errors import Unauthorized, Unavailable
+from shared.errors import Unavailable
 
 SESSION_COOKIE = "auth_token"
 STATE_COOKIE = "oidc_state"
@@ -75,20 +73,6 @@ def cookie(headers: Mapping[str, str], name: str) -> str | None:
     from werkzeug.http import parse_cookie
 
     return parse_cookie(headers.get("Cookie", "")).get(name) or None
-
-
-def authenticate_dashboard(headers: Mapping[str, str]) -> Principal:
-    """API key (or the shared resolver) when an Authorization header is sent, else the session cookie."""
-    token = cookie(headers, SESSION_COOKIE)
-    if headers.get("Authorization") or not token:
-        return authenticate_api_key(headers)
-    claims = verify(token, "session")
-    if claims is not None:
-        return session_principal(claims)
-    principal = dev_token_authenticator(token, headers)  # `make run`: the dev token works as a cookie too
-    if principal is not None:
-        return principal
-    raise Unauthorized(INVALID_SESSION)
 
 
 def is_https(request: Any) -> bool:

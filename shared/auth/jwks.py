@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.config import get_settings
+from shared.net.outbound import outbound_client
 
 
 class TokenRejected(Exception):
@@ -59,8 +60,6 @@ def _check_url(url: str) -> None:
 
 
 def _fetch_json(url: str) -> Any:
-    from shared.net.outbound import outbound_client
-
     _check_url(url)
     # An identity provider inside the cluster must be admitted by SHOAL_OUTBOUND_ALLOW like any other.
     try:

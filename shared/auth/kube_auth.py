@@ -16,6 +16,7 @@ from shared.auth.principal import Principal
 from shared.auth.ttl_cache import TTLCache
 from shared.config import get_settings
 from shared.errors import Unavailable
+from shared.kube import api_client
 from shared.logs import get_logger
 
 log = get_logger("auth")
@@ -55,7 +56,6 @@ def review_token(token: str) -> Principal | None:
     from kubernetes import client
     from kubernetes.client.rest import ApiException
 
-    from shared.kube import api_client
 
     audiences = [a.strip() for a in get_settings().token_audiences.split(",") if a.strip()]
     spec = client.V1TokenReviewSpec(token=token, audiences=audiences or None)
@@ -90,7 +90,6 @@ def subject_access_review(principal: Principal, *, namespace: str, verb: str, re
     from kubernetes import client
     from kubernetes.client.rest import ApiException
 
-    from shared.kube import api_client
 
     attributes = client.V1ResourceAttributes(namespace=namespace, verb=verb, group=group, resource=resource,
                                              name=name or None, subresource=subresource or None)

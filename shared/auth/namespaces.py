@@ -10,10 +10,18 @@ Every namespace resolved during a request is checked against the route's permiss
 
 from __future__ import annotations
 
-from shared.auth.authorization import authorize_current, rbac_allows_current
+from shared.auth.authorization import (
+    AUTHENTICATED,
+    WORKER,
+    authorize_current,
+    check_route_kind,
+    current_request,
+    rbac_allows_current,
+)
+from shared.auth.messages import INVALID
 from shared.auth.principal import Principal
 from shared.config import get_settings
-from shared.errors import Forbidden
+from shared.errors import Forbidden, Unauthorized
 
 
 def _namespace(principal: Principal, explicit: str | None) -> str:
@@ -46,3 +54,19 @@ def require_same_namespace(principal: Principal, namespace: str) -> None:
         raise Forbidden("namespace-bound identity required")
     if principal.namespace != namespace:
         raise Forbidden("cross-namespace access denied")
+
+
+def check_route(explicit_namespace: str | None) -> None:
+    """The route-level check, before the handler runs: worker rule, then namespace + permission."""
+    state = current_request()
+    if state is None:
+        return
+    # First, so no permission (not even AUTHENTICATED or the worker API's) lets a runtime's token through.
+    check_route_kind(state.principal, state.rule)
+    if state.permission == WORKER:
+        if state.principal.kind not in ("serviceaccount", "dev", "system"):
+            raise Unauthorized(INVALID)  # the worker API authenticates ServiceAccount tokens only
+        return
+    if state.permission == AUTHENTICATED:
+        return
+    resolve_namespace(state.principal, explicit_namespace)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from shared.auth.jwks import TokenRejected, discover_jwks_url, discovery_document, verify_rs256
+from shared.auth.jwks import TokenRejected, _check_url, discover_jwks_url, discovery_document, verify_rs256
 from shared.auth.oidc import USERNAME_CLAIMS, subject_allowed
 from shared.config import get_settings
 from shared.errors import Forbidden, Invalid, Unauthorized, Unavailable, UpstreamError
 from shared.logs import get_logger
+from shared.net.outbound import outbound_client
 
 log = get_logger("auth")
 NOT_CONFIGURED = "OIDC login is not configured"
@@ -83,9 +84,6 @@ def state_matches(expected: str, received: str) -> bool:
 
 
 def _exchange(cfg: LoginConfig, code: str) -> str:
-    from shared.auth.jwks import _check_url
-    from shared.net.outbound import outbound_client
-
     token_url = _endpoint(_discovery(cfg), "token_endpoint")
     try:
         _check_url(token_url)  # https only (http only with SHOAL_AUTH_ALLOW_HTTP)

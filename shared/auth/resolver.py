@@ -13,8 +13,10 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Mapping
 
-from shared.auth import oidc, txn
+from shared.auth import dashboard, oidc, task_tokens, txn
 from shared.auth.jwks import TokenRejected, peek
+from shared.auth.kube_auth import kube_configured, review_token
+from shared.auth.messages import INVALID
 from shared.auth.principal import Principal
 from shared.config import get_settings
 from shared.errors import Unauthorized
@@ -24,7 +26,6 @@ Authenticator = Callable[[str, Mapping[str, str]], Principal | None]
 
 MISSING = "missing authorization header"
 BAD_FORMAT = "invalid authorization header format"
-INVALID = "invalid token"
 
 log = get_logger("auth")
 
@@ -44,8 +45,6 @@ def _is_dev_token(token: str) -> bool:
 
 def service_account_authenticator(token: str, headers: Mapping[str, str]) -> Principal | None:
     """Kubernetes TokenReview, where a Kubernetes API is configured (in a pod or SHOAL_KUBE_API_URL)."""
-    from shared.auth.kube_auth import kube_configured, review_token
-
     if not token or not kube_configured() or _is_dev_token(token):
         return None
     peeked = peek(token)
@@ -81,8 +80,6 @@ def txn_authenticator(token: str, headers: Mapping[str, str]) -> Principal | Non
 
 def task_token_authenticator(token: str, headers: Mapping[str, str]) -> Principal | None:
     """A running task's model token; anything else is not this authenticator's."""
-    from shared.auth import task_tokens
-
     if not token or not task_tokens.is_task_token(token):
         return None
     return task_tokens.authenticate_task_token(token)
@@ -95,7 +92,6 @@ def dashboard_session_authenticator(token: str, headers: Mapping[str, str]) -> P
     peeked = peek(token) if token else None
     if peeked is None or peeked.claims.get("iss") != "shoal-dashboard":
         return None
-    from shared.auth import dashboard
 
     claims = dashboard.verify(token, "session")
     if claims is None:

@@ -27,12 +27,14 @@ import contextlib
 import time
 from typing import Any
 
+from shared.auth.key_hash import hash_key
+from shared.auth.messages import INVALID
 from shared.auth.principal import Principal
-from shared.auth.resolver import INVALID
 from shared.auth.ttl_cache import TTLCache
 from shared.config import get_settings
 from shared.errors import Unauthorized
 from shared.logs import get_logger
+from shared.store import ObjectStore
 
 PREFIX = "shoal_tt_"
 KIND = "tasktoken"
@@ -47,14 +49,10 @@ def is_task_token(token: str) -> bool:
 
 
 def token_store() -> Any:
-    from shared.store import ObjectStore
-
     return ObjectStore(KIND)
 
 
 def digest(token: str) -> str:
-    from shared.auth.api_keys import hash_key
-
     return hash_key(token)
 
 
@@ -66,8 +64,6 @@ def partition(digest: str) -> str:
 # -- verifying -----------------------------------------------------------------------------------------
 def authenticate_task_token(token: str) -> Principal:
     """The principal of a live task token; 401 `invalid token` for anything else (why is logged)."""
-    from shared.store import ObjectStore
-
     hashed = digest(token)
     hit, principal = _verified.get(hashed)
     if hit:

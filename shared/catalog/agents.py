@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.auth.namespaces import resolve_namespace
 from shared.catalog import crd
 from shared.catalog.agent_shape import canonical_spec, orka_view
+from shared.catalog.stores import agents
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
-from shared.store import ObjectStore
+from shared.models.agent import AgentSpec
 
 router = Router("/api/v1/agents", dialect="orka", tag="agents")
-agents = ObjectStore("agent")
 
 NOT_FOUND = "agent not found"
 CONFLICT = "agent was modified concurrently"
@@ -28,7 +27,6 @@ def _view(record: Any) -> dict[str, Any]:
 def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
     from pydantic import ValidationError
 
-    from shared.models.agent import AgentSpec
 
     try:
         return AgentSpec.model_validate(canonical_spec(spec)).model_dump(exclude_none=True)
@@ -41,7 +39,7 @@ def create_agent(ctx: RequestContext):
     parsed = crd.parse_body(ctx.json())
     name = crd.check_name(parsed.name)
     spec = validate_spec(parsed.spec)
-    namespace = resolve_namespace(ctx.require_principal(), parsed.namespace or ctx.args.get("namespace"))
+    namespace = ctx.namespace(parsed.namespace)
     doc = crd.new_document("Agent", parsed, name, spec, {"phase": "Ready"})
     return _view(agents.create(namespace, name, doc, exists_message="agent already exists")), 201
 
@@ -49,14 +47,14 @@ def create_agent(ctx: RequestContext):
 @router.route("", ["GET"], summary="List agents")
 def list_agents(ctx: RequestContext):
     limit = parse_limit(ctx.args, default=100, maximum=500)
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     records, cursor = agents.list_page(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
     return crd.page([_view(r) for r in records], cursor)
 
 
 @router.route("/<name>", ["GET"], summary="Get agent details")
 def get_agent(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     return _view(agents.require(namespace, name, NOT_FOUND))
 
 
@@ -65,7 +63,7 @@ def update_agent(ctx: RequestContext, name: str):
     parsed = crd.parse_body(ctx.json(), spec_required=True)
     crd.check_path_name(parsed, name)
     spec = validate_spec(parsed.spec)
-    namespace = resolve_namespace(ctx.require_principal(), parsed.namespace or ctx.args.get("namespace"))
+    namespace = ctx.namespace(parsed.namespace)
     record = agents.require(namespace, name, NOT_FOUND)
     version = crd.expected_version(parsed, record, CONFLICT)
     doc = crd.replaced_document(record.doc, parsed, spec)
@@ -74,7 +72,7 @@ def update_agent(ctx: RequestContext, name: str):
 
 @router.route("/<name>", ["DELETE"], summary="Delete an agent")
 def delete_agent(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     if not agents.delete(namespace, name):
         raise NotFound(NOT_FOUND)
     return None

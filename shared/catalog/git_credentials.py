@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.runtimes.git_workspace import ENV_FOR_KEY
+from shared.models.worker_contract import GIT_CREDENTIAL_ENV
 from shared.runtimes.git_workspace import SECRET_KEYS as GIT_SECRET_KEYS
 
 GIT_SECRET_NAMES = ("git-credentials", "github-credentials", "copilot-token", "github-token", "git-token")
@@ -29,7 +29,7 @@ def _values(namespace: str, name: str) -> dict[str, str]:
         data = read_secret_data(namespace, name)
     except LookupError:
         return {}
-    return {key: data[key].strip() for key in ENV_FOR_KEY if (data.get(key) or "").strip()}
+    return {key: data[key].strip() for key in GIT_CREDENTIAL_ENV if (data.get(key) or "").strip()}
 
 
 def find_git_secret(namespace: str, spec: dict[str, Any]) -> tuple[str, dict[str, str]] | None:
@@ -56,7 +56,7 @@ def git_token(namespace: str, spec: dict[str, Any]) -> str | None:
 def local_env(namespace: str, spec: dict[str, Any]) -> dict[str, str]:
     """The credential as the local worker's environment (values)."""
     found = find_git_secret(namespace, spec) if (spec.get("workspace") or {}).get("gitRepo") else None
-    return {ENV_FOR_KEY[key]: value for key, value in (found[1] if found else {}).items()}
+    return {GIT_CREDENTIAL_ENV[key]: value for key, value in (found[1] if found else {}).items()}
 
 
 def job_env(namespace: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -70,4 +70,4 @@ def job_env(namespace: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
     if name is None:
         return []
     return [{"name": env, "valueFrom": {"secretKeyRef": {"name": name, "key": key, "optional": True}}}
-            for key, env in ENV_FOR_KEY.items()]
+            for key, env in GIT_CREDENTIAL_ENV.items()]

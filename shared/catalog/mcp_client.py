@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from shared.net.outbound import outbound_async_client
+
 
 async def _with_session(endpoint: str, headers: dict[str, str], timeout: float, action):
     import httpx
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
-    from shared.net.outbound import outbound_async_client
 
     client = outbound_async_client(timeout=httpx.Timeout(timeout, read=timeout), headers=headers)
     async with client, streamable_http_client(endpoint, http_client=client) as (read, write, _), \

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.agent.tools import Tool
-from shared.catalog.worker_names import WORKER_TOOL_NAMES
+from shared.catalog import stores
+from shared.catalog.skills import _markdown
+from shared.catalog.tool_runtime import tools_for
 from shared.errors import NotFound
-from shared.store import ObjectStore
+from shared.models.worker_contract import WORKER_TOOL_NAMES
 
 
 @dataclass
@@ -44,15 +46,12 @@ def _names(value: Any) -> list[str]:
 
 
 def resolve_for_task(namespace: str, spec: dict[str, Any]) -> Resolved:
-    from shared.catalog.skills import _markdown
-    from shared.catalog.tool_runtime import tools_for
-
     resolved = Resolved()
     agent_spec: dict[str, Any] = {}
     ref = spec.get("agentRef")
     ref_name = ref.get("name") if isinstance(ref, dict) else ref
     if ref_name:
-        record = ObjectStore("agent").get(namespace, ref_name)
+        record = stores.agents.get(namespace, ref_name)
         if record is None:
             raise NotFound(f'agent "{ref_name}" not found')
         resolved.agent = record.doc
@@ -62,9 +61,8 @@ def resolve_for_task(namespace: str, spec: dict[str, Any]) -> Resolved:
         value = ai.get(key, agent_spec.get(key))
         if value is not None:
             resolved.settings[key] = value
-    skills = ObjectStore("skill")
     for name in dict.fromkeys(_names(agent_spec.get("skills")) + _names(spec.get("skills"))):
-        record = skills.get(namespace, name)
+        record = stores.skills.get(namespace, name)
         if record is None:
             raise NotFound(f'skill "{name}" not found')
         resolved.skills.append((name, _markdown(record) or ""))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.auth.namespaces import resolve_namespace
 from shared.errors import Forbidden, Invalid, UpstreamError
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
+from shared.kube import core_v1
 from shared.logs import get_logger
 
 secrets_router = Router("/api/v1/secrets", dialect="orka", tag="secrets")
@@ -27,7 +27,6 @@ def list_secret_names(namespace: str, *, limit: int, cursor: str | None) -> tupl
 
     from kubernetes.client.exceptions import ApiException
 
-    from shared.kube import core_v1
 
     try:
         # _preload_content=False: parse the raw list ourselves and keep only metadata, so secret
@@ -55,7 +54,6 @@ def read_secret_data(namespace: str, name: str) -> dict[str, str]:
 
     from kubernetes.client.exceptions import ApiException
 
-    from shared.kube import core_v1
 
     try:
         raw = json.loads(core_v1().read_namespaced_secret(name, namespace, _preload_content=False).data)
@@ -78,7 +76,7 @@ def read_secret_value(namespace: str, name: str, key: str) -> str:
 @secrets_router.route("", ["GET"], summary="List secret names (metadata only)")
 def list_secrets(ctx: RequestContext):
     limit = parse_limit(ctx.args, default=100, maximum=500)
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     items, cursor = list_secret_names(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
     return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
 

@@ -13,16 +13,16 @@ from typing import Any
 
 from flask import Response
 
-from shared.auth.namespaces import resolve_namespace
 from shared.catalog import crd
+from shared.catalog.stores import skills
 from shared.errors import Conflict, Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
-from shared.store import ObjectStore, Record
+from shared.models.skill import SkillSpec
+from shared.store import Record
 from shared.store.blobs import delete_blob, get_blob, put_blob
 
 router = Router("/api/v1/skills", dialect="orka", tag="skills")
-skills = ObjectStore("skill")
 
 NOT_FOUND = "skill not found"
 CONFLICT = "skill was modified concurrently"
@@ -36,7 +36,6 @@ def _validate(spec: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """(spec without the inline markdown, the markdown or None)."""
     from pydantic import ValidationError
 
-    from shared.models.skill import SkillSpec
 
     if isinstance(spec.get("content"), str):  # a bare string is the inline markdown
         spec = {**spec, "content": {"inline": spec["content"]}}
@@ -97,7 +96,7 @@ def create_skill(ctx: RequestContext):
     parsed = crd.parse_body(ctx.json())
     name = crd.check_name(parsed.name)
     spec, markdown = _validate(parsed.spec)
-    namespace = resolve_namespace(ctx.require_principal(), parsed.namespace or ctx.args.get("namespace"))
+    namespace = ctx.namespace(parsed.namespace)
     if skills.get(namespace, name) is not None:  # a duplicate never touches the bucket
         raise Conflict("skill already exists")
     # Markdown first, record second: a record never points at a missing object. (Losing a create
@@ -111,20 +110,20 @@ def create_skill(ctx: RequestContext):
 @router.route("", ["GET"], summary="List skills")
 def list_skills(ctx: RequestContext):
     limit = parse_limit(ctx.args, default=100, maximum=500)
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     records, cursor = skills.list_page(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
     return crd.page([skill_summary(r) for r in records], cursor)
 
 
 @router.route("/<name>", ["GET"], summary="Get skill details")
 def get_skill(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     return skill_view(skills.require(namespace, name, NOT_FOUND))
 
 
 @router.route("/<name>/content", ["GET"], summary="Get raw spec.content.inline markdown")
 def get_skill_content(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     markdown = _markdown(skills.require(namespace, name, NOT_FOUND))
     if markdown is None:
         raise NotFound("skill has no inline content")
@@ -136,7 +135,7 @@ def update_skill(ctx: RequestContext, name: str):
     parsed = crd.parse_body(ctx.json(), spec_required=True)
     crd.check_path_name(parsed, name)
     spec, markdown = _validate(parsed.spec)
-    namespace = resolve_namespace(ctx.require_principal(), parsed.namespace or ctx.args.get("namespace"))
+    namespace = ctx.namespace(parsed.namespace)
     record = skills.require(namespace, name, NOT_FOUND)
     version = crd.expected_version(parsed, record, CONFLICT)
     _store_markdown(namespace, name, spec, markdown)
@@ -150,7 +149,7 @@ def update_skill(ctx: RequestContext, name: str):
 
 @router.route("/<name>", ["DELETE"], summary="Delete a skill")
 def delete_skill(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     record = skills.require(namespace, name, NOT_FOUND)
     if not skills.delete(namespace, name):
         raise NotFound(NOT_FOUND)

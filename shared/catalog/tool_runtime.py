@@ -13,15 +13,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from shared.agent.tools import Tool
+from shared.catalog import mcp_client
 from shared.catalog.builtins import BUILTIN_NAMES
+from shared.catalog.secrets import read_secret_value
+from shared.catalog.stores import tools
+from shared.duration import parse_go_duration
 from shared.errors import NotFound
 from shared.llm.base import ToolSpec
 from shared.logs import get_logger
-from shared.store import ObjectStore, Record
-from shared.tasks.duration import parse_go_duration
+from shared.net.outbound import BlockedURL, check_url, outbound_client
+from shared.store import Record
 
 log = get_logger("catalog.tool_runtime")
-tools_store = ObjectStore("tool")
 
 MAX_RESULT_CHARS = 50_000
 _EMPTY_SCHEMA = {"type": "object", "properties": {}}
@@ -39,7 +42,6 @@ def _secret(namespace: str, http: dict[str, Any]) -> str | None:
     ref = http.get("authSecretRef")
     if not ref:
         return None
-    from shared.catalog.secrets import read_secret_value
 
     return read_secret_value(namespace, ref["name"], ref["key"])
 
@@ -58,7 +60,7 @@ def _mark_available(record: Record, available: bool) -> None:
         return None
 
     try:
-        tools_store.update(record.namespace, record.name, change)
+        tools.update(record.namespace, record.name, change)
     except Exception:
         log.warning("could not record tool availability", extra={"fields": {"tool": record.name}})
 
@@ -67,7 +69,6 @@ def run_http_tool(record: Record, arguments: dict[str, Any]) -> Any:
     """One call of a plain HTTP tool; returns the response text (or a failure dict)."""
     import httpx
 
-    from shared.net.outbound import BlockedURL, check_url, outbound_client
 
     http = record.doc["spec"]["http"]
     method = http.get("method", "POST")
@@ -118,9 +119,6 @@ def _mcp_headers(record: Record) -> tuple[dict[str, str], str | None]:
 
 def run_mcp_tool(record: Record, arguments: dict[str, Any]) -> Any:
     """`tools/call` on the Tool's resolved endpoint, using the Tool's name as the MCP tool name."""
-    from shared.catalog import mcp_client
-    from shared.net.outbound import BlockedURL, check_url
-
     endpoint = record.doc.get("status", {}).get("endpoint")
     if not endpoint:
         return _failure(f"tool {record.name} has no resolved endpoint")
@@ -185,7 +183,7 @@ def tools_for(namespace: str, names: Iterable[str]) -> list[Tool]:
     for name in dict.fromkeys(names):
         if name in BUILTIN_NAMES:
             continue
-        record = tools_store.get(namespace, name)
+        record = tools.get(namespace, name)
         if record is None:
             raise NotFound(f'tool "{name}" not found')
         out.append(as_tool(record))
@@ -194,9 +192,7 @@ def tools_for(namespace: str, names: Iterable[str]) -> list[Tool]:
 
 def discover_mcp_tools(namespace: str, name: str) -> list[dict[str, Any]]:
     """`tools/list` of an MCP Tool's server (`[{name, description, inputSchema}]`), e.g. to fill parameters."""
-    from shared.catalog import mcp_client
-
-    record = tools_store.require(namespace, name, "tool not found")
+    record = tools.require(namespace, name, "tool not found")
     headers, _ = _mcp_headers(record)
     return mcp_client.list_tools(record.doc["status"]["endpoint"], headers=headers,
                                  timeout=_timeout(record.doc["spec"].get("http") or {}))

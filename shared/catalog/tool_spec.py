@@ -26,8 +26,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from shared.config import get_settings
+from shared.duration import parse_go_duration
 from shared.errors import Invalid
-from shared.tasks.duration import parse_go_duration
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 DEFAULT_TIMEOUT = "30s"

@@ -10,17 +10,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shared.auth.namespaces import resolve_namespace
 from shared.catalog import crd
 from shared.catalog.builtins import BUILTIN_NAMES, BUILTIN_TOOLS, builtin
+from shared.catalog.stores import tools
 from shared.catalog.tool_spec import tool_status, validate_tool_spec
 from shared.errors import Conflict, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
-from shared.store import ObjectStore, Record
+from shared.store import Record
 
 router = Router("/api/v1/tools", dialect="orka", tag="tools")
-tools = ObjectStore("tool")
 
 NOT_FOUND = "tool not found"
 # A tool's name is the function name the model calls (and the MCP tool name): no dots.
@@ -57,7 +56,7 @@ def provision_tool(namespace: str, name: str, spec: dict[str, Any], *, labels: d
 @router.route("", ["GET"], summary="List tools (built-in + CRDs)")
 def list_tools(ctx: RequestContext):
     limit = parse_limit(ctx.args, default=100, maximum=500)
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     cursor = ctx.args.get("continue") or None
     records, next_cursor = tools.list_page(namespace, limit=limit, cursor=cursor)
     items: list[dict[str, Any]] = [] if cursor else [builtin(t["name"]) for t in BUILTIN_TOOLS]
@@ -66,7 +65,7 @@ def list_tools(ctx: RequestContext):
 
 @router.route("/<name>", ["GET"], summary="Get tool details")
 def get_tool(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     meta = builtin(name)
     if meta is not None:
         return meta
@@ -80,7 +79,7 @@ def create_tool(ctx: RequestContext):
         _builtin_conflict(parsed.name)
     name = crd.check_name(parsed.name, TOOL_NAME, 63, TOOL_NAME_RULE)
     spec = validate_tool_spec(parsed.spec)
-    namespace = resolve_namespace(ctx.require_principal(), parsed.namespace or ctx.args.get("namespace"))
+    namespace = ctx.namespace(parsed.namespace)
     doc = crd.new_document("Tool", parsed, name, spec, tool_status(namespace, name, spec))
     return crd.view(tools.create(namespace, name, doc, exists_message="tool already exists")), 201
 
@@ -91,7 +90,7 @@ def update_tool(ctx: RequestContext, name: str):
     parsed = crd.parse_body(ctx.json(), spec_required=True)
     crd.check_path_name(parsed, name)
     spec = validate_tool_spec(parsed.spec)
-    namespace = resolve_namespace(ctx.require_principal(), parsed.namespace or ctx.args.get("namespace"))
+    namespace = ctx.namespace(parsed.namespace)
     record = tools.require(namespace, name, NOT_FOUND)
     version = crd.expected_version(parsed, record, CONFLICT)
     doc = crd.replaced_document(record.doc, parsed, spec)
@@ -102,7 +101,7 @@ def update_tool(ctx: RequestContext, name: str):
 @router.route("/<name>", ["DELETE"], summary="Delete a tool")
 def delete_tool(ctx: RequestContext, name: str):
     _builtin_conflict(name)
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     if not tools.delete(namespace, name):
         raise NotFound(NOT_FOUND)
     return None

@@ -15,8 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from shared.agent.tools import Tool
+from shared.catalog import crd
+from shared.catalog.agents import agents, validate_spec
 from shared.errors import Invalid
 from shared.llm.base import ToolSpec
+from shared.store import AlreadyExists
 
 PARENT_LABEL, CREATED_BY = "orka.ai/parent-task", "orka.ai/created-by"
 
@@ -41,9 +44,6 @@ def _other_namespace(args: dict[str, Any], namespace: str) -> dict[str, Any] | N
 
 
 def agent_tools(namespace: str, task: str) -> list[Tool]:
-    from shared.catalog import crd
-    from shared.catalog.agents import agents, validate_spec
-
     def create_agent(args: dict[str, Any]) -> dict[str, Any]:
         refused = _other_namespace(args, namespace)
         if refused:
@@ -59,7 +59,6 @@ def agent_tools(namespace: str, task: str) -> list[Tool]:
             return _fail(exc.message, "invalid_arguments")
         parsed = crd.Parsed(name, namespace, {CREATED_BY: "create_agent", PARENT_LABEL: task},
                             {"orka.ai/parent-task-name": task}, spec)
-        from shared.store import AlreadyExists
 
         try:
             agents.create(namespace, name, crd.new_document("Agent", parsed, name, spec, {"phase": "Ready"}))

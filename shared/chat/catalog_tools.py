@@ -10,12 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from shared.agent.tools import Tool
-from shared.chat.toolkit import ChatContext, ToolFailure, make_tool, text_arg
+from shared.catalog.agents import validate_spec
+from shared.catalog.stores import agents, tools
+from shared.chat.leases import active_lock
+from shared.chat.monitor_tools import monitor_tools
+from shared.chat.sessions import remove_session
+from shared.chat.toolkit import ChatContext, ToolFailure, checked_name, make_tool, text_arg
 from shared.clock import now_rfc3339
-from shared.store import AlreadyExists, ObjectStore
+from shared.errors import Invalid
+from shared.store import AlreadyExists
 
-agents = ObjectStore("agent")
-tools = ObjectStore("tool")
 BUILTIN_TOOLS = (
     ("web_search", "Search the web via a configurable API"),
     ("code_exec", "Execute code in a sandboxed environment"),
@@ -76,9 +80,6 @@ def list_tools(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 # -- management ------------------------------------------------------------------------------------
 def _agent_spec(args: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     """Merge the tool's arguments into an Agent spec of the catalog's one shape (shared.models.agent)."""
-    from shared.catalog.agents import validate_spec
-    from shared.errors import Invalid
-
     merged = dict(spec)
     for key in ("description", "provider", "model", "systemPrompt", "temperature", "tools"):
         if key in args:
@@ -101,20 +102,8 @@ def _metadata(ctx: ChatContext, name: str, namespace: str) -> dict[str, Any]:
     return {"name": name, "namespace": namespace, "labels": dict(ctx.labels), "creationTimestamp": now_rfc3339()}
 
 
-def _checked_name(args: dict[str, Any]) -> str:
-    import re
-
-    name = text_arg(args, "name", required=True)
-    if len(name) > 63 or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", name):
-        raise ToolFailure(f'invalid name "{name}": must be a lowercase RFC 1123 label', "invalid_arguments")
-    return name
-
-
-checked_name = _checked_name
-
-
 def create_agent(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
-    name, namespace = _checked_name(args), ctx.namespace_for(args)
+    name, namespace = checked_name(args), ctx.namespace_for(args)
     doc = {"apiVersion": "core.orka.ai/v1alpha1", "kind": "Agent", "metadata": _metadata(ctx, name, namespace),
            "spec": _agent_spec(args, {})}
     try:
@@ -147,7 +136,7 @@ def delete_agent(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 def create_tool(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
     from shared.net.outbound import check_url  # httpx: only when a tool is created
 
-    name, namespace = _checked_name(args), ctx.namespace_for(args)
+    name, namespace = checked_name(args), ctx.namespace_for(args)
     desc = text_arg(args, "description", required=True)
     url = text_arg(args, "url", required=True)
     method = (text_arg(args, "method") or "POST").upper()
@@ -172,9 +161,6 @@ def delete_tool(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_session(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
-    from shared.chat.leases import active_lock
-    from shared.chat.sessions import remove_session
-
     session_id, namespace = text_arg(args, "sessionId", required=True), ctx.namespace_for(args)
     if session_id == ctx.session_id or active_lock(namespace, session_id) is not None:
         raise ToolFailure(f"Session '{session_id}' is active and cannot be deleted now", "invalid_arguments",
@@ -204,8 +190,6 @@ def discovery_tools(ctx: ChatContext) -> list[Tool]:
 
 
 def management_tools(ctx: ChatContext) -> list[Tool]:
-    from shared.chat.monitor_tools import monitor_tools
-
     return [
         make_tool("create_agent", "Create an agent with model, tools, and optional runtime configuration.",
                   {**_AGENT_FIELDS, "runtime": {"type": "object", "properties": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.config import get_settings
-from shared.tasks.duration import parse_go_duration
+from shared.duration import parse_go_duration
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from shared.agent.tools import Tool
-from shared.chat.toolkit import ChatContext, ToolFailure, int_arg, make_tool, text_arg
+from shared.catalog.stores import agent_doc
+from shared.chat.task_tools import create_task_for
+from shared.chat.toolkit import ChatContext, ToolFailure, checked_name, int_arg, make_tool, text_arg
+from shared.github.repo_url import parse_repo_url
+from shared.monitors.references import GIT_KEYS, secret_has_key
 
 PR_LOOP_TOOLS = ["list_pull_requests", "check_pr_review_marker", "check_pull_request_ci", "review_pull_request",
                  "post_review_comment"]
@@ -26,9 +30,7 @@ REPO_URL_MESSAGE = ("repo_url must be a credential-free GitHub repository root U
 
 
 def _check_agent(namespace: str, name: str) -> None:
-    from shared.monitors.references import get_agent
-
-    agent = get_agent(namespace, name)
+    agent = agent_doc(namespace, name)
     if agent is None:
         raise ToolFailure(f"Agent '{name}' not found in namespace '{namespace}'", "not_found",
                           "Use list_agents to see available agents")
@@ -48,8 +50,6 @@ def _check_agent(namespace: str, name: str) -> None:
 
 def _git_secret(namespace: str, args: dict[str, Any]) -> str:
     """The Git credential Secret the task will use: the named one, or the first default that exists."""
-    from shared.monitors.references import GIT_KEYS, secret_has_key
-
     ref = args.get("gitSecretRef")
     if isinstance(ref, dict):
         ref = ref.get("name")
@@ -91,10 +91,6 @@ def monitor_prompt(repo_url: str, per_page: int, review_event: str, extra: str |
 
 
 def create_pr_monitor(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
-    from shared.chat.catalog_tools import checked_name
-    from shared.chat.task_tools import create_task_for
-    from shared.monitors.repo_url import parse_repo_url
-
     checked_name(args)
     repo_url = text_arg(args, "repo_url", required=True)
     schedule = text_arg(args, "schedule", required=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.chat.catalog_tools import agents
 from shared.errors import Invalid
 from shared.llm.base import Provider
+from shared.llm.registry import resolve
 
 
 @dataclass
@@ -19,9 +21,6 @@ class Resolved:
 def resolve_chat_provider(body: dict[str, Any], namespace: str, *, default_provider: str, default_model: str
                           ) -> Resolved:
     """The provider for a chat; Invalid("failed to resolve provider: …") when it cannot be built."""
-    from shared.chat.catalog_tools import agents
-    from shared.llm.registry import resolve
-
     provider_name = body.get("provider") or ""
     model = body.get("model") or ""
     temperature = body.get("temperature")

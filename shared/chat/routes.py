@@ -12,13 +12,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shared.auth.namespaces import resolve_namespace
 from shared.chat import leases, sessions
 from shared.chat.limits import chat_limits, go_duration
+from shared.chat.provider import resolve_chat_provider
+from shared.chat.stream import Emitter, relay, replay
+from shared.chat.turn import Turn, TurnRequest
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, ShoalError, TooManyRequests
 from shared.http import RequestContext, Router
 from shared.http.params import parse_sequence
 from shared.http.sse import sse_response
+from shared.llm.registry import describe_default
 
 router = Router("/api/v1/chat", dialect="orka", tag="chat")
 
@@ -57,7 +60,7 @@ def _parse(ctx: RequestContext) -> dict[str, Any]:
 
 
 def _chat_namespace(ctx: RequestContext, requested: str | None, blocked: frozenset[str]) -> str:
-    namespace = resolve_namespace(ctx.require_principal(), requested or None)
+    namespace = ctx.namespace(requested, query=False)
     if namespace in blocked:
         raise Forbidden(f'namespace "{namespace}" is not allowed for chat')
     return namespace
@@ -71,8 +74,6 @@ def _last_event_id(ctx: RequestContext) -> int | None:
 
 
 def _replay_response(namespace: str, session_id: str, after: int, limits: Any):
-    from shared.chat.stream import replay
-
     if sessions.sessions.get(namespace, session_id) is None and leases.active_lock(namespace, session_id) is None:
         raise NotFound(sessions.SESSION_NOT_FOUND)
     frames = replay(namespace, session_id, after,
@@ -106,7 +107,6 @@ def chat(ctx: RequestContext):
             slot.release()
     if ctx.request.headers.get("Accept", "").strip() == "application/json":
         return _json_result(turn, limits)
-    from shared.chat.stream import relay
 
     return sse_response(relay(turn.emitter.live, limits.heartbeat), heartbeat_seconds=None)
 
@@ -114,10 +114,6 @@ def chat(ctx: RequestContext):
 def _start_turn(ctx: RequestContext, body: dict[str, Any], limits: Any, namespace: str, session_id: str,
                 slot: leases.Lease):
     """Lock the session (409), resolve the provider (400), start the turn; the lock goes back on failure."""
-    from shared.chat.provider import resolve_chat_provider
-    from shared.chat.stream import Emitter
-    from shared.chat.turn import Turn, TurnRequest
-
     principal = ctx.require_principal()
     lock = leases.acquire_lock(namespace, session_id, limits.lease, {"principal": principal.subject})
     if lock is None:
@@ -155,7 +151,6 @@ def _json_result(turn: Any, limits: Any):
 @router.route("/config", ["GET"], summary="Chat configuration and available tools")
 def config(ctx: RequestContext):
     limits = chat_limits()
-    from shared.llm.registry import describe_default
 
     default = describe_default()
     return {"enabled": limits.enabled, "provider": limits.provider or default["provider"],

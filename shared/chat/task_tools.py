@@ -9,8 +9,10 @@ from typing import Any
 
 from shared.agent.tools import Tool
 from shared.chat.toolkit import ChatContext, ToolFailure, int_arg, make_tool, text_arg
-from shared.store.blobs import get_blob
-from shared.tasks.repository import result_key, tasks
+from shared.models.phases import TERMINAL_PHASES
+from shared.tasks.repository import result_text, tasks
+from shared.tasks.service import cancel_task as cancel
+from shared.tasks.service import create_task
 
 OUTPUT_LIMIT = 2048
 WAIT_DEFAULT, WAIT_MAX = 30, 60
@@ -26,8 +28,6 @@ def task_name(ctx: ChatContext, requested: str, seq: int) -> str:
 
 
 def _create(ctx: ChatContext, args: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    from shared.tasks.service import create_task
-
     requested = text_arg(args, "name") or body["type"]
     namespace = ctx.namespace_for(args)
     with ctx.lock:  # parallel calls of one turn share the per-turn budget
@@ -110,12 +110,10 @@ def check_task_progress(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any
 def fetch_task_output(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
     namespace, record = _task(ctx, args)
     phase = record.doc.get("status", {}).get("phase", "Pending")
-    data = get_blob(result_key(namespace, record.name)) \
-        if record.doc.get("status", {}).get("resultRef", {}).get("available") else None
-    if data is None:
+    text = result_text(record)
+    if text is None:
         raise ToolFailure(f"Task '{record.name}' has no output yet (phase {phase})", "not_found",
                           "Use wait_for_task until the task has finished, then fetch its output")
-    text = data.decode("utf-8", errors="replace")
     out = {"name": record.name, "phase": phase, "output": text[:OUTPUT_LIMIT], "truncated": len(text) > OUTPUT_LIMIT}
     if out["truncated"]:
         out["totalLength"] = len(text)
@@ -123,8 +121,6 @@ def fetch_task_output(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def wait_for_task(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
-    from shared.models.phases import TERMINAL_PHASES
-
     wait = min(max(int_arg(args, "timeout", WAIT_DEFAULT), 0), WAIT_MAX)
     # Stay inside the tool timeout, so the answer is a phase and not a timeout error.
     deadline = time.monotonic() + min(wait, max(0.0, ctx.tool_timeout - 1.0))
@@ -138,8 +134,6 @@ def wait_for_task(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def cancel_task(ctx: ChatContext, args: dict[str, Any]) -> dict[str, Any]:
-    from shared.tasks.service import cancel_task as cancel
-
     namespace, record = _task(ctx, args)
     moved = cancel(namespace, record.name, reason="cancelled by the chat orchestrator")
     phase = (moved or tasks.get(namespace, record.name) or record).doc.get("status", {}).get("phase")

@@ -6,12 +6,14 @@ Results are `{"success": true, "data": …}` or `{"success": false, "error", "er
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.agent.tools import Tool
+from shared.auth.namespaces import resolve_namespace
 from shared.auth.principal import Principal
 from shared.errors import ShoalError
 from shared.llm.base import ToolSpec
@@ -61,8 +63,6 @@ class ChatContext:
 
     def namespace_for(self, args: dict[str, Any]) -> str:
         """The namespace a tool acts in: its `namespace` argument or the chat's; blocked ones refused."""
-        from shared.auth.namespaces import resolve_namespace
-
         wanted = args.get("namespace") or self.namespace
         if not isinstance(wanted, str):
             raise ToolFailure("namespace must be a string", "invalid_arguments")
@@ -123,3 +123,11 @@ def make_tool(name: str, description: str, properties: dict[str, Any], required:
     props = {**properties, "namespace": {"type": "string", "description": "Namespace (defaults to the chat's)"}}
     schema = {"type": "object", "properties": props, "required": required}
     return Tool(ToolSpec(name, description, schema), structured(fn, ctx))
+
+
+def checked_name(args: dict[str, Any]) -> str:
+    """The `name` argument, which must be a lowercase RFC 1123 label (a resource name)."""
+    name = text_arg(args, "name", required=True)
+    if len(name) > 63 or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", name):
+        raise ToolFailure(f'invalid name "{name}": must be a lowercase RFC 1123 label', "invalid_arguments")
+    return name

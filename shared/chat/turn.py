@@ -33,9 +33,14 @@ from shared.chat.prompt import system_prompt
 from shared.chat.stream import Emitter, StreamClosed
 from shared.chat.task_tools import task_tools
 from shared.chat.toolkit import ChatContext
+from shared.events import build
+from shared.events.catalogue import data_for
+from shared.events.outbox import deliver_staged, publish
 from shared.llm.base import Message, Provider, ProviderError
 from shared.logs import get_logger
+from shared.models.phases import TERMINAL_PHASES
 from shared.observability.metrics import record_chat_turn
+from shared.tasks.repository import tasks
 
 log = get_logger("chat")
 DELTA_WINDOW = 0.05
@@ -202,9 +207,6 @@ class Turn:
                                                            "result": _result_value(data["result"])}})
 
     def _still_running(self) -> bool:
-        from shared.models.phases import TERMINAL_PHASES
-        from shared.tasks.repository import tasks
-
         terminal = TERMINAL_PHASES | {"Scheduled"}
         for namespace, name in list(self.ctx.tasks_created):
             record = tasks.get(namespace, name)
@@ -269,7 +271,7 @@ class Turn:
                 if say:
                     self.emitter.emit("message", {"content": say})
                 if messages and status == "completed":  # a timed-out or cancelled turn saves nothing
-                    from shared.events.outbox import staged
+                    from shared.events.outbox import staged  # bound per call: tests replace outbox.staged
 
                     # The turn's event is stored with the conversation, so a crash cannot lose it.
                     saved = sessions.save_turn(
@@ -307,9 +309,6 @@ class Turn:
         return [m for m in (self._user, messages[-1]) if m is not None]
 
     def _turn_event(self) -> Any:
-        from shared.events import build
-        from shared.events.catalogue import data_for
-
         data = data_for("dev.shoal.chat.turn.completed", namespace=self.req.namespace, name=self.req.session_id,
                         status=self.outcome.status, provider=self.req.provider.kind,
                         model=self.req.provider.model, usage=self.outcome.usage,
@@ -319,8 +318,6 @@ class Turn:
 
     def _announce(self, saved: Any) -> None:
         """A saved turn's event was staged with the save: deliver it; other turns publish theirs now."""
-        from shared.events.outbox import deliver_staged, publish
-
         try:
             if saved is not None and saved.companions:
                 deliver_staged(saved)

@@ -18,6 +18,7 @@ from shared.compat.common import (
     server_tools_enabled,
     stream_error_renderer,
 )
+from shared.compat.tools import compat_tools
 from shared.compat.usage import counted, record_usage, usage_sink
 from shared.http.api import RequestContext, Router
 from shared.http.sse import sse_response
@@ -36,7 +37,6 @@ def create_message(ctx: RequestContext):
     principal = ctx.require_principal()
     tools = None
     if server_tools_enabled(ctx):
-        from shared.compat.tools import compat_tools
 
         tools = compat_tools(principal, namespace)
     elif passthrough.speaks(provider, "anthropic"):

@@ -8,8 +8,11 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shared.auth.namespaces import resolve_namespace
+from shared.compat.task_models import task_provider
 from shared.errors import Invalid, ShoalError
+from shared.http.dialects import DIALECTS
+from shared.llm.registry import describe_default, resolve
+from shared.logs import get_logger
 
 if TYPE_CHECKING:
     from shared.http.api import RequestContext
@@ -53,14 +56,12 @@ def server_tools_enabled(ctx: RequestContext) -> bool:
 
 def request_namespace(ctx: RequestContext) -> str:
     """The caller's namespace (an explicit `?namespace=` must match a namespace-bound identity)."""
-    return resolve_namespace(ctx.require_principal(), ctx.args.get("namespace") or None)
+    return ctx.namespace()
 
 
 def resolve_provider(model: str | None) -> Provider:
     """`provider/model` or a bare model through the registry (which reuses built providers);
     unresolvable → 400 (Invalid)."""
-    from shared.llm.registry import resolve
-
     return resolve(model or None)
 
 
@@ -69,7 +70,6 @@ def request_provider(ctx: RequestContext, model: str | None) -> Provider:
     the task's model otherwise, the Agent's own key: `shared.compat.task_models`), else `resolve_provider`."""
     principal = ctx.require_principal()
     if principal.kind == "task":
-        from shared.compat.task_models import task_provider
 
         return task_provider(principal, model)
     return resolve_provider(model)
@@ -82,8 +82,6 @@ def upstream_failure(exc: Exception) -> ShoalError:
 
 def model_entries() -> list[dict[str, Any]]:
     """The configured provider's default model, as `<provider>/<model>` and bare (Orka's /models)."""
-    from shared.llm.registry import describe_default
-
     default = describe_default()
     kind, model = default["provider"], default["model"]
     if not model:
@@ -94,9 +92,6 @@ def model_entries() -> list[dict[str, Any]]:
 
 def stream_error_renderer(dialect: str, request_id: str):
     """How a failure after the stream started is written: the dialect's error body (500s logged)."""
-    from shared.http.dialects import DIALECTS
-    from shared.logs import get_logger
-
     def render(exc: Exception) -> Any:
         if not isinstance(exc, ShoalError):
             get_logger("compat").error("stream failed", exc_info=exc,

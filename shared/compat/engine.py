@@ -17,6 +17,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from shared.agent.loop import run_agent
 from shared.agent.tools import ToolRegistry
 from shared.compat.common import CompatRequest, upstream_failure
 from shared.compat.rules import GOAL_SENTINEL, compat_rules, coordinator_prompt, strip_sentinel
@@ -72,7 +73,6 @@ def complete(request: CompatRequest, provider: Provider, tools: ToolRegistry | N
             c = provider.complete(request.messages, tools=request.tools or None, max_tokens=request.max_tokens,
                                   temperature=request.temperature, options=request.options)
             return Outcome(c.text, c.tool_calls, c.stop_reason, c.usage, c.model or provider.model)
-        from shared.agent.loop import run_agent
 
         result = run_agent(provider, _agent_messages(request, namespace), tools=tools, **_agent_kwargs(request))
     except ProviderError as exc:
@@ -136,8 +136,6 @@ def _agent_events(request: CompatRequest, provider: Provider, tools: ToolRegistr
     new tasks) for nobody. While the loop is quiet (a long tool) it yields keep-alives, which is also
     how a disconnect is noticed.
     """
-    from shared.agent.loop import run_agent
-
     pipe: queue.Queue = queue.Queue()
     text = SentinelFilter()
     gone = threading.Event()

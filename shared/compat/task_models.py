@@ -22,7 +22,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shared.auth.ttl_cache import TTLCache
+from shared.catalog.secrets import read_secret_value
 from shared.errors import Invalid, Unavailable
+from shared.llm.registry import configured_reference, providers_of_kind, reference_kind, resolve
 
 if TYPE_CHECKING:
     from shared.auth.principal import Principal
@@ -39,8 +41,6 @@ _credentials = TTLCache()
 
 def task_provider(principal: Principal, requested: str | None) -> Provider:
     """The provider for a model call made with a task token (see the module docstring)."""
-    from shared.llm.registry import providers_of_kind, resolve
-
     references = _references(principal, requested)
     credential = principal.claims.get("credential")
     if not credential:
@@ -56,15 +56,11 @@ def task_provider(principal: Principal, requested: str | None) -> Provider:
 
 def _references(principal: Principal, requested: str | None) -> list[str | None]:
     """The candidate references in order; None is the default provider as configured."""
-    from shared.llm.registry import configured_reference
-
     found = [configured_reference(requested), principal.claims.get("model")]
     return [r for r in found if r] + [None]
 
 
 def _usable(reference: str | None, kinds: frozenset[str] | None) -> bool:
-    from shared.llm.registry import reference_kind
-
     try:
         kind = reference_kind(reference)
     except Invalid:  # e.g. an Agent naming a provider this platform does not configure
@@ -75,8 +71,6 @@ def _usable(reference: str | None, kinds: frozenset[str] | None) -> bool:
 def credential_value(namespace: str, credential: dict[str, Any]) -> str:
     """The key in the Agent's Secret; 503 when it cannot be had (the platform's key is never a silent
     stand-in for a credential the Agent asked for)."""
-    from shared.catalog.secrets import read_secret_value
-
     cache_key = (namespace, credential["secret"], credential["key"])
     hit, value = _credentials.get(cache_key)
     if hit:

@@ -15,11 +15,16 @@ import secrets
 import time
 from typing import Any
 
+from shared.agent.builtin.web import web_fetch_tool, web_search_tool
 from shared.agent.tools import Tool, ToolRegistry
 from shared.auth.principal import Principal
+from shared.config import get_settings
 from shared.errors import ShoalError
 from shared.llm.base import ToolSpec
 from shared.models.phases import TERMINAL_PHASES
+from shared.tasks.repository import TASK_NOT_FOUND, result_text, tasks
+from shared.tasks.service import cancel_task as cancel
+from shared.tasks.service import create_task
 
 SERVER_SIDE_BUILTINS = ("web_search", "web_fetch")  # never code_exec/file_*: no sandbox in an API function
 CREATED_BY = {"orka.ai/created-by": "compat-proxy"}
@@ -52,9 +57,6 @@ def _status(record: Any) -> dict[str, Any]:
 
 def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
     """The tools a compat request runs with, acting as `principal` in `namespace`."""
-    from shared.config import get_settings
-    from shared.tasks.repository import TASK_NOT_FOUND, tasks
-
     max_tasks = get_settings().compat_max_tasks_per_request
     created: list[str] = []  # tasks made in this request (the limit is per request, as chat's per turn)
 
@@ -73,7 +75,6 @@ def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
         for key in ("agentRef", "timeout"):
             if args.get(key):
                 body[key] = args[key]
-        from shared.tasks.service import create_task
 
         try:
             record = create_task(body, principal, namespace_hint=namespace, server_labels=CREATED_BY)
@@ -117,16 +118,10 @@ def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
         if record is None:
             return fail(TASK_NOT_FOUND, "not_found")
         status = _status(record)
-        data = None
-        if record.doc.get("status", {}).get("resultRef", {}).get("available"):
-            from shared.store.blobs import get_blob
-            from shared.tasks.repository import result_key
-
-            data = get_blob(result_key(namespace, name))
-        if data is None:
+        text = result_text(record)
+        if text is None:
             return fail("task has no result yet", "not_found",
                         "wait_for_task until it finishes; check its message if it failed")
-        text = data.decode("utf-8", errors="replace")
         truncated = len(text) > OUTPUT_LIMIT
         return ok({**status, "output": text[:OUTPUT_LIMIT], "truncated": truncated})
 
@@ -134,7 +129,6 @@ def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
         name = name_of(args)
         if name is None:
             return fail("name is required", "invalid_arguments", "Provide the task name")
-        from shared.tasks.service import cancel_task as cancel
 
         try:
             record = cancel(namespace, name, "cancelled by the coordinator")
@@ -147,7 +141,6 @@ def compat_tools(principal: Principal, namespace: str) -> ToolRegistry:
     def spec(name: str, description: str, properties: dict[str, Any], required: list[str]) -> ToolSpec:
         return ToolSpec(name, description, {"type": "object", "properties": properties, "required": required})
 
-    from shared.agent.builtin.web import web_fetch_tool, web_search_tool
 
     builtins = {"web_search": web_search_tool, "web_fetch": web_fetch_tool}
     return ToolRegistry([

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.llm.base import Usage
 from shared.logs import get_logger
+from shared.tasks.usage import add_usage
 
 if TYPE_CHECKING:
     from shared.auth.principal import Principal
@@ -38,7 +39,6 @@ def record_usage(principal: Principal | None, usage: Usage | None) -> None:
     """
     if not counts_usage(principal) or usage is None:
         return
-    from shared.tasks.usage import add_usage
 
     task = principal.claims.get("task", "")
     try:

@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.logs import get_logger
+from shared.net.pool import pooled
 
 log = get_logger("console")
 # The API's SSE streams send a heartbeat every SHOAL_SSE_HEARTBEAT_SECONDS (15 s), so a read that
@@ -36,8 +37,6 @@ class ApiResponse:
 
 def _http():
     """The process's pooled client for the configured API (shared.net.pool; httpx loads on first use)."""
-    from shared.net.pool import pooled
-
     base = get_settings().api_url.rstrip("/")
     if not base:
         raise ApiError(503, "the console cannot reach the API: SHOAL_API_URL is not set")

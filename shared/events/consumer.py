@@ -70,14 +70,12 @@ def _handle(event: Event, handler: EventHandler, key: str, fields: dict) -> tupl
     if claim is idempotency.Claim.IN_PROGRESS:
         return Response(status=409), "busy"
     try:
-        handler(event)
+        with idempotency.held(key):
+            handler(event)
     except StoreUnavailable:
-        idempotency.release(key)
         raise
     except Exception:
-        idempotency.release(key)
         log.exception("event handler failed", extra={"fields": fields})
         return Response(status=500), "failed"
-    idempotency.complete(key)
     log.info("event", extra={"fields": fields})
     return Response(status=200), "handled"

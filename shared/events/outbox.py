@@ -95,6 +95,11 @@ def deliver(record: Companion) -> None:
         parked.delete(record.namespace, record.name)
 
 
+def on_tick(event: Event | None = None) -> None:
+    """The scheduler's tick: deliver what the broker could not take earlier."""
+    drain()
+
+
 def drain(batch: int = DRAIN_BATCH) -> int:
     """Deliver parked events, oldest first per shard; stop a shard at its first failure (the sink is
     still down: keep the order and try again next tick). Returns how many were delivered."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
 from shared.store import Record
@@ -21,10 +22,15 @@ class JobOutcome(NamedTuple):
     reason: str | None = None
 
 
+# What the engine does when a worker process ends without reporting: (namespace, task, attempt, message).
+# The local executor calls it from its watcher; Jobs' endings are read back through `poll` instead.
+WorkerExit = Callable[[str, str, int, str], None]
+
+
 class Executor(Protocol):
     name: str
 
-    def start(self, task: Record) -> str:
+    def start(self, task: Record, on_worker_exit: WorkerExit) -> str:
         """Start the task's work; return its job name."""
         ...
 
@@ -43,27 +49,3 @@ class Executor(Protocol):
     def release(self, namespace: str, name: str) -> None:
         """The task ended on its own: free what its jobs keep that nothing else frees (by its cleanupPolicy)."""
         ...
-
-
-def get_executor() -> Executor:
-    """The executor chosen by SHOAL_EXECUTOR."""
-    from shared.config import get_settings
-
-    kind = get_settings().executor
-    if kind == "local":
-        from shared.executor.local import LocalExecutor
-
-        return LocalExecutor.instance()
-    from shared.executor.kubernetes import KubernetesExecutor
-
-    return KubernetesExecutor()
-
-
-def job_output(task: Record) -> str:
-    """The output of the task's current job so far ("" when there is none or it cannot be read)."""
-    if not task.doc.get("status", {}).get("jobName"):
-        return ""
-    try:
-        return get_executor().logs(task) or ""
-    except ExecutorError:
-        return ""

@@ -18,26 +18,39 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from typing import Any
 
+from shared.catalog.git_credentials import job_env
 from shared.config import get_settings
-from shared.executor.base import ExecutorError, JobOutcome
+from shared.duration import parse_go_duration
+from shared.executor import sandbox
+from shared.executor.base import ExecutorError, JobOutcome, WorkerExit
+from shared.executor.kube_common import LOG_LINES, TASK_LABEL, api_error, label_value
+from shared.executor.workspace_inputs import has_inputs
+from shared.kube import batch_v1, core_v1
 from shared.logs import get_logger
+from shared.models.worker_contract import (
+    INTERNAL_URL_ENV,
+    RESOLVED_AGENT_KIND,
+    TASK_ATTEMPT_ENV,
+    TASK_LEASE_SECONDS_ENV,
+    TASK_NAME_ENV,
+    TASK_NAMESPACE_ENV,
+    WORKER_LOST,
+    WORKER_TYPES,
+    WORKSPACE_ENV,
+    runtime_type,
+)
 from shared.observability import tracing
-from shared.store import Record
-from shared.tasks.duration import parse_go_duration
+from shared.store import ObjectStore, Record
 
 log = get_logger("executor")
 # Absolute: a git workspace sets the container's workingDir to /workspace (see the Dockerfile for /app).
 WORKER_COMMAND = ["python", "/app/functions/worker/main.py"]
-FETCH_COMMAND = ["python", "-m", "shared.jobs.workspace_fetch"]
+FETCH_COMMAND = ["python", "-m", "shared.worker.workspace_fetch"]
 GIT_IMAGE = "alpine/git:2.45.2"
 WORKSPACE = "/workspace"
 LLM_SECRET = "shoal-llm"
-TASK_LABEL = "orka.ai/task"
-LOG_LINES = 100
 
 
 def job_name(task: str, attempt: int) -> str:
@@ -47,18 +60,6 @@ def job_name(task: str, attempt: int) -> str:
         return name
     digest = hashlib.sha256(task.encode()).hexdigest()[:8]
     return f"{task[:63 - len(digest) - len(str(attempt)) - 2].rstrip('-.')}-{digest}-{attempt}"
-
-
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-
-
-def label_value(value: str) -> str:
-    """`value` when it is a valid label value (≤ 63 characters), else a stable shortened form."""
-    if len(value) <= 63 and _LABEL_VALUE.match(value):
-        return value
-    digest = hashlib.sha256(value.encode()).hexdigest()[:8]
-    head = re.sub(r"[^-A-Za-z0-9_.]", "-", value)[:54].strip("-_.")
-    return f"{head}-{digest}" if head else digest
 
 
 def _labels(task: Record, attempt: int) -> dict[str, str]:
@@ -81,11 +82,11 @@ def _env(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _worker_env(task: Record, attempt: int) -> list[dict[str, Any]]:
     settings = get_settings()
-    env = [{"name": "SHOAL_TASK_NAMESPACE", "value": task.namespace},
-           {"name": "SHOAL_TASK_NAME", "value": task.name},
-           {"name": "SHOAL_TASK_ATTEMPT", "value": str(attempt)},
-           {"name": "SHOAL_TASK_LEASE_SECONDS", "value": str(settings.task_lease_seconds)},
-           {"name": "SHOAL_INTERNAL_URL", "value": settings.internal_url},
+    env = [{"name": TASK_NAMESPACE_ENV, "value": task.namespace},
+           {"name": TASK_NAME_ENV, "value": task.name},
+           {"name": TASK_ATTEMPT_ENV, "value": str(attempt)},
+           {"name": TASK_LEASE_SECONDS_ENV, "value": str(settings.task_lease_seconds)},
+           {"name": INTERNAL_URL_ENV, "value": settings.internal_url},
            {"name": "SHOAL_PLATFORM", "value": "cluster"},
            {"name": "SHOAL_LLM_PROVIDER", "value": settings.llm_provider}]
     for name, value in (("SHOAL_LLM_MODEL", settings.llm_model), ("SHOAL_LLM_BASE_URL", settings.llm_base_url),
@@ -101,8 +102,6 @@ def _worker_env(task: Record, attempt: int) -> list[dict[str, Any]]:
 
 def _add_workspace_inputs(task: Record, pod: dict[str, Any], container: dict[str, Any]) -> None:
     """A labrats job's workspaceFiles/workspaceUploads: an init container downloads them into /workspace."""
-    from shared.jobs.workspace_inputs import has_inputs
-
     if not has_inputs(task):
         return
     settings = get_settings()
@@ -111,28 +110,31 @@ def _add_workspace_inputs(task: Record, pod: dict[str, Any], container: dict[str
     # After any git checkout (which needs an empty directory); same image and credential as the worker.
     pod.setdefault("initContainers", []).append({
         "name": "workspace-inputs", "image": settings.worker_image, "command": list(FETCH_COMMAND),
-        "env": [{"name": "SHOAL_TASK_NAMESPACE", "value": task.namespace},
-                {"name": "SHOAL_TASK_NAME", "value": task.name},
-                {"name": "SHOAL_INTERNAL_URL", "value": settings.internal_url},
-                {"name": "SHOAL_WORKSPACE", "value": WORKSPACE}],
+        "env": [{"name": TASK_NAMESPACE_ENV, "value": task.namespace},
+                {"name": TASK_NAME_ENV, "value": task.name},
+                {"name": INTERNAL_URL_ENV, "value": settings.internal_url},
+                {"name": WORKSPACE_ENV, "value": WORKSPACE}],
         "volumeMounts": [mount]})
     container.setdefault("volumeMounts", [mount])
-    if not any(var.get("name") == "SHOAL_WORKSPACE" for var in container["env"]):
-        container["env"].append({"name": "SHOAL_WORKSPACE", "value": WORKSPACE})
+    if not any(var.get("name") == WORKSPACE_ENV for var in container["env"]):
+        container["env"].append({"name": WORKSPACE_ENV, "value": WORKSPACE})
+
+
+def _resolved_runtime(task: Record) -> str | None:
+    """The runtime type (claude, codex, …) of the Agent resolved for the task's current attempt, if any."""
+    record = ObjectStore(RESOLVED_AGENT_KIND).get(task.namespace, task.name)
+    return runtime_type(record.doc.get("agent") if record else None)
 
 
 def _add_worker_workspace(task: Record, pod: dict[str, Any], container: dict[str, Any]) -> None:
     """`ai`/`agent` tasks: the worker clones `workspace.gitRepo` itself (ref, depth, credential helper)
     into an emptyDir; the git credential arrives as optional `secretKeyRef`s, nothing else is mounted.
     A coding-agent runtime runs in the runtimes image, as a non-root user with its home on an emptyDir."""
-    from shared.catalog.git_credentials import job_env
-    from shared.tasks.agent_setup import resolved_runtime
-
     settings = get_settings()
     spec = task.doc.get("spec", {})
     mounts = [{"name": "workspace", "mountPath": WORKSPACE}]
     volumes = [{"name": "workspace", "emptyDir": {}}]
-    if spec.get("type") == "agent" and resolved_runtime(task.namespace, task.name):
+    if spec.get("type") == "agent" and _resolved_runtime(task):
         container["image"] = settings.runtime_image
         mounts.append({"name": "home", "mountPath": "/home/shoal"})
         volumes.append({"name": "home", "emptyDir": {}})
@@ -144,7 +146,7 @@ def _add_worker_workspace(task: Record, pod: dict[str, Any], container: dict[str
     pod["volumes"] = volumes
     container["volumeMounts"] = mounts
     container["workingDir"] = WORKSPACE
-    container["env"] += [{"name": "SHOAL_WORKSPACE", "value": WORKSPACE}, *job_env(task.namespace, spec)]
+    container["env"] += [{"name": WORKSPACE_ENV, "value": WORKSPACE}, *job_env(task.namespace, spec)]
 
 
 def build_job(task: Record, attempt: int) -> dict[str, Any]:
@@ -194,23 +196,10 @@ def build_job(task: Record, attempt: int) -> dict[str, Any]:
             "spec": job_spec}
 
 
-def _api_error(exc: Exception) -> tuple[int | None, str]:
-    status = getattr(exc, "status", None)
-    body = getattr(exc, "body", None)
-    try:
-        message = json.loads(body).get("message") if body else None
-    except (ValueError, AttributeError):
-        message = None
-    return status, message or getattr(exc, "reason", None) or str(exc)
-
-
 class KubernetesExecutor:
     name = "kubernetes"
 
-    def start(self, task: Record) -> str:
-        from shared.executor import sandbox
-        from shared.kube import batch_v1
-
+    def start(self, task: Record, on_worker_exit: WorkerExit) -> str:
         attempt = int(task.doc.get("status", {}).get("attempts", 1)) or 1
         workspace = sandbox.requested(task)
         if workspace is not None:  # a sandbox request never runs as a plain Job
@@ -219,40 +208,30 @@ class KubernetesExecutor:
         try:
             batch_v1().create_namespaced_job(task.namespace, body)
         except Exception as exc:
-            status, message = _api_error(exc)
+            status, message = api_error(exc)
             if status == 409:  # an earlier delivery created it: starting is idempotent
                 return body["metadata"]["name"]
             raise ExecutorError(f"could not create Job {body['metadata']['name']}: {message}") from None
         return body["metadata"]["name"]
 
     def _jobs(self, namespace: str, name: str) -> list[Any]:
-        from shared.kube import batch_v1
-
         return batch_v1().list_namespaced_job(namespace, label_selector=f"{TASK_LABEL}={label_value(name)}").items
 
     def stop(self, namespace: str, name: str) -> None:
-        from shared.executor import sandbox
-        from shared.kube import batch_v1
-
         try:
             for job in self._jobs(namespace, name):
                 batch_v1().delete_namespaced_job(job.metadata.name, namespace, propagation_policy="Background")
         except Exception as exc:
-            status, message = _api_error(exc)
+            status, message = api_error(exc)
             if status != 404:
                 raise ExecutorError(f"could not delete the Jobs of task {name}: {message}") from None
         finally:
             sandbox.stop(namespace, name)
 
     def release(self, namespace: str, name: str) -> None:
-        from shared.executor import sandbox
-
         sandbox.release(namespace, name)  # finished Jobs expire by their TTL; Sandboxes have none
 
     def logs(self, task: Record) -> str | None:
-        from shared.executor import sandbox
-        from shared.kube import core_v1
-
         if sandbox.requested(task) is not None:
             return sandbox.logs(task)
         job = task.doc.get("status", {}).get("jobName")
@@ -265,7 +244,7 @@ class KubernetesExecutor:
             newest = max(pods, key=lambda p: str(p.metadata.creation_timestamp or ""))
             return core_v1().read_namespaced_pod_log(newest.metadata.name, task.namespace, tail_lines=LOG_LINES)
         except Exception as exc:
-            raise ExecutorError(f"could not read logs: {_api_error(exc)[1]}") from None
+            raise ExecutorError(f"could not read logs: {api_error(exc)[1]}") from None
 
     def poll(self, task: Record) -> JobOutcome | None:
         """How the task's Job ended; None while it runs (or has no Job).
@@ -274,10 +253,6 @@ class KubernetesExecutor:
         task (`ai`/`agent`) a failed pod or a vanished Job is a lost worker (WorkerLost), except a
         deadline, which is the task's own timeout. A container task's failure is its own.
         """
-        from shared.executor import sandbox
-        from shared.kube import batch_v1
-        from shared.tasks.leases import WORKER_LOST, WORKER_TYPES
-
         if sandbox.requested(task) is not None:
             ended = sandbox.poll(task)
             if ended is None:
@@ -291,7 +266,7 @@ class KubernetesExecutor:
         try:
             found = batch_v1().read_namespaced_job(job, task.namespace)
         except Exception as exc:
-            status, message = _api_error(exc)
+            status, message = api_error(exc)
             if status == 404:
                 return JobOutcome("Failed", f"job {job} disappeared", WORKER_LOST)
             raise ExecutorError(f"could not read Job {job}: {message}") from None

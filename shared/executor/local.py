@@ -17,10 +17,22 @@ import tempfile
 import threading
 from pathlib import Path
 
+from shared.catalog.git_credentials import local_env
 from shared.config import get_settings
-from shared.executor.base import ExecutorError, JobOutcome
+from shared.executor.base import ExecutorError, JobOutcome, WorkerExit
 from shared.executor.redact import scrub_paths
+from shared.executor.sandbox import PROVIDER, requested, unsupported
+from shared.executor.workspace_inputs import has_inputs, materialise
 from shared.logs import get_logger
+from shared.models.worker_contract import (
+    INTERNAL_URL_ENV,
+    TASK_ATTEMPT_ENV,
+    TASK_LEASE_SECONDS_ENV,
+    TASK_NAME_ENV,
+    TASK_NAMESPACE_ENV,
+    WORKER_TOKEN_ENV,
+    WORKSPACE_ENV,
+)
 from shared.observability import tracing
 from shared.store import Record
 
@@ -51,9 +63,7 @@ class LocalExecutor:
                 cls._instance = cls()
             return cls._instance
 
-    def start(self, task: Record) -> str:
-        from shared.executor.sandbox import PROVIDER, requested, unsupported
-
+    def start(self, task: Record, on_worker_exit: WorkerExit) -> str:
         workspace = requested(task)
         if workspace is not None:  # never run a sandbox request unsandboxed
             raise ExecutorError(unsupported(workspace.provider) if workspace.provider != PROVIDER else
@@ -72,17 +82,16 @@ class LocalExecutor:
         env.update(tracing.worker_env())  # the dispatch span's context, for the worker's own span
         # The spec (up to the API's 15 MiB) and the resolved agent are read through the worker API:
         # one environment variable holds at most 128 KiB.
-        env.update({"SHOAL_TASK_NAMESPACE": task.namespace, "SHOAL_TASK_NAME": task.name,
-                    "SHOAL_TASK_ATTEMPT": str(attempt), "SHOAL_TASK_LEASE_SECONDS": str(settings.task_lease_seconds),
-                    "SHOAL_INTERNAL_URL": settings.internal_url,
-                    "SHOAL_WORKER_TOKEN": settings.dev_token or "", "PYTHONUNBUFFERED": "1"})
-        from shared.catalog.git_credentials import local_env
+        env.update({TASK_NAMESPACE_ENV: task.namespace, TASK_NAME_ENV: task.name,
+                    TASK_ATTEMPT_ENV: str(attempt), TASK_LEASE_SECONDS_ENV: str(settings.task_lease_seconds),
+                    INTERNAL_URL_ENV: settings.internal_url,
+                    WORKER_TOKEN_ENV: settings.dev_token or "", "PYTHONUNBUFFERED": "1"})
 
         env.update(local_env(task.namespace, spec))  # read only by git's credential helper in the worker
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WORKER.parents[2]), env.get("PYTHONPATH")]))
         workspace = self._workspace(task)
         if workspace:
-            env["SHOAL_WORKSPACE"] = workspace
+            env[WORKSPACE_ENV] = workspace
         log_path = self._logs / f"{task.namespace}.{job}.log"
         out = open(log_path, "wb")  # noqa: SIM115 - handed to the child, closed by the watcher
         try:
@@ -92,15 +101,13 @@ class LocalExecutor:
             out.close()  # strerror only: str(exc) names the server's interpreter path
             raise ExecutorError(f"could not start worker: {exc.strerror or type(exc).__name__}") from None
         self._procs[(task.namespace, task.name)] = proc
-        threading.Thread(target=self._watch, args=(task.namespace, task.name, attempt, proc, out, log_path),
+        threading.Thread(target=self._watch, args=(task.namespace, task.name, attempt, proc, out, log_path, on_worker_exit),
                          daemon=True).start()
         return job
 
     @staticmethod
     def _workspace(task: Record) -> str | None:
         """A labrats job's workspaceFiles/workspaceUploads, written into a fresh workspace directory."""
-        from shared.jobs.workspace_inputs import has_inputs, materialise
-
         if not has_inputs(task):
             return None
         directory = Path(tempfile.mkdtemp(prefix=f"shoal-{task.name}-"))
@@ -111,24 +118,16 @@ class LocalExecutor:
             raise ExecutorError(f"could not prepare the workspace: {getattr(exc, 'message', None) or exc}") from None
         return str(directory)
 
-    def _watch(self, namespace: str, name: str, attempt: int, proc: subprocess.Popen, out, log_path: Path) -> None:
+    def _watch(self, namespace: str, name: str, attempt: int, proc: subprocess.Popen, out, log_path: Path,
+               on_worker_exit: WorkerExit) -> None:
         code = proc.wait()
         out.close()
         if self._procs.get((namespace, name)) is proc:
             self._procs.pop((namespace, name), None)
-        from shared.tasks.leases import WORKER_LOST, is_current
-        from shared.tasks.lifecycle import set_condition, transition
-        from shared.tasks.repository import tasks
-
         try:
-            record = tasks.get(namespace, name)
-            if record is None or not is_current(record.doc, attempt):
-                return  # it reported, or this attempt was already cancelled, timed out or reclaimed
             tail = scrub_paths(log_path.read_text(errors="replace")[-500:].strip()) if log_path.exists() else ""
             message = f"worker exited with code {code} without reporting" + (f": {tail}" if tail else "")
-            transition(namespace, name, "Failed", message=message, attempt=attempt,
-                       only_from=frozenset({"Running", "Finalizing"}),
-                       also=lambda status: set_condition(status, WORKER_LOST, True, WORKER_LOST, message))
+            on_worker_exit(namespace, name, attempt, message)  # a no-op when the worker had reported
         except Exception:  # the store unreachable: the attempt's lease lapses and the scheduler reclaims it
             log.exception("could not fail task after worker exit", extra={"fields": {"task": name}})
 

@@ -26,7 +26,8 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.executor.base import ExecutorError
-from shared.executor.kubernetes import LOG_LINES, TASK_LABEL, _api_error, label_value
+from shared.executor.kube_common import LOG_LINES, TASK_LABEL, api_error, label_value
+from shared.kube import core_v1, custom_objects
 from shared.store import Record
 
 PROVIDER = "agent-sandbox"
@@ -111,8 +112,6 @@ def _merge_template(template: dict[str, Any], pod: dict[str, Any],
 
 def start(task: Record, ws: Workspace, job: dict[str, Any]) -> str:
     """Create the attempt's Sandbox instead of `job`; its name is the task's job name."""
-    from shared.kube import custom_objects
-
     if ws.provider != PROVIDER:
         raise ExecutorError(unsupported(ws.provider))
     if not _enabled():  # disabled since the task was accepted: stop() would no longer look for its Sandbox
@@ -130,7 +129,7 @@ def start(task: Record, ws: Workspace, job: dict[str, Any]) -> str:
     try:
         custom_objects().create_namespaced_custom_object(GROUP, VERSION, task.namespace, PLURAL, body)
     except Exception as exc:
-        status, message = _api_error(exc)
+        status, message = api_error(exc)
         if status == 409:  # an earlier delivery created it: starting is idempotent
             return name
         hint = f" (is agent-sandbox v0.5 or later installed? it serves {GROUP}/{VERSION})" if status == 404 else ""
@@ -139,14 +138,12 @@ def start(task: Record, ws: Workspace, job: dict[str, Any]) -> str:
 
 
 def _read_template(ws: Workspace) -> dict[str, Any]:
-    from shared.kube import custom_objects
-
     try:
         return custom_objects().get_namespaced_custom_object(TEMPLATE_GROUP, VERSION, ws.template_namespace,
                                                              TEMPLATE_PLURAL, str(ws.template))
     except Exception as exc:
         raise ExecutorError(f"could not read SandboxTemplate {ws.template_namespace}/{ws.template}: "
-                            f"{_api_error(exc)[1]}") from None
+                            f"{api_error(exc)[1]}") from None
 
 
 def _enabled() -> bool:
@@ -155,13 +152,11 @@ def _enabled() -> bool:
 
 
 def _sandboxes(namespace: str, name: str) -> list[dict[str, Any]]:
-    from shared.kube import custom_objects
-
     try:
         found = custom_objects().list_namespaced_custom_object(
             GROUP, VERSION, namespace, PLURAL, label_selector=f"{TASK_LABEL}={label_value(name)}")
     except Exception as exc:
-        status, message = _api_error(exc)
+        status, message = api_error(exc)
         if status == 404:  # agent-sandbox is not installed: no Sandbox can exist
             return []
         raise ExecutorError(f"could not list the Sandboxes of task {name}: {message}") from None
@@ -169,27 +164,23 @@ def _sandboxes(namespace: str, name: str) -> list[dict[str, Any]]:
 
 
 def _delete(sandbox: dict[str, Any]) -> None:
-    from shared.kube import custom_objects
-
     meta = sandbox["metadata"]
     try:  # its pod goes with it: the controller made the Sandbox the pod's owner
         custom_objects().delete_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL, meta["name"],
                                                          propagation_policy="Background")
     except Exception as exc:
-        status, message = _api_error(exc)
+        status, message = api_error(exc)
         if status != 404:
             raise ExecutorError(f"could not delete Sandbox {meta['name']}: {message}") from None
 
 
 def _suspend(sandbox: dict[str, Any]) -> None:
-    from shared.kube import custom_objects
-
     meta = sandbox["metadata"]
     try:
         custom_objects().patch_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL, meta["name"],
                                                         {"spec": {"operatingMode": "Suspended"}})
     except Exception as exc:
-        status, message = _api_error(exc)
+        status, message = api_error(exc)
         if status != 404:
             raise ExecutorError(f"could not suspend Sandbox {meta['name']}: {message}") from None
 
@@ -245,8 +236,6 @@ def _pod_name(sandbox: dict[str, Any]) -> str:
 
 
 def _read(namespace: str, name: str) -> dict[str, Any]:
-    from shared.kube import custom_objects
-
     return custom_objects().get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
 
 
@@ -258,7 +247,7 @@ def poll(task: Record) -> tuple[str, str] | None:
     try:
         sandbox = _read(task.namespace, name)
     except Exception as exc:
-        status, message = _api_error(exc)
+        status, message = api_error(exc)
         if status == 404:
             return "Failed", f"sandbox {name} disappeared"
         raise ExecutorError(f"could not read Sandbox {name}: {message}") from None
@@ -270,8 +259,6 @@ def poll(task: Record) -> tuple[str, str] | None:
 
 def _pod_failure(namespace: str, sandbox: dict[str, Any]) -> str:
     """Why the Sandbox's pod failed (its reason, else its container's exit); "" when that cannot be read."""
-    from shared.kube import core_v1
-
     try:
         status = core_v1().read_namespaced_pod(_pod_name(sandbox), namespace).status
     except Exception:
@@ -289,8 +276,6 @@ def _pod_failure(namespace: str, sandbox: dict[str, Any]) -> str:
 
 def logs(task: Record) -> str | None:
     """The last lines of the Sandbox pod's log; None when there is no Sandbox or pod (yet, or any more)."""
-    from shared.kube import core_v1
-
     name = task.doc.get("status", {}).get("jobName")
     if not name:
         return None
@@ -298,7 +283,7 @@ def logs(task: Record) -> str | None:
         sandbox = _read(task.namespace, name)
         return core_v1().read_namespaced_pod_log(_pod_name(sandbox), task.namespace, tail_lines=LOG_LINES)
     except Exception as exc:
-        status, message = _api_error(exc)
+        status, message = api_error(exc)
         if status == 404:
             return None
         raise ExecutorError(f"could not read logs: {message}") from None

@@ -10,13 +10,12 @@ from shared.net.pool import pooled
 
 if TYPE_CHECKING:
     import httpx
+from shared.net.outbound import outbound_client
 
 API_VERSION = "2022-11-28"
 
 
 def _github_client() -> httpx.Client:
-    from shared.net.outbound import outbound_client
-
     return outbound_client(timeout=30.0)
 
 

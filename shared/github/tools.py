@@ -14,8 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.agent.tools import Tool
+from shared.config import get_settings
+from shared.duration import parse_go_duration
+from shared.github.ci import ci_state
+from shared.github.client import GitHubClient
+from shared.github.markers import has_marker, make_marker
+from shared.github.repo_url import GitHubRepo, parse_repo_url
 from shared.llm.base import ToolSpec
-from shared.monitors.repo_url import GitHubRepo, parse_repo_url
 
 REVIEW_EVENTS = ("COMMENT", "APPROVE", "REQUEST_CHANGES")
 MERGE_METHODS = ("merge", "squash", "rebase")
@@ -86,8 +91,6 @@ def _text(args: dict[str, Any], name: str, *, required: bool = True) -> str | No
 
 def _seconds(args: dict[str, Any], name: str, default: str | float) -> float:
     """A duration argument: a Go duration string ("90s", "5m") or a number of seconds."""
-    from shared.tasks.duration import parse_go_duration
-
     value = args.get(name, default)
     try:
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -107,8 +110,6 @@ SERVER_WAIT_CAP_SECONDS = 20.0
 def _wait_cap() -> float:
     """How long one call may wait: it runs inside the worker's HTTP call to the internal API, under
     the loop's per-tool timeout. Short turns keep the model in charge: it calls again to wait longer."""
-    from shared.config import get_settings
-
     return max(1.0, min(SERVER_WAIT_CAP_SECONDS, get_settings().tool_timeout_seconds - 5))
 
 
@@ -125,8 +126,6 @@ def _merge_body(args: dict[str, Any]) -> dict[str, Any]:
 
 def github_tools(context: TaskContext | None, token: Callable[[], str | None]) -> list[Tool]:
     """The tools, bound to a task's scope; `token` is called only after the scope check passed."""
-    from shared.github.client import GitHubClient
-
     def tool(name: str, description: str, properties: dict[str, Any], required: list[str],
              body: Callable[[GitHubRepo, GitHubClient, dict[str, Any]], Any]) -> Tool:
         def run(args: dict[str, Any]) -> dict[str, Any]:
@@ -148,8 +147,6 @@ def github_tools(context: TaskContext | None, token: Callable[[], str | None]) -
                  "draft": p.get("draft"), "url": p.get("html_url")} for p in pulls]
 
     def check_marker(repo, client, args):
-        from shared.github.markers import has_marker, make_marker
-
         number = _int(args, "pr_number")
         sha = args.get("head_sha") or (client.pull(repo.owner, repo.repo, number).get("head") or {}).get("sha")
         bodies = [(r.get("body") or "", (r.get("user") or {}).get("login"))
@@ -213,8 +210,6 @@ def github_tools(context: TaskContext | None, token: Callable[[], str | None]) -
                 "existing": existing}
 
     def read_ci(repo, client, number):
-        from shared.github.ci import ci_state
-
         sha = (client.pull(repo.owner, repo.repo, number).get("head") or {}).get("sha")
         if not sha:
             raise ToolFailure(f"pull request #{number} has no head commit", "github_rejected")

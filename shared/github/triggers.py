@@ -1,4 +1,4 @@
-"""The `github` event function's handlers: label triggers create agent tasks.
+"""GitHub label triggers (consumed by the `github` function) create agent tasks.
 
 `agent:<action>` on an issue or pull request → an `agent` task named
 `github-<action>-<number>-<12 hex of the payload digest>` (maxTurns and timeout from settings,
@@ -16,6 +16,7 @@ from shared.events.envelope import Event
 from shared.github.deliveries import LabelTrigger, label_trigger
 from shared.logs import get_logger
 from shared.store import AlreadyExists
+from shared.tasks.service import create_task
 
 log = get_logger("github")
 MAX_BODY_CHARS = 8000
@@ -64,8 +65,6 @@ def task_request(trigger: LabelTrigger, payload: dict[str, Any]) -> dict[str, An
 
 
 def on_labeled(event: Event) -> None:
-    from shared.tasks.service import create_task
-
     payload = event.data if isinstance(event.data, dict) else {}
     trigger = label_trigger(payload)
     fields = {"delivery": event.id, "type": event.type}
@@ -91,65 +90,3 @@ def on_labeled(event: Event) -> None:
         return
     log.info("label trigger created task", extra={"fields": {**fields, "task": record.name,
                                                              "namespace": record.namespace}})
-
-
-def on_pull_request(event: Event) -> None:
-    """Pull request activity: an exact-head run for every monitor of the repository that asks for one.
-
-    Monitors are found through the repository index in every namespace (not only the label-trigger
-    namespace: Orka #124). A monitor with a run already active skips this head; drafts count only
-    when the monitor includes them.
-    """
-    from shared.errors import Conflict, NotFound
-    from shared.monitors.runs import start_run
-    from shared.monitors.store import monitors, monitors_for_repo
-
-    payload = event.data if isinstance(event.data, dict) else {}
-    pr = payload.get("pull_request") if isinstance(payload.get("pull_request"), dict) else {}
-    repo = payload.get("repository") if isinstance(payload.get("repository"), dict) else {}
-    number, sha = pr.get("number"), (pr.get("head") or {}).get("sha")
-    fields = {"delivery": event.id, "type": event.type, "subject": event.subject}
-    if not isinstance(number, int) or not isinstance(sha, str) or not isinstance(repo.get("full_name"), str):
-        log.info("pull request event without number, head or repository", extra={"fields": fields})
-        return
-    for namespace, name in monitors_for_repo(repo["full_name"]):
-        record = monitors.get(namespace, name)
-        if record is None:
-            continue
-        spec = record.doc.get("spec") or {}
-        prs = (spec.get("targets") or {}).get("pullRequests") or {}
-        if not (spec.get("review") or {}).get("exactEventEnabled") or (pr.get("draft") and not prs.get("includeDrafts")):
-            continue
-        try:
-            run = start_run(namespace, name, trigger="webhook", target_kind="pull_request", target_number=number,
-                            target_sha=sha.lower(), actor=f"github:{event.id}")
-        except (Conflict, NotFound) as exc:
-            log.info("exact-head run skipped", extra={"fields": {**fields, "monitor": f"{namespace}/{name}",
-                                                                 "reason": exc.message}})
-            continue
-        log.info("exact-head run queued", extra={"fields": {**fields, "monitor": f"{namespace}/{name}",
-                                                            "run": run.name}})
-
-
-def on_monitor_run_queued(event: Event) -> None:
-    from shared.monitors.execute import on_run_queued
-
-    on_run_queued(event)
-
-
-def on_security_scan_queued(event: Event) -> None:
-    from shared.security.scans import on_scan_queued
-
-    on_scan_queued(event)
-
-
-HANDLERS = {
-    "dev.shoal.monitor.run.queued": on_monitor_run_queued,
-    "dev.shoal.security.scan.queued": on_security_scan_queued,
-    "com.github.issues.labeled": on_labeled,
-    "com.github.pull_request.labeled": on_labeled,
-    "com.github.pull_request.opened": on_pull_request,
-    "com.github.pull_request.synchronize": on_pull_request,
-    "com.github.pull_request.reopened": on_pull_request,
-    "com.github.pull_request.ready_for_review": on_pull_request,
-}

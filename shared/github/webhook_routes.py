@@ -12,10 +12,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from shared.catalog.stores import agent_doc
 from shared.config import get_settings
 from shared.errors import Invalid, Unauthorized, Unavailable
+from shared.events import build, emit
+from shared.events.catalogue import CATALOGUE
+from shared.github import deliveries
+from shared.github.signature import verify
 from shared.http import RequestContext, Router
 from shared.logs import get_logger
+from shared.store import idempotency
+from shared.tasks.repository import tasks
 
 router = Router("/webhooks", dialect="orka", tag="webhooks")
 log = get_logger("webhooks")
@@ -29,12 +36,6 @@ def _ignored(reason: str, **extra):
 @router.route("/github", ["POST"], public=True, summary="GitHub webhook deliveries (HMAC-verified)",
               responses={202: "Accepted, ignored or duplicate", 401: "Bad signature", 503: "No secret configured"})
 def github_webhook(ctx: RequestContext):
-    from shared.events import build, emit
-    from shared.events.catalogue import CATALOGUE
-    from shared.github import deliveries
-    from shared.github.signature import verify
-    from shared.store import idempotency
-
     secret = get_settings().github_webhook_secret
     if not secret:
         raise Unavailable("GitHub webhook secret is not configured")
@@ -62,14 +63,11 @@ def github_webhook(ctx: RequestContext):
             return _ignored(f'label "{label}" is not a trigger label', delivery=delivery)
         if not trigger.agent:
             raise Invalid(f'no agent configured for label "{trigger.label}"')
-        from shared.monitors.references import get_agent
-
-        agent = get_agent(trigger.namespace, trigger.agent)
+        agent = agent_doc(trigger.namespace, trigger.agent)
         if agent is None:
             raise Invalid(f'agent "{trigger.agent}" not found in namespace "{trigger.namespace}"')
         if not isinstance((agent.get("spec") or {}).get("runtime"), dict):
             raise Invalid(f'agent "{trigger.agent}" has no runtime')
-        from shared.tasks.repository import tasks
 
         extra = {"taskName": trigger.task_name, "namespace": trigger.namespace, "action": trigger.action,
                  "label": trigger.label}
@@ -82,11 +80,7 @@ def github_webhook(ctx: RequestContext):
         return {"status": "duplicate", "delivery": delivery, **extra}, 202
     cloud_event = replace(build(type_, payload, subject=deliveries.subject(event, payload),
                                 source=deliveries.source(payload)), id=delivery)
-    try:
+    with idempotency.held(key):  # released on failure: GitHub's redelivery must be able to try again
         emit(cloud_event)
-    except Exception:
-        idempotency.release(key)  # GitHub's redelivery must be able to try again
-        raise
-    idempotency.complete(key)
     log.info("delivery accepted", extra={"fields": {"delivery": delivery, "type": type_}})
     return {"status": "accepted", "delivery": delivery, "type": type_, **extra}, 202

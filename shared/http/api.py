@@ -39,6 +39,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response as BaseResponse
 
 from shared.auth import authorization
+from shared.auth.namespaces import check_route, resolve_namespace
 from shared.auth.principal import Principal
 from shared.auth.resolver import authenticate
 from shared.config import get_settings
@@ -50,6 +51,7 @@ from shared.http.params import check_path_args
 from shared.logs import get_logger
 from shared.observability import metrics, tracing
 from shared.observability.metrics import METRICS_PATH
+from shared.store.outages import StoreUnavailable, is_outage
 
 log = get_logger("http")
 PROBES = ("/healthz", "/readyz")
@@ -92,6 +94,13 @@ class RequestContext:
     def require_principal(self) -> Principal:
         assert self.principal is not None, "route is public"
         return self.principal
+
+    def namespace(self, explicit: str | None = None, *, query: bool = True) -> str:
+        """The namespace the request acts in, checked for the route's permission: `explicit` (e.g. a
+        body field), else `?namespace=` (unless the dialect has none: `query=False`), else the
+        principal's own or the default (`shared.auth.namespaces.resolve_namespace`)."""
+        return resolve_namespace(self.require_principal(),
+                                 explicit or (self.args.get("namespace") if query else None) or None)
 
 
 Handler = Callable[..., Any]
@@ -232,7 +241,7 @@ class Api:
             try:
                 if auth_token is not None:
                     explicit = args.get("namespace") or request.args.get("namespace") or None
-                    authorization.check_route(explicit)
+                    check_route(explicit)
                 response = _to_response(route.handler(ctx, **args))
             finally:
                 if auth_token is not None:
@@ -275,8 +284,6 @@ def _unhandled(exc: Exception, request_id: str, path: str) -> ShoalError:
     The store raises StoreUnavailable for outages itself; this catches a botocore error that
     escaped it (e.g. from a waiter or paginator), so an outage is never a 500 on any route.
     """
-    from shared.store.outages import StoreUnavailable, is_outage
-
     if is_outage(exc):
         log.warning("state backend unavailable", extra={"fields": {"request_id": request_id, "path": path,
                                                                    "error": type(exc).__name__}})

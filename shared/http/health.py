@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from shared.http.api import RequestContext, Router, json_response
+from shared.store.bootstrap import check_state
 
 Check = Callable[[], str]
 
@@ -14,8 +15,6 @@ class NotReady(Exception):
 
 
 def store_check() -> str:
-    from shared.store.bootstrap import check_state
-
     check_state()
     return "ok"
 

@@ -11,14 +11,21 @@ import time
 import uuid
 from typing import Any
 
-from shared.auth.authorization import AUTHENTICATED, Permission, authorize, rbac_grants
+from shared.auth.authorization import AUTHENTICATED, Permission, authorize, check_route_kind, rbac_grants
+from shared.auth.namespaces import resolve_namespace
+from shared.auth.resolver import authenticate
 from shared.config import get_settings
 from shared.errors import Conflict, Forbidden, NotFound, ShoalError
+from shared.events import build, emit
+from shared.events.catalogue import data_for
 from shared.http.api import RequestContext, Router
 from shared.http.params import is_sequence
 from shared.http.sse import frame, sse_response
-from shared.incidents import sessions
+from shared.incidents import response, sessions
+from shared.incidents.models import IncidentRequest
 from shared.incidents.stream import TERMINAL_EVENTS, read
+from shared.investigation import metrics
+from shared.llm.registry import describe_default
 from shared.logs import get_logger
 from shared.observability.metrics import add_exposition
 
@@ -75,9 +82,6 @@ ANALYZE = Permission("incidents", "create", subresource="analyze", scope_area="i
 def analyze(ctx: RequestContext):
     from pydantic import ValidationError as PydanticError
 
-    from shared.auth.namespaces import resolve_namespace
-    from shared.incidents.models import IncidentRequest
-    from shared.investigation import metrics
 
     principal = ctx.require_principal()
     cluster_wide = _cluster_wide(principal)
@@ -125,9 +129,6 @@ def _cluster_scoped(principal: Any, kind: str) -> None:
 
 
 def _request_investigation(session_id: str, namespace: str, incident_id: str) -> None:
-    from shared.events import build, emit
-    from shared.events.catalogue import data_for
-
     data = data_for(REQUESTED, namespace=namespace, name=session_id, incident_id=incident_id)
     try:
         emit(build(REQUESTED, data, subject=f"{namespace}/{session_id}"))
@@ -158,8 +159,6 @@ def session_status(ctx: RequestContext, session_id: str):
               summary="Investigation result (IncidentResponse)",
               responses={409: "Session not completed"})
 def session_result(ctx: RequestContext, session_id: str):
-    from shared.incidents import response
-
     record = _owned(ctx, session_id)
     doc, status = record.doc, sessions.public_status(record.doc)
     if status == "unknown":
@@ -282,11 +281,8 @@ def config(ctx: RequestContext):
     settings = get_settings()
     if settings.platform != "local":
         raise NotFound("not found", code="not-found")  # absent outside dev mode, whoever asks
-    from shared.auth.authorization import check_route_kind
-    from shared.auth.resolver import authenticate
 
     check_route_kind(authenticate(ctx.request.headers), "/config")
-    from shared.llm.registry import describe_default
 
     return {"llm": describe_default(settings), "max_sessions": settings.incident_max_sessions,
             "session_ttl_seconds": settings.incident_session_ttl_seconds,

@@ -18,6 +18,7 @@ from shared.investigation.audit import emit_audit
 from shared.investigation.engine import InvestigationFailed, Outcome, investigate
 from shared.investigation.schema import Subject
 from shared.llm.base import Usage
+from shared.llm.registry import resolve
 from shared.logs import get_logger
 
 log = get_logger("investigator")
@@ -94,7 +95,6 @@ def on_investigation_requested(event: Event) -> None:
     observer = _Observer(session_id)
     usage, llm_calls, tool_calls, model = Usage(), 0, 0, None
     try:
-        from shared.llm.registry import resolve
 
         provider = resolve(None)
         model = provider.model

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.agent.tools import Tool, ToolRegistry
+from shared.kube import api_client
 from shared.llm.base import ToolSpec
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
@@ -77,8 +78,6 @@ class ToolFailure(Exception):
 
 def _get_path(path: str, query: list[tuple[str, str]] | None = None) -> bytes:
     """GET an API path through the official client (its auth and TLS), without deserialisation."""
-    from shared.kube import api_client
-
     client = api_client()
     request = client.param_serialize("GET", path, query_params=query or [],
                                      header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
@@ -92,7 +91,6 @@ def _get_path(path: str, query: list[tuple[str, str]] | None = None) -> bytes:
 def _api(class_name: str) -> Any:
     from kubernetes import client
 
-    from shared.kube import api_client
 
     return getattr(client, class_name)(api_client())
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.auth import api_keys, dashboard
-from shared.auth.dashboard import authenticate_dashboard
-from shared.auth.namespaces import resolve_namespace
+from shared.auth import api_keys, dashboard, oidc_login
+from shared.auth.api_keys import authenticate_dashboard
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, Unauthorized, Unavailable, UpstreamError
 from shared.http import RequestContext, Router, json_response
 from shared.jobs import sources as source_model
 from shared.jobs import stores
+from shared.kube_resources import BadResources, check_resources
+from shared.net.outbound import outbound_client
+from shared.store import AlreadyExists, counters
 
 api_keys_router = Router("/api/api-keys", dialect="simple", tag="labrats api keys", authenticator=authenticate_dashboard)
 sources_router = Router("/api/webhook-sources", dialect="simple", tag="labrats webhook sources",
@@ -22,10 +24,6 @@ stats_router = Router("/api/stats", dialect="simple", tag="labrats stats", authe
 auth_router = Router("/api/auth", dialect="simple", tag="labrats auth")
 SOURCE_NOT_FOUND = "Webhook source not found"
 APP_VERSION = "shoal-0.1.0"
-
-
-def _namespace(ctx: RequestContext) -> str:
-    return resolve_namespace(ctx.require_principal(), None)
 
 
 # -- API keys ------------------------------------------------------------------------------
@@ -55,21 +53,21 @@ def revoke_key(ctx: RequestContext, key_id: str):
 # -- webhook sources -----------------------------------------------------------------------
 @sources_router.route("", ["GET"], summary="List webhook sources")
 def list_sources(ctx: RequestContext):
-    records, _ = stores.webhook_sources.list_page(_namespace(ctx), limit=None)
+    records, _ = stores.webhook_sources.list_page(ctx.namespace(query=False), limit=None)
     return [source_model.view(r) for r in records]
 
 
 @sources_router.route("", ["POST"], summary="Create a webhook source", responses={201: "The source"})
 def create_source(ctx: RequestContext):
     fields = source_model.validate(ctx.json_object(), partial=False)
-    record = stores.webhook_sources.create(_namespace(ctx), fields["name"], fields,
+    record = stores.webhook_sources.create(ctx.namespace(query=False), fields["name"], fields,
                                            exists_message=f'webhook source "{fields["name"]}" already exists')
     return source_model.view(record), 201
 
 
 @sources_router.route("/<source_id>", ["GET"], summary="Webhook source detail")
 def get_source(ctx: RequestContext, source_id: str):
-    return source_model.view(stores.webhook_sources.require(_namespace(ctx), source_id, SOURCE_NOT_FOUND))
+    return source_model.view(stores.webhook_sources.require(ctx.namespace(query=False), source_id, SOURCE_NOT_FOUND))
 
 
 @sources_router.route("/<source_id>", ["PATCH"], summary="Update a webhook source")
@@ -80,13 +78,13 @@ def patch_source(ctx: RequestContext, source_id: str):
         doc.update(fields)
         doc["updatedAt"] = now_rfc3339()
 
-    return source_model.view(stores.webhook_sources.update(_namespace(ctx), source_id, mutate,
+    return source_model.view(stores.webhook_sources.update(ctx.namespace(query=False), source_id, mutate,
                                                            not_found_message=SOURCE_NOT_FOUND))
 
 
 @sources_router.route("/<source_id>", ["DELETE"], summary="Delete a webhook source (nothing to tear down)")
 def delete_source(ctx: RequestContext, source_id: str):
-    if not stores.webhook_sources.delete(_namespace(ctx), source_id):
+    if not stores.webhook_sources.delete(ctx.namespace(query=False), source_id):
         raise NotFound(SOURCE_NOT_FOUND)
     return {"deleted": source_id, "provisioning": source_model.PROVISIONING}
 
@@ -119,7 +117,6 @@ def _validate_config(body: dict[str, Any]) -> None:
         if not isinstance(provider, dict):
             raise Invalid(f"providers.{name} must be an object")
     if body.get("executorResources") is not None:
-        from shared.kube_resources import BadResources, check_resources
 
         try:
             check_resources(body["executorResources"])
@@ -129,16 +126,15 @@ def _validate_config(body: dict[str, Any]) -> None:
 
 @config_router.route("/defaults", ["GET"], summary="Global defaults")
 def get_defaults(ctx: RequestContext):
-    return read_defaults(_namespace(ctx))
+    return read_defaults(ctx.namespace(query=False))
 
 
 @config_router.route("/defaults", ["PUT"], summary="Merge into the global defaults")
 def put_defaults(ctx: RequestContext):
     body = ctx.json_object()
     _validate_config(body)
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     if stores.ai_config.get(namespace, stores.CONFIG_NAME) is None:
-        from shared.store import AlreadyExists
 
         try:
             return stores.ai_config.create(namespace, stores.CONFIG_NAME, _merge({}, body)).doc
@@ -177,9 +173,7 @@ def delete_source_config(ctx: RequestContext, source: str):
 # -- stats ---------------------------------------------------------------------------------
 @stats_router.route("", ["GET"], summary="Job counts by type, model, repo and status, from maintained counters")
 def stats(ctx: RequestContext):
-    from shared.store import counters
-
-    raw = counters.read(stores.STATS_SET, _namespace(ctx))
+    raw = counters.read(stores.STATS_SET, ctx.namespace(query=False))
     groups: dict[str, dict[str, int]] = {"type": {}, "model": {}, "repo": {}, "source": {}, "status": {}}
     for key, value in raw.items():
         group, _, name = key.partition(":")
@@ -199,8 +193,6 @@ def stats(ctx: RequestContext):
 def timeseries(ctx: RequestContext):
     from urllib.parse import urlsplit
 
-    from shared.config import get_settings
-    from shared.net.outbound import outbound_client
 
     base = get_settings().prometheus_url
     if not base:
@@ -237,12 +229,10 @@ def redirect(location: str):
 
 @auth_router.route("/me", ["GET"], public=True, summary="The signed-in user or null, and the app version")
 def me(ctx: RequestContext):
-    from shared.errors import Unauthorized
-
     user = None
     if ctx.request.headers.get("Authorization") or ctx.request.cookies.get(dashboard.SESSION_COOKIE):
         try:
-            principal = dashboard.authenticate_dashboard(ctx.request.headers)
+            principal = authenticate_dashboard(ctx.request.headers)
             user = {"username": principal.username, "subject": principal.subject, "kind": principal.kind}
             for key in ("email", "name"):
                 if principal.claims.get(key):
@@ -263,8 +253,6 @@ def logout(ctx: RequestContext):
 @auth_router.route("/oidc", ["GET"], public=True, summary="Start the OIDC login (state cookie, redirect)",
                    responses={302: "Redirect to the provider's authorization endpoint"})
 def oidc_start(ctx: RequestContext):
-    from shared.auth import oidc_login
-
     url, state, nonce = oidc_login.start()
     response = redirect(url)
     state_token = dashboard.sign({"sub": "login", "state": state, "nonce": nonce}, "oidc-state", dashboard.STATE_SECONDS)
@@ -274,8 +262,6 @@ def oidc_start(ctx: RequestContext):
 
 
 def _callback(ctx: RequestContext):
-    from shared.auth import oidc_login
-
     oidc_login.config()  # 503 before anything else when the login is not configured
     if ctx.args.get("error"):
         raise Unauthorized("OIDC login was refused by the provider")

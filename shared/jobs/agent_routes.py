@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.auth.dashboard import authenticate_dashboard
-from shared.auth.namespaces import resolve_namespace
+from shared.auth.api_keys import authenticate_dashboard
+from shared.catalog.stores import agents
 from shared.clock import now_rfc3339
 from shared.errors import Conflict, Invalid, NotFound
 from shared.http import RequestContext, Router
@@ -20,10 +20,6 @@ AGENT_NOT_FOUND = "Agent not found"
 INSTRUCTION_NOT_FOUND = "Instruction not found"
 
 
-def _namespace(ctx: RequestContext) -> str:
-    return resolve_namespace(ctx.require_principal(), None)
-
-
 def _check_trigger_free(namespace: str, trigger: str, owner: str | None) -> None:
     # Best effort (a partition read): trigger names are looked up as unique by by-trigger and chains.
     other = find_by_trigger(namespace, trigger)
@@ -34,7 +30,7 @@ def _check_trigger_free(namespace: str, trigger: str, owner: str | None) -> None
 # -- agents --------------------------------------------------------------------------------
 @agents_router.route("", ["GET"], summary="List agents")
 def list_agents(ctx: RequestContext):
-    return [model.view(r) for r in all_agents(_namespace(ctx))]
+    return [model.view(r) for r in all_agents(ctx.namespace(query=False))]
 
 
 @agents_router.route("", ["POST"], summary="Create an agent", responses={201: "The agent"})
@@ -45,19 +41,19 @@ def create_agent(ctx: RequestContext):
         raise Invalid("name is required")
     fields = model.validate_fields(body, partial=False)
     doc = model.new_record_doc(name, fields)
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     _check_trigger_free(namespace, doc["spec"]["triggerName"], None)
-    record = stores.agents.create(namespace, name, doc, exists_message=f'agent "{name}" already exists')
+    record = agents.create(namespace, name, doc, exists_message=f'agent "{name}" already exists')
     return model.view(record), 201
 
 
 @agents_router.route("/seed", ["POST"], summary="Create the default agents that are missing")
 def seed(ctx: RequestContext):
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     seeded = 0
     for name, fields in model.default_agents():
         try:
-            stores.agents.create(namespace, name, model.new_record_doc(name, fields))
+            agents.create(namespace, name, model.new_record_doc(name, fields))
             seeded += 1
         except AlreadyExists:
             continue
@@ -68,12 +64,12 @@ def seed(ctx: RequestContext):
 def triggers(ctx: RequestContext):
     source = ctx.args.get("source") or None
     event = ctx.args.get("event") or None
-    return [model.view(agent) for agent, _ in matching(_namespace(ctx), source, event)]
+    return [model.view(agent) for agent, _ in matching(ctx.namespace(query=False), source, event)]
 
 
 @agents_router.route("/by-trigger/<trigger_name>", ["GET"], summary="Find an agent by trigger name")
 def by_trigger(ctx: RequestContext, trigger_name: str):
-    record = find_by_trigger(_namespace(ctx), trigger_name)
+    record = find_by_trigger(ctx.namespace(query=False), trigger_name)
     if record is None:
         raise NotFound(AGENT_NOT_FOUND)
     return model.view(record)
@@ -81,24 +77,24 @@ def by_trigger(ctx: RequestContext, trigger_name: str):
 
 @agents_router.route("/<agent_id>", ["GET"], summary="Agent detail")
 def get_agent(ctx: RequestContext, agent_id: str):
-    return model.view(stores.agents.require(_namespace(ctx), agent_id, AGENT_NOT_FOUND))
+    return model.view(agents.require(ctx.namespace(query=False), agent_id, AGENT_NOT_FOUND))
 
 
 @agents_router.route("/<agent_id>", ["PATCH"], summary="Update any subset of an agent's fields")
 def patch_agent(ctx: RequestContext, agent_id: str):
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     fields = model.validate_fields(ctx.json_object(), partial=True)
-    stores.agents.require(namespace, agent_id, AGENT_NOT_FOUND)
+    agents.require(namespace, agent_id, AGENT_NOT_FOUND)
     if "triggerName" in fields:
         _check_trigger_free(namespace, fields["triggerName"], agent_id)
-    record = stores.agents.update(namespace, agent_id, lambda doc: model.apply_patch(doc, fields),
+    record = agents.update(namespace, agent_id, lambda doc: model.apply_patch(doc, fields),
                                   not_found_message=AGENT_NOT_FOUND)
     return model.view(record)
 
 
 @agents_router.route("/<agent_id>", ["DELETE"], summary="Delete an agent")
 def delete_agent(ctx: RequestContext, agent_id: str):
-    if not stores.agents.delete(_namespace(ctx), agent_id):
+    if not agents.delete(ctx.namespace(query=False), agent_id):
         raise NotFound(AGENT_NOT_FOUND)
     return {"deleted": agent_id}
 
@@ -106,8 +102,8 @@ def delete_agent(ctx: RequestContext, agent_id: str):
 @agents_router.route("/<agent_id>/instructions", ["GET"],
                      summary="Resolved instructions: globals by priority, then the agent's locals")
 def agent_instructions(ctx: RequestContext, agent_id: str):
-    namespace = _namespace(ctx)
-    record = stores.agents.require(namespace, agent_id, AGENT_NOT_FOUND)
+    namespace = ctx.namespace(query=False)
+    record = agents.require(namespace, agent_id, AGENT_NOT_FOUND)
     return instruction_model.resolve_for_agent(namespace, record)
 
 
@@ -117,7 +113,7 @@ def list_instructions(ctx: RequestContext):
     scope = ctx.args.get("scope")
     if scope not in (None, "", "global", "local"):
         raise Invalid("scope must be global or local")
-    records = instruction_model.all_instructions(_namespace(ctx))
+    records = instruction_model.all_instructions(ctx.namespace(query=False))
     views = [instruction_model.view(r) for r in records]
     return [v for v in views if not scope or v["scope"] == scope]
 
@@ -126,14 +122,14 @@ def list_instructions(ctx: RequestContext):
 def create_instruction(ctx: RequestContext):
     fields = instruction_model.validate(ctx.json_object(), partial=False)
     name = fields.pop("name")
-    record = stores.instructions.create(_namespace(ctx), name, fields,
+    record = stores.instructions.create(ctx.namespace(query=False), name, fields,
                                         exists_message=f'instruction "{name}" already exists')
     return instruction_model.view(record), 201
 
 
 @instructions_router.route("/<instruction_id>", ["GET"], summary="Instruction detail")
 def get_instruction(ctx: RequestContext, instruction_id: str):
-    return instruction_model.view(stores.instructions.require(_namespace(ctx), instruction_id,
+    return instruction_model.view(stores.instructions.require(ctx.namespace(query=False), instruction_id,
                                                               INSTRUCTION_NOT_FOUND))
 
 
@@ -145,13 +141,13 @@ def patch_instruction(ctx: RequestContext, instruction_id: str):
         doc.update(fields)
         doc["updatedAt"] = now_rfc3339()
 
-    record = stores.instructions.update(_namespace(ctx), instruction_id, mutate,
+    record = stores.instructions.update(ctx.namespace(query=False), instruction_id, mutate,
                                         not_found_message=INSTRUCTION_NOT_FOUND)
     return instruction_model.view(record)
 
 
 @instructions_router.route("/<instruction_id>", ["DELETE"], summary="Delete an instruction")
 def delete_instruction(ctx: RequestContext, instruction_id: str):
-    if not stores.instructions.delete(_namespace(ctx), instruction_id):
+    if not stores.instructions.delete(ctx.namespace(query=False), instruction_id):
         raise NotFound(INSTRUCTION_NOT_FOUND)
     return {"deleted": instruction_id}

@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.logs import get_logger
+from shared.net.outbound import BlockedURL, outbound_client
 
 log = get_logger("jobs.callbacks")
 
@@ -26,8 +27,6 @@ def body_for(job_id: str, phase: str, metadata: dict[str, Any], details: str | N
 
 def deliver(url: str, body: dict[str, Any], *, backoff: float = 0.5) -> bool:
     """POST `body`; True when a 2xx came back within the attempts."""
-    from shared.net.outbound import BlockedURL, outbound_client
-
     settings = get_settings()
     attempts = max(1, settings.callback_attempts)
     with outbound_client(timeout=settings.callback_timeout_seconds) as http:

@@ -15,10 +15,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from shared.config import get_settings
 from shared.errors import Invalid
 from shared.jobs import stores
+from shared.llm.registry import named_providers, providers_of_kind
 
 # labrats' (Claude Code's) model aliases → model names the providers accept. SHOAL_JOBS_MODEL_ALIASES
 # adds to or replaces entries; a name that is no alias is passed through as it is.
@@ -51,10 +54,6 @@ def effective_config(namespace: str, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def model_aliases() -> dict[str, str]:
-    import json
-
-    from shared.config import get_settings
-
     raw = get_settings().jobs_model_aliases.strip()
     try:
         extra = json.loads(raw) if raw else {}
@@ -67,9 +66,6 @@ def model_aliases() -> dict[str, str]:
 
 def _provider_name(provider: str) -> str:
     """The configured provider that runs a labrats provider (see the module docstring)."""
-    from shared.config import get_settings
-    from shared.llm.registry import named_providers, providers_of_kind
-
     settings = get_settings()
     if provider in named_providers(settings):
         return provider
@@ -91,9 +87,6 @@ def task_ai(config: dict[str, Any]) -> dict[str, str] | None:
     if model:
         ai["model"] = model_aliases().get(model, model)
     elif ai:  # a provider without a model: its configured one
-        from shared.config import get_settings
-        from shared.llm.registry import named_providers
-
         entry = named_providers(get_settings()).get(ai["provider"]) or {}
         if not entry.get("model"):
             raise Invalid(f"config.model is required with config.provider {provider}: provider "

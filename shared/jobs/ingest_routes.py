@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from contextlib import nullcontext
 
 from shared.auth.api_keys import authenticate_api_key
 from shared.auth.namespaces import resolve_namespace
@@ -18,7 +19,8 @@ from shared.http import RequestContext, Router
 from shared.http.body import parse_json
 from shared.jobs import stores
 from shared.jobs.sources import is_source_name
-from shared.store import Record
+from shared.jobs.triggers import start_from_event, system_principal
+from shared.store import Record, idempotency
 
 events_router = Router("/api/events", dialect="simple", tag="labrats events", authenticator=authenticate_api_key)
 github_router = Router("/api/webhooks", dialect="simple", tag="labrats webhooks")
@@ -26,8 +28,6 @@ github_router = Router("/api/webhooks", dialect="simple", tag="labrats webhooks"
 
 @events_router.route("/ingest", ["POST"], summary="Start one job per agent whose enabled trigger matches")
 def ingest(ctx: RequestContext):
-    from shared.jobs.triggers import start_from_event
-
     body = ctx.json_object()
     for key in ("source", "event"):
         if not isinstance(body.get(key), str) or not body[key]:
@@ -69,9 +69,6 @@ def _verified_source(namespace: str, name: str | None, body: bytes, header: str)
 
 @github_router.route("/github", ["POST"], public=True, summary="GitHub webhook receiver (HMAC-verified)")
 def github(ctx: RequestContext):
-    from shared.jobs.triggers import start_from_event, system_principal
-    from shared.store import idempotency
-
     headers = ctx.request.headers
     signature = headers.get("X-Hub-Signature-256")
     if not signature:
@@ -100,13 +97,7 @@ def github(ctx: RequestContext):
             return {"event": normalized, "source": source.name, "duplicate": True, "matched": 0, "jobs": []}
         if claim is idempotency.Claim.IN_PROGRESS:
             raise Conflict("delivery is being processed")
-    try:
+    with idempotency.held(key) if key else nullcontext():
         jobs = start_from_event(namespace, "github", normalized, payload, system_principal(namespace, "webhooks"),
                                 source)
-    except Exception:
-        if key:
-            idempotency.release(key)
-        raise
-    if key:
-        idempotency.complete(key)
     return {"event": normalized, "source": source.name, "matched": len(jobs), "jobs": jobs}

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from shared.auth.dashboard import authenticate_dashboard
-from shared.auth.namespaces import resolve_namespace
+from shared.auth.api_keys import authenticate_dashboard
 from shared.errors import Invalid, NotFound
+from shared.executor.workspace_inputs import check_references
 from shared.http import RequestContext, Router, json_response
+from shared.http.sse import frame, sse_response
 from shared.jobs import stores
 from shared.jobs.model import (
     STATUS,
@@ -20,9 +21,12 @@ from shared.jobs.model import (
     status_of,
 )
 from shared.jobs.results import live_log_lines, log_lines, read_result
+from shared.jobs.submit import create_job, validate_submission
 from shared.redact import redact
-from shared.store import Record
+from shared.store import Record, counters
+from shared.tasks.lifecycle import announce, transition
 from shared.tasks.repository import tasks
+from shared.tasks.service import cancel_task
 
 router = Router("/api/jobs", dialect="simple", tag="labrats jobs", authenticator=authenticate_dashboard)
 JOB_NOT_FOUND = "Job not found"
@@ -30,10 +34,6 @@ LIST_RESULT_CHARS = 4096
 MAX_PAGE = 1000  # the spec sets none; page 1000 at limit 100 already reads 100 000 index entries
 LOG_POLL_SECONDS = 1.0
 LOG_STREAM_SECONDS = 280.0  # under Knative's 300 s request timeout; the client reconnects
-
-
-def _namespace(ctx: RequestContext) -> str:
-    return resolve_namespace(ctx.require_principal(), None)
 
 
 def require_job(namespace: str, job_id: str) -> Record:
@@ -55,18 +55,15 @@ def _int_arg(ctx: RequestContext, name: str, default: int) -> int:
 
 @router.route("/submit", ["POST"], summary="Submit a job", responses={201: "{jobId, source, type}"})
 def submit(ctx: RequestContext):
-    from shared.jobs.submit import create_job, validate_submission
-    from shared.jobs.workspace_inputs import check_references
-
     job = validate_submission(ctx.json_object())
-    check_references(_namespace(ctx), job["workspaceUploads"])  # before any write: a bad reference stores nothing
+    check_references(ctx.namespace(query=False), job["workspaceUploads"])  # before any write: a bad reference stores nothing
     record = create_job(job, ctx.require_principal())
     return {"jobId": record.name, "source": job["source"], "type": job["type"]}, 201
 
 
 @router.route("", ["GET"], summary="List jobs (newest first; page, limit 1-100, chainId)")
 def list_jobs(ctx: RequestContext):
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     page = max(1, _int_arg(ctx, "page", 1))
     if page > MAX_PAGE:  # skipping costs O(page × limit) reads: bound the work of one request
         raise Invalid(f"page must be at most {MAX_PAGE}")
@@ -79,7 +76,6 @@ def list_jobs(ctx: RequestContext):
     else:
         # One partition Query in index order; the cost is O(page × limit), never a Scan.
         entries, _ = stores.job_index.list_page(namespace, limit=skip + limit)
-        from shared.store import counters
 
         total = counters.read(stores.STATS_SET, namespace).get("total", 0)
     items = []
@@ -92,15 +88,13 @@ def list_jobs(ctx: RequestContext):
 
 @router.route("/<job_id>", ["GET"], summary="Job detail")
 def get_job(ctx: RequestContext, job_id: str):
-    record = require_job(_namespace(ctx), job_id)
+    record = require_job(ctx.namespace(query=False), job_id)
     return redact(detail(record, read_result(record), log_lines(record)))
 
 
 @router.route("/<job_id>/logs", ["GET"], streaming=True, summary="Job logs (SSE)")
 def job_logs(ctx: RequestContext, job_id: str):
-    from shared.http.sse import frame, sse_response
-
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     require_job(namespace, job_id)
 
     def frames():
@@ -139,9 +133,7 @@ def _age_seconds(record: Record) -> float:
 
 @router.route("/<job_id>/retry", ["POST"], summary="Retry a failed job")
 def retry(ctx: RequestContext, job_id: str):
-    from shared.tasks.lifecycle import announce, transition
-
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     record = require_job(namespace, job_id)
     phase = record.doc.get("status", {}).get("phase") or "Pending"
     if phase != "Failed":
@@ -165,9 +157,7 @@ def retry(ctx: RequestContext, job_id: str):
 
 @router.route("/<job_id>/cancel", ["POST"], summary="Cancel a waiting or active job")
 def cancel(ctx: RequestContext, job_id: str):
-    from shared.tasks.service import cancel_task
-
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     record = require_job(namespace, job_id)
     phase = record.doc.get("status", {}).get("phase") or "Pending"
     if phase not in ("Pending", "Running"):

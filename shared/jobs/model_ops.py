@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, UpstreamError
+from shared.kube import batch_v1, core_v1
 
 MOUNT = "/models"
 OP_LABEL = "shoal.dev/model-operation"
@@ -57,8 +58,6 @@ def build_job(namespace: str, operation: str, env: dict[str, str], labels: dict[
 
 
 def create(body: dict[str, Any]) -> str:
-    from shared.kube import batch_v1
-
     try:
         batch_v1().create_namespaced_job(body["metadata"]["namespace"], body)
     except Exception as exc:
@@ -103,8 +102,6 @@ def view(job: Any) -> dict[str, Any]:
 
 
 def list_jobs(namespace: str) -> list[dict[str, Any]]:
-    from shared.kube import batch_v1
-
     try:
         items = batch_v1().list_namespaced_job(namespace, label_selector=f"{LISTED_LABEL}=true").items
     except Exception as exc:
@@ -114,8 +111,6 @@ def list_jobs(namespace: str) -> list[dict[str, Any]]:
 
 
 def read_job(namespace: str, name: str, *, listed_only: bool) -> Any:
-    from shared.kube import batch_v1
-
     try:
         job = batch_v1().read_namespaced_job(name, namespace)
     except Exception as exc:
@@ -130,8 +125,6 @@ def read_job(namespace: str, name: str, *, listed_only: bool) -> Any:
 
 
 def logs(namespace: str, name: str) -> str:
-    from shared.kube import core_v1
-
     try:
         pods = core_v1().list_namespaced_pod(namespace, label_selector=f"job-name={name}").items
         if not pods:

@@ -7,6 +7,7 @@ from shared.jobs import stores
 from shared.jobs.callbacks import body_for, deliver
 from shared.jobs.model import STATUS, job_fields
 from shared.jobs.results import read_result
+from shared.jobs.triggers import continue_chain
 from shared.store import counters
 from shared.tasks.repository import tasks
 
@@ -22,8 +23,6 @@ def on_task_started(event: Event) -> None:
 
 
 def on_task_finished(event: Event) -> None:
-    from shared.jobs.triggers import continue_chain
-
     data = event.data or {}
     record = tasks.get(data["namespace"], data["name"])
     job = job_fields(record) if record else None

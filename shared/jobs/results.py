@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
+from shared.executor.factory import job_output
 from shared.store import Record
-from shared.store.blobs import get_blob
-from shared.tasks.repository import result_key
+from shared.tasks.repository import result_text
 
 
 def read_result(record: Record, *, limit: int | None = None) -> str | None:
-    if not record.doc.get("status", {}).get("resultRef", {}).get("available"):
-        return None
-    data = get_blob(result_key(record.namespace, record.name))
-    if data is None:
-        return None
-    text = data.decode("utf-8", errors="replace")
-    return text[:limit] if limit else text
+    text = result_text(record)
+    return text[:limit] if limit and text is not None else text
 
 
 def live_log_lines(record: Record) -> list[str]:
     """The spec's source order: the executor's live output of the job's task when it has any, else
     status.logs[] (the RWX log file of pipeline jobs does not exist here)."""
-    from shared.executor.base import job_output
-
     return job_output(record).splitlines() or log_lines(record)
 
 

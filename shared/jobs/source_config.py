@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from shared.errors import Invalid
+from shared.jobs.submit import EFFORTS, PROVIDERS
 
 FIELDS = ("model", "effort", "provider", "fast", "timeoutMs", "maxTurns", "executorImage", "reactEnabled",
           "priority")
@@ -22,8 +23,6 @@ _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
 def _check_settings(value: Any, where: str) -> dict[str, Any]:
-    from shared.jobs.submit import EFFORTS, PROVIDERS
-
     if not isinstance(value, dict):
         raise Invalid(f"{where} must be an object")
     for key, item in value.items():

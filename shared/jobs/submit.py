@@ -13,6 +13,7 @@ from shared.auth.namespaces import resolve_namespace
 from shared.auth.principal import Principal
 from shared.errors import Invalid
 from shared.jobs import stores
+from shared.jobs.effective import effective_config, task_ai
 from shared.jobs.model import (
     CHAIN_LABEL,
     DEFAULT_MAX_TURNS,
@@ -24,7 +25,9 @@ from shared.jobs.model import (
     TYPE_LABEL,
 )
 from shared.net.git_urls import check_git_url
+from shared.net.outbound import BlockedURL, check_url
 from shared.store import AlreadyExists, Record, counters
+from shared.tasks.service import create_task
 
 EFFORTS = ("low", "medium", "high")
 PROVIDERS = ("claude", "codex", "vllm", "gemma", "qwen", "mock")
@@ -130,8 +133,6 @@ def _workspace_uploads(raw: Any) -> list[dict[str, str]]:
 
 def validate_submission(body: Any) -> dict[str, Any]:
     """The job fields of a `POST /api/jobs/submit` body, defaults filled; Invalid on bad input."""
-    from shared.net.outbound import BlockedURL, check_url
-
     if not isinstance(body, dict):
         raise Invalid("invalid request body")
     source = _string(body, "source", required=True)
@@ -182,9 +183,6 @@ def _label_value(value: Any) -> str:
 def create_job(job: dict[str, Any], principal: Principal, *, chain: dict[str, Any] | None = None,
                trigger: dict[str, Any] | None = None) -> Record:
     """Create the task of a validated job (plus its index entries and counters); returns the task."""
-    from shared.jobs.effective import effective_config, task_ai
-    from shared.tasks.service import create_task
-
     namespace = resolve_namespace(principal, None)
     job = {**job, "config": effective_config(namespace, job["config"])}
     doc = {**job, "chain": chain, "trigger": trigger}

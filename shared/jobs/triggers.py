@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from shared.auth.principal import Principal
+from shared.catalog.stores import agents
 from shared.config import get_settings
 from shared.jobs import agents as agent_model
 from shared.jobs import stores
@@ -15,7 +16,7 @@ from shared.jobs.model import DEFAULT_PRIORITY, job_fields
 from shared.jobs.source_config import for_repo
 from shared.jobs.submit import _config, create_job
 from shared.logs import get_logger
-from shared.store import Record
+from shared.store import Record, idempotency
 
 log = get_logger("jobs.triggers")
 PAYLOAD_PROMPT_CHARS = 20_000
@@ -29,7 +30,7 @@ def system_principal(namespace: str, who: str) -> Principal:
 
 
 def all_agents(namespace: str) -> list[Record]:
-    records, _ = stores.agents.list_page(namespace, limit=None)  # one partition Query, paged inside
+    records, _ = agents.list_page(namespace, limit=None)  # one partition Query, paged inside
     return records
 
 
@@ -154,7 +155,6 @@ def _enabled_source(namespace: str, name: str | None) -> dict[str, Any] | None:
     """The webhook source a chain started from, if it still exists and is enabled (its current settings)."""
     if not name:
         return None
-    from shared.jobs import stores
 
     record = stores.webhook_sources.get(namespace, name)
     return record.doc if record is not None and record.doc.get("enabled", True) is not False else None
@@ -171,8 +171,6 @@ def _should_continue(phase: str, nxt: dict[str, Any]) -> bool:
 
 def continue_chain(record: Record, result: str | None) -> str | None:
     """Start the next link of a finished job's chain; the new job id, or None when the chain ends."""
-    from shared.store import idempotency
-
     job = job_fields(record)
     chain = (job or {}).get("chain") or {}
     nxt = chain.get("next")
@@ -192,7 +190,7 @@ def continue_chain(record: Record, result: str | None) -> str | None:
     key = f"chain#{record.namespace}/{record.name}"
     if idempotency.claim(key) is not idempotency.Claim.CLAIMED:
         return None
-    try:
+    with idempotency.held(key):
         event = chain.get("event") or "chain"
         triggers = [t for t in agent.doc.get("spec", {}).get("eventTriggers") or [] if t.get("enabled", True)]
         trigger = next((t for t in triggers if _event_matches(t.get("events") or [], "chain")), None) or \
@@ -214,8 +212,4 @@ def continue_chain(record: Record, result: str | None) -> str | None:
         created = create_job(new_job, system_principal(record.namespace, "reactor"), chain=new_chain,
                              trigger={"source": "chain", "event": event, "agent": agent.name,
                                       **({"webhookSource": via} if via else {})})
-    except Exception:
-        idempotency.release(key)
-        raise
-    idempotency.complete(key)
     return created.name

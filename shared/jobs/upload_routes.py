@@ -6,24 +6,24 @@ import re
 import sys
 import uuid
 
-from shared.auth.dashboard import authenticate_dashboard
-from shared.auth.namespaces import resolve_namespace
+from shared.auth.api_keys import authenticate_dashboard
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
-from shared.jobs import stores
+from shared.jobs import model_ops, stores
+from shared.jobs.admin_routes import read_defaults
 from shared.jobs.multipart import read_file_field
+from shared.jobs.pdf import sections_prompt
+from shared.jobs.submit import create_job, validate_submission
+from shared.store import AlreadyExists
+from shared.store.blobs import get_blob, put_blob
 
 uploads_router = Router("/api/uploads", dialect="simple", tag="labrats uploads", authenticator=authenticate_dashboard)
 models_router = Router("/api/models", dialect="simple", tag="labrats models", authenticator=authenticate_dashboard)
 UPLOAD_NOT_FOUND = "Upload not found"
 PDF_MAGIC = b"%PDF-"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _namespace(ctx: RequestContext) -> str:
-    return resolve_namespace(ctx.require_principal(), None)
 
 
 def _view(doc: dict) -> dict:
@@ -37,7 +37,7 @@ def _too_large() -> TooLarge:
 
 @uploads_router.route("", ["GET"], summary="List uploads")
 def list_uploads(ctx: RequestContext):
-    records, _ = stores.uploads.list_page(_namespace(ctx), limit=None)
+    records, _ = stores.uploads.list_page(ctx.namespace(query=False), limit=None)
     return sorted((_view(r.doc) for r in records), key=lambda d: d["createdAt"] or "", reverse=True)
 
 
@@ -45,15 +45,13 @@ def list_uploads(ctx: RequestContext):
 @uploads_router.route("", ["POST"], summary="Upload a PDF (multipart field `file`, max 100 MB)",
                       max_body_bytes=sys.maxsize, responses={201: "The upload"})
 def create_upload(ctx: RequestContext):
-    from shared.store.blobs import put_blob
-
     limit = get_settings().upload_max_bytes
     upload, data = read_file_field(ctx, limit, _too_large)
     if not data.startswith(PDF_MAGIC):
         raise Invalid("Only PDF files are accepted")
     upload_id = uuid.uuid4().hex[:16]
     name = _SAFE_NAME.sub("_", (upload.filename or "upload.pdf").rsplit("/", 1)[-1]).strip("._") or "upload.pdf"
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     key = f"uploads/{namespace}/{upload_id}/{name}"
     put_blob(key, data, "application/pdf")
     doc = {"id": upload_id, "name": name, "size": len(data), "contentType": "application/pdf",
@@ -64,26 +62,16 @@ def create_upload(ctx: RequestContext):
 
 @uploads_router.route("/<upload_id>", ["DELETE"], summary="Delete an upload")
 def delete_upload(ctx: RequestContext, upload_id: str):
-    from shared.store.blobs import delete_blob
-
-    namespace = _namespace(ctx)
-    record = stores.uploads.require(namespace, upload_id, UPLOAD_NOT_FOUND)
-    delete_blob(record.doc["key"])
-    stores.uploads.delete(namespace, upload_id)
-    return {"deleted": upload_id}
+    return stores.delete_upload(stores.uploads, ctx.namespace(query=False), upload_id, UPLOAD_NOT_FOUND)
 
 
 @uploads_router.route("/<upload_id>/extract", ["POST"], summary="Submit a pdf-sections pipeline job")
 def extract(ctx: RequestContext, upload_id: str):
-    from shared.jobs.pdf import sections_prompt
-    from shared.jobs.submit import create_job, validate_submission
-    from shared.store.blobs import get_blob
-
     body = ctx.json_object(allow_empty=True)
     for key in ("prompt", "model", "effort"):
         if body.get(key) is not None and not isinstance(body[key], str):
             raise Invalid(f"{key} must be a string")
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     record = stores.uploads.require(namespace, upload_id, UPLOAD_NOT_FOUND)
     data = get_blob(record.doc["key"])
     if data is None:
@@ -99,9 +87,7 @@ def extract(ctx: RequestContext, upload_id: str):
 
 @models_router.route("", ["GET"], summary="Configured models (from the defaults' provider settings)")
 def list_models(ctx: RequestContext):
-    from shared.jobs.admin_routes import read_defaults
-
-    defaults = read_defaults(_namespace(ctx))
+    defaults = read_defaults(ctx.namespace(query=False))
     models = []
     if defaults.get("model"):
         models.append({"provider": "default", "model": defaults["model"]})
@@ -119,8 +105,6 @@ SCAN_RECORD = "latest"
 
 
 def _scan_view(namespace: str, job_name: str, cached: bool) -> dict:
-    from shared.jobs import model_ops
-
     try:
         status = model_ops.job_status(model_ops.read_job(namespace, job_name, listed_only=False))
     except NotFound:
@@ -134,10 +118,8 @@ def _scan_view(namespace: str, job_name: str, cached: bool) -> dict:
 def scan_models(ctx: RequestContext):
     import time
 
-    from shared.jobs import model_ops
-    from shared.store import AlreadyExists
 
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     cached = stores.model_scans.get(namespace, SCAN_RECORD)
     if cached is not None:
         return _scan_view(namespace, cached.doc["job"], True)
@@ -162,15 +144,12 @@ def scan_models(ctx: RequestContext):
 @models_router.route("/download", ["POST"], summary="Download a configured model file to the PVC (a Kubernetes Job)",
                      responses={202: "{job, provider, model, file}"})
 def download_model(ctx: RequestContext):
-    from shared.jobs import model_ops
-    from shared.jobs.admin_routes import read_defaults
-
     body = ctx.json_object()
     for key in ("provider", "model", "url"):
         if not isinstance(body.get(key), str) or not body[key]:
             raise Invalid(f"{key} is required")
     provider = model_ops.segment(body["provider"], "provider")
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     if not model_ops.configured_url(read_defaults(namespace), provider, body["model"], body["url"]):
         raise Invalid("url does not match a configured model")
     if not body["url"].startswith("https://"):
@@ -184,16 +163,12 @@ def download_model(ctx: RequestContext):
 
 @models_router.route("/jobs", ["GET"], summary="Model download and delete Jobs (not scans)")
 def model_jobs(ctx: RequestContext):
-    from shared.jobs import model_ops
-
-    return {"jobs": model_ops.list_jobs(_namespace(ctx))}
+    return {"jobs": model_ops.list_jobs(ctx.namespace(query=False))}
 
 
 @models_router.route("/jobs/<name>/logs", ["GET"], summary="Logs of a model operation Job")
 def model_job_logs(ctx: RequestContext, name: str):
-    from shared.jobs import model_ops
-
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     job = model_ops.read_job(namespace, name, listed_only=True)
     return {"name": name, "status": model_ops.job_status(job), "logs": model_ops.logs(namespace, name)}
 
@@ -201,10 +176,8 @@ def model_job_logs(ctx: RequestContext, name: str):
 @models_router.route("/<provider>/<filename>", ["DELETE"], summary="Delete a model file from the PVC (a Kubernetes Job)",
                      responses={202: "{job, provider, file}"})
 def delete_model(ctx: RequestContext, provider: str, filename: str):
-    from shared.jobs import model_ops
-
     provider = model_ops.segment(provider, "provider")
     filename = model_ops.segment(filename, "filename")
-    job = model_ops.build_job(_namespace(ctx), "delete", {"TARGET": f"{model_ops.MOUNT}/{provider}/{filename}"},
+    job = model_ops.build_job(ctx.namespace(query=False), "delete", {"TARGET": f"{model_ops.MOUNT}/{provider}/{filename}"},
                               {model_ops.PROVIDER_LABEL: provider})
     return {"job": model_ops.create(job), "provider": provider, "file": filename}, 202

@@ -1,6 +1,7 @@
-"""`/api/workspace-uploads/**` (labrats dialect) and `/internal/v1/workspace-inputs/**` (the Job init step).
+"""`/api/workspace-uploads/**` (labrats dialect); the Job init step reads them through the worker API
+(`shared.workerapi.workspace_inputs_routes`).
 
-Workspace uploads live in the bucket, not on a PVC (see shared.jobs.workspace_inputs). The spec
+Workspace uploads live in the bucket, not on a PVC (see shared.executor.workspace_inputs). The spec
 marks the upload and raw download for API keys and the listing and delete for the dashboard JWT;
 the jobs routers' authenticator accepts both, so every route takes either.
 """
@@ -10,24 +11,19 @@ from __future__ import annotations
 import sys
 import uuid
 
-from shared.auth.dashboard import authenticate_dashboard
-from shared.auth.namespaces import require_same_namespace, resolve_namespace
+from shared.auth.api_keys import authenticate_dashboard
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
+from shared.executor import workspace_inputs as ws
 from shared.http import RequestContext, Router
-from shared.http.params import is_sequence
-from shared.jobs import workspace_inputs as ws
+from shared.jobs import stores
 from shared.jobs.multipart import read_file_field
+from shared.store.blobs import get_blob, put_blob
 
 router = Router("/api/workspace-uploads", dialect="simple", tag="labrats workspace uploads",
                 authenticator=authenticate_dashboard)
-inputs_router = Router("/internal/v1/workspace-inputs", dialect="orka", tag="internal")
 NOT_FOUND = "Workspace upload not found"
-
-
-def _namespace(ctx: RequestContext) -> str:
-    return resolve_namespace(ctx.require_principal(), None)
 
 
 def _view(doc: dict) -> dict:
@@ -41,8 +37,6 @@ def _too_large() -> TooLarge:
 @router.route("", ["POST"], summary="Upload a workspace file (multipart field `file`)", max_body_bytes=sys.maxsize,
               responses={201: "{id, name, size, contentType, createdAt}"})
 def create_workspace_upload(ctx: RequestContext):
-    from shared.store.blobs import put_blob
-
     limit = get_settings().workspace_upload_max_bytes
     upload, data = read_file_field(ctx, limit, _too_large)
     if not data:
@@ -50,7 +44,7 @@ def create_workspace_upload(ctx: RequestContext):
     content_type = ws.sniff(data)  # by the bytes, never by the name or the client's Content-Type
     if content_type is None:
         raise Invalid("Executable files are not accepted")
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace(query=False)
     upload_id = uuid.uuid4().hex[:16]
     name = ws.safe_name(upload.filename)
     put_blob(ws.blob_key(namespace, upload_id, name), data, "application/octet-stream")
@@ -62,7 +56,7 @@ def create_workspace_upload(ctx: RequestContext):
 
 @router.route("", ["GET"], summary="List workspace uploads (newest first)")
 def list_workspace_uploads(ctx: RequestContext):
-    records, _ = ws.workspace_uploads.list_page(_namespace(ctx), limit=None)
+    records, _ = ws.workspace_uploads.list_page(ctx.namespace(query=False), limit=None)
     return sorted((_view(r.doc) for r in records), key=lambda d: d["createdAt"] or "", reverse=True)
 
 
@@ -70,9 +64,7 @@ def list_workspace_uploads(ctx: RequestContext):
 def download_workspace_upload(ctx: RequestContext, upload_id: str, name: str):
     from flask import Response
 
-    from shared.store.blobs import get_blob
-
-    record = ws.workspace_uploads.require(_namespace(ctx), upload_id, NOT_FOUND)
+    record = ws.workspace_uploads.require(ctx.namespace(query=False), upload_id, NOT_FOUND)
     if record.doc["name"] != name:
         raise NotFound(NOT_FOUND)
     data = get_blob(record.doc["key"])
@@ -86,33 +78,4 @@ def download_workspace_upload(ctx: RequestContext, upload_id: str, name: str):
 
 @router.route("/<upload_id>", ["DELETE"], summary="Delete a workspace upload")
 def delete_workspace_upload(ctx: RequestContext, upload_id: str):
-    from shared.store.blobs import delete_blob
-
-    namespace = _namespace(ctx)
-    record = ws.workspace_uploads.require(namespace, upload_id, NOT_FOUND)
-    delete_blob(record.doc["key"])
-    ws.workspace_uploads.delete(namespace, upload_id)
-    return {"deleted": upload_id}
-
-
-# -- the Kubernetes init step --------------------------------------------------------------
-def _task(ctx: RequestContext, namespace: str, task: str):
-    from shared.tasks.repository import TASK_NOT_FOUND, tasks
-
-    require_same_namespace(ctx.require_principal(), namespace)
-    return tasks.require(namespace, task, TASK_NOT_FOUND)
-
-
-@inputs_router.route("/<namespace>/<task>", ["GET"], summary="A task's workspace inputs (paths)")
-def list_inputs(ctx: RequestContext, namespace: str, task: str):
-    return {"files": [{"path": e["path"]} for e in ws.inputs(_task(ctx, namespace, task))]}
-
-
-@inputs_router.route("/<namespace>/<task>/<index>", ["GET"], summary="One workspace input's bytes")
-def input_bytes(ctx: RequestContext, namespace: str, task: str, index: str):
-    from flask import Response
-
-    entries = ws.inputs(_task(ctx, namespace, task))
-    if not is_sequence(index) or int(index) >= len(entries):
-        raise NotFound("workspace input not found")
-    return Response(ws.content(entries[int(index)]), content_type="application/octet-stream")
+    return stores.delete_upload(ws.workspace_uploads, ctx.namespace(query=False), upload_id, NOT_FOUND)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from shared.llm import demo_model
 from shared.llm.base import Completion, Message, StreamEvent, ToolCall, ToolSpec, Usage
 
 MODEL = "shoal-mock"
@@ -61,7 +62,6 @@ class MockProvider:
                 text = text.replace("{tool_results}", "\n".join(results))
             return Completion(text, calls, "tool_use" if calls else "end_turn",
                               Usage(prompt_tokens, _tokens(text) + 5 * len(calls)), self.model)
-        from shared.llm import demo_model
 
         answer = demo_model.reply(messages, tools)
         if answer.calls:

@@ -66,7 +66,7 @@ def build_provider(kind: str, *, name: str, model: str | None, settings: Setting
     model = model or default_model or settings.llm_model or DEFAULT_MODELS.get(kind)
     base_url = base_url or settings.llm_base_url
     if kind == "mock":  # never cached: it reads SHOAL_MOCK_SCRIPT when built
-        from shared.llm.mock import MockProvider
+        from shared.llm.mock import MockProvider  # loaded with the provider it builds, as the SDK ones
 
         return Measured(MockProvider(name, model))
     # The key holds the resolved identity; the api key too, since a named provider's comes from its
@@ -83,13 +83,17 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
         if not key:
             raise Invalid(f"provider {name if name != 'default' else 'openai'} is configured but "
                           "OPENAI_API_KEY is not set")
-        from shared.llm.openai_provider import OpenAIProvider
+        from shared.llm.openai_provider import (
+            OpenAIProvider,  # the openai SDK: only when this provider is used
+        )
 
         return OpenAIProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
     if kind == "openai-compatible":
         if not base_url or not model:
             raise Invalid("provider openai-compatible needs SHOAL_LLM_BASE_URL and SHOAL_LLM_MODEL")
-        from shared.llm.openai_provider import OpenAIProvider
+        from shared.llm.openai_provider import (
+            OpenAIProvider,  # the openai SDK: only when this provider is used
+        )
 
         base_url = with_v1(base_url)
         return OpenAIProvider(name, model, api_key=api_key or settings.openai_api_key, base_url=base_url,
@@ -125,7 +129,7 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
         if not key:
             raise Invalid(f"provider {name if name != 'default' else 'anthropic'} is configured but "
                           "ANTHROPIC_API_KEY is not set")
-        from shared.llm.anthropic_provider import AnthropicProvider
+        from shared.llm.anthropic_provider import AnthropicProvider  # the anthropic SDK: only when used
 
         return AnthropicProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
     raise Invalid(f"unknown provider type {kind!r}")

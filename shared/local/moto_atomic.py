@@ -20,6 +20,8 @@ import sys
 import threading
 from typing import Any
 
+from shared.local.serve import die_with_parent, inherited_fd
+
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
 # DynamoDB operations that change nothing; every other X-Amz-Target is recorded.
 DYNAMODB_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable",
@@ -93,8 +95,6 @@ def main(argv: list[str] | None = None) -> None:
     Started through `shared.local.serve.spawn` it serves the listening socket it was handed instead
     of binding `-p` itself (no window in which another process can take the port).
     """
-    from shared.local.serve import die_with_parent, inherited_fd
-
     die_with_parent()
     make_writes_atomic()
     recording = bool(os.environ.get("MOTO_ENABLE_RECORDING"))

@@ -26,14 +26,20 @@ from pathlib import Path
 import httpx
 from werkzeug.serving import make_server
 
+from shared.config import get_settings, reset_settings
 from shared.errors import ShoalError
+from shared.llm.registry import describe_default, resolve
 from shared.local.broker import Broker
+from shared.local.demo_cluster import NAMESPACE, demo_cluster
 from shared.local.gateway import Gateway, GatewayServer
 from shared.local.manifests import ROOT, functions, routes, triggers
+from shared.local.ping import Pinger, ping_sources
 from shared.local.serve import listen, spawn_function, spawn_moto, wait_http
 from shared.local.state import COMPACT_AFTER, StateDir, state_dir
 from shared.local.supervisor import Supervisor
 from shared.logs import get_logger
+from shared.store.bootstrap import ensure_state
+from shared.store.clients import reset_clients
 
 log = get_logger("local")
 
@@ -91,8 +97,6 @@ class LocalPlatform:
         Any HTTP answer means it is up (DynamoDB answers a bare GET with 400); only a refused or
         timed-out connection means waiting. Giving up is one line, not a boto3 traceback.
         """
-        from shared.config import get_settings
-
         limit = get_settings().local_state_wait_seconds
         deadline = time.monotonic() + limit
         said = False
@@ -112,10 +116,6 @@ class LocalPlatform:
             time.sleep(0.5)
 
     def _bootstrap_state(self, env: dict[str, str]) -> None:
-        from shared.config import reset_settings
-        from shared.store.bootstrap import ensure_state
-        from shared.store.clients import reset_clients
-
         os.environ.update(env)
         reset_settings()
         reset_clients()
@@ -171,8 +171,6 @@ class LocalPlatform:
         return None
 
     def start(self) -> None:
-        from shared.llm.registry import resolve
-
         resolve()  # a configured provider without its key stops here, loudly, not at the first task
         # The gateway's port is taken first (SHOAL_PORT=0: any free one), so a busy port fails fast.
         try:
@@ -219,7 +217,6 @@ class LocalPlatform:
         if any(Path(p).is_file() for p in kubeconfig.split(os.pathsep) if p):
             self._kube = f"the current context of {kubeconfig}"
             return {}
-        from shared.local.demo_cluster import NAMESPACE, demo_cluster
 
         sock = listen()
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -230,9 +227,6 @@ class LocalPlatform:
 
     def _start_pinger(self) -> None:
         """Knative's PingSource, locally: ticks for the sinks of knative/pingsource.yaml."""
-        from shared.config import get_settings
-        from shared.local.ping import Pinger, ping_sources
-
         pinger = Pinger(ping_sources(), self.service_url, get_settings().local_tick_seconds)
         pinger.start()
         self._pinger = pinger
@@ -266,8 +260,6 @@ class LocalPlatform:
         return f"{self._state.path} (kept across restarts{replayed}; `make reset` wipes it)"
 
     def banner(self) -> str:
-        from shared.llm.registry import describe_default
-
         llm = describe_default()
         model = f"{llm['provider']} ({llm['model']})"
         if llm["provider"] == "mock":
@@ -301,7 +293,6 @@ def main() -> int:
             return 2
         sys.stdout.write(platform.banner())
         sys.stdout.flush()
-        from shared.config import get_settings
 
         settings = get_settings()
         supervisor = Supervisor(settings.local_restart_limit, settings.local_restart_window_seconds)

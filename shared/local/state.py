@@ -20,7 +20,9 @@ from typing import IO
 
 import httpx
 
+from shared.config import get_settings
 from shared.errors import ShoalError
+from shared.local.serve import spawn_moto, wait_http
 
 RECORDING = "moto-recording.jsonl"
 # A recording longer than this is compacted at start: replay costs milliseconds per write, and an idle
@@ -95,7 +97,6 @@ class StateDir:
         """
         import subprocess
 
-        from shared.local.serve import spawn_moto, wait_http
 
         fresh = self.path / (RECORDING + ".new")
         fresh.unlink(missing_ok=True)
@@ -133,8 +134,6 @@ class StateDir:
 
 
 def state_dir() -> StateDir:
-    from shared.config import get_settings
-
     return StateDir(Path(get_settings().state_dir).resolve())
 
 

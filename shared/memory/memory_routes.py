@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from shared.auth.namespaces import resolve_namespace
-from shared.errors import Invalid
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
 from shared.memory import memories as svc
-from shared.memory.common import bool_param, csv_param
+from shared.memory.common import body_namespace, bool_param, csv_param
 
 router = Router("/api/v1/memories", dialect="orka", tag="memories")
-
-
-def _namespace(ctx: RequestContext, body: dict | None = None) -> str:
-    explicit = (body or {}).get("namespace")
-    if explicit is not None and not isinstance(explicit, str):
-        raise Invalid("invalid request body")
-    return resolve_namespace(ctx.require_principal(), explicit or ctx.args.get("namespace"))
 
 
 @router.route("", ["GET"], summary="List durable memories")
@@ -24,7 +15,7 @@ def list_memories(ctx: RequestContext):
     limit = parse_limit(ctx.args, default=svc.DEFAULT_LIMIT, maximum=svc.MAX_LIMIT)
     args = ctx.args
     flt = svc.MemoryFilter.from_args(args)
-    namespace = _namespace(ctx)
+    namespace = body_namespace(ctx)
     items, cursor = svc.list_memories(namespace, flt, limit=limit, cursor=args.get("continue") or None,
                                       ids=csv_param(args, "ids"))
     return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
@@ -33,33 +24,33 @@ def list_memories(ctx: RequestContext):
 @router.route("", ["POST"], summary="Create durable memory", responses={201: "The created memory"})
 def create_memory(ctx: RequestContext):
     body = ctx.json_object()
-    return svc.create_memory(_namespace(ctx, body), {k: v for k, v in body.items() if k != "namespace"}), 201
+    return svc.create_memory(body_namespace(ctx, body), {k: v for k, v in body.items() if k != "namespace"}), 201
 
 
 @router.route("/<memory_id>", ["GET"], summary="Get durable memory")
 def get_memory(ctx: RequestContext, memory_id: str):
-    return svc.get_memory(_namespace(ctx), memory_id, include_deleted=bool_param(ctx.args, "includeDeleted"))
+    return svc.get_memory(body_namespace(ctx), memory_id, include_deleted=bool_param(ctx.args, "includeDeleted"))
 
 
 @router.route("/<memory_id>", ["PUT"], summary="Update durable memory")
 def update_memory(ctx: RequestContext, memory_id: str):
     body = ctx.json_object()
-    return svc.update_memory(_namespace(ctx, body), memory_id, {k: v for k, v in body.items() if k != "namespace"})
+    return svc.update_memory(body_namespace(ctx, body), memory_id, {k: v for k, v in body.items() if k != "namespace"})
 
 
 @router.route("/<memory_id>", ["DELETE"], summary="Soft-delete durable memory")
 def delete_memory(ctx: RequestContext, memory_id: str):
-    svc.soft_delete(_namespace(ctx), memory_id)
+    svc.soft_delete(body_namespace(ctx), memory_id)
     return None
 
 
 @router.route("/<memory_id>/disable", ["POST"], summary="Disable memory for normal recall")
 def disable_memory(ctx: RequestContext, memory_id: str):
-    svc.set_disabled(_namespace(ctx), memory_id, True)
+    svc.set_disabled(body_namespace(ctx), memory_id, True)
     return None
 
 
 @router.route("/<memory_id>/enable", ["POST"], summary="Re-enable memory for normal recall")
 def enable_memory(ctx: RequestContext, memory_id: str):
-    svc.set_disabled(_namespace(ctx), memory_id, False)
+    svc.set_disabled(body_namespace(ctx), memory_id, False)
     return None

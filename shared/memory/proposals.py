@@ -12,6 +12,9 @@ import uuid
 from typing import Any
 
 from shared.errors import Invalid, NotFound
+from shared.events.catalogue import data_for
+from shared.events.envelope import build
+from shared.events.outbox import deliver_staged
 from shared.memory import memories as mem
 from shared.memory.common import normalize_tags, now_precise, optional_string, reject_server_fields
 from shared.memory.redact import redact
@@ -30,9 +33,7 @@ _TAGS_LINE = re.compile(r"^\s*tags\s*:(.*)$", re.I)
 
 def _staged(event_type: str, doc: dict[str, Any], **extra: Any) -> Companion:
     """A proposal change's event, to be written with the change itself (delivered after the commit)."""
-    from shared.events.catalogue import data_for
-    from shared.events.envelope import build
-    from shared.events.outbox import staged
+    from shared.events.outbox import staged  # bound per call: tests replace outbox.staged
 
     data = data_for(event_type, namespace=doc["namespace"], name=doc["id"], type=doc["type"], status=doc["status"],
                     **extra)
@@ -57,7 +58,6 @@ def create_proposal(namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         doc[key] = redact(doc[key])
     doc.update({"status": "pending", "reviewer": "", "reviewNote": "", "appliedMemoryId": "", "appliedBy": "",
                 "createdAt": now, "updatedAt": now})
-    from shared.events.outbox import deliver_staged
 
     deliver_staged(proposals.create(namespace, doc["id"], doc, companions=(_staged("dev.shoal.memory.proposed", doc),)))
     return doc
@@ -95,7 +95,6 @@ def review(namespace: str, proposal_id: str, body: dict[str, Any]) -> None:
         now = now_precise()
         doc.update(status=status, reviewer=reviewer, reviewNote=redact(note), reviewedAt=now, updatedAt=now)
 
-    from shared.events.outbox import deliver_staged
 
     deliver_staged(proposals.update(namespace, proposal_id, change, not_found_message=NOT_FOUND, companions=lambda d: (
         _staged("dev.shoal.memory.proposal.reviewed", d, reviewer=reviewer or None),)))
@@ -144,7 +143,6 @@ def apply(namespace: str, proposal_id: str, body: dict[str, Any]) -> dict[str, A
         d.update(status="applied", appliedMemoryId=memory_id, appliedBy=applied_by, appliedAt=now, updatedAt=now)
         return None
 
-    from shared.events.outbox import deliver_staged
 
     try:
         record = proposals.update(namespace, proposal_id, change, not_found_message=NOT_FOUND, companions=lambda d: (

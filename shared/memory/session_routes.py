@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from shared.auth.namespaces import resolve_namespace
 from shared.errors import Conflict, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit
@@ -15,7 +14,7 @@ router = Router("/api/v1/sessions", dialect="orka", tag="sessions")
 @router.route("", ["GET"], summary="List sessions")
 def list_sessions(ctx: RequestContext):
     limit = parse_limit(ctx.args, default=100, maximum=500)
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     records, cursor = svc.sessions.list_page(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
     items = [svc.summary(r) for r in records if svc.visible(r)]
     return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
@@ -23,7 +22,7 @@ def list_sessions(ctx: RequestContext):
 
 @router.route("/<session_id>", ["GET"], summary="Get session transcript")
 def get_session(ctx: RequestContext, session_id: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     record = svc.sessions.get(namespace, session_id)
     if not svc.visible(record):
         raise NotFound(svc.NOT_FOUND)
@@ -32,7 +31,7 @@ def get_session(ctx: RequestContext, session_id: str):
 
 @router.route("/<session_id>", ["DELETE"], summary="Delete session")
 def delete_session(ctx: RequestContext, session_id: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     try:
         svc.delete_session(namespace, session_id)
     except VersionConflict:

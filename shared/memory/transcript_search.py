@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from shared.memory import sessions
+
 DEFAULT_LIMIT, MAX_LIMIT = 10, 50
 DEFAULT_SNIPPET, MAX_SNIPPET = 300, 4000
 MAX_SESSIONS_SEARCHED = 100
@@ -27,8 +29,6 @@ class Hit:
 def search(namespace: str, query: str, *, session_name: str = "", exclude_session_name: str = "",
            roles: set[str] | frozenset[str] = frozenset(), limit: int = DEFAULT_LIMIT,
            width: int = DEFAULT_SNIPPET) -> list[Hit]:
-    from shared.memory import sessions
-
     if session_name:
         record = sessions.sessions.get(namespace, session_name)
         candidates = [record] if sessions.visible(record) else []

@@ -19,6 +19,7 @@ from shared.errors import Invalid
 from shared.http import RequestContext, Router
 from shared.memory import memories as mem
 from shared.memory import proposals as props
+from shared.memory import transcript_search as ts
 from shared.memory.common import csv_param
 
 router = Router("/internal/v1", dialect="orka", tag="internal")
@@ -150,8 +151,6 @@ def archive_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
 # -- transcript search -----------------------------------------------------------------------------
 @router.route("/sessions/<namespace>/search", ["GET"], summary="Search the namespace's session transcripts")
 def search_transcripts(ctx: RequestContext, namespace: str):
-    from shared.memory import transcript_search as ts
-
     namespace = _namespace(ctx, namespace)
     query = (ctx.args.get("query") or "").strip()
     if not query:

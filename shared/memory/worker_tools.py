@@ -14,6 +14,10 @@ from typing import Any
 from shared.agent.tools import Tool
 from shared.errors import Invalid
 from shared.llm.base import ToolSpec
+from shared.memory import memories as mem
+from shared.memory import proposals
+from shared.memory import transcript_search as ts
+from shared.memory.common import normalize_tags
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,6 @@ def _guard(fn):
 
 
 def recall_memory(ctx: Context, args: dict[str, Any]) -> Any:
-    from shared.memory import memories as mem
-    from shared.memory.common import normalize_tags
-
     flt = mem.MemoryFilter(query=str(args.get("query") or ""), tags=normalize_tags(args.get("tags")),
                            include_disabled=bool(args.get("include_disabled", False)))
     for arg, field in (("task_name", "taskName"), ("agent_name", "agentName"), ("source", "source")):
@@ -61,9 +62,6 @@ def recall_memory(ctx: Context, args: dict[str, Any]) -> Any:
 
 
 def remember(ctx: Context, args: dict[str, Any]) -> Any:
-    from shared.memory import proposals
-    from shared.memory.common import normalize_tags
-
     content = args.get("content")
     if not isinstance(content, str) or not content.strip():
         raise Invalid("content is required")
@@ -81,8 +79,6 @@ def remember(ctx: Context, args: dict[str, Any]) -> Any:
 
 
 def propose_memory(ctx: Context, args: dict[str, Any]) -> Any:
-    from shared.memory import proposals
-
     title = args.get("title")
     if not isinstance(title, str) or not title.strip():
         raise Invalid("title is required")
@@ -96,8 +92,6 @@ def propose_memory(ctx: Context, args: dict[str, Any]) -> Any:
 
 def search_transcript(ctx: Context, args: dict[str, Any]) -> Any:
     """Case-insensitive substring search over session transcripts of the namespace."""
-    from shared.memory import transcript_search as ts
-
     query = args.get("query")
     if not isinstance(query, str) or not query.strip():
         raise Invalid("query is required")

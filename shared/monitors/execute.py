@@ -23,12 +23,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.auth.principal import Principal
-from shared.clock import now_rfc3339
+from shared.clock import now_rfc3339, parse_rfc3339
+from shared.duration import parse_go_duration
 from shared.events.envelope import Event
+from shared.github.client import GitHubClient
+from shared.kube import core_v1
 from shared.logs import get_logger
 from shared.monitors.store import items, monitors, record_event, runs, scope
 from shared.schedules import release_active
 from shared.store import AlreadyExists
+from shared.tasks.service import create_task
 
 log = get_logger("monitors")
 
@@ -79,7 +83,6 @@ def _git_token(namespace: str, spec: dict[str, Any]) -> str | None:
 
     from kubernetes.client.rest import ApiException
 
-    from shared.kube import core_v1
 
     try:
         secret = core_v1().read_namespaced_secret(ref["name"], namespace)
@@ -120,9 +123,6 @@ def review_round(spec: dict[str, Any], item: dict[str, Any] | None, sha: str) ->
     A new head (or a PR never seen) → round 0 at once. The same head already reviewed → a new round
     only when `review.staleReviewTTL` is set and the last review was queued longer ago than that.
     """
-    from shared.clock import parse_rfc3339
-    from shared.tasks.duration import parse_go_duration
-
     if not item or item.get("headSHA") != sha or not item.get("reviewTask") or item.get("state") == "closed":
         return 0
     current = int(item.get("reviewRound") or 0)
@@ -178,8 +178,6 @@ def _record_blocked(namespace: str, monitor: str, run_id: str, pr: dict[str, Any
 
 def _review(namespace: str, monitor: str, run_id: str, spec: dict[str, Any], pr: dict[str, Any]) -> bool:
     """Queue a review of this PR head unless one exists; True when a task was created."""
-    from shared.tasks.service import create_task
-
     number, sha = pr["number"], pr["head"]["sha"].lower()
     existing = items.get(scope(namespace, monitor), item_key(number))
     round_ = review_round(spec, existing.doc if existing else None, sha)
@@ -225,8 +223,6 @@ def _review(namespace: str, monitor: str, run_id: str, spec: dict[str, Any], pr:
 
 
 def execute_run(namespace: str, monitor: str, run_id: str) -> None:
-    from shared.github.client import GitHubClient
-
     run = runs.get(scope(namespace, monitor), run_id)
     if run is None or not _set_phase(namespace, monitor, run_id, "running", only_from=("queued",),
                                      startedAt=now_rfc3339()):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from shared.auth.kube_auth import kube_configured
+from shared.kube import core_v1
 from shared.logs import get_logger
 
 log = get_logger("monitors")
@@ -16,22 +18,12 @@ CLAUDE_KEYS = ("ANTHROPIC_API_KEY", "ANTHROPIC_FOUNDRY_API_KEY")
 GIT_KEYS = ("token", "password", "GITHUB_TOKEN")
 
 
-def get_agent(namespace: str, name: str) -> dict[str, Any] | None:
-    from shared.store import ObjectStore
-
-    record = ObjectStore("agent").get(namespace, name)
-    return record.doc if record else None
-
-
 def secret_has_key(namespace: str, name: str, keys: tuple[str, ...]) -> bool | None:
     """None when the Secret does not exist (or cannot be read); else whether one key is non-empty."""
-    from shared.auth.kube_auth import kube_configured
-
     if not kube_configured():
         return None
     from kubernetes.client.rest import ApiException
 
-    from shared.kube import core_v1
 
     try:
         secret = core_v1().read_namespaced_secret(name, namespace)

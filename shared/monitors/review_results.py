@@ -22,8 +22,10 @@ from typing import Any
 from shared.clock import now_rfc3339
 from shared.errors import NotFound
 from shared.events import Event
+from shared.jobs.results import read_result
 from shared.monitors.execute import VERDICTS, item_key
 from shared.monitors.store import items, record_event, scope
+from shared.tasks.repository import artifact_key, event_task
 
 REPAIR_BLOCKS = frozenset({"queued", "running", "failed"})
 CHANGES_ARTIFACT = "workspace-changes.json"  # shared.worker.runtime_task.CHANGES_ARTIFACT (not imported: the
@@ -49,7 +51,6 @@ def review_verdict(text: str | None) -> tuple[str, str, str]:
 
 def _validation(record: Any) -> list[dict[str, Any]]:
     from shared.store.blobs import get_blob
-    from shared.tasks.repository import artifact_key
 
     data = get_blob(artifact_key(record.namespace, record.name, CHANGES_ARTIFACT))
     try:
@@ -61,9 +62,6 @@ def _validation(record: Any) -> list[dict[str, Any]]:
 
 
 def on_task_finished(event: Event) -> None:
-    from shared.jobs.results import read_result
-    from shared.tasks.repository import event_task
-
     record = event_task(event.data)
     if record is None:
         return

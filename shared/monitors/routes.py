@@ -12,9 +12,21 @@ from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import PageToken, page_token, parse_limit, parse_sequence
 from shared.monitors import schedule
-from shared.monitors.store import MONITOR_NOT_FOUND, items, monitors, record_event, runs, scope
+from shared.monitors.runs import start_run
+from shared.monitors.store import (
+    MONITOR_NOT_FOUND,
+    events_stream,
+    index_repo,
+    items,
+    monitors,
+    record_event,
+    runs,
+    scope,
+    unindex_repo,
+)
+from shared.monitors.validation import identity, normalize_spec, validate_name
 from shared.schedules import respecced
-from shared.store import Record
+from shared.store import Record, VersionConflict, streams
 
 router = Router("/api/v1/monitors", dialect="orka", tag="monitors")
 _SHA = re.compile(r"^[0-9a-fA-F]{4,40}$")  # the spec's own example is "abc123"
@@ -46,9 +58,6 @@ def _string_map(value: Any, field: str) -> dict[str, str]:
 @router.route("/repositories", ["POST"], summary="Create a repository monitor",
               responses={201: "The created RepositoryMonitor", 409: "Duplicate"})
 def create_monitor(ctx: RequestContext):
-    from shared.monitors.store import index_repo
-    from shared.monitors.validation import identity, normalize_spec, validate_name
-
     body = ctx.json_object()
     name, explicit_ns, raw_spec = identity(body)
     name = validate_name(name)
@@ -72,7 +81,7 @@ def create_monitor(ctx: RequestContext):
 
 @router.route("/repositories", ["GET"], summary="List repository monitors")
 def list_monitors(ctx: RequestContext):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     limit = parse_limit(ctx.args, default=100, maximum=500)
     records, next_token = monitors.list_page(namespace, limit=limit, cursor=_cursor(ctx))
     return _page(records, next_token, monitor_view)
@@ -80,15 +89,12 @@ def list_monitors(ctx: RequestContext):
 
 @router.route("/repositories/<name>", ["GET"], summary="Get repository monitor details")
 def get_monitor(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     return monitor_view(monitors.require(namespace, name, MONITOR_NOT_FOUND))
 
 
 @router.route("/repositories/<name>", ["PUT"], summary="Update repository monitor spec")
 def update_monitor(ctx: RequestContext, name: str):
-    from shared.monitors.store import index_repo, unindex_repo
-    from shared.monitors.validation import normalize_spec
-
     body = ctx.json_object()
     principal = ctx.require_principal()
     namespace = resolve_namespace(principal, ctx.args.get("namespace"))
@@ -97,7 +103,6 @@ def update_monitor(ctx: RequestContext, name: str):
     current = monitors.require(namespace, name, MONITOR_NOT_FOUND)
     spec = normalize_spec(body["spec"], namespace)
     doc = respecced(current.doc, spec)
-    from shared.store import VersionConflict
 
     try:
         record = monitors.replace(namespace, name, doc, expected_version=current.version)
@@ -114,8 +119,6 @@ def update_monitor(ctx: RequestContext, name: str):
 
 @router.route("/repositories/<name>", ["DELETE"], summary="Delete repository monitor")
 def delete_monitor(ctx: RequestContext, name: str):
-    from shared.monitors.store import unindex_repo
-
     principal = ctx.require_principal()
     namespace = resolve_namespace(principal, ctx.args.get("namespace"))
     record = monitors.require(namespace, name, MONITOR_NOT_FOUND)
@@ -131,8 +134,6 @@ def delete_monitor(ctx: RequestContext, name: str):
 @router.route("/repositories/<name>/runs", ["POST"], summary="Trigger a manual monitor run",
               responses={201: "The queued run", 409: "A run is already active"})
 def create_run(ctx: RequestContext, name: str):
-    from shared.monitors.runs import start_run
-
     body = ctx.json_object(allow_empty=True)
     principal = ctx.require_principal()
     namespace = resolve_namespace(principal, ctx.args.get("namespace"))
@@ -157,7 +158,7 @@ def create_run(ctx: RequestContext, name: str):
 
 @router.route("/repositories/<name>/runs", ["GET"], summary="List monitor runs")
 def list_runs(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     monitors.require(namespace, name, MONITOR_NOT_FOUND)
     limit = parse_limit(ctx.args, default=50, maximum=500)
     records, next_token = runs.list_page(scope(namespace, name), limit=limit, cursor=_cursor(ctx))
@@ -166,7 +167,7 @@ def list_runs(ctx: RequestContext, name: str):
 
 @router.route("/repositories/<name>/items", ["GET"], summary="List current monitor items")
 def list_items(ctx: RequestContext, name: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     monitors.require(namespace, name, MONITOR_NOT_FOUND)
     limit = parse_limit(ctx.args, default=50, maximum=500)
     wanted = {f: ctx.args.get(f) for f in ITEM_FILTERS if ctx.args.get(f)}
@@ -183,10 +184,7 @@ def list_items(ctx: RequestContext, name: str):
 
 @router.route("/events", ["GET"], summary="List monitor audit events")
 def list_events(ctx: RequestContext):
-    from shared.monitors.store import events_stream
-    from shared.store import streams
-
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     name = ctx.args.get("name")
     if not name:
         raise Invalid("name is required")

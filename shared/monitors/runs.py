@@ -12,6 +12,9 @@ from typing import Any
 
 from shared.clock import now_rfc3339
 from shared.errors import Conflict
+from shared.events import build, emit
+from shared.events.catalogue import data_for
+from shared.monitors.execute import finish_run
 from shared.monitors.store import ACTIVE_PHASES, MONITOR_NOT_FOUND, monitors, record_event, runs, scope
 from shared.store import Companion, Record
 
@@ -63,15 +66,12 @@ def announce_run(run: Companion, *, actor: str | None = None) -> Record:
     trigger, target_number = run.doc["trigger"], run.doc.get("targetNumber")
     record_event(namespace, monitor, "RunQueued", f"{trigger} run queued", actor=actor, run_id=run_id,
                  item_kind="pull_request" if target_number else None, item_number=target_number)
-    from shared.events import build, emit
-    from shared.events.catalogue import data_for
 
     type_ = "dev.shoal.monitor.run.queued"
     try:
         emit(build(type_, data_for(type_, namespace=namespace, name=monitor, runID=run_id, trigger=trigger),
                    subject=f"{namespace}/{monitor}"))
     except Exception:
-        from shared.monitors.execute import finish_run
 
         finish_run(namespace, monitor, run_id, "failed", "the run could not be queued for execution")
         raise

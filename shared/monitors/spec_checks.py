@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from shared.errors import Invalid
+from shared.github.repo_url import parse_repo_url
 from shared.monitors import references
-from shared.monitors.repo_url import parse_repo_url
 
 REPO_URL_MESSAGE = ("spec.repoURL must be a credential-free GitHub repository root URL such as "
                     "https://github.com/owner/repo")

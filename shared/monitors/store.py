@@ -14,7 +14,7 @@ import contextlib
 from typing import Any
 
 from shared.clock import now_rfc3339
-from shared.store import ObjectStore, streams
+from shared.store import AlreadyExists, ObjectStore, streams
 
 MONITOR_NOT_FOUND = "repository monitor not found"
 monitors = ObjectStore("repositorymonitors")
@@ -42,8 +42,6 @@ def record_event(namespace: str, monitor: str, event_type: str, message: str, *,
 
 
 def index_repo(full_name: str, namespace: str, monitor: str) -> None:
-    from shared.store import AlreadyExists
-
     with contextlib.suppress(AlreadyExists):  # already indexed: nothing to do
         by_repo.create(full_name.lower(), f"{namespace}.{monitor}", {"namespace": namespace, "name": monitor})
 

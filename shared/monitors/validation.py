@@ -15,11 +15,12 @@ import copy
 import re
 from typing import Any
 
+from shared.catalog.stores import agent_doc
+from shared.duration import parse_go_duration
 from shared.errors import Invalid
 from shared.monitors import references
 from shared.monitors.spec_checks import apply_repo_url, check_git_secret, check_schedule
 from shared.monitors.spec_checks import obj as _obj
-from shared.tasks.duration import parse_go_duration
 
 REVIEW_EVENTS = ("COMMENT", "APPROVE", "REQUEST_CHANGES")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -95,7 +96,7 @@ def normalize_spec(raw: dict[str, Any], namespace: str) -> dict[str, Any]:
 
 
 def _check_reviewer(namespace: str, name: str) -> None:
-    agent = references.get_agent(namespace, name)
+    agent = agent_doc(namespace, name)
     if agent is None:
         raise Invalid(f'reviewer agent "{name}" not found')
     runtime = (agent.get("spec") or {}).get("runtime") or {}

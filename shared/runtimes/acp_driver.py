@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.runtimes.git_urls import redact
 from shared.runtimes.permissions import decide, inside
 from shared.runtimes.updates import describe_update
 
@@ -121,8 +122,6 @@ class _WorkspaceClient:
 
 async def _drain(stream: asyncio.StreamReader | None, observe: Observer) -> None:
     """The runtime's stderr goes to the task's log (redacted), never into a pipe that fills up."""
-    from shared.runtimes.git_urls import redact
-
     if stream is None:
         return
     while line := await stream.readline():
@@ -235,8 +234,6 @@ async def _stop(process: asyncio.subprocess.Process, conn: Any) -> None:
 
 
 def _rpc_message(exc: BaseException | None) -> str:
-    from shared.runtimes.git_urls import redact
-
     data = getattr(exc, "data", None)
     message = str(exc) or type(exc).__name__
     if isinstance(data, dict) and data.get("details"):

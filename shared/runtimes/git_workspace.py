@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from shared.errors import Invalid
+from shared.models.worker_contract import GIT_CREDENTIAL_ENV
 from shared.runtimes.git_urls import check_git_url, redact
 
 __all__ = ["CloneResult", "GitCredential", "GitError", "PushResult", "check_git_url", "clone",
@@ -33,9 +34,6 @@ NETWORK_TIMEOUT = 300.0  # seconds for a call that talks to the remote
 LOCAL_TIMEOUT = 60.0
 DEFAULT_USERNAME = "x-access-token"  # what GitHub expects beside an installation or personal token
 SECRET_KEYS = ("token", "password", "GITHUB_TOKEN")  # the spec's gitSecretRef keys, in that order
-# How the worker receives the credential: Secret key -> environment variable, read only by git's helper.
-ENV_FOR_KEY = {"username": "SHOAL_GIT_USERNAME", "token": "SHOAL_GIT_TOKEN", "password": "SHOAL_GIT_PASSWORD",
-               "GITHUB_TOKEN": "SHOAL_GIT_GITHUB_TOKEN"}
 BASE_REF = "refs/shoal/base"  # the commit the clone checked out: what a push is based on
 
 # git runs `!cmd` as `sh -c 'cmd "$@"' cmd get|store|erase`; answer `get` from the environment.
@@ -101,7 +99,7 @@ def credential_from_secret(data: dict[str, str]) -> GitCredential:
 def credential_from_env(environ: dict[str, str] | None = None) -> GitCredential | None:
     """The credential the executor handed the worker (`shared.catalog.git_credentials`), or None."""
     environ = os.environ if environ is None else environ
-    data = {key: environ.get(env, "") for key, env in ENV_FOR_KEY.items()}
+    data = {key: environ.get(env, "") for key, env in GIT_CREDENTIAL_ENV.items()}
     if not any(data.get(key, "").strip() for key in SECRET_KEYS):
         return None
     return credential_from_secret(data)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.config import get_settings
 from shared.models.agent import RUNTIME_TYPES
 
 # Where `make runtimes` installs the CLIs (the image sets SHOAL_RUNTIMES_DIR to its own copy).
@@ -74,8 +75,6 @@ def _tmp(home: Path) -> Path:
 
 
 def runtimes_dir() -> Path:
-    from shared.config import get_settings
-
     return Path(get_settings().runtimes_dir or DEFAULT_RUNTIMES_DIR)
 
 

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.errors import Invalid
 from shared.http import RequestContext, Router
+from shared.security.pull_requests import open_pull_request
+from shared.security.remediation import start_patch, start_validation
+from shared.security.results import recommended
+from shared.security.routes import filtered_page
 from shared.security.store import findings, patch_scope, patches, repo_scope, require_finding
 
 router = Router("/api/v1/security/findings", dialect="orka", tag="security")
 
 
 def _lookup(ctx: RequestContext, finding_id: str):
-    namespace = resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
+    namespace = ctx.namespace()
     return require_finding(namespace, finding_id)
 
 
 def _set_state(ctx: RequestContext, finding_id: str, state: str) -> None:
-    from shared.security.results import recommended
-
     body = ctx.json_object(allow_empty=True)
     reason = body.get("reason")
     if reason is not None and not isinstance(reason, str):
@@ -64,8 +65,6 @@ def reopen(ctx: RequestContext, finding_id: str):
 @router.route("/<finding_id>/validate", ["POST"], summary="Trigger validation",
               responses={202: "The finding, now validating", 409: "A validation is already running"})
 def validate(ctx: RequestContext, finding_id: str):
-    from shared.security.remediation import start_validation
-
     ctx.json_object(allow_empty=True)
     repo, finding = _lookup(ctx, finding_id)
     return start_validation(repo, finding).doc, 202
@@ -74,8 +73,6 @@ def validate(ctx: RequestContext, finding_id: str):
 @router.route("/<finding_id>/patch", ["POST"], summary="Generate patch proposal",
               responses={201: "The pending patch proposal", 409: "A proposal is already being generated"})
 def patch(ctx: RequestContext, finding_id: str):
-    from shared.security.remediation import start_patch
-
     ctx.json_object(allow_empty=True)
     repo, finding = _lookup(ctx, finding_id)
     return start_patch(repo, finding).doc, 201
@@ -83,8 +80,6 @@ def patch(ctx: RequestContext, finding_id: str):
 
 @router.route("/<finding_id>/patches", ["GET"], summary="List patch proposals")
 def list_patches(ctx: RequestContext, finding_id: str):
-    from shared.security.routes import filtered_page
-
     repo, finding = _lookup(ctx, finding_id)
     return filtered_page(patches, patch_scope(repo.namespace, finding.name), ctx, {})
 
@@ -92,8 +87,6 @@ def list_patches(ctx: RequestContext, finding_id: str):
 @router.route("/<finding_id>/pull-request", ["POST"], summary="Create remediation PR",
               responses={409: "No verified patch proposal (receipt) yet"})
 def pull_request(ctx: RequestContext, finding_id: str):
-    from shared.security.pull_requests import open_pull_request
-
     ctx.json_object(allow_empty=True)
     repo, finding = _lookup(ctx, finding_id)
     return open_pull_request(repo, finding)

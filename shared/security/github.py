@@ -11,12 +11,13 @@ from urllib.parse import quote
 
 from shared.config import get_settings
 from shared.errors import UpstreamError
+from shared.github.client import API_VERSION
+from shared.monitors.execute import _git_token
+from shared.net.outbound import outbound_client
 
 
 class GitHub:
     def __init__(self, token: str | None) -> None:
-        from shared.github.client import API_VERSION
-
         self.base_url = get_settings().github_api_url.rstrip("/")
         self.headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION,
                         "User-Agent": "shoal"}
@@ -25,8 +26,6 @@ class GitHub:
 
     def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
              ok: tuple[int, ...] = (200, 201), tolerate: tuple[int, ...] = ()) -> tuple[int, Any]:
-        from shared.net.outbound import outbound_client
-
         with outbound_client(timeout=30.0, headers=self.headers) as http:
             response = http.request(method, self.base_url + path, params=params, json=body)
         if response.status_code in tolerate:
@@ -38,7 +37,6 @@ class GitHub:
 
 def token_for(namespace: str, spec: dict[str, Any]) -> str | None:
     if spec.get("gitSecretRef"):
-        from shared.monitors.execute import _git_token
 
         token = _git_token(namespace, spec)
         if token:

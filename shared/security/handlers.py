@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import contextlib
 
+from shared.errors import Conflict
 from shared.events import Event
+from shared.jobs.results import read_result
 from shared.logs import get_logger
 from shared.security import tasks as sec_tasks
+from shared.security.remediation import patch_finished, start_validation, validation_finished
+from shared.security.results import ValidationAnswer, extract_json, ingest_scan, reason_of
+from shared.security.scans import slice_finished
+from shared.security.store import findings, repo_scope, repositories
+from shared.tasks.repository import event_task
 
 log = get_logger("security")
 
 
 def on_task_finished(event: Event) -> None:
-    from shared.tasks.repository import event_task
-
     record = event_task(event.data)
     if record is None:
         return
@@ -29,7 +34,6 @@ def on_task_finished(event: Event) -> None:
     kind = annotations.get(sec_tasks.KIND)
     if not repo_name or not kind:
         return  # not a security task
-    from shared.security.store import repositories
 
     repo = repositories.get(record.namespace, repo_name)
     if repo is None or repo.doc["metadata"]["uid"] != annotations.get(sec_tasks.UID):
@@ -44,21 +48,15 @@ def on_task_finished(event: Event) -> None:
     elif kind == "validate":
         _validation(repo, annotations[sec_tasks.FINDING], record.name, text, failure)
     elif kind == "patch":
-        from shared.security.remediation import patch_finished
 
         patch_finished(repo, annotations[sec_tasks.FINDING], annotations[sec_tasks.PATCH], text, failure)
 
 
 def _result(record) -> str | None:
-    from shared.jobs.results import read_result
-
     return read_result(record)
 
 
 def _scan(repo, annotations: dict[str, str], text: str | None, failure: str | None) -> None:
-    from shared.security.results import ingest_scan
-    from shared.security.scans import slice_finished
-
     run_id, slice_id = annotations[sec_tasks.RUN], annotations[sec_tasks.SLICE]
     if failure:
         slice_finished(repo, run_id, slice_id, "failed", message=failure)
@@ -73,10 +71,6 @@ def _scan(repo, annotations: dict[str, str], text: str | None, failure: str | No
 
 def _auto_validate(repo, finding_ids: list[str]) -> None:
     """validationMode full: every new critical or high finding gets a validation task at once."""
-    from shared.errors import Conflict
-    from shared.security.remediation import start_validation
-    from shared.security.store import findings, repo_scope
-
     for fid in finding_ids:
         finding = findings.get(repo_scope(repo), fid)
         if finding is None or finding.doc.get("severity") not in ("critical", "high"):
@@ -88,8 +82,6 @@ def _auto_validate(repo, finding_ids: list[str]) -> None:
 def _validation(repo, finding_id: str, task: str, text: str | None, failure: str | None) -> None:
     from pydantic import ValidationError
 
-    from shared.security.remediation import validation_finished
-    from shared.security.results import ValidationAnswer, extract_json, reason_of
 
     if failure:
         validation_finished(repo, finding_id, task, "inconclusive", failure)

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from shared.clock import now_rfc3339
 from shared.errors import Conflict
+from shared.security.diffs import DiffError, apply, parse
 from shared.security.github import GitHub, token_for
 from shared.security.store import findings, patch_scope, patches, repo_scope
 from shared.store import Record
@@ -38,8 +39,6 @@ def _content(gh: GitHub, repo_path: str, path: str, ref: str) -> tuple[str | Non
 
 
 def open_pull_request(repo: Record, finding: Record) -> dict[str, Any]:
-    from shared.security.diffs import DiffError, apply, parse
-
     remediation = finding.doc.get("remediation") or {}
     existing = remediation.get("pullRequest")
     if existing:

@@ -15,6 +15,8 @@ from typing import Any
 from shared.clock import now_rfc3339
 from shared.errors import Conflict
 from shared.security import prompts, tasks
+from shared.security.diffs import DiffError, verify
+from shared.security.results import PatchAnswer, extract_json, reason_of, recommended
 from shared.security.store import findings, patch_scope, patches, repo_scope
 from shared.store import Record
 
@@ -44,8 +46,6 @@ def start_validation(repo: Record, finding: Record) -> Record:
 
 
 def validation_finished(repo: Record, finding_id: str, task: str, status: str, message: str) -> None:
-    from shared.security.results import recommended
-
     def record(doc: dict[str, Any]) -> bool:
         if doc.get("validationTask") != task or doc.get("validationStatus") != "validating":
             return False  # a newer validation, or a redelivered event
@@ -89,8 +89,6 @@ def patch_finished(repo: Record, finding_id: str, patch_id: str, text: str | Non
     """Verify a patch task's answer; a verified proposal leaves a receipt on the finding."""
     from pydantic import ValidationError
 
-    from shared.security.diffs import DiffError, verify
-    from shared.security.results import PatchAnswer, extract_json, reason_of
 
     summary = diff = None
     files: list[str] = []

@@ -18,6 +18,7 @@ from typing import Any
 
 from shared.logs import get_logger
 from shared.security.store import (
+    ACTIVE_PHASES,
     dropped,
     finding_refs,
     findings,
@@ -39,8 +40,6 @@ _PARTITION = "pending"
 
 def finished_run_expiry(doc: dict[str, Any]) -> int | None:
     """The expiry of a scan run document: none while it runs, RUN_RETENTION_SECONDS once it finished."""
-    from shared.security.store import ACTIVE_PHASES
-
     return None if doc.get("phase") in ACTIVE_PHASES else int(time.time()) + RUN_RETENTION_SECONDS
 
 

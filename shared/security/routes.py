@@ -6,12 +6,16 @@ import contextlib
 import uuid
 from typing import Any
 
-from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import page_token, parse_limit, string_map
+from shared.monitors.validation import identity, validate_name
 from shared.schedules import respecced
+from shared.security import schedule
+from shared.security.results import ThreatModelBody, reason_of, save_threat_model
+from shared.security.retention import bury
+from shared.security.scans import start_scan
 from shared.security.store import (
     SCAN_NOT_FOUND,
     dropped,
@@ -24,7 +28,9 @@ from shared.security.store import (
     slices,
     threat_models,
 )
-from shared.store import ObjectStore, Record
+from shared.security.validation import normalize_spec, reject_server_stamped
+from shared.store import ObjectStore, Record, VersionConflict
+from shared.tasks.service import cancel_task
 
 router = Router("/api/v1/security", dialect="orka", tag="security")
 FINDING_FILTERS = ("severity", "validationStatus", "state", "sliceID", "category")
@@ -32,10 +38,6 @@ FINDING_FILTERS = ("severity", "validationStatus", "state", "sliceID", "category
 FILTER_VALUES = {"severity": ("critical", "high", "medium", "low", "info"), "state": ("open", "dismissed"),
                  "validationStatus": ("unvalidated", "validating", "confirmed", "rejected", "inconclusive")}
 THREAT_MODEL_NOT_FOUND = "threat model not found"
-
-
-def _namespace(ctx: RequestContext, explicit: str | None = None) -> str:
-    return resolve_namespace(ctx.require_principal(), explicit or ctx.args.get("namespace"))
 
 
 def _page(records: list[dict[str, Any]], next_token: str | None) -> dict[str, Any]:
@@ -67,15 +69,11 @@ def filtered_page(store: ObjectStore, partition: str, ctx: RequestContext, wante
 @router.route("/repositories", ["POST"], summary="Create a repository scan",
               responses={201: "The created RepositoryScan", 409: "Duplicate"})
 def create_repository(ctx: RequestContext):
-    from shared.monitors.validation import identity, validate_name
-    from shared.security import schedule
-    from shared.security.validation import normalize_spec, reject_server_stamped
-
     body = ctx.json_object()
     reject_server_stamped(body)
     name, explicit_ns, raw_spec = identity(body)
     name = validate_name(name)
-    namespace = _namespace(ctx, explicit_ns)
+    namespace = ctx.namespace(explicit_ns)
     spec = normalize_spec(raw_spec, namespace)
     metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     doc = {"apiVersion": "core.orka.ai/v1alpha1", "kind": "RepositoryScan",
@@ -91,7 +89,7 @@ def create_repository(ctx: RequestContext):
 
 @router.route("/repositories", ["GET"], summary="List repository scans")
 def list_repositories(ctx: RequestContext):
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     limit = parse_limit(ctx.args, default=100, maximum=500)
     records, next_token = repositories.list_page(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
     return _page([resource_view(r) for r in records], next_token)
@@ -99,18 +97,14 @@ def list_repositories(ctx: RequestContext):
 
 @router.route("/repositories/<name>", ["GET"], summary="Get repository scan details")
 def get_repository(ctx: RequestContext, name: str):
-    return resource_view(require_repository(_namespace(ctx), name))
+    return resource_view(require_repository(ctx.namespace(), name))
 
 
 @router.route("/repositories/<name>", ["PUT"], summary="Update repository scan spec")
 def update_repository(ctx: RequestContext, name: str):
-    from shared.security import schedule
-    from shared.security.validation import normalize_spec, reject_server_stamped
-    from shared.store import VersionConflict
-
     body = ctx.json_object()
     reject_server_stamped(body, allow=("resourceVersion",))
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     if not isinstance(body.get("spec"), dict):
         raise Invalid("spec is required")
     spec = normalize_spec(body["spec"], namespace)
@@ -130,10 +124,7 @@ def update_repository(ctx: RequestContext, name: str):
 
 @router.route("/repositories/<name>", ["DELETE"], summary="Delete repository scan")
 def delete_repository(ctx: RequestContext, name: str):
-    from shared.security import schedule
-    from shared.security.retention import bury
-
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     record = require_repository(namespace, name)
     # Children live under the resource's uid: unreachable once it is gone, swept by the scheduler.
     # Marked first, so no crash can leave them unmarked (the sweep skips a repository still there).
@@ -148,8 +139,6 @@ def delete_repository(ctx: RequestContext, name: str):
 
 def _cancel_active_scan(record: Record) -> None:
     """The deleted repository's running slice tasks are cancelled: their results would be discarded."""
-    from shared.tasks.service import cancel_task
-
     run_id = (record.doc.get("status") or {}).get("activeScan")
     run = runs.get(repo_scope(record), run_id) if run_id else None
     for task in ((run.doc.get("tasks") or {}).values() if run else ()):
@@ -166,7 +155,7 @@ def _threat_view(record: Record) -> dict[str, Any]:
 
 @router.route("/repositories/<name>/threat-model", ["GET"], summary="Get latest threat model")
 def get_threat_model(ctx: RequestContext, name: str):
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     repo = require_repository(namespace, name)
     record = threat_models.get(namespace, name)
     if record is None or record.doc.get("uid") != repo.doc["metadata"]["uid"]:
@@ -178,7 +167,6 @@ def get_threat_model(ctx: RequestContext, name: str):
 def put_threat_model(ctx: RequestContext, name: str):
     from pydantic import ValidationError
 
-    from shared.security.results import ThreatModelBody, reason_of, save_threat_model
 
     body = ctx.json_object()
     for key in ("source", "updatedAt", "updatedBy", "scanRunID", "repository", "namespace", "resourceVersion"):
@@ -192,7 +180,7 @@ def put_threat_model(ctx: RequestContext, name: str):
                                           or model.threats):
         raise Invalid("threat model is empty")
     principal = ctx.require_principal()
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     repo = require_repository(namespace, name)
     return _threat_view(save_threat_model(repo, model.model_dump(), source="user", actor=principal.subject))
 
@@ -200,18 +188,16 @@ def put_threat_model(ctx: RequestContext, name: str):
 # -- scan runs -------------------------------------------------------------------------------------------
 @router.route("/repositories/<name>/scans", ["GET"], summary="List scan runs")
 def list_scans(ctx: RequestContext, name: str):
-    repo = require_repository(_namespace(ctx), name)
+    repo = require_repository(ctx.namespace(), name)
     return filtered_page(runs, repo_scope(repo), ctx, {})
 
 
 @router.route("/repositories/<name>/scans", ["POST"], summary="Trigger manual scan",
               responses={201: "The started ScanRun", 409: "A scan is already running"})
 def create_scan(ctx: RequestContext, name: str):
-    from shared.security.scans import start_scan
-
     ctx.json_object(allow_empty=True)
     principal = ctx.require_principal()
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     require_repository(namespace, name)
     return start_scan(namespace, name, trigger="manual", actor=principal.subject).doc, 201
 
@@ -219,20 +205,20 @@ def create_scan(ctx: RequestContext, name: str):
 # -- slices and dropped output ---------------------------------------------------------------------------
 @router.route("/repositories/<name>/slices", ["GET"], summary="List deterministic review slices")
 def list_slices(ctx: RequestContext, name: str):
-    repo = require_repository(_namespace(ctx), name)
+    repo = require_repository(ctx.namespace(), name)
     wanted = {"status": ctx.args["status"]} if ctx.args.get("status") else {}
     return filtered_page(slices, repo_scope(repo), ctx, wanted)
 
 
 @router.route("/repositories/<name>/slices/<slice_id>", ["GET"], summary="Get review slice details")
 def get_slice(ctx: RequestContext, name: str, slice_id: str):
-    repo = require_repository(_namespace(ctx), name)
+    repo = require_repository(ctx.namespace(), name)
     return slices.require(repo_scope(repo), slice_id, "review slice not found").doc
 
 
 @router.route("/repositories/<name>/dropped-findings", ["GET"], summary="List v2 dropped-finding diagnostics")
 def list_dropped(ctx: RequestContext, name: str):
-    repo = require_repository(_namespace(ctx), name)
+    repo = require_repository(ctx.namespace(), name)
     wanted = {k: ctx.args[k] for k in ("scanRunID", "sliceID") if ctx.args.get(k)}
     return filtered_page(dropped, repo_scope(repo), ctx, wanted)
 
@@ -240,7 +226,7 @@ def list_dropped(ctx: RequestContext, name: str):
 # -- findings ----------------------------------------------------------------------------------------------
 @router.route("/repositories/<name>/findings", ["GET"], summary="List findings")
 def list_findings(ctx: RequestContext, name: str):
-    repo = require_repository(_namespace(ctx), name)
+    repo = require_repository(ctx.namespace(), name)
     wanted = {k: ctx.args[k] for k in FINDING_FILTERS if ctx.args.get(k)}
     for key, allowed in FILTER_VALUES.items():
         if key in wanted and wanted[key] not in allowed:

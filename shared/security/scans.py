@@ -16,9 +16,14 @@ from typing import Any
 
 from shared.clock import now_rfc3339
 from shared.errors import Conflict
+from shared.events import build
+from shared.events.catalogue import data_for
+from shared.events.outbox import deliver_staged
 from shared.logs import get_logger
 from shared.schedules import release_active
 from shared.security import prompts, slices, tasks
+from shared.security.github import repository_tree, token_for
+from shared.security.retention import finished_run_expiry
 from shared.security.store import ACTIVE_PHASES, SCAN_NOT_FOUND, repo_scope, repositories, runs
 from shared.security.store import scope as scope_of  # "scope" names a local in the functions below
 from shared.security.store import slices as slice_store
@@ -80,9 +85,7 @@ def queued_run(namespace: str, name: str, doc: dict[str, Any], run_id: str, *, t
     for key in ("branch", "ref"):
         if spec.get(key):
             run[key] = spec[key]
-    from shared.events import build
-    from shared.events.catalogue import data_for
-    from shared.events.outbox import staged
+    from shared.events.outbox import staged  # bound per call: tests replace outbox.staged
 
     type_ = "dev.shoal.security.scan.queued"
     # The event that runs the scan is stored with the run and delivered after the commit: neither a
@@ -94,8 +97,6 @@ def queued_run(namespace: str, name: str, doc: dict[str, Any], run_id: str, *, t
 
 def announce_queued(repo: Record) -> Record:
     """After the claim committed: deliver its staged `scan.queued` event; the queued run it stored."""
-    from shared.events.outbox import deliver_staged
-
     deliver_staged(repo)
     [run] = [c for c in repo.companions if c.store is runs]
     return Record(runs.kind, run.namespace, run.name, 1, run.doc)
@@ -108,8 +109,6 @@ def execute_run(namespace: str, name: str, run_id: str) -> None:
     run taken and stops; the task names are deterministic, so a crash between tasks is repaired by
     the redelivery of the event that failed.
     """
-    from shared.security.github import repository_tree, token_for
-
     repo = repositories.get(namespace, name)
     if repo is None:
         return
@@ -220,8 +219,6 @@ def finish_run(namespace: str, name: str, run_id: str, phase: str, message: str)
         doc.update({"phase": phase, "message": message, "completedAt": now_rfc3339()})
         return True
 
-    from shared.events.outbox import deliver_staged
-    from shared.security.retention import finished_run_expiry
 
     run = runs.update(scope, run_id, finish, not_found_message="scan run not found", expiry=finished_run_expiry,
                       companions=lambda doc: (_finished_event(doc),))
@@ -232,9 +229,7 @@ def finish_run(namespace: str, name: str, run_id: str, phase: str, message: str)
 
 def _finished_event(doc: dict[str, Any]) -> Any:
     """The run's `finished` event, staged to be written with the finish itself."""
-    from shared.events import build
-    from shared.events.catalogue import data_for
-    from shared.events.outbox import staged
+    from shared.events.outbox import staged  # bound per call: tests replace outbox.staged
 
     type_ = "dev.shoal.security.scan.finished"
     return staged(build(type_, data_for(type_, namespace=doc["namespace"], name=doc["repository"],

@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.schedules import ScheduleIndex, apply_schedule, claim_due
+from shared.security.scans import announce_queued, is_active, new_run_id, queued_run
+from shared.security.store import repositories
 
 __all__ = ["apply_schedule", "index", "on_tick", "run_tick"]
 _index = ScheduleIndex("securityschedules", "repository scan")
@@ -30,9 +32,6 @@ def run_tick(now: datetime | None = None) -> int:
 
 
 def fire_if_due(namespace: str, name: str, now: datetime) -> bool:
-    from shared.security.scans import announce_queued, is_active, new_run_id, queued_run
-    from shared.security.store import repositories
-
     run_id = new_run_id()
     result, updated, _ = claim_due(repositories, namespace, name, now, run_id=run_id, active="activeScan",
                                    last="lastScanRunID", busy=is_active, unschedule=lambda: index(namespace, name, None),

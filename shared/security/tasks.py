@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.auth.principal import Principal
 from shared.store import AlreadyExists
+from shared.tasks.service import create_task
 
 REPO_LABEL = "orka.ai/security-repository"
 KIND = "orka.ai/security-task"           # scan | validate | patch
@@ -39,8 +40,6 @@ def workspace(spec: dict[str, Any]) -> dict[str, Any]:
 def create(namespace: str, name: str, spec: dict[str, Any], prompt: str, repo: str,
            annotations: dict[str, str]) -> str:
     """Create an agent task for the repository's analysis agent; an existing one (a retry) is kept."""
-    from shared.tasks.service import create_task
-
     body = {"name": name, "namespace": namespace, "spec": {
         "type": "agent", "agentRef": {"name": spec["analysisAgentRef"]["name"]}, "prompt": prompt,
         "workspace": workspace(spec)}}

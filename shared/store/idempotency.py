@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 
 from shared.store.clients import client, error_code
@@ -49,3 +51,15 @@ def complete(key: str) -> None:
 def release(key: str) -> None:
     """Forget a claim after a failed attempt, so a redelivery runs again."""
     client("dynamodb").delete_item(TableName=table_name("idempotency"), Key={"pk": {"S": key}})
+
+
+@contextmanager
+def held(key: str) -> Iterator[None]:
+    """The work of a key this caller CLAIMED: released when the block raises (a redelivery runs it
+    again), completed when it ends."""
+    try:
+        yield
+    except Exception:
+        release(key)
+        raise
+    complete(key)

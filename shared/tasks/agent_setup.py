@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.catalog.resolution import resolve_for_task
+from shared.catalog.stores import tools
 from shared.catalog.tool_runtime import tool_spec
 
 
@@ -29,9 +31,6 @@ def needs_resolution(spec: dict[str, Any]) -> bool:
 
 
 def resolve_for_dispatch(namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
-    from shared.catalog.resolution import resolve_for_task
-    from shared.catalog.tool_runtime import tools_store
-
     resolved = resolve_for_task(namespace, spec)
     agent_spec = (resolved.agent or {}).get("spec", {})
     out: dict[str, Any] = {k: v for k, v in resolved.settings.items() if k != "systemPrompt"}
@@ -44,7 +43,7 @@ def resolve_for_dispatch(namespace: str, spec: dict[str, Any]) -> dict[str, Any]
     out["tools"] = list(resolved.tool_names)
     catalog = []
     for tool in resolved.tools:  # resolve_for_task proved each exists; only name/description/schema travel
-        record = tools_store.get(namespace, tool.spec.name)
+        record = tools.get(namespace, tool.spec.name)
         if record is not None:
             spec_of = tool_spec(record)
             catalog.append({"name": spec_of.name, "description": spec_of.description,
@@ -59,11 +58,3 @@ def resolve_for_dispatch(namespace: str, spec: dict[str, Any]) -> dict[str, Any]
     out["coordination"] = coordination
     return out
 
-
-def resolved_runtime(namespace: str, name: str) -> str | None:
-    """The runtime type (claude, codex, …) of the Agent resolved for the task's current attempt, if any."""
-    from shared.tasks.repository import resolved_agents
-
-    record = resolved_agents.get(namespace, name)
-    runtime = ((record.doc.get("agent") or {}) if record else {}).get("runtime") or {}
-    return runtime.get("type")

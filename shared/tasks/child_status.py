@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.events import Event
-from shared.store.blobs import get_blob
-from shared.tasks.repository import PARENT_LABEL, result_key, tasks
+from shared.tasks.repository import PARENT_LABEL, result_text, tasks
 
 RESULT_CHARS = 2000
 
@@ -23,10 +22,9 @@ def on_child_finished(event: Event) -> None:
     status = child.doc.get("status", {})
     entry: dict[str, Any] = {"name": child.name, "agent": labels.get("orka.ai/delegated-agent", ""),
                              "phase": status.get("phase")}
-    if status.get("resultRef", {}).get("available"):
-        blob = get_blob(result_key(child.namespace, child.name))
-        if blob is not None:
-            entry["result"] = blob.decode("utf-8", errors="replace")[:RESULT_CHARS]
+    text = result_text(child)
+    if text is not None:
+        entry["result"] = text[:RESULT_CHARS]
 
     def upsert(doc: dict[str, Any]) -> None:
         kids = [c for c in doc.setdefault("status", {}).get("childTasks", []) if c.get("name") != child.name]

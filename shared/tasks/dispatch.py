@@ -6,11 +6,18 @@ import contextlib
 
 from shared.errors import NotFound
 from shared.events import Event
-from shared.executor.base import ExecutorError, get_executor
+from shared.executor.base import ExecutorError
+from shared.executor.factory import get_executor
+from shared.executor.sandbox import requested
 from shared.logs import get_logger
+from shared.models.worker_contract import WORKER_LOST
 from shared.store import AlreadyExists, Record
-from shared.tasks.lifecycle import transition
-from shared.tasks.repository import tasks
+from shared.tasks import queue
+from shared.tasks.agent_setup import needs_resolution, resolve_for_dispatch
+from shared.tasks.cron import start_schedule
+from shared.tasks.leases import is_current
+from shared.tasks.lifecycle import set_condition, transition
+from shared.tasks.repository import resolved_agents, tasks
 
 log = get_logger("dispatcher")
 
@@ -25,11 +32,9 @@ def on_task_created(event: Event) -> None:
     if record.doc.get("spec", {}).get("suspend"):
         return
     if record.doc.get("spec", {}).get("schedule"):
-        from shared.tasks.scheduler import start_schedule
 
         start_schedule(record)  # a cron parent: the scheduler creates its runs
         return
-    from shared.tasks import queue
 
     if queue.cap() > 0:
         # A concurrency cap: wait in line; the highest-priority waiting task starts when a slot is free.
@@ -48,15 +53,25 @@ def start_task(record: Record) -> bool:
         return False
     try:
         _save_resolution(claimed)
-        job = get_executor().start(claimed)
+        job = get_executor().start(claimed, worker_exited)
     except (ExecutorError, NotFound) as exc:
         transition(namespace, name, "Failed", message=str(exc), attempt=_attempt(claimed))
-        from shared.tasks import queue
 
         queue.release_slot(namespace, name)  # nothing runs: the slot is free at once
         return True
     tasks.update(namespace, name, lambda doc: doc.setdefault("status", {}).update(jobName=job))
     return True
+
+
+def worker_exited(namespace: str, name: str, attempt: int, message: str) -> None:
+    """The local executor's watcher saw the attempt's worker end: fail the attempt (WorkerLost)
+    unless the worker reported first or the attempt was already cancelled, timed out or reclaimed."""
+    record = tasks.get(namespace, name)
+    if record is None or not is_current(record.doc, attempt):
+        return
+    transition(namespace, name, "Failed", message=message, attempt=attempt,
+               only_from=frozenset({"Running", "Finalizing"}),
+               also=lambda status: set_condition(status, WORKER_LOST, True, WORKER_LOST, message))
 
 
 def _attempt(record: Record) -> int:
@@ -71,9 +86,6 @@ def _save_resolution(record: Record) -> None:
     with its spec through the worker API, so neither travels in its environment (whose single
     variables are capped at 128 KiB).
     """
-    from shared.tasks.agent_setup import needs_resolution, resolve_for_dispatch
-    from shared.tasks.repository import resolved_agents
-
     spec = record.doc.get("spec", {})
     if not needs_resolution(spec):
         return
@@ -87,7 +99,6 @@ def _save_resolution(record: Record) -> None:
 def on_task_finished(event: Event) -> None:
     """A task ended: stop its job if needed; with a concurrency cap, free its slot and start the next."""
     on_task_stopped(event)
-    from shared.tasks import queue
 
     if queue.cap() > 0:
         data = event.data or {}
@@ -120,6 +131,4 @@ def _timed_out(record: Record | None) -> bool:
 
 
 def _sandboxed(record: Record) -> bool:
-    from shared.executor.sandbox import requested
-
     return requested(record) is not None

@@ -23,17 +23,13 @@ from typing import Any
 from shared.clock import parse_rfc3339
 from shared.config import get_settings
 from shared.errors import Conflict, Invalid
+from shared.models.worker_contract import ATTEMPT_HEADER, WORKER_TYPES
 from shared.store import AlreadyExists, ObjectStore, Record
 
 leases = ObjectStore("task-lease")
 
-ATTEMPT_HEADER = "X-Shoal-Task-Attempt"
-ATTEMPT_ENV = "SHOAL_TASK_ATTEMPT"
 STALE_ATTEMPT = "stale attempt"
-WORKER_LOST = "WorkerLost"
 RUNNING_PHASES = frozenset({"Running", "Finalizing"})
-# Only these run the Shoal worker, which heartbeats; a container task's liveness is its Job's.
-WORKER_TYPES = frozenset({"ai", "agent"})
 
 
 def attempt_of(doc: dict[str, Any]) -> int:

@@ -11,9 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.auth.task_tokens import PREFIX, digest, partition, token_store
+from shared.catalog.stores import agent_doc
 from shared.clock import now_rfc3339, parse_rfc3339
 from shared.config import get_settings
+from shared.duration import parse_go_duration
 from shared.errors import Conflict
+from shared.models.agent import runtime_credential
+from shared.tasks.repository import TASK_NOT_FOUND, tasks
+from shared.tasks.usage import start_counting
 
 NOT_RUNNING = "task is not running"
 
@@ -33,9 +38,6 @@ def compat_urls() -> dict[str, str]:
 # -- minting -------------------------------------------------------------------------------------------
 def mint(namespace: str, task: str) -> Minted:
     """A new token for the task's current attempt; 404 for an unknown task, 409 unless it is Running."""
-    from shared.tasks.repository import TASK_NOT_FOUND, tasks
-    from shared.tasks.usage import start_counting
-
     record = tasks.require(namespace, task, TASK_NOT_FOUND)
     spec, status = record.doc.get("spec") or {}, record.doc.get("status") or {}
     if status.get("phase") != "Running":
@@ -57,8 +59,6 @@ def lifetime_seconds(spec: dict[str, Any], status: dict[str, Any]) -> int:
     """What remains of the attempt's `spec.timeout` (measured as the scheduler does, from the phase
     change), at most SHOAL_TASK_TOKEN_MAX_SECONDS; at least one second (an overdue task is about to be
     timed out by the scheduler, and its token with it)."""
-    from shared.tasks.duration import parse_go_duration
-
     cap = get_settings().task_token_max_seconds
     timeout = spec.get("timeout")
     started = status.get("phaseTransitionTime") or status.get("startTime")
@@ -85,10 +85,8 @@ def _agent_name(spec: dict[str, Any]) -> str | None:
 
 
 def _agent_spec(namespace: str, name: str | None) -> dict[str, Any]:
-    from shared.store import ObjectStore
-
-    record = ObjectStore("agent").get(namespace, name) if name else None
-    return (record.doc.get("spec") or {}) if record is not None else {}
+    doc = agent_doc(namespace, name) if name else None
+    return (doc.get("spec") or {}) if doc is not None else {}
 
 
 def model_reference(spec: dict[str, Any], agent_spec: dict[str, Any]) -> str | None:
@@ -101,6 +99,4 @@ def model_reference(spec: dict[str, Any], agent_spec: dict[str, Any]) -> str | N
 
 
 def _credential(agent_spec: dict[str, Any]) -> dict[str, str] | None:
-    from shared.models.agent import runtime_credential
-
     return runtime_credential(agent_spec)

@@ -17,7 +17,9 @@ import contextlib
 import zlib
 from typing import Any
 
-from shared.store import AlreadyExists, ObjectStore
+from shared.models.worker_contract import RESOLVED_AGENT_KIND
+from shared.store import AlreadyExists, ObjectStore, Record
+from shared.store.blobs import get_blob
 
 tasks = ObjectStore("task")
 plans = ObjectStore("plan")
@@ -26,7 +28,7 @@ live = ObjectStore("task-live")
 artifacts = ObjectStore("task-artifact")
 # What the dispatcher resolved for the attempt it started (agent, skills, tools), for the worker to
 # read through `GET /internal/v1/tasks/<ns>/<task>/spec`: {"attempt": N, "agent": {...}}.
-resolved_agents = ObjectStore("task-agent")
+resolved_agents = ObjectStore(RESOLVED_AGENT_KIND)
 
 TASK_NOT_FOUND = "task not found"
 PARENT_LABEL = "orka.ai/parent-task"
@@ -35,6 +37,14 @@ LIVE_SHARDS = 16
 
 def result_key(namespace: str, name: str) -> str:
     return f"results/{namespace}/{name}"
+
+
+def result_text(record: Record) -> str | None:
+    """The task's stored result as text; None when it has none (not reported, or its blob is gone)."""
+    if not record.doc.get("status", {}).get("resultRef", {}).get("available"):
+        return None
+    data = get_blob(result_key(record.namespace, record.name))
+    return data.decode("utf-8", errors="replace") if data is not None else None
 
 
 def artifact_key(namespace: str, task: str, filename: str) -> str:

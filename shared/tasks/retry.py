@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.tasks.duration import parse_go_duration
+from shared.duration import parse_go_duration
 
 DEFAULT_BACKOFF = 10.0
 DEFAULT_MAX_BACKOFF = 600.0

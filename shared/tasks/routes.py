@@ -8,17 +8,19 @@ from urllib.parse import quote
 
 from flask import Response
 
-from shared.auth.namespaces import resolve_namespace
 from shared.config import get_settings
 from shared.errors import Conflict, Invalid, NotFound
+from shared.executor.factory import job_output
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit, parse_sequence
+from shared.http.sse import frame, sse_response
 from shared.models.phases import TERMINAL_PHASES
 from shared.store import Record
 from shared.store.blobs import delete_blob, get_blob
 from shared.store.objects import get_together
+from shared.tasks.feed import read_feed
 from shared.tasks.lifecycle import announce
-from shared.tasks.plans import plan_summary
+from shared.tasks.plans import plan_state, plan_summary
 from shared.tasks.repository import (
     TASK_NOT_FOUND,
     artifact_key,
@@ -27,8 +29,10 @@ from shared.tasks.repository import (
     children,
     plans,
     result_key,
+    result_text,
     tasks,
 )
+from shared.tasks.selectors import list_matching, parse_selector
 from shared.tasks.service import cancel_task, drop_indexes, task_view, task_views
 from shared.tasks.service import create_task as create_task_record
 
@@ -36,10 +40,6 @@ router = Router("/api/v1/tasks", dialect="orka", tag="tasks")
 PENDING_LOGS = "task is pending, no logs available yet"
 MAX_FOLLOW_SECONDS = 30 * 60
 END_GRACE_SECONDS = 2.0
-
-
-def _namespace(ctx: RequestContext) -> str:
-    return resolve_namespace(ctx.require_principal(), ctx.args.get("namespace"))
 
 
 def _finished(record: Record | None) -> bool:
@@ -60,14 +60,12 @@ def create_task(ctx: RequestContext):
 
 @router.route("", ["GET"], summary="List tasks (paginated, labelSelector)")
 def list_tasks(ctx: RequestContext):
-    from shared.tasks.selectors import list_matching, parse_selector
-
     limit = parse_limit(ctx.args, default=100, maximum=500, zero_means_all=True)
     token = ctx.args.get("continue") or None
     if limit is None and token:
         raise Invalid("continue is not allowed with limit=0")
     requirements = parse_selector(ctx.args.get("labelSelector"))
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     records, next_token = list_matching(tasks, namespace, requirements, limit=limit, cursor=token)
     metadata = {"continue": next_token} if next_token else {}
     return {"items": task_views(records), "metadata": metadata}
@@ -75,7 +73,7 @@ def list_tasks(ctx: RequestContext):
 
 @router.route("/<name>", ["GET"], summary="Get task details")
 def get_task(ctx: RequestContext, name: str):
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     record, plan = get_together((tasks, namespace, name), (plans, namespace, name))
     if record is None:
         raise NotFound(TASK_NOT_FOUND)
@@ -87,7 +85,7 @@ def get_task(ctx: RequestContext, name: str):
 
 @router.route("/<name>", ["DELETE"], summary="Cancel/delete task")
 def delete_task(ctx: RequestContext, name: str):
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     record = tasks.require(namespace, name, TASK_NOT_FOUND)
     if not tasks.delete(namespace, name, expected_version=record.version):
         raise NotFound(TASK_NOT_FOUND)
@@ -106,7 +104,7 @@ def delete_task(ctx: RequestContext, name: str):
 @router.route("/<name>/cancel", ["POST"], summary="Cancel a task, keeping its record (Shoal extension)",
               responses={200: "The cancelled Task", 409: "Already finished"})
 def cancel(ctx: RequestContext, name: str):
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     body = ctx.json_object(allow_empty=True)
     reason = body.get("reason")
     if reason is not None and not isinstance(reason, str):
@@ -121,21 +119,16 @@ def cancel(ctx: RequestContext, name: str):
 
 @router.route("/<name>/result", ["GET"], summary="Get task result")
 def get_result(ctx: RequestContext, name: str):
-    namespace = _namespace(ctx)
-    record = tasks.require(namespace, name, TASK_NOT_FOUND)
-    if not record.doc.get("status", {}).get("resultRef", {}).get("available"):
+    namespace = ctx.namespace()
+    text = result_text(tasks.require(namespace, name, TASK_NOT_FOUND))
+    if text is None:
         raise NotFound("task has no result")
-    data = get_blob(result_key(namespace, name))
-    if data is None:
-        raise NotFound("task has no result")
-    return {"result": data.decode("utf-8", errors="replace")}
+    return {"result": text}
 
 
 @router.route("/<name>/plan", ["GET"], summary="Get task plan")
 def get_plan(ctx: RequestContext, name: str):
-    from shared.tasks.plans import plan_state
-
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     tasks.require(namespace, name, TASK_NOT_FOUND)
     plan = plans.get(namespace, name)
     if plan is None:
@@ -146,30 +139,24 @@ def get_plan(ctx: RequestContext, name: str):
 # -- logs ----------------------------------------------------------------------------------------
 def _current_logs(record: Record) -> str:
     """Orka: the stored result when there is one, else the job's recent output."""
-    status = record.doc.get("status", {})
-    if status.get("resultRef", {}).get("available"):
-        data = get_blob(result_key(record.namespace, record.name))
-        if data is not None:
-            return data.decode("utf-8", errors="replace")
-    if not status.get("jobName"):
+    text = result_text(record)
+    if text is not None:
+        return text
+    if not record.doc.get("status", {}).get("jobName"):
         raise NotFound(PENDING_LOGS)
-    from shared.executor.base import job_output
 
     return job_output(record)
 
 
 @router.route("/<name>/logs", ["GET"], summary="Task logs (`?follow=true` streams SSE)", streaming=True)
 def get_logs(ctx: RequestContext, name: str):
-    from shared.http.sse import frame, sse_response
-
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     record = tasks.require(namespace, name, TASK_NOT_FOUND)
     text = _current_logs(record)
     if ctx.args.get("follow") != "true":
         return {"logs": text}
     settings = get_settings()
 
-    from shared.executor.base import job_output
 
     def frames():
         sent = 0
@@ -198,7 +185,7 @@ def _artifact_view(doc: dict[str, Any]) -> dict[str, Any]:
 
 @router.route("/<name>/artifacts", ["GET"], summary="List task artifacts")
 def list_artifacts(ctx: RequestContext, name: str):
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     tasks.require(namespace, name, TASK_NOT_FOUND)
     found, _ = artifacts.list_page(child_partition(namespace, name), limit=None)
     return {"artifacts": [_artifact_view(a.doc) for a in found]}
@@ -206,7 +193,7 @@ def list_artifacts(ctx: RequestContext, name: str):
 
 @router.route("/<name>/artifacts/<filename>", ["GET"], summary="Download a task artifact (raw bytes)")
 def download_artifact(ctx: RequestContext, name: str, filename: str):
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     tasks.require(namespace, name, TASK_NOT_FOUND)
     meta = artifacts.get(child_partition(namespace, name), filename)
     data = get_blob(artifact_key(namespace, name, filename)) if meta else None
@@ -225,7 +212,7 @@ def list_children(ctx: RequestContext, name: str):
     token = ctx.args.get("continue") or None
     if limit is None and token:
         raise Invalid("continue is not allowed with limit=0")
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     entries, next_token = children.list_page(child_partition(namespace, name), limit=limit, cursor=token)
     found = [tasks.get(namespace, entry.name) for entry in entries]
     # (None: the index entry of a child deleted a moment ago)
@@ -237,10 +224,7 @@ def list_children(ctx: RequestContext, name: str):
 @router.route("/<name>/stream", ["GET"], summary="Task events as SSE (id: lines, heartbeats, Last-Event-ID)",
               streaming=True)
 def stream(ctx: RequestContext, name: str):
-    from shared.http.sse import frame, sse_response
-    from shared.tasks.feed import read_feed
-
-    namespace = _namespace(ctx)
+    namespace = ctx.namespace()
     tasks.require(namespace, name, TASK_NOT_FOUND)
     raw_after = ctx.request.headers.get("Last-Event-ID") or ctx.args.get("after") or "0"
     start = parse_sequence(raw_after, f"invalid Last-Event-ID: {raw_after}")

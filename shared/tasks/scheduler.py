@@ -24,17 +24,24 @@ from typing import Any
 
 from shared.clock import now_rfc3339, parse_rfc3339
 from shared.config import get_settings
+from shared.duration import parse_go_duration
 from shared.events import Event
+from shared.executor.base import ExecutorError
+from shared.executor.factory import get_executor
 from shared.logs import get_logger
 from shared.models.phases import TERMINAL_PHASES
-from shared.store import AlreadyExists, Record
-from shared.tasks.duration import parse_go_duration
-from shared.tasks.leases import WORKER_LOST, attempt_of, lapsed_for
+from shared.models.worker_contract import WORKER_LOST
+from shared.store import Record
+from shared.store.blobs import put_blob
+from shared.tasks import queue
+from shared.tasks.cron import fire_schedule
+from shared.tasks.dispatch import start_task
+from shared.tasks.leases import attempt_of, lapsed_for
 from shared.tasks.lifecycle import announce, announce_transition, set_condition, transition
-from shared.tasks.repository import PARENT_LABEL, live, live_shards, tasks, unmark_live
+from shared.tasks.queue import drain
+from shared.tasks.repository import live, live_shards, result_key, tasks, unmark_live
 
 log = get_logger("scheduler")
-SCHEDULED_BY = "orka.ai/scheduled-by"
 
 
 def on_tick(event: Event | None = None) -> None:
@@ -57,8 +64,6 @@ def run_tick(now: datetime | None = None) -> None:
             if cursor is None:
                 break
     if waiting:
-        from shared.tasks.dispatch import start_task
-        from shared.tasks.queue import drain
 
         for namespace in sorted(waiting):
             try:
@@ -104,9 +109,8 @@ def check_task(namespace: str, name: str, now: datetime) -> bool:
     if spec.get("suspend"):
         return False
     if phase == "Scheduled":
-        _fire_schedule(record, now)
+        fire_schedule(record, now)
     elif phase == "Pending" and not status.get("jobName"):
-        from shared.tasks import queue
 
         if queue.cap() > 0:
             queue.enqueue(record)  # idempotent; also recovers a lost created event
@@ -120,8 +124,6 @@ def check_task(namespace: str, name: str, now: datetime) -> bool:
 
 def _read_back(record: Record) -> bool:
     """Finish a Running task whose job ended (Kubernetes); a container task's logs become its result."""
-    from shared.executor.base import ExecutorError, get_executor
-
     executor = get_executor()
     try:
         outcome = executor.poll(record)
@@ -147,8 +149,6 @@ def _reclaim(record: Record, idle: float) -> None:
     """Fail the attempt whose worker stopped heartbeating (reason WorkerLost); retryPolicy then
     decides, as for any failure. The write is fenced by the attempt: if the worker reported (or a
     newer attempt started) since this tick read the task, nothing happens."""
-    from shared.executor.base import ExecutorError, get_executor
-
     attempt = attempt_of(record.doc)
     message = f"worker lost: no heartbeat for {idle:.0f}s (attempt {attempt})"
     moved = transition(record.namespace, record.name, "Failed", message=message, attempt=attempt,
@@ -166,10 +166,6 @@ def _reclaim(record: Record, idle: float) -> None:
 
 
 def _save_container_output(record: Record, executor: Any) -> None:
-    from shared.executor.base import ExecutorError
-    from shared.store.blobs import put_blob
-    from shared.tasks.repository import result_key
-
     try:
         output = executor.logs(record) or ""
     except ExecutorError:
@@ -189,8 +185,6 @@ def _save_container_output(record: Record, executor: Any) -> None:
 
 
 def _time_out(namespace: str, name: str, timeout: str) -> None:
-    from shared.executor.base import ExecutorError, get_executor
-
     message = f"task timed out after {timeout}"
     moved = transition(namespace, name, "Failed", message=message, only_from=frozenset({"Running"}),
                        also=lambda status: set_condition(status, "TimedOut", True, "Timeout", message))
@@ -215,60 +209,3 @@ def _redispatch(record: Record) -> None:
     if claimed:
         log.info("redispatching pending task", extra={"fields": {"task": record.name}})
         announce("dev.shoal.task.retried", updated)
-
-
-# -- cron ----------------------------------------------------------------------------------------------
-def next_run(schedule: str, after: datetime, zone: str | None = None) -> datetime:
-    """The next cron time after `after`, the expression read in `zone` (spec.timeZone; UTC when unset)."""
-    from croniter import croniter
-
-    if zone:
-        from zoneinfo import ZoneInfo
-
-        after = after.astimezone(ZoneInfo(zone))
-    return croniter(schedule, after).get_next(datetime)
-
-
-def start_schedule(record: Record) -> Record | None:
-    """Pending → Scheduled with its first run time (the dispatcher calls this for a `schedule` task)."""
-    first = next_run(record.doc["spec"]["schedule"], datetime.now(UTC), record.doc["spec"].get("timeZone"))
-    return transition(record.namespace, record.name, "Scheduled", only_from=frozenset({"Pending"}),
-                      message=f"next run at {_stamp(first)}",
-                      also=lambda status: status.update(nextScheduleTime=_stamp(first)))
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _fire_schedule(record: Record, now: datetime) -> None:
-    from shared.tasks.service import store_new_task
-
-    due = record.doc.get("status", {}).get("nextScheduleTime")
-    if not due or parse_rfc3339(due) > now:
-        return
-    schedule = record.doc["spec"]["schedule"]
-    following = next_run(schedule, now, record.doc["spec"].get("timeZone"))
-    claimed: dict[str, bool] = {}
-
-    def advance(doc: dict[str, Any]) -> bool:
-        status = doc.setdefault("status", {})
-        if status.get("nextScheduleTime") != due:
-            return False  # another replica fired this run
-        status.update(nextScheduleTime=_stamp(following), lastScheduleTime=due,
-                      message=f"next run at {_stamp(following)}")
-        claimed["ok"] = True
-        return True
-
-    tasks.update(record.namespace, record.name, advance)
-    if not claimed:
-        return
-    run_name = f"{record.name}-{int(parse_rfc3339(due).timestamp())}"[:253]
-    spec = {k: v for k, v in record.doc["spec"].items() if k not in ("schedule", "timeZone", "suspend")}
-    labels = {**record.doc.get("metadata", {}).get("labels", {}), PARENT_LABEL: record.name,
-              SCHEDULED_BY: record.name}
-    from shared.tasks.validation import new_task_document
-
-    doc = new_task_document(run_name, spec, labels, dict(record.doc.get("metadata", {}).get("annotations", {})))
-    with contextlib.suppress(AlreadyExists):  # the same run created by an earlier, interrupted tick
-        store_new_task(record.namespace, doc)

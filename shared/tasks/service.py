@@ -8,17 +8,23 @@ from typing import Any
 from shared.auth.authorization import Permission, authorize
 from shared.auth.namespaces import resolve_namespace
 from shared.auth.principal import Principal
+from shared.auth.stamping import stamp_task
+from shared.models.phases import TERMINAL_PHASES, TRANSITIONS
 from shared.observability import metrics
+from shared.redact import redact
 from shared.store import AlreadyExists, Record
+from shared.tasks import leases
 from shared.tasks.lifecycle import announce, transition
 from shared.tasks.repository import (
     PARENT_LABEL,
     child_partition,
     children,
     mark_live,
+    resolved_agents,
     tasks,
     unmark_live,
 )
+from shared.tasks.usage import forget_usage, with_usage
 
 
 def create_task(body: Any, principal: Principal, *, namespace_hint: str | None = None,
@@ -29,7 +35,6 @@ def create_task(body: Any, principal: Principal, *, namespace_hint: str | None =
     `server_labels`/`server_annotations` are stamped by the caller's code (e.g. the chat
     orchestrator's `orka.ai/*` labels) after validation, so clients can never set them.
     """
-    from shared.auth.stamping import stamp_task
     from shared.tasks.validation import build_task, reject_server_stamped  # pydantic: first create pays
 
     reject_server_stamped(body)
@@ -71,10 +76,6 @@ def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
 
 def drop_indexes(record: Record) -> None:
     """Remove a deleted task's index entries and side records (worker lease, resolved agent, usage counters)."""
-    from shared.tasks import leases
-    from shared.tasks.repository import resolved_agents
-    from shared.tasks.usage import forget_usage
-
     parent = record.doc.get("metadata", {}).get("labels", {}).get(PARENT_LABEL)
     if parent:
         children.delete(child_partition(record.namespace, parent), record.name)
@@ -87,8 +88,6 @@ def drop_indexes(record: Record) -> None:
 
 def _view(record: Record) -> dict[str, Any]:
     """No credential-shaped value is shown (a labrats job's clone URL may carry a token: shared.redact)."""
-    from shared.redact import redact
-
     doc = dict(record.doc)
     doc["metadata"] = {**doc["metadata"], "namespace": record.namespace, "resourceVersion": str(record.version)}
     return redact(doc)
@@ -102,8 +101,6 @@ def task_view(record: Record) -> dict[str, Any]:
 
 def task_views(records: list[Record]) -> list[dict[str, Any]]:
     """`task_view` of a page of records, reading the usage counters of the page in one batch."""
-    from shared.tasks.usage import with_usage
-
     return with_usage(records, [_view(r) for r in records])
 
 
@@ -112,8 +109,6 @@ def cancel_task(namespace: str, name: str, reason: str | None = None) -> Record 
 
     A failed task waiting for a retry is non-terminal in effect: cancelling it drops the retry.
     """
-    from shared.models.phases import TERMINAL_PHASES, TRANSITIONS
-
     live_phases = frozenset(p for p in TRANSITIONS if p not in TERMINAL_PHASES)
     moved = transition(namespace, name, "Cancelled", message=reason or "cancelled", only_from=live_phases)
     if moved is None:

@@ -12,8 +12,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.config import get_settings
+from shared.duration import parse_go_duration
 from shared.errors import Invalid
-from shared.tasks.duration import parse_go_duration
+from shared.kube_resources import BadResources
+from shared.kube_resources import check_resources as check
+from shared.net.git_urls import check_git_url
 
 RETRY_KEYS = {"maxRetries", "backoff", "backoffMultiplier", "maxBackoff"}
 MAX_RETRIES = 10
@@ -171,8 +174,6 @@ def check_workspace(spec: dict[str, Any]) -> None:
 def check_git_repo(spec: dict[str, Any], *, allow_credentials: bool = False) -> None:
     """`spec.workspace.gitRepo`: https, ssh or git@host:path to an allowed host, without credentials
     (shared.net.git_urls); labrats jobs, whose spec allows a token in the URL, pass allow_credentials."""
-    from shared.net.git_urls import check_git_url
-
     workspace = spec.get("workspace")
     if isinstance(workspace, dict) and workspace.get("gitRepo") is not None:
         check_git_url(workspace["gitRepo"], "spec.workspace.gitRepo", allow_credentials=allow_credentials)
@@ -226,8 +227,6 @@ def check_resources(spec: dict[str, Any]) -> None:
     """`spec.resources` (the executor Job's container requirements), as the API server would check them."""
     if spec.get("resources") is None:
         return
-    from shared.kube_resources import BadResources
-    from shared.kube_resources import check_resources as check
 
     try:
         check(spec["resources"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.store import Record, counters
+from shared.tasks.repository import TASK_NOT_FOUND, tasks
 
 USAGE_SET = "task-usage"
 FIELDS = ("inputTokens", "outputTokens", "llmCalls")
@@ -31,8 +32,6 @@ def add_usage(namespace: str, task: str, *, input_tokens: int, output_tokens: in
 
 def start_counting(namespace: str, task: str) -> None:
     """Give the task its `status.usage` placeholder (once), so its views show the counters."""
-    from shared.tasks.repository import TASK_NOT_FOUND, tasks
-
     def mark(doc: dict[str, Any]) -> bool:
         status = doc.setdefault("status", {})
         if "usage" in status:

@@ -22,10 +22,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.clock import now_rfc3339
+from shared.duration import parse_go_duration
 from shared.errors import Invalid
 from shared.http.params import string_map
 from shared.models.task import TASK_TYPES, TaskSpec, TaskStatus
-from shared.tasks.duration import parse_go_duration
+from shared.tasks.spec_checks import check_spec
 
 SERVER_STAMPED = {"requestedby": "requestedBy", "transaction": "transaction"}
 RESERVED_PREFIX = "orka.ai/"
@@ -111,7 +112,6 @@ def build_task(body: Any, *, namespace_hint: str | None = None,
             parse_go_duration(spec.timeout)
         except ValueError as exc:
             raise Invalid(f"invalid timeout: {exc}") from None
-    from shared.tasks.spec_checks import check_spec
 
     check_spec(spec.model_dump(exclude_none=True), allow_git_credentials=allow_git_credentials)
     if spec.type == "container" and not spec.image:

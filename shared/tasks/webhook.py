@@ -12,6 +12,7 @@ from shared.logs import get_logger
 from shared.models.phases import TERMINAL_PHASES
 from shared.net.outbound import BlockedURL, outbound_client
 from shared.net.pool import pooled
+from shared.tasks.child_status import on_child_finished
 from shared.tasks.lifecycle import set_condition
 from shared.tasks.repository import tasks
 
@@ -20,8 +21,6 @@ log = get_logger("webhook")
 
 def on_task_finished(event: Event) -> None:
     """A task finished: record it on its parent (`status.childTasks`), then notify its webhookURL."""
-    from shared.tasks.child_status import on_child_finished
-
     on_child_finished(event)
     notify_webhook(event)
 

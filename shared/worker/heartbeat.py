@@ -23,8 +23,9 @@ from collections.abc import Callable
 
 import httpx
 
+from shared.config import get_settings
 from shared.logs import get_logger
-from shared.worker.internal_client import InternalClient
+from shared.workerapi.client import InternalClient
 
 log = get_logger("worker.heartbeat")
 
@@ -92,8 +93,6 @@ class Heartbeat:
 def start(client: InternalClient, namespace: str, name: str) -> Heartbeat | None:
     """Start heartbeating for the worker's attempt; None when it runs without one (no SHOAL_TASK_ATTEMPT:
     started by hand or by an older executor, so nothing holds it to a lease either)."""
-    from shared.config import get_settings
-
     if client.task_attempt is None:
         return None
     return Heartbeat(client, namespace, name, client.task_attempt, get_settings().task_lease_seconds).start()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.worker.internal_client import InternalClient
+from shared.workerapi.client import InternalClient
 
 
 class InputsUnavailable(RuntimeError):

@@ -12,16 +12,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from shared.agent.tools import Tool
+from shared.catalog.worker_agent_tools import agent_tools
+from shared.config import get_settings
+from shared.github.tools import github_tools
 from shared.llm.base import ToolSpec
-from shared.worker.internal_client import InternalClient
+from shared.memory.worker_tools import memory_tools
+from shared.workerapi.client import InternalClient
 
 _KINDS = {400: "invalid_arguments", 403: "permission_denied", 404: "not_found"}
 ANSWER_MARGIN_SECONDS = 10.0  # the server side runs a tool under the per-tool timeout: wait this much longer
 
 
 def _caller(client: InternalClient, path: str, task: str):
-    from shared.config import get_settings
-
     timeout = get_settings().tool_timeout_seconds + ANSWER_MARGIN_SECONDS
 
     def run(arguments: dict[str, Any]) -> Any:
@@ -50,10 +52,6 @@ def catalog_tools(client: InternalClient, namespace: str, task: str, specs: Iter
 
 def _local_specs() -> dict[str, ToolSpec]:
     """The memory, GitHub and agent tools' schemas (built without any store or credential access)."""
-    from shared.catalog.worker_agent_tools import agent_tools
-    from shared.github.tools import github_tools
-    from shared.memory.worker_tools import memory_tools
-
     return {t.spec.name: t.spec for t in [*memory_tools(""), *github_tools(None, lambda: None), *agent_tools("", "")]}
 
 

@@ -1,6 +1,6 @@
 """The task worker: run an `ai`/`agent` task's agent loop and report through the internal API.
 
-The executor sets SHOAL_TASK_NAMESPACE, SHOAL_TASK_NAME, SHOAL_TASK_ATTEMPT and SHOAL_INTERNAL_URL;
+The executor sets the environment of shared.models.worker_contract (task, attempt, worker API);
 the spec and the Agent/Skills/Tools the dispatcher resolved are read through the worker API
 (shared/worker/inputs.py), and a heartbeat thread holds the attempt's lease (shared/worker/heartbeat.py).
 The LLM provider comes from the usual settings.
@@ -14,22 +14,34 @@ import sys
 import tempfile
 from pathlib import Path
 
+from shared.agent.builtin import builtin_tools
 from shared.agent.loop import run_agent
 from shared.agent.tools import Tool, ToolRegistry
 from shared.config import get_settings
 from shared.llm.base import Message
 from shared.llm.registry import resolve
 from shared.logs import get_logger
+from shared.models.worker_contract import (
+    AGENT_TOOL_NAMES,
+    GITHUB_PR_TOOL_NAMES,
+    MEMORY_TOOL_NAMES,
+    SERVER_SIDE_WORKER_TOOLS,
+    TASK_NAME_ENV,
+    TASK_NAMESPACE_ENV,
+    WORKSPACE_ENV,
+    runtime_type,
+)
 from shared.observability import tracing
-from shared.worker import heartbeat, inputs
-from shared.worker.internal_client import InternalClient, worker_token
+from shared.worker import heartbeat, inputs, session
+from shared.worker.coordination import WorkerContext, coordination_tools
+from shared.worker.remote_tools import catalog_tools, server_tools
 from shared.worker.runtime_task import (
     CHANGES_ARTIFACT,
     TaskFailed,
     clone_workspace,
     run_runtime_task,
-    runtime_type,
 )
+from shared.workerapi.client import InternalClient, worker_token
 
 log = get_logger("worker")
 
@@ -77,15 +89,6 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
                 agent: dict | None = None) -> ToolRegistry:
     """Built-ins (all, or the ones named), the agent's catalog tools, and — with coordination — the
     coordination, memory and GitHub PR-loop tools; memory/GitHub tools named in `tools` are added too."""
-    from shared.agent.builtin import builtin_tools
-    from shared.catalog.worker_names import (
-        AGENT_TOOL_NAMES,
-        GITHUB_PR_TOOL_NAMES,
-        MEMORY_TOOL_NAMES,
-        SERVER_SIDE_WORKER_TOOLS,
-    )
-    from shared.worker.remote_tools import catalog_tools, server_tools
-
     agent = agent or {}
     names = _tool_names(spec, agent)
     tools = builtin_tools(workspace, names)
@@ -95,7 +98,6 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
     server_side = [n for n in names or [] if n in SERVER_SIDE_WORKER_TOOLS]
     # A delegated task can always talk to its siblings and parent; a top-level one opts in.
     if coordination_enabled(spec, agent) or parent:
-        from shared.agent.coordination import WorkerContext, coordination_tools
 
         tools += coordination_tools(WorkerContext(client, namespace, name, parent,
                                                   wait_cap_seconds=max(1.0, get_settings().tool_timeout_seconds - 5)))
@@ -109,8 +111,8 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
 
 def main() -> int:
     """Run the task of SHOAL_TASK_NAMESPACE/NAME; with tracing on, as one span in the dispatcher's trace."""
-    namespace = os.environ["SHOAL_TASK_NAMESPACE"]
-    name = os.environ["SHOAL_TASK_NAME"]
+    namespace = os.environ[TASK_NAMESPACE_ENV]
+    name = os.environ[TASK_NAME_ENV]
     try:
         with tracing.span("worker", kind="consumer", parent=os.environ.get(tracing.ENV_CARRIER),
                           attributes={"shoal.task.namespace": namespace, "shoal.task.name": name}):
@@ -129,7 +131,7 @@ def _run(namespace: str, name: str) -> int:
             return run_with_runtime(client, namespace, name, spec, agent)
         provider = resolve(model_reference(spec, agent))
         ai = _settings(spec, agent)
-        workspace = Path(os.environ.get("SHOAL_WORKSPACE") or tempfile.mkdtemp(prefix=f"shoal-{name}-"))
+        workspace = Path(os.environ.get(WORKSPACE_ENV) or tempfile.mkdtemp(prefix=f"shoal-{name}-"))
         clone_workspace(spec, workspace)
         tools = build_tools(spec, client, namespace, name, workspace, agent)
 
@@ -137,7 +139,6 @@ def _run(namespace: str, name: str) -> int:
             if kind in ("tool_call", "tool_result", "message"):
                 client.post_event(namespace, name, kind, data)
 
-        from shared.worker import session
 
         prompt = messages_for(spec, agent)
         system = [m for m in prompt if m.role == "system"]

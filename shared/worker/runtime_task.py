@@ -26,12 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import get_settings
+from shared.duration import parse_go_duration
 from shared.errors import Invalid
 from shared.logs import get_logger
+from shared.models.worker_contract import WORKSPACE_ENV, runtime_type
 from shared.runtimes import git_workspace as git
 from shared.runtimes.acp_driver import RuntimeFailed, SessionOutcome, drive
 from shared.runtimes.profiles import ModelAccess, RuntimeMissing, profile_for, scratch_dir
-from shared.worker.internal_client import InternalClient
+from shared.worker.validation import run_validation, validation_prompt
+from shared.workerapi.client import InternalClient
 
 log = get_logger("worker.runtime")
 # A timed-out turn gets this long to wind down before the task's own deadline.
@@ -63,11 +66,6 @@ class RuntimeResult:
         if changes.get("pullRequest"):
             lines.append(f"Pull request: {changes['pullRequest']['url']}")
         return "\n".join(lines)
-
-
-def runtime_type(agent: dict[str, Any]) -> str | None:
-    runtime = agent.get("runtime") if isinstance(agent, dict) else None
-    return runtime.get("type") if isinstance(runtime, dict) and runtime.get("type") else None
 
 
 class _Progress:
@@ -137,8 +135,6 @@ def _model_access(client: InternalClient, namespace: str, name: str, agent: dict
 
 
 def _timeout(spec: dict[str, Any]) -> float | None:
-    from shared.tasks.duration import parse_go_duration
-
     if not spec.get("timeout"):
         return None
     seconds = parse_go_duration(spec["timeout"])
@@ -191,7 +187,6 @@ def _validate(spec: dict[str, Any], workspace: Path) -> list[dict[str, Any]] | N
     commands = (spec.get("workspace") or {}).get("validationCommands")
     if not commands:
         return None
-    from shared.worker.validation import run_validation
 
     return run_validation(list(commands), workspace, get_settings().validation_command_timeout_seconds)
 
@@ -205,7 +200,7 @@ def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: di
     except RuntimeMissing as exc:
         raise TaskFailed(str(exc)) from None
     scratch = scratch_dir(name)
-    workspace = Path(os.environ.get("SHOAL_WORKSPACE") or scratch / "workspace")
+    workspace = Path(os.environ.get(WORKSPACE_ENV) or scratch / "workspace")
     workspace.mkdir(parents=True, exist_ok=True)
     try:
         cloned, credential = clone_workspace(spec, workspace)
@@ -218,7 +213,6 @@ def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: di
         try:
             prompt = _prompt(spec, agent)
             if validation:
-                from shared.worker.validation import validation_prompt
 
                 prompt = validation_prompt(validation) + "\n\n" + prompt
             outcome = asyncio.run(_session(command, env, workspace, prompt, progress, _timeout(spec)))

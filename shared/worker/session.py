@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from shared.llm.base import Message
-from shared.worker.internal_client import InternalClient
+from shared.workerapi.client import InternalClient
 
 
 def history(client: InternalClient, namespace: str, spec: dict[str, Any]) -> list[Message]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from shared.http.catalog import FUNCTION_ROUTERS, build_api
+from shared.http.route_table import FUNCTION_ROUTERS, build_api
 from shared.local.manifests import Router, routes
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]

@@ -12,7 +12,6 @@ import pytest
 import yaml
 
 from shared.events.catalogue import CATALOGUE
-from shared.http.catalog import FUNCTION_ROUTERS, build_api
 from shared.local import manifests
 from tests.support.crds import CRD_FILES, CRDS, closed
 
@@ -77,20 +76,6 @@ def test_every_service_has_a_function_whose_target_matches_its_name():
     for doc in service_docs:
         args = doc["spec"]["template"]["spec"]["containers"][0]["args"]
         assert args == [f"--target={doc['metadata']['name']}", f"--source=functions/{doc['metadata']['name']}/main.py"]
-
-
-def test_every_http_route_reaches_its_own_function_through_the_gateway_routes():
-    table = manifests.routes()
-    http_functions = {f.name for f in manifests.functions() if f.kind == "http"}
-    assert {r.backend for r in table} <= http_functions
-    assert set(FUNCTION_ROUTERS) == http_functions
-    for function in FUNCTION_ROUTERS:
-        for route in build_api(function).routes:
-            if route.rule in ("/healthz", "/readyz") and function != "meta":
-                continue  # probes hit each function directly, not through the gateway
-            sample = route.rule.replace("<", "").replace(">", "")
-            picked = manifests.pick_route(table, sample)
-            assert picked is not None and picked.backend == function, (function, route.rule)
 
 
 def test_triggers_subscribe_event_functions_to_catalogued_types():

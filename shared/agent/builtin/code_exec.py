@@ -18,8 +18,7 @@ import sys
 import tempfile
 from typing import Any
 
-from shared.agent.builtin import fail, ok
-from shared.agent.tools import Tool
+from shared.agent.tools import Tool, fail, ok
 from shared.llm.base import ToolSpec
 
 MAX_TIMEOUT = 60

@@ -11,8 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from shared.agent.builtin import fail, ok
-from shared.agent.tools import Tool
+from shared.agent.tools import Tool, fail, ok
 from shared.llm.base import ToolSpec
 
 MAX_READ = 1024 * 1024

@@ -6,8 +6,7 @@ from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 
-from shared.agent.builtin import fail, ok
-from shared.agent.tools import Tool
+from shared.agent.tools import Tool, fail, ok
 from shared.config import get_settings
 from shared.llm.base import ToolSpec
 from shared.net.outbound import BlockedURL, outbound_client

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from shared.auth.authorization import AUTHENTICATED
-from shared.http.catalog import build_api
+from shared.http.route_table import build_api
 
 SA_TOKEN = "sa-token-sweep"
 SA_USER = {"username": "system:serviceaccount:team-a:sweeper", "groups": ["system:serviceaccounts"]}

@@ -126,7 +126,7 @@ def test_minting_again_gives_a_fresh_token_and_both_work(shoal, openai_upstream)
 
 
 def test_the_worker_client_mints_over_http(shoal):
-    from shared.worker.internal_client import InternalClient
+    from shared.workerapi.client import InternalClient
     from tests.support.servers import BackgroundServer
 
     start_task(shoal)
@@ -362,7 +362,7 @@ def test_the_token_is_401_once_the_task_ended(shoal, anthropic_upstream, no_toke
 
 
 def minted_partition(minted: dict) -> str:
-    from shared.auth.api_keys import hash_key
+    from shared.auth.key_hash import hash_key
 
     return hash_key(minted["token"])[:2]
 
@@ -394,7 +394,7 @@ def test_an_unknown_task_token_is_401_in_each_dialect(shoal):
 
 
 def test_an_expired_token_is_401(shoal, openai_upstream, no_token_cache):
-    from shared.auth.api_keys import hash_key
+    from shared.auth.key_hash import hash_key
     from shared.auth.task_tokens import KIND
     from shared.store import ObjectStore
 

@@ -79,7 +79,7 @@ def test_the_default_limit_is_100_mb_and_refused_before_reading(aws):
     from werkzeug.test import EnvironBuilder
 
     from shared.config import get_settings
-    from shared.http.catalog import build_api
+    from shared.http.route_table import build_api
 
     assert get_settings().upload_max_bytes == 100 * 1024 * 1024
     # A body announced as larger than 100 MB (+ the multipart envelope) is refused from its header,

@@ -27,7 +27,7 @@ def upload(jobs, data: bytes, name: str = "notes.txt", headers=AUTH):
 
 
 def stored_ids() -> list[str]:
-    from shared.jobs.workspace_inputs import workspace_uploads
+    from shared.executor.workspace_inputs import workspace_uploads
 
     records, _ = workspace_uploads.list_page("default", limit=None)
     return [r.name for r in records]
@@ -151,7 +151,7 @@ def test_kubernetes_job_gets_an_init_step_that_fetches_the_inputs(function_clien
     assert pod["volumes"] == [{"name": "workspace", "emptyDir": {}}]
     assert pod["initContainers"] == [{
         "name": "workspace-inputs", "image": "ghcr.io/shoal-dev/shoal:0.1.0",
-        "command": ["python", "-m", "shared.jobs.workspace_fetch"],
+        "command": ["python", "-m", "shared.worker.workspace_fetch"],
         "env": [{"name": "SHOAL_TASK_NAMESPACE", "value": "default"}, {"name": "SHOAL_TASK_NAME", "value": job_id},
                 {"name": "SHOAL_INTERNAL_URL", "value": "http://internal.shoal.svc.cluster.local"},
                 {"name": "SHOAL_WORKSPACE", "value": "/workspace"}],
@@ -172,7 +172,7 @@ def test_kubernetes_job_gets_an_init_step_that_fetches_the_inputs(function_clien
         monkeypatch.setenv("SHOAL_TASK_NAME", job_id)
         monkeypatch.setenv("SHOAL_WORKSPACE", str(tmp_path))
         monkeypatch.setenv("SHOAL_WORKER_TOKEN", DEV_TOKEN)
-        from shared.jobs.workspace_fetch import main
+        from shared.worker.workspace_fetch import main
 
         assert main() == 0
     finally:
@@ -194,7 +194,7 @@ def test_internal_inputs_routes(function_client, jobs):
 
 
 def test_inputs_never_escape_the_workspace(tmp_path):
-    from shared.jobs.workspace_inputs import write
+    from shared.executor.workspace_inputs import write
 
     with pytest.raises(ValueError):
         write(tmp_path / "ws", "../outside.txt", b"x")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from shared.github.repo_url import parse_repo_url
 from shared.github.tools import TaskContext, github_tools, task_context
-from shared.monitors.repo_url import parse_repo_url
 from tests.support.fake_github import FakeGitHub, pull
 
 SHA = "e" * 40

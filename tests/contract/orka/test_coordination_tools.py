@@ -12,8 +12,8 @@ from tests.conftest import AUTH, DEV_TOKEN
 
 @pytest.fixture
 def tools(function_client):
-    from shared.agent.coordination import WorkerContext, coordination_tools
-    from shared.worker.internal_client import InternalClient
+    from shared.worker.coordination import WorkerContext, coordination_tools
+    from shared.workerapi.client import InternalClient
 
     tasks = function_client("tasks")
     server = make_server("127.0.0.1", 0, function_client("internal").application, threaded=True)

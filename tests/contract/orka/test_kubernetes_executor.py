@@ -218,7 +218,7 @@ def test_cancelling_deletes_the_job(apps, fake_kube, event_sink):
 
 
 def test_label_values_are_kept_valid():
-    from shared.executor.kubernetes import label_value
+    from shared.executor.kube_common import label_value
 
     assert label_value("kid-a") == "kid-a"
     long = "x" * 100 + ".y"

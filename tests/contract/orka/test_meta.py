@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.http.catalog import FUNCTION_ROUTERS, build_api
 from shared.http.openapi import openapi_path
+from shared.http.route_table import FUNCTION_ROUTERS, build_api
 
 
 @pytest.fixture

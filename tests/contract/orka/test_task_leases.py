@@ -223,6 +223,7 @@ def test_the_watcher_fails_only_the_attempt_it_watched(apps, tmp_path):
     """A worker killed under a live dispatcher fails its own attempt at once (WorkerLost); the watcher of an
     attempt that was already reclaimed and retried leaves the new attempt alone."""
     from shared.executor.local import LocalExecutor
+    from shared.tasks.dispatch import worker_exited
     from shared.tasks.lifecycle import transition
 
     tasks, _ = apps
@@ -232,9 +233,9 @@ def test_the_watcher_fails_only_the_attempt_it_watched(apps, tmp_path):
     transition("default", "w", "Running")  # attempt 2
     log_path = tmp_path / "w.log"
     log_path.write_text('Traceback:\n  File "/work/checkout/shared/worker/run.py", line 1\nKilled\n')
-    LocalExecutor.instance()._watch("default", "w", 1, _Exited(-9), _Out(), log_path)
+    LocalExecutor.instance()._watch("default", "w", 1, _Exited(-9), _Out(), log_path, worker_exited)
     assert status(tasks, "w")["phase"] == "Running"
-    LocalExecutor.instance()._watch("default", "w", 2, _Exited(-9), _Out(), log_path)
+    LocalExecutor.instance()._watch("default", "w", 2, _Exited(-9), _Out(), log_path, worker_exited)
     current = status(tasks, "w")
     assert current["phase"] == "Failed" and lost(current)
     assert current["message"] == ('worker exited with code -9 without reporting: Traceback:\n'

@@ -14,8 +14,8 @@ from tests.conftest import AUTH, DEV_TOKEN
 
 @pytest.fixture
 def apps(function_client, tmp_path):
-    from shared.worker.internal_client import InternalClient
     from shared.worker.run import build_tools
+    from shared.workerapi.client import InternalClient
 
     tasks, catalog = function_client("tasks"), function_client("catalog")
     server = make_server("127.0.0.1", 0, function_client("internal").application, threaded=True)

@@ -130,8 +130,8 @@ def test_an_agent_task_calls_a_catalog_tool_and_a_memory_tool_through_the_worker
 def test_the_worker_registers_tools_from_the_agent_and_coordination(monkeypatch, tmp_path):
     """Which tools a worker offers: built-ins named, catalog tools, coordination + memory + PR-loop tools;
     the GitHub issue tools only when listed."""
-    from shared.worker.internal_client import InternalClient
     from shared.worker.run import build_tools
+    from shared.workerapi.client import InternalClient
 
     class Offline(InternalClient):
         def call(self, method, path, *, json=None, params=None):

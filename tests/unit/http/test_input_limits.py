@@ -201,7 +201,7 @@ def test_route_modules_parse_request_json_only_through_shared_http_body():
     import ast
     from pathlib import Path
 
-    from shared.http.catalog import FUNCTION_ROUTERS
+    from shared.http.route_table import FUNCTION_ROUTERS
 
     root = Path(__file__).resolve().parents[3]
     modules = {p.split(":")[0] for paths in FUNCTION_ROUTERS.values() for p in paths} | {"shared.github.deliveries"}

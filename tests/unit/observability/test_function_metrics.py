@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from shared.events.envelope import build, to_http
 from shared.http.api import PROBES
-from shared.http.catalog import build_api
+from shared.http.route_table import build_api
 from shared.local.manifests import functions
 from tests.conftest import AUTH
 

@@ -7,7 +7,7 @@ import threading
 from werkzeug import Request, Response
 
 from shared.worker.heartbeat import Heartbeat
-from shared.worker.internal_client import InternalClient
+from shared.workerapi.client import InternalClient
 from tests.support.servers import BackgroundServer
 
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from werkzeug import Request, Response
 
-from shared.worker.internal_client import InternalClient
 from shared.worker.remote_tools import _caller
+from shared.workerapi.client import InternalClient
 from tests.support.servers import BackgroundServer
 
 

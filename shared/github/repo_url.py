@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from shared.config import get_settings
+
 _SEGMENT = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,99})$")
 _SSH = re.compile(r"^git@github\.com:(?P<owner>[^/\s]+)/(?P<repo>[^/\s]+?)(?:\.git)?$")
 
@@ -34,8 +36,6 @@ class GitHubRepo:
 def _web_roots() -> set[tuple[str, str]]:
     """(scheme, host) of github.com, plus the configured GitHub's own (`SHOAL_GITHUB_GIT_URL`: GitHub
     Enterprise, or a test's git server)."""
-    from shared.config import get_settings
-
     configured = urlsplit(get_settings().github_git_url)
     return {("https", "github.com"), ("https", "www.github.com"), (configured.scheme, configured.netloc.lower())}
 

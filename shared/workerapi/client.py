@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from shared.models.worker_contract import ATTEMPT_HEADER, TASK_ATTEMPT_ENV, WORKER_TOKEN_ENV
 from shared.observability import tracing
 
 SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
@@ -22,7 +23,7 @@ SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 def worker_token() -> str:
     """The worker's credential: its ServiceAccount token in a cluster, the dev token locally."""
-    token = os.environ.get("SHOAL_WORKER_TOKEN")
+    token = os.environ.get(WORKER_TOKEN_ENV)
     if token:
         return token
     if SA_TOKEN.exists():
@@ -30,12 +31,11 @@ def worker_token() -> str:
     raise RuntimeError("no worker credential: set SHOAL_WORKER_TOKEN or mount a ServiceAccount token")
 
 
-ATTEMPT_HEADER = "X-Shoal-Task-Attempt"  # shared.tasks.leases.ATTEMPT_HEADER (not imported: no store code here)
 
 
 def attempt_from_env() -> int | None:
     """The attempt this worker runs (SHOAL_TASK_ATTEMPT, set by both executors), or None."""
-    raw = os.environ.get("SHOAL_TASK_ATTEMPT", "")
+    raw = os.environ.get(TASK_ATTEMPT_ENV, "")
     return int(raw) if raw.isdigit() and int(raw) > 0 else None
 
 

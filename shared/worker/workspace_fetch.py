@@ -11,16 +11,17 @@ import os
 import sys
 from pathlib import Path
 
+import httpx
+
+from shared.executor.workspace_inputs import write
+from shared.models.worker_contract import INTERNAL_URL_ENV, TASK_NAME_ENV, TASK_NAMESPACE_ENV, WORKSPACE_ENV
+from shared.workerapi.client import worker_token
+
 
 def main() -> int:
-    import httpx
-
-    from shared.jobs.workspace_inputs import write
-    from shared.worker.internal_client import worker_token
-
-    namespace, task = os.environ["SHOAL_TASK_NAMESPACE"], os.environ["SHOAL_TASK_NAME"]
-    base = os.environ["SHOAL_INTERNAL_URL"].rstrip("/") + f"/internal/v1/workspace-inputs/{namespace}/{task}"
-    directory = Path(os.environ.get("SHOAL_WORKSPACE") or "/workspace")
+    namespace, task = os.environ[TASK_NAMESPACE_ENV], os.environ[TASK_NAME_ENV]
+    base = os.environ[INTERNAL_URL_ENV].rstrip("/") + f"/internal/v1/workspace-inputs/{namespace}/{task}"
+    directory = Path(os.environ.get(WORKSPACE_ENV) or "/workspace")
     with httpx.Client(timeout=300.0, headers={"Authorization": f"Bearer {worker_token()}"}) as http:
         listing = http.get(base)
         listing.raise_for_status()

@@ -15,7 +15,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from shared.errors import Invalid, NotFound
 from shared.store import ObjectStore, Record
+from shared.store.blobs import get_blob
 
 JOB_ANNOTATION = "labrats.work/job"
 BLOB_PREFIX = "workspace-uploads"
@@ -55,8 +57,6 @@ def sniff(data: bytes) -> str | None:
 
 def check_references(namespace: str, refs: list[dict[str, str]]) -> None:
     """Every `workspaceUploads` entry names an existing upload of this namespace (Invalid otherwise)."""
-    from shared.errors import Invalid
-
     for i, ref in enumerate(refs):
         record = workspace_uploads.get(namespace, ref["id"])
         if record is None or record.doc.get("name") != ref["name"]:
@@ -90,9 +90,6 @@ def has_inputs(task: Record) -> bool:
 
 
 def content(entry: dict[str, Any]) -> bytes:
-    from shared.errors import NotFound
-    from shared.store.blobs import get_blob
-
     if "data" in entry:
         return base64.b64decode(entry["data"])
     data = get_blob(entry["key"])

@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from shared.errors import NotFound
+from shared.memory.sessions import NOT_FOUND, record_messages, sessions, transcript_lines, visible
 
 
 def transcript_text(namespace: str, session: str) -> str:
     """The JSONL transcript; NotFound("session not found") for a missing or hidden session."""
-    from shared.memory.sessions import NOT_FOUND, sessions, transcript_lines, visible
-
     record = sessions.get(namespace, session)
     if not visible(record):
         raise NotFound(NOT_FOUND)
@@ -23,6 +22,4 @@ def transcript_text(namespace: str, session: str) -> str:
 
 
 def append_messages(namespace: str, session: str, messages: list[dict[str, Any]], *, task: str = "") -> None:
-    from shared.memory.sessions import record_messages
-
     record_messages(namespace, session, messages, session_type="task", active_task=task)

@@ -13,10 +13,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from shared.agent.builtin import fail, ok
-from shared.agent.tools import Tool
+from shared.agent.tools import Tool, fail, ok
+from shared.duration import parse_go_duration
 from shared.llm.base import ToolSpec
-from shared.worker.internal_client import InternalClient
+from shared.workerapi.client import InternalClient
 
 COORDINATION_NAMES = ("delegate_task", "wait_for_tasks", "create_container_task", "cancel_task", "send_message",
                       "check_messages", "update_plan")
@@ -99,7 +99,6 @@ def wait_for_tasks(ctx: WorkerContext, args: dict[str, Any]) -> dict:
         names = [names]
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         return fail("tasks must be a list of task names")
-    from shared.tasks.duration import parse_go_duration
 
     try:
         wanted = parse_go_duration(str(args.get("timeout", "10m")))

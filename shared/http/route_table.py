@@ -1,19 +1,19 @@
 """Which routers each HTTP function serves: the one route table, used by the functions and by
-`/openapi.json`. (Which paths reach which function is `infra/httproutes.yaml`; a test checks the two agree.)
+`/openapi.json`. (Which paths reach which function is `infra/httproutes.yaml`; tests/unit/test_wiring_agreement.py
+checks the two agree. The event functions' twin is `shared.events.handler_table`.)
 """
 
 from __future__ import annotations
 
-import importlib
-
 from shared.http.api import Api, Router
 from shared.http.health import health_router, store_check
+from shared.wiring import load
 
 FUNCTION_ROUTERS: dict[str, tuple[str, ...]] = {
     "meta": ("shared.meta.routes:router",),
     "tasks": ("shared.tasks.routes:router",),
-    "internal": ("shared.tasks.internal_routes:router", "shared.jobs.workspace_routes:inputs_router",
-                 "shared.tasks.worker_tool_routes:router", "shared.memory.worker_routes:router"),
+    "internal": ("shared.workerapi.routes:router", "shared.workerapi.workspace_inputs_routes:router",
+                 "shared.workerapi.tool_routes:router", "shared.memory.worker_routes:router"),
     "jobs": ("shared.jobs.job_routes:router", "shared.jobs.agent_routes:agents_router",
              "shared.jobs.agent_routes:instructions_router", "shared.jobs.admin_routes:api_keys_router",
              "shared.jobs.admin_routes:sources_router", "shared.jobs.admin_routes:config_router",
@@ -51,14 +51,9 @@ def _llm_check() -> str:
     return check_default_provider()
 
 
-def load_router(path: str) -> Router:
-    module, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
 def build_api(function: str) -> Api:
     """The Api of an HTTP function: its routers plus `/healthz` and `/readyz` (meta has its own)."""
-    routers = [load_router(p) for p in FUNCTION_ROUTERS[function]]
+    routers: list[Router] = [load(p) for p in FUNCTION_ROUTERS[function]]
     if function in MODEL_FUNCTIONS:
         routers.append(health_router({"store": store_check, "llm": _llm_check}))
     elif function != "meta":

@@ -5,14 +5,38 @@ from __future__ import annotations
 from shared.auth.namespaces import require_same_namespace
 from shared.clock import now_rfc3339
 from shared.config import get_settings
-from shared.errors import Conflict, Invalid, NotFound, TooLarge
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
+from shared.models.task import PlanUpdate, StatusReport
+from shared.models.worker_contract import ATTEMPT_HEADER
 from shared.store import AlreadyExists
 from shared.store.blobs import put_blob
-from shared.tasks.leases import RUNNING_PHASES, STALE_ATTEMPT
+from shared.tasks.feed import append_feed
+from shared.tasks.leases import (
+    RUNNING_PHASES,
+    STALE_ATTEMPT,
+    is_current,
+    parse_attempt,
+    renew,
+    require_current,
+)
 from shared.tasks.lifecycle import announce, set_condition, transition
+from shared.tasks.messages import send, unread
+from shared.tasks.model_tokens import compat_urls, mint
 from shared.tasks.plans import plan_state
-from shared.tasks.repository import TASK_NOT_FOUND, plans, result_key, tasks
+from shared.tasks.repository import (
+    TASK_NOT_FOUND,
+    artifact_key,
+    artifacts,
+    child_partition,
+    plans,
+    resolved_agents,
+    result_key,
+    result_text,
+    tasks,
+)
+from shared.tasks.service import cancel_task, create_task, task_view
+from shared.workerapi.transcripts import append_messages, transcript_text
 
 router = Router("/internal/v1", dialect="orka", tag="internal")
 # Request models (pydantic) are imported inside the handlers that use them: a cold function
@@ -25,15 +49,11 @@ def _caller_may_write(ctx: RequestContext, namespace: str) -> None:
 
 def _reported_attempt(ctx: RequestContext) -> int | None:
     """The attempt a worker reports for (the fencing token), from its header; None when not sent."""
-    from shared.tasks.leases import ATTEMPT_HEADER, parse_attempt
-
     return parse_attempt(ctx.request.headers.get(ATTEMPT_HEADER))
 
 
 def _require_current(ctx: RequestContext, namespace: str, task: str):
     """The task, after refusing (409 `stale attempt`) a report from an attempt that is over."""
-    from shared.tasks.leases import require_current
-
     attempt = _reported_attempt(ctx)
     record = tasks.require(namespace, task, TASK_NOT_FOUND)
     require_current(record, attempt)
@@ -57,8 +77,6 @@ def post_result(ctx: RequestContext, namespace: str, task: str):
     stale: dict[str, bool] = {}
 
     def mark(doc: dict) -> bool:
-        from shared.tasks.leases import is_current
-
         if attempt is not None and not is_current(doc, attempt):
             stale["yes"] = True  # reclaimed between the check and now: its result is not recorded
             return False
@@ -78,7 +96,6 @@ def post_result(ctx: RequestContext, namespace: str, task: str):
 def post_plan(ctx: RequestContext, namespace: str, task: str):
     from pydantic import ValidationError
 
-    from shared.models.task import PlanUpdate
 
     _caller_may_write(ctx, namespace)
     try:
@@ -112,7 +129,6 @@ def get_plan(ctx: RequestContext, namespace: str, task: str):
 def post_status(ctx: RequestContext, namespace: str, task: str):
     from pydantic import ValidationError
 
-    from shared.models.task import StatusReport
 
     _caller_may_write(ctx, namespace)
     try:
@@ -154,7 +170,6 @@ def check_filename(filename: str) -> None:
 def post_artifact(ctx: RequestContext, namespace: str, task: str, filename: str):
     import mimetypes
 
-    from shared.tasks.repository import artifact_key, artifacts, child_partition
 
     _caller_may_write(ctx, namespace)
     check_filename(filename)
@@ -186,8 +201,6 @@ MESSAGE_FIELDS = ("fromTask", "toTask", "parentTask", "content")
 
 @router.route("/messages/<namespace>", ["POST"], summary="Send an inter-agent message (toTask \"*\" broadcasts)")
 def post_message(ctx: RequestContext, namespace: str):
-    from shared.tasks.messages import send
-
     _caller_may_write(ctx, namespace)
     body = ctx.json_object()
     for key in MESSAGE_FIELDS:
@@ -202,8 +215,6 @@ def post_message(ctx: RequestContext, namespace: str):
 
 @router.route("/messages/<namespace>/<task>", ["GET"], summary="Unread messages for a task")
 def get_messages(ctx: RequestContext, namespace: str, task: str):
-    from shared.tasks.messages import unread
-
     _caller_may_write(ctx, namespace)
     parent = ctx.args.get("parentTask")
     if not parent:
@@ -217,8 +228,6 @@ def get_messages(ctx: RequestContext, namespace: str, task: str):
 def get_transcript(ctx: RequestContext, namespace: str, name: str):
     from flask import Response
 
-    from shared.errors import Forbidden
-    from shared.tasks.transcripts import transcript_text
 
     _caller_may_write(ctx, namespace)
     task_name = ctx.args.get("taskName")
@@ -232,8 +241,6 @@ def get_transcript(ctx: RequestContext, namespace: str, name: str):
 @router.route("/sessions/<namespace>/<name>/transcript", ["POST"],
               summary="Append messages to a session transcript (Shoal extension)")
 def post_transcript(ctx: RequestContext, namespace: str, name: str):
-    from shared.tasks.transcripts import append_messages
-
     _caller_may_write(ctx, namespace)
     body = ctx.json_object()
     messages, task = body.get("messages"), body.get("taskName") or ""
@@ -249,8 +256,6 @@ def post_transcript(ctx: RequestContext, namespace: str, name: str):
 # -- worker progress and coordination (Shoal extensions: workers reach the platform only here) ---------
 @router.route("/events/<namespace>/<task>", ["POST"], summary="Append worker progress to the task's stream")
 def post_event(ctx: RequestContext, namespace: str, task: str):
-    from shared.tasks.feed import append_feed
-
     _caller_may_write(ctx, namespace)
     body = ctx.json_object()
     kind, data = body.get("event"), body.get("data", {})
@@ -265,8 +270,6 @@ def post_event(ctx: RequestContext, namespace: str, task: str):
               summary="Renew the worker's lease on its task attempt (Shoal extension)",
               responses={204: "Renewed", 409: "stale attempt: the attempt was reclaimed, cancelled or has finished"})
 def post_heartbeat(ctx: RequestContext, namespace: str, task: str):
-    from shared.tasks.leases import ATTEMPT_HEADER, parse_attempt, renew, require_current
-
     _caller_may_write(ctx, namespace)
     body = ctx.json_object(allow_empty=True)
     attempt = parse_attempt(body.get("attempt"), field="attempt") or parse_attempt(
@@ -282,8 +285,6 @@ def post_heartbeat(ctx: RequestContext, namespace: str, task: str):
 @router.route("/tasks/<namespace>/<task>/spec", ["GET"],
               summary="The task's spec and the agent resolved for its attempt, for its worker (Shoal extension)")
 def get_task_spec(ctx: RequestContext, namespace: str, task: str):
-    from shared.tasks.repository import resolved_agents
-
     _caller_may_write(ctx, namespace)
     record, _ = _require_current(ctx, namespace, task)
     attempt = int(record.doc.get("status", {}).get("attempts", 0))
@@ -298,8 +299,6 @@ MAX_DEPTH = 3
 @router.route("/tasks/<namespace>", ["POST"], summary="Create a child task for a coordinator",
               responses={201: "The created Task"})
 def post_child_task(ctx: RequestContext, namespace: str):
-    from shared.tasks.service import create_task, task_view
-
     _caller_may_write(ctx, namespace)
     body = ctx.json_object()
     parent_name = body.pop("parentTask", None)
@@ -324,7 +323,6 @@ def post_child_task(ctx: RequestContext, namespace: str):
 
 @router.route("/tasks/<namespace>/<task>", ["GET"], summary="A task's phase and result, for coordinators")
 def get_task_state(ctx: RequestContext, namespace: str, task: str):
-    from shared.store.blobs import get_blob
 
     _caller_may_write(ctx, namespace)
     record = tasks.require(namespace, task, TASK_NOT_FOUND)
@@ -332,8 +330,7 @@ def get_task_state(ctx: RequestContext, namespace: str, task: str):
     view = {"name": task, "namespace": namespace, "phase": status.get("phase"), "message": status.get("message"),
             "labels": record.doc.get("metadata", {}).get("labels", {})}
     if status.get("resultRef", {}).get("available"):
-        data = get_blob(result_key(namespace, task))
-        view["result"] = data.decode("utf-8", errors="replace") if data is not None else None
+        view["result"] = result_text(record)
     return view
 
 
@@ -344,8 +341,6 @@ def get_task_state(ctx: RequestContext, namespace: str, task: str):
 def post_model_token(ctx: RequestContext, namespace: str, task: str):
     """The runtime's API key for the compat endpoints (docs/auth.md, "Task tokens"): bound to the task's
     current attempt, valid while it runs; the provider key stays with the platform."""
-    from shared.tasks.model_tokens import compat_urls, mint
-
     _caller_may_write(ctx, namespace)
     minted = mint(namespace, task)
     return {"token": minted.token, "expiresAt": minted.expires_at, **compat_urls()}, 201
@@ -353,8 +348,6 @@ def post_model_token(ctx: RequestContext, namespace: str, task: str):
 
 @router.route("/tasks/<namespace>/<task>/cancel", ["POST"], summary="Cancel a task, for coordinators")
 def post_cancel(ctx: RequestContext, namespace: str, task: str):
-    from shared.tasks.service import cancel_task
-
     _caller_may_write(ctx, namespace)
     reason = ctx.json_object(allow_empty=True).get("reason")
     tasks.require(namespace, task, TASK_NOT_FOUND)

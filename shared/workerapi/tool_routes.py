@@ -17,8 +17,20 @@ from __future__ import annotations
 from typing import Any
 
 from shared.auth.namespaces import require_same_namespace
+from shared.catalog.builtins import BUILTIN_NAMES
+from shared.catalog.git_credentials import git_token
+from shared.catalog.tool_runtime import tools_for
+from shared.catalog.worker_agent_tools import agent_tools
 from shared.errors import Invalid, NotFound
+from shared.github.tools import github_tools, task_context
 from shared.http import RequestContext, Router
+from shared.memory.worker_tools import memory_tools
+from shared.models.worker_contract import (
+    AGENT_TOOL_NAMES,
+    GITHUB_TOOL_NAMES,
+    MEMORY_TOOL_NAMES,
+    SERVER_SIDE_WORKER_TOOLS,
+)
 from shared.tasks.repository import TASK_NOT_FOUND, tasks
 
 router = Router("/internal/v1", dialect="orka", tag="internal")
@@ -41,9 +53,6 @@ def _body(ctx: RequestContext) -> tuple[dict[str, Any], str]:
 @router.route("/tools/<namespace>/<tool>/call", ["POST"], summary="Call a catalog Tool for a worker",
               responses={200: "The tool's result", 404: "Unknown tool"})
 def call_catalog_tool(ctx: RequestContext, namespace: str, tool: str):
-    from shared.catalog.builtins import BUILTIN_NAMES
-    from shared.catalog.tool_runtime import tools_for
-
     require_same_namespace(ctx.require_principal(), namespace)
     arguments, task = _body(ctx)
     if tool in BUILTIN_NAMES:  # built-ins run in the worker itself
@@ -55,11 +64,8 @@ def call_catalog_tool(ctx: RequestContext, namespace: str, tool: str):
 
 
 def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: str):
-    from shared.catalog.worker_names import AGENT_TOOL_NAMES, GITHUB_TOOL_NAMES, MEMORY_TOOL_NAMES
-
     spec = record_doc.get("spec", {})
     if tool in MEMORY_TOOL_NAMES:
-        from shared.memory.worker_tools import memory_tools
 
         ref = spec.get("agentRef")
         agent = ref.get("name") if isinstance(ref, dict) else ref
@@ -67,12 +73,9 @@ def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: st
                              session_name=(spec.get("sessionRef") or {}).get("name") or "",
                              parent_task=record_doc.get("metadata", {}).get("labels", {}).get("orka.ai/parent-task", ""))
     elif tool in GITHUB_TOOL_NAMES:
-        from shared.catalog.git_credentials import git_token
-        from shared.github.tools import github_tools, task_context
 
         found = github_tools(task_context(record_doc), lambda: git_token(namespace, spec))
     elif tool in AGENT_TOOL_NAMES:
-        from shared.catalog.worker_agent_tools import agent_tools
 
         found = agent_tools(namespace, task)
     else:
@@ -87,7 +90,6 @@ def call_worker_tool(ctx: RequestContext, namespace: str, tool: str):
     arguments, task = _body(ctx)
     if not task:
         raise Invalid("taskName is required")
-    from shared.catalog.worker_names import SERVER_SIDE_WORKER_TOOLS
 
     if tool not in SERVER_SIDE_WORKER_TOOLS:
         raise NotFound(f'tool "{tool}" not found')

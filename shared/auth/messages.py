@@ -1,0 +1,3 @@
+"""The 401 message every token authenticator answers with (Orka's wording)."""
+
+INVALID = "invalid token"
