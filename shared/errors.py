@@ -73,3 +73,7 @@ class Unavailable(ShoalError):
 class UpstreamError(ShoalError):
     status = 502
     code = "upstream_error"
+
+
+class NotReady(Exception):
+    """A readiness check's failure whose message is safe to show (it names what is down and why)."""

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from shared.errors import NotReady
 from shared.http.api import RequestContext, Router, json_response
 from shared.store.bootstrap import check_state
 
 Check = Callable[[], str]
-
-
-class NotReady(Exception):
-    """A check's failure whose message is safe to show (it names what is down and why)."""
 
 
 def store_check() -> str:

@@ -43,7 +43,7 @@ def _probe(url: str) -> str | None:
 def check_default_provider() -> str:
     """"ok: <kind> at <url>", or NotReady naming the provider, the URL and the cause."""
     from shared.config import get_settings
-    from shared.http.health import NotReady
+    from shared.errors import NotReady
     from shared.llm.registry import resolve
 
     settings = get_settings()

@@ -15,13 +15,13 @@ served on GET /metrics by the HTTP pipeline (shared.http.api) and the event adap
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from shared.logs import get_logger
-
-log = get_logger("metrics")
+# stdlib logging, not shared.logs: shared.logs imports this package's tracing (trace ids on lines)
+log = logging.getLogger("shoal.metrics")
 
 METRICS_PATH = "/metrics"
 _lock = threading.Lock()
