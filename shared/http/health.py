@@ -4,13 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pydantic import BaseModel, ConfigDict
+
 from shared.http.api import RequestContext, Router, json_response
+from shared.http.models import Reply
 
 Check = Callable[[], str]
 
 
 class NotReady(Exception):
     """A check's failure whose message is safe to show (it names what is down and why)."""
+
+
+class Liveness(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    """`status` is "ok" or "not ready"; `checks` names each dependency's result; the meta function
+    adds `llm` (the default provider and model)."""
+
+    model_config = ConfigDict(extra="allow")
+    status: str
+    checks: dict[str, str]
 
 
 def store_check() -> str:
@@ -25,11 +41,12 @@ def health_router(checks: dict[str, Check] | None = None, *, extra: Callable[[],
     router = Router(dialect="orka", tag="health")
     ready_checks = {"store": store_check} if checks is None else checks
 
-    @router.route("/healthz", public=True, summary="Liveness")
+    @router.route("/healthz", public=True, summary="Liveness", responses={200: Reply("Alive", Liveness)})
     def healthz(ctx: RequestContext):
         return {"status": "ok"}
 
-    @router.route("/readyz", public=True, summary="Readiness: the store answers")
+    @router.route("/readyz", public=True, summary="Readiness: the store answers", responses={
+        200: Reply("Ready", Readiness), 503: Reply("A dependency does not answer", Readiness)})
     def readyz(ctx: RequestContext):
         results, ok = {}, True
         for name, check in ready_checks.items():
