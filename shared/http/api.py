@@ -80,11 +80,11 @@ class RequestContext:
         except (ValueError, UnicodeDecodeError):
             raise Invalid(message) from None
 
-    def body(self) -> Any:
-        """The JSON body validated by the route's `body=` model (an empty body is `{}`): a
-        FieldInvalid naming the field when it does not fit (shared.http.models)."""
+    def body(self, *, allow_empty: bool = False) -> Any:
+        """The JSON body validated by the route's `body=` model (an absent body is `{}` when
+        allow_empty): a FieldInvalid naming the field when it does not fit (shared.http.models)."""
         assert self.route is not None and self.route.body is not None, "route declares no body model"
-        return validate(self.route.body, self.json_object())
+        return validate(self.route.body, self.json_object(allow_empty=allow_empty))
 
     def query(self) -> Any:
         """The query parameters validated by the route's `query=` model (first value of each)."""

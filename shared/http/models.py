@@ -92,3 +92,10 @@ def validate(model: type[BaseModel], value: Any, *, prefix: tuple[Any, ...] = ()
         return model.model_validate(value)
     except ValidationError as exc:
         raise field_invalid(exc, prefix=prefix) from None
+
+
+class QueryModel(BaseModel):
+    """Query parameters of a route: unknown parameters are ignored (as every HTTP API does with
+    query strings); `continue` and other reserved words are fields with an alias."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)

@@ -1,55 +1,62 @@
-"""`/api/v1/memory-proposals/**`: reviewable memory proposals (Orka dialect)."""
+"""`/api/v1/memory-proposals/**`: reviewable memory proposals (Orka dialect). Models: shared.memory.models."""
 
 from __future__ import annotations
 
 from shared.auth.namespaces import resolve_namespace
-from shared.errors import Invalid
 from shared.http import RequestContext, Router
-from shared.http.params import parse_limit
+from shared.http.models import Reply
+from shared.memory import models as m
 from shared.memory import proposals as svc
 
 router = Router("/api/v1/memory-proposals", dialect="orka", tag="memory-proposals")
 
 
-def _namespace(ctx: RequestContext, body: dict | None = None) -> str:
-    explicit = (body or {}).get("namespace")
-    if explicit is not None and not isinstance(explicit, str):
-        raise Invalid("invalid request body")
-    return resolve_namespace(ctx.require_principal(), explicit or ctx.args.get("namespace"))
+def _namespace(ctx: RequestContext, explicit: str | None = None) -> str:
+    return resolve_namespace(ctx.require_principal(), explicit or ctx.query().namespace)
 
 
-@router.route("", ["GET"], summary="List memory proposals")
+@router.route("", ["GET"], summary="List memory proposals", query=m.ProposalListQuery,
+              responses={200: Reply("A page of proposals, newest first", m.ProposalList)})
 def list_proposals(ctx: RequestContext):
-    limit = parse_limit(ctx.args, default=svc.DEFAULT_LIMIT, maximum=svc.MAX_LIMIT)
-    filters = {k: ctx.args[k] for k in ("taskName", "agentName", "type", "status") if ctx.args.get(k)}
-    items, cursor = svc.list_proposals(_namespace(ctx), filters, ctx.args.get("q") or ctx.args.get("query") or "",
-                                       limit=limit, cursor=ctx.args.get("continue") or None)
+    q = ctx.query()
+    filters = {k: getattr(q, k) for k in ("taskName", "agentName", "type", "status") if getattr(q, k)}
+    items, cursor = svc.list_proposals(_namespace(ctx), filters, q.q or q.query, limit=q.limit,
+                                       cursor=q.continue_ or None)
     return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
 
 
-@router.route("", ["POST"], summary="Create a memory proposal", responses={201: "The created proposal"})
+@router.route("", ["POST"], summary="Create a memory proposal", body=m.ProposalCreate, query=m.NamespaceQuery,
+              responses={201: Reply("The created proposal", m.Proposal)})
 def create_proposal(ctx: RequestContext):
-    body = ctx.json_object()
-    return svc.create_proposal(_namespace(ctx, body), {k: v for k, v in body.items() if k != "namespace"}), 201
+    body = ctx.body()
+    return svc.create_proposal(_namespace(ctx, body.namespace),
+                               body.model_dump(exclude_unset=True, exclude={"namespace"})), 201
 
 
-@router.route("/<proposal_id>", ["GET"], summary="Get a memory proposal")
+@router.route("/<proposal_id>", ["GET"], summary="Get a memory proposal", query=m.NamespaceQuery,
+              responses={200: Reply("The proposal", m.Proposal)})
 def get_proposal(ctx: RequestContext, proposal_id: str):
     return svc.get_proposal(_namespace(ctx), proposal_id)
 
 
-@router.route("/<proposal_id>/review", ["POST"], summary="Record a review decision without applying it")
+@router.route("/<proposal_id>/review", ["POST"], summary="Record a review decision without applying it",
+              body=m.ProposalReview, query=m.NamespaceQuery, responses={204: "Recorded"})
 def review(ctx: RequestContext, proposal_id: str):
-    svc.review(_namespace(ctx), proposal_id, ctx.json_object())
+    body = ctx.body()
+    svc.review(_namespace(ctx, body.namespace), proposal_id, body.model_dump(exclude={"namespace"}))
     return None
 
 
-@router.route("/<proposal_id>/apply", ["POST"], summary="Apply an accepted memory proposal into durable memory")
+@router.route("/<proposal_id>/apply", ["POST"], summary="Apply an accepted memory proposal into durable memory",
+              body=m.ProposalApply, query=m.NamespaceQuery,
+              responses={200: Reply("The memory the proposal became (the same one on every apply)", m.Memory)})
 def apply(ctx: RequestContext, proposal_id: str):
-    return svc.apply(_namespace(ctx), proposal_id, ctx.json_object(allow_empty=True))
+    body = ctx.body(allow_empty=True)
+    return svc.apply(_namespace(ctx, body.namespace), proposal_id, body.model_dump(exclude={"namespace"}))
 
 
-@router.route("/<proposal_id>/archive", ["POST"], summary="Archive a proposal without applying it")
+@router.route("/<proposal_id>/archive", ["POST"], summary="Archive a proposal without applying it",
+              query=m.NamespaceQuery, responses={204: "Archived"})
 def archive(ctx: RequestContext, proposal_id: str):
     svc.archive(_namespace(ctx), proposal_id)
     return None
