@@ -12,6 +12,7 @@ from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.params import page_token, parse_limit, string_map
 from shared.schedules import respecced
+from shared.security import models as m
 from shared.security.store import (
     SCAN_NOT_FOUND,
     dropped,
@@ -64,8 +65,8 @@ def filtered_page(store: ObjectStore, partition: str, ctx: RequestContext, wante
 
 
 # -- RepositoryScan CRUD ------------------------------------------------------------------------------
-@router.route("/repositories", ["POST"], summary="Create a repository scan",
-              responses={201: "The created RepositoryScan", 409: "Duplicate"})
+@router.route("/repositories", ["POST"], summary="Create a repository scan", body=m.RepositoryScanBody,
+              query=m.NamespaceQuery, responses={201: "The created RepositoryScan", 409: "Duplicate"})
 def create_repository(ctx: RequestContext):
     from shared.monitors.validation import identity, validate_name
     from shared.security import schedule
@@ -77,6 +78,7 @@ def create_repository(ctx: RequestContext):
     name = validate_name(name)
     namespace = _namespace(ctx, explicit_ns)
     spec = normalize_spec(raw_spec, namespace)
+    ctx.body()  # after Orka's own checks: refuses unknown spec fields (shared.security.models)
     metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     doc = {"apiVersion": "core.orka.ai/v1alpha1", "kind": "RepositoryScan",
            "metadata": {"name": name, "uid": str(uuid.uuid4()), "labels": string_map(metadata.get("labels")),
@@ -102,7 +104,8 @@ def get_repository(ctx: RequestContext, name: str):
     return resource_view(require_repository(_namespace(ctx), name))
 
 
-@router.route("/repositories/<name>", ["PUT"], summary="Update repository scan spec")
+@router.route("/repositories/<name>", ["PUT"], summary="Update repository scan spec", body=m.RepositoryScanBody,
+              query=m.NamespaceQuery)
 def update_repository(ctx: RequestContext, name: str):
     from shared.security import schedule
     from shared.security.validation import normalize_spec, reject_server_stamped
@@ -114,6 +117,7 @@ def update_repository(ctx: RequestContext, name: str):
     if not isinstance(body.get("spec"), dict):
         raise Invalid("spec is required")
     spec = normalize_spec(body["spec"], namespace)
+    ctx.body()  # after Orka's own checks: refuses unknown spec fields (shared.security.models)
     current = require_repository(namespace, name)
     wanted_version = (body.get("metadata") or {}).get("resourceVersion") if isinstance(body.get("metadata"),
                                                                                     dict) else None

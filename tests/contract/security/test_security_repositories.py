@@ -84,6 +84,9 @@ def test_create_defaults_and_infers(security):
     ({"name": "x", "metadata": {"uid": "u"}, "spec": {}}, "metadata.uid cannot be set by clients"),
     ({"name": "Bad_Name", "spec": {"repoURL": "https://github.com/example/app", "analysisAgentRef": {"name": "a"}}},
      'invalid name "Bad_Name": must be a lowercase RFC 1123 label'),
+    # Orka's unknown-field policy (docs/api-reference.md): a spec field that is not one is named, never stored.
+    ({"name": "x", "spec": {"repoURL": "https://github.com/example/app", "analysisAgentRef": {"name": "a"},
+                            "retries": 3}}, "spec.retries: unknown field"),
 ])
 def test_create_bad_input(security, body, message):
     response = security.post(BASE, json=body, headers=AUTH)
@@ -116,6 +119,8 @@ def test_list_paginates_get_update_delete(security):
     assert security.put(f"{BASE}/a1", json={}, headers=AUTH).get_json() == err(400, "spec is required")
     bad = security.put(f"{BASE}/a1", json={"spec": {"repoURL": "https://github.com/example/app"}}, headers=AUTH)
     assert bad.get_json() == err(400, "spec.analysisAgentRef.name is required")
+    typo = security.put(f"{BASE}/a1", json={"spec": {**spec, "branchh": "x"}}, headers=AUTH)
+    assert typo.status_code == 400 and typo.get_json() == err(400, "spec.branchh: unknown field")
     assert security.get(f"{BASE}/a1", headers=AUTH).get_json()["spec"]["branch"] == "develop"
     assert security.put(f"{BASE}/nope", json={"spec": spec}, headers=AUTH).get_json() == err(
         404, "repository scan not found")
