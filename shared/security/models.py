@@ -7,11 +7,13 @@ then refuses what they would have stored silently: a `spec` field that is not on
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from shared.errors import Invalid
 from shared.http.models import QueryModel, StrictModel
+from shared.http.params import limit_param
 
 
 class Ref(BaseModel):
@@ -55,3 +57,70 @@ class RepositoryScanBody(BaseModel):
 
 class NamespaceQuery(QueryModel):
     namespace: str | None = Field(None, description="The namespace; default: the caller's")
+
+
+class PageQuery(NamespaceQuery):
+    """A child list (shared.security.routes.filtered_page): pages are read until `limit` items match."""
+
+    limit: limit_param(default=50, maximum=500)  # type: ignore[valid-type]
+    continue_: str | None = Field(None, alias="continue", description="The cursor of the previous page")
+    cursor: str | None = Field(None, description="Same as continue")
+
+
+class RepositoryListQuery(NamespaceQuery):
+    limit: limit_param(default=100, maximum=500)  # type: ignore[valid-type]
+    continue_: str | None = Field(None, alias="continue", description="The cursor of the previous page")
+
+
+class SliceListQuery(PageQuery):
+    status: str | None = None
+
+
+class DroppedListQuery(PageQuery):
+    scanRunID: str | None = None
+    sliceID: str | None = None
+
+
+def _one_of(name: str, values: tuple[str, ...], message: str = "") -> BeforeValidator:
+    """Orka's wording for a closed filter ("severity must be one of …"); empty means absent."""
+    def check(value: object) -> object:
+        if value in ("", None):
+            return None
+        if value not in values:
+            raise Invalid(message or f"{name} must be one of {', '.join(values)}")
+        return value
+
+    return BeforeValidator(check)
+
+
+_SEVERITY = ("critical", "high", "medium", "low", "info")
+_VALIDATION = ("unvalidated", "validating", "confirmed", "rejected", "inconclusive")
+
+
+class FindingListQuery(PageQuery):
+    """Filters with a closed set of values: anything else is a typo, answered 400 rather than an empty page."""
+
+    severity: Annotated[Literal[_SEVERITY] | None, _one_of("severity", _SEVERITY)] = None  # type: ignore[valid-type]
+    validationStatus: Annotated[Literal[_VALIDATION] | None,  # type: ignore[valid-type]
+                                _one_of("validationStatus", _VALIDATION)] = None
+    state: Annotated[Literal["open", "dismissed"] | None, _one_of("state", ("open", "dismissed"))] = None
+    sliceID: str | None = None
+    category: str | None = None
+    recommended: Annotated[Literal["true", "false"] | None,
+                           _one_of("recommended", ("true", "false"), "recommended must be true or false")] = None
+
+
+def _reason(value: object) -> object:
+    if value is not None and not isinstance(value, str):
+        raise Invalid("reason must be a string")
+    return value
+
+
+class StateChange(StrictModel):
+    """Dismiss or reopen a finding (an empty body is allowed)."""
+
+    reason: Annotated[str | None, BeforeValidator(_reason)] = Field(None, description="Why it was dismissed")
+
+
+class NoBody(StrictModel):
+    """The action takes no fields: send no body or `{}` (a field is a 400 naming it)."""

@@ -13,6 +13,7 @@ from shared.http import RequestContext, Router
 from shared.http.params import page_token, parse_limit, string_map
 from shared.schedules import respecced
 from shared.security import models as m
+from shared.security.results import ThreatModelBody
 from shared.security.store import (
     SCAN_NOT_FOUND,
     dropped,
@@ -28,15 +29,12 @@ from shared.security.store import (
 from shared.store import ObjectStore, Record
 
 router = Router("/api/v1/security", dialect="orka", tag="security")
-FINDING_FILTERS = ("severity", "validationStatus", "state", "sliceID", "category")
-# Filters with a closed set of values: anything else is a typo, answered 400 rather than an empty page.
-FILTER_VALUES = {"severity": ("critical", "high", "medium", "low", "info"), "state": ("open", "dismissed"),
-                 "validationStatus": ("unvalidated", "validating", "confirmed", "rejected", "inconclusive")}
+FINDING_FILTERS = ("severity", "validationStatus", "state", "sliceID", "category", "recommended")
 THREAT_MODEL_NOT_FOUND = "threat model not found"
 
 
 def _namespace(ctx: RequestContext, explicit: str | None = None) -> str:
-    return resolve_namespace(ctx.require_principal(), explicit or ctx.args.get("namespace"))
+    return resolve_namespace(ctx.require_principal(), explicit or ctx.query().namespace)
 
 
 def _page(records: list[dict[str, Any]], next_token: str | None) -> dict[str, Any]:
@@ -91,7 +89,7 @@ def create_repository(ctx: RequestContext):
     return resource_view(record), 201
 
 
-@router.route("/repositories", ["GET"], summary="List repository scans")
+@router.route("/repositories", ["GET"], summary="List repository scans", query=m.RepositoryListQuery)
 def list_repositories(ctx: RequestContext):
     namespace = _namespace(ctx)
     limit = parse_limit(ctx.args, default=100, maximum=500)
@@ -99,7 +97,7 @@ def list_repositories(ctx: RequestContext):
     return _page([resource_view(r) for r in records], next_token)
 
 
-@router.route("/repositories/<name>", ["GET"], summary="Get repository scan details")
+@router.route("/repositories/<name>", ["GET"], summary="Get repository scan details", query=m.NamespaceQuery)
 def get_repository(ctx: RequestContext, name: str):
     return resource_view(require_repository(_namespace(ctx), name))
 
@@ -132,7 +130,8 @@ def update_repository(ctx: RequestContext, name: str):
     return resource_view(record)
 
 
-@router.route("/repositories/<name>", ["DELETE"], summary="Delete repository scan")
+@router.route("/repositories/<name>", ["DELETE"], summary="Delete repository scan", query=m.NamespaceQuery,
+              responses={204: "Deleted"})
 def delete_repository(ctx: RequestContext, name: str):
     from shared.security import schedule
     from shared.security.retention import bury
@@ -168,7 +167,8 @@ def _threat_view(record: Record) -> dict[str, Any]:
     return doc
 
 
-@router.route("/repositories/<name>/threat-model", ["GET"], summary="Get latest threat model")
+@router.route("/repositories/<name>/threat-model", ["GET"], summary="Get latest threat model",
+              query=m.NamespaceQuery)
 def get_threat_model(ctx: RequestContext, name: str):
     namespace = _namespace(ctx)
     repo = require_repository(namespace, name)
@@ -178,11 +178,12 @@ def get_threat_model(ctx: RequestContext, name: str):
     return _threat_view(record)
 
 
-@router.route("/repositories/<name>/threat-model", ["PUT"], summary="Update threat model")
+@router.route("/repositories/<name>/threat-model", ["PUT"], summary="Update threat model",
+              body=ThreatModelBody, query=m.NamespaceQuery)
 def put_threat_model(ctx: RequestContext, name: str):
     from pydantic import ValidationError
 
-    from shared.security.results import ThreatModelBody, reason_of, save_threat_model
+    from shared.security.results import reason_of, save_threat_model
 
     body = ctx.json_object()
     for key in ("source", "updatedAt", "updatedBy", "scanRunID", "repository", "namespace", "resourceVersion"):
@@ -202,18 +203,19 @@ def put_threat_model(ctx: RequestContext, name: str):
 
 
 # -- scan runs -------------------------------------------------------------------------------------------
-@router.route("/repositories/<name>/scans", ["GET"], summary="List scan runs")
+@router.route("/repositories/<name>/scans", ["GET"], summary="List scan runs", query=m.PageQuery)
 def list_scans(ctx: RequestContext, name: str):
     repo = require_repository(_namespace(ctx), name)
     return filtered_page(runs, repo_scope(repo), ctx, {})
 
 
-@router.route("/repositories/<name>/scans", ["POST"], summary="Trigger manual scan",
+@router.route("/repositories/<name>/scans", ["POST"], summary="Trigger manual scan", body=m.NoBody,
+              query=m.NamespaceQuery,
               responses={201: "The started ScanRun", 409: "A scan is already running"})
 def create_scan(ctx: RequestContext, name: str):
     from shared.security.scans import start_scan
 
-    ctx.json_object(allow_empty=True)
+    ctx.body(allow_empty=True)
     principal = ctx.require_principal()
     namespace = _namespace(ctx)
     require_repository(namespace, name)
@@ -221,20 +223,23 @@ def create_scan(ctx: RequestContext, name: str):
 
 
 # -- slices and dropped output ---------------------------------------------------------------------------
-@router.route("/repositories/<name>/slices", ["GET"], summary="List deterministic review slices")
+@router.route("/repositories/<name>/slices", ["GET"], summary="List deterministic review slices",
+              query=m.SliceListQuery)
 def list_slices(ctx: RequestContext, name: str):
     repo = require_repository(_namespace(ctx), name)
     wanted = {"status": ctx.args["status"]} if ctx.args.get("status") else {}
     return filtered_page(slices, repo_scope(repo), ctx, wanted)
 
 
-@router.route("/repositories/<name>/slices/<slice_id>", ["GET"], summary="Get review slice details")
+@router.route("/repositories/<name>/slices/<slice_id>", ["GET"], summary="Get review slice details",
+              query=m.NamespaceQuery)
 def get_slice(ctx: RequestContext, name: str, slice_id: str):
     repo = require_repository(_namespace(ctx), name)
     return slices.require(repo_scope(repo), slice_id, "review slice not found").doc
 
 
-@router.route("/repositories/<name>/dropped-findings", ["GET"], summary="List v2 dropped-finding diagnostics")
+@router.route("/repositories/<name>/dropped-findings", ["GET"], summary="List v2 dropped-finding diagnostics",
+              query=m.DroppedListQuery)
 def list_dropped(ctx: RequestContext, name: str):
     repo = require_repository(_namespace(ctx), name)
     wanted = {k: ctx.args[k] for k in ("scanRunID", "sliceID") if ctx.args.get(k)}
@@ -242,16 +247,11 @@ def list_dropped(ctx: RequestContext, name: str):
 
 
 # -- findings ----------------------------------------------------------------------------------------------
-@router.route("/repositories/<name>/findings", ["GET"], summary="List findings")
+@router.route("/repositories/<name>/findings", ["GET"], summary="List findings", query=m.FindingListQuery)
 def list_findings(ctx: RequestContext, name: str):
+    # Closed filters (severity, state, validationStatus, recommended) are checked by the query model:
+    # a typo is a 400, not an empty page.
+    q = ctx.query()
     repo = require_repository(_namespace(ctx), name)
-    wanted = {k: ctx.args[k] for k in FINDING_FILTERS if ctx.args.get(k)}
-    for key, allowed in FILTER_VALUES.items():
-        if key in wanted and wanted[key] not in allowed:
-            raise Invalid(f"{key} must be one of {', '.join(allowed)}")
-    recommended = ctx.args.get("recommended")
-    if recommended:
-        if recommended not in ("true", "false"):
-            raise Invalid("recommended must be true or false")
-        wanted["recommended"] = recommended
+    wanted = {k: getattr(q, k) for k in FINDING_FILTERS if getattr(q, k)}
     return filtered_page(findings, repo_scope(repo), ctx, wanted)

@@ -184,3 +184,23 @@ def test_git_secret_must_exist_with_a_token(security, fake_kube):
         response = security.post(BASE, json=body, headers=AUTH)
         assert response.status_code == 400 and response.get_json() == err(400, message)
     assert "ghp_x" not in str(security.get(f"{BASE}/ok", headers=AUTH).get_json())
+
+
+@pytest.mark.parametrize(("path", "body", "message"), [
+    ("/api/v1/security/findings/f1/dismiss", {"reasn": "typo"}, "reasn: unknown field"),
+    ("/api/v1/security/findings/f1/dismiss", {"reason": 5}, "reason must be a string"),
+    ("/api/v1/security/findings/f1/validate", {"force": True}, "force: unknown field"),
+    (f"{BASE}/app/scans", {"full": True}, "full: unknown field"),
+])
+def test_action_bodies_refuse_unknown_fields(security, path, body, message):
+    response = security.post(path, json=body, headers=AUTH)
+    assert response.status_code == 400 and response.get_json() == err(400, message)
+
+
+def test_finding_filters_are_documented_and_checked(security):
+    create(security)
+    response = security.get(f"{BASE}/app/findings?severity=urgent", headers=AUTH)
+    assert response.status_code == 400 and response.get_json() == err(
+        400, "severity must be one of critical, high, medium, low, info")
+    assert security.get(f"{BASE}/app/findings?severity=high&recommended=true", headers=AUTH).get_json() == {
+        "items": [], "metadata": {}}
