@@ -45,3 +45,10 @@ def test_a_success_carries_no_challenge(function_client):
 
     response = function_client("memory").get("/api/v1/memories", headers=AUTH)
     assert response.status_code == 200 and "WWW-Authenticate" not in response.headers
+
+
+def test_a_malformed_authorization_header_is_a_refused_credential(function_client):
+    response = function_client("memory").get("/api/v1/memories", headers={"Authorization": "Basic abc"})
+    assert response.status_code == 401
+    assert response.get_json() == {"error": {"code": 401, "message": "invalid authorization header format"}}
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="shoal", error="invalid_token"'
