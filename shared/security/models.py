@@ -124,3 +124,35 @@ class StateChange(StrictModel):
 
 class NoBody(StrictModel):
     """The action takes no fields: send no body or `{}` (a field is a 400 naming it)."""
+
+
+class ObjectMeta(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str
+    namespace: str
+    uid: str
+    resourceVersion: str
+    generation: int
+    creationTimestamp: str
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+
+
+class RepositoryScan(BaseModel):
+    """A RepositoryScan as stored: the normalized spec (defaults filled in) and its status."""
+
+    model_config = ConfigDict(extra="allow")
+    apiVersion: Literal["core.orka.ai/v1alpha1"]
+    kind: Literal["RepositoryScan"]
+    metadata: ObjectMeta
+    spec: RepositoryScanSpec
+    status: dict[str, object]
+
+
+class ListMeta(BaseModel):
+    continue_: str | None = Field(None, alias="continue", description="Present when there is another page")
+
+
+class RepositoryScanList(BaseModel):
+    items: list[RepositoryScan]
+    metadata: ListMeta

@@ -10,6 +10,7 @@ from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
+from shared.http.models import Reply
 from shared.http.params import page_token, parse_limit, string_map
 from shared.schedules import respecced
 from shared.security import models as m
@@ -64,7 +65,7 @@ def filtered_page(store: ObjectStore, partition: str, ctx: RequestContext, wante
 
 # -- RepositoryScan CRUD ------------------------------------------------------------------------------
 @router.route("/repositories", ["POST"], summary="Create a repository scan", body=m.RepositoryScanBody,
-              query=m.NamespaceQuery, responses={201: "The created RepositoryScan", 409: "Duplicate"})
+              query=m.NamespaceQuery, responses={201: Reply("The created RepositoryScan", m.RepositoryScan), 409: "Duplicate"})
 def create_repository(ctx: RequestContext):
     from shared.monitors.validation import identity, validate_name
     from shared.security import schedule
@@ -89,7 +90,8 @@ def create_repository(ctx: RequestContext):
     return resource_view(record), 201
 
 
-@router.route("/repositories", ["GET"], summary="List repository scans", query=m.RepositoryListQuery)
+@router.route("/repositories", ["GET"], summary="List repository scans", query=m.RepositoryListQuery,
+              responses={200: Reply("A page of RepositoryScans", m.RepositoryScanList)})
 def list_repositories(ctx: RequestContext):
     namespace = _namespace(ctx)
     limit = parse_limit(ctx.args, default=100, maximum=500)
@@ -97,13 +99,15 @@ def list_repositories(ctx: RequestContext):
     return _page([resource_view(r) for r in records], next_token)
 
 
-@router.route("/repositories/<name>", ["GET"], summary="Get repository scan details", query=m.NamespaceQuery)
+@router.route("/repositories/<name>", ["GET"], summary="Get repository scan details", query=m.NamespaceQuery,
+              responses={200: Reply("The RepositoryScan", m.RepositoryScan)})
 def get_repository(ctx: RequestContext, name: str):
     return resource_view(require_repository(_namespace(ctx), name))
 
 
 @router.route("/repositories/<name>", ["PUT"], summary="Update repository scan spec", body=m.RepositoryScanBody,
-              query=m.NamespaceQuery)
+              query=m.NamespaceQuery,
+              responses={200: Reply("The updated RepositoryScan", m.RepositoryScan), 409: "Modified concurrently"})
 def update_repository(ctx: RequestContext, name: str):
     from shared.security import schedule
     from shared.security.validation import normalize_spec, reject_server_stamped

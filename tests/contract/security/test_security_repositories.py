@@ -204,3 +204,13 @@ def test_finding_filters_are_documented_and_checked(security):
         400, "severity must be one of critical, high, medium, low, info")
     assert security.get(f"{BASE}/app/findings?severity=high&recommended=true", headers=AUTH).get_json() == {
         "items": [], "metadata": {}}
+
+
+def test_the_documented_repository_scan_schema_validates_the_answers(security, function_client):
+    import jsonschema
+
+    doc = function_client("meta").get("/openapi.json").get_json()
+    created = create(security)
+    listing = security.get(BASE, headers=AUTH).get_json()
+    for body, name in ((created, "RepositoryScan"), (listing, "RepositoryScanList")):
+        jsonschema.validate(body, {**doc["components"]["schemas"][name], "components": doc["components"]})
