@@ -54,13 +54,23 @@ Tags = Annotated[list[str], BeforeValidator(normalize_tags),
 Continue = Annotated[str | None, Field(alias="continue", description="The cursor of the previous page")]
 
 
-def _refuse(fields: tuple[str, ...]) -> Any:
-    def check(cls: type, data: Any) -> Any:
+def _checked_by(check: Any) -> Any:
+    """A model validator running a service's own check on the raw body first (its Orka message wins)."""
+    def run(cls: type, data: Any) -> Any:
         if isinstance(data, dict):
-            reject_server_fields(data, fields)
+            check(data)
         return data
 
-    return model_validator(mode="before")(classmethod(check))
+    return model_validator(mode="before")(classmethod(run))
+
+
+def _refuse(fields: tuple[str, ...]) -> Any:
+    return _checked_by(lambda data: reject_server_fields(data, fields))
+
+
+def _require_content(data: dict[str, Any]) -> None:
+    if "content" not in data:
+        memories.check_content(None)
 
 
 # ---- memories ----
@@ -79,14 +89,8 @@ class MemoryCreate(MemoryFields):
     """A new durable memory; `content` is redacted for secrets before it is stored."""
 
     _refused = _refuse(memories.SERVER_FIELDS)
+    _content_present = _checked_by(_require_content)
     content: Annotated[str, BeforeValidator(_content), Field(min_length=1)]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _content_present(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "content" not in data:
-            memories.check_content(None)
-        return data
 
 
 def _absent() -> Any:
@@ -160,7 +164,6 @@ class MemoryListQuery(NamespaceQuery):
 class ProposalCreate(StrictModel):
     """A reviewable proposal (a skill change or a memory); its status starts `pending`."""
 
-    _refused = _refuse(proposals.SERVER_FIELDS)
     namespace: Namespace = None
     title: Annotated[str, Field(min_length=1)]
     type: Annotated[str, _text("type")] = Field("", description='"skill" (default) or "memory"')
@@ -173,13 +176,7 @@ class ProposalCreate(StrictModel):
     agentName: Annotated[str, _text("agentName")] = ""
     sessionName: Annotated[str, _text("sessionName")] = ""
     parentTask: Annotated[str, _text("parentTask")] = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _checks(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            proposals.check_create(data)
-        return data
+    _checks = _checked_by(proposals.check_create)
 
 
 class ProposalReview(StrictModel):
@@ -187,13 +184,7 @@ class ProposalReview(StrictModel):
     status: Literal["accepted", "rejected"]
     reviewer: Annotated[str, _text("reviewer")] = ""
     reviewNote: Annotated[str, _text("reviewNote")] = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _checks(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            proposals.check_review(data)
-        return data
+    _checks = _checked_by(proposals.check_review)
 
 
 class ProposalApply(StrictModel):
