@@ -33,12 +33,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Request, Response
+from pydantic import BaseModel
 from werkzeug.exceptions import MethodNotAllowed as _WMethodNotAllowed
 from werkzeug.exceptions import NotFound as _WNotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.auth import authorization
+from shared.auth import authorization, txn
 from shared.auth.namespaces import check_route, resolve_namespace
 from shared.auth.principal import Principal
 from shared.auth.resolver import authenticate
@@ -47,6 +48,7 @@ from shared.errors import Invalid, MethodNotAllowed, NotFound, ShoalError, TooLa
 from shared.http import cors
 from shared.http.body import parse_json
 from shared.http.dialects import DIALECTS, Dialect
+from shared.http.models import Header, Reply, validate
 from shared.http.params import check_path_args
 from shared.logs import get_logger
 from shared.observability import metrics, tracing
@@ -65,6 +67,7 @@ class RequestContext:
     request: Request
     request_id: str
     principal: Principal | None = None
+    route: Route | None = None
 
     def json(self, *, allow_empty: bool = False, message: str = "invalid request body") -> Any:
         """The JSON body; Invalid(message) when it is not JSON (or absent, unless allow_empty), and a
@@ -78,6 +81,17 @@ class RequestContext:
             return parse_json(raw)
         except (ValueError, UnicodeDecodeError):
             raise Invalid(message) from None
+
+    def body(self, *, allow_empty: bool = False) -> Any:
+        """The JSON body validated by the route's `body=` model (an absent body is `{}` when
+        allow_empty): a FieldInvalid naming the field when it does not fit (shared.http.models)."""
+        assert self.route is not None and self.route.body is not None, "route declares no body model"
+        return validate(self.route.body, self.json_object(allow_empty=allow_empty))
+
+    def query(self) -> Any:
+        """The query parameters validated by the route's `query=` model (first value of each)."""
+        assert self.route is not None and self.route.query is not None, "route declares no query model"
+        return validate(self.route.query, self.request.args.to_dict())
 
     def json_object(self, **kwargs: Any) -> dict:
         body = self.json(**kwargs)
@@ -115,7 +129,8 @@ class Route:
     summary: str = ""
     dialect: str | None = None
     streaming: bool = False
-    responses: dict[int, str] = field(default_factory=dict)
+    # status -> description, or a Reply with its model and media type (shared.http.models).
+    responses: dict[int, str | Reply] = field(default_factory=dict)
     # A dialect's own authenticator (headers -> Principal); None = the shared resolver.
     authenticator: Callable[..., Principal] | None = None
     # A route's own body limit (e.g. uploads); None = SHOAL_MAX_BODY_BYTES.
@@ -132,6 +147,11 @@ class Route:
     # 400: a route whose argument names a record answers it like an unknown one (its client's
     # document declares 404, not 400).
     malformed_path: Callable[[], ShoalError] | None = None
+    # The pydantic models the handler validates with (ctx.body() / ctx.query()), and the request
+    # headers it reads: the OpenAPI document is generated from these.
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    headers: tuple[Header, ...] = ()
 
 
 class Router:
@@ -146,22 +166,27 @@ class Router:
         self.routes: list[Route] = []
 
     def route(self, rule: str, methods: Iterable[str] = ("GET",), *, public: bool = False, summary: str = "",
-              streaming: bool = False, responses: dict[int, str] | None = None,
+              streaming: bool = False, responses: dict[int, str | Reply] | None = None,
               max_body_bytes: int | None = None, permission: Any = None,
               error_media_types: dict[int, str] | None = None, request_model: Any = None,
               response_model: Any = None,
-              malformed_path: Callable[[], ShoalError] | None = None) -> Callable[[Handler], Handler]:
+              malformed_path: Callable[[], ShoalError] | None = None, body: type[BaseModel] | None = None,
+              query: type[BaseModel] | None = None,
+              headers: Iterable[Header] = ()) -> Callable[[Handler], Handler]:
         """Register a handler; registration only records, it never wraps or runs anything.
 
         `permission`: what a caller needs, e.g. ("tasks", "create"); omitted, it is derived from the
-        path and method (see shared.auth.authorization.derive_permission).
+        path and method (see shared.auth.authorization.derive_permission). `body`/`query`: the
+        models the handler reads through ctx.body()/ctx.query(); `responses`: per status a description
+        or a Reply (model, media type, SSE events) — all documented in /openapi.json.
         """
 
         def register(handler: Handler) -> Handler:
             self.routes.append(Route(self.prefix + rule, tuple(m.upper() for m in methods), handler, public,
                                      summary or (handler.__doc__ or "").strip().split("\n")[0], self.dialect,
                                      streaming, responses or {}, self.authenticator, max_body_bytes, permission,
-                                     error_media_types or {}, request_model, response_model, malformed_path))
+                                     error_media_types or {}, request_model, response_model, malformed_path,
+                                     body, query, tuple(headers)))
             return handler
 
         return register
@@ -221,6 +246,7 @@ class Api:
             except _WNotFound:
                 raise NotFound("not found") from None
             route = self.routes[index]
+            ctx.route = route
             dialect = DIALECTS[route.dialect or self.default_dialect]
             try:  # every route: no handler sees a control character or an oversized key
                 check_path_args(args)
@@ -258,6 +284,8 @@ class Api:
     def _finish(self, response: Response, ctx: RequestContext, route: Route | None, request: Request,
                 started: float, current_span: Any) -> Response:
         request_id = ctx.request_id
+        if response.status_code == 401 and "WWW-Authenticate" not in response.headers:
+            response.headers["WWW-Authenticate"] = www_authenticate(request)
         response.headers["X-Request-Id"] = request_id
         seconds = time.perf_counter() - started
         log.info("request", extra={"fields": {
@@ -276,6 +304,14 @@ class Api:
                                          "http.response.status_code": response.status_code,
                                          "shoal.request_id": request_id})
         return response
+
+
+def www_authenticate(request: Request) -> str:
+    """The RFC 6750 challenge of every 401 (the one place it is set): `error="invalid_token"` when
+    the request carried credentials that were refused, none when it carried none (section 3.1)."""
+    headers = request.headers  # any credential header counts, a malformed one too (never raises here)
+    given = any((headers.get(name) or "").strip() for name in ("Authorization", "X-Api-Key", txn.HEADER))
+    return 'Bearer realm="shoal", error="invalid_token"' if given else 'Bearer realm="shoal"'
 
 
 def _unhandled(exc: Exception, request_id: str, path: str) -> ShoalError:

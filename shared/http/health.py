@@ -4,11 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pydantic import BaseModel, ConfigDict
+
 from shared.errors import NotReady
 from shared.http.api import RequestContext, Router, json_response
+from shared.http.models import Reply
 from shared.store.bootstrap import check_state
 
 Check = Callable[[], str]
+
+
+class Liveness(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    """`status` is "ok" or "not ready"; `checks` names each dependency's result; the meta function
+    adds `llm` (the default provider and model)."""
+
+    model_config = ConfigDict(extra="allow")
+    status: str
+    checks: dict[str, str]
 
 
 def store_check() -> str:
@@ -21,11 +37,12 @@ def health_router(checks: dict[str, Check] | None = None, *, extra: Callable[[],
     router = Router(dialect="orka", tag="health")
     ready_checks = {"store": store_check} if checks is None else checks
 
-    @router.route("/healthz", public=True, summary="Liveness")
+    @router.route("/healthz", public=True, summary="Liveness", responses={200: Reply("Alive", Liveness)})
     def healthz(ctx: RequestContext):
         return {"status": "ok"}
 
-    @router.route("/readyz", public=True, summary="Readiness: the store answers")
+    @router.route("/readyz", public=True, summary="Readiness: the store answers", responses={
+        200: Reply("Ready", Readiness), 503: Reply("A dependency does not answer", Readiness)})
     def readyz(ctx: RequestContext):
         results, ok = {}, True
         for name, check in ready_checks.items():

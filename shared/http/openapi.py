@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pydantic import BaseModel
+
 from shared.http.api import Route
+from shared.http.dialects import DIALECTS
+from shared.http.models import Reply
 
 _ERROR_SCHEMAS = {
     "orka": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -27,55 +31,108 @@ _ERROR_SCHEMAS = {
                                                              "message": {"type": "string"}}}}},
 }
 _PARAM = re.compile(r"<(?:[a-z]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
+_REF = "#/components/schemas/{model}"
 
 
 def openapi_path(rule: str) -> str:
     return _PARAM.sub(r"{\1}", rule)
 
 
-_REF = "#/components/schemas/{model}"
-
-
 def _schema(model: Any, components: dict[str, Any], mode: str) -> dict[str, Any]:
-    """A route's pydantic model (or type) as a schema; its nested models go to components/schemas."""
-    from pydantic import BaseModel, TypeAdapter
+    """A route's request_model/response_model (a pydantic model or any type) as a schema; nested
+    models go to components/schemas, a model by its name (as FastAPI does)."""
+    from pydantic import TypeAdapter
 
     schema = TypeAdapter(model).json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
     components.update(schema.pop("$defs", {}))
-    if isinstance(model, type) and issubclass(model, BaseModel):  # named, as FastAPI does
+    if isinstance(model, type) and issubclass(model, BaseModel):
         components[model.__name__] = schema
         return {"$ref": _REF.format(model=model.__name__)}
     return schema
 
 
-def operation(route: Route, method: str, function: str,
-              components: dict[str, Any] | None = None) -> dict[str, Any]:
-    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-              for n in _PARAM.findall(route.rule)]
+class Schemas:
+    """components/schemas, filled by the models the routes name (refs of nested models included)."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {f"{name}Error": schema for name, schema in _ERROR_SCHEMAS.items()}
+
+    def ref(self, model: type[BaseModel]) -> dict[str, Any]:
+        name = model.__name__
+        if name not in self.schemas:
+            schema = model.model_json_schema(ref_template=_REF)
+            for sub, sub_schema in schema.pop("$defs", {}).items():
+                self.schemas.setdefault(sub, sub_schema)
+            self.schemas[name] = schema
+        return {"$ref": _REF.format(model=name)}
+
+    def query_parameters(self, model: type[BaseModel]) -> list[dict[str, Any]]:
+        schema = model.model_json_schema(ref_template=_REF)
+        for sub, sub_schema in schema.pop("$defs", {}).items():
+            self.schemas.setdefault(sub, sub_schema)
+        required = set(schema.get("required", []))
+        params = []
+        for name, prop in schema.get("properties", {}).items():
+            param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            if prop.get("description"):
+                param["description"] = prop["description"]
+            params.append(param)
+        return params
+
+
+def _reply(reply: Reply, schemas: Schemas) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": reply.description or "OK"}
+    if reply.events:
+        # OpenAPI 3.1 has no schema per SSE event: the stream is a string, each event's `data`
+        # shape is listed in x-events (and in the description) so clients and readers know them.
+        events = {name: (schemas.ref(model) if model else {}) for name, model in reply.events.items()}
+        out["description"] += " Server-sent events: " + ", ".join(f"`{n}`" for n in reply.events) + "."
+        out["content"] = {reply.media: {"schema": {"type": "string"}, "x-events": events}}
+    elif reply.model is not None:
+        out["content"] = {reply.media: {"schema": schemas.ref(reply.model)}}
+    elif reply.schema is not None:
+        out["content"] = {reply.media: {"schema": reply.schema}}
+    elif reply.media != "application/json":
+        out["content"] = {reply.media: {"schema": {"type": "string"}}}
+    if reply.headers:
+        out["headers"] = {k: {"description": v, "schema": {"type": "string"}} for k, v in reply.headers.items()}
+    return out
+
+
+def operation(route: Route, method: str, function: str, schemas: Schemas) -> dict[str, Any]:
+    params: list[dict[str, Any]] = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                                    for n in _PARAM.findall(route.rule)]
+    if route.query is not None:
+        params += schemas.query_parameters(route.query)
+    params += [{"name": h.name, "in": "header", "required": h.required, "description": h.description,
+                "schema": {"type": "string"}} for h in route.headers]
     ok = 201 if (method == "POST" and 201 in route.responses) else 200
     responses: dict[str, Any] = {}
-    components = {} if components is None else components
+    dialect = DIALECTS[route.dialect or "orka"]
     error_schema = {"$ref": f"#/components/schemas/{route.dialect}Error"}
-    for status, text in sorted(route.responses.items()):
-        responses[str(status)] = {"description": text}
-        if status >= 400:
-            media = route.error_media_types.get(status, "application/json")
+    for status, spec in sorted(route.responses.items()):
+        responses[str(status)] = _reply(spec if isinstance(spec, Reply) else Reply(spec), schemas)
+        if status >= 400 and "content" not in responses[str(status)]:
+            media = route.error_media_types.get(status, dialect.content_type)
             responses[str(status)]["content"] = {media: {"schema": error_schema}}
-    responses.setdefault(str(ok), {"description": "OK"})
-    if route.response_model is not None and method != "DELETE":
-        responses[str(ok)]["content"] = {"application/json": {
-            "schema": _schema(route.response_model, components, "serialization")}}
-    error_ref = {"content": {"application/json": {"schema": error_schema}}}
+    if not any(s.startswith("2") for s in responses):
+        responses[str(ok)] = {"description": "OK"}
+    if route.response_model is not None and method != "DELETE" and "content" not in responses.get(str(ok), {}):
+        responses.setdefault(str(ok), {"description": "OK"})["content"] = {"application/json": {
+            "schema": _schema(route.response_model, schemas.schemas, "serialization")}}
+    error = {"content": {dialect.content_type: {"schema": error_schema}}}
     if not route.public:
-        responses["401"] = {"description": "Missing or invalid credentials", **error_ref}
-    responses.setdefault("400", {"description": "Invalid input", **error_ref})
-    responses.setdefault("404", {"description": "Not found", **error_ref})
+        responses.setdefault("401", {"description": "Missing or invalid credentials", **error,
+                                     "headers": {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}}})
+    responses.setdefault("400", {"description": "Invalid input: the message names the field", **error})
+    responses.setdefault("404", {"description": "Not found", **error})
     op: dict[str, Any] = {"operationId": f"{function}_{route.handler.__name__}", "summary": route.summary,
                           "tags": [function], "parameters": params, "responses": responses,
                           "x-shoal-function": function}
-    if route.request_model is not None and method in ("POST", "PUT", "PATCH"):
-        op["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": _schema(route.request_model, components, "validation")}}}
+    if method in ("POST", "PUT", "PATCH") and (route.body is not None or route.request_model is not None):
+        schema = schemas.ref(route.body) if route.body is not None else \
+            _schema(route.request_model, schemas.schemas, "validation")
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
     if route.public:
         op["security"] = []
     return op
@@ -83,23 +140,28 @@ def operation(route: Route, method: str, function: str,
 
 def build_document(apis: dict[str, list[Route]]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    models: dict[str, Any] = {}
+    schemas = Schemas()
     for function, routes in apis.items():
         for route in routes:
             for method in route.methods:
                 if method in ("HEAD", "OPTIONS"):
                     continue
                 path = paths.setdefault(openapi_path(route.rule), {})
-                path.setdefault(method.lower(), operation(route, method, function, models))
+                if method.lower() not in path:
+                    path[method.lower()] = operation(route, method, function, schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Shoal", "version": "0.1.0",
-                 "description": "Agent orchestration and incident analysis for Kubernetes."},
+                 "description": "Agent orchestration and incident analysis for Kubernetes. "
+                                "Interactive reference: [/docs](/docs)."},
         "paths": dict(sorted(paths.items())),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**dict(sorted(models.items())),
-                        **{f"{name}Error": schema for name, schema in _ERROR_SCHEMAS.items()}},
+            "schemas": dict(sorted(schemas.schemas.items())),
+            "headers": {"WWW-Authenticate": {
+                "description": 'RFC 6750 challenge: `Bearer realm="shoal"`, with `error="invalid_token"` '
+                               "when a credential was given but refused.",
+                "schema": {"type": "string"}}},
         },
         "security": [{"bearerAuth": []}],
     }

@@ -95,3 +95,14 @@ def string_map(value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise Invalid("invalid request body")
     return dict(value)
+
+
+def limit_param(*, default: int, maximum: int) -> Any:
+    """A query model's `limit` field: parse_limit's rules and messages, documented (shared.http.models)."""
+    from typing import Annotated
+
+    from pydantic import BeforeValidator, Field
+
+    return Annotated[int, BeforeValidator(lambda raw: parse_limit({"limit": raw}, default=default, maximum=maximum)),
+                     Field(default, json_schema_extra={"minimum": 1}, description=f"Page size, at least 1 (default {default}; "
+                                                      f"values above {maximum} are clamped to it)")]

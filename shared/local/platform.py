@@ -268,6 +268,7 @@ class LocalPlatform:
                 f"  console:    {self.url}/console/ (sign in with the dev token)\n"
                 f"  dev token:  {self.dev_token}\n"
                 f"  try:        curl -H 'Authorization: Bearer {self.dev_token}' {self.url}/api/v1/tasks\n"
+                f"  API docs:   {self.url}/docs (OpenAPI: {self.url}/openapi.json)\n"
                 f"  functions:  {', '.join(sorted(self.processes))}\n"
                 f"  state:      {self._state_line()}\n"
                 f"  kubernetes: {self._kube}\n"

@@ -36,11 +36,15 @@ def new_id() -> str:
     return f"mem-{uuid.uuid4()}"
 
 
-def _content(value: Any) -> str:
+def check_content(value: Any) -> None:
     if value is not None and not isinstance(value, str):
         raise Invalid("content must be a string")
     if not value or not value.strip():
         raise Invalid("content is required")
+
+
+def _content(value: Any) -> str:
+    check_content(value)
     return redact(value)
 
 

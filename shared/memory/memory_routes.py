@@ -1,56 +1,66 @@
-"""`/api/v1/memories/**`: durable memories (Orka dialect)."""
+"""`/api/v1/memories/**`: durable memories (Orka dialect). Bodies and queries: shared.memory.models."""
 
 from __future__ import annotations
 
 from shared.http import RequestContext, Router
-from shared.http.params import parse_limit
+from shared.http.models import Reply
 from shared.memory import memories as svc
-from shared.memory.common import body_namespace, bool_param, csv_param
+from shared.memory import models as m
 
 router = Router("/api/v1/memories", dialect="orka", tag="memories")
+_NO_CONTENT = {204: "Done"}
 
 
-@router.route("", ["GET"], summary="List durable memories")
+@router.route("", ["GET"], summary="List durable memories", query=m.MemoryListQuery,
+              responses={200: Reply("A page of memories, newest updated first", m.MemoryList)})
 def list_memories(ctx: RequestContext):
-    limit = parse_limit(ctx.args, default=svc.DEFAULT_LIMIT, maximum=svc.MAX_LIMIT)
-    args = ctx.args
-    flt = svc.MemoryFilter.from_args(args)
-    namespace = body_namespace(ctx)
-    items, cursor = svc.list_memories(namespace, flt, limit=limit, cursor=args.get("continue") or None,
-                                      ids=csv_param(args, "ids"))
+    q = ctx.query()  # validates every parameter (messages as parse_limit/bool_param word them)
+    flt = svc.MemoryFilter.from_args(ctx.request.args)  # the filter the worker route builds the same way
+    ids = [i.strip() for i in q.ids.split(",") if i.strip()]
+    items, cursor = svc.list_memories(ctx.namespace(q.namespace), flt, limit=q.limit, cursor=q.continue_ or None,
+                                      ids=ids)
     return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
 
 
-@router.route("", ["POST"], summary="Create durable memory", responses={201: "The created memory"})
+@router.route("", ["POST"], summary="Create durable memory", body=m.MemoryCreate, query=m.NamespaceQuery,
+              responses={201: Reply("The created memory", m.Memory)})
 def create_memory(ctx: RequestContext):
-    body = ctx.json_object()
-    return svc.create_memory(body_namespace(ctx, body), {k: v for k, v in body.items() if k != "namespace"}), 201
+    body = ctx.body()
+    namespace = ctx.namespace(body.namespace or ctx.query().namespace)
+    return svc.create_memory(namespace, body.model_dump(exclude_unset=True, exclude={"namespace"})), 201
 
 
-@router.route("/<memory_id>", ["GET"], summary="Get durable memory")
+@router.route("/<memory_id>", ["GET"], summary="Get durable memory", query=m.MemoryGetQuery,
+              responses={200: Reply("The memory", m.Memory)})
 def get_memory(ctx: RequestContext, memory_id: str):
-    return svc.get_memory(body_namespace(ctx), memory_id, include_deleted=bool_param(ctx.args, "includeDeleted"))
+    q = ctx.query()
+    return svc.get_memory(ctx.namespace(q.namespace), memory_id, include_deleted=q.includeDeleted)
 
 
-@router.route("/<memory_id>", ["PUT"], summary="Update durable memory")
+@router.route("/<memory_id>", ["PUT"], summary="Update durable memory", body=m.MemoryUpdate, query=m.NamespaceQuery,
+              responses={200: Reply("The updated memory", m.Memory)})
 def update_memory(ctx: RequestContext, memory_id: str):
-    body = ctx.json_object()
-    return svc.update_memory(body_namespace(ctx, body), memory_id, {k: v for k, v in body.items() if k != "namespace"})
+    body = ctx.body()
+    namespace = ctx.namespace(body.namespace or ctx.query().namespace)
+    return svc.update_memory(namespace, memory_id, body.model_dump(exclude_unset=True, exclude={"namespace"}))
 
 
-@router.route("/<memory_id>", ["DELETE"], summary="Soft-delete durable memory")
+@router.route("/<memory_id>", ["DELETE"], summary="Soft-delete durable memory", query=m.NamespaceQuery,
+              responses=_NO_CONTENT)
 def delete_memory(ctx: RequestContext, memory_id: str):
-    svc.soft_delete(body_namespace(ctx), memory_id)
+    svc.soft_delete(ctx.namespace(ctx.query().namespace), memory_id)
     return None
 
 
-@router.route("/<memory_id>/disable", ["POST"], summary="Disable memory for normal recall")
+@router.route("/<memory_id>/disable", ["POST"], summary="Disable memory for normal recall", query=m.NamespaceQuery,
+              responses=_NO_CONTENT)
 def disable_memory(ctx: RequestContext, memory_id: str):
-    svc.set_disabled(body_namespace(ctx), memory_id, True)
+    svc.set_disabled(ctx.namespace(ctx.query().namespace), memory_id, True)
     return None
 
 
-@router.route("/<memory_id>/enable", ["POST"], summary="Re-enable memory for normal recall")
+@router.route("/<memory_id>/enable", ["POST"], summary="Re-enable memory for normal recall", query=m.NamespaceQuery,
+              responses=_NO_CONTENT)
 def enable_memory(ctx: RequestContext, memory_id: str):
-    svc.set_disabled(body_namespace(ctx), memory_id, False)
+    svc.set_disabled(ctx.namespace(ctx.query().namespace), memory_id, False)
     return None

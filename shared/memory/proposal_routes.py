@@ -1,47 +1,57 @@
-"""`/api/v1/memory-proposals/**`: reviewable memory proposals (Orka dialect)."""
+"""`/api/v1/memory-proposals/**`: reviewable memory proposals (Orka dialect). Models: shared.memory.models."""
 
 from __future__ import annotations
 
 from shared.http import RequestContext, Router
-from shared.http.params import parse_limit
+from shared.http.models import Reply
+from shared.memory import models as m
 from shared.memory import proposals as svc
-from shared.memory.common import body_namespace
 
 router = Router("/api/v1/memory-proposals", dialect="orka", tag="memory-proposals")
 
 
-@router.route("", ["GET"], summary="List memory proposals")
+@router.route("", ["GET"], summary="List memory proposals", query=m.ProposalListQuery,
+              responses={200: Reply("A page of proposals, newest first", m.ProposalList)})
 def list_proposals(ctx: RequestContext):
-    limit = parse_limit(ctx.args, default=svc.DEFAULT_LIMIT, maximum=svc.MAX_LIMIT)
-    filters = {k: ctx.args[k] for k in ("taskName", "agentName", "type", "status") if ctx.args.get(k)}
-    items, cursor = svc.list_proposals(body_namespace(ctx), filters, ctx.args.get("q") or ctx.args.get("query") or "",
-                                       limit=limit, cursor=ctx.args.get("continue") or None)
+    q = ctx.query()
+    filters = {k: getattr(q, k) for k in ("taskName", "agentName", "type", "status") if getattr(q, k)}
+    items, cursor = svc.list_proposals(ctx.namespace(ctx.query().namespace), filters, q.q or q.query, limit=q.limit,
+                                       cursor=q.continue_ or None)
     return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
 
 
-@router.route("", ["POST"], summary="Create a memory proposal", responses={201: "The created proposal"})
+@router.route("", ["POST"], summary="Create a memory proposal", body=m.ProposalCreate, query=m.NamespaceQuery,
+              responses={201: Reply("The created proposal", m.Proposal)})
 def create_proposal(ctx: RequestContext):
-    body = ctx.json_object()
-    return svc.create_proposal(body_namespace(ctx, body), {k: v for k, v in body.items() if k != "namespace"}), 201
+    body = ctx.body()
+    return svc.create_proposal(ctx.namespace(body.namespace),
+                               body.model_dump(exclude_unset=True, exclude={"namespace"})), 201
 
 
-@router.route("/<proposal_id>", ["GET"], summary="Get a memory proposal")
+@router.route("/<proposal_id>", ["GET"], summary="Get a memory proposal", query=m.NamespaceQuery,
+              responses={200: Reply("The proposal", m.Proposal)})
 def get_proposal(ctx: RequestContext, proposal_id: str):
-    return svc.get_proposal(body_namespace(ctx), proposal_id)
+    return svc.get_proposal(ctx.namespace(ctx.query().namespace), proposal_id)
 
 
-@router.route("/<proposal_id>/review", ["POST"], summary="Record a review decision without applying it")
+@router.route("/<proposal_id>/review", ["POST"], summary="Record a review decision without applying it",
+              body=m.ProposalReview, query=m.NamespaceQuery, responses={204: "Recorded"})
 def review(ctx: RequestContext, proposal_id: str):
-    svc.review(body_namespace(ctx), proposal_id, ctx.json_object())
+    body = ctx.body()
+    svc.review(ctx.namespace(body.namespace), proposal_id, body.model_dump(exclude={"namespace"}))
     return None
 
 
-@router.route("/<proposal_id>/apply", ["POST"], summary="Apply an accepted memory proposal into durable memory")
+@router.route("/<proposal_id>/apply", ["POST"], summary="Apply an accepted memory proposal into durable memory",
+              body=m.ProposalApply, query=m.NamespaceQuery,
+              responses={200: Reply("The memory the proposal became (the same one on every apply)", m.Memory)})
 def apply(ctx: RequestContext, proposal_id: str):
-    return svc.apply(body_namespace(ctx), proposal_id, ctx.json_object(allow_empty=True))
+    body = ctx.body(allow_empty=True)
+    return svc.apply(ctx.namespace(body.namespace), proposal_id, body.model_dump(exclude={"namespace"}))
 
 
-@router.route("/<proposal_id>/archive", ["POST"], summary="Archive a proposal without applying it")
+@router.route("/<proposal_id>/archive", ["POST"], summary="Archive a proposal without applying it",
+              query=m.NamespaceQuery, responses={204: "Archived"})
 def archive(ctx: RequestContext, proposal_id: str):
-    svc.archive(body_namespace(ctx), proposal_id)
+    svc.archive(ctx.namespace(ctx.query().namespace), proposal_id)
     return None

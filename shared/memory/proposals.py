@@ -40,7 +40,8 @@ def _staged(event_type: str, doc: dict[str, Any], **extra: Any) -> Companion:
     return staged(build(event_type, data, subject=f"{doc['namespace']}/{doc['id']}"))
 
 
-def create_proposal(namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+def check_create(body: dict[str, Any]) -> None:
+    """The checks of a new proposal's body (shared.memory.models.ProposalCreate runs them too)."""
     reject_server_fields(body, SERVER_FIELDS)
     title = body.get("title")
     if title is not None and not isinstance(title, str):
@@ -49,6 +50,11 @@ def create_proposal(namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         raise Invalid("title is required")
     if body.get("status") not in (None, "", "pending"):
         raise Invalid("status cannot be set by clients")
+
+
+def create_proposal(namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+    check_create(body)
+    title = body["title"]
     now = now_precise()
     doc: dict[str, Any] = {"id": f"mprop-{uuid.uuid4()}", "namespace": namespace,
                            "type": optional_string(body, "type") or "skill", "title": redact(title)}
@@ -81,12 +87,17 @@ def list_proposals(namespace: str, filters: dict[str, str], query: str, *, limit
     return [r.doc for r in records], next_cursor
 
 
-def review(namespace: str, proposal_id: str, body: dict[str, Any]) -> None:
+def check_review(body: dict[str, Any]) -> None:
     status = body.get("status")
     if status is None or status == "":
         raise Invalid("status is required")
     if status not in ("accepted", "rejected"):
         raise Invalid("proposal review status must be accepted or rejected")
+
+
+def review(namespace: str, proposal_id: str, body: dict[str, Any]) -> None:
+    check_review(body)
+    status = body["status"]
     reviewer, note = optional_string(body, "reviewer"), optional_string(body, "reviewNote")
 
     def change(doc: dict[str, Any]) -> None:

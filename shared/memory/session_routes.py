@@ -4,34 +4,38 @@ from __future__ import annotations
 
 from shared.errors import Conflict, NotFound
 from shared.http import RequestContext, Router
-from shared.http.params import parse_limit
+from shared.http.models import Reply
+from shared.memory import models as m
 from shared.memory import sessions as svc
 from shared.store import VersionConflict
 
 router = Router("/api/v1/sessions", dialect="orka", tag="sessions")
 
 
-@router.route("", ["GET"], summary="List sessions")
+@router.route("", ["GET"], summary="List sessions", query=m.SessionListQuery,
+              responses={200: Reply("A page of sessions", m.SessionList)})
 def list_sessions(ctx: RequestContext):
-    limit = parse_limit(ctx.args, default=100, maximum=500)
-    namespace = ctx.namespace()
-    records, cursor = svc.sessions.list_page(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
+    q = ctx.query()
+    namespace = ctx.namespace(q.namespace)
+    records, cursor = svc.sessions.list_page(namespace, limit=q.limit, cursor=q.continue_ or None)
     items = [svc.summary(r) for r in records if svc.visible(r)]
     return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
 
 
-@router.route("/<session_id>", ["GET"], summary="Get session transcript")
+@router.route("/<session_id>", ["GET"], summary="Get session transcript", query=m.NamespaceQuery,
+              responses={200: Reply("The session with its transcript", m.Session)})
 def get_session(ctx: RequestContext, session_id: str):
-    namespace = ctx.namespace()
+    namespace = ctx.namespace(ctx.query().namespace)
     record = svc.sessions.get(namespace, session_id)
     if not svc.visible(record):
         raise NotFound(svc.NOT_FOUND)
     return {**svc.summary(record), "transcript": svc.transcript_lines(record)}
 
 
-@router.route("/<session_id>", ["DELETE"], summary="Delete session")
+@router.route("/<session_id>", ["DELETE"], summary="Delete session", query=m.NamespaceQuery,
+              responses={204: "Deleted", 409: "The session has an active task"})
 def delete_session(ctx: RequestContext, session_id: str):
-    namespace = ctx.namespace()
+    namespace = ctx.namespace(ctx.query().namespace)
     try:
         svc.delete_session(namespace, session_id)
     except VersionConflict:

@@ -1,18 +1,40 @@
-"""Platform-wide endpoints: health, readiness with the LLM provider, the OpenAPI document."""
+"""Platform-wide endpoints: health, readiness with the LLM provider, the OpenAPI document and its
+interactive reference (`/docs`, shared.meta.docs)."""
 
 from __future__ import annotations
 
 from shared.http import RequestContext, Router, json_response
 from shared.http.health import health_router, store_check
+from shared.http.models import Reply
 from shared.http.openapi import build_document
 from shared.http.route_table import FUNCTION_ROUTERS, build_api
 from shared.llm.registry import describe_default
+from shared.meta import docs
 
 _health = health_router({"store": store_check}, extra=lambda: {"llm": describe_default()})
 router = Router(dialect="orka", tag="meta")
 router.routes.extend(_health.routes)
 
 
-@router.route("/openapi.json", public=True, summary="OpenAPI 3.1 document of every route")
+@router.route("/openapi.json", public=True, summary="OpenAPI 3.1 document of every route", responses={
+    200: Reply("The OpenAPI 3.1 document", schema={"type": "object", "required": ["openapi", "paths"]})})
 def openapi(ctx: RequestContext):
     return json_response(build_document({name: build_api(name).routes for name in FUNCTION_ROUTERS}))
+
+
+@router.route("/docs", public=True, summary="Interactive API reference (Swagger UI) of /openapi.json",
+              responses={200: Reply("The reference page", media="text/html")})
+def docs_page(ctx: RequestContext):
+    return docs.page()
+
+
+@router.route("/docs/init.js", public=True, summary="The reference page's script",
+              responses={200: Reply("JavaScript", media="text/javascript")})
+def docs_script(ctx: RequestContext):
+    return docs.init_script()
+
+
+@router.route("/docs/static/<name>", public=True, summary="Swagger UI's own assets (and its licence)",
+              responses={200: Reply("A stylesheet, script, image or the licence text", media="*/*")})
+def docs_static(ctx: RequestContext, name: str):
+    return docs.static_file(name)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.clock import now_rfc3339
-from shared.errors import Invalid
 from shared.http import RequestContext, Router
+from shared.security import models as m
 from shared.security.pull_requests import open_pull_request
 from shared.security.remediation import start_patch, start_validation
 from shared.security.results import recommended
@@ -17,15 +17,12 @@ router = Router("/api/v1/security/findings", dialect="orka", tag="security")
 
 
 def _lookup(ctx: RequestContext, finding_id: str):
-    namespace = ctx.namespace()
+    namespace = ctx.namespace(ctx.query().namespace)
     return require_finding(namespace, finding_id)
 
 
 def _set_state(ctx: RequestContext, finding_id: str, state: str) -> None:
-    body = ctx.json_object(allow_empty=True)
-    reason = body.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise Invalid("reason must be a string")
+    reason = ctx.body(allow_empty=True).reason
     principal = ctx.require_principal()
     repo, finding = _lookup(ctx, finding_id)
 
@@ -47,46 +44,50 @@ def _set_state(ctx: RequestContext, finding_id: str, state: str) -> None:
     findings.update(repo_scope(repo), finding.name, mutate)
 
 
-@router.route("/<finding_id>", ["GET"], summary="Get finding details")
+@router.route("/<finding_id>", ["GET"], summary="Get finding details", query=m.NamespaceQuery)
 def get_finding(ctx: RequestContext, finding_id: str):
     return _lookup(ctx, finding_id)[1].doc
 
 
-@router.route("/<finding_id>/dismiss", ["POST"], summary="Dismiss finding", responses={204: "Dismissed"})
+@router.route("/<finding_id>/dismiss", ["POST"], summary="Dismiss finding", body=m.StateChange,
+              query=m.NamespaceQuery, responses={204: "Dismissed"})
 def dismiss(ctx: RequestContext, finding_id: str):
     _set_state(ctx, finding_id, "dismissed")
 
 
-@router.route("/<finding_id>/reopen", ["POST"], summary="Reopen finding", responses={204: "Reopened"})
+@router.route("/<finding_id>/reopen", ["POST"], summary="Reopen finding", body=m.StateChange,
+              query=m.NamespaceQuery, responses={204: "Reopened"})
 def reopen(ctx: RequestContext, finding_id: str):
     _set_state(ctx, finding_id, "open")
 
 
-@router.route("/<finding_id>/validate", ["POST"], summary="Trigger validation",
+@router.route("/<finding_id>/validate", ["POST"], summary="Trigger validation", body=m.NoBody, query=m.NamespaceQuery,
               responses={202: "The finding, now validating", 409: "A validation is already running"})
 def validate(ctx: RequestContext, finding_id: str):
-    ctx.json_object(allow_empty=True)
+    ctx.body(allow_empty=True)
     repo, finding = _lookup(ctx, finding_id)
     return start_validation(repo, finding).doc, 202
 
 
-@router.route("/<finding_id>/patch", ["POST"], summary="Generate patch proposal",
+@router.route("/<finding_id>/patch", ["POST"], summary="Generate patch proposal", body=m.NoBody,
+              query=m.NamespaceQuery,
               responses={201: "The pending patch proposal", 409: "A proposal is already being generated"})
 def patch(ctx: RequestContext, finding_id: str):
-    ctx.json_object(allow_empty=True)
+    ctx.body(allow_empty=True)
     repo, finding = _lookup(ctx, finding_id)
     return start_patch(repo, finding).doc, 201
 
 
-@router.route("/<finding_id>/patches", ["GET"], summary="List patch proposals")
+@router.route("/<finding_id>/patches", ["GET"], summary="List patch proposals", query=m.PageQuery)
 def list_patches(ctx: RequestContext, finding_id: str):
     repo, finding = _lookup(ctx, finding_id)
     return filtered_page(patches, patch_scope(repo.namespace, finding.name), ctx, {})
 
 
-@router.route("/<finding_id>/pull-request", ["POST"], summary="Create remediation PR",
+@router.route("/<finding_id>/pull-request", ["POST"], summary="Create remediation PR", body=m.NoBody,
+              query=m.NamespaceQuery,
               responses={409: "No verified patch proposal (receipt) yet"})
 def pull_request(ctx: RequestContext, finding_id: str):
-    ctx.json_object(allow_empty=True)
+    ctx.body(allow_empty=True)
     repo, finding = _lookup(ctx, finding_id)
     return open_pull_request(repo, finding)

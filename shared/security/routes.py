@@ -9,9 +9,11 @@ from typing import Any
 from shared.clock import now_rfc3339
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
+from shared.http.models import Reply
 from shared.http.params import page_token, parse_limit, string_map
 from shared.monitors.validation import identity, validate_name
 from shared.schedules import respecced
+from shared.security import models as m
 from shared.security import schedule
 from shared.security.results import ThreatModelBody, reason_of, save_threat_model
 from shared.security.retention import bury
@@ -33,10 +35,7 @@ from shared.store import ObjectStore, Record, VersionConflict
 from shared.tasks.service import cancel_task
 
 router = Router("/api/v1/security", dialect="orka", tag="security")
-FINDING_FILTERS = ("severity", "validationStatus", "state", "sliceID", "category")
-# Filters with a closed set of values: anything else is a typo, answered 400 rather than an empty page.
-FILTER_VALUES = {"severity": ("critical", "high", "medium", "low", "info"), "state": ("open", "dismissed"),
-                 "validationStatus": ("unvalidated", "validating", "confirmed", "rejected", "inconclusive")}
+FINDING_FILTERS = ("severity", "validationStatus", "state", "sliceID", "category", "recommended")
 THREAT_MODEL_NOT_FOUND = "threat model not found"
 
 
@@ -66,8 +65,8 @@ def filtered_page(store: ObjectStore, partition: str, ctx: RequestContext, wante
 
 
 # -- RepositoryScan CRUD ------------------------------------------------------------------------------
-@router.route("/repositories", ["POST"], summary="Create a repository scan",
-              responses={201: "The created RepositoryScan", 409: "Duplicate"})
+@router.route("/repositories", ["POST"], summary="Create a repository scan", body=m.RepositoryScanBody,
+              query=m.NamespaceQuery, responses={201: Reply("The created RepositoryScan", m.RepositoryScan), 409: "Duplicate"})
 def create_repository(ctx: RequestContext):
     body = ctx.json_object()
     reject_server_stamped(body)
@@ -75,6 +74,7 @@ def create_repository(ctx: RequestContext):
     name = validate_name(name)
     namespace = ctx.namespace(explicit_ns)
     spec = normalize_spec(raw_spec, namespace)
+    ctx.body()  # after Orka's own checks: refuses unknown spec fields (shared.security.models)
     metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     doc = {"apiVersion": "core.orka.ai/v1alpha1", "kind": "RepositoryScan",
            "metadata": {"name": name, "uid": str(uuid.uuid4()), "labels": string_map(metadata.get("labels")),
@@ -87,7 +87,8 @@ def create_repository(ctx: RequestContext):
     return resource_view(record), 201
 
 
-@router.route("/repositories", ["GET"], summary="List repository scans")
+@router.route("/repositories", ["GET"], summary="List repository scans", query=m.RepositoryListQuery,
+              responses={200: Reply("A page of RepositoryScans", m.RepositoryScanList)})
 def list_repositories(ctx: RequestContext):
     namespace = ctx.namespace()
     limit = parse_limit(ctx.args, default=100, maximum=500)
@@ -95,12 +96,15 @@ def list_repositories(ctx: RequestContext):
     return _page([resource_view(r) for r in records], next_token)
 
 
-@router.route("/repositories/<name>", ["GET"], summary="Get repository scan details")
+@router.route("/repositories/<name>", ["GET"], summary="Get repository scan details", query=m.NamespaceQuery,
+              responses={200: Reply("The RepositoryScan", m.RepositoryScan)})
 def get_repository(ctx: RequestContext, name: str):
     return resource_view(require_repository(ctx.namespace(), name))
 
 
-@router.route("/repositories/<name>", ["PUT"], summary="Update repository scan spec")
+@router.route("/repositories/<name>", ["PUT"], summary="Update repository scan spec", body=m.RepositoryScanBody,
+              query=m.NamespaceQuery,
+              responses={200: Reply("The updated RepositoryScan", m.RepositoryScan), 409: "Modified concurrently"})
 def update_repository(ctx: RequestContext, name: str):
     body = ctx.json_object()
     reject_server_stamped(body, allow=("resourceVersion",))
@@ -108,6 +112,7 @@ def update_repository(ctx: RequestContext, name: str):
     if not isinstance(body.get("spec"), dict):
         raise Invalid("spec is required")
     spec = normalize_spec(body["spec"], namespace)
+    ctx.body()  # after Orka's own checks: refuses unknown spec fields (shared.security.models)
     current = require_repository(namespace, name)
     wanted_version = (body.get("metadata") or {}).get("resourceVersion") if isinstance(body.get("metadata"),
                                                                                     dict) else None
@@ -122,7 +127,8 @@ def update_repository(ctx: RequestContext, name: str):
     return resource_view(record)
 
 
-@router.route("/repositories/<name>", ["DELETE"], summary="Delete repository scan")
+@router.route("/repositories/<name>", ["DELETE"], summary="Delete repository scan", query=m.NamespaceQuery,
+              responses={204: "Deleted"})
 def delete_repository(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     record = require_repository(namespace, name)
@@ -153,7 +159,8 @@ def _threat_view(record: Record) -> dict[str, Any]:
     return doc
 
 
-@router.route("/repositories/<name>/threat-model", ["GET"], summary="Get latest threat model")
+@router.route("/repositories/<name>/threat-model", ["GET"], summary="Get latest threat model",
+              query=m.NamespaceQuery)
 def get_threat_model(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     repo = require_repository(namespace, name)
@@ -163,10 +170,10 @@ def get_threat_model(ctx: RequestContext, name: str):
     return _threat_view(record)
 
 
-@router.route("/repositories/<name>/threat-model", ["PUT"], summary="Update threat model")
+@router.route("/repositories/<name>/threat-model", ["PUT"], summary="Update threat model",
+              body=ThreatModelBody, query=m.NamespaceQuery)
 def put_threat_model(ctx: RequestContext, name: str):
     from pydantic import ValidationError
-
 
     body = ctx.json_object()
     for key in ("source", "updatedAt", "updatedBy", "scanRunID", "repository", "namespace", "resourceVersion"):
@@ -186,16 +193,17 @@ def put_threat_model(ctx: RequestContext, name: str):
 
 
 # -- scan runs -------------------------------------------------------------------------------------------
-@router.route("/repositories/<name>/scans", ["GET"], summary="List scan runs")
+@router.route("/repositories/<name>/scans", ["GET"], summary="List scan runs", query=m.PageQuery)
 def list_scans(ctx: RequestContext, name: str):
     repo = require_repository(ctx.namespace(), name)
     return filtered_page(runs, repo_scope(repo), ctx, {})
 
 
-@router.route("/repositories/<name>/scans", ["POST"], summary="Trigger manual scan",
+@router.route("/repositories/<name>/scans", ["POST"], summary="Trigger manual scan", body=m.NoBody,
+              query=m.NamespaceQuery,
               responses={201: "The started ScanRun", 409: "A scan is already running"})
 def create_scan(ctx: RequestContext, name: str):
-    ctx.json_object(allow_empty=True)
+    ctx.body(allow_empty=True)
     principal = ctx.require_principal()
     namespace = ctx.namespace()
     require_repository(namespace, name)
@@ -203,20 +211,23 @@ def create_scan(ctx: RequestContext, name: str):
 
 
 # -- slices and dropped output ---------------------------------------------------------------------------
-@router.route("/repositories/<name>/slices", ["GET"], summary="List deterministic review slices")
+@router.route("/repositories/<name>/slices", ["GET"], summary="List deterministic review slices",
+              query=m.SliceListQuery)
 def list_slices(ctx: RequestContext, name: str):
     repo = require_repository(ctx.namespace(), name)
     wanted = {"status": ctx.args["status"]} if ctx.args.get("status") else {}
     return filtered_page(slices, repo_scope(repo), ctx, wanted)
 
 
-@router.route("/repositories/<name>/slices/<slice_id>", ["GET"], summary="Get review slice details")
+@router.route("/repositories/<name>/slices/<slice_id>", ["GET"], summary="Get review slice details",
+              query=m.NamespaceQuery)
 def get_slice(ctx: RequestContext, name: str, slice_id: str):
     repo = require_repository(ctx.namespace(), name)
     return slices.require(repo_scope(repo), slice_id, "review slice not found").doc
 
 
-@router.route("/repositories/<name>/dropped-findings", ["GET"], summary="List v2 dropped-finding diagnostics")
+@router.route("/repositories/<name>/dropped-findings", ["GET"], summary="List v2 dropped-finding diagnostics",
+              query=m.DroppedListQuery)
 def list_dropped(ctx: RequestContext, name: str):
     repo = require_repository(ctx.namespace(), name)
     wanted = {k: ctx.args[k] for k in ("scanRunID", "sliceID") if ctx.args.get(k)}
@@ -224,16 +235,11 @@ def list_dropped(ctx: RequestContext, name: str):
 
 
 # -- findings ----------------------------------------------------------------------------------------------
-@router.route("/repositories/<name>/findings", ["GET"], summary="List findings")
+@router.route("/repositories/<name>/findings", ["GET"], summary="List findings", query=m.FindingListQuery)
 def list_findings(ctx: RequestContext, name: str):
-    repo = require_repository(ctx.namespace(), name)
-    wanted = {k: ctx.args[k] for k in FINDING_FILTERS if ctx.args.get(k)}
-    for key, allowed in FILTER_VALUES.items():
-        if key in wanted and wanted[key] not in allowed:
-            raise Invalid(f"{key} must be one of {', '.join(allowed)}")
-    recommended = ctx.args.get("recommended")
-    if recommended:
-        if recommended not in ("true", "false"):
-            raise Invalid("recommended must be true or false")
-        wanted["recommended"] = recommended
+    # Closed filters (severity, state, validationStatus, recommended) are checked by the query model:
+    # a typo is a 400, not an empty page.
+    q = ctx.query()
+    repo = require_repository(ctx.namespace(ctx.query().namespace), name)
+    wanted = {k: getattr(q, k) for k in FINDING_FILTERS if getattr(q, k)}
     return filtered_page(findings, repo_scope(repo), ctx, wanted)

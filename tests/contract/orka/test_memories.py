@@ -67,7 +67,9 @@ def test_bad_creates_are_400_and_store_nothing(api):
                           ({"content": "x", "id": "mem-mine"}, "id cannot be set by clients"),
                           ({"content": "x", "recalledCount": 9}, "recalledCount cannot be set by clients"),
                           ({"content": "x", "agentName": 3}, "agentName must be a string"),
-                          ({"content": "x", "namespace": 5}, "invalid request body")]:
+                          ({"content": "x", "namespace": 5}, "namespace must be a string"),
+                          ({"content": "x", "promtp": "y"}, "promtp: unknown field"),
+                          ({"content": "x", "tags": ["a"], "Tags": ["b"]}, "Tags: unknown field")]:
         response = send(api, "POST", "/api/v1/memories", body)
         assert response.status_code == 400 and response.get_json() == err(400, message), body
     assert api.get("/api/v1/memories?includeDisabled=true&includeDeleted=true", headers=AUTH).get_json() == {
@@ -123,7 +125,8 @@ def test_bad_updates_are_400_and_change_nothing(api):
                           ({"disabled": False}, "disabled can only be set to true"),
                           ({"deleted": False}, "deleted can only be set to true"),
                           ({"id": "x"}, "id cannot be set by clients"),
-                          ({"tags": "a,b", "content": 1}, "content must be a string")]:
+                          ({"tags": "a,b", "content": 1}, "content must be a string"),
+                          ({"contnet": "typo"}, "contnet: unknown field")]:
         response = send(api, "PUT", f"/api/v1/memories/{m['id']}", body)
         assert response.status_code == 400 and response.get_json() == err(400, message), body
     assert api.get(f"/api/v1/memories/{m['id']}", headers=AUTH).get_json() == m

@@ -84,6 +84,9 @@ def test_create_defaults_and_infers(security):
     ({"name": "x", "metadata": {"uid": "u"}, "spec": {}}, "metadata.uid cannot be set by clients"),
     ({"name": "Bad_Name", "spec": {"repoURL": "https://github.com/example/app", "analysisAgentRef": {"name": "a"}}},
      'invalid name "Bad_Name": must be a lowercase RFC 1123 label'),
+    # Orka's unknown-field policy (docs/api-reference.md): a spec field that is not one is named, never stored.
+    ({"name": "x", "spec": {"repoURL": "https://github.com/example/app", "analysisAgentRef": {"name": "a"},
+                            "retries": 3}}, "spec.retries: unknown field"),
 ])
 def test_create_bad_input(security, body, message):
     response = security.post(BASE, json=body, headers=AUTH)
@@ -116,6 +119,8 @@ def test_list_paginates_get_update_delete(security):
     assert security.put(f"{BASE}/a1", json={}, headers=AUTH).get_json() == err(400, "spec is required")
     bad = security.put(f"{BASE}/a1", json={"spec": {"repoURL": "https://github.com/example/app"}}, headers=AUTH)
     assert bad.get_json() == err(400, "spec.analysisAgentRef.name is required")
+    typo = security.put(f"{BASE}/a1", json={"spec": {**spec, "branchh": "x"}}, headers=AUTH)
+    assert typo.status_code == 400 and typo.get_json() == err(400, "spec.branchh: unknown field")
     assert security.get(f"{BASE}/a1", headers=AUTH).get_json()["spec"]["branch"] == "develop"
     assert security.put(f"{BASE}/nope", json={"spec": spec}, headers=AUTH).get_json() == err(
         404, "repository scan not found")
@@ -179,3 +184,33 @@ def test_git_secret_must_exist_with_a_token(security, fake_kube):
         response = security.post(BASE, json=body, headers=AUTH)
         assert response.status_code == 400 and response.get_json() == err(400, message)
     assert "ghp_x" not in str(security.get(f"{BASE}/ok", headers=AUTH).get_json())
+
+
+@pytest.mark.parametrize(("path", "body", "message"), [
+    ("/api/v1/security/findings/f1/dismiss", {"reasn": "typo"}, "reasn: unknown field"),
+    ("/api/v1/security/findings/f1/dismiss", {"reason": 5}, "reason must be a string"),
+    ("/api/v1/security/findings/f1/validate", {"force": True}, "force: unknown field"),
+    (f"{BASE}/app/scans", {"full": True}, "full: unknown field"),
+])
+def test_action_bodies_refuse_unknown_fields(security, path, body, message):
+    response = security.post(path, json=body, headers=AUTH)
+    assert response.status_code == 400 and response.get_json() == err(400, message)
+
+
+def test_finding_filters_are_documented_and_checked(security):
+    create(security)
+    response = security.get(f"{BASE}/app/findings?severity=urgent", headers=AUTH)
+    assert response.status_code == 400 and response.get_json() == err(
+        400, "severity must be one of critical, high, medium, low, info")
+    assert security.get(f"{BASE}/app/findings?severity=high&recommended=true", headers=AUTH).get_json() == {
+        "items": [], "metadata": {}}
+
+
+def test_the_documented_repository_scan_schema_validates_the_answers(security, function_client):
+    import jsonschema
+
+    doc = function_client("meta").get("/openapi.json").get_json()
+    created = create(security)
+    listing = security.get(BASE, headers=AUTH).get_json()
+    for body, name in ((created, "RepositoryScan"), (listing, "RepositoryScanList")):
+        jsonschema.validate(body, {**doc["components"]["schemas"][name], "components": doc["components"]})

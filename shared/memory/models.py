@@ -1,0 +1,255 @@
+"""The request and response models of the memory routes (memories, proposals, sessions).
+
+The routes validate with these (`ctx.body()` / `ctx.query()`) and /openapi.json documents them. The
+field checks are the services' own (shared.memory.common / memories / proposals), run before pydantic
+sees a value, so the messages stay Orka's ("content is required", "tags must be a list of strings");
+an unknown field is a 400 naming it (StrictModel), never dropped silently.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from shared.errors import Invalid
+from shared.http.models import QueryModel, StrictModel
+from shared.http.params import limit_param
+from shared.memory import memories, proposals
+from shared.memory.common import bool_param, normalize_tags, optional_string, reject_server_fields
+
+
+def _text(name: str) -> Any:
+    return BeforeValidator(lambda value: optional_string({name: value}, name))
+
+
+def _go_bool(name: str) -> Any:
+    return BeforeValidator(lambda value: bool_param({name: value}, name))
+
+
+def _namespace(value: Any) -> Any:
+    if value is not None and not isinstance(value, str):
+        raise Invalid("namespace must be a string")
+    return value
+
+
+def _content(value: Any) -> Any:
+    memories.check_content(value)
+    return value
+
+
+def _only_true(name: str) -> Any:
+    def check(value: Any) -> Any:
+        if value is not True:
+            raise Invalid(f"{name} can only be set to true")
+        return value
+
+    return BeforeValidator(check)
+
+
+Namespace = Annotated[str | None, BeforeValidator(_namespace),
+                      Field(description="The namespace; default: the caller's")]
+Tags = Annotated[list[str], BeforeValidator(normalize_tags),
+                 Field(description="Lower-cased and de-duplicated; a comma-separated string is accepted")]
+Continue = Annotated[str | None, Field(alias="continue", description="The cursor of the previous page")]
+
+
+def _checked_by(check: Any) -> Any:
+    """A model validator running a service's own check on the raw body first (its Orka message wins)."""
+    def run(cls: type, data: Any) -> Any:
+        if isinstance(data, dict):
+            check(data)
+        return data
+
+    return model_validator(mode="before")(classmethod(run))
+
+
+def _refuse(fields: tuple[str, ...]) -> Any:
+    return _checked_by(lambda data: reject_server_fields(data, fields))
+
+
+def _require_content(data: dict[str, Any]) -> None:
+    if "content" not in data:
+        memories.check_content(None)
+
+
+# ---- memories ----
+
+class MemoryFields(StrictModel):
+    namespace: Namespace = None
+    tags: Tags = []
+    sessionName: Annotated[str, _text("sessionName")] = ""
+    agentName: Annotated[str, _text("agentName")] = ""
+    taskName: Annotated[str, _text("taskName")] = ""
+    parentTask: Annotated[str, _text("parentTask")] = ""
+    source: Annotated[str, _text("source")] = Field("", description='Default "manual"')
+
+
+class MemoryCreate(MemoryFields):
+    """A new durable memory; `content` is redacted for secrets before it is stored."""
+
+    _refused = _refuse(memories.SERVER_FIELDS)
+    _content_present = _checked_by(_require_content)
+    content: Annotated[str, BeforeValidator(_content), Field(min_length=1)]
+
+
+def _absent() -> Any:
+    """Optional without a default in the schema: absent means unchanged (never sent as null)."""
+    return Field(None, json_schema_extra=lambda schema: schema.pop("default", None))
+
+
+class MemoryUpdate(MemoryFields):
+    """A partial merge: only the fields sent change; `disabled`/`deleted` may only be set to true."""
+
+    _refused = _refuse(memories.SERVER_FIELDS)
+    content: Annotated[str, BeforeValidator(_content), Field(min_length=1)] = _absent()
+    disabled: Annotated[Literal[True], _only_true("disabled")] = _absent()
+    deleted: Annotated[Literal[True], _only_true("deleted")] = _absent()
+
+
+class Memory(BaseModel):
+    id: str
+    namespace: str
+    content: str
+    tags: list[str]
+    sessionName: str
+    agentName: str
+    taskName: str
+    parentTask: str
+    source: str
+    sourceProposalId: str
+    disabled: bool
+    deleted: bool
+    createdAt: str
+    updatedAt: str
+    lastRecalledAt: str | None
+    recalledCount: int
+
+
+class ListMetadata(BaseModel):
+    continue_: str | None = Field(None, alias="continue", description="Present when there is another page")
+
+
+class MemoryList(BaseModel):
+    items: list[Memory]
+    metadata: ListMetadata
+
+
+class NamespaceQuery(QueryModel):
+    namespace: str | None = Field(None, description="The namespace; default: the caller's")
+
+
+class MemoryGetQuery(NamespaceQuery):
+    includeDeleted: Annotated[bool, _go_bool("includeDeleted")] = False
+
+
+class MemoryListQuery(NamespaceQuery):
+    limit: limit_param(default=memories.DEFAULT_LIMIT, maximum=memories.MAX_LIMIT)  # type: ignore[valid-type]
+    continue_: Continue = None
+    q: str = Field("", description="Text to find in the content or a tag (case-insensitive)")
+    query: str = Field("", description="Same as q")
+    tags: str = Field("", description="Comma-separated; every tag must match")
+    ids: str = Field("", description="Comma-separated memory ids")
+    sessionName: str = ""
+    agentName: str = ""
+    taskName: str = ""
+    parentTask: str = ""
+    source: str = ""
+    includeDisabled: Annotated[bool, _go_bool("includeDisabled")] = False
+    includeDeleted: Annotated[bool, _go_bool("includeDeleted")] = False
+
+
+# ---- proposals ----
+
+class ProposalCreate(StrictModel):
+    """A reviewable proposal (a skill change or a memory); its status starts `pending`."""
+
+    namespace: Namespace = None
+    title: Annotated[str, Field(min_length=1)]
+    type: Annotated[str, _text("type")] = Field("", description='"skill" (default) or "memory"')
+    status: Literal["", "pending"] = ""
+    description: Annotated[str, _text("description")] = ""
+    content: Annotated[str, _text("content")] = ""
+    patch: Annotated[str, _text("patch")] = ""
+    skillName: Annotated[str, _text("skillName")] = ""
+    taskName: Annotated[str, _text("taskName")] = ""
+    agentName: Annotated[str, _text("agentName")] = ""
+    sessionName: Annotated[str, _text("sessionName")] = ""
+    parentTask: Annotated[str, _text("parentTask")] = ""
+    _checks = _checked_by(proposals.check_create)
+
+
+class ProposalReview(StrictModel):
+    namespace: Namespace = None
+    status: Literal["accepted", "rejected"]
+    reviewer: Annotated[str, _text("reviewer")] = ""
+    reviewNote: Annotated[str, _text("reviewNote")] = ""
+    _checks = _checked_by(proposals.check_review)
+
+
+class ProposalApply(StrictModel):
+    namespace: Namespace = None
+    appliedBy: Annotated[str, _text("appliedBy")] = ""
+
+
+class Proposal(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    namespace: str
+    type: str
+    title: str
+    status: Literal["pending", "accepted", "rejected", "applied", "archived"]
+    description: str = ""
+    content: str = ""
+    patch: str = ""
+    reviewer: str = ""
+    reviewNote: str = ""
+    appliedMemoryId: str = ""
+    appliedBy: str = ""
+    createdAt: str
+    updatedAt: str
+
+
+class ProposalList(BaseModel):
+    items: list[Proposal]
+    metadata: ListMetadata
+
+
+class ProposalListQuery(NamespaceQuery):
+    limit: limit_param(default=proposals.DEFAULT_LIMIT, maximum=proposals.MAX_LIMIT)  # type: ignore[valid-type]
+    continue_: Continue = None
+    q: str = Field("", description="Text to find in the title, description or content")
+    query: str = Field("", description="Same as q")
+    taskName: str = ""
+    agentName: str = ""
+    type: str = ""
+    status: str = ""
+
+
+# ---- sessions ----
+
+class SessionSummary(BaseModel):
+    id: str
+    name: str
+    namespace: str
+    sessionType: str
+    messageCount: int
+    inputTokens: int
+    outputTokens: int
+    activeTask: str
+    createdAt: str
+    updatedAt: str
+
+
+class Session(SessionSummary):
+    transcript: str = Field(description="JSON Lines: one message per line")
+
+
+class SessionList(BaseModel):
+    items: list[SessionSummary]
+    metadata: ListMetadata
+
+
+class SessionListQuery(NamespaceQuery):
+    limit: limit_param(default=100, maximum=500)  # type: ignore[valid-type]
+    continue_: Continue = None

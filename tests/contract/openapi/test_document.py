@@ -1,0 +1,64 @@
+"""Contract: /openapi.json is generated from the routes' own models (shared.http.openapi)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import AUTH
+
+
+@pytest.fixture(scope="module")
+def document():
+    from shared.http.route_table import FUNCTION_ROUTERS, build_api
+
+    from shared.http.openapi import build_document
+
+    return build_document({name: build_api(name).routes for name in FUNCTION_ROUTERS})
+
+
+def test_the_document_validates_as_openapi_3_1(document):
+    from openapi_spec_validator import validate
+
+    validate(document)
+
+
+def test_a_modelled_write_has_its_body_query_and_response(document):
+    create = document["paths"]["/api/v1/memories"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/MemoryCreate"}
+    schema = document["components"]["schemas"]["MemoryCreate"]
+    assert schema["additionalProperties"] is False and schema["required"] == ["content"]
+    assert create["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Memory"}
+    assert [p["name"] for p in create["parameters"]] == ["namespace"]
+    assert create["responses"]["401"]["headers"]["WWW-Authenticate"] == {
+        "$ref": "#/components/headers/WWW-Authenticate"}
+
+
+def test_query_parameters_come_from_the_query_model(document):
+    listing = document["paths"]["/api/v1/memories"]["get"]
+    params = {p["name"]: p for p in listing["parameters"]}
+    assert {"limit", "continue", "q", "tags", "includeDisabled", "namespace"} <= set(params)
+    assert params["limit"]["schema"]["type"] == "integer" and params["limit"]["schema"]["minimum"] == 1
+    assert params["includeDeleted"]["schema"]["type"] == "boolean"
+    assert listing["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/MemoryList"}
+
+
+def test_error_responses_use_the_dialects_media_type(document):
+    analyze = document["paths"]["/api/v1/incident/analyze"]["post"]
+    assert "application/problem+json" in analyze["responses"]["401"]["content"]
+
+
+def test_what_the_document_promises_is_what_the_route_answers(function_client):
+    """The documented success shape validates the real answer (jsonschema against the components)."""
+    import jsonschema
+
+    memory = function_client("memory")
+    doc = function_client("meta").get("/openapi.json").get_json()
+    created = memory.post("/api/v1/memories", json={"content": "x", "tags": ["A"]}, headers=AUTH)
+    assert created.status_code == 201
+    listing = memory.get("/api/v1/memories?limit=5", headers=AUTH)
+    for body, name in ((created.get_json(), "Memory"), (listing.get_json(), "MemoryList")):
+        # The components ride along, so `#/components/schemas/X` refs resolve inside the schema.
+        jsonschema.validate(body, {**doc["components"]["schemas"][name], "components": doc["components"]})
