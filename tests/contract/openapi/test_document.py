@@ -9,9 +9,8 @@ from tests.conftest import AUTH
 
 @pytest.fixture(scope="module")
 def document():
-    from shared.http.route_table import FUNCTION_ROUTERS, build_api
-
     from shared.http.openapi import build_document
+    from shared.http.route_table import FUNCTION_ROUTERS, build_api
 
     return build_document({name: build_api(name).routes for name in FUNCTION_ROUTERS})
 

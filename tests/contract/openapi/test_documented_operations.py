@@ -17,15 +17,15 @@ import inspect
 import re
 from pathlib import Path
 
-from shared.http.route_table import FUNCTION_ROUTERS, build_api
-
 from shared.http.api import Route
 from shared.http.models import Reply
 from shared.http.openapi import openapi_path
+from shared.http.route_table import FUNCTION_ROUTERS, build_api
 
 ALLOW_LIST = Path(__file__).with_name("undocumented_operations.txt")
 READS_BODY = re.compile(r"ctx\.(json|json_object|body)\(|request\.(get_json|get_data|json\b|data\b|stream\b)")
-READS_QUERY = re.compile(r"ctx\.(args|query\()|request\.args|parse_limit\(")
+# ctx.namespace() reads ?namespace= when no explicit namespace is given (unless query=False).
+READS_QUERY = re.compile(r"ctx\.(args|query\(|namespace\((?![^)]*query=False))|request\.args|parse_limit\(")
 CALLS_WITH_CTX = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\(ctx\b")
 
 
