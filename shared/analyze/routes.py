@@ -61,7 +61,6 @@ def _errors(exc: Any, where: str) -> list[dict[str, Any]]:
 def _body(ctx: RequestContext, model: Any) -> Any:
     from pydantic import ValidationError
 
-
     raw = ctx.request.get_data(cache=True)
     try:
         data = parse_json(raw) if raw.strip() else None
@@ -209,7 +208,6 @@ def analyze(ctx: RequestContext):
 
 def _listing(ctx: RequestContext, store_name: str):
     from flask import Response
-
 
     store = records.analyses if store_name == "analyses" else records.reports
     items, cursor = records.page(store, _scope(ctx.require_principal()), _limit(ctx),

@@ -212,7 +212,6 @@ def rbac_grants(principal: Principal, permission: Permission, namespace: str, na
     if principal.kind in ("serviceaccount", "kubernetes"):
         return _sar(principal, permission, namespace, name)
     if principal.kind == "oidc":
-
         return bool(get_settings().oidc_rbac) and _sar(as_kubernetes_user(principal), permission, namespace, name)
     return False
 
@@ -250,7 +249,6 @@ def authorize(principal: Principal, permission: Permission, namespace: str, *, n
             raise Forbidden(f"not authorized to {permission.action}")
         return
     if principal.kind == "txn":
-
         mode = get_settings().context_token_authorization
         if mode != "off" and not scope_allows(str(principal.claims.get("scope", "")), permission):
             fields = {"subject": principal.subject, "action": permission.action, "namespace": namespace,
@@ -260,7 +258,6 @@ def authorize(principal: Principal, permission: Permission, namespace: str, *, n
                 raise Forbidden(f"context token is not authorized for {permission.action}")
         return
     if principal.kind == "oidc":
-
         if get_settings().oidc_rbac and not _sar(as_kubernetes_user(principal), permission, namespace, name):
             raise Forbidden(f"not authorized to {permission.action}")
         return

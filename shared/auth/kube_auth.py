@@ -56,7 +56,6 @@ def review_token(token: str) -> Principal | None:
     from kubernetes import client
     from kubernetes.client.rest import ApiException
 
-
     audiences = [a.strip() for a in get_settings().token_audiences.split(",") if a.strip()]
     spec = client.V1TokenReviewSpec(token=token, audiences=audiences or None)
     try:
@@ -89,7 +88,6 @@ def subject_access_review(principal: Principal, *, namespace: str, verb: str, re
         return cached
     from kubernetes import client
     from kubernetes.client.rest import ApiException
-
 
     attributes = client.V1ResourceAttributes(namespace=namespace, verb=verb, group=group, resource=resource,
                                              name=name or None, subresource=subresource or None)

@@ -27,7 +27,6 @@ def _view(record: Any) -> dict[str, Any]:
 def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
     from pydantic import ValidationError
 
-
     try:
         return AgentSpec.model_validate(canonical_spec(spec)).model_dump(exclude_none=True)
     except ValidationError as exc:

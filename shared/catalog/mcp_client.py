@@ -18,7 +18,6 @@ async def _with_session(endpoint: str, headers: dict[str, str], timeout: float, 
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
-
     client = outbound_async_client(timeout=httpx.Timeout(timeout, read=timeout), headers=headers)
     async with client, streamable_http_client(endpoint, http_client=client) as (read, write, _), \
             ClientSession(read, write) as session:

@@ -27,7 +27,6 @@ def list_secret_names(namespace: str, *, limit: int, cursor: str | None) -> tupl
 
     from kubernetes.client.exceptions import ApiException
 
-
     try:
         # _preload_content=False: parse the raw list ourselves and keep only metadata, so secret
         # values never become client objects (or end up in a traceback).
@@ -53,7 +52,6 @@ def read_secret_data(namespace: str, name: str) -> dict[str, str]:
     import json
 
     from kubernetes.client.exceptions import ApiException
-
 
     try:
         raw = json.loads(core_v1().read_namespaced_secret(name, namespace, _preload_content=False).data)

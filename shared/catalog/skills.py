@@ -36,7 +36,6 @@ def _validate(spec: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """(spec without the inline markdown, the markdown or None)."""
     from pydantic import ValidationError
 
-
     if isinstance(spec.get("content"), str):  # a bare string is the inline markdown
         spec = {**spec, "content": {"inline": spec["content"]}}
     try:

@@ -69,7 +69,6 @@ def run_http_tool(record: Record, arguments: dict[str, Any]) -> Any:
     """One call of a plain HTTP tool; returns the response text (or a failure dict)."""
     import httpx
 
-
     http = record.doc["spec"]["http"]
     method = http.get("method", "POST")
     headers = dict(http.get("headers") or {})

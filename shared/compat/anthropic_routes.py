@@ -37,7 +37,6 @@ def create_message(ctx: RequestContext):
     principal = ctx.require_principal()
     tools = None
     if server_tools_enabled(ctx):
-
         tools = compat_tools(principal, namespace)
     elif passthrough.speaks(provider, "anthropic"):
         headers = ctx.request.headers

@@ -70,7 +70,6 @@ def request_provider(ctx: RequestContext, model: str | None) -> Provider:
     the task's model otherwise, the Agent's own key: `shared.compat.task_models`), else `resolve_provider`."""
     principal = ctx.require_principal()
     if principal.kind == "task":
-
         return task_provider(principal, model)
     return resolve_provider(model)
 

@@ -34,7 +34,6 @@ def chat_completions(ctx: RequestContext):
     principal = ctx.require_principal()
     tools = None
     if server_tools_enabled(ctx):
-
         tools = compat_tools(principal, namespace)
     elif passthrough.speaks(provider, "openai"):
         return passthrough.openai(body, provider, ident, stream=request.stream,

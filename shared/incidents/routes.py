@@ -82,7 +82,6 @@ ANALYZE = Permission("incidents", "create", subresource="analyze", scope_area="i
 def analyze(ctx: RequestContext):
     from pydantic import ValidationError as PydanticError
 
-
     principal = ctx.require_principal()
     cluster_wide = _cluster_wide(principal)
     if not cluster_wide:  # as a route check would: before the body is read

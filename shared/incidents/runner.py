@@ -95,7 +95,6 @@ def on_investigation_requested(event: Event) -> None:
     observer = _Observer(session_id)
     usage, llm_calls, tool_calls, model = Usage(), 0, 0, None
     try:
-
         provider = resolve(None)
         model = provider.model
         subject = subject_for(request, cluster_wide=bool(claimed.doc.get("cluster_wide")))

@@ -91,7 +91,6 @@ def _get_path(path: str, query: list[tuple[str, str]] | None = None) -> bytes:
 def _api(class_name: str) -> Any:
     from kubernetes import client
 
-
     return getattr(client, class_name)(api_client())
 
 

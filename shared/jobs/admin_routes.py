@@ -117,7 +117,6 @@ def _validate_config(body: dict[str, Any]) -> None:
         if not isinstance(provider, dict):
             raise Invalid(f"providers.{name} must be an object")
     if body.get("executorResources") is not None:
-
         try:
             check_resources(body["executorResources"])
         except BadResources as exc:
@@ -135,7 +134,6 @@ def put_defaults(ctx: RequestContext):
     _validate_config(body)
     namespace = ctx.namespace(query=False)
     if stores.ai_config.get(namespace, stores.CONFIG_NAME) is None:
-
         try:
             return stores.ai_config.create(namespace, stores.CONFIG_NAME, _merge({}, body)).doc
         except AlreadyExists:
@@ -192,7 +190,6 @@ def stats(ctx: RequestContext):
 @stats_router.route("/timeseries", ["GET"], summary="Proxy a range query to PROMETHEUS_URL")
 def timeseries(ctx: RequestContext):
     from urllib.parse import urlsplit
-
 
     base = get_settings().prometheus_url
     if not base:

@@ -118,7 +118,6 @@ def _scan_view(namespace: str, job_name: str, cached: bool) -> dict:
 def scan_models(ctx: RequestContext):
     import time
 
-
     namespace = ctx.namespace(query=False)
     cached = stores.model_scans.get(namespace, SCAN_RECORD)
     if cached is not None:

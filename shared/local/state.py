@@ -97,7 +97,6 @@ class StateDir:
         """
         import subprocess
 
-
         fresh = self.path / (RECORDING + ".new")
         fresh.unlink(missing_ok=True)
         env = {**os.environ, "MOTO_ENABLE_RECORDING": "true", "MOTO_RECORDER_FILEPATH": str(fresh)}

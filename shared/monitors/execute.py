@@ -83,7 +83,6 @@ def _git_token(namespace: str, spec: dict[str, Any]) -> str | None:
 
     from kubernetes.client.rest import ApiException
 
-
     try:
         secret = core_v1().read_namespaced_secret(ref["name"], namespace)
     except ApiException as exc:

@@ -24,7 +24,6 @@ def secret_has_key(namespace: str, name: str, keys: tuple[str, ...]) -> bool | N
         return None
     from kubernetes.client.rest import ApiException
 
-
     try:
         secret = core_v1().read_namespaced_secret(name, namespace)
     except ApiException as exc:

@@ -37,7 +37,6 @@ class GitHub:
 
 def token_for(namespace: str, spec: dict[str, Any]) -> str | None:
     if spec.get("gitSecretRef"):
-
         token = _git_token(namespace, spec)
         if token:
             return token

@@ -48,7 +48,6 @@ def on_task_finished(event: Event) -> None:
     elif kind == "validate":
         _validation(repo, annotations[sec_tasks.FINDING], record.name, text, failure)
     elif kind == "patch":
-
         patch_finished(repo, annotations[sec_tasks.FINDING], annotations[sec_tasks.PATCH], text, failure)
 
 
@@ -81,7 +80,6 @@ def _auto_validate(repo, finding_ids: list[str]) -> None:
 
 def _validation(repo, finding_id: str, task: str, text: str | None, failure: str | None) -> None:
     from pydantic import ValidationError
-
 
     if failure:
         validation_finished(repo, finding_id, task, "inconclusive", failure)

@@ -89,7 +89,6 @@ def patch_finished(repo: Record, finding_id: str, patch_id: str, text: str | Non
     """Verify a patch task's answer; a verified proposal leaves a receipt on the finding."""
     from pydantic import ValidationError
 
-
     summary = diff = None
     files: list[str] = []
     error = failure

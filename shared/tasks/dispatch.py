@@ -32,7 +32,6 @@ def on_task_created(event: Event) -> None:
     if record.doc.get("spec", {}).get("suspend"):
         return
     if record.doc.get("spec", {}).get("schedule"):
-
         start_schedule(record)  # a cron parent: the scheduler creates its runs
         return
 

@@ -64,7 +64,6 @@ def run_tick(now: datetime | None = None) -> None:
             if cursor is None:
                 break
     if waiting:
-
         for namespace in sorted(waiting):
             try:
                 drain(namespace, start_task)
@@ -111,7 +110,6 @@ def check_task(namespace: str, name: str, now: datetime) -> bool:
     if phase == "Scheduled":
         fire_schedule(record, now)
     elif phase == "Pending" and not status.get("jobName"):
-
         if queue.cap() > 0:
             queue.enqueue(record)  # idempotent; also recovers a lost created event
             return True

@@ -98,7 +98,6 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
     server_side = [n for n in names or [] if n in SERVER_SIDE_WORKER_TOOLS]
     # A delegated task can always talk to its siblings and parent; a top-level one opts in.
     if coordination_enabled(spec, agent) or parent:
-
         tools += coordination_tools(WorkerContext(client, namespace, name, parent,
                                                   wait_cap_seconds=max(1.0, get_settings().tool_timeout_seconds - 5)))
         server_side = [*MEMORY_TOOL_NAMES, *GITHUB_PR_TOOL_NAMES, *AGENT_TOOL_NAMES, *server_side]

@@ -213,7 +213,6 @@ def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: di
         try:
             prompt = _prompt(spec, agent)
             if validation:
-
                 prompt = validation_prompt(validation) + "\n\n" + prompt
             outcome = asyncio.run(_session(command, env, workspace, prompt, progress, _timeout(spec)))
         except RuntimeFailed as exc:

@@ -96,7 +96,6 @@ def post_result(ctx: RequestContext, namespace: str, task: str):
 def post_plan(ctx: RequestContext, namespace: str, task: str):
     from pydantic import ValidationError
 
-
     _caller_may_write(ctx, namespace)
     try:
         update = PlanUpdate.model_validate(ctx.json_object())
@@ -128,7 +127,6 @@ def get_plan(ctx: RequestContext, namespace: str, task: str):
               summary="Report the task's phase from its worker (Shoal extension)")
 def post_status(ctx: RequestContext, namespace: str, task: str):
     from pydantic import ValidationError
-
 
     _caller_may_write(ctx, namespace)
     try:
@@ -169,7 +167,6 @@ def check_filename(filename: str) -> None:
               responses={201: "Stored", 413: "Over 10 MiB"})
 def post_artifact(ctx: RequestContext, namespace: str, task: str, filename: str):
     import mimetypes
-
 
     _caller_may_write(ctx, namespace)
     check_filename(filename)
@@ -227,7 +224,6 @@ def get_messages(ctx: RequestContext, namespace: str, task: str):
 @router.route("/sessions/<namespace>/<name>/transcript", ["GET"], summary="Session transcript (NDJSON)")
 def get_transcript(ctx: RequestContext, namespace: str, name: str):
     from flask import Response
-
 
     _caller_may_write(ctx, namespace)
     task_name = ctx.args.get("taskName")

@@ -66,17 +66,14 @@ def call_catalog_tool(ctx: RequestContext, namespace: str, tool: str):
 def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: str):
     spec = record_doc.get("spec", {})
     if tool in MEMORY_TOOL_NAMES:
-
         ref = spec.get("agentRef")
         agent = ref.get("name") if isinstance(ref, dict) else ref
         found = memory_tools(namespace, task_name=task, agent_name=agent or "",
                              session_name=(spec.get("sessionRef") or {}).get("name") or "",
                              parent_task=record_doc.get("metadata", {}).get("labels", {}).get("orka.ai/parent-task", ""))
     elif tool in GITHUB_TOOL_NAMES:
-
         found = github_tools(task_context(record_doc), lambda: git_token(namespace, spec))
     elif tool in AGENT_TOOL_NAMES:
-
         found = agent_tools(namespace, task)
     else:
         raise NotFound(f'tool "{tool}" not found')
