@@ -15,7 +15,8 @@ from shared.net.outbound import outbound_client
 API_VERSION = "2022-11-28"
 
 
-def _github_client() -> httpx.Client:
+def github_http() -> httpx.Client:
+    """The guarded client every GitHub REST call of this process shares (through shared.net.pool)."""
     return outbound_client(timeout=30.0)
 
 
@@ -31,7 +32,7 @@ class GitHubClient:
                  accept: str | None = None, raw: bool = False, tolerate: tuple[int, ...] = ()) -> Any:
         """The answer's JSON (or text); None for a `tolerate`d status; UpstreamError for any other."""
         headers = {**self.headers, **({"Accept": accept} if accept else {})}
-        response = pooled("github", _github_client).request(method, self.base_url + path, params=params,
+        response = pooled("github", github_http).request(method, self.base_url + path, params=params,
                                                            json=body, headers=headers)
         if response.status_code in tolerate:
             return None

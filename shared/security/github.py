@@ -1,4 +1,4 @@
-"""The GitHub REST calls of security scans, over the guarded outbound client (timeouts + SSRF guard).
+"""The GitHub REST calls of security scans, over the process's pooled, guarded GitHub client (timeouts + SSRF guard).
 
 The token is the RepositoryScan's `spec.gitSecretRef` Secret (`token`, `password` or `GITHUB_TOKEN`),
 else `SHOAL_SECURITY_GITHUB_TOKEN`; it is only ever sent as the Authorization header.
@@ -11,9 +11,9 @@ from urllib.parse import quote
 
 from shared.config import get_settings
 from shared.errors import UpstreamError
-from shared.github.client import API_VERSION
+from shared.github.client import API_VERSION, github_http
 from shared.monitors.execute import _git_token
-from shared.net.outbound import outbound_client
+from shared.net.pool import pooled
 
 
 class GitHub:
@@ -26,8 +26,8 @@ class GitHub:
 
     def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
              ok: tuple[int, ...] = (200, 201), tolerate: tuple[int, ...] = ()) -> tuple[int, Any]:
-        with outbound_client(timeout=30.0, headers=self.headers) as http:
-            response = http.request(method, self.base_url + path, params=params, json=body)
+        response = pooled("github", github_http).request(method, self.base_url + path, params=params, json=body,
+                                                         headers=self.headers)
         if response.status_code in tolerate:
             return response.status_code, None
         if response.status_code not in ok:
