@@ -259,6 +259,38 @@ def cancel_task(view: View, name: str):
     return render.redirect(f"/console/tasks/{_q(name)}?{urlencode({'namespace': view.namespace})}")
 
 
+RETRY_OF = "shoal.dev/retry-of"
+RETRY_ATTEMPTS = 20
+
+
+@router.route("/console/tasks/<name>/retry", ["POST"], public=True, summary="Retry a task (a new task, same spec)")
+@console_page()
+def retry_task(view: View, name: str):
+    """The API has no retry (Orka has none): a retry is a new task with the same spec and labels, named
+    `<first>-retry-N` (the first free N) and annotated with the first task of the chain. Only ended tasks."""
+    task = view.get(f"/api/v1/tasks/{_q(name)}", namespace=view.namespace)
+    meta, phase = task.get("metadata") or {}, (task.get("status") or {}).get("phase")
+    if phase not in ("Succeeded", "Failed", "Cancelled"):
+        raise ApiError(409, f"task {name} is {phase or 'not started'}: only an ended task can be retried")
+    labels = {k: v for k, v in (meta.get("labels") or {}).items() if not k.startswith("orka.ai/")}
+    base = (meta.get("annotations") or {}).get(RETRY_OF) or name  # a retry of a retry counts from the first
+    annotations = {**{k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith("orka.ai/")},
+                   RETRY_OF: base}
+    for attempt in range(1, RETRY_ATTEMPTS + 1):
+        body = {"name": f"{base}-retry-{attempt}"[:253], "namespace": meta.get("namespace") or view.namespace,
+                "labels": labels, "annotations": annotations, "spec": task.get("spec") or {}}
+        try:
+            created = view.post("/api/v1/tasks", body)
+        except ApiError as exc:
+            if exc.status == 409:
+                continue  # that name is taken: the next one
+            raise
+        made = created.get("metadata") or {}
+        return render.redirect(f"/console/tasks/{_q(made.get('name', ''))}?"
+                               f"{urlencode({'namespace': made.get('namespace', '')})}")
+    raise ApiError(409, f"task {name} has been retried {RETRY_ATTEMPTS} times already")
+
+
 @router.route("/console/tasks/<name>/artifacts/<filename>", ["GET"], public=True, summary="Download an artifact")
 @console_page()
 def artifact(view: View, name: str, filename: str):
