@@ -210,3 +210,34 @@ def test_console_end_to_end(platform, browser, state):
         browser.get(url + path)
         assert "Something went wrong" not in browser.page_source, path
         shot(browser, name)
+
+
+# Every page the console has, for the accessibility audit (the sign-in form is audited signed out).
+AUDITED = ("/console/tasks", "/console/chat", "/console/incidents", "/console/security", "/console/reviews",
+           "/console/memories", "/console/catalog/agents", "/console/jobs", "/console/labrats-agents",
+           "/console/api-keys")
+
+
+def _audit(driver) -> list[str]:
+    """axe-core's WCAG 2 A/AA rules on the current page: the serious and critical violations, readable."""
+    from axe_selenium_python import Axe
+
+    axe = Axe(driver)
+    axe.inject()  # through the driver (DevTools), not a page <script>: the page's CSP stays strict
+    results = axe.run(options='{"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}}')
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in results["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_every_page_passes_an_accessibility_audit(platform, browser):
+    browser.delete_all_cookies()
+    browser.get(platform.url + "/console/sign-in")
+    problems = {"/console/sign-in": _audit(browser)}
+    # The audit can fail: an image without a text alternative is a critical violation.
+    browser.execute_script("document.body.append(Object.assign(document.createElement('img'), {src: '/x.png'}))")
+    assert any(found.startswith("image-alt (critical)") for found in _audit(browser))
+    sign_in(browser, platform.url)
+    for path in AUDITED:
+        browser.get(platform.url + path)
+        problems[path] = _audit(browser)
+    assert {path: found for path, found in problems.items() if found} == {}
