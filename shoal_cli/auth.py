@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
+from shared import yaml_files
 from shoal_cli.config import ConfigError, Context, config_dir
 
 
@@ -81,7 +81,7 @@ def kubectl_token() -> str:
     docs = []
     for path in paths:
         try:
-            docs.append(yaml.safe_load(Path(path).read_text()) or {})
+            docs.append(yaml_files.load(Path(path).read_text()) or {})
         except OSError:
             continue
     if not docs:

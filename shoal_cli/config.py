@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from shared import yaml_files
+
 
 class ConfigError(Exception):
     """The configuration is missing or wrong: a usage error (exit code 2)."""
@@ -72,7 +74,7 @@ class Config:
         if not path.exists():
             return cls(path)
         try:
-            raw = yaml.safe_load(path.read_text()) or {}
+            raw = yaml_files.load(path.read_text()) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
         if not isinstance(raw, dict) or not isinstance(raw.get("contexts") or {}, dict):

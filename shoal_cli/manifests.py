@@ -9,6 +9,8 @@ from typing import Any
 import click
 import yaml
 
+from shared import yaml_files
+
 
 def load_manifests(filename: str) -> list[dict[str, Any]]:
     try:
@@ -16,7 +18,7 @@ def load_manifests(filename: str) -> list[dict[str, Any]]:
     except OSError as exc:
         raise click.UsageError(f"cannot read {filename}: {exc.strerror}") from exc
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = [d for d in yaml_files.load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         raise click.UsageError(f"{filename}: not valid YAML: {exc}") from exc
     out: list[dict[str, Any]] = []

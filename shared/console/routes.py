@@ -21,8 +21,27 @@ from shared.console import api_client, render, session
 from shared.console.api_client import ApiError
 from shared.errors import ShoalError
 from shared.http.api import RequestContext, Router
+from shared.http.models import Reply
 
-router = Router("", dialect="simple", tag="console")
+HTML = Reply("An HTML page (to the sign-in form, 302, without a credential)", media="text/html; charset=utf-8")
+AFTER_FORM = Reply("To the page that shows the result (the POST/redirect/GET pattern)",
+                   media="text/html; charset=utf-8", headers={"Location": "the page to show next"})
+TO_PAGE = {302: Reply("On to the tasks page (through /console/), or to the sign-in form without a credential", media="text/html",
+                     headers={"Location": "the page to show"})}
+RELAY = Reply("The API's SSE stream, relayed as it comes (resumes with Last-Event-ID)", media="text/event-stream")
+
+
+class ConsoleRouter(Router):
+    """Console routes document what a browser gets by default: a page, a redirect after a form, a relay."""
+
+    def route(self, rule: str, methods: Any = ("GET",), *, streaming: bool = False,  # type: ignore[override]
+              responses: dict[int, str | Reply] | None = None, **kwargs: Any) -> Any:
+        if responses is None:
+            responses = {200: RELAY} if streaming else {303: AFTER_FORM} if "POST" in methods else {200: HTML}
+        return super().route(rule, methods, streaming=streaming, responses=responses, **kwargs)
+
+
+router = ConsoleRouter("", dialect="simple", tag="console")
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
                 ".txt": "text/plain; charset=utf-8", ".svg": "image/svg+xml"}
 _STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -126,17 +145,19 @@ def console_page(*, stream: bool = False) -> Callable[[Callable[..., Response]],
 
 
 # -- entry, static, sign-in --------------------------------------------------------------------------
-@router.route("/", ["GET"], public=True, summary="The console (redirect)")
+@router.route("/", ["GET"], public=True, summary="The console (redirect)", responses=TO_PAGE)
 def root(ctx: RequestContext):
     return render.redirect("/console/", 302)
 
 
-@router.route("/console/", ["GET"], public=True, summary="The console home")
+@router.route("/console/", ["GET"], public=True, summary="The console home", responses=TO_PAGE)
 def home(ctx: RequestContext):
     return render.redirect("/console/tasks" if session.credential(ctx.request) else SIGN_IN, 302)
 
 
-@router.route("/console/static/<filename>", ["GET"], public=True, summary="The console's static files")
+@router.route("/console/static/<filename>", ["GET"], public=True, summary="The console's static files",
+              responses={200: Reply("The file, typed by its suffix: text/javascript, text/css or text/plain",
+                                    media="text/javascript")})
 def static(ctx: RequestContext, filename: str):
     path = render.HERE / "static" / filename
     suffix = path.suffix
@@ -257,6 +278,38 @@ def task_events(view: View, name: str):
 def cancel_task(view: View, name: str):
     view.post(f"/api/v1/tasks/{_q(name)}/cancel", namespace=view.namespace)
     return render.redirect(f"/console/tasks/{_q(name)}?{urlencode({'namespace': view.namespace})}")
+
+
+RETRY_OF = "shoal.dev/retry-of"
+RETRY_ATTEMPTS = 20
+
+
+@router.route("/console/tasks/<name>/retry", ["POST"], public=True, summary="Retry a task (a new task, same spec)")
+@console_page()
+def retry_task(view: View, name: str):
+    """The API has no retry (Orka has none): a retry is a new task with the same spec and labels, named
+    `<first>-retry-N` (the first free N) and annotated with the first task of the chain. Only ended tasks."""
+    task = view.get(f"/api/v1/tasks/{_q(name)}", namespace=view.namespace)
+    meta, phase = task.get("metadata") or {}, (task.get("status") or {}).get("phase")
+    if phase not in ("Succeeded", "Failed", "Cancelled"):
+        raise ApiError(409, f"task {name} is {phase or 'not started'}: only an ended task can be retried")
+    labels = {k: v for k, v in (meta.get("labels") or {}).items() if not k.startswith("orka.ai/")}
+    base = (meta.get("annotations") or {}).get(RETRY_OF) or name  # a retry of a retry counts from the first
+    annotations = {**{k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith("orka.ai/")},
+                   RETRY_OF: base}
+    for attempt in range(1, RETRY_ATTEMPTS + 1):
+        body = {"name": f"{base}-retry-{attempt}"[:253], "namespace": meta.get("namespace") or view.namespace,
+                "labels": labels, "annotations": annotations, "spec": task.get("spec") or {}}
+        try:
+            created = view.post("/api/v1/tasks", body)
+        except ApiError as exc:
+            if exc.status == 409:
+                continue  # that name is taken: the next one
+            raise
+        made = created.get("metadata") or {}
+        return render.redirect(f"/console/tasks/{_q(made.get('name', ''))}?"
+                               f"{urlencode({'namespace': made.get('namespace', '')})}")
+    raise ApiError(409, f"task {name} has been retried {RETRY_ATTEMPTS} times already")
 
 
 @router.route("/console/tasks/<name>/artifacts/<filename>", ["GET"], public=True, summary="Download an artifact")

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import yaml
 
+from shared import yaml_files
+
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "deploy" / "base"
 OVERLAYS = ROOT / "deploy" / "overlays"
@@ -57,7 +59,7 @@ def split_image(image: str) -> tuple[str, str | None, str | None]:
 
 def base_image() -> str:
     """The image the committed manifests deploy (deploy/base/kustomization.yaml)."""
-    entry = _image_entry(yaml.safe_load((BASE / "kustomization.yaml").read_text()))
+    entry = _image_entry(yaml_files.load((BASE / "kustomization.yaml").read_text()))
     return f"{entry['newName']}:{entry['newTag']}"
 
 
@@ -73,7 +75,7 @@ def runtime_image(image: str) -> str:
 def _retarget(root: Path, image: str) -> None:
     name, tag, digest = split_image(image)
     path = root / "deploy" / "base" / "kustomization.yaml"
-    kustomization = yaml.safe_load(path.read_text())
+    kustomization = yaml_files.load(path.read_text())
     entry = _image_entry(kustomization)
     entry.pop("newTag", None)
     entry.pop("digest", None)
@@ -81,7 +83,7 @@ def _retarget(root: Path, image: str) -> None:
     entry.update({"digest": digest} if digest else {"newTag": tag})
     path.write_text(yaml.safe_dump(kustomization, sort_keys=False))
     config = root / "deploy" / "base" / "patches" / "config.yaml"
-    doc = yaml.safe_load(config.read_text())
+    doc = yaml_files.load(config.read_text())
     doc["data"]["SHOAL_RUNTIME_IMAGE"] = runtime_image(image)
     config.write_text(yaml.safe_dump(doc, sort_keys=False))
 

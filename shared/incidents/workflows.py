@@ -81,10 +81,10 @@ def _parse(raw: str) -> dict[str, WorkflowEntry]:
     if not raw:
         return entries
     if raw.startswith("@"):
-        import yaml
+        from shared import yaml_files  # deferred: only a file-held catalogue needs YAML, not cold start
 
         with open(raw[1:], encoding="utf-8") as handle:
-            items = yaml.safe_load(handle)
+            items = yaml_files.load(handle)
     else:
         try:
             items = json.loads(raw)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from shared import yaml_files
 
 ROOT = Path(__file__).resolve().parents[2]
 _DURATION = re.compile(r"^PT(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?$")
@@ -15,7 +15,7 @@ _DURATION = re.compile(r"^PT(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:
 
 def load_documents(path: Path) -> list[dict[str, Any]]:
     with path.open() as handle:
-        return [d for d in yaml.safe_load_all(handle) if d]
+        return [d for d in yaml_files.load_all(handle) if d]
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,12 @@ def client(service: str) -> Any:
             import boto3  # lazy: ~200 ms that /healthz never needs
             from botocore.config import Config
 
+            # Checksums only where the API requires them (as before botocore 1.36): many S3-compatible
+            # stores refuse the newer default's aws-chunked trailers, and computing them in Python costs
+            # seconds on a 100 MB upload. TLS and S3's own MD5 on required operations still guard the data.
             config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=5, read_timeout=30,
-                            s3={"addressing_style": "path"})
+                            s3={"addressing_style": "path"}, request_checksum_calculation="when_required",
+                            response_checksum_validation="when_required")
             global _session
             if _session is None:
                 _session = boto3.session.Session()

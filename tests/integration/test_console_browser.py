@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.local.demo_cluster import CRASHING, NAMESPACE
 from shared.local.serve import spawn_moto, wait_http
 from tests.integration.test_faults import wait_until
 from tests.support.local_platform import AUTH, TOKEN, Platform
@@ -72,7 +73,10 @@ def platform(tmp_path_factory):
     script.write_text(json.dumps(SCRIPT))
     proc, url = spawn_moto(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_http(url + "/moto-api/", process=proc)
-    running = Platform(url, extra_env={"SHOAL_MOCK_SCRIPT": str(script)}, stderr=ARTIFACTS.parent / "console-platform.log")
+    # No kubeconfig: the platform serves its demo cluster, which the incident investigation reads.
+    running = Platform(url, extra_env={"SHOAL_MOCK_SCRIPT": str(script),
+                                       "KUBECONFIG": str(script.parent / "no-kubeconfig")},
+                       stderr=ARTIFACTS.parent / "console-platform.log")
     running.state_url = url
     try:
         yield running
@@ -118,8 +122,8 @@ def sign_in(driver, url: str) -> None:
 
 @pytest.fixture
 def state(platform, monkeypatch):
-    """This process's store pointed at the platform's moto, to seed what only a cluster produces
-    (a finished Kubernaut investigation, a security finding)."""
+    """This process's store pointed at the platform's moto, to seed what only a repository scan of a real
+    Git host produces (a security finding)."""
     from shared.config import reset_settings
     from shared.store.clients import reset_clients
 
@@ -170,17 +174,21 @@ def test_console_end_to_end(platform, browser, state):
         wait_for(lambda: api.get(f"/api/v1/memory-proposals/{proposal['id']}").json()["status"] == "accepted",
                  what="the approval")
 
-    # Incidents: a finished Kubernaut investigation shows its root cause.
-    from shared.incidents import sessions
-
-    record = sessions.new_session({"incident_id": "inc-9", "signal_name": "KubePodCrashLooping",
-                                   "resource_namespace": "shop"}, "dev", "dev", [])
-    sessions.change(record.name, lambda d: d.update(status="completed", result={
-        "incident_id": "inc-9", "root_cause": "OOMKilled: limit 64Mi", "investigation_outcome": "actionable"}))
+    # Incidents: a Kubernaut investigation of the demo cluster's crash-looping Deployment, run by the
+    # demo model (no script matches its prompt), opened by its session id; the page follows it live.
+    with httpx.Client(base_url=url, headers=AUTH, timeout=10) as api:
+        submitted = api.post("/api/v1/incident/analyze", json={
+            "incident_id": "inc-9", "remediation_id": "rem-9", "signal_name": "KubePodCrashLooping",
+            "severity": "critical", "signal_source": "prometheus", "resource_namespace": NAMESPACE,
+            "resource_kind": "Deployment", "resource_name": CRASHING, "resource_api_version": "apps/v1",
+            "error_message": "Back-off restarting failed container", "environment": "development",
+            "priority": "P2", "risk_tolerance": "medium", "business_category": "standard", "cluster_name": "demo"})
+        assert submitted.status_code == 202, submitted.text
     browser.get(url + "/console/incidents")
-    _css(browser, "input[name=session]")[0].send_keys(record.name)
+    _css(browser, "input[name=session]")[0].send_keys(submitted.json()["session_id"])
     _css(browser, "form[action='/console/incidents'] button")[0].click()
-    wait_for(lambda: "OOMKilled: limit 64Mi" in _css(browser, "#incident-result")[0].text, what="the root cause")
+    wait_for(lambda: any("DATABASE_URL is not set" in e.text for e in _css(browser, "#incident-result")),
+             timeout=60, what="the root cause")
     shot(browser, "incident")
 
     # Security: dismiss a finding with a reason.
@@ -210,3 +218,34 @@ def test_console_end_to_end(platform, browser, state):
         browser.get(url + path)
         assert "Something went wrong" not in browser.page_source, path
         shot(browser, name)
+
+
+# Every page the console has, for the accessibility audit (the sign-in form is audited signed out).
+AUDITED = ("/console/tasks", "/console/chat", "/console/incidents", "/console/security", "/console/reviews",
+           "/console/memories", "/console/catalog/agents", "/console/jobs", "/console/labrats-agents",
+           "/console/api-keys")
+
+
+def _audit(driver) -> list[str]:
+    """axe-core's WCAG 2 A/AA rules on the current page: the serious and critical violations, readable."""
+    from axe_selenium_python import Axe
+
+    axe = Axe(driver)
+    axe.inject()  # through the driver (DevTools), not a page <script>: the page's CSP stays strict
+    results = axe.run(options='{"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}}')
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in results["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_every_page_passes_an_accessibility_audit(platform, browser):
+    browser.delete_all_cookies()
+    browser.get(platform.url + "/console/sign-in")
+    problems = {"/console/sign-in": _audit(browser)}
+    # The audit can fail: an image without a text alternative is a critical violation.
+    browser.execute_script("document.body.append(Object.assign(document.createElement('img'), {src: '/x.png'}))")
+    assert any(found.startswith("image-alt (critical)") for found in _audit(browser))
+    sign_in(browser, platform.url)
+    for path in AUDITED:
+        browser.get(platform.url + path)
+        problems[path] = _audit(browser)
+    assert {path: found for path, found in problems.items() if found} == {}

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
+
+from shared import yaml_files
 
 CRDS = Path(__file__).resolve().parents[1] / "fixtures" / "crds"
 # (apiVersion, kind) -> (CRD file, schema version) for the custom kinds Shoal's manifests use.
@@ -47,7 +48,7 @@ def closed(schema: Any, *, root: bool = True) -> Any:
 
 @cache
 def crd_schema(filename: str, version: str) -> dict[str, Any]:
-    crd = yaml.safe_load((CRDS / filename).read_text())
+    crd = yaml_files.load((CRDS / filename).read_text())
     schema = next(v for v in crd["spec"]["versions"] if v["name"] == version)["schema"]["openAPIV3Schema"]
     return closed(copy.deepcopy(schema))
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from shared import yaml_files
 from shared.deploy import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def require_kustomize() -> None:
 @cache
 def _rendered(target: str, image: str | None) -> tuple[dict[str, Any], ...]:
     text = render.build("", image, path=DEPLOY / target)
-    return tuple(d for d in yaml.safe_load_all(text) if d)
+    return tuple(d for d in yaml_files.load_all(text) if d)
 
 
 def rendered(target: str, image: str | None = None) -> list[dict[str, Any]]:

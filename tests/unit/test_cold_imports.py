@@ -19,20 +19,44 @@ ROOT = Path(__file__).resolve().parents[2]
 # (opentelemetry: only when OTEL_* turns tracing on; prometheus_client: on the first non-probe request.)
 HEAVY = ("boto3", "botocore", "openai", "anthropic", "kubernetes", "pydantic_settings", "mcp", "opentelemetry",
          "prometheus_client")
+# One interpreter loads functions-framework (which every function loads first anyway), checks that
+# it brought no heavy library, then forks a fresh child per function: each child loads only its own
+# function, as a cold container would, without paying for a new interpreter and Flask each time.
 PROBE = """
-import json, sys
+import json, os, sys
 from functions_framework import create_app
-app = create_app(target=sys.argv[1], source=sys.argv[2])
-client = app.test_client()
-assert client.get('/healthz').status_code == 200
-print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))
+heavy = set(json.loads(sys.argv[1]))
+base = {m.split('.')[0] for m in sys.modules}
+assert not base & heavy, sorted(base & heavy)
+out = {}
+for name, source in json.loads(sys.argv[2]).items():
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        app = create_app(target=name, source=source)
+        assert app.test_client().get('/healthz').status_code == 200
+        os.write(write, json.dumps(sorted({m.split('.')[0] for m in sys.modules})).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        out[name] = json.loads(pipe.read())
+    assert os.waitpid(pid, 0)[1] == 0, name
+print(json.dumps(out))
 """
+NAMES = [f.name for f in functions()]
 
 
-@pytest.mark.parametrize("name", [f.name for f in functions()])
-def test_loading_a_function_and_answering_healthz_imports_no_heavy_library(name):
-    source = ROOT / "functions" / name / "main.py"
-    out = subprocess.run([sys.executable, "-c", PROBE, name, str(source)], capture_output=True, text=True,
-                         cwd=ROOT, check=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
-    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+@pytest.fixture(scope="module")
+def loaded_by_function() -> dict[str, list[str]]:
+    sources = {name: str(ROOT / "functions" / name / "main.py") for name in NAMES}
+    out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(HEAVY), json.dumps(sources)], capture_output=True,
+                         text=True, cwd=ROOT, check=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loading_a_function_and_answering_healthz_imports_no_heavy_library(name, loaded_by_function):
+    loaded = set(loaded_by_function[name])
+    assert "functions_framework" in loaded and "shared" in loaded  # the child really loaded its function
     assert not loaded & set(HEAVY), f"{name} imports {sorted(loaded & set(HEAVY))} at start"

@@ -9,8 +9,8 @@ from pathlib import Path
 import jsonschema
 import kubernetes_validate
 import pytest
-import yaml
 
+from shared import yaml_files
 from shared.events.catalogue import CATALOGUE
 from shared.local import manifests
 from tests.support.crds import CRD_FILES, CRDS, closed
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @cache
 def crd_schema(api_version: str, kind: str) -> dict:
     filename, version = CRD_FILES[(api_version, kind)]
-    crd = yaml.safe_load((CRDS / filename).read_text())
+    crd = yaml_files.load((CRDS / filename).read_text())
     schema = next(v for v in crd["spec"]["versions"] if v["name"] == version)["schema"]["openAPIV3Schema"]
     return closed(copy.deepcopy(schema))
 
@@ -33,7 +33,7 @@ def manifest_documents() -> list[tuple[str, dict]]:
             if path.name == "kustomization.yaml":
                 continue
             docs += [(f"{folder}/{path.name}:{d['kind']}/{d['metadata']['name']}", d)
-                     for d in yaml.safe_load_all(path.read_text()) if d]
+                     for d in yaml_files.load_all(path.read_text()) if d]
     return docs
 
 
@@ -56,7 +56,7 @@ def test_closed_schema_catches_a_misspelt_field():
 
 def test_kustomizations_list_every_manifest_file():
     for folder in ("knative", "infra"):
-        listed = set(yaml.safe_load((ROOT / folder / "kustomization.yaml").read_text())["resources"])
+        listed = set(yaml_files.load((ROOT / folder / "kustomization.yaml").read_text())["resources"])
         present = {p.name for p in (ROOT / folder).glob("*.yaml")} - {"kustomization.yaml"}
         assert listed == present, folder
 

@@ -421,3 +421,25 @@ def test_without_an_api_url_in_a_cluster_pages_are_503(console, monkeypatch):
     console.set_cookie(session.TOKEN_COOKIE, "some-token")
     response = console.get("/console/tasks")
     assert response.status_code == 503 and "SHOAL_API_URL is not set" in text(response)
+
+
+def test_retry_creates_a_new_task_with_the_same_spec_through_the_api(api, signed_in):
+    api.post("/api/v1/tasks", json={"name": "flaky", "type": "ai", "prompt": "try me", "labels": {"team": "a"}})
+    running = signed_in.post("/console/tasks/flaky/retry?namespace=default", data={"csrf": CSRF})
+    assert running.status_code == 409 and "only an ended task can be retried" in text(running)
+    assert api.get("/api/v1/tasks/flaky-retry-1").status_code == 404  # no state change
+    api.post("/api/v1/tasks/flaky/cancel")
+    assert 'action="/console/tasks/flaky/retry?namespace=default"' in text(signed_in.get("/console/tasks/flaky"))
+    refused = signed_in.post("/console/tasks/flaky/retry?namespace=default")
+    assert refused.status_code == 403 and api.get("/api/v1/tasks/flaky-retry-1").status_code == 404
+    first = signed_in.post("/console/tasks/flaky/retry?namespace=default", data={"csrf": CSRF})
+    assert first.status_code == 303 and first.headers["Location"] == "/console/tasks/flaky-retry-1?namespace=default"
+    retried = api.get("/api/v1/tasks/flaky-retry-1").json()
+    assert retried["spec"]["prompt"] == "try me" and retried["metadata"]["labels"]["team"] == "a"
+    assert retried["metadata"]["annotations"]["shoal.dev/retry-of"] == "flaky"
+    api.post("/api/v1/tasks/flaky-retry-1/cancel")
+    again = signed_in.post("/console/tasks/flaky-retry-1/retry?namespace=default", data={"csrf": CSRF})
+    assert again.headers["Location"] == "/console/tasks/flaky-retry-2?namespace=default"
+    second = signed_in.post("/console/tasks/flaky/retry?namespace=default", data={"csrf": CSRF})
+    assert second.headers["Location"] == "/console/tasks/flaky-retry-3?namespace=default"
+    assert signed_in.post("/console/tasks/nope/retry", data={"csrf": CSRF}).status_code == 404

@@ -47,7 +47,8 @@ def _success_documented(route: Route) -> bool:
     if route.response_model is not None:  # the operator's FastAPI-style routes
         return True
     for status, spec in route.responses.items():
-        if 200 <= status < 300 and (status == 204 or (isinstance(spec, Reply) and spec.documented)):
+        # A documented redirect is the success of an HTML form's POST (the console's POST/redirect/GET).
+        if 200 <= status < 400 and (status == 204 or (isinstance(spec, Reply) and spec.documented)):
             return True
     return False
 

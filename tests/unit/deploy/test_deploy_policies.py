@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
+from shared import yaml_files
 from shared.deploy import render
 from shared.settings import Settings
 from shared.store.manifests import BUCKET, PREFIX
@@ -294,7 +294,7 @@ def test_self_hosted_uses_endpoints_and_credentials_and_creates_its_own_tables()
 def test_every_manifest_file_under_deploy_is_used_by_a_kustomization():
     used = set()
     for kustomization in DEPLOY.rglob("kustomization.yaml"):
-        k = yaml.safe_load(kustomization.read_text())
+        k = yaml_files.load(kustomization.read_text())
         entries = k.get("resources", []) + [p["path"] for p in k.get("patches", []) if "path" in p]
         used |= {(kustomization.parent / e).resolve() for e in entries}
     files = {p.resolve() for p in DEPLOY.rglob("*.yaml") if p.name != "kustomization.yaml"}

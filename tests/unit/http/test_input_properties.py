@@ -45,14 +45,14 @@ def depth_of(value) -> int:
     return 0
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
 def test_the_parser_answers_a_value_or_a_400_for_any_bytes(raw):
     with contextlib.suppress(ValueError, InputLimit):
         parse_json(raw)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.integers(min_value=0, max_value=3000), st.sampled_from(["[", '{"k":']))
 def test_any_nesting_is_accepted_up_to_64_and_refused_beyond(depth, opener):
     closer = "]" if opener == "[" else "}"
@@ -64,7 +64,7 @@ def test_any_nesting_is_accepted_up_to_64_and_refused_beyond(depth, opener):
             parse_json(raw)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(json_values, st.integers(min_value=1, max_value=6), st.integers(min_value=1, max_value=6),
        st.integers(min_value=1, max_value=12))
 def test_any_value_within_the_limits_round_trips_and_any_other_is_refused(value, depth, items, chars):
@@ -97,7 +97,7 @@ def test_any_value_within_the_limits_round_trips_and_any_other_is_refused(value,
         reset_settings()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(page_tokens)
 def test_any_page_token_decodes_to_a_key_of_this_list_or_is_a_400(raw):
     try:
@@ -129,7 +129,7 @@ def pipeline():
     return app.test_client()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.text(min_size=1, max_size=300).filter(lambda s: "/" not in s), st.binary(max_size=200))
 def test_any_path_argument_and_body_is_answered_below_500(segment, body):
     from urllib.parse import quote
