@@ -27,6 +27,7 @@ from shared.local.fake_kube import FakeKubeAPI
 from shared.logs import get_logger
 
 ROOT = Path(__file__).resolve().parents[2]
+KUBERNAUT_NAMESPACE = "kubernaut-system"
 REQUESTED = "dev.shoal.investigation.requested"
 AUDIT = "aiagent.response.complete"
 _API_VERSIONS = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1",
@@ -171,6 +172,14 @@ class Platform:
         kube_server, sink_server = _Server(self.kube), _Server(self.sink)
         self._stack += [kube_server.close, sink_server.close]
         self.token = secrets.token_urlsafe(16)
+        # Kubernaut's AI Analysis controller: a ServiceAccount holding Kubernaut's cluster-wide grant
+        # (create services/kubernaut-agent in Shoal's namespace), as in a real installation.
+        self.kubernaut_token = secrets.token_urlsafe(16)
+        self.kube.tokens[self.kubernaut_token] = {"authenticated": True, "user": {
+            "username": f"system:serviceaccount:{KUBERNAUT_NAMESPACE}:aianalysis-controller", "uid": "uid-kubernaut",
+            "groups": ["system:serviceaccounts", f"system:serviceaccounts:{KUBERNAUT_NAMESPACE}",
+                       "system:authenticated"]}}
+        self.kube.authorize = _kubernaut_grant
         for key in _CLEARED:
             self._set(key, None)
         for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -212,7 +221,12 @@ class Platform:
 
     @property
     def auth(self) -> dict[str, str]:
+        """The operator's side (/analyze): the local platform's identity."""
         return {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+
+    @property
+    def kubernaut_auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.kubernaut_token}", "Content-Type": "application/json"}
 
     # -- one scenario ------------------------------------------------------------------------------
     def load(self, scenario: Scenario) -> None:
@@ -245,7 +259,7 @@ class Platform:
 
         answer = Answer(facade="kubernaut", ok=False)
         submitted = self.incidents.post("/api/v1/incident/analyze", data=json.dumps(kubernaut_body(scenario)),
-                                        headers=self.auth)
+                                        headers=self.kubernaut_auth)
         if submitted.status_code != 202:
             answer.error = f"POST /api/v1/incident/analyze answered {submitted.status_code}: {submitted.get_data(True)[:300]}"
             return answer
@@ -260,9 +274,8 @@ class Platform:
             answer.error = f"the investigator answered {delivered.status_code}"
             return answer
         base = f"/api/v1/incident/session/{session}"
-        status = self.incidents.get(base, headers=self.auth).get_json()
-        result = self.incidents.get(f"{base}/result", headers=self.auth)
-        stream = self.incidents.get(f"{base}/stream", headers=self.auth).get_data(as_text=True)
+        status = self.incidents.get(base, headers=self.kubernaut_auth).get_json()
+        result = self.incidents.get(f"{base}/result", headers=self.kubernaut_auth)
         self._audit(answer, mark, "kubernaut", session, scenario.namespace)
         if status.get("status") != "completed" or result.status_code != 200:
             answer.error = f"session {status.get('status')}: {status.get('error', '')}"[:500]
@@ -283,7 +296,7 @@ class Platform:
         if workflow.get("workflowId") == "k8s_patch" or "PATCH" in parameters:
             answer.patch = json.loads(parameters["PATCH"])
             answer.patch_target = {"kind": parameters.get("TARGET_KIND", ""), "name": parameters.get("TARGET_NAME", "")}
-        answer.tool_failures = _stream_failures(stream)
+        answer.tool_failures = _tool_failures(session)
         return answer
 
     def _analyze(self, scenario: Scenario, mark: int) -> Answer:
@@ -304,17 +317,24 @@ class Platform:
         return answer
 
 
-def _stream_failures(stream: str) -> int:
-    failures = 0
-    for line in stream.splitlines():
-        if line.startswith("data: ") and '"tool_result"' in line:
-            try:
-                result = json.loads(line[6:]).get("data", {}).get("result", "")
-            except ValueError:
-                continue
-            if '"success": false' in result:
-                failures += 1
-    return failures
+def _kubernaut_grant(spec: dict[str, Any]) -> bool:
+    """The fake API server's SubjectAccessReview: Kubernaut's ServiceAccount has the cluster-wide grant
+    (create services/kubernaut-agent) and the incidents permissions in its own namespace (its sessions)."""
+    attributes = spec.get("resourceAttributes") or {}
+    if not spec.get("user", "").startswith(f"system:serviceaccount:{KUBERNAUT_NAMESPACE}:"):
+        return False
+    if attributes.get("resource") == "services":
+        return attributes.get("verb") == "create" and attributes.get("name") == "kubernaut-agent"
+    return attributes.get("resource") == "incidents" and attributes.get("namespace") == KUBERNAUT_NAMESPACE
+
+
+def _tool_failures(session_id: str) -> int:
+    """Tool answers with success false, from the session's stream records (a finished session's
+    /stream replays only its `complete` frame, so the records are read where the investigator wrote them)."""
+    from shared.incidents.stream import read
+
+    return sum(1 for _, item in read(session_id) if item.get("type") == "tool_result"
+               and '"success": false' in str((item.get("data") or {}).get("result", "")))
 
 
 def kubernaut_body(scenario: Scenario) -> dict[str, Any]:

@@ -59,7 +59,10 @@ def evidence_checks(scenario: Scenario) -> list[Check]:
     settings = get_settings()
     budget = ToolBudget(settings.incident_tool_cap_per_tool, settings.incident_tool_cap_total,
                         settings.incident_tool_max_failures)
-    tools = kube_tools(scenario.namespace, budget, cluster_wide=True)
+    # As the API grants them: Kubernaut's controller holds the cluster-wide grant (cluster-scoped kinds
+    # readable), the operator's /analyze does not.
+    tools = kube_tools(scenario.namespace, budget,
+                       cluster_wide=scenario.incident.facade == "kubernaut" or scenario.cluster_scoped)
     checks = []
     for call in scenario.reference.calls:
         name = f"evidence {call.tool}({json.dumps(call.args, sort_keys=True)})"

@@ -117,9 +117,18 @@ class IncidentSpec(_Strict):
     body: dict[str, Any] = Field(default_factory=dict)   # fields merged over the generated request body
 
 
+def _text(value: Any) -> Any:
+    """YAML reads 401 or 3000 as numbers; a keyword is text."""
+    if isinstance(value, list):
+        return [_text(v) for v in value]
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
 class Keywords(_Strict):
     required: list[Keyword] = Field(default_factory=list)
     forbidden: list[str] = Field(default_factory=list)
+
+    _texts = field_validator("required", "forbidden", mode="before")(_text)
 
 
 class Objects(_Strict):
@@ -158,6 +167,8 @@ class ReferenceCall(_Strict):
     tool: str
     args: dict[str, Any] = Field(default_factory=dict)
     expect: list[str] = Field(default_factory=list)   # substrings the tool's answer must contain
+
+    _texts = field_validator("expect", mode="before")(_text)
 
 
 class Reference(_Strict):
