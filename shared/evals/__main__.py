@@ -34,11 +34,16 @@ def main() -> None:
 @click.option("--tag", "tags", multiple=True, help="run only scenarios with this tag (repeatable)")
 @click.option("--parallel", type=click.IntRange(1, 32), default=1, show_default=True,
               help="scenarios at once, each in its own worker process")
-def run(mode: str, out: Path | None, root: Path, only: tuple[str, ...], tags: tuple[str, ...], parallel: int) -> None:
-    """Run the scenarios and write the report."""
+@click.option("--fresh", is_flag=True, help="forget the output directory's earlier results instead of resuming")
+def run(mode: str, out: Path | None, root: Path, only: tuple[str, ...], tags: tuple[str, ...], parallel: int,
+        fresh: bool) -> None:
+    """Run the scenarios (resuming an interrupted run in --out) and write the report."""
     from shared.evals import report, runner
 
     out = out or Path("evals") / "runs" / mode
+    if fresh:
+        for name in (runner.RESULTS, runner.RUN, report.REPORT_JSON, report.REPORT_MD):
+            (out / name).unlink(missing_ok=True)
     if mode == "deterministic":
         click.echo(runner.NOT_QUALITY)
 
