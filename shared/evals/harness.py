@@ -270,10 +270,12 @@ class Platform:
             return answer
         headers, body = to_http(requested[0])
         delivered = self.investigator.post("/", headers=headers, data=body)
+        base = f"/api/v1/incident/session/{session}"
         if delivered.status_code != 200:
             answer.error = f"the investigator answered {delivered.status_code}"
+            # a session left investigating would hold one of the 10 capacity slots for the rest of the run
+            self.incidents.post(f"{base}/cancel", headers=self.kubernaut_auth)
             return answer
-        base = f"/api/v1/incident/session/{session}"
         status = self.incidents.get(base, headers=self.kubernaut_auth).get_json()
         result = self.incidents.get(f"{base}/result", headers=self.kubernaut_auth)
         self._audit(answer, mark, "kubernaut", session, scenario.namespace)

@@ -201,8 +201,10 @@ def _describe(mode: str, env: dict[str, str]) -> dict[str, Any]:
     if mode == "deterministic":
         return {"mode": mode, "provider": "scripted (shoal-mock with the scenarios' reference script)",
                 "judge": None, "note": NOT_QUALITY}
-    provider = settings.llm_provider
-    model = settings.llm_model or ""
+    from shared.llm.registry import describe_default
+
+    default = describe_default(settings)
+    provider, model = default["provider"], default["model"] or ""
     note = ("The mock provider without a script is the demo model: plain rules, not an LLM."
             if provider == "mock" else "")
     return {"mode": mode, "provider": provider, "model": model, "judge": settings.eval_judge_model or None,
