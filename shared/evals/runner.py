@@ -225,7 +225,7 @@ def run(out: Path, *, mode: str = "deterministic", root: Path = DEFAULT_DIR, onl
         script_dir = tempfile.TemporaryDirectory(prefix="shoal-eval-")
         script = Path(script_dir.name) / "script.json"
         script.write_text(json.dumps(reference_script(scenarios)))
-        env = {"SHOAL_LLM_PROVIDER": "mock", "SHOAL_MOCK_SCRIPT": str(script)}
+        env = {"SHOAL_LLM_PROVIDER": "mock", "SHOAL_LLM_MODEL": "", "SHOAL_MOCK_SCRIPT": str(script)}
     description = _describe(mode, env)
     run_file = out / RUN
     if run_file.exists():
