@@ -99,9 +99,14 @@ class Cluster(_Strict):
     @field_validator("objects")
     @classmethod
     def _objects(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from shared.investigation.kube_tools import READABLE
+
         for obj in value:
             if not obj.get("kind") or not (obj.get("metadata") or {}).get("name"):
                 raise ValueError("every object needs a kind and metadata.name")
+            if obj["kind"] not in READABLE:  # the tools could never see it (a Secret is never readable)
+                raise ValueError(f"kind {obj['kind']} is not one the investigation tools read; "
+                                 f"one of {', '.join(sorted(READABLE))}")
         return value
 
 

@@ -29,7 +29,7 @@ def test_validate_counts_scenarios_and_tags():
     result = CliRunner().invoke(main, ["validate"])
     assert result.exit_code == 0
     assert result.output.startswith("4") and " scenarios valid; tags: " in result.output
-    assert "chain-of-causation 6" in result.output and "self-resolved 2" in result.output
+    assert "chain-of-causation 6" in result.output and "self-resolved 3" in result.output
 
 
 def test_validate_names_the_file_and_field_of_a_bad_scenario(tmp_path):
@@ -84,3 +84,14 @@ def test_the_markdown_report_lists_failures_with_their_reasons(tmp_path):
     assert "| latency p50 / p95 (s) | 2.0 / 4.0 |" in markdown
     assert "| cost (USD) | 0.002 |" in markdown
     assert markdown.endswith("## Failures\n\n- **net**: mentions x\n")
+
+
+def test_validate_refuses_an_object_the_tools_could_never_read(tmp_path):
+    shutil.copytree(DEFAULT_DIR / "secret-not-found", tmp_path / "secret-not-found")
+    path = tmp_path / "secret-not-found" / "scenario.yaml"
+    path.write_text(path.read_text().replace("  events:\n", "  objects:\n    - {kind: Secret, metadata: {name: x}}\n"
+                                                            "  events:\n", 1))
+    result = CliRunner().invoke(main, ["validate", "--scenarios", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: {path}: cluster.objects: Value error, kind Secret is not one the "
+                                    "investigation tools read; one of ConfigMap, CronJob, DaemonSet, ")
