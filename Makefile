@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # runtimes/package-lock.json. npm ci empties node_modules first, so a stamp from an older lock goes with it.
 RUNTIMES_STAMP := runtimes/node_modules/.installed-$(shell cksum runtimes/package-lock.json | cut -d' ' -f1)
 
-.PHONY: install runtimes run reset test lint format bench events image manifests clean
+.PHONY: install runtimes run reset test eval lint format bench events image manifests clean
 
 # The image, named once in deploy/base/kustomization.yaml (`images:`); override with IMAGE=registry/shoal:tag.
 IMAGE ?= $(shell awk '/newName:/{n=$$2} /newTag:/{t=$$2} END{print n ":" t}' deploy/base/kustomization.yaml)
@@ -41,6 +41,12 @@ reset:
 
 test: install
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# The evaluation harness (docs/evals.md). Without arguments: the deterministic plumbing run of every
+# scenario (no model quality); EVAL_ARGS="--mode model --out evals/runs/NAME" for the configured model.
+EVAL_ARGS ?= --fresh
+eval: install
+	$(PY) -m shared.evals run $(EVAL_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     # /analyze refuses to answer with the mock provider unless this opts in (no silent mock).
     analyze_allow_mock: bool = False
     analyze_retention_days: int = 30
+    # Evaluation harness (docs/evals.md): the judge's model reference ("" = rules only) and prices for
+    # the cost column, a JSON object model → {"input": USD per million tokens, "output": …}.
+    eval_judge_model: str = ""
+    eval_prices: str = ""
     # Catalog (issue 6): the Substrate router that fronts MCP actors ("" = Substrate support off);
     # an MCP actor-backed tool's endpoint is <router>/actors/mcp-<namespace>-<tool><spec.mcp.path>.
     substrate_router_url: str = ""

@@ -69,7 +69,9 @@ around it) with these fields:
   "resolved": true only if the problem has already gone away,
   "remediation_target": {"kind", "name", "namespace"} of the resource to change (often the owner),
   "patch": null, or {"target": {"kind","name","namespace"}, "patch": <strategic merge patch>} changing only
-           container image, env, resources (each container identified by "name") or spec.replicas,
+           container image, env, resources, readiness/liveness/startup probes (httpGet path/port/scheme,
+           tcpSocket or grpc port, delays, periods, timeouts, thresholds) of a Deployment or StatefulSet
+           (each container identified by "name"), or spec.replicas,
   "detected_labels": {string: value} facts about the infrastructure you noticed (e.g. "gitOpsManaged": false)."""
 
 _FENCE = re.compile(r"```(?:json)?\s*(\{.*\})\s*```", re.DOTALL)

@@ -193,7 +193,8 @@ _INTENTS: list[tuple[re.Pattern, set[str], Callable[[re.Match, list[Step]], Repl
 
 # -- investigation ------------------------------------------------------------------------------------
 
-_SUBJECT = re.compile(r"Investigate the failing (?P<kind>\w+) '(?P<name>[^']+)' in namespace '(?P<ns>[^']+)'")
+# The namespace is '' for a cluster-scoped subject (Kubernaut's Node incident).
+_SUBJECT = re.compile(r"Investigate the failing (?P<kind>\w+) '(?P<name>[^']+)' in namespace '(?P<ns>[^']*)'")
 _ERROR_LINE = re.compile(r"error|fatal|panic|exception|fail|cannot|missing|not set|refused|denied", re.I)
 _PULL = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName")
 

@@ -36,8 +36,9 @@ class FakeKubeAPI:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.requests: list[dict[str, Any]] = []
-        self.pod_logs: dict[tuple[str, str], str] = {}
-        self.previous_logs: dict[tuple[str, str], str] = {}  # served for ?previous=true
+        # (namespace, pod) or (namespace, pod, container) → log text
+        self.pod_logs: dict[tuple[str, ...], str] = {}
+        self.previous_logs: dict[tuple[str, ...], str] = {}  # served for ?previous=true
         # token → TokenReview status dict ({"authenticated": True, "user": {...}}) or absent = unauthenticated
         self.tokens: dict[str, dict[str, Any]] = {}
         # SubjectAccessReview spec → allowed?
@@ -55,6 +56,14 @@ class FakeKubeAPI:
         meta.setdefault("creationTimestamp", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
         self.objects[(prefix, resource, namespace, meta["name"])] = obj
         return obj
+
+    def clear(self) -> None:
+        """Forget every object, log and recorded request (a harness reuses one server)."""
+        with self._lock:
+            self.objects.clear()
+            self.pod_logs.clear()
+            self.previous_logs.clear()
+            self.requests.clear()
 
     def _wsgi(self, environ, start_response):
         return self._handle(Request(environ))(environ, start_response)
@@ -89,7 +98,9 @@ class FakeKubeAPI:
                 if (prefix, "pods", ns, name) not in self.objects:
                     return _status(404, "NotFound", f'pods "{name}" not found')
                 logs = self.previous_logs if request.args.get("previous") == "true" else self.pod_logs
-                return Response(logs.get((ns, name), ""), content_type="text/plain")
+                container = request.args.get("container")  # a container's own log, else the pod's
+                text = logs.get((ns, name, container)) if container else None
+                return Response(text if text is not None else logs.get((ns, name), ""), content_type="text/plain")
             if request.method == "POST" and not name:
                 meta = body.setdefault("metadata", {})
                 if not meta.get("name") and meta.get("generateName"):

@@ -15,6 +15,22 @@ def test_secrets_listed_through_the_official_client(fake_kube):
     assert fake_kube.requests[-1]["headers"]["Authorization"] == "Bearer reviewer-token"
 
 
+def test_pod_logs_per_container_and_previous_through_the_official_client(fake_kube):
+    fake_kube.add("/api/v1", "pods", "team", {"metadata": {"name": "web-1"}})
+    fake_kube.pod_logs[("team", "web-1")] = "app log\n"
+    fake_kube.pod_logs[("team", "web-1", "proxy")] = "proxy log\n"
+    fake_kube.previous_logs[("team", "web-1", "proxy")] = "proxy crashed\n"
+    api = core_v1()
+    assert api.read_namespaced_pod_log("web-1", "team") == "app log\n"
+    assert api.read_namespaced_pod_log("web-1", "team", container="proxy") == "proxy log\n"
+    assert api.read_namespaced_pod_log("web-1", "team", container="proxy", previous=True) == "proxy crashed\n"
+    # a container without its own log gets the pod's (as before), the previous log of none is empty
+    assert api.read_namespaced_pod_log("web-1", "team", container="app") == "app log\n"
+    assert api.read_namespaced_pod_log("web-1", "team", previous=True) == ""
+    fake_kube.clear()
+    assert fake_kube.objects == {} and fake_kube.pod_logs == {} and fake_kube.requests == []
+
+
 def test_token_review_round_trip(fake_kube):
     fake_kube.tokens["good"] = {"authenticated": True, "user": {
         "username": "system:serviceaccount:team:worker", "groups": ["system:serviceaccounts"]}}

@@ -108,3 +108,17 @@ def test_probe_changes_outside_the_allow_list_leave_nothing(kind, patch):
     assert result.patch is None
     assert result.reason == ("nothing in the proposed patch is an allowed change "
                              "(container image, env, resources, probes, or replicas)")
+
+
+def test_the_answer_instructions_offer_every_change_the_allow_list_keeps():
+    # The model only proposes what it is told it may patch. The evaluation's probe scenarios found the
+    # instructions still listing image, env, resources and replicas after the allow-list kept probe fixes.
+    from shared.investigation.schema import ANSWER_INSTRUCTIONS
+
+    patch_line = ANSWER_INSTRUCTIONS[ANSWER_INSTRUCTIONS.index('"patch"'):ANSWER_INSTRUCTIONS.index('"detected_labels"')]
+    for kept in ("image", "env", "resources", "readiness/liveness/startup probes", "httpGet path/port/scheme",
+                 "tcpSocket or grpc port", "delays", "thresholds", "Deployment or StatefulSet", "spec.replicas"):
+        assert kept in patch_line, kept
+    probe = {"spec": {"template": {"spec": {"containers": [
+        {"name": "web", "readinessProbe": {"httpGet": {"path": "/ready", "port": 3000}, "periodSeconds": 5}}]}}}}
+    assert filter_patch("Deployment", probe).patch == probe

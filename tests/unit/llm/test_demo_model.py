@@ -103,3 +103,23 @@ def test_a_security_review_describes_the_repository_it_read_and_reports_a_commit
 def test_a_script_still_wins_over_the_rules():
     provider = MockProvider(script=[{"text": "scripted"}])
     assert provider.complete([Message("user", "list agents")], tools=CHAT_TOOLS).text == "scripted"
+
+
+def test_a_cluster_scoped_node_is_investigated_from_its_events():
+    # A Node incident arrives with namespace '' (the engine's first line says so); the demo model used to
+    # fall back to its echo there, which is not a Finding, so every such investigation failed.
+    tools = [ToolSpec(n, "", {}) for n in ("get_resource", "list_events", "pod_logs", "recent_rollouts")]
+    messages = [Message("user", "Investigate the failing Node 'worker-4' in namespace ''.\nReported reason: x")]
+    calls = turn(messages, tools)
+    assert [(c.name, c.arguments) for c in calls.tool_calls] == [
+        ("get_resource", {"kind": "Node", "name": "worker-4"}), ("list_events", {})]
+    node = {"object": {"kind": "Node", "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}},
+            "root_owner": {"kind": "Node", "name": "worker-4", "namespace": ""}}
+    event = {"type": "Warning", "reason": "NodeNotReady", "message": "Node worker-4 status is now: NodeNotReady",
+             "involvedObject": {"kind": "Node", "name": "worker-4"}}
+    messages = answered(messages, calls, [{"success": True, "result": node}, {"success": True, "result": [event]}])
+    finding = json.loads(turn(messages, tools).text)
+    assert finding["root_cause"] == ("Node worker-4 has warning events: "
+                                     "NodeNotReady: Node worker-4 status is now: NodeNotReady.")
+    assert finding["remediation_target"] == {"kind": "Node", "name": "worker-4", "namespace": ""}
+    assert finding["patch"] is None
