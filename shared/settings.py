@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # labrats model aliases (`opus`, `sonnet`, …) → provider model names, over the built-in table
     # (shared/jobs/effective.py MODEL_ALIASES); a JSON object, e.g. {"opus": "claude-opus-4-5"}.
     jobs_model_aliases: str = ""
+    # Images a job's `config.executorImage` may name (Kubernetes executor): comma-separated, each an exact
+    # image reference or a prefix ending in `*`. Empty: no override is allowed (shared/executor/images.py).
+    jobs_executor_images: str = ""
     upload_max_bytes: int = 100 * 1024 * 1024
     callback_timeout_seconds: float = 10.0
     callback_attempts: int = 3

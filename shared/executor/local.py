@@ -20,6 +20,7 @@ from pathlib import Path
 from shared.catalog.git_credentials import local_env
 from shared.config import get_settings
 from shared.executor.base import ExecutorError, JobOutcome, WorkerExit
+from shared.executor.images import LOCAL_NOTE
 from shared.executor.redact import scrub_paths
 from shared.executor.sandbox import PROVIDER, requested, unsupported
 from shared.executor.workspace_inputs import has_inputs, materialise
@@ -94,6 +95,9 @@ class LocalExecutor:
             env[WORKSPACE_ENV] = workspace
         log_path = self._logs / f"{task.namespace}.{job}.log"
         out = open(log_path, "wb")  # noqa: SIM115 - handed to the child, closed by the watcher
+        if spec.get("executorImage"):  # recorded where the job's reader looks: its logs
+            out.write(f"[executor] executorImage {spec['executorImage']} is not applied: {LOCAL_NOTE}\n".encode())
+            out.flush()
         try:
             proc = subprocess.Popen([sys.executable, str(WORKER)], env=env, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
