@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # LLM provider of the `default` entry of the provider registry.
     # azure-openai, ollama, mistral and tgi are issue 20's additions (shared/llm/registry.py).
     llm_provider: Literal["mock", "openai", "anthropic", "openai-compatible", "azure-openai", "ollama", "mistral",
-                          "tgi", "bedrock", "vertex-anthropic"] = "mock"
+                          "tgi", "bedrock", "vertex-anthropic", "gemini"] = "mock"
     llm_model: str | None = None
     llm_base_url: str | None = None
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     azure_openai_api_key: str | None = Field(default=None, validation_alias="AZURE_OPENAI_API_KEY")
     azure_openai_api_version: str = "2024-10-21"
     mistral_api_key: str | None = Field(default=None, validation_alias="MISTRAL_API_KEY")
+    gemini_api_key: str | None = Field(default=None, validation_alias="GEMINI_API_KEY")  # the google-genai SDK's name
     vertex_project: str | None = None
     vertex_region: str = "us-east5"
     vertex_access_token: str | None = None  # else Application Default Credentials (google-auth)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_MODELS = {"mock": "shoal-mock", "openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5",
                   "openai-compatible": None, "azure-openai": None, "ollama": None,
                   "mistral": "mistral-large-latest", "tgi": "tgi", "bedrock": None,
-                  "vertex-anthropic": None}
+                  "vertex-anthropic": None, "gemini": "gemini-2.5-flash"}
 # OpenAI-compatible servers with a known endpoint (None: the base URL must be configured).
 COMPATIBLE_ENDPOINTS = {"ollama": "http://localhost:11434/v1", "mistral": "https://api.mistral.ai/v1", "tgi": None}
 
@@ -115,6 +115,14 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
         return VertexAnthropicProvider(name, model, project=settings.vertex_project, region=settings.vertex_region,
                                        access_token=api_key or settings.vertex_access_token, base_url=base_url,
                                        timeout=settings.llm_timeout_seconds)
+    if kind == "gemini":
+        key = api_key or settings.gemini_api_key
+        if not key:
+            raise Invalid(f"provider {name if name != 'default' else 'gemini'} is configured but "
+                          "GEMINI_API_KEY is not set")
+        from shared.llm.gemini_provider import GeminiProvider  # the google-genai SDK: only when used
+
+        return GeminiProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
     if kind == "azure-openai":
         key = api_key or settings.azure_openai_api_key
         if not base_url or not model or not key:
