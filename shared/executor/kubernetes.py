@@ -32,6 +32,7 @@ from shared.executor.images import refusal
 from shared.executor.kube_common import LOG_LINES, TASK_LABEL, api_error, label_value
 from shared.executor.workspace_inputs import has_inputs
 from shared.kube import batch_v1, core_v1
+from shared.llm.registry import worker_environment
 from shared.logs import get_logger
 from shared.models.worker_contract import (
     INTERNAL_URL_ENV,
@@ -97,7 +98,11 @@ def _worker_env(task: Record, attempt: int) -> list[dict[str, Any]]:
                         ("SHOAL_LLM_PROVIDERS", settings.llm_providers)):
         if value:
             env.append({"name": name, "value": value})
-    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+    # The configured providers' settings and keys (gemini, azure-openai, vertex-anthropic, … too): keys only
+    # as optional references into the `shoal-llm` Secret, never as values in the Job.
+    values, secret_keys = worker_environment(settings)
+    env += [{"name": name, "value": value} for name, value in values]
+    for key in secret_keys:
         env.append({"name": key, "valueFrom": {"secretKeyRef": {"name": LLM_SECRET, "key": key, "optional": True}}})
     # With tracing on: the dispatch span's context and the exporter settings, so the worker's span joins the trace.
     env += [{"name": k, "value": v} for k, v in tracing.worker_env().items()]

@@ -262,6 +262,33 @@ def provider_names(settings: Settings | None = None) -> list[str]:
     return ["default", *sorted(named_providers(settings))]
 
 
+# What a worker process needs, beyond SHOAL_LLM_*, to build providers of each kind: the secret key's
+# variable (read from the `shoal-llm` Secret) and plain settings (copied as values).
+_KIND_SECRETS = {"openai": "OPENAI_API_KEY", "openai-compatible": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY",
+                 "azure-openai": "AZURE_OPENAI_API_KEY", "mistral": "MISTRAL_API_KEY", "gemini": "GEMINI_API_KEY",
+                 "vertex-anthropic": "SHOAL_VERTEX_ACCESS_TOKEN"}
+_KIND_SETTINGS = {"azure-openai": (("SHOAL_AZURE_OPENAI_API_VERSION", "azure_openai_api_version"),),
+                  "vertex-anthropic": (("SHOAL_VERTEX_PROJECT", "vertex_project"), ("SHOAL_VERTEX_REGION", "vertex_region")),
+                  "bedrock": (("AWS_REGION", "aws_region"),)}
+
+
+def worker_environment(settings: Settings) -> tuple[list[tuple[str, str]], list[str]]:
+    """(plain settings, secret variable names) a task's worker needs for the configured providers: the
+    default and every SHOAL_LLM_PROVIDERS entry (its kind's key, and its own apiKeyEnv)."""
+    entries = [(settings.llm_provider, None), *((e["type"], e.get("apiKeyEnv")) for e in named_providers(settings).values())]
+    values: dict[str, str] = {}
+    secrets = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]
+    for kind, key_env in entries:
+        for name in (_KIND_SECRETS.get(kind), key_env):
+            if name and name not in secrets:
+                secrets.append(name)
+        for name, field in _KIND_SETTINGS.get(kind, ()):
+            value = getattr(settings, field, None)
+            if value:
+                values[name] = str(value)
+    return sorted(values.items()), secrets
+
+
 def describe_default(settings: Settings | None = None) -> dict[str, str | None]:
     """Name and model of the default provider, without building it (for /readyz)."""
     settings = settings or get_settings()

@@ -203,3 +203,31 @@ def test_the_job_annotation_keeps_the_notes(function_client):
     job_id = submit(jobs, effort="medium").get_json()["jobId"]
     doc = json.loads(task(job_id)["metadata"]["annotations"]["labrats.work/job"])
     assert doc["notes"] == [EFFORT_LOOP_NOTE]
+
+
+def test_the_worker_job_gets_the_configured_providers_settings_and_key_references(kube_apps, fake_kube,
+                                                                                   event_sink, monkeypatch):
+    """A job's worker builds its provider itself: a gemini default and a vertex-anthropic named provider need
+    their keys (as Secret references, never values) and settings in the Job."""
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("SHOAL_LLM_PROVIDER", "gemini")
+    monkeypatch.setenv("SHOAL_LLM_PROVIDERS", '{"claude": {"type": "vertex-anthropic", "model": "claude-x@1", '
+                                              '"apiKeyEnv": "CLAUDE_VERTEX_TOKEN"}}')
+    monkeypatch.setenv("SHOAL_VERTEX_PROJECT", "acme-ml")
+    monkeypatch.setenv("GEMINI_API_KEY", "never-in-the-job")
+    reset_settings()
+    jobs, dispatcher, _ = kube_apps
+    job_id = submit(jobs).get_json()["jobId"]
+    dispatch(dispatcher, event_sink, job_id)
+    [job] = sent_jobs(fake_kube)
+    env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+    values = {e["name"]: e["value"] for e in env if "value" in e}
+    refs = [e["name"] for e in env if "valueFrom" in e]
+    assert values["SHOAL_LLM_PROVIDER"] == "gemini"
+    assert (values["SHOAL_VERTEX_PROJECT"], values["SHOAL_VERTEX_REGION"]) == ("acme-ml", "us-east5")
+    assert refs == ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "SHOAL_VERTEX_ACCESS_TOKEN",
+                    "CLAUDE_VERTEX_TOKEN"]
+    assert all(e["valueFrom"]["secretKeyRef"] == {"name": "shoal-llm", "key": e["name"], "optional": True}
+               for e in env if "valueFrom" in e)
+    assert "never-in-the-job" not in json.dumps(job)
