@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # LLM provider of the `default` entry of the provider registry.
     # azure-openai, ollama, mistral and tgi are issue 20's additions (shared/llm/registry.py).
     llm_provider: Literal["mock", "openai", "anthropic", "openai-compatible", "azure-openai", "ollama", "mistral",
-                          "tgi", "bedrock", "vertex-anthropic", "gemini"] = "mock"
+                          "tgi", "bedrock", "vertex-anthropic", "gemini", "vertex-gemini"] = "mock"
     llm_model: str | None = None
     llm_base_url: str | None = None
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")

@@ -43,23 +43,25 @@ class GeminiProvider:
     kind = "gemini"
     wire = "gemini"  # never a same-wire proxy target (shared.llm.wire)
 
-    def __init__(self, name: str, model: str, *, api_key: str, base_url: str | None = None,
+    def __init__(self, name: str, model: str, *, api_key: str | None, base_url: str | None = None,
                  timeout: float = 120.0) -> None:
         self.name, self.model = name, model
         # Always a URL, so /readyz probes the endpoint this provider calls (shared/llm/readiness.py).
-        self._api_key, self._base_url, self._timeout = api_key, base_url or DEFAULT_BASE_URL, timeout
+        self._api_key, self._base_url, self._timeout = api_key, base_url or self._default_url(), timeout
         self._client: Any = None
         self._signatures: OrderedDict[str, bytes] = OrderedDict()
         self._ids = itertools.count()
         self._lock = threading.Lock()
+
+    def _default_url(self) -> str:
+        return DEFAULT_BASE_URL
 
     def _sdk(self) -> Any:
         if self._client is None:
             from google import genai
             from google.genai import types
 
-            options = types.HttpOptions(base_url=self._base_url,
-                                        timeout=int(self._timeout * 1000))
+            options = types.HttpOptions(base_url=self._base_url, timeout=int(self._timeout * 1000))
             self._client = genai.Client(api_key=self._api_key, http_options=options)
         return self._client
 
@@ -140,12 +142,12 @@ class GeminiProvider:
 
         if isinstance(exc, errors.APIError):
             detail = exc.message or exc.status or "error"
-            return ProviderError(f"gemini provider error {exc.code}: {detail}", status=exc.code,
+            return ProviderError(f"{self.kind} provider error {exc.code}: {detail}", status=exc.code,
                                  retryable=exc.code in _RETRYABLE)
         name = type(exc).__name__.lower()
         if "connect" in name or "timeout" in name or isinstance(exc, OSError):
-            return unreachable("gemini", self._base_url, exc)
-        return ProviderError(f"gemini provider error: {type(exc).__name__}: {exc}", retryable=False)
+            return unreachable(self.kind, self._base_url, exc)
+        return ProviderError(f"{self.kind} provider error: {type(exc).__name__}: {exc}", retryable=False)
 
     def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
                  max_tokens: int = 4096, temperature: float | None = None,
@@ -192,3 +194,36 @@ class GeminiProvider:
         tokens = Usage(int(getattr(usage, "prompt_token_count", 0) or 0),
                        int(getattr(usage, "candidates_token_count", 0) or 0))
         return Completion(text, calls, stop, tokens, model or self.model)  # type: ignore[arg-type]
+
+
+class VertexGeminiProvider(GeminiProvider):
+    """Gemini models on Vertex AI through the same SDK (`vertexai=True`): the model is the Vertex model name
+    (`gemini-2.5-pro`), in SHOAL_VERTEX_PROJECT / SHOAL_VERTEX_REGION; SHOAL_VERTEX_ACCESS_TOKEN as a bearer
+    token when set, else Application Default Credentials (google-auth)."""
+
+    kind = "vertex-gemini"
+    wire = "vertex-gemini"
+
+    def __init__(self, name: str, model: str, *, project: str, region: str, access_token: str | None,
+                 base_url: str | None = None, timeout: float = 120.0) -> None:
+        self._project, self._region, self._access_token = project, region, access_token
+        super().__init__(name, model, api_key=None, base_url=base_url, timeout=timeout)
+
+    def _default_url(self) -> str:
+        region = self._region
+        return "https://aiplatform.googleapis.com" if region == "global" else f"https://{region}-aiplatform.googleapis.com"
+
+    def _sdk(self) -> Any:
+        if self._client is None:
+            from google import genai
+            from google.genai import types
+
+            credentials = None
+            if self._access_token:
+                from google.oauth2.credentials import Credentials
+
+                credentials = Credentials(token=self._access_token)
+            options = types.HttpOptions(base_url=self._base_url, timeout=int(self._timeout * 1000))
+            self._client = genai.Client(vertexai=True, project=self._project, location=self._region,
+                                        credentials=credentials, http_options=options)
+        return self._client

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_MODELS = {"mock": "shoal-mock", "openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5",
                   "openai-compatible": None, "azure-openai": None, "ollama": None,
                   "mistral": "mistral-large-latest", "tgi": "tgi", "bedrock": None,
-                  "vertex-anthropic": None, "gemini": "gemini-2.5-flash"}
+                  "vertex-anthropic": None, "gemini": "gemini-2.5-flash", "vertex-gemini": "gemini-2.5-flash"}
 # OpenAI-compatible servers with a known endpoint (None: the base URL must be configured).
 COMPATIBLE_ENDPOINTS = {"ollama": "http://localhost:11434/v1", "mistral": "https://api.mistral.ai/v1", "tgi": None}
 
@@ -123,6 +123,14 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
         from shared.llm.gemini_provider import GeminiProvider  # the google-genai SDK: only when used
 
         return GeminiProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
+    if kind == "vertex-gemini":
+        if not settings.vertex_project:
+            raise Invalid("provider vertex-gemini needs SHOAL_VERTEX_PROJECT")
+        from shared.llm.gemini_provider import VertexGeminiProvider  # the google-genai SDK: only when used
+
+        return VertexGeminiProvider(name, model, project=settings.vertex_project, region=settings.vertex_region,
+                                    access_token=api_key or settings.vertex_access_token, base_url=base_url,
+                                    timeout=settings.llm_timeout_seconds)
     if kind == "azure-openai":
         key = api_key or settings.azure_openai_api_key
         if not base_url or not model or not key:
@@ -266,9 +274,10 @@ def provider_names(settings: Settings | None = None) -> list[str]:
 # variable (read from the `shoal-llm` Secret) and plain settings (copied as values).
 _KIND_SECRETS = {"openai": "OPENAI_API_KEY", "openai-compatible": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY",
                  "azure-openai": "AZURE_OPENAI_API_KEY", "mistral": "MISTRAL_API_KEY", "gemini": "GEMINI_API_KEY",
-                 "vertex-anthropic": "SHOAL_VERTEX_ACCESS_TOKEN"}
+                 "vertex-anthropic": "SHOAL_VERTEX_ACCESS_TOKEN", "vertex-gemini": "SHOAL_VERTEX_ACCESS_TOKEN"}
 _KIND_SETTINGS = {"azure-openai": (("SHOAL_AZURE_OPENAI_API_VERSION", "azure_openai_api_version"),),
                   "vertex-anthropic": (("SHOAL_VERTEX_PROJECT", "vertex_project"), ("SHOAL_VERTEX_REGION", "vertex_region")),
+                  "vertex-gemini": (("SHOAL_VERTEX_PROJECT", "vertex_project"), ("SHOAL_VERTEX_REGION", "vertex_region")),
                   "bedrock": (("AWS_REGION", "aws_region"),)}
 
 

@@ -3,7 +3,7 @@
 `POST /<version>/models/<model>:generateContent` (the SDK picks the version; 3.3.0 sends v1) answers one GenerateContentResponse;
 `POST /<version>/models/<model>:streamGenerateContent?alt=sse` answers Server-Sent Events, one
 `data: <GenerateContentResponse>` per chunk separated by CRLF CRLF, as Google's servers send them.
-The key must arrive as `x-goog-api-key`. Each request consumes the next scripted step:
+The key must arrive as `x-goog-api-key` (or, given `bearer`, as Vertex AI's `Authorization: Bearer`). Each request consumes the next scripted step:
     {"text": "..."}                                          a text answer (streamed in pieces)
     {"tool_calls": [{"name": "...", "arguments": {...}}]}    function calls (optionally with "text"); each
                                                              carries a thoughtSignature, as Gemini 3 sends
@@ -31,8 +31,9 @@ def signature(n: int) -> str:
 
 
 class ScriptedGemini(BackgroundServer):
-    def __init__(self, script: list[dict[str, Any]], *, key: str = "gm-key", model: str = "gemini-2.5-flash") -> None:
-        self.script, self.key, self.model = list(script), key, model
+    def __init__(self, script: list[dict[str, Any]], *, key: str = "gm-key", model: str = "gemini-2.5-flash",
+                 bearer: str | None = None) -> None:
+        self.script, self.key, self.model, self.bearer = list(script), key, model, bearer
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._calls = 0
@@ -47,7 +48,10 @@ class ScriptedGemini(BackgroundServer):
             self.requests.append({"method": request.method, "path": request.path, "query": dict(request.args),
                                   "headers": dict(request.headers), "json": body})
             step = self.script.pop(0) if self.script else {"text": "scripted"}
-        if request.headers.get("x-goog-api-key") != self.key:
+        if self.bearer is not None:  # Vertex AI: an OAuth access token
+            if request.headers.get("Authorization") != f"Bearer {self.bearer}":
+                return _error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
+        elif request.headers.get("x-goog-api-key") != self.key:
             return _error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")
         if "error" in step:
             e = step["error"]

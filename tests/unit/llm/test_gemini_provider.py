@@ -151,3 +151,24 @@ def test_an_assistant_tool_call_without_a_signature_is_sent_without_one(gemini):
         contents = server.requests[0]["json"]["contents"]
         assert contents[1] == {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {}}}]}
         assert contents[2]["parts"][0]["functionResponse"]["name"] == "get_weather"
+
+
+def test_vertex_gemini_calls_the_publisher_model_with_the_bearer_token(monkeypatch):
+    from shared.config import get_settings, reset_settings
+
+    for key, value in {"SHOAL_VERTEX_PROJECT": "acme-ml", "SHOAL_VERTEX_REGION": "europe-west4",
+                       "SHOAL_VERTEX_ACCESS_TOKEN": "ya29.vertex", "SHOAL_LLM_MODEL": "gemini-2.5-pro"}.items():
+        monkeypatch.setenv(key, value)
+    reset_settings()
+    clear_provider_cache()
+    with ScriptedGemini([{"text": "from vertex"}, {"text": "streamed from vertex"}], bearer="ya29.vertex") as server:
+        provider = build_provider("vertex-gemini", name="default", model=None, settings=get_settings(),
+                                  base_url=server.url)
+        assert provider.complete([Message(role="user", content="hi")]).text == "from vertex"
+        events = list(provider.stream([Message(role="user", content="hi")]))
+        assert events[-1].completion.text == "streamed from vertex"
+        # The SDK picks the Vertex API version (3.3.0: v1beta1).
+        prefix = "/v1beta1/projects/acme-ml/locations/europe-west4/publishers/google/models/gemini-2.5-pro"
+        assert [r["path"] for r in server.requests] == [f"{prefix}:generateContent", f"{prefix}:streamGenerateContent"]
+        assert all(r["headers"]["Authorization"] == "Bearer ya29.vertex" for r in server.requests)
+    clear_provider_cache()
