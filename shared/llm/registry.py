@@ -107,14 +107,8 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
 
         return BedrockAnthropicProvider(name, model, region=settings.aws_region, base_url=base_url,
                                         timeout=settings.llm_timeout_seconds)
-    if kind == "vertex-anthropic":
-        if not model or not settings.vertex_project:
-            raise Invalid("provider vertex-anthropic needs SHOAL_LLM_MODEL and SHOAL_VERTEX_PROJECT")
-        from shared.llm.vertex_provider import VertexAnthropicProvider
-
-        return VertexAnthropicProvider(name, model, project=settings.vertex_project, region=settings.vertex_region,
-                                       access_token=api_key or settings.vertex_access_token, base_url=base_url,
-                                       timeout=settings.llm_timeout_seconds)
+    if kind in ("vertex-anthropic", "vertex-gemini"):
+        return _vertex(kind, name=name, model=model, settings=settings, api_key=api_key, base_url=base_url)
     if kind == "gemini":
         key = api_key or settings.gemini_api_key
         if not key:
@@ -123,14 +117,6 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
         from shared.llm.gemini_provider import GeminiProvider  # the google-genai SDK: only when used
 
         return GeminiProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
-    if kind == "vertex-gemini":
-        if not settings.vertex_project:
-            raise Invalid("provider vertex-gemini needs SHOAL_VERTEX_PROJECT")
-        from shared.llm.gemini_provider import VertexGeminiProvider  # the google-genai SDK: only when used
-
-        return VertexGeminiProvider(name, model, project=settings.vertex_project, region=settings.vertex_region,
-                                    access_token=api_key or settings.vertex_access_token, base_url=base_url,
-                                    timeout=settings.llm_timeout_seconds)
     if kind == "azure-openai":
         key = api_key or settings.azure_openai_api_key
         if not base_url or not model or not key:
@@ -149,6 +135,21 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
 
         return AnthropicProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
     raise Invalid(f"unknown provider type {kind!r}")
+
+
+def _vertex(kind: str, *, name: str, model: str | None, settings: Settings, api_key: str | None,
+            base_url: str | None) -> Provider:
+    """Anthropic models (the anthropic SDK's AnthropicVertex) or Gemini models (google-genai) on Vertex AI."""
+    if not model or not settings.vertex_project:
+        raise Invalid(f"provider {kind} needs SHOAL_LLM_MODEL and SHOAL_VERTEX_PROJECT")
+    # Each SDK is imported only when its provider is used.
+    if kind == "vertex-gemini":
+        from shared.llm.gemini_provider import VertexGeminiProvider as Vertex
+    else:
+        from shared.llm.vertex_provider import VertexAnthropicProvider as Vertex  # type: ignore[assignment]
+    return Vertex(name, model, project=settings.vertex_project, region=settings.vertex_region,
+                  access_token=api_key or settings.vertex_access_token, base_url=base_url,
+                  timeout=settings.llm_timeout_seconds)
 
 
 def _compatible(kind: str, *, name: str, model: str | None, settings: Settings, api_key: str | None,
