@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # LLM provider of the `default` entry of the provider registry.
     # azure-openai, ollama, mistral and tgi are issue 20's additions (shared/llm/registry.py).
     llm_provider: Literal["mock", "openai", "anthropic", "openai-compatible", "azure-openai", "ollama", "mistral",
-                          "tgi", "bedrock", "vertex-anthropic"] = "mock"
+                          "tgi", "bedrock", "vertex-anthropic", "gemini", "vertex-gemini"] = "mock"
     llm_model: str | None = None
     llm_base_url: str | None = None
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     azure_openai_api_key: str | None = Field(default=None, validation_alias="AZURE_OPENAI_API_KEY")
     azure_openai_api_version: str = "2024-10-21"
     mistral_api_key: str | None = Field(default=None, validation_alias="MISTRAL_API_KEY")
+    gemini_api_key: str | None = Field(default=None, validation_alias="GEMINI_API_KEY")  # the google-genai SDK's name
     vertex_project: str | None = None
     vertex_region: str = "us-east5"
     vertex_access_token: str | None = None  # else Application Default Credentials (google-auth)
@@ -101,6 +102,9 @@ class Settings(BaseSettings):
     # labrats model aliases (`opus`, `sonnet`, …) → provider model names, over the built-in table
     # (shared/jobs/effective.py MODEL_ALIASES); a JSON object, e.g. {"opus": "claude-opus-4-5"}.
     jobs_model_aliases: str = ""
+    # Images a job's `config.executorImage` may name (Kubernetes executor): comma-separated, each an exact
+    # image reference or a prefix ending in `*`. Empty: no override is allowed (shared/executor/images.py).
+    jobs_executor_images: str = ""
     upload_max_bytes: int = 100 * 1024 * 1024
     callback_timeout_seconds: float = 10.0
     callback_attempts: int = 3

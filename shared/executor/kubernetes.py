@@ -9,6 +9,9 @@
   (reason WorkerLost, retried per `retryPolicy` like a lapsed lease);
 - `activeDeadlineSeconds` comes from `spec.timeout`; `backoffLimit` is 0 because retries are the
   scheduler's (per `retryPolicy`), so a failed pod is a failed attempt;
+- a worker task's `spec.executorImage` (a labrats job's `config.executorImage`) replaces the worker's
+  image only when SHOAL_JOBS_EXECUTOR_IMAGES allows it (shared/executor/images.py); otherwise the
+  attempt fails to start with the reason, never runs the image;
 - a `spec.workspace.gitRepo` is cloned by an init container into an emptyDir mounted at /workspace;
 - every object carries `orka.ai/*` labels, so a task's Jobs and pods are found by label;
 - a task with an enabled `spec.execution.workspace` runs the same pod in an agent-sandbox Sandbox
@@ -25,9 +28,11 @@ from shared.config import get_settings
 from shared.duration import parse_go_duration
 from shared.executor import sandbox
 from shared.executor.base import ExecutorError, JobOutcome, WorkerExit
+from shared.executor.images import refusal
 from shared.executor.kube_common import LOG_LINES, TASK_LABEL, api_error, label_value
 from shared.executor.workspace_inputs import has_inputs
 from shared.kube import batch_v1, core_v1
+from shared.llm.registry import worker_environment
 from shared.logs import get_logger
 from shared.models.worker_contract import (
     INTERNAL_URL_ENV,
@@ -93,7 +98,11 @@ def _worker_env(task: Record, attempt: int) -> list[dict[str, Any]]:
                         ("SHOAL_LLM_PROVIDERS", settings.llm_providers)):
         if value:
             env.append({"name": name, "value": value})
-    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+    # The configured providers' settings and keys (gemini, azure-openai, vertex-anthropic, … too): keys only
+    # as optional references into the `shoal-llm` Secret, never as values in the Job.
+    values, secret_keys = worker_environment(settings)
+    env += [{"name": name, "value": value} for name, value in values]
+    for key in secret_keys:
         env.append({"name": key, "valueFrom": {"secretKeyRef": {"name": LLM_SECRET, "key": key, "optional": True}}})
     # With tracing on: the dispatch span's context and the exporter settings, so the worker's span joins the trace.
     env += [{"name": k, "value": v} for k, v in tracing.worker_env().items()]
@@ -149,6 +158,18 @@ def _add_worker_workspace(task: Record, pod: dict[str, Any], container: dict[str
     container["env"] += [{"name": WORKSPACE_ENV, "value": WORKSPACE}, *job_env(task.namespace, spec)]
 
 
+def _override_image(spec: dict[str, Any], container: dict[str, Any]) -> None:
+    """The allowed `spec.executorImage` in place of the worker (or runtimes) image; checked again here,
+    whoever wrote the spec, because the policy is the executor's."""
+    image = spec.get("executorImage")
+    if not image:
+        return
+    reason = refusal(str(image))
+    if reason:
+        raise ExecutorError(f"executorImage {reason}")
+    container["image"] = str(image)
+
+
 def build_job(task: Record, attempt: int) -> dict[str, Any]:
     """The Job for one attempt of a task (a plain dict: exactly what is sent to the API)."""
     settings = get_settings()
@@ -173,6 +194,7 @@ def build_job(task: Record, attempt: int) -> dict[str, Any]:
     workspace = spec.get("workspace") or {}
     if kind != "container":
         _add_worker_workspace(task, pod, container)
+        _override_image(spec, container)
     elif workspace.get("gitRepo"):
         clone = ["clone", "--depth", str(int(workspace.get("depth") or 1))]
         if workspace.get("branch"):

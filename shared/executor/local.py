@@ -20,9 +20,11 @@ from pathlib import Path
 from shared.catalog.git_credentials import local_env
 from shared.config import get_settings
 from shared.executor.base import ExecutorError, JobOutcome, WorkerExit
+from shared.executor.images import LOCAL_NOTE
 from shared.executor.redact import scrub_paths
 from shared.executor.sandbox import PROVIDER, requested, unsupported
 from shared.executor.workspace_inputs import has_inputs, materialise
+from shared.llm.registry import worker_environment
 from shared.logs import get_logger
 from shared.models.worker_contract import (
     INTERNAL_URL_ENV,
@@ -43,7 +45,7 @@ _PASS_ENV = ("PATH", "HOME", "LANG", "PYTHONPATH", "SHOAL_LLM_PROVIDER", "SHOAL_
              "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SHOAL_MOCK_SCRIPT", "SHOAL_LLM_TIMEOUT_SECONDS",
              "SHOAL_AGENT_MAX_ITERATIONS", "SHOAL_TOOL_TIMEOUT_SECONDS",
              "SHOAL_RUNTIMES_DIR", "SHOAL_OUTBOUND_ALLOW", "SHOAL_GITHUB_GIT_URL", "SHOAL_GIT_AUTHOR_NAME",
-             "SHOAL_GIT_AUTHOR_EMAIL")
+             "SHOAL_GIT_AUTHOR_EMAIL", "SHOAL_LLM_PROVIDERS")
 
 
 class LocalExecutor:
@@ -79,6 +81,10 @@ class LocalExecutor:
                                 + ("" if engine else "; no docker or podman found for local runs"))
         settings = get_settings()
         env = {k: v for k, v in os.environ.items() if k in _PASS_ENV or k.startswith("OTEL_")}
+        # The configured providers' settings and keys (shared/llm/registry.py worker_environment), as in a Job.
+        values, secret_keys = worker_environment(settings)
+        env.update(dict(values))
+        env.update({k: os.environ[k] for k in secret_keys if k in os.environ})
         env.update(tracing.worker_env())  # the dispatch span's context, for the worker's own span
         # The spec (up to the API's 15 MiB) and the resolved agent are read through the worker API:
         # one environment variable holds at most 128 KiB.
@@ -94,6 +100,9 @@ class LocalExecutor:
             env[WORKSPACE_ENV] = workspace
         log_path = self._logs / f"{task.namespace}.{job}.log"
         out = open(log_path, "wb")  # noqa: SIM115 - handed to the child, closed by the watcher
+        if spec.get("executorImage"):  # recorded where the job's reader looks: its logs
+            out.write(f"[executor] executorImage {spec['executorImage']} is not applied: {LOCAL_NOTE}\n".encode())
+            out.flush()
         try:
             proc = subprocess.Popen([sys.executable, str(WORKER)], env=env, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)

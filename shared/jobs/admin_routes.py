@@ -12,6 +12,7 @@ from shared.errors import Invalid, NotFound, Unauthorized, Unavailable, Upstream
 from shared.http import RequestContext, Router, json_response
 from shared.jobs import sources as source_model
 from shared.jobs import stores
+from shared.jobs.effective import check_executor_image
 from shared.kube_resources import BadResources, check_resources
 from shared.net.outbound import outbound_client
 from shared.store import AlreadyExists, counters
@@ -110,6 +111,8 @@ def _validate_config(body: dict[str, Any]) -> None:
     for key in _CONFIG_STRINGS:
         if key in body and not isinstance(body[key], str):
             raise Invalid(f"{key} must be a string")
+    if body.get("executorImage"):
+        check_executor_image(body["executorImage"], "executorImage")
     for key in ("executorResources", "providers"):
         if key in body and not isinstance(body[key], dict):
             raise Invalid(f"{key} must be an object")

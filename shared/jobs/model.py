@@ -100,5 +100,6 @@ def detail(record: Record, result: str | None, logs: list[str]) -> dict[str, Any
         "pipeline": job.get("pipeline"),
         "metadata": job.get("metadata") or {},
         "message": status.get("message"),
+        "notes": job.get("notes") or [],  # config this deployment could not apply (shared/jobs/effective.py)
     })
     return body

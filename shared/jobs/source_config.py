@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from shared.errors import Invalid
+from shared.jobs.effective import check_executor_image
 from shared.jobs.submit import EFFORTS, PROVIDERS
 
 FIELDS = ("model", "effort", "provider", "fast", "timeoutMs", "maxTurns", "executorImage", "reactEnabled",
@@ -31,6 +32,8 @@ def _check_settings(value: Any, where: str) -> dict[str, Any]:
         name = f"{where}.{key}"
         if key in ("model", "executorImage") and (not isinstance(item, str) or not item):
             raise Invalid(f"{name} must be a non-empty string")
+        if key == "executorImage":
+            check_executor_image(item, name)
         if key == "effort" and item not in EFFORTS:
             raise Invalid(f"{name} must be one of {', '.join(EFFORTS)}")
         if key == "provider" and item not in PROVIDERS:

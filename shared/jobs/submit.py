@@ -13,7 +13,7 @@ from shared.auth.namespaces import resolve_namespace
 from shared.auth.principal import Principal
 from shared.errors import Invalid
 from shared.jobs import stores
-from shared.jobs.effective import effective_config, task_ai
+from shared.jobs.effective import effective_config, executor_fields, task_ai
 from shared.jobs.model import (
     CHAIN_LABEL,
     DEFAULT_MAX_TURNS,
@@ -184,7 +184,11 @@ def create_job(job: dict[str, Any], principal: Principal, *, chain: dict[str, An
                trigger: dict[str, Any] | None = None) -> Record:
     """Create the task of a validated job (plus its index entries and counters); returns the task."""
     namespace = resolve_namespace(principal, None)
-    job = {**job, "config": effective_config(namespace, job["config"])}
+    own = job["config"]
+    job = {**job, "config": effective_config(namespace, own)}
+    extra, notes = executor_fields(namespace, job, own)
+    if notes:  # settings this deployment cannot apply: said on the job, never silently dropped
+        job["notes"] = notes
     doc = {**job, "chain": chain, "trigger": trigger}
     labels = {JOB_LABEL: "true", SOURCE_LABEL: _label_value(job["source"]), TYPE_LABEL: _label_value(job["type"])}
     if chain:
@@ -198,6 +202,7 @@ def create_job(job: dict[str, Any], principal: Principal, *, chain: dict[str, An
         body["ai"] = ai
     if config.get("executorResources"):
         body["resources"] = config["executorResources"]
+    body.update(extra)
     setup = job.get("workspaceSetup") or {}
     if setup.get("gitRepo"):  # the executor clones it into the task's workspace
         body["workspace"] = {k: v for k, v in (("gitRepo", setup["gitRepo"]), ("branch", setup.get("gitRef")),

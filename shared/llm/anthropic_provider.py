@@ -17,6 +17,13 @@ from shared.llm.base import (
 )
 from shared.llm.wire import SameWire
 
+# Error types of a failed stream that a retry may cure: Anthropic's SSE `error` events, and Bedrock's
+# exception frames (botocore names them by their `:exception-type`).
+RETRYABLE_STREAM_ERRORS = frozenset({
+    "overloaded_error", "rate_limit_error", "api_error", "timeout_error",
+    "throttlingException", "serviceUnavailableException", "internalServerException",
+    "modelStreamErrorException", "modelTimeoutException"})
+
 
 def to_anthropic(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
     """(system prompt, messages) with tool results as user tool_result blocks."""
@@ -78,17 +85,24 @@ class AnthropicProvider(SameWire):
         return kwargs
 
     def _error(self, exc: Exception) -> ProviderError:
+        """The SDK's failure as a ProviderError naming this provider's kind (bedrock and vertex-anthropic
+        share this client code); an error event inside a 200 stream is named by its type, not by 200."""
         import anthropic
 
+        if isinstance(exc, anthropic.APIStatusError) and exc.status_code == 200:
+            error = exc.body.get("error") if isinstance(exc.body, dict) else None
+            kind = error.get("type") if isinstance(error, dict) else None
+            message = error.get("message") if isinstance(error, dict) else None
+            return ProviderError(f"{self.kind} provider error: {kind or 'stream error'}: {message or exc.message}",
+                                 retryable=kind in RETRYABLE_STREAM_ERRORS)
         if isinstance(exc, anthropic.APIStatusError):
-            return ProviderError(f"anthropic provider error {exc.status_code}: {exc.message}", status=exc.status_code,
-                                 retryable=exc.status_code in (429, 500, 502, 503, 529))
+            return ProviderError(f"{self.kind} provider error {exc.status_code}: {exc.message}",
+                                 status=exc.status_code, retryable=exc.status_code in (429, 500, 502, 503, 529))
         if isinstance(exc, anthropic.APIConnectionError):
             from shared.llm.base import unreachable
-            from shared.llm.wire import base_url_for
 
-            return unreachable("anthropic", base_url_for("anthropic", self._base_url), exc)
-        return ProviderError(f"anthropic provider error: {type(exc).__name__}", retryable=True)
+            return unreachable(self.kind, str(self._sdk().base_url).rstrip("/"), exc)
+        return ProviderError(f"{self.kind} provider error: {type(exc).__name__}", retryable=True)
 
     def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
                  max_tokens: int = 4096, temperature: float | None = None,

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_MODELS = {"mock": "shoal-mock", "openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5",
                   "openai-compatible": None, "azure-openai": None, "ollama": None,
                   "mistral": "mistral-large-latest", "tgi": "tgi", "bedrock": None,
-                  "vertex-anthropic": None}
+                  "vertex-anthropic": None, "gemini": "gemini-2.5-flash", "vertex-gemini": "gemini-2.5-flash"}
 # OpenAI-compatible servers with a known endpoint (None: the base URL must be configured).
 COMPATIBLE_ENDPOINTS = {"ollama": "http://localhost:11434/v1", "mistral": "https://api.mistral.ai/v1", "tgi": None}
 
@@ -107,14 +107,16 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
 
         return BedrockAnthropicProvider(name, model, region=settings.aws_region, base_url=base_url,
                                         timeout=settings.llm_timeout_seconds)
-    if kind == "vertex-anthropic":
-        if not model or not settings.vertex_project:
-            raise Invalid("provider vertex-anthropic needs SHOAL_LLM_MODEL and SHOAL_VERTEX_PROJECT")
-        from shared.llm.vertex_provider import VertexAnthropicProvider
+    if kind in ("vertex-anthropic", "vertex-gemini"):
+        return _vertex(kind, name=name, model=model, settings=settings, api_key=api_key, base_url=base_url)
+    if kind == "gemini":
+        key = api_key or settings.gemini_api_key
+        if not key:
+            raise Invalid(f"provider {name if name != 'default' else 'gemini'} is configured but "
+                          "GEMINI_API_KEY is not set")
+        from shared.llm.gemini_provider import GeminiProvider  # the google-genai SDK: only when used
 
-        return VertexAnthropicProvider(name, model, project=settings.vertex_project, region=settings.vertex_region,
-                                       access_token=api_key or settings.vertex_access_token, base_url=base_url,
-                                       timeout=settings.llm_timeout_seconds)
+        return GeminiProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
     if kind == "azure-openai":
         key = api_key or settings.azure_openai_api_key
         if not base_url or not model or not key:
@@ -133,6 +135,21 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
 
         return AnthropicProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
     raise Invalid(f"unknown provider type {kind!r}")
+
+
+def _vertex(kind: str, *, name: str, model: str | None, settings: Settings, api_key: str | None,
+            base_url: str | None) -> Provider:
+    """Anthropic models (the anthropic SDK's AnthropicVertex) or Gemini models (google-genai) on Vertex AI."""
+    if not model or not settings.vertex_project:
+        raise Invalid(f"provider {kind} needs SHOAL_LLM_MODEL and SHOAL_VERTEX_PROJECT")
+    # Each SDK is imported only when its provider is used.
+    if kind == "vertex-gemini":
+        from shared.llm.gemini_provider import VertexGeminiProvider as Vertex
+    else:
+        from shared.llm.vertex_provider import VertexAnthropicProvider as Vertex  # type: ignore[assignment]
+    return Vertex(name, model, project=settings.vertex_project, region=settings.vertex_region,
+                  access_token=api_key or settings.vertex_access_token, base_url=base_url,
+                  timeout=settings.llm_timeout_seconds)
 
 
 def _compatible(kind: str, *, name: str, model: str | None, settings: Settings, api_key: str | None,
@@ -252,6 +269,34 @@ def provider_names(settings: Settings | None = None) -> list[str]:
     """`default` and every named provider, for listings (e.g. /models)."""
     settings = settings or get_settings()
     return ["default", *sorted(named_providers(settings))]
+
+
+# What a worker process needs, beyond SHOAL_LLM_*, to build providers of each kind: the secret key's
+# variable (read from the `shoal-llm` Secret) and plain settings (copied as values).
+_KIND_SECRETS = {"openai": "OPENAI_API_KEY", "openai-compatible": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY",
+                 "azure-openai": "AZURE_OPENAI_API_KEY", "mistral": "MISTRAL_API_KEY", "gemini": "GEMINI_API_KEY",
+                 "vertex-anthropic": "SHOAL_VERTEX_ACCESS_TOKEN", "vertex-gemini": "SHOAL_VERTEX_ACCESS_TOKEN"}
+_KIND_SETTINGS = {"azure-openai": (("SHOAL_AZURE_OPENAI_API_VERSION", "azure_openai_api_version"),),
+                  "vertex-anthropic": (("SHOAL_VERTEX_PROJECT", "vertex_project"), ("SHOAL_VERTEX_REGION", "vertex_region")),
+                  "vertex-gemini": (("SHOAL_VERTEX_PROJECT", "vertex_project"), ("SHOAL_VERTEX_REGION", "vertex_region")),
+                  "bedrock": (("AWS_REGION", "aws_region"),)}
+
+
+def worker_environment(settings: Settings) -> tuple[list[tuple[str, str]], list[str]]:
+    """(plain settings, secret variable names) a task's worker needs for the configured providers: the
+    default and every SHOAL_LLM_PROVIDERS entry (its kind's key, and its own apiKeyEnv)."""
+    entries = [(settings.llm_provider, None), *((e["type"], e.get("apiKeyEnv")) for e in named_providers(settings).values())]
+    values: dict[str, str] = {}
+    secrets = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]
+    for kind, key_env in entries:
+        for name in (_KIND_SECRETS.get(kind), key_env):
+            if name and name not in secrets:
+                secrets.append(name)
+        for name, field in _KIND_SETTINGS.get(kind, ()):
+            value = getattr(settings, field, None)
+            if value:
+                values[name] = str(value)
+    return sorted(values.items()), secrets
 
 
 def describe_default(settings: Settings | None = None) -> dict[str, str | None]:

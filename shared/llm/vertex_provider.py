@@ -2,7 +2,7 @@
 
 The model is the Vertex model name (e.g. `claude-sonnet-4-5@20250929`), in SHOAL_VERTEX_PROJECT and
 SHOAL_VERTEX_REGION. Credentials: SHOAL_VERTEX_ACCESS_TOKEN when set, else Application Default
-Credentials through google-auth (install `anthropic[vertex]`; not a Shoal dependency). Vertex's URLs
+Credentials through google-auth (a dependency of google-genai). Vertex's URLs
 are not Anthropic's, so it is never a same-wire proxy target.
 """
 

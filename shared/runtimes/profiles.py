@@ -40,6 +40,7 @@ class ModelAccess:
     anthropic_base_url: str  # Shoal's Anthropic-compatible root (clients append /v1/messages)
     openai_base_url: str  # Shoal's OpenAI-compatible root, ending in /v1
     model: str | None = None  # the agent's model, if it names one
+    effort: str | None = None  # low | medium | high: the task's `ai.effort` (a labrats job's config.effort)
 
 
 Configure = Callable[[ModelAccess, Path], dict[str, str]]
@@ -121,6 +122,8 @@ def _claude(access: ModelAccess, home: Path) -> dict[str, str]:
            "ANTHROPIC_DEFAULT_HAIKU_MODEL": model, "CLAUDE_CONFIG_DIR": str(home / ".claude"),
            # No feature flags, telemetry, error reports or update checks: only the model endpoint.
            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1"}
+    if access.effort:  # Claude Code's own reasoning-effort setting (what its /effort command sets)
+        env["CLAUDE_CODE_EFFORT_LEVEL"] = access.effort
     if os.geteuid() == 0:  # as root (a local worker in a container) Claude Code wants to know it is sandboxed
         env["IS_SANDBOX"] = "1"
     return env
@@ -130,10 +133,12 @@ def _codex(access: ModelAccess, home: Path) -> dict[str, str]:
     codex_home = home / ".codex"
     codex_home.mkdir(parents=True, exist_ok=True)
     model = access.model or CODEX.default_model
+    # Codex's config key for the Responses call's `reasoning.effort`.
+    effort = f'model_reasoning_effort = {json.dumps(access.effort)}\n' if access.effort else ""
     # The worker's container (or sandbox) is the isolation: Codex's own needs bubblewrap, which an image
     # without privileges cannot use. Approval "never": the task has nobody to ask.
     (codex_home / "config.toml").write_text(
-        f'model = {json.dumps(model)}\nmodel_provider = "shoal"\n'
+        f'model = {json.dumps(model)}\nmodel_provider = "shoal"\n{effort}'
         'approval_policy = "never"\nsandbox_mode = "danger-full-access"\n\n'
         '[model_providers.shoal]\nname = "Shoal"\n'
         f'base_url = {json.dumps(access.openai_base_url)}\nenv_key = "SHOAL_MODEL_TOKEN"\nwire_api = "responses"\n')
@@ -142,6 +147,10 @@ def _codex(access: ModelAccess, home: Path) -> dict[str, str]:
 
 def _copilot(access: ModelAccess, home: Path) -> dict[str, str]:
     # Bring-your-own-key mode: no GitHub login; Chat Completions to Shoal's OpenAI endpoint.
+    if access.effort:  # the user setting Copilot's /model picker writes (`effortLevel` in ~/.copilot/settings.json)
+        settings = home / ".copilot" / "settings.json"
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text(json.dumps({"effortLevel": access.effort}))
     return {"COPILOT_PROVIDER_BASE_URL": access.openai_base_url, "COPILOT_PROVIDER_API_KEY": access.token,
             "COPILOT_MODEL": access.model or COPILOT.default_model, "COPILOT_OFFLINE": "true",
             "COPILOT_AUTO_UPDATE": "false"}
@@ -149,13 +158,16 @@ def _copilot(access: ModelAccess, home: Path) -> dict[str, str]:
 
 def _opencode(access: ModelAccess, home: Path) -> dict[str, str]:
     model = access.model or OPENCODE.default_model
+    entry: dict[str, object] = {"name": model}
+    if access.effort:  # a provider option of the AI SDK's OpenAI-compatible provider (reasoning_effort)
+        entry["options"] = {"reasoningEffort": access.effort}
     config = {"$schema": "https://opencode.ai/config.json", "model": f"shoal/{model}", "small_model": f"shoal/{model}",
               "enabled_providers": ["shoal"], "autoupdate": False, "share": "disabled",
               "agent": {"title": {"disable": True}},  # no extra model call to name the session
               "provider": {"shoal": {"npm": "@ai-sdk/openai-compatible", "name": "Shoal",
                                      "options": {"baseURL": access.openai_base_url,
                                                  "apiKey": "{env:SHOAL_MODEL_TOKEN}"},
-                                     "models": {model: {"name": model}}}}}
+                                     "models": {model: entry}}}}
     path = home / ".config" / "opencode" / "opencode.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(config, indent=2))

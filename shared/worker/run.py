@@ -108,6 +108,28 @@ def build_tools(spec: dict, client: InternalClient, namespace: str, name: str, w
     return ToolRegistry(list(unique.values()))
 
 
+PREVIEW_CHARS = 200
+
+
+def _preview(text: str) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= PREVIEW_CHARS else flat[:PREVIEW_CHARS - 1] + "…"
+
+
+def progress_line(kind: str, data: dict) -> str | None:
+    """One human-readable line of the tool loop's progress (the runtime path prints its own, in the
+    same `[kind] …` form: shared/worker/runtime_task.py), or None for what a reader does not need."""
+    if kind == "message":
+        return str(data.get("content") or "").rstrip() or None
+    if kind == "tool_call":
+        return f"[tool_call] {data.get('name')} {_preview(json.dumps(data.get('args') or {}, default=str))}"
+    if kind == "tool_result":
+        return f"[tool_result] {data.get('name')}: {_preview(data.get('result') or '')}"
+    if kind == "reprompt":
+        return f"[reprompt] {_preview(data.get('content') or '')}"
+    return None
+
+
 def main() -> int:
     """Run the task of SHOAL_TASK_NAMESPACE/NAME; with tracing on, as one span in the dispatcher's trace."""
     namespace = os.environ[TASK_NAMESPACE_ENV]
@@ -137,6 +159,9 @@ def _run(namespace: str, name: str) -> int:
         def observe(kind: str, data: dict) -> None:
             if kind in ("tool_call", "tool_result", "message"):
                 client.post_event(namespace, name, kind, data)
+            line = progress_line(kind, data)
+            if line is not None:  # stdout is the job's log a person reads (JSON records go to stderr)
+                print(line, flush=True)
 
 
         prompt = messages_for(spec, agent)
@@ -149,17 +174,20 @@ def _run(namespace: str, name: str) -> int:
         # This run's messages (its prompt onwards) go to the session transcript; the system prompt does not.
         session.save(client, namespace, spec, result.messages[len(system) + len(earlier):], name)
         client.post_result(namespace, name, result.text.encode())
-        client.post_status(namespace, name, "Succeeded",
-                           f"completed in {result.llm_calls} LLM call(s) with {provider.kind}/{provider.model}")
+        done = f"completed in {result.llm_calls} LLM call(s) with {provider.kind}/{provider.model}"
+        print(f"[done] {done}", flush=True)
+        client.post_status(namespace, name, "Succeeded", done)
         log.info("task done", extra={"fields": {"task": name, "namespace": namespace,
                                                  "input_tokens": result.usage.input_tokens,
                                                  "output_tokens": result.usage.output_tokens}})
         return 0
     except TaskFailed as exc:
+        print(f"[failed] {exc}", flush=True)
         client.post_status(namespace, name, "Failed", str(exc)[:1000])
         return 1
     except Exception as exc:
         log.exception("task failed", extra={"fields": {"task": name, "namespace": namespace}})
+        print(f"[failed] {type(exc).__name__}: {exc}", flush=True)  # the traceback stays in the JSON record
         try:
             client.post_status(namespace, name, "Failed", f"{type(exc).__name__}: {exc}"[:1000])
         except Exception:

@@ -125,13 +125,15 @@ class _Progress:
         print(f"[plan] {done}/{len(entries)} done", flush=True)
 
 
-def _model_access(client: InternalClient, namespace: str, name: str, agent: dict[str, Any]) -> ModelAccess:
+def _model_access(client: InternalClient, namespace: str, name: str, agent: dict[str, Any],
+                  spec: dict[str, Any]) -> ModelAccess:
     status, body = client.call("POST", f"/internal/v1/tasks/{namespace}/{name}/model-token")
     if status != 201 or not isinstance(body, dict):
         message = (body or {}).get("error", {}).get("message") if isinstance(body, dict) else None
         raise TaskFailed(f"could not get model access for the runtime: HTTP {status} {message or ''}".strip())
     return ModelAccess(token=body["token"], anthropic_base_url=body["anthropicBaseURL"],
-                       openai_base_url=body["openaiBaseURL"], model=agent.get("model"))
+                       openai_base_url=body["openaiBaseURL"], model=agent.get("model"),
+                       effort=(spec.get("ai") or {}).get("effort") or None)
 
 
 def _timeout(spec: dict[str, Any]) -> float | None:
@@ -205,7 +207,7 @@ def run_runtime_task(client: InternalClient, namespace: str, name: str, spec: di
     try:
         cloned, credential = clone_workspace(spec, workspace)
         validation = _validate(spec, workspace) if cloned is not None else None
-        access = _model_access(client, namespace, name, agent)
+        access = _model_access(client, namespace, name, agent, spec)
         env = profile.environment(access, scratch / "home")
         progress = _Progress(client, namespace, name)
         print(f"[runtime] {profile.name}: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(command))}",

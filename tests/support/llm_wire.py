@@ -8,6 +8,10 @@ Each request consumes the next scripted step:
     {"tool_calls": [{"name": "...", "arguments": {...}}]}  tool use (optionally with "text")
     {"tool_calls": [{"name": "...", "input": "..."}]}      Responses only: a custom (freeform) tool call
     {"error": {"status": 429, "type": "rate_limit_error", "message": "..."}}
+    {"stream_error": {"type": "overloaded_error", "message": "..."}}   Anthropic family, streamed: an error
+        event after message_start (Bedrock: an exception frame whose :exception-type is "type")
+Bedrock's InvokeModel / InvokeModelWithResponseStream (`/model/<id>/invoke[-with-response-stream]`, the
+stream in AWS event-stream framing) and Vertex's rawPredict / streamRawPredict answer Anthropic's format.
 With the script exhausted it answers "scripted: <last user text>". Every request is recorded.
 Tool-call ids are unique per server (toolu_0, toolu_1, ... / call_0, call_1, ...), as agents that
 key their tool-call state by id need.
@@ -15,6 +19,8 @@ key their tool-call state by id need.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import threading
 import time
@@ -63,9 +69,13 @@ class ScriptedLLM(BackgroundServer):
             time.sleep(self.latency)
         if request.path.endswith("/chat/completions"):
             return self._openai(body)
+        if request.path.startswith("/model/") and request.path.endswith("/invoke-with-response-stream"):
+            # Bedrock's InvokeModelWithResponseStream: the body has no "stream"; the answer is event-stream framed.
+            return self._anthropic({**body, "stream": True}, eventstream=True)
         if request.path.endswith("/messages") or (request.path.startswith("/model/") and request.path.endswith(
-                "/invoke")) or request.path.endswith(":rawPredict"):
-            return self._anthropic(body)  # Anthropic's Messages; Bedrock's InvokeModel, Vertex's rawPredict of one
+                "/invoke")) or request.path.endswith((":rawPredict", ":streamRawPredict")):
+            # Anthropic's Messages; Bedrock's InvokeModel, Vertex's rawPredict / streamRawPredict (SSE) of one
+            return self._anthropic(body)
         if request.path.endswith("/responses") and request.method == "POST":
             return self._responses(body)
         if request.path.endswith("/models"):
@@ -127,7 +137,7 @@ class ScriptedLLM(BackgroundServer):
         return Response(frames(), content_type="text/event-stream")
 
     # -- Anthropic -----------------------------------------------------------------------------
-    def _anthropic(self, body: dict[str, Any]) -> Response:
+    def _anthropic(self, body: dict[str, Any], *, eventstream: bool = False) -> Response:
         last = next((m.get("content") for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
         step = self._next(body, last if isinstance(last, str) else json.dumps(last))
         if "error" in step:
@@ -155,13 +165,23 @@ class ScriptedLLM(BackgroundServer):
         if not body.get("stream"):
             return Response(json.dumps(message), content_type="application/json")
 
-        def event(kind: str, data: dict[str, Any]) -> str:
-            return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
+        def event(kind: str, data: dict[str, Any]) -> str | bytes:
+            payload = json.dumps({"type": kind, **data})
+            if eventstream:  # Bedrock: each Messages stream event is a `chunk` of base64 JSON bytes
+                return bedrock_chunk(payload.encode())
+            return f"event: {kind}\ndata: {payload}\n\n"
 
         def frames():
             yield event("message_start", {"message": {**message, "content": [], "stop_reason": None,
                                                       "usage": {**usage, "output_tokens": 1}}})
             yield event("ping", {})
+            if "stream_error" in step:
+                failure = step["stream_error"]
+                if eventstream:
+                    yield bedrock_exception(failure["type"], failure["message"])
+                else:
+                    yield event("error", {"error": {"type": failure["type"], "message": failure["message"]}})
+                return
             for index, block in enumerate(content):
                 if block["type"] == "text":
                     yield event("content_block_start", {"index": index, "content_block": {**block, "text": ""}})
@@ -180,6 +200,8 @@ class ScriptedLLM(BackgroundServer):
                                                     **figures}})
             yield event("message_stop", {})
 
+        if eventstream:
+            return Response(frames(), content_type="application/vnd.amazon.eventstream")
         return Response(frames(), content_type="text/event-stream")
 
     # -- OpenAI Responses ----------------------------------------------------------------------
@@ -271,6 +293,32 @@ def _responses_last_user(items: Any) -> str:
                 return content
             return "".join(part.get("text", "") for part in content or [] if isinstance(part, dict))
     return ""
+
+
+# -- AWS event-stream framing (what botocore's EventStreamBuffer decodes) --------------------------------
+def eventstream_message(headers: dict[str, str], payload: bytes) -> bytes:
+    """One binary event-stream message: prelude (total and headers lengths, CRC32), string headers
+    (name length, name, type 7, value length, value), payload, CRC32 of everything before it."""
+    encoded = b"".join(len(k.encode()).to_bytes(1, "big") + k.encode() + b"\x07"
+                       + len(v.encode()).to_bytes(2, "big") + v.encode() for k, v in headers.items())
+    total = 12 + len(encoded) + len(payload) + 4
+    prelude = total.to_bytes(4, "big") + len(encoded).to_bytes(4, "big")
+    prelude += binascii.crc32(prelude).to_bytes(4, "big")
+    message = prelude + encoded + payload
+    return message + binascii.crc32(message).to_bytes(4, "big")
+
+
+def bedrock_chunk(data: bytes) -> bytes:
+    """InvokeModelWithResponseStream's `chunk` event carrying one model stream event."""
+    return eventstream_message({":event-type": "chunk", ":content-type": "application/json",
+                                ":message-type": "event"},
+                               json.dumps({"bytes": base64.b64encode(data).decode()}).encode())
+
+
+def bedrock_exception(kind: str, message: str) -> bytes:
+    """A modelled exception frame in the stream (e.g. throttlingException), as Bedrock sends mid-stream."""
+    return eventstream_message({":exception-type": kind, ":content-type": "application/json",
+                                ":message-type": "exception"}, json.dumps({"message": message}).encode())
 
 
 def _pieces(text: str, size: int = 7) -> list[str]:

@@ -260,20 +260,23 @@ def test_global_defaults_fill_what_a_job_leaves_unset(jobs, event_sink, monkeypa
     from shared.config import reset_settings
 
     monkeypatch.setenv("SHOAL_LLM_PROVIDERS", '{"codex": {"type": "mock"}}')
+    monkeypatch.setenv("SHOAL_JOBS_EXECUTOR_IMAGES", "ghcr.io/x/executor:*")  # the policy admits the default
     reset_settings()
-    jobs.put("/api/config/defaults", headers=AUTH, json={
+    assert jobs.put("/api/config/defaults", headers=AUTH, json={
         "model": "sonnet", "effort": "medium", "executorImage": "ghcr.io/x/executor:1",
-        "providers": {"codex": {"model": "o3", "effort": "high"}}})
+        "providers": {"codex": {"model": "o3", "effort": "high"}}}).status_code == 200
     plain = task_doc(submit(jobs).get_json()["jobId"])
     job = json.loads(plain.doc["metadata"]["annotations"]["labrats.work/job"])
     assert job["config"] == {"model": "sonnet", "effort": "medium", "executorImage": "ghcr.io/x/executor:1",
                              "timeoutMs": 3300000, "maxTurns": 25}
-    assert plain.doc["spec"]["ai"] == {"model": "claude-sonnet-4-5"}  # the worker runs the alias's model
+    # The worker runs the alias's model; the Kubernetes executor runs the default image.
+    assert plain.doc["spec"]["ai"] == {"model": "claude-sonnet-4-5", "effort": "medium"}
+    assert plain.doc["spec"]["executorImage"] == "ghcr.io/x/executor:1"
     codex = task_doc(submit(jobs, config={"provider": "codex"}).get_json()["jobId"])
     assert json.loads(codex.doc["metadata"]["annotations"]["labrats.work/job"])["config"]["model"] == "o3"
-    assert codex.doc["spec"]["ai"] == {"provider": "codex", "model": "o3"}
+    assert codex.doc["spec"]["ai"] == {"provider": "codex", "model": "o3", "effort": "high"}
     explicit = task_doc(submit(jobs, config={"provider": "codex", "model": "mine"}).get_json()["jobId"])
-    assert explicit.doc["spec"]["ai"] == {"provider": "codex", "model": "mine"}
+    assert explicit.doc["spec"]["ai"] == {"provider": "codex", "model": "mine", "effort": "high"}
 
 
 def test_a_job_provider_that_names_a_configured_provider_selects_it(jobs, event_sink, monkeypatch):

@@ -147,3 +147,24 @@ def test_the_worker_registers_tools_from_the_agent_and_coordination(monkeypatch,
             "list_pull_requests", "check_pr_review_marker", "review_pull_request", "post_review_comment",
             "web_fetch"} <= names
     assert not names & {"list_issues", "get_issue", "comment_on_issue"}
+
+
+def test_the_tool_loop_prints_what_a_person_reads_and_keeps_json_records_off_stdout(worker_env, monkeypatch,
+                                                                                    tmp_path, capsys):
+    """stdout is the job's log (`/api/jobs/:id/logs`): the model's text, each tool call and result in a line;
+    the worker's structured records go to stderr (issue 20)."""
+    from shared.config import reset_settings
+
+    _, _, run, _ = worker_env
+    script = tmp_path.parent / "script-print.json"
+    script.write_text(json.dumps({"print it": [
+        {"tool_calls": [{"name": "file_write", "arguments": {"path": "p.txt", "content": "hi"}}]},
+        {"text": "Done: wrote p.txt"}]}))
+    monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(script))
+    reset_settings()
+    capsys.readouterr()
+    assert run("w-print", {"type": "ai", "prompt": "print it"})["status"]["phase"] == "Succeeded"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == '[tool_call] file_write {"path": "p.txt", "content": "hi"}'
+    assert out[1].startswith('[tool_result] file_write: {"success": true') and len(out[1]) <= 200 + 26
+    assert out[2:] == ["Done: wrote p.txt", "[done] completed in 2 LLM call(s) with mock/shoal-mock"]
