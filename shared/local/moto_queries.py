@@ -79,7 +79,8 @@ def _partition(table: Any, index_name: str | None, hash_key: Any,
         wanted = dict(hash_key_conditions or [])
         items = [item for partition in list(table.items.values())
                  for item in (partition.values() if table.range_key_attr else [partition])
-                 if all(item.attrs.get(name) == value for name, value in wanted.items())]
+                 if all(item.attrs.get(name) is not None and item.attrs[name] == value
+                        for name, value in wanted.items())]
         items.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
     with _cache_lock:
         _cache.setdefault(table, {})[key] = (generation, items)
