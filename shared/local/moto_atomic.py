@@ -20,6 +20,7 @@ import sys
 import threading
 from typing import Any
 
+from shared.local import moto_queries
 from shared.local.serve import die_with_parent, inherited_fd
 
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
@@ -31,8 +32,11 @@ _lock = threading.RLock()
 
 
 def make_writes_atomic() -> None:
-    """Wrap moto's DynamoDB write operations in one process-wide lock (idempotent)."""
+    """Wrap moto's DynamoDB write operations in one process-wide lock (idempotent); each write, once
+    applied, invalidates the partitions moto_queries cached, whose Query patch this also installs."""
     from moto.dynamodb.models import DynamoDBBackend
+
+    moto_queries.read_partitions_only()
 
     for name in WRITES:
         original = getattr(DynamoDBBackend, name)
@@ -42,7 +46,10 @@ def make_writes_atomic() -> None:
         @functools.wraps(original)
         def locked(self, *args, _original=original, **kwargs):
             with _lock:
-                return _original(self, *args, **kwargs)
+                try:
+                    return _original(self, *args, **kwargs)
+                finally:
+                    moto_queries.bump()  # after the write (or its failure): a later read rebuilds
 
         locked._atomic = True  # type: ignore[attr-defined]
         setattr(DynamoDBBackend, name, locked)

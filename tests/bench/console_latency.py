@@ -38,6 +38,7 @@ def main() -> int:
     from moto import mock_aws
 
     from shared.config import reset_settings
+    from shared.local.moto_atomic import make_writes_atomic
     from shared.store.bootstrap import ensure_state
     from shared.store.clients import client
     from tests.bench.list_latency import fill
@@ -48,6 +49,7 @@ def main() -> int:
     reads = {"items": 0}
     failed = False
     with mock_aws():
+        make_writes_atomic()  # as make run and the tests have it (moto_queries: Query reads one partition)
         ensure_state()
         client("dynamodb").meta.events.register("after-call.dynamodb.Scan",
                                                 lambda **_: scans.__setitem__("calls", scans["calls"] + 1))
