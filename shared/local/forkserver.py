@@ -63,11 +63,13 @@ class Forked:
 class ForkServer:
     """The platform's end: starts the fork server and asks it for function processes."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *, preload: bool = True) -> None:
+        """`preload=False`: import nothing ahead (tests of the mechanism, which need no sharing)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "shared.local.forkserver"], cwd=ROOT, pass_fds=(theirs.fileno(),),
+                [sys.executable, "-m", "shared.local.forkserver", *([] if preload else ["--no-preload"])],
+                cwd=ROOT, pass_fds=(theirs.fileno(),),
                 env={**env, CHANNEL_ENV: str(theirs.fileno()), PARENT_ENV: str(os.getpid())},
                 start_new_session=True)
         finally:
@@ -211,7 +213,8 @@ def main() -> None:
     die_with_parent()
     channel = socket.socket(fileno=int(os.environ.pop(CHANNEL_ENV)))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the platform's to handle
-    preload()
+    if "--no-preload" not in sys.argv[1:]:
+        preload()
     wakeup_read, wakeup = os.pipe()
     os.set_blocking(wakeup, False)
     signal.set_wakeup_fd(wakeup)
