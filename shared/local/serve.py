@@ -121,19 +121,19 @@ def die_with_parent(parent: int | None = None) -> None:
 def serve_function(target: str, source: str, host: str, port: int, fd: int) -> None:
     """Serve `target` of `source` on the listening socket `fd` until SIGTERM, SIGINT or the parent's exit.
 
-    gunicorn's gthread worker with functions-framework's settings, run in this process: the request
-    handling of the container, without the arbiter that would fork it (see the module docstring).
+    gunicorn's worker with functions-framework's settings (gthread with THREADS > 1), run in this
+    process: the request handling of the container, without the arbiter that would fork it (see the
+    module docstring).
     """
     from functions_framework import create_app
     from functions_framework._http.gunicorn import GunicornApplication
     from gunicorn.sock import TCPSocket
-    from gunicorn.workers.gthread import ThreadWorker
 
     application = GunicornApplication(create_app(target, source, "http"), host, port, False)
     cfg = application.cfg
     logger = cfg.logger_class(cfg)
-    worker = ThreadWorker(1, os.getppid(), [TCPSocket((host, port), cfg, logger, fd=fd)], application,
-                          cfg.timeout / 2.0, cfg, logger)
+    worker = cfg.worker_class(1, os.getppid(), [TCPSocket((host, port), cfg, logger, fd=fd)], application,
+                              cfg.timeout / 2.0, cfg, logger)
     worker.init_process()  # returns when the worker stops; exits the process itself on some signals
 
 
