@@ -162,6 +162,14 @@ class _Stream:
 
     def head(self, fail: type[Exception], *, skip_blank: bool = False) -> bytes | None:
         """The next head, up to and with the empty line that ends it; None when the peer closed before one."""
+        buffer = self.buffer or self.sock.recv(BUFFER)
+        if (end := _HEAD_END.search(buffer)) is not None and buffer[0] not in (10, 13):  # the usual: one read
+            self.buffer = buffer[end.end():]
+            return buffer[:end.end()]
+        self.buffer = buffer
+        return self._head(fail, skip_blank)
+
+    def _head(self, fail: type[Exception], skip_blank: bool) -> bytes | None:
         searched = 0
         while True:
             if skip_blank and self.buffer[:1] in (b"\r", b"\n"):
@@ -286,8 +294,8 @@ class Gateway:
         try:
             if bodiless:
                 conn.sendall(head)
-            elif answer.length is not None and len(stream.buffer) >= answer.length:
-                conn.sendall(head + stream.exactly(answer.length, BadAnswer))  # the common answer: one send
+            elif answer.length is not None and answer.length <= BUFFER:  # the common answer: one send
+                conn.sendall(head + stream.exactly(answer.length, BadAnswer))
             else:
                 if answer.chunked:
                     body: Iterator[bytes] = _chunked(stream, BadAnswer)
