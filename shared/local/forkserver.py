@@ -95,7 +95,7 @@ class ForkServer:
                 answer = self._answers.pop(0)
         if "error" in answer:
             raise RuntimeError(f"the fork server could not start {name}: {answer['error']}")
-        return self._children.setdefault(answer["pid"], Forked(answer["pid"]))
+        return answer["forked"]
 
     def _read(self) -> None:
         while True:
@@ -115,8 +115,8 @@ class ForkServer:
                 self._children.setdefault(doc["exited"], Forked(doc["exited"]))._exit(doc["code"])
                 self._children.pop(doc["exited"], None)
             else:
-                if "pid" in doc:
-                    self._children.setdefault(doc["pid"], Forked(doc["pid"]))
+                if "pid" in doc:  # registered before its exit can be read (it may die at once)
+                    doc["forked"] = self._children.setdefault(doc["pid"], Forked(doc["pid"]))
                 with self._answered:
                     self._answers.append(doc)
                     self._answered.notify_all()
