@@ -249,6 +249,7 @@ class Settings(BaseSettings):
     event_log: str | None = None
     listen_fd: str | None = None
     parent_pid: str | None = None  # a supervised function process ends with the platform that started it
+    forkserver_fd: str | None = None  # the fork server's channel to the platform (shared/local/forkserver.py)
     # Coding-agent tasks (an Agent with `runtime.type`): the image with the four CLIs (Dockerfile
     # target `runtimes`), and where a local worker finds them (`make runtimes` installs runtimes/).
     runtime_image: str = "ghcr.io/shoal-dev/shoal-runtimes:0.1.0"

@@ -9,6 +9,12 @@ Why a byte relay and not a WSGI app over an HTTP client: werkzeug and httpx each
 into objects and write it out again, so through them a request cost the gateway about as much as the
 function it was going to. Here a request costs a small share of that (tests/bench/gateway_overhead.py).
 
+What keeps it cheap (each was measured, docs/performance.md): a socket is read through a buffer of
+its own (`_Stream`), so a head is found whole with one search and checked, read and filtered by a
+regular expression each, not line by line; a common answer (a length, its body arrived with its head)
+leaves in one send; the client's idle limit is the kernel's (SO_RCVTIMEO), so a read is one system
+call, not a poll and a read; the request id is drawn without a system call.
+
 Every client connection has a thread for as long as it stays open (kept alive between requests);
 threads are reused once their connection closes. Kept-alive connections to the functions are shared
 in a pool; each one goes back to it only once its answer has been read to the end.
@@ -19,17 +25,17 @@ from __future__ import annotations
 import functools
 import json
 import queue
+import random
 import re
-import secrets
 import select
 import socket
 import socketserver
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
-from io import BufferedReader
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from shared.local.manifests import RouteMatch, Router
@@ -46,14 +52,18 @@ SET_HERE = frozenset({b"host", b"content-length", b"expect", b"x-forwarded-for"}
 IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 BODILESS = frozenset({204, 304})
 CONNECT_TIMEOUT = 5.0
-CLIENT_TIMEOUT = 75.0  # a client idle that long between requests, or not reading its answer, is let go
-MAX_LINE = 1 << 16
+CLIENT_TIMEOUT = 75  # seconds a client may stay idle between requests, or not read its answer, before it is let go
+MAX_LINE = 1 << 16  # a request line, a header field line, a chunk-size line
 MAX_FIELDS = 200
+MAX_HEAD = 1 << 20  # a whole head
 MAX_IDLE = 64  # kept-alive connections per function
 BUFFER = 1 << 16
 
 _CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEAD_END = re.compile(rb"\n\r?\n")
+_BLANK_LINES = re.compile(rb"(?:\r?\n)*")  # before a request line, to be ignored (RFC 9112 2.2)
+_LINE_END = re.compile(rb"\r?\n")
 # A head's field lines are checked, read and filtered by a regular expression each over all of them:
 # line by line in Python, reading heads was most of the gateway's own work per request.
 _FIELD_LINES = re.compile(rb"(?:%s:[^\x00-\x08\x0a-\x1f\x7f]*\r?\n)*" % _TOKEN.pattern)  # HTAB allowed
@@ -62,12 +72,43 @@ _ANSWER_READS = re.compile(rb"^(content-length|transfer-encoding|connection):(.*
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# The plain message, read whole by one match; anything else takes the careful path (_read_request,
+# _read_answer_head), which reads the same message the same way. Measured on a loaded machine, each
+# Python statement on a request's path cost about a microsecond, so the common case runs few of them.
+# Plain: a small head of CRLF lines; an origin-form target of printable ASCII without `%` (nothing to
+# decode, nothing to check further); no body and no Connection field but keep-alive (a request), or
+# at most one well-formed Content-Length, not chunked (an answer).
+_PLAIN_HEAD = 8192
+_CRLF_FIELD = rb"%s:[^\x00-\x08\x0a-\x1f\x7f]*\r\n" % _TOKEN.pattern
+_PLAIN_REQUEST = re.compile(rb"(%s) (/[!-$&-~]*) (HTTP/1\.[01])\r\n((?:%s)*)\r\n" % (_TOKEN.pattern, _CRLF_FIELD))
+_PLAIN_ANSWER = re.compile(rb"(HTTP/1\.[01]) ([2-5][0-9][0-9]) ([^\x00-\x08\x0a-\x1f\x7f]*)\r\n((?:%s)*)\r\n"
+                           % _CRLF_FIELD)
+_KEPT_ALIVE = rb"connection:(?![ \t]*keep-alive[ \t]*\r\n)"
+_UNPLAIN_REQUEST = re.compile(rb"^(?:content-length:|transfer-encoding:|expect:|x-request-id:|%s)" % _KEPT_ALIVE,
+                              re.M | re.I)
+_UNPLAIN_ANSWER = re.compile(rb"^(?:transfer-encoding:|content-length:(?![ \t]*[0-9]+[ \t]*\r\n)|%s)" % _KEPT_ALIVE,
+                             re.M | re.I)
+_CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*([0-9]+)", re.M | re.I)
+_STATUS_LINE = re.compile(rb"(HTTP/1\.[01]) ([0-9]{3})(?: ([^\r\n]*))?\r?\n")
+# The client's idle limit, kept by the kernel: a blocking read or write past it fails (EAGAIN).
+_CLIENT_TIMEVAL = struct.pack("@ll", CLIENT_TIMEOUT, 0)
 
 
 @functools.lru_cache(maxsize=64)
 def _without(names: frozenset[bytes]) -> re.Pattern[bytes]:
     """Removes the field lines of these names from a head."""
     return re.compile(rb"^(?:%s):.*\n" % b"|".join(re.escape(name) for name in sorted(names)), re.M | re.I)
+
+
+@functools.lru_cache(maxsize=64)
+def _tokens(value: bytes) -> frozenset[bytes]:
+    """The options of a Connection field (`keep-alive`, `close`, names of fields to drop)."""
+    return frozenset(token.strip().lower() for token in value.split(b","))
+
+
+_REQUEST_DROPS = _without(HOP_BY_HOP | SET_HERE)
+_ANSWER_DROPS = _without(HOP_BY_HOP)
+_CHUNKED_ANSWER_DROPS = _without(HOP_BY_HOP | {b"content-length"})  # beside chunked, a length is wrong
 
 
 class BadRequest(Exception):
@@ -105,6 +146,71 @@ class Request:
     framed: bool  # the client sent Content-Length or Transfer-Encoding
 
 
+class _Stream:
+    """A socket read through a buffer of its own: what arrived past one message stays for the next."""
+
+    __slots__ = ("sock", "buffer")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+
+    def _more(self) -> bool:
+        data = self.sock.recv(BUFFER)
+        self.buffer += data
+        return bool(data)
+
+    def head(self, fail: type[Exception], *, skip_blank: bool = False) -> bytes | None:
+        """The next head, up to and with the empty line that ends it; None when the peer closed before one."""
+        buffer = self.buffer or self.sock.recv(BUFFER)
+        if (end := _HEAD_END.search(buffer)) is not None and buffer[0] not in (10, 13):  # the usual: one read
+            self.buffer = buffer[end.end():]
+            return buffer[:end.end()]
+        self.buffer = buffer
+        return self._head(fail, skip_blank)
+
+    def _head(self, fail: type[Exception], skip_blank: bool) -> bytes | None:
+        searched = 0
+        while True:
+            if skip_blank and self.buffer[:1] in (b"\r", b"\n"):
+                self.buffer, searched = self.buffer[_BLANK_LINES.match(self.buffer).end():], 0
+            if (end := _HEAD_END.search(self.buffer, searched)) is not None:
+                head, self.buffer = self.buffer[:end.end()], self.buffer[end.end():]
+                return head
+            searched = max(0, len(self.buffer) - 2)
+            if len(self.buffer) > MAX_HEAD:
+                raise fail("header fields too long")
+            if b"\n" not in self.buffer and len(self.buffer) > MAX_LINE:
+                raise fail("request line too long" if fail is BadRequest else "status line too long")
+            if not self._more():
+                if self.buffer.strip(b"\r\n"):
+                    raise fail("the head ended early")
+                return None
+
+    def line(self, fail: type[Exception]) -> bytes:
+        """One line with its end (a chunk's size, a trailer field)."""
+        while (end := self.buffer.find(b"\n")) < 0:
+            if len(self.buffer) > MAX_LINE or not self._more():
+                raise fail("malformed chunked body")
+        line, self.buffer = self.buffer[:end + 1], self.buffer[end + 1:]
+        return line
+
+    def some(self, size: int) -> bytes:
+        """Up to `size` bytes: those already here, else what the next read brings (b"" at the end)."""
+        if not self.buffer:
+            return self.sock.recv(min(size, BUFFER))
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    def exactly(self, size: int, fail: type[Exception]) -> bytes:
+        """`size` bytes, waiting for them all."""
+        while len(self.buffer) < size:
+            if not self._more():
+                raise fail("the body ended early")
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+
 class Gateway:
     def __init__(self, table: list[RouteMatch], backend_url: Callable[[str], str | None]) -> None:
         self.router = Router(table)
@@ -116,24 +222,24 @@ class Gateway:
         """Answer the requests of one client connection until either side closes it."""
         try:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # heads and bodies leave at once
-            conn.settimeout(CLIENT_TIMEOUT)
-            with conn, conn.makefile("rb", buffering=BUFFER) as reader:
-                while self._exchange(conn, reader, client[0].encode()):
+            _limit_idle(conn)
+            with conn:
+                stream = _Stream(conn)
+                client_ip = client[0].encode()
+                while self._exchange(conn, stream, client_ip):
                     pass
         except OSError:
             pass  # the client went away, or stayed idle too long
         except Exception:
             log.exception("gateway connection failed")
 
-    def _exchange(self, conn: socket.socket, reader: BufferedReader, client_ip: bytes) -> bool:
+    def _exchange(self, conn: socket.socket, stream: _Stream, client_ip: bytes) -> bool:
         """One request and its answer; whether the connection stays open for another."""
-        line = reader.readline(MAX_LINE + 1)
-        if line in (b"\r\n", b"\n"):
-            return True  # an empty line before a request is to be ignored (RFC 9112 2.2)
-        if not line:
-            return False
         try:
-            request = _read_request(line, reader, conn)
+            head = stream.head(BadRequest, skip_blank=True)
+            if head is None:
+                return False
+            request = _read_request(head, stream, conn)
         except BadRequest as exc:
             conn.sendall(_error(400, str(exc), keep_alive=False))
             return False
@@ -147,13 +253,13 @@ class Gateway:
 
     def _forward(self, conn: socket.socket, request: Request, backend: str, base: str, client_ip: bytes) -> bool:
         address, host = self._address(base)
-        lines = [b"%s %s HTTP/1.1\r\nHost: %s\r\n%sX-Forwarded-For: %s" % (
-            request.method, request.target, host, request.fields, client_ip)]
-        if not request.has_id:  # random like uuid4().hex, without building a UUID
-            lines.append(b"X-Request-Id: " + secrets.token_hex(16).encode())
+        message = b"%s %s HTTP/1.1\r\nHost: %s\r\n%sX-Forwarded-For: %s\r\n" % (
+            request.method, request.target, host, request.fields, client_ip)
+        if not request.has_id:  # random like uuid4().hex; not a secret, so no system call for it
+            message += b"X-Request-Id: %032x\r\n" % random.getrandbits(128)
         if request.body or request.framed:
-            lines.append(b"Content-Length: %d" % len(request.body))
-        message = b"\r\n".join(lines) + b"\r\n\r\n" + request.body
+            message += b"Content-Length: %d\r\n" % len(request.body)
+        message += b"\r\n" + request.body
         for retry in (False, True):
             try:
                 upstream, reused = self.pool.take(address)
@@ -161,7 +267,7 @@ class Gateway:
                 return _answer(conn, request, 502, f"function {backend} unreachable: {type(exc).__name__}")
             try:
                 upstream.sock.sendall(message)
-                answer = _read_answer_head(upstream.reader)
+                answer = _read_answer_head(upstream.stream)
                 break
             except (OSError, BadAnswer) as exc:
                 upstream.close()
@@ -177,14 +283,6 @@ class Gateway:
         """Send the answer on as its body arrives; give the function's connection back once it is read."""
         bodiless = request.method == b"HEAD" or answer.status in BODILESS
         head = b"HTTP/1.1 %d %s\r\n%s" % (answer.status, answer.reason, answer.fields)
-        if bodiless:
-            body: Iterator[bytes] = iter(())
-        elif answer.chunked:
-            body = _chunked(upstream.reader, BadAnswer)
-        elif answer.length is not None:
-            body = _exactly(upstream.reader, answer.length, BadAnswer)
-        else:
-            body = _until_close(upstream.reader)
         # No length to pass on: chunked for an HTTP/1.1 client, else the end of the connection ends it.
         rechunk = not bodiless and answer.length is None and request.version_11
         if rechunk:
@@ -192,8 +290,20 @@ class Gateway:
         if not request.keep_alive:
             head += b"Connection: close\r\n"
         head += b"\r\n"
+        stream = upstream.stream
         try:
-            _send(conn, head, body, rechunk)
+            if bodiless:
+                conn.sendall(head)
+            elif answer.length is not None and answer.length <= BUFFER:  # the common answer: one send
+                conn.sendall(head + stream.exactly(answer.length, BadAnswer))
+            else:
+                if answer.chunked:
+                    body: Iterator[bytes] = _chunked(stream, BadAnswer)
+                elif answer.length is not None:
+                    body = _exactly(stream, answer.length, BadAnswer)
+                else:
+                    body = _until_close(stream)
+                _send(conn, head, body, rechunk)
         except (OSError, BadAnswer):
             upstream.close()  # mid-answer (or the client left): neither side can carry on
             return False
@@ -210,6 +320,16 @@ class Gateway:
             url = urlsplit(base)
             found = self._addresses[base] = ((url.hostname or "127.0.0.1", url.port or 80), url.netloc.encode())
         return found
+
+
+def _limit_idle(conn: socket.socket) -> None:
+    """Let a client go after CLIENT_TIMEOUT idle. The kernel keeps the limit where it can, so each read
+    and write stays one system call; a timeout of Python's own would poll before every one."""
+    try:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _CLIENT_TIMEVAL)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _CLIENT_TIMEVAL)
+    except OSError:
+        conn.settimeout(CLIENT_TIMEOUT)
 
 
 class GatewayServer(socketserver.BaseServer):
@@ -271,22 +391,21 @@ class _Threads:
 class _Upstream:
     """A connection to a function."""
 
-    __slots__ = ("sock", "reader", "_readable")
+    __slots__ = ("sock", "stream", "_readable")
 
     def __init__(self, address: tuple[str, int]) -> None:
         self.sock = socket.create_connection(address, timeout=CONNECT_TIMEOUT)
         self.sock.settimeout(None)  # a stream may stay quiet for as long as it likes
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.reader = self.sock.makefile("rb", buffering=BUFFER)
+        self.stream = _Stream(self.sock)
         self._readable = select.poll()  # a poll object: cheaper to ask than a peeking recv that raises
         self._readable.register(self.sock, select.POLLIN)
 
     def usable(self) -> bool:
         """Whether an idle connection can carry a request: the function has neither closed it nor sent on it."""
-        return not self._readable.poll(0)
+        return not self.stream.buffer and not self._readable.poll(0)
 
     def close(self) -> None:
-        self.reader.close()
         self.sock.close()
 
 
@@ -320,10 +439,55 @@ class _Pool:
             upstream.close()
 
 
-def _read_request(line: bytes, reader: BufferedReader, conn: socket.socket) -> Request:
-    parts = line.rstrip(b"\r\n").split(b" ")
-    if len(parts) != 3 or not line.endswith(b"\n"):
-        raise BadRequest("request line too long" if len(line) > MAX_LINE else "malformed request line")
+def _read_request(head: bytes, stream: _Stream, conn: socket.socket) -> Request:
+    if len(head) < _PLAIN_HEAD and (plain := _PLAIN_REQUEST.fullmatch(head)) is not None \
+            and _UNPLAIN_REQUEST.search(plain[4]) is None and head.count(b"\n") < MAX_FIELDS:
+        method, target, version, fields = plain.groups()
+        version_11 = version == b"HTTP/1.1"
+        return Request(method=method, target=target, path=target.partition(b"?")[0].decode(),
+                       fields=_REQUEST_DROPS.sub(b"", fields), keep_alive=version_11, version_11=version_11,
+                       has_id=False, body=b"", framed=False)
+    method, target, version, path, rest = _request_line(head)
+    fields = _fields(rest, BadRequest)
+    coding, lengths, tokens, expect, has_id = [], set(), frozenset(), False, False
+    for name, value in _REQUEST_READS.findall(fields):
+        name, value = name.lower(), value.strip()
+        if name == b"transfer-encoding":
+            coding.append(value.lower())
+        elif name == b"content-length":
+            lengths.add(value)
+        elif name == b"connection":
+            tokens |= _tokens(value)
+        elif name == b"expect":
+            expect = value.lower() == b"100-continue"
+        else:
+            has_id = True
+    if coding and (coding != [b"chunked"] or lengths):
+        raise BadRequest("unsupported Transfer-Encoding")
+    length = _length(lengths, BadRequest) if lengths else 0
+    version_11 = version == b"HTTP/1.1"
+    if version_11 and expect and (coding or length):
+        conn.sendall(_CONTINUE)  # the body is read here whatever the function will say, so ask for it now
+    if coding:
+        body = b"".join(_chunked(stream, BadRequest))
+    else:
+        body = stream.exactly(length, BadRequest) if length else b""
+    drops = _REQUEST_DROPS if tokens <= HOP_BY_HOP else _without(HOP_BY_HOP | SET_HERE | tokens)
+    return Request(method=method, target=target, path=path.decode("utf-8", "replace"),
+                   fields=drops.sub(b"", fields),
+                   keep_alive=version_11 and b"close" not in tokens, version_11=version_11, has_id=has_id,
+                   body=body, framed=bool(coding or lengths))
+
+
+def _request_line(head: bytes) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+    """A request line that is not plain (_PLAIN_REQUEST), checked piece by piece:
+    (method, target as forwarded, version, path decoded, the rest of the head)."""
+    line, _, rest = head.partition(b"\n")
+    if len(line) > MAX_LINE:
+        raise BadRequest("request line too long")
+    parts = line.rstrip(b"\r").split(b" ")
+    if len(parts) != 3:
+        raise BadRequest("malformed request line")
     method, target, version = parts
     if not _TOKEN.fullmatch(method):
         raise BadRequest("malformed request method")
@@ -339,37 +503,7 @@ def _read_request(line: bytes, reader: BufferedReader, conn: socket.socket) -> R
         raise BadRequest("control character in the query")
     if not target.isascii():  # not HTTP; the percent-encoding is what any server decodes it to
         target = _NON_ASCII.sub(lambda byte: b"%%%02X" % byte[0][0], target)
-
-    fields = _read_fields(reader, BadRequest)
-    coding, lengths, tokens, expect, has_id = [], set(), frozenset(), False, False
-    for name, value in _REQUEST_READS.findall(fields):
-        name, value = name.lower(), value.strip()
-        if name == b"transfer-encoding":
-            coding.append(value.lower())
-        elif name == b"content-length":
-            lengths.add(value)
-        elif name == b"connection":
-            tokens |= {token.strip().lower() for token in value.split(b",")}
-        elif name == b"expect":
-            expect = value.lower() == b"100-continue"
-        else:
-            has_id = True
-    if coding and (coding != [b"chunked"] or lengths):
-        raise BadRequest("unsupported Transfer-Encoding")
-    length = _length(lengths, BadRequest) if lengths else 0
-    version_11 = version == b"HTTP/1.1"
-    if version_11 and expect and (coding or length):
-        conn.sendall(_CONTINUE)  # the body is read here whatever the function will say, so ask for it now
-    if coding:
-        body = b"".join(_chunked(reader, BadRequest))
-    else:
-        body = reader.read(length) if length else b""
-        if len(body) < length:
-            raise BadRequest("the body ended early")
-    return Request(method=method, target=target, path=path.decode("utf-8", "replace"),
-                   fields=_without(HOP_BY_HOP | SET_HERE | tokens).sub(b"", fields),
-                   keep_alive=version_11 and b"close" not in tokens, version_11=version_11, has_id=has_id,
-                   body=body, framed=bool(coding or lengths))
+    return method, target, version, path, rest
 
 
 def _origin_form(target: bytes) -> bytes:
@@ -380,17 +514,24 @@ def _origin_form(target: bytes) -> bytes:
     return (url.path or b"/") + (b"?" + url.query if url.query else b"")
 
 
-def _read_answer_head(reader: BufferedReader) -> Answer:
+def _read_answer_head(stream: _Stream) -> Answer:
     """The function's final answer's head (1xx ones are skipped)."""
     while True:
-        line = reader.readline(MAX_LINE + 1)
-        if not line:
+        head = stream.head(BadAnswer)
+        if head is None:
             raise NoAnswer("the function closed the connection without answering")
-        parts = line.rstrip(b"\r\n").split(b" ", 2)
-        if len(parts) < 2 or parts[0] not in (b"HTTP/1.1", b"HTTP/1.0") or not _is_status(parts[1]):
+        if len(head) < _PLAIN_HEAD and (plain := _PLAIN_ANSWER.fullmatch(head)) is not None \
+                and _UNPLAIN_ANSWER.search(plain[4]) is None and len(lengths := _CONTENT_LENGTH.findall(plain[4])) < 2 \
+                and head.count(b"\n") < MAX_FIELDS:
+            version, status, reason, fields = plain.groups()
+            return Answer(status=int(status), reason=reason, fields=_ANSWER_DROPS.sub(b"", fields),
+                          persistent=version == b"HTTP/1.1", chunked=False,
+                          length=int(lengths[0]) if lengths else None)
+        if (line := _STATUS_LINE.match(head)) is None:
             raise BadAnswer("malformed status line")
-        status = int(parts[1])
-        fields = _read_fields(reader, BadAnswer)
+        version, status, reason = line.groups()
+        status = int(status)
+        fields = _fields(head[line.end():], BadAnswer)
         if status == 101:
             raise BadAnswer("switching protocols is not relayed")
         if status >= 200:
@@ -403,32 +544,30 @@ def _read_answer_head(reader: BufferedReader) -> Answer:
         elif name == b"content-length":
             lengths.add(value)
         else:
-            tokens |= {token.strip().lower() for token in value.split(b",")}
-    dropped = HOP_BY_HOP | tokens | ({b"content-length"} if chunked else set())  # beside chunked, a length is wrong
-    return Answer(status=status, reason=parts[2] if len(parts) == 3 else b"",
-                  fields=_without(dropped).sub(b"", fields),
-                  persistent=parts[0] == b"HTTP/1.1" and b"close" not in tokens, chunked=chunked,
+            tokens |= _tokens(value)
+    if tokens <= HOP_BY_HOP:
+        drops = _CHUNKED_ANSWER_DROPS if chunked else _ANSWER_DROPS
+    else:
+        drops = _without(HOP_BY_HOP | tokens | ({b"content-length"} if chunked else set()))
+    return Answer(status=status, reason=reason or b"",
+                  fields=drops.sub(b"", fields),
+                  persistent=version == b"HTTP/1.1" and b"close" not in tokens, chunked=chunked,
                   length=_length(lengths, BadAnswer) if lengths and not chunked else None)
 
 
-def _is_status(code: bytes) -> bool:
-    return len(code) == 3 and code.isdigit()
-
-
-def _read_fields(reader: BufferedReader, fail: type[Exception]) -> bytes:
-    """A head's field lines, up to the empty line that ends it; checked, and each ended by CRLF."""
-    lines = []
-    while (line := reader.readline(MAX_LINE + 1)) not in (b"\r\n", b"\n"):
-        if not line.endswith(b"\n"):
-            raise fail("header field too long" if len(line) > MAX_LINE else "the head ended early")
-        if len(lines) == MAX_FIELDS:
-            raise fail("too many header fields")
-        lines.append(line)
-    fields = b"".join(lines)
+def _fields(rest: bytes, fail: type[Exception]) -> bytes:
+    """The field lines of a head (`rest`: after its first line, with the empty line that ends it);
+    checked, and each ended by CRLF."""
+    fields = rest[:-2] if rest.endswith(b"\r\n") else rest[:-1]
+    count = fields.count(b"\n")
+    if count > MAX_FIELDS:
+        raise fail("too many header fields")
+    if len(fields) > MAX_LINE and any(len(line) > MAX_LINE for line in fields.split(b"\n")):
+        raise fail("header field too long")
     if _FIELD_LINES.fullmatch(fields) is None:  # a space before a colon, a folded line, a control character
         raise fail("malformed header field")
-    if fields.count(b"\r\n") != len(lines):  # bare LF line ends are to be accepted, but not passed on
-        fields = b"".join(line.rstrip(b"\r\n") + b"\r\n" for line in lines)
+    if fields.count(b"\r\n") != count:  # bare LF line ends are to be accepted, but not passed on
+        fields = _LINE_END.sub(b"\r\n", fields)
     return fields
 
 
@@ -439,32 +578,36 @@ def _length(values: set[bytes], fail: type[Exception]) -> int:
     return int(value)
 
 
-def _chunked(reader: BufferedReader, fail: type[Exception]) -> Iterator[bytes]:
+def _chunked(stream: _Stream, fail: type[Exception]) -> Iterator[bytes]:
     """The data of a chunked body, piece by piece as it arrives (trailer fields are dropped)."""
     while True:
-        line = reader.readline(MAX_LINE + 1)
+        line = stream.line(fail)
         size = line.split(b";", 1)[0].strip()
-        if not line.endswith(b"\n") or not _CHUNK_SIZE.fullmatch(size):
+        if not _CHUNK_SIZE.fullmatch(size):
             raise fail("malformed chunked body")
         if size.strip(b"0") == b"":
-            _read_fields(reader, fail)
+            trailers = []
+            while (line := stream.line(fail)) not in (b"\r\n", b"\n"):
+                if len(trailers) == MAX_FIELDS:
+                    raise fail("too many header fields")
+                trailers.append(line)
             return
-        yield from _exactly(reader, int(size, 16), fail)
-        if reader.readline(3) not in (b"\r\n", b"\n"):
+        yield from _exactly(stream, int(size, 16), fail)
+        if stream.line(fail) not in (b"\r\n", b"\n"):
             raise fail("malformed chunked body")
 
 
-def _exactly(reader: BufferedReader, size: int, fail: type[Exception]) -> Iterator[bytes]:
+def _exactly(stream: _Stream, size: int, fail: type[Exception]) -> Iterator[bytes]:
     while size:
-        data = reader.read1(min(size, BUFFER))  # what has arrived, without waiting for the rest
+        data = stream.some(size)  # what has arrived, without waiting for the rest
         if not data:
             raise fail("the body ended early")
         size -= len(data)
         yield data
 
 
-def _until_close(reader: BufferedReader) -> Iterator[bytes]:
-    while data := reader.read1(BUFFER):
+def _until_close(stream: _Stream) -> Iterator[bytes]:
+    while data := stream.some(BUFFER):
         yield data
 
 

@@ -2,7 +2,7 @@
 
 Starts, in order: the state backend (moto's server, its state replayed from and recorded into
 SHOAL_STATE_DIR, unless AWS_ENDPOINT_URL is set, which is then waited for) with the tables and bucket; the broker; every function of `knative/services.yaml` as
-its own functions-framework process; the gateway on SHOAL_PORT routing by `infra/httproutes.yaml`.
+its own process (forked from one that imported what they share: shared/local/forkserver.py); the gateway on SHOAL_PORT routing by `infra/httproutes.yaml`.
 Prints the dev token. A function that exits is restarted with backoff (shared/local/supervisor.py);
 one that keeps dying stops the platform. Ctrl-C (or SIGTERM) stops everything it started.
 """
@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,10 +30,11 @@ from shared.errors import ShoalError
 from shared.llm.registry import describe_default, resolve
 from shared.local.broker import Broker
 from shared.local.demo_cluster import NAMESPACE, demo_cluster
+from shared.local.forkserver import Forked, ForkServer
 from shared.local.gateway import Gateway, GatewayServer
 from shared.local.manifests import ROOT, functions, routes, triggers
 from shared.local.ping import Pinger, ping_sources
-from shared.local.serve import listen, spawn_function, spawn_moto, wait_http
+from shared.local.serve import listen, spawn_moto, wait_http
 from shared.local.state import COMPACT_AFTER, StateDir, state_dir
 from shared.local.supervisor import Supervisor
 from shared.logs import get_logger
@@ -49,7 +49,7 @@ class LocalPlatform:
     host: str = "127.0.0.1"
     port: int = 8080
     dev_token: str = ""  # SHOAL_DEV_TOKEN, else the state directory's, else a random one (set by start)
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen | Forked] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     _servers: list = field(default_factory=list)
     _moto: subprocess.Popen | None = None
@@ -58,6 +58,7 @@ class LocalPlatform:
     _kube: str = ""  # the banner's word on which Kubernetes API the functions use
     _env: dict[str, str] = field(default_factory=dict)  # every function's environment, for restarts
     _restarts: dict[str, float] = field(default_factory=dict)  # function → when to start it again
+    _forker: ForkServer | None = None  # forks the functions (shared/local/forkserver.py)
 
     @property
     def url(self) -> str:
@@ -134,12 +135,17 @@ class LocalPlatform:
         threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
 
     def _start_function(self, name: str, env: dict[str, str]) -> None:
-        # Each gunicorn gets its own runtime dir: they would all share one control socket otherwise.
-        runtime = Path(tempfile.mkdtemp(prefix=f"shoal-{name}-"))
-        proc, url = spawn_function(name, {**env, "SHOAL_EVENT_SOURCE": name, "XDG_RUNTIME_DIR": str(runtime)},
-                                   start_new_session=True)
-        self.processes[name] = proc
-        self.ports[name] = int(url.rsplit(":", 1)[1])
+        """Fork the function from the fork server (shared/local/forkserver.py) onto a socket bound here."""
+        if self._forker is None or self._forker.process.poll() is not None:
+            if self._forker is not None:  # it died, and every function with it: they are being restarted
+                sys.stderr.write(f"the fork server exited with code {self._forker.process.returncode}; "
+                                 "starting it again\n")
+                sys.stderr.flush()
+            self._forker = ForkServer(env)
+        with listen() as sock:
+            self.processes[name] = self._forker.spawn(name, ROOT / "functions" / name / "main.py",
+                                                      {**env, "SHOAL_EVENT_SOURCE": name}, sock)
+            self.ports[name] = sock.getsockname()[1]
 
     # -- supervision --------------------------------------------------------------------------
     def supervise(self, supervisor: Supervisor) -> str | None:
@@ -249,6 +255,9 @@ class LocalPlatform:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         self.processes.clear()
+        if self._forker is not None:
+            self._forker.stop()
+            self._forker = None
         if self._state is not None:
             self._state.release()
 

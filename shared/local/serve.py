@@ -4,9 +4,12 @@
 port; the gateway then routes a function's requests to whatever took it. Here the parent binds and
 listens first and hands the socket down, so the port is never free between choosing and serving it.
 
-`python -m shared.local.serve <functions-framework options>` with `SHOAL_LISTEN_FD` set runs
-functions-framework on that socket: gunicorn takes it over by systemd's socket-activation protocol
-(`LISTEN_FDS`/`LISTEN_PID`, the socket at fd 3), which it honours before any `bind` setting.
+`python -m shared.local.serve --target NAME --source PATH --host H --port P` with `SHOAL_LISTEN_FD`
+set serves one function on that socket with gunicorn's threaded worker, the one that serves it in the
+container (WORKERS=1, THREADS), but without gunicorn's master process: locally the platform is the
+master (it restarts a function that exits), and a master per function held ~37 MB each for nothing
+(docs/performance.md). `make run` forks its functions from one preloaded process instead
+(shared.local.forkserver), which calls `serve_function` the same way.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 LISTEN_FD_ENV = "SHOAL_LISTEN_FD"
 PARENT_ENV = "SHOAL_PARENT_PID"
 PR_SET_PDEATHSIG = 1
-SD_LISTEN_FDS_START = 3
 
 
 def listen(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -98,13 +100,14 @@ def inherited_fd() -> int | None:
     return int(raw) if raw else None
 
 
-def die_with_parent() -> None:
-    """Have the kernel kill this process when the one that spawned it dies, even by `kill -9`.
+def die_with_parent(parent: int | None = None) -> None:
+    """Have the kernel kill this process when the one that spawned it (`parent`, else the one named in
+    SHOAL_PARENT_PID) dies, even by `kill -9`.
 
     Otherwise a crashed `make run` leaves its moto and functions running: still serving, still
     appending to the state recording a restart replays (Linux only; elsewhere a no-op).
     """
-    parent = os.environ.pop(PARENT_ENV, None)
+    parent = parent or os.environ.pop(PARENT_ENV, None)
     if not parent or not sys.platform.startswith("linux"):
         return
     import ctypes
@@ -115,26 +118,37 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
+def serve_function(target: str, source: str, host: str, port: int, fd: int) -> None:
+    """Serve `target` of `source` on the listening socket `fd` until SIGTERM, SIGINT or the parent's exit.
+
+    gunicorn's worker with functions-framework's settings (gthread with THREADS > 1), run in this
+    process: the request handling of the container, without the arbiter that would fork it (see the
+    module docstring).
+    """
+    from functions_framework import create_app
+    from functions_framework._http.gunicorn import GunicornApplication
+    from gunicorn.sock import TCPSocket
+
+    application = GunicornApplication(create_app(target, source, "http"), host, port, False)
+    cfg = application.cfg
+    logger = cfg.logger_class(cfg)
+    worker = cfg.worker_class(1, os.getppid(), [TCPSocket((host, port), cfg, logger, fd=fd)], application,
+                              cfg.timeout / 2.0, cfg, logger)
+    worker.init_process()  # returns when the worker stops; exits the process itself on some signals
+
+
+def _options(args: list[str]) -> dict[str, str]:
+    """`--name value` pairs of the command line."""
+    return {name.removeprefix("--"): value for name, value in zip(args[::2], args[1::2], strict=False)}
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = list(sys.argv[1:] if argv is None else argv)
+    options = _options(list(sys.argv[1:] if argv is None else argv))
     die_with_parent()
     fd = inherited_fd()
     if fd is None:
         raise SystemExit(f"{LISTEN_FD_ENV} is not set: start this through shared.local.serve.spawn_function")
-    if fd != SD_LISTEN_FDS_START:
-        try:
-            os.fstat(SD_LISTEN_FDS_START)
-        except OSError:
-            pass
-        else:
-            raise SystemExit(f"fd {SD_LISTEN_FDS_START} is already open; cannot hand the socket to gunicorn")
-        os.dup2(fd, SD_LISTEN_FDS_START)
-        os.close(fd)
-    os.environ["LISTEN_FDS"] = "1"
-    os.environ["LISTEN_PID"] = str(os.getpid())
-    from functions_framework._cli import _cli
-
-    _cli.main(args=args, prog_name="functions-framework")
+    serve_function(options["target"], options["source"], options.get("host", "127.0.0.1"), int(options["port"]), fd)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from tests.integration.test_local_platform import AUTH, ROOT, Platform, moto_server, wait_phase  # noqa: F401
+from tests.support.local_platform import function_processes, listening_port
 
 pytestmark = pytest.mark.integration
 LEASE, TICK, BUSY = 3.0, 1.0, 5.0
@@ -53,15 +54,11 @@ def worker_pid(platform_url: str, task: str, timeout: float = 30.0) -> int:
 
 
 def function_pid(platform: Platform, target: str) -> int:
-    """The pid of the platform's process serving function `target` (its gunicorn master)."""
-    for entry in _proc_entries():
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if ppid == platform.proc.pid and b"\0--target\0" + target.encode() + b"\0" in (entry / "cmdline").read_bytes():
-                return int(entry.name)
-        except (OSError, IndexError, ValueError):
-            continue
-    raise AssertionError(f"function {target} is not running")
+    """The pid of the platform's process serving function `target` (forked by its fork server)."""
+    found = function_processes(platform.proc.pid).get(target)
+    if found is None:
+        raise AssertionError(f"function {target} is not running")
+    return found[0]
 
 
 def gone(pid: int, timeout: float = 10.0) -> None:
@@ -191,9 +188,10 @@ def test_a_worker_killed_with_its_dispatcher_is_reclaimed_by_its_lease(platform,
 
 
 def answering(pid: int) -> bool:
-    """The function process `pid` answers its health check on the port it was started with."""
-    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    port = int(cmdline[cmdline.index(b"--port") + 1])
+    """The function process `pid` answers its health check on the port it listens on."""
+    port = listening_port(pid)
+    if port is None:
+        return False
     try:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:

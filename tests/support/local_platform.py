@@ -60,14 +60,64 @@ class Platform:
 
 
 def _function_ports(pid: int) -> list[int]:
-    """Ports the platform's children listen on (from /proc), to check they are gone after a stop."""
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    ports = []
-    for child in children:
-        cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-        if b"--port" in cmdline:
-            ports.append(int(cmdline[cmdline.index(b"--port") + 1]))
-    return ports
+    """Ports the platform's functions listen on (from /proc), to check they are gone after a stop."""
+    return [port for _, port in function_processes(pid).values()]
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, their children, …), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def function_processes(platform_pid: int) -> dict[str, tuple[int, int]]:
+    """The platform's function processes: name → (pid, the port it listens on).
+
+    make run forks them from its fork server (shared/local/forkserver.py), which names each
+    `fn:<function>` (cut to 15 characters, /proc/<pid>/comm) in a session of its own.
+    """
+    from shared.local.forkserver import COMM_PREFIX
+    from shared.local.manifests import functions
+
+    names = {(COMM_PREFIX + fn.name)[:15]: fn.name for fn in functions()}
+    found = {}
+    for pid in descendants(platform_pid):
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            if comm in names and os.getsid(pid) == pid and (port := listening_port(pid)):
+                found[names[comm]] = (pid, port)
+        except OSError:
+            continue
+    return found
+
+
+def listening_port(pid: int) -> int | None:
+    """The TCP port a process listens on (the first one), from /proc."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            link = os.readlink(fd)
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+            return int(fields[1].rsplit(":", 1)[1], 16)
+    return None
 
 
 def wait_phase(client: httpx.Client, name: str, timeout: float = 30.0) -> dict:

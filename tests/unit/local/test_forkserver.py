@@ -1,0 +1,69 @@
+"""make run forks its functions from one process (shared/local/forkserver.py): each is a process of its
+own that serves its handed socket, reports its exit to the platform, and can be forked again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.local.forkserver import ForkServer
+from shared.local.serve import listen, wait_http
+
+HELLO = Path(__file__).resolve().parents[2] / "bench" / "hello" / "main.py"
+
+
+@pytest.fixture
+def forker():
+    server = ForkServer({**os.environ, "WORKERS": "1", "THREADS": "2"}, preload=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_forked_function_serves_its_socket_and_reports_its_exit(forker):
+    with listen() as sock:
+        proc = forker.spawn("hello", HELLO, {**os.environ, "THREADS": "2"}, sock)
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    wait_http(url + "/", process=proc)  # type: ignore[arg-type]
+    assert httpx.get(url + "/").text == "ok"
+    assert Path(f"/proc/{proc.pid}/comm").read_text().strip() == "fn:hello"
+    assert os.getsid(proc.pid) == proc.pid  # a session of its own, as the platform kills it by group
+    with pytest.raises(subprocess.TimeoutExpired):
+        proc.wait(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(10) == -signal.SIGKILL and proc.poll() == -signal.SIGKILL  # told by the fork server
+    with pytest.raises(httpx.ConnectError):  # nobody kept a copy of its socket: it refuses
+        httpx.get(url + "/", timeout=2)
+
+    with listen() as sock:  # forked again, as the supervisor restarts a function
+        again = forker.spawn("hello", HELLO, dict(os.environ), sock)
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    wait_http(url + "/", process=again)  # type: ignore[arg-type]
+    assert again.pid != proc.pid and httpx.get(url + "/").text == "ok"
+
+
+def test_the_functions_die_with_the_fork_server(forker):
+    with listen() as sock:
+        proc = forker.spawn("hello", HELLO, dict(os.environ), sock)
+    forker.process.kill()
+    assert proc.wait(10) == -signal.SIGKILL  # the platform hears of it: the channel closed
+    assert gone(proc.pid), "the forked function outlived its fork server"  # PR_SET_PDEATHSIG
+
+
+def gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
