@@ -106,9 +106,11 @@ def chat(ctx: RequestContext):
         if not started:
             slot.release()
     if ctx.request.headers.get("Accept", "").strip() == "application/json":
+        turn.first_byte_sent.set()
         return _json_result(turn, limits)
 
-    return sse_response(relay(turn.emitter.live, limits.heartbeat), heartbeat_seconds=None)
+    return sse_response(relay(turn.emitter.live, limits.heartbeat, sent=turn.first_byte_sent.set),
+                        heartbeat_seconds=None)
 
 
 def _start_turn(ctx: RequestContext, body: dict[str, Any], limits: Any, namespace: str, session_id: str,

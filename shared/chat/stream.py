@@ -56,18 +56,29 @@ class Emitter:
                 self.live.put(END)
 
 
-def relay(live: queue.Queue, heartbeat: float) -> Iterator[str]:
-    """Frames from an in-process turn as they come, with heartbeat comments while it is quiet."""
-    while True:
-        try:
-            item = live.get(timeout=heartbeat)
-        except queue.Empty:
-            yield ": heartbeat\n\n"
-            continue
-        if item is END:
-            return
-        seq, event, payload = item
-        yield frame(payload, event=event, id=seq)
+def relay(live: queue.Queue, heartbeat: float, sent: Callable[[], None] | None = None) -> Iterator[str]:
+    """Frames from an in-process turn as they come, with heartbeat comments while it is quiet.
+
+    `sent` is called once the first frame went out (the server asks for the next frame only after it
+    wrote the first), and when the response ends earlier.
+    """
+    try:
+        while True:
+            try:
+                item = live.get(timeout=heartbeat)
+            except queue.Empty:
+                yield ": heartbeat\n\n"
+                continue
+            if item is END:
+                return
+            seq, event, payload = item
+            yield frame(payload, event=event, id=seq)
+            if sent is not None:
+                sent()
+                sent = None
+    finally:
+        if sent is not None:
+            sent()
 
 
 def replay(namespace: str, session_id: str, after: int, *, active: Callable[[], bool], heartbeat: float,

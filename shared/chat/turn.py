@@ -48,6 +48,9 @@ DELTA_CHARS = 4096
 OUT_OF_TIME = "I ran out of time. Here's what I accomplished so far."
 # The answer when the tool-less summary call after the iteration limit fails (orka-behaviour.md §3).
 ITERATION_LIMIT = "Reached iteration limit."
+# How long the loop waits for the response to send `status` before it starts anyway (the turn never
+# depends on the response; this only keeps the loop's work off the CPU while the first byte goes out).
+FIRST_BYTE_GRACE = 0.1
 
 
 class Stop(Exception):
@@ -138,6 +141,7 @@ class Turn:
         self.emitter = emitter
         self.cancelled = threading.Event()
         self.finished = threading.Event()
+        self.first_byte_sent = threading.Event()  # set by the response (or at once when there is none)
         self.outcome = TurnOutcome()
         self._finish_lock = threading.Lock()
         self._keeper = Keeper(leases, ttl=request.limits.lease, cancelled=self.cancelled, on_cancel=self._on_cancel)
@@ -216,6 +220,7 @@ class Turn:
 
     def _run(self) -> None:
         req, limits = self.req, self.req.limits
+        self.first_byte_sent.wait(FIRST_BYTE_GRACE)
         try:
             prompt = system_prompt(namespace=req.namespace, max_tasks=limits.max_tasks_per_turn,
                                    agents=agent_summaries(req.namespace), tools=tool_summaries(req.namespace),

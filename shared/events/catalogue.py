@@ -20,7 +20,7 @@ Phase = Literal["Pending", "Running", "Finalizing", "Succeeded", "Failed", "Canc
 class TaskEventData(BaseModel):
     """Identifies the task an event is about; the task itself is read from the store."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     namespace: str
     name: str
     type: Literal["container", "ai", "agent"]
@@ -35,7 +35,7 @@ class TaskResultData(TaskEventData):
 class InvestigationRequestedData(BaseModel):
     """An incident session waits for the investigator (the session itself is read from the store)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     namespace: str          # the investigated resource's namespace
     name: str               # the session id
     incident_id: str
@@ -44,7 +44,7 @@ class InvestigationRequestedData(BaseModel):
 class InvestigationAuditData(BaseModel):
     """Audit of a finished investigation with its LLM token totals (Kubernaut's aiagent.response.complete)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     namespace: str
     name: str               # the session id, or the analysis id for the operator facade
     facade: Literal["kubernaut", "operator"]
@@ -61,7 +61,7 @@ class InvestigationAuditData(BaseModel):
 class MemoryProposalEventData(BaseModel):
     """Identifies a memory proposal (`name` is its id); the proposal is read from the store."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     namespace: str
     name: str
     type: str
@@ -73,7 +73,7 @@ class MemoryProposalEventData(BaseModel):
 class ChatTurnData(BaseModel):
     """A chat turn ended; `name` is the session id (the session itself is read from the store)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     namespace: str
     name: str
     status: Literal["completed", "failed", "cancelled", "timeout"]
@@ -85,7 +85,7 @@ class ChatTurnData(BaseModel):
 class GitHubObject(BaseModel):
     """A GitHub object inside a payload (repository, issue, pull request, label): kept whole."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class GitHubNumbered(GitHubObject):
@@ -95,7 +95,7 @@ class GitHubNumbered(GitHubObject):
 class GitHubEventData(BaseModel):
     """A GitHub webhook payload exactly as GitHub delivered it (verified by HMAC first)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     action: str
     repository: GitHubObject
     sender: GitHubObject | None = None
@@ -118,7 +118,7 @@ class GitHubPullRequestLabeledData(GitHubPullRequestData):
 class MonitorRunData(BaseModel):
     """Identifies a repository-monitor run; the run itself is read from the store."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     namespace: str
     name: str  # the monitor
     runID: str
@@ -128,7 +128,7 @@ class MonitorRunData(BaseModel):
 class SecurityScanQueuedData(BaseModel):
     """A security scan run was queued; the `github` function plans its slices and creates the tasks."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     namespace: str
     name: str  # the RepositoryScan
     scanRunID: str
@@ -138,7 +138,7 @@ class SecurityScanQueuedData(BaseModel):
 class SecurityScanData(BaseModel):
     """A security scan run finished; the run, its findings and dropped output are read from the store."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     namespace: str
     name: str  # the RepositoryScan
     scanRunID: str

@@ -192,6 +192,20 @@ class Router:
         return register
 
 
+class _MatchRule(Rule):
+    """A werkzeug Rule whose URL builders are compiled on first use, not at construction.
+
+    werkzeug compiles two builders per rule (an ast and `compile()` each) when the Map is built; an
+    Api only matches paths, so at a cold start that was most of the cost of building its Map.
+    """
+
+    def _compile_builder(self, append_unknown: bool = True) -> Any:
+        def build(rule: Rule, *args: Any, **kwargs: Any) -> Any:
+            return Rule._compile_builder(rule, append_unknown).__get__(rule, None)(*args, **kwargs)
+
+        return build
+
+
 class Api:
     """The routers of one function, frozen into a werkzeug Map at construction."""
 
@@ -204,7 +218,7 @@ class Api:
         self._permissions = {(i, m): authorization.route_permission(r.permission, r.rule, m)
                              for i, r in enumerate(self.routes) for m in r.methods if not r.public}
         # merge_slashes off: werkzeug would answer `//` in a path with a redirect, which is no route's answer.
-        self._map = Map([Rule(r.rule, methods=list(r.methods), endpoint=i, strict_slashes=False)
+        self._map = Map([_MatchRule(r.rule, methods=list(r.methods), endpoint=i, strict_slashes=False)
                          for i, r in enumerate(self.routes)], merge_slashes=False)
 
     def _dialect_for_path(self, path: str) -> Dialect:

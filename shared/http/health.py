@@ -22,7 +22,7 @@ class Readiness(BaseModel):
     """`status` is "ok" or "not ready"; `checks` names each dependency's result; the meta function
     adds `llm` (the default provider and model)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     status: str
     checks: dict[str, str]
 

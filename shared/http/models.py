@@ -48,7 +48,9 @@ class StrictModel(BaseModel):
     """A request model of an Orka route: an unknown field is a 400 naming it (Kubernetes' strict
     field validation), never stored or dropped silently (docs/api-reference.md, "Unknown fields")."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # defer_build (here and on the other models a function loads at start): the validator is built at
+    # the first validation, not at import, which keeps it out of every cold start.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class FieldInvalid(Invalid):
@@ -98,4 +100,4 @@ class QueryModel(BaseModel):
     """Query parameters of a route: unknown parameters are ignored (as every HTTP API does with
     query strings); `continue` and other reserved words are fields with an alias."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)

@@ -193,7 +193,7 @@ class ProposalApply(StrictModel):
 
 
 class Proposal(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     id: str
     namespace: str
     type: str

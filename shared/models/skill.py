@@ -6,12 +6,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class SkillContent(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     inline: str | None = None
 
 
 class SkillSpec(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     displayName: str | None = None
     description: str | None = None
     version: str | None = None

@@ -13,19 +13,19 @@ __all__ = ["TASK_TYPES", "TERMINAL_PHASES", "TRANSITIONS", "PlanUpdate", "Status
 TaskType = Literal["container", "ai", "agent"]
 TASK_TYPES: tuple[str, ...] = ("container", "ai", "agent")
 class Ref(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     name: str
 
 
 class SessionRef(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     name: str
     append: bool = True
     maxMessages: int = 50
 
 
 class EnvVar(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     name: str
     value: str | None = None
 
@@ -33,7 +33,7 @@ class EnvVar(BaseModel):
 class TaskSpec(BaseModel):
     """The fields Shoal reads; unknown CRD fields are kept as given."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     type: str | None = None
     prompt: str | None = None
@@ -73,7 +73,7 @@ class ResultRef(BaseModel):
 
 
 class TaskStatus(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     phase: str = "Pending"
     message: str | None = None
     startTime: str | None = None
@@ -89,7 +89,7 @@ class TaskStatus(BaseModel):
 class PlanUpdate(BaseModel):
     """The body workers POST to `/internal/v1/plans/{ns}/{task}`."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     summary: str = ""
     progress_pct: int = Field(default=0, ge=0, le=100)
     goal_complete: bool = False
@@ -97,6 +97,6 @@ class PlanUpdate(BaseModel):
 
 
 class StatusReport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     phase: str
     message: str | None = None

@@ -9,6 +9,8 @@ written in the same transaction, so they exist exactly when the write happened.
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import json
 import random
 import time
@@ -222,15 +224,19 @@ class ObjectStore:
     def update(self, namespace: str, name: str, mutate: Callable[[dict], bool | None], *,
                not_found_message: str | None = None, attempts: int = 8,
                expiry: Callable[[dict], int | None] | None = None,
-               companions: Callable[[dict], tuple[Companion, ...]] | None = None) -> Record:
+               companions: Callable[[dict], tuple[Companion, ...]] | None = None,
+               current: Record | None = None) -> Record:
         """Read, apply `mutate` to the document, write back under the version check; retry on conflict.
+
+        `current`: the record as the caller just read it, used for the first attempt instead of reading
+        it again (the version check still guards the write; a conflict reads afresh).
 
         `mutate` edits the dict in place; returning False means "nothing to change" and skips the write.
         The record keeps its expiry unless `expiry` (given the mutated document) says otherwise.
         `companions` (given the mutated document) are written with it, in one transaction.
         """
         for attempt in range(attempts):
-            record = self.get(namespace, name)
+            record = self.get(namespace, name) if current is None or attempt else _copy(current)
             if record is None:
                 raise NotFound(not_found_message or f"{self.kind} not found")
             if mutate(record.doc) is False:
@@ -334,6 +340,11 @@ class ObjectStore:
             # An orphaned blob is garbage, not an error for the caller.
             with contextlib.suppress(Exception):
                 delete_blob(blob["S"])
+
+
+def _copy(record: Record) -> Record:
+    """The record with a deep copy of its document: `mutate` edits in place, the caller's copy stays as read."""
+    return dataclasses.replace(record, doc=copy.deepcopy(record.doc))
 
 
 def get_together(*wanted: tuple[ObjectStore, str, str], consistent: bool = True) -> list[Record | None]:

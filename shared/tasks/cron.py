@@ -35,7 +35,7 @@ def start_schedule(record: Record) -> Record | None:
     first = next_run(record.doc["spec"]["schedule"], datetime.now(UTC), record.doc["spec"].get("timeZone"))
     return transition(record.namespace, record.name, "Scheduled", only_from=frozenset({"Pending"}),
                       message=f"next run at {_stamp(first)}",
-                      also=lambda status: status.update(nextScheduleTime=_stamp(first)))
+                      also=lambda status: status.update(nextScheduleTime=_stamp(first)), current=record)
 
 
 def _stamp(moment: datetime) -> str:

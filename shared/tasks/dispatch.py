@@ -47,7 +47,7 @@ def on_task_created(event: Event) -> None:
 def start_task(record: Record) -> bool:
     """Claim the Pending task (conditional write) and start its job; False when it was not Pending."""
     namespace, name = record.namespace, record.name
-    claimed = transition(namespace, name, "Running", only_from=frozenset({"Pending"}))
+    claimed = transition(namespace, name, "Running", only_from=frozenset({"Pending"}), current=record)
     if claimed is None:
         return False
     try:
@@ -58,7 +58,7 @@ def start_task(record: Record) -> bool:
 
         queue.release_slot(namespace, name)  # nothing runs: the slot is free at once
         return True
-    tasks.update(namespace, name, lambda doc: doc.setdefault("status", {}).update(jobName=job))
+    tasks.update(namespace, name, lambda doc: doc.setdefault("status", {}).update(jobName=job), current=claimed)
     return True
 
 

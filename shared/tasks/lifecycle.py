@@ -30,25 +30,28 @@ def set_condition(status: dict[str, Any], type_: str, value: bool, reason: str, 
 def transition(namespace: str, name: str, to: str, *, message: str | None = None,
                only_from: frozenset[str] | None = None,
                also: Callable[[dict[str, Any]], None] | None = None,
-               attempt: int | None = None) -> Record | None:
+               attempt: int | None = None, current: Record | None = None) -> Record | None:
     """Move the task to phase `to` if allowed from its current phase; None when it was not.
 
     The write is conditional on the version that was read, so two replicas can never both make
     the same transition (the loser re-reads, sees the new phase and gets None). With `attempt`, only
     while that is still the task's attempt: the fence between a worker's late report and a reclaim.
+    `current`: the task as the caller just read it (saves reading it again; a conflict re-reads).
     """
     moved: dict[str, bool] = {}
+    was_terminal: dict[str, bool] = {}
 
     def mutate(doc: dict[str, Any]) -> bool:
         status = doc.setdefault("status", {})
-        current = status.get("phase") or "Pending"
-        allowed = to in TRANSITIONS.get(current, frozenset())
+        phase = status.get("phase") or "Pending"
+        allowed = to in TRANSITIONS.get(phase, frozenset())
         if attempt is not None and int(status.get("attempts", 0)) != attempt:
             allowed = False
-        if not allowed or (only_from is not None and current not in only_from):
+        if not allowed or (only_from is not None and phase not in only_from):
             moved["ok"] = False
             return False
         status["phase"] = to
+        was_terminal["yes"] = phase in TERMINAL_PHASES
         if message is not None:
             status["message"] = message
         stamp = now_rfc3339()
@@ -71,12 +74,14 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
         moved["ok"] = True
         return True
 
-    record = tasks.update(namespace, name, mutate, not_found_message=TASK_NOT_FOUND)
+    record = tasks.update(namespace, name, mutate, not_found_message=TASK_NOT_FOUND, current=current)
     if not moved.get("ok"):
         return None
     metrics.record_task_transition(to)
     status = record.doc.get("status", {})
-    if to not in TERMINAL_PHASES:
+    if to not in TERMINAL_PHASES and was_terminal.get("yes"):
+        # Leaving a terminal phase (a retry): back into the live index. A task in a live phase is
+        # in it already (created with its entry; only terminal tasks leave it).
         mark_live(namespace, name)
     # Back to Pending = a retry or the next autonomous iteration: the dispatcher starts it again.
     event_type = {"Running": "dev.shoal.task.started", "Pending": "dev.shoal.task.retried"}.get(to)

@@ -52,22 +52,25 @@ def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
     """Store a validated task document and its index entries, then announce it.
 
     The index entries are written first (idempotent), so a task is never stored unindexed; a
-    duplicate create leaves the existing task's entries alone.
+    duplicate create leaves the existing task's entries alone. (Not one transaction: moto, the
+    local platform's store, copies the whole table for every transaction.)
     """
     name = doc["metadata"]["name"]
     parent = doc["metadata"]["labels"].get(PARENT_LABEL)
     if parent:
         with contextlib.suppress(AlreadyExists):
             children.create(child_partition(namespace, parent), name, {"name": name})
-    existed = tasks.get(namespace, name) is not None
     mark_live(namespace, name)
     try:
         record = tasks.create(namespace, name, doc, exists_message="task already exists")
     except AlreadyExists:
         raise
     except Exception:
-        if not existed:
-            unmark_live(namespace, name)
+        # Only now ask whether the task existed (its entry is then its own): the happy path
+        # costs no read. If this read fails too, the scheduler's tick drops an entry without a task.
+        with contextlib.suppress(Exception):
+            if tasks.get(namespace, name) is None:
+                unmark_live(namespace, name)
         raise
     metrics.record_task_transition("Pending")  # a new task enters its first phase
     announce("dev.shoal.task.created", record)

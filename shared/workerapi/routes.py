@@ -11,6 +11,7 @@ from shared.models.task import PlanUpdate, StatusReport
 from shared.models.worker_contract import ATTEMPT_HEADER
 from shared.store import AlreadyExists
 from shared.store.blobs import put_blob
+from shared.store.objects import get_together
 from shared.tasks.feed import append_feed
 from shared.tasks.leases import (
     RUNNING_PHASES,
@@ -72,7 +73,7 @@ def post_result(ctx: RequestContext, namespace: str, task: str):
         raise TooLarge("result exceeds 10MB limit")
     if not data:
         raise Invalid("empty request body")
-    _, attempt = _require_current(ctx, namespace, task)
+    current, attempt = _require_current(ctx, namespace, task)
     put_blob(result_key(namespace, task), data, ctx.request.content_type or "application/octet-stream")
     stale: dict[str, bool] = {}
 
@@ -85,7 +86,7 @@ def post_result(ctx: RequestContext, namespace: str, task: str):
         set_condition(status, "ResultAvailable", True, "ResultSaved")
         return True
 
-    record = tasks.update(namespace, task, mark, not_found_message=TASK_NOT_FOUND)
+    record = tasks.update(namespace, task, mark, not_found_message=TASK_NOT_FOUND, current=current)
     if stale:
         raise Conflict(STALE_ATTEMPT)
     announce("dev.shoal.task.result.saved", record, size=len(data))
@@ -101,15 +102,22 @@ def post_plan(ctx: RequestContext, namespace: str, task: str):
         update = PlanUpdate.model_validate(ctx.json_object())
     except ValidationError:
         raise Invalid("invalid request body") from None
-    record, _ = _require_current(ctx, namespace, task)
+    # The task and its plan in one round trip (a worker saves its plan every iteration).
+    record, plan = get_together((tasks, namespace, task), (plans, namespace, task))
+    if record is None:
+        raise NotFound(TASK_NOT_FOUND)
+    require_current(record, _reported_attempt(ctx))
     iteration = int(record.doc.get("status", {}).get("iteration", 0))
     stamp = now_rfc3339()
     fields = {"summary": update.summary, "progressPct": update.progress_pct, "goalComplete": update.goal_complete,
               "planDocument": update.plan_document, "iteration": iteration, "updatedAt": stamp}
-    try:
-        plans.create(namespace, task, {**fields, "createdAt": stamp})
-    except AlreadyExists:
-        plans.update(namespace, task, lambda doc: doc.update(fields))
+    if plan is not None:
+        plans.update(namespace, task, lambda doc: doc.update(fields), current=plan)
+    else:
+        try:
+            plans.create(namespace, task, {**fields, "createdAt": stamp})
+        except AlreadyExists:  # saved meanwhile (a retried request)
+            plans.update(namespace, task, lambda doc: doc.update(fields))
     announce("dev.shoal.task.plan.saved", record)
     return None
 
@@ -136,11 +144,11 @@ def post_status(ctx: RequestContext, namespace: str, task: str):
     if report.phase not in ("Running", "Succeeded", "Failed"):
         raise Invalid("phase must be one of Running, Succeeded, Failed")
     attempt = _reported_attempt(ctx)
-    tasks.require(namespace, task, TASK_NOT_FOUND)
+    record = tasks.require(namespace, task, TASK_NOT_FOUND)
     # With an attempt, the move is fenced inside the task's conditional write: a reclaim and this
     # report cannot both win.
     moved = transition(namespace, task, report.phase, message=report.message, attempt=attempt,
-                       only_from=RUNNING_PHASES if attempt is not None else None)
+                       only_from=RUNNING_PHASES if attempt is not None else None, current=record)
     if moved is None:
         current = tasks.require(namespace, task, TASK_NOT_FOUND).doc.get("status", {})
         same_attempt = attempt is None or int(current.get("attempts", 0)) == attempt

@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # (cloudevents is not listed: functions-framework itself imports it.)
 # (opentelemetry: only when OTEL_* turns tracing on; prometheus_client: on the first non-probe request.)
 HEAVY = ("boto3", "botocore", "openai", "anthropic", "kubernetes", "pydantic_settings", "mcp", "opentelemetry",
-         "prometheus_client")
+         "prometheus_client",
+         # httpx imports its CLI (rich, pygments) unless shared/__init__.py marks it absent
+         "rich", "pygments")
 # One interpreter loads functions-framework (which every function loads first anyway), checks that
 # it brought no heavy library, then forks a fresh child per function: each child loads only its own
 # function, as a cold container would, without paying for a new interpreter and Flask each time.

@@ -157,3 +157,13 @@ def test_a_client_that_goes_away_stops_the_producer():
     count = len(produced)
     time.sleep(0.1)
     assert len(produced) == count
+
+
+def test_the_route_map_still_builds_urls_though_its_builders_compile_on_first_use():
+    from werkzeug.routing import Map
+
+    from shared.http.api import _MatchRule
+
+    adapter = Map([_MatchRule("/api/v1/tasks/<name>", endpoint=0, methods=["GET"])]).bind("localhost")
+    assert adapter.match("/api/v1/tasks/job", method="GET") == (0, {"name": "job"})
+    assert adapter.build(0, {"name": "a b"}) == "/api/v1/tasks/a%20b"

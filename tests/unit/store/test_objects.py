@@ -245,3 +245,28 @@ def test_get_together_reads_records_of_several_kinds_in_order_with_missing_as_no
     assert [(r.kind, r.name) for r in got if r] == [("gadget", "b"), ("widget", "a"), ("gadget", "a"),
                                                       ("widget", "a")]
     assert calls == ["dynamodb"]  # one round trip for all of them
+
+
+def test_update_with_the_record_just_read_skips_the_read_and_leaves_the_callers_copy_alone():
+    from tests.support.store_calls import store_calls
+
+    store = ObjectStore("widget")
+    read = store.create("ns", "a", {"v": 1, "tags": []})
+    with store_calls() as calls:
+        updated = store.update("ns", "a", lambda doc: doc["tags"].append("x"), current=read)
+    assert calls == ["PutItem"]
+    assert updated.version == 2 and updated.doc == {"v": 1, "tags": ["x"]}
+    assert read.doc == {"v": 1, "tags": []}  # mutate worked on a copy
+    assert store.get("ns", "a").doc == {"v": 1, "tags": ["x"]}
+
+
+def test_update_with_a_stale_record_reads_again_and_applies_to_the_stored_version():
+    from tests.support.store_calls import store_calls
+
+    store = ObjectStore("widget")
+    stale = store.create("ns", "a", {"n": 1})
+    store.replace("ns", "a", {"n": 10}, expected_version=1)  # another writer, after `stale` was read
+    with store_calls() as calls:
+        updated = store.update("ns", "a", lambda doc: doc.update(n=doc["n"] + 1), current=stale)
+    assert calls == ["PutItem", "GetItem", "PutItem"]  # the conflict, the fresh read, the write
+    assert updated.version == 3 and store.get("ns", "a").doc == {"n": 11}

@@ -1,0 +1,101 @@
+"""A trimmed `make run` for the task benches: moto's server, the broker, and only the functions a
+task's creation and start touch (tasks, dispatcher, internal), each started as `make run` starts it
+(shared.local.serve: gunicorn, one worker, 16 threads, its own process). Not a bench itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+TOKEN = "bench"
+FUNCTIONS = ("tasks", "dispatcher", "internal")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process and its children (gunicorn's worker), from /proc (Linux)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
+
+
+@contextlib.contextmanager
+def mini_platform(functions: tuple[str, ...] = FUNCTIONS) -> Iterator[dict[str, object]]:
+    """{"urls": {function: url}, "pids": {name: pid}} of a running trimmed platform."""
+    from werkzeug.serving import make_server
+
+    from shared.config import reset_settings
+    from shared.local.broker import Broker
+    from shared.local.manifests import triggers
+    from shared.local.serve import listen, spawn_function, spawn_moto, wait_http
+    from shared.store.bootstrap import ensure_state
+    from shared.store.clients import reset_clients
+
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
+    state = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+    moto, endpoint = spawn_moto({**os.environ, **state}, **quiet)
+    processes = {"moto": moto}
+    servers = []
+    try:
+        wait_http(endpoint + "/moto-api/", process=moto)
+        os.environ.update({**state, "AWS_ENDPOINT_URL": endpoint})
+        reset_settings()
+        reset_clients()
+        ensure_state()
+        urls: dict[str, str] = {}
+        # Only the triggers of the started functions: the others would be retried, then dead-lettered.
+        broker = Broker([t for t in triggers() if t.subscriber in functions], lambda name: urls.get(name))
+        sock = listen()
+        server = make_server("127.0.0.1", sock.getsockname()[1], broker, threaded=True, fd=sock.fileno())
+        sock.close()
+        servers.append(server)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        env = {**os.environ, "SHOAL_PLATFORM": "local", "SHOAL_DEV_TOKEN": TOKEN, "SHOAL_EXECUTOR": "local",
+               "K_SINK": f"http://127.0.0.1:{server.port}/",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+               "WORKERS": "1", "THREADS": "16", "PYTHONUNBUFFERED": "1"}
+        # internal first: the workers (and the others) reach it at SHOAL_INTERNAL_URL
+        for name in sorted(functions, key=lambda n: n != "internal"):
+            runtime = tempfile.mkdtemp(prefix=f"bench-{name}-")
+            proc, url = spawn_function(name, {**env, "SHOAL_EVENT_SOURCE": name, "XDG_RUNTIME_DIR": runtime},
+                                        **quiet)
+            processes[name], urls[name] = proc, url
+            if name == "internal":
+                env["SHOAL_INTERNAL_URL"] = url
+        for name in functions:
+            wait_http(urls[name] + "/healthz", process=processes[name])
+        yield {"urls": urls, "pids": {name: proc.pid for name, proc in processes.items()}, "broker": broker}
+    finally:
+        for server in servers:
+            server.shutdown()
+        for proc in processes.values():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, 15)
+        for proc in processes.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+
+
+def wait_idle(broker, timeout: float = 30.0) -> None:
+    """Until the broker has delivered every event it accepted."""
+    deadline = time.monotonic() + timeout
+    while not broker.idle() and time.monotonic() < deadline:
+        time.sleep(0.05)
