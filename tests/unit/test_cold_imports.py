@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("boto3", "botocore", "openai", "anthropic", "kubernetes", "pydantic_settings", "mcp", "opentelemetry",
          "prometheus_client",
          # httpx imports its CLI (rich, pygments) unless shared/__init__.py marks it absent
-         "rich", "pygments")
+         "rich", "pygments",
+         # the Gemini SDK (functions-framework itself imports google.cloud, so the package is named)
+         "google.genai")
 # One interpreter loads functions-framework (which every function loads first anyway), checks that
 # it brought no heavy library, then forks a fresh child per function: each child loads only its own
 # function, as a cold container would, without paying for a new interpreter and Flask each time.
@@ -28,7 +30,9 @@ PROBE = """
 import json, os, sys
 from functions_framework import create_app
 heavy = set(json.loads(sys.argv[1]))
-base = {m.split('.')[0] for m in sys.modules}
+def names():  # top-level packages, and their subpackages (google.genai beside functions-framework's google.cloud)
+    return {p for m in sys.modules for p in (m.split('.')[0], '.'.join(m.split('.')[:2]))}
+base = names()
 assert not base & heavy, sorted(base & heavy)
 out = {}
 for name, source in json.loads(sys.argv[2]).items():
@@ -38,7 +42,7 @@ for name, source in json.loads(sys.argv[2]).items():
         os.close(read)
         app = create_app(target=name, source=source)
         assert app.test_client().get('/healthz').status_code == 200
-        os.write(write, json.dumps(sorted({m.split('.')[0] for m in sys.modules})).encode())
+        os.write(write, json.dumps(sorted(names())).encode())
         os._exit(0)
     os.close(write)
     with os.fdopen(read) as pipe:
