@@ -1,16 +1,24 @@
-"""The SSE writer: frames, and a streaming response that sends heartbeats while idle."""
+"""The SSE writer: frames, a streaming response that sends heartbeats while idle, and `follow`, the one
+loop that tails a stored source (a stream, a job's output) until it ends."""
 
 from __future__ import annotations
 
 import json
 import queue
 import threading
-from collections.abc import Iterable, Iterator
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal
 
 from flask import Response
 
 _END = object()
+HEARTBEAT = ": heartbeat\n\n"
+
+# What one look at a followed source found: it goes on ("live"), it has ended but what it wrote last
+# may still be on its way ("ending": keep looking for up to `grace_seconds`), or it is over ("done").
+Progress = Literal["live", "ending", "done"]
+Poll = Callable[[], tuple[list[str], Progress]]
 
 
 def frame(data: Any, *, event: str | None = None, id: str | int | None = None) -> str:
@@ -23,6 +31,38 @@ def frame(data: Any, *, event: str | None = None, id: str | int | None = None) -
     text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"), default=str)
     lines.extend(f"data: {part}" for part in text.split("\n"))
     return "\n".join(lines) + "\n\n"
+
+
+def follow(poll: Poll, *, poll_seconds: float, max_seconds: float, grace_seconds: float = 0.0,
+           heartbeat_seconds: float | None = None) -> Iterator[str]:
+    """The frames of a source followed until it ends, polled every `poll_seconds` for at most `max_seconds`.
+
+    `poll()` reads what is new (the route keeps its own cursor) and says whether the source goes on.
+    A poll should read the source's state *before* its new records, so that nothing written before the
+    end is missed. "ending" lasts at most `grace_seconds` (counted from the first "ending" poll, reset by
+    a "live" one). With `heartbeat_seconds`, a comment frame is sent after that long without a frame
+    (for a response that does not send its own heartbeats: `sse_response(heartbeat_seconds=None)`).
+    """
+    started = last_sent = time.monotonic()
+    ending_since: float | None = None
+    while time.monotonic() - started < max_seconds:
+        frames, progress = poll()
+        yield from frames
+        now = time.monotonic()
+        if frames:
+            last_sent = now
+        if progress == "done":
+            return
+        if progress == "ending":
+            ending_since = ending_since if ending_since is not None else now
+            if now - ending_since >= grace_seconds:
+                return
+        else:
+            ending_since = None
+        if heartbeat_seconds is not None and now - last_sent >= heartbeat_seconds:
+            last_sent = now
+            yield HEARTBEAT
+        time.sleep(poll_seconds)
 
 
 def _with_heartbeats(frames: Iterable[str], interval: float) -> Iterator[str]:
@@ -63,7 +103,7 @@ def _with_heartbeats(frames: Iterable[str], interval: float) -> Iterator[str]:
             try:
                 item = pipe.get(timeout=interval)
             except queue.Empty:
-                yield ": heartbeat\n\n"
+                yield HEARTBEAT
                 continue
             if item is _END:
                 return

@@ -255,6 +255,45 @@ def test_logs_follow_streams_lines_until_the_task_finishes(apps, monkeypatch):
         log_file.unlink()
 
 
+def test_logs_follow_drains_the_lines_written_after_the_result_before_ending(apps, monkeypatch):
+    """A worker posts its result, writes its last lines, then reports its phase: following ends with
+    the task, after one more read of the job's output (it used to end at the saved result)."""
+    import tempfile
+    from pathlib import Path
+
+    from shared.config import reset_settings
+    from shared.tasks.lifecycle import transition
+    from shared.tasks.repository import tasks as store
+
+    monkeypatch.setenv("SHOAL_EXECUTOR", "local")
+    monkeypatch.setenv("SHOAL_STREAM_POLL_SECONDS", "0.05")
+    reset_settings()
+    tasks, internal = apps
+    assert create(tasks, {"name": "fd", "type": "ai", "prompt": "p"}).status_code == 201
+    transition("default", "fd", "Running")
+    store.update("default", "fd", lambda doc: doc["status"].update(jobName="fd-1"))
+    log_file = Path(tempfile.gettempdir()) / "shoal-worker-logs" / "default.fd-1.log"
+    log_file.parent.mkdir(exist_ok=True)
+    log_file.write_text("working\n")
+
+    def worker():
+        time.sleep(0.3)
+        assert internal.post("/internal/v1/results/default/fd", data=b"answer", headers=AUTH).status_code == 204
+        time.sleep(0.3)  # several polls see the saved result while the job still runs
+        log_file.write_text("working\nresult posted\nbye\n")
+        transition("default", "fd", "Succeeded")
+
+    writer = threading.Thread(target=worker)
+    writer.start()
+    try:
+        response = tasks.get("/api/v1/tasks/fd/logs?follow=true", headers=AUTH)
+        assert response.status_code == 200
+        assert response.get_data(as_text=True) == "data: working\n\ndata: result posted\n\ndata: bye\n\n"
+    finally:
+        writer.join(timeout=10)
+        log_file.unlink()
+
+
 # -- artifacts -------------------------------------------------------------------------------------------
 def test_artifacts_listed_and_downloaded_as_attachments(apps):
     tasks, internal = apps
