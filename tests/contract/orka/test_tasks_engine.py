@@ -178,7 +178,12 @@ def test_cancel_keeps_the_record_and_refuses_a_finished_task(apps, event_sink):
     assert response.status_code == 200
     assert response.get_json()["status"]["phase"] == "Cancelled"
     assert response.get_json()["status"]["message"] == "not needed"
-    assert tasks.post("/api/v1/tasks/c/cancel", headers=AUTH).status_code == 200  # idempotent
+    version = response.get_json()["metadata"]["resourceVersion"]
+    # a repeat is refused like any finished task's cancel (docs/tasks.md), and changes nothing
+    assert tasks.post("/api/v1/tasks/c/cancel", json={"reason": "again"}, headers=AUTH).get_json() == err(
+        409, "task is already Cancelled")
+    again = tasks.get("/api/v1/tasks/c", headers=AUTH).get_json()
+    assert again["metadata"]["resourceVersion"] == version and again["status"]["message"] == "not needed"
     [finished] = event_sink.of_type("dev.shoal.task.finished")
     assert finished.data["phase"] == "Cancelled"
     assert tasks.post("/api/v1/tasks/nope/cancel", headers=AUTH).get_json() == err(404, "task not found")
