@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from shared.http.api import Route
 from shared.http.dialects import DIALECTS
 from shared.http.models import Reply
+from shared.version import shoal_version
 
 _ERROR_SCHEMAS = {
     "orka": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -151,7 +152,7 @@ def build_document(apis: dict[str, list[Route]]) -> dict[str, Any]:
                     path[method.lower()] = operation(route, method, function, schemas)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Shoal", "version": "0.1.0",
+        "info": {"title": "Shoal", "version": shoal_version(),
                  "description": "Agent orchestration and incident analysis for Kubernetes. "
                                 "Interactive reference: [/docs](/docs)."},
         "paths": dict(sorted(paths.items())),
