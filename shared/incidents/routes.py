@@ -17,7 +17,7 @@ from shared.auth.resolver import authenticate
 from shared.config import get_settings
 from shared.errors import Conflict, Forbidden, NotFound, ShoalError
 from shared.events import build, emit
-from shared.events.catalogue import data_for
+from shared.events.registry import data_for
 from shared.http.api import RequestContext, Router
 from shared.http.params import is_sequence
 from shared.http.sse import Progress, follow, frame, sse_response
