@@ -60,7 +60,7 @@ bench: install
 	@status=0; for b in $(BENCHES); do $(PY) tests/bench/$$b.py || status=1; done; exit $$status
 
 events: install
-	$(PY) -m shared.events.catalogue
+	$(PY) -m shared.events.registry
 
 # Both images from the one Dockerfile: the functions' (default target) and the coding-agent runtimes'
 # (target `runtimes`, named like IMAGE with `-runtimes`; SHOAL_RUNTIME_IMAGE in the manifests).

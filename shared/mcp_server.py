@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from shared.apiclient import INCIDENT_TERMINAL, TERMINAL_PHASES, ApiError, ShoalClient, agent_model, phase_of
 from shared.net.pool import pooled
+from shared.version import shoal_version
 
 INSTRUCTIONS = (
     "Shoal runs AI tasks and coding agents on Kubernetes and investigates incidents. Create a task with "
@@ -132,6 +133,8 @@ def build_server(api_url: str, *, token: str | None = None, namespace: str | Non
         security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
     mcp = FastMCP("shoal", instructions=INSTRUCTIONS, stateless_http=True, log_level="WARNING",
                   transport_security=security)
+    # FastMCP takes no version and the low-level server then reports the SDK's own: say Shoal's.
+    mcp._mcp_server.version = shoal_version()
 
     def caller_token(ctx: Context | None) -> str | None:
         if not forward_auth:

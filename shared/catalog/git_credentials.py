@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.errors import ShoalError
 from shared.models.worker_contract import GIT_CREDENTIAL_ENV
 from shared.runtimes.git_workspace import SECRET_KEYS as GIT_SECRET_KEYS
 
@@ -45,12 +46,35 @@ def find_git_secret(namespace: str, spec: dict[str, Any]) -> tuple[str, dict[str
     return None
 
 
-def git_token(namespace: str, spec: dict[str, Any]) -> str | None:
-    """The credential's token: what the server-side GitHub tools authenticate with."""
-    found = find_git_secret(namespace, spec)
-    if found is None:
-        return None
-    return next(found[1][key] for key in GIT_SECRET_KEYS if key in found[1])
+class GitSecretUnreadable(ShoalError):
+    """The Secret a spec names by `gitSecretRef` cannot be read: 409 (missing or refused), 503 (no API)."""
+
+    status = 409
+    code = "git_secret_unreadable"
+
+
+def git_token(namespace: str, spec: dict[str, Any], *, default_names: bool) -> str | None:
+    """The git credential's token (`token`, `password` or `GITHUB_TOKEN`), or None when there is none.
+
+    A Secret named by `gitSecretRef` that cannot be read raises GitSecretUnreadable: a caller that
+    named its credential never goes on unauthenticated or with another Secret. `default_names`
+    applies only when no Secret is named: True tries `GIT_SECRET_NAMES` (a task's workspace rule, for
+    the server-side GitHub tools); False means no token (monitors and scans name theirs or use a setting).
+    """
+    name = explicit_ref(spec)
+    if name is None:
+        found = find_git_secret(namespace, spec) if default_names else None
+        return next(found[1][key] for key in GIT_SECRET_KEYS if key in found[1]) if found else None
+    from shared.catalog.secrets import read_secret_data  # the kubernetes client: only when a Secret is read
+
+    try:
+        data = read_secret_data(namespace, name)
+    except LookupError as exc:  # not found, or refused: the message names the Secret and the status
+        raise GitSecretUnreadable(f'git {exc}') from None
+    except Exception:  # no Kubernetes API: an outage, never a reason to go on without the credential
+        raise GitSecretUnreadable(f'git secret "{name}" could not be read: the Kubernetes API is unreachable',
+                                  status=503, code="unavailable") from None
+    return next((data[key].strip() for key in GIT_SECRET_KEYS if (data.get(key) or "").strip()), None)
 
 
 def local_env(namespace: str, spec: dict[str, Any]) -> dict[str, str]:

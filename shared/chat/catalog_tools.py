@@ -1,6 +1,6 @@
 """Discovery tools (list_agents, list_tools) and the on-demand management tools.
 
-Agents and tools are the catalogue's records (kinds "agent" and "tool" of the objects table, in
+Agents and tools are the catalog's records (kinds "agent" and "tool" of the objects table, in
 Orka's CRD shape); sessions are the chat sessions. Everything the orchestrator creates carries the
 `orka.ai/created-by` and `orka.ai/chat-session` labels.
 """

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from shared.http.sse import frame
+from shared.http.sse import HEARTBEAT, Progress, follow, frame
 from shared.store import streams
 
 RETENTION_SECONDS = 7 * 24 * 3600
@@ -67,7 +67,7 @@ def relay(live: queue.Queue, heartbeat: float, sent: Callable[[], None] | None =
             try:
                 item = live.get(timeout=heartbeat)
             except queue.Empty:
-                yield ": heartbeat\n\n"
+                yield HEARTBEAT
                 continue
             if item is END:
                 return
@@ -89,28 +89,21 @@ def replay(namespace: str, session_id: str, after: int, *, active: Callable[[], 
     reading for `grace` seconds; a turn whose replica died ends the tail without a `done`.
     """
     stream = stream_id(namespace, session_id)
-    started = last_beat = time.monotonic()
-    inactive_since: float | None = None
-    while time.monotonic() - started < max_seconds:
-        batch = streams.read(stream, after=after, limit=100)
-        for seq, record in batch:
-            after = seq
-            yield frame(record["data"], event=record["event"], id=seq)
-        if batch:
-            last_beat = time.monotonic()
-            if batch[-1][1]["event"] == "done" and not active():
-                return
-            if len(batch) == 100:
-                continue
-        elif active():
-            inactive_since = None
-        elif inactive_since is None:
-            if started == last_beat and after == 0:
-                return  # nothing recorded and nothing running
-            inactive_since = time.monotonic()
-        elif time.monotonic() - inactive_since >= grace:
-            return
-        if time.monotonic() - last_beat >= heartbeat:
-            last_beat = time.monotonic()
-            yield ": heartbeat\n\n"
-        time.sleep(poll)
+
+    def read_new() -> tuple[list[str], Progress]:
+        nonlocal after
+        frames, last_event = [], None
+        while batch := streams.read(stream, after=after, limit=100):
+            for seq, record in batch:
+                after, last_event = seq, record["event"]
+                frames.append(frame(record["data"], event=record["event"], id=seq))
+            if len(batch) < 100:
+                break
+        if active():
+            return frames, "live"
+        if last_event == "done" or after == 0:
+            return frames, "done"  # the turn's end, or nothing recorded and nothing running
+        return frames, "live" if frames else "ending"
+
+    return follow(read_new, poll_seconds=poll, max_seconds=max_seconds, grace_seconds=grace,
+                  heartbeat_seconds=heartbeat)

@@ -34,8 +34,8 @@ from shared.chat.stream import Emitter, StreamClosed
 from shared.chat.task_tools import task_tools
 from shared.chat.toolkit import ChatContext
 from shared.events import build
-from shared.events.catalogue import data_for
 from shared.events.outbox import deliver_staged, publish
+from shared.events.registry import data_for
 from shared.llm.base import Message, Provider, ProviderError
 from shared.logs import get_logger
 from shared.models.phases import TERMINAL_PHASES

@@ -1,4 +1,4 @@
-"""CloudEvents: parse, build, emit, the idempotent consumer and the type catalogue."""
+"""CloudEvents: parse, build, emit, the idempotent consumer and the registry of event types."""
 
 from shared.events.envelope import EmitError, Event, build, emit, parse
 

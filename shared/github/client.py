@@ -1,4 +1,5 @@
-"""A small GitHub REST client over the guarded outbound httpx client (timeouts + SSRF guard)."""
+"""The one GitHub REST client (PR reviews, monitors, worker tools, security scans and remediation PRs),
+over the process's pooled, guarded outbound httpx client (timeouts + SSRF guard)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from shared.config import get_settings
 from shared.errors import UpstreamError
+from shared.net.outbound import outbound_client
 from shared.net.pool import pooled
 
 if TYPE_CHECKING:
     import httpx
-from shared.net.outbound import outbound_client
 
 API_VERSION = "2022-11-28"
 
@@ -28,18 +29,25 @@ class GitHubClient:
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
 
-    def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
-                 accept: str | None = None, raw: bool = False, tolerate: tuple[int, ...] = ()) -> Any:
-        """The answer's JSON (or text); None for a `tolerate`d status; UpstreamError for any other."""
+    def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
+             accept: str | None = None, raw: bool = False, ok: tuple[int, ...] = (200, 201),
+             tolerate: tuple[int, ...] = ()) -> tuple[int, Any]:
+        """(status, the answer's JSON or text; None when empty) for an `ok` status; (status, None) for a
+        `tolerate`d one; UpstreamError for any other."""
         headers = {**self.headers, **({"Accept": accept} if accept else {})}
         response = pooled("github", github_http).request(method, self.base_url + path, params=params,
                                                            json=body, headers=headers)
         if response.status_code in tolerate:
-            return None
-        if response.status_code not in (200, 201):
+            return response.status_code, None
+        if response.status_code not in ok:
             # Never echo the body: it may quote request details; the status says enough.
             raise UpstreamError(f"GitHub answered {response.status_code} for {path}")
-        return response.text if raw else response.json()
+        if raw:
+            return response.status_code, response.text
+        return response.status_code, response.json() if response.content else None
+
+    def _request(self, method: str, path: str, **options: Any) -> Any:
+        return self.call(method, path, **options)[1]
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self._request("GET", path, params=params)

@@ -16,7 +16,7 @@ from shared.catalog.stores import agent_doc
 from shared.config import get_settings
 from shared.errors import Invalid, Unauthorized, Unavailable
 from shared.events import build, emit
-from shared.events.catalogue import CATALOGUE
+from shared.events.registry import EVENT_TYPES
 from shared.github import deliveries
 from shared.github.signature import verify
 from shared.http import RequestContext, Router
@@ -53,7 +53,7 @@ def github_webhook(ctx: RequestContext):
     if not delivery:
         raise Invalid("missing X-GitHub-Delivery header")
     type_ = deliveries.event_type(event, payload)
-    if type_ not in CATALOGUE:
+    if type_ not in EVENT_TYPES:
         return _ignored(f"event {type_.removeprefix('com.github.')} is not handled", delivery=delivery)
     extra: dict[str, object] = {}
     if payload.get("action") == "labeled":

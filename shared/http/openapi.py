@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import typing
+from collections.abc import Iterator
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
@@ -10,6 +13,7 @@ from pydantic import BaseModel
 from shared.http.api import Route
 from shared.http.dialects import DIALECTS
 from shared.http.models import Reply
+from shared.version import shoal_version
 
 _ERROR_SCHEMAS = {
     "orka": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -38,26 +42,58 @@ def openapi_path(rule: str) -> str:
     return _PARAM.sub(r"{\1}", rule)
 
 
-def _schema(model: Any, components: dict[str, Any], mode: str) -> dict[str, Any]:
-    """A route's request_model/response_model (a pydantic model or any type) as a schema; nested
-    models go to components/schemas, a model by its name (as FastAPI does)."""
-    from pydantic import TypeAdapter
-
-    schema = TypeAdapter(model).json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
-    components.update(schema.pop("$defs", {}))
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        components[model.__name__] = schema
-        return {"$ref": _REF.format(model=model.__name__)}
-    return schema
+def _named_types(model: Any) -> Iterator[type]:
+    """The models and enums a type refers to (itself included): what pydantic files under their class name."""
+    seen: set[int] = set()
+    stack = [model]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        stack.extend(typing.get_args(current))
+        if isinstance(current, type) and issubclass(current, (BaseModel, Enum)):
+            yield current
+            if issubclass(current, BaseModel):
+                stack.extend(field.annotation for field in current.model_fields.values())
 
 
 class Schemas:
-    """components/schemas, filled by the models the routes name (refs of nested models included)."""
+    """components/schemas, filled by the models the routes name (refs of nested models included).
+
+    A component is keyed by its class name (as FastAPI does), so two different classes of one name
+    would silently share one schema: `claim` refuses that, naming both, when the document is built.
+    """
 
     def __init__(self) -> None:
         self.schemas: dict[str, Any] = {f"{name}Error": schema for name, schema in _ERROR_SCHEMAS.items()}
+        self.owners: dict[str, type] = {}
+
+    def claim(self, model: Any, *, itself: bool = True) -> None:
+        for named in _named_types(model):
+            if named is model and not itself:
+                continue
+            owner = self.owners.setdefault(named.__name__, named)
+            if owner is not named:
+                raise ValueError(f'two models are named "{named.__name__}" ({owner.__module__}.{owner.__qualname__} '
+                                 f"and {named.__module__}.{named.__qualname__}): their OpenAPI components would "
+                                 "collide; rename one")
+
+    def inline(self, model: Any, mode: str) -> dict[str, Any]:
+        """A route's request_model/response_model (a pydantic model or any type) as a schema; nested
+        models go to components/schemas."""
+        from pydantic import TypeAdapter
+
+        self.claim(model)
+        schema = TypeAdapter(model).json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
+        self.schemas.update(schema.pop("$defs", {}))
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            self.schemas[model.__name__] = schema
+            return {"$ref": _REF.format(model=model.__name__)}
+        return schema
 
     def ref(self, model: type[BaseModel]) -> dict[str, Any]:
+        self.claim(model)
         name = model.__name__
         if name not in self.schemas:
             schema = model.model_json_schema(ref_template=_REF)
@@ -67,6 +103,7 @@ class Schemas:
         return {"$ref": _REF.format(model=name)}
 
     def query_parameters(self, model: type[BaseModel]) -> list[dict[str, Any]]:
+        self.claim(model, itself=False)  # a query model is not a component: its fields are parameters
         schema = model.model_json_schema(ref_template=_REF)
         for sub, sub_schema in schema.pop("$defs", {}).items():
             self.schemas.setdefault(sub, sub_schema)
@@ -119,7 +156,7 @@ def operation(route: Route, method: str, function: str, schemas: Schemas) -> dic
         responses[str(ok)] = {"description": "OK"}
     if route.response_model is not None and method != "DELETE" and "content" not in responses.get(str(ok), {}):
         responses.setdefault(str(ok), {"description": "OK"})["content"] = {"application/json": {
-            "schema": _schema(route.response_model, schemas.schemas, "serialization")}}
+            "schema": schemas.inline(route.response_model, "serialization")}}
     error = {"content": {dialect.content_type: {"schema": error_schema}}}
     if not route.public:
         responses.setdefault("401", {"description": "Missing or invalid credentials", **error,
@@ -131,7 +168,7 @@ def operation(route: Route, method: str, function: str, schemas: Schemas) -> dic
                           "x-shoal-function": function}
     if method in ("POST", "PUT", "PATCH") and (route.body is not None or route.request_model is not None):
         schema = schemas.ref(route.body) if route.body is not None else \
-            _schema(route.request_model, schemas.schemas, "validation")
+            schemas.inline(route.request_model, "validation")
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
     if route.public:
         op["security"] = []
@@ -151,7 +188,7 @@ def build_document(apis: dict[str, list[Route]]) -> dict[str, Any]:
                     path[method.lower()] = operation(route, method, function, schemas)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Shoal", "version": "0.1.0",
+        "info": {"title": "Shoal", "version": shoal_version(),
                  "description": "Agent orchestration and incident analysis for Kubernetes. "
                                 "Interactive reference: [/docs](/docs)."},
         "paths": dict(sorted(paths.items())),

@@ -1,16 +1,27 @@
-"""The SSE writer: frames, and a streaming response that sends heartbeats while idle."""
+"""The SSE writer: frames, a streaming response that sends heartbeats while idle, and `follow`, the one
+loop that tails a stored source (a stream, a job's output) until it ends."""
 
 from __future__ import annotations
 
 import json
 import queue
 import threading
-from collections.abc import Iterable, Iterator
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal
 
 from flask import Response
 
 _END = object()
+HEARTBEAT = ": heartbeat\n\n"
+# What `follow` yields after a round with nothing to send: never written to the client (sse_response
+# drops it), but it gives the relay thread a chance to see that the client left and stop polling.
+IDLE = ""
+
+# What one look at a followed source found: it goes on ("live"), it has ended but what it wrote last
+# may still be on its way ("ending": keep looking for up to `grace_seconds`), or it is over ("done").
+Progress = Literal["live", "ending", "done"]
+Poll = Callable[[], tuple[list[str], Progress]]
 
 
 def frame(data: Any, *, event: str | None = None, id: str | int | None = None) -> str:
@@ -25,11 +36,46 @@ def frame(data: Any, *, event: str | None = None, id: str | int | None = None) -
     return "\n".join(lines) + "\n\n"
 
 
+def follow(poll: Poll, *, poll_seconds: float, max_seconds: float, grace_seconds: float = 0.0,
+           heartbeat_seconds: float | None = None) -> Iterator[str]:
+    """The frames of a source followed until it ends, polled every `poll_seconds` for at most `max_seconds`.
+
+    `poll()` reads what is new (the route keeps its own cursor) and says whether the source goes on.
+    A poll should read the source's state *before* its new records, so that nothing written before the
+    end is missed. "ending" lasts at most `grace_seconds` (counted from the first "ending" poll, reset by
+    a "live" one). With `heartbeat_seconds`, a comment frame is sent after that long without a frame
+    (for a response that does not send its own heartbeats: `sse_response(heartbeat_seconds=None)`).
+    A round that sends nothing yields IDLE, so a client that left stops the polling within a round.
+    """
+    started = last_sent = time.monotonic()
+    ending_since: float | None = None
+    while time.monotonic() - started < max_seconds:
+        frames, progress = poll()
+        yield from frames
+        now = time.monotonic()
+        if frames:
+            last_sent = now
+        if progress == "done":
+            return
+        if progress == "ending":
+            ending_since = ending_since if ending_since is not None else now
+            if now - ending_since >= grace_seconds:
+                return
+        else:
+            ending_since = None
+        if heartbeat_seconds is not None and now - last_sent >= heartbeat_seconds:
+            last_sent = now
+            yield HEARTBEAT
+        elif not frames:
+            yield IDLE
+        time.sleep(poll_seconds)
+
+
 def _with_heartbeats(frames: Iterable[str], interval: float) -> Iterator[str]:
     """Relay frames from a producer thread; emit a comment line whenever it is quiet for `interval`.
 
     When the client goes away the server closes this generator; the producer then stops at its next
-    frame and closes `frames`, so a disconnected stream does not keep polling the store for ever.
+    frame (or IDLE) and closes `frames`, so a disconnected stream does not keep polling the store.
     """
     pipe: queue.Queue = queue.Queue(maxsize=256)
     stop = threading.Event()
@@ -47,6 +93,10 @@ def _with_heartbeats(frames: Iterable[str], interval: float) -> Iterator[str]:
         iterator = iter(frames)
         try:
             for item in iterator:
+                if item == IDLE:  # nothing to send: only look whether the client is still there
+                    if stop.is_set():
+                        break
+                    continue
                 if not offer(item):
                     break
         except Exception as exc:  # surfaced to the consumer, which logs and ends the stream
@@ -63,7 +113,7 @@ def _with_heartbeats(frames: Iterable[str], interval: float) -> Iterator[str]:
             try:
                 item = pipe.get(timeout=interval)
             except queue.Empty:
-                yield ": heartbeat\n\n"
+                yield HEARTBEAT
                 continue
             if item is _END:
                 return
@@ -76,6 +126,6 @@ def _with_heartbeats(frames: Iterable[str], interval: float) -> Iterator[str]:
 
 def sse_response(frames: Iterable[str], *, heartbeat_seconds: float | None = 15.0, status: int = 200) -> Response:
     """A text/event-stream response that is never buffered by proxies."""
-    body = _with_heartbeats(frames, heartbeat_seconds) if heartbeat_seconds else iter(frames)
+    body = _with_heartbeats(frames, heartbeat_seconds) if heartbeat_seconds else (f for f in frames if f != IDLE)
     return Response(body, status=status, content_type="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -17,10 +17,10 @@ from shared.auth.resolver import authenticate
 from shared.config import get_settings
 from shared.errors import Conflict, Forbidden, NotFound, ShoalError
 from shared.events import build, emit
-from shared.events.catalogue import data_for
+from shared.events.registry import data_for
 from shared.http.api import RequestContext, Router
 from shared.http.params import is_sequence
-from shared.http.sse import frame, sse_response
+from shared.http.sse import Progress, follow, frame, sse_response
 from shared.incidents import response, sessions
 from shared.incidents.models import IncidentRequest
 from shared.incidents.stream import TERMINAL_EVENTS, read
@@ -257,22 +257,23 @@ def session_stream(ctx: RequestContext, session_id: str):
     last = ctx.request.headers.get("Last-Event-ID", "")
     after = int(last) if is_sequence(last) else 0
 
-    def frames():
-        cursor, deadline = after, time.monotonic() + STREAM_MAX_SECONDS
-        while time.monotonic() < deadline:
-            for seq, item in read(sid, after=cursor):
-                cursor = seq
-                yield frame(item, event=item["type"], id=seq)
-                if item["type"] in TERMINAL_EVENTS:
-                    return
-            current = sessions.get(sid)
-            ended = current is None or sessions.public_status(current.doc) in sessions.TERMINAL | {"unknown"}
-            if ended and (current is None or not read(sid, after=cursor)):
-                yield frame({"type": "session_ended", "turn": 0}, event="session_ended", id=cursor + 1)
-                return
-            time.sleep(STREAM_POLL_SECONDS)
+    cursor = after
 
-    return sse_response(frames())
+    def poll() -> tuple[list[str], Progress]:
+        nonlocal cursor
+        frames = []
+        for seq, item in read(sid, after=cursor):
+            cursor = seq
+            frames.append(frame(item, event=item["type"], id=seq))
+            if item["type"] in TERMINAL_EVENTS:
+                return frames, "done"
+        current = sessions.get(sid)
+        ended = current is None or sessions.public_status(current.doc) in sessions.TERMINAL | {"unknown"}
+        if ended and (current is None or not read(sid, after=cursor)):
+            return [*frames, frame({"type": "session_ended", "turn": 0}, event="session_ended", id=cursor + 1)], "done"
+        return frames, "live"
+
+    return sse_response(follow(poll, poll_seconds=STREAM_POLL_SECONDS, max_seconds=STREAM_MAX_SECONDS))
 
 
 @platform.route("/config", public=True, summary="Runtime configuration snapshot (dev mode only)")

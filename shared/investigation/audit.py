@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.events import build
-from shared.events.catalogue import data_for
 from shared.events.outbox import publish
+from shared.events.registry import data_for
 from shared.logs import get_logger
 
 log = get_logger("investigation")

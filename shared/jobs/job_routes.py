@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from shared.auth.api_keys import authenticate_dashboard
 from shared.errors import Invalid, NotFound
 from shared.executor.workspace_inputs import check_references
 from shared.http import RequestContext, Router, json_response
-from shared.http.sse import frame, sse_response
+from shared.http.sse import Progress, follow, frame, sse_response
 from shared.jobs import stores
 from shared.jobs.model import (
     STATUS,
@@ -97,29 +96,24 @@ def job_logs(ctx: RequestContext, job_id: str):
     namespace = ctx.namespace(query=False)
     require_job(namespace, job_id)
 
-    def frames():
-        sent = 0
-        deadline = time.monotonic() + LOG_STREAM_SECONDS
-        while True:
-            record = tasks.get(namespace, job_id)
-            if record is None:
-                yield frame({"done": True, "status": "cancelled"})
-                return
-            lines = live_log_lines(record)
-            if len(lines) < sent:  # a retry started a new executor job: follow it from its start
-                sent = 0
-            for line in lines[sent:]:
-                yield frame(redact({"log": line}))
-            sent = max(sent, len(lines))
-            status = status_of(record)
-            if status in ("completed", "failed", "cancelled"):
-                yield frame({"done": True, "status": status})
-                return
-            if time.monotonic() > deadline:
-                return
-            time.sleep(LOG_POLL_SECONDS)
+    sent = 0
 
-    return sse_response(frames())
+    def poll() -> tuple[list[str], Progress]:
+        nonlocal sent
+        record = tasks.get(namespace, job_id)
+        if record is None:
+            return [frame({"done": True, "status": "cancelled"})], "done"
+        lines = live_log_lines(record)
+        if len(lines) < sent:  # a retry started a new executor job: follow it from its start
+            sent = 0
+        frames = [frame(redact({"log": line})) for line in lines[sent:]]
+        sent = max(sent, len(lines))
+        status = status_of(record)
+        if status in ("completed", "failed", "cancelled"):
+            return [*frames, frame({"done": True, "status": status})], "done"
+        return frames, "live"
+
+    return sse_response(follow(poll, poll_seconds=LOG_POLL_SECONDS, max_seconds=LOG_STREAM_SECONDS))
 
 
 def _age_seconds(record: Record) -> float:

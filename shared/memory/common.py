@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.errors import Invalid
-from shared.http import RequestContext
 
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
@@ -64,10 +63,3 @@ def reject_server_fields(body: Mapping[str, Any], fields: tuple[str, ...]) -> No
         if key in body:
             raise Invalid(f"{key} cannot be set by clients")
 
-
-def body_namespace(ctx: RequestContext, body: dict | None = None) -> str:
-    """The request's namespace: the body's `namespace` (a string, else 400), else `?namespace=`."""
-    explicit = (body or {}).get("namespace")
-    if explicit is not None and not isinstance(explicit, str):
-        raise Invalid("invalid request body")
-    return ctx.namespace(explicit)

@@ -12,9 +12,9 @@ import uuid
 from typing import Any
 
 from shared.errors import Invalid, NotFound
-from shared.events.catalogue import data_for
 from shared.events.envelope import build
 from shared.events.outbox import deliver_staged
+from shared.events.registry import data_for
 from shared.memory import memories as mem
 from shared.memory.common import normalize_tags, now_precise, optional_string, reject_server_fields
 from shared.memory.redact import redact

@@ -11,7 +11,7 @@ Shoal's own workers reach the same tools through `/internal/v1/worker-tools/**` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared.auth.namespaces import require_same_namespace
@@ -52,21 +52,31 @@ def _body(ctx: RequestContext, namespace: str, kind: str, *, allow_empty: bool =
     return {k: v for k, v in body.items() if k != "namespace"}
 
 
+def _listing(ctx: RequestContext, namespace: str, service: Any,
+             read: Callable[[str, int], tuple[list[dict[str, Any]], Any]]) -> list[dict[str, Any]]:
+    """A bare JSON array: `read(namespace, limit)`'s items, `limit` bounded by the service's own."""
+    namespace = _namespace(ctx, namespace)
+    items, _ = read(namespace, _count(ctx.args, "limit", service.DEFAULT_LIMIT, service.MAX_LIMIT))
+    return items
+
+
+def _created(ctx: RequestContext, namespace: str, kind: str,
+             create: Callable[[str, dict[str, Any]], dict[str, Any]]) -> tuple[dict[str, Any], int]:
+    namespace = _namespace(ctx, namespace)
+    return create(namespace, _body(ctx, namespace, kind)), 201
+
+
 # -- memories --------------------------------------------------------------------------------------
 @router.route("/memories/<namespace>", ["GET"], summary="List memories for a worker (JSON array)")
 def list_memories(ctx: RequestContext, namespace: str):
-    namespace = _namespace(ctx, namespace)
-    limit = _count(ctx.args, "limit", mem.DEFAULT_LIMIT, mem.MAX_LIMIT)
-    items, _ = mem.list_memories(namespace, mem.MemoryFilter.from_args(ctx.args), limit=limit,
-                                 ids=csv_param(ctx.args, "ids"))
-    return items
+    return _listing(ctx, namespace, mem, lambda ns, limit: mem.list_memories(
+        ns, mem.MemoryFilter.from_args(ctx.args), limit=limit, ids=csv_param(ctx.args, "ids")))
 
 
 @router.route("/memories/<namespace>", ["POST"], summary="Create a memory for a worker",
               responses={201: "The created memory"})
 def create_memory(ctx: RequestContext, namespace: str):
-    namespace = _namespace(ctx, namespace)
-    return mem.create_memory(namespace, _body(ctx, namespace, "memory")), 201
+    return _created(ctx, namespace, "memory", mem.create_memory)
 
 
 @router.route("/memories/<namespace>/<memory_id>", ["GET"], summary="Get a memory for a worker")
@@ -101,19 +111,16 @@ def enable_memory(ctx: RequestContext, namespace: str, memory_id: str):
 # -- memory proposals ------------------------------------------------------------------------------
 @router.route("/memory-proposals/<namespace>", ["GET"], summary="List memory proposals for a worker (JSON array)")
 def list_proposals(ctx: RequestContext, namespace: str):
-    namespace = _namespace(ctx, namespace)
-    limit = _count(ctx.args, "limit", props.DEFAULT_LIMIT, props.MAX_LIMIT)
     filters = {k: ctx.args[k] for k in ("taskName", "agentName", "type", "status") if ctx.args.get(k)}
-    items, _ = props.list_proposals(namespace, filters, ctx.args.get("query") or ctx.args.get("q") or "",
-                                    limit=limit, cursor=None)
-    return items
+    text = ctx.args.get("query") or ctx.args.get("q") or ""
+    return _listing(ctx, namespace, props, lambda ns, limit: props.list_proposals(
+        ns, filters, text, limit=limit, cursor=None))
 
 
 @router.route("/memory-proposals/<namespace>", ["POST"], summary="Submit a memory proposal for a worker",
               responses={201: "The created proposal"})
 def create_proposal(ctx: RequestContext, namespace: str):
-    namespace = _namespace(ctx, namespace)
-    return props.create_proposal(namespace, _body(ctx, namespace, "memory proposal")), 201
+    return _created(ctx, namespace, "memory proposal", props.create_proposal)
 
 
 @router.route("/memory-proposals/<namespace>/<proposal_id>", ["GET"], summary="Get a memory proposal for a worker")

@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.auth.principal import Principal
+from shared.catalog.git_credentials import git_token
 from shared.clock import now_rfc3339, parse_rfc3339
 from shared.duration import parse_go_duration
 from shared.events.envelope import Event
 from shared.github.client import GitHubClient
-from shared.kube import core_v1
 from shared.logs import get_logger
 from shared.monitors.store import items, monitors, record_event, runs, scope
 from shared.schedules import release_active
@@ -73,25 +73,6 @@ def finish_run(namespace: str, monitor: str, run_id: str, phase: str, message: s
                        last_phase="lastRunPhase", phase=phase)
     record_event(namespace, monitor, "RunSucceeded" if phase == "succeeded" else "RunFailed", message,
                  run_id=run_id)
-
-
-def _git_token(namespace: str, spec: dict[str, Any]) -> str | None:
-    ref = spec.get("gitSecretRef") or {}
-    if not ref.get("name"):
-        return None
-    import base64
-
-    from kubernetes.client.rest import ApiException
-
-    try:
-        secret = core_v1().read_namespaced_secret(ref["name"], namespace)
-    except ApiException as exc:
-        raise RuntimeError(f'git secret "{ref["name"]}" unreadable ({exc.status})') from None
-    for key in ("token", "password", "GITHUB_TOKEN"):
-        raw = (secret.data or {}).get(key)
-        if raw and base64.b64decode(raw).strip():
-            return base64.b64decode(raw).decode().strip()
-    return None
 
 
 VERDICTS = ("passed", "needs_changes", "needs_human", "security_sensitive", "skipped")
@@ -233,7 +214,7 @@ def execute_run(namespace: str, monitor: str, run_id: str) -> None:
     spec = record.doc["spec"]
     prs_cfg = (spec.get("targets") or {}).get("pullRequests") or {}
     try:
-        client = GitHubClient(_git_token(namespace, spec))
+        client = GitHubClient(git_token(namespace, spec, default_names=False))
         number, target_sha = run.doc.get("targetNumber"), run.doc.get("targetSHA")
         if number:
             pulls = [client.pull(spec["owner"], spec["repository"], number)]

@@ -13,7 +13,7 @@ from typing import Any
 from shared.clock import now_rfc3339
 from shared.errors import Conflict
 from shared.events import build, emit
-from shared.events.catalogue import data_for
+from shared.events.registry import data_for
 from shared.monitors.execute import finish_run
 from shared.monitors.store import ACTIVE_PHASES, MONITOR_NOT_FOUND, monitors, record_event, runs, scope
 from shared.store import Companion, Record

@@ -23,6 +23,7 @@ from typing import Any
 from shared.runtimes.git_urls import redact
 from shared.runtimes.permissions import decide, inside
 from shared.runtimes.updates import describe_update
+from shared.version import shoal_version
 
 # How long a cancelled turn may take to wind down before the process is stopped.
 CANCEL_GRACE_SECONDS = 10.0
@@ -165,7 +166,7 @@ async def drive(command: list[str], *, env: dict[str, str], workspace: Path, pro
     try:
         await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=ClientCapabilities(
             fs=FileSystemCapabilities(read_text_file=True, write_text_file=True), terminal=False),
-            client_info=Implementation(name="shoal", title="Shoal", version="0.1.0"))
+            client_info=Implementation(name="shoal", title="Shoal", version=shoal_version()))
         session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
         turn = asyncio.ensure_future(conn.prompt(session_id=session.session_id, prompt=[text_block(prompt)]))
         exited = asyncio.ensure_future(process.wait())

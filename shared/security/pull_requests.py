@@ -18,8 +18,9 @@ from urllib.parse import quote
 
 from shared.clock import now_rfc3339
 from shared.errors import Conflict
+from shared.github.client import GitHubClient
 from shared.security.diffs import DiffError, apply, parse
-from shared.security.github import GitHub, token_for
+from shared.security.github import token_for
 from shared.security.store import findings, patch_scope, patches, repo_scope
 from shared.store import Record
 
@@ -30,7 +31,7 @@ def branch_name(finding_id: str) -> str:
     return f"shoal/security-{finding_id}"
 
 
-def _content(gh: GitHub, repo_path: str, path: str, ref: str) -> tuple[str | None, str | None]:
+def _content(gh: GitHubClient, repo_path: str, path: str, ref: str) -> tuple[str | None, str | None]:
     """(text, blob sha) of a file at a ref; (None, None) when it does not exist there."""
     status, body = gh.call("GET", f"{repo_path}/contents/{quote(path)}", params={"ref": ref}, tolerate=(404,))
     if status == 404 or not isinstance(body, dict):
@@ -54,7 +55,7 @@ def open_pull_request(repo: Record, finding: Record) -> dict[str, Any]:
     repo_path = f"/repos/{owner}/{name}"
     base = spec.get("branch") or "main"
     head = branch_name(finding.name)
-    gh = GitHub(token_for(repo.namespace, spec))
+    gh = GitHubClient(token_for(repo.namespace, spec))
     _, pulls = gh.call("GET", f"{repo_path}/pulls", params={"head": f"{owner}:{head}", "state": "all"})
     if isinstance(pulls, list) and pulls:
         return _remember(repo, finding, pulls[0])

@@ -17,8 +17,8 @@ from typing import Any
 from shared.clock import now_rfc3339
 from shared.errors import Conflict
 from shared.events import build
-from shared.events.catalogue import data_for
 from shared.events.outbox import deliver_staged
+from shared.events.registry import data_for
 from shared.logs import get_logger
 from shared.schedules import release_active
 from shared.security import prompts, slices, tasks

@@ -111,7 +111,7 @@ def announce_transition(event_type: str, record: Record) -> None:
 
 def announce(event_type: str, record: Record, *, _event_id: str | None = None, **extra: Any) -> None:
     """Emit a task event; a sink failure is logged, never turned into a lost state change."""
-    from shared.events.catalogue import data_for  # pydantic models: loaded on the first event, not at import
+    from shared.events.registry import data_for  # pydantic models: loaded on the first event, not at import
     doc = record.doc
     data = data_for(event_type, namespace=record.namespace, name=record.name, type=doc["spec"]["type"],
                     phase=doc.get("status", {}).get("phase"), message=doc.get("status", {}).get("message"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import itertools
 from typing import Any
 from urllib.parse import quote
 
@@ -13,7 +13,7 @@ from shared.errors import Conflict, Invalid, NotFound
 from shared.executor.factory import job_output
 from shared.http import RequestContext, Router
 from shared.http.params import parse_limit, parse_sequence
-from shared.http.sse import frame, sse_response
+from shared.http.sse import Progress, follow, frame, sse_response
 from shared.models.phases import TERMINAL_PHASES
 from shared.store import Record
 from shared.store.blobs import delete_blob, get_blob
@@ -112,7 +112,7 @@ def cancel(ctx: RequestContext, name: str):
     tasks.require(namespace, name, TASK_NOT_FOUND)
     moved = cancel_task(namespace, name, reason)
     record = tasks.require(namespace, name, TASK_NOT_FOUND)
-    if moved is None and record.doc.get("status", {}).get("phase") != "Cancelled":
+    if moved is None:  # already finished, Cancelled included (docs/tasks.md; labrats refuses a repeat too)
         raise Conflict(f'task is already {record.doc.get("status", {}).get("phase")}')
     return task_view(record)
 
@@ -156,26 +156,26 @@ def get_logs(ctx: RequestContext, name: str):
     if ctx.args.get("follow") != "true":
         return {"logs": text}
     settings = get_settings()
+    initial = text.splitlines()
+    # Following ends with the job: once the task is finished (the worker's last report), one more
+    # read drains the lines it wrote after its result was saved. A result already stored is the answer.
+    done_at_start = _finished(record) or record.doc.get("status", {}).get("resultRef", {}).get("available")
+    sent = len(initial)
 
+    def poll() -> tuple[list[str], Progress]:
+        nonlocal sent
+        current = tasks.get(namespace, name)
+        finished = current is None or _finished(current)  # read before the output: nothing is missed
+        lines = job_output(current).splitlines() if current else []
+        if len(lines) < sent:  # a new attempt started a new job: follow it from its start
+            sent = 0
+        new, sent = lines[sent:], len(lines)
+        return [frame(line) for line in new], "done" if finished else "live"
 
-    def frames():
-        sent = 0
-        lines = text.splitlines()
-        yield from (frame(line) for line in lines)
-        sent = len(lines)
-        deadline = time.monotonic() + MAX_FOLLOW_SECONDS
-        while time.monotonic() < deadline:
-            current = tasks.get(namespace, name)
-            if _finished(current) or current.doc.get("status", {}).get("resultRef", {}).get("available"):
-                return
-            time.sleep(settings.stream_poll_seconds)
-            lines = job_output(current).splitlines() if current else []
-            if len(lines) < sent:  # a new attempt started a new job: follow it from its start
-                sent = 0
-            yield from (frame(line) for line in lines[sent:])
-            sent = len(lines)
-
-    return sse_response(frames(), heartbeat_seconds=settings.sse_heartbeat_seconds)
+    followed = [] if done_at_start else follow(poll, poll_seconds=settings.stream_poll_seconds,
+                                               max_seconds=MAX_FOLLOW_SECONDS)
+    return sse_response(itertools.chain((frame(line) for line in initial), followed),
+                        heartbeat_seconds=settings.sse_heartbeat_seconds)
 
 
 # -- artifacts -----------------------------------------------------------------------------------
@@ -230,23 +230,21 @@ def stream(ctx: RequestContext, name: str):
     start = parse_sequence(raw_after, f"invalid Last-Event-ID: {raw_after}")
     settings = get_settings()
 
-    def frames():
-        after, ended_at = start, None
-        deadline = time.monotonic() + MAX_FOLLOW_SECONDS
-        while time.monotonic() < deadline:
-            finished = _finished(tasks.get(namespace, name))  # read before draining: nothing is missed
-            saw_end = False
-            while batch := read_feed(namespace, name, after):
-                for seq, item in batch:
-                    yield frame(item.get("data", {}), event=item.get("event"), id=seq)
-                    after = seq
-                    saw_end = saw_end or item.get("event") in ("task.finished", "task.deleted")
-            if finished:
-                # The phase is written before its event is appended: wait briefly for that event,
-                # unless it was already sent (or the client resumed past it).
-                ended_at = ended_at or time.monotonic()
-                if saw_end or time.monotonic() - ended_at > END_GRACE_SECONDS:
-                    return
-            time.sleep(settings.stream_poll_seconds)
+    after = start
 
-    return sse_response(frames(), heartbeat_seconds=settings.sse_heartbeat_seconds)
+    def poll() -> tuple[list[str], Progress]:
+        nonlocal after
+        finished = _finished(tasks.get(namespace, name))  # read before draining: nothing is missed
+        frames, saw_end = [], False
+        while batch := read_feed(namespace, name, after):
+            for seq, item in batch:
+                frames.append(frame(item.get("data", {}), event=item.get("event"), id=seq))
+                after = seq
+                saw_end = saw_end or item.get("event") in ("task.finished", "task.deleted")
+        # The phase is written before its event is appended: wait briefly for that event, unless it
+        # was already sent (or the client resumed past it).
+        return frames, ("done" if saw_end else "ending") if finished else "live"
+
+    frames = follow(poll, poll_seconds=settings.stream_poll_seconds, max_seconds=MAX_FOLLOW_SECONDS,
+                    grace_seconds=END_GRACE_SECONDS)
+    return sse_response(frames, heartbeat_seconds=settings.sse_heartbeat_seconds)

@@ -18,11 +18,11 @@ from typing import Any
 
 from shared.auth.namespaces import require_same_namespace
 from shared.catalog.builtins import BUILTIN_NAMES
-from shared.catalog.git_credentials import git_token
+from shared.catalog.git_credentials import GitSecretUnreadable, git_token
 from shared.catalog.tool_runtime import tools_for
 from shared.catalog.worker_agent_tools import agent_tools
 from shared.errors import Invalid, NotFound
-from shared.github.tools import github_tools, task_context
+from shared.github.tools import ToolFailure, github_tools, task_context
 from shared.http import RequestContext, Router
 from shared.memory.worker_tools import memory_tools
 from shared.models.worker_contract import (
@@ -63,6 +63,16 @@ def call_catalog_tool(ctx: RequestContext, namespace: str, tool: str):
     return {"result": runnable.run(arguments)}
 
 
+def _task_git_token(namespace: str, spec: dict[str, Any]) -> str | None:
+    """The task's git credential (its named Secret, else a default-named one) for the GitHub tools; a
+    named Secret that cannot be read is the tool's structured failure, never an unauthenticated call."""
+    try:
+        return git_token(namespace, spec, default_names=True)
+    except GitSecretUnreadable as exc:
+        raise ToolFailure(exc.message, "missing_credentials",
+                          "Create the Secret, or name an existing one in gitSecretRef") from None
+
+
 def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: str):
     spec = record_doc.get("spec", {})
     if tool in MEMORY_TOOL_NAMES:
@@ -72,7 +82,7 @@ def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: st
                              session_name=(spec.get("sessionRef") or {}).get("name") or "",
                              parent_task=record_doc.get("metadata", {}).get("labels", {}).get("orka.ai/parent-task", ""))
     elif tool in GITHUB_TOOL_NAMES:
-        found = github_tools(task_context(record_doc), lambda: git_token(namespace, spec))
+        found = github_tools(task_context(record_doc), lambda: _task_git_token(namespace, spec))
     elif tool in AGENT_TOOL_NAMES:
         found = agent_tools(namespace, task)
     else:

@@ -14,7 +14,7 @@ from shared.events.envelope import parse
 from shared.local.manifests import functions
 from shared.local.platform import wait_http
 from shared.local.serve import spawn_moto
-from tests.support.events import validate_against_catalogue
+from tests.support.events import validate_against_registry
 from tests.support.local_platform import AUTH, ROOT, TOKEN, Platform, wait_phase
 
 pytestmark = pytest.mark.integration
@@ -59,7 +59,7 @@ def test_task_runs_end_to_end_and_survives_a_restart(moto_server, tmp_path):
     events = [parse({"content-type": "application/cloudevents+json"}, line)
               for line in event_log.read_bytes().splitlines()]
     for event in events:
-        validate_against_catalogue(event)
+        validate_against_registry(event)
     assert [e.type for e in events if e.subject == "default/hello"] == [
         "dev.shoal.task.created", "dev.shoal.task.started", "dev.shoal.task.result.saved",
         "dev.shoal.task.finished"]

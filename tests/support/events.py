@@ -25,7 +25,7 @@ def structured(event: Event) -> dict:
     return body
 
 
-def validate_against_catalogue(event: Event) -> None:
+def validate_against_registry(event: Event) -> None:
     """Raise unless the event matches its schema file in events/."""
     schema_file = EVENTS_DIR / f"{event.type}.schema.json"
     assert schema_file.exists(), f"no schema for {event.type}"
@@ -42,7 +42,7 @@ class EventSink:
         if self.down:
             return Response("broker unavailable", status=503)
         event = parse(request.headers, request.get_data())
-        validate_against_catalogue(event)
+        validate_against_registry(event)
         with self._lock:
             self.events.append(event)
         return Response(status=202)

@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 
 from shared import yaml_files
-from shared.events.catalogue import CATALOGUE
+from shared.events.registry import EVENT_TYPES
 from shared.local import manifests
 from tests.support.crds import CRD_FILES, CRDS, closed
 
@@ -78,9 +78,9 @@ def test_every_service_has_a_function_whose_target_matches_its_name():
         assert args == [f"--target={doc['metadata']['name']}", f"--source=functions/{doc['metadata']['name']}/main.py"]
 
 
-def test_triggers_subscribe_event_functions_to_catalogued_types():
+def test_triggers_subscribe_event_functions_to_registered_types():
     event_functions = {f.name for f in manifests.functions() if f.kind == "event"}
     for trigger in manifests.triggers():
         assert trigger.subscriber in event_functions
-        assert trigger.attributes["type"] in CATALOGUE
+        assert trigger.attributes["type"] in EVENT_TYPES
         assert trigger.delivery.dead_letter == "deadletter" and trigger.delivery.retry >= 3

@@ -148,3 +148,11 @@ def test_a_new_head_is_reviewed_at_once_whatever_the_ttl(env, event_sink):
     assert run_and_execute(security, github, event_sink)["reviewsQueued"] == 1
     [item] = security.get("/api/v1/monitors/repositories/app/items", headers=AUTH).get_json()["items"]
     assert item["headSHA"] == SHA2 and item["reviewRound"] == 0
+
+
+def test_a_named_git_secret_that_is_gone_fails_the_run_before_github_is_called(env, event_sink, fake_kube):
+    security, github, _, github_api = env
+    del fake_kube.objects[("/api/v1", "secrets", "default", "gh")]
+    run = run_and_execute(security, github, event_sink)
+    assert (run["phase"], run["message"]) == ("failed", 'git secret "gh" not found')
+    assert github_api.requests == []  # never unauthenticated, never another Secret

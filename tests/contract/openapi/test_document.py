@@ -61,3 +61,32 @@ def test_what_the_document_promises_is_what_the_route_answers(function_client):
     for body, name in ((created.get_json(), "Memory"), (listing.get_json(), "MemoryList")):
         # The components ride along, so `#/components/schemas/X` refs resolve inside the schema.
         jsonschema.validate(body, {**doc["components"]["schemas"][name], "components": doc["components"]})
+
+
+def test_two_models_of_one_name_fail_the_build_instead_of_sharing_a_component():
+    """Components are keyed by class name: a second class of the same name (here nested in another
+    route's body) would silently take the first one's schema."""
+    from pydantic import BaseModel
+
+    from shared.http.api import Route
+    from shared.http.openapi import build_document
+
+    def make(field: str) -> type[BaseModel]:
+        return type("Item", (BaseModel,), {"__annotations__": {field: str}, "__module__": f"tests.{field}"})
+
+    first, second = make("a"), make("b")
+
+    class Wrapper(BaseModel):
+        items: list[second]  # type: ignore[valid-type]
+
+    def handler(ctx):  # never called: only the document is built
+        return {}
+
+    routes = [Route("/one", ("POST",), handler, body=first), Route("/two", ("POST",), handler, body=Wrapper)]
+    with pytest.raises(ValueError) as raised:
+        build_document({"f": routes})
+    assert str(raised.value) == ('two models are named "Item" (tests.a.Item and tests.b.Item): their OpenAPI '
+                                 "components would collide; rename one")
+    # one class used twice is fine
+    assert set(build_document({"f": [Route("/one", ("POST",), handler, body=first),
+                                     Route("/two", ("PUT",), handler, body=first)]})["components"]["schemas"]) >= {"Item"}

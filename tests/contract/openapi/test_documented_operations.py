@@ -30,16 +30,21 @@ CALLS_WITH_CTX = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\(ctx\b")
 
 
 def _source(route: Route) -> str:
-    """The handler's source plus that of the same-module functions it calls with `ctx`."""
+    """The handler's source plus that of the same-module functions it calls with `ctx`, transitively."""
     handler = route.handler
     try:
         text = inspect.getsource(handler)
     except (OSError, TypeError):
         return ""
-    for name in set(CALLS_WITH_CTX.findall(text)):
-        helper = handler.__globals__.get(name)
-        if inspect.isfunction(helper) and helper is not handler and helper.__module__ == handler.__module__:
-            text += inspect.getsource(helper)
+    seen, pending = {handler}, [text]
+    while pending:
+        for name in set(CALLS_WITH_CTX.findall(pending.pop())):
+            helper = handler.__globals__.get(name)
+            if inspect.isfunction(helper) and helper not in seen and helper.__module__ == handler.__module__:
+                seen.add(helper)
+                helper_text = inspect.getsource(helper)
+                text += helper_text
+                pending.append(helper_text)
     return text
 
 

@@ -23,7 +23,7 @@ def parked_events():
 
 
 def task_event(name: str):
-    from shared.events.catalogue import data_for
+    from shared.events.registry import data_for
 
     data = data_for("dev.shoal.task.deleted", namespace="ns", name=name, type="container", phase="Pending",
                     message=None)

@@ -178,7 +178,12 @@ def test_cancel_keeps_the_record_and_refuses_a_finished_task(apps, event_sink):
     assert response.status_code == 200
     assert response.get_json()["status"]["phase"] == "Cancelled"
     assert response.get_json()["status"]["message"] == "not needed"
-    assert tasks.post("/api/v1/tasks/c/cancel", headers=AUTH).status_code == 200  # idempotent
+    version = response.get_json()["metadata"]["resourceVersion"]
+    # a repeat is refused like any finished task's cancel (docs/tasks.md), and changes nothing
+    assert tasks.post("/api/v1/tasks/c/cancel", json={"reason": "again"}, headers=AUTH).get_json() == err(
+        409, "task is already Cancelled")
+    again = tasks.get("/api/v1/tasks/c", headers=AUTH).get_json()
+    assert again["metadata"]["resourceVersion"] == version and again["status"]["message"] == "not needed"
     [finished] = event_sink.of_type("dev.shoal.task.finished")
     assert finished.data["phase"] == "Cancelled"
     assert tasks.post("/api/v1/tasks/nope/cancel", headers=AUTH).get_json() == err(404, "task not found")
@@ -219,7 +224,8 @@ def test_logs_404_while_pending_then_job_output_then_the_result(apps, tmp_path, 
         log_file.unlink()
 
 
-def test_logs_follow_streams_lines_until_the_task_finishes(apps, monkeypatch):
+def running_locally(tasks, monkeypatch, name: str):
+    """A Running ai task on the local executor (fast polls) and its job's log file."""
     import tempfile
     from pathlib import Path
 
@@ -230,12 +236,31 @@ def test_logs_follow_streams_lines_until_the_task_finishes(apps, monkeypatch):
     monkeypatch.setenv("SHOAL_EXECUTOR", "local")
     monkeypatch.setenv("SHOAL_STREAM_POLL_SECONDS", "0.05")
     reset_settings()
-    tasks, _ = apps
-    assert create(tasks, {"name": "fl", "type": "ai", "prompt": "p"}).status_code == 201
-    transition("default", "fl", "Running")
-    store.update("default", "fl", lambda doc: doc["status"].update(jobName="fl-1"))
-    log_file = Path(tempfile.gettempdir()) / "shoal-worker-logs" / "default.fl-1.log"
+    assert create(tasks, {"name": name, "type": "ai", "prompt": "p"}).status_code == 201
+    transition("default", name, "Running")
+    store.update("default", name, lambda doc: doc["status"].update(jobName=f"{name}-1"))
+    log_file = Path(tempfile.gettempdir()) / "shoal-worker-logs" / f"default.{name}-1.log"
     log_file.parent.mkdir(exist_ok=True)
+    return log_file
+
+
+def follow_while(tasks, name, log_file, worker) -> str:
+    """The body of `logs?follow=true` while `worker` runs in a thread (joined before the store goes)."""
+    writer = threading.Thread(target=worker)
+    writer.start()
+    try:
+        response = tasks.get(f"/api/v1/tasks/{name}/logs?follow=true", headers=AUTH)
+        assert response.status_code == 200 and response.content_type == "text/event-stream"
+        return response.get_data(as_text=True)
+    finally:
+        writer.join(timeout=10)  # its last writes belong to this test's store, not the next one's
+        log_file.unlink()
+
+
+def test_logs_follow_streams_lines_until_the_task_finishes(apps, monkeypatch):
+    from shared.tasks.lifecycle import transition
+
+    log_file = running_locally(apps[0], monkeypatch, "fl")
     log_file.write_text("first\n")
 
     def later():
@@ -244,15 +269,25 @@ def test_logs_follow_streams_lines_until_the_task_finishes(apps, monkeypatch):
         time.sleep(0.3)
         transition("default", "fl", "Succeeded")
 
-    writer = threading.Thread(target=later)
-    writer.start()
-    try:
-        response = tasks.get("/api/v1/tasks/fl/logs?follow=true", headers=AUTH)
-        assert response.status_code == 200 and response.content_type == "text/event-stream"
-        assert response.get_data(as_text=True) == "data: first\n\ndata: second\n\n"
-    finally:
-        writer.join(timeout=10)  # its last writes belong to this test's store, not the next one's
-        log_file.unlink()
+    assert follow_while(apps[0], "fl", log_file, later) == "data: first\n\ndata: second\n\n"
+
+
+def test_logs_follow_drains_the_lines_written_after_the_result_before_ending(apps, monkeypatch):
+    """A worker posts its result, writes its last lines, then reports its phase: following ends with
+    the task, after one more read of the job's output (it used to end at the saved result)."""
+    from shared.tasks.lifecycle import transition
+
+    log_file = running_locally(apps[0], monkeypatch, "fd")
+    log_file.write_text("working\n")
+
+    def worker():
+        time.sleep(0.3)
+        assert apps[1].post("/internal/v1/results/default/fd", data=b"answer", headers=AUTH).status_code == 204
+        time.sleep(0.3)  # several polls see the saved result while the job still runs
+        log_file.write_text("working\nresult posted\nbye\n")
+        transition("default", "fd", "Succeeded")
+
+    assert follow_while(apps[0], "fd", log_file, worker) == "data: working\n\ndata: result posted\n\ndata: bye\n\n"
 
 
 # -- artifacts -------------------------------------------------------------------------------------------

@@ -191,3 +191,27 @@ def test_a_catalog_mcp_tool_runs_through_the_route_with_its_transport_token(apps
         assert response.status_code == 200 and response.get_json() == {"result": "echo: hi"}
         assert server.requests and all(r["headers"]["authorization"] == f"Bearer {mcp_token}"
                                        for r in server.requests)
+
+
+def test_github_tools_refuse_when_the_named_git_secret_is_gone(function_client, fake_kube, monkeypatch):
+    from shared.config import reset_settings
+
+    with FakeGitHub() as server:
+        monkeypatch.setenv("SHOAL_GITHUB_API_URL", server.url)
+        monkeypatch.setenv("SHOAL_OUTBOUND_ALLOW", "127.0.0.1,localhost")
+        reset_settings()
+        fake_kube.add("/api/v1", "secrets", "default", {  # a default-named Secret that must not be used instead
+            "metadata": {"name": "github-token"}, "data": {"token": base64.b64encode(GH_TOKEN.encode()).decode()}})
+        assert function_client("catalog").post("/api/v1/agents", json={"name": "ops", "spec": {"model": "m"}},
+                                               headers=AUTH).status_code == 201
+        assert function_client("tasks").post("/api/v1/tasks", json={
+            "name": "job", "type": "ai", "prompt": "p", "agentRef": "ops",
+            "workspace": {"gitRepo": "https://github.com/example/app.git", "gitSecretRef": {"name": "gone"}}},
+            headers=AUTH).status_code == 201
+        response = function_client("internal").post(WORKER_CALL.format("list_pull_requests"),
+                                                    json={"arguments": {}, "taskName": "job"}, headers=AUTH)
+        assert response.status_code == 200
+        assert response.get_json()["result"] == {
+            "success": False, "error": 'git secret "gone" not found', "errorType": "missing_credentials",
+            "suggestion": "Create the Secret, or name an existing one in gitSecretRef"}
+        assert server.requests == []

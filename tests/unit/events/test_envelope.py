@@ -1,4 +1,4 @@
-"""CloudEvents in both HTTP modes, and the catalogue files kept in step with the code."""
+"""CloudEvents in both HTTP modes, and the event-type files kept in step with the code."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import pytest
 
 from shared.errors import Invalid
-from shared.events.catalogue import CATALOGUE, EVENTS_DIR, example_event, rendered_files
 from shared.events.envelope import build, parse, to_http
-from tests.support.events import validate_against_catalogue
+from shared.events.registry import EVENT_TYPES, EVENTS_DIR, example_event, rendered_files
+from tests.support.events import validate_against_registry
 
 
 def test_binary_round_trip_keeps_attributes_data_and_traceparent():
@@ -54,24 +54,24 @@ def test_uppercase_extension_names_are_refused():
         to_http(replace(event, extensions={"TraceParent": "x"}))
 
 
-def test_events_directory_matches_the_catalogue():
+def test_events_directory_matches_the_registry():
     on_disk = {p.name: p.read_text() for p in EVENTS_DIR.glob("*.json")}
-    assert on_disk == rendered_files(), "run `make events` after changing shared/events/catalogue.py"
+    assert on_disk == rendered_files(), "run `make events` after changing shared/events/registry.py"
 
 
-@pytest.mark.parametrize("type_", sorted(CATALOGUE))
+@pytest.mark.parametrize("type_", sorted(EVENT_TYPES))
 def test_every_example_validates_against_its_schema(type_):
     example = json.loads((EVENTS_DIR / f"{type_}.example.json").read_text())
-    assert example == example_event(CATALOGUE[type_])
+    assert example == example_event(EVENT_TYPES[type_])
     headers, body = {"content-type": "application/cloudevents+json"}, json.dumps(example).encode()
-    validate_against_catalogue(parse(headers, body))
+    validate_against_registry(parse(headers, body))
 
 
 def test_schema_rejects_data_with_unknown_fields():
     import jsonschema
 
     schema = json.loads((EVENTS_DIR / "dev.shoal.task.created.schema.json").read_text())
-    bad = example_event(CATALOGUE["dev.shoal.task.created"])
+    bad = example_event(EVENT_TYPES["dev.shoal.task.created"])
     bad["data"]["surprise"] = True
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)

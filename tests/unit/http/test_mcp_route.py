@@ -7,6 +7,7 @@ Tool calls go to Shoal's API over HTTP, so they are covered against the local pl
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 
 from tests.conftest import AUTH
 
@@ -46,5 +47,7 @@ def test_mcp_initializes_statelessly(function_client):
     assert "mcp-session-id" not in response.headers  # stateless: any replica answers the next request
     result = _sse_json(response.data)["result"]
     assert result["serverInfo"]["name"] == "shoal"
+    # Shoal's version (it was the MCP SDK's: FastMCP passes none to the low-level server)
+    assert result["serverInfo"]["version"] == version("shoal") != version("mcp")
     assert result["capabilities"]["tools"] == {"listChanged": False}
     assert client.get("/mcp", headers=MCP_HEADERS).status_code == 405

@@ -1,6 +1,6 @@
-"""The CloudEvent catalogue: each `dev.shoal.*` type, its data model and an example.
+"""The registry of event types: each `dev.shoal.*` type, its data model and an example.
 
-`python -m shared.events.catalogue` writes `events/<type>.schema.json` and
+`python -m shared.events.registry` writes `events/<type>.schema.json` and
 `events/<type>.example.json`; a test keeps the files and this module in step.
 """
 
@@ -173,7 +173,7 @@ def _github(name: str, model: type[BaseModel], example: dict[str, Any], subject:
                      model, example, subject, "https://github.com/Codertocat/Hello-World")
 
 
-CATALOGUE: dict[str, EventType] = {e.type: e for e in (
+EVENT_TYPES: dict[str, EventType] = {e.type: e for e in (
     EventType("dev.shoal.task.created", "A task was stored and waits for dispatch.", TaskEventData,
               {**_TASK, "phase": "Pending"}),
     EventType("dev.shoal.task.started", "The executor started the task.", TaskEventData,
@@ -270,19 +270,19 @@ def example_event(entry: EventType) -> dict[str, Any]:
 
 def rendered_files() -> dict[str, str]:
     files = {}
-    for entry in CATALOGUE.values():
+    for entry in EVENT_TYPES.values():
         files[f"{entry.type}.schema.json"] = json.dumps(envelope_schema(entry), indent=2) + "\n"
         files[f"{entry.type}.example.json"] = json.dumps(example_event(entry), indent=2) + "\n"
     return files
 
 
 def data_for(type_: str, **fields: Any) -> dict[str, Any]:
-    """Validated event data for a catalogued type (unknown types are a programming error)."""
-    return CATALOGUE[type_].model.model_validate(fields).model_dump(exclude_none=True)
+    """Validated event data for a registered type (unknown types are a programming error)."""
+    return EVENT_TYPES[type_].model.model_validate(fields).model_dump(exclude_none=True)
 
 
 if __name__ == "__main__":
     EVENTS_DIR.mkdir(exist_ok=True)
     for name, text in rendered_files().items():
         (EVENTS_DIR / name).write_text(text)
-    sys.stdout.write(f"wrote {len(CATALOGUE) * 2} files to {EVENTS_DIR}\n")
+    sys.stdout.write(f"wrote {len(EVENT_TYPES) * 2} files to {EVENTS_DIR}\n")
