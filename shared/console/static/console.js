@@ -88,6 +88,16 @@
   function summary(frame) {
     const d = frame.data;
     if (typeof d !== "object" || d === null) return String(d);
+    // An investigation's records are {type, turn, phase, data}: say which tool ran with what, and what it gave.
+    const inner = d.data && typeof d.data === "object" ? d.data : null;
+    if (inner) {
+      const turn = d.turn ? "turn " + d.turn + ": " : "";
+      if (inner.name && inner.args !== undefined) return turn + inner.name + " " + JSON.stringify(inner.args);
+      if (inner.name && inner.result !== undefined) return turn + inner.name + " \u2192 " + String(inner.result).slice(0, 300);
+      if (inner.content) return turn + inner.content;
+      if (inner.status) return turn + inner.status + (inner.confidence !== undefined ? " (confidence " + inner.confidence + ")" : "");
+      return turn + JSON.stringify(inner);
+    }
     if (d.phase) return d.phase + (d.message ? ": " + d.message : "");
     if (d.content) return d.content;
     if (d.text) return d.text;
@@ -109,6 +119,11 @@
       if (phase && badge) {
         badge.textContent = phase;
         badge.className = "phase " + ({ Succeeded: "ok", Failed: "bad", Running: "live", Pending: "wait" }[phase] || "muted");
+      }
+      const status = document.getElementById("incident-status");  // an investigation's page: its status, live
+      if (status && TERMINAL.has(frame.event)) {
+        const ended = frame.data && frame.data.data && frame.data.data.status;
+        status.textContent = ended || (frame.event === "cancelled" ? "cancelled" : status.textContent);
       }
       if (TERMINAL.has(frame.event) && list.dataset.refresh && window.htmx) {
         for (const sel of list.dataset.refresh.split(",")) {
