@@ -40,6 +40,8 @@ def canonical_spec(spec: dict[str, Any]) -> dict[str, Any]:
             spec[stored] = model[orka]
         if "model" in spec and not isinstance(spec["model"], str):
             raise Invalid("spec.model.name must be a string")
+    if "modelFallbacks" in spec:
+        _check_fallbacks(spec["modelFallbacks"])
     elif model is not None and not isinstance(model, str):
         raise Invalid("spec.model must be a string or an object {provider, name, contextWindow, maxTokens}")
     for field in ("tools", "skills"):
@@ -62,6 +64,22 @@ def canonical_spec(spec: dict[str, Any]) -> dict[str, Any]:
     elif prompt is not None and not isinstance(prompt, str):
         raise Invalid("spec.systemPrompt must be a string or an object {inline}")
     return spec
+
+
+def _check_fallbacks(fallbacks: Any) -> None:
+    """Orka's ModelFallback list: `[{providerRef, model?}]` (used by shared.llm.fallback)."""
+    if not isinstance(fallbacks, list):
+        raise Invalid("spec.model.fallbacks must be a list of {providerRef, model}")
+    for at, entry in enumerate(fallbacks):
+        if not isinstance(entry, dict):
+            raise Invalid(f"spec.model.fallbacks[{at}] must be an object {{providerRef, model}}")
+        unknown = sorted(set(entry) - {"providerRef", "model"})
+        if unknown:
+            raise Invalid(f"spec.model.fallbacks[{at}].{unknown[0]} is not supported")
+        if not isinstance(entry.get("providerRef"), str) or not entry["providerRef"]:
+            raise Invalid(f"spec.model.fallbacks[{at}].providerRef is required")
+        if entry.get("model") is not None and not isinstance(entry["model"], str):
+            raise Invalid(f"spec.model.fallbacks[{at}].model must be a string")
 
 
 def _reference_names(values: list[Any], field: str) -> list[Any]:
