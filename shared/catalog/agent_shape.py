@@ -40,10 +40,10 @@ def canonical_spec(spec: dict[str, Any]) -> dict[str, Any]:
             spec[stored] = model[orka]
         if "model" in spec and not isinstance(spec["model"], str):
             raise Invalid("spec.model.name must be a string")
-    if "modelFallbacks" in spec:
-        _check_fallbacks(spec["modelFallbacks"])
     elif model is not None and not isinstance(model, str):
         raise Invalid("spec.model must be a string or an object {provider, name, contextWindow, maxTokens}")
+    if "modelFallbacks" in spec:
+        _check_fallbacks(spec["modelFallbacks"])
     for field in ("tools", "skills"):
         if isinstance(spec.get(field), list):
             spec[field] = _reference_names(spec[field], field)
