@@ -176,9 +176,19 @@ def _carry_out(match: Match, spec: dict[str, Any], command: dict[str, Any], clie
     if match.intent == "resume":
         return _resume(namespace, monitor, spec, pr)
     if match.intent == "review":
+        current = items.get(scope(namespace, monitor), item_key(number))
+        if current is not None and current.doc.get("reviewCommand") == command["id"]:
+            return {"result": "review_exists", "reviewTask": current.doc.get("reviewTask")}  # a redelivery
         created = _review(namespace, monitor, None, spec, pr, new_round=True)
-        task = items.require(scope(namespace, monitor), item_key(number), "item not found").doc.get("reviewTask")
-        return {"result": "review_queued" if created else "review_exists", "reviewTask": task}
+        task: list[str] = []
+
+        def mark(item: dict[str, Any]) -> bool:
+            item["reviewCommand"] = command["id"]
+            task.append(item.get("reviewTask") or "")
+            return True
+
+        items.update(scope(namespace, monitor), item_key(number), mark)
+        return {"result": "review_queued" if created else "review_exists", "reviewTask": task[0]}
     if match.intent == "automerge":
         return automerge.attempt(namespace, monitor, spec, command, pr, client)
     return repair.start(namespace, monitor, spec, command, pr)

@@ -255,9 +255,20 @@ def test_review_label_reviews_the_head_again(env, event_sink):
     deliver(apps, event_sink, labeled("orka:review", github_api.pulls["example/app"][0], "triager"))
     first = item(apps)
     assert first["state"] == "reviewing" and first["reviewRound"] == 0
-    deliver(apps, event_sink, labeled("orka:review", github_api.pulls["example/app"][0], "triager"))
+    delivery = str(uuid.uuid4())
+    deliver(apps, event_sink, labeled("orka:review", github_api.pulls["example/app"][0], "triager"), delivery)
     second = item(apps)
     assert second["reviewRound"] == 1 and second["reviewTask"] != first["reviewTask"]
+    # the broker delivering the same event again (e.g. after a crash): no third round
+    from shared.monitors.commands import command_id, on_labeled
+    from shared.monitors.store import commands, scope
+
+    recorded = command_id("default", "app", delivery, "orka:review", 1, SHA1)
+    commands.update(scope("default", "app"), recorded, lambda doc: doc.pop("phase") is not None)  # unfinished
+    [event] = [e for e in event_sink.of_type("com.github.pull_request.labeled") if e.id == delivery]
+    on_labeled(event)  # the handler itself (the consumer would drop an event id it has processed)
+    assert item(apps)["reviewRound"] == 1
+    assert command(recorded)["outcome"] == {"result": "review_exists", "reviewTask": second["reviewTask"]}
     names = {t["metadata"]["name"] for t in apps["tasks"].get("/api/v1/tasks", headers=AUTH).get_json()["items"]}
     assert names == {first["reviewTask"], second["reviewTask"]}
 
