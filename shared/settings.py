@@ -200,6 +200,10 @@ class Settings(BaseSettings):
     github_label_trigger_prefix: str = Field(default="agent:", validation_alias="ORKA_GITHUB_LABEL_TRIGGER_PREFIX")
     github_label_trigger_timeout: str = Field(default="30m", validation_alias="ORKA_GITHUB_LABEL_TRIGGER_TIMEOUT")
     github_label_trigger_max_turns: int = Field(default=100, validation_alias="ORKA_GITHUB_LABEL_TRIGGER_MAX_TURNS")
+    # The process-wide merge gate of repository-monitor automerge (docs/github.md): a monitor with
+    # spec.automerge.requireGlobalMergeGate (default true) merges only when this is true.
+    repository_monitor_automerge_gate: bool = Field(default=False,
+                                                    validation_alias="ORKA_REPOSITORY_MONITOR_AUTOMERGE_GATE")
     # GitHub REST API base URL (GitHub Enterprise: https://<host>/api/v3); calls pass the SSRF guard.
     github_api_url: str = "https://api.github.com"
     # Where that GitHub serves repositories over HTTPS (GitHub Enterprise: its own host).

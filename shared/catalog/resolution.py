@@ -57,7 +57,8 @@ def resolve_for_task(namespace: str, spec: dict[str, Any]) -> Resolved:
         resolved.agent = record.doc
         agent_spec = record.doc.get("spec", {})
     ai = spec.get("ai") or {}
-    for key in ("provider", "model", "systemPrompt", "temperature", "maxTokens"):
+    # modelFallbacks: the Agent's spec.model.fallbacks (shared.llm.fallback), tried when its model is down
+    for key in ("provider", "model", "systemPrompt", "temperature", "maxTokens", "modelFallbacks"):
         value = ai.get(key, agent_spec.get(key))
         if value is not None:
             resolved.settings[key] = value

@@ -8,6 +8,7 @@ from typing import Any
 from shared.chat.catalog_tools import agents
 from shared.errors import Invalid
 from shared.llm.base import Provider
+from shared.llm.fallback import with_fallbacks
 from shared.llm.registry import resolve
 
 
@@ -25,6 +26,7 @@ def resolve_chat_provider(body: dict[str, Any], namespace: str, *, default_provi
     model = body.get("model") or ""
     temperature = body.get("temperature")
     runtime = None
+    fallbacks = None
     agent_ref = body.get("agentRef")
     if agent_ref:
         record = agents.get(namespace, agent_ref)
@@ -39,6 +41,7 @@ def resolve_chat_provider(body: dict[str, Any], namespace: str, *, default_provi
             temperature = float(spec["temperature"])
         if isinstance(spec.get("runtime"), dict):
             runtime = spec["runtime"].get("type")
+        fallbacks = spec.get("modelFallbacks")  # Orka's spec.model.fallbacks, tried when the model is down
     provider_name = provider_name or default_provider
     model = model or default_model
     reference = f"{provider_name}/{model}" if provider_name else (model or None)
@@ -48,4 +51,4 @@ def resolve_chat_provider(body: dict[str, Any], namespace: str, *, default_provi
         message = exc.message
         prefix = "failed to resolve provider: "
         raise Invalid(message if message.startswith(prefix) else prefix + message) from None
-    return Resolved(provider, temperature, runtime)
+    return Resolved(with_fallbacks(provider, fallbacks), temperature, runtime)

@@ -26,18 +26,23 @@ FUNCTION_HANDLERS: dict[str, dict[str, tuple[str, ...]]] = {
         "dev.shoal.task.finished": ("shared.tasks.dispatch:on_task_finished",),
     },
     "github": {
-        "dev.shoal.monitor.run.queued": ("shared.monitors.execute:on_run_queued",),
+        # a run, then the pending automerge commands of its monitor (CI may be green by now)
+        "dev.shoal.monitor.run.queued": ("shared.monitors.execute:on_run_queued",
+                                         "shared.monitors.automerge:retry_after_run"),
         "dev.shoal.security.scan.queued": ("shared.security.scans:on_scan_queued",),
         "com.github.issues.labeled": ("shared.github.triggers:on_labeled",),
-        "com.github.pull_request.labeled": ("shared.github.triggers:on_labeled",),
+        # `agent:<action>` label triggers, and maintainer commands (`orka:fix`, …) of repository monitors
+        "com.github.pull_request.labeled": ("shared.github.triggers:on_labeled", "shared.monitors.commands:on_labeled"),
         **{f"com.github.pull_request.{action}": ("shared.monitors.exact_head:on_pull_request",)
            for action in _PR_ACTIVITY},
     },
     "reactor": {
         "dev.shoal.task.started": ("shared.jobs.reactor:on_task_started",),
-        # labrats jobs (callbacks, statistics, chains), security tasks (findings, patches, …), monitor reviews
+        # labrats jobs (callbacks, statistics, chains), security tasks (findings, patches, …), monitor
+        # reviews and repairs
         "dev.shoal.task.finished": ("shared.jobs.reactor:on_task_finished", "shared.security.handlers:on_task_finished",
-                                    "shared.monitors.review_results:on_task_finished"),
+                                    "shared.monitors.review_results:on_task_finished",
+                                    "shared.monitors.repair:on_task_finished"),
     },
     "scheduler": {
         # timeouts, lost workers, retries, lost dispatches, cron; scheduled monitor runs and security

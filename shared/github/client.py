@@ -4,6 +4,7 @@ over the process's pooled, guarded outbound httpx client (timeouts + SSRF guard)
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from shared.config import get_settings
 from shared.errors import UpstreamError
@@ -114,3 +115,22 @@ class GitHubClient:
     def commit_statuses(self, owner: str, repo: str, sha: str) -> list[dict[str, Any]]:
         found = self._get(f"/repos/{owner}/{repo}/commits/{sha}/status", {"per_page": 100})
         return list((found or {}).get("statuses") or [])
+
+    def collaborator_permission(self, owner: str, repo: str, login: str) -> str:
+        """The account's permission on the repository (admin, maintain, write, triage, read or none):
+        the built-in role when GitHub names one, else the legacy `permission` field (Orka's rule)."""
+        found = self._get(f"/repos/{owner}/{repo}/collaborators/{quote(login, safe='')}/permission")
+        role = str((found or {}).get("role_name") or "").strip().lower()
+        if role in ("admin", "maintain", "write", "triage", "read"):
+            return role
+        return str((found or {}).get("permission") or "none").strip().lower()
+
+    def remove_label(self, owner: str, repo: str, number: int, label: str) -> None:
+        """Take a label off an issue or pull request (already gone: nothing to do)."""
+        self._request("DELETE", f"/repos/{owner}/{repo}/issues/{number}/labels/{quote(label, safe='')}",
+                      tolerate=(404,))
+
+    def compare_status(self, owner: str, repo: str, base: str, head: str) -> str:
+        """How `head` relates to `base`: ahead, behind, diverged or identical."""
+        found = self._get(f"/repos/{owner}/{repo}/compare/{base}...{head}")
+        return str((found or {}).get("status") or "")

@@ -3,7 +3,7 @@
 Order: no ORKA_GITHUB_WEBHOOK_SECRET → 503; a missing or wrong `X-Hub-Signature-256` (HMAC over the
 raw body, constant-time) → 401 "invalid GitHub webhook signature"; nothing of the payload is read
 before that. Then: `ping` → 202 without dispatch; an event nobody consumes, or a `labeled` event
-whose label is not a trigger → 202 ignored; a delivery id already processed → 202 duplicate;
+whose label is neither a trigger nor a repository monitor's command → 202 ignored; a delivery id already processed → 202 duplicate;
 otherwise the event is emitted as `com.github.<event>.<action>` with id = `X-GitHub-Delivery` and the
 request answered 202. The work (creating tasks, monitor runs) happens in the `github` event function.
 """
@@ -23,8 +23,11 @@ from shared.http import RequestContext, Router
 from shared.logs import get_logger
 from shared.store import idempotency
 from shared.tasks.repository import tasks
+from shared.wiring import load
 
 router = Router("/webhooks", dialect="orka", tag="webhooks")
+# Named, not imported: shared.monitors builds on shared.github, not the other way round.
+MONITOR_COMMANDS = "shared.monitors.commands:matches"
 log = get_logger("webhooks")
 BAD_SIGNATURE = "invalid GitHub webhook signature"
 
@@ -56,7 +59,11 @@ def github_webhook(ctx: RequestContext):
     if type_ not in EVENT_TYPES:
         return _ignored(f"event {type_.removeprefix('com.github.')} is not handled", delivery=delivery)
     extra: dict[str, object] = {}
-    if payload.get("action") == "labeled":
+    # maintainer commands of repository monitors (`orka:fix`, …): which monitors take this label
+    commands = load(MONITOR_COMMANDS)(payload, delivery) if type_ == "com.github.pull_request.labeled" else []
+    if commands:
+        extra = {"matchedMonitors": len(commands), "commandIDs": [c.command_id for c in commands]}
+    elif payload.get("action") == "labeled":
         trigger = deliveries.label_trigger(payload)
         if trigger is None:
             label = payload.get("label", {}).get("name") if isinstance(payload.get("label"), dict) else None

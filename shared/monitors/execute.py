@@ -75,6 +75,13 @@ def finish_run(namespace: str, monitor: str, run_id: str, phase: str, message: s
                  run_id=run_id)
 
 
+def forge_client(namespace: str, spec: dict[str, Any]) -> GitHubClient:
+    """GitHub as the monitor itself (commands, merges): `forgeCredentialRef`, else `gitSecretRef`; a
+    named Secret that cannot be read raises GitSecretUnreadable (never an unauthenticated call)."""
+    source = {"gitSecretRef": spec["forgeCredentialRef"]} if spec.get("forgeCredentialRef") else spec
+    return GitHubClient(git_token(namespace, source, default_names=False))
+
+
 VERDICTS = ("passed", "needs_changes", "needs_human", "security_sensitive", "skipped")
 
 
@@ -156,11 +163,15 @@ def _record_blocked(namespace: str, monitor: str, run_id: str, pr: dict[str, Any
                  run_id=run_id, item_kind="pull_request", item_number=number)
 
 
-def _review(namespace: str, monitor: str, run_id: str, spec: dict[str, Any], pr: dict[str, Any]) -> bool:
-    """Queue a review of this PR head unless one exists; True when a task was created."""
+def _review(namespace: str, monitor: str, run_id: str | None, spec: dict[str, Any], pr: dict[str, Any], *,
+            new_round: bool = False) -> bool:
+    """Queue a review of this PR head unless one exists; True when a task was created. `new_round`: a
+    maintainer asked for a review (`orka:review`), so a head reviewed already is reviewed again."""
     number, sha = pr["number"], pr["head"]["sha"].lower()
     existing = items.get(scope(namespace, monitor), item_key(number))
     round_ = review_round(spec, existing.doc if existing else None, sha)
+    if new_round and existing and existing.doc.get("headSHA") == sha and existing.doc.get("reviewTask"):
+        round_ = int(existing.doc.get("reviewRound") or 0) + 1
     task_name = review_task_name(monitor, number, sha, round_)
     principal = Principal(kind="system", subject="system:shoal:monitors", username="monitors", namespace=namespace)
     body = {"name": task_name, "namespace": namespace, "spec": {
@@ -176,6 +187,8 @@ def _review(namespace: str, monitor: str, run_id: str, spec: dict[str, Any], pr:
            "headSHA": sha, "state": "reviewing" if created else "reviewed", "reviewTask": task_name,
            "lastRunID": run_id, "updatedAt": now_rfc3339(), "reviewRound": round_, "skipReason": "",
            "blockedLabel": ""}
+    if run_id is None:  # a maintainer's command, not a run
+        del doc["lastRunID"]
     if created:  # a new review's result is not in yet (review_results.py sets them when it is)
         doc.update(verdict="", automergeState="")
     if created or not (existing and existing.doc.get("reviewedAt")):
@@ -253,7 +266,7 @@ def execute_run(namespace: str, monitor: str, run_id: str) -> None:
 def _retire(namespace: str, monitor: str, run_id: str, open_numbers: set[int]) -> None:
     records, _ = items.list_page(scope(namespace, monitor), limit=None)
     for item in records:
-        if item.doc.get("number") not in open_numbers and item.doc.get("state") != "closed":
+        if item.doc.get("number") not in open_numbers and item.doc.get("state") not in ("closed", "merged"):
             def close(doc: dict[str, Any]) -> bool:
                 doc["state"] = "closed"
                 doc["updatedAt"] = now_rfc3339()

@@ -9,8 +9,8 @@ the item still waits for this task:
   says which), a `passed` verdict becomes `needs_changes` (`skipReason: validation_failed`);
 - `automergeState` becomes `merge_ready` only for a passed review of the item's current head with no
   repair that blocks (`repairState` queued, running or failed), else it is cleared;
-- `repairState` is left as it is: repairs are started by maintainer commands (Orka's `orka:fix`),
-  which Shoal does not take (docs/github.md).
+- `repairState` is left as it is: repairs are started by maintainer commands (`orka:fix`, …) and
+  settled by `shared.monitors.repair`.
 Redelivered events change nothing (the item no longer waits for the task).
 """
 
@@ -67,8 +67,8 @@ def on_task_finished(event: Event) -> None:
         return
     labels = record.doc.get("metadata", {}).get("labels") or {}
     monitor, number = labels.get("orka.ai/monitor"), labels.get("orka.ai/monitor-pr")
-    if not monitor or not (number or "").isdigit():
-        return  # not a monitor review
+    if not monitor or not (number or "").isdigit() or labels.get("orka.ai/monitor-repair"):
+        return  # not a monitor review (a repair's result: shared.monitors.repair)
     namespace, number = record.namespace, int(number)
     status = record.doc.get("status") or {}
     if status.get("phase") == "Succeeded":

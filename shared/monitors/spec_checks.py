@@ -51,17 +51,18 @@ def apply_repo_url(spec: dict[str, Any]) -> None:
         spec[field] = value
 
 
-def check_git_secret(spec: dict[str, Any], namespace: str) -> str | None:
-    """An optional `spec.gitSecretRef` must name a Secret of the namespace holding a git token; its name."""
-    git_ref = spec.get("gitSecretRef")
+def check_git_secret(spec: dict[str, Any], namespace: str, field: str = "gitSecretRef",
+                     what: str = "git secret") -> str | None:
+    """An optional `spec.<field>` (gitSecretRef) must name a Secret of the namespace holding a git token; its name."""
+    git_ref = spec.get(field)
     if git_ref is None:
         return None
-    git_name = obj(git_ref, "spec.gitSecretRef").get("name")
+    git_name = obj(git_ref, f"spec.{field}").get("name")
     if not isinstance(git_name, str) or not git_name:
-        raise Invalid("spec.gitSecretRef.name is required")
+        raise Invalid(f"spec.{field}.name is required")
     found = references.secret_has_key(namespace, git_name, references.GIT_KEYS)
     if found is None:
-        raise Invalid(f'git secret "{git_name}" not found in namespace "{namespace}"')
+        raise Invalid(f'{what} "{git_name}" not found in namespace "{namespace}"')
     if not found:
-        raise Invalid(f'git secret "{git_name}" must contain a non-empty token, password, or GITHUB_TOKEN key')
+        raise Invalid(f'{what} "{git_name}" must contain a non-empty token, password, or GITHUB_TOKEN key')
     return git_name

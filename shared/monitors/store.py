@@ -5,6 +5,8 @@
 - items: kind `monitoritems`, partition = `<namespace>/<monitor>`, sort = `<kind>-<number>`;
 - repository index: kind `monitorsbyrepo`, partition = `owner/repo` (lower case), sort =
   `<namespace>.<monitor>`: which monitors watch a repository, for webhook-driven exact-head runs;
+- maintainer commands: kind `monitorcommands`, partition = `<namespace>/<monitor>`, sort = `cmd-<16 hex>`
+  (`shared.monitors.commands`);
 - audit events: stream `monitor-events#<namespace>#<monitor>`.
 """
 
@@ -21,6 +23,7 @@ monitors = ObjectStore("repositorymonitors")
 runs = ObjectStore("monitorruns")
 items = ObjectStore("monitoritems")
 by_repo = ObjectStore("monitorsbyrepo")
+commands = ObjectStore("monitorcommands")
 ACTIVE_PHASES = ("queued", "running")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from shared.catalog.stores import agent_doc
 from shared.duration import parse_go_duration
 from shared.errors import Invalid
-from shared.monitors import references
+from shared.monitors import command_spec, references
 from shared.monitors.spec_checks import apply_repo_url, check_git_secret, check_schedule
 from shared.monitors.spec_checks import obj as _obj
 
@@ -92,6 +92,7 @@ def normalize_spec(raw: dict[str, Any], namespace: str) -> dict[str, Any]:
         raise Invalid("spec.agents.reviewer.name is required when pull request monitoring is enabled")
     _check_reviewer(namespace, reviewer_name)
     check_git_secret(spec, namespace)
+    command_spec.normalize(spec, namespace)
     return spec
 
 

@@ -19,6 +19,7 @@ from shared.agent.loop import run_agent
 from shared.agent.tools import Tool, ToolRegistry
 from shared.config import get_settings
 from shared.llm.base import Message
+from shared.llm.fallback import with_fallbacks
 from shared.llm.registry import resolve
 from shared.logs import get_logger
 from shared.models.worker_contract import (
@@ -49,7 +50,7 @@ log = get_logger("worker")
 def _settings(spec: dict, agent: dict) -> dict:
     """The effective ai settings: the dispatcher's resolution (task `ai` over agent) when present."""
     ai = dict(spec.get("ai") or {})
-    for key in ("provider", "model", "systemPrompt", "temperature", "maxTokens"):
+    for key in ("provider", "model", "systemPrompt", "temperature", "maxTokens", "modelFallbacks"):
         if key in agent:
             ai[key] = agent[key]
     return ai
@@ -70,6 +71,14 @@ def model_reference(spec: dict, agent: dict | None = None) -> str | None:
     if provider and model:
         return f"{provider}/{model}"
     return model or None
+
+
+def completion_message(llm_calls: int, provider) -> str:
+    """The status message of a finished task: the model that answered; every one when a fallback did."""
+    if getattr(provider, "fell_back", False):
+        models = ", ".join(dict.fromkeys(provider.answered))
+        return f"completed in {llm_calls} LLM call(s) with {models} (model fallbacks used)"
+    return f"completed in {llm_calls} LLM call(s) with {provider.kind}/{provider.model}"
 
 
 def coordination_enabled(spec: dict, agent: dict | None = None) -> bool:
@@ -150,8 +159,8 @@ def _run(namespace: str, name: str) -> int:
         spec, agent = inputs.load(client, namespace, name)
         if spec.get("type") == "agent" and runtime_type(agent):
             return run_with_runtime(client, namespace, name, spec, agent)
-        provider = resolve(model_reference(spec, agent))
         ai = _settings(spec, agent)
+        provider = with_fallbacks(resolve(model_reference(spec, agent)), ai.get("modelFallbacks"))
         workspace = Path(os.environ.get(WORKSPACE_ENV) or tempfile.mkdtemp(prefix=f"shoal-{name}-"))
         clone_workspace(spec, workspace)
         tools = build_tools(spec, client, namespace, name, workspace, agent)
@@ -174,7 +183,7 @@ def _run(namespace: str, name: str) -> int:
         # This run's messages (its prompt onwards) go to the session transcript; the system prompt does not.
         session.save(client, namespace, spec, result.messages[len(system) + len(earlier):], name)
         client.post_result(namespace, name, result.text.encode())
-        done = f"completed in {result.llm_calls} LLM call(s) with {provider.kind}/{provider.model}"
+        done = completion_message(result.llm_calls, provider)
         print(f"[done] {done}", flush=True)
         client.post_status(namespace, name, "Succeeded", done)
         log.info("task done", extra={"fields": {"task": name, "namespace": namespace,

@@ -6,6 +6,7 @@ import json
 import re
 import threading
 from typing import Any
+from urllib.parse import unquote
 
 from werkzeug import Request, Response
 
@@ -22,15 +23,19 @@ _ROUTES = [
     ("issues", re.compile(_REPO + r"/issues$")),
     ("issue", re.compile(_REPO + r"/issues/(?P<number>\d+)$")),
     ("comments", re.compile(_REPO + r"/issues/(?P<number>\d+)/comments$")),
+    ("label", re.compile(_REPO + r"/issues/(?P<number>\d+)/labels/(?P<label>[^/]+)$")),
+    ("permission", re.compile(_REPO + r"/collaborators/(?P<login>[^/]+)/permission$")),
+    ("compare", re.compile(_REPO + r"/compare/(?P<base>[0-9a-f]+)\.\.\.(?P<head>[0-9a-f]+)$")),
 ]
 
 
 def pull(number: int, sha: str, *, title: str = "Change", draft: bool = False, labels: tuple[str, ...] = (),
-         state: str = "open") -> dict[str, Any]:
+         state: str = "open", head_repo: str = "example/app", mergeable_state: str = "clean") -> dict[str, Any]:
     return {"number": number, "title": title, "state": state, "draft": draft,
             "html_url": f"https://github.com/example/app/pull/{number}",
-            "head": {"sha": sha, "ref": f"branch-{number}"}, "base": {"ref": "main"},
-            "labels": [{"name": n} for n in labels]}
+            "head": {"sha": sha, "ref": f"branch-{number}", "repo": {"full_name": head_repo}},
+            "base": {"ref": "main", "sha": "0" * 40, "repo": {"full_name": "example/app"}},
+            "labels": [{"name": n} for n in labels], "mergeable_state": mergeable_state}
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -48,6 +53,8 @@ class FakeGitHub(BackgroundServer):
         # "pending, then success"; each answer is {"check_runs": [...], "statuses": [...]}.
         self.ci: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.unmergeable: set[tuple[str, int]] = set()
+        self.permissions: dict[str, str] = {}  # login → role (admin, maintain, write, triage); others: read
+        self.compares: dict[tuple[str, str, str], str] = {}  # (repo, base, head) → ahead|identical|…; else behind
         self.login = "shoal-bot"  # the token's own account (GET /user); reviews and comments are posted as it
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -100,6 +107,21 @@ class FakeGitHub(BackgroundServer):
                     reviews.append(review)
                     return _json(review)
                 return _json(reviews)
+            if name == "permission":
+                role = self.permissions.get(match["login"], "read")
+                legacy = {"maintain": "write", "triage": "read"}.get(role, role)  # GitHub's legacy field
+                return _json({"permission": legacy, "role_name": role,
+                              "user": {"login": match["login"]}})
+            if name == "label" and request.method == "DELETE":
+                found = [p for p in self.pulls.get(repo, []) if p["number"] == number]
+                labels = found[0]["labels"] if found else []
+                wanted = unquote(match["label"])
+                if not any(label["name"] == wanted for label in labels):
+                    return _json({"message": "Label does not exist"}, 404)
+                labels[:] = [label for label in labels if label["name"] != wanted]
+                return _json(labels)
+            if name == "compare":
+                return _json({"status": self.compares.get((repo, match["base"], match["head"]), "behind")})
             if name == "issues":
                 return _json(self.issues.get(repo, []))
             if name == "issue":

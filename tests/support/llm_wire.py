@@ -7,7 +7,7 @@ Each request consumes the next scripted step:
     {"text": "..."}                                        a text answer
     {"tool_calls": [{"name": "...", "arguments": {...}}]}  tool use (optionally with "text")
     {"tool_calls": [{"name": "...", "input": "..."}]}      Responses only: a custom (freeform) tool call
-    {"error": {"status": 429, "type": "rate_limit_error", "message": "..."}}
+    {"error": {"status": 429, "type": "rate_limit_error", "message": "...", "headers": {...}?}}
     {"stream_error": {"type": "overloaded_error", "message": "..."}}   Anthropic family, streamed: an error
         event after message_start (Bedrock: an exception frame whose :exception-type is "type")
 Bedrock's InvokeModel / InvokeModelWithResponseStream (`/model/<id>/invoke[-with-response-stream]`, the
@@ -92,7 +92,7 @@ class ScriptedLLM(BackgroundServer):
             e = step["error"]
             return Response(json.dumps({"error": {"message": e["message"], "type": e.get("type", "server_error"),
                                                   "param": None, "code": e.get("code")}}),
-                            status=e["status"], content_type="application/json")
+                            status=e["status"], content_type="application/json", headers=e.get("headers"))
         ident, created = f"chatcmpl-{uuid.uuid4().hex[:8]}", int(time.time())
         scripted = step.get("tool_calls", [])
         calls = [{"id": f"call_{n}", "type": "function",
@@ -145,7 +145,7 @@ class ScriptedLLM(BackgroundServer):
             return Response(json.dumps({"type": "error", "error": {"type": e.get("type", "api_error"),
                                                                    "message": e["message"]},
                                         "request_id": f"req_{uuid.uuid4().hex[:24]}"}),
-                            status=e["status"], content_type="application/json")
+                            status=e["status"], content_type="application/json", headers=e.get("headers"))
         ident = f"msg_{uuid.uuid4().hex}"
         text = step.get("text", "")
         # Every field Anthropic's API sends (and its official OpenAPI document requires), nulls included.
@@ -211,7 +211,7 @@ class ScriptedLLM(BackgroundServer):
             e = step["error"]
             return Response(json.dumps({"error": {"message": e["message"], "type": e.get("type", "server_error"),
                                                   "param": None, "code": e.get("code")}}),
-                            status=e["status"], content_type="application/json")
+                            status=e["status"], content_type="application/json", headers=e.get("headers"))
         text = step.get("text", "")
         output: list[dict[str, Any]] = []
         scripted = step.get("tool_calls", [])

@@ -53,7 +53,8 @@ def test_create_returns_201_with_the_crd_shape_and_get_returns_it(api):
     assert body["metadata"]["labels"] == {"team": "a"} and body["metadata"]["resourceVersion"] == "1"
     # flat strings in, Orka's CRD shape out (model object, PromptSource)
     assert body["spec"] == {"model": {"provider": "openai", "name": "gpt-4o-mini", "temperature": 0.2},
-                            "systemPrompt": {"inline": "Be brief."}, "tools": ["web_search", "tavily-search"]}
+                            "systemPrompt": {"inline": "Be brief."},
+                            "tools": [{"name": "web_search"}, {"name": "tavily-search"}]}
     assert body["status"] == {"phase": "Ready"}
     got = api.get("/api/v1/agents/assistant", headers=AUTH)
     assert got.status_code == 200 and got.get_json() == body

@@ -85,6 +85,33 @@ def test_the_stored_form_is_flat_whichever_shape_came_in(api):
     assert stored_spec("autonomous-coordinator")["coordination"]["allowedAgents"] == ["coder", "reviewer"]
 
 
+def test_tools_and_skills_take_names_or_references_are_stored_as_names_and_answered_as_references(api):
+    """Orka's ToolReference/SkillReference lists (`[{name, enabled?}]`) and Shoal's name lists are one form."""
+    response = send(api, "POST", "/api/v1/agents", RESEARCHER)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["spec"]["tools"] == [{"name": "web-search"}, {"name": "github-search"}]
+    assert response.get_json()["spec"]["skills"] == [{"name": "skill-researcher"}]
+    assert stored_spec("researcher-agent")["tools"] == ["web-search", "github-search"]
+    assert stored_spec("researcher-agent")["skills"] == ["skill-researcher"]
+    mixed = send(api, "POST", "/api/v1/agents", {"name": "mixed", "spec": {
+        "tools": ["web_search", {"name": "tavily"}, {"name": "off", "enabled": False}, {"name": "on", "enabled": True}],
+        "skills": ["style", {"name": "review"}]}})
+    assert mixed.status_code == 201, mixed.get_json()
+    assert stored_spec("mixed") == {"tools": ["web_search", "tavily", "on"], "skills": ["style", "review"]}
+    answered = api.get("/api/v1/agents/mixed", headers=AUTH).get_json()["spec"]
+    assert answered == {"tools": [{"name": "web_search"}, {"name": "tavily"}, {"name": "on"}],
+                        "skills": [{"name": "style"}, {"name": "review"}]}
+    # the answer goes back unchanged (read-modify-write) and the engine resolves the names
+    assert send(api, "PUT", "/api/v1/agents/mixed", {"spec": answered}).get_json()["spec"] == answered
+    from shared.catalog.resolution import resolve_for_task
+
+    # built-in tools resolve without Tool CRs (custom tools and skills would need them)
+    send(api, "PUT", "/api/v1/agents/mixed", {"spec": {"tools": [{"name": "web_search"}, "web_fetch",
+                                                                 {"name": "file_read", "enabled": False}]}})
+    resolved = resolve_for_task("default", {"type": "ai", "prompt": "p", "agentRef": {"name": "mixed"}})
+    assert resolved.tool_names == ["web_search", "web_fetch"]
+
+
 def test_the_list_and_put_answer_in_orka_shape_and_put_takes_either_shape(api):
     send(api, "POST", "/api/v1/agents", {"name": "a1", "spec": {"model": "m1", "systemPrompt": "p1"}})
     listed = api.get("/api/v1/agents", headers=AUTH).get_json()["items"]
@@ -111,6 +138,11 @@ def test_the_list_and_put_answer_in_orka_shape_and_put_takes_either_shape(api):
     ({"systemPrompt": {"inline": 7}}, "spec.systemPrompt.inline must be a string"),
     ({"systemPrompt": {"text": "x"}}, "spec.systemPrompt.text is not supported"),
     ({"systemPrompt": 7}, "spec.systemPrompt must be a string or an object {inline}"),
+    ({"tools": [{"enabled": True}]}, "spec.tools[0].name is required"),
+    ({"tools": ["a", {"name": "b", "enabled": "no"}]}, "spec.tools[1].enabled must be a boolean"),
+    ({"tools": [{"name": "b", "url": "https://x"}]}, "spec.tools[0].url is not supported"),
+    ({"skills": [{"configMapRef": {"name": "s", "key": "k"}}]}, "spec.skills[0].configMapRef is not supported"),
+    ({"skills": [{"name": 5}]}, "spec.skills[0].name is required"),
 ])
 def test_bad_orka_shapes_are_400_and_store_nothing(api, spec, message):
     response = send(api, "POST", "/api/v1/agents", {"name": "bad", "spec": spec})

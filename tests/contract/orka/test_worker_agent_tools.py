@@ -50,7 +50,7 @@ def test_create_agent_stores_an_agent_labelled_with_its_task(apps):
     # stored flat, answered in Orka's Agent shape (docs/catalog.md)
     assert agent["spec"] == {"model": {"provider": "openai", "name": "gpt-4o"},
                              "systemPrompt": {"inline": "Review the diff."},
-                             "tools": ["web_fetch"], "coordination": {"enabled": True}}
+                             "tools": [{"name": "web_fetch"}], "coordination": {"enabled": True}}
     assert agent["metadata"]["labels"] == {"orka.ai/created-by": "create_agent", "orka.ai/parent-task": "boss"}
     assert agent["metadata"]["annotations"] == {"orka.ai/parent-task-name": "boss"}
     again = worker_tools("boss")["create_agent"]({"name": "reviewer", "provider": "openai", "model": "gpt-4o"})
