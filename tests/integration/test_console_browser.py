@@ -190,7 +190,7 @@ def test_console_end_to_end(platform, browser, state):
     wait_for(lambda: any("DATABASE_URL is not set" in e.text for e in _css(browser, "#incident-result")),
              timeout=60, what="the root cause")
     # The live stream says which tool ran with what; the status follows the investigation to its end.
-    wait_for(lambda: any("completed" == e.text for e in _css(browser, "#incident-status")), what="the status")
+    wait_for(lambda: any(e.text == "completed" for e in _css(browser, "#incident-status")), what="the status")
     assert "get_resource" in _css(browser, "ol.stream")[0].text, _css(browser, "ol.stream")[0].text
     shot(browser, "incident")
 

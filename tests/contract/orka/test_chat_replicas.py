@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import AUTH
-from tests.support.chat import Event, post_json, serve, stream, text_of
+from tests.support.chat import Event, dispatched, post_json, serve, stream, text_of
 
 
 def err(code: int, message: str) -> dict:
@@ -130,7 +130,7 @@ def test_reconnecting_with_last_event_id_on_the_other_replica_replays_then_tails
                           headers=AUTH) as response:
         from httpx_sse import EventSource
 
-        for sse in EventSource(response).iter_sse():
+        for sse in dispatched(EventSource(response)):
             seen.append(Event(sse.id, sse.event, json.loads(sse.data)))
             if sse.event == "tool_result":
                 break  # the connection drops mid-turn

@@ -11,6 +11,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import AUTH
+from tests.support.chat import dispatched
 
 
 def err(code: int, message: str) -> dict:
@@ -400,12 +401,12 @@ def test_stream_replays_follows_with_ids_heartbeats_and_resumes(apps, tasks_serv
         writer.join(timeout=10)  # its last writes belong to this test's store
         assert ": heartbeat\n\n" in text
         with connect_sse(client, "GET", f"{tasks_server}/api/v1/tasks/s/stream", headers=AUTH) as source:
-            events = [(e.id, e.event, json.loads(e.data)) for e in source.iter_sse()]
+            events = [(e.id, e.event, json.loads(e.data)) for e in dispatched(source)]
     assert [(i, e) for i, e, _ in events] == [("1", "task.created"), ("2", "task.started"), ("3", "tool_call"),
                                              ("4", "task.result.saved"), ("5", "task.finished")]
     assert events[4][2]["phase"] == "Succeeded" and events[2][2] == {"name": "web_fetch"}
     with httpx.Client(timeout=10) as client, connect_sse(
             client, "GET", f"{tasks_server}/api/v1/tasks/s/stream", headers={**AUTH, "Last-Event-ID": "3"}) as source:
-        assert [e.id for e in source.iter_sse()] == ["4", "5"]
+        assert [e.id for e in dispatched(source)] == ["4", "5"]
     bad = tasks.get("/api/v1/tasks/s/stream", headers={**AUTH, "Last-Event-ID": "x"})
     assert bad.get_json() == err(400, "invalid Last-Event-ID: x")
