@@ -51,6 +51,22 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class ValidationErrorItem(BaseModel):
+    """One item of FastAPI's validation error list (its OpenAPI schema `ValidationError`)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+
+
+class HTTPValidationError(BaseModel):
+    """FastAPI's 422 body, as the operator's LLM service documents it."""
+
+    detail: list[ValidationErrorItem]
+
+
 class FieldInvalid(Invalid):
     """A 400 naming the field at fault; `param` (OpenAI) and `detail_list` (FastAPI) for the dialects
     that carry the field separately."""
@@ -77,21 +93,40 @@ def _problem(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-def field_invalid(exc: ValidationError, *, prefix: tuple[Any, ...] = ()) -> FieldInvalid:
-    """The one translation of a pydantic ValidationError into a client error (every dialect)."""
+def _detail(error: dict[str, Any], where: str, prefix: tuple[Any, ...]) -> dict[str, Any]:
+    """One item of FastAPI's `detail` list, as FastAPI renders a pydantic error (ctx stringified)."""
+    item = {"type": error["type"], "loc": [where, *prefix, *error["loc"]], "msg": error["msg"],
+            "input": error.get("input")}
+    if error.get("ctx"):
+        item["ctx"] = {k: str(v) if isinstance(v, Exception) else v for k, v in error["ctx"].items()}
+    return item
+
+
+def field_invalid(exc: ValidationError, *, prefix: tuple[Any, ...] = (), where: str = "body") -> FieldInvalid:
+    """The one translation of a pydantic ValidationError into a client error (every dialect);
+    `where` is FastAPI's first `loc` item: "body" or "query"."""
     errors = exc.errors(include_url=False)
     parts = [f"{_path(prefix + tuple(e['loc']))}: {_problem(e)}" for e in errors]
     first = _path(prefix + tuple(errors[0]["loc"])) if errors else None
-    details = [{"type": e["type"], "loc": ["body", *prefix, *e["loc"]], "msg": e["msg"],
-                "input": e.get("input")} for e in errors]
-    return FieldInvalid("; ".join(parts), param=first, detail_list=details)
+    return FieldInvalid("; ".join(parts), param=first, detail_list=[_detail(e, where, prefix) for e in errors])
 
 
-def validate(model: type[BaseModel], value: Any, *, prefix: tuple[Any, ...] = ()) -> Any:
+def validate(model: type[BaseModel], value: Any, *, prefix: tuple[Any, ...] = (), where: str = "body") -> Any:
     try:
         return model.model_validate(value)
     except ValidationError as exc:
-        raise field_invalid(exc, prefix=prefix) from None
+        raise field_invalid(exc, prefix=prefix, where=where) from None
+
+
+def not_json(message: str, exc: Exception | None = None) -> FieldInvalid:
+    """A body that is not JSON (or absent: exc None): `message` for most dialects, FastAPI's
+    `json_invalid` / `missing` detail for the FastAPI one."""
+    if exc is None:
+        detail = {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
+    else:
+        detail = {"type": "json_invalid", "loc": ["body", getattr(exc, "pos", 0)], "msg": "JSON decode error",
+                  "input": {}, "ctx": {"error": getattr(exc, "msg", "invalid JSON")}}
+    return FieldInvalid(message, param=None, detail_list=[detail])
 
 
 class QueryModel(BaseModel):
