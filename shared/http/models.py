@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import Invalid
+from shared.http.params import limit_param
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,18 @@ class Header:
 @dataclass(frozen=True)
 class Reply:
     """One documented response: a model (or a raw JSON schema) in a media type. For
-    `text/event-stream`, `events` maps each event name to the model of its `data`."""
+    `text/event-stream`, `events` maps each event name to the model of its `data`. A model may be
+    named "package.module:Type" (a vendor SDK's type): imported only when the document is built, so
+    a route module never pays for it at cold start (shared.http.openapi)."""
 
     description: str = ""
-    model: type[BaseModel] | None = None
+    model: type[BaseModel] | str | None = None
     media: str = "application/json"
     schema: dict[str, Any] | None = None
-    events: dict[str, type[BaseModel] | None] = field(default_factory=dict)
+    events: dict[str, type[BaseModel] | str | None] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    # The same status in other media types (e.g. a JSON answer or, with `stream: true`, events).
+    alternatives: tuple[Reply, ...] = ()
 
     @property
     def documented(self) -> bool:
@@ -134,3 +139,16 @@ class QueryModel(BaseModel):
     query strings); `continue` and other reserved words are fields with an alias."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class NamespaceQuery(QueryModel):
+    """`?namespace=` (ctx.namespace() reads it): the routes that act in one namespace."""
+
+    namespace: str | None = Field(None, description="The namespace; default: the caller's")
+
+
+class PageQuery(NamespaceQuery):
+    """An Orka list: `limit` (parse_limit's rules, default 100, at most 500) and the page cursor."""
+
+    limit: limit_param(default=100, maximum=500)  # type: ignore[valid-type]
+    continue_: str | None = Field(None, alias="continue", description="`metadata.continue` of the previous page")
