@@ -20,9 +20,9 @@ from shared.compat.common import (
     server_tools_enabled,
     stream_error_renderer,
 )
+from shared.compat.schemas import AnthropicModelList, MessagesRequest
 from shared.compat.tools import compat_tools
 from shared.compat.usage import counted, record_usage, usage_sink
-from shared.compat.schemas import AnthropicModelList, MessagesRequest
 from shared.http.api import RequestContext, Router
 from shared.http.models import Header, NamespaceQuery, Reply
 from shared.http.sse import sse_response
