@@ -22,8 +22,8 @@ from shared.http.api import RequestContext, Router
 from shared.http.models import FieldInvalid, Header, Reply, validate
 from shared.http.params import is_sequence
 from shared.http.sse import frame, sse_response
-from shared.incidents import response, sessions
 from shared.incidents import models as m
+from shared.incidents import response, sessions
 from shared.incidents.stream import TERMINAL_EVENTS, read
 from shared.investigation import metrics
 from shared.llm.registry import describe_default
