@@ -51,10 +51,7 @@ def create_agent(ctx: RequestContext):
 @router.route("", ["GET"], summary="List agents", query=PageQuery,
               responses={200: Reply("A page of agents", AgentList)})
 def list_agents(ctx: RequestContext):
-    query = ctx.query()
-    namespace = ctx.namespace()
-    records, cursor = agents.list_page(namespace, limit=query.limit, cursor=query.continue_ or None)
-    return crd.page([_view(r) for r in records], cursor)
+    return crd.list_page(ctx, agents, _view)
 
 
 @router.route("/<name>", ["GET"], summary="Get agent details", query=NamespaceQuery,

@@ -204,3 +204,12 @@ def reject_unknown(spec: dict[str, Any], model: type[BaseModel], prefix: str = "
     unknown = sorted(set(spec) - set(model.model_fields))
     if unknown:
         raise Invalid("; ".join(f"{prefix}.{name}: unknown field" for name in unknown))
+
+
+def list_page(ctx: Any, store: Any, render: Any, *, first: list[Any] | None = None) -> dict[str, Any]:
+    """`GET /<kind>` of every catalog kind: the route's PageQuery, a page of `store` in the caller's
+    namespace, each record rendered; `first` (e.g. the built-in tools) leads the first page only."""
+    query = ctx.query()
+    cursor = query.continue_ or None
+    records, next_cursor = store.list_page(ctx.namespace(), limit=query.limit, cursor=cursor)
+    return page(([] if cursor else list(first or [])) + [render(r) for r in records], next_cursor)

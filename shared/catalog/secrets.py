@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.errors import Forbidden, Invalid, UpstreamError
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.catalog.crd import page_model
+from shared.catalog.crd import page, page_model
+from shared.errors import Forbidden, Invalid, UpstreamError
 from shared.http import RequestContext, Router
 from shared.http.models import PageQuery, Reply
 from shared.kube import core_v1
@@ -115,9 +115,8 @@ def read_secret_value(namespace: str, name: str, key: str) -> str:
                          502: "The Kubernetes API failed"})
 def list_secrets(ctx: RequestContext):
     query = ctx.query()
-    namespace = ctx.namespace()
-    items, cursor = list_secret_names(namespace, limit=query.limit, cursor=query.continue_ or None)
-    return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
+    items, cursor = list_secret_names(ctx.namespace(), limit=query.limit, cursor=query.continue_ or None)
+    return page(items, cursor)
 
 
 @auth_router.route("/validate", ["GET"], summary="Validate auth token",

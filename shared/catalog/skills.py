@@ -127,10 +127,7 @@ def create_skill(ctx: RequestContext):
 @router.route("", ["GET"], summary="List skills", query=PageQuery,
               responses={200: Reply("A page of skill summaries", SkillList)})
 def list_skills(ctx: RequestContext):
-    query = ctx.query()
-    namespace = ctx.namespace()
-    records, cursor = skills.list_page(namespace, limit=query.limit, cursor=query.continue_ or None)
-    return crd.page([skill_summary(r) for r in records], cursor)
+    return crd.list_page(ctx, skills, skill_summary)
 
 
 @router.route("/<name>", ["GET"], summary="Get skill details", query=NamespaceQuery,

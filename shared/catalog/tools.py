@@ -78,12 +78,7 @@ def provision_tool(namespace: str, name: str, spec: dict[str, Any], *, labels: d
 @router.route("", ["GET"], summary="List tools (built-in + CRDs)", query=PageQuery,
               responses={200: Reply("The built-ins (first page only), then a page of Tools", ToolList)})
 def list_tools(ctx: RequestContext):
-    query = ctx.query()
-    namespace = ctx.namespace()
-    cursor = query.continue_ or None
-    records, next_cursor = tools.list_page(namespace, limit=query.limit, cursor=cursor)
-    items: list[dict[str, Any]] = [] if cursor else [builtin(t["name"]) for t in BUILTIN_TOOLS]
-    return crd.page(items + [tool_summary(r) for r in records], next_cursor)
+    return crd.list_page(ctx, tools, tool_summary, first=[builtin(t["name"]) for t in BUILTIN_TOOLS])
 
 
 @router.route("/<name>", ["GET"], summary="Get tool details", query=NamespaceQuery,

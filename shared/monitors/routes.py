@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from shared.auth.namespaces import resolve_namespace
+from shared.catalog import crd
 from shared.clock import now_rfc3339
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
@@ -33,14 +34,12 @@ _SHA = re.compile(r"^[0-9a-fA-F]{4,40}$")  # the spec's own example is "abc123"
 ITEM_FILTERS = ("kind", "state", "verdict", "repairState", "automergeState")
 
 
-def monitor_view(record: Record) -> dict[str, Any]:
-    doc = dict(record.doc)
-    doc["metadata"] = {**doc["metadata"], "namespace": record.namespace, "resourceVersion": str(record.version)}
-    return doc
+# A monitor is a CRD-shaped document like the catalog's kinds: one view and one page shape for both.
+monitor_view = crd.view
 
 
 def _page(records: list[Record], next_token: str | None, view=lambda r: r.doc) -> dict[str, Any]:
-    return {"items": [view(r) for r in records], "metadata": {"continue": next_token} if next_token else {}}
+    return crd.page([view(r) for r in records], next_token)
 
 
 def _cursor(ctx: RequestContext) -> PageToken | None:
@@ -179,7 +178,7 @@ def list_items(ctx: RequestContext, name: str):
         matched += [r.doc for r in records if all(str(r.doc.get(k)) == v for k, v in wanted.items())]
         if len(matched) >= limit or not cursor:
             break
-    return {"items": matched[:limit], "metadata": {"continue": cursor} if cursor else {}}
+    return crd.page(matched[:limit], cursor)
 
 
 @router.route("/events", ["GET"], summary="List monitor audit events")
