@@ -135,6 +135,22 @@ class Status(BaseModel):
     status: str
 
 
+def _clamped_limit(value: Any) -> Any:
+    # Upstream's `limit` is any integer (default 50); Shoal clamps it to 1..100 rather than refuse.
+    return max(1, min(100, value)) if isinstance(value, int) else value
+
+
+class ListQuery(BaseModel):
+    """`GET /analyses` and `/reports`: upstream's `limit`, plus Shoal's page cursor (the next page's
+    token comes back in the `X-Continue` header, so the body stays upstream's plain list)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    limit: int = Field(50, description="Entries per page (default 50; clamped to 1..100)")
+    continue_: str = Field("", alias="continue", description="The `X-Continue` header of the previous page")
+
+    _clamp = field_validator("limit", mode="after")(_clamped_limit)
+
+
 # What the prompt keeps of each input (the original's limits).
 SPEC_CHARS = 4000
 RECENT_LOG_LINES = 200

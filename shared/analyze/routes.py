@@ -11,14 +11,14 @@ import time
 from typing import Any
 
 from shared.analyze import models, records
-from shared.analyze.models import AnalyzeRequest, AnalyzeResponse, OutcomeRequest, prompt_context
+from shared.analyze.models import AnalyzeResponse, prompt_context
 from shared.analyze.operator_keys import authenticate_operator, is_operator, operator_namespace
 from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import ShoalError, Unavailable, UpstreamError
 from shared.http.api import RequestContext, Router, json_response
-from shared.http.body import parse_json
+from shared.http.models import HTTPValidationError, Reply
 from shared.investigation import metrics
 from shared.investigation.audit import emit_audit
 from shared.investigation.engine import InvestigationFailed, investigate
@@ -35,56 +35,6 @@ router = Router(dialect="fastapi", tag="analyze", authenticator=authenticate_ope
 FACADE = "operator"
 NO_PROVIDER = ("no LLM provider is configured: set SHOAL_LLM_PROVIDER to a real provider "
                "(or SHOAL_ANALYZE_ALLOW_MOCK=true to use the mock provider explicitly)")
-
-
-class RequestValidationError(ShoalError):
-    """FastAPI's 422 with the error list as `detail`."""
-
-    status = 422
-    code = "validation_error"
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__("validation error")
-        self.detail_list = errors
-
-
-def _errors(exc: Any, where: str) -> list[dict[str, Any]]:
-    out = []
-    for e in exc.errors(include_url=False):
-        item = {"type": e["type"], "loc": [where, *e["loc"]], "msg": e["msg"], "input": e.get("input")}
-        if e.get("ctx"):
-            item["ctx"] = {k: str(v) if isinstance(v, Exception) else v for k, v in e["ctx"].items()}
-        out.append(item)
-    return out
-
-
-def _body(ctx: RequestContext, model: Any) -> Any:
-    from pydantic import ValidationError
-
-    raw = ctx.request.get_data(cache=True)
-    try:
-        data = parse_json(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError) as exc:
-        position = getattr(exc, "pos", 0)
-        raise RequestValidationError([{"type": "json_invalid", "loc": ["body", position], "msg": "JSON decode error",
-                                       "input": {}, "ctx": {"error": getattr(exc, "msg", "invalid JSON")}}]) from None
-    if data is None:
-        raise RequestValidationError([{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}])
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise RequestValidationError(_errors(exc, "body")) from None
-
-
-def _limit(ctx: RequestContext) -> int:
-    raw = ctx.args.get("limit", "50")
-    try:
-        value = int(raw)
-    except ValueError:
-        raise RequestValidationError([{"type": "int_parsing", "loc": ["query", "limit"],
-                                       "msg": "Input should be a valid integer, unable to parse string as an integer",
-                                       "input": raw}]) from None
-    return max(1, min(100, value))
 
 
 def _provider():
@@ -143,11 +93,16 @@ def _patch_step(action: dict[str, Any] | None) -> str:
     return "Suggested patch: " + json.dumps(action["patch"], separators=(",", ":"))[:500]
 
 
+# FastAPI's 422 lists the validation errors; other errors are the dialect's `{"detail": "…"}`.
+_INVALID = Reply("Validation Error (FastAPI's list: type, loc, msg, input)", HTTPValidationError)
+
+
 @router.route("/analyze", methods=("POST",), summary="Analyse a failed workload; optional allow-listed patch",
-              responses={422: "Validation error", 503: "No LLM provider configured", 502: "LLM provider failed"},
-              request_model=models.AnalyzeRequest, response_model=models.AnalyzeResponse)
+              body=models.AnalyzeRequest,
+              responses={200: Reply("The analysis, with an allow-listed patch or null", models.AnalyzeResponse),
+                         422: _INVALID, 503: "No LLM provider configured", 502: "LLM provider failed"})
 def analyze(ctx: RequestContext):
-    request = _body(ctx, AnalyzeRequest)
+    request = ctx.body()
     principal = ctx.require_principal()
     namespace = _namespace(principal, request.namespace)
     provider = _provider()
@@ -210,31 +165,37 @@ def _listing(ctx: RequestContext, store_name: str):
     from flask import Response
 
     store = records.analyses if store_name == "analyses" else records.reports
-    items, cursor = records.page(store, _scope(ctx.require_principal()), _limit(ctx),
-                                 ctx.args.get("continue") or None)
+    query = ctx.query()
+    items, cursor = records.page(store, _scope(ctx.require_principal()), query.limit, query.continue_ or None)
     response: Response = json_response(items)
     if cursor:
         response.headers["X-Continue"] = cursor  # the body stays the original's plain list
     return response
 
 
+_PAGE = {"X-Continue": "The next page's cursor (pass it as `continue`); absent on the last page"}
+
+
 @router.route("/analyses", summary="Recent analyses, newest first (limit 1..100, default 50)",
-              responses={422: "Validation error"}, response_model=list[models.Analysis])
+              query=models.ListQuery, responses={200: Reply("Analyses, newest first", headers=_PAGE), 422: _INVALID},
+              response_model=list[models.Analysis])
 def list_analyses(ctx: RequestContext):
     return _listing(ctx, "analyses")
 
 
 @router.route("/reports", summary="Step-by-step reports (LLM steps and operator outcome), newest first",
-              responses={422: "Validation error"}, response_model=list[models.Report])
+              query=models.ListQuery, responses={200: Reply("Reports, newest first", headers=_PAGE), 422: _INVALID},
+              response_model=list[models.Report])
 def list_reports(ctx: RequestContext):
     return _listing(ctx, "reports")
 
 
 @router.route("/report-outcome", methods=("POST",), summary="Operator callback after applying a patch",
-              responses={422: "Validation error"}, request_model=models.OutcomeRequest,
-              response_model=models.OutcomeResponse)
+              body=models.OutcomeRequest,
+              responses={200: Reply("Whether a report took the operator's step", models.OutcomeResponse),
+                         422: _INVALID})
 def report_outcome(ctx: RequestContext):
-    body = _body(ctx, OutcomeRequest)
+    body = ctx.body()
     principal = ctx.require_principal()
     if records.record_outcome(_scope(principal), body.resource_kind, body.namespace, body.resource_name,
                               body.outcome):
@@ -242,11 +203,12 @@ def report_outcome(ctx: RequestContext):
     return {"status": "not_found", "message": "No matching report found to append operator step"}
 
 
-@router.route("/health", public=True, summary="Liveness", response_model=models.Status)
+@router.route("/health", public=True, summary="Liveness", responses={200: Reply("Alive", models.Status)})
 def health(ctx: RequestContext):
     return {"status": "ok"}
 
 
-@router.route("/ready", public=True, summary="Readiness (upstream's answer)", response_model=models.Status)
+@router.route("/ready", public=True, summary="Readiness (upstream's answer)",
+              responses={200: Reply("Ready", models.Status)})
 def ready(ctx: RequestContext):
     return {"status": "ready"}

@@ -11,10 +11,12 @@ from shared.catalog.agent_shape import canonical_spec, orka_view
 from shared.catalog.stores import agents
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
-from shared.http.params import parse_limit
+from shared.http.models import NamespaceQuery, PageQuery, Reply
 from shared.models.agent import AgentSpec
 
 router = Router("/api/v1/agents", dialect="orka", tag="agents")
+AgentBody, Agent = crd.resource_models("Agent", AgentSpec)
+AgentList = crd.page_model("AgentList", Agent)
 
 NOT_FOUND = "agent not found"
 CONFLICT = "agent was modified concurrently"
@@ -27,15 +29,18 @@ def _view(record: Any) -> dict[str, Any]:
 def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
     from pydantic import ValidationError
 
+    spec = canonical_spec(spec)
+    crd.reject_unknown(spec, AgentSpec)
     try:
-        return AgentSpec.model_validate(canonical_spec(spec)).model_dump(exclude_none=True)
+        return AgentSpec.model_validate(spec).model_dump(exclude_none=True)
     except ValidationError as exc:
         raise Invalid(crd.pydantic_message(exc)) from None
 
 
-@router.route("", ["POST"], summary="Create an agent", responses={201: "The created Agent", 409: "Duplicate"})
+@router.route("", ["POST"], summary="Create an agent", body=AgentBody, query=NamespaceQuery,
+              responses={201: Reply("The created Agent", Agent), 409: "Duplicate"})
 def create_agent(ctx: RequestContext):
-    parsed = crd.parse_body(ctx.json())
+    parsed = crd.read_body(ctx)
     name = crd.check_name(parsed.name)
     spec = validate_spec(parsed.spec)
     namespace = ctx.namespace(parsed.namespace)
@@ -43,23 +48,23 @@ def create_agent(ctx: RequestContext):
     return _view(agents.create(namespace, name, doc, exists_message="agent already exists")), 201
 
 
-@router.route("", ["GET"], summary="List agents")
+@router.route("", ["GET"], summary="List agents", query=PageQuery,
+              responses={200: Reply("A page of agents", AgentList)})
 def list_agents(ctx: RequestContext):
-    limit = parse_limit(ctx.args, default=100, maximum=500)
-    namespace = ctx.namespace()
-    records, cursor = agents.list_page(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
-    return crd.page([_view(r) for r in records], cursor)
+    return crd.list_page(ctx, agents, _view)
 
 
-@router.route("/<name>", ["GET"], summary="Get agent details")
+@router.route("/<name>", ["GET"], summary="Get agent details", query=NamespaceQuery,
+              responses={200: Reply("The agent", Agent), 404: NOT_FOUND})
 def get_agent(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     return _view(agents.require(namespace, name, NOT_FOUND))
 
 
-@router.route("/<name>", ["PUT"], summary="Update an agent")
+@router.route("/<name>", ["PUT"], summary="Update an agent", body=AgentBody, query=NamespaceQuery,
+              responses={200: Reply("The updated agent", Agent), 404: NOT_FOUND, 409: CONFLICT})
 def update_agent(ctx: RequestContext, name: str):
-    parsed = crd.parse_body(ctx.json(), spec_required=True)
+    parsed = crd.read_body(ctx, spec_required=True)
     crd.check_path_name(parsed, name)
     spec = validate_spec(parsed.spec)
     namespace = ctx.namespace(parsed.namespace)
@@ -69,7 +74,8 @@ def update_agent(ctx: RequestContext, name: str):
     return _view(agents.replace(namespace, name, doc, expected_version=version, conflict_message=CONFLICT))
 
 
-@router.route("/<name>", ["DELETE"], summary="Delete an agent")
+@router.route("/<name>", ["DELETE"], summary="Delete an agent", query=NamespaceQuery,
+              responses={204: "Deleted", 404: NOT_FOUND})
 def delete_agent(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     if not agents.delete(namespace, name):

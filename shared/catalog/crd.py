@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.clock import now_rfc3339
 from shared.errors import Conflict, Invalid
+from shared.http.json_types import String
 from shared.http.params import string_map
 from shared.store import Record
 
@@ -124,3 +127,89 @@ def pydantic_message(exc: Any, prefix: str = "spec") -> str:
     # A custom validator's message is the user's message; pydantic's "Value error, " prefix is noise.
     message = first["msg"].removeprefix("Value error, ")
     return f"invalid {prefix}.{where}: {message}" if where else f"invalid {prefix}: {message}"
+
+
+# -- the request and answer models of the CRD routes (one per kind, documented in /openapi.json) -----
+def _object(value: Any) -> Any:
+    if value is not None and not isinstance(value, dict):
+        raise ValueError("expected an object")
+    return value
+
+
+class ObjectMeta(BaseModel):
+    """The metadata a body may carry; the server-managed fields of a read-modify-write (uid,
+    creationTimestamp, generation) are ignored, as the Kubernetes API server does."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: String = None
+    namespace: String = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+    resourceVersion: String = Field(None, description="Replace only this version (409 otherwise)")
+
+
+class ResourceBody(BaseModel):
+    """A create or replace body: `metadata` (or `name`/`namespace`/`labels`/`annotations` at the top
+    level) and `spec`; a create may also give the spec's fields flat at the top level (Orka's form)."""
+
+    model_config = ConfigDict(extra="allow")
+    apiVersion: String = None
+    kind: String = None
+    name: String = None
+    namespace: String = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+    metadata: ObjectMeta | None = None
+    status: Any = Field(None, description="Ignored: the server owns the status")
+
+
+class ResourceView(BaseModel):
+    apiVersion: str
+    kind: str
+    metadata: dict[str, Any] = Field(description="name, namespace, uid, labels, annotations, creationTimestamp, "
+                                                 "generation, resourceVersion")
+    spec: dict[str, Any]
+    status: dict[str, Any]
+
+
+class PageMetadata(BaseModel):
+    continue_: str | None = Field(None, alias="continue", description="The next page's cursor; absent on the last")
+
+
+def resource_models(kind: str, spec: type[BaseModel]) -> tuple[type[BaseModel], type[BaseModel]]:
+    """(`<kind>Body`, `<kind>`): the request body, whose `spec` is documented by `spec` (the model the
+    route's spec validation runs, with Orka's messages: shared.catalog.agents/skills/tool_spec), and
+    the resource as answered."""
+    from pydantic import PlainValidator, create_model
+
+    documented = (Annotated[dict[str, Any] | None, PlainValidator(_object, json_schema_input_type=spec)], None)
+    body = create_model(f"{kind}Body", __base__=ResourceBody, __doc__=ResourceBody.__doc__, spec=documented)
+    view = create_model(kind, __base__=ResourceView, spec=(spec, ...))
+    return body, view
+
+
+def page_model(name: str, item: type[BaseModel]) -> type[BaseModel]:
+    from pydantic import create_model
+
+    return create_model(name, items=(list[item], ...), metadata=(PageMetadata, ...))  # type: ignore[valid-type]
+
+
+def read_body(ctx: Any, *, spec_required: bool = False) -> Parsed:
+    """The route's `<kind>Body` (a wrong type is a 400 naming the field), then Orka's checks."""
+    return parse_body(ctx.body().model_dump(exclude_unset=True), spec_required=spec_required)
+
+
+def reject_unknown(spec: dict[str, Any], model: type[BaseModel], prefix: str = "spec") -> None:
+    """An unknown spec field is a 400 naming it (Kubernetes' strict field validation; never stored)."""
+    unknown = sorted(set(spec) - set(model.model_fields))
+    if unknown:
+        raise Invalid("; ".join(f"{prefix}.{name}: unknown field" for name in unknown))
+
+
+def list_page(ctx: Any, store: Any, render: Any, *, first: list[Any] | None = None) -> dict[str, Any]:
+    """`GET /<kind>` of every catalog kind: the route's PageQuery, a page of `store` in the caller's
+    namespace, each record rendered; `first` (e.g. the built-in tools) leads the first page only."""
+    query = ctx.query()
+    cursor = query.continue_ or None
+    records, next_cursor = store.list_page(ctx.namespace(), limit=query.limit, cursor=cursor)
+    return page(([] if cursor else list(first or [])) + [render(r) for r in records], next_cursor)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.catalog.crd import page, page_model
 from shared.errors import Forbidden, Invalid, UpstreamError
 from shared.http import RequestContext, Router
-from shared.http.params import parse_limit
+from shared.http.models import PageQuery, Reply
 from shared.kube import core_v1
 from shared.logs import get_logger
 
@@ -19,6 +22,42 @@ auth_router = Router("/api/v1/auth", dialect="orka", tag="auth")
 log = get_logger("catalog.secrets")
 
 SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
+
+
+class SecretName(BaseModel):
+    name: str
+    namespace: str
+    type: str
+
+
+class Validation(BaseModel):
+    authenticated: bool
+    kind: str
+    subject: str
+    username: str
+    namespace: str | None
+    groups: list[str]
+
+
+class Identity(BaseModel):
+    """Orka's whoami fields; a Txn-Token caller also gets `transaction` (profile, id, scope, audience…)."""
+
+    model_config = ConfigDict(extra="allow")
+    authenticated: bool
+    kind: str
+    authType: str
+    username: str
+    uid: str
+    groups: list[str]
+    namespace: str
+    subject: str
+    email: str
+    issuer: str
+    roles: list[str]
+    transaction: dict[str, object] | None = Field(None, description="Txn-Token callers only")
+
+
+SecretList = page_model("SecretList", SecretName)
 
 
 def list_secret_names(namespace: str, *, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
@@ -71,19 +110,22 @@ def read_secret_value(namespace: str, name: str, key: str) -> str:
     raise LookupError(f'secret "{name}" has no key "{key}"')
 
 
-@secrets_router.route("", ["GET"], summary="List secret names (metadata only)")
+@secrets_router.route("", ["GET"], summary="List secret names (metadata only)", query=PageQuery,
+              responses={200: Reply("Names and types; never a value", SecretList), 403: "Not allowed to list Secrets",
+                         502: "The Kubernetes API failed"})
 def list_secrets(ctx: RequestContext):
-    limit = parse_limit(ctx.args, default=100, maximum=500)
-    namespace = ctx.namespace()
-    items, cursor = list_secret_names(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
-    return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
+    query = ctx.query()
+    items, cursor = list_secret_names(ctx.namespace(), limit=query.limit, cursor=query.continue_ or None)
+    return page(items, cursor)
 
 
-@auth_router.route("/validate", ["GET"], summary="Validate auth token")
+@auth_router.route("/validate", ["GET"], summary="Validate auth token",
+                   responses={200: Reply("The caller is authenticated", Validation)})
 def validate(ctx: RequestContext):
     return {"authenticated": True, **ctx.require_principal().public_fields()}
 
 
-@auth_router.route("/whoami", ["GET"], summary="The caller's sanitised identity")
+@auth_router.route("/whoami", ["GET"], summary="The caller's sanitised identity",
+                   responses={200: Reply("Who the caller is (never a token or raw claims)", Identity)})
 def whoami(ctx: RequestContext):
     return ctx.require_principal().identity()

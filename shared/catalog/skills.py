@@ -12,17 +12,33 @@ import hashlib
 from typing import Any
 
 from flask import Response
+from pydantic import BaseModel
 
 from shared.catalog import crd
 from shared.catalog.stores import skills
 from shared.errors import Conflict, Invalid, NotFound
 from shared.http import RequestContext, Router
-from shared.http.params import parse_limit
+from shared.http.models import NamespaceQuery, PageQuery, Reply
 from shared.models.skill import SkillSpec
 from shared.store import Record
 from shared.store.blobs import delete_blob, get_blob, put_blob
 
 router = Router("/api/v1/skills", dialect="orka", tag="skills")
+SkillBody, Skill = crd.resource_models("Skill", SkillSpec)
+
+
+class SkillSummary(BaseModel):
+    name: str
+    namespace: str
+    displayName: str
+    description: str
+    version: str
+    author: str
+    tags: list[str]
+    phase: str
+
+
+SkillList = crd.page_model("SkillList", SkillSummary)
 
 NOT_FOUND = "skill not found"
 CONFLICT = "skill was modified concurrently"
@@ -38,6 +54,7 @@ def _validate(spec: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
 
     if isinstance(spec.get("content"), str):  # a bare string is the inline markdown
         spec = {**spec, "content": {"inline": spec["content"]}}
+    crd.reject_unknown(spec, SkillSpec)
     try:
         clean = SkillSpec.model_validate(spec).model_dump(exclude_none=True)
     except ValidationError as exc:
@@ -90,9 +107,10 @@ def skill_summary(record: Record) -> dict[str, Any]:
             "phase": record.doc.get("status", {}).get("phase", "")}
 
 
-@router.route("", ["POST"], summary="Create a skill", responses={201: "The created Skill", 409: "Duplicate"})
+@router.route("", ["POST"], summary="Create a skill", body=SkillBody, query=NamespaceQuery,
+              responses={201: Reply("The created Skill (`spec.content.inline` back)", Skill), 409: "Duplicate"})
 def create_skill(ctx: RequestContext):
-    parsed = crd.parse_body(ctx.json())
+    parsed = crd.read_body(ctx)
     name = crd.check_name(parsed.name)
     spec, markdown = _validate(parsed.spec)
     namespace = ctx.namespace(parsed.namespace)
@@ -106,21 +124,21 @@ def create_skill(ctx: RequestContext):
     return skill_view(record), 201
 
 
-@router.route("", ["GET"], summary="List skills")
+@router.route("", ["GET"], summary="List skills", query=PageQuery,
+              responses={200: Reply("A page of skill summaries", SkillList)})
 def list_skills(ctx: RequestContext):
-    limit = parse_limit(ctx.args, default=100, maximum=500)
-    namespace = ctx.namespace()
-    records, cursor = skills.list_page(namespace, limit=limit, cursor=ctx.args.get("continue") or None)
-    return crd.page([skill_summary(r) for r in records], cursor)
+    return crd.list_page(ctx, skills, skill_summary)
 
 
-@router.route("/<name>", ["GET"], summary="Get skill details")
+@router.route("/<name>", ["GET"], summary="Get skill details", query=NamespaceQuery,
+              responses={200: Reply("The skill", Skill), 404: NOT_FOUND})
 def get_skill(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     return skill_view(skills.require(namespace, name, NOT_FOUND))
 
 
-@router.route("/<name>/content", ["GET"], summary="Get raw spec.content.inline markdown")
+@router.route("/<name>/content", ["GET"], summary="Get raw spec.content.inline markdown", query=NamespaceQuery,
+              responses={200: Reply("The markdown", media="text/markdown"), 404: "Unknown skill, or no inline content"})
 def get_skill_content(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     markdown = _markdown(skills.require(namespace, name, NOT_FOUND))
@@ -129,9 +147,10 @@ def get_skill_content(ctx: RequestContext, name: str):
     return Response(markdown, status=200, content_type="text/markdown; charset=utf-8")
 
 
-@router.route("/<name>", ["PUT"], summary="Update a skill")
+@router.route("/<name>", ["PUT"], summary="Update a skill", body=SkillBody, query=NamespaceQuery,
+              responses={200: Reply("The updated skill", Skill), 404: NOT_FOUND, 409: CONFLICT})
 def update_skill(ctx: RequestContext, name: str):
-    parsed = crd.parse_body(ctx.json(), spec_required=True)
+    parsed = crd.read_body(ctx, spec_required=True)
     crd.check_path_name(parsed, name)
     spec, markdown = _validate(parsed.spec)
     namespace = ctx.namespace(parsed.namespace)
@@ -146,7 +165,8 @@ def update_skill(ctx: RequestContext, name: str):
     return skill_view(updated)
 
 
-@router.route("/<name>", ["DELETE"], summary="Delete a skill")
+@router.route("/<name>", ["DELETE"], summary="Delete a skill", query=NamespaceQuery,
+              responses={204: "Deleted", 404: NOT_FOUND})
 def delete_skill(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     record = skills.require(namespace, name, NOT_FOUND)

@@ -25,6 +25,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from pydantic import BaseModel, Field
+
 from shared.config import get_settings
 from shared.duration import parse_go_duration
 from shared.errors import Invalid
@@ -107,6 +109,8 @@ def validate_tool_spec(spec: dict[str, Any], *, rest: bool = True) -> dict[str, 
                 raise Invalid(f"spec.http.{field} {REST_ONLY}")
     if _has_policy_ref(spec):
         raise Invalid("outboundAccessPolicyRef is not supported")
+    if rest:  # an operator's provisioning (rest=False) may carry more than the REST API documents
+        reject_unknown_fields(spec)
     if not isinstance(spec.get("description"), str) or not spec["description"].strip():
         raise Invalid("spec.description is required")
     if "parameters" in spec and not isinstance(spec["parameters"], dict):
@@ -202,3 +206,37 @@ def tool_status(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, An
         status["actor"]["pool"] = {"name": actor["poolRef"]["name"],
                                    "namespace": actor["poolRef"].get("namespace") or namespace}
     return status
+
+
+# -- the documented shape (a REST body's spec is checked against these fields, then by the rules above) --
+class ToolHTTP(BaseModel):
+    url: str | None = Field(None, description="http(s), no credentials (required unless spec.mcp)")
+    method: str = Field("POST", description=", ".join(METHODS))
+    headers: dict[str, str] | None = Field(None, description="Static headers; no credentials, no reserved ones")
+    timeout: str = Field(DEFAULT_TIMEOUT, description="A Go duration")
+    authSecretRef: dict[str, str] | None = Field(None, description="{name, key}: operators only, not via REST")
+    authInject: str = Field("header", description="header or body")
+    authBodyKey: str | None = Field(None, description="Required when authInject is body")
+
+
+class ToolMCP(BaseModel):
+    url: str | None = Field(None, description="A remote MCP server (Shoal extension)")
+    path: str = "/mcp"
+    substrateActor: dict[str, Any] | None = Field(None, description="{templateRef: {name}, poolRef?, boot?}")
+
+
+class ToolSpec(BaseModel):
+    description: str
+    parameters: dict[str, Any] | None = Field(None, description="The arguments' JSON Schema")
+    http: ToolHTTP | None = None
+    mcp: ToolMCP | None = None
+
+
+def reject_unknown_fields(spec: dict[str, Any]) -> None:
+    from shared.catalog.crd import reject_unknown
+
+    reject_unknown(spec, ToolSpec)
+    if isinstance(spec.get("http"), dict):
+        reject_unknown(spec["http"], ToolHTTP, "spec.http")
+    if isinstance(spec.get("mcp"), dict):
+        reject_unknown(spec["mcp"], ToolMCP, "spec.mcp")

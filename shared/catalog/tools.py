@@ -10,16 +10,38 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pydantic import BaseModel, RootModel
+
 from shared.catalog import crd
 from shared.catalog.builtins import BUILTIN_NAMES, BUILTIN_TOOLS, builtin
 from shared.catalog.stores import tools
-from shared.catalog.tool_spec import tool_status, validate_tool_spec
+from shared.catalog.tool_spec import ToolSpec, tool_status, validate_tool_spec
 from shared.errors import Conflict, NotFound
 from shared.http import RequestContext, Router
-from shared.http.params import parse_limit
+from shared.http.models import NamespaceQuery, PageQuery, Reply
 from shared.store import Record
 
 router = Router("/api/v1/tools", dialect="orka", tag="tools")
+ToolBody, Tool = crd.resource_models("Tool", ToolSpec)
+
+
+class ToolSummary(BaseModel):
+    """A list entry: a built-in's metadata (builtin: true, parameters) or a Tool's (namespace, available, url)."""
+
+    name: str
+    builtin: bool
+    description: str
+    parameters: dict[str, Any] | None = None
+    namespace: str | None = None
+    available: bool | None = None
+    url: str | None = None
+
+
+class ToolDetails(RootModel[Tool | ToolSummary]):  # type: ignore[valid-type]
+    """A built-in's metadata, or the Tool resource."""
+
+
+ToolList = crd.page_model("ToolList", ToolSummary)
 
 NOT_FOUND = "tool not found"
 # A tool's name is the function name the model calls (and the MCP tool name): no dots.
@@ -53,17 +75,14 @@ def provision_tool(namespace: str, name: str, spec: dict[str, Any], *, labels: d
     return tools.create(namespace, name, doc, exists_message="tool already exists")
 
 
-@router.route("", ["GET"], summary="List tools (built-in + CRDs)")
+@router.route("", ["GET"], summary="List tools (built-in + CRDs)", query=PageQuery,
+              responses={200: Reply("The built-ins (first page only), then a page of Tools", ToolList)})
 def list_tools(ctx: RequestContext):
-    limit = parse_limit(ctx.args, default=100, maximum=500)
-    namespace = ctx.namespace()
-    cursor = ctx.args.get("continue") or None
-    records, next_cursor = tools.list_page(namespace, limit=limit, cursor=cursor)
-    items: list[dict[str, Any]] = [] if cursor else [builtin(t["name"]) for t in BUILTIN_TOOLS]
-    return crd.page(items + [tool_summary(r) for r in records], next_cursor)
+    return crd.list_page(ctx, tools, tool_summary, first=[builtin(t["name"]) for t in BUILTIN_TOOLS])
 
 
-@router.route("/<name>", ["GET"], summary="Get tool details")
+@router.route("/<name>", ["GET"], summary="Get tool details", query=NamespaceQuery,
+              responses={200: Reply("A built-in's metadata, or the Tool", ToolDetails), 404: NOT_FOUND})
 def get_tool(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     meta = builtin(name)
@@ -72,9 +91,10 @@ def get_tool(ctx: RequestContext, name: str):
     return crd.view(tools.require(namespace, name, NOT_FOUND))
 
 
-@router.route("", ["POST"], summary="Create a tool", responses={201: "The created Tool", 409: "Duplicate"})
+@router.route("", ["POST"], summary="Create a tool", body=ToolBody, query=NamespaceQuery,
+              responses={201: Reply("The created Tool", Tool), 409: "Duplicate, or a built-in's name"})
 def create_tool(ctx: RequestContext):
-    parsed = crd.parse_body(ctx.json())
+    parsed = crd.read_body(ctx)
     if parsed.name:
         _builtin_conflict(parsed.name)
     name = crd.check_name(parsed.name, TOOL_NAME, 63, TOOL_NAME_RULE)
@@ -84,10 +104,11 @@ def create_tool(ctx: RequestContext):
     return crd.view(tools.create(namespace, name, doc, exists_message="tool already exists")), 201
 
 
-@router.route("/<name>", ["PUT"], summary="Update a tool")
+@router.route("/<name>", ["PUT"], summary="Update a tool", body=ToolBody, query=NamespaceQuery,
+              responses={200: Reply("The updated Tool", Tool), 404: NOT_FOUND, 409: CONFLICT})
 def update_tool(ctx: RequestContext, name: str):
     _builtin_conflict(name)
-    parsed = crd.parse_body(ctx.json(), spec_required=True)
+    parsed = crd.read_body(ctx, spec_required=True)
     crd.check_path_name(parsed, name)
     spec = validate_tool_spec(parsed.spec)
     namespace = ctx.namespace(parsed.namespace)
@@ -98,7 +119,8 @@ def update_tool(ctx: RequestContext, name: str):
     return crd.view(tools.replace(namespace, name, doc, expected_version=version, conflict_message=CONFLICT))
 
 
-@router.route("/<name>", ["DELETE"], summary="Delete a tool")
+@router.route("/<name>", ["DELETE"], summary="Delete a tool", query=NamespaceQuery,
+              responses={204: "Deleted", 404: NOT_FOUND, 409: "A built-in tool"})
 def delete_tool(ctx: RequestContext, name: str):
     _builtin_conflict(name)
     namespace = ctx.namespace()

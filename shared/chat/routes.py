@@ -13,12 +13,14 @@ import time
 from typing import Any
 
 from shared.chat import leases, sessions
+from shared.chat import models as m
 from shared.chat.limits import chat_limits, go_duration
 from shared.chat.provider import resolve_chat_provider
 from shared.chat.stream import Emitter, relay, replay
 from shared.chat.turn import Turn, TurnRequest
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, ShoalError, TooManyRequests
 from shared.http import RequestContext, Router
+from shared.http.models import Header, NamespaceQuery, Reply
 from shared.http.params import parse_sequence
 from shared.http.sse import sse_response
 from shared.llm.registry import describe_default
@@ -30,8 +32,10 @@ CORE_TOOLS = ("create_ai_task", "create_container_task", "create_agent_task", "c
               "fetch_task_output", "wait_for_task", "cancel_task", "list_agents", "list_tools", "list_tasks")
 MANAGEMENT_TOOLS = ("create_agent", "update_agent", "delete_agent", "create_tool", "delete_tool", "delete_session",
                     "create_pr_monitor")
-_TYPES: dict[str, Any] = {"sessionId": str, "provider": str, "model": str, "namespace": str, "systemPrompt": str,
-                          "agentRef": str, "temperature": (int, float), "maxTokens": int}
+_RESUME = Header("Last-Event-ID", "Replay the session's events after this id instead of starting a turn "
+                                  "(with a sessionId)")
+_EVENTS = Reply("Server-sent events (`id: n`, `event: <name>`, `data`: ChatEvent)", media="text/event-stream",
+                events=dict.fromkeys(m.CHAT_EVENTS, m.ChatEvent))
 
 
 def _enabled():
@@ -42,14 +46,8 @@ def _enabled():
 
 
 def _parse(ctx: RequestContext) -> dict[str, Any]:
-    body = ctx.json_object(message="invalid request body")
-    for key, kind in _TYPES.items():
-        value = body.get(key)
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            raise Invalid("invalid request body")
+    body = ctx.body().model_dump(exclude_none=True)  # types and unknown fields: a 400 naming the field
     message = body.get("message")
-    if message is not None and not isinstance(message, str):
-        raise Invalid("invalid request body")
     if not message or not message.strip():
         raise Invalid("message is required")
     if body.get("maxTokens") is not None and body["maxTokens"] <= 0:
@@ -67,7 +65,7 @@ def _chat_namespace(ctx: RequestContext, requested: str | None, blocked: frozens
 
 
 def _last_event_id(ctx: RequestContext) -> int | None:
-    raw = ctx.request.headers.get("Last-Event-ID") or ctx.args.get("lastEventId")
+    raw = ctx.request.headers.get("Last-Event-ID") or ctx.query().lastEventId
     if raw is None or raw == "":
         return None
     return parse_sequence(raw, "invalid Last-Event-ID")
@@ -83,7 +81,11 @@ def _replay_response(namespace: str, session_id: str, after: int, limits: Any):
 
 
 @router.route("", ["POST"], summary="Send a chat message (SSE stream, or JSON with Accept: application/json)",
-              streaming=True, responses={200: "SSE stream or JSON", 429: "Too many concurrent chats"})
+              streaming=True, body=m.ChatRequest, query=m.ResumeQuery, headers=[_RESUME],
+              responses={200: Reply("The turn's events; with `Accept: application/json` exactly, the result",
+                                    m.ChatResult, alternatives=(_EVENTS,)),
+                         403: "Namespace not allowed", 404: "Chat is disabled", 409: SESSION_ACTIVE,
+                         429: "Too many concurrent chats"})
 def chat(ctx: RequestContext):
     limits = _enabled()
     body = _parse(ctx)
@@ -150,7 +152,8 @@ def _json_result(turn: Any, limits: Any):
             "usage": outcome.usage}
 
 
-@router.route("/config", ["GET"], summary="Chat configuration and available tools")
+@router.route("/config", ["GET"], summary="Chat configuration and available tools",
+              responses={200: Reply("The chat configuration", m.ChatConfig)})
 def config(ctx: RequestContext):
     limits = chat_limits()
 
@@ -162,17 +165,20 @@ def config(ctx: RequestContext):
 
 
 @router.route("/<session_id>/stream", ["GET"], summary="Replay a session's events after Last-Event-ID, then tail",
-              streaming=True)
+              streaming=True, query=m.StreamQuery, headers=[_RESUME],
+              responses={200: _EVENTS, 404: "Unknown session, or chat is disabled"})
 def stream(ctx: RequestContext, session_id: str):
     limits = _enabled()
-    namespace = _chat_namespace(ctx, ctx.args.get("namespace"), limits.blocked_namespaces)
+    namespace = _chat_namespace(ctx, ctx.query().namespace, limits.blocked_namespaces)
     return _replay_response(namespace, session_id, _last_event_id(ctx) or 0, limits)
 
 
-@router.route("/<session_id>", ["DELETE"], summary="Cancel a chat session's active turn and delete the session")
+@router.route("/<session_id>", ["DELETE"], summary="Cancel a chat session's active turn and delete the session",
+              query=NamespaceQuery, responses={204: "Deleted", 404: "Unknown session, or chat is disabled",
+                                               409: "The active turn did not stop within 5 s"})
 def delete(ctx: RequestContext, session_id: str):
     limits = _enabled()
-    namespace = _chat_namespace(ctx, ctx.args.get("namespace"), limits.blocked_namespaces)
+    namespace = _chat_namespace(ctx, ctx.query().namespace, limits.blocked_namespaces)
     exists = sessions.sessions.get(namespace, session_id) is not None
     if leases.request_cancel(namespace, session_id):
         deadline = time.monotonic() + 5.0  # Orka waits up to 5 s for the turn to stop

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 from shared.compat import anthropic_wire, engine, passthrough
 from shared.compat.common import (
+    TOOLS_PARAM,
+    checked_body,
     model_entries,
     primed,
     request_namespace,
@@ -18,17 +20,31 @@ from shared.compat.common import (
     server_tools_enabled,
     stream_error_renderer,
 )
+from shared.compat.schemas import AnthropicModelList, MessagesRequest
 from shared.compat.tools import compat_tools
 from shared.compat.usage import counted, record_usage, usage_sink
 from shared.http.api import RequestContext, Router
+from shared.http.models import Header, NamespaceQuery, Reply
 from shared.http.sse import sse_response
 
 router = Router("/anthropic/v1", dialect="anthropic", tag="anthropic")
+_EVENTS = ("message_start", "ping", "content_block_start", "content_block_delta", "content_block_stop",
+           "message_delta", "message_stop")
 
 
-@router.route("/messages", ["POST"], summary="Create a message (streaming and non-streaming)", streaming=True)
+@router.route("/messages", ["POST"], summary="Create a message (streaming and non-streaming)", streaming=True,
+              body=MessagesRequest,
+              headers=[TOOLS_PARAM, Header("anthropic-version", "Accepted, relayed to an Anthropic provider"),
+                       Header("anthropic-beta", "Relayed to an Anthropic provider")],
+              responses={200: Reply("A message (`stream: true`: its events; a failure mid-stream is an "
+                                    "`error` event)", "anthropic.types:Message",
+                                    alternatives=(Reply(media="text/event-stream", events={
+                                        **dict.fromkeys(_EVENTS, "anthropic.types:RawMessageStreamEvent"),
+                                        "error": None}),)),
+                         400: "Invalid request: the message names the field",
+                         500: "The provider failed (`completion failed: …`)"})
 def create_message(ctx: RequestContext):
-    body = ctx.json_object(message=anthropic_wire.BAD_BODY)
+    body = checked_body(ctx, anthropic_wire.BAD_BODY)
     anthropic_wire.check(body)
     namespace = request_namespace(ctx)
     provider = request_provider(ctx, body["model"])
@@ -54,7 +70,8 @@ def create_message(ctx: RequestContext):
                         heartbeat_seconds=None)  # the engine keeps the stream alive itself
 
 
-@router.route("/models", ["GET"], summary="List available models")
+@router.route("/models", ["GET"], summary="List available models", query=NamespaceQuery,
+              responses={200: Reply("The configured models, with Anthropic's paging fields", AnthropicModelList)})
 def list_anthropic_models(ctx: RequestContext):
     """Orka's list shape, with the fields Anthropic's clients read (type, display_name, created_at, paging)."""
     request_namespace(ctx)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from shared.compat.task_models import task_provider
 from shared.errors import Invalid, ShoalError
 from shared.http.dialects import DIALECTS
+from shared.http.models import Header, validate
 from shared.llm.registry import describe_default, resolve
 from shared.logs import get_logger
 
@@ -41,6 +42,19 @@ class InvalidField(Invalid):
     def __init__(self, param: str, message: str) -> None:
         super().__init__(message)
         self.param = param
+
+
+def checked_body(ctx: RequestContext, message: str) -> dict[str, Any]:
+    """The JSON object body, validated by the route's model (shared.compat.requests: a wrong type is a
+    400 naming the field, `param` in OpenAI's dialect; unknown top-level fields are ignored, as the
+    vendors do). The raw object is what the wire parsers read and a passthrough relays verbatim."""
+    body = ctx.json_object(message=message)
+    assert ctx.route is not None and ctx.route.body is not None, "route declares no body model"
+    validate(ctx.route.body, body)
+    return body
+
+
+TOOLS_PARAM = Header(TOOLS_HEADER, "`disabled`: a transparent proxy to the provider (no server-side tools)")
 
 
 def server_tools_enabled(ctx: RequestContext) -> bool:

@@ -7,6 +7,8 @@ import time
 
 from shared.compat import engine, openai_wire, passthrough, responses_wire
 from shared.compat.common import (
+    TOOLS_PARAM,
+    checked_body,
     model_entries,
     primed,
     request_namespace,
@@ -14,18 +16,33 @@ from shared.compat.common import (
     server_tools_enabled,
     stream_error_renderer,
 )
+from shared.compat.schemas import ChatCompletionRequest, OpenAIModelList, ResponsesRequest
 from shared.compat.tools import compat_tools
 from shared.compat.usage import counted, record_usage, usage_sink
 from shared.http.api import RequestContext, Router
+from shared.http.models import NamespaceQuery, Reply, validate
 from shared.http.sse import sse_response
 
 router = Router("/openai/v1", dialect="openai", tag="openai")
+# The answers are the official SDK's types (imported only when the document is built).
+_FAILED = {400: "Invalid request: the message and `param` name the field",
+           500: "The provider failed (`completion failed: …`)"}
+_RESPONSE_EVENTS = ("response.created", "response.in_progress", "response.output_item.added",
+                    "response.content_part.added", "response.output_text.delta", "response.output_text.done",
+                    "response.content_part.done", "response.function_call_arguments.delta",
+                    "response.function_call_arguments.done", "response.custom_tool_call_input.delta",
+                    "response.custom_tool_call_input.done", "response.output_item.done", "response.completed",
+                    "response.incomplete", "response.failed", "error")
 
 
 @router.route("/chat/completions", ["POST"], summary="Chat completions (streaming and non-streaming)",
-              streaming=True)
+              streaming=True, body=ChatCompletionRequest, headers=[TOOLS_PARAM], responses={
+                  200: Reply("A chat completion (`stream: true`: its chunks, then `data: [DONE]`)",
+                             "openai.types.chat:ChatCompletion", alternatives=(Reply(
+                                 media="text/event-stream",
+                                 events={"message": "openai.types.chat:ChatCompletionChunk"}),)), **_FAILED})
 def chat_completions(ctx: RequestContext):
-    body = ctx.json_object(message=openai_wire.BAD_BODY)
+    body = checked_body(ctx, openai_wire.BAD_BODY)
     request = openai_wire.parse(body)
     namespace = request_namespace(ctx)
     provider = request_provider(ctx, request.model)
@@ -51,12 +68,16 @@ def chat_completions(ctx: RequestContext):
 
 
 @router.route("/responses", ["POST"], summary="Create a model response (Responses API, streaming and non-streaming)",
-              streaming=True)
+              streaming=True, body=ResponsesRequest, responses={
+                  200: Reply("A response (`stream: true`: its events)", "openai.types.responses:Response",
+                             alternatives=(Reply(media="text/event-stream", events=dict.fromkeys(
+                                 _RESPONSE_EVENTS, "openai.types.responses:ResponseStreamEvent")),)), **_FAILED})
 def create_response(ctx: RequestContext):
     """A model wire, whatever `X-Orka-Tools` says (coding agents such as the Codex CLI run their own
     tools): relayed to an OpenAI provider's /responses, translated for any other provider, one call."""
     body = ctx.json_object(message=responses_wire.BAD_BODY)
-    responses_wire.check(body)
+    responses_wire.check(body)  # OpenAI's own wording for the fields it checks; the model for the rest
+    validate(ResponsesRequest, body)
     namespace = request_namespace(ctx)
     principal = ctx.require_principal()
     provider = request_provider(ctx, body.get("model"))
@@ -76,7 +97,8 @@ def create_response(ctx: RequestContext):
     return sse_response(responses_wire.frames(draft, events, error_body=error_body), heartbeat_seconds=None)
 
 
-@router.route("/models", ["GET"], summary="List available models")
+@router.route("/models", ["GET"], summary="List available models", query=NamespaceQuery,
+              responses={200: Reply("The configured models (`provider/model` and bare)", OpenAIModelList)})
 def list_openai_models(ctx: RequestContext):
     request_namespace(ctx)
     return {"object": "list", "data": [{**m, "object": "model"} for m in model_entries()]}

@@ -48,7 +48,7 @@ from shared.errors import Invalid, MethodNotAllowed, NotFound, ShoalError, TooLa
 from shared.http import cors
 from shared.http.body import parse_json
 from shared.http.dialects import DIALECTS, Dialect
-from shared.http.models import Header, Reply, validate
+from shared.http.models import FieldInvalid, Header, Reply, not_json, validate
 from shared.http.params import check_path_args
 from shared.logs import get_logger
 from shared.observability import metrics, tracing
@@ -70,35 +70,38 @@ class RequestContext:
     route: Route | None = None
 
     def json(self, *, allow_empty: bool = False, message: str = "invalid request body") -> Any:
-        """The JSON body; Invalid(message) when it is not JSON (or absent, unless allow_empty), and a
-        400 naming the limit when it is beyond one (shared.http.body)."""
+        """The JSON body; a FieldInvalid(message) when it is not JSON (or absent, unless allow_empty),
+        carrying FastAPI's detail for that dialect, and a 400 naming the limit when it is beyond one
+        (shared.http.body)."""
         raw = self.request.get_data(cache=True)
         if not raw.strip():
             if allow_empty:
                 return None
-            raise Invalid(message)
+            raise not_json(message)
         try:
             return parse_json(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise Invalid(message) from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise not_json(message, exc) from None
 
-    def body(self, *, allow_empty: bool = False) -> Any:
+    def body(self, *, allow_empty: bool = False, message: str = "invalid request body") -> Any:
         """The JSON body validated by the route's `body=` model (an absent body is `{}` when
         allow_empty): a FieldInvalid naming the field when it does not fit (shared.http.models)."""
         assert self.route is not None and self.route.body is not None, "route declares no body model"
-        return validate(self.route.body, self.json_object(allow_empty=allow_empty))
+        return validate(self.route.body, self.json_object(allow_empty=allow_empty, message=message))
 
     def query(self) -> Any:
         """The query parameters validated by the route's `query=` model (first value of each)."""
         assert self.route is not None and self.route.query is not None, "route declares no query model"
-        return validate(self.route.query, self.request.args.to_dict())
+        return validate(self.route.query, self.request.args.to_dict(), where="query")
 
     def json_object(self, **kwargs: Any) -> dict:
         body = self.json(**kwargs)
         if body is None:
             return {}
         if not isinstance(body, dict):
-            raise Invalid(kwargs.get("message", "invalid request body"))
+            raise FieldInvalid(kwargs.get("message", "invalid request body"), param=None, detail_list=[
+                {"type": "model_attributes_type", "loc": ["body"], "input": body,
+                 "msg": "Input should be a valid dictionary or object to extract fields from"}])
         return body
 
     @property

@@ -109,8 +109,9 @@ class SimpleDialect(Dialect):
 
 
 class FastAPIDialect(Dialect):
-    """FastAPI's shapes (the operator's LLM service): `{"detail": "…"}`, or for a 422 carrying
-    validation errors `{"detail": [{"type","loc","msg","input"}]}` (an error's `detail_list`)."""
+    """FastAPI's shapes (the operator's LLM service): `{"detail": "…"}`, or for an error carrying
+    validation errors (a FieldInvalid's `detail_list`: a body or query that fails the route's model,
+    a body that is not JSON) FastAPI's 422 `{"detail": [{"type","loc","msg","input","ctx"?}]}`."""
 
     name = "fastapi"
     # Starlette's own answers when no route matches: {"detail": "Not Found"} / "Method Not Allowed".
@@ -121,6 +122,11 @@ class FastAPIDialect(Dialect):
         if details is None:
             details = self._ROUTING.get((error.status, error.message), _message(error, request_id))
         return {"detail": details}
+
+    def render(self, error: ShoalError, request_id: str, instance: str = "") -> tuple[Any, int, str]:
+        # FastAPI answers a request that fails its models with 422 (RequestValidationError), not 400.
+        status = 422 if getattr(error, "detail_list", None) is not None else error.status
+        return self.body(error, request_id), status, self.content_type
 
 
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (OrkaDialect(), ProblemDialect(), OpenAIDialect(),

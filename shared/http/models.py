@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import Invalid
+from shared.http.params import limit_param
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,18 @@ class Header:
 @dataclass(frozen=True)
 class Reply:
     """One documented response: a model (or a raw JSON schema) in a media type. For
-    `text/event-stream`, `events` maps each event name to the model of its `data`."""
+    `text/event-stream`, `events` maps each event name to the model of its `data`. A model may be
+    named "package.module:Type" (a vendor SDK's type): imported only when the document is built, so
+    a route module never pays for it at cold start (shared.http.openapi)."""
 
     description: str = ""
-    model: type[BaseModel] | None = None
+    model: type[BaseModel] | str | None = None
     media: str = "application/json"
     schema: dict[str, Any] | None = None
-    events: dict[str, type[BaseModel] | None] = field(default_factory=dict)
+    events: dict[str, type[BaseModel] | str | None] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    # The same status in other media types (e.g. a JSON answer or, with `stream: true`, events).
+    alternatives: tuple[Reply, ...] = ()
 
     @property
     def documented(self) -> bool:
@@ -51,6 +56,22 @@ class StrictModel(BaseModel):
     # defer_build (here and on the other models a function loads at start): the validator is built at
     # the first validation, not at import, which keeps it out of every cold start.
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+
+
+class ValidationErrorItem(BaseModel):
+    """One item of FastAPI's validation error list (its OpenAPI schema `ValidationError`)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+
+
+class HTTPValidationError(BaseModel):
+    """FastAPI's 422 body, as the operator's LLM service documents it."""
+
+    detail: list[ValidationErrorItem]
 
 
 class FieldInvalid(Invalid):
@@ -79,21 +100,40 @@ def _problem(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-def field_invalid(exc: ValidationError, *, prefix: tuple[Any, ...] = ()) -> FieldInvalid:
-    """The one translation of a pydantic ValidationError into a client error (every dialect)."""
+def _detail(error: dict[str, Any], where: str, prefix: tuple[Any, ...]) -> dict[str, Any]:
+    """One item of FastAPI's `detail` list, as FastAPI renders a pydantic error (ctx stringified)."""
+    item = {"type": error["type"], "loc": [where, *prefix, *error["loc"]], "msg": error["msg"],
+            "input": error.get("input")}
+    if error.get("ctx"):
+        item["ctx"] = {k: str(v) if isinstance(v, Exception) else v for k, v in error["ctx"].items()}
+    return item
+
+
+def field_invalid(exc: ValidationError, *, prefix: tuple[Any, ...] = (), where: str = "body") -> FieldInvalid:
+    """The one translation of a pydantic ValidationError into a client error (every dialect);
+    `where` is FastAPI's first `loc` item: "body" or "query"."""
     errors = exc.errors(include_url=False)
     parts = [f"{_path(prefix + tuple(e['loc']))}: {_problem(e)}" for e in errors]
     first = _path(prefix + tuple(errors[0]["loc"])) if errors else None
-    details = [{"type": e["type"], "loc": ["body", *prefix, *e["loc"]], "msg": e["msg"],
-                "input": e.get("input")} for e in errors]
-    return FieldInvalid("; ".join(parts), param=first, detail_list=details)
+    return FieldInvalid("; ".join(parts), param=first, detail_list=[_detail(e, where, prefix) for e in errors])
 
 
-def validate(model: type[BaseModel], value: Any, *, prefix: tuple[Any, ...] = ()) -> Any:
+def validate(model: type[BaseModel], value: Any, *, prefix: tuple[Any, ...] = (), where: str = "body") -> Any:
     try:
         return model.model_validate(value)
     except ValidationError as exc:
-        raise field_invalid(exc, prefix=prefix) from None
+        raise field_invalid(exc, prefix=prefix, where=where) from None
+
+
+def not_json(message: str, exc: Exception | None = None) -> FieldInvalid:
+    """A body that is not JSON (or absent: exc None): `message` for most dialects, FastAPI's
+    `json_invalid` / `missing` detail for the FastAPI one."""
+    if exc is None:
+        detail = {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
+    else:
+        detail = {"type": "json_invalid", "loc": ["body", getattr(exc, "pos", 0)], "msg": "JSON decode error",
+                  "input": {}, "ctx": {"error": getattr(exc, "msg", "invalid JSON")}}
+    return FieldInvalid(message, param=None, detail_list=[detail])
 
 
 class QueryModel(BaseModel):
@@ -101,3 +141,16 @@ class QueryModel(BaseModel):
     query strings); `continue` and other reserved words are fields with an alias."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
+
+
+class NamespaceQuery(QueryModel):
+    """`?namespace=` (ctx.namespace() reads it): the routes that act in one namespace."""
+
+    namespace: str | None = Field(None, description="The namespace; default: the caller's")
+
+
+class PageQuery(NamespaceQuery):
+    """An Orka list: `limit` (parse_limit's rules, default 100, at most 500) and the page cursor."""
+
+    limit: limit_param(default=100, maximum=500)  # type: ignore[valid-type]
+    continue_: str | None = Field(None, alias="continue", description="`metadata.continue` of the previous page")

@@ -92,13 +92,34 @@ class Schemas:
             return {"$ref": _REF.format(model=model.__name__)}
         return schema
 
-    def ref(self, model: type[BaseModel]) -> dict[str, Any]:
+    def ref(self, model: type[BaseModel] | str) -> dict[str, Any]:
+        if isinstance(model, str):
+            return self.named(model)
         self.claim(model)
         name = model.__name__
         if name not in self.schemas:
             schema = model.model_json_schema(ref_template=_REF)
             for sub, sub_schema in schema.pop("$defs", {}).items():
                 self.schemas.setdefault(sub, sub_schema)
+            self.schemas[name] = schema
+        return {"$ref": _REF.format(model=name)}
+
+    def named(self, path: str) -> dict[str, Any]:
+        """A type named "package.module:Type" (a vendor SDK's model or union). Its nested types are
+        filed under "<package>.<Type>.<Nested>": SDKs reuse short names (Choice, Delta, Message) for
+        different shapes, which must not overwrite one another nor Shoal's own schemas."""
+        import importlib
+
+        from pydantic import TypeAdapter
+
+        module, _, attr = path.partition(":")
+        name = f"{module.split('.')[0]}.{attr}"
+        if name not in self.schemas:
+            kind = getattr(importlib.import_module(module), attr)
+            schema = TypeAdapter(kind).json_schema(ref_template=_REF.format(model=name + ".{model}"),
+                                                   mode="serialization")
+            for sub, sub_schema in schema.pop("$defs", {}).items():
+                self.schemas.setdefault(f"{name}.{sub}", sub_schema)
             self.schemas[name] = schema
         return {"$ref": _REF.format(model=name)}
 
@@ -117,20 +138,30 @@ class Schemas:
         return params
 
 
-def _reply(reply: Reply, schemas: Schemas) -> dict[str, Any]:
-    out: dict[str, Any] = {"description": reply.description or "OK"}
+def _content(reply: Reply, schemas: Schemas) -> dict[str, Any]:
     if reply.events:
         # OpenAPI 3.1 has no schema per SSE event: the stream is a string, each event's `data`
         # shape is listed in x-events (and in the description) so clients and readers know them.
         events = {name: (schemas.ref(model) if model else {}) for name, model in reply.events.items()}
-        out["description"] += " Server-sent events: " + ", ".join(f"`{n}`" for n in reply.events) + "."
-        out["content"] = {reply.media: {"schema": {"type": "string"}, "x-events": events}}
-    elif reply.model is not None:
-        out["content"] = {reply.media: {"schema": schemas.ref(reply.model)}}
-    elif reply.schema is not None:
-        out["content"] = {reply.media: {"schema": reply.schema}}
-    elif reply.media != "application/json":
-        out["content"] = {reply.media: {"schema": {"type": "string"}}}
+        return {reply.media: {"schema": {"type": "string"}, "x-events": events}}
+    if reply.model is not None:
+        return {reply.media: {"schema": schemas.ref(reply.model)}}
+    if reply.schema is not None:
+        return {reply.media: {"schema": reply.schema}}
+    if reply.media != "application/json":
+        return {reply.media: {"schema": {"type": "string"}}}
+    return {}
+
+
+def _reply(reply: Reply, schemas: Schemas) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": reply.description or "OK"}
+    content: dict[str, Any] = {}
+    for each in (reply, *reply.alternatives):
+        content.update(_content(each, schemas))
+        if each.events:
+            out["description"] += " Server-sent events: " + ", ".join(f"`{n}`" for n in each.events) + "."
+    if content:
+        out["content"] = content
     if reply.headers:
         out["headers"] = {k: {"description": v, "schema": {"type": "string"}} for k, v in reply.headers.items()}
     return out

@@ -1,8 +1,8 @@
-"""The Kubernaut Agent request schema (openapi.json v1.6.0, IncidentRequest)."""
+"""The Kubernaut Agent schemas (openapi.json v1.6.0): IncidentRequest, the session answers, the stream."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,3 +58,89 @@ class IncidentRequest(BaseModel):
     enrichment_results: EnrichmentResults | None = None
     signal_mode: Literal["reactive", "proactive"] | None = None
     interactive: bool | None = False
+
+
+# -- responses (Kubernaut's OpenAPI v1.6.0 names, fields and required lists) ------------------------
+class AnalyzeAccepted(BaseModel):
+    session_id: str = Field(description="Unique session identifier for polling")
+
+
+class SessionStatus(BaseModel):
+    session_id: str
+    status: Literal["pending", "investigating", "completed", "failed", "cancelled", "user_driving", "unknown"]
+    progress: str = Field("", description="Shoal addition: what the investigation is doing")
+    error: str | None = Field(None, description="Error message when status is failed")
+    acting_user: str | None = Field(None, description="Identity driving the investigation (interactive mode)")
+    acting_user_groups: list[str] | None = None
+
+
+class CancelSessionResponse(BaseModel):
+    session_id: str
+    status: str = Field(description="Session status after cancellation (always 'cancelled')")
+
+
+class SessionStatusChange(BaseModel):
+    """Shoal's answer to takeover (`user_driving`) and handback (`pending`)."""
+
+    session_id: str
+    status: str
+
+
+class SessionSnapshot(BaseModel):
+    session_id: str
+    status: str
+    created_at: str | None = Field(description="ISO 8601 timestamp of session creation")
+    metadata: dict[str, str | None] = Field(default_factory=dict,
+                                            description="Request-level metadata (incident_id, remediation_id, …)")
+    error: str | None = None
+    cancelled_phase: str | None = None
+    cancelled_at_turn: int | None = None
+    rca_summary: str | None = None
+    total_prompt_tokens: int | None = None
+    total_completion_tokens: int | None = None
+
+
+class IncidentResponse(BaseModel):
+    """Kubernaut's IncidentResponse; Shoal adds the spec's names (root_cause, investigation_outcome,
+    actionable, …) as compatible optional fields, hence additional properties."""
+
+    model_config = ConfigDict(extra="allow")
+
+    incident_id: str
+    analysis: str
+    root_cause_analysis: dict[str, Any]
+    confidence: float = Field(ge=0, le=1)
+    timestamp: str
+    needs_human_review: bool = False
+    human_review_reason: str | None = None
+    is_actionable: bool | None = None
+    selected_workflow: dict[str, Any] | None = Field(
+        None, description="workflow_id, execution_bundle, confidence, parameters (a catalogue entry)")
+    warnings: list[str] = Field(default_factory=list)
+    alternative_workflows: list[dict[str, Any]] = Field(default_factory=list)
+    detected_labels: dict[str, Any] | None = None
+
+
+class SessionEvent(BaseModel):
+    """The `data` of every `…/stream` event: its type again, the LLM turn, and per type a payload
+    (`tool_call` {id,name,args}, `tool_result` {id,name,…}, `reasoning_delta` {content}, `error`
+    {message}, `complete` {status,…}, `cancelled` {phase})."""
+
+    type: str
+    turn: int
+    phase: str | None = None
+    data: dict[str, Any] | None = None
+
+
+SESSION_EVENTS = ("tool_call", "tool_result", "reasoning_delta", "error", "complete", "cancelled", "session_ended")
+
+
+class RuntimeConfig(BaseModel):
+    """`GET /config` (dev mode): the runtime configuration snapshot."""
+
+    llm: dict[str, Any]
+    max_sessions: int
+    session_ttl_seconds: int
+    max_turns: int
+    tool_caps: dict[str, int]
+    tool_timeout_seconds: float

@@ -19,10 +19,11 @@ from shared.errors import Conflict, Forbidden, NotFound, ShoalError
 from shared.events import build, emit
 from shared.events.registry import data_for
 from shared.http.api import RequestContext, Router
+from shared.http.models import FieldInvalid, Header, Reply, validate
 from shared.http.params import is_sequence
 from shared.http.sse import Progress, follow, frame, sse_response
+from shared.incidents import models as m
 from shared.incidents import response, sessions
-from shared.incidents.models import IncidentRequest
 from shared.incidents.stream import TERMINAL_EVENTS, read
 from shared.investigation import metrics
 from shared.llm.registry import describe_default
@@ -77,11 +78,12 @@ ANALYZE = Permission("incidents", "create", subresource="analyze", scope_area="i
 
 
 @router.route("/analyze", methods=("POST",), summary="Submit an incident investigation", permission=AUTHENTICATED,
-              responses={202: "Session created", 415: "Body is not JSON", 422: "Validation error",
+              body=m.IncidentRequest,
+              responses={202: Reply("Session created", m.AnalyzeAccepted), 415: "Body is not JSON",
+                         422: "Validation error: the detail names each field and its problem",
+                         403: "No grant for the resource's namespace (or the cluster-wide one)",
                          500: "Capacity exhausted"}, error_media_types=_ANALYZE_MEDIA)
 def analyze(ctx: RequestContext):
-    from pydantic import ValidationError as PydanticError
-
     principal = ctx.require_principal()
     cluster_wide = _cluster_wide(principal)
     if not cluster_wide:  # as a route check would: before the body is read
@@ -89,12 +91,12 @@ def analyze(ctx: RequestContext):
     media = (ctx.request.mimetype or "").lower()
     if media and media != "application/json" and not media.endswith("+json"):
         raise UnsupportedMediaType(f"Content-Type must be application/json, not {media}")
-    body = ctx.json_object(message="request body must be a JSON object")
+    body = ctx.json_object(message="request body must be a JSON object")  # not JSON: a 400, as before
     try:
-        request = IncidentRequest.model_validate(body)
-    except PydanticError as exc:
+        request = validate(m.IncidentRequest, body)
+    except FieldInvalid as exc:  # Kubernaut's agent answers a model failure with 422, pydantic's wording
         metrics.record_request("kubernaut", "invalid")
-        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        detail = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'body'}: {e['msg']}" for e in exc.detail_list)
         raise ValidationError(detail) from None
     if not cluster_wide and not request.resource_namespace:
         _cluster_scoped(principal, request.resource_kind)
@@ -140,7 +142,11 @@ def _request_investigation(session_id: str, namespace: str, incident_id: str) ->
         raise
 
 
-@router.route("/session/<session_id>", malformed_path=_missing, summary="Session status")
+_GONE = {404: "Session not found (unknown, malformed or another caller's)"}
+
+
+@router.route("/session/<session_id>", malformed_path=_missing, summary="Session status",
+              responses={200: Reply("The session's status", m.SessionStatus), **_GONE})
 def session_status(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     doc = record.doc
@@ -156,7 +162,8 @@ def session_status(ctx: RequestContext, session_id: str):
 
 @router.route("/session/<session_id>/result", malformed_path=_missing,
               summary="Investigation result (IncidentResponse)",
-              responses={409: "Session not completed"})
+              responses={200: Reply("The investigation result", m.IncidentResponse), **_GONE,
+                         409: "Session not completed"})
 def session_result(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     doc, status = record.doc, sessions.public_status(record.doc)
@@ -168,7 +175,8 @@ def session_result(ctx: RequestContext, session_id: str):
 
 
 @router.route("/session/<session_id>/snapshot", malformed_path=_missing, summary="Session snapshot",
-              responses={409: "Session in progress"})
+              responses={200: Reply("Point-in-time snapshot", m.SessionSnapshot), **_GONE,
+                         409: "Session in progress"})
 def session_snapshot(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     doc, status = record.doc, sessions.public_status(record.doc)
@@ -187,7 +195,8 @@ def session_snapshot(ctx: RequestContext, session_id: str):
 
 
 @router.route("/session/<session_id>/cancel", malformed_path=_missing, methods=("POST",), summary="Cancel a session",
-              responses={409: "Session already terminal"})
+              responses={200: Reply("Cancelled", m.CancelSessionResponse), **_GONE,
+                         409: "Session already terminal"})
 def session_cancel(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
 
@@ -202,7 +211,8 @@ def session_cancel(ctx: RequestContext, session_id: str):
 
 @router.route("/session/<session_id>/takeover", malformed_path=_missing, methods=("POST",),
               summary="The owner takes over the session",
-              responses={409: "Session already terminal"})
+              responses={200: Reply("Now user_driving", m.SessionStatusChange), **_GONE,
+                         409: "Session already terminal"})
 def session_takeover(ctx: RequestContext, session_id: str):
     """pending|investigating → user_driving: the caller drives; a running investigation stops at its next step."""
     record = _owned(ctx, session_id)
@@ -227,7 +237,8 @@ def session_takeover(ctx: RequestContext, session_id: str):
 
 @router.route("/session/<session_id>/handback", malformed_path=_missing, methods=("POST",),
               summary="Hand a user-driven session back to the agent (it is investigated again)",
-              responses={409: "Session is not user-driven"})
+              responses={200: Reply("Queued again (pending)", m.SessionStatusChange), **_GONE,
+                         409: "Session is not user-driven"})
 def session_handback(ctx: RequestContext, session_id: str):
     """user_driving → pending, and the investigation is requested again (the investigator claims it)."""
     record = _owned(ctx, session_id)
@@ -241,8 +252,11 @@ def session_handback(ctx: RequestContext, session_id: str):
 
 
 @router.route("/session/<session_id>/stream", malformed_path=_missing, summary="Session events (SSE)",
-              streaming=True,
-              error_media_types=_STREAM_MEDIA)
+              streaming=True, error_media_types=_STREAM_MEDIA,
+              headers=[Header("Last-Event-ID", "Resume after this event id (a sequence number)")],
+              responses={200: Reply("`id: n`, `event: <type>`, `data: {type, turn, phase, data}`; the last event "
+                                    "is `complete`, `cancelled` or `session_ended`", media="text/event-stream",
+                                    events=dict.fromkeys(m.SESSION_EVENTS, m.SessionEvent)), **_GONE})
 def session_stream(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     sid = record.name
@@ -276,7 +290,9 @@ def session_stream(ctx: RequestContext, session_id: str):
     return sse_response(follow(poll, poll_seconds=STREAM_POLL_SECONDS, max_seconds=STREAM_MAX_SECONDS))
 
 
-@platform.route("/config", public=True, summary="Runtime configuration snapshot (dev mode only)")
+@platform.route("/config", public=True, summary="Runtime configuration snapshot (dev mode only)",
+              responses={200: Reply("The runtime configuration", m.RuntimeConfig),
+                         404: "Not in dev mode", 401: "Missing or invalid credentials"})
 def config(ctx: RequestContext):
     settings = get_settings()
     if settings.platform != "local":

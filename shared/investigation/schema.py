@@ -25,7 +25,7 @@ class Subject:
     cluster_wide: bool = False
 
 
-class Target(BaseModel):
+class ResourceTarget(BaseModel):
     model_config = ConfigDict(extra="ignore")
     kind: str
     name: str = ""
@@ -34,7 +34,7 @@ class Target(BaseModel):
 
 class ProposedPatch(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    target: Target
+    target: ResourceTarget
     patch: dict[str, Any]
 
 
@@ -50,7 +50,7 @@ class Finding(BaseModel):
     causal_chain: list[str] = Field(default_factory=list)
     recommendation: str = ""
     resolved: bool = False
-    remediation_target: Target | None = None
+    remediation_target: ResourceTarget | None = None
     patch: ProposedPatch | None = None
     detected_labels: dict[str, Any] = Field(default_factory=dict)
     # A workflow of the Kubernaut facade's catalogue (offered in the subject's context), else "".

@@ -2,7 +2,8 @@
 
 Orka fields (provider, model, systemPrompt, tools, skills, coordination, runtime, ...) and the
 labrats fields (triggerName, eventTriggers, instructions, default*, enabled) live side by side in
-`spec`; unknown CRD fields are kept as given so no client loses data on a round trip. This is the
+`spec`; a field that is neither is refused through the REST API (a 400 naming it: never stored
+silently), while the nested objects keep what Orka's CRD adds there. This is the
 stored (flat) form; Orka's nested `spec.model` / `spec.systemPrompt` shapes are converted to and from
 it by `shared.catalog.agent_shape`.
 """
@@ -94,6 +95,9 @@ class AgentSpec(_Open):
     coordination: Coordination | None = None
     runtime: Runtime | None = None
     description: str | None = None
+    # Orka CRD fields Shoal keeps for round trips without interpreting them (Orka's docs' examples).
+    execution: dict[str, Any] | None = None
+    session: dict[str, Any] | None = None
     # labrats
     triggerName: str | None = None
     eventTriggers: list[EventTrigger] | None = None

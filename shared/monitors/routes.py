@@ -7,10 +7,13 @@ import uuid
 from typing import Any
 
 from shared.auth.namespaces import resolve_namespace
+from shared.catalog import crd
 from shared.clock import now_rfc3339
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
-from shared.http.params import PageToken, page_token, parse_limit, parse_sequence
+from shared.http.models import NamespaceQuery, Reply
+from shared.http.params import PageToken, page_token, parse_sequence
+from shared.monitors import models as m
 from shared.monitors import schedule
 from shared.monitors.runs import start_run
 from shared.monitors.store import (
@@ -33,14 +36,12 @@ _SHA = re.compile(r"^[0-9a-fA-F]{4,40}$")  # the spec's own example is "abc123"
 ITEM_FILTERS = ("kind", "state", "verdict", "repairState", "automergeState")
 
 
-def monitor_view(record: Record) -> dict[str, Any]:
-    doc = dict(record.doc)
-    doc["metadata"] = {**doc["metadata"], "namespace": record.namespace, "resourceVersion": str(record.version)}
-    return doc
+# A monitor is a CRD-shaped document like the catalog's kinds: one view and one page shape for both.
+monitor_view = crd.view
 
 
 def _page(records: list[Record], next_token: str | None, view=lambda r: r.doc) -> dict[str, Any]:
-    return {"items": [view(r) for r in records], "metadata": {"continue": next_token} if next_token else {}}
+    return crd.page([view(r) for r in records], next_token)
 
 
 def _cursor(ctx: RequestContext) -> PageToken | None:
@@ -79,17 +80,19 @@ def create_monitor(ctx: RequestContext):
     return monitor_view(record), 201
 
 
-@router.route("/repositories", ["GET"], summary="List repository monitors")
+@router.route("/repositories", ["GET"], summary="List repository monitors", query=m.MonitorPageQuery,
+              responses={200: Reply("A page of monitors", m.MonitorList)})
 def list_monitors(ctx: RequestContext):
+    limit = ctx.query().limit
     namespace = ctx.namespace()
-    limit = parse_limit(ctx.args, default=100, maximum=500)
     records, next_token = monitors.list_page(namespace, limit=limit, cursor=_cursor(ctx))
     return _page(records, next_token, monitor_view)
 
 
-@router.route("/repositories/<name>", ["GET"], summary="Get repository monitor details")
+@router.route("/repositories/<name>", ["GET"], summary="Get repository monitor details", query=NamespaceQuery,
+              responses={200: Reply("The monitor", m.RepositoryMonitor), 404: MONITOR_NOT_FOUND})
 def get_monitor(ctx: RequestContext, name: str):
-    namespace = ctx.namespace()
+    namespace = ctx.namespace(ctx.query().namespace)
     return monitor_view(monitors.require(namespace, name, MONITOR_NOT_FOUND))
 
 
@@ -117,10 +120,11 @@ def update_monitor(ctx: RequestContext, name: str):
     return monitor_view(record)
 
 
-@router.route("/repositories/<name>", ["DELETE"], summary="Delete repository monitor")
+@router.route("/repositories/<name>", ["DELETE"], summary="Delete repository monitor", query=NamespaceQuery,
+              responses={204: "Deleted", 404: MONITOR_NOT_FOUND})
 def delete_monitor(ctx: RequestContext, name: str):
     principal = ctx.require_principal()
-    namespace = resolve_namespace(principal, ctx.args.get("namespace"))
+    namespace = resolve_namespace(principal, ctx.query().namespace)
     record = monitors.require(namespace, name, MONITOR_NOT_FOUND)
     if not monitors.delete(namespace, name, expected_version=record.version):
         raise NotFound(MONITOR_NOT_FOUND)
@@ -156,21 +160,24 @@ def create_run(ctx: RequestContext, name: str):
     return record.doc, 201
 
 
-@router.route("/repositories/<name>/runs", ["GET"], summary="List monitor runs")
+@router.route("/repositories/<name>/runs", ["GET"], summary="List monitor runs", query=m.RunPageQuery,
+              responses={200: Reply("A page of runs", m.RecordList), 404: MONITOR_NOT_FOUND})
 def list_runs(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     monitors.require(namespace, name, MONITOR_NOT_FOUND)
-    limit = parse_limit(ctx.args, default=50, maximum=500)
+    limit = ctx.query().limit
     records, next_token = runs.list_page(scope(namespace, name), limit=limit, cursor=_cursor(ctx))
     return _page(records, next_token)
 
 
-@router.route("/repositories/<name>/items", ["GET"], summary="List current monitor items")
+@router.route("/repositories/<name>/items", ["GET"], summary="List current monitor items", query=m.ItemPageQuery,
+              responses={200: Reply("The matching items", m.RecordList), 404: MONITOR_NOT_FOUND})
 def list_items(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     monitors.require(namespace, name, MONITOR_NOT_FOUND)
-    limit = parse_limit(ctx.args, default=50, maximum=500)
-    wanted = {f: ctx.args.get(f) for f in ITEM_FILTERS if ctx.args.get(f)}
+    query = ctx.query()
+    limit = query.limit
+    wanted = {f: getattr(query, f) for f in ITEM_FILTERS if getattr(query, f)}
     matched: list[dict[str, Any]] = []
     cursor = _cursor(ctx)
     # Items per monitor are bounded by the repository's open pull requests; filters apply per page.
@@ -179,19 +186,21 @@ def list_items(ctx: RequestContext, name: str):
         matched += [r.doc for r in records if all(str(r.doc.get(k)) == v for k, v in wanted.items())]
         if len(matched) >= limit or not cursor:
             break
-    return {"items": matched[:limit], "metadata": {"continue": cursor} if cursor else {}}
+    return crd.page(matched[:limit], cursor)
 
 
-@router.route("/events", ["GET"], summary="List monitor audit events")
+@router.route("/events", ["GET"], summary="List monitor audit events", query=m.EventPageQuery,
+              responses={200: Reply("The monitor's audit events, oldest first", m.RecordList)})
 def list_events(ctx: RequestContext):
+    query = ctx.query()
     namespace = ctx.namespace()
-    name = ctx.args.get("name")
+    name = query.name
     if not name:
         raise Invalid("name is required")
-    limit = parse_limit(ctx.args, default=100, maximum=500)
+    limit = query.limit
     token = _cursor(ctx)
     after = parse_sequence(token, f"invalid {token.param} token") if token else 0
-    wanted = {k: ctx.args.get(k) for k in ("runID", "itemKind", "itemNumber", "eventType") if ctx.args.get(k)}
+    wanted = {k: getattr(query, k) for k in ("runID", "itemKind", "itemNumber", "eventType") if getattr(query, k)}
     matched: list[dict[str, Any]] = []
     stream = events_stream(namespace, name)
     more = False

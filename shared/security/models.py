@@ -16,14 +16,16 @@ from shared.http.models import QueryModel, StrictModel
 from shared.http.params import limit_param
 
 
-class Ref(BaseModel):
+class NameRef(BaseModel):
+    """A reference to an object by name (`{"name": …}`)."""
+
     model_config = ConfigDict(extra="ignore")
     name: str
 
 
 class RepositoryScanSpec(StrictModel):
     repoURL: str = Field(description="A credential-free GitHub repository root URL")
-    analysisAgentRef: Ref = Field(description="The Agent that reviews the slices")
+    analysisAgentRef: NameRef = Field(description="The Agent that reviews the slices")
     provider: Literal["github"] | None = None
     owner: str | None = Field(None, description="Parsed from repoURL; must match it when given")
     repository: str | None = Field(None, description="Parsed from repoURL; must match it when given")
@@ -32,7 +34,7 @@ class RepositoryScanSpec(StrictModel):
     validationMode: Literal["none", "light", "full", ""] | None = Field(None, description='Default "light"')
     schedule: str | None = Field(None, description="A 5-field cron expression")
     paths: list[str] | None = Field(None, description="Top-level review slices (at most 32)")
-    gitSecretRef: Ref | None = Field(None, description="The Secret whose token opens remediation pull requests")
+    gitSecretRef: NameRef | None = Field(None, description="The Secret whose token opens remediation pull requests")
 
 
 class Metadata(BaseModel):
@@ -126,7 +128,7 @@ class NoBody(StrictModel):
     """The action takes no fields: send no body or `{}` (a field is a 400 naming it)."""
 
 
-class ObjectMeta(BaseModel):
+class StoredMeta(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: str
     namespace: str
@@ -144,7 +146,7 @@ class RepositoryScan(BaseModel):
     model_config = ConfigDict(extra="allow")
     apiVersion: Literal["core.orka.ai/v1alpha1"]
     kind: Literal["RepositoryScan"]
-    metadata: ObjectMeta
+    metadata: StoredMeta
     spec: RepositoryScanSpec
     status: dict[str, object]
 

@@ -63,7 +63,7 @@ BAD_REQUESTS = [
     ({"model": "claude", "messages": [], "max_tokens": 0}, "messages is required and must be non-empty"),
     ({"model": "claude", "messages": USER}, "max_tokens is required and must be greater than 0"),
     ({"model": "claude", "messages": USER, "max_tokens": 0}, "max_tokens is required and must be greater than 0"),
-    ({"model": "claude", "messages": USER, "max_tokens": "many"}, "invalid request body"),
+    ({"model": "claude", "messages": USER, "max_tokens": "many"}, "max_tokens: expected an integer"),
     ({"model": "nope/claude", "messages": USER, "max_tokens": 64}, 'failed to resolve provider: unknown provider "nope"'),
     ({"model": "claude", "max_tokens": 64, "messages": [{"role": "user", "content": 7}]},
      "failed to convert messages: content must be a string or array of content blocks"),

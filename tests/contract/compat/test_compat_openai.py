@@ -51,7 +51,7 @@ BAD_REQUESTS = [
     ([USER], "invalid request body"),
     ({"model": "m"}, "messages is required and must be non-empty"),
     ({"model": "m", "messages": []}, "messages is required and must be non-empty"),
-    ({"model": "m", "messages": "hi"}, "invalid request body"),
+    ({"model": "m", "messages": "hi"}, "messages: expected an array of objects"),  # the model names the field
     ({"model": "m", "messages": [{"content": "no role"}]}, "invalid request body"),
     ({"model": "m", "messages": USER, "n": 2}, "n > 1 is not supported: underlying providers do not support multiple choices"),
     ({"model": "m", "messages": [], "n": 2}, "messages is required and must be non-empty"),
@@ -66,8 +66,9 @@ def test_bad_requests_are_400_invalid_request_error(compat, openai_upstream):
     # One app for all cases: building it (moto, event sink) costs more than the requests.
     for body, message in BAD_REQUESTS:
         response = post(compat, body)
-        # Orka names the field at fault for these two (`param`), and no other
-        param = "n" if message.startswith("n > 1") else "max_tokens" if message.startswith("max_tokens") else None
+        # Orka names the field at fault for these two (`param`); the body's model for a wrong type
+        param = "n" if message.startswith("n > 1") else "max_tokens" if message.startswith("max_tokens") else \
+            message.split(":")[0] if ": expected" in message else None
         expected = oai_error(message, "invalid_request_error", param)
         assert (response.status_code, response.get_json()) == (400, expected), body
     assert openai_upstream.requests == []

@@ -208,12 +208,13 @@ def test_anthropic_controls_reach_an_openai_upstream(compat, openai_upstream, ch
 @pytest.mark.parametrize("path,body,error", [
     ("/openai/v1/chat/completions", {"tool_choice": "sometimes"}, {"error": {
         "message": "invalid request body", "type": "invalid_request_error", "param": None, "code": None}}),
-    ("/openai/v1/chat/completions", {"stop": [1]}, {"error": {
-        "message": "invalid request body", "type": "invalid_request_error", "param": None, "code": None}}),
+    ("/openai/v1/chat/completions", {"stop": [1]}, {"error": {  # a wrong type: the body's model names it
+        "message": "stop: expected a string or an array of strings", "type": "invalid_request_error",
+        "param": "stop", "code": None}}),
     ("/anthropic/v1/messages", {"tool_choice": {"type": "tool"}}, {"type": "error", "error": {
         "type": "invalid_request_error", "message": "invalid request body"}, "request_id": ANY}),
     ("/anthropic/v1/messages", {"top_p": "high"}, {"type": "error", "error": {
-        "type": "invalid_request_error", "message": "invalid request body"}, "request_id": ANY}),
+        "type": "invalid_request_error", "message": "top_p: expected a number"}, "request_id": ANY}),
 ])
 def test_malformed_controls_are_refused_before_the_model(compat, upstream, path, body, error):
     base = {"model": "m", "messages": USER, "max_tokens": 32}

@@ -66,18 +66,27 @@ def test_metadata_form_flat_fields_and_labrats_fields_are_one_superset(api):
         "triggerName": "ai-developer", "instructions": ["Write tests first."],
         "eventTriggers": [{"source": "github", "events": ["issues.labeled"], "instruction": "implement",
                            "config": {"model": "opus"}, "next": {"agentTriggerName": "ai-reviewer",
-                                                                 "condition": "on-success"}}],
-        "customField": {"kept": True}})
+                                                                 "condition": "on-success"}}]})
     assert response.status_code == 201, response.get_json()
     spec = response.get_json()["spec"]
     assert spec == {"model": {"name": "claude-sonnet-4-5"}, "triggerName": "ai-developer",
                     "instructions": ["Write tests first."],
                     "eventTriggers": [{"source": "github", "events": ["issues.labeled"], "instruction": "implement",
                                        "config": {"model": "opus"}, "enabled": True,
-                                       "next": {"agentTriggerName": "ai-reviewer", "condition": "on-success"}}],
-                    "customField": {"kept": True}}
+                                       "next": {"agentTriggerName": "ai-reviewer", "condition": "on-success"}}]}
     assert api.get("/api/v1/agents/dev?namespace=team-a", headers=AUTH).status_code == 200
     assert api.get("/api/v1/agents/dev", headers=AUTH).status_code == 404
+
+
+def test_an_unknown_spec_field_is_a_400_naming_it_and_stores_nothing(api):
+    # Issue 21: the Orka dialect refuses unknown spec fields, flat or in `spec`, as a strict
+    # server-side apply does; nothing is stored (it used to be kept as given).
+    cases = [({"name": "typo", "model": "m", "systemPromt": "x"}, "spec.systemPromt: unknown field"),
+             ({"name": "typo", "spec": {"retries": 3}}, "spec.retries: unknown field")]
+    for body, message in cases:
+        response = post(api, "/api/v1/agents", body)
+        assert (response.status_code, response.get_json()) == (400, err(400, message))
+    assert api.get("/api/v1/agents/typo", headers=AUTH).status_code == 404
 
 
 def test_duplicate_is_409_agent_already_exists_and_keeps_the_first(api):
@@ -93,7 +102,7 @@ BAD_CREATES = [
     ("[]", "invalid request body"),
     ({"spec": {"model": "m"}}, "name is required"),
     ({"name": "Bad_Name"}, 'invalid name "Bad_Name": must be a lowercase RFC 1123 subdomain'),
-    ({"name": "a", "spec": "x"}, "invalid request body"),
+    ({"name": "a", "spec": "x"}, "spec: expected an object"),  # the body model names the field
     ({"name": "a", "spec": {"temperature": 3}}, "invalid spec.temperature: Input should be less than or equal to 2"),
     ({"name": "a", "spec": {"maxTokens": 0}}, "invalid spec.maxTokens: Input should be greater than or equal to 1"),
     ({"name": "a", "spec": {"tools": "web_search"}}, "invalid spec.tools: Input should be a valid list"),

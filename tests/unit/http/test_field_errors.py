@@ -61,6 +61,23 @@ def test_every_dialect_renders_the_named_field():
         "message": message, "type": "invalid_request_error", "param": "spec.timeout", "code": None}}
     assert DIALECTS["anthropic"].body(error, "r1") == {"type": "error", "error": {
         "type": "invalid_request_error", "message": message}, "request_id": "r1"}
-    assert DIALECTS["fastapi"].body(error, "r1") == {"detail": [{
+    # FastAPI answers a model failure with 422 and pydantic's error list (ctx stringified, as FastAPI does).
+    assert DIALECTS["fastapi"].render(error, "r1") == ({"detail": [{
         "type": "value_error", "loc": ["body", "spec", "timeout"],
-        "msg": 'Value error, expected a duration like "30m"', "input": "soon"}]}
+        "msg": 'Value error, expected a duration like "30m"', "input": "soon",
+        "ctx": {"error": 'expected a duration like "30m"'}}]}, 422, "application/json")
+
+
+def test_fastapi_names_the_query_location_and_other_errors_keep_their_status():
+    from shared.errors import Invalid
+    from shared.http.models import QueryModel
+
+    class Query(QueryModel):
+        limit: int = 50
+
+    with pytest.raises(FieldInvalid) as caught:
+        validate(Query, {"limit": "x"}, where="query")
+    body, status, _ = DIALECTS["fastapi"].render(caught.value, "r1")
+    assert status == 422 and body["detail"][0]["loc"] == ["query", "limit"]
+    assert DIALECTS["fastapi"].render(Invalid("JSON nesting deeper than 64 levels"), "r1")[:2] == (
+        {"detail": "JSON nesting deeper than 64 levels"}, 400)
