@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import Invalid
 
@@ -101,3 +101,9 @@ class QueryModel(BaseModel):
     query strings); `continue` and other reserved words are fields with an alias."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
+
+
+class NamespaceQuery(QueryModel):
+    """`?namespace=`, which `ctx.namespace()` reads: the namespace the request acts in."""
+
+    namespace: str | None = Field(None, description="The namespace; default: the caller's")
