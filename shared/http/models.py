@@ -30,7 +30,9 @@ class Header:
 @dataclass(frozen=True)
 class Reply:
     """One documented response: a model (or a raw JSON schema) in a media type. For
-    `text/event-stream`, `events` maps each event name to the model of its `data`."""
+    `text/event-stream`, `events` maps each event name to the model of its `data` (`message` for
+    frames without an event name); a `model` beside `events` is the route's JSON answer when it is
+    not asked to stream."""
 
     description: str = ""
     model: type[BaseModel] | None = None

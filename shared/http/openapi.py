@@ -125,6 +125,8 @@ def _reply(reply: Reply, schemas: Schemas) -> dict[str, Any]:
         events = {name: (schemas.ref(model) if model else {}) for name, model in reply.events.items()}
         out["description"] += " Server-sent events: " + ", ".join(f"`{n}`" for n in reply.events) + "."
         out["content"] = {reply.media: {"schema": {"type": "string"}, "x-events": events}}
+        if reply.model is not None:  # a route that answers JSON unless asked to stream (`?follow=true`)
+            out["content"] = {"application/json": {"schema": schemas.ref(reply.model)}, **out["content"]}
     elif reply.model is not None:
         out["content"] = {reply.media: {"schema": schemas.ref(reply.model)}}
     elif reply.schema is not None:

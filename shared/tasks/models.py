@@ -91,7 +91,7 @@ class TaskSpecFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: str | None = Field(None, json_schema_extra={"enum": list(TASK_TYPES)},
+    type: str | None = Field(None, json_schema_extra=lambda schema: schema["anyOf"][0].update(enum=list(TASK_TYPES)),
                              description="container, ai or agent (required)")
     prompt: str | None = Field(None, description="Required for ai tasks; the agent's instruction for agent tasks")
     agentRef: TaskAgentRef | None = Field(None, description="The Agent of an agent task (a name string is accepted)")

@@ -160,8 +160,9 @@ def _current_logs(record: Record) -> str:
     return job_output(record)
 
 
-_LOGS = Reply("`{\"logs\": …}`; with `?follow=true` a stream of `data:` frames, one log line each (no event "
-              "name), ending when the task finishes", m.TaskLogs)
+_LOGS = Reply("`{\"logs\": …}` (application/json); with `?follow=true` a stream of `data:` frames, one log "
+              "line each (no event name), ending when the task finishes", m.TaskLogs, media="text/event-stream",
+              events={"message": None})
 
 
 @router.route("/<name>/logs", ["GET"], summary="Task logs (`?follow=true` streams SSE)", streaming=True,
