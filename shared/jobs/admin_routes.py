@@ -190,7 +190,9 @@ def stats(ctx: RequestContext):
                        "inFlight": max(0, total - finished)}}
 
 
-@stats_router.route("/timeseries", ["GET"], summary="Proxy a range query to PROMETHEUS_URL")
+@stats_router.route("/timeseries", ["GET"], summary="Proxy a range query to PROMETHEUS_URL",
+                    responses={200: "Prometheus' own answer", 502: "Prometheus failed or answered an error",
+                               503: "PROMETHEUS_URL is not configured"})
 def timeseries(ctx: RequestContext):
     from urllib.parse import urlsplit
 
@@ -251,7 +253,7 @@ def logout(ctx: RequestContext):
 
 
 @auth_router.route("/oidc", ["GET"], public=True, summary="Start the OIDC login (state cookie, redirect)",
-                   responses={302: "Redirect to the provider's authorization endpoint"})
+                   responses={302: "Redirect to the provider's authorization endpoint", 503: "OIDC login is not configured"})
 def oidc_start(ctx: RequestContext):
     url, state, nonce = oidc_login.start()
     response = redirect(url)
@@ -282,11 +284,14 @@ def _callback(ctx: RequestContext):
 
 
 @auth_router.route("/oidc/callback", ["GET"], public=True, summary="Exchange the code, set auth_token, redirect",
-                   responses={302: "Redirect to the dashboard with the auth_token cookie"})
+                   responses={302: "Redirect to the dashboard with the auth_token cookie", 401: "Refused by the provider",
+                              503: "OIDC login is not configured"})
 def oidc_callback(ctx: RequestContext):
     return _callback(ctx)
 
 
-@auth_router.route("/callback", ["GET"], public=True, summary="Alias of /api/auth/oidc/callback")
+@auth_router.route("/callback", ["GET"], public=True, summary="Alias of /api/auth/oidc/callback",
+                   responses={302: "Redirect to the dashboard with the auth_token cookie", 401: "Refused by the provider",
+                              503: "OIDC login is not configured"})
 def oidc_callback_alias(ctx: RequestContext):
     return _callback(ctx)
