@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from shared.http.models import QueryModel, StrictModel
 
 
-class JobConfig(BaseModel):
+class JobConfig(StrictModel):
     """Per-job settings over the agent's and the source's (docs/jobs.md, "What config does")."""
 
-    model_config = ConfigDict(extra="allow")
     model: str | None = None
     effort: str | None = Field(None, description="low, medium or high")
     provider: str | None = Field(None, description="claude, codex, vllm, gemma, qwen or mock")
@@ -29,19 +28,18 @@ class JobConfig(BaseModel):
     reactEnabled: bool | None = Field(None, description="Refused when false (the loop always runs)")
 
 
-class WorkspaceSetup(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class WorkspaceSetup(StrictModel):
     gitRepo: str | None = Field(None, description="Clone URL (may include a token)")
     gitRef: str | None = None
     gitDepth: int | None = None
 
 
-class WorkspaceFile(BaseModel):
+class WorkspaceFile(StrictModel):
     name: str = Field(description="A relative path inside the workspace")
     data: str = Field(description="The content, base64")
 
 
-class WorkspaceUpload(BaseModel):
+class WorkspaceUpload(StrictModel):
     id: str
     name: str
 
@@ -70,8 +68,12 @@ class JobSubmission(StrictModel):
 
         if not isinstance(data, dict):
             return data
-        unknown = {k: v for k, v in data.items() if k not in cls.model_fields}
-        return {**unknown, **validate_submission(data)}
+        merged = {**data, **validate_submission(data)}
+        # The lists as sent (their shape is checked): an unknown key in an item is named, not dropped.
+        for key in ("workspaceFiles", "workspaceUploads"):
+            if isinstance(data.get(key), list):
+                merged[key] = data[key]
+        return merged
 
     def job(self) -> dict[str, Any]:
         """The job fields as validate_submission gives them (it sets every key; nested objects keep
@@ -156,3 +158,143 @@ class StartedJobs(BaseModel):
     model_config = ConfigDict(extra="allow")
     matched: int
     jobs: list[Any]
+
+
+# ---- agents and instructions (`/api/agents`, `/api/instructions`) ----
+
+def checked_by(check: Any) -> Any:
+    """A model validator running a labrats check on the raw body first, so its message wins
+    ("name is required", `unknown or read-only field "x"`); the model then refuses unknown fields."""
+    def run(cls: type, data: Any) -> Any:
+        if isinstance(data, dict):
+            check(data)
+        return data
+
+    return model_validator(mode="before")(classmethod(run))
+
+
+class ChainNext(StrictModel):
+    agentTriggerName: str
+    condition: str = Field("on-success", description="on-success, on-failure or always")
+    failurePolicy: str = Field("stop", description="stop or continue")
+
+
+class EventTrigger(StrictModel):
+    source: str = Field(description='e.g. "github"')
+    events: list[str] = Field(description='e.g. ["issues.labeled"]')
+    instruction: str | None = None
+    config: dict[str, Any] = Field({}, description="Job config for the jobs this trigger starts")
+    filters: dict[str, Any] = {}
+    enabled: bool = True
+    next: ChainNext | None = Field(None, description="The agent a chain continues with")
+
+
+class LabratsAgentFields(StrictModel):
+    triggerName: str | None = None
+    displayName: str | None = None
+    description: str | None = None
+    defaultModel: str | None = None
+    defaultEffort: str | None = None
+    defaultProvider: str | None = None
+    enabled: bool | None = None
+    instructions: list[str] | None = Field(None, description="Instruction names")
+    eventTriggers: list[EventTrigger] | None = None
+
+
+def _agent_create_checks(data: dict[str, Any]) -> None:
+    from shared.errors import Invalid
+    from shared.jobs.agents import validate_fields
+
+    if not isinstance(data.get("name"), str) or not data["name"]:
+        raise Invalid("name is required")
+    validate_fields(data, partial=False)
+
+
+def _agent_patch_checks(data: dict[str, Any]) -> None:
+    from shared.jobs.agents import validate_fields
+
+    validate_fields(data, partial=True)
+
+
+class LabratsAgentCreate(LabratsAgentFields):
+    """`POST /api/agents`."""
+
+    name: str = Field(description="A lowercase RFC 1123 label")
+    _checks = checked_by(_agent_create_checks)
+
+
+class LabratsAgentPatch(LabratsAgentFields):
+    """`PATCH /api/agents/{id}`: any subset of the fields."""
+
+    _checks = checked_by(_agent_patch_checks)
+
+
+class LabratsAgent(LabratsAgentFields):
+    model_config = ConfigDict(extra="allow")
+    eventTriggers: list[dict[str, Any]] | None = None  # type: ignore[assignment]  (as stored)
+    id: str
+    name: str
+    namespace: str
+    createdAt: str | None = None
+    resourceVersion: str
+
+
+class LabratsAgentList(RootModel[list[LabratsAgent]]):
+    pass
+
+
+class TriggerQuery(QueryModel):
+    source: str | None = Field(None, description="Only triggers of this source")
+    event: str | None = Field(None, description="Only triggers listening to this event")
+
+
+def _instruction_create_checks(data: dict[str, Any]) -> None:
+    from shared.jobs.instructions import validate
+
+    validate(data, partial=False)
+
+
+def _instruction_patch_checks(data: dict[str, Any]) -> None:
+    from shared.jobs.instructions import validate
+
+    validate(data, partial=True)
+
+
+class InstructionFields(StrictModel):
+    displayName: str | None = None
+    description: str | None = None
+    scope: str | None = Field(None, description="global or local (default local)")
+    priority: int | None = Field(None, description="Globals are applied by priority (default 100)")
+    content: str | None = Field(None, description="The instruction text (required on create)")
+
+
+class InstructionCreate(InstructionFields):
+    name: str = Field(description="A lowercase RFC 1123 label")
+    _checks = checked_by(_instruction_create_checks)
+
+
+class InstructionPatch(InstructionFields):
+    _checks = checked_by(_instruction_patch_checks)
+
+
+class Instruction(InstructionFields):
+    id: str
+    name: str
+    createdAt: str | None = None
+    updatedAt: str | None = None
+
+
+class InstructionList(RootModel[list[Instruction]]):
+    pass
+
+
+class InstructionQuery(QueryModel):
+    scope: str | None = Field(None, description="global or local")
+
+
+class Deleted(BaseModel):
+    deleted: str
+
+
+class Seeded(BaseModel):
+    seeded: int
