@@ -35,7 +35,11 @@ KNOWN = {
 
 
 def _checks():
-    from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+    from schemathesis.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
     return [no_undocumented_server_error, status_code_conformance, content_type_conformance,
             response_schema_conformance]
