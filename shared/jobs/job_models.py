@@ -8,9 +8,9 @@ field`: never stored, never dropped), and /openapi.json documents it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, model_validator
 
 from shared.http.models import QueryModel, StrictModel
 
@@ -298,3 +298,87 @@ class Deleted(BaseModel):
 
 class Seeded(BaseModel):
     seeded: int
+
+
+# ---- API keys and webhook sources ----
+
+def _key_name(value: Any) -> Any:
+    from shared.errors import Invalid
+
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("name is required")
+    if len(value) > 128:
+        raise Invalid("name must be at most 128 characters")
+    return value
+
+
+class ApiKeyCreate(StrictModel):
+    """`POST /api/api-keys`."""
+
+    name: Annotated[str, BeforeValidator(_key_name)] = Field(description="Unique per owner, at most 128 characters")
+    _checks = checked_by(lambda data: _key_name(data.get("name")))
+
+
+class ApiKey(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    name: str
+    prefix: str
+    createdAt: str
+    key: str | None = Field(None, description="The full key: only in the answer to its creation")
+
+
+class ApiKeyList(RootModel[list[ApiKey]]):
+    pass
+
+
+class Revoked(BaseModel):
+    revoked: str
+
+
+def _source_create_checks(data: dict[str, Any]) -> None:
+    from shared.jobs.sources import validate
+
+    validate(data, partial=False)
+
+
+def _source_patch_checks(data: dict[str, Any]) -> None:
+    from shared.jobs.sources import validate
+
+    validate(data, partial=True)
+
+
+class WebhookSourceFields(StrictModel):
+    type: str | None = Field(None, description="github (default) or generic")
+    secret: str | None = Field(None, description="At least 8 characters; write-only (required on create)")
+    enabled: bool | None = None
+    description: str | None = None
+    repoOverrides: dict[str, Any] | None = Field(None, description="Per repository: job config over the defaults")
+    defaults: dict[str, Any] | None = Field(None, description="Job config of the jobs this source starts")
+
+
+class WebhookSourceCreate(WebhookSourceFields):
+    name: str = Field(description="A lowercase RFC 1123 label")
+    _checks = checked_by(_source_create_checks)
+
+
+class WebhookSourcePatch(WebhookSourceFields):
+    _checks = checked_by(_source_patch_checks)
+
+
+class WebhookSource(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    name: str
+    type: str
+    enabled: bool
+    hasSecret: bool
+    endpoint: str | None
+
+
+class WebhookSourceList(RootModel[list[WebhookSource]]):
+    pass
+
+
+class SourceDeleted(Deleted):
+    provisioning: Any = None
