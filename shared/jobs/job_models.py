@@ -12,7 +12,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, model_validator
 
+from shared.errors import Invalid
 from shared.http.models import QueryModel, StrictModel
+from shared.jobs.agents import validate_fields as validate_agent
+from shared.jobs.instructions import validate as validate_instruction
+from shared.jobs.sources import validate as validate_source
 
 
 class JobConfig(StrictModel):
@@ -143,8 +147,6 @@ class EventIngest(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _checks(cls, data: Any) -> Any:
-        from shared.errors import Invalid
-
         if isinstance(data, dict):
             for key in ("source", "event"):
                 if not isinstance(data.get(key), str) or not data[key]:
@@ -201,32 +203,23 @@ class LabratsAgentFields(StrictModel):
     eventTriggers: list[EventTrigger] | None = None
 
 
-def _agent_create_checks(data: dict[str, Any]) -> None:
-    from shared.errors import Invalid
-    from shared.jobs.agents import validate_fields
-
+def _agent_create(data: dict[str, Any]) -> None:
     if not isinstance(data.get("name"), str) or not data["name"]:
         raise Invalid("name is required")
-    validate_fields(data, partial=False)
-
-
-def _agent_patch_checks(data: dict[str, Any]) -> None:
-    from shared.jobs.agents import validate_fields
-
-    validate_fields(data, partial=True)
+    validate_agent(data, partial=False)
 
 
 class LabratsAgentCreate(LabratsAgentFields):
     """`POST /api/agents`."""
 
     name: str = Field(description="A lowercase RFC 1123 label")
-    _checks = checked_by(_agent_create_checks)
+    _checks = checked_by(_agent_create)
 
 
 class LabratsAgentPatch(LabratsAgentFields):
     """`PATCH /api/agents/{id}`: any subset of the fields."""
 
-    _checks = checked_by(_agent_patch_checks)
+    _checks = checked_by(lambda data: validate_agent(data, partial=True))
 
 
 class LabratsAgent(LabratsAgentFields):
@@ -248,18 +241,6 @@ class TriggerQuery(QueryModel):
     event: str | None = Field(None, description="Only triggers listening to this event")
 
 
-def _instruction_create_checks(data: dict[str, Any]) -> None:
-    from shared.jobs.instructions import validate
-
-    validate(data, partial=False)
-
-
-def _instruction_patch_checks(data: dict[str, Any]) -> None:
-    from shared.jobs.instructions import validate
-
-    validate(data, partial=True)
-
-
 class InstructionFields(StrictModel):
     displayName: str | None = None
     description: str | None = None
@@ -270,11 +251,11 @@ class InstructionFields(StrictModel):
 
 class InstructionCreate(InstructionFields):
     name: str = Field(description="A lowercase RFC 1123 label")
-    _checks = checked_by(_instruction_create_checks)
+    _checks = checked_by(lambda data: validate_instruction(data, partial=False))
 
 
 class InstructionPatch(InstructionFields):
-    _checks = checked_by(_instruction_patch_checks)
+    _checks = checked_by(lambda data: validate_instruction(data, partial=True))
 
 
 class Instruction(InstructionFields):
@@ -303,8 +284,6 @@ class Seeded(BaseModel):
 # ---- API keys and webhook sources ----
 
 def _key_name(value: Any) -> Any:
-    from shared.errors import Invalid
-
     if not isinstance(value, str) or not value.strip():
         raise Invalid("name is required")
     if len(value) > 128:
@@ -336,18 +315,6 @@ class Revoked(BaseModel):
     revoked: str
 
 
-def _source_create_checks(data: dict[str, Any]) -> None:
-    from shared.jobs.sources import validate
-
-    validate(data, partial=False)
-
-
-def _source_patch_checks(data: dict[str, Any]) -> None:
-    from shared.jobs.sources import validate
-
-    validate(data, partial=True)
-
-
 class WebhookSourceFields(StrictModel):
     type: str | None = Field(None, description="github (default) or generic")
     secret: str | None = Field(None, description="At least 8 characters; write-only (required on create)")
@@ -359,11 +326,11 @@ class WebhookSourceFields(StrictModel):
 
 class WebhookSourceCreate(WebhookSourceFields):
     name: str = Field(description="A lowercase RFC 1123 label")
-    _checks = checked_by(_source_create_checks)
+    _checks = checked_by(lambda data: validate_source(data, partial=False))
 
 
 class WebhookSourcePatch(WebhookSourceFields):
-    _checks = checked_by(_source_patch_checks)
+    _checks = checked_by(lambda data: validate_source(data, partial=True))
 
 
 class WebhookSource(BaseModel):
