@@ -115,6 +115,8 @@ class TaskSpecFields(BaseModel):
     maxTurns: int | None = Field(None, description="The agent loop's iteration limit")
     tools: list[str] | None = None
     skills: list[str] | None = None
+    executorImage: str | None = Field(None, description="An allow-listed image for the Kubernetes executor's worker "
+                                      "(SHOAL_JOBS_EXECUTOR_IMAGES; a labrats job's config.executorImage)")
     resources: Annotated[dict[str, Any] | None, _object("resources")] = Field(None, description="The executor container's requests and limits")
     coordination: Annotated[dict[str, Any] | None, _object("coordination")] = None
 
