@@ -228,13 +228,13 @@ class Task(BaseModel):
     plan: TaskPlanSummary | None = Field(None, description="GET of one task only, when it has a plan")
 
 
-class ListMetadata(BaseModel):
+class TaskListMetadata(BaseModel):
     continue_: str | None = Field(None, alias="continue", description="The cursor of the next page")
 
 
 class TaskList(BaseModel):
     items: list[Task]
-    metadata: ListMetadata
+    metadata: TaskListMetadata
 
 
 class TaskResult(BaseModel):
