@@ -209,7 +209,7 @@ def tool_status(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, An
 
 
 # -- the documented shape (a REST body's spec is checked against these fields, then by the rules above) --
-class ToolHTTP(BaseModel):
+class ToolHttpCall(BaseModel):
     url: str | None = Field(None, description="http(s), no credentials (required unless spec.mcp)")
     method: str = Field("POST", description=", ".join(METHODS))
     headers: dict[str, str] | None = Field(None, description="Static headers; no credentials, no reserved ones")
@@ -219,7 +219,7 @@ class ToolHTTP(BaseModel):
     authBodyKey: str | None = Field(None, description="Required when authInject is body")
 
 
-class ToolMCP(BaseModel):
+class ToolMcpServer(BaseModel):
     url: str | None = Field(None, description="A remote MCP server (Shoal extension)")
     path: str = "/mcp"
     substrateActor: dict[str, Any] | None = Field(None, description="{templateRef: {name}, poolRef?, boot?}")
@@ -228,8 +228,8 @@ class ToolMCP(BaseModel):
 class ToolSpec(BaseModel):
     description: str
     parameters: dict[str, Any] | None = Field(None, description="The arguments' JSON Schema")
-    http: ToolHTTP | None = None
-    mcp: ToolMCP | None = None
+    http: ToolHttpCall | None = None
+    mcp: ToolMcpServer | None = None
 
 
 def reject_unknown_fields(spec: dict[str, Any]) -> None:
@@ -237,6 +237,6 @@ def reject_unknown_fields(spec: dict[str, Any]) -> None:
 
     reject_unknown(spec, ToolSpec)
     if isinstance(spec.get("http"), dict):
-        reject_unknown(spec["http"], ToolHTTP, "spec.http")
+        reject_unknown(spec["http"], ToolHttpCall, "spec.http")
     if isinstance(spec.get("mcp"), dict):
-        reject_unknown(spec["mcp"], ToolMCP, "spec.mcp")
+        reject_unknown(spec["mcp"], ToolMcpServer, "spec.mcp")

@@ -18,8 +18,10 @@ from shared.errors import Invalid, Unauthorized, Unavailable
 from shared.events import build, emit
 from shared.events.registry import EVENT_TYPES
 from shared.github import deliveries
+from shared.github.models import GITHUB_HEADERS, GitHubPayload, WebhookAnswer
 from shared.github.signature import verify
 from shared.http import RequestContext, Router
+from shared.http.models import Reply, validate
 from shared.logs import get_logger
 from shared.store import idempotency
 from shared.tasks.repository import tasks
@@ -37,7 +39,9 @@ def _ignored(reason: str, **extra):
 
 
 @router.route("/github", ["POST"], public=True, summary="GitHub webhook deliveries (HMAC-verified)",
-              responses={202: "Accepted, ignored or duplicate", 401: "Bad signature", 503: "No secret configured"})
+              body=GitHubPayload, headers=GITHUB_HEADERS,
+              responses={202: Reply("Accepted, ignored or duplicate", WebhookAnswer), 401: "Bad signature",
+                         503: "No secret configured"})
 def github_webhook(ctx: RequestContext):
     secret = get_settings().github_webhook_secret
     if not secret:
@@ -49,6 +53,7 @@ def github_webhook(ctx: RequestContext):
     if not event:
         raise Invalid("missing X-GitHub-Event header")
     payload = deliveries.parse_payload(raw, ctx.request.content_type or "")
+    validate(GitHubPayload, payload)  # the fields Shoal reads have their types; the rest is GitHub's
     delivery = (ctx.request.headers.get("X-GitHub-Delivery") or "").strip()
     if event == "ping":
         return {"status": "ok", "event": "ping", "delivery": delivery or None, "zen": payload.get("zen"),

@@ -31,9 +31,10 @@ class Header:
 @dataclass(frozen=True)
 class Reply:
     """One documented response: a model (or a raw JSON schema) in a media type. For
-    `text/event-stream`, `events` maps each event name to the model of its `data`. A model may be
-    named "package.module:Type" (a vendor SDK's type): imported only when the document is built, so
-    a route module never pays for it at cold start (shared.http.openapi)."""
+    `text/event-stream`, `events` maps each event name to the model of its `data` (`message` for
+    frames without an event name); a `model` beside `events` is the route's JSON answer when it is
+    not asked to stream. A model may be named "package.module:Type" (a vendor SDK's type): imported
+    only when the document is built, so a route module never pays for it at cold start."""
 
     description: str = ""
     model: type[BaseModel] | str | None = None

@@ -143,7 +143,10 @@ def _content(reply: Reply, schemas: Schemas) -> dict[str, Any]:
         # OpenAPI 3.1 has no schema per SSE event: the stream is a string, each event's `data`
         # shape is listed in x-events (and in the description) so clients and readers know them.
         events = {name: (schemas.ref(model) if model else {}) for name, model in reply.events.items()}
-        return {reply.media: {"schema": {"type": "string"}, "x-events": events}}
+        streamed = {reply.media: {"schema": {"type": "string"}, "x-events": events}}
+        if reply.model is not None:  # a route that answers JSON unless asked to stream (`?follow=true`)
+            return {"application/json": {"schema": schemas.ref(reply.model)}, **streamed}
+        return streamed
     if reply.model is not None:
         return {reply.media: {"schema": schemas.ref(reply.model)}}
     if reply.schema is not None:

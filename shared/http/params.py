@@ -97,12 +97,18 @@ def string_map(value: Any) -> dict[str, str]:
     return dict(value)
 
 
-def limit_param(*, default: int, maximum: int) -> Any:
-    """A query model's `limit` field: parse_limit's rules and messages, documented (shared.http.models)."""
+def limit_param(*, default: int, maximum: int, zero_means_all: bool = False) -> Any:
+    """A query model's `limit` field: parse_limit's rules and messages, documented (shared.http.models).
+    `zero_means_all`: `limit=0` is None, "no paging" (the tasks lists)."""
     from typing import Annotated
 
     from pydantic import BeforeValidator, Field
 
-    return Annotated[int, BeforeValidator(lambda raw: parse_limit({"limit": raw}, default=default, maximum=maximum)),
-                     Field(default, json_schema_extra={"minimum": 1}, description=f"Page size, at least 1 (default {default}; "
-                                                      f"values above {maximum} are clamped to it)")]
+    least = 0 if zero_means_all else 1
+    note = "; 0 means no paging" if zero_means_all else ""
+    return Annotated[int | None if zero_means_all else int,
+                     BeforeValidator(lambda raw: parse_limit({"limit": raw}, default=default, maximum=maximum,
+                                                             zero_means_all=zero_means_all)),
+                     Field(default, json_schema_extra={"minimum": least},
+                           description=f"Page size, at least {least} (default {default}; values above {maximum} "
+                                       f"are clamped to it{note})")]

@@ -10,6 +10,8 @@ from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, Unauthorized, Unavailable, UpstreamError
 from shared.http import RequestContext, Router, json_response
+from shared.http.models import Reply
+from shared.jobs import job_models as m
 from shared.jobs import sources as source_model
 from shared.jobs import stores
 from shared.jobs.effective import check_executor_image
@@ -28,51 +30,55 @@ APP_VERSION = "shoal-0.1.0"
 
 
 # -- API keys ------------------------------------------------------------------------------
-@api_keys_router.route("", ["GET"], summary="List API keys (prefix only)")
+@api_keys_router.route("", ["GET"], summary="List API keys (prefix only)",
+                       responses={200: Reply("The caller's keys, without the secret part", m.ApiKeyList)})
 def list_keys(ctx: RequestContext):
     return api_keys.list_keys()
 
 
 @api_keys_router.route("", ["POST"], summary="Create an API key; the full key is shown once",
-                       responses={201: "{id, name, prefix, createdAt, key}"})
+                       body=m.ApiKeyCreate, responses={201: Reply("The key, in full this once", m.ApiKey),
+                                                       409: "Name taken"})
 def create_key(ctx: RequestContext):
-    body = ctx.json_object()
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise Invalid("name is required")
-    if len(name) > 128:
-        raise Invalid("name must be at most 128 characters")
+    name = ctx.body().name
     return api_keys.create_key(name.strip(), ctx.require_principal().subject), 201
 
 
-@api_keys_router.route("/<key_id>", ["DELETE"], summary="Revoke an API key (effective at once)")
+@api_keys_router.route("/<key_id>", ["DELETE"], summary="Revoke an API key (effective at once)",
+                       responses={200: Reply("Revoked", m.Revoked)})
 def revoke_key(ctx: RequestContext, key_id: str):
     api_keys.revoke_key(key_id)
     return {"revoked": key_id}
 
 
 # -- webhook sources -----------------------------------------------------------------------
-@sources_router.route("", ["GET"], summary="List webhook sources")
+@sources_router.route("", ["GET"], summary="List webhook sources",
+                      responses={200: Reply("The sources (secrets never shown)", m.WebhookSourceList)})
 def list_sources(ctx: RequestContext):
     records, _ = stores.webhook_sources.list_page(ctx.namespace(query=False), limit=None)
     return [source_model.view(r) for r in records]
 
 
-@sources_router.route("", ["POST"], summary="Create a webhook source", responses={201: "The source"})
+@sources_router.route("", ["POST"], summary="Create a webhook source", body=m.WebhookSourceCreate,
+                      responses={201: Reply("The source", m.WebhookSource), 409: "Name taken"})
 def create_source(ctx: RequestContext):
+    ctx.body()  # the labrats checks and unknown fields (m.WebhookSourceCreate)
     fields = source_model.validate(ctx.json_object(), partial=False)
     record = stores.webhook_sources.create(ctx.namespace(query=False), fields["name"], fields,
                                            exists_message=f'webhook source "{fields["name"]}" already exists')
     return source_model.view(record), 201
 
 
-@sources_router.route("/<source_id>", ["GET"], summary="Webhook source detail")
+@sources_router.route("/<source_id>", ["GET"], summary="Webhook source detail",
+                      responses={200: Reply("The source", m.WebhookSource)})
 def get_source(ctx: RequestContext, source_id: str):
     return source_model.view(stores.webhook_sources.require(ctx.namespace(query=False), source_id, SOURCE_NOT_FOUND))
 
 
-@sources_router.route("/<source_id>", ["PATCH"], summary="Update a webhook source")
+@sources_router.route("/<source_id>", ["PATCH"], summary="Update a webhook source", body=m.WebhookSourcePatch,
+                      responses={200: Reply("The source", m.WebhookSource)})
 def patch_source(ctx: RequestContext, source_id: str):
+    ctx.body()  # the labrats checks and unknown fields (m.WebhookSourcePatch)
     fields = source_model.validate(ctx.json_object(), partial=True)
 
     def mutate(doc: dict) -> None:
@@ -83,7 +89,8 @@ def patch_source(ctx: RequestContext, source_id: str):
                                                            not_found_message=SOURCE_NOT_FOUND))
 
 
-@sources_router.route("/<source_id>", ["DELETE"], summary="Delete a webhook source (nothing to tear down)")
+@sources_router.route("/<source_id>", ["DELETE"], summary="Delete a webhook source (nothing to tear down)",
+                      responses={200: Reply("Deleted", m.SourceDeleted)})
 def delete_source(ctx: RequestContext, source_id: str):
     if not stores.webhook_sources.delete(ctx.namespace(query=False), source_id):
         raise NotFound(SOURCE_NOT_FOUND)
@@ -190,7 +197,9 @@ def stats(ctx: RequestContext):
                        "inFlight": max(0, total - finished)}}
 
 
-@stats_router.route("/timeseries", ["GET"], summary="Proxy a range query to PROMETHEUS_URL")
+@stats_router.route("/timeseries", ["GET"], summary="Proxy a range query to PROMETHEUS_URL",
+                    responses={200: "Prometheus' own answer", 502: "Prometheus failed or answered an error",
+                               503: "PROMETHEUS_URL is not configured"})
 def timeseries(ctx: RequestContext):
     from urllib.parse import urlsplit
 
@@ -251,7 +260,7 @@ def logout(ctx: RequestContext):
 
 
 @auth_router.route("/oidc", ["GET"], public=True, summary="Start the OIDC login (state cookie, redirect)",
-                   responses={302: "Redirect to the provider's authorization endpoint"})
+                   responses={302: "Redirect to the provider's authorization endpoint", 503: "OIDC login is not configured"})
 def oidc_start(ctx: RequestContext):
     url, state, nonce = oidc_login.start()
     response = redirect(url)
@@ -282,11 +291,14 @@ def _callback(ctx: RequestContext):
 
 
 @auth_router.route("/oidc/callback", ["GET"], public=True, summary="Exchange the code, set auth_token, redirect",
-                   responses={302: "Redirect to the dashboard with the auth_token cookie"})
+                   responses={302: "Redirect to the dashboard with the auth_token cookie", 401: "Refused by the provider",
+                              503: "OIDC login is not configured"})
 def oidc_callback(ctx: RequestContext):
     return _callback(ctx)
 
 
-@auth_router.route("/callback", ["GET"], public=True, summary="Alias of /api/auth/oidc/callback")
+@auth_router.route("/callback", ["GET"], public=True, summary="Alias of /api/auth/oidc/callback",
+                   responses={302: "Redirect to the dashboard with the auth_token cookie", 401: "Refused by the provider",
+                              503: "OIDC login is not configured"})
 def oidc_callback_alias(ctx: RequestContext):
     return _callback(ctx)

@@ -7,8 +7,10 @@ from shared.catalog.stores import agents
 from shared.clock import now_rfc3339
 from shared.errors import Conflict, Invalid, NotFound
 from shared.http import RequestContext, Router
+from shared.http.models import Reply
 from shared.jobs import agents as model
 from shared.jobs import instructions as instruction_model
+from shared.jobs import job_models as m
 from shared.jobs import stores
 from shared.jobs.triggers import all_agents, find_by_trigger, matching
 from shared.store import AlreadyExists
@@ -28,17 +30,16 @@ def _check_trigger_free(namespace: str, trigger: str, owner: str | None) -> None
 
 
 # -- agents --------------------------------------------------------------------------------
-@agents_router.route("", ["GET"], summary="List agents")
+@agents_router.route("", ["GET"], summary="List agents", responses={200: Reply("The agents", m.LabratsAgentList)})
 def list_agents(ctx: RequestContext):
     return [model.view(r) for r in all_agents(ctx.namespace(query=False))]
 
 
-@agents_router.route("", ["POST"], summary="Create an agent", responses={201: "The agent"})
+@agents_router.route("", ["POST"], summary="Create an agent", body=m.LabratsAgentCreate,
+                     responses={201: Reply("The agent", m.LabratsAgent), 409: "Name or triggerName taken"})
 def create_agent(ctx: RequestContext):
+    name = ctx.body().name  # the labrats checks and unknown fields (m.LabratsAgentCreate)
     body = ctx.json_object()
-    name = body.get("name")
-    if not isinstance(name, str) or not name:
-        raise Invalid("name is required")
     fields = model.validate_fields(body, partial=False)
     doc = model.new_record_doc(name, fields)
     namespace = ctx.namespace(query=False)
@@ -47,7 +48,8 @@ def create_agent(ctx: RequestContext):
     return model.view(record), 201
 
 
-@agents_router.route("/seed", ["POST"], summary="Create the default agents that are missing")
+@agents_router.route("/seed", ["POST"], summary="Create the default agents that are missing",
+                     responses={200: Reply("How many were created", m.Seeded)})
 def seed(ctx: RequestContext):
     namespace = ctx.namespace(query=False)
     seeded = 0
@@ -60,14 +62,16 @@ def seed(ctx: RequestContext):
     return {"seeded": seeded}
 
 
-@agents_router.route("/triggers", ["GET"], summary="Agents whose enabled event triggers match ?source=&event=")
+@agents_router.route("/triggers", ["GET"], summary="Agents whose enabled event triggers match ?source=&event=",
+                     query=m.TriggerQuery, responses={200: Reply("The matching agents", m.LabratsAgentList)})
 def triggers(ctx: RequestContext):
-    source = ctx.args.get("source") or None
-    event = ctx.args.get("event") or None
+    q = ctx.query()
+    source, event = q.source or None, q.event or None
     return [model.view(agent) for agent, _ in matching(ctx.namespace(query=False), source, event)]
 
 
-@agents_router.route("/by-trigger/<trigger_name>", ["GET"], summary="Find an agent by trigger name")
+@agents_router.route("/by-trigger/<trigger_name>", ["GET"], summary="Find an agent by trigger name",
+                     responses={200: Reply("The agent", m.LabratsAgent)})
 def by_trigger(ctx: RequestContext, trigger_name: str):
     record = find_by_trigger(ctx.namespace(query=False), trigger_name)
     if record is None:
@@ -75,14 +79,17 @@ def by_trigger(ctx: RequestContext, trigger_name: str):
     return model.view(record)
 
 
-@agents_router.route("/<agent_id>", ["GET"], summary="Agent detail")
+@agents_router.route("/<agent_id>", ["GET"], summary="Agent detail", responses={200: Reply("The agent", m.LabratsAgent)})
 def get_agent(ctx: RequestContext, agent_id: str):
     return model.view(agents.require(ctx.namespace(query=False), agent_id, AGENT_NOT_FOUND))
 
 
-@agents_router.route("/<agent_id>", ["PATCH"], summary="Update any subset of an agent's fields")
+@agents_router.route("/<agent_id>", ["PATCH"], summary="Update any subset of an agent's fields",
+                     body=m.LabratsAgentPatch, responses={200: Reply("The agent", m.LabratsAgent),
+                                                          409: "triggerName taken"})
 def patch_agent(ctx: RequestContext, agent_id: str):
     namespace = ctx.namespace(query=False)
+    ctx.body()  # the labrats checks and unknown fields (m.LabratsAgentPatch)
     fields = model.validate_fields(ctx.json_object(), partial=True)
     agents.require(namespace, agent_id, AGENT_NOT_FOUND)
     if "triggerName" in fields:
@@ -92,7 +99,7 @@ def patch_agent(ctx: RequestContext, agent_id: str):
     return model.view(record)
 
 
-@agents_router.route("/<agent_id>", ["DELETE"], summary="Delete an agent")
+@agents_router.route("/<agent_id>", ["DELETE"], summary="Delete an agent", responses={200: Reply("Deleted", m.Deleted)})
 def delete_agent(ctx: RequestContext, agent_id: str):
     if not agents.delete(ctx.namespace(query=False), agent_id):
         raise NotFound(AGENT_NOT_FOUND)
@@ -100,7 +107,8 @@ def delete_agent(ctx: RequestContext, agent_id: str):
 
 
 @agents_router.route("/<agent_id>/instructions", ["GET"],
-                     summary="Resolved instructions: globals by priority, then the agent's locals")
+                     summary="Resolved instructions: globals by priority, then the agent's locals",
+                     responses={200: Reply("The instructions, in the order they apply", m.InstructionList)})
 def agent_instructions(ctx: RequestContext, agent_id: str):
     namespace = ctx.namespace(query=False)
     record = agents.require(namespace, agent_id, AGENT_NOT_FOUND)
@@ -108,9 +116,10 @@ def agent_instructions(ctx: RequestContext, agent_id: str):
 
 
 # -- instructions --------------------------------------------------------------------------
-@instructions_router.route("", ["GET"], summary="List instructions (?scope=global|local)")
+@instructions_router.route("", ["GET"], summary="List instructions (?scope=global|local)", query=m.InstructionQuery,
+                           responses={200: Reply("The instructions", m.InstructionList)})
 def list_instructions(ctx: RequestContext):
-    scope = ctx.args.get("scope")
+    scope = ctx.query().scope
     if scope not in (None, "", "global", "local"):
         raise Invalid("scope must be global or local")
     records = instruction_model.all_instructions(ctx.namespace(query=False))
@@ -118,8 +127,10 @@ def list_instructions(ctx: RequestContext):
     return [v for v in views if not scope or v["scope"] == scope]
 
 
-@instructions_router.route("", ["POST"], summary="Create an instruction", responses={201: "The instruction"})
+@instructions_router.route("", ["POST"], summary="Create an instruction", body=m.InstructionCreate,
+                           responses={201: Reply("The instruction", m.Instruction), 409: "Name taken"})
 def create_instruction(ctx: RequestContext):
+    ctx.body()  # the labrats checks and unknown fields (m.InstructionCreate)
     fields = instruction_model.validate(ctx.json_object(), partial=False)
     name = fields.pop("name")
     record = stores.instructions.create(ctx.namespace(query=False), name, fields,
@@ -127,14 +138,17 @@ def create_instruction(ctx: RequestContext):
     return instruction_model.view(record), 201
 
 
-@instructions_router.route("/<instruction_id>", ["GET"], summary="Instruction detail")
+@instructions_router.route("/<instruction_id>", ["GET"], summary="Instruction detail",
+                           responses={200: Reply("The instruction", m.Instruction)})
 def get_instruction(ctx: RequestContext, instruction_id: str):
     return instruction_model.view(stores.instructions.require(ctx.namespace(query=False), instruction_id,
                                                               INSTRUCTION_NOT_FOUND))
 
 
-@instructions_router.route("/<instruction_id>", ["PATCH"], summary="Update an instruction")
+@instructions_router.route("/<instruction_id>", ["PATCH"], summary="Update an instruction", body=m.InstructionPatch,
+                           responses={200: Reply("The instruction", m.Instruction)})
 def patch_instruction(ctx: RequestContext, instruction_id: str):
+    ctx.body()  # the labrats checks and unknown fields (m.InstructionPatch)
     fields = instruction_model.validate(ctx.json_object(), partial=True)
 
     def mutate(doc: dict) -> None:
@@ -146,7 +160,8 @@ def patch_instruction(ctx: RequestContext, instruction_id: str):
     return instruction_model.view(record)
 
 
-@instructions_router.route("/<instruction_id>", ["DELETE"], summary="Delete an instruction")
+@instructions_router.route("/<instruction_id>", ["DELETE"], summary="Delete an instruction",
+                           responses={200: Reply("Deleted", m.Deleted)})
 def delete_instruction(ctx: RequestContext, instruction_id: str):
     if not stores.instructions.delete(ctx.namespace(query=False), instruction_id):
         raise NotFound(INSTRUCTION_NOT_FOUND)

@@ -15,8 +15,11 @@ from shared.auth.api_keys import authenticate_api_key
 from shared.auth.namespaces import resolve_namespace
 from shared.config import get_settings
 from shared.errors import Conflict, Invalid, NotFound, Unauthorized
+from shared.github.models import GITHUB_HEADERS, GitHubPayload
 from shared.http import RequestContext, Router
 from shared.http.body import parse_json
+from shared.http.models import Reply, validate
+from shared.jobs import job_models as m
 from shared.jobs import stores
 from shared.jobs.sources import is_source_name
 from shared.jobs.triggers import start_from_event, system_principal
@@ -26,15 +29,11 @@ events_router = Router("/api/events", dialect="simple", tag="labrats events", au
 github_router = Router("/api/webhooks", dialect="simple", tag="labrats webhooks")
 
 
-@events_router.route("/ingest", ["POST"], summary="Start one job per agent whose enabled trigger matches")
+@events_router.route("/ingest", ["POST"], summary="Start one job per agent whose enabled trigger matches",
+                     body=m.EventIngest, responses={200: Reply("The jobs started", m.StartedJobs)})
 def ingest(ctx: RequestContext):
-    body = ctx.json_object()
-    for key in ("source", "event"):
-        if not isinstance(body.get(key), str) or not body[key]:
-            raise Invalid(f"{key} is required")
-    payload = body.get("payload", {})
-    if payload is not None and not isinstance(payload, dict):
-        raise Invalid("payload must be an object")
+    request = ctx.body()
+    body, payload = {"source": request.source, "event": request.event}, request.payload
     principal = ctx.require_principal()
     namespace = resolve_namespace(principal, None)
     # An ingested event named after an enabled webhook source gets that source's job settings.
@@ -67,7 +66,10 @@ def _verified_source(namespace: str, name: str | None, body: bytes, header: str)
     raise Unauthorized("invalid signature")
 
 
-@github_router.route("/github", ["POST"], public=True, summary="GitHub webhook receiver (HMAC-verified)")
+@github_router.route("/github", ["POST"], public=True, summary="GitHub webhook receiver (HMAC-verified)",
+                     body=GitHubPayload, query=m.GitHubSourceQuery, headers=GITHUB_HEADERS, responses={
+                         200: Reply("The jobs started (`duplicate: true` for a delivery seen before)", m.StartedJobs),
+                         401: "Missing or bad signature", 404: "Unknown ?source=", 409: "Delivery in progress"})
 def github(ctx: RequestContext):
     headers = ctx.request.headers
     signature = headers.get("X-Hub-Signature-256")
@@ -75,7 +77,7 @@ def github(ctx: RequestContext):
         raise Unauthorized("missing X-Hub-Signature-256 header")
     namespace = get_settings().default_namespace
     raw = ctx.request.get_data(cache=True)
-    source = _verified_source(namespace, ctx.args.get("source") or None, raw, signature)
+    source = _verified_source(namespace, ctx.query().source or None, raw, signature)
     event = headers.get("X-GitHub-Event")
     if not event:
         raise Invalid("missing X-GitHub-Event header")
@@ -85,6 +87,7 @@ def github(ctx: RequestContext):
         raise Invalid("invalid JSON payload") from None
     if not isinstance(payload, dict):
         raise Invalid("invalid JSON payload")
+    validate(GitHubPayload, payload)
     action = payload.get("action")
     normalized = f"{event}.{action}" if isinstance(action, str) and action else event
     if event == "ping":

@@ -8,7 +8,9 @@ from shared.auth.api_keys import authenticate_dashboard
 from shared.errors import Invalid, NotFound
 from shared.executor.workspace_inputs import check_references
 from shared.http import RequestContext, Router, json_response
+from shared.http.models import Reply
 from shared.http.sse import Progress, follow, frame, sse_response
+from shared.jobs import job_models as m
 from shared.jobs import stores
 from shared.jobs.model import (
     STATUS,
@@ -20,7 +22,7 @@ from shared.jobs.model import (
     status_of,
 )
 from shared.jobs.results import live_log_lines, log_lines, read_result
-from shared.jobs.submit import create_job, validate_submission
+from shared.jobs.submit import create_job
 from shared.redact import redact
 from shared.store import Record, counters
 from shared.tasks.lifecycle import announce, transition
@@ -42,8 +44,7 @@ def require_job(namespace: str, job_id: str) -> Record:
     return record
 
 
-def _int_arg(ctx: RequestContext, name: str, default: int) -> int:
-    raw = ctx.args.get(name)
+def _int_arg(raw: str | None, name: str, default: int) -> int:
     if raw in (None, ""):
         return default
     try:
@@ -52,22 +53,25 @@ def _int_arg(ctx: RequestContext, name: str, default: int) -> int:
         raise Invalid(f"{name} must be an integer") from None
 
 
-@router.route("/submit", ["POST"], summary="Submit a job", responses={201: "{jobId, source, type}"})
+@router.route("/submit", ["POST"], summary="Submit a job", body=m.JobSubmission,
+              responses={201: Reply("The job's id", m.JobSubmitted)})
 def submit(ctx: RequestContext):
-    job = validate_submission(ctx.json_object())
+    job = ctx.body().job()
     check_references(ctx.namespace(query=False), job["workspaceUploads"])  # before any write: a bad reference stores nothing
     record = create_job(job, ctx.require_principal())
     return {"jobId": record.name, "source": job["source"], "type": job["type"]}, 201
 
 
-@router.route("", ["GET"], summary="List jobs (newest first; page, limit 1-100, chainId)")
+@router.route("", ["GET"], summary="List jobs (newest first; page, limit 1-100, chainId)", query=m.JobListQuery,
+              responses={200: Reply("A page of jobs", m.JobList)})
 def list_jobs(ctx: RequestContext):
     namespace = ctx.namespace(query=False)
-    page = max(1, _int_arg(ctx, "page", 1))
+    q = ctx.query()
+    page = max(1, _int_arg(q.page, "page", 1))
     if page > MAX_PAGE:  # skipping costs O(page × limit) reads: bound the work of one request
         raise Invalid(f"page must be at most {MAX_PAGE}")
-    limit = min(100, max(1, _int_arg(ctx, "limit", 20)))
-    chain_id = ctx.args.get("chainId")
+    limit = min(100, max(1, _int_arg(q.limit, "limit", 20)))
+    chain_id = q.chainId
     skip = (page - 1) * limit
     if chain_id:
         entries, _ = stores.chain_index.list_page(f"{namespace}/{chain_id}", limit=None)
@@ -85,13 +89,15 @@ def list_jobs(ctx: RequestContext):
     return redact({"jobs": items, "page": page, "limit": limit, "total": total})
 
 
-@router.route("/<job_id>", ["GET"], summary="Job detail")
+@router.route("/<job_id>", ["GET"], summary="Job detail", responses={200: Reply("The job", m.JobDetail)})
 def get_job(ctx: RequestContext, job_id: str):
     record = require_job(ctx.namespace(query=False), job_id)
     return redact(detail(record, read_result(record), log_lines(record)))
 
 
-@router.route("/<job_id>/logs", ["GET"], streaming=True, summary="Job logs (SSE)")
+@router.route("/<job_id>/logs", ["GET"], streaming=True, summary="Job logs (SSE)", responses={200: Reply(
+    "`data:` frames without an event name: `{\"log\": line}` per log line, then `{\"done\": true, \"status\": …}`",
+    media="text/event-stream", events={"message": m.JobLogFrame})})
 def job_logs(ctx: RequestContext, job_id: str):
     namespace = ctx.namespace(query=False)
     require_job(namespace, job_id)
@@ -125,7 +131,8 @@ def _age_seconds(record: Record) -> float:
     return (datetime.now(UTC) - stamp).total_seconds()
 
 
-@router.route("/<job_id>/retry", ["POST"], summary="Retry a failed job")
+@router.route("/<job_id>/retry", ["POST"], summary="Retry a failed job",
+              responses={200: Reply("Waiting again", m.JobState), 400: "Not failed, or a stale embedded token"})
 def retry(ctx: RequestContext, job_id: str):
     namespace = ctx.namespace(query=False)
     record = require_job(namespace, job_id)
@@ -149,7 +156,8 @@ def retry(ctx: RequestContext, job_id: str):
     return {"jobId": job_id, "status": "waiting"}
 
 
-@router.route("/<job_id>/cancel", ["POST"], summary="Cancel a waiting or active job")
+@router.route("/<job_id>/cancel", ["POST"], summary="Cancel a waiting or active job",
+              responses={200: Reply("Cancelled", m.JobState), 400: "Already finished"})
 def cancel(ctx: RequestContext, job_id: str):
     namespace = ctx.namespace(query=False)
     record = require_job(namespace, job_id)

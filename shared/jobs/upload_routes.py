@@ -114,7 +114,8 @@ def _scan_view(namespace: str, job_name: str, cached: bool) -> dict:
 
 
 @models_router.route("/scan", ["POST"], summary="Scan the models PVC with a Kubernetes Job (30-second cache)",
-                     responses={202: "{job, cached, status, files}"})
+                     responses={200: "{job, cached, status, files}: a scan of the last 30 seconds",
+                                202: "{job, cached, status, files}: a new scan Job"})
 def scan_models(ctx: RequestContext):
     import time
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.errors import Invalid
-from shared.http.models import QueryModel, StrictModel
+from shared.http.models import NamespaceQuery, StrictModel
 from shared.http.params import limit_param
 from shared.memory import memories, proposals
 from shared.memory.common import bool_param, normalize_tags, optional_string, reject_server_fields
@@ -133,10 +133,6 @@ class ListMetadata(BaseModel):
 class MemoryList(BaseModel):
     items: list[Memory]
     metadata: ListMetadata
-
-
-class NamespaceQuery(QueryModel):
-    namespace: str | None = Field(None, description="The namespace; default: the caller's")
 
 
 class MemoryGetQuery(NamespaceQuery):

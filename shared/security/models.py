@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shared.errors import Invalid
-from shared.http.models import QueryModel, StrictModel
+from shared.http.models import NamespaceQuery, StrictModel
 from shared.http.params import limit_param
 
 
@@ -55,10 +55,6 @@ class RepositoryScanBody(BaseModel):
     namespace: str | None = None
     metadata: Metadata | None = None
     spec: RepositoryScanSpec
-
-
-class NamespaceQuery(QueryModel):
-    namespace: str | None = Field(None, description="The namespace; default: the caller's")
 
 
 class PageQuery(NamespaceQuery):

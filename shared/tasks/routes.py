@@ -12,12 +12,14 @@ from shared.config import get_settings
 from shared.errors import Conflict, Invalid, NotFound
 from shared.executor.factory import job_output
 from shared.http import RequestContext, Router
-from shared.http.params import parse_limit, parse_sequence
+from shared.http.models import Header, NamespaceQuery, Reply
+from shared.http.params import parse_sequence
 from shared.http.sse import Progress, follow, frame, sse_response
 from shared.models.phases import TERMINAL_PHASES
 from shared.store import Record
 from shared.store.blobs import delete_blob, get_blob
 from shared.store.objects import get_together
+from shared.tasks import models as m
 from shared.tasks.feed import read_feed
 from shared.tasks.lifecycle import announce
 from shared.tasks.plans import plan_state, plan_summary
@@ -50,30 +52,38 @@ def _finished(record: Record | None) -> bool:
     return status.get("phase") in TERMINAL_PHASES and not status.get("nextRetryTime")
 
 
-@router.route("", ["POST"], summary="Create a task", responses={201: "The created Task", 409: "Duplicate"})
+def _page(q: m.TaskListQuery) -> tuple[int | None, str | None]:
+    token = q.continue_ or None
+    if q.limit is None and token:
+        raise Invalid("continue is not allowed with limit=0")
+    return q.limit, token
+
+
+@router.route("", ["POST"], summary="Create a task", body=m.TaskCreate, query=NamespaceQuery,
+              responses={201: Reply("The created Task", m.Task), 403: "Not allowed to create tasks there",
+                         409: "Duplicate"})
 def create_task(ctx: RequestContext):
-    raw = ctx.request.get_data(cache=True)
-    body = ctx.json(message="invalid request body") if raw.strip() else None
-    record = create_task_record(body, ctx.require_principal(), namespace_hint=ctx.args.get("namespace"))
+    # Validated with m.TaskCreate by the service (every entry point creates through it), in Orka's order.
+    record = create_task_record(ctx.json_object(), ctx.require_principal(), namespace_hint=ctx.query().namespace)
     return task_view(record), 201
 
 
-@router.route("", ["GET"], summary="List tasks (paginated, labelSelector)")
+@router.route("", ["GET"], summary="List tasks (paginated, labelSelector)", query=m.TaskListQuery,
+              responses={200: Reply("A page of Tasks", m.TaskList)})
 def list_tasks(ctx: RequestContext):
-    limit = parse_limit(ctx.args, default=100, maximum=500, zero_means_all=True)
-    token = ctx.args.get("continue") or None
-    if limit is None and token:
-        raise Invalid("continue is not allowed with limit=0")
-    requirements = parse_selector(ctx.args.get("labelSelector"))
-    namespace = ctx.namespace()
+    q = ctx.query()
+    limit, token = _page(q)
+    requirements = parse_selector(q.labelSelector)
+    namespace = ctx.namespace(q.namespace)
     records, next_token = list_matching(tasks, namespace, requirements, limit=limit, cursor=token)
     metadata = {"continue": next_token} if next_token else {}
     return {"items": task_views(records), "metadata": metadata}
 
 
-@router.route("/<name>", ["GET"], summary="Get task details")
+@router.route("/<name>", ["GET"], summary="Get task details", query=NamespaceQuery,
+              responses={200: Reply("The Task, with its plan summary when it has one", m.Task)})
 def get_task(ctx: RequestContext, name: str):
-    namespace = ctx.namespace()
+    namespace = ctx.namespace(ctx.query().namespace)
     record, plan = get_together((tasks, namespace, name), (plans, namespace, name))
     if record is None:
         raise NotFound(TASK_NOT_FOUND)
@@ -83,9 +93,10 @@ def get_task(ctx: RequestContext, name: str):
     return view
 
 
-@router.route("/<name>", ["DELETE"], summary="Cancel/delete task")
+@router.route("/<name>", ["DELETE"], summary="Cancel/delete task", query=NamespaceQuery,
+              responses={204: "Deleted"})
 def delete_task(ctx: RequestContext, name: str):
-    namespace = ctx.namespace()
+    namespace = ctx.namespace(ctx.query().namespace)
     record = tasks.require(namespace, name, TASK_NOT_FOUND)
     if not tasks.delete(namespace, name, expected_version=record.version):
         raise NotFound(TASK_NOT_FOUND)
@@ -102,13 +113,11 @@ def delete_task(ctx: RequestContext, name: str):
 
 
 @router.route("/<name>/cancel", ["POST"], summary="Cancel a task, keeping its record (Shoal extension)",
-              responses={200: "The cancelled Task", 409: "Already finished"})
+              body=m.TaskCancel, query=NamespaceQuery,
+              responses={200: Reply("The cancelled Task", m.Task), 409: "Already finished"})
 def cancel(ctx: RequestContext, name: str):
-    namespace = ctx.namespace()
-    body = ctx.json_object(allow_empty=True)
-    reason = body.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise Invalid("reason must be a string")
+    namespace = ctx.namespace(ctx.query().namespace)
+    reason = ctx.body(allow_empty=True).reason
     tasks.require(namespace, name, TASK_NOT_FOUND)
     moved = cancel_task(namespace, name, reason)
     record = tasks.require(namespace, name, TASK_NOT_FOUND)
@@ -117,18 +126,21 @@ def cancel(ctx: RequestContext, name: str):
     return task_view(record)
 
 
-@router.route("/<name>/result", ["GET"], summary="Get task result")
+@router.route("/<name>/result", ["GET"], summary="Get task result", query=NamespaceQuery,
+              responses={200: Reply("The result, once status.resultRef.available", m.TaskResult),
+                         404: "Unknown task, or no result yet"})
 def get_result(ctx: RequestContext, name: str):
-    namespace = ctx.namespace()
+    namespace = ctx.namespace(ctx.query().namespace)
     text = result_text(tasks.require(namespace, name, TASK_NOT_FOUND))
     if text is None:
         raise NotFound("task has no result")
     return {"result": text}
 
 
-@router.route("/<name>/plan", ["GET"], summary="Get task plan")
+@router.route("/<name>/plan", ["GET"], summary="Get task plan", query=NamespaceQuery,
+              responses={200: Reply("Orka's PlanState (PascalCase keys)", m.PlanState), 404: "Unknown task, or no plan"})
 def get_plan(ctx: RequestContext, name: str):
-    namespace = ctx.namespace()
+    namespace = ctx.namespace(ctx.query().namespace)
     tasks.require(namespace, name, TASK_NOT_FOUND)
     plan = plans.get(namespace, name)
     if plan is None:
@@ -148,12 +160,19 @@ def _current_logs(record: Record) -> str:
     return job_output(record)
 
 
-@router.route("/<name>/logs", ["GET"], summary="Task logs (`?follow=true` streams SSE)", streaming=True)
+_LOGS = Reply("`{\"logs\": …}` (application/json); with `?follow=true` a stream of `data:` frames, one log "
+              "line each (no event name), ending when the task finishes", m.TaskLogs, media="text/event-stream",
+              events={"message": None})
+
+
+@router.route("/<name>/logs", ["GET"], summary="Task logs (`?follow=true` streams SSE)", streaming=True,
+              query=m.TaskLogsQuery, responses={200: _LOGS, 404: "Unknown task, or no job yet"})
 def get_logs(ctx: RequestContext, name: str):
-    namespace = ctx.namespace()
+    q = ctx.query()
+    namespace = ctx.namespace(q.namespace)
     record = tasks.require(namespace, name, TASK_NOT_FOUND)
     text = _current_logs(record)
-    if ctx.args.get("follow") != "true":
+    if q.follow != "true":
         return {"logs": text}
     settings = get_settings()
     initial = text.splitlines()
@@ -183,17 +202,21 @@ def _artifact_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: doc.get(k) for k in ("filename", "contentType", "size", "createdAt")}
 
 
-@router.route("/<name>/artifacts", ["GET"], summary="List task artifacts")
+@router.route("/<name>/artifacts", ["GET"], summary="List task artifacts", query=NamespaceQuery,
+              responses={200: Reply("The artifacts' metadata", m.TaskArtifactList)})
 def list_artifacts(ctx: RequestContext, name: str):
-    namespace = ctx.namespace()
+    namespace = ctx.namespace(ctx.query().namespace)
     tasks.require(namespace, name, TASK_NOT_FOUND)
     found, _ = artifacts.list_page(child_partition(namespace, name), limit=None)
     return {"artifacts": [_artifact_view(a.doc) for a in found]}
 
 
-@router.route("/<name>/artifacts/<filename>", ["GET"], summary="Download a task artifact (raw bytes)")
+@router.route("/<name>/artifacts/<filename>", ["GET"], summary="Download a task artifact (raw bytes)",
+              query=NamespaceQuery, responses={200: Reply(
+                  "The artifact's bytes, in its stored content type, with Content-Disposition: attachment",
+                  schema={"type": "string", "format": "binary"}, media="*/*"), 404: "Unknown task or artifact"})
 def download_artifact(ctx: RequestContext, name: str, filename: str):
-    namespace = ctx.namespace()
+    namespace = ctx.namespace(ctx.query().namespace)
     tasks.require(namespace, name, TASK_NOT_FOUND)
     meta = artifacts.get(child_partition(namespace, name), filename)
     data = get_blob(artifact_key(namespace, name, filename)) if meta else None
@@ -206,13 +229,12 @@ def download_artifact(ctx: RequestContext, name: str, filename: str):
 
 
 # -- children ------------------------------------------------------------------------------------
-@router.route("/<name>/children", ["GET"], summary="Get child tasks (labelled orka.ai/parent-task)")
+@router.route("/<name>/children", ["GET"], summary="Get child tasks (labelled orka.ai/parent-task)",
+              query=m.TaskListQuery, responses={200: Reply("A page of child Tasks", m.TaskList)})
 def list_children(ctx: RequestContext, name: str):
-    limit = parse_limit(ctx.args, default=100, maximum=500, zero_means_all=True)
-    token = ctx.args.get("continue") or None
-    if limit is None and token:
-        raise Invalid("continue is not allowed with limit=0")
-    namespace = ctx.namespace()
+    q = ctx.query()
+    limit, token = _page(q)
+    namespace = ctx.namespace(q.namespace)
     entries, next_token = children.list_page(child_partition(namespace, name), limit=limit, cursor=token)
     found = [tasks.get(namespace, entry.name) for entry in entries]
     # (None: the index entry of a child deleted a moment ago)
@@ -222,11 +244,16 @@ def list_children(ctx: RequestContext, name: str):
 
 # -- stream --------------------------------------------------------------------------------------
 @router.route("/<name>/stream", ["GET"], summary="Task events as SSE (id: lines, heartbeats, Last-Event-ID)",
-              streaming=True)
+              streaming=True, query=m.TaskStreamQuery,
+              headers=[Header("Last-Event-ID", "Resume after this event id (a sequence number)")],
+              responses={200: Reply("The task's events from the start (or after Last-Event-ID), each with an `id:`; "
+                                    "`: heartbeat` comments while idle; ends after task.finished or task.deleted",
+                                    media="text/event-stream", events=m.STREAM_EVENTS)})
 def stream(ctx: RequestContext, name: str):
-    namespace = ctx.namespace()
+    q = ctx.query()
+    namespace = ctx.namespace(q.namespace)
     tasks.require(namespace, name, TASK_NOT_FOUND)
-    raw_after = ctx.request.headers.get("Last-Event-ID") or ctx.args.get("after") or "0"
+    raw_after = ctx.request.headers.get("Last-Event-ID") or q.after or "0"
     start = parse_sequence(raw_after, f"invalid Last-Event-ID: {raw_after}")
     settings = get_settings()
 

@@ -35,9 +35,8 @@ def create_task(body: Any, principal: Principal, *, namespace_hint: str | None =
     `server_labels`/`server_annotations` are stamped by the caller's code (e.g. the chat
     orchestrator's `orka.ai/*` labels) after validation, so clients can never set them.
     """
-    from shared.tasks.validation import build_task, reject_server_stamped  # pydantic: first create pays
+    from shared.tasks.validation import build_task  # pydantic: first create pays
 
-    reject_server_stamped(body)
     explicit_ns, doc = build_task(body, namespace_hint=namespace_hint, allow_git_credentials=allow_git_credentials)
     namespace = resolve_namespace(principal, explicit_ns)
     # Step 7: whoever calls (REST, chat tools, compat tools, triggers) needs `create tasks` there.

@@ -1,7 +1,9 @@
 """Turn a `POST /api/v1/tasks` body into a Task document, in Orka's check order.
 
 1. requestedBy/transaction keys (any case, in a `spec` key of any case too) → 400, top level first
-2. bad JSON (or a body of the wrong shape) → 400 "invalid request body"
+2. bad JSON or a body that is not an object → 400 "invalid request body"; a body that does not fit
+   `shared.tasks.models.TaskCreate` → 400 naming the field (`spec.timeout: expected a duration like
+   "30m"`, `spec.retries: unknown field`: unknown fields are rejected, never stored).
    The spec is `spec` with the flat fields sent beside it laid over it, as Orka's
    applyFlatTaskRequest does (so `{"spec": {...}, "schedule": "..."}` keeps the schedule); for
    `type: ai`, `spec.ai.prompt` stands in for a missing `spec.prompt` (Orka's worker reads either).
@@ -19,77 +21,46 @@ import re
 import uuid
 from typing import Any
 
-from pydantic import ValidationError
-
 from shared.clock import now_rfc3339
 from shared.duration import parse_go_duration
 from shared.errors import Invalid
-from shared.http.params import string_map
-from shared.models.task import TASK_TYPES, TaskSpec, TaskStatus
+from shared.http.models import validate
+from shared.models.task import TaskStatus
+from shared.tasks.models import TASK_TYPES, TaskCreate, TaskSpecFields
 from shared.tasks.spec_checks import check_spec
 
-SERVER_STAMPED = {"requestedby": "requestedBy", "transaction": "transaction"}
 RESERVED_PREFIX = "orka.ai/"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-# Flat fields copied into spec when the client does not send `spec`.
-FLAT_FIELDS = ("type", "prompt", "agentRef", "image", "command", "args", "env", "timeout", "priority",
-               "retryPolicy", "webhookURL", "sessionRef", "ai", "agentRuntime", "workspace", "schedule",
-               "timeZone", "concurrencyPolicy", "suspend", "execution", "maxTurns", "tools", "skills")
-
-
-def reject_server_stamped(body: Any) -> None:
-    """Step 1: clients may never send the fields the server stamps from verified identity."""
-    if not isinstance(body, dict):
-        return
-    for key in body:
-        if key.lower() in SERVER_STAMPED:
-            raise Invalid(f"{SERVER_STAMPED[key.lower()]} cannot be set by clients")
-    # Orka decodes JSON keys case-insensitively: `{"Spec": {"RequestedBy": …}}` is a spec too.
-    for key, spec in body.items():
-        if key.lower() != "spec" or not isinstance(spec, dict):
-            continue
-        for inner in spec:
-            if inner.lower() in SERVER_STAMPED:
-                raise Invalid(f"spec.{SERVER_STAMPED[inner.lower()]} cannot be set by clients")
+# The spec fields a client may send flat, beside `name` (every field of TaskSpecFields).
+FLAT_FIELDS = tuple(TaskSpecFields.model_fields)
 
 
 def build_task(body: Any, *, namespace_hint: str | None = None,
                allow_git_credentials: bool = False) -> tuple[str | None, dict[str, Any]]:
-    """(explicit namespace or None, task document without namespace) — steps 2 to 6.
+    """(explicit namespace or None, task document without namespace) — steps 1 to 6.
 
     `allow_git_credentials`: only for labrats jobs, whose spec lets a clone URL carry a token.
     """
     if not isinstance(body, dict):
         raise Invalid("invalid request body")
-    metadata = body.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise Invalid("invalid request body")
-    name = body.get("name") or metadata.get("name")
-    namespace = body.get("namespace") or metadata.get("namespace") or namespace_hint
-    if (name is not None and not isinstance(name, str)) or (namespace is not None and not isinstance(namespace, str)):
-        raise Invalid("invalid request body")
-    labels = {**string_map(metadata.get("labels")), **string_map(body.get("labels"))}
-    annotations = {**string_map(metadata.get("annotations")), **string_map(body.get("annotations"))}
+    request: TaskCreate = validate(TaskCreate, body)
+    metadata = request.metadata
+    name = request.name or (metadata.name if metadata else None)
+    namespace = request.namespace or (metadata.namespace if metadata else None) or namespace_hint
+    labels = {**((metadata.labels if metadata else None) or {}), **(request.labels or {})}
+    annotations = {**((metadata.annotations if metadata else None) or {}), **(request.annotations or {})}
 
-    raw_spec = body.get("spec")
-    if raw_spec is None:
-        raw_spec = {k: body[k] for k in FLAT_FIELDS if k in body}
-    elif isinstance(raw_spec, dict):
+    flat = request.model_dump(include=set(FLAT_FIELDS), exclude_unset=True)
+    if request.spec is None:
+        raw_spec = flat
+    else:
         # Flat fields beside a spec override it (Orka ignores empty ones): nothing the client sent is dropped.
-        raw_spec = {**raw_spec, **{k: body[k] for k in FLAT_FIELDS if body.get(k) not in (None, "")}}
-    if not isinstance(raw_spec, dict):
-        raise Invalid("invalid request body")
+        raw_spec = {**request.spec.model_dump(exclude_unset=True),
+                    **{k: v for k, v in flat.items() if v not in (None, "")}}
     ai = raw_spec.get("ai")
     if isinstance(ai, dict) and not raw_spec.get("prompt") and isinstance(ai.get("prompt"), str) and ai["prompt"]:
         raw_spec = {**raw_spec, "prompt": ai["prompt"]}  # what the worker reads; `ai` is kept as sent
-    try:
-        spec = TaskSpec.model_validate(raw_spec)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        if where == "priority" and first["type"] in ("greater_than_equal", "less_than_equal"):
-            raise Invalid("priority must be between 0 and 1000") from None
-        raise Invalid("invalid request body") from None
+    spec = TaskSpecFields.model_validate(raw_spec)  # validated above, field by field: this only merges
 
     if not name:
         raise Invalid("name is required")
@@ -113,13 +84,14 @@ def build_task(body: Any, *, namespace_hint: str | None = None,
         except ValueError as exc:
             raise Invalid(f"invalid timeout: {exc}") from None
 
-    check_spec(spec.model_dump(exclude_none=True), allow_git_credentials=allow_git_credentials)
+    stored = spec.stored()
+    check_spec(stored, allow_git_credentials=allow_git_credentials)
     if spec.type == "container" and not spec.image:
         raise Invalid("image is required for container tasks")
     if spec.type == "ai" and not spec.prompt:
         raise Invalid("prompt is required for ai tasks")
 
-    return namespace, new_task_document(name, spec.model_dump(exclude_none=True), labels, annotations)
+    return namespace, new_task_document(name, stored, labels, annotations)
 
 
 def new_task_document(name: str, spec: dict[str, Any], labels: dict[str, str],

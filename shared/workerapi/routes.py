@@ -7,7 +7,7 @@ from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
-from shared.models.task import PlanUpdate, StatusReport
+from shared.http.models import Header, Reply
 from shared.models.worker_contract import ATTEMPT_HEADER
 from shared.store import AlreadyExists
 from shared.store.blobs import put_blob
@@ -24,6 +24,7 @@ from shared.tasks.leases import (
 from shared.tasks.lifecycle import announce, set_condition, transition
 from shared.tasks.messages import send, unread
 from shared.tasks.model_tokens import compat_urls, mint
+from shared.tasks.models import PlanState, Task, TaskArtifact, TaskCancel
 from shared.tasks.plans import plan_state
 from shared.tasks.repository import (
     TASK_NOT_FOUND,
@@ -37,11 +38,14 @@ from shared.tasks.repository import (
     tasks,
 )
 from shared.tasks.service import cancel_task, create_task, task_view
+from shared.workerapi import models as m
 from shared.workerapi.transcripts import append_messages, transcript_text
 
 router = Router("/internal/v1", dialect="orka", tag="internal")
-# Request models (pydantic) are imported inside the handlers that use them: a cold function
-# answers its readiness probe without paying for them.
+# The fencing token a worker sends with its reports (shared.tasks.leases).
+ATTEMPT = Header(ATTEMPT_HEADER, "The attempt this worker runs; a report from an attempt that is over is a 409")
+STALE = "stale attempt: the attempt was reclaimed, cancelled or has finished"
+_DONE = {204: "Done"}
 
 
 def _caller_may_write(ctx: RequestContext, namespace: str) -> None:
@@ -61,8 +65,8 @@ def _require_current(ctx: RequestContext, namespace: str, task: str):
     return record, attempt
 
 
-@router.route("/results/<namespace>/<task>", ["POST"], summary="Submit task result (raw bytes)",
-              responses={204: "Stored", 413: "Over 10 MiB"})
+@router.route("/results/<namespace>/<task>", ["POST"], summary="Submit task result (raw bytes)", headers=[ATTEMPT],
+              responses={204: "Stored", 409: STALE, 413: "Over 10 MiB"})
 def post_result(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
     limit = get_settings().max_result_bytes
@@ -93,15 +97,11 @@ def post_result(ctx: RequestContext, namespace: str, task: str):
     return None
 
 
-@router.route("/plans/<namespace>/<task>", ["POST"], summary="Save plan state (snake_case)")
+@router.route("/plans/<namespace>/<task>", ["POST"], summary="Save plan state (snake_case)", body=m.PlanUpdate,
+              headers=[ATTEMPT], responses={204: "Saved", 409: STALE})
 def post_plan(ctx: RequestContext, namespace: str, task: str):
-    from pydantic import ValidationError
-
     _caller_may_write(ctx, namespace)
-    try:
-        update = PlanUpdate.model_validate(ctx.json_object())
-    except ValidationError:
-        raise Invalid("invalid request body") from None
+    update = ctx.body()
     # The task and its plan in one round trip (a worker saves its plan every iteration).
     record, plan = get_together((tasks, namespace, task), (plans, namespace, task))
     if record is None:
@@ -122,7 +122,8 @@ def post_plan(ctx: RequestContext, namespace: str, task: str):
     return None
 
 
-@router.route("/plans/<namespace>/<task>", ["GET"], summary="Get plan state (PascalCase)")
+@router.route("/plans/<namespace>/<task>", ["GET"], summary="Get plan state (PascalCase)",
+              responses={200: Reply("Orka's PlanState", PlanState), 404: "No plan"})
 def get_plan(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
     plan = plans.get(namespace, task)
@@ -132,15 +133,11 @@ def get_plan(ctx: RequestContext, namespace: str, task: str):
 
 
 @router.route("/status/<namespace>/<task>", ["POST"],
-              summary="Report the task's phase from its worker (Shoal extension)")
+              summary="Report the task's phase from its worker (Shoal extension)", body=m.StatusReport,
+              headers=[ATTEMPT], responses={204: "Moved (or already there)", 409: "An illegal move, or " + STALE})
 def post_status(ctx: RequestContext, namespace: str, task: str):
-    from pydantic import ValidationError
-
     _caller_may_write(ctx, namespace)
-    try:
-        report = StatusReport.model_validate(ctx.json_object())
-    except ValidationError:
-        raise Invalid("invalid request body") from None
+    report = ctx.body()
     if report.phase not in ("Running", "Succeeded", "Failed"):
         raise Invalid("phase must be one of Running, Succeeded, Failed")
     attempt = _reported_attempt(ctx)
@@ -172,7 +169,7 @@ def check_filename(filename: str) -> None:
 
 
 @router.route("/artifacts/<namespace>/<task>/<filename>", ["POST"], summary="Upload a task artifact (raw bytes)",
-              responses={201: "Stored", 413: "Over 10 MiB"})
+              responses={201: Reply("The artifact's metadata", TaskArtifact), 413: "Over 10 MiB"})
 def post_artifact(ctx: RequestContext, namespace: str, task: str, filename: str):
     import mimetypes
 
@@ -201,40 +198,35 @@ def post_artifact(ctx: RequestContext, namespace: str, task: str, filename: str)
 
 
 # -- messages ------------------------------------------------------------------------------------
-MESSAGE_FIELDS = ("fromTask", "toTask", "parentTask", "content")
-
-
-@router.route("/messages/<namespace>", ["POST"], summary="Send an inter-agent message (toTask \"*\" broadcasts)")
+@router.route("/messages/<namespace>", ["POST"], summary="Send an inter-agent message (toTask \"*\" broadcasts)",
+              body=m.MessageSend, responses={204: "Sent"})
 def post_message(ctx: RequestContext, namespace: str):
     _caller_may_write(ctx, namespace)
-    body = ctx.json_object()
-    for key in MESSAGE_FIELDS:
-        value = body.get(key)
-        if value is not None and not isinstance(value, str):
-            raise Invalid("invalid request body")
-        if not value:
-            raise Invalid(f"{key} is required")
-    send(namespace, body["fromTask"], body["toTask"], body["parentTask"], body["content"])
+    body = ctx.body()
+    send(namespace, body.fromTask, body.toTask, body.parentTask, body.content)
     return None
 
 
-@router.route("/messages/<namespace>/<task>", ["GET"], summary="Unread messages for a task")
+@router.route("/messages/<namespace>/<task>", ["GET"], summary="Unread messages for a task", query=m.MessagesQuery,
+              responses={200: Reply("The unread messages, oldest first", m.MessageList)})
 def get_messages(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
-    parent = ctx.args.get("parentTask")
-    if not parent:
+    q = ctx.query()
+    if not q.parentTask:
         raise Invalid("parentTask query parameter is required")
-    mark = ctx.args.get("markRead")
-    return unread(namespace, task, parent, mark_read=mark is None or mark == "true")
+    return unread(namespace, task, q.parentTask, mark_read=q.markRead is None or q.markRead == "true")
 
 
 # -- session transcripts ---------------------------------------------------------------------------
-@router.route("/sessions/<namespace>/<name>/transcript", ["GET"], summary="Session transcript (NDJSON)")
+@router.route("/sessions/<namespace>/<name>/transcript", ["GET"], summary="Session transcript (NDJSON)",
+              query=m.TranscriptQuery, responses={
+                  200: Reply("One JSON message per line", media="application/x-ndjson"),
+                  403: "The task does not reference this session"})
 def get_transcript(ctx: RequestContext, namespace: str, name: str):
     from flask import Response
 
     _caller_may_write(ctx, namespace)
-    task_name = ctx.args.get("taskName")
+    task_name = ctx.query().taskName
     if task_name:
         record = tasks.require(namespace, task_name, TASK_NOT_FOUND)
         if (record.doc.get("spec", {}).get("sessionRef") or {}).get("name") != name:
@@ -243,41 +235,32 @@ def get_transcript(ctx: RequestContext, namespace: str, name: str):
 
 
 @router.route("/sessions/<namespace>/<name>/transcript", ["POST"],
-              summary="Append messages to a session transcript (Shoal extension)")
+              summary="Append messages to a session transcript (Shoal extension)", body=m.TranscriptAppend,
+              responses=_DONE)
 def post_transcript(ctx: RequestContext, namespace: str, name: str):
     _caller_may_write(ctx, namespace)
-    body = ctx.json_object()
-    messages, task = body.get("messages"), body.get("taskName") or ""
-    if not isinstance(messages, list) or not all(
-            isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
-        raise Invalid("messages must be a list of objects with a role")
-    if not isinstance(task, str):
-        raise Invalid("taskName must be a string")
-    append_messages(namespace, name, messages, task=task)
+    body = ctx.body()
+    append_messages(namespace, name, [msg.model_dump() for msg in body.messages], task=body.taskName or "")
     return None
 
 
 # -- worker progress and coordination (Shoal extensions: workers reach the platform only here) ---------
-@router.route("/events/<namespace>/<task>", ["POST"], summary="Append worker progress to the task's stream")
+@router.route("/events/<namespace>/<task>", ["POST"], summary="Append worker progress to the task's stream",
+              body=m.WorkerEvent, headers=[ATTEMPT], responses={204: "Appended", 409: STALE})
 def post_event(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
-    body = ctx.json_object()
-    kind, data = body.get("event"), body.get("data", {})
-    if kind not in ("message", "tool_call", "tool_result", "delta", "log") or not isinstance(data, dict):
-        raise Invalid("event must be one of message, tool_call, tool_result, delta, log with object data")
+    body = ctx.body()
     _require_current(ctx, namespace, task)
-    append_feed(namespace, task, kind, data)
+    append_feed(namespace, task, body.event, body.data)
     return None
 
 
 @router.route("/heartbeat/<namespace>/<task>", ["POST"],
               summary="Renew the worker's lease on its task attempt (Shoal extension)",
-              responses={204: "Renewed", 409: "stale attempt: the attempt was reclaimed, cancelled or has finished"})
+              body=m.Heartbeat, headers=[ATTEMPT], responses={204: "Renewed", 409: STALE})
 def post_heartbeat(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
-    body = ctx.json_object(allow_empty=True)
-    attempt = parse_attempt(body.get("attempt"), field="attempt") or parse_attempt(
-        ctx.request.headers.get(ATTEMPT_HEADER))
+    attempt = ctx.body(allow_empty=True).attempt or parse_attempt(ctx.request.headers.get(ATTEMPT_HEADER))
     if attempt is None:
         raise Invalid("attempt is required")
     record = tasks.require(namespace, task, TASK_NOT_FOUND)
@@ -287,7 +270,9 @@ def post_heartbeat(ctx: RequestContext, namespace: str, task: str):
 
 
 @router.route("/tasks/<namespace>/<task>/spec", ["GET"],
-              summary="The task's spec and the agent resolved for its attempt, for its worker (Shoal extension)")
+              summary="The task's spec and the agent resolved for its attempt, for its worker (Shoal extension)",
+              headers=[ATTEMPT], responses={200: Reply("The spec, the resolved Agent and the attempt", m.WorkerTaskSpec),
+                                            409: STALE})
 def get_task_spec(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
     record, _ = _require_current(ctx, namespace, task)
@@ -301,13 +286,11 @@ MAX_DEPTH = 3
 
 
 @router.route("/tasks/<namespace>", ["POST"], summary="Create a child task for a coordinator",
-              responses={201: "The created Task"})
+              body=m.ChildTaskCreate, responses={201: Reply("The created Task", Task), 409: "Duplicate"})
 def post_child_task(ctx: RequestContext, namespace: str):
     _caller_may_write(ctx, namespace)
-    body = ctx.json_object()
-    parent_name = body.pop("parentTask", None)
-    if not parent_name or not isinstance(parent_name, str):
-        raise Invalid("parentTask is required")
+    parent_name = ctx.body().parentTask  # the whole body checked here, the task part again by create_task
+    body = {k: v for k, v in ctx.json_object().items() if k != "parentTask"}
     parent = tasks.require(namespace, parent_name, TASK_NOT_FOUND)
     # Children live beside their parent: the route's namespace wins over any in the body.
     body["namespace"] = namespace
@@ -325,7 +308,8 @@ def post_child_task(ctx: RequestContext, namespace: str):
     return task_view(record), 201
 
 
-@router.route("/tasks/<namespace>/<task>", ["GET"], summary="A task's phase and result, for coordinators")
+@router.route("/tasks/<namespace>/<task>", ["GET"], summary="A task's phase and result, for coordinators",
+              responses={200: Reply("The task's state", m.TaskState)})
 def get_task_state(ctx: RequestContext, namespace: str, task: str):
 
     _caller_may_write(ctx, namespace)
@@ -340,7 +324,7 @@ def get_task_state(ctx: RequestContext, namespace: str, task: str):
 
 @router.route("/tasks/<namespace>/<task>/model-token", ["POST"],
               summary="Mint a task-scoped model token for the task's coding-agent runtime",
-              responses={201: "The token, its expiry and the compat base URLs", 404: "Unknown task",
+              responses={201: Reply("The token, its expiry and the compat base URLs", m.ModelToken), 404: "Unknown task",
                          409: "The task is not running"})
 def post_model_token(ctx: RequestContext, namespace: str, task: str):
     """The runtime's API key for the compat endpoints (docs/auth.md, "Task tokens"): bound to the task's
@@ -350,11 +334,12 @@ def post_model_token(ctx: RequestContext, namespace: str, task: str):
     return {"token": minted.token, "expiresAt": minted.expires_at, **compat_urls()}, 201
 
 
-@router.route("/tasks/<namespace>/<task>/cancel", ["POST"], summary="Cancel a task, for coordinators")
+@router.route("/tasks/<namespace>/<task>/cancel", ["POST"], summary="Cancel a task, for coordinators",
+              body=TaskCancel, responses={200: Reply("Whether it moved, and its phase now", m.CancelOutcome)})
 def post_cancel(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
-    reason = ctx.json_object(allow_empty=True).get("reason")
+    reason = ctx.body(allow_empty=True).reason
     tasks.require(namespace, task, TASK_NOT_FOUND)
-    moved = cancel_task(namespace, task, reason if isinstance(reason, str) else None)
+    moved = cancel_task(namespace, task, reason)
     phase = tasks.require(namespace, task, TASK_NOT_FOUND).doc.get("status", {}).get("phase")
     return {"name": task, "cancelled": moved is not None, "phase": phase}

@@ -24,6 +24,7 @@ from shared.catalog.worker_agent_tools import agent_tools
 from shared.errors import Invalid, NotFound
 from shared.github.tools import ToolFailure, github_tools, task_context
 from shared.http import RequestContext, Router
+from shared.http.models import Reply
 from shared.memory.worker_tools import memory_tools
 from shared.models.worker_contract import (
     AGENT_TOOL_NAMES,
@@ -32,26 +33,18 @@ from shared.models.worker_contract import (
     SERVER_SIDE_WORKER_TOOLS,
 )
 from shared.tasks.repository import TASK_NOT_FOUND, tasks
+from shared.workerapi.models import ToolCall, ToolResult
 
 router = Router("/internal/v1", dialect="orka", tag="internal")
 
 
-
 def _body(ctx: RequestContext) -> tuple[dict[str, Any], str]:
-    body = ctx.json_object()
-    arguments = body.get("arguments", {})
-    if arguments is None:
-        arguments = {}
-    if not isinstance(arguments, dict):
-        raise Invalid("arguments must be an object")
-    task = body.get("taskName") or ""
-    if not isinstance(task, str):
-        raise Invalid("taskName must be a string")
-    return arguments, task
+    body = ctx.body()
+    return body.arguments or {}, body.taskName or ""
 
 
 @router.route("/tools/<namespace>/<tool>/call", ["POST"], summary="Call a catalog Tool for a worker",
-              responses={200: "The tool's result", 404: "Unknown tool"})
+              body=ToolCall, responses={200: Reply("The tool's result", ToolResult), 404: "Unknown tool"})
 def call_catalog_tool(ctx: RequestContext, namespace: str, tool: str):
     require_same_namespace(ctx.require_principal(), namespace)
     arguments, task = _body(ctx)
@@ -91,7 +84,8 @@ def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: st
 
 
 @router.route("/worker-tools/<namespace>/<tool>/call", ["POST"],
-              summary="Call a memory or GitHub worker tool for a task", responses={200: "The tool's result"})
+              summary="Call a memory or GitHub worker tool for a task", body=ToolCall,
+              responses={200: Reply("The tool's result", ToolResult), 404: "Unknown tool or task"})
 def call_worker_tool(ctx: RequestContext, namespace: str, tool: str):
     require_same_namespace(ctx.require_principal(), namespace)
     arguments, task = _body(ctx)

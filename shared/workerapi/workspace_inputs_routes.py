@@ -9,8 +9,10 @@ from shared.auth.namespaces import require_same_namespace
 from shared.errors import NotFound
 from shared.executor import workspace_inputs as ws
 from shared.http import RequestContext, Router
+from shared.http.models import Reply
 from shared.http.params import is_sequence
 from shared.tasks.repository import TASK_NOT_FOUND, tasks
+from shared.workerapi.models import WorkspaceInputs
 
 router = Router("/internal/v1/workspace-inputs", dialect="orka", tag="internal")
 
@@ -20,12 +22,15 @@ def _task(ctx: RequestContext, namespace: str, task: str):
     return tasks.require(namespace, task, TASK_NOT_FOUND)
 
 
-@router.route("/<namespace>/<task>", ["GET"], summary="A task's workspace inputs (paths)")
+@router.route("/<namespace>/<task>", ["GET"], summary="A task's workspace inputs (paths)",
+              responses={200: Reply("The inputs, by index", WorkspaceInputs)})
 def list_inputs(ctx: RequestContext, namespace: str, task: str):
     return {"files": [{"path": e["path"]} for e in ws.inputs(_task(ctx, namespace, task))]}
 
 
-@router.route("/<namespace>/<task>/<index>", ["GET"], summary="One workspace input's bytes")
+@router.route("/<namespace>/<task>/<index>", ["GET"], summary="One workspace input's bytes",
+              responses={200: Reply("The input's bytes", media="application/octet-stream"),
+                         404: "Unknown task or input"})
 def input_bytes(ctx: RequestContext, namespace: str, task: str, index: str):
     entries = ws.inputs(_task(ctx, namespace, task))
     if not is_sequence(index) or int(index) >= len(entries):

@@ -71,6 +71,10 @@ def test_agent_crud_is_the_shared_agent_record(jobs):
      "eventTriggers[0].next.condition must be one of on-success, on-failure, always"),
     ({"name": "a", "instructions": "x"}, "instructions must be an array of instruction names"),
     ({"name": "a", "enabled": "yes"}, "enabled must be a boolean"),
+    # issue 21: a field the labrats table does not list is refused, naming it (never dropped)
+    ({"name": "a", "triggername": "x"}, "triggername: unknown field"),
+    ({"name": "a", "eventTriggers": [{"source": "github", "events": ["x"], "filter": {}}]},
+     "eventTriggers[0].filter: unknown field"),
 ])
 def test_bad_agents_are_400(jobs, body, message):
     response = jobs.post("/api/agents", headers=AUTH, json=body)

@@ -64,6 +64,10 @@ def test_submit_creates_a_task_with_defaults(jobs, event_sink):
      "config.provider must be one of claude, codex, vllm, gemma, qwen, mock"),
     ({"source": "s", "type": "x", "prompt": "p", "pipeline": {"type": "ocr"}}, "pipeline.type must be pdf-sections"),
     ({"source": "s", "type": "x", "prompt": "p", "metadata": []}, "metadata must be an object"),
+    # issue 21: a field the labrats table does not list is refused, naming it (metadata is free-form)
+    ({"source": "s", "type": "x", "promtp": "p", "prompt": "p"}, "promtp: unknown field"),
+    ({"source": "s", "type": "x", "prompt": "p", "workspaceSetup": {"gitRepo": "https://github.com/a/b.git"},
+      "workspaceFiles": [{"name": "a", "data": "", "mode": "0644"}]}, "workspaceFiles[0].mode: unknown field"),
     ({"source": "s", "type": "x", "prompt": "p", "workspaceFiles": [{"name": "a", "data": "!!"}]},
      "workspaceFiles[0].data must be base64"),
     ({"source": "s", "type": "x", "prompt": "p", "workspaceFiles": [{"name": "../a", "data": ""}]},

@@ -94,14 +94,18 @@ def test_plan_snake_case_in_pascal_case_out_camel_case_in_task(apps, event_sink)
     assert len(event_sink.of_type("dev.shoal.task.plan.saved")) == 2
 
 
-@pytest.mark.parametrize("body", ["not json", json.dumps({"progress_pct": 101}), json.dumps({"summary": 3}),
-                                  json.dumps([1])])
-def test_bad_plan_body_is_400(apps, body):
+@pytest.mark.parametrize("body,message", [
+    ("not json", "invalid request body"), (json.dumps([1]), "invalid request body"),
+    (json.dumps({"progress_pct": 101}), "progress_pct: Input should be less than or equal to 100"),
+    (json.dumps({"summary": 3}), "summary: Input should be a valid string"),
+    (json.dumps({"summary": "s", "progress": 5}), "progress: unknown field"),
+])
+def test_bad_plan_body_is_400_naming_the_field(apps, body, message):
     _, internal = apps
     response = internal.post("/internal/v1/plans/default/job", data=body,
                              headers={**AUTH, "Content-Type": "application/json"})
     assert response.status_code == 400
-    assert response.get_json() == err(400, "invalid request body")
+    assert response.get_json() == err(400, message)
 
 
 def test_status_reports_move_the_phase_and_refuse_illegal_moves(apps, event_sink):
@@ -113,7 +117,7 @@ def test_status_reports_move_the_phase_and_refuse_illegal_moves(apps, event_sink
     assert post({"phase": "Succeeded", "message": "done"}).status_code == 204  # a retried report
     assert post({"phase": "Failed"}).get_json() == err(409, "task is Succeeded, cannot move to Failed")
     assert post({"phase": "Cancelled"}).get_json() == err(400, "phase must be one of Running, Succeeded, Failed")
-    assert post({"phase": "Running", "extra": 1}).get_json() == err(400, "invalid request body")
+    assert post({"phase": "Running", "extra": 1}).get_json() == err(400, "extra: unknown field")
     status = tasks.get("/api/v1/tasks/job", headers=AUTH).get_json()["status"]
     assert status["phase"] == "Succeeded" and status["message"] == "done"
     assert status["startTime"] and status["completionTime"] and status["attempts"] == 1

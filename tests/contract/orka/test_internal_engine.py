@@ -94,7 +94,7 @@ def inbox(internal, task, parent="coord", mark=None):
     ({"fromTask": "a", "parentTask": "p", "content": "c"}, "toTask is required"),
     ({"fromTask": "a", "toTask": "b", "content": "c"}, "parentTask is required"),
     ({"fromTask": "a", "toTask": "b", "parentTask": "p", "content": ""}, "content is required"),
-    ({"fromTask": "a", "toTask": 3, "parentTask": "p", "content": "c"}, "invalid request body"),
+    ({"fromTask": "a", "toTask": 3, "parentTask": "p", "content": "c"}, "toTask: Input should be a valid string"),
 ])
 def test_message_fields_are_all_required(apps, body, message):
     _, internal = apps
