@@ -124,8 +124,32 @@ def _with_heartbeats(frames: Iterable[str], interval: float) -> Iterator[str]:
         stop.set()
 
 
+class _WithoutIdle:
+    """`frames` without IDLE markers. Not a generator: closing the response must reach the source at once,
+    even before the first frame (a relay holding an upstream connection), and an unstarted generator's
+    close() runs nothing."""
+
+    def __init__(self, frames: Iterable[str]) -> None:
+        self._frames = frames
+        self._iterator = iter(frames)
+
+    def __iter__(self) -> _WithoutIdle:
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            item = next(self._iterator)
+            if item != IDLE:
+                return item
+
+    def close(self) -> None:
+        close = getattr(self._frames, "close", None) or getattr(self._iterator, "close", None)
+        if close is not None:
+            close()
+
+
 def sse_response(frames: Iterable[str], *, heartbeat_seconds: float | None = 15.0, status: int = 200) -> Response:
     """A text/event-stream response that is never buffered by proxies."""
-    body = _with_heartbeats(frames, heartbeat_seconds) if heartbeat_seconds else (f for f in frames if f != IDLE)
+    body = _with_heartbeats(frames, heartbeat_seconds) if heartbeat_seconds else _WithoutIdle(frames)
     return Response(body, status=status, content_type="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -137,7 +137,7 @@ def test_bad_input_on_the_demo_model_path_errors_in_each_dialect(first):
         assert analyze.json() == {"detail": [{"type": "string_type", "loc": ["body", "resource_kind"],
                                               "msg": "Input should be a valid string", "input": 7}]}
         chat = api.post("/api/v1/chat", headers={"Accept": "application/json"}, json={"message": 7})
-        assert chat.status_code == 400 and chat.json() == {"error": {"code": 400, "message": "invalid request body"}}
+        assert chat.status_code == 400 and chat.json() == {"error": {"code": 400, "message": "message: expected a string"}}
         assert httpx.post(first.url + "/analyze", json={}).status_code == 401
 
 
