@@ -140,7 +140,7 @@ class ObjectMeta(BaseModel):
     """The metadata a body may carry; the server-managed fields of a read-modify-write (uid,
     creationTimestamp, generation) are ignored, as the Kubernetes API server does."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     name: String = None
     namespace: String = None
     labels: dict[str, str] | None = None
@@ -152,7 +152,7 @@ class ResourceBody(BaseModel):
     """A create or replace body: `metadata` (or `name`/`namespace`/`labels`/`annotations` at the top
     level) and `spec`; a create may also give the spec's fields flat at the top level (Orka's form)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)  # built at first use, not at cold start
     apiVersion: String = None
     kind: String = None
     name: String = None
@@ -164,6 +164,7 @@ class ResourceBody(BaseModel):
 
 
 class ResourceView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     apiVersion: str
     kind: str
     metadata: dict[str, Any] = Field(description="name, namespace, uid, labels, annotations, creationTimestamp, "
@@ -173,6 +174,7 @@ class ResourceView(BaseModel):
 
 
 class PageMetadata(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     continue_: str | None = Field(None, alias="continue", description="The next page's cursor; absent on the last")
 
 
@@ -191,7 +193,8 @@ def resource_models(kind: str, spec: type[BaseModel]) -> tuple[type[BaseModel], 
 def page_model(name: str, item: type[BaseModel]) -> type[BaseModel]:
     from pydantic import create_model
 
-    return create_model(name, items=(list[item], ...), metadata=(PageMetadata, ...))  # type: ignore[valid-type]
+    return create_model(name, __config__=ConfigDict(defer_build=True), items=(list[item], ...),  # type: ignore[valid-type]
+                        metadata=(PageMetadata, ...))
 
 
 def read_body(ctx: Any, *, spec_required: bool = False) -> Parsed:

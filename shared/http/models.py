@@ -62,6 +62,7 @@ class StrictModel(BaseModel):
 class ValidationErrorItem(BaseModel):
     """One item of FastAPI's validation error list (its OpenAPI schema `ValidationError`)."""
 
+    model_config = ConfigDict(defer_build=True)
     loc: list[str | int]
     msg: str
     type: str
@@ -72,6 +73,7 @@ class ValidationErrorItem(BaseModel):
 class HTTPValidationError(BaseModel):
     """FastAPI's 422 body, as the operator's LLM service documents it."""
 
+    model_config = ConfigDict(defer_build=True)
     detail: list[ValidationErrorItem]
 
 

@@ -20,6 +20,12 @@ from shared.events.registry import TaskEventData, TaskResultData
 from shared.http.models import NamespaceQuery, StrictModel
 from shared.http.params import limit_param
 
+
+class _Deferred(BaseModel):
+    """Built at first use, not at import: these models are loaded by functions at cold start."""
+
+    model_config = ConfigDict(defer_build=True)
+
 TASK_TYPES: tuple[str, ...] = ("container", "ai", "agent")
 SERVER_STAMPED = {"requestedby": "requestedBy", "transaction": "transaction"}
 
@@ -68,25 +74,25 @@ Priority = Annotated[int | None, BeforeValidator(_priority),
                      Field(None, description="0–1000, higher runs first (default 500)")]
 
 
-class TaskAgentRef(BaseModel):
+class TaskAgentRef(_Deferred):
     model_config = ConfigDict(extra="forbid")
     name: str
 
 
-class TaskSessionRef(BaseModel):
+class TaskSessionRef(_Deferred):
     model_config = ConfigDict(extra="forbid")
     name: str
     append: bool = True
     maxMessages: int = 50
 
 
-class TaskEnvVar(BaseModel):
+class TaskEnvVar(_Deferred):
     model_config = ConfigDict(extra="forbid")
     name: str
     value: str | None = None
 
 
-class TaskSpecFields(BaseModel):
+class TaskSpecFields(_Deferred):
     """The TaskSpec fields a client sets (in `spec`, or flat beside `name`)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -195,7 +201,7 @@ class TaskStreamQuery(NamespaceQuery):
 
 # ---- responses ----
 
-class TaskObjectMeta(BaseModel):
+class TaskObjectMeta(_Deferred):
     model_config = ConfigDict(extra="allow")
     name: str
     namespace: str
@@ -207,7 +213,7 @@ class TaskObjectMeta(BaseModel):
     generation: int | None = None
 
 
-class TaskPlanSummary(BaseModel):
+class TaskPlanSummary(_Deferred):
     summary: str
     progressPct: int
     goalComplete: bool
@@ -215,7 +221,7 @@ class TaskPlanSummary(BaseModel):
     iteration: int
 
 
-class Task(BaseModel):
+class Task(_Deferred):
     """A Task as the API shows it (credential-shaped values redacted); `status.usage` carries the
     live model-usage counters of a task with a model token."""
 
@@ -228,24 +234,24 @@ class Task(BaseModel):
     plan: TaskPlanSummary | None = Field(None, description="GET of one task only, when it has a plan")
 
 
-class TaskListMetadata(BaseModel):
+class TaskListMetadata(_Deferred):
     continue_: str | None = Field(None, alias="continue", description="The cursor of the next page")
 
 
-class TaskList(BaseModel):
+class TaskList(_Deferred):
     items: list[Task]
     metadata: TaskListMetadata
 
 
-class TaskResult(BaseModel):
+class TaskResult(_Deferred):
     result: str
 
 
-class TaskLogs(BaseModel):
+class TaskLogs(_Deferred):
     logs: str
 
 
-class PlanState(BaseModel):
+class PlanState(_Deferred):
     """Orka's PlanState, with PascalCase keys."""
 
     TaskName: str
@@ -259,18 +265,18 @@ class PlanState(BaseModel):
     UpdatedAt: str | None
 
 
-class TaskArtifact(BaseModel):
+class TaskArtifact(_Deferred):
     filename: str
     contentType: str | None
     size: int | None
     createdAt: str | None
 
 
-class TaskArtifactList(BaseModel):
+class TaskArtifactList(_Deferred):
     artifacts: list[TaskArtifact]
 
 
-class WorkerProgress(BaseModel):
+class WorkerProgress(_Deferred):
     """The `data` of a worker progress event (`message`, `tool_call`, `tool_result`, `delta`, `log`):
     the object the worker posted to `/internal/v1/events`."""
 

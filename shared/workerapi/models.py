@@ -16,6 +16,13 @@ from shared.http.models import QueryModel, StrictModel
 from shared.tasks.leases import parse_attempt
 from shared.tasks.models import TaskCreate
 
+
+class _Deferred(BaseModel):
+    """Built at first use, not at import: these models are loaded by functions at cold start."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 # ---- requests ----
 
 
@@ -54,7 +61,7 @@ class MessageSend(StrictModel):
         return data
 
 
-class TranscriptMessage(BaseModel):
+class TranscriptMessage(_Deferred):
     """One transcript message: `role` plus whatever the runtime records (content, name, toolCalls, …)."""
 
     model_config = ConfigDict(extra="allow")
@@ -142,7 +149,7 @@ class TranscriptQuery(QueryModel):
 
 # ---- responses ----
 
-class Message(BaseModel):
+class Message(_Deferred):
     id: int
     namespace: str
     fromTask: str
@@ -157,7 +164,7 @@ class MessageList(RootModel[list[Message]]):
     pass
 
 
-class TaskState(BaseModel):
+class TaskState(_Deferred):
     name: str
     namespace: str
     phase: str | None
@@ -166,32 +173,32 @@ class TaskState(BaseModel):
     result: str | None = Field(None, description="When the result is available")
 
 
-class WorkerTaskSpec(BaseModel):
+class WorkerTaskSpec(_Deferred):
     spec: dict[str, Any]
     agent: dict[str, Any] | None = Field(description="The Agent resolved for this attempt")
     attempt: int
 
 
-class ModelToken(BaseModel):
+class ModelToken(_Deferred):
     token: str
     expiresAt: str
     anthropicBaseURL: str
     openaiBaseURL: str
 
 
-class CancelOutcome(BaseModel):
+class CancelOutcome(_Deferred):
     name: str
     cancelled: bool
     phase: str | None
 
 
-class ToolResult(BaseModel):
+class ToolResult(_Deferred):
     result: Any = Field(description="The tool's output (a tool-level failure is `{success: false, …}`)")
 
 
-class WorkspaceInputPath(BaseModel):
+class WorkspaceInputPath(_Deferred):
     path: str
 
 
-class WorkspaceInputs(BaseModel):
+class WorkspaceInputs(_Deferred):
     files: list[WorkspaceInputPath]
