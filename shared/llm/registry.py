@@ -76,13 +76,17 @@ def build_provider(kind: str, *, name: str, model: str | None, settings: Setting
                                                           api_key=api_key, base_url=base_url)))
 
 
+def _required_key(key: str | None, *, name: str, kind: str, env: str) -> str:
+    """The provider's API key, or the 400 that names the provider and the variable to set."""
+    if not key:
+        raise Invalid(f"provider {name if name != 'default' else kind} is configured but {env} is not set")
+    return key
+
+
 def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_key: str | None,
            base_url: str | None) -> Provider:
     if kind == "openai":
-        key = api_key or settings.openai_api_key
-        if not key:
-            raise Invalid(f"provider {name if name != 'default' else 'openai'} is configured but "
-                          "OPENAI_API_KEY is not set")
+        key = _required_key(api_key or settings.openai_api_key, name=name, kind="openai", env="OPENAI_API_KEY")
         from shared.llm.openai_provider import (
             OpenAIProvider,  # the openai SDK: only when this provider is used
         )
@@ -110,10 +114,7 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
     if kind in ("vertex-anthropic", "vertex-gemini"):
         return _vertex(kind, name=name, model=model, settings=settings, api_key=api_key, base_url=base_url)
     if kind == "gemini":
-        key = api_key or settings.gemini_api_key
-        if not key:
-            raise Invalid(f"provider {name if name != 'default' else 'gemini'} is configured but "
-                          "GEMINI_API_KEY is not set")
+        key = _required_key(api_key or settings.gemini_api_key, name=name, kind="gemini", env="GEMINI_API_KEY")
         from shared.llm.gemini_provider import GeminiProvider  # the google-genai SDK: only when used
 
         return GeminiProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
@@ -127,10 +128,7 @@ def _build(kind: str, *, name: str, model: str | None, settings: Settings, api_k
         return AzureOpenAIProvider(name, model, api_key=key, base_url=base_url,
                                    api_version=settings.azure_openai_api_version, timeout=settings.llm_timeout_seconds)
     if kind == "anthropic":
-        key = api_key or settings.anthropic_api_key
-        if not key:
-            raise Invalid(f"provider {name if name != 'default' else 'anthropic'} is configured but "
-                          "ANTHROPIC_API_KEY is not set")
+        key = _required_key(api_key or settings.anthropic_api_key, name=name, kind="anthropic", env="ANTHROPIC_API_KEY")
         from shared.llm.anthropic_provider import AnthropicProvider  # the anthropic SDK: only when used
 
         return AnthropicProvider(name, model, api_key=key, base_url=base_url, timeout=settings.llm_timeout_seconds)
@@ -161,8 +159,8 @@ def _compatible(kind: str, *, name: str, model: str | None, settings: Settings, 
     if not endpoint or not model:
         raise Invalid(f"provider {kind} needs SHOAL_LLM_BASE_URL and SHOAL_LLM_MODEL")
     key = api_key or (settings.mistral_api_key if kind == "mistral" else None)
-    if kind == "mistral" and not key:
-        raise Invalid(f"provider {name if name != 'default' else 'mistral'} is configured but MISTRAL_API_KEY is not set")
+    if kind == "mistral":
+        key = _required_key(key, name=name, kind=kind, env="MISTRAL_API_KEY")
     return OpenAIProvider(name, model, api_key=key or kind, base_url=with_v1(endpoint), kind=kind,
                           timeout=settings.llm_timeout_seconds)
 
