@@ -3,13 +3,14 @@ interactive reference (`/docs`, shared.meta.docs)."""
 
 from __future__ import annotations
 
-from shared.http import RequestContext, Router, json_response
+from flask import Response
+
+from shared.http import RequestContext, Router
 from shared.http.health import health_router, store_check
 from shared.http.models import Reply
-from shared.http.openapi import build_document
-from shared.http.route_table import FUNCTION_ROUTERS, build_api
 from shared.llm.registry import describe_default
 from shared.meta import docs
+from shared.meta.document import served_document
 
 _health = health_router({"store": store_check}, extra=lambda: {"llm": describe_default()})
 router = Router(dialect="orka", tag="meta")
@@ -17,9 +18,15 @@ router.routes.extend(_health.routes)
 
 
 @router.route("/openapi.json", public=True, summary="OpenAPI 3.1 document of every route", responses={
-    200: Reply("The OpenAPI 3.1 document", schema={"type": "object", "required": ["openapi", "paths"]})})
+    200: Reply("The OpenAPI 3.1 document", schema={"type": "object", "required": ["openapi", "paths"]},
+               headers={"ETag": "The document's entity tag, for `If-None-Match`"}),
+    304: "Unchanged since the `If-None-Match` entity tag"})
 def openapi(ctx: RequestContext):
-    return json_response(build_document({name: build_api(name).routes for name in FUNCTION_ROUTERS}))
+    body, tag = served_document()
+    headers = {"ETag": f'"{tag}"'}
+    if tag in ctx.request.if_none_match:  # clients that cached it revalidate for free
+        return Response(status=304, headers=headers)
+    return Response(body, content_type="application/json", headers=headers)
 
 
 @router.route("/docs", public=True, summary="Interactive API reference (Swagger UI) of /openapi.json",

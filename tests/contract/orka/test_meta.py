@@ -58,3 +58,20 @@ def test_openapi_document_is_valid_openapi_3_1(meta):
     from openapi_spec_validator import validate
 
     validate(meta.get("/openapi.json").get_json())
+
+
+def test_openapi_is_built_once_per_process_and_revalidates_with_its_etag(meta, monkeypatch):
+    from shared.meta import document
+
+    builds = []
+    real = document.build_document
+    monkeypatch.setattr(document, "_built", None)
+    monkeypatch.setattr(document, "build_document", lambda apis: builds.append(1) or real(apis))
+    first, second = meta.get("/openapi.json"), meta.get("/openapi.json")
+    assert first.status_code == second.status_code == 200 and first.data == second.data
+    assert builds == [1]
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and etag.endswith('"')
+    unchanged = meta.get("/openapi.json", headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.data == b"" and unchanged.headers["ETag"] == etag
+    assert meta.get("/openapi.json", headers={"If-None-Match": '"other"'}).status_code == 200
