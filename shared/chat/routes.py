@@ -134,7 +134,9 @@ def _start_turn(ctx: RequestContext, body: dict[str, Any], limits: Any, namespac
                               provider=resolved.provider, limits=limits,
                               temperature=float(temperature) if temperature is not None else resolved.temperature,
                               max_tokens=int(body.get("maxTokens") or 4096), system_extra=body.get("systemPrompt"))
-        return Turn(request, Emitter(namespace, session_id), [slot, lock]).start()
+        handed = lock.found.get("nextSeq")  # the stream's next number, from the session's previous turn
+        emitter = Emitter(namespace, session_id, next_seq=handed if isinstance(handed, int) else None)
+        return Turn(request, emitter, [slot, lock]).start()
     except BaseException:
         lock.release()
         raise
