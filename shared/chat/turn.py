@@ -152,7 +152,8 @@ class Turn:
         self._user: Message | None = None  # this turn's user message: it and what follows are saved
         self._pending_chars = 0
         self._pending_since = 0.0  # when the oldest unsent delta arrived
-        self._session: Any = None  # the session record as this turn read it
+        self._session: Any = None  # the session record as this turn read it (None: there was none)
+        self._session_read = False
         self.ctx = ChatContext(principal=request.principal, namespace=request.namespace,
                                session_id=request.session_id, turn_id=uuid.uuid4().hex,
                                max_tasks_per_turn=request.limits.max_tasks_per_turn,
@@ -230,6 +231,7 @@ class Turn:
                                    extra=req.system_extra)
             # The history is read here, after `status` went out: a long one comes from the bucket.
             self._session = sessions.sessions.get(req.namespace, req.session_id)  # saved on, at the end
+            self._session_read = True
             history = sessions.history(self._session)
             self._user = Message(role="user", content=req.message)
             messages = [Message(role="system", content=prompt), *history, self._user]
@@ -286,7 +288,8 @@ class Turn:
                     saved = sessions.save_turn(
                         self.req.namespace, self.req.session_id, self.req.principal.subject, self._new(messages),
                         provider=self.req.provider.kind, model=self.req.provider.model, usage=self.outcome.usage,
-                        companions=(staged(self._turn_event()),), current=self._session)
+                        companions=(staged(self._turn_event()),), current=self._session,
+                        known=self._session_read)
             except Exception as exc:  # a turn that ran but could not be saved is a failed turn
                 log.exception("chat session save failed", extra={"fields": {"session": self.req.session_id}})
                 error = {"code": "internal_error", "message": f"saving the session failed: {type(exc).__name__}"}

@@ -72,16 +72,18 @@ def record_messages(namespace: str, name: str, messages: list[dict[str, Any]], *
                     active_task: str = "", usage: dict[str, int] | None = None,
                     create_fields: dict[str, Any] | None = None,
                     mutate: Callable[[dict[str, Any]], None] | None = None,
-                    companions: tuple[Companion, ...] = (), current: Record | None = None) -> Record:
+                    companions: tuple[Companion, ...] = (), current: Record | None = None,
+                    known: bool = False) -> Record:
     """Append `messages` (`{role, content, id?, name?, toolCalls?, toolCallID?, ts?}`) to the session's
     transcript and count them, creating the session (of `session_type`) when it is new. `usage`
     (`inputTokens`/`outputTokens`) is added to the totals; `mutate` edits the record further; the
     `companions` (e.g. a staged event) are written in the same transaction as the counters.
 
-    `current`: the session as the caller just read it (None: read here). Four calls for an existing
-    session (read, reserve the messages' numbers, write them in one batch, count), three when the
-    caller passes what it read; the transcript is written before the counters, as before."""
-    record = current if current is not None else sessions.get(namespace, name)
+    `current`: the session as the caller just read it, used instead of reading it here (with `known`,
+    None means the caller found no session). Four calls for an existing session (read, reserve the
+    messages' numbers, write them in one batch, count), three when the caller passes what it read;
+    the transcript is written before the counters."""
+    record = current if current is not None or known else sessions.get(namespace, name)
     stamp = now_rfc3339()
     lines = []
     for message in messages:
