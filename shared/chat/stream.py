@@ -39,7 +39,7 @@ class Emitter:
         self.session_id = session_id
         self.live: queue.Queue = queue.Queue()
         self.last_seq = 0
-        self._writer = streams.Writer(self.stream, last=next_seq - 1 if next_seq else None)
+        self._writer = streams.Writer(self.stream, last=next_seq - 1 if next_seq is not None else None)
         self.closed = False
         self._lock = threading.Lock()  # the turn and a cancellation may emit from two threads
 

@@ -110,16 +110,19 @@ class Writer:
 
     For a writer that holds a lock over everything that writes the stream (a chat turn holds its
     session's lock) and knows the stream's last number (`last`, handed on by the lock's previous
-    holder): it writes at last+1 without the counter. A taken number (a stale `last`, or the lock was
-    lost) falls back to `append`, which reserves from the counter; so does an unknown `last` (None).
-    Ordering and no-overwrite hold as for `append`; the counter lags behind such a stream, which
-    `append` and `delete` account for.
+    holder; 0 for a stream it just named): it writes at last+1 without the counter. Not knowing it
+    (None), it reads the stream's last record first (an empty stream continues from its counter,
+    which `delete` leaves at the highest number it deleted). A taken number (a stale `last`, or the
+    lock was lost) falls back to `append`. No record is ever overwritten; the counter lags behind
+    such a stream, which `append` and `delete` account for.
     """
 
     def __init__(self, stream: str, last: int | None = None) -> None:
         self.stream, self.last = stream, last
 
     def append(self, record: dict[str, Any], *, expiry: int | None = None) -> int:
+        if self.last is None:
+            self.last = _last(self.stream) or None
         if self.last is not None and _put_new(self.stream, self.last + 1, record, expiry):
             self.last += 1
         else:

@@ -131,10 +131,9 @@ def test_a_chat_turn_on_an_existing_session_makes_fifteen_store_calls(function_c
         response = chat.post("/api/v1/chat", json={"message": "hi"}, headers=JSON)
     assert response.status_code == 200
     session = response.get_json()["sessionId"]
-    # a new session: the stream's first number from its counter, no transcript to read, created with its counts
-    assert first == ["PutItem", "PutItem", "UpdateItem", "PutItem", "Query", "Query", "GetItem", "PutItem",
-                     "UpdateItem", "BatchWriteItem", "TransactWriteItems", "DeleteItem", "UpdateItem", "PutItem",
-                     "DeleteItem"]
+    # a new session (named here, so its stream starts at 1): no transcript to read, created with its counts
+    assert first == ["PutItem", "PutItem", "PutItem", "Query", "Query", "GetItem", "PutItem", "UpdateItem",
+                     "BatchWriteItem", "TransactWriteItems", "DeleteItem", "UpdateItem", "PutItem", "DeleteItem"]
     with store_calls(skip_thread="chat-keeper") as second:
         response = chat.post("/api/v1/chat", json={"message": "again", "sessionId": session}, headers=JSON)
     assert response.status_code == 200 and response.get_json()["sessionId"] == session
@@ -165,3 +164,19 @@ def test_a_worker_transcript_append_reads_the_session_once_and_writes_its_messag
     assert text.status_code == 200
     assert [line.split('"order":')[1].split(",")[0] for line in text.get_data(as_text=True).splitlines()] == \
         ["1", "2", "3", "4", "5", "6"]
+
+
+def test_a_chat_turn_whose_handoff_is_gone_reads_the_streams_last_number(function_client):
+    from shared.chat.leases import locks
+    from shared.chat.stream import stream_id
+    from shared.store import streams
+
+    chat = function_client("chat")
+    session = chat.post("/api/v1/chat", json={"message": "hi"}, headers=JSON).get_json()["sessionId"]
+    assert locks.delete("default", session)  # the released lock's item is gone (e.g. DynamoDB's TTL took it)
+    with store_calls(skip_thread="chat-keeper") as calls:
+        assert chat.post("/api/v1/chat", json={"message": "again", "sessionId": session},
+                         headers=JSON).status_code == 200
+    assert calls[:4] == ["PutItem", "PutItem", "Query", "PutItem"]  # slot, lock, the last number, `status`
+    assert len(calls) == len(SECOND_TURN) + 1
+    assert [seq for seq, _ in streams.read(stream_id("default", session))] == [1, 2, 3, 4, 5, 6]

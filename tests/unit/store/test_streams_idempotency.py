@@ -46,6 +46,20 @@ def test_a_sole_writer_appends_in_one_call_each_after_the_number_it_knows():
     assert [(seq, r["n"]) for seq, r in streams.read("w")] == [(1, 1), (2, 2), (3, 3)]
 
 
+def test_a_sole_writer_that_knows_no_number_reads_the_last_record_or_continues_the_counter():
+    from tests.support.store_calls import store_calls
+
+    with store_calls() as calls:
+        assert streams.Writer("u").append({"n": 1}) == 1  # empty stream: its counter
+    assert calls == ["Query", "UpdateItem", "PutItem"]
+    streams.Writer("u", last=1).append({"n": 2})
+    writer = streams.Writer("u")
+    with store_calls() as calls:
+        assert writer.append({"n": 3}) == 3
+        assert writer.append({"n": 4}) == 4
+    assert calls == ["Query", "PutItem", "PutItem"]
+
+
 def test_a_stale_number_never_overwrites_and_falls_back_to_the_counter():
     streams.Writer("w", last=0).append({"n": 1})
     streams.Writer("w", last=1).append({"n": 2})
