@@ -93,8 +93,24 @@ def test_a_status_report_reads_the_task_once(internal):
     with store_calls() as calls:
         response = internal.post("/internal/v1/status/default/job", json={"phase": "Running"}, headers=AUTH)
     assert response.status_code == 204
-    assert calls.count("GetItem") == 1
+    # the task, its new version, then the started event's feed record (sequence counter, record): the
+    # feed has many writers (every replica's transitions, worker progress), so it keeps its counter
+    assert calls == ["GetItem", "PutItem", "UpdateItem", "PutItem"]
     assert tasks.get("default", "job").doc["status"]["phase"] == "Running"
+    with store_calls() as calls:
+        response = internal.post("/internal/v1/status/default/job", json={"phase": "Succeeded"}, headers=AUTH)
+    assert response.status_code == 204
+    assert calls == ["GetItem", "PutItem", "UpdateItem", "PutItem", "DeleteItem"]  # and out of the live index
+    assert live_entry("job") is None
+
+
+def test_a_result_reads_the_task_once(internal):
+    assert internal.post("/internal/v1/status/default/job", json={"phase": "Running"}, headers=AUTH).status_code == 204
+    with store_calls() as calls:
+        response = internal.post("/internal/v1/results/default/job", data=b"the output", headers=AUTH)
+    assert response.status_code == 204
+    assert calls == ["GetItem", "PutItem", "UpdateItem", "PutItem"]  # task, its new version, the feed's record
+    assert tasks.get("default", "job").doc["status"]["resultRef"] == {"available": True, "size": 10}
 
 
 def test_saving_a_plan_reads_task_and_plan_in_one_batch(internal, api):
