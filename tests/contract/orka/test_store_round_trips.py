@@ -173,8 +173,8 @@ def test_a_worker_transcript_append_reads_the_session_once_and_writes_its_messag
         assert internal.post("/internal/v1/sessions/default/s1/transcript", json=body, headers=AUTH).status_code == 204
     with store_calls() as appended:
         assert internal.post("/internal/v1/sessions/default/s1/transcript", json=body, headers=AUTH).status_code == 204
-    # read the session, reserve three numbers, write the three messages, create it with its counts (was
-    # 10 calls: read, create, two per message, read again, count); an existing one: the same, counted
+    # read the session, reserve three numbers, write the three messages, create it with its counts; an
+    # existing one the same, counted on (were 10 and 9 calls: two per message, the session read twice)
     assert created == appended == ["GetItem", "UpdateItem", "BatchWriteItem", "PutItem"]
     text = internal.get("/internal/v1/sessions/default/s1/transcript", headers=AUTH)
     assert text.status_code == 200
