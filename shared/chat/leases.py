@@ -5,6 +5,11 @@ slot by creating its item conditionally (free or expired key), so two replicas c
 same slot. Locks are one item per session (`chatlock#<ns>`, name = session id). Every lease has an
 expiry renewed while its turn runs: a replica that dies frees its slot and lock within one lease
 period, and TTL is enforced on read (ObjectStore filters expired items).
+
+Release is one conditional write (the record still names us as owner). A lease with `keep` is not
+deleted but expired in place holding that document, which its next holder gets as `found`: the
+session lock hands the chat stream's next sequence number from turn to turn this way
+(shared.chat.stream), so a turn appends each event in one write.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ class Lease:
     name: str
     owner: str
     version: int = 1
+    found: dict[str, Any] = field(default_factory=dict)  # what the previous holder left (`keep`)
+    keep: dict[str, Any] | None = None  # left for the next holder on release (None: the record goes)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def renew(self, ttl: float) -> Record | None:
@@ -52,16 +59,12 @@ class Lease:
             return None
 
     def release(self) -> None:
+        """Give the lease back if we still hold it (one conditional write; a lost lease is left alone)."""
         with self._lock:
-            for _ in range(4):
-                record = self.store.get(self.namespace, self.name)
-                if record is None or record.doc.get("owner") != self.owner:
-                    return
-                try:
-                    self.store.delete(self.namespace, self.name, expected_version=record.version)
-                    return
-                except VersionConflict:
-                    continue
+            if self.keep is None:
+                self.store.delete(self.namespace, self.name, owner=self.owner)
+            else:
+                self.store.expire(self.namespace, self.name, owner=self.owner, doc=self.keep)
 
 
 def acquire_slot(limit: int, ttl: float, info: dict[str, Any]) -> Lease | None:
@@ -82,11 +85,13 @@ def acquire_lock(namespace: str, session_id: str, ttl: float, info: dict[str, An
     """The session's turn lock, or None when another turn holds it (→ 409)."""
     owner = uuid.uuid4().hex
     try:
-        locks.create(namespace, session_id, {"owner": owner, "cancel": False, **info},
-                     expiry=int(time.time() + ttl) + 1)
+        record = locks.create(namespace, session_id, {"owner": owner, "cancel": False, **info},
+                              expiry=int(time.time() + ttl) + 1)
     except AlreadyExists:
         return None
-    return Lease(locks, namespace, session_id, owner)
+    found = record.replaced if record.replaced and "owner" not in record.replaced else {}
+    # Released, it hands on what it found unless the turn says more (a lock lost mid-turn hands on nothing).
+    return Lease(locks, namespace, session_id, owner, found=found, keep=dict(found))
 
 
 def active_lock(namespace: str, session_id: str) -> Record | None:

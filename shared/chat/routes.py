@@ -134,7 +134,12 @@ def _start_turn(ctx: RequestContext, body: dict[str, Any], limits: Any, namespac
                               provider=resolved.provider, limits=limits,
                               temperature=float(temperature) if temperature is not None else resolved.temperature,
                               max_tokens=int(body.get("maxTokens") or 4096), system_extra=body.get("systemPrompt"))
-        return Turn(request, Emitter(namespace, session_id), [slot, lock]).start()
+        # The stream's next number: handed on by the session's previous turn, or 1 for a session this
+        # request named (a taken number falls back safely); otherwise the emitter looks it up.
+        handed = lock.found.get("nextSeq")
+        next_seq = handed if isinstance(handed, int) else None if body.get("sessionId") else 1
+        emitter = Emitter(namespace, session_id, next_seq=next_seq)
+        return Turn(request, emitter, [slot, lock]).start()
     except BaseException:
         lock.release()
         raise

@@ -70,9 +70,12 @@ def history(record: Record | None) -> list[Message]:
 
 
 def save_turn(namespace: str, session_id: str, subject: str, messages: list[Message], *, provider: str,
-              model: str, usage: dict[str, int], companions: tuple[Companion, ...] = ()) -> Record:
+              model: str, usage: dict[str, int], companions: tuple[Companion, ...] = (),
+              current: Record | None = None, known: bool = False) -> Record:
     """Append the turn's new messages (its user message onwards) and count the turn; creates the session
-    if new. `companions` (the turn's event) are written with the counters, in one transaction."""
+    if new. `companions` (the turn's event) are written with the counters, in one transaction.
+    `current`: the session as the turn read it (`known`: None means there was none); its version still
+    guards the write."""
     def account(doc: dict[str, Any]) -> None:
         doc["turns"] = int(doc.get("turns", 0)) + 1
         doc["llmCalls"] = int(doc.get("llmCalls", 0)) + int(usage.get("llmCalls", 0))
@@ -80,4 +83,4 @@ def save_turn(namespace: str, session_id: str, subject: str, messages: list[Mess
 
     return record_messages(namespace, session_id, [to_line(m) for m in messages], session_type="chat",
                            usage=usage, create_fields={"createdBy": subject}, mutate=account,
-                           companions=companions)
+                           companions=companions, current=current, known=known)

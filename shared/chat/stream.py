@@ -28,13 +28,18 @@ def stream_id(namespace: str, session_id: str) -> str:
 
 
 class Emitter:
-    """Records each event durably first, then hands it to the live response (if one is attached)."""
+    """Records each event durably first, then hands it to the live response (if one is attached).
 
-    def __init__(self, namespace: str, session_id: str) -> None:
+    The turn holds the session's lock, so it is the stream's only writer: `next_seq` (what the lock's
+    previous holder handed on, see `handoff`) lets it append each event in one write.
+    """
+
+    def __init__(self, namespace: str, session_id: str, next_seq: int | None = None) -> None:
         self.stream = stream_id(namespace, session_id)
         self.session_id = session_id
         self.live: queue.Queue = queue.Queue()
         self.last_seq = 0
+        self._writer = streams.Writer(self.stream, last=next_seq - 1 if next_seq is not None else None)
         self.closed = False
         self._lock = threading.Lock()  # the turn and a cancellation may emit from two threads
 
@@ -43,11 +48,15 @@ class Emitter:
         with self._lock:
             if self.closed:
                 raise StreamClosed(event)
-            seq = streams.append(self.stream, {"event": event, "data": payload},
-                                 expiry=int(time.time()) + RETENTION_SECONDS)
+            seq = self._writer.append({"event": event, "data": payload}, expiry=int(time.time()) + RETENTION_SECONDS)
             self.last_seq = seq
             self.live.put((seq, event, payload))
             return seq
+
+    def handoff(self, following: int = 0) -> dict[str, Any]:
+        """What the session lock hands on to the next turn: the stream's next number, after `following`
+        events this turn still sends once the lock is gone (its `done`)."""
+        return {"nextSeq": self._writer.last + 1 + following} if self._writer.last else {}
 
     def close(self) -> None:
         with self._lock:

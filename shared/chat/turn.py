@@ -145,12 +145,15 @@ class Turn:
         self.outcome = TurnOutcome()
         self._finish_lock = threading.Lock()
         self._keeper = Keeper(leases, ttl=request.limits.lease, cancelled=self.cancelled, on_cancel=self._on_cancel)
+        self._session_lock = next((lease for lease in leases if lease.keep is not None), None)  # the session lock
         self._deadline = time.monotonic() + request.limits.max_duration
         self._started = time.monotonic()
         self._pending: list[str] = []
         self._user: Message | None = None  # this turn's user message: it and what follows are saved
         self._pending_chars = 0
-        self._last_flush = 0.0
+        self._pending_since = 0.0  # when the oldest unsent delta arrived
+        self._session: Any = None  # the session record as this turn read it (None: there was none)
+        self._session_read = False
         self.ctx = ChatContext(principal=request.principal, namespace=request.namespace,
                                session_id=request.session_id, turn_id=uuid.uuid4().hex,
                                max_tasks_per_turn=request.limits.max_tasks_per_turn,
@@ -189,18 +192,19 @@ class Turn:
 
     def _flush_text(self) -> None:
         if self._pending:
-            text, self._pending = "".join(self._pending), []
+            text, self._pending, self._pending_chars = "".join(self._pending), [], 0
             self.emitter.emit("message", {"content": text})
-        self._last_flush = time.monotonic()
 
     def _observe(self, kind: str, data: dict[str, Any]) -> None:
         self.checkpoint()
         if kind == "delta":
-            # Deltas are coalesced for DELTA_WINDOW seconds: one stored event per burst, not per token.
+            # Deltas are coalesced: one stored event per DELTA_WINDOW seconds from the first unsent one, not
+            # one per token, so a reply the model streams within the window is one event.
+            if not self._pending:
+                self._pending_since = time.monotonic()
             self._pending.append(data["content"])
             self._pending_chars += len(data["content"])
-            if time.monotonic() - self._last_flush >= DELTA_WINDOW or self._pending_chars >= DELTA_CHARS:
-                self._pending_chars = 0
+            if time.monotonic() - self._pending_since >= DELTA_WINDOW or self._pending_chars >= DELTA_CHARS:
                 self._flush_text()
             return
         self._flush_text()
@@ -226,7 +230,9 @@ class Turn:
                                    agents=agent_summaries(req.namespace), tools=tool_summaries(req.namespace),
                                    extra=req.system_extra)
             # The history is read here, after `status` went out: a long one comes from the bucket.
-            history = sessions.history(sessions.sessions.get(req.namespace, req.session_id))
+            self._session = sessions.sessions.get(req.namespace, req.session_id)  # saved on, at the end
+            self._session_read = True
+            history = sessions.history(self._session)
             self._user = Message(role="user", content=req.message)
             messages = [Message(role="system", content=prompt), *history, self._user]
             guards = Guards(max_session_size=limits.max_session_size, protected_user=len(messages) - 1,
@@ -282,7 +288,8 @@ class Turn:
                     saved = sessions.save_turn(
                         self.req.namespace, self.req.session_id, self.req.principal.subject, self._new(messages),
                         provider=self.req.provider.kind, model=self.req.provider.model, usage=self.outcome.usage,
-                        companions=(staged(self._turn_event()),))
+                        companions=(staged(self._turn_event()),), current=self._session,
+                        known=self._session_read)
             except Exception as exc:  # a turn that ran but could not be saved is a failed turn
                 log.exception("chat session save failed", extra={"fields": {"session": self.req.session_id}})
                 error = {"code": "internal_error", "message": f"saving the session failed: {type(exc).__name__}"}
@@ -292,6 +299,8 @@ class Turn:
                     self.emitter.emit("error", {"error": error})
             except Exception:
                 log.exception("chat stream write failed", extra={"fields": {"session": self.req.session_id}})
+            if self._session_lock is not None:  # the next turn continues the stream after this one's `done`
+                self._session_lock.keep = self.emitter.handoff(following=1) or self._session_lock.keep
             self._keeper.stop()
             try:
                 self.emitter.emit("done", {"usage": self.outcome.usage})

@@ -72,23 +72,28 @@ def record_messages(namespace: str, name: str, messages: list[dict[str, Any]], *
                     active_task: str = "", usage: dict[str, int] | None = None,
                     create_fields: dict[str, Any] | None = None,
                     mutate: Callable[[dict[str, Any]], None] | None = None,
-                    companions: tuple[Companion, ...] = ()) -> Record:
+                    companions: tuple[Companion, ...] = (), current: Record | None = None,
+                    known: bool = False) -> Record:
     """Append `messages` (`{role, content, id?, name?, toolCalls?, toolCallID?, ts?}`) to the session's
     transcript and count them, creating the session (of `session_type`) when it is new. `usage`
     (`inputTokens`/`outputTokens`) is added to the totals; `mutate` edits the record further; the
-    `companions` (e.g. a staged event) are written in the same transaction as the counters."""
-    if sessions.get(namespace, name) is None:
-        with contextlib.suppress(AlreadyExists):  # a concurrent writer created it: count on theirs
-            sessions.create(namespace, name, new_session_doc(namespace, name, session_type, active_task=active_task,
-                                                             **(create_fields or {})))
+    `companions` (e.g. a staged event) are written in the same transaction as the counters.
+
+    `current`: the session as the caller just read it, used instead of reading it here (with `known`,
+    None means the caller found no session). Four calls for an existing session (read, reserve the
+    messages' numbers, write them in one batch, count), three when the caller passes what it read;
+    the transcript is written before the counters."""
+    record = current if current is not None or known else sessions.get(namespace, name)
     stamp = now_rfc3339()
+    lines = []
     for message in messages:
         line: dict[str, Any] = {"role": message["role"], "content": _cut(str(message.get("content") or "")),
                                 "ts": message.get("ts") or stamp}
         for key in LINE_KEYS:
             if message.get(key):
                 line[key] = message[key]
-        append_message(namespace, name, line)
+        lines.append(line)
+    streams.append_many(transcript_stream(namespace, name), lines)
 
     def count(doc: dict[str, Any]) -> None:
         doc["messageCount"] = int(doc.get("messageCount", 0)) + len(messages)
@@ -100,7 +105,15 @@ def record_messages(namespace: str, name: str, messages: list[dict[str, Any]], *
         if mutate is not None:
             mutate(doc)
 
-    return sessions.update(namespace, name, count, not_found_message=NOT_FOUND, companions=lambda doc: companions)
+    if record is None:  # a new session is created with its counts in one write
+        doc = new_session_doc(namespace, name, session_type, active_task=active_task, **(create_fields or {}))
+        count(doc)
+        try:
+            return sessions.create(namespace, name, doc, companions=companions)
+        except AlreadyExists:
+            pass  # a concurrent writer created it: count on theirs
+    return sessions.update(namespace, name, count, not_found_message=NOT_FOUND, companions=lambda doc: companions,
+                           current=record)
 
 
 def transcript_entries(record: Record) -> list[dict[str, Any]]:

@@ -56,6 +56,9 @@ class Record:
     expiry: int | None = None  # epoch seconds after which the record reads as absent (TTL)
     blob: str | None = None  # the bucket key holding a large document (store-internal)
     companions: tuple[Companion, ...] = ()  # written with this version (by the write that returned it)
+    # create only: the document of the expired record whose key the create took (what a released
+    # lease left for its next holder, see ObjectStore.expire), None when the key was free
+    replaced: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -167,12 +170,15 @@ class ObjectStore:
         item = self._item(namespace, name, 1, doc, expiry)
         try:
             # An expired item still occupies its key until TTL deletion: let a create replace it.
-            self._put(item, "attribute_not_exists(pk) OR (attribute_exists(expiry) AND expiry <= :now)",
-                      {":now": {"N": str(_now())}}, companions)
+            old = self._put(item, "attribute_not_exists(pk) OR (attribute_exists(expiry) AND expiry <= :now)",
+                            {":now": {"N": str(_now())}}, companions)
         except _ConditionFailed:
             self._drop_blob(item)
             raise AlreadyExists(exists_message or f"{self.kind} already exists") from None
-        return Record(self.kind, namespace, name, 1, doc, expiry, item.get("blob", {}).get("S"), companions)
+        self._drop_blob(old)
+        replaced = json.loads(old["doc"]["S"]) if "doc" in old else None
+        return Record(self.kind, namespace, name, 1, doc, expiry, item.get("blob", {}).get("S"), companions,
+                      replaced)
 
     def replace(self, namespace: str, name: str, doc: dict, *, expected_version: int,
                 conflict_message: str | None = None, expiry: int | None = None,
@@ -251,21 +257,44 @@ class ObjectStore:
                 time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
         raise VersionConflict(f"{self.kind} was modified concurrently")
 
-    def delete(self, namespace: str, name: str, *, expected_version: int | None = None) -> bool:
-        """Delete the record; False when it did not exist. With expected_version, conditional on it."""
+    def delete(self, namespace: str, name: str, *, expected_version: int | None = None,
+               owner: str | None = None) -> bool:
+        """Delete the record; False when it did not exist. With expected_version, conditional on it;
+        with `owner`, conditional on the document's `owner` field (a lease: False when not held by it)."""
         kwargs: dict[str, Any] = {"Key": self._key(namespace, name), "ReturnValues": "ALL_OLD"}
         if expected_version is not None:
             kwargs["ConditionExpression"] = "version = :v"
             kwargs["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
+        if owner is not None:
+            kwargs["ConditionExpression"], kwargs["ExpressionAttributeValues"] = _held_by(owner)
         try:
             old = self._call("delete_item", **kwargs).get("Attributes")
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
+                if owner is not None:
+                    return False
                 raise VersionConflict(f"{self.kind} was modified concurrently") from None
             raise
         if not old:
             return False
         self._drop_blob(old)
+        return True
+
+    def expire(self, namespace: str, name: str, *, owner: str, doc: dict) -> bool:
+        """End a lease now in one conditional write, if `owner` holds it: the record reads as absent from
+        here on (its key is free for the next create) and keeps `doc` for the next holder, who finds it
+        in the created record's `replaced`. False when the lease is not held by `owner` (any more)."""
+        condition, values = _held_by(owner)
+        now = str(_now())
+        try:
+            self._call("update_item", Key=self._key(namespace, name), ConditionExpression=condition,
+                       UpdateExpression="SET doc = :doc, expiry = :now, updated = :now, version = version + :one",
+                       ExpressionAttributeValues={**values, ":doc": {"S": json.dumps(doc, separators=(",", ":"))},
+                                                  ":now": {"N": now}, ":one": {"N": "1"}})
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
         return True
 
     def list_page(self, namespace: str, *, limit: int | None, cursor: str | None = None
@@ -340,6 +369,14 @@ class ObjectStore:
             # An orphaned blob is garbage, not an error for the caller.
             with contextlib.suppress(Exception):
                 delete_blob(blob["S"])
+
+
+def _held_by(owner: str) -> tuple[str, dict]:
+    """The condition "the stored document's `owner` field is `owner`" (leases: an owner is a random
+    token, so finding `"owner":"<token>"` in the stored JSON is exact; a record kept in the bucket
+    never matches, and leases are tiny)."""
+    token = json.dumps({"owner": owner}, separators=(",", ":"))[1:-1]
+    return "contains(doc, :owner)", {":owner": {"S": token}}
 
 
 def _copy(record: Record) -> Record:

@@ -6,18 +6,21 @@ Round trips, not timing: `with store_calls() as calls: ...` then `calls == ["Bat
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def store_calls() -> Iterator[list[str]]:
-    """The operation names (GetItem, PutItem, …) of every DynamoDB call made inside the block, in order."""
+def store_calls(*, skip_thread: str | None = None) -> Iterator[list[str]]:
+    """The operation names (GetItem, PutItem, …) of every DynamoDB call made inside the block, in order;
+    none from the thread named `skip_thread` (e.g. "chat-keeper", whose polls depend on the clock)."""
     from shared.store.clients import client
 
     calls: list[str] = []
 
     def record(model, **_):
-        calls.append(model.name)
+        if skip_thread is None or threading.current_thread().name != skip_thread:
+            calls.append(model.name)
 
     events = client("dynamodb").meta.events
     events.register("before-call.dynamodb", record, unique_id="store-calls")

@@ -118,6 +118,15 @@ def test_delete_cancels_the_turn_on_the_other_replica_then_deletes_the_session(r
     _wait_for(lambda: len(event_sink.of_type("dev.shoal.chat.turn.completed")) == 2)  # announced after `done`
     statuses = [e.data["status"] for e in event_sink.of_type("dev.shoal.chat.turn.completed")]
     assert statuses == ["completed", "cancelled"]
+    # A cancelled turn hands the stream's next number on too: a new turn under the same id continues it.
+    from shared.chat.stream import stream_id
+    from shared.store import streams
+
+    status, third = stream(b.url, {"message": "three", "sessionId": "doomed"})
+    assert status == 200 and third[-1].event == "done"
+    assert int(third[0].id) == int(events[-1].id) + 1
+    recorded = [seq for seq, _ in streams.read(stream_id("default", "doomed"), limit=1000)]
+    assert recorded == list(range(1, len(recorded) + 1))
 
 
 def test_reconnecting_with_last_event_id_on_the_other_replica_replays_then_tails(replicas, mock_script):

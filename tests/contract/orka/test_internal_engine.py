@@ -139,7 +139,7 @@ def test_read_state_never_skips_a_message_whose_append_is_in_flight(aws):
     from shared.tasks import messages
 
     stream = "msg#default/coord"
-    streams._next_sequence(stream)  # sequence 1 reserved by a slow writer
+    streams._reserve(stream)  # sequence 1 reserved by a slow writer
     messages.send("default", "a", "b", "coord", "second")  # sequence 2
     assert [m["id"] for m in messages.unread("default", "b", "coord", mark_read=True)] == [2]
     import json

@@ -93,8 +93,24 @@ def test_a_status_report_reads_the_task_once(internal):
     with store_calls() as calls:
         response = internal.post("/internal/v1/status/default/job", json={"phase": "Running"}, headers=AUTH)
     assert response.status_code == 204
-    assert calls.count("GetItem") == 1
+    # the task, its new version, then the started event's feed record (sequence counter, record): the
+    # feed has many writers (every replica's transitions, worker progress), so it keeps its counter
+    assert calls == ["GetItem", "PutItem", "UpdateItem", "PutItem"]
     assert tasks.get("default", "job").doc["status"]["phase"] == "Running"
+    with store_calls() as calls:
+        response = internal.post("/internal/v1/status/default/job", json={"phase": "Succeeded"}, headers=AUTH)
+    assert response.status_code == 204
+    assert calls == ["GetItem", "PutItem", "UpdateItem", "PutItem", "DeleteItem"]  # and out of the live index
+    assert live_entry("job") is None
+
+
+def test_a_result_reads_the_task_once(internal):
+    assert internal.post("/internal/v1/status/default/job", json={"phase": "Running"}, headers=AUTH).status_code == 204
+    with store_calls() as calls:
+        response = internal.post("/internal/v1/results/default/job", data=b"the output", headers=AUTH)
+    assert response.status_code == 204
+    assert calls == ["GetItem", "PutItem", "UpdateItem", "PutItem"]  # task, its new version, the feed's record
+    assert tasks.get("default", "job").doc["status"]["resultRef"] == {"available": True, "size": 10}
 
 
 def test_saving_a_plan_reads_task_and_plan_in_one_batch(internal, api):
@@ -108,3 +124,75 @@ def test_saving_a_plan_reads_task_and_plan_in_one_batch(internal, api):
         assert calls[:2] == ["BatchGetItem", "PutItem"] and "GetItem" not in calls
     plan = api.get("/api/v1/tasks/job", headers=AUTH).get_json()["plan"]
     assert plan["summary"] == "two" and plan["progressPct"] == 10
+
+
+# -- chat ---------------------------------------------------------------------------------------------
+JSON = {**AUTH, "Accept": "application/json"}
+# A turn (mock model, one-line reply) on a session that has one: slot and lock, `status`, the prompt's
+# agents and tools, the session and its transcript, `message`, the transcript's two messages (reserve,
+# batch), the counters with the turn's event, slot and lock back (the lock keeps the stream's next
+# number for the next turn), `done`, the delivered event unparked. Was 26.
+SECOND_TURN = ["PutItem", "PutItem", "PutItem", "Query", "Query", "GetItem", "Query", "PutItem", "UpdateItem",
+               "BatchWriteItem", "TransactWriteItems", "DeleteItem", "UpdateItem", "PutItem", "DeleteItem"]
+
+
+def test_a_chat_turn_on_an_existing_session_makes_fifteen_store_calls(function_client):
+    from shared.chat.leases import SLOT_NAMESPACE, active_lock, slots
+    from shared.chat.stream import stream_id
+    from shared.memory.sessions import sessions, transcript_entries
+    from shared.store import streams
+
+    chat = function_client("chat")
+    with store_calls(skip_thread="chat-keeper") as first:  # the keeper polls on a clock: not counted
+        response = chat.post("/api/v1/chat", json={"message": "hi"}, headers=JSON)
+    assert response.status_code == 200
+    session = response.get_json()["sessionId"]
+    # a new session (named here, so its stream starts at 1): no transcript to read, created with its counts
+    assert first == ["PutItem", "PutItem", "PutItem", "Query", "Query", "GetItem", "PutItem", "UpdateItem",
+                     "BatchWriteItem", "TransactWriteItems", "DeleteItem", "UpdateItem", "PutItem", "DeleteItem"]
+    with store_calls(skip_thread="chat-keeper") as second:
+        response = chat.post("/api/v1/chat", json={"message": "again", "sessionId": session}, headers=JSON)
+    assert response.status_code == 200 and response.get_json()["sessionId"] == session
+    assert second == SECOND_TURN
+    events = streams.read(stream_id("default", session))
+    assert [seq for seq, _ in events] == [1, 2, 3, 4, 5, 6]  # the second turn continues the first's numbers
+    assert [record["event"] for _, record in events] == ["status", "message", "done"] * 2
+    record = sessions.get("default", session)
+    assert (record.doc["messageCount"], record.doc["turns"], record.version) == (4, 2, 2)
+    entries = transcript_entries(record)
+    assert [(e["order"], e["role"], e["content"][:5]) for e in entries] == [
+        (1, "user", "hi"), (2, "assistant", "Hello"), (3, "user", "again"), (4, "assistant", "Hello")]
+    assert active_lock("default", session) is None
+    assert slots.list_page(SLOT_NAMESPACE, limit=None)[0] == []
+
+
+def test_a_worker_transcript_append_reads_the_session_once_and_writes_its_messages_in_one_batch(internal):
+    body = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"},
+                         {"role": "user", "content": "q2"}], "taskName": "job"}
+    with store_calls() as created:
+        assert internal.post("/internal/v1/sessions/default/s1/transcript", json=body, headers=AUTH).status_code == 204
+    with store_calls() as appended:
+        assert internal.post("/internal/v1/sessions/default/s1/transcript", json=body, headers=AUTH).status_code == 204
+    # read the session, reserve three numbers, write the three messages, create it with its counts; an
+    # existing one the same, counted on (were 10 and 9 calls: two per message, the session read twice)
+    assert created == appended == ["GetItem", "UpdateItem", "BatchWriteItem", "PutItem"]
+    text = internal.get("/internal/v1/sessions/default/s1/transcript", headers=AUTH)
+    assert text.status_code == 200
+    assert [line.split('"order":')[1].split(",")[0] for line in text.get_data(as_text=True).splitlines()] == \
+        ["1", "2", "3", "4", "5", "6"]
+
+
+def test_a_chat_turn_whose_handoff_is_gone_reads_the_streams_last_number(function_client):
+    from shared.chat.leases import locks
+    from shared.chat.stream import stream_id
+    from shared.store import streams
+
+    chat = function_client("chat")
+    session = chat.post("/api/v1/chat", json={"message": "hi"}, headers=JSON).get_json()["sessionId"]
+    assert locks.delete("default", session)  # the released lock's item is gone (e.g. DynamoDB's TTL took it)
+    with store_calls(skip_thread="chat-keeper") as calls:
+        assert chat.post("/api/v1/chat", json={"message": "again", "sessionId": session},
+                         headers=JSON).status_code == 200
+    assert calls[:4] == ["PutItem", "PutItem", "Query", "PutItem"]  # slot, lock, the last number, `status`
+    assert len(calls) == len(SECOND_TURN) + 1
+    assert [seq for seq, _ in streams.read(stream_id("default", session))] == [1, 2, 3, 4, 5, 6]

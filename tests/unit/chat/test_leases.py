@@ -44,3 +44,32 @@ def test_the_keeper_renews_before_expiry(aws):
     time.sleep(2.5)
     assert leases.active_lock("default", "s2") is not None  # still held after more than one lease period
     keeper.stop()
+
+
+def test_release_is_one_conditional_write_and_a_lock_hands_on_what_it_keeps(aws):
+    from tests.support.store_calls import store_calls
+
+    lock = leases.acquire_lock("default", "s3", 60, {})
+    assert lock.found == {} and lock.keep == {}
+    lock.keep = {"nextSeq": 7}
+    slot = leases.acquire_slot(1, 60, {})
+    with store_calls() as calls:
+        lock.release()
+        slot.release()
+    assert calls == ["UpdateItem", "DeleteItem"]
+    assert leases.active_lock("default", "s3") is None and leases.request_cancel("default", "s3") is False
+    assert leases.acquire_slot(1, 60, {}) is not None
+    following = leases.acquire_lock("default", "s3", 60, {})
+    assert following is not None and following.found == {"nextSeq": 7}
+    assert following.keep == {"nextSeq": 7}  # handed on again unless its turn says more
+
+
+def test_a_lost_lock_releases_nothing_and_hands_nothing_on(aws):
+    old = leases.acquire_lock("default", "s4", -1, {})  # expired: its replica died
+    new = leases.acquire_lock("default", "s4", 60, {})
+    assert new is not None and new.found == {}  # an expired *held* lock carries nothing over
+    old.keep = {"nextSeq": 99}
+    old.release()  # not the owner any more: the new holder keeps its lock
+    assert leases.active_lock("default", "s4").doc["owner"] == new.owner
+    new.release()
+    assert leases.acquire_lock("default", "s4", 60, {}).found == {}
