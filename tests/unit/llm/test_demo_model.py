@@ -123,3 +123,35 @@ def test_a_cluster_scoped_node_is_investigated_from_its_events():
                                      "NodeNotReady: Node worker-4 status is now: NodeNotReady.")
     assert finding["remediation_target"] == {"kind": "Node", "name": "worker-4", "namespace": ""}
     assert finding["patch"] is None
+
+
+INVESTIGATION_TOOLS = [ToolSpec(n, "", {}) for n in ("get_resource", "list_events", "pod_logs", "recent_rollouts")]
+
+
+def test_a_resource_that_cannot_be_read_is_not_reported_healthy():
+    # Kubernaut's own request bodies name resources the demo cluster does not have; the Finding said
+    # "its status and events look healthy" of a Deployment nobody had looked at.
+    messages = [Message("user", "Investigate the failing Deployment 'api-server' in namespace 'production'.")]
+    calls = turn(messages, INVESTIGATION_TOOLS)
+    missing = {"success": False, "error": '404: deployments.apps "api-server" not found', "errorType": "kubernetes_error"}
+    messages = answered(messages, calls, [missing, {"success": True, "result": []}])
+    rollouts = turn(messages, INVESTIGATION_TOOLS)
+    assert [(c.name, c.arguments) for c in rollouts.tool_calls] == [("recent_rollouts", {"deployment": "api-server"})]
+    messages = answered(messages, rollouts, [{"success": False, "error": "404: not found"}])
+    finding = json.loads(turn(messages, INVESTIGATION_TOOLS).text)
+    assert finding["summary"] == ('No evidence to investigate: Deployment api-server could not be read '
+                                  '(404: deployments.apps "api-server" not found).')
+    assert (finding["root_cause"], finding["confidence"], finding["patch"]) == ("", 0.3, None)
+    assert finding["recommendation"] == "Check the kind, name and namespace the report names."
+
+
+def test_an_analyze_request_without_a_resource_name_gets_a_finding_not_an_echo():
+    # LogJedi's /analyze requires only resource_kind (name and namespace default to ""); the echo was
+    # no Finding, so /analyze answered 502.
+    messages = [Message("user", "Investigate the failing Pod '' in namespace ''.\nReported reason: OOMKilled")]
+    answer = turn(messages, INVESTIGATION_TOOLS)
+    assert answer.tool_calls == []
+    finding = json.loads(answer.text)
+    assert finding["summary"] == "No evidence to investigate: the report names no Pod."
+    assert finding["remediation_target"] == {"kind": "Pod", "name": "", "namespace": ""}
+    assert (finding["root_cause"], finding["patch"]) == ("", None)
