@@ -9,7 +9,8 @@ It reads the tools it is offered and the conversation, and acts on a few documen
   failing pod and its previous log, then answers the Finding JSON built from that evidence only;
 - a security review (a "Security review of" prompt, offered `file_read`): reads the usual top-level
   files and answers the scan JSON (a threat model of what it read, findings for committed secrets);
-- anything else: the echo "Hello from shoal-mock. You said: …" (what the compat endpoints show).
+- anything else: the echo "Hello from shoal-mock. You said: …" (what the compat endpoints show), without
+  the tagged context blocks a coding-agent CLI adds to the user's words.
 
 `reply` sees the whole conversation each turn and decides from the calls and results since the last
 user message, so it needs no memory of its own (any replica can answer any turn).
@@ -26,6 +27,9 @@ from typing import Any
 from shared.llm.base import Message, ToolCall, ToolSpec
 
 ECHO = "Hello from shoal-mock. You said: {}"
+# A block a coding-agent CLI wraps around the user's words (Claude Code's <system-reminder>,
+# <command-name> …): left out of the echo, which would otherwise be the CLI's context, not the prompt.
+_CONTEXT_BLOCK = re.compile(r"^[ \t]*<([a-z][a-z0-9_-]*)>.*?</\1>", re.S | re.M)  # at a line's start
 WAIT_ATTEMPTS = 3  # wait_for_task calls before reporting a task as still running
 
 
@@ -57,7 +61,7 @@ def reply(messages: list[Message], tools: list[ToolSpec] | None) -> Reply:
         match = pattern.search(user)
         if match and needs <= offered:
             return act(match, steps)
-    return Reply(ECHO.format(user.strip()))
+    return Reply(ECHO.format(_CONTEXT_BLOCK.sub("", user).strip() or user.strip()))
 
 
 def _steps(messages: list[Message]) -> list[Step]:
