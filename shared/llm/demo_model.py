@@ -9,7 +9,8 @@ It reads the tools it is offered and the conversation, and acts on a few documen
   failing pod and its previous log, then answers the Finding JSON built from that evidence only;
 - a security review (a "Security review of" prompt, offered `file_read`): reads the usual top-level
   files and answers the scan JSON (a threat model of what it read, findings for committed secrets);
-- anything else: the echo "Hello from shoal-mock. You said: …" (what the compat endpoints show).
+- anything else: the echo "Hello from shoal-mock. You said: …" (what the compat endpoints show), without
+  the tagged context blocks a coding-agent CLI adds to the user's words.
 
 `reply` sees the whole conversation each turn and decides from the calls and results since the last
 user message, so it needs no memory of its own (any replica can answer any turn).
@@ -26,6 +27,9 @@ from typing import Any
 from shared.llm.base import Message, ToolCall, ToolSpec
 
 ECHO = "Hello from shoal-mock. You said: {}"
+# A block a coding-agent CLI wraps around the user's words (Claude Code's <system-reminder>,
+# <command-name> …): left out of the echo, which would otherwise be the CLI's context, not the prompt.
+_CONTEXT_BLOCK = re.compile(r"^[ \t]*<([a-z][a-z0-9_-]*)>.*?</\1>", re.S | re.M)  # at a line's start
 WAIT_ATTEMPTS = 3  # wait_for_task calls before reporting a task as still running
 
 
@@ -57,7 +61,7 @@ def reply(messages: list[Message], tools: list[ToolSpec] | None) -> Reply:
         match = pattern.search(user)
         if match and needs <= offered:
             return act(match, steps)
-    return Reply(ECHO.format(user.strip()))
+    return Reply(ECHO.format(_CONTEXT_BLOCK.sub("", user).strip() or user.strip()))
 
 
 def _steps(messages: list[Message]) -> list[Step]:
@@ -194,12 +198,15 @@ _INTENTS: list[tuple[re.Pattern, set[str], Callable[[re.Match, list[Step]], Repl
 # -- investigation ------------------------------------------------------------------------------------
 
 # The namespace is '' for a cluster-scoped subject (Kubernaut's Node incident).
-_SUBJECT = re.compile(r"Investigate the failing (?P<kind>\w+) '(?P<name>[^']+)' in namespace '(?P<ns>[^']*)'")
+# The name is '' when LogJedi's /analyze leaves resource_name out (its contract defaults it to "").
+_SUBJECT = re.compile(r"Investigate the failing (?P<kind>\w+) '(?P<name>[^']*)' in namespace '(?P<ns>[^']*)'")
 _ERROR_LINE = re.compile(r"error|fatal|panic|exception|fail|cannot|missing|not set|refused|denied", re.I)
 _PULL = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName")
 
 
 def _investigate(kind: str, name: str, steps: list[Step]) -> Reply:
+    if not name:  # nothing to read: the Finding says so (an echo would be no Finding at all)
+        return Reply(json.dumps(_finding(kind, name, None, steps), indent=1))
     if not steps:
         return Reply(calls=[("get_resource", {"kind": kind, "name": name}), ("list_events", {})])
     pod = name if kind == "Pod" else _failing_pod(name, steps)
@@ -295,9 +302,22 @@ def _finding(kind: str, name: str, pod: str | None, steps: list[Step]) -> dict[s
         cause = f"{owner} has warning events: {factors[-1]}."
         return {**base, "summary": cause, "root_cause": cause, "severity": "warning", "confidence": 0.5,
                 "recommendation": "Look at the events listed as contributing factors.", "patch": None}
+    if unread := _unread(kind, name, steps):  # not "looks healthy": nothing was looked at
+        return {**base, "summary": f"No evidence to investigate: {unread}.", "root_cause": "", "severity": "info",
+                "confidence": 0.3, "recommendation": "Check the kind, name and namespace the report names.",
+                "patch": None}
     summary = f"No failure evidence found for {kind} {name}: its status and events look healthy."
     return {**base, "summary": summary, "root_cause": "", "severity": "info", "confidence": 0.3,
             "recommendation": "Nothing to change; watch it for a recurrence.", "patch": None}
+
+
+def _unread(kind: str, name: str, steps: list[Step]) -> str | None:
+    """Why the subject could not be looked at (no name, or its get_resource failed), else None."""
+    if not name:
+        return f"the report names no {kind}"
+    return next((f"{kind} {name} could not be read ({error})" for s in steps
+                 if s.name == "get_resource" and s.args == {"kind": kind, "name": name} and (error := _failed(s))),
+                None)
 
 
 def _container_patch(kind: str, container: dict[str, Any]) -> dict[str, Any]:

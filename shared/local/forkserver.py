@@ -122,7 +122,12 @@ class ForkServer:
                     self._answered.notify_all()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._channel.close()  # the fork server exits when its channel closes
+        # The fork server exits when its channel closes. shutdown first: the reader thread blocked in
+        # recv holds the socket, so a close alone sent no EOF and every stop waited out the timeout
+        # (Ctrl-C of make run took 10 s, then killed the fork server).
+        with contextlib.suppress(OSError):
+            self._channel.shutdown(socket.SHUT_RDWR)
+        self._channel.close()
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:

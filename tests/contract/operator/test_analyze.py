@@ -70,6 +70,24 @@ def test_explicit_mock_opt_in_answers(analyze, monkeypatch, tmp_path):
                                    "recommendation": "Nothing.", "action": None}
 
 
+def test_the_demo_model_answers_what_it_could_not_read(analyze, monkeypatch, fake_kube):
+    # make run's /analyze (the demo model, SHOAL_ANALYZE_ALLOW_MOCK): LogJedi requires only resource_kind,
+    # and an absent name was answered with the echo (no Finding: 502); an absent resource "looked healthy".
+    from shared.config import reset_settings
+
+    monkeypatch.delenv("SHOAL_MOCK_SCRIPT", raising=False)
+    monkeypatch.setenv("SHOAL_ANALYZE_ALLOW_MOCK", "true")
+    reset_settings()
+    unnamed = post(analyze, {"resource_kind": "Pod"})
+    assert unnamed.status_code == 200, unnamed.get_data(as_text=True)
+    assert unnamed.get_json() == {"summary": "No evidence to investigate: the report names no Pod.", "root_cause": "",
+                                  "recommendation": "Check the kind, name and namespace the report names.",
+                                  "action": None}
+    absent = post(analyze, {"resource_kind": "Deployment", "resource_name": "gone", "namespace": NS})
+    assert absent.status_code == 200
+    assert absent.get_json()["summary"].startswith("No evidence to investigate: Deployment gone could not be read (404")
+
+
 def test_validation_errors_are_fastapi_422(analyze, llm):
     payload = body()
     del payload["resource_kind"]
