@@ -16,7 +16,7 @@ from typing import Any
 
 from shared.errors import Invalid
 from shared.jobs.effective import check_executor_image
-from shared.jobs.submit import EFFORTS, PROVIDERS
+from shared.jobs.vocabulary import EFFORTS, PROVIDERS
 
 FIELDS = ("model", "effort", "provider", "fast", "timeoutMs", "maxTurns", "executorImage", "reactEnabled",
           "priority")

@@ -24,13 +24,12 @@ from shared.jobs.model import (
     SOURCE_LABEL,
     TYPE_LABEL,
 )
+from shared.jobs.vocabulary import EFFORTS, PROVIDERS
 from shared.net.git_urls import check_git_url
 from shared.net.outbound import BlockedURL, check_url
 from shared.store import AlreadyExists, Record, counters
 from shared.tasks.service import create_task
 
-EFFORTS = ("low", "medium", "high")
-PROVIDERS = ("claude", "codex", "vllm", "gemma", "qwen", "mock")
 PIPELINES = ("pdf-sections",)
 
 
@@ -65,7 +64,7 @@ def _config(raw: Any) -> dict[str, Any]:
         _string(config, key, where="config.")
     effort = _string(config, "effort", where="config.")
     if effort is not None and effort not in EFFORTS:
-        raise Invalid("config.effort must be one of low, medium, high")
+        raise Invalid(f"config.effort must be one of {', '.join(EFFORTS)}")
     provider = _string(config, "provider", where="config.")
     if provider is not None and provider not in PROVIDERS:
         raise Invalid(f"config.provider must be one of {', '.join(PROVIDERS)}")

@@ -71,6 +71,11 @@ def test_agent_crud_is_the_shared_agent_record(jobs):
      "eventTriggers[0].next.condition must be one of on-success, on-failure, always"),
     ({"name": "a", "instructions": "x"}, "instructions must be an array of instruction names"),
     ({"name": "a", "enabled": "yes"}, "enabled must be a boolean"),
+    # a job started from the agent would be refused at ingest: refused here, naming the agent's field
+    ({"name": "a", "defaultProvider": "bogus"}, "defaultProvider must be one of claude, codex, vllm, gemma, qwen, mock"),
+    ({"name": "a", "defaultEffort": "extreme"}, "defaultEffort must be one of low, medium, high"),
+    ({"name": "a", "eventTriggers": [{"source": "github", "events": ["x"], "config": {"effort": "max"}}]},
+     "eventTriggers[0].config.effort must be one of low, medium, high"),
     # issue 21: a field the labrats table does not list is refused, naming it (never dropped)
     ({"name": "a", "triggername": "x"}, "triggername: unknown field"),
     ({"name": "a", "eventTriggers": [{"source": "github", "events": ["x"], "filter": {}}]},
@@ -86,6 +91,10 @@ def test_patch_rejects_unknown_fields_and_changes_nothing(jobs):
     jobs.post("/api/agents", headers=AUTH, json={"name": "a"})
     response = jobs.patch("/api/agents/a", headers=AUTH, json={"name": "b", "enabled": False})
     assert response.status_code == 400 and response.get_json() == {"error": 'unknown or read-only field "name"'}
+    assert jobs.get("/api/agents/a", headers=AUTH).get_json()["enabled"] is True
+    bad = jobs.patch("/api/agents/a", headers=AUTH, json={"defaultProvider": "gpt", "enabled": False})
+    assert bad.status_code == 400 and bad.get_json() == {
+        "error": "defaultProvider must be one of claude, codex, vllm, gemma, qwen, mock"}
     assert jobs.get("/api/agents/a", headers=AUTH).get_json()["enabled"] is True
     assert jobs.patch("/api/agents/zz", headers=AUTH, json={}).status_code == 404
 
