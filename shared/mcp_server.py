@@ -111,6 +111,29 @@ async def watch(ctx: Context | None, read: Callable[[], Any], done: Callable[[di
         await anyio.sleep(0.5)
 
 
+class StrictFastMCP(FastMCP):
+    """FastMCP, except that a tool call naming an argument the tool does not take is an error naming it.
+
+    FastMCP validates arguments with a model that ignores unknown keys, so `namespace` given to a tool
+    whose parameter is `resource_namespace` ran silently in the default namespace. Each tool's input
+    schema also says `additionalProperties: false`, so clients can know before calling.
+    """
+
+    def strict_schemas(self) -> None:
+        for tool in self._tool_manager.list_tools():
+            tool.parameters["additionalProperties"] = False
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            known = tool.parameters.get("properties", {})
+            unknown = sorted(set(arguments or {}) - set(known))
+            if unknown:
+                raise ToolError(f"unknown argument {unknown[0]!r} for tool {name!r}; it takes: "
+                                + ", ".join(sorted(known)))
+        return await super().call_tool(name, arguments)
+
+
 def build_server(api_url: str, *, token: str | None = None, namespace: str | None = None,
                  forward_auth: bool = False) -> FastMCP:
     """The MCP server over the API at `api_url`.
@@ -131,7 +154,7 @@ def build_server(api_url: str, *, token: str | None = None, namespace: str | Non
         # Bearer tokens, never cookies: a DNS-rebound browser page has no credential to send, and the
         # public host name behind the gateway is not known here.
         security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    mcp = FastMCP("shoal", instructions=INSTRUCTIONS, stateless_http=True, log_level="WARNING",
+    mcp = StrictFastMCP("shoal", instructions=INSTRUCTIONS, stateless_http=True, log_level="WARNING",
                   transport_security=security)
     # FastMCP takes no version and the low-level server then reports the SDK's own: say Shoal's.
     mcp._mcp_server.version = shoal_version()
@@ -329,4 +352,5 @@ def build_server(api_url: str, *, token: str | None = None, namespace: str | Non
         return (f"Get the Shoal task {name} in namespace {namespace} with get_task, then its result with "
                 "get_task_result (or its logs). Summarise what it did, whether it succeeded, and any follow-up.")
 
+    mcp.strict_schemas()
     return mcp

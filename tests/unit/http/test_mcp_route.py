@@ -51,3 +51,21 @@ def test_mcp_initializes_statelessly(function_client):
     assert result["serverInfo"]["version"] == version("shoal") != version("mcp")
     assert result["capabilities"]["tools"] == {"listChanged": False}
     assert client.get("/mcp", headers=MCP_HEADERS).status_code == 405
+
+
+def test_mcp_tools_refuse_arguments_they_do_not_take(function_client):
+    """FastMCP alone ignores an unknown argument (`namespace` for `resource_namespace` ran in `default`):
+    the call is an error naming it, before any API call, and the schemas say so up front."""
+    client = function_client("mcp")
+    listed = _sse_json(client.post("/mcp", headers=MCP_HEADERS, json={
+        "jsonrpc": "2.0", "id": 2, "method": "tools/list"}).data)["result"]["tools"]
+    assert listed and all(tool["inputSchema"]["additionalProperties"] is False for tool in listed)
+    analyze = next(tool for tool in listed if tool["name"] == "analyze_incident")
+    assert "resource_namespace" in analyze["inputSchema"]["properties"]
+    response = client.post("/mcp", headers=MCP_HEADERS, json={
+        "jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "get_task", "arguments": {"name": "t1", "namesapce": "team-a"}}})
+    result = _sse_json(response.data)["result"]
+    assert result["isError"] is True
+    assert result["content"] == [{"type": "text", "text":
+                                  "unknown argument 'namesapce' for tool 'get_task'; it takes: name, namespace"}]
