@@ -72,8 +72,8 @@ def spawn_function(target: str, env: dict[str, str], *, source: Path | None = No
 
 
 def spawn_moto(env: dict[str, str] | None = None, **popen: Any) -> tuple[subprocess.Popen, str]:
-    """moto's server with atomic writes (shared.local.moto_atomic) on its own held socket; (process, url)."""
-    proc, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ) if env is None else env,
+    """moto's server as the platform runs it (shared.local.moto_server) on its own held socket; (process, url)."""
+    proc, port = spawn(["shared.local.moto_server", "-H", "127.0.0.1"], dict(os.environ) if env is None else env,
                        port_flag="-p", **popen)
     return proc, f"http://127.0.0.1:{port}"
 
