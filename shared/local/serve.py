@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shared.forking import PARENT_ENV, die_with_parent  # noqa: F401  (re-exported for the local platform)
+
 ROOT = Path(__file__).resolve().parents[2]
 LISTEN_FD_ENV = "SHOAL_LISTEN_FD"
-PARENT_ENV = "SHOAL_PARENT_PID"
-PR_SET_PDEATHSIG = 1
 
 
 def listen(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -99,23 +99,6 @@ def inherited_fd() -> int | None:
     raw = os.environ.pop(LISTEN_FD_ENV, None)
     return int(raw) if raw else None
 
-
-def die_with_parent(parent: int | None = None) -> None:
-    """Have the kernel kill this process when the one that spawned it (`parent`, else the one named in
-    SHOAL_PARENT_PID) dies, even by `kill -9`.
-
-    Otherwise a crashed `make run` leaves its moto and functions running: still serving, still
-    appending to the state recording a restart replays (Linux only; elsewhere a no-op).
-    """
-    parent = parent or os.environ.pop(PARENT_ENV, None)
-    if not parent or not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
-
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
-    if os.getppid() != int(parent):  # it died before the request took effect
-        os._exit(1)
 
 
 def serve_function(target: str, source: str, host: str, port: int, fd: int) -> None:
