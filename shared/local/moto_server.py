@@ -7,6 +7,8 @@ function's store calls queue on (docs/performance.md):
 - kept-alive HTTP/1.1 connections (shared.local.wsgi_server) instead of werkzeug's server, which
   closes each connection after one request;
 - moto's per-request work that cannot change its answers is done once (shared.local.moto_fast);
+- no CORS headers (flask-cors on every answer): only the platform's processes call this server, never
+  a browser;
 - the service of a request is found once per Host header, not per request: moto matches every
   request's host against each of its ~250 module directories (a listdir and an isdir each) and then
   its URL patterns, under one lock.
@@ -47,6 +49,7 @@ def dispatcher() -> Any:
 
 def main(argv: list[str] | None = None) -> None:
     die_with_parent()
+    os.environ.setdefault("MOTO_DISABLE_GLOBAL_CORS", "true")  # read when moto's settings are imported
     make_writes_atomic()
     moto_fast.install()
     recording = bool(os.environ.get("MOTO_ENABLE_RECORDING"))
