@@ -123,10 +123,12 @@ class LocalExecutor:
         try:
             proc = self._fork_server(env).ask({"env": env, "cwd": os.getcwd(), "detached": True}, out.fileno(),
                                               "the worker")
-        except (OSError, RuntimeError) as exc:
-            out.close()  # strerror only: str(exc) may name the server's interpreter path
-            raise ExecutorError(f"could not start worker: {getattr(exc, 'strerror', None) or type(exc).__name__}") \
-                from None
+        except OSError as exc:
+            out.close()  # strerror only: str(exc) names the server's interpreter path
+            raise ExecutorError(f"could not start worker: {exc.strerror or type(exc).__name__}") from None
+        except RuntimeError as exc:  # the fork server's own words: it exited, or did not answer
+            out.close()
+            raise ExecutorError(f"could not start worker: {exc}") from None
         self._procs[(task.namespace, task.name)] = proc
         threading.Thread(target=self._watch, args=(task.namespace, task.name, attempt, proc, out, log_path, on_worker_exit),
                          daemon=True).start()

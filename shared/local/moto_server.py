@@ -23,9 +23,10 @@ import socket
 import sys
 from typing import Any
 
+from shared.forking import die_with_parent
 from shared.local import moto_fast
 from shared.local.moto_atomic import SerialWrites, make_writes_atomic, record_writes_only
-from shared.local.serve import die_with_parent, inherited_fd
+from shared.local.serve import inherited_fd
 
 
 def dispatcher() -> Any:

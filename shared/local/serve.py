@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared.forking import PARENT_ENV, die_with_parent  # noqa: F401  (re-exported for the local platform)
+from shared.forking import PARENT_ENV, die_with_parent
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTEN_FD_ENV = "SHOAL_LISTEN_FD"
@@ -98,7 +98,6 @@ def inherited_fd() -> int | None:
     """The listening socket this process was handed, if any (and forget it, so children don't see it)."""
     raw = os.environ.pop(LISTEN_FD_ENV, None)
     return int(raw) if raw else None
-
 
 
 def serve_function(target: str, source: str, host: str, port: int, fd: int) -> None:

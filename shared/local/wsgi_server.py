@@ -53,6 +53,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.track(self.connection, False)
         super().finish()
 
+    def handle(self) -> None:
+        with contextlib.suppress(ConnectionError, TimeoutError):  # the client went away: nothing to answer
+            super().handle()
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("do_"):  # every method goes to the application
             return self._run
@@ -66,7 +70,12 @@ class _Handler(BaseHTTPRequestHandler):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             from werkzeug.serving import DechunkedInput
 
-            return DechunkedInput(self.rfile).read()  # type: ignore[arg-type]
+            try:
+                return DechunkedInput(self.rfile).read()  # type: ignore[arg-type]
+            except (ValueError, OSError) as exc:
+                if isinstance(exc, ConnectionError | TimeoutError):
+                    raise
+                raise _BadRequest("the chunked body is malformed") from None
         raw = self.headers.get("Content-Length")
         try:
             length = int(raw) if raw else 0

@@ -114,3 +114,9 @@ def test_closing_the_server_ends_its_kept_alive_connections():
     thread.join(5)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{srv.port}/a", timeout=2)
+
+
+def test_a_malformed_chunked_body_is_400_and_closes(server):
+    answer = _raw(server.port, b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n") and b"Connection: close\r\n" in answer
+    assert answer.endswith(b"\r\n\r\nthe chunked body is malformed")
