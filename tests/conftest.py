@@ -69,11 +69,13 @@ def aws():
     """moto in process, started before any client exists, with the tables and bucket created."""
     from moto import mock_aws
 
+    from shared.local import moto_fast
     from shared.local.moto_atomic import make_writes_atomic
     from shared.store.bootstrap import ensure_state
     from shared.store.clients import reset_clients
 
     make_writes_atomic()  # DynamoDB's conditional writes are atomic; moto's are not without this
+    moto_fast.install()  # as the local platform's moto server: less CPU per call, the same answers
     with mock_aws():
         reset_clients()
         ensure_state()

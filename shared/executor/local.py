@@ -1,18 +1,22 @@
-"""The local executor: `ai` and `agent` tasks run the worker as a subprocess.
+"""The local executor: `ai` and `agent` tasks run the worker as a process of its own.
+
+Workers are forked from a fork server that has the worker's modules imported (shared/worker/forkserver.py,
+one per dispatcher process, started with its first task): a fresh interpreter per task cost about
+0.3 s of CPU in imports, which at a few tasks a second was most of a 2-core machine and delayed
+every other task's start (docs/performance.md). Each worker still has its own process, session,
+environment (only what a worker needs) and output file, as `python functions/worker/main.py` had.
 
 A watcher thread waits for each worker; a worker that exits without reporting a terminal phase
 fails its attempt (reason WorkerLost) with the exit code and the tail of its output. The watcher
-lives in the dispatcher's process: when that process dies the workers live on (their own session)
-and keep heartbeating, and a worker that dies meanwhile is reclaimed by the scheduler once its
-lease lapses (shared/tasks/leases.py), so no task hangs in Running either way.
+lives in the dispatcher's process: when that process (or its fork server) dies the workers live on
+(their own session) and keep heartbeating, and a worker that dies meanwhile is reclaimed by the
+scheduler once its lease lapses (shared/tasks/leases.py), so no task hangs in Running either way.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -24,6 +28,7 @@ from shared.executor.images import LOCAL_NOTE
 from shared.executor.redact import scrub_paths
 from shared.executor.sandbox import PROVIDER, requested, unsupported
 from shared.executor.workspace_inputs import has_inputs, materialise
+from shared.forking import Forked, ForkServer
 from shared.llm.registry import worker_environment
 from shared.logs import get_logger
 from shared.models.worker_contract import (
@@ -54,9 +59,21 @@ class LocalExecutor:
     _lock = threading.Lock()
 
     def __init__(self) -> None:
-        self._procs: dict[tuple[str, str], subprocess.Popen] = {}
+        self._procs: dict[tuple[str, str], Forked] = {}
         self._logs = Path(tempfile.gettempdir()) / "shoal-worker-logs"
         self._logs.mkdir(exist_ok=True)
+        self._forker: ForkServer | None = None
+        self._forker_lock = threading.Lock()
+
+    def _fork_server(self, env: dict[str, str]) -> ForkServer:
+        """The fork server of this process's workers, started (again, if it died) with the environment
+        every worker shares: only the variables a worker is passed, no credentials of the platform."""
+        with self._forker_lock:
+            if self._forker is None or not self._forker.alive():
+                shared = {k: v for k, v in env.items() if k in _PASS_ENV or k.startswith("OTEL_")}
+                # named, not imported: the worker's package imports this one's
+                self._forker = ForkServer({**shared, "PYTHONUNBUFFERED": "1"}, "shared.worker.forkserver")
+            return self._forker
 
     @classmethod
     def instance(cls) -> LocalExecutor:
@@ -104,11 +121,14 @@ class LocalExecutor:
             out.write(f"[executor] executorImage {spec['executorImage']} is not applied: {LOCAL_NOTE}\n".encode())
             out.flush()
         try:
-            proc = subprocess.Popen([sys.executable, str(WORKER)], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = self._fork_server(env).ask({"env": env, "cwd": os.getcwd(), "detached": True}, out.fileno(),
+                                              "the worker")
         except OSError as exc:
             out.close()  # strerror only: str(exc) names the server's interpreter path
             raise ExecutorError(f"could not start worker: {exc.strerror or type(exc).__name__}") from None
+        except RuntimeError as exc:  # the fork server's own words: it exited, or did not answer
+            out.close()
+            raise ExecutorError(f"could not start worker: {exc}") from None
         self._procs[(task.namespace, task.name)] = proc
         threading.Thread(target=self._watch, args=(task.namespace, task.name, attempt, proc, out, log_path, on_worker_exit),
                          daemon=True).start()
@@ -127,12 +147,14 @@ class LocalExecutor:
             raise ExecutorError(f"could not prepare the workspace: {getattr(exc, 'message', None) or exc}") from None
         return str(directory)
 
-    def _watch(self, namespace: str, name: str, attempt: int, proc: subprocess.Popen, out, log_path: Path,
+    def _watch(self, namespace: str, name: str, attempt: int, proc: Forked, out, log_path: Path,
                on_worker_exit: WorkerExit) -> None:
         code = proc.wait()
         out.close()
         if self._procs.get((namespace, name)) is proc:
             self._procs.pop((namespace, name), None)
+        if code is None:  # the fork server died first: whether and how the worker ended, its lease tells
+            return
         try:
             tail = scrub_paths(log_path.read_text(errors="replace")[-500:].strip()) if log_path.exists() else ""
             message = f"worker exited with code {code} without reporting" + (f": {tail}" if tail else "")

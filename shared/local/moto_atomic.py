@@ -15,13 +15,10 @@ two conditional writes raced; reads are not recorded (a replay has no use for th
 from __future__ import annotations
 
 import functools
-import os
-import sys
 import threading
 from typing import Any
 
 from shared.local import moto_queries
-from shared.local.serve import die_with_parent, inherited_fd
 
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
 # DynamoDB operations that change nothing; every other X-Amz-Target is recorded.
@@ -94,38 +91,3 @@ class SerialWrites:
             return self.app(environ, start_response)
         with _lock:
             return list(self.app(environ, start_response))
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`python -m shared.local.moto_atomic -H host -p port`: moto's server with atomic writes.
-
-    Started through `shared.local.serve.spawn` it serves the listening socket it was handed instead
-    of binding `-p` itself (no window in which another process can take the port).
-    """
-    die_with_parent()
-    make_writes_atomic()
-    recording = bool(os.environ.get("MOTO_ENABLE_RECORDING"))
-    if recording:
-        record_writes_only()
-    fd = inherited_fd()
-    if fd is None:
-        from moto.server import main as moto_main
-
-        moto_main(argv if argv is not None else sys.argv[1:])
-        return
-    import socket
-
-    from moto.server import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
-
-    with socket.socket(fileno=os.dup(fd)) as probe:
-        host, port = probe.getsockname()[:2]
-    os.environ.setdefault("MOTO_PORT", str(port))
-    app: Any = DomainDispatcherApplication(create_backend_app)
-    if recording:
-        app = SerialWrites(app)
-    make_server(host, port, app, threaded=True, fd=fd).serve_forever()
-
-
-if __name__ == "__main__":
-    main()

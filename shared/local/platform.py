@@ -10,7 +10,6 @@ one that keeps dying stops the platform. Ctrl-C (or SIGTERM) stops everything it
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import secrets
 import signal
@@ -23,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from werkzeug.serving import make_server
 
 from shared.config import get_settings, reset_settings
 from shared.errors import ShoalError
@@ -37,6 +35,7 @@ from shared.local.ping import Pinger, ping_sources
 from shared.local.serve import listen, spawn_moto, wait_http
 from shared.local.state import COMPACT_AFTER, StateDir, state_dir
 from shared.local.supervisor import Supervisor
+from shared.local.wsgi_server import KeepAliveServer
 from shared.logs import get_logger
 from shared.store.bootstrap import ensure_state
 from shared.store.clients import reset_clients
@@ -124,11 +123,9 @@ class LocalPlatform:
 
     # -- servers ----------------------------------------------------------------------------
     def _serve(self, app, sock: socket.socket, name: str) -> None:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # our functions log one JSON line each
-        host, port = sock.getsockname()[:2]
-        server = make_server(host, port, app, threaded=True, fd=sock.fileno())
-        sock.close()  # the server holds its own duplicate
-        self._run(server, name)
+        """Serve `app` on `sock` (the server takes it over), keeping connections open: every event a
+        function emits reaches the broker on a connection of the function's pool."""
+        self._run(KeepAliveServer(app, sock), name)
 
     def _run(self, server, name: str) -> None:
         self._servers.append(server)

@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shared.forking import PARENT_ENV, die_with_parent
+
 ROOT = Path(__file__).resolve().parents[2]
 LISTEN_FD_ENV = "SHOAL_LISTEN_FD"
-PARENT_ENV = "SHOAL_PARENT_PID"
-PR_SET_PDEATHSIG = 1
 
 
 def listen(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -72,8 +72,8 @@ def spawn_function(target: str, env: dict[str, str], *, source: Path | None = No
 
 
 def spawn_moto(env: dict[str, str] | None = None, **popen: Any) -> tuple[subprocess.Popen, str]:
-    """moto's server with atomic writes (shared.local.moto_atomic) on its own held socket; (process, url)."""
-    proc, port = spawn(["shared.local.moto_atomic", "-H", "127.0.0.1"], dict(os.environ) if env is None else env,
+    """moto's server as the platform runs it (shared.local.moto_server) on its own held socket; (process, url)."""
+    proc, port = spawn(["shared.local.moto_server", "-H", "127.0.0.1"], dict(os.environ) if env is None else env,
                        port_flag="-p", **popen)
     return proc, f"http://127.0.0.1:{port}"
 
@@ -98,24 +98,6 @@ def inherited_fd() -> int | None:
     """The listening socket this process was handed, if any (and forget it, so children don't see it)."""
     raw = os.environ.pop(LISTEN_FD_ENV, None)
     return int(raw) if raw else None
-
-
-def die_with_parent(parent: int | None = None) -> None:
-    """Have the kernel kill this process when the one that spawned it (`parent`, else the one named in
-    SHOAL_PARENT_PID) dies, even by `kill -9`.
-
-    Otherwise a crashed `make run` leaves its moto and functions running: still serving, still
-    appending to the state recording a restart replays (Linux only; elsewhere a no-op).
-    """
-    parent = parent or os.environ.pop(PARENT_ENV, None)
-    if not parent or not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
-
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
-    if os.getppid() != int(parent):  # it died before the request took effect
-        os._exit(1)
 
 
 def serve_function(target: str, source: str, host: str, port: int, fd: int) -> None:

@@ -40,6 +40,7 @@ class GuardedClient:
         return call
 
 
+MAX_POOL_CONNECTIONS = 32
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 _session: Any = None  # one botocore session per process: its loader caches the service models
@@ -58,7 +59,10 @@ def client(service: str) -> Any:
             # Checksums only where the API requires them (as before botocore 1.36): many S3-compatible
             # stores refuse the newer default's aws-chunked trailers, and computing them in Python costs
             # seconds on a 100 MB upload. TLS and S3's own MD5 on required operations still guard the data.
+            # A function serves up to THREADS (16) requests at once; beyond max_pool_connections (botocore's
+            # default: 10) urllib3 dials a connection per call and drops it afterwards instead of keeping it.
             config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=5, read_timeout=30,
+                            max_pool_connections=MAX_POOL_CONNECTIONS,
                             s3={"addressing_style": "path"}, request_checksum_calculation="when_required",
                             response_checksum_validation="when_required")
             global _session

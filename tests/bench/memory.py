@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from shared.worker.forkserver import COMM as WORKER_COMM  # noqa: E402
+
 IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "10"))
 TARGET_MB = 600.0
 
@@ -42,8 +44,10 @@ def label(pid: int, functions: dict[int, str], platform_pid: int) -> str:
     if pid in functions:
         return functions[pid]
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    for marker, name in (("moto_atomic", "moto (state)"), ("shared.local.forkserver", "fork server"),
-                         ("functions/worker", "task worker")):
+    if Path(f"/proc/{pid}/comm").read_text().strip() == WORKER_COMM:
+        return "task worker"
+    for marker, name in (("moto_server", "moto (state)"), ("shared.local.forkserver", "fork server"),
+                         ("shared.worker.forkserver", "task workers' fork server")):
         if marker in cmdline:
             return name
     return cmdline[:60]

@@ -6,7 +6,6 @@ task's creation and start touch (tasks, dispatcher, internal), each started as `
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import subprocess
 import sys
@@ -36,12 +35,11 @@ def cpu_seconds(pid: int) -> float:
 @contextlib.contextmanager
 def mini_platform(functions: tuple[str, ...] = FUNCTIONS) -> Iterator[dict[str, object]]:
     """{"urls": {function: url}, "pids": {name: pid}} of a running trimmed platform."""
-    from werkzeug.serving import make_server
-
     from shared.config import reset_settings
     from shared.local.broker import Broker
     from shared.local.manifests import triggers
     from shared.local.serve import listen, spawn_function, spawn_moto, wait_http
+    from shared.local.wsgi_server import KeepAliveServer
     from shared.store.bootstrap import ensure_state
     from shared.store.clients import reset_clients
 
@@ -59,11 +57,8 @@ def mini_platform(functions: tuple[str, ...] = FUNCTIONS) -> Iterator[dict[str, 
         urls: dict[str, str] = {}
         # Only the triggers of the started functions: the others would be retried, then dead-lettered.
         broker = Broker([t for t in triggers() if t.subscriber in functions], lambda name: urls.get(name))
-        sock = listen()
-        server = make_server("127.0.0.1", sock.getsockname()[1], broker, threaded=True, fd=sock.fileno())
-        sock.close()
+        server = KeepAliveServer(broker, listen())
         servers.append(server)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         env = {**os.environ, "SHOAL_PLATFORM": "local", "SHOAL_DEV_TOKEN": TOKEN, "SHOAL_EXECUTOR": "local",
                "K_SINK": f"http://127.0.0.1:{server.port}/",

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.worker.forkserver import COMM as WORKER_COMM
 from tests.integration.test_local_platform import AUTH, ROOT, Platform, moto_server, wait_phase  # noqa: F401
 from tests.support.local_platform import function_processes, listening_port
 
@@ -36,16 +37,17 @@ def _proc_entries():
             yield entry
 
 
-def worker_pid(platform_url: str, task: str, timeout: float = 30.0) -> int:
-    """The pid of the worker running `task` for this platform (other runs on this machine may have workers)."""
-    wanted = {f"SHOAL_TASK_NAME={task}".encode(), f"SHOAL_INTERNAL_URL={platform_url}".encode()}
+def worker_pid(task: str, timeout: float = 30.0) -> int:
+    """The pid of the worker running `task` (other runs on this machine may have workers): the forked
+    worker process (shared/worker/forkserver.py) whose output goes to the task's log file."""
+    log_name = re.compile(rf"\.{re.escape(task)}-\d+\.log$")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for entry in _proc_entries():
             try:
-                if b"functions/worker/main.py" not in (entry / "cmdline").read_bytes():
+                if (entry / "comm").read_text().strip() != WORKER_COMM:
                     continue
-                if wanted <= set((entry / "environ").read_bytes().split(b"\0")):
+                if log_name.search(os.readlink(entry / "fd" / "1")):
                     return int(entry.name)
             except OSError:
                 continue
@@ -138,7 +140,7 @@ def test_a_killed_worker_is_retried_and_the_task_succeeds(platform, client):
     name = f"killed-{uuid.uuid4().hex[:6]}"
     create(client, name, "busy: retry me", retryPolicy={"maxRetries": 1, "backoff": "1s"})
     running(client, name)
-    pid = worker_pid(platform.url, name)
+    pid = worker_pid(name)
     time.sleep(1.5)  # mid-task: it has heartbeated
     killed = time.monotonic()
     os.kill(pid, signal.SIGKILL)
@@ -159,7 +161,7 @@ def test_a_worker_killed_with_its_dispatcher_is_reclaimed_by_its_lease(platform,
     name = f"orphan-{uuid.uuid4().hex[:6]}"
     create(client, name, "busy: lose me")
     running(client, name)
-    pid = worker_pid(platform.url, name)
+    pid = worker_pid(name)
     dispatcher = function_pid(platform, "dispatcher")
     os.kill(dispatcher, signal.SIGKILL)
     gone(dispatcher)
@@ -202,7 +204,7 @@ def test_workers_survive_their_dispatchers_restart(platform, client):
     name = f"survivor-{uuid.uuid4().hex[:6]}"
     create(client, name, "busy: outlive the dispatcher")
     running(client, name)
-    pid = worker_pid(platform.url, name)
+    pid = worker_pid(name)
     dispatcher = function_pid(platform, "dispatcher")
     killed = time.monotonic()
     os.kill(dispatcher, signal.SIGKILL)
@@ -268,7 +270,7 @@ def test_tasks_running_when_the_platform_restarts_are_reclaimed_and_retried(tmp_
             with httpx.Client(base_url=first.url, headers=AUTH, timeout=10) as client:
                 create(client, name, "busy: survive a restart", retryPolicy={"maxRetries": 1, "backoff": "1s"})
                 running(client, name)
-                pid = worker_pid(first.url, name)
+                pid = worker_pid(name)
                 time.sleep(1.5)
         finally:
             assert first.stop() == 0

@@ -150,19 +150,21 @@ def test_the_local_executor_records_that_the_image_is_not_applied(function_clien
     executor._logs = tmp_path
     record = tasks.get("default", job_id)
     record.doc["spec"]["executorImage"] = "ghcr.io/x/y:1"
-    monkeypatch.setattr("subprocess.Popen", _NoProcess)
+    monkeypatch.setattr(executor, "_fork_server", lambda env: _NoForks())
     executor.start(record, lambda *args: None)
     assert (tmp_path / f"default.{job_id}-1.log").read_text() == (
         "[executor] executorImage ghcr.io/x/y:1 is not applied: the local executor runs the worker as a process "
         "on this host, not in an image\n")
 
 
+class _NoForks:
+    """Stands in for the workers' fork server (this test reads only what the executor wrote before it)."""
+
+    def ask(self, *args, **kwargs) -> _NoProcess:
+        return _NoProcess()
+
+
 class _NoProcess:
-    """Stands in for the worker process (this test reads only what the executor wrote before it)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
     def wait(self) -> int:
         return 0
 

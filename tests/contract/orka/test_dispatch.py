@@ -205,9 +205,11 @@ def test_a_200_kib_prompt_runs_to_success_on_the_local_executor(function_client,
 def test_an_executor_error_names_no_server_path(function_client, event_sink, monkeypatch):
     """The start error is the task's message, which any client reads: no interpreter or checkout path."""
     from shared.config import reset_settings
+    from shared.executor.local import LocalExecutor
 
     monkeypatch.setenv("SHOAL_EXECUTOR", "local")
     monkeypatch.setattr(sys, "executable", str(ROOT / "no-such-dir" / "python"))
+    monkeypatch.setattr(LocalExecutor, "_instance", None)  # one whose workers' fork server is still to start
     reset_settings()
     tasks, dispatcher = function_client("tasks"), function_client("dispatcher")
     assert tasks.post("/api/v1/tasks", json={"name": "nopath", "type": "ai", "prompt": "p"},

@@ -38,6 +38,13 @@ def test_moto_serves_the_handed_socket_too():
     try:
         wait_http(url + "/moto-api/", process=proc)
         assert httpx.get(url + "/moto-api/").status_code == 200
+        # kept alive (docs/performance.md): two requests, two answers, one connection
+        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=10) as conn:
+            conn.sendall(b"GET /moto-api/ HTTP/1.1\r\nHost: x\r\n\r\n" * 2)
+            answers = b""
+            while answers.count(b"HTTP/1.1 200 OK") < 2 and (chunk := conn.recv(1 << 20)):
+                answers += chunk
+        assert answers.count(b"HTTP/1.1 200 OK\r\n") == 2 and b"Connection: close" not in answers
     finally:
         proc.terminate()
         proc.wait(timeout=10)
