@@ -5,6 +5,7 @@ checks the two agree. The event functions' twin is `shared.events.handler_table`
 
 from __future__ import annotations
 
+from shared.coldstart import loading
 from shared.http.api import Api, Router
 from shared.http.health import health_router, store_check
 from shared.wiring import load
@@ -53,7 +54,8 @@ def _llm_check() -> str:
 
 def build_api(function: str) -> Api:
     """The Api of an HTTP function: its routers plus `/healthz` and `/readyz` (meta has its own)."""
-    routers: list[Router] = [load(p) for p in FUNCTION_ROUTERS[function]]
+    with loading():
+        routers: list[Router] = [load(p) for p in FUNCTION_ROUTERS[function]]
     if function in MODEL_FUNCTIONS:
         routers.append(health_router({"store": store_check, "llm": _llm_check}))
     elif function != "meta":
