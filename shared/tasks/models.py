@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from shared.errors import Invalid
-from shared.events.registry import TaskEventData, TaskResultData
 from shared.http.models import NamespaceQuery, StrictModel
 from shared.http.params import limit_param
 from shared.models.base import Model
@@ -279,10 +278,11 @@ class WorkerProgress(Model):
 
 
 # The events of GET /stream: the task's lifecycle (dev.shoal.task.* without the prefix) and the
-# worker's progress, each `data` a JSON object; `id:` is the sequence number for Last-Event-ID.
-STREAM_EVENTS: dict[str, type[BaseModel] | None] = {
-    **{name: TaskEventData for name in ("task.created", "task.started", "task.finished", "task.plan.saved",
+# worker's progress, each `data` a JSON object; `id:` is the sequence number for Last-Event-ID. (The
+# event catalogue's models are named: they load with the document, not with the tasks function.)
+STREAM_EVENTS: dict[str, type[BaseModel] | str | None] = {
+    **{name: "shared.events.registry:TaskEventData" for name in ("task.created", "task.started", "task.finished", "task.plan.saved",
                                         "task.deleted", "task.retried")},
-    "task.result.saved": TaskResultData,
+    "task.result.saved": "shared.events.registry:TaskResultData",
     **{name: WorkerProgress for name in ("message", "tool_call", "tool_result", "delta", "log")},
 }
