@@ -25,6 +25,8 @@ HEAVY = ("boto3", "botocore", "openai", "anthropic", "kubernetes", "pydantic_set
          "google.genai",
          # httpx (with idna and http.cookiejar): loads with the first outbound client (shared.net.outbound)
          "httpx",
+         # asyncio: with the MCP SDK on the first /mcp call (shared.mcp_http) and the first MCP tool call
+         "asyncio",
          # pydantic's RootModel is built at import, which scans every installed distribution for pydantic
          # plugins: list answers are documented by doc_models modules, loaded with /openapi.json
          "pydantic.root_model")
