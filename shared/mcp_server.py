@@ -20,9 +20,10 @@ import anyio
 import httpx
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shared.apiclient import INCIDENT_TERMINAL, TERMINAL_PHASES, ApiError, ShoalClient, agent_model, phase_of
+from shared.models.base import Model
 from shared.net.pool import pooled
 from shared.version import shoal_version
 
@@ -36,7 +37,7 @@ NS = Annotated[str | None, Field(description="Namespace (default: the caller's o
 NAME = Annotated[str, Field(description="The task's name.")]
 
 
-class TaskSummary(BaseModel):
+class TaskSummary(Model):
     name: str
     namespace: str | None = None
     type: str | None = None
@@ -49,24 +50,24 @@ class TaskSummary(BaseModel):
     resultAvailable: bool = False
 
 
-class TaskList(BaseModel):
+class TaskList(Model):
     tasks: list[TaskSummary]
     continueToken: str | None = Field(None, description="Pass as `continue_token` for the next page.")
 
 
-class TaskOutput(BaseModel):
+class TaskOutput(Model):
     name: str
     output: str
     truncated: bool = False
 
 
-class IncidentOutcome(BaseModel):
+class IncidentOutcome(Model):
     session_id: str
     status: str
     result: dict[str, Any] | None = Field(None, description="The IncidentResponse once completed.")
 
 
-class MemoryItem(BaseModel):
+class MemoryItem(Model):
     id: str
     content: str
     tags: list[str] = []
@@ -74,7 +75,7 @@ class MemoryItem(BaseModel):
     updatedAt: str | None = None
 
 
-class AgentItem(BaseModel):
+class AgentItem(Model):
     name: str
     namespace: str | None = None
     description: str | None = None
@@ -82,7 +83,7 @@ class AgentItem(BaseModel):
     runtime: str | None = None
 
 
-class ChatReply(BaseModel):
+class ChatReply(Model):
     sessionId: str
     message: str
     toolCalls: list[dict[str, Any]] = []

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from shared.investigation.patch_filter import PATCH_TYPE
+from shared.models.base import Model
 
 
 def _list(value: Any) -> Any:
@@ -14,7 +15,7 @@ def _list(value: Any) -> Any:
     return [] if value is None else value
 
 
-class EventIn(BaseModel):
+class EventIn(Model):
     model_config = ConfigDict(extra="ignore")
     type: str
     reason: str = ""
@@ -23,7 +24,7 @@ class EventIn(BaseModel):
     lastTimestamp: str | None = None
 
 
-class NodeCondition(BaseModel):
+class NodeCondition(Model):
     model_config = ConfigDict(extra="ignore")
     type: str
     status: str
@@ -32,7 +33,7 @@ class NodeCondition(BaseModel):
     lastTransitionTime: str | None = None
 
 
-class NodeIn(BaseModel):
+class NodeIn(Model):
     model_config = ConfigDict(extra="ignore")
     name: str
     conditions: list[NodeCondition] = Field(default_factory=list)
@@ -41,7 +42,7 @@ class NodeIn(BaseModel):
     _nulls = field_validator("conditions", "events", mode="before")(_list)
 
 
-class AnalyzeRequest(BaseModel):
+class AnalyzeRequest(Model):
     model_config = ConfigDict(extra="ignore")
     resource_kind: str = Field(min_length=1, max_length=63)
     # Upstream defaults both to "" (`{"resource_kind": "Pod"}` alone is a valid request); a name that
@@ -68,27 +69,27 @@ class AnalyzeRequest(BaseModel):
         return "" if value is None else value
 
 
-class Target(BaseModel):
+class Target(Model):
     kind: str
     namespace: str
     name: str
 
 
-class Action(BaseModel):
+class Action(Model):
     type: Literal["k8s_patch"] = "k8s_patch"
     target: Target
     patch_type: str = PATCH_TYPE
     patch: dict[str, Any]
 
 
-class AnalyzeResponse(BaseModel):
+class AnalyzeResponse(Model):
     summary: str
     root_cause: str = ""
     recommendation: str
     action: Action | None = None
 
 
-class OutcomeRequest(BaseModel):
+class OutcomeRequest(Model):
     model_config = ConfigDict(extra="ignore")
     resource_kind: str
     resource_name: str
@@ -96,7 +97,7 @@ class OutcomeRequest(BaseModel):
     outcome: str = "applied"
 
 
-class OutcomeResponse(BaseModel):
+class OutcomeResponse(Model):
     status: Literal["ok", "not_found"]
     message: str
 
@@ -111,7 +112,7 @@ class Analysis(AnalyzeResponse):
     reason: str
 
 
-class ReportStep(BaseModel):
+class ReportStep(Model):
     """One step of a report, numbered 1..n as upstream (its UI lists them by number)."""
 
     step: int = Field(ge=1)
@@ -120,7 +121,7 @@ class ReportStep(BaseModel):
     title: str = ""  # Shoal addition: what kind of step (e.g. "Tool call: get_resource")
 
 
-class Report(BaseModel):
+class Report(Model):
     """One entry of GET /reports."""
 
     timestamp: str
@@ -131,7 +132,7 @@ class Report(BaseModel):
     steps: list[ReportStep]
 
 
-class Status(BaseModel):
+class Status(Model):
     status: str
 
 
@@ -140,7 +141,7 @@ def _clamped_limit(value: Any) -> Any:
     return max(1, min(100, value)) if isinstance(value, int) else value
 
 
-class ListQuery(BaseModel):
+class ListQuery(Model):
     """`GET /analyses` and `/reports`: upstream's `limit`, plus Shoal's page cursor (the next page's
     token comes back in the `X-Continue` header, so the body stays upstream's plain list)."""
 

@@ -17,6 +17,7 @@ from shared.clock import now_rfc3339
 from shared.errors import Conflict, Invalid
 from shared.http.json_types import String
 from shared.http.params import string_map
+from shared.models.base import Model
 from shared.store import Record
 
 API_VERSION = "core.orka.ai/v1alpha1"
@@ -136,11 +137,11 @@ def _object(value: Any) -> Any:
     return value
 
 
-class ObjectMeta(BaseModel):
+class ObjectMeta(Model):
     """The metadata a body may carry; the server-managed fields of a read-modify-write (uid,
     creationTimestamp, generation) are ignored, as the Kubernetes API server does."""
 
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+    model_config = ConfigDict(extra="ignore")
     name: String = None
     namespace: String = None
     labels: dict[str, str] | None = None
@@ -148,11 +149,11 @@ class ObjectMeta(BaseModel):
     resourceVersion: String = Field(None, description="Replace only this version (409 otherwise)")
 
 
-class ResourceBody(BaseModel):
+class ResourceBody(Model):
     """A create or replace body: `metadata` (or `name`/`namespace`/`labels`/`annotations` at the top
     level) and `spec`; a create may also give the spec's fields flat at the top level (Orka's form)."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)  # built at first use, not at cold start
+    model_config = ConfigDict(extra="allow")
     apiVersion: String = None
     kind: String = None
     name: String = None
@@ -163,8 +164,7 @@ class ResourceBody(BaseModel):
     status: Any = Field(None, description="Ignored: the server owns the status")
 
 
-class ResourceView(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+class ResourceView(Model):
     apiVersion: str
     kind: str
     metadata: dict[str, Any] = Field(description="name, namespace, uid, labels, annotations, creationTimestamp, "
@@ -173,8 +173,7 @@ class ResourceView(BaseModel):
     status: dict[str, Any]
 
 
-class PageMetadata(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+class PageMetadata(Model):
     continue_: str | None = Field(None, alias="continue", description="The next page's cursor; absent on the last")
 
 
@@ -193,7 +192,7 @@ def resource_models(kind: str, spec: type[BaseModel]) -> tuple[type[BaseModel], 
 def page_model(name: str, item: type[BaseModel]) -> type[BaseModel]:
     from pydantic import create_model
 
-    return create_model(name, __config__=ConfigDict(defer_build=True), items=(list[item], ...),  # type: ignore[valid-type]
+    return create_model(name, __base__=Model, items=(list[item], ...),  # type: ignore[valid-type]
                         metadata=(PageMetadata, ...))
 
 

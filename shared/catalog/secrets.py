@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.catalog.crd import page, page_model
 from shared.errors import Forbidden, Invalid, UpstreamError
@@ -16,6 +16,7 @@ from shared.http import RequestContext, Router
 from shared.http.models import PageQuery, Reply
 from shared.kube import core_v1
 from shared.logs import get_logger
+from shared.models.base import Model
 
 secrets_router = Router("/api/v1/secrets", dialect="orka", tag="secrets")
 auth_router = Router("/api/v1/auth", dialect="orka", tag="auth")
@@ -24,13 +25,13 @@ log = get_logger("catalog.secrets")
 SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
 
 
-class SecretName(BaseModel):
+class SecretName(Model):
     name: str
     namespace: str
     type: str
 
 
-class Validation(BaseModel):
+class Validation(Model):
     authenticated: bool
     kind: str
     subject: str
@@ -39,7 +40,7 @@ class Validation(BaseModel):
     groups: list[str]
 
 
-class Identity(BaseModel):
+class Identity(Model):
     """Orka's whoami fields; a Txn-Token caller also gets `transaction` (profile, id, scope, audience…)."""
 
     model_config = ConfigDict(extra="allow")

@@ -12,13 +12,13 @@ import hashlib
 from typing import Any
 
 from flask import Response
-from pydantic import BaseModel
 
 from shared.catalog import crd
 from shared.catalog.stores import skills
 from shared.errors import Conflict, Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.models import NamespaceQuery, PageQuery, Reply
+from shared.models.base import Model
 from shared.models.skill import SkillSpec
 from shared.store import Record
 from shared.store.blobs import delete_blob, get_blob, put_blob
@@ -27,7 +27,7 @@ router = Router("/api/v1/skills", dialect="orka", tag="skills")
 SkillBody, Skill = crd.resource_models("Skill", SkillSpec)
 
 
-class SkillSummary(BaseModel):
+class SkillSummary(Model):
     name: str
     namespace: str
     displayName: str

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, RootModel
-
 from shared.catalog import crd
 from shared.catalog.builtins import BUILTIN_NAMES, BUILTIN_TOOLS, builtin
 from shared.catalog.stores import tools
@@ -19,13 +17,14 @@ from shared.catalog.tool_spec import ToolSpec, tool_status, validate_tool_spec
 from shared.errors import Conflict, NotFound
 from shared.http import RequestContext, Router
 from shared.http.models import NamespaceQuery, PageQuery, Reply
+from shared.models.base import Model
 from shared.store import Record
 
 router = Router("/api/v1/tools", dialect="orka", tag="tools")
 ToolBody, Tool = crd.resource_models("Tool", ToolSpec)
 
 
-class ToolSummary(BaseModel):
+class ToolSummary(Model):
     """A list entry: a built-in's metadata (builtin: true, parameters) or a Tool's (namespace, available, url)."""
 
     name: str
@@ -36,9 +35,6 @@ class ToolSummary(BaseModel):
     available: bool | None = None
     url: str | None = None
 
-
-class ToolDetails(RootModel[Tool | ToolSummary]):  # type: ignore[valid-type]
-    """A built-in's metadata, or the Tool resource."""
 
 
 ToolList = crd.page_model("ToolList", ToolSummary)
@@ -82,7 +78,7 @@ def list_tools(ctx: RequestContext):
 
 
 @router.route("/<name>", ["GET"], summary="Get tool details", query=NamespaceQuery,
-              responses={200: Reply("A built-in's metadata, or the Tool", ToolDetails), 404: NOT_FOUND})
+              responses={200: Reply("A built-in's metadata, or the Tool", "shared.catalog.doc_models:ToolDetails"), 404: NOT_FOUND})
 def get_tool(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     meta = builtin(name)

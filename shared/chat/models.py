@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.http.json_types import Integer, Number, String
 from shared.http.models import NamespaceQuery, QueryModel, StrictModel
+from shared.models.base import Model
 
 
 class ChatRequest(StrictModel):
@@ -32,7 +33,7 @@ class StreamQuery(NamespaceQuery, ResumeQuery):
     pass
 
 
-class ChatUsage(BaseModel):
+class ChatUsage(Model):
     inputTokens: int
     outputTokens: int
     llmCalls: int
@@ -41,13 +42,13 @@ class ChatUsage(BaseModel):
     duration: str | None = None
 
 
-class ToolCallRecord(BaseModel):
+class ToolCallRecord(Model):
     name: str
     args: Any = None
     result: Any = None
 
 
-class ChatResult(BaseModel):
+class ChatResult(Model):
     """The JSON answer (`Accept: application/json` exactly)."""
 
     sessionId: str
@@ -57,7 +58,7 @@ class ChatResult(BaseModel):
                                               "duration")
 
 
-class ChatEvent(BaseModel):
+class ChatEvent(Model):
     """The `data` of a chat stream event: `sessionId` plus, per event, `status` {provider, model},
     `message` {content} (the whole reply), `tool_call` {toolCall: {id, name, args}}, `tool_result`
     {toolCall: {id, name, result}}, `error` {error: string}, `done` {usage} (always last)."""
@@ -69,7 +70,7 @@ class ChatEvent(BaseModel):
 CHAT_EVENTS = ("status", "message", "tool_call", "tool_result", "error", "done")
 
 
-class ChatConfig(BaseModel):
+class ChatConfig(Model):
     enabled: bool
     provider: str
     model: str

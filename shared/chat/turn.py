@@ -35,7 +35,6 @@ from shared.chat.task_tools import task_tools
 from shared.chat.toolkit import ChatContext
 from shared.events import build
 from shared.events.outbox import deliver_staged, publish
-from shared.events.registry import data_for
 from shared.llm.base import Message, Provider, ProviderError
 from shared.logs import get_logger
 from shared.models.phases import TERMINAL_PHASES
@@ -323,6 +322,8 @@ class Turn:
         return [m for m in (self._user, messages[-1]) if m is not None]
 
     def _turn_event(self) -> Any:
+        from shared.events.registry import data_for  # the event catalogue's models: with the first event
+
         data = data_for("dev.shoal.chat.turn.completed", namespace=self.req.namespace, name=self.req.session_id,
                         status=self.outcome.status, provider=self.req.provider.kind,
                         model=self.req.provider.model, usage=self.outcome.usage,

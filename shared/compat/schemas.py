@@ -12,7 +12,7 @@ messages for them. The official SDK types (`openai.typesâ€¦`, `anthropic.typesâ€
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.http.json_types import (
     Boolean,
@@ -26,9 +26,10 @@ from shared.http.json_types import (
     StringOrStrings,
     Strings,
 )
+from shared.models.base import Model
 
 
-class _VendorBody(BaseModel):
+class _VendorBody(Model):
     model_config = ConfigDict(extra="ignore")
 
 
@@ -86,7 +87,7 @@ class ResponsesRequest(_VendorBody):
 
 
 # -- the model lists (openai.types.Model and anthropic.types.ModelInfo fields, plus Orka's) -------------
-class ModelEntry(BaseModel):
+class ModelEntry(Model):
     """One configured model: `id`, `object: "model"`, `created`, `owned_by` (openai.types.Model)."""
 
     id: str
@@ -95,7 +96,7 @@ class ModelEntry(BaseModel):
     owned_by: str
 
 
-class OpenAIModelList(BaseModel):
+class OpenAIModelList(Model):
     object: str = "list"
     data: list[ModelEntry]
 
@@ -109,7 +110,7 @@ class AnthropicModelEntry(ModelEntry):
     lifecycle: str = "active"
 
 
-class AnthropicModelList(BaseModel):
+class AnthropicModelList(Model):
     object: str = "list"
     data: list[AnthropicModelEntry]
     has_more: bool

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from shared.coldstart import loading
 from shared.events.consumer import EventHandler
 from shared.events.envelope import Event
 from shared.wiring import load
@@ -72,5 +73,6 @@ def _in_order(handlers: list[EventHandler]) -> EventHandler:
 
 def build_handlers(function: str) -> dict[str, Callable[[Event], None]]:
     """The handlers of an event function by type, ready for `shared.events.consumer.consume`."""
-    return {type_: _in_order([load(path) for path in paths])
-            for type_, paths in FUNCTION_HANDLERS[function].items()}
+    with loading():
+        return {type_: _in_order([load(path) for path in paths])
+                for type_, paths in FUNCTION_HANDLERS[function].items()}

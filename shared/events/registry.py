@@ -14,13 +14,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.models.base import Model
+
 Phase = Literal["Pending", "Running", "Finalizing", "Succeeded", "Failed", "Cancelled", "Scheduled"]
 
 
-class TaskEventData(BaseModel):
+class TaskEventData(Model):
     """Identifies the task an event is about; the task itself is read from the store."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
     namespace: str
     name: str
     type: Literal["container", "ai", "agent"]
@@ -32,19 +34,19 @@ class TaskResultData(TaskEventData):
     size: int
 
 
-class InvestigationRequestedData(BaseModel):
+class InvestigationRequestedData(Model):
     """An incident session waits for the investigator (the session itself is read from the store)."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
     namespace: str          # the investigated resource's namespace
     name: str               # the session id
     incident_id: str
 
 
-class InvestigationAuditData(BaseModel):
+class InvestigationAuditData(Model):
     """Audit of a finished investigation with its LLM token totals (Kubernaut's aiagent.response.complete)."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
     namespace: str
     name: str               # the session id, or the analysis id for the operator facade
     facade: Literal["kubernaut", "operator"]
@@ -58,10 +60,10 @@ class InvestigationAuditData(BaseModel):
     model: str | None = None
 
 
-class MemoryProposalEventData(BaseModel):
+class MemoryProposalEventData(Model):
     """Identifies a memory proposal (`name` is its id); the proposal is read from the store."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
     namespace: str
     name: str
     type: str
@@ -70,10 +72,10 @@ class MemoryProposalEventData(BaseModel):
     memoryId: str | None = None
 
 
-class ChatTurnData(BaseModel):
+class ChatTurnData(Model):
     """A chat turn ended; `name` is the session id (the session itself is read from the store)."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
     namespace: str
     name: str
     status: Literal["completed", "failed", "cancelled", "timeout"]
@@ -82,20 +84,20 @@ class ChatTurnData(BaseModel):
     usage: dict[str, int]  # inputTokens, outputTokens, llmCalls (a flat map: schemas stay $ref-free)
     tasksCreated: list[str] = []
     durationSeconds: float
-class GitHubObject(BaseModel):
+class GitHubObject(Model):
     """A GitHub object inside a payload (repository, issue, pull request, label): kept whole."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = ConfigDict(extra="allow")
 
 
 class GitHubNumbered(GitHubObject):
     number: int
 
 
-class GitHubEventData(BaseModel):
+class GitHubEventData(Model):
     """A GitHub webhook payload exactly as GitHub delivered it (verified by HMAC first)."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = ConfigDict(extra="allow")
     action: str
     repository: GitHubObject
     sender: GitHubObject | None = None
@@ -115,30 +117,30 @@ class GitHubPullRequestLabeledData(GitHubPullRequestData):
     label: GitHubObject
 
 
-class MonitorRunData(BaseModel):
+class MonitorRunData(Model):
     """Identifies a repository-monitor run; the run itself is read from the store."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
     namespace: str
     name: str  # the monitor
     runID: str
     trigger: Literal["manual", "webhook", "schedule"]
 
 
-class SecurityScanQueuedData(BaseModel):
+class SecurityScanQueuedData(Model):
     """A security scan run was queued; the `github` function plans its slices and creates the tasks."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
     namespace: str
     name: str  # the RepositoryScan
     scanRunID: str
     trigger: Literal["manual", "schedule"]
 
 
-class SecurityScanData(BaseModel):
+class SecurityScanData(Model):
     """A security scan run finished; the run, its findings and dropped output are read from the store."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
     namespace: str
     name: str  # the RepositoryScan
     scanRunID: str

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.http.models import Header
+from shared.models.base import Model
 
 GITHUB_HEADERS = (
     Header("X-Hub-Signature-256", "`sha256=` + hex HMAC-SHA256 of the raw body with the webhook secret",
@@ -21,7 +22,7 @@ GITHUB_HEADERS = (
 )
 
 
-class GitHubPayload(BaseModel):
+class GitHubPayload(Model):
     """A GitHub webhook payload (JSON, or form-encoded `payload=` on `/webhooks/github`)."""
 
     model_config = ConfigDict(extra="allow")
@@ -33,7 +34,7 @@ class GitHubPayload(BaseModel):
     sender: dict[str, Any] | None = None
 
 
-class WebhookAnswer(BaseModel):
+class WebhookAnswer(Model):
     """202 of `/webhooks/github`: `accepted`, `ignored` (with a reason), `duplicate`, or `ok` for ping."""
 
     model_config = ConfigDict(extra="allow")

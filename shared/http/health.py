@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.errors import NotReady
 from shared.http.api import RequestContext, Router, json_response
 from shared.http.models import Reply
+from shared.models.base import Model
 from shared.store.bootstrap import check_state
 
 Check = Callable[[], str]
 
 
-class Liveness(BaseModel):
+class Liveness(Model):
     status: str
 
 
-class Readiness(BaseModel):
+class Readiness(Model):
     """`status` is "ok" or "not ready"; `checks` names each dependency's result; the meta function
     adds `llm` (the default provider and model)."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = ConfigDict(extra="allow")
     status: str
     checks: dict[str, str]
 

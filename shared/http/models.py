@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import Invalid
 from shared.http.params import limit_param
+from shared.models.base import Model
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,9 @@ class Reply:
     """One documented response: a model (or a raw JSON schema) in a media type. For
     `text/event-stream`, `events` maps each event name to the model of its `data` (`message` for
     frames without an event name); a `model` beside `events` is the route's JSON answer when it is
-    not asked to stream. A model may be named "package.module:Type" (a vendor SDK's type): imported
-    only when the document is built, so a route module never pays for it at cold start."""
+    not asked to stream. A model may be named "package.module:Type" (a vendor SDK's type, or one of
+    Shoal's that only the document uses, e.g. shared.jobs.doc_models): imported only when the
+    document is built, so a route module never pays for it at cold start."""
 
     description: str = ""
     model: type[BaseModel] | str | None = None
@@ -50,19 +52,16 @@ class Reply:
         return bool(self.model or self.schema or self.events or self.media != "application/json")
 
 
-class StrictModel(BaseModel):
+class StrictModel(Model):
     """A request model of an Orka route: an unknown field is a 400 naming it (Kubernetes' strict
     field validation), never stored or dropped silently (docs/api-reference.md, "Unknown fields")."""
 
-    # defer_build (here and on the other models a function loads at start): the validator is built at
-    # the first validation, not at import, which keeps it out of every cold start.
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class ValidationErrorItem(BaseModel):
+class ValidationErrorItem(Model):
     """One item of FastAPI's validation error list (its OpenAPI schema `ValidationError`)."""
 
-    model_config = ConfigDict(defer_build=True)
     loc: list[str | int]
     msg: str
     type: str
@@ -70,10 +69,9 @@ class ValidationErrorItem(BaseModel):
     ctx: dict[str, Any] | None = None
 
 
-class HTTPValidationError(BaseModel):
+class HTTPValidationError(Model):
     """FastAPI's 422 body, as the operator's LLM service documents it."""
 
-    model_config = ConfigDict(defer_build=True)
     detail: list[ValidationErrorItem]
 
 
@@ -139,11 +137,11 @@ def not_json(message: str, exc: Exception | None = None) -> FieldInvalid:
     return FieldInvalid(message, param=None, detail_list=[detail])
 
 
-class QueryModel(BaseModel):
+class QueryModel(Model):
     """Query parameters of a route: unknown parameters are ignored (as every HTTP API does with
     query strings); `continue` and other reserved words are fields with an alias."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
 class NamespaceQuery(QueryModel):

@@ -14,6 +14,7 @@ from shared.http.api import Route
 from shared.http.dialects import DIALECTS
 from shared.http.models import Reply
 from shared.version import shoal_version
+from shared.wiring import load
 
 _ERROR_SCHEMAS = {
     "orka": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -93,6 +94,8 @@ class Schemas:
         return schema
 
     def ref(self, model: type[BaseModel] | str) -> dict[str, Any]:
+        if isinstance(model, str) and model.startswith("shared."):
+            model = load(model)  # one of Shoal's own models, named so it loads with the document
         if isinstance(model, str):
             return self.named(model)
         self.claim(model)

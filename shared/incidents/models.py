@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from shared.models.base import Model
 
 _K8S_NAME = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 # Empty for a cluster-scoped resource (a Node incident arrives with resource_namespace "").
 _NAMESPACE = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$"
 
 
-class BusinessClassification(BaseModel):
+class BusinessClassification(Model):
     businessUnit: str | None = None
     serviceOwner: str | None = None
     criticality: str | None = None
     slaRequirement: str | None = None
 
 
-class EnrichmentResults(BaseModel):
+class EnrichmentResults(Model):
     kubernetesContext: dict | None = None
     customLabels: dict[str, list[str]] | None = None
     businessClassification: BusinessClassification | None = None
 
 
-class IncidentRequest(BaseModel):
+class IncidentRequest(Model):
     model_config = ConfigDict(extra="ignore")  # added optional fields are compatible
 
     incident_id: str  # may be empty: only remediation_id has minLength 1 in Kubernaut's OpenAPI
@@ -61,11 +63,11 @@ class IncidentRequest(BaseModel):
 
 
 # -- responses (Kubernaut's OpenAPI v1.6.0 names, fields and required lists) ------------------------
-class AnalyzeAccepted(BaseModel):
+class AnalyzeAccepted(Model):
     session_id: str = Field(description="Unique session identifier for polling")
 
 
-class SessionStatus(BaseModel):
+class SessionStatus(Model):
     session_id: str
     status: Literal["pending", "investigating", "completed", "failed", "cancelled", "user_driving", "unknown"]
     progress: str = Field("", description="Shoal addition: what the investigation is doing")
@@ -74,19 +76,19 @@ class SessionStatus(BaseModel):
     acting_user_groups: list[str] | None = None
 
 
-class CancelSessionResponse(BaseModel):
+class CancelSessionResponse(Model):
     session_id: str
     status: str = Field(description="Session status after cancellation (always 'cancelled')")
 
 
-class SessionStatusChange(BaseModel):
+class SessionStatusChange(Model):
     """Shoal's answer to takeover (`user_driving`) and handback (`pending`)."""
 
     session_id: str
     status: str
 
 
-class SessionSnapshot(BaseModel):
+class SessionSnapshot(Model):
     session_id: str
     status: str
     created_at: str | None = Field(description="ISO 8601 timestamp of session creation")
@@ -100,7 +102,7 @@ class SessionSnapshot(BaseModel):
     total_completion_tokens: int | None = None
 
 
-class IncidentResponse(BaseModel):
+class IncidentResponse(Model):
     """Kubernaut's IncidentResponse; Shoal adds the spec's names (root_cause, investigation_outcome,
     actionable, …) as compatible optional fields, hence additional properties."""
 
@@ -121,7 +123,7 @@ class IncidentResponse(BaseModel):
     detected_labels: dict[str, Any] | None = None
 
 
-class SessionEvent(BaseModel):
+class SessionEvent(Model):
     """The `data` of every `…/stream` event: its type again, the LLM turn, and per type a payload
     (`tool_call` {id,name,args}, `tool_result` {id,name,…}, `reasoning_delta` {content}, `error`
     {message}, `complete` {status,…}, `cancelled` {phase})."""
@@ -135,7 +137,7 @@ class SessionEvent(BaseModel):
 SESSION_EVENTS = ("tool_call", "tool_result", "reasoning_delta", "error", "complete", "cancelled", "session_ended")
 
 
-class RuntimeConfig(BaseModel):
+class RuntimeConfig(Model):
     """`GET /config` (dev mode): the runtime configuration snapshot."""
 
     llm: dict[str, Any]

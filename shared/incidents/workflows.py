@@ -18,17 +18,18 @@ import functools
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from shared.config import get_settings
 from shared.errors import Invalid
+from shared.models.base import Model
 
 PATCH_WORKFLOW_ID = "k8s_patch"
 # Every selected workflow carries these, filled from the remediation target (DD-WORKFLOW-003 names).
 TARGET_PARAMETERS = ("TARGET_KIND", "TARGET_NAME", "TARGET_NAMESPACE")
 
 
-class WorkflowEntry(BaseModel):
+class WorkflowEntry(Model):
     model_config = ConfigDict(extra="forbid")
 
     workflow_id: str = Field(min_length=1, max_length=253)

@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
+
+from shared.models.base import Model
 
 Severity = Literal["critical", "high", "warning", "info", "unknown"]
 
@@ -25,20 +27,20 @@ class Subject:
     cluster_wide: bool = False
 
 
-class ResourceTarget(BaseModel):
+class ResourceTarget(Model):
     model_config = ConfigDict(extra="ignore")
     kind: str
     name: str = ""
     namespace: str = ""
 
 
-class ProposedPatch(BaseModel):
+class ProposedPatch(Model):
     model_config = ConfigDict(extra="ignore")
     target: ResourceTarget
     patch: dict[str, Any]
 
 
-class Finding(BaseModel):
+class Finding(Model):
     """The model's structured answer (the final message is this JSON object)."""
 
     model_config = ConfigDict(extra="ignore")

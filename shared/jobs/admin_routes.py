@@ -19,6 +19,8 @@ from shared.kube_resources import BadResources, check_resources
 from shared.net.outbound import outbound_client
 from shared.store import AlreadyExists, counters
 
+# List answers are documented by models only the document uses: named, they load with it (cold start).
+_LISTS = "shared.jobs.doc_models"
 api_keys_router = Router("/api/api-keys", dialect="simple", tag="labrats api keys", authenticator=authenticate_dashboard)
 sources_router = Router("/api/webhook-sources", dialect="simple", tag="labrats webhook sources",
                         authenticator=authenticate_dashboard)
@@ -31,7 +33,7 @@ APP_VERSION = "shoal-0.1.0"
 
 # -- API keys ------------------------------------------------------------------------------
 @api_keys_router.route("", ["GET"], summary="List API keys (prefix only)",
-                       responses={200: Reply("The caller's keys, without the secret part", m.ApiKeyList)})
+                       responses={200: Reply("The caller's keys, without the secret part", f"{_LISTS}:ApiKeyList")})
 def list_keys(ctx: RequestContext):
     return api_keys.list_keys()
 
@@ -53,7 +55,7 @@ def revoke_key(ctx: RequestContext, key_id: str):
 
 # -- webhook sources -----------------------------------------------------------------------
 @sources_router.route("", ["GET"], summary="List webhook sources",
-                      responses={200: Reply("The sources (secrets never shown)", m.WebhookSourceList)})
+                      responses={200: Reply("The sources (secrets never shown)", f"{_LISTS}:WebhookSourceList")})
 def list_sources(ctx: RequestContext):
     records, _ = stores.webhook_sources.list_page(ctx.namespace(query=False), limit=None)
     return [source_model.view(r) for r in records]

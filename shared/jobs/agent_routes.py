@@ -15,6 +15,8 @@ from shared.jobs import stores
 from shared.jobs.triggers import all_agents, find_by_trigger, matching
 from shared.store import AlreadyExists
 
+# List answers are documented by models only the document uses: named, they load with it (cold start).
+_LISTS = "shared.jobs.doc_models"
 agents_router = Router("/api/agents", dialect="simple", tag="labrats agents", authenticator=authenticate_dashboard)
 instructions_router = Router("/api/instructions", dialect="simple", tag="labrats instructions",
                              authenticator=authenticate_dashboard)
@@ -30,7 +32,7 @@ def _check_trigger_free(namespace: str, trigger: str, owner: str | None) -> None
 
 
 # -- agents --------------------------------------------------------------------------------
-@agents_router.route("", ["GET"], summary="List agents", responses={200: Reply("The agents", m.LabratsAgentList)})
+@agents_router.route("", ["GET"], summary="List agents", responses={200: Reply("The agents", f"{_LISTS}:LabratsAgentList")})
 def list_agents(ctx: RequestContext):
     return [model.view(r) for r in all_agents(ctx.namespace(query=False))]
 
@@ -63,7 +65,7 @@ def seed(ctx: RequestContext):
 
 
 @agents_router.route("/triggers", ["GET"], summary="Agents whose enabled event triggers match ?source=&event=",
-                     query=m.TriggerQuery, responses={200: Reply("The matching agents", m.LabratsAgentList)})
+                     query=m.TriggerQuery, responses={200: Reply("The matching agents", f"{_LISTS}:LabratsAgentList")})
 def triggers(ctx: RequestContext):
     q = ctx.query()
     source, event = q.source or None, q.event or None
@@ -108,7 +110,7 @@ def delete_agent(ctx: RequestContext, agent_id: str):
 
 @agents_router.route("/<agent_id>/instructions", ["GET"],
                      summary="Resolved instructions: globals by priority, then the agent's locals",
-                     responses={200: Reply("The instructions, in the order they apply", m.InstructionList)})
+                     responses={200: Reply("The instructions, in the order they apply", f"{_LISTS}:InstructionList")})
 def agent_instructions(ctx: RequestContext, agent_id: str):
     namespace = ctx.namespace(query=False)
     record = agents.require(namespace, agent_id, AGENT_NOT_FOUND)
@@ -117,7 +119,7 @@ def agent_instructions(ctx: RequestContext, agent_id: str):
 
 # -- instructions --------------------------------------------------------------------------
 @instructions_router.route("", ["GET"], summary="List instructions (?scope=global|local)", query=m.InstructionQuery,
-                           responses={200: Reply("The instructions", m.InstructionList)})
+                           responses={200: Reply("The instructions", f"{_LISTS}:InstructionList")})
 def list_instructions(ctx: RequestContext):
     scope = ctx.query().scope
     if scope not in (None, "", "global", "local"):

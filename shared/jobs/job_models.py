@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.errors import Invalid
 from shared.http.models import QueryModel, StrictModel
 from shared.jobs.agents import validate_fields as validate_agent
 from shared.jobs.instructions import validate as validate_instruction
 from shared.jobs.sources import validate as validate_source
+from shared.models.base import Model
 
 
 class JobConfig(StrictModel):
@@ -60,7 +61,7 @@ class JobSubmission(StrictModel):
     workspaceSetup: WorkspaceSetup | None = None
     workspaceFiles: list[WorkspaceFile] = []
     workspaceUploads: list[WorkspaceUpload] = []
-    config: JobConfig = JobConfig()
+    config: JobConfig = JobConfig.model_construct()  # (construct: JobConfig() would build its validator at import)
     callbackUrl: str | None = Field(None, description="POSTed at lifecycle events (SSRF-guarded)")
     pipeline: dict[str, Any] | None = Field(None, description='{"type": "pdf-sections"}')
     metadata: dict[str, Any] = Field({}, description="Free-form, echoed in callbacks and the dashboard")
@@ -95,13 +96,13 @@ class GitHubSourceQuery(QueryModel):
     source: str | None = Field(None, description="The webhook source whose secret signs; default: any that does")
 
 
-class JobSubmitted(BaseModel):
+class JobSubmitted(Model):
     jobId: str
     source: str
     type: str
 
 
-class JobItem(BaseModel):
+class JobItem(Model):
     model_config = ConfigDict(extra="allow")
     id: str
     name: str | None
@@ -112,7 +113,7 @@ class JobItem(BaseModel):
     result: str | None
 
 
-class JobList(BaseModel):
+class JobList(Model):
     jobs: list[JobItem]
     page: int
     limit: int
@@ -124,12 +125,12 @@ class JobDetail(JobItem):
     logs: list[str]
 
 
-class JobState(BaseModel):
+class JobState(Model):
     jobId: str
     status: str
 
 
-class JobLogFrame(BaseModel):
+class JobLogFrame(Model):
     """A `data:` frame of a job's log stream: `{"log": line}`, the last `{"done": true, "status": …}`."""
 
     log: str | None = None
@@ -156,7 +157,7 @@ class EventIngest(StrictModel):
         return data
 
 
-class StartedJobs(BaseModel):
+class StartedJobs(Model):
     model_config = ConfigDict(extra="allow")
     matched: int
     jobs: list[Any]
@@ -232,9 +233,6 @@ class LabratsAgent(LabratsAgentFields):
     resourceVersion: str
 
 
-class LabratsAgentList(RootModel[list[LabratsAgent]]):
-    pass
-
 
 class TriggerQuery(QueryModel):
     source: str | None = Field(None, description="Only triggers of this source")
@@ -265,19 +263,16 @@ class Instruction(InstructionFields):
     updatedAt: str | None = None
 
 
-class InstructionList(RootModel[list[Instruction]]):
-    pass
-
 
 class InstructionQuery(QueryModel):
     scope: str | None = Field(None, description="global or local")
 
 
-class Deleted(BaseModel):
+class Deleted(Model):
     deleted: str
 
 
-class Seeded(BaseModel):
+class Seeded(Model):
     seeded: int
 
 
@@ -298,7 +293,7 @@ class ApiKeyCreate(StrictModel):
     _checks = checked_by(lambda data: _key_name(data.get("name")))
 
 
-class ApiKey(BaseModel):
+class ApiKey(Model):
     model_config = ConfigDict(extra="allow")
     id: str
     name: str
@@ -307,11 +302,8 @@ class ApiKey(BaseModel):
     key: str | None = Field(None, description="The full key: only in the answer to its creation")
 
 
-class ApiKeyList(RootModel[list[ApiKey]]):
-    pass
 
-
-class Revoked(BaseModel):
+class Revoked(Model):
     revoked: str
 
 
@@ -333,7 +325,7 @@ class WebhookSourcePatch(WebhookSourceFields):
     _checks = checked_by(lambda data: validate_source(data, partial=True))
 
 
-class WebhookSource(BaseModel):
+class WebhookSource(Model):
     model_config = ConfigDict(extra="allow")
     id: str
     name: str
@@ -342,9 +334,6 @@ class WebhookSource(BaseModel):
     hasSecret: bool
     endpoint: str | None
 
-
-class WebhookSourceList(RootModel[list[WebhookSource]]):
-    pass
 
 
 class SourceDeleted(Deleted):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.errors import Invalid
 from shared.http.models import NamespaceQuery, StrictModel
 from shared.http.params import limit_param
 from shared.memory import memories, proposals
 from shared.memory.common import bool_param, normalize_tags, optional_string, reject_server_fields
+from shared.models.base import Model
 
 
 def _text(name: str) -> Any:
@@ -107,7 +108,7 @@ class MemoryUpdate(MemoryFields):
     deleted: Annotated[Literal[True], _only_true("deleted")] = _absent()
 
 
-class Memory(BaseModel):
+class Memory(Model):
     id: str
     namespace: str
     content: str
@@ -126,11 +127,11 @@ class Memory(BaseModel):
     recalledCount: int
 
 
-class ListMetadata(BaseModel):
+class ListMetadata(Model):
     continue_: str | None = Field(None, alias="continue", description="Present when there is another page")
 
 
-class MemoryList(BaseModel):
+class MemoryList(Model):
     items: list[Memory]
     metadata: ListMetadata
 
@@ -188,8 +189,8 @@ class ProposalApply(StrictModel):
     appliedBy: Annotated[str, _text("appliedBy")] = ""
 
 
-class Proposal(BaseModel):
-    model_config = ConfigDict(extra="allow", defer_build=True)
+class Proposal(Model):
+    model_config = ConfigDict(extra="allow")
     id: str
     namespace: str
     type: str
@@ -206,7 +207,7 @@ class Proposal(BaseModel):
     updatedAt: str
 
 
-class ProposalList(BaseModel):
+class ProposalList(Model):
     items: list[Proposal]
     metadata: ListMetadata
 
@@ -224,7 +225,7 @@ class ProposalListQuery(NamespaceQuery):
 
 # ---- sessions ----
 
-class SessionSummary(BaseModel):
+class SessionSummary(Model):
     id: str
     name: str
     namespace: str
@@ -241,7 +242,7 @@ class Session(SessionSummary):
     transcript: str = Field(description="JSON Lines: one message per line")
 
 
-class SessionList(BaseModel):
+class SessionList(Model):
     items: list[SessionSummary]
     metadata: ListMetadata
 

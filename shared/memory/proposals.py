@@ -14,7 +14,6 @@ from typing import Any
 from shared.errors import Invalid, NotFound
 from shared.events.envelope import build
 from shared.events.outbox import deliver_staged
-from shared.events.registry import data_for
 from shared.memory import memories as mem
 from shared.memory.common import normalize_tags, now_precise, optional_string, reject_server_fields
 from shared.memory.redact import redact
@@ -34,6 +33,7 @@ _TAGS_LINE = re.compile(r"^\s*tags\s*:(.*)$", re.I)
 def _staged(event_type: str, doc: dict[str, Any], **extra: Any) -> Companion:
     """A proposal change's event, to be written with the change itself (delivered after the commit)."""
     from shared.events.outbox import staged  # bound per call: tests replace outbox.staged
+    from shared.events.registry import data_for  # the event catalogue's models: with the first event
 
     data = data_for(event_type, namespace=doc["namespace"], name=doc["id"], type=doc["type"], status=doc["status"],
                     **extra)

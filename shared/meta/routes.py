@@ -8,11 +8,17 @@ from flask import Response
 from shared.http import RequestContext, Router
 from shared.http.health import health_router, store_check
 from shared.http.models import Reply
-from shared.llm.registry import describe_default
 from shared.meta import docs
 from shared.meta.document import served_document
 
-_health = health_router({"store": store_check}, extra=lambda: {"llm": describe_default()})
+
+def _llm() -> dict[str, object]:
+    from shared.llm.registry import describe_default  # the provider registry: on /readyz, not at cold start
+
+    return {"llm": describe_default()}
+
+
+_health = health_router({"store": store_check}, extra=_llm)
 router = Router(dialect="orka", tag="meta")
 router.routes.extend(_health.routes)
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from shared.models.base import Model
 
 
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow", defer_build=True)
+class _Open(Model):
+    model_config = ConfigDict(extra="allow")
 
 
 class Ref(_Open):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from shared.models.base import Model
 
 
-class SkillContent(BaseModel):
-    model_config = ConfigDict(extra="allow", defer_build=True)
+class SkillContent(Model):
+    model_config = ConfigDict(extra="allow")
     inline: str | None = None
 
 
-class SkillSpec(BaseModel):
-    model_config = ConfigDict(extra="allow", defer_build=True)
+class SkillSpec(Model):
+    model_config = ConfigDict(extra="allow")
     displayName: str | None = None
     description: str | None = None
     version: str | None = None

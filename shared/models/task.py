@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from shared.models.base import Model
 from shared.models.phases import TERMINAL_PHASES, TRANSITIONS
 
 __all__ = ["TERMINAL_PHASES", "TRANSITIONS", "TaskStatus"]
 
 
-class ResultRef(BaseModel):
+class ResultRef(Model):
     available: bool = False
     size: int | None = None
 
 
-class TaskStatus(BaseModel):
-    model_config = ConfigDict(extra="allow", defer_build=True)
+class TaskStatus(Model):
+    model_config = ConfigDict(extra="allow")
     phase: str = "Pending"
     message: str | None = None
     startTime: str | None = None

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shared.catalog.crd import PageMetadata, ResourceView
 from shared.http.models import NamespaceQuery
 from shared.http.params import limit_param
+from shared.models.base import Model
 
 
 class _Paged(NamespaceQuery):
@@ -46,12 +47,12 @@ class RepositoryMonitor(ResourceView):
     pullRequests, review, schedule, …; docs/security.md)."""
 
 
-class MonitorList(BaseModel):
+class MonitorList(Model):
     items: list[RepositoryMonitor]
     metadata: PageMetadata
 
 
-class RecordList(BaseModel):
+class RecordList(Model):
     """Runs, items or audit events: their stored documents, newest last."""
 
     items: list[dict[str, Any]]

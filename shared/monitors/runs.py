@@ -14,7 +14,6 @@ from shared.clock import now_rfc3339
 from shared.errors import Conflict
 from shared.events import build, emit
 from shared.events.registry import data_for
-from shared.monitors.execute import finish_run
 from shared.monitors.store import ACTIVE_PHASES, MONITOR_NOT_FOUND, monitors, record_event, runs, scope
 from shared.store import Companion, Record
 
@@ -72,6 +71,7 @@ def announce_run(run: Companion, *, actor: str | None = None) -> Record:
         emit(build(type_, data_for(type_, namespace=namespace, name=monitor, runID=run_id, trigger=trigger),
                    subject=f"{namespace}/{monitor}"))
     except Exception:
+        from shared.monitors.execute import finish_run  # the run executor (GitHub, git): loaded for this only
 
         finish_run(namespace, monitor, run_id, "failed", "the run could not be queued for execution")
         raise

@@ -8,16 +8,19 @@ each redirect hop (the transport sees every request).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from shared.config import get_settings
 from shared.errors import Forbidden
+
+if TYPE_CHECKING:  # httpx (with idna, http.cookiejar) loads with the first client, not at a cold start
+    import httpx
 
 METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
 # Digits, hex digits, `x` and dots only: what inet_aton may read as an IPv4 address.
@@ -129,35 +132,48 @@ def _addresses(host: str, port: int) -> set[ipaddress._BaseAddress]:
     return {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
 
 
-class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, allow: tuple[str, ...], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._allow = allow
+@functools.cache
+def _transports() -> tuple[type[httpx.HTTPTransport], type[httpx.AsyncHTTPTransport]]:
+    """The guarded transports, defined when the first client is made: every function imports this
+    module (the auth resolver checks issuer URLs with it), few make an outbound call at once."""
+    import httpx
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        check_url(str(request.url), allow=self._allow)
-        return super().handle_request(request)
+    class GuardedTransport(httpx.HTTPTransport):
+        def __init__(self, allow: tuple[str, ...], **kwargs) -> None:
+            super().__init__(**kwargs)
+            self._allow = allow
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            check_url(str(request.url), allow=self._allow)
+            return super().handle_request(request)
+
+    class GuardedAsyncTransport(httpx.AsyncHTTPTransport):
+        def __init__(self, allow: tuple[str, ...], **kwargs) -> None:
+            super().__init__(**kwargs)
+            self._allow = allow
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            check_url(str(request.url), allow=self._allow)
+            return await super().handle_async_request(request)
+
+    return GuardedTransport, GuardedAsyncTransport
 
 
 def outbound_client(*, timeout: float = 30.0, allow: Iterable[str] = (), follow_redirects: bool = False,
                     headers: dict[str, str] | None = None) -> httpx.Client:
     """An httpx client whose every request (and redirect hop) passes the SSRF guard."""
-    return httpx.Client(transport=_GuardedTransport(tuple(allow)), timeout=timeout,
-                        follow_redirects=follow_redirects, headers=headers)
+    import httpx
 
-
-class _GuardedAsyncTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, allow: tuple[str, ...], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._allow = allow
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        check_url(str(request.url), allow=self._allow)
-        return await super().handle_async_request(request)
+    guarded, _ = _transports()
+    return httpx.Client(transport=guarded(tuple(allow)), timeout=timeout, follow_redirects=follow_redirects,
+                        headers=headers)
 
 
 def outbound_async_client(*, timeout: float | httpx.Timeout = 30.0, allow: Iterable[str] = (),
                           follow_redirects: bool = False, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
     """The async twin of outbound_client (for SDKs that take an httpx.AsyncClient, e.g. MCP)."""
-    return httpx.AsyncClient(transport=_GuardedAsyncTransport(tuple(allow)), timeout=timeout,
-                             follow_redirects=follow_redirects, headers=headers)
+    import httpx
+
+    _, guarded = _transports()
+    return httpx.AsyncClient(transport=guarded(tuple(allow)), timeout=timeout, follow_redirects=follow_redirects,
+                             headers=headers)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from shared.errors import Invalid
 from shared.http.models import NamespaceQuery, StrictModel
 from shared.http.params import limit_param
+from shared.models.base import Model
 
 
-class NameRef(BaseModel):
+class NameRef(Model):
     """A reference to an object by name (`{"name": …}`)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -37,7 +38,7 @@ class RepositoryScanSpec(StrictModel):
     gitSecretRef: NameRef | None = Field(None, description="The Secret whose token opens remediation pull requests")
 
 
-class Metadata(BaseModel):
+class Metadata(Model):
     model_config = ConfigDict(extra="ignore")
     name: str | None = None
     namespace: str | None = None
@@ -46,7 +47,7 @@ class Metadata(BaseModel):
     resourceVersion: str | int | None = Field(None, description="Update only: the optimistic-concurrency precondition")
 
 
-class RepositoryScanBody(BaseModel):
+class RepositoryScanBody(Model):
     """A RepositoryScan as created or replaced: `name`/`namespace` at the top level or in `metadata`.
     Top-level `apiVersion`/`kind` of a manifest are accepted and ignored."""
 
@@ -124,7 +125,7 @@ class NoBody(StrictModel):
     """The action takes no fields: send no body or `{}` (a field is a 400 naming it)."""
 
 
-class StoredMeta(BaseModel):
+class StoredMeta(Model):
     model_config = ConfigDict(extra="allow")
     name: str
     namespace: str
@@ -136,7 +137,7 @@ class StoredMeta(BaseModel):
     annotations: dict[str, str] = {}
 
 
-class RepositoryScan(BaseModel):
+class RepositoryScan(Model):
     """A RepositoryScan as stored: the normalized spec (defaults filled in) and its status."""
 
     model_config = ConfigDict(extra="allow")
@@ -147,10 +148,10 @@ class RepositoryScan(BaseModel):
     status: dict[str, object]
 
 
-class ListMeta(BaseModel):
+class ListMeta(Model):
     continue_: str | None = Field(None, alias="continue", description="Present when there is another page")
 
 
-class RepositoryScanList(BaseModel):
+class RepositoryScanList(Model):
     items: list[RepositoryScan]
     metadata: ListMeta

@@ -15,9 +15,10 @@ import re
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from shared.clock import now_rfc3339
+from shared.models.base import Model
 from shared.security.store import dropped, finding_refs, findings, repo_scope, threat_models
 from shared.store import AlreadyExists, Record
 
@@ -27,7 +28,7 @@ DROPPED_RETENTION_SECONDS = 30 * 24 * 3600
 _FENCE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
 
 
-class ModelFinding(BaseModel):
+class ModelFinding(Model):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     title: str = Field(min_length=1, max_length=300)
     severity: Literal["critical", "high", "medium", "low", "info"]
@@ -53,7 +54,7 @@ class ModelFinding(BaseModel):
         return value
 
 
-class ThreatModelBody(BaseModel):
+class ThreatModelBody(Model):
     model_config = ConfigDict(extra="forbid")
     summary: str = ""
     assets: list[Any] = Field(default_factory=list)
@@ -62,13 +63,13 @@ class ThreatModelBody(BaseModel):
     threats: list[Any] = Field(default_factory=list)
 
 
-class ValidationAnswer(BaseModel):
+class ValidationAnswer(Model):
     model_config = ConfigDict(extra="ignore")
     validationStatus: Literal["confirmed", "rejected", "inconclusive"]
     rationale: str = ""
 
 
-class PatchAnswer(BaseModel):
+class PatchAnswer(Model):
     model_config = ConfigDict(extra="ignore")
     summary: str
     diff: str

@@ -16,15 +16,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from shared.errors import Invalid
-from shared.events.registry import TaskEventData, TaskResultData
 from shared.http.models import NamespaceQuery, StrictModel
 from shared.http.params import limit_param
-
-
-class _Deferred(BaseModel):
-    """Built at first use, not at import: these models are loaded by functions at cold start."""
-
-    model_config = ConfigDict(defer_build=True)
+from shared.models.base import Model
 
 TASK_TYPES: tuple[str, ...] = ("container", "ai", "agent")
 SERVER_STAMPED = {"requestedby": "requestedBy", "transaction": "transaction"}
@@ -74,25 +68,25 @@ Priority = Annotated[int | None, BeforeValidator(_priority),
                      Field(None, description="0–1000, higher runs first (default 500)")]
 
 
-class TaskAgentRef(_Deferred):
+class TaskAgentRef(Model):
     model_config = ConfigDict(extra="forbid")
     name: str
 
 
-class TaskSessionRef(_Deferred):
+class TaskSessionRef(Model):
     model_config = ConfigDict(extra="forbid")
     name: str
     append: bool = True
     maxMessages: int = 50
 
 
-class TaskEnvVar(_Deferred):
+class TaskEnvVar(Model):
     model_config = ConfigDict(extra="forbid")
     name: str
     value: str | None = None
 
 
-class TaskSpecFields(_Deferred):
+class TaskSpecFields(Model):
     """The TaskSpec fields a client sets (in `spec`, or flat beside `name`)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -201,7 +195,7 @@ class TaskStreamQuery(NamespaceQuery):
 
 # ---- responses ----
 
-class TaskObjectMeta(_Deferred):
+class TaskObjectMeta(Model):
     model_config = ConfigDict(extra="allow")
     name: str
     namespace: str
@@ -213,7 +207,7 @@ class TaskObjectMeta(_Deferred):
     generation: int | None = None
 
 
-class TaskPlanSummary(_Deferred):
+class TaskPlanSummary(Model):
     summary: str
     progressPct: int
     goalComplete: bool
@@ -221,7 +215,7 @@ class TaskPlanSummary(_Deferred):
     iteration: int
 
 
-class Task(_Deferred):
+class Task(Model):
     """A Task as the API shows it (credential-shaped values redacted); `status.usage` carries the
     live model-usage counters of a task with a model token."""
 
@@ -234,24 +228,24 @@ class Task(_Deferred):
     plan: TaskPlanSummary | None = Field(None, description="GET of one task only, when it has a plan")
 
 
-class TaskListMetadata(_Deferred):
+class TaskListMetadata(Model):
     continue_: str | None = Field(None, alias="continue", description="The cursor of the next page")
 
 
-class TaskList(_Deferred):
+class TaskList(Model):
     items: list[Task]
     metadata: TaskListMetadata
 
 
-class TaskResult(_Deferred):
+class TaskResult(Model):
     result: str
 
 
-class TaskLogs(_Deferred):
+class TaskLogs(Model):
     logs: str
 
 
-class PlanState(_Deferred):
+class PlanState(Model):
     """Orka's PlanState, with PascalCase keys."""
 
     TaskName: str
@@ -265,18 +259,18 @@ class PlanState(_Deferred):
     UpdatedAt: str | None
 
 
-class TaskArtifact(_Deferred):
+class TaskArtifact(Model):
     filename: str
     contentType: str | None
     size: int | None
     createdAt: str | None
 
 
-class TaskArtifactList(_Deferred):
+class TaskArtifactList(Model):
     artifacts: list[TaskArtifact]
 
 
-class WorkerProgress(_Deferred):
+class WorkerProgress(Model):
     """The `data` of a worker progress event (`message`, `tool_call`, `tool_result`, `delta`, `log`):
     the object the worker posted to `/internal/v1/events`."""
 
@@ -284,10 +278,11 @@ class WorkerProgress(_Deferred):
 
 
 # The events of GET /stream: the task's lifecycle (dev.shoal.task.* without the prefix) and the
-# worker's progress, each `data` a JSON object; `id:` is the sequence number for Last-Event-ID.
-STREAM_EVENTS: dict[str, type[BaseModel] | None] = {
-    **{name: TaskEventData for name in ("task.created", "task.started", "task.finished", "task.plan.saved",
+# worker's progress, each `data` a JSON object; `id:` is the sequence number for Last-Event-ID. (The
+# event catalogue's models are named: they load with the document, not with the tasks function.)
+STREAM_EVENTS: dict[str, type[BaseModel] | str | None] = {
+    **{name: "shared.events.registry:TaskEventData" for name in ("task.created", "task.started", "task.finished", "task.plan.saved",
                                         "task.deleted", "task.retried")},
-    "task.result.saved": TaskResultData,
+    "task.result.saved": "shared.events.registry:TaskResultData",
     **{name: WorkerProgress for name in ("message", "tool_call", "tool_result", "delta", "log")},
 }

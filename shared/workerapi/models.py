@@ -9,19 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.errors import Invalid
 from shared.http.models import QueryModel, StrictModel
+from shared.models.base import Model
 from shared.tasks.leases import parse_attempt
 from shared.tasks.models import TaskCreate
-
-
-class _Deferred(BaseModel):
-    """Built at first use, not at import: these models are loaded by functions at cold start."""
-
-    model_config = ConfigDict(defer_build=True)
-
 
 # ---- requests ----
 
@@ -61,7 +55,7 @@ class MessageSend(StrictModel):
         return data
 
 
-class TranscriptMessage(_Deferred):
+class TranscriptMessage(Model):
     """One transcript message: `role` plus whatever the runtime records (content, name, toolCalls, …)."""
 
     model_config = ConfigDict(extra="allow")
@@ -149,7 +143,7 @@ class TranscriptQuery(QueryModel):
 
 # ---- responses ----
 
-class Message(_Deferred):
+class Message(Model):
     id: int
     namespace: str
     fromTask: str
@@ -160,11 +154,8 @@ class Message(_Deferred):
     createdAt: str
 
 
-class MessageList(RootModel[list[Message]]):
-    pass
 
-
-class TaskState(_Deferred):
+class TaskState(Model):
     name: str
     namespace: str
     phase: str | None
@@ -173,32 +164,32 @@ class TaskState(_Deferred):
     result: str | None = Field(None, description="When the result is available")
 
 
-class WorkerTaskSpec(_Deferred):
+class WorkerTaskSpec(Model):
     spec: dict[str, Any]
     agent: dict[str, Any] | None = Field(description="The Agent resolved for this attempt")
     attempt: int
 
 
-class ModelToken(_Deferred):
+class ModelToken(Model):
     token: str
     expiresAt: str
     anthropicBaseURL: str
     openaiBaseURL: str
 
 
-class CancelOutcome(_Deferred):
+class CancelOutcome(Model):
     name: str
     cancelled: bool
     phase: str | None
 
 
-class ToolResult(_Deferred):
+class ToolResult(Model):
     result: Any = Field(description="The tool's output (a tool-level failure is `{success: false, …}`)")
 
 
-class WorkspaceInputPath(_Deferred):
+class WorkspaceInputPath(Model):
     path: str
 
 
-class WorkspaceInputs(_Deferred):
+class WorkspaceInputs(Model):
     files: list[WorkspaceInputPath]

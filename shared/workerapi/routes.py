@@ -208,7 +208,7 @@ def post_message(ctx: RequestContext, namespace: str):
 
 
 @router.route("/messages/<namespace>/<task>", ["GET"], summary="Unread messages for a task", query=m.MessagesQuery,
-              responses={200: Reply("The unread messages, oldest first", m.MessageList)})
+              responses={200: Reply("The unread messages, oldest first", "shared.workerapi.doc_models:MessageList")})
 def get_messages(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
     q = ctx.query()

@@ -10,6 +10,10 @@ A worker has neither store access nor Secrets, so the tools that need them run h
   credential for GitHub; its namespace and ownership for agents.
 Body: `{"arguments": {...}, "taskName": "..."}`; answer: `{"result": <the tool's output>}`. Tool-level
 failures are results (`{"success": false, ...}`) as in the agent loop; request errors are 4xx.
+
+The tools' modules (the catalog's runtime, GitHub, memory, agents: the agent loop's tool types, git,
+the LLM registry) load with the first call of their kind, not with the internal function, whose
+most frequent requests are a worker's status reports and heartbeats.
 """
 
 from __future__ import annotations
@@ -18,14 +22,9 @@ from typing import Any
 
 from shared.auth.namespaces import require_same_namespace
 from shared.catalog.builtins import BUILTIN_NAMES
-from shared.catalog.git_credentials import GitSecretUnreadable, git_token
-from shared.catalog.tool_runtime import tools_for
-from shared.catalog.worker_agent_tools import agent_tools
 from shared.errors import Invalid, NotFound
-from shared.github.tools import ToolFailure, github_tools, task_context
 from shared.http import RequestContext, Router
 from shared.http.models import Reply
-from shared.memory.worker_tools import memory_tools
 from shared.models.worker_contract import (
     AGENT_TOOL_NAMES,
     GITHUB_TOOL_NAMES,
@@ -52,6 +51,8 @@ def call_catalog_tool(ctx: RequestContext, namespace: str, tool: str):
         raise NotFound(f'tool "{tool}" not found')
     if task:
         tasks.require(namespace, task, TASK_NOT_FOUND)
+    from shared.catalog.tool_runtime import tools_for
+
     [runnable] = tools_for(namespace, [tool])  # NotFound `tool "x" not found`
     return {"result": runnable.run(arguments)}
 
@@ -59,6 +60,9 @@ def call_catalog_tool(ctx: RequestContext, namespace: str, tool: str):
 def _task_git_token(namespace: str, spec: dict[str, Any]) -> str | None:
     """The task's git credential (its named Secret, else a default-named one) for the GitHub tools; a
     named Secret that cannot be read is the tool's structured failure, never an unauthenticated call."""
+    from shared.catalog.git_credentials import GitSecretUnreadable, git_token
+    from shared.github.tools import ToolFailure
+
     try:
         return git_token(namespace, spec, default_names=True)
     except GitSecretUnreadable as exc:
@@ -69,14 +73,20 @@ def _task_git_token(namespace: str, spec: dict[str, Any]) -> str | None:
 def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: str):
     spec = record_doc.get("spec", {})
     if tool in MEMORY_TOOL_NAMES:
+        from shared.memory.worker_tools import memory_tools
+
         ref = spec.get("agentRef")
         agent = ref.get("name") if isinstance(ref, dict) else ref
         found = memory_tools(namespace, task_name=task, agent_name=agent or "",
                              session_name=(spec.get("sessionRef") or {}).get("name") or "",
                              parent_task=record_doc.get("metadata", {}).get("labels", {}).get("orka.ai/parent-task", ""))
     elif tool in GITHUB_TOOL_NAMES:
+        from shared.github.tools import github_tools, task_context
+
         found = github_tools(task_context(record_doc), lambda: _task_git_token(namespace, spec))
     elif tool in AGENT_TOOL_NAMES:
+        from shared.catalog.worker_agent_tools import agent_tools
+
         found = agent_tools(namespace, task)
     else:
         raise NotFound(f'tool "{tool}" not found')
