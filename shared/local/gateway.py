@@ -161,7 +161,7 @@ class _Last:
     request: Request
     backend: str
     base: str  # the function's URL when it was routed (a restarted function has another)
-    address: tuple[str, int]
+    address: tuple[str, int] | str
     lines: bytes  # the head's lines for the function, without X-Request-Id and the empty line
 
 
@@ -237,7 +237,7 @@ class Gateway:
         self.router = Router(table)
         self.backend_url = backend_url
         self.pool = _Pool()
-        self._addresses: dict[str, tuple[tuple[str, int], bytes]] = {}
+        self._addresses: dict[str, tuple[tuple[str, int] | str, bytes]] = {}
 
     def serve_connection(self, conn: socket.socket, client: tuple[str, int]) -> None:
         """Answer the requests of one client connection until either side closes it."""
@@ -289,7 +289,7 @@ class Gateway:
         stream.last = _Last(head, request, route.backend, base, address, lines)
         return self._forward(conn, request, route.backend, address, lines, b"\r\n")
 
-    def _forward(self, conn: socket.socket, request: Request, backend: str, address: tuple[str, int],
+    def _forward(self, conn: socket.socket, request: Request, backend: str, address: tuple[str, int] | str,
                  lines: bytes, rest: bytes) -> bool:
         """Send the request (its head's `lines`, and the `rest`: the empty line and the body) and relay the answer."""
         if request.has_id:
@@ -327,7 +327,7 @@ class Gateway:
         self.pool.give(address, upstream)
         return True
 
-    def _relay(self, conn: socket.socket, request: Request, upstream: _Upstream, address: tuple[str, int],
+    def _relay(self, conn: socket.socket, request: Request, upstream: _Upstream, address: tuple[str, int] | str,
                answer: Answer) -> bool:
         """Send the answer on as its body arrives; give the function's connection back once it is read."""
         bodiless = request.method == b"HEAD" or answer.status in BODILESS
@@ -362,9 +362,12 @@ class Gateway:
             upstream.close()
         return request.keep_alive
 
-    def _address(self, base: str) -> tuple[tuple[str, int], bytes]:
-        """(host, port) to connect to and the Host field, of a function's base URL."""
+    def _address(self, base: str) -> tuple[tuple[str, int] | str, bytes]:
+        """(host, port) or a Unix socket's path to connect to, and the Host field, of a function's base URL
+        (`http://host:port`, or `unix:/path`: make run's functions listen on one too, cheaper than TCP)."""
         found = self._addresses.get(base)
+        if found is None and base.startswith("unix:"):
+            found = self._addresses[base] = (base.removeprefix("unix:"), b"localhost")
         if found is None:
             url = urlsplit(base)
             found = self._addresses[base] = ((url.hostname or "127.0.0.1", url.port or 80), url.netloc.encode())
@@ -442,10 +445,19 @@ class _Upstream:
 
     __slots__ = ("sock", "stream", "_readable")
 
-    def __init__(self, address: tuple[str, int]) -> None:
-        self.sock = socket.create_connection(address, timeout=CONNECT_TIMEOUT)
+    def __init__(self, address: tuple[str, int] | str | str) -> None:
+        if isinstance(address, str):  # a Unix socket's path
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                self.sock.settimeout(CONNECT_TIMEOUT)
+                self.sock.connect(address)
+            except BaseException:
+                self.sock.close()
+                raise
+        else:
+            self.sock = socket.create_connection(address, timeout=CONNECT_TIMEOUT)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(None)  # a stream may stay quiet for as long as it likes
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.stream = _Stream(self.sock)
         self._readable = select.poll()  # a poll object: cheaper to ask than a peeking recv that raises
         self._readable.register(self.sock, select.POLLIN)
@@ -465,9 +477,9 @@ class _Pool:
     """
 
     def __init__(self) -> None:
-        self._idle: dict[tuple[str, int], list[_Upstream]] = {}
+        self._idle: dict[tuple[str, int] | str, list[_Upstream]] = {}
 
-    def take(self, address: tuple[str, int], *, ask: bool = True, fresh: bool = False) -> tuple[_Upstream, bool]:
+    def take(self, address: tuple[str, int] | str, *, ask: bool = True, fresh: bool = False) -> tuple[_Upstream, bool]:
         """An idle connection, else a new one; and whether it was reused. `ask`: only one the kernel says
         is still open (a system call); `fresh`: a new one."""
         idle = self._idle.get(address) if not fresh else None
@@ -481,7 +493,7 @@ class _Pool:
             upstream.close()
         return _Upstream(address), False
 
-    def give(self, address: tuple[str, int], upstream: _Upstream) -> None:
+    def give(self, address: tuple[str, int] | str, upstream: _Upstream) -> None:
         idle = self._idle.setdefault(address, [])
         if len(idle) < MAX_IDLE:
             idle.append(upstream)

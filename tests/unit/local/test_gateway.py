@@ -14,6 +14,7 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug import Request, Response
+from werkzeug.serving import make_server
 
 from shared.local.gateway import BadAnswer, Gateway, GatewayServer, _careful_answer, _plain_answer, _Stream
 from shared.local.manifests import RouteMatch
@@ -449,3 +450,19 @@ def test_an_answer_passed_on_whole_is_the_one_read_field_by_field(answer):
     if whole is not None:
         assert read.persistent and not read.chunked and read.status not in (204, 304)
         assert whole == b"HTTP/1.1 %d %s\r\n%s\r\n%s" % (read.status, read.reason, read.fields, rest)
+
+
+def test_a_function_on_a_unix_socket_is_reached_there(tmp_path):
+    """`unix:/path` backends (make run's functions listen on one beside their port)."""
+    path = str(tmp_path / "fn.sock")
+    server = make_server("unix://" + path, 0, echo, threaded=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        with gateway({"fn": "unix:" + path}) as url, httpx.Client(base_url=url) as client:
+            for body in (b"one", b"two"):  # the second on the kept-alive connection
+                sent = client.post("/s/x?q=1", content=body).json()
+                assert (sent["target"], sent["body"]) == ("/s/x?q=1", body.decode())
+                assert sent["headers"]["host"] == "localhost" and sent["headers"]["x-forwarded-for"] == "127.0.0.1"
+    finally:
+        server.shutdown()
+        server.server_close()
