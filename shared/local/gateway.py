@@ -9,15 +9,27 @@ Why a byte relay and not a WSGI app over an HTTP client: werkzeug and httpx each
 into objects and write it out again, so through them a request cost the gateway about as much as the
 function it was going to. Here a request costs a small share of that (tests/bench/gateway_overhead.py).
 
-What keeps it cheap (each was measured, docs/performance.md): a socket is read through a buffer of
-its own (`_Stream`), so a head is found whole with one search and checked, read and filtered by a
-regular expression each, not line by line; a common answer (a length, its body arrived with its head)
-leaves in one send; the client's idle limit is the kernel's (SO_RCVTIMEO), so a read is one system
-call, not a poll and a read; the request id is drawn without a system call.
+What keeps it cheap (each was measured, docs/performance.md). Between two requests of a connection
+the client and the function run, so the gateway meets its caches cold: each step on its path costs
+microseconds, not the tenth of one it costs in a loop, and the common case takes few steps.
+- A client's request repeated on its connection (the same head, no body) is not read or routed again:
+  the bytes are compared with the last request's, and what was written for the function is reused
+  (only the function's address is asked for again: a restarted function has another). Field lines
+  repeated with another request line are read once as well (`_Stream.memo`).
+- The usual answer (gunicorn's: its Connection field, then the function's fields with a length, the
+  body arrived with the head) is checked by one match and passed on as it came, less its Connection
+  field, in one send (`_plain_answer`); anything else is read field by field (`_careful_answer`).
+- A GET is sent on a kept-alive connection without asking the kernel first whether the function has
+  closed it: if no answer comes, it is sent again on a new connection (it may be, RFC 9110 9.2.2).
+- `make run`'s functions listen on a Unix socket beside their port, and the gateway goes there.
+- The client's idle limit is the kernel's (SO_RCVTIMEO), so a read is one system call; the request id
+  is drawn without one.
 
 Every client connection has a thread for as long as it stays open (kept alive between requests);
 threads are reused once their connection closes. Kept-alive connections to the functions are shared
-in a pool; each one goes back to it only once its answer has been read to the end.
+in a pool; each one goes back to it only once its answer has been read to the end. (A thread per
+connection and not an event loop: a loop adds a wait on its selector to every exchange, and the
+context switches per request are already the two a relay cannot avoid, docs/performance.md.)
 """
 
 from __future__ import annotations
@@ -77,6 +89,7 @@ _PLAIN_LINE = re.compile(rb"(%s) (/[!-$&-~]*) (HTTP/1\.[01])\r\n" % _TOKEN.patte
 _STATUS_LINE = re.compile(rb"(HTTP/1\.[01]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?\r?\n")
 # The client's idle limit, kept by the kernel: a blocking read or write past it fails (EAGAIN).
 _CLIENT_TIMEVAL = struct.pack("@ll", CLIENT_TIMEOUT, 0)
+_Address = tuple[str, int] | str  # a function's (host, port), or its Unix socket's path
 
 
 def _special_lines(names: frozenset[bytes]) -> re.Pattern[bytes]:
@@ -161,7 +174,7 @@ class _Last:
     request: Request
     backend: str
     base: str  # the function's URL when it was routed (a restarted function has another)
-    address: tuple[str, int] | str
+    address: _Address
     lines: bytes  # the head's lines for the function, without X-Request-Id and the empty line
 
 
@@ -237,7 +250,7 @@ class Gateway:
         self.router = Router(table)
         self.backend_url = backend_url
         self.pool = _Pool()
-        self._addresses: dict[str, tuple[tuple[str, int] | str, bytes]] = {}
+        self._addresses: dict[str, tuple[_Address, bytes]] = {}
 
     def serve_connection(self, conn: socket.socket, client: tuple[str, int]) -> None:
         """Answer the requests of one client connection until either side closes it."""
@@ -289,7 +302,7 @@ class Gateway:
         stream.last = _Last(head, request, route.backend, base, address, lines)
         return self._forward(conn, request, route.backend, address, lines, b"\r\n")
 
-    def _forward(self, conn: socket.socket, request: Request, backend: str, address: tuple[str, int] | str,
+    def _forward(self, conn: socket.socket, request: Request, backend: str, address: _Address,
                  lines: bytes, rest: bytes) -> bool:
         """Send the request (its head's `lines`, and the `rest`: the empty line and the body) and relay the answer."""
         if request.has_id:
@@ -327,7 +340,7 @@ class Gateway:
         self.pool.give(address, upstream)
         return True
 
-    def _relay(self, conn: socket.socket, request: Request, upstream: _Upstream, address: tuple[str, int] | str,
+    def _relay(self, conn: socket.socket, request: Request, upstream: _Upstream, address: _Address,
                answer: Answer) -> bool:
         """Send the answer on as its body arrives; give the function's connection back once it is read."""
         bodiless = request.method == b"HEAD" or answer.status in BODILESS
@@ -362,7 +375,7 @@ class Gateway:
             upstream.close()
         return request.keep_alive
 
-    def _address(self, base: str) -> tuple[tuple[str, int] | str, bytes]:
+    def _address(self, base: str) -> tuple[_Address, bytes]:
         """(host, port) or a Unix socket's path to connect to, and the Host field, of a function's base URL
         (`http://host:port`, or `unix:/path`: make run's functions listen on one too, cheaper than TCP)."""
         found = self._addresses.get(base)
@@ -445,7 +458,7 @@ class _Upstream:
 
     __slots__ = ("sock", "stream", "_readable")
 
-    def __init__(self, address: tuple[str, int] | str | str) -> None:
+    def __init__(self, address: _Address) -> None:
         if isinstance(address, str):  # a Unix socket's path
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
@@ -477,9 +490,9 @@ class _Pool:
     """
 
     def __init__(self) -> None:
-        self._idle: dict[tuple[str, int] | str, list[_Upstream]] = {}
+        self._idle: dict[_Address, list[_Upstream]] = {}
 
-    def take(self, address: tuple[str, int] | str, *, ask: bool = True, fresh: bool = False) -> tuple[_Upstream, bool]:
+    def take(self, address: _Address, *, ask: bool = True, fresh: bool = False) -> tuple[_Upstream, bool]:
         """An idle connection, else a new one; and whether it was reused. `ask`: only one the kernel says
         is still open (a system call); `fresh`: a new one."""
         idle = self._idle.get(address) if not fresh else None
@@ -493,7 +506,7 @@ class _Pool:
             upstream.close()
         return _Upstream(address), False
 
-    def give(self, address: tuple[str, int] | str, upstream: _Upstream) -> None:
+    def give(self, address: _Address, upstream: _Upstream) -> None:
         idle = self._idle.setdefault(address, [])
         if len(idle) < MAX_IDLE:
             idle.append(upstream)
@@ -579,7 +592,7 @@ def _special(fields: bytes, pattern: re.Pattern[bytes], keep: frozenset[bytes]) 
 
 
 def _request_line(head: bytes) -> tuple[bytes, bytes, bytes, bytes, bytes]:
-    """A request line that is not plain (_PLAIN_REQUEST), checked piece by piece:
+    """A request line that is not plain (_PLAIN_LINE), checked piece by piece:
     (method, target as forwarded, version, path decoded, the rest of the head)."""
     line, _, rest = head.partition(b"\n")
     if len(line) > MAX_LINE:
