@@ -21,6 +21,7 @@ microseconds, not the tenth of one it costs in a loop, and the common case takes
   field, in one send (`_plain_answer`); anything else is read field by field (`_careful_answer`).
 - A GET is sent on a kept-alive connection without asking the kernel first whether the function has
   closed it: if no answer comes, it is sent again on a new connection (it may be, RFC 9110 9.2.2).
+  Other methods ask, and take only a connection idle for less than REUSE_IDLE.
 - `make run`'s functions listen on a Unix socket beside their port, and the gateway goes there.
 - The client's idle limit is the kernel's (SO_RCVTIMEO), so a read is one system call; the request id
   is drawn without one.
@@ -44,6 +45,7 @@ import socket
 import socketserver
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -70,6 +72,10 @@ MAX_LINE = 1 << 16  # a request line, a header field line, a chunk-size line
 MAX_FIELDS = 200
 MAX_HEAD = 1 << 20  # a whole head
 MAX_IDLE = 64  # kept-alive connections per function
+# A request that may not be sent twice goes only on a connection idle for less than this: gunicorn closes
+# one after 2 s idle, and a request sent just as it does is lost (reset) with nothing to tell whether
+# the function began it.
+REUSE_IDLE = 1.0
 BUFFER = 1 << 16
 
 _CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
@@ -309,7 +315,7 @@ class Gateway:
             message = lines + rest
         else:  # random like uuid4().hex; not a secret, so no system call for it
             message = b"%sX-Request-Id: %032x\r\n%s" % (lines, random.getrandbits(128), rest)
-        # An idle connection the function closed is found by asking the kernel first, unless the
+        # An idle connection the function closed (or is about to) is found by asking first, unless the
         # request may simply be sent again on a new connection when no answer comes (idempotent).
         idempotent = request.method in IDEMPOTENT
         for retry in (False, True):
@@ -456,7 +462,7 @@ class _Threads:
 class _Upstream:
     """A connection to a function."""
 
-    __slots__ = ("sock", "stream", "_readable")
+    __slots__ = ("sock", "stream", "idle_since", "_readable")
 
     def __init__(self, address: _Address) -> None:
         if isinstance(address, str):  # a Unix socket's path
@@ -472,12 +478,14 @@ class _Upstream:
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(None)  # a stream may stay quiet for as long as it likes
         self.stream = _Stream(self.sock)
+        self.idle_since = 0.0  # when it went back to the pool
         self._readable = select.poll()  # a poll object: cheaper to ask than a peeking recv that raises
         self._readable.register(self.sock, select.POLLIN)
 
     def open(self) -> bool:
-        """Whether the function has neither closed this idle connection nor sent on it."""
-        return not self._readable.poll(0)
+        """Whether the function has neither closed this idle connection nor sent on it, nor is about to
+        close it for being idle (REUSE_IDLE)."""
+        return time.monotonic() - self.idle_since < REUSE_IDLE and not self._readable.poll(0)
 
     def close(self) -> None:
         self.sock.close()
@@ -493,8 +501,8 @@ class _Pool:
         self._idle: dict[_Address, list[_Upstream]] = {}
 
     def take(self, address: _Address, *, ask: bool = True, fresh: bool = False) -> tuple[_Upstream, bool]:
-        """An idle connection, else a new one; and whether it was reused. `ask`: only one the kernel says
-        is still open (a system call); `fresh`: a new one."""
+        """An idle connection, else a new one; and whether it was reused. `ask`: only one idle for less than
+        REUSE_IDLE that the kernel says is still open (a system call); `fresh`: a new one."""
         idle = self._idle.get(address) if not fresh else None
         while idle:
             try:
@@ -509,6 +517,7 @@ class _Pool:
     def give(self, address: _Address, upstream: _Upstream) -> None:
         idle = self._idle.setdefault(address, [])
         if len(idle) < MAX_IDLE:
+            upstream.idle_since = time.monotonic()
             idle.append(upstream)
         else:
             upstream.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from werkzeug import Request, Response
 from werkzeug.serving import make_server
 
+from shared.local import gateway as gateway_module
 from shared.local.gateway import BadAnswer, Gateway, GatewayServer, _careful_answer, _plain_answer, _Stream
 from shared.local.manifests import RouteMatch
 from shared.local.serve import listen
@@ -466,3 +468,18 @@ def test_a_function_on_a_unix_socket_is_reached_there(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_post_goes_only_on_a_connection_idle_for_less_than_the_reuse_limit(monkeypatch):
+    """gunicorn closes a connection after 2 s idle; a POST sent just then would be lost with nothing to
+    tell whether it was begun. So a POST takes a fresh connection past REUSE_IDLE; a GET may be sent again."""
+    monkeypatch.setattr(gateway_module, "REUSE_IDLE", 0.2)
+    with Scripted(ok) as fn, gateway({"fn": fn.url}) as url, httpx.Client(base_url=url) as client:
+        assert client.post("/s/x").text == "ok" and client.post("/s/x").text == "ok"
+        assert fn.connections == 1  # reused at once
+        time.sleep(0.3)
+        assert client.get("/s/x").text == "ok"
+        assert fn.connections == 1  # a GET does not ask
+        time.sleep(0.3)
+        assert client.post("/s/x").text == "ok"
+        assert fn.connections == 2
