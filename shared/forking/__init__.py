@@ -8,8 +8,9 @@ functions (shared/local/forkserver.py) and by the local executor for task worker
 
 The process a request forks is a process of its own (its own session, environment and descriptors),
 killed alone. Protocol, over a Unix socket pair (SOCK_SEQPACKET: a message per send): the requester
-sends a JSON request with one file descriptor attached (a listening socket, an output file); the fork
-server forks, the child runs `child(request, fd, fork_server_pid)`, and the fork server answers
+sends a JSON request with one file descriptor attached (a listening socket, an output file), and maybe
+a few more, which the child finds in the request's `"fds"`; the fork server forks, the child runs
+`child(request, fd, fork_server_pid)`, and the fork server answers
 `{"pid", "detached"}`, and later `{"exited": pid, "code": n}` when it reaps the child (children are
 the fork server's, not the requester's). The fork server dies with its requester. A child asked for
 with `"detached": true` does not die with the fork server, so its exit may go unseen (`Forked.lost`).
@@ -39,6 +40,7 @@ CHANNEL_ENV = "SHOAL_FORKSERVER_FD"
 PARENT_ENV = "SHOAL_PARENT_PID"
 PR_SET_PDEATHSIG = 1
 MAX_MESSAGE = 1 << 20
+MORE_FDS = 2  # descriptors a request may carry beside its first (a function's Unix socket)
 Child = Callable[[dict[str, Any], int, int], None]
 
 
@@ -116,10 +118,12 @@ class ForkServer:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def ask(self, request: dict[str, Any], fd: int, what: str, timeout: float = 60.0) -> Forked:
-        """Fork a child for `request` with `fd` attached (the caller keeps its own copy and closes it)."""
+    def ask(self, request: dict[str, Any], fd: int, what: str, timeout: float = 60.0, *,
+            more: tuple[int, ...] = ()) -> Forked:
+        """Fork a child for `request` with `fd` attached, and the descriptors `more` (up to MORE_FDS) in its
+        request's "fds" (the caller keeps its own copies and closes them)."""
         with self._spawning:
-            socket.send_fds(self._channel, [json.dumps(request).encode()], [fd])
+            socket.send_fds(self._channel, [json.dumps(request).encode()], [fd, *more])
             with self._answered:
                 if not self._answered.wait_for(lambda: self._answers or self.process.poll() is not None, timeout):
                     raise RuntimeError(f"the fork server did not start {what} within {timeout:.0f}s")
@@ -181,7 +185,8 @@ def _fork(channel: socket.socket, wakeup: int, request: dict[str, Any], fd: int,
     parent = os.getpid()
     pid = os.fork()
     if pid:
-        os.close(fd)
+        for own in (fd, *request.get("fds", ())):
+            os.close(own)
         return pid
     code = 0
     try:
@@ -229,11 +234,13 @@ def run(preload: Callable[[], None] | None, child: Child) -> None:
             os.read(wakeup_read, 512)
         _reap(channel)
         if channel in readable:
-            message, fds, _, _ = socket.recv_fds(channel, MAX_MESSAGE, 1)
+            message, fds, _, _ = socket.recv_fds(channel, MAX_MESSAGE, 1 + MORE_FDS)
             if not message:
                 return  # the platform closed the channel: stop (the functions die with this process)
             try:
                 request = json.loads(message)
+                if len(fds) > 1:
+                    request["fds"] = fds[1:]
                 pid = _fork(channel, wakeup, request, fds[0], child)
             except OSError as exc:
                 channel.send(json.dumps({"error": str(exc)}).encode())

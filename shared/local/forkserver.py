@@ -11,8 +11,9 @@ platform restarts it (shared.local.supervisor) through `ForkServer.spawn`. The f
 with `shared.local.serve.serve_function`, as a function started on its own does.
 
 The mechanism is shared.forking's; a request here is `{"name", "source", "host", "port", "env"}` with
-the function's listening socket attached. The fork server dies with the platform, and its functions
-with it.
+the function's listening socket attached, and `"unix"` (a path) with its listening Unix socket as well
+when it has one (the local gateway's way in). The fork server dies with the platform, and its
+functions with it.
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ class ForkServer(_ForkServer):
         super().__init__(env, "shared.local.forkserver", () if preload else ("--no-preload",))
 
     def spawn(self, name: str, source: Path, env: dict[str, str], sock: socket.socket, host: str = "127.0.0.1",
-              timeout: float = 60.0) -> Forked:
-        """A process serving function `name` on the listening `sock` (which the caller may then close)."""
+              timeout: float = 60.0, unix: socket.socket | None = None) -> Forked:
+        """A process serving function `name` on the listening `sock`, and on the listening Unix socket `unix`
+        when given (the caller may then close both)."""
         request = {"name": name, "source": str(source), "host": host, "port": sock.getsockname()[1], "env": env}
-        return self.ask(request, sock.fileno(), name, timeout)
+        if unix is not None:
+            request["unix"] = unix.getsockname()
+        return self.ask(request, sock.fileno(), name, timeout, more=() if unix is None else (unix.fileno(),))
 
 
 # -- the fork server itself ------------------------------------------------------------------------
@@ -84,7 +88,8 @@ def _child(request: dict[str, Any], fd: int, parent: int) -> None:
     os.environ.update(request["env"])
     reset_settings()
     reset_clients()
-    serve_function(request["name"], request["source"], request["host"], request["port"], fd)
+    serve_function(request["name"], request["source"], request["host"], request["port"], fd,
+                   (request["unix"], request["fds"][0]) if "unix" in request else None)
 
 
 def main() -> None:

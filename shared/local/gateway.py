@@ -9,15 +9,28 @@ Why a byte relay and not a WSGI app over an HTTP client: werkzeug and httpx each
 into objects and write it out again, so through them a request cost the gateway about as much as the
 function it was going to. Here a request costs a small share of that (tests/bench/gateway_overhead.py).
 
-What keeps it cheap (each was measured, docs/performance.md): a socket is read through a buffer of
-its own (`_Stream`), so a head is found whole with one search and checked, read and filtered by a
-regular expression each, not line by line; a common answer (a length, its body arrived with its head)
-leaves in one send; the client's idle limit is the kernel's (SO_RCVTIMEO), so a read is one system
-call, not a poll and a read; the request id is drawn without a system call.
+What keeps it cheap (each was measured, docs/performance.md). Between two requests of a connection
+the client and the function run, so the gateway meets its caches cold: each step on its path costs
+microseconds, not the tenth of one it costs in a loop, and the common case takes few steps.
+- A client's request repeated on its connection (the same head, no body) is not read or routed again:
+  the bytes are compared with the last request's, and what was written for the function is reused
+  (only the function's address is asked for again: a restarted function has another). Field lines
+  repeated with another request line are read once as well (`_Stream.memo`).
+- The usual answer (gunicorn's: its Connection field, then the function's fields with a length, the
+  body arrived with the head) is checked by one match and passed on as it came, less its Connection
+  field, in one send (`_plain_answer`); anything else is read field by field (`_careful_answer`).
+- A GET is sent on a kept-alive connection without asking the kernel first whether the function has
+  closed it: if no answer comes, it is sent again on a new connection (it may be, RFC 9110 9.2.2).
+  Other methods ask, and take only a connection idle for less than REUSE_IDLE.
+- `make run`'s functions listen on a Unix socket beside their port, and the gateway goes there.
+- The client's idle limit is the kernel's (SO_RCVTIMEO), so a read is one system call; the request id
+  is drawn without one.
 
 Every client connection has a thread for as long as it stays open (kept alive between requests);
 threads are reused once their connection closes. Kept-alive connections to the functions are shared
-in a pool; each one goes back to it only once its answer has been read to the end.
+in a pool; each one goes back to it only once its answer has been read to the end. (A thread per
+connection and not an event loop: a loop adds a wait on its selector to every exchange, and the
+context switches per request are already the two a relay cannot avoid, docs/performance.md.)
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ import socket
 import socketserver
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -51,12 +65,17 @@ SET_HERE = frozenset({b"host", b"content-length", b"expect", b"x-forwarded-for"}
 # Methods that may be sent again when a kept-alive connection turns out closed (RFC 9110 9.2.2).
 IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 BODILESS = frozenset({204, 304})
+_BODILESS_CODES = frozenset({b"204", b"304"})
 CONNECT_TIMEOUT = 5.0
 CLIENT_TIMEOUT = 75  # seconds a client may stay idle between requests, or not read its answer, before it is let go
 MAX_LINE = 1 << 16  # a request line, a header field line, a chunk-size line
 MAX_FIELDS = 200
 MAX_HEAD = 1 << 20  # a whole head
 MAX_IDLE = 64  # kept-alive connections per function
+# A request that may not be sent twice goes only on a connection idle for less than this: gunicorn closes
+# one after 2 s idle, and a request sent just as it does is lost (reset) with nothing to tell whether
+# the function began it.
+REUSE_IDLE = 1.0
 BUFFER = 1 << 16
 
 _CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
@@ -64,34 +83,28 @@ _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEAD_END = re.compile(rb"\n\r?\n")
 _BLANK_LINES = re.compile(rb"(?:\r?\n)*")  # before a request line, to be ignored (RFC 9112 2.2)
 _LINE_END = re.compile(rb"\r?\n")
-# A head's field lines are checked, read and filtered by a regular expression each over all of them:
-# line by line in Python, reading heads was most of the gateway's own work per request.
+# A head's field lines are checked by one regular expression over all of them: line by line in
+# Python, reading heads was most of the gateway's own work per request.
 _FIELD_LINES = re.compile(rb"(?:%s:[^\x00-\x08\x0a-\x1f\x7f]*\r?\n)*" % _TOKEN.pattern)  # HTAB allowed
-_REQUEST_READS = re.compile(rb"^(content-length|transfer-encoding|connection|expect|x-request-id):(.*)", re.M | re.I)
-_ANSWER_READS = re.compile(rb"^(content-length|transfer-encoding|connection):(.*)", re.M | re.I)
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-# The plain message, read whole by one match; anything else takes the careful path (_read_request,
-# _read_answer_head), which reads the same message the same way. Measured on a loaded machine, each
-# Python statement on a request's path cost about a microsecond, so the common case runs few of them.
-# Plain: a small head of CRLF lines; an origin-form target of printable ASCII without `%` (nothing to
-# decode, nothing to check further); no body and no Connection field but keep-alive (a request), or
-# at most one well-formed Content-Length, not chunked (an answer).
-_PLAIN_HEAD = 8192
-_CRLF_FIELD = rb"%s:[^\x00-\x08\x0a-\x1f\x7f]*\r\n" % _TOKEN.pattern
-_PLAIN_REQUEST = re.compile(rb"(%s) (/[!-$&-~]*) (HTTP/1\.[01])\r\n((?:%s)*)\r\n" % (_TOKEN.pattern, _CRLF_FIELD))
-_PLAIN_ANSWER = re.compile(rb"(HTTP/1\.[01]) ([2-5][0-9][0-9]) ([^\x00-\x08\x0a-\x1f\x7f]*)\r\n((?:%s)*)\r\n"
-                           % _CRLF_FIELD)
-_KEPT_ALIVE = rb"connection:(?![ \t]*keep-alive[ \t]*\r\n)"
-_UNPLAIN_REQUEST = re.compile(rb"^(?:content-length:|transfer-encoding:|expect:|x-request-id:|%s)" % _KEPT_ALIVE,
-                              re.M | re.I)
-_UNPLAIN_ANSWER = re.compile(rb"^(?:transfer-encoding:|content-length:(?![ \t]*[0-9]+[ \t]*\r\n)|%s)" % _KEPT_ALIVE,
-                             re.M | re.I)
-_CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*([0-9]+)", re.M | re.I)
-_STATUS_LINE = re.compile(rb"(HTTP/1\.[01]) ([0-9]{3})(?: ([^\r\n]*))?\r?\n")
+# The usual request line, taken by one match: an origin-form target of printable ASCII without `%`
+# (nothing to decode, nothing further to check). Any other line is read by _request_line.
+_PLAIN_LINE = re.compile(rb"(%s) (/[!-$&-~]*) (HTTP/1\.[01])\r\n" % _TOKEN.pattern)
+_STATUS_LINE = re.compile(rb"(HTTP/1\.[01]) ([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?\r?\n")
 # The client's idle limit, kept by the kernel: a blocking read or write past it fails (EAGAIN).
 _CLIENT_TIMEVAL = struct.pack("@ll", CLIENT_TIMEOUT, 0)
+_Address = tuple[str, int] | str  # a function's (host, port), or its Unix socket's path
+
+
+def _special_lines(names: frozenset[bytes]) -> re.Pattern[bytes]:
+    """Finds the field lines of these names, in a lowercased copy of the fields with CRLF put in front.
+
+    Searched for from their line's CRLF, a literal the regular expression engine skips ahead to:
+    several times cheaper than a case-insensitive search from every line start.
+    """
+    return re.compile(rb"\r\n(%s):([^\r]*)" % b"|".join(re.escape(name) for name in sorted(names)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -106,9 +119,23 @@ def _tokens(value: bytes) -> frozenset[bytes]:
     return frozenset(token.strip().lower() for token in value.split(b","))
 
 
-_REQUEST_DROPS = _without(HOP_BY_HOP | SET_HERE)
-_ANSWER_DROPS = _without(HOP_BY_HOP)
-_CHUNKED_ANSWER_DROPS = _without(HOP_BY_HOP | {b"content-length"})  # beside chunked, a length is wrong
+# The fields the gateway reads: of a request, what frames its body, Connection, Expect, X-Request-Id
+# and the fields it drops; of an answer, what frames its body and the hop-by-hop ones.
+_REQUEST_LINES = _special_lines(HOP_BY_HOP | SET_HERE | {b"x-request-id"})
+_ANSWER_LINES = _special_lines(HOP_BY_HOP | {b"content-length"})
+# The usual answer (gunicorn's order: its Connection field, then the function's, a length among them
+# or none) is checked and read by this one match; any other takes the careful path (_careful_answer),
+# which reads it the same way. With the caches cold from the client and the function running in
+# between, each further step on this path costs microseconds (docs/performance.md).
+_PLAIN_LINE_RX = rb"(?!(?i:%s):)%s:[^\x00-\x08\x0a-\x1f\x7f]*\r\n" % (
+    b"|".join(re.escape(name) for name in sorted(HOP_BY_HOP | {b"content-length"})), _TOKEN.pattern)
+_PLAIN_ANSWER = re.compile(rb"HTTP/1\.1 ([2-5][0-9][0-9]) ([^\x00-\x08\x0a-\x1f\x7f]*)\r\n((?:%(plain)s)*)"
+                           rb"Connection: (keep-alive|close)\r\n((?:%(plain)s)*)"
+                           rb"(?:Content-Length: ([0-9]{1,15})\r\n(?:%(plain)s)*)?\r\n" % {b"plain": _PLAIN_LINE_RX})
+_PLAIN_HEAD = 8192
+_KEEP_FORWARDED = frozenset({b"x-request-id"})
+_KEEP_ANSWERED = frozenset({b"content-length"})
+_CONTENT_LENGTH_ONLY = frozenset({b"content-length"})
 
 
 class BadRequest(Exception):
@@ -146,14 +173,27 @@ class Request:
     framed: bool  # the client sent Content-Length or Transfer-Encoding
 
 
+@dataclass(slots=True)
+class _Last:
+    """A client's last request without a body, as read, routed and written for the function."""
+    head: bytes
+    request: Request
+    backend: str
+    base: str  # the function's URL when it was routed (a restarted function has another)
+    address: _Address
+    lines: bytes  # the head's lines for the function, without X-Request-Id and the empty line
+
+
 class _Stream:
     """A socket read through a buffer of its own: what arrived past one message stays for the next."""
 
-    __slots__ = ("sock", "buffer")
+    __slots__ = ("sock", "buffer", "memo", "last")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buffer = b""
+        self.memo: tuple[bytes, _RequestFields] | None = None  # a client's last fields, read (_read_request)
+        self.last: _Last | None = None  # a client's last request without a body, read and routed (Gateway)
 
     def _more(self) -> bool:
         data = self.sock.recv(BUFFER)
@@ -216,7 +256,7 @@ class Gateway:
         self.router = Router(table)
         self.backend_url = backend_url
         self.pool = _Pool()
-        self._addresses: dict[str, tuple[tuple[str, int], bytes]] = {}
+        self._addresses: dict[str, tuple[_Address, bytes]] = {}
 
     def serve_connection(self, conn: socket.socket, client: tuple[str, int]) -> None:
         """Answer the requests of one client connection until either side closes it."""
@@ -235,6 +275,15 @@ class Gateway:
 
     def _exchange(self, conn: socket.socket, stream: _Stream, client_ip: bytes) -> bool:
         """One request and its answer; whether the connection stays open for another."""
+        last = stream.last
+        if last is not None and not stream.buffer:
+            head = stream.buffer = conn.recv(BUFFER)
+            # The same request again, alone in its read: it was read, routed and written for the function.
+            if head == last.head and self.backend_url(last.backend) == last.base:
+                stream.buffer = b""
+                return self._forward(conn, last.request, last.backend, last.address, last.lines, b"\r\n")
+            if not head:
+                return False
         try:
             head = stream.head(BadRequest, skip_blank=True)
             if head is None:
@@ -249,36 +298,55 @@ class Gateway:
         base = self.backend_url(route.backend)
         if base is None:
             return _answer(conn, request, 503, f"function {route.backend} is not running")
-        return self._forward(conn, request, route.backend, base, client_ip)
-
-    def _forward(self, conn: socket.socket, request: Request, backend: str, base: str, client_ip: bytes) -> bool:
         address, host = self._address(base)
-        message = b"%s %s HTTP/1.1\r\nHost: %s\r\n%sX-Forwarded-For: %s\r\n" % (
+        lines = b"%s %s HTTP/1.1\r\nHost: %s\r\n%sX-Forwarded-For: %s\r\n" % (
             request.method, request.target, host, request.fields, client_ip)
-        if not request.has_id:  # random like uuid4().hex; not a secret, so no system call for it
-            message += b"X-Request-Id: %032x\r\n" % random.getrandbits(128)
-        if request.body or request.framed:
-            message += b"Content-Length: %d\r\n" % len(request.body)
-        message += b"\r\n" + request.body
+        if request.framed:
+            return self._forward(conn, request, route.backend, address, lines,
+                                 b"Content-Length: %d\r\n\r\n%s" % (len(request.body), request.body))
+        # No body: the whole request is its head, which a client often sends again on the connection.
+        stream.last = _Last(head, request, route.backend, base, address, lines)
+        return self._forward(conn, request, route.backend, address, lines, b"\r\n")
+
+    def _forward(self, conn: socket.socket, request: Request, backend: str, address: _Address,
+                 lines: bytes, rest: bytes) -> bool:
+        """Send the request (its head's `lines`, and the `rest`: the empty line and the body) and relay the answer."""
+        if request.has_id:
+            message = lines + rest
+        else:  # random like uuid4().hex; not a secret, so no system call for it
+            message = b"%sX-Request-Id: %032x\r\n%s" % (lines, random.getrandbits(128), rest)
+        # An idle connection the function closed (or is about to) is found by asking first, unless the
+        # request may simply be sent again on a new connection when no answer comes (idempotent).
+        idempotent = request.method in IDEMPOTENT
         for retry in (False, True):
             try:
-                upstream, reused = self.pool.take(address)
+                upstream, reused = self.pool.take(address, ask=not idempotent, fresh=retry)
             except OSError as exc:
                 return _answer(conn, request, 502, f"function {backend} unreachable: {type(exc).__name__}")
             try:
                 upstream.sock.sendall(message)
-                answer = _read_answer_head(upstream.stream)
+                whole = _plain_answer(upstream.stream) if request.keep_alive and request.method != b"HEAD" else None
+                if whole is None:
+                    answer = _read_answer_head(upstream.stream)
                 break
             except (OSError, BadAnswer) as exc:
                 upstream.close()
                 # A kept-alive connection the function closed while idle: nothing was done, send again.
-                if reused and not retry and request.method in IDEMPOTENT \
+                if reused and not retry and idempotent \
                         and isinstance(exc, NoAnswer | ConnectionResetError | BrokenPipeError):
                     continue
                 return _answer(conn, request, 502, f"function {backend} unreachable: {type(exc).__name__}")
-        return self._relay(conn, request, upstream, address, answer)
+        if whole is None:
+            return self._relay(conn, request, upstream, address, answer)
+        try:
+            conn.sendall(whole)
+        except OSError:
+            upstream.close()
+            return False
+        self.pool.give(address, upstream)
+        return True
 
-    def _relay(self, conn: socket.socket, request: Request, upstream: _Upstream, address: tuple[str, int],
+    def _relay(self, conn: socket.socket, request: Request, upstream: _Upstream, address: _Address,
                answer: Answer) -> bool:
         """Send the answer on as its body arrives; give the function's connection back once it is read."""
         bodiless = request.method == b"HEAD" or answer.status in BODILESS
@@ -313,9 +381,12 @@ class Gateway:
             upstream.close()
         return request.keep_alive
 
-    def _address(self, base: str) -> tuple[tuple[str, int], bytes]:
-        """(host, port) to connect to and the Host field, of a function's base URL."""
+    def _address(self, base: str) -> tuple[_Address, bytes]:
+        """(host, port) or a Unix socket's path to connect to, and the Host field, of a function's base URL
+        (`http://host:port`, or `unix:/path`: make run's functions listen on one too, cheaper than TCP)."""
         found = self._addresses.get(base)
+        if found is None and base.startswith("unix:"):
+            found = self._addresses[base] = (base.removeprefix("unix:"), b"localhost")
         if found is None:
             url = urlsplit(base)
             found = self._addresses[base] = ((url.hostname or "127.0.0.1", url.port or 80), url.netloc.encode())
@@ -391,19 +462,30 @@ class _Threads:
 class _Upstream:
     """A connection to a function."""
 
-    __slots__ = ("sock", "stream", "_readable")
+    __slots__ = ("sock", "stream", "idle_since", "_readable")
 
-    def __init__(self, address: tuple[str, int]) -> None:
-        self.sock = socket.create_connection(address, timeout=CONNECT_TIMEOUT)
+    def __init__(self, address: _Address) -> None:
+        if isinstance(address, str):  # a Unix socket's path
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                self.sock.settimeout(CONNECT_TIMEOUT)
+                self.sock.connect(address)
+            except BaseException:
+                self.sock.close()
+                raise
+        else:
+            self.sock = socket.create_connection(address, timeout=CONNECT_TIMEOUT)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(None)  # a stream may stay quiet for as long as it likes
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.stream = _Stream(self.sock)
+        self.idle_since = 0.0  # when it went back to the pool
         self._readable = select.poll()  # a poll object: cheaper to ask than a peeking recv that raises
         self._readable.register(self.sock, select.POLLIN)
 
-    def usable(self) -> bool:
-        """Whether an idle connection can carry a request: the function has neither closed it nor sent on it."""
-        return not self.stream.buffer and not self._readable.poll(0)
+    def open(self) -> bool:
+        """Whether the function has neither closed this idle connection nor sent on it, nor is about to
+        close it for being idle (REUSE_IDLE)."""
+        return time.monotonic() - self.idle_since < REUSE_IDLE and not self._readable.poll(0)
 
     def close(self) -> None:
         self.sock.close()
@@ -416,71 +498,110 @@ class _Pool:
     """
 
     def __init__(self) -> None:
-        self._idle: dict[tuple[str, int], list[_Upstream]] = {}
+        self._idle: dict[_Address, list[_Upstream]] = {}
 
-    def take(self, address: tuple[str, int]) -> tuple[_Upstream, bool]:
-        """An idle connection that is still open, else a new one; and whether it was reused."""
-        idle = self._idle.get(address, [])
+    def take(self, address: _Address, *, ask: bool = True, fresh: bool = False) -> tuple[_Upstream, bool]:
+        """An idle connection, else a new one; and whether it was reused. `ask`: only one idle for less than
+        REUSE_IDLE that the kernel says is still open (a system call); `fresh`: a new one."""
+        idle = self._idle.get(address) if not fresh else None
         while idle:
             try:
                 upstream = idle.pop()
             except IndexError:
                 break  # another thread took the last one
-            if upstream.usable():
+            if not upstream.stream.buffer and (not ask or upstream.open()):
                 return upstream, True
             upstream.close()
         return _Upstream(address), False
 
-    def give(self, address: tuple[str, int], upstream: _Upstream) -> None:
+    def give(self, address: _Address, upstream: _Upstream) -> None:
         idle = self._idle.setdefault(address, [])
         if len(idle) < MAX_IDLE:
+            upstream.idle_since = time.monotonic()
             idle.append(upstream)
         else:
             upstream.close()
 
 
 def _read_request(head: bytes, stream: _Stream, conn: socket.socket) -> Request:
-    if len(head) < _PLAIN_HEAD and (plain := _PLAIN_REQUEST.fullmatch(head)) is not None \
-            and _UNPLAIN_REQUEST.search(plain[4]) is None and head.count(b"\n") < MAX_FIELDS:
-        method, target, version, fields = plain.groups()
-        version_11 = version == b"HTTP/1.1"
-        return Request(method=method, target=target, path=target.partition(b"?")[0].decode(),
-                       fields=_REQUEST_DROPS.sub(b"", fields), keep_alive=version_11, version_11=version_11,
-                       has_id=False, body=b"", framed=False)
-    method, target, version, path, rest = _request_line(head)
-    fields = _fields(rest, BadRequest)
+    if (plain := _PLAIN_LINE.match(head)) is not None and plain.end() <= MAX_LINE:
+        method, target, version = plain.groups()
+        path = target.partition(b"?")[0].decode()
+        rest = head[plain.end():]
+    else:
+        method, target, version, raw_path, rest = _request_line(head)
+        path = raw_path.decode("utf-8", "replace")
+    # A client sends the same fields request after request on a connection: read once, reused as long
+    # as they are the same bytes.
+    if stream.memo is not None and stream.memo[0] == rest:
+        fields = stream.memo[1]
+    else:
+        fields = _request_fields(rest)
+        stream.memo = (rest, fields)
+    version_11 = version == b"HTTP/1.1"
+    if version_11 and fields.expect and (fields.chunked or fields.length):
+        conn.sendall(_CONTINUE)  # the body is read here whatever the function will say, so ask for it now
+    if fields.chunked:
+        body = b"".join(_chunked(stream, BadRequest))
+    else:
+        body = stream.exactly(fields.length, BadRequest) if fields.length else b""
+    return Request(method, target, path, fields.lines, version_11 and not fields.close, version_11, fields.has_id,
+                   body, fields.framed)
+
+
+@dataclass(slots=True)
+class _RequestFields:
+    lines: bytes  # to forward
+    close: bool  # Connection: close
+    expect: bool  # Expect: 100-continue
+    has_id: bool  # the client sent its own X-Request-Id
+    chunked: bool
+    length: int  # of the body when not chunked (0: none)
+    framed: bool  # Content-Length or Transfer-Encoding was sent
+
+
+def _request_fields(rest: bytes) -> _RequestFields:
+    """A request's field lines (`rest`: the head after its request line), checked and read."""
+    lines, found = _special(_fields(rest, BadRequest), _REQUEST_LINES, _KEEP_FORWARDED)
     coding, lengths, tokens, expect, has_id = [], set(), frozenset(), False, False
-    for name, value in _REQUEST_READS.findall(fields):
-        name, value = name.lower(), value.strip()
+    for name, value in found:
         if name == b"transfer-encoding":
-            coding.append(value.lower())
+            coding.append(value)
         elif name == b"content-length":
             lengths.add(value)
         elif name == b"connection":
             tokens |= _tokens(value)
         elif name == b"expect":
-            expect = value.lower() == b"100-continue"
-        else:
+            expect = value == b"100-continue"
+        elif name == b"x-request-id":
             has_id = True
     if coding and (coding != [b"chunked"] or lengths):
         raise BadRequest("unsupported Transfer-Encoding")
     length = _length(lengths, BadRequest) if lengths else 0
-    version_11 = version == b"HTTP/1.1"
-    if version_11 and expect and (coding or length):
-        conn.sendall(_CONTINUE)  # the body is read here whatever the function will say, so ask for it now
-    if coding:
-        body = b"".join(_chunked(stream, BadRequest))
-    else:
-        body = stream.exactly(length, BadRequest) if length else b""
-    drops = _REQUEST_DROPS if tokens <= HOP_BY_HOP else _without(HOP_BY_HOP | SET_HERE | tokens)
-    return Request(method=method, target=target, path=path.decode("utf-8", "replace"),
-                   fields=drops.sub(b"", fields),
-                   keep_alive=version_11 and b"close" not in tokens, version_11=version_11, has_id=has_id,
-                   body=body, framed=bool(coding or lengths))
+    if not tokens <= HOP_BY_HOP:  # Connection names more fields, of this hop only
+        lines = _without(tokens - HOP_BY_HOP).sub(b"", lines)
+    return _RequestFields(lines, b"close" in tokens, expect, has_id, bool(coding), length, bool(coding or lengths))
+
+
+def _special(fields: bytes, pattern: re.Pattern[bytes], keep: frozenset[bytes]) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """The field lines without those `pattern` finds (but those named in `keep`), and (name, value) of each
+    found, both lowercased. `fields`: checked lines, each ended by CRLF (_fields)."""
+    block = b"\r\n" + fields  # so that every line has CRLF in front, the first too
+    found, parts, kept = [], [], 0
+    for match in pattern.finditer(block.lower()):
+        name = match[1]
+        found.append((name, match[2].strip()))
+        if name not in keep:  # the line's CRLF in front and the line go; the CRLF after it ends the one before
+            parts.append(block[kept:match.start()])
+            kept = match.end()
+    if not parts:
+        return fields, found
+    parts.append(block[kept:])
+    return b"".join(parts)[2:], found
 
 
 def _request_line(head: bytes) -> tuple[bytes, bytes, bytes, bytes, bytes]:
-    """A request line that is not plain (_PLAIN_REQUEST), checked piece by piece:
+    """A request line that is not plain (_PLAIN_LINE), checked piece by piece:
     (method, target as forwarded, version, path decoded, the rest of the head)."""
     line, _, rest = head.partition(b"\n")
     if len(line) > MAX_LINE:
@@ -514,19 +635,36 @@ def _origin_form(target: bytes) -> bytes:
     return (url.path or b"/") + (b"?" + url.query if url.query else b"")
 
 
+def _plain_answer(stream: _Stream) -> bytes | None:
+    """The usual answer (_PLAIN_ANSWER, kept alive, a length) as the client gets it, when it arrived whole
+    with its head: it is passed on as it came but for its Connection field. Else None, and the
+    stream holds what was read."""
+    buffer = stream.buffer or stream.sock.recv(BUFFER)
+    if (plain := _PLAIN_ANSWER.match(buffer)) is not None and plain[6] is not None and plain[4] == b"keep-alive" \
+            and plain[1] not in _BODILESS_CODES and len(buffer) >= (end := plain.end() + int(plain[6])) \
+            and plain.end() < _PLAIN_HEAD and buffer.count(b"\n", 0, plain.end()) < MAX_FIELDS:
+        stream.buffer = buffer[end:]
+        return buffer[:plain.start(4) - 12] + buffer[plain.end(4) + 2:end]  # without "Connection: keep-alive\r\n"
+    stream.buffer = buffer
+    return None
+
+
 def _read_answer_head(stream: _Stream) -> Answer:
     """The function's final answer's head (1xx ones are skipped)."""
+    head = stream.head(BadAnswer)
+    if head is not None and len(head) < _PLAIN_HEAD and (plain := _PLAIN_ANSWER.fullmatch(head)) is not None \
+            and head.count(b"\n") < MAX_FIELDS:
+        length = plain[6]
+        return Answer(int(plain[1]), plain[2], plain[3] + head[plain.start(5):-2], plain[4] == b"keep-alive",
+                      False, None if length is None else int(length))
+    return _careful_answer(head, stream)
+
+
+def _careful_answer(head: bytes | None, stream: _Stream) -> Answer:
+    """The function's final answer's head, from its first head (`head`) on, whatever its form."""
     while True:
-        head = stream.head(BadAnswer)
         if head is None:
             raise NoAnswer("the function closed the connection without answering")
-        if len(head) < _PLAIN_HEAD and (plain := _PLAIN_ANSWER.fullmatch(head)) is not None \
-                and _UNPLAIN_ANSWER.search(plain[4]) is None and len(lengths := _CONTENT_LENGTH.findall(plain[4])) < 2 \
-                and head.count(b"\n") < MAX_FIELDS:
-            version, status, reason, fields = plain.groups()
-            return Answer(status=int(status), reason=reason, fields=_ANSWER_DROPS.sub(b"", fields),
-                          persistent=version == b"HTTP/1.1", chunked=False,
-                          length=int(lengths[0]) if lengths else None)
         if (line := _STATUS_LINE.match(head)) is None:
             raise BadAnswer("malformed status line")
         version, status, reason = line.groups()
@@ -536,23 +674,22 @@ def _read_answer_head(stream: _Stream) -> Answer:
             raise BadAnswer("switching protocols is not relayed")
         if status >= 200:
             break
+        head = stream.head(BadAnswer)
+    fields, found = _special(fields, _ANSWER_LINES, _KEEP_ANSWERED)
     chunked, lengths, tokens = False, set(), frozenset()
-    for name, value in _ANSWER_READS.findall(fields):
-        name, value = name.lower(), value.strip()
-        if name == b"transfer-encoding":
-            chunked = True
-        elif name == b"content-length":
+    for name, value in found:
+        if name == b"content-length":
             lengths.add(value)
-        else:
+        elif name == b"transfer-encoding":
+            chunked = True
+        elif name == b"connection":
             tokens |= _tokens(value)
-    if tokens <= HOP_BY_HOP:
-        drops = _CHUNKED_ANSWER_DROPS if chunked else _ANSWER_DROPS
-    else:
-        drops = _without(HOP_BY_HOP | tokens | ({b"content-length"} if chunked else set()))
-    return Answer(status=status, reason=reason or b"",
-                  fields=drops.sub(b"", fields),
-                  persistent=version == b"HTTP/1.1" and b"close" not in tokens, chunked=chunked,
-                  length=_length(lengths, BadAnswer) if lengths and not chunked else None)
+    if chunked and lengths:  # beside chunked, a length is wrong
+        fields = _without(_CONTENT_LENGTH_ONLY).sub(b"", fields)
+    if not tokens <= HOP_BY_HOP:  # Connection names more fields, of this hop only
+        fields = _without(tokens - HOP_BY_HOP).sub(b"", fields)
+    return Answer(status, reason or b"", fields, version == b"HTTP/1.1" and b"close" not in tokens, chunked,
+                  _length(lengths, BadAnswer) if lengths and not chunked else None)
 
 
 def _fields(rest: bytes, fail: type[Exception]) -> bytes:

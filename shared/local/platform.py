@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -58,6 +60,9 @@ class LocalPlatform:
     _env: dict[str, str] = field(default_factory=dict)  # every function's environment, for restarts
     _restarts: dict[str, float] = field(default_factory=dict)  # function → when to start it again
     _forker: ForkServer | None = None  # forks the functions (shared/local/forkserver.py)
+    # Each function listens on a Unix socket here too, for the gateway: cheaper than TCP (docs/performance.md).
+    _sockets_dir: str = ""
+    sockets: dict[str, str] = field(default_factory=dict)  # function → "unix:" and its Unix socket's path
 
     @property
     def url(self) -> str:
@@ -69,6 +74,13 @@ class LocalPlatform:
         if port is None or proc is None or proc.poll() is not None:
             return None
         return f"http://127.0.0.1:{port}"
+
+    def gateway_url(self, name: str) -> str | None:
+        """Where the gateway reaches a function: its Unix socket (`unix:/path`) when it has one, else its port."""
+        proc = self.processes.get(name)
+        if proc is None or proc.poll() is not None:
+            return None
+        return self.sockets.get(name) or self.service_url(name)
 
     # -- state ------------------------------------------------------------------------------
     def _state_env(self) -> dict[str, str]:
@@ -139,10 +151,35 @@ class LocalPlatform:
                                  "starting it again\n")
                 sys.stderr.flush()
             self._forker = ForkServer(env)
+        with contextlib.suppress(FileNotFoundError, KeyError):
+            os.unlink(self.sockets.pop(name).removeprefix("unix:"))  # a restarted function's former socket
         with listen() as sock:
-            self.processes[name] = self._forker.spawn(name, ROOT / "functions" / name / "main.py",
-                                                      {**env, "SHOAL_EVENT_SOURCE": name}, sock)
-            self.ports[name] = sock.getsockname()[1]
+            port = sock.getsockname()[1]
+            unix = self._listen_unix(f"{name}-{port}.sock")
+            try:
+                self.processes[name] = self._forker.spawn(name, ROOT / "functions" / name / "main.py",
+                                                          {**env, "SHOAL_EVENT_SOURCE": name}, sock, unix=unix)
+                if unix is not None:
+                    self.sockets[name] = f"unix:{unix.getsockname()}"
+            finally:
+                if unix is not None:
+                    unix.close()
+            self.ports[name] = port
+
+    def _listen_unix(self, filename: str) -> socket.socket | None:
+        """A bound, listening, inheritable Unix socket in the platform's own directory; None where there is
+        none to be had (a temporary directory whose path is too long): the gateway then uses the port."""
+        if not self._sockets_dir:
+            self._sockets_dir = tempfile.mkdtemp(prefix="shoal-")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(os.path.join(self._sockets_dir, filename))
+            sock.listen(1024)
+            sock.set_inheritable(True)
+        except OSError:
+            sock.close()
+            return None
+        return sock
 
     # -- supervision --------------------------------------------------------------------------
     def supervise(self, supervisor: Supervisor) -> str | None:
@@ -207,7 +244,7 @@ class LocalPlatform:
             self._start_function(fn.name, env)
         for name, proc in self.processes.items():
             wait_http(f"http://127.0.0.1:{self.ports[name]}/healthz", process=proc)
-        self._run(GatewayServer(Gateway(routes(), self.service_url), gateway), "gateway")
+        self._run(GatewayServer(Gateway(routes(), self.gateway_url), gateway), "gateway")
         self._start_pinger()
 
     def _kube_env(self) -> dict[str, str]:
@@ -255,6 +292,10 @@ class LocalPlatform:
         if self._forker is not None:
             self._forker.stop()
             self._forker = None
+        if self._sockets_dir:
+            shutil.rmtree(self._sockets_dir, ignore_errors=True)
+            self._sockets_dir = ""
+            self.sockets.clear()
         if self._state is not None:
             self._state.release()
 

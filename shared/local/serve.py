@@ -100,8 +100,10 @@ def inherited_fd() -> int | None:
     return int(raw) if raw else None
 
 
-def serve_function(target: str, source: str, host: str, port: int, fd: int) -> None:
-    """Serve `target` of `source` on the listening socket `fd` until SIGTERM, SIGINT or the parent's exit.
+def serve_function(target: str, source: str, host: str, port: int, fd: int,
+                   unix: tuple[str, int] | None = None) -> None:
+    """Serve `target` of `source` on the listening socket `fd` until SIGTERM, SIGINT or the parent's exit;
+    also on the listening Unix socket `unix` (path, fd) when given (make run's gateway comes that way).
 
     gunicorn's worker with functions-framework's settings (gthread with THREADS > 1), run in this
     process: the request handling of the container, without the arbiter that would fork it (see the
@@ -109,13 +111,15 @@ def serve_function(target: str, source: str, host: str, port: int, fd: int) -> N
     """
     from functions_framework import create_app
     from functions_framework._http.gunicorn import GunicornApplication
-    from gunicorn.sock import TCPSocket
+    from gunicorn.sock import TCPSocket, UnixSocket
 
     application = GunicornApplication(create_app(target, source, "http"), host, port, False)
     cfg = application.cfg
     logger = cfg.logger_class(cfg)
-    worker = cfg.worker_class(1, os.getppid(), [TCPSocket((host, port), cfg, logger, fd=fd)], application,
-                              cfg.timeout / 2.0, cfg, logger)
+    listeners = [TCPSocket((host, port), cfg, logger, fd=fd)]
+    if unix is not None:
+        listeners.append(UnixSocket(unix[0], cfg, logger, fd=unix[1]))
+    worker = cfg.worker_class(1, os.getppid(), listeners, application, cfg.timeout / 2.0, cfg, logger)
     worker.init_process()  # returns when the worker stops; exits the process itself on some signals
 
 

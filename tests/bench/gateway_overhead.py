@@ -1,18 +1,20 @@
 """Cost of the local gateway: the same request at a function's port and through `make run`'s gateway.
 
 The function is the bare functions-framework hello app (tests/bench/hello), started as `make run`
-starts its functions (gunicorn, one worker, 16 threads); the gateway serves in a process of its own,
-as in `make run`, routing by the real infra/httproutes.yaml table. One httpx client (kept-alive
-connections) alternates direct and proxied requests one by one, so whatever else loads the machine
-hits both alike. Target: the median proxied request ≤ 1.1× the median direct one.
+starts its functions (forked by the fork server: gunicorn's threaded worker, 16 threads, on its port
+and on a Unix socket); the gateway serves in a process of its own, as in `make run`, routing by the
+real infra/httproutes.yaml table to the Unix socket (BENCH_GATEWAY_VIA=tcp: to the port). One httpx
+client (kept-alive connections) alternates direct and proxied requests one by one, so whatever else
+loads the machine hits both alike. Target: the median proxied request ≤ 1.1× the median direct one.
 
 Also printed: CPU per request of the gateway process and of the function (Linux), the figures the
-machine's other load disturbs least. Exits non-zero when the target is missed.
+machine's other load disturbs least, and the load average. Exits non-zero when the target is missed.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -29,7 +31,7 @@ TARGET = 1.1
 PATH = "/api/v1/tasks"  # routed to the tasks function, which the hello app stands in for
 
 
-def serve(fd: int, function_url: str) -> None:
+def serve(fd: int, function_url: str) -> None:  # `unix:/path` or `http://host:port`
     """The gateway process: every route goes to the one function."""
     from shared.local.gateway import Gateway, GatewayServer
     from shared.local.manifests import routes
@@ -64,15 +66,23 @@ def switches(pid: int) -> int:
 def main() -> int:
     import httpx
 
+    from shared.local.forkserver import ForkServer
     from shared.local.platform import wait_http
-    from shared.local.serve import listen, spawn_function
+    from shared.local.serve import listen
 
-    env = {**os.environ, "WORKERS": "1", "THREADS": "16", "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="bench-")}
-    function, direct = spawn_function("hello", env, source=ROOT / "tests" / "bench" / "hello" / "main.py",
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runtime = tempfile.mkdtemp(prefix="bench-")
+    env = {**os.environ, "WORKERS": "1", "THREADS": "16", "XDG_RUNTIME_DIR": runtime}
+    forker = ForkServer(env, preload=False)
+    path = os.path.join(runtime, "hello.sock")
+    with listen() as port, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
+        unix.bind(path)
+        unix.listen(1024)
+        function = forker.spawn("hello", ROOT / "tests" / "bench" / "hello" / "main.py", env, port, unix=unix)
+        direct = f"http://127.0.0.1:{port.getsockname()[1]}"
+    upstream = direct if os.environ.get("BENCH_GATEWAY_VIA") == "tcp" else f"unix:{path}"
     sock = listen()
     via = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    gateway = subprocess.Popen([sys.executable, __file__, "--serve", str(sock.fileno()), direct],
+    gateway = subprocess.Popen([sys.executable, __file__, "--serve", str(sock.fileno()), upstream],
                                pass_fds=(sock.fileno(),))
     sock.close()
     try:
@@ -99,12 +109,16 @@ def main() -> int:
             gateway_switches = switches(gateway.pid) - gateway_switches
             function_cpu = cpu_seconds(function.pid) - function_cpu
     finally:
-        for process in (gateway, function):
-            process.terminate()
-            process.wait(timeout=10)
+        gateway.terminate()
+        gateway.wait(timeout=10)
+        os.kill(function.pid, signal.SIGTERM)
+        function.wait(timeout=10)
+        forker.stop()
     d, v = statistics.median(directs), statistics.median(vias)
     ratio = v / d
-    print(f"gateway overhead ({REQUESTS} requests each way, alternating; per-request medians)")
+    print(f"gateway overhead ({REQUESTS} requests each way, alternating; per-request medians; gateway to the "
+          f"function over {'TCP' if upstream == direct else 'a Unix socket'}; load average "
+          f"{os.getloadavg()[0]:.1f})")
     print(f"  direct {d * 1000:6.3f} ms  via gateway {v * 1000:6.3f} ms  overhead {(v - d) * 1e6:5.0f} µs  "
           f"ratio {ratio:4.2f}x  {'OK' if ratio <= TARGET else 'MISSED'} (target ≤ {TARGET}x)")
     print(f"  CPU per request: gateway {gateway_cpu / REQUESTS * 1e6:4.0f} µs, "

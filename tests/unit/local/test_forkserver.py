@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -75,3 +76,17 @@ def test_stop_ends_the_fork_server_through_its_channel():
     # It left on its own when the channel closed (0), not killed when the timeout ran out (-9): the
     # platform's reader thread, blocked in recv, used to keep the channel open, so Ctrl-C took 10 s.
     assert server.process.returncode == 0
+
+
+def test_a_forked_function_serves_a_unix_socket_too(forker, tmp_path):
+    """make run's gateway reaches the functions over Unix sockets (cheaper than TCP); the port stays."""
+    path = str(tmp_path / "hello.sock")
+    with listen() as sock, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
+        unix.bind(path)
+        unix.listen()
+        proc = forker.spawn("hello", HELLO, dict(os.environ), sock, unix=unix)
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    wait_http(url + "/", process=proc)  # type: ignore[arg-type]
+    with httpx.Client(transport=httpx.HTTPTransport(uds=path)) as client:
+        assert client.get("http://localhost/").text == "ok"
+    assert httpx.get(url + "/").text == "ok"

@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug import Request, Response
+from werkzeug.serving import make_server
 
-from shared.local.gateway import Gateway, GatewayServer
+from shared.local import gateway as gateway_module
+from shared.local.gateway import BadAnswer, Gateway, GatewayServer, _careful_answer, _plain_answer, _Stream
 from shared.local.manifests import RouteMatch
 from shared.local.serve import listen
 from tests.support.servers import BackgroundServer
@@ -311,3 +317,169 @@ def test_http_1_0_clients_get_a_whole_answer_then_the_connection_closes():
         answer = exchange(url, b"GET /s/x HTTP/1.0\r\n\r\n")
     assert answer.status == 200 and answer.body == b"one two" and answer.headers["connection"] == ["close"]
     assert "transfer-encoding" not in answer.headers
+
+
+def test_a_request_sent_again_on_a_connection_follows_a_restarted_function():
+    """The same request again on one connection skips reading and routing, but not the function's address."""
+    backends: dict[str, str] = {}
+    with Scripted(lambda _: b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none") as first, \
+            Scripted(lambda _: b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo") as second, \
+            gateway(backends) as url, httpx.Client(base_url=url) as client:
+        backends["fn"] = first.url
+        assert [client.get("/s/x").text for _ in range(3)] == ["one"] * 3
+        backends["fn"] = second.url  # restarted: a new port
+        assert client.get("/s/x").text == "two"
+        del backends["fn"]  # stopped
+        assert client.get("/s/x").status_code == 503
+    assert first.connections == 1 and second.connections == 1
+
+
+def test_requests_with_the_same_head_each_carry_their_own_body():
+    with BackgroundServer(echo) as fn, gateway({"fn": fn.url}) as url, httpx.Client(base_url=url) as client:
+        bodies = [client.post("/s/x", content=body).json()["body"] for body in (b"abc", b"xyz", b"abc")]
+    assert bodies == ["abc", "xyz", "abc"]
+
+
+def test_a_get_finding_every_idle_connection_closed_is_sent_on_a_new_one():
+    """A GET is sent without asking first whether its kept-alive connection is still open; when it was
+    closed, it goes again on a new connection, not on the next idle one (closed as well)."""
+    arrived, release = threading.Semaphore(0), threading.Event()
+
+    def answer(request_line: bytes) -> bytes:
+        if b"/s/slow" in request_line:
+            arrived.release()
+            release.wait(5)
+        return OK
+
+    with Scripted(answer, close=True) as fn, gateway({"fn": fn.url}) as url:
+        with ThreadPoolExecutor(2) as pool:  # two connections at once: both go back to the pool
+            slow = [pool.submit(httpx.get, url + "/s/slow", timeout=5) for _ in range(2)]
+            assert arrived.acquire(timeout=5) and arrived.acquire(timeout=5)
+            release.set()
+            assert [future.result().text for future in slow] == ["ok", "ok"]
+        assert fn.closed.acquire(timeout=5) and fn.closed.acquire(timeout=5)  # the function closed both
+        assert httpx.get(url + "/s/x", timeout=5).text == "ok"
+    assert fn.connections == 3
+
+
+ANSWERS = {  # what the function sends → what the client gets
+    "gunicorn's usual": (b"HTTP/1.1 200 OK\r\nServer: gunicorn\r\nDate: D\r\nConnection: keep-alive\r\n"
+                         b"Content-Type: text/plain\r\nContent-Length: 2\r\nX-Request-Id: r\r\n\r\nok",
+                         b"HTTP/1.1 200 OK\r\nServer: gunicorn\r\nDate: D\r\nContent-Type: text/plain\r\n"
+                         b"Content-Length: 2\r\nX-Request-Id: r\r\n\r\nok"),
+    "length first": (b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nconnection: Keep-Alive\r\nKeep-Alive: timeout=5\r\n\r\nok",
+                     b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"),
+    "connection names a field": (b"HTTP/1.1 404 Not Found\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n"
+                                 b"Content-Length: 2\r\n\r\nno",
+                                 b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno"),
+    "no length": (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbye",
+                  b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nbye\r\n0\r\n\r\n"),
+    "chunked": (b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+}
+
+
+def test_answers_reach_the_client_the_same_whichever_way_they_are_read():
+    """The usual answer is passed on whole by one match; the others field by field. Either way the
+    client gets the function's own status line and fields, without those of the hop."""
+    for case, (sent, expected) in ANSWERS.items():
+        with Scripted(lambda _, sent=sent: sent, close=True) as fn, gateway({"fn": fn.url}) as url, \
+                socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=5) as sock:
+            sock.sendall(b"GET /s/x HTTP/1.1\r\nHost: gw\r\n\r\n")
+            received = b""
+            while not received.endswith(expected[-5:]) and (chunk := sock.recv(65536)):
+                received += chunk
+        assert received == expected, case
+
+
+_NAMES = ["Server", "Content-Type", "X-Request-Id", "Content-Length", "content-length", "Connection", "connection",
+          "Keep-Alive", "Transfer-Encoding", "TE", "Upgrade", "Trailer", "Proxy-Connection", "X-Hop"]
+_VALUES = ["2", "0", "10", "keep-alive", "close", "chunked", "x", "keep-alive, X-Hop", "a b\tc"]
+
+
+_VALUE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=12).map(str.strip)
+
+
+@st.composite
+def answers(draw) -> tuple[bytes, bytes]:
+    """Half of them heads like gunicorn's (its Connection field, then the function's fields and a length),
+    half varied: other fields, another order, another Connection, a wrong length, another status."""
+    body = draw(st.binary(max_size=12))
+    extra = draw(st.lists(st.one_of(st.tuples(st.sampled_from(["Content-Type", "X-Request-Id", "Vary"]), _VALUE),
+                                    st.tuples(st.sampled_from(_NAMES), st.sampled_from(_VALUES))), max_size=3))
+    fields = [("Server", "gunicorn"), ("Date", draw(_VALUE))]
+    if draw(st.booleans()):  # gunicorn's
+        status = draw(st.sampled_from([b"200 OK", b"201 Created", b"404 Not Found", b"500 Oops"]))
+        fields += [("Connection", "keep-alive"), *extra, ("Content-Length", str(len(body))),
+                   *draw(st.lists(st.tuples(st.just("X-After"), _VALUE), max_size=1))]
+    else:
+        status = draw(st.sampled_from([b"200 OK", b"204 No Content", b"304 Not Modified", b"100 Continue", b"999 X"]))
+        fields += [(draw(st.sampled_from(["Connection", "connection"])),
+                    draw(st.sampled_from(["keep-alive", "close", "Keep-Alive", "x, X-Hop"]))), *extra]
+        if (length := draw(st.sampled_from([str(len(body)), None, "3", "0x2", "00"]))) is not None:
+            fields.append(("Content-Length", length))
+        fields += draw(st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(_VALUES)), max_size=3))
+        if draw(st.booleans()):
+            fields = draw(st.permutations(fields))
+    head = b"HTTP/1.1 %s\r\n%s\r\n" % (status, b"".join(b"%s: %s\r\n" % (n.encode(), v.encode()) for n, v in fields))
+    return head, body
+
+
+@settings(max_examples=300, deadline=None)
+@given(answer=answers())
+def test_an_answer_passed_on_whole_is_the_one_read_field_by_field(answer):
+    """Property: whenever the usual-answer match takes an answer whole, the careful reading of the same
+    bytes gives the same status, fields and body; and it never takes one the careful reading refuses."""
+    head, body = answer
+
+    def stream() -> tuple[_Stream, socket.socket]:
+        ours, theirs = socket.socketpair()
+        theirs.sendall(head + body)
+        theirs.close()
+        return _Stream(ours), ours
+
+    fast, sock = stream()
+    with sock:
+        whole = _plain_answer(fast)
+    careful, sock = stream()
+    with sock:
+        try:
+            read = _careful_answer(careful.head(BadAnswer), careful)
+            rest = careful.exactly(read.length, BadAnswer) if read.length is not None else None
+        except BadAnswer:
+            assert whole is None
+            return
+    if whole is not None:
+        assert read.persistent and not read.chunked and read.status not in (204, 304)
+        assert whole == b"HTTP/1.1 %d %s\r\n%s\r\n%s" % (read.status, read.reason, read.fields, rest)
+
+
+def test_a_function_on_a_unix_socket_is_reached_there(tmp_path):
+    """`unix:/path` backends (make run's functions listen on one beside their port)."""
+    path = str(tmp_path / "fn.sock")
+    server = make_server("unix://" + path, 0, echo, threaded=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        with gateway({"fn": "unix:" + path}) as url, httpx.Client(base_url=url) as client:
+            for body in (b"one", b"two"):  # the second on the kept-alive connection
+                sent = client.post("/s/x?q=1", content=body).json()
+                assert (sent["target"], sent["body"]) == ("/s/x?q=1", body.decode())
+                assert sent["headers"]["host"] == "localhost" and sent["headers"]["x-forwarded-for"] == "127.0.0.1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_post_goes_only_on_a_connection_idle_for_less_than_the_reuse_limit(monkeypatch):
+    """gunicorn closes a connection after 2 s idle; a POST sent just then would be lost with nothing to
+    tell whether it was begun. So a POST takes a fresh connection past REUSE_IDLE; a GET may be sent again."""
+    monkeypatch.setattr(gateway_module, "REUSE_IDLE", 0.2)
+    with Scripted(ok) as fn, gateway({"fn": fn.url}) as url, httpx.Client(base_url=url) as client:
+        assert client.post("/s/x").text == "ok" and client.post("/s/x").text == "ok"
+        assert fn.connections == 1  # reused at once
+        time.sleep(0.3)
+        assert client.get("/s/x").text == "ok"
+        assert fn.connections == 1  # a GET does not ask
+        time.sleep(0.3)
+        assert client.post("/s/x").text == "ok"
+        assert fn.connections == 2
