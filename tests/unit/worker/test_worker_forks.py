@@ -42,7 +42,7 @@ def test_a_worker_has_only_its_own_environment_and_its_output_file(forker, tmp_p
 def test_a_worker_runs_in_its_own_session_and_outlives_its_fork_server(forker, tmp_path):
     with listen() as silent:  # an internal API that never answers: the worker waits on its first call
         env = {"PATH": SERVER_ENV["PATH"], "SHOAL_TASK_NAMESPACE": "default", "SHOAL_TASK_NAME": "t",
-               "SHOAL_INTERNAL_URL": f"http://127.0.0.1:{silent.getsockname()[1]}"}
+               "SHOAL_INTERNAL_URL": f"http://127.0.0.1:{silent.getsockname()[1]}", "SHOAL_WORKER_TOKEN": "w"}
         with open(tmp_path / "w.log", "wb") as out:
             proc = forker.ask({"env": env, "cwd": str(tmp_path), "detached": True}, out.fileno(), "the worker")
         try:
