@@ -16,29 +16,44 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Response
+from pydantic import Field
 
 from shared.console import api_client, render, session
 from shared.console.api_client import ApiError
 from shared.errors import ShoalError
 from shared.http.api import RequestContext, Router
-from shared.http.models import Reply
+from shared.http.models import QueryModel, Reply
 
-HTML = Reply("An HTML page (to the sign-in form, 302, without a credential)", media="text/html; charset=utf-8")
-AFTER_FORM = Reply("To the page that shows the result (the POST/redirect/GET pattern)",
-                   media="text/html; charset=utf-8", headers={"Location": "the page to show next"})
-TO_PAGE = {302: Reply("On to the tasks page (through /console/), or to the sign-in form without a credential", media="text/html",
-                     headers={"Location": "the page to show"})}
+PAGE_MEDIA = "text/html; charset=utf-8"
+HTML = Reply("An HTML page", media=PAGE_MEDIA)
+AFTER_FORM = Reply("To the page that shows the result (the POST/redirect/GET pattern); to the sign-in form "
+                   "without a credential", media=PAGE_MEDIA, headers={"Location": "the page to show next"})
+TO_PAGE = {302: Reply("On to the tasks page (through /console/), or to the sign-in form without a credential",
+                      media=PAGE_MEDIA, headers={"Location": "the page to show"})}
+TO_SIGN_IN = Reply("To the sign-in form: no credential, or the API refused it (`next` is this page)",
+                   media=PAGE_MEDIA, headers={"Location": "/console/sign-in?next=<this page>"})
 RELAY = Reply("The API's SSE stream, relayed as it comes (resumes with Last-Event-ID)", media="text/event-stream")
+ERROR_PAGE = Reply("The error page: the API's status and message (an HTML fragment for htmx)", media=PAGE_MEDIA)
+# A page's errors are pages, whatever the API answered; 401 only where a redirect cannot be followed.
+ERRORS: dict[int, str | Reply] = {
+    400: Reply(ERROR_PAGE.description, media=PAGE_MEDIA, alternatives=(Reply(
+        "A path the request pipeline refuses before the page runs (a control character): its JSON error",
+        schema={"$ref": "#/components/schemas/simpleError"}),)),
+    403: ERROR_PAGE, 404: ERROR_PAGE, 409: ERROR_PAGE, 502: ERROR_PAGE, 503: ERROR_PAGE,
+    401: Reply("Not signed in, to a stream (text/plain) or an htmx request (HX-Redirect to the sign-in form)",
+               media="text/plain", alternatives=(Reply(media=PAGE_MEDIA),))}
 
 
 class ConsoleRouter(Router):
-    """Console routes document what a browser gets by default: a page, a redirect after a form, a relay."""
+    """Console routes document what a browser gets: a page (or the sign-in redirect), a redirect after a
+    form, a relay; and every error as a page (ERRORS)."""
 
     def route(self, rule: str, methods: Any = ("GET",), *, streaming: bool = False,  # type: ignore[override]
               responses: dict[int, str | Reply] | None = None, **kwargs: Any) -> Any:
         if responses is None:
-            responses = {200: RELAY} if streaming else {303: AFTER_FORM} if "POST" in methods else {200: HTML}
-        return super().route(rule, methods, streaming=streaming, responses=responses, **kwargs)
+            responses = {200: RELAY} if streaming else {303: AFTER_FORM} if "POST" in methods else \
+                {200: HTML, 303: TO_SIGN_IN}
+        return super().route(rule, methods, streaming=streaming, responses={**ERRORS, **responses}, **kwargs)
 
 
 router = ConsoleRouter("", dialect="simple", tag="console")
@@ -156,8 +171,9 @@ def home(ctx: RequestContext):
 
 
 @router.route("/console/static/<filename>", ["GET"], public=True, summary="The console's static files",
-              responses={200: Reply("The file, typed by its suffix: text/javascript, text/css or text/plain",
-                                    media="text/javascript")})
+              responses={200: Reply("The file, typed by its suffix", media=STATIC_TYPES[".js"], alternatives=tuple(
+                                    Reply(media=media) for media in list(STATIC_TYPES.values())[1:])),
+                         404: Reply("No such file", media="text/plain")})
 def static(ctx: RequestContext, filename: str):
     path = render.HERE / "static" / filename
     suffix = path.suffix
@@ -168,16 +184,24 @@ def static(ctx: RequestContext, filename: str):
     return render.secured(response)
 
 
-@router.route("/console/sign-in", ["GET"], public=True, summary="The sign-in form")
+class SignInQuery(QueryModel):
+    next: str | None = Field(None, description="The console page to go to once signed in (default: the tasks)")
+
+
+@router.route("/console/sign-in", ["GET"], public=True, summary="The sign-in form", query=SignInQuery)
 def sign_in_form(ctx: RequestContext):
     nonce = session.new_login_nonce()
     response = render.page("sign_in.html", csrf=nonce, signed_in=False, namespace="",
-                           next=_next_url(ctx.args.get("next")), error=None)
+                           next=_next_url(ctx.query().next), error=None)
     session.set_cookie(response, ctx.request, session.LOGIN_COOKIE, nonce, session.LOGIN_SECONDS)
     return response
 
 
-@router.route("/console/sign-in", ["POST"], public=True, summary="Sign in with a token (kept in an HttpOnly cookie)")
+@router.route("/console/sign-in", ["POST"], public=True, summary="Sign in with a token (kept in an HttpOnly cookie)",
+              responses={303: Reply("To the page asked for (`next`), with the credential cookie", media=PAGE_MEDIA,
+                                    headers={"Location": "the page to show", "Set-Cookie": "the credential (HttpOnly)"}),
+                         400: Reply("The form again: no token", media=PAGE_MEDIA),
+                         401: Reply("The form again: the API refused the token", media=PAGE_MEDIA)})
 def sign_in(ctx: RequestContext):
     try:
         session.check_login_csrf(ctx.request)
@@ -370,7 +394,10 @@ def chat_cancel(view: View, session_id: str):
 
 
 # -- incidents ----------------------------------------------------------------------------------------
-@router.route("/console/incidents", ["GET"], public=True, summary="Incidents: operator analyses; open a session")
+@router.route("/console/incidents", ["GET"], public=True, summary="Incidents: operator analyses; open a session",
+              responses={200: HTML, 303: TO_SIGN_IN,
+                         302: Reply("With ?session=: on to that session's page", media=PAGE_MEDIA,
+                                    headers={"Location": "/console/incidents/<session>"})})
 @console_page()
 def incidents_page(view: View):
     session_id = (view.args.get("session") or "").strip()
@@ -475,7 +502,8 @@ def memories_page(view: View):
 CATALOG = {"agents": "/api/v1/agents", "skills": "/api/v1/skills", "tools": "/api/v1/tools"}
 
 
-@router.route("/console/catalog", ["GET"], public=True, summary="The catalog (agents)")
+@router.route("/console/catalog", ["GET"], public=True, summary="The catalog (agents)",
+              responses={302: Reply("On to the agents", media=PAGE_MEDIA, headers={"Location": "/console/catalog/agents"})})
 def catalog_home(ctx: RequestContext):
     return render.redirect("/console/catalog/agents", 302)
 
