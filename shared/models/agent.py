@@ -33,6 +33,10 @@ class Ref(_Nested):
     name: str = Field(min_length=1)
 
 
+class ProviderRef(Ref):
+    namespace: str | None = Field(None, description="Default: the Agent's namespace")
+
+
 class SecretKeyRef(Ref):
     key: str | None = Field(None, description="The Secret's key (default: the runtime vendor's API key variable)")
 
@@ -43,6 +47,9 @@ class Coordination(_Nested):
     maxDepth: int | None = Field(default=None, ge=0, le=3)
     allowedAgents: list[str] | None = None
     maxConcurrentChildren: int | None = Field(default=None, ge=1)
+    # Orka CRD fields kept for round trips (Orka's docs' examples use them; Shoal does not act on them)
+    maxIterations: int | None = Field(default=None, ge=0)
+    approvalRequiredTools: list[str] | None = None
 
     @field_validator("allowedAgents", mode="before")
     @classmethod
@@ -58,7 +65,14 @@ RUNTIME_TYPES = ("claude", "codex", "copilot", "opencode")  # Orka's four ACP ru
 
 class Runtime(_Nested):
     type: str | None = None
-    secretRef: SecretKeyRef | None = None
+    secretRef: SecretKeyRef | None = Field(None, description="Shoal: the Secret holding the runtime's model key")
+    # The rest of Orka's CRD runtime (AgentCLIRuntime), kept for round trips
+    contractVersion: str | None = None
+    runtimeRef: Ref | None = None
+    defaultMaxTurns: int | None = Field(default=None, ge=1, le=1000)
+    defaultAllowedTools: list[str] | None = None
+    defaultAllowBash: bool | None = None
+    defaultReasoningEffort: str | None = None
 
     @field_validator("type")
     @classmethod
@@ -96,7 +110,7 @@ class EventTrigger(_Nested):
 class AgentSpec(_Open):
     # Orka
     provider: str | None = None
-    providerRef: Ref | None = None
+    providerRef: ProviderRef | None = None
     model: str | None = None
     systemPrompt: str | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
