@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 from flask import Response
 from pydantic import Field
 
-from shared.console import api_client, render, session
+from shared.console import api_client, forms, render, session
 from shared.console.api_client import ApiError
 from shared.errors import ShoalError
 from shared.http.api import RequestContext, Router
@@ -53,6 +53,9 @@ class ConsoleRouter(Router):
         if responses is None:
             responses = {200: RELAY} if streaming else {303: AFTER_FORM} if "POST" in methods else \
                 {200: HTML, 303: TO_SIGN_IN}
+        kwargs.setdefault("query", forms.PageQuery)  # every page acts in ?namespace= unless it says otherwise
+        if "POST" in methods:
+            kwargs.setdefault("body", forms.ACTION)
         return super().route(rule, methods, streaming=streaming, responses={**ERRORS, **responses}, **kwargs)
 
 
@@ -144,6 +147,8 @@ def console_page(*, stream: bool = False) -> Callable[[Callable[..., Response]],
                 return _sign_in_redirect(ctx)
             view = View(ctx, cred)
             try:
+                if ctx.route is not None and ctx.route.query is not None:
+                    ctx.query()  # the parameters the page reads (view.args), as documented
                 if ctx.request.method not in ("GET", "HEAD"):
                     session.check_csrf(ctx.request, cred)
                 return handler(view, **kwargs)
@@ -160,12 +165,12 @@ def console_page(*, stream: bool = False) -> Callable[[Callable[..., Response]],
 
 
 # -- entry, static, sign-in --------------------------------------------------------------------------
-@router.route("/", ["GET"], public=True, summary="The console (redirect)", responses=TO_PAGE)
+@router.route("/", ["GET"], public=True, summary="The console (redirect)", responses=TO_PAGE, query=None)
 def root(ctx: RequestContext):
     return render.redirect("/console/", 302)
 
 
-@router.route("/console/", ["GET"], public=True, summary="The console home", responses=TO_PAGE)
+@router.route("/console/", ["GET"], public=True, summary="The console home", responses=TO_PAGE, query=None)
 def home(ctx: RequestContext):
     return render.redirect("/console/tasks" if session.credential(ctx.request) else SIGN_IN, 302)
 
@@ -173,7 +178,7 @@ def home(ctx: RequestContext):
 @router.route("/console/static/<filename>", ["GET"], public=True, summary="The console's static files",
               responses={200: Reply("The file, typed by its suffix", media=STATIC_TYPES[".js"], alternatives=tuple(
                                     Reply(media=media) for media in list(STATIC_TYPES.values())[1:])),
-                         404: Reply("No such file", media="text/plain")})
+                         404: Reply("No such file", media="text/plain")}, query=None)
 def static(ctx: RequestContext, filename: str):
     path = render.HERE / "static" / filename
     suffix = path.suffix
@@ -201,7 +206,9 @@ def sign_in_form(ctx: RequestContext):
               responses={303: Reply("To the page asked for (`next`), with the credential cookie", media=PAGE_MEDIA,
                                     headers={"Location": "the page to show", "Set-Cookie": "the credential (HttpOnly)"}),
                          400: Reply("The form again: no token", media=PAGE_MEDIA),
-                         401: Reply("The form again: the API refused the token", media=PAGE_MEDIA)})
+                         401: Reply("The form again: the API refused the token", media=PAGE_MEDIA)},
+              query=None,
+              body=forms.form("The sign-in form", "token", "next", required=("token",)))
 def sign_in(ctx: RequestContext):
     try:
         session.check_login_csrf(ctx.request)
@@ -227,7 +234,8 @@ def sign_in(ctx: RequestContext):
     return response
 
 
-@router.route("/console/sign-out", ["POST"], public=True, summary="Sign out (clears the console's cookies)")
+@router.route("/console/sign-out", ["POST"], public=True, summary="Sign out (clears the console's cookies)",
+              query=None)
 @console_page()
 def sign_out(view: View):
     response = render.redirect(SIGN_IN)
@@ -239,7 +247,8 @@ def sign_out(view: View):
 TASK_FILTERS = ("phase", "type")
 
 
-@router.route("/console/tasks", ["GET"], public=True, summary="Tasks: filters and cursor pages")
+@router.route("/console/tasks", ["GET"], public=True, summary="Tasks: filters and cursor pages",
+              query=forms.TasksQuery)
 @console_page()
 def tasks_page(view: View):
     listing = view.get("/api/v1/tasks", namespace=view.namespace, labelSelector=view.args.get("labels"),
@@ -254,7 +263,8 @@ def tasks_page(view: View):
     return view.page("tasks.html", title="Tasks", nav="tasks", items=items, filters=keep, next_url=next_url)
 
 
-@router.route("/console/tasks", ["POST"], public=True, summary="Create a task")
+@router.route("/console/tasks", ["POST"], public=True, summary="Create a task",
+              body=forms.form("A new task", "name", "prompt", "agentRef", "type"))
 @console_page()
 def create_task(view: View):
     body = {k: view.form.get(k).strip() for k in ("name", "prompt", "agentRef", "namespace")
@@ -276,7 +286,8 @@ def task_page(view: View, name: str):
 TASK_PARTS = {"result": "/result", "plan": "/plan", "children": "/children", "artifacts": "/artifacts"}
 
 
-@router.route("/console/tasks/<name>/part/<part>", ["GET"], public=True, summary="A part of a task page (htmx)")
+@router.route("/console/tasks/<name>/part/<part>", ["GET"], public=True, summary="A part of a task page (htmx)",
+              query=forms.TaskPartQuery)
 @console_page()
 def task_part(view: View, name: str, part: str):
     if part not in TASK_PARTS:
@@ -291,7 +302,7 @@ def task_part(view: View, name: str, part: str):
 
 
 @router.route("/console/tasks/<name>/events", ["GET"], public=True, streaming=True,
-              summary="The task's SSE stream (resumes with Last-Event-ID)")
+              summary="The task's SSE stream (resumes with Last-Event-ID)", query=forms.StreamQuery)
 @console_page(stream=True)
 def task_events(view: View, name: str):
     return view.sse("GET", f"/api/v1/tasks/{_q(name)}/stream", params={"namespace": view.namespace})
@@ -336,7 +347,9 @@ def retry_task(view: View, name: str):
     raise ApiError(409, f"task {name} has been retried {RETRY_ATTEMPTS} times already")
 
 
-@router.route("/console/tasks/<name>/artifacts/<filename>", ["GET"], public=True, summary="Download an artifact")
+@router.route("/console/tasks/<name>/artifacts/<filename>", ["GET"], public=True, summary="Download an artifact",
+              responses={200: Reply("The artifact, as an attachment", media="application/octet-stream"),
+                         303: TO_SIGN_IN})
 @console_page()
 def artifact(view: View, name: str, filename: str):
     answer = api_client.call(view.cred, "GET", f"/api/v1/tasks/{_q(name)}/artifacts/{_q(filename)}",
@@ -347,7 +360,8 @@ def artifact(view: View, name: str, filename: str):
 
 
 # -- chat ---------------------------------------------------------------------------------------------
-@router.route("/console/chat", ["GET"], public=True, summary="Chat: sessions and a conversation")
+@router.route("/console/chat", ["GET"], public=True, summary="Chat: sessions and a conversation",
+              query=forms.SessionQuery)
 @console_page()
 def chat_page(view: View):
     sessions = view.get("/api/v1/sessions", namespace=view.namespace, limit=PAGE_SIZE)
@@ -366,7 +380,8 @@ def chat_transcript(view: View, session_id: str):
     return view.page("chat_transcript.html", data=data)
 
 
-@router.route("/console/chat/send", ["POST"], public=True, streaming=True, summary="Send a message (SSE relay)")
+@router.route("/console/chat/send", ["POST"], public=True, streaming=True, summary="Send a message (SSE relay)",
+              body=forms.form("A chat message", "message", "sessionId", required=("message",)))
 @console_page(stream=True)
 def chat_send(view: View):
     message = (view.form.get("message") or "").strip()
@@ -380,7 +395,7 @@ def chat_send(view: View):
 
 
 @router.route("/console/chat/<session_id>/events", ["GET"], public=True, streaming=True,
-              summary="A session's SSE replay and tail (resumes with Last-Event-ID)")
+              summary="A session's SSE replay and tail (resumes with Last-Event-ID)", query=forms.StreamQuery)
 @console_page(stream=True)
 def chat_events(view: View, session_id: str):
     return view.sse("GET", f"/api/v1/chat/{_q(session_id)}/stream", params={"namespace": view.namespace})
@@ -397,7 +412,8 @@ def chat_cancel(view: View, session_id: str):
 @router.route("/console/incidents", ["GET"], public=True, summary="Incidents: operator analyses; open a session",
               responses={200: HTML, 303: TO_SIGN_IN,
                          302: Reply("With ?session=: on to that session's page", media=PAGE_MEDIA,
-                                    headers={"Location": "/console/incidents/<session>"})})
+                                    headers={"Location": "/console/incidents/<session>"})},
+              query=forms.SessionQuery)
 @console_page()
 def incidents_page(view: View):
     session_id = (view.args.get("session") or "").strip()
@@ -429,7 +445,7 @@ def incident_result(view: View, session_id: str):
 
 
 @router.route("/console/incidents/<session_id>/events", ["GET"], public=True, streaming=True,
-              summary="The live investigation stream")
+              summary="The live investigation stream", query=forms.StreamQuery)
 @console_page(stream=True)
 def incident_events(view: View, session_id: str):
     return view.sse("GET", f"/api/v1/incident/session/{_q(session_id)}/stream")
@@ -446,7 +462,8 @@ def security_page(view: View):
 FINDING_FILTERS = ("severity", "state", "validationStatus", "category")
 
 
-@router.route("/console/security/<repo>", ["GET"], public=True, summary="A repository's findings (filters)")
+@router.route("/console/security/<repo>", ["GET"], public=True, summary="A repository's findings (filters)",
+              query=forms.FindingsQuery)
 @console_page()
 def findings_page(view: View, repo: str):
     filters = {k: view.args.get(k) for k in FINDING_FILTERS if view.args.get(k)}
@@ -456,7 +473,8 @@ def findings_page(view: View, repo: str):
 
 
 @router.route("/console/security/findings/<finding_id>/<action>", ["POST"], public=True,
-              summary="Dismiss or reopen a finding, with a reason")
+              summary="Dismiss or reopen a finding, with a reason",
+              body=forms.form("Dismiss (with a reason) or reopen", "reason", "back"))
 @console_page()
 def finding_action(view: View, finding_id: str, action: str):
     if action not in ("dismiss", "reopen"):
@@ -468,7 +486,8 @@ def finding_action(view: View, finding_id: str, action: str):
 
 
 # -- reviews ------------------------------------------------------------------------------------------
-@router.route("/console/reviews", ["GET"], public=True, summary="Memory proposals to review")
+@router.route("/console/reviews", ["GET"], public=True, summary="Memory proposals to review",
+              query=forms.ReviewsQuery)
 @console_page()
 def reviews_page(view: View):
     status = view.args.get("status", "pending")
@@ -477,7 +496,8 @@ def reviews_page(view: View):
 
 
 @router.route("/console/reviews/<proposal_id>/<action>", ["POST"], public=True,
-              summary="Approve, reject or apply a memory proposal")
+              summary="Approve, reject or apply a memory proposal",
+              body=forms.form("Accept, reject (with a note) or apply", "note"))
 @console_page()
 def review_action(view: View, proposal_id: str, action: str):
     path = f"/api/v1/memory-proposals/{_q(proposal_id)}"
@@ -503,7 +523,8 @@ CATALOG = {"agents": "/api/v1/agents", "skills": "/api/v1/skills", "tools": "/ap
 
 
 @router.route("/console/catalog", ["GET"], public=True, summary="The catalog (agents)",
-              responses={302: Reply("On to the agents", media=PAGE_MEDIA, headers={"Location": "/console/catalog/agents"})})
+              responses={302: Reply("On to the agents", media=PAGE_MEDIA, headers={"Location": "/console/catalog/agents"})},
+              query=None)
 def catalog_home(ctx: RequestContext):
     return render.redirect("/console/catalog/agents", 302)
 
@@ -527,7 +548,8 @@ def catalog_item(view: View, kind: str, name: str):
                      name=name, item=item)
 
 
-@router.route("/console/catalog/<kind>/<name>", ["POST"], public=True, summary="Save a catalog entry (PUT)")
+@router.route("/console/catalog/<kind>/<name>", ["POST"], public=True, summary="Save a catalog entry (PUT)",
+              body=forms.form("The entry, as JSON", "document", required=("document",)))
 @console_page()
 def save_catalog_item(view: View, kind: str, name: str):
     import json
@@ -545,7 +567,7 @@ def save_catalog_item(view: View, kind: str, name: str):
     return render.redirect(f"/console/catalog/{kind}/{_q(name)}?{urlencode({'namespace': view.namespace})}")
 
 
-@router.route("/console/jobs", ["GET"], public=True, summary="Labrats jobs")
+@router.route("/console/jobs", ["GET"], public=True, summary="Labrats jobs", query=forms.JobsQuery)
 @console_page()
 def jobs_page(view: View):
     page_no = view.args.get("page", "1")
@@ -583,7 +605,8 @@ def api_keys_page(view: View):
     return view.page("api_keys.html", title="API keys", nav="jobs", items=_items(keys), created=None)
 
 
-@router.route("/console/api-keys", ["POST"], public=True, summary="Create an API key (shown once)")
+@router.route("/console/api-keys", ["POST"], public=True, summary="Create an API key (shown once)",
+              body=forms.form("A new API key", "name", required=("name",)))
 @console_page()
 def create_api_key(view: View):
     created = view.post("/api/api-keys", {"name": (view.form.get("name") or "").strip()})

@@ -19,9 +19,12 @@ from shared.http.models import Reply
 from shared.http.openapi import openapi_path
 from shared.http.route_table import FUNCTION_ROUTERS, build_api
 
-READS_BODY = re.compile(r"ctx\.(json|json_object|body)\(|request\.(get_json|get_data|json\b|data\b|stream\b)")
-# ctx.namespace() reads ?namespace= when no explicit namespace is given (unless query=False).
-READS_QUERY = re.compile(r"ctx\.(args|query\(|namespace\((?![^)]*query=False))|request\.args|parse_limit\(")
+READS_BODY = re.compile(r"ctx\.(json|json_object|body)\(|request\.(get_json|get_data|json\b|data\b|stream\b|form\b)"
+                        r"|view\.form\b")
+# ctx.namespace() reads ?namespace= when no explicit namespace is given (unless query=False); a console
+# page's view.namespace reads it too (shared.console.routes.View).
+READS_QUERY = re.compile(r"ctx\.(args|query\(|namespace\((?![^)]*query=False))|request\.args|parse_limit\("
+                         r"|view\.(args|namespace)\b")
 CALLS_WITH_CTX = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\(ctx\b")
 
 
