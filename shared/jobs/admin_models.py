@@ -16,6 +16,12 @@ from shared.errors import Invalid
 from shared.http.models import BINARY, QueryModel, RequestBody, StrictModel
 from shared.jobs.job_models import checked_by
 
+
+class _Answer(BaseModel):
+    # Built at first use (the document, or a test), not when the jobs function starts (cold start).
+    model_config = ConfigDict(defer_build=True)
+
+
 # ---- config ----
 _CONFIG_STRINGS = ("model", "effort", "executorImage")
 
@@ -68,17 +74,17 @@ class AiDefaults(StrictModel):
     _checks = checked_by(check_config)
 
 
-class SourceConfigList(BaseModel):
+class SourceConfigList(_Answer):
     sources: list[Any] = Field(description="Always empty: source config moved to webhook sources")
 
 
-class SourceConfig(BaseModel):
+class SourceConfig(_Answer):
     source: str
     model: str
     effort: str
 
 
-class SourceConfigRemoved(BaseModel):
+class SourceConfigRemoved(_Answer):
     removed: str
 
 
@@ -87,7 +93,7 @@ ECHO = RequestBody("Any JSON (a legacy stub: echoed as sent)", media="applicatio
 
 
 # ---- stats ----
-class StatTotals(BaseModel):
+class StatTotals(_Answer):
     total: int
     completed: int
     failed: int
@@ -95,7 +101,7 @@ class StatTotals(BaseModel):
     inFlight: int
 
 
-class JobStats(BaseModel):
+class JobStats(_Answer):
     total: int
     byType: dict[str, int]
     byModel: dict[str, int]
@@ -115,8 +121,8 @@ PROMETHEUS_ANSWER = {"type": "object", "description": "Prometheus' own answer ({
 
 
 # ---- dashboard auth ----
-class DashboardUser(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class DashboardUser(_Answer):
+    model_config = ConfigDict(extra="allow", defer_build=True)
     username: str
     subject: str
     kind: str
@@ -124,12 +130,12 @@ class DashboardUser(BaseModel):
     name: str | None = None
 
 
-class Me(BaseModel):
+class Me(_Answer):
     user: DashboardUser | None = Field(description="null when not signed in")
     version: str
 
 
-class LoggedOut(BaseModel):
+class LoggedOut(_Answer):
     ok: bool
 
 
@@ -140,7 +146,7 @@ class OidcCallbackQuery(QueryModel):
 
 
 # ---- uploads and workspace uploads ----
-class Upload(BaseModel):
+class Upload(_Answer):
     id: str
     name: str
     size: int
@@ -149,10 +155,10 @@ class Upload(BaseModel):
 
 
 class UploadList(RootModel[list[Upload]]):
-    pass
+    model_config = ConfigDict(defer_build=True)
 
 
-class UploadDeleted(BaseModel):
+class UploadDeleted(_Answer):
     deleted: str
 
 
@@ -176,30 +182,30 @@ class ExtractRequest(StrictModel):
     _checks = checked_by(_extract_checks)
 
 
-class JobStarted(BaseModel):
+class JobStarted(_Answer):
     jobId: str
 
 
 # ---- models (the models PVC) ----
-class ConfiguredModel(BaseModel):
+class ConfiguredModel(_Answer):
     provider: str
     model: str
     url: str | None = None
 
 
-class ConfiguredModels(BaseModel):
+class ConfiguredModels(_Answer):
     models: list[ConfiguredModel]
     pvc: str
 
 
-class ModelFile(BaseModel):
+class ModelFile(_Answer):
     provider: str | None
     file: str
     path: str
     size: int
 
 
-class ModelScan(BaseModel):
+class ModelScan(_Answer):
     job: str
     cached: bool
     status: str = Field(description="pending, running, completed, failed or missing")
@@ -221,14 +227,14 @@ class ModelDownload(StrictModel):
     _checks = checked_by(_download_checks)
 
 
-class ModelJobStarted(BaseModel):
+class ModelJobStarted(_Answer):
     job: str
     provider: str
     model: str | None = None
     file: str
 
 
-class ModelJob(BaseModel):
+class ModelJob(_Answer):
     name: str
     operation: str | None
     provider: str | None
@@ -236,11 +242,11 @@ class ModelJob(BaseModel):
     createdAt: str | None
 
 
-class ModelJobs(BaseModel):
+class ModelJobs(_Answer):
     jobs: list[ModelJob]
 
 
-class ModelJobLogs(BaseModel):
+class ModelJobLogs(_Answer):
     name: str
     status: str
     logs: str

@@ -182,8 +182,10 @@ def stats(ctx: RequestContext):
                        "inFlight": max(0, total - finished)}}
 
 
-@stats_router.route("/timeseries", ["GET"], summary="Proxy a range query to PROMETHEUS_URL", query=am.TimeseriesQuery,
-                    responses={200: Reply("Prometheus' own answer", schema=am.PROMETHEUS_ANSWER), 502: "Prometheus failed or answered an error",
+@stats_router.route("/timeseries", ["GET"], summary="Proxy a range query to PROMETHEUS_URL",
+                    query=am.TimeseriesQuery,
+                    responses={200: Reply("Prometheus' own answer", schema=am.PROMETHEUS_ANSWER),
+                               502: "Prometheus failed or answered an error",
                                503: "PROMETHEUS_URL is not configured"})
 def timeseries(ctx: RequestContext):
     from urllib.parse import urlsplit

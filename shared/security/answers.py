@@ -19,6 +19,10 @@ class _Stored(BaseModel):
     model_config = ConfigDict(extra="allow", defer_build=True)
 
 
+class _Page(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+
 class ScanRun(_Stored):
     id: str
     namespace: str
@@ -118,26 +122,26 @@ class RemediationPullRequest(BaseModel):
     status: str = Field(description='"Open" once opened')
 
 
-class ScanRunList(BaseModel):
+class ScanRunList(_Page):
     items: list[ScanRun]
     metadata: ListMeta
 
 
-class ReviewSliceList(BaseModel):
+class ReviewSliceList(_Page):
     items: list[ReviewSlice]
     metadata: ListMeta
 
 
-class DroppedFindingList(BaseModel):
+class DroppedFindingList(_Page):
     items: list[DroppedFinding]
     metadata: ListMeta
 
 
-class FindingList(BaseModel):
+class FindingList(_Page):
     items: list[Finding]
     metadata: ListMeta
 
 
-class PatchProposalList(BaseModel):
+class PatchProposalList(_Page):
     items: list[PatchProposal]
     metadata: ListMeta
