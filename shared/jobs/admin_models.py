@@ -10,17 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import ConfigDict, Field, RootModel
 
 from shared.errors import Invalid
 from shared.http.models import BINARY, QueryModel, RequestBody, StrictModel
 from shared.jobs.job_models import checked_by
-
-
-class _Answer(BaseModel):
-    # Built at first use (the document, or a test), not when the jobs function starts (cold start).
-    model_config = ConfigDict(defer_build=True)
-
+from shared.models.base import Model
 
 # ---- config ----
 _CONFIG_STRINGS = ("model", "effort", "executorImage")
@@ -74,17 +69,17 @@ class AiDefaults(StrictModel):
     _checks = checked_by(check_config)
 
 
-class SourceConfigList(_Answer):
+class SourceConfigList(Model):
     sources: list[Any] = Field(description="Always empty: source config moved to webhook sources")
 
 
-class SourceConfig(_Answer):
+class SourceConfig(Model):
     source: str
     model: str
     effort: str
 
 
-class SourceConfigRemoved(_Answer):
+class SourceConfigRemoved(Model):
     removed: str
 
 
@@ -93,7 +88,7 @@ ECHO = RequestBody("Any JSON (a legacy stub: echoed as sent)", media="applicatio
 
 
 # ---- stats ----
-class StatTotals(_Answer):
+class StatTotals(Model):
     total: int
     completed: int
     failed: int
@@ -101,7 +96,7 @@ class StatTotals(_Answer):
     inFlight: int
 
 
-class JobStats(_Answer):
+class JobStats(Model):
     total: int
     byType: dict[str, int]
     byModel: dict[str, int]
@@ -121,7 +116,7 @@ PROMETHEUS_ANSWER = {"type": "object", "description": "Prometheus' own answer ({
 
 
 # ---- dashboard auth ----
-class DashboardUser(_Answer):
+class DashboardUser(Model):
     model_config = ConfigDict(extra="allow", defer_build=True)
     username: str
     subject: str
@@ -130,12 +125,12 @@ class DashboardUser(_Answer):
     name: str | None = None
 
 
-class Me(_Answer):
+class Me(Model):
     user: DashboardUser | None = Field(description="null when not signed in")
     version: str
 
 
-class LoggedOut(_Answer):
+class LoggedOut(Model):
     ok: bool
 
 
@@ -146,7 +141,7 @@ class OidcCallbackQuery(QueryModel):
 
 
 # ---- uploads and workspace uploads ----
-class Upload(_Answer):
+class Upload(Model):
     id: str
     name: str
     size: int
@@ -158,7 +153,7 @@ class UploadList(RootModel[list[Upload]]):
     model_config = ConfigDict(defer_build=True)
 
 
-class UploadDeleted(_Answer):
+class UploadDeleted(Model):
     deleted: str
 
 
@@ -182,30 +177,30 @@ class ExtractRequest(StrictModel):
     _checks = checked_by(_extract_checks)
 
 
-class JobStarted(_Answer):
+class JobStarted(Model):
     jobId: str
 
 
 # ---- models (the models PVC) ----
-class ConfiguredModel(_Answer):
+class ConfiguredModel(Model):
     provider: str
     model: str
     url: str | None = None
 
 
-class ConfiguredModels(_Answer):
+class ConfiguredModels(Model):
     models: list[ConfiguredModel]
     pvc: str
 
 
-class ModelFile(_Answer):
+class ModelFile(Model):
     provider: str | None
     file: str
     path: str
     size: int
 
 
-class ModelScan(_Answer):
+class ModelScan(Model):
     job: str
     cached: bool
     status: str = Field(description="pending, running, completed, failed or missing")
@@ -227,14 +222,14 @@ class ModelDownload(StrictModel):
     _checks = checked_by(_download_checks)
 
 
-class ModelJobStarted(_Answer):
+class ModelJobStarted(Model):
     job: str
     provider: str
     model: str | None = None
     file: str
 
 
-class ModelJob(_Answer):
+class ModelJob(Model):
     name: str
     operation: str | None
     provider: str | None
@@ -242,11 +237,11 @@ class ModelJob(_Answer):
     createdAt: str | None
 
 
-class ModelJobs(_Answer):
+class ModelJobs(Model):
     jobs: list[ModelJob]
 
 
-class ModelJobLogs(_Answer):
+class ModelJobLogs(Model):
     name: str
     status: str
     logs: str

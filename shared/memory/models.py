@@ -304,7 +304,6 @@ class TranscriptSearchQuery(QueryModel):
 
 
 class TranscriptHit(Model):
-    model_config = ConfigDict(defer_build=True)
     sessionName: str
     messageId: int | None = Field(description="The message's order in its session")
     stableMessageId: str

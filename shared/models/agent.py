@@ -23,10 +23,10 @@ class _Open(Model):
     model_config = ConfigDict(extra="allow")
 
 
-class _Nested(BaseModel):
+class _Nested(Model):
     """A nested object of the Agent spec: an unknown field is refused, naming it."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class Ref(_Nested):

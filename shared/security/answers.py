@@ -10,17 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from shared.models.base import Model
 from shared.security.models import ListMeta
 
 
-class _Stored(BaseModel):
-    model_config = ConfigDict(extra="allow", defer_build=True)
-
-
-class _Page(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+class _Stored(Model):
+    model_config = ConfigDict(extra="allow")
 
 
 class ScanRun(_Stored):
@@ -115,33 +112,32 @@ class ThreatModel(_Stored):
     updatedBy: str | None = None
 
 
-class RemediationPullRequest(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+class RemediationPullRequest(Model):
     prNumber: int
     prURL: str
     status: str = Field(description='"Open" once opened')
 
 
-class ScanRunList(_Page):
+class ScanRunList(Model):
     items: list[ScanRun]
     metadata: ListMeta
 
 
-class ReviewSliceList(_Page):
+class ReviewSliceList(Model):
     items: list[ReviewSlice]
     metadata: ListMeta
 
 
-class DroppedFindingList(_Page):
+class DroppedFindingList(Model):
     items: list[DroppedFinding]
     metadata: ListMeta
 
 
-class FindingList(_Page):
+class FindingList(Model):
     items: list[Finding]
     metadata: ListMeta
 
 
-class PatchProposalList(_Page):
+class PatchProposalList(Model):
     items: list[PatchProposal]
     metadata: ListMeta
