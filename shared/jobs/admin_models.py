@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, Field, RootModel
+from pydantic import ConfigDict, Field
 
 from shared.errors import Invalid
 from shared.http.models import BINARY, QueryModel, RequestBody, StrictModel
@@ -147,10 +147,6 @@ class Upload(Model):
     size: int
     contentType: str
     createdAt: str
-
-
-class UploadList(RootModel[list[Upload]]):
-    model_config = ConfigDict(defer_build=True)
 
 
 class UploadDeleted(Model):

@@ -38,7 +38,7 @@ def _too_large() -> TooLarge:
 
 
 @uploads_router.route("", ["GET"], summary="List uploads",
-                      responses={200: Reply("The uploads, newest first", am.UploadList)})
+                      responses={200: Reply("The uploads, newest first", "shared.jobs.doc_models:UploadList")})
 def list_uploads(ctx: RequestContext):
     records, _ = stores.uploads.list_page(ctx.namespace(query=False), limit=None)
     return sorted((_view(r.doc) for r in records), key=lambda d: d["createdAt"] or "", reverse=True)

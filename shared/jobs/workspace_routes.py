@@ -58,7 +58,7 @@ def create_workspace_upload(ctx: RequestContext):
 
 
 @router.route("", ["GET"], summary="List workspace uploads (newest first)",
-              responses={200: Reply("The uploads, newest first", am.UploadList)})
+              responses={200: Reply("The uploads, newest first", "shared.jobs.doc_models:UploadList")})
 def list_workspace_uploads(ctx: RequestContext):
     records, _ = ws.workspace_uploads.list_page(ctx.namespace(query=False), limit=None)
     return sorted((_view(r.doc) for r in records), key=lambda d: d["createdAt"] or "", reverse=True)

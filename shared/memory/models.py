@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field, RootModel, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.errors import Invalid
 from shared.http.models import NamespaceQuery, QueryModel, StrictModel
@@ -311,17 +311,3 @@ class TranscriptHit(Model):
     snippet: str
     createdAt: str | None
     name: str | None = Field(None, description="The tool's name, for a tool message")
-
-
-class TranscriptHits(RootModel[list[TranscriptHit]]):
-    model_config = ConfigDict(defer_build=True)
-
-
-class MemoryArray(RootModel[list[Memory]]):
-    """A worker route's list: a bare JSON array."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
-class ProposalArray(RootModel[list[Proposal]]):
-    model_config = ConfigDict(defer_build=True)

@@ -47,11 +47,12 @@ def _created(ctx: RequestContext, namespace: str, kind: str,
 
 
 _DONE = {204: "Done"}
+_LISTS = "shared.memory.doc_models"  # bare arrays: RootModels, loaded only for the document
 
 
 # -- memories --------------------------------------------------------------------------------------
 @router.route("/memories/<namespace>", ["GET"], summary="List memories for a worker (JSON array)",
-              query=m.WorkerMemoryQuery, responses={200: Reply("The memories, newest updated first", m.MemoryArray)})
+              query=m.WorkerMemoryQuery, responses={200: Reply("The memories, newest updated first", f"{_LISTS}:MemoryArray")})
 def list_memories(ctx: RequestContext, namespace: str):
     namespace = _namespace(ctx, namespace)
     items, _ = mem.list_memories(namespace, mem.MemoryFilter.from_args(ctx.args), limit=ctx.query().limit,
@@ -101,7 +102,7 @@ def enable_memory(ctx: RequestContext, namespace: str, memory_id: str):
 
 # -- memory proposals ------------------------------------------------------------------------------
 @router.route("/memory-proposals/<namespace>", ["GET"], summary="List memory proposals for a worker (JSON array)",
-              query=m.WorkerProposalQuery, responses={200: Reply("The proposals, newest first", m.ProposalArray)})
+              query=m.WorkerProposalQuery, responses={200: Reply("The proposals, newest first", f"{_LISTS}:ProposalArray")})
 def list_proposals(ctx: RequestContext, namespace: str):
     namespace = _namespace(ctx, namespace)
     q = ctx.query()
@@ -152,7 +153,7 @@ def archive_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
 
 # -- transcript search -----------------------------------------------------------------------------
 @router.route("/sessions/<namespace>/search", ["GET"], summary="Search the namespace's session transcripts",
-              query=m.TranscriptSearchQuery, responses={200: Reply("The matching messages", m.TranscriptHits)})
+              query=m.TranscriptSearchQuery, responses={200: Reply("The matching messages", f"{_LISTS}:TranscriptHits")})
 def search_transcripts(ctx: RequestContext, namespace: str):
     namespace = _namespace(ctx, namespace)
     q = ctx.query()
