@@ -22,6 +22,7 @@ from shared.auth.authorization import AUTHENTICATED
 from shared.config import get_settings
 from shared.errors import Unavailable
 from shared.http.api import RequestContext, Router
+from shared.http.models import Header, Reply, RequestBody
 
 router = Router("/mcp", dialect="orka", tag="mcp")
 _bridge: Any = None
@@ -66,8 +67,29 @@ def bridge() -> Any:
 # POST only: the server is stateless, so there is no standalone server-to-client stream (GET) and no
 # session to end (DELETE); the pipeline answers both 405, as the transport allows, instead of
 # holding a worker thread on a stream nothing would ever write to.
-@router.route("", ["POST"], summary="MCP messages (JSON-RPC; answers JSON or an SSE stream with progress)",
-              streaming=True, permission=AUTHENTICATED)
+# Documented as MCP's Streamable HTTP transport (specification 2025-06-18, "Transports") defines it and
+# the SDK answers; the JSON-RPC types are the SDK's own (imported when the document is built).
+_RPC = "mcp.types:JSONRPCMessage"
+_RPC_ERROR = "mcp.types:JSONRPCError"
+MCP_BODY = RequestBody("One JSON-RPC message (a request, a notification or a response), as application/json",
+                       media="application/json", model=_RPC)
+MCP_REPLIES: dict[int, str | Reply] = {
+    200: Reply("A request's answer: an SSE stream whose `message` events carry JSON-RPC messages (progress "
+               "notifications, then the response)", media="text/event-stream", events={"message": _RPC}),
+    202: "A notification or a response was accepted (no body)",
+    400: Reply("Not a valid JSON-RPC message, or an unsupported MCP-Protocol-Version: a JSON-RPC error",
+               _RPC_ERROR, alternatives=(Reply("A body not sent as application/json (the SDK's plain answer)",
+                                               media="text/plain"),)),
+    406: Reply("The Accept header does not list both application/json and text/event-stream", _RPC_ERROR),
+    503: "SHOAL_API_URL is not set (where the MCP tools reach Shoal's API)",
+}
+PROTOCOL_VERSION = Header("MCP-Protocol-Version", "The negotiated protocol version (e.g. 2025-06-18); "
+                                                  "absent: 2025-03-26")
+
+
+@router.route("", ["POST"], summary="MCP messages (JSON-RPC; answers an SSE stream with progress)",
+              streaming=True, permission=AUTHENTICATED, body=MCP_BODY, responses=MCP_REPLIES,
+              headers=[PROTOCOL_VERSION])
 def mcp_post(ctx: RequestContext):
     from werkzeug.wrappers import Response
 

@@ -125,6 +125,8 @@ def pydantic_message(exc: Any, prefix: str = "spec") -> str:
     """The first error of a pydantic ValidationError as `invalid <prefix>.<field>: <message>`."""
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "extra_forbidden":  # the wording of reject_unknown, at any depth
+        return f"{prefix}.{where}: unknown field"
     # A custom validator's message is the user's message; pydantic's "Value error, " prefix is noise.
     message = first["msg"].removeprefix("Value error, ")
     return f"invalid {prefix}.{where}: {message}" if where else f"invalid {prefix}: {message}"
@@ -177,15 +179,16 @@ class PageMetadata(Model):
     continue_: str | None = Field(None, alias="continue", description="The next page's cursor; absent on the last")
 
 
-def resource_models(kind: str, spec: type[BaseModel]) -> tuple[type[BaseModel], type[BaseModel]]:
+def resource_models(kind: str, spec: type[BaseModel],
+                    view_spec: type[BaseModel] | None = None) -> tuple[type[BaseModel], type[BaseModel]]:
     """(`<kind>Body`, `<kind>`): the request body, whose `spec` is documented by `spec` (the model the
     route's spec validation runs, with Orka's messages: shared.catalog.agents/skills/tool_spec), and
-    the resource as answered."""
+    the resource as answered, whose spec is `view_spec` where the answer's shape differs."""
     from pydantic import PlainValidator, create_model
 
     documented = (Annotated[dict[str, Any] | None, PlainValidator(_object, json_schema_input_type=spec)], None)
     body = create_model(f"{kind}Body", __base__=ResourceBody, __doc__=ResourceBody.__doc__, spec=documented)
-    view = create_model(kind, __base__=ResourceView, spec=(spec, ...))
+    view = create_model(kind, __base__=ResourceView, spec=(view_spec or spec, ...))
     return body, view
 
 

@@ -16,29 +16,47 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Response
+from pydantic import Field
 
-from shared.console import api_client, render, session
+from shared.console import api_client, forms, render, session
 from shared.console.api_client import ApiError
 from shared.errors import ShoalError
 from shared.http.api import RequestContext, Router
-from shared.http.models import Reply
+from shared.http.models import QueryModel, Reply
 
-HTML = Reply("An HTML page (to the sign-in form, 302, without a credential)", media="text/html; charset=utf-8")
-AFTER_FORM = Reply("To the page that shows the result (the POST/redirect/GET pattern)",
-                   media="text/html; charset=utf-8", headers={"Location": "the page to show next"})
-TO_PAGE = {302: Reply("On to the tasks page (through /console/), or to the sign-in form without a credential", media="text/html",
-                     headers={"Location": "the page to show"})}
+PAGE_MEDIA = "text/html; charset=utf-8"
+HTML = Reply("An HTML page", media=PAGE_MEDIA)
+AFTER_FORM = Reply("To the page that shows the result (the POST/redirect/GET pattern); to the sign-in form "
+                   "without a credential", media=PAGE_MEDIA, headers={"Location": "the page to show next"})
+TO_PAGE = {302: Reply("On to the tasks page (through /console/), or to the sign-in form without a credential",
+                      media=PAGE_MEDIA, headers={"Location": "the page to show"})}
+TO_SIGN_IN = Reply("To the sign-in form: no credential, or the API refused it (`next` is this page)",
+                   media=PAGE_MEDIA, headers={"Location": "/console/sign-in?next=<this page>"})
 RELAY = Reply("The API's SSE stream, relayed as it comes (resumes with Last-Event-ID)", media="text/event-stream")
+ERROR_PAGE = Reply("The error page: the API's status and message (an HTML fragment for htmx)", media=PAGE_MEDIA)
+# A page's errors are pages, whatever the API answered; 401 only where a redirect cannot be followed.
+ERRORS: dict[int, str | Reply] = {
+    400: Reply(ERROR_PAGE.description, media=PAGE_MEDIA, alternatives=(Reply(
+        "A path the request pipeline refuses before the page runs (a control character): its JSON error",
+        schema={"$ref": "#/components/schemas/simpleError"}),)),
+    403: ERROR_PAGE, 404: ERROR_PAGE, 409: ERROR_PAGE, 502: ERROR_PAGE, 503: ERROR_PAGE,
+    401: Reply("Not signed in, to a stream (text/plain) or an htmx request (HX-Redirect to the sign-in form)",
+               media="text/plain", alternatives=(Reply(media=PAGE_MEDIA),))}
 
 
 class ConsoleRouter(Router):
-    """Console routes document what a browser gets by default: a page, a redirect after a form, a relay."""
+    """Console routes document what a browser gets: a page (or the sign-in redirect), a redirect after a
+    form, a relay; and every error as a page (ERRORS)."""
 
     def route(self, rule: str, methods: Any = ("GET",), *, streaming: bool = False,  # type: ignore[override]
               responses: dict[int, str | Reply] | None = None, **kwargs: Any) -> Any:
         if responses is None:
-            responses = {200: RELAY} if streaming else {303: AFTER_FORM} if "POST" in methods else {200: HTML}
-        return super().route(rule, methods, streaming=streaming, responses=responses, **kwargs)
+            responses = {200: RELAY} if streaming else {303: AFTER_FORM} if "POST" in methods else \
+                {200: HTML, 303: TO_SIGN_IN}
+        kwargs.setdefault("query", forms.PageQuery)  # every page acts in ?namespace= unless it says otherwise
+        if "POST" in methods:
+            kwargs.setdefault("body", forms.ACTION)
+        return super().route(rule, methods, streaming=streaming, responses={**ERRORS, **responses}, **kwargs)
 
 
 router = ConsoleRouter("", dialect="simple", tag="console")
@@ -129,6 +147,8 @@ def console_page(*, stream: bool = False) -> Callable[[Callable[..., Response]],
                 return _sign_in_redirect(ctx)
             view = View(ctx, cred)
             try:
+                if ctx.route is not None and ctx.route.query is not None:
+                    ctx.query()  # the parameters the page reads (view.args), as documented
                 if ctx.request.method not in ("GET", "HEAD"):
                     session.check_csrf(ctx.request, cred)
                 return handler(view, **kwargs)
@@ -145,19 +165,20 @@ def console_page(*, stream: bool = False) -> Callable[[Callable[..., Response]],
 
 
 # -- entry, static, sign-in --------------------------------------------------------------------------
-@router.route("/", ["GET"], public=True, summary="The console (redirect)", responses=TO_PAGE)
+@router.route("/", ["GET"], public=True, summary="The console (redirect)", responses=TO_PAGE, query=None)
 def root(ctx: RequestContext):
     return render.redirect("/console/", 302)
 
 
-@router.route("/console/", ["GET"], public=True, summary="The console home", responses=TO_PAGE)
+@router.route("/console/", ["GET"], public=True, summary="The console home", responses=TO_PAGE, query=None)
 def home(ctx: RequestContext):
     return render.redirect("/console/tasks" if session.credential(ctx.request) else SIGN_IN, 302)
 
 
 @router.route("/console/static/<filename>", ["GET"], public=True, summary="The console's static files",
-              responses={200: Reply("The file, typed by its suffix: text/javascript, text/css or text/plain",
-                                    media="text/javascript")})
+              responses={200: Reply("The file, typed by its suffix", media=STATIC_TYPES[".js"], alternatives=tuple(
+                                    Reply(media=media) for media in list(STATIC_TYPES.values())[1:])),
+                         404: Reply("No such file", media="text/plain")}, query=None)
 def static(ctx: RequestContext, filename: str):
     path = render.HERE / "static" / filename
     suffix = path.suffix
@@ -168,16 +189,26 @@ def static(ctx: RequestContext, filename: str):
     return render.secured(response)
 
 
-@router.route("/console/sign-in", ["GET"], public=True, summary="The sign-in form")
+class SignInQuery(QueryModel):
+    next: str | None = Field(None, description="The console page to go to once signed in (default: the tasks)")
+
+
+@router.route("/console/sign-in", ["GET"], public=True, summary="The sign-in form", query=SignInQuery)
 def sign_in_form(ctx: RequestContext):
     nonce = session.new_login_nonce()
     response = render.page("sign_in.html", csrf=nonce, signed_in=False, namespace="",
-                           next=_next_url(ctx.args.get("next")), error=None)
+                           next=_next_url(ctx.query().next), error=None)
     session.set_cookie(response, ctx.request, session.LOGIN_COOKIE, nonce, session.LOGIN_SECONDS)
     return response
 
 
-@router.route("/console/sign-in", ["POST"], public=True, summary="Sign in with a token (kept in an HttpOnly cookie)")
+@router.route("/console/sign-in", ["POST"], public=True, summary="Sign in with a token (kept in an HttpOnly cookie)",
+              responses={303: Reply("To the page asked for (`next`), with the credential cookie", media=PAGE_MEDIA,
+                                    headers={"Location": "the page to show", "Set-Cookie": "the credential (HttpOnly)"}),
+                         400: Reply("The form again: no token", media=PAGE_MEDIA),
+                         401: Reply("The form again: the API refused the token", media=PAGE_MEDIA)},
+              query=None,
+              body=forms.form("The sign-in form", "token", "next", required=("token",)))
 def sign_in(ctx: RequestContext):
     try:
         session.check_login_csrf(ctx.request)
@@ -203,7 +234,8 @@ def sign_in(ctx: RequestContext):
     return response
 
 
-@router.route("/console/sign-out", ["POST"], public=True, summary="Sign out (clears the console's cookies)")
+@router.route("/console/sign-out", ["POST"], public=True, summary="Sign out (clears the console's cookies)",
+              query=None)
 @console_page()
 def sign_out(view: View):
     response = render.redirect(SIGN_IN)
@@ -215,7 +247,8 @@ def sign_out(view: View):
 TASK_FILTERS = ("phase", "type")
 
 
-@router.route("/console/tasks", ["GET"], public=True, summary="Tasks: filters and cursor pages")
+@router.route("/console/tasks", ["GET"], public=True, summary="Tasks: filters and cursor pages",
+              query=forms.TasksQuery)
 @console_page()
 def tasks_page(view: View):
     listing = view.get("/api/v1/tasks", namespace=view.namespace, labelSelector=view.args.get("labels"),
@@ -230,7 +263,8 @@ def tasks_page(view: View):
     return view.page("tasks.html", title="Tasks", nav="tasks", items=items, filters=keep, next_url=next_url)
 
 
-@router.route("/console/tasks", ["POST"], public=True, summary="Create a task")
+@router.route("/console/tasks", ["POST"], public=True, summary="Create a task",
+              body=forms.form("A new task", "name", "prompt", "agentRef", "type"))
 @console_page()
 def create_task(view: View):
     body = {k: view.form.get(k).strip() for k in ("name", "prompt", "agentRef", "namespace")
@@ -252,7 +286,8 @@ def task_page(view: View, name: str):
 TASK_PARTS = {"result": "/result", "plan": "/plan", "children": "/children", "artifacts": "/artifacts"}
 
 
-@router.route("/console/tasks/<name>/part/<part>", ["GET"], public=True, summary="A part of a task page (htmx)")
+@router.route("/console/tasks/<name>/part/<part>", ["GET"], public=True, summary="A part of a task page (htmx)",
+              query=forms.TaskPartQuery)
 @console_page()
 def task_part(view: View, name: str, part: str):
     if part not in TASK_PARTS:
@@ -267,7 +302,7 @@ def task_part(view: View, name: str, part: str):
 
 
 @router.route("/console/tasks/<name>/events", ["GET"], public=True, streaming=True,
-              summary="The task's SSE stream (resumes with Last-Event-ID)")
+              summary="The task's SSE stream (resumes with Last-Event-ID)", query=forms.StreamQuery)
 @console_page(stream=True)
 def task_events(view: View, name: str):
     return view.sse("GET", f"/api/v1/tasks/{_q(name)}/stream", params={"namespace": view.namespace})
@@ -312,7 +347,9 @@ def retry_task(view: View, name: str):
     raise ApiError(409, f"task {name} has been retried {RETRY_ATTEMPTS} times already")
 
 
-@router.route("/console/tasks/<name>/artifacts/<filename>", ["GET"], public=True, summary="Download an artifact")
+@router.route("/console/tasks/<name>/artifacts/<filename>", ["GET"], public=True, summary="Download an artifact",
+              responses={200: Reply("The artifact, as an attachment", media="application/octet-stream"),
+                         303: TO_SIGN_IN})
 @console_page()
 def artifact(view: View, name: str, filename: str):
     answer = api_client.call(view.cred, "GET", f"/api/v1/tasks/{_q(name)}/artifacts/{_q(filename)}",
@@ -323,7 +360,8 @@ def artifact(view: View, name: str, filename: str):
 
 
 # -- chat ---------------------------------------------------------------------------------------------
-@router.route("/console/chat", ["GET"], public=True, summary="Chat: sessions and a conversation")
+@router.route("/console/chat", ["GET"], public=True, summary="Chat: sessions and a conversation",
+              query=forms.SessionQuery)
 @console_page()
 def chat_page(view: View):
     sessions = view.get("/api/v1/sessions", namespace=view.namespace, limit=PAGE_SIZE)
@@ -342,7 +380,8 @@ def chat_transcript(view: View, session_id: str):
     return view.page("chat_transcript.html", data=data)
 
 
-@router.route("/console/chat/send", ["POST"], public=True, streaming=True, summary="Send a message (SSE relay)")
+@router.route("/console/chat/send", ["POST"], public=True, streaming=True, summary="Send a message (SSE relay)",
+              body=forms.form("A chat message", "message", "sessionId", required=("message",)))
 @console_page(stream=True)
 def chat_send(view: View):
     message = (view.form.get("message") or "").strip()
@@ -356,7 +395,7 @@ def chat_send(view: View):
 
 
 @router.route("/console/chat/<session_id>/events", ["GET"], public=True, streaming=True,
-              summary="A session's SSE replay and tail (resumes with Last-Event-ID)")
+              summary="A session's SSE replay and tail (resumes with Last-Event-ID)", query=forms.StreamQuery)
 @console_page(stream=True)
 def chat_events(view: View, session_id: str):
     return view.sse("GET", f"/api/v1/chat/{_q(session_id)}/stream", params={"namespace": view.namespace})
@@ -370,7 +409,11 @@ def chat_cancel(view: View, session_id: str):
 
 
 # -- incidents ----------------------------------------------------------------------------------------
-@router.route("/console/incidents", ["GET"], public=True, summary="Incidents: operator analyses; open a session")
+@router.route("/console/incidents", ["GET"], public=True, summary="Incidents: operator analyses; open a session",
+              responses={200: HTML, 303: TO_SIGN_IN,
+                         302: Reply("With ?session=: on to that session's page", media=PAGE_MEDIA,
+                                    headers={"Location": "/console/incidents/<session>"})},
+              query=forms.SessionQuery)
 @console_page()
 def incidents_page(view: View):
     session_id = (view.args.get("session") or "").strip()
@@ -402,7 +445,7 @@ def incident_result(view: View, session_id: str):
 
 
 @router.route("/console/incidents/<session_id>/events", ["GET"], public=True, streaming=True,
-              summary="The live investigation stream")
+              summary="The live investigation stream", query=forms.StreamQuery)
 @console_page(stream=True)
 def incident_events(view: View, session_id: str):
     return view.sse("GET", f"/api/v1/incident/session/{_q(session_id)}/stream")
@@ -419,7 +462,8 @@ def security_page(view: View):
 FINDING_FILTERS = ("severity", "state", "validationStatus", "category")
 
 
-@router.route("/console/security/<repo>", ["GET"], public=True, summary="A repository's findings (filters)")
+@router.route("/console/security/<repo>", ["GET"], public=True, summary="A repository's findings (filters)",
+              query=forms.FindingsQuery)
 @console_page()
 def findings_page(view: View, repo: str):
     filters = {k: view.args.get(k) for k in FINDING_FILTERS if view.args.get(k)}
@@ -429,7 +473,8 @@ def findings_page(view: View, repo: str):
 
 
 @router.route("/console/security/findings/<finding_id>/<action>", ["POST"], public=True,
-              summary="Dismiss or reopen a finding, with a reason")
+              summary="Dismiss or reopen a finding, with a reason",
+              body=forms.form("Dismiss (with a reason) or reopen", "reason", "back"))
 @console_page()
 def finding_action(view: View, finding_id: str, action: str):
     if action not in ("dismiss", "reopen"):
@@ -441,7 +486,8 @@ def finding_action(view: View, finding_id: str, action: str):
 
 
 # -- reviews ------------------------------------------------------------------------------------------
-@router.route("/console/reviews", ["GET"], public=True, summary="Memory proposals to review")
+@router.route("/console/reviews", ["GET"], public=True, summary="Memory proposals to review",
+              query=forms.ReviewsQuery)
 @console_page()
 def reviews_page(view: View):
     status = view.args.get("status", "pending")
@@ -450,7 +496,8 @@ def reviews_page(view: View):
 
 
 @router.route("/console/reviews/<proposal_id>/<action>", ["POST"], public=True,
-              summary="Approve, reject or apply a memory proposal")
+              summary="Approve, reject or apply a memory proposal",
+              body=forms.form("Accept, reject (with a note) or apply", "note"))
 @console_page()
 def review_action(view: View, proposal_id: str, action: str):
     path = f"/api/v1/memory-proposals/{_q(proposal_id)}"
@@ -475,7 +522,9 @@ def memories_page(view: View):
 CATALOG = {"agents": "/api/v1/agents", "skills": "/api/v1/skills", "tools": "/api/v1/tools"}
 
 
-@router.route("/console/catalog", ["GET"], public=True, summary="The catalog (agents)")
+@router.route("/console/catalog", ["GET"], public=True, summary="The catalog (agents)",
+              responses={302: Reply("On to the agents", media=PAGE_MEDIA, headers={"Location": "/console/catalog/agents"})},
+              query=None)
 def catalog_home(ctx: RequestContext):
     return render.redirect("/console/catalog/agents", 302)
 
@@ -499,7 +548,8 @@ def catalog_item(view: View, kind: str, name: str):
                      name=name, item=item)
 
 
-@router.route("/console/catalog/<kind>/<name>", ["POST"], public=True, summary="Save a catalog entry (PUT)")
+@router.route("/console/catalog/<kind>/<name>", ["POST"], public=True, summary="Save a catalog entry (PUT)",
+              body=forms.form("The entry, as JSON", "document", required=("document",)))
 @console_page()
 def save_catalog_item(view: View, kind: str, name: str):
     import json
@@ -517,7 +567,7 @@ def save_catalog_item(view: View, kind: str, name: str):
     return render.redirect(f"/console/catalog/{kind}/{_q(name)}?{urlencode({'namespace': view.namespace})}")
 
 
-@router.route("/console/jobs", ["GET"], public=True, summary="Labrats jobs")
+@router.route("/console/jobs", ["GET"], public=True, summary="Labrats jobs", query=forms.JobsQuery)
 @console_page()
 def jobs_page(view: View):
     page_no = view.args.get("page", "1")
@@ -555,7 +605,8 @@ def api_keys_page(view: View):
     return view.page("api_keys.html", title="API keys", nav="jobs", items=_items(keys), created=None)
 
 
-@router.route("/console/api-keys", ["POST"], public=True, summary="Create an API key (shown once)")
+@router.route("/console/api-keys", ["POST"], public=True, summary="Create an API key (shown once)",
+              body=forms.form("A new API key", "name", required=("name",)))
 @console_page()
 def create_api_key(view: View):
     created = view.post("/api/api-keys", {"name": (view.form.get("name") or "").strip()})

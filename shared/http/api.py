@@ -48,7 +48,7 @@ from shared.errors import Invalid, MethodNotAllowed, NotFound, ShoalError, TooLa
 from shared.http import cors
 from shared.http.body import parse_json
 from shared.http.dialects import DIALECTS, Dialect
-from shared.http.models import FieldInvalid, Header, Reply, not_json, validate
+from shared.http.models import FieldInvalid, Header, Reply, RequestBody, not_json, validate
 from shared.http.params import check_path_args
 from shared.logs import get_logger
 from shared.observability import metrics, tracing
@@ -86,7 +86,7 @@ class RequestContext:
     def body(self, *, allow_empty: bool = False, message: str = "invalid request body") -> Any:
         """The JSON body validated by the route's `body=` model (an absent body is `{}` when
         allow_empty): a FieldInvalid naming the field when it does not fit (shared.http.models)."""
-        assert self.route is not None and self.route.body is not None, "route declares no body model"
+        assert self.route is not None and isinstance(self.route.body, type), "route declares no body model"
         return validate(self.route.body, self.json_object(allow_empty=allow_empty, message=message))
 
     def query(self) -> Any:
@@ -152,7 +152,7 @@ class Route:
     malformed_path: Callable[[], ShoalError] | None = None
     # The pydantic models the handler validates with (ctx.body() / ctx.query()), and the request
     # headers it reads: the OpenAPI document is generated from these.
-    body: type[BaseModel] | None = None
+    body: type[BaseModel] | RequestBody | None = None
     query: type[BaseModel] | None = None
     headers: tuple[Header, ...] = ()
 
@@ -173,7 +173,8 @@ class Router:
               max_body_bytes: int | None = None, permission: Any = None,
               error_media_types: dict[int, str] | None = None, request_model: Any = None,
               response_model: Any = None,
-              malformed_path: Callable[[], ShoalError] | None = None, body: type[BaseModel] | None = None,
+              malformed_path: Callable[[], ShoalError] | None = None,
+              body: type[BaseModel] | RequestBody | None = None,
               query: type[BaseModel] | None = None,
               headers: Iterable[Header] = ()) -> Callable[[Handler], Handler]:
         """Register a handler; registration only records, it never wraps or runs anything.

@@ -49,7 +49,26 @@ class Reply:
 
     @property
     def documented(self) -> bool:
-        return bool(self.model or self.schema or self.events or self.media != "application/json")
+        # A redirect is documented by where it goes (its Location header); it has no body to describe.
+        return bool(self.model or self.schema or self.events or self.media != "application/json"
+                    or "Location" in self.headers)
+
+
+@dataclass(frozen=True)
+class RequestBody:
+    """A request body the route reads itself rather than through `ctx.body()`: raw bytes (a result,
+    an artifact), a multipart form (an upload) or a protocol's own messages (MCP's JSON-RPC, checked
+    by its SDK). Documented like a Reply: a model (or "package.module:Type") or a raw JSON schema in
+    a media type."""
+
+    description: str
+    media: str = "application/octet-stream"
+    model: type[BaseModel] | str | None = None
+    schema: dict[str, Any] | None = None
+    required: bool = True
+
+
+BINARY = {"type": "string", "format": "binary"}
 
 
 class StrictModel(Model):

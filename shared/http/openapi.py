@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from shared.http.api import Route
 from shared.http.dialects import DIALECTS
-from shared.http.models import Reply
+from shared.http.models import Reply, RequestBody
 from shared.version import shoal_version
 from shared.wiring import load
 
@@ -159,6 +159,12 @@ def _content(reply: Reply, schemas: Schemas) -> dict[str, Any]:
     return {}
 
 
+def _request_body(body: RequestBody, schemas: Schemas) -> dict[str, Any]:
+    """A body the route reads itself (raw bytes, a form, a protocol's messages) in its media type."""
+    schema = schemas.ref(body.model) if body.model is not None else body.schema or {"type": "string"}
+    return {"required": body.required, "description": body.description, "content": {body.media: {"schema": schema}}}
+
+
 def _reply(reply: Reply, schemas: Schemas) -> dict[str, Any]:
     out: dict[str, Any] = {"description": reply.description or "OK"}
     content: dict[str, Any] = {}
@@ -203,7 +209,9 @@ def operation(route: Route, method: str, function: str, schemas: Schemas) -> dic
     op: dict[str, Any] = {"operationId": f"{function}_{route.handler.__name__}", "summary": route.summary,
                           "tags": [function], "parameters": params, "responses": responses,
                           "x-shoal-function": function}
-    if method in ("POST", "PUT", "PATCH") and (route.body is not None or route.request_model is not None):
+    if method in ("POST", "PUT", "PATCH") and isinstance(route.body, RequestBody):
+        op["requestBody"] = _request_body(route.body, schemas)
+    elif method in ("POST", "PUT", "PATCH") and (route.body is not None or route.request_model is not None):
         schema = schemas.ref(route.body) if route.body is not None else \
             schemas.inline(route.request_model, "validation")
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}

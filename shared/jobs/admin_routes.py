@@ -11,11 +11,10 @@ from shared.config import get_settings
 from shared.errors import Invalid, NotFound, Unauthorized, Unavailable, UpstreamError
 from shared.http import RequestContext, Router, json_response
 from shared.http.models import Reply
+from shared.jobs import admin_models as am
 from shared.jobs import job_models as m
 from shared.jobs import sources as source_model
 from shared.jobs import stores
-from shared.jobs.effective import check_executor_image
-from shared.kube_resources import BadResources, check_resources
 from shared.net.outbound import outbound_client
 from shared.store import AlreadyExists, counters
 
@@ -113,37 +112,16 @@ def read_defaults(namespace: str) -> dict[str, Any]:
     return record.doc if record else {}
 
 
-_CONFIG_STRINGS = ("model", "effort", "executorImage")
-
-
-def _validate_config(body: dict[str, Any]) -> None:
-    for key in _CONFIG_STRINGS:
-        if key in body and not isinstance(body[key], str):
-            raise Invalid(f"{key} must be a string")
-    if body.get("executorImage"):
-        check_executor_image(body["executorImage"], "executorImage")
-    for key in ("executorResources", "providers"):
-        if key in body and not isinstance(body[key], dict):
-            raise Invalid(f"{key} must be an object")
-    for name, provider in (body.get("providers") or {}).items():
-        if not isinstance(provider, dict):
-            raise Invalid(f"providers.{name} must be an object")
-    if body.get("executorResources") is not None:
-        try:
-            check_resources(body["executorResources"])
-        except BadResources as exc:
-            raise Invalid(f"executorResources.{exc.field} {exc.reason}") from None
-
-
-@config_router.route("/defaults", ["GET"], summary="Global defaults")
+@config_router.route("/defaults", ["GET"], summary="Global defaults",
+                     responses={200: Reply("The defaults ({} when none are set)", am.AiDefaults)})
 def get_defaults(ctx: RequestContext):
     return read_defaults(ctx.namespace(query=False))
 
 
-@config_router.route("/defaults", ["PUT"], summary="Merge into the global defaults")
+@config_router.route("/defaults", ["PUT"], summary="Merge into the global defaults", body=am.AiDefaults,
+                     responses={200: Reply("The merged defaults", am.AiDefaults)})
 def put_defaults(ctx: RequestContext):
-    body = ctx.json_object()
-    _validate_config(body)
+    body = ctx.body().model_dump(exclude_unset=True)
     namespace = ctx.namespace(query=False)
     if stores.ai_config.get(namespace, stores.CONFIG_NAME) is None:
         try:
@@ -160,28 +138,33 @@ def put_defaults(ctx: RequestContext):
 
 
 # Source config moved to webhook sources; the legacy endpoints stay as stubs (exact bodies).
-@config_router.route("/sources", ["GET"], summary="Legacy stub")
+@config_router.route("/sources", ["GET"], summary="Legacy stub",
+                     responses={200: Reply("Always no sources", am.SourceConfigList)})
 def list_source_configs(ctx: RequestContext):
     return {"sources": []}
 
 
-@config_router.route("/sources/<source>", ["GET"], summary="Legacy stub")
+@config_router.route("/sources/<source>", ["GET"], summary="Legacy stub",
+                     responses={200: Reply("The source with empty settings", am.SourceConfig)})
 def get_source_config(ctx: RequestContext, source: str):
     return {"source": source, "model": "", "effort": ""}
 
 
-@config_router.route("/sources/<source>", ["PUT"], summary="Legacy stub: echoes the body")
+@config_router.route("/sources/<source>", ["PUT"], summary="Legacy stub: echoes the body", body=am.ECHO,
+                     responses={200: Reply("The body as sent (null when none)", schema=am.ECHO.schema)})
 def put_source_config(ctx: RequestContext, source: str):
     return json_response(ctx.json(allow_empty=True))
 
 
-@config_router.route("/sources/<source>", ["DELETE"], summary="Legacy stub")
+@config_router.route("/sources/<source>", ["DELETE"], summary="Legacy stub",
+                     responses={200: Reply("Removed", am.SourceConfigRemoved)})
 def delete_source_config(ctx: RequestContext, source: str):
     return {"removed": source}
 
 
 # -- stats ---------------------------------------------------------------------------------
-@stats_router.route("", ["GET"], summary="Job counts by type, model, repo and status, from maintained counters")
+@stats_router.route("", ["GET"], summary="Job counts by type, model, repo and status, from maintained counters",
+                    responses={200: Reply("The counts", am.JobStats)})
 def stats(ctx: RequestContext):
     raw = counters.read(stores.STATS_SET, ctx.namespace(query=False))
     groups: dict[str, dict[str, int]] = {"type": {}, "model": {}, "repo": {}, "source": {}, "status": {}}
@@ -200,7 +183,9 @@ def stats(ctx: RequestContext):
 
 
 @stats_router.route("/timeseries", ["GET"], summary="Proxy a range query to PROMETHEUS_URL",
-                    responses={200: "Prometheus' own answer", 502: "Prometheus failed or answered an error",
+                    query=am.TimeseriesQuery,
+                    responses={200: Reply("Prometheus' own answer", schema=am.PROMETHEUS_ANSWER),
+                               502: "Prometheus failed or answered an error",
                                503: "PROMETHEUS_URL is not configured"})
 def timeseries(ctx: RequestContext):
     from urllib.parse import urlsplit
@@ -208,10 +193,10 @@ def timeseries(ctx: RequestContext):
     base = get_settings().prometheus_url
     if not base:
         raise Unavailable("Timeseries are unavailable: PROMETHEUS_URL is not configured")
-    query = ctx.args.get("query")
-    if not query:
+    query = ctx.query()
+    if not query.query:
         raise Invalid("query is required")
-    params = {k: v for k, v in ctx.args.items() if k in ("query", "start", "end", "step")}
+    params = query.model_dump(exclude_none=True)
     path = "/api/v1/query_range" if "start" in params else "/api/v1/query"
     # The operator configured this URL, so its host may be private (a cluster Service).
     host = urlsplit(base).hostname or ""
@@ -238,7 +223,8 @@ def redirect(location: str):
     return Response(status=302, headers={"Location": location, "Cache-Control": "no-store"})
 
 
-@auth_router.route("/me", ["GET"], public=True, summary="The signed-in user or null, and the app version")
+@auth_router.route("/me", ["GET"], public=True, summary="The signed-in user or null, and the app version",
+                   responses={200: Reply("The user (null when not signed in) and the version", am.Me)})
 def me(ctx: RequestContext):
     user = None
     if ctx.request.headers.get("Authorization") or ctx.request.cookies.get(dashboard.SESSION_COOKIE):
@@ -253,7 +239,9 @@ def me(ctx: RequestContext):
     return {"user": user, "version": APP_VERSION}
 
 
-@auth_router.route("/logout", ["POST"], public=True, summary="Clear the auth_token cookie")
+@auth_router.route("/logout", ["POST"], public=True, summary="Clear the auth_token cookie",
+                   responses={200: Reply("Signed out (the cookie is cleared)", am.LoggedOut,
+                                         headers={"Set-Cookie": "auth_token, expired"})})
 def logout(ctx: RequestContext):
     response = json_response({"ok": True})
     response.delete_cookie(dashboard.SESSION_COOKIE, path="/", httponly=True, samesite="Lax",
@@ -262,7 +250,10 @@ def logout(ctx: RequestContext):
 
 
 @auth_router.route("/oidc", ["GET"], public=True, summary="Start the OIDC login (state cookie, redirect)",
-                   responses={302: "Redirect to the provider's authorization endpoint", 503: "OIDC login is not configured"})
+                   responses={302: Reply("Redirect to the provider's authorization endpoint",
+                                         headers={"Location": "The provider's authorization URL",
+                                                  "Set-Cookie": "The signed state cookie"}),
+                              503: "OIDC login is not configured"})
 def oidc_start(ctx: RequestContext):
     url, state, nonce = oidc_login.start()
     response = redirect(url)
@@ -272,15 +263,22 @@ def oidc_start(ctx: RequestContext):
     return response
 
 
+_CALLBACK: dict[int, str | Reply] = {
+    302: Reply("Redirect to the dashboard with the auth_token cookie",
+               headers={"Location": "The dashboard (the post-login URL setting)", "Set-Cookie": "auth_token (HttpOnly)"}),
+    401: "Refused by the provider", 503: "OIDC login is not configured"}
+
+
 def _callback(ctx: RequestContext):
     oidc_login.config()  # 503 before anything else when the login is not configured
-    if ctx.args.get("error"):
+    query = ctx.query()
+    if query.error:
         raise Unauthorized("OIDC login was refused by the provider")
-    state = ctx.args.get("state") or ""
+    state = query.state or ""
     pending = dashboard.verify(ctx.request.cookies.get(dashboard.STATE_COOKIE) or "", "oidc-state")
     if not state or pending is None or not oidc_login.state_matches(str(pending.get("state", "")), state):
         raise Invalid(oidc_login.INVALID_STATE)
-    user = oidc_login.finish(ctx.args.get("code") or "", str(pending.get("nonce", "")))
+    user = oidc_login.finish(query.code or "", str(pending.get("nonce", "")))
     secure = dashboard.is_https(ctx.request)
     response = redirect(get_settings().dashboard_post_login_url)
     response.set_cookie(dashboard.SESSION_COOKIE, dashboard.issue_session(user.subject, user.username, user.email,
@@ -293,14 +291,12 @@ def _callback(ctx: RequestContext):
 
 
 @auth_router.route("/oidc/callback", ["GET"], public=True, summary="Exchange the code, set auth_token, redirect",
-                   responses={302: "Redirect to the dashboard with the auth_token cookie", 401: "Refused by the provider",
-                              503: "OIDC login is not configured"})
+                   query=am.OidcCallbackQuery, responses=_CALLBACK)
 def oidc_callback(ctx: RequestContext):
     return _callback(ctx)
 
 
 @auth_router.route("/callback", ["GET"], public=True, summary="Alias of /api/auth/oidc/callback",
-                   responses={302: "Redirect to the dashboard with the auth_token cookie", 401: "Refused by the provider",
-                              503: "OIDC login is not configured"})
+                   query=am.OidcCallbackQuery, responses=_CALLBACK)
 def oidc_callback_alias(ctx: RequestContext):
     return _callback(ctx)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pydantic import RootModel
 
+from shared.jobs.admin_models import Upload
 from shared.jobs.job_models import ApiKey, Instruction, LabratsAgent, WebhookSource
 
 
@@ -26,4 +27,8 @@ class ApiKeyList(RootModel[list[ApiKey]]):
 
 
 class WebhookSourceList(RootModel[list[WebhookSource]]):
+    pass
+
+
+class UploadList(RootModel[list[Upload]]):
     pass

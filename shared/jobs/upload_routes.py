@@ -11,6 +11,8 @@ from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
+from shared.http.models import Reply
+from shared.jobs import admin_models as am
 from shared.jobs import model_ops, stores
 from shared.jobs.admin_routes import read_defaults
 from shared.jobs.multipart import read_file_field
@@ -35,7 +37,8 @@ def _too_large() -> TooLarge:
     return TooLarge(f"File too large (max {limit // (1024 * 1024)} MB)")
 
 
-@uploads_router.route("", ["GET"], summary="List uploads")
+@uploads_router.route("", ["GET"], summary="List uploads",
+                      responses={200: Reply("The uploads, newest first", "shared.jobs.doc_models:UploadList")})
 def list_uploads(ctx: RequestContext):
     records, _ = stores.uploads.list_page(ctx.namespace(query=False), limit=None)
     return sorted((_view(r.doc) for r in records), key=lambda d: d["createdAt"] or "", reverse=True)
@@ -43,7 +46,8 @@ def list_uploads(ctx: RequestContext):
 
 # The route's own body limit is checked in the handler against SHOAL_UPLOAD_MAX_BYTES (100 MB).
 @uploads_router.route("", ["POST"], summary="Upload a PDF (multipart field `file`, max 100 MB)",
-                      max_body_bytes=sys.maxsize, responses={201: "The upload"})
+                      max_body_bytes=sys.maxsize, body=am.upload_form("a PDF, at most 100 MB"),
+                      responses={201: Reply("The upload", am.Upload), 413: "Over the upload limit"})
 def create_upload(ctx: RequestContext):
     limit = get_settings().upload_max_bytes
     upload, data = read_file_field(ctx, limit, _too_large)
@@ -60,17 +64,16 @@ def create_upload(ctx: RequestContext):
     return _view(doc), 201
 
 
-@uploads_router.route("/<upload_id>", ["DELETE"], summary="Delete an upload")
+@uploads_router.route("/<upload_id>", ["DELETE"], summary="Delete an upload",
+                      responses={200: Reply("Deleted", am.UploadDeleted)})
 def delete_upload(ctx: RequestContext, upload_id: str):
     return stores.delete_upload(stores.uploads, ctx.namespace(query=False), upload_id, UPLOAD_NOT_FOUND)
 
 
-@uploads_router.route("/<upload_id>/extract", ["POST"], summary="Submit a pdf-sections pipeline job")
+@uploads_router.route("/<upload_id>/extract", ["POST"], summary="Submit a pdf-sections pipeline job",
+                      body=am.ExtractRequest, responses={200: Reply("The job", am.JobStarted)})
 def extract(ctx: RequestContext, upload_id: str):
-    body = ctx.json_object(allow_empty=True)
-    for key in ("prompt", "model", "effort"):
-        if body.get(key) is not None and not isinstance(body[key], str):
-            raise Invalid(f"{key} must be a string")
+    body = ctx.body(allow_empty=True).model_dump(exclude_none=True)
     namespace = ctx.namespace(query=False)
     record = stores.uploads.require(namespace, upload_id, UPLOAD_NOT_FOUND)
     data = get_blob(record.doc["key"])
@@ -85,7 +88,8 @@ def extract(ctx: RequestContext, upload_id: str):
     return {"jobId": create_job(job, ctx.require_principal()).name}
 
 
-@models_router.route("", ["GET"], summary="Configured models (from the defaults' provider settings)")
+@models_router.route("", ["GET"], summary="Configured models (from the defaults' provider settings)",
+                     responses={200: Reply("The models and the PVC", am.ConfiguredModels)})
 def list_models(ctx: RequestContext):
     defaults = read_defaults(ctx.namespace(query=False))
     models = []
@@ -114,8 +118,8 @@ def _scan_view(namespace: str, job_name: str, cached: bool) -> dict:
 
 
 @models_router.route("/scan", ["POST"], summary="Scan the models PVC with a Kubernetes Job (30-second cache)",
-                     responses={200: "{job, cached, status, files}: a scan of the last 30 seconds",
-                                202: "{job, cached, status, files}: a new scan Job"})
+                     responses={200: Reply("A scan of the last 30 seconds", am.ModelScan),
+                                202: Reply("A new scan Job", am.ModelScan)})
 def scan_models(ctx: RequestContext):
     import time
 
@@ -142,12 +146,9 @@ def scan_models(ctx: RequestContext):
 
 
 @models_router.route("/download", ["POST"], summary="Download a configured model file to the PVC (a Kubernetes Job)",
-                     responses={202: "{job, provider, model, file}"})
+                     body=am.ModelDownload, responses={202: Reply("The download Job", am.ModelJobStarted)})
 def download_model(ctx: RequestContext):
-    body = ctx.json_object()
-    for key in ("provider", "model", "url"):
-        if not isinstance(body.get(key), str) or not body[key]:
-            raise Invalid(f"{key} is required")
+    body = ctx.body().model_dump()
     provider = model_ops.segment(body["provider"], "provider")
     namespace = ctx.namespace(query=False)
     if not model_ops.configured_url(read_defaults(namespace), provider, body["model"], body["url"]):
@@ -161,12 +162,14 @@ def download_model(ctx: RequestContext):
     return {"job": model_ops.create(job), "provider": provider, "model": body["model"], "file": file}, 202
 
 
-@models_router.route("/jobs", ["GET"], summary="Model download and delete Jobs (not scans)")
+@models_router.route("/jobs", ["GET"], summary="Model download and delete Jobs (not scans)",
+                     responses={200: Reply("The Jobs, newest first", am.ModelJobs)})
 def model_jobs(ctx: RequestContext):
     return {"jobs": model_ops.list_jobs(ctx.namespace(query=False))}
 
 
-@models_router.route("/jobs/<name>/logs", ["GET"], summary="Logs of a model operation Job")
+@models_router.route("/jobs/<name>/logs", ["GET"], summary="Logs of a model operation Job",
+                     responses={200: Reply("The Job's status and its last 500 log lines", am.ModelJobLogs)})
 def model_job_logs(ctx: RequestContext, name: str):
     namespace = ctx.namespace(query=False)
     job = model_ops.read_job(namespace, name, listed_only=True)
@@ -174,7 +177,7 @@ def model_job_logs(ctx: RequestContext, name: str):
 
 
 @models_router.route("/<provider>/<filename>", ["DELETE"], summary="Delete a model file from the PVC (a Kubernetes Job)",
-                     responses={202: "{job, provider, file}"})
+                     responses={202: Reply("The delete Job", am.ModelJobStarted)})
 def delete_model(ctx: RequestContext, provider: str, filename: str):
     provider = model_ops.segment(provider, "provider")
     filename = model_ops.segment(filename, "filename")

@@ -17,6 +17,8 @@ from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
 from shared.executor import workspace_inputs as ws
 from shared.http import RequestContext, Router
+from shared.http.models import BINARY, Reply
+from shared.jobs import admin_models as am
 from shared.jobs import stores
 from shared.jobs.multipart import read_file_field
 from shared.store.blobs import get_blob, put_blob
@@ -35,7 +37,8 @@ def _too_large() -> TooLarge:
 
 
 @router.route("", ["POST"], summary="Upload a workspace file (multipart field `file`)", max_body_bytes=sys.maxsize,
-              responses={201: "{id, name, size, contentType, createdAt}"})
+              body=am.upload_form("any file but an executable"),
+              responses={201: Reply("The upload", am.Upload), 413: "Over the upload limit"})
 def create_workspace_upload(ctx: RequestContext):
     limit = get_settings().workspace_upload_max_bytes
     upload, data = read_file_field(ctx, limit, _too_large)
@@ -54,13 +57,16 @@ def create_workspace_upload(ctx: RequestContext):
     return _view(doc), 201
 
 
-@router.route("", ["GET"], summary="List workspace uploads (newest first)")
+@router.route("", ["GET"], summary="List workspace uploads (newest first)",
+              responses={200: Reply("The uploads, newest first", "shared.jobs.doc_models:UploadList")})
 def list_workspace_uploads(ctx: RequestContext):
     records, _ = ws.workspace_uploads.list_page(ctx.namespace(query=False), limit=None)
     return sorted((_view(r.doc) for r in records), key=lambda d: d["createdAt"] or "", reverse=True)
 
 
-@router.route("/<upload_id>/<name>/raw", ["GET"], summary="Download a workspace upload")
+@router.route("/<upload_id>/<name>/raw", ["GET"], summary="Download a workspace upload",
+              responses={200: Reply("The file, as an attachment", media="application/octet-stream",
+                                    schema=BINARY, headers={"Content-Disposition": 'attachment; filename="<name>"'})})
 def download_workspace_upload(ctx: RequestContext, upload_id: str, name: str):
     from flask import Response
 
@@ -76,6 +82,7 @@ def download_workspace_upload(ctx: RequestContext, upload_id: str, name: str):
                              "X-Content-Type-Options": "nosniff"})
 
 
-@router.route("/<upload_id>", ["DELETE"], summary="Delete a workspace upload")
+@router.route("/<upload_id>", ["DELETE"], summary="Delete a workspace upload",
+              responses={200: Reply("Deleted", am.UploadDeleted)})
 def delete_workspace_upload(ctx: RequestContext, upload_id: str):
     return stores.delete_upload(ws.workspace_uploads, ctx.namespace(query=False), upload_id, NOT_FOUND)

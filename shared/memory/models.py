@@ -13,9 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.errors import Invalid
-from shared.http.models import NamespaceQuery, StrictModel
+from shared.http.models import NamespaceQuery, QueryModel, StrictModel
 from shared.http.params import limit_param
-from shared.memory import memories, proposals
+from shared.memory import memories, proposals, transcript_search
 from shared.memory.common import bool_param, normalize_tags, optional_string, reject_server_fields
 from shared.models.base import Model
 
@@ -140,9 +140,9 @@ class MemoryGetQuery(NamespaceQuery):
     includeDeleted: Annotated[bool, _go_bool("includeDeleted")] = False
 
 
-class MemoryListQuery(NamespaceQuery):
-    limit: limit_param(default=memories.DEFAULT_LIMIT, maximum=memories.MAX_LIMIT)  # type: ignore[valid-type]
-    continue_: Continue = None
+class MemoryFilterQuery(QueryModel):
+    """The filter of a memory list (MemoryFilter.from_args reads the same parameters)."""
+
     q: str = Field("", description="Text to find in the content or a tag (case-insensitive)")
     query: str = Field("", description="Same as q")
     tags: str = Field("", description="Comma-separated; every tag must match")
@@ -154,6 +154,36 @@ class MemoryListQuery(NamespaceQuery):
     source: str = ""
     includeDisabled: Annotated[bool, _go_bool("includeDisabled")] = False
     includeDeleted: Annotated[bool, _go_bool("includeDeleted")] = False
+
+
+class MemoryListQuery(NamespaceQuery, MemoryFilterQuery):
+    limit: limit_param(default=memories.DEFAULT_LIMIT, maximum=memories.MAX_LIMIT)  # type: ignore[valid-type]
+    continue_: Continue = None
+
+
+def worker_count(name: str, default: int, maximum: int) -> Any:
+    """An optional non-negative integer of a worker route (Orka: anything else is 400 "invalid <name>";
+    0 or absent is the default, more than the maximum is the maximum)."""
+    def parse(value: Any) -> int:
+        raw = str(value).strip() if value is not None else ""
+        if not raw:
+            return default
+        try:
+            number = int(raw)
+        except ValueError:
+            raise Invalid(f"invalid {name}") from None
+        if number < 0:
+            raise Invalid(f"invalid {name}")
+        return min(number or default, maximum)
+
+    return Annotated[int, BeforeValidator(parse),
+                     Field(default, description=f"0 or absent: {default}; at most {maximum}")]
+
+
+class WorkerMemoryQuery(MemoryFilterQuery):
+    """`GET /internal/v1/memories/{namespace}`: a bare array, no cursor."""
+
+    limit: worker_count("limit", memories.DEFAULT_LIMIT, memories.MAX_LIMIT)  # type: ignore[valid-type]
 
 
 # ---- proposals ----
@@ -212,15 +242,24 @@ class ProposalList(Model):
     metadata: ListMetadata
 
 
-class ProposalListQuery(NamespaceQuery):
-    limit: limit_param(default=proposals.DEFAULT_LIMIT, maximum=proposals.MAX_LIMIT)  # type: ignore[valid-type]
-    continue_: Continue = None
+class ProposalFilterQuery(QueryModel):
     q: str = Field("", description="Text to find in the title, description or content")
     query: str = Field("", description="Same as q")
     taskName: str = ""
     agentName: str = ""
     type: str = ""
     status: str = ""
+
+
+class ProposalListQuery(NamespaceQuery, ProposalFilterQuery):
+    limit: limit_param(default=proposals.DEFAULT_LIMIT, maximum=proposals.MAX_LIMIT)  # type: ignore[valid-type]
+    continue_: Continue = None
+
+
+class WorkerProposalQuery(ProposalFilterQuery):
+    """`GET /internal/v1/memory-proposals/{namespace}`: a bare array, no cursor."""
+
+    limit: worker_count("limit", proposals.DEFAULT_LIMIT, proposals.MAX_LIMIT)  # type: ignore[valid-type]
 
 
 # ---- sessions ----
@@ -250,3 +289,25 @@ class SessionList(Model):
 class SessionListQuery(NamespaceQuery):
     limit: limit_param(default=100, maximum=500)  # type: ignore[valid-type]
     continue_: Continue = None
+
+
+class TranscriptSearchQuery(QueryModel):
+    """`GET /internal/v1/sessions/{namespace}/search` (the `search_transcript` tool)."""
+
+    query: str = Field("", description="The text to find (required)")
+    sessionName: str = Field("", description="Only this session")
+    excludeSessionName: str = Field("", description="Not this session (the caller's own)")
+    roles: str = Field("", description="Comma-separated roles, e.g. user,assistant")
+    limit: worker_count("limit", transcript_search.DEFAULT_LIMIT, transcript_search.MAX_LIMIT)  # type: ignore[valid-type]
+    maxSnippetLength: worker_count("maxSnippetLength", transcript_search.DEFAULT_SNIPPET,  # type: ignore[valid-type]
+                                   transcript_search.MAX_SNIPPET)
+
+
+class TranscriptHit(Model):
+    sessionName: str
+    messageId: int | None = Field(description="The message's order in its session")
+    stableMessageId: str
+    role: str | None
+    snippet: str
+    createdAt: str | None
+    name: str | None = Field(None, description="The tool's name, for a tool message")

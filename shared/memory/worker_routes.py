@@ -11,13 +11,15 @@ Shoal's own workers reach the same tools through `/internal/v1/worker-tools/**` 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from shared.auth.namespaces import require_same_namespace
 from shared.errors import Invalid
 from shared.http import RequestContext, Router
+from shared.http.models import Reply
 from shared.memory import memories as mem
+from shared.memory import models as m
 from shared.memory import proposals as props
 from shared.memory import transcript_search as ts
 from shared.memory.common import csv_param
@@ -30,34 +32,12 @@ def _namespace(ctx: RequestContext, namespace: str) -> str:
     return namespace
 
 
-def _count(args: Mapping[str, str], name: str, default: int, maximum: int) -> int:
-    """An optional non-negative integer parameter (Orka: anything else → 400 "invalid <name>")."""
-    raw = (args.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid(f"invalid {name}") from None
-    if value < 0:
-        raise Invalid(f"invalid {name}")
-    return min(value or default, maximum)
-
-
 def _body(ctx: RequestContext, namespace: str, kind: str, *, allow_empty: bool = False) -> dict[str, Any]:
-    """The JSON body without its `namespace`, which may only repeat the path's."""
-    body = ctx.json_object(allow_empty=allow_empty)
-    if body.get("namespace") not in (None, "", namespace):
+    """The fields sent in the route's body model, without `namespace`, which may only repeat the path's."""
+    body = ctx.body(allow_empty=allow_empty)
+    if body.namespace not in (None, "", namespace):
         raise Invalid(f"{kind} namespace mismatch")
-    return {k: v for k, v in body.items() if k != "namespace"}
-
-
-def _listing(ctx: RequestContext, namespace: str, service: Any,
-             read: Callable[[str, int], tuple[list[dict[str, Any]], Any]]) -> list[dict[str, Any]]:
-    """A bare JSON array: `read(namespace, limit)`'s items, `limit` bounded by the service's own."""
-    namespace = _namespace(ctx, namespace)
-    items, _ = read(namespace, _count(ctx.args, "limit", service.DEFAULT_LIMIT, service.MAX_LIMIT))
-    return items
+    return body.model_dump(exclude_unset=True, exclude={"namespace"})
 
 
 def _created(ctx: RequestContext, namespace: str, kind: str,
@@ -66,70 +46,85 @@ def _created(ctx: RequestContext, namespace: str, kind: str,
     return create(namespace, _body(ctx, namespace, kind)), 201
 
 
+_DONE = {204: "Done"}
+_LISTS = "shared.memory.doc_models"  # bare arrays: RootModels, loaded only for the document
+
+
 # -- memories --------------------------------------------------------------------------------------
-@router.route("/memories/<namespace>", ["GET"], summary="List memories for a worker (JSON array)")
+@router.route("/memories/<namespace>", ["GET"], summary="List memories for a worker (JSON array)",
+              query=m.WorkerMemoryQuery, responses={200: Reply("The memories, newest updated first", f"{_LISTS}:MemoryArray")})
 def list_memories(ctx: RequestContext, namespace: str):
-    return _listing(ctx, namespace, mem, lambda ns, limit: mem.list_memories(
-        ns, mem.MemoryFilter.from_args(ctx.args), limit=limit, ids=csv_param(ctx.args, "ids")))
+    namespace = _namespace(ctx, namespace)
+    items, _ = mem.list_memories(namespace, mem.MemoryFilter.from_args(ctx.args), limit=ctx.query().limit,
+                                 ids=csv_param(ctx.args, "ids"))
+    return items
 
 
-@router.route("/memories/<namespace>", ["POST"], summary="Create a memory for a worker",
-              responses={201: "The created memory"})
+@router.route("/memories/<namespace>", ["POST"], summary="Create a memory for a worker", body=m.MemoryCreate,
+              responses={201: Reply("The created memory", m.Memory)})
 def create_memory(ctx: RequestContext, namespace: str):
     return _created(ctx, namespace, "memory", mem.create_memory)
 
 
-@router.route("/memories/<namespace>/<memory_id>", ["GET"], summary="Get a memory for a worker")
+@router.route("/memories/<namespace>/<memory_id>", ["GET"], summary="Get a memory for a worker",
+              responses={200: Reply("The memory", m.Memory)})
 def get_memory(ctx: RequestContext, namespace: str, memory_id: str):
     return mem.get_memory(_namespace(ctx, namespace), memory_id)
 
 
-@router.route("/memories/<namespace>/<memory_id>", ["PUT"], summary="Update a memory for a worker (partial merge)")
+@router.route("/memories/<namespace>/<memory_id>", ["PUT"], summary="Update a memory for a worker (partial merge)",
+              body=m.MemoryUpdate, responses={200: Reply("The updated memory", m.Memory)})
 def update_memory(ctx: RequestContext, namespace: str, memory_id: str):
     namespace = _namespace(ctx, namespace)
     return mem.update_memory(namespace, memory_id, _body(ctx, namespace, "memory"))
 
 
-@router.route("/memories/<namespace>/<memory_id>", ["DELETE"], summary="Soft-delete a memory for a worker")
+@router.route("/memories/<namespace>/<memory_id>", ["DELETE"], summary="Soft-delete a memory for a worker",
+              responses=_DONE)
 def delete_memory(ctx: RequestContext, namespace: str, memory_id: str):
     mem.soft_delete(_namespace(ctx, namespace), memory_id)
     return None
 
 
-@router.route("/memories/<namespace>/<memory_id>/disable", ["POST"], summary="Disable a memory for a worker")
+@router.route("/memories/<namespace>/<memory_id>/disable", ["POST"], summary="Disable a memory for a worker",
+              responses=_DONE)
 def disable_memory(ctx: RequestContext, namespace: str, memory_id: str):
     mem.set_disabled(_namespace(ctx, namespace), memory_id, True)
     return None
 
 
-@router.route("/memories/<namespace>/<memory_id>/enable", ["POST"], summary="Re-enable a memory for a worker")
+@router.route("/memories/<namespace>/<memory_id>/enable", ["POST"], summary="Re-enable a memory for a worker",
+              responses=_DONE)
 def enable_memory(ctx: RequestContext, namespace: str, memory_id: str):
     mem.set_disabled(_namespace(ctx, namespace), memory_id, False)
     return None
 
 
 # -- memory proposals ------------------------------------------------------------------------------
-@router.route("/memory-proposals/<namespace>", ["GET"], summary="List memory proposals for a worker (JSON array)")
+@router.route("/memory-proposals/<namespace>", ["GET"], summary="List memory proposals for a worker (JSON array)",
+              query=m.WorkerProposalQuery, responses={200: Reply("The proposals, newest first", f"{_LISTS}:ProposalArray")})
 def list_proposals(ctx: RequestContext, namespace: str):
-    filters = {k: ctx.args[k] for k in ("taskName", "agentName", "type", "status") if ctx.args.get(k)}
-    text = ctx.args.get("query") or ctx.args.get("q") or ""
-    return _listing(ctx, namespace, props, lambda ns, limit: props.list_proposals(
-        ns, filters, text, limit=limit, cursor=None))
+    namespace = _namespace(ctx, namespace)
+    q = ctx.query()
+    filters = {k: getattr(q, k) for k in ("taskName", "agentName", "type", "status") if getattr(q, k)}
+    items, _ = props.list_proposals(namespace, filters, q.query or q.q, limit=q.limit, cursor=None)
+    return items
 
 
 @router.route("/memory-proposals/<namespace>", ["POST"], summary="Submit a memory proposal for a worker",
-              responses={201: "The created proposal"})
+              body=m.ProposalCreate, responses={201: Reply("The created proposal", m.Proposal)})
 def create_proposal(ctx: RequestContext, namespace: str):
     return _created(ctx, namespace, "memory proposal", props.create_proposal)
 
 
-@router.route("/memory-proposals/<namespace>/<proposal_id>", ["GET"], summary="Get a memory proposal for a worker")
+@router.route("/memory-proposals/<namespace>/<proposal_id>", ["GET"], summary="Get a memory proposal for a worker",
+              responses={200: Reply("The proposal", m.Proposal)})
 def get_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
     return props.get_proposal(_namespace(ctx, namespace), proposal_id)
 
 
 @router.route("/memory-proposals/<namespace>/<proposal_id>/review", ["POST"],
-              summary="Review a memory proposal for a worker")
+              summary="Review a memory proposal for a worker", body=m.ProposalReview, responses=_DONE)
 def review_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
     namespace = _namespace(ctx, namespace)
     body = _body(ctx, namespace, "memory proposal")
@@ -139,7 +134,8 @@ def review_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
 
 
 @router.route("/memory-proposals/<namespace>/<proposal_id>/apply", ["POST"],
-              summary="Apply an accepted memory proposal for a worker")
+              summary="Apply an accepted memory proposal for a worker", body=m.ProposalApply,
+              responses={200: Reply("The memory the proposal became", m.Memory)})
 def apply_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
     namespace = _namespace(ctx, namespace)
     body = _body(ctx, namespace, "memory proposal", allow_empty=True)
@@ -149,24 +145,23 @@ def apply_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
 
 
 @router.route("/memory-proposals/<namespace>/<proposal_id>/archive", ["POST"],
-              summary="Archive a memory proposal for a worker")
+              summary="Archive a memory proposal for a worker", responses=_DONE)
 def archive_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
     props.archive(_namespace(ctx, namespace), proposal_id)
     return None
 
 
 # -- transcript search -----------------------------------------------------------------------------
-@router.route("/sessions/<namespace>/search", ["GET"], summary="Search the namespace's session transcripts")
+@router.route("/sessions/<namespace>/search", ["GET"], summary="Search the namespace's session transcripts",
+              query=m.TranscriptSearchQuery, responses={200: Reply("The matching messages", f"{_LISTS}:TranscriptHits")})
 def search_transcripts(ctx: RequestContext, namespace: str):
     namespace = _namespace(ctx, namespace)
-    query = (ctx.args.get("query") or "").strip()
-    if not query:
+    q = ctx.query()
+    if not q.query.strip():
         raise Invalid("query is required")
-    hits = ts.search(namespace, query, session_name=(ctx.args.get("sessionName") or "").strip(),
-                     exclude_session_name=(ctx.args.get("excludeSessionName") or "").strip(),
-                     roles=set(csv_param(ctx.args, "roles")),
-                     limit=_count(ctx.args, "limit", ts.DEFAULT_LIMIT, ts.MAX_LIMIT),
-                     width=_count(ctx.args, "maxSnippetLength", ts.DEFAULT_SNIPPET, ts.MAX_SNIPPET))
+    hits = ts.search(namespace, q.query.strip(), session_name=q.sessionName.strip(),
+                     exclude_session_name=q.excludeSessionName.strip(), roles=set(csv_param(ctx.args, "roles")),
+                     limit=q.limit, width=q.maxSnippetLength)
     out = []
     for hit in hits:
         message = hit.message

@@ -3,8 +3,10 @@
 Orka fields (provider, model, systemPrompt, tools, skills, coordination, runtime, ...) and the
 labrats fields (triggerName, eventTriggers, instructions, default*, enabled) live side by side in
 `spec`; a field that is neither is refused through the REST API (a 400 naming it: never stored
-silently), while the nested objects keep what Orka's CRD adds there. This is the
-stored (flat) form; Orka's nested `spec.model` / `spec.systemPrompt` shapes are converted to and from
+silently), in `spec` and in its nested objects alike (`spec.runtime.imagee: unknown field`), as a
+Kubernetes strict apply refuses a field the CRD's schema does not list. Only the objects Shoal keeps
+for round trips without interpreting them (`execution`, `session`, an event trigger's `config` and
+`filters`) are free-form. This is the stored (flat) form; Orka's nested `spec.model` / `spec.systemPrompt` shapes are converted to and from
 it by `shared.catalog.agent_shape`.
 """
 
@@ -21,16 +23,33 @@ class _Open(Model):
     model_config = ConfigDict(extra="allow")
 
 
-class Ref(_Open):
+class _Nested(Model):
+    """A nested object of the Agent spec: an unknown field is refused, naming it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Ref(_Nested):
     name: str = Field(min_length=1)
 
 
-class Coordination(_Open):
+class ProviderRef(Ref):
+    namespace: str | None = Field(None, description="Default: the Agent's namespace")
+
+
+class SecretKeyRef(Ref):
+    key: str | None = Field(None, description="The Secret's key (default: the runtime vendor's API key variable)")
+
+
+class Coordination(_Nested):
     enabled: bool = False
     autonomous: bool | None = None
     maxDepth: int | None = Field(default=None, ge=0, le=3)
     allowedAgents: list[str] | None = None
     maxConcurrentChildren: int | None = Field(default=None, ge=1)
+    # Orka CRD fields kept for round trips (Orka's docs' examples use them; Shoal does not act on them)
+    maxIterations: int | None = Field(default=None, ge=0)
+    approvalRequiredTools: list[str] | None = None
 
     @field_validator("allowedAgents", mode="before")
     @classmethod
@@ -44,9 +63,16 @@ class Coordination(_Open):
 RUNTIME_TYPES = ("claude", "codex", "copilot", "opencode")  # Orka's four ACP runtimes
 
 
-class Runtime(_Open):
+class Runtime(_Nested):
     type: str | None = None
-    secretRef: Ref | None = None
+    secretRef: SecretKeyRef | None = Field(None, description="Shoal: the Secret holding the runtime's model key")
+    # The rest of Orka's CRD runtime (AgentCLIRuntime), kept for round trips
+    contractVersion: str | None = None
+    runtimeRef: Ref | None = None
+    defaultMaxTurns: int | None = Field(default=None, ge=1, le=1000)
+    defaultAllowedTools: list[str] | None = None
+    defaultAllowBash: bool | None = None
+    defaultReasoningEffort: str | None = None
 
     @field_validator("type")
     @classmethod
@@ -61,13 +87,13 @@ class Runtime(_Open):
         return {"name": value} if isinstance(value, str) else value
 
 
-class ChainNext(_Open):
+class ChainNext(_Nested):
     agentTriggerName: str = Field(min_length=1)
     condition: str | None = None
     failurePolicy: str | None = None
 
 
-class EventTrigger(_Open):
+class EventTrigger(_Nested):
     """labrats: the agent reacts to `source` events (`events`, e.g. ["issues.labeled"]), optionally
     chaining to the next agent by trigger name."""
 
@@ -84,7 +110,7 @@ class EventTrigger(_Open):
 class AgentSpec(_Open):
     # Orka
     provider: str | None = None
-    providerRef: Ref | None = None
+    providerRef: ProviderRef | None = None
     model: str | None = None
     systemPrompt: str | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -121,6 +147,32 @@ class AgentSpec(_Open):
     @classmethod
     def _ref_from_string(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
+
+
+class OrkaModel(_Nested):
+    """Orka's `spec.model` as answered (the stored flat fields, nested)."""
+
+    provider: str | None = None
+    name: str | None = None
+    temperature: float | None = None
+    contextWindow: int | None = None
+    maxTokens: int | None = None
+    fallbacks: list[dict[str, Any]] | None = None
+
+
+class PromptSource(_Nested):
+    inline: str | None = None
+    configMapRef: dict[str, Any] | None = None
+
+
+class AgentSpecView(AgentSpec):
+    """An Agent's spec as the Orka API answers it (shared.catalog.agent_shape.orka_spec): the model
+    and the prompt nested, tools and skills as references. Documentation only: never validates."""
+
+    model: OrkaModel | None = None  # type: ignore[assignment]
+    systemPrompt: PromptSource | None = None  # type: ignore[assignment]
+    tools: list[Ref] | None = None  # type: ignore[assignment]
+    skills: list[Ref] | None = None  # type: ignore[assignment]
 
 
 def agent_tools(spec: dict[str, Any]) -> list[str]:

@@ -56,18 +56,20 @@ def _string_map(value: Any, field: str) -> dict[str, str]:
     return dict(value)
 
 
-@router.route("/repositories", ["POST"], summary="Create a repository monitor",
-              responses={201: "The created RepositoryMonitor", 409: "Duplicate"})
+@router.route("/repositories", ["POST"], summary="Create a repository monitor", body=m.RepositoryMonitorBody,
+              query=NamespaceQuery,
+              responses={201: Reply("The created RepositoryMonitor", m.RepositoryMonitor), 409: "Duplicate"})
 def create_monitor(ctx: RequestContext):
     body = ctx.json_object()
     name, explicit_ns, raw_spec = identity(body)
     name = validate_name(name)
     principal = ctx.require_principal()
-    namespace = resolve_namespace(principal, explicit_ns or ctx.args.get("namespace"))
+    namespace = resolve_namespace(principal, explicit_ns or ctx.query().namespace)
     metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     labels = _string_map(metadata.get("labels"), "metadata.labels")
     annotations = _string_map(metadata.get("annotations"), "metadata.annotations")
     spec = normalize_spec(raw_spec, namespace)
+    ctx.body()  # after Orka's own checks (their messages): refuses an unknown spec field, naming it
     doc = {"apiVersion": "core.orka.ai/v1alpha1", "kind": "RepositoryMonitor",
            "metadata": {"name": name, "uid": str(uuid.uuid4()), "labels": labels, "annotations": annotations,
                         "creationTimestamp": now_rfc3339(), "generation": 1},
@@ -96,15 +98,18 @@ def get_monitor(ctx: RequestContext, name: str):
     return monitor_view(monitors.require(namespace, name, MONITOR_NOT_FOUND))
 
 
-@router.route("/repositories/<name>", ["PUT"], summary="Update repository monitor spec")
+@router.route("/repositories/<name>", ["PUT"], summary="Update repository monitor spec", body=m.RepositoryMonitorBody,
+              query=NamespaceQuery, responses={200: Reply("The updated RepositoryMonitor", m.RepositoryMonitor),
+                                               404: MONITOR_NOT_FOUND, 409: "Modified concurrently"})
 def update_monitor(ctx: RequestContext, name: str):
     body = ctx.json_object()
     principal = ctx.require_principal()
-    namespace = resolve_namespace(principal, ctx.args.get("namespace"))
+    namespace = resolve_namespace(principal, ctx.query().namespace)
     if not isinstance(body.get("spec"), dict):
         raise Invalid("spec is required")
     current = monitors.require(namespace, name, MONITOR_NOT_FOUND)
     spec = normalize_spec(body["spec"], namespace)
+    ctx.body()  # after Orka's own checks (their messages): refuses an unknown spec field, naming it
     doc = respecced(current.doc, spec)
 
     try:
@@ -135,12 +140,13 @@ def delete_monitor(ctx: RequestContext, name: str):
     return None
 
 
-@router.route("/repositories/<name>/runs", ["POST"], summary="Trigger a manual monitor run",
-              responses={201: "The queued run", 409: "A run is already active"})
+@router.route("/repositories/<name>/runs", ["POST"], summary="Trigger a manual monitor run", body=m.MonitorRunRequest,
+              query=NamespaceQuery, responses={201: Reply("The queued run", m.MonitorRun), 404: MONITOR_NOT_FOUND,
+                                               409: "A run is already active"})
 def create_run(ctx: RequestContext, name: str):
     body = ctx.json_object(allow_empty=True)
     principal = ctx.require_principal()
-    namespace = resolve_namespace(principal, ctx.args.get("namespace"))
+    namespace = resolve_namespace(principal, ctx.query().namespace)
     target_kind = body.get("targetKind") or ""
     if target_kind not in ("", "pull_request"):
         raise Invalid(f'invalid targetKind "{target_kind}": must be empty or pull_request')
@@ -152,6 +158,7 @@ def create_run(ctx: RequestContext, name: str):
         raise Invalid("targetSHA must be a hexadecimal commit SHA")
     if sha and number is None:
         raise Invalid("targetSHA requires targetNumber")
+    ctx.body(allow_empty=True)  # after Orka's own checks (their messages): refuses an unknown field
     if number is not None:
         target_kind = "pull_request"
     monitors.require(namespace, name, MONITOR_NOT_FOUND)

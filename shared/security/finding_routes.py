@@ -6,6 +6,8 @@ from typing import Any
 
 from shared.clock import now_rfc3339
 from shared.http import RequestContext, Router
+from shared.http.models import Reply
+from shared.security import answers as a
 from shared.security import models as m
 from shared.security.pull_requests import open_pull_request
 from shared.security.remediation import start_patch, start_validation
@@ -44,7 +46,8 @@ def _set_state(ctx: RequestContext, finding_id: str, state: str) -> None:
     findings.update(repo_scope(repo), finding.name, mutate)
 
 
-@router.route("/<finding_id>", ["GET"], summary="Get finding details", query=m.NamespaceQuery)
+@router.route("/<finding_id>", ["GET"], summary="Get finding details", query=m.NamespaceQuery,
+              responses={200: Reply("The finding", a.Finding)})
 def get_finding(ctx: RequestContext, finding_id: str):
     return _lookup(ctx, finding_id)[1].doc
 
@@ -62,7 +65,7 @@ def reopen(ctx: RequestContext, finding_id: str):
 
 
 @router.route("/<finding_id>/validate", ["POST"], summary="Trigger validation", body=m.NoBody, query=m.NamespaceQuery,
-              responses={202: "The finding, now validating", 409: "A validation is already running"})
+              responses={202: Reply("The finding, now validating", a.Finding), 409: "A validation is already running"})
 def validate(ctx: RequestContext, finding_id: str):
     ctx.body(allow_empty=True)
     repo, finding = _lookup(ctx, finding_id)
@@ -71,14 +74,16 @@ def validate(ctx: RequestContext, finding_id: str):
 
 @router.route("/<finding_id>/patch", ["POST"], summary="Generate patch proposal", body=m.NoBody,
               query=m.NamespaceQuery,
-              responses={201: "The pending patch proposal", 409: "A proposal is already being generated"})
+              responses={201: Reply("The pending patch proposal", a.PatchProposal),
+                         409: "A proposal is already being generated"})
 def patch(ctx: RequestContext, finding_id: str):
     ctx.body(allow_empty=True)
     repo, finding = _lookup(ctx, finding_id)
     return start_patch(repo, finding).doc, 201
 
 
-@router.route("/<finding_id>/patches", ["GET"], summary="List patch proposals", query=m.PageQuery)
+@router.route("/<finding_id>/patches", ["GET"], summary="List patch proposals", query=m.PageQuery,
+              responses={200: Reply("A page of patch proposals", a.PatchProposalList)})
 def list_patches(ctx: RequestContext, finding_id: str):
     repo, finding = _lookup(ctx, finding_id)
     return filtered_page(patches, patch_scope(repo.namespace, finding.name), ctx, {})
@@ -86,7 +91,8 @@ def list_patches(ctx: RequestContext, finding_id: str):
 
 @router.route("/<finding_id>/pull-request", ["POST"], summary="Create remediation PR", body=m.NoBody,
               query=m.NamespaceQuery,
-              responses={409: "No verified patch proposal (receipt) yet"})
+              responses={200: Reply("The pull request (the same one on every call)", a.RemediationPullRequest),
+                         409: "No verified patch proposal (receipt) yet"})
 def pull_request(ctx: RequestContext, finding_id: str):
     ctx.body(allow_empty=True)
     repo, finding = _lookup(ctx, finding_id)

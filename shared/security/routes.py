@@ -13,6 +13,7 @@ from shared.http.models import Reply
 from shared.http.params import page_token, parse_limit, string_map
 from shared.monitors.validation import identity, validate_name
 from shared.schedules import respecced
+from shared.security import answers as a
 from shared.security import models as m
 from shared.security import schedule
 from shared.security.results import ThreatModelBody, reason_of, save_threat_model
@@ -160,7 +161,7 @@ def _threat_view(record: Record) -> dict[str, Any]:
 
 
 @router.route("/repositories/<name>/threat-model", ["GET"], summary="Get latest threat model",
-              query=m.NamespaceQuery)
+              query=m.NamespaceQuery, responses={200: Reply("The threat model", a.ThreatModel)})
 def get_threat_model(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     repo = require_repository(namespace, name)
@@ -171,7 +172,8 @@ def get_threat_model(ctx: RequestContext, name: str):
 
 
 @router.route("/repositories/<name>/threat-model", ["PUT"], summary="Update threat model",
-              body=ThreatModelBody, query=m.NamespaceQuery)
+              body=ThreatModelBody, query=m.NamespaceQuery,
+              responses={200: Reply("The saved threat model", a.ThreatModel)})
 def put_threat_model(ctx: RequestContext, name: str):
     from pydantic import ValidationError
 
@@ -193,7 +195,8 @@ def put_threat_model(ctx: RequestContext, name: str):
 
 
 # -- scan runs -------------------------------------------------------------------------------------------
-@router.route("/repositories/<name>/scans", ["GET"], summary="List scan runs", query=m.PageQuery)
+@router.route("/repositories/<name>/scans", ["GET"], summary="List scan runs", query=m.PageQuery,
+              responses={200: Reply("A page of scan runs", a.ScanRunList)})
 def list_scans(ctx: RequestContext, name: str):
     repo = require_repository(ctx.namespace(), name)
     return filtered_page(runs, repo_scope(repo), ctx, {})
@@ -201,7 +204,7 @@ def list_scans(ctx: RequestContext, name: str):
 
 @router.route("/repositories/<name>/scans", ["POST"], summary="Trigger manual scan", body=m.NoBody,
               query=m.NamespaceQuery,
-              responses={201: "The started ScanRun", 409: "A scan is already running"})
+              responses={201: Reply("The started ScanRun", a.ScanRun), 409: "A scan is already running"})
 def create_scan(ctx: RequestContext, name: str):
     ctx.body(allow_empty=True)
     principal = ctx.require_principal()
@@ -212,7 +215,7 @@ def create_scan(ctx: RequestContext, name: str):
 
 # -- slices and dropped output ---------------------------------------------------------------------------
 @router.route("/repositories/<name>/slices", ["GET"], summary="List deterministic review slices",
-              query=m.SliceListQuery)
+              query=m.SliceListQuery, responses={200: Reply("A page of slices", a.ReviewSliceList)})
 def list_slices(ctx: RequestContext, name: str):
     repo = require_repository(ctx.namespace(), name)
     wanted = {"status": ctx.args["status"]} if ctx.args.get("status") else {}
@@ -220,14 +223,15 @@ def list_slices(ctx: RequestContext, name: str):
 
 
 @router.route("/repositories/<name>/slices/<slice_id>", ["GET"], summary="Get review slice details",
-              query=m.NamespaceQuery)
+              query=m.NamespaceQuery, responses={200: Reply("The slice", a.ReviewSlice)})
 def get_slice(ctx: RequestContext, name: str, slice_id: str):
     repo = require_repository(ctx.namespace(), name)
     return slices.require(repo_scope(repo), slice_id, "review slice not found").doc
 
 
 @router.route("/repositories/<name>/dropped-findings", ["GET"], summary="List v2 dropped-finding diagnostics",
-              query=m.DroppedListQuery)
+              query=m.DroppedListQuery,
+              responses={200: Reply("A page of rejected model output", a.DroppedFindingList)})
 def list_dropped(ctx: RequestContext, name: str):
     repo = require_repository(ctx.namespace(), name)
     wanted = {k: ctx.args[k] for k in ("scanRunID", "sliceID") if ctx.args.get(k)}
@@ -235,7 +239,8 @@ def list_dropped(ctx: RequestContext, name: str):
 
 
 # -- findings ----------------------------------------------------------------------------------------------
-@router.route("/repositories/<name>/findings", ["GET"], summary="List findings", query=m.FindingListQuery)
+@router.route("/repositories/<name>/findings", ["GET"], summary="List findings", query=m.FindingListQuery,
+              responses={200: Reply("A page of findings", a.FindingList)})
 def list_findings(ctx: RequestContext, name: str):
     # Closed filters (severity, state, validationStatus, recommended) are checked by the query model:
     # a typo is a 400, not an empty page.

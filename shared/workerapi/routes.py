@@ -7,7 +7,7 @@ from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
-from shared.http.models import Header, Reply
+from shared.http.models import BINARY, Header, Reply, RequestBody
 from shared.models.worker_contract import ATTEMPT_HEADER
 from shared.store import AlreadyExists
 from shared.store.blobs import put_blob
@@ -66,6 +66,8 @@ def _require_current(ctx: RequestContext, namespace: str, task: str):
 
 
 @router.route("/results/<namespace>/<task>", ["POST"], summary="Submit task result (raw bytes)", headers=[ATTEMPT],
+              body=RequestBody("The result, as bytes (at most 10 MiB; stored with its Content-Type)", media="*/*",
+                               schema=BINARY),
               responses={204: "Stored", 409: STALE, 413: "Over 10 MiB"})
 def post_result(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
@@ -169,6 +171,9 @@ def check_filename(filename: str) -> None:
 
 
 @router.route("/artifacts/<namespace>/<task>/<filename>", ["POST"], summary="Upload a task artifact (raw bytes)",
+              body=RequestBody("The artifact, as bytes (at most 10 MiB); without a Content-Type (or with "
+                               "application/octet-stream) its type is guessed from the file name", media="*/*",
+                               schema=BINARY),
               responses={201: Reply("The artifact's metadata", TaskArtifact), 413: "Over 10 MiB"})
 def post_artifact(ctx: RequestContext, namespace: str, task: str, filename: str):
     import mimetypes

@@ -89,6 +89,13 @@ def test_config_defaults_merge_and_source_stubs(jobs):
             ({"limits": ["2"]}, "executorResources.limits must be an object")):
         bad = jobs.put("/api/config/defaults", headers=AUTH, json={"executorResources": resources})
         assert bad.status_code == 400 and bad.get_json() == {"error": message}
+    # The labrats table lists every field of the defaults: another one, at any depth, is named.
+    for body, message in (({"modle": "opus"}, "modle: unknown field"),
+                          ({"providers": {"claude": {"temperature": 1}}}, "providers.claude.temperature: unknown field"),
+                          ({"executorResources": {"requests": {"cpu": "1"}}, "nodeSelector": {}},
+                           "nodeSelector: unknown field")):
+        bad = jobs.put("/api/config/defaults", headers=AUTH, json=body)
+        assert bad.status_code == 400 and bad.get_json() == {"error": message}
     assert jobs.get("/api/config/defaults", headers=AUTH).get_json() == merged.get_json()  # nothing stored
     assert jobs.get("/api/config/sources", headers=AUTH).get_json() == {"sources": []}
     assert jobs.get("/api/config/sources/github", headers=AUTH).get_json() == {"source": "github", "model": "",

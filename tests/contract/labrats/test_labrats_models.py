@@ -53,7 +53,10 @@ def test_download_only_a_configured_url(jobs, fake_kube):
                               "url does not match a configured model"),
                              ({"provider": "claude", "model": "opus", "url": URL}, "url does not match a configured model"),
                              ({"provider": "../etc", "model": "m", "url": URL},
-                              "provider must be a file name (letters, digits, '.', '_', '-')")]:
+                              "provider must be a file name (letters, digits, '.', '_', '-')"),
+                             # the labrats body is { provider, model, url }: another field is named
+                             ({"provider": "qwen", "model": "qwen2.5-7b", "url": URL, "sha256": "x"},
+                              "sha256: unknown field")]:
         response = jobs.post("/api/models/download", headers=AUTH, json=payload)
         assert response.status_code == 400 and response.get_json() == {"error": message}, payload
     assert created(fake_kube) == []  # bad input creates nothing

@@ -45,6 +45,13 @@ def test_upload_list_extract_delete(jobs):
     assert "## Section 1: 1. Introduction" in prompt and "Shoal runs agents." in prompt
     assert "## Section 2: 2. Design" in prompt and "Functions are stateless." in prompt
 
+    # The labrats body is prompt?, model?, effort?: another field is a 400 naming it, and starts no job.
+    typo = jobs.post(f"/api/uploads/{body['id']}/extract", headers=AUTH, json={"promtp": "Summarise."})
+    assert typo.status_code == 400 and typo.get_json() == {"error": "promtp: unknown field"}
+    wrong = jobs.post(f"/api/uploads/{body['id']}/extract", headers=AUTH, json={"effort": 3})
+    assert wrong.status_code == 400 and wrong.get_json() == {"error": "effort must be a string"}
+    assert [j["id"] for j in jobs.get("/api/jobs", headers=AUTH).get_json()["jobs"]] == [job_id]
+
     assert jobs.delete(f"/api/uploads/{body['id']}", headers=AUTH).get_json() == {"deleted": body["id"]}
     assert get_blob(f"uploads/default/{body['id']}/report.pdf") is None
     missing = jobs.post(f"/api/uploads/{body['id']}/extract", headers=AUTH, json={})

@@ -134,6 +134,14 @@ def with_spec(**changes):
     (with_spec(schedule="every minute"), "invalid schedule 'every minute': must be a 5-field cron expression"),
     (with_spec(review__event="LGTM"), "spec.review.event must be one of COMMENT, APPROVE, REQUEST_CHANGES"),
     (with_spec(targets__pullRequests__maxPerRun=0), "spec.targets.pullRequests.maxPerRun must be between 1 and 100"),
+    # Orka's policy (docs/api-reference.md, "Unknown fields"): a spec field the CRD does not list, at
+    # any depth, is refused naming it (it used to be stored as given).
+    (with_spec(retries=3), "spec.retries: unknown field"),
+    (with_spec(review__autoApprove=True), "spec.review.autoApprove: unknown field"),
+    (with_spec(targets__pullRequests__labels=["x"], agents__reviewer__model="opus"),
+     "spec.targets.pullRequests.labels: unknown field; spec.agents.reviewer.model: unknown field"),
+    (with_spec(triggers={"github": {"labels": {"enabled": True, "pullRequests": {"shipIt": "go"}}}}),
+     "spec.triggers.github.labels.pullRequests.shipIt: unknown field"),
 ])
 def test_create_validation_is_400_and_stores_nothing(security, body, message):
     if isinstance(body, bytes):
@@ -152,6 +160,17 @@ def test_update_validates_too(security):
     assert response.status_code == 400
     assert security.get("/api/v1/monitors/repositories/example-app",
                         headers=AUTH).get_json()["spec"]["provider"] == "github"
+
+
+def test_update_refuses_an_unknown_spec_field_and_keeps_the_spec(security):
+    create(security)
+    spec = with_spec(validation__command="make test")["spec"]  # a typo of `commands`
+    response = security.put("/api/v1/monitors/repositories/example-app", json={"spec": spec}, headers=AUTH)
+    assert response.status_code == 400
+    assert response.get_json() == err(400, "spec.validation.command: unknown field")
+    stored = security.get("/api/v1/monitors/repositories/example-app", headers=AUTH).get_json()
+    assert stored["spec"]["validation"] == {"mode": "changed", "commands": ["make test"]}
+    assert stored["metadata"]["generation"] == 1
 
 
 def test_manual_run_and_409_while_active(security):
@@ -185,7 +204,8 @@ def test_narrowed_run(security):
     ({"targetNumber": "12"}, "targetNumber must be a positive integer"),
     ({"targetNumber": 0}, "targetNumber must be a positive integer"),
     ({"targetNumber": 1, "targetSHA": "zzz"}, "targetSHA must be a hexadecimal commit SHA"),
-    ({"targetSHA": "abc1234"}, "targetSHA requires targetNumber")])
+    ({"targetSHA": "abc1234"}, "targetSHA requires targetNumber"),
+    ({"targetNumber": 7, "targetBranch": "main"}, "targetBranch: unknown field")])
 def test_bad_run_requests_are_400(security, body, message):
     create(security)
     response = security.post("/api/v1/monitors/repositories/example-app/runs", json=body, headers=AUTH)

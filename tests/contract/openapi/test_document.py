@@ -90,3 +90,50 @@ def test_two_models_of_one_name_fail_the_build_instead_of_sharing_a_component():
     # one class used twice is fine
     assert set(build_document({"f": [Route("/one", ("POST",), handler, body=first),
                                      Route("/two", ("PUT",), handler, body=first)]})["components"]["schemas"]) >= {"Item"}
+
+
+def test_mcp_is_documented_as_the_streamable_http_transport(document):
+    # MCP's Streamable HTTP transport: a JSON-RPC message in, an SSE stream of JSON-RPC messages out
+    # (202 with no body for a notification), JSON-RPC errors for bad input and a wrong Accept.
+    mcp = document["paths"]["/mcp"]["post"]
+    assert mcp["requestBody"]["content"] == {"application/json": {"schema": {
+        "$ref": "#/components/schemas/mcp.JSONRPCMessage"}}}
+    assert mcp["responses"]["200"]["content"]["text/event-stream"]["x-events"] == {
+        "message": {"$ref": "#/components/schemas/mcp.JSONRPCMessage"}}
+    assert "content" not in mcp["responses"]["202"]
+    error = {"schema": {"$ref": "#/components/schemas/mcp.JSONRPCError"}}
+    assert mcp["responses"]["400"]["content"] == {"application/json": error,
+                                                  "text/plain": {"schema": {"type": "string"}}}
+    assert mcp["responses"]["406"]["content"] == {"application/json": error}
+    assert [p["name"] for p in mcp["parameters"]] == ["MCP-Protocol-Version"]
+    assert [ref["$ref"].rsplit(".", 1)[1] for ref in document["components"]["schemas"]["mcp.JSONRPCMessage"]["anyOf"]] \
+        == ["JSONRPCRequest", "JSONRPCNotification", "JSONRPCResponse", "JSONRPCError"]
+
+
+def test_bodies_a_route_reads_itself_are_documented_in_their_media_type(document):
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    for path in ("/internal/v1/results/{namespace}/{task}", "/internal/v1/artifacts/{namespace}/{task}/{filename}"):
+        assert document["paths"][path]["post"]["requestBody"]["content"] == {"*/*": binary}
+    upload = document["paths"]["/api/uploads"]["post"]["requestBody"]
+    assert upload["content"]["multipart/form-data"]["schema"]["properties"] == {"file": binary["schema"]}
+    assert document["paths"]["/api/config/sources/{source}"]["put"]["requestBody"]["required"] is False
+
+
+def test_console_pages_document_their_redirects_and_error_pages(document):
+    page = document["paths"]["/console/tasks"]["get"]["responses"]
+    assert set(page["200"]["content"]) == {"text/html; charset=utf-8"}
+    assert page["303"]["headers"]["Location"]["description"].startswith("/console/sign-in")
+    assert set(page["404"]["content"]) == {"text/html; charset=utf-8"}
+    assert set(page["400"]["content"]) == {"text/html; charset=utf-8", "application/json"}
+    static = document["paths"]["/console/static/{filename}"]["get"]["responses"]
+    assert set(static["404"]["content"]) == {"text/plain"}
+    stream = document["paths"]["/console/tasks/{name}/events"]["get"]["responses"]
+    assert set(stream["401"]["content"]) == {"text/plain", "text/html; charset=utf-8"}
+
+
+def test_the_monitor_spec_is_closed_at_every_depth(document):
+    schemas = document["components"]["schemas"]
+    body = document["paths"]["/api/v1/monitors/repositories"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/RepositoryMonitorBody"}
+    for name in ("RepositoryMonitorSpec", "MonitorReview", "PullRequestTarget", "CommandLabels"):
+        assert schemas[name]["additionalProperties"] is False, name

@@ -89,6 +89,28 @@ def test_an_unknown_spec_field_is_a_400_naming_it_and_stores_nothing(api):
     assert api.get("/api/v1/agents/typo", headers=AUTH).status_code == 404
 
 
+def test_an_unknown_field_of_a_nested_spec_object_is_a_400_naming_it(api):
+    # The same policy inside `spec`'s objects (they used to keep any key): Orka's CRD lists their fields.
+    cases = [({"runtime": {"type": "claude", "image": "x"}}, "spec.runtime.image: unknown field"),
+             ({"runtime": {"type": "claude", "secretRef": {"name": "k", "namespace": "x"}}},
+              "spec.runtime.secretRef.namespace: unknown field"),
+             ({"coordination": {"enabled": True, "maxDepht": 2}}, "spec.coordination.maxDepht: unknown field"),
+             ({"providerRef": {"name": "p", "kind": "Provider"}}, "spec.providerRef.kind: unknown field"),
+             ({"eventTriggers": [{"source": "github", "events": ["issues.opened"], "evnet": "x"}]},
+              "spec.eventTriggers.0.evnet: unknown field")]
+    for spec, message in cases:
+        response = post(api, "/api/v1/agents", {"name": "nested", "spec": spec})
+        assert (response.status_code, response.get_json()) == (400, err(400, message))
+    assert api.get("/api/v1/agents/nested", headers=AUTH).status_code == 404
+    # Orka's own nested fields and the free-form objects are kept.
+    spec = {"runtime": {"type": "claude", "secretRef": {"name": "k", "key": "ANTHROPIC_API_KEY"}},
+            "execution": {"workspace": {"enabled": False, "anything": 1}}}
+    created = post(api, "/api/v1/agents", {"name": "nested", "spec": spec})
+    assert created.status_code == 201
+    assert created.get_json()["spec"]["runtime"] == spec["runtime"]
+    assert created.get_json()["spec"]["execution"] == spec["execution"]
+
+
 def test_duplicate_is_409_agent_already_exists_and_keeps_the_first(api):
     assert post(api, "/api/v1/agents", AGENT).status_code == 201
     response = post(api, "/api/v1/agents", {"name": "assistant", "spec": {"model": "other"}})

@@ -81,6 +81,9 @@ def test_a_worker_of_another_namespace_is_refused_before_anything_is_read(intern
     ("GET", "/internal/v1/sessions/default/search?query=%20", None, "query is required"),
     ("GET", "/internal/v1/sessions/default/search?query=a&limit=z", None, "invalid limit"),
     ("GET", "/internal/v1/sessions/default/search?query=a&maxSnippetLength=-3", None, "invalid maxSnippetLength"),
+    # The REST routes' models (shared.memory.models): an unknown field is named, never stored or dropped.
+    ("POST", "/internal/v1/memories/default", {"content": "x", "tag": ["a"]}, "tag: unknown field"),
+    ("POST", "/internal/v1/memory-proposals/default", {"title": "t", "contnet": "x"}, "contnet: unknown field"),
 ])
 def test_bad_input_is_400_naming_the_field_and_stores_nothing(internal, method, path, body, message):
     response = internal.open(path, method=method, json=body, headers=AUTH)
