@@ -12,10 +12,10 @@ from shared.catalog.stores import agents
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.models import NamespaceQuery, PageQuery, Reply
-from shared.models.agent import AgentSpec, AgentSpecView
+from shared.models.agent import AgentSpec, AgentSpecInput, AgentSpecView
 
 router = Router("/api/v1/agents", dialect="orka", tag="agents")
-AgentBody, Agent = crd.resource_models("Agent", AgentSpec, AgentSpecView)
+AgentBody, Agent = crd.resource_models("Agent", AgentSpecInput, AgentSpecView)
 AgentList = crd.page_model("AgentList", Agent)
 
 NOT_FOUND = "agent not found"

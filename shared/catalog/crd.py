@@ -182,7 +182,8 @@ class PageMetadata(Model):
 def resource_models(kind: str, spec: type[BaseModel],
                     view_spec: type[BaseModel] | None = None) -> tuple[type[BaseModel], type[BaseModel]]:
     """(`<kind>Body`, `<kind>`): the request body, whose `spec` is documented by `spec` (the model the
-    route's spec validation runs, with Orka's messages: shared.catalog.agents/skills/tool_spec), and
+    route's spec validation runs, with Orka's messages: shared.catalog.agents/skills/tool_spec; for
+    Agents, that model widened to the Orka CRD shapes the route also accepts), and
     the resource as answered, whose spec is `view_spec` where the answer's shape differs."""
     from pydantic import PlainValidator, create_model
 

@@ -175,6 +175,17 @@ class AgentSpecView(AgentSpec):
     skills: list[Ref] | None = None  # type: ignore[assignment]
 
 
+class AgentSpecInput(AgentSpec):
+    """An Agent's spec as the Orka API accepts it: Shoal's flat fields or Orka's CRD shapes (`model` an
+    object, `systemPrompt` a PromptSource, tools and skills as references), stored in one canonical
+    form (shared.catalog.agent_shape). Documentation only: the route's spec validation runs AgentSpec."""
+
+    model: str | OrkaModel | None = Field(None, description='"gpt-4o", or Orka\'s {provider, name, ...}')  # type: ignore[assignment]
+    systemPrompt: str | PromptSource | None = Field(None, description='Text, or Orka\'s {inline: "..."}')  # type: ignore[assignment]
+    tools: list[str | Ref] | None = None  # type: ignore[assignment]
+    skills: list[str | Ref] | None = None  # type: ignore[assignment]
+
+
 def agent_tools(spec: dict[str, Any]) -> list[str]:
     """The tool names an agent document asks for (the task engine's resolution helper)."""
     return [t for t in spec.get("tools") or [] if isinstance(t, str)]
