@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -171,6 +172,21 @@ class ForkServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        # Its children (but the detached ones) die with it by SIGKILL, a moment later: wait for that, so
+        # that a stopped platform's ports refuse connections instead of accepting and resetting them.
+        deadline = time.monotonic() + 5
+        for child in list(self._children.values()):
+            while not child.detached and _running(child.pid) and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (a zombie has released its sockets already)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 # -- the fork server itself ------------------------------------------------------------------------

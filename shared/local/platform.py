@@ -288,6 +288,10 @@ class LocalPlatform:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+                # and wait for it: a killed process still holds its port until the kernel has reaped
+                # it, so a stop that returned at once left ports answering with a reset
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)
         self.processes.clear()
         if self._forker is not None:
             self._forker.stop()
