@@ -225,13 +225,15 @@ def test_the_function_gets_the_path_as_sent_and_routing_uses_it_decoded():
         assert json.loads(answer.body)["target"] == "/s/%2e%2e?q=1"
 
 
-def test_control_characters_in_the_path_answer_400_in_the_error_dialect():
+def test_control_characters_reach_the_function_percent_encoded():
+    """The function refuses them (400 naming the path parameter, in the route's own dialect: a labrats or
+    console route's shape is not Orka's, which the gateway answered); a raw one is encoded on the way."""
+    forwarded = {b"/s/%00": "/s/%00", b"/s/a%0ab": "/s/a%0ab", b"/s/a%0D%0Ab": "/s/a%0D%0Ab", b"/s/%7f": "/s/%7f",
+                 b"/s/\x01": "/s/%01", b"/s/a\tb?q=\x02": "/s/a%09b?q=%02"}
     with BackgroundServer(echo) as fn, gateway({"fn": fn.url}) as url:
-        for target in (b"/s/%00", b"/s/a%0ab", b"/s/a%0D%0Ab", b"/s/%7f", b"/s/\x01"):
+        for target, expected in forwarded.items():
             answer = exchange(url, b"GET %s HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n" % target)
-            assert answer.status == 400, target
-            assert answer.headers["content-type"] == ["application/json"]
-            assert json.loads(answer.body) == {"error": {"code": 400, "message": "control character in the request path"}}
+            assert answer.status == 200 and json.loads(answer.body)["target"] == expected, target
 
 
 def test_requests_the_gateway_cannot_relay_faithfully_answer_400_and_close():
