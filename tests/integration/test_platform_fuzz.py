@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.contract.openapi.test_schemathesis_document import _checks
 from tests.support.local_platform import Platform
 
 schemathesis = pytest.importorskip("schemathesis")
+from tests.support.schemathesis_checks import checks as _checks  # noqa: E402 - needs schemathesis
+
 pytestmark = pytest.mark.integration
 
 TOKEN = "fuzz-platform-token"

@@ -18,27 +18,9 @@ import pytest
 from tests.conftest import AUTH
 
 schemathesis = pytest.importorskip("schemathesis")
+from tests.support.schemathesis_checks import checks as _checks  # noqa: E402 - needs schemathesis
 
 MAX_EXAMPLES = 3
-
-
-def _checks():
-    from schemathesis.checks import (
-        content_type_conformance,
-        response_schema_conformance,
-        status_code_conformance,
-    )
-
-    return [no_undocumented_server_error, status_code_conformance, content_type_conformance,
-            response_schema_conformance]
-
-
-@schemathesis.check
-def no_undocumented_server_error(ctx, response, case):
-    """schemathesis' not_a_server_error, except for a 5xx the operation documents (see the docstring)."""
-    documented = case.operation.definition.raw.get("responses", {})
-    if response.status_code >= 500 and (response.status_code == 500 or str(response.status_code) not in documented):
-        raise AssertionError(f"server error {response.status_code}: {response.text[:300]}")
 
 
 def _fuzz(operation, app, checks) -> None:
