@@ -1,6 +1,6 @@
-"""The checks both schemathesis runs use (in process: tests/contract/openapi/test_schemathesis_document.py;
-through make run's gateway: tests/integration/test_platform_fuzz.py), registered once: schemathesis
-refuses a second registration of a check's name, which importing one test module from the other did."""
+"""The checks of the schemathesis run over the document (tests/contract/openapi/test_schemathesis_document.py),
+in a module of their own so that another run (e.g. against `make run`) can use them: schemathesis refuses
+a second registration of a check's name, which importing one test module from another caused."""
 
 from __future__ import annotations
 
