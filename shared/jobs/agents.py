@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.clock import now_rfc3339
 from shared.errors import Invalid
-from shared.jobs.vocabulary import EFFORTS, PROVIDERS
+from shared.jobs.vocabulary import CONFIG_CHOICES, EFFORTS, PROVIDERS, check_choice
 from shared.store import Record
 
 API_VERSION = "core.orka.ai/v1alpha1"
@@ -27,7 +27,6 @@ STRING_FIELDS = ("triggerName", "displayName", "description", "defaultModel", "d
 # Fields that become a job's config.effort / config.provider: checked here, not first at the job's submit
 # (where the error would name the job's field, not the agent's).
 CHOICES = {"defaultEffort": EFFORTS, "defaultProvider": PROVIDERS}
-CONFIG_CHOICES = {"effort": EFFORTS, "provider": PROVIDERS}
 PATCHABLE = (*STRING_FIELDS, "enabled", "instructions", "eventTriggers")
 
 
@@ -52,9 +51,8 @@ def validate_trigger(raw: Any, i: int) -> dict[str, Any]:
             raise Invalid(f"{where}.{key} must be an object")
         trigger[key] = value
     for key, allowed in CONFIG_CHOICES.items():
-        value = trigger["config"].get(key)
-        if value is not None and value not in allowed:
-            raise Invalid(f"{where}.config.{key} must be one of {', '.join(allowed)}")
+        if trigger["config"].get(key) is not None:
+            check_choice(f"{where}.config.{key}", trigger["config"][key], allowed)
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise Invalid(f"{where}.enabled must be a boolean")
@@ -81,8 +79,8 @@ def validate_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         if key in body and body[key] is not None:
             if not isinstance(body[key], str):
                 raise Invalid(f"{key} must be a string")
-            if key in CHOICES and body[key] not in CHOICES[key]:
-                raise Invalid(f"{key} must be one of {', '.join(CHOICES[key])}")
+            if key in CHOICES:
+                check_choice(key, body[key], CHOICES[key])
             fields[key] = body[key]
     if "enabled" in body:
         if not isinstance(body["enabled"], bool):

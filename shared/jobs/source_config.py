@@ -16,7 +16,7 @@ from typing import Any
 
 from shared.errors import Invalid
 from shared.jobs.effective import check_executor_image
-from shared.jobs.vocabulary import EFFORTS, PROVIDERS
+from shared.jobs.vocabulary import CONFIG_CHOICES, check_choice
 
 FIELDS = ("model", "effort", "provider", "fast", "timeoutMs", "maxTurns", "executorImage", "reactEnabled",
           "priority")
@@ -34,10 +34,8 @@ def _check_settings(value: Any, where: str) -> dict[str, Any]:
             raise Invalid(f"{name} must be a non-empty string")
         if key == "executorImage":
             check_executor_image(item, name)
-        if key == "effort" and item not in EFFORTS:
-            raise Invalid(f"{name} must be one of {', '.join(EFFORTS)}")
-        if key == "provider" and item not in PROVIDERS:
-            raise Invalid(f"{name} must be one of {', '.join(PROVIDERS)}")
+        if key in CONFIG_CHOICES:
+            check_choice(name, item, CONFIG_CHOICES[key])
         if key in ("fast", "reactEnabled") and not isinstance(item, bool):
             raise Invalid(f"{name} must be a boolean")
         if key in ("timeoutMs", "maxTurns") and (isinstance(item, bool) or not isinstance(item, int) or item <= 0):

@@ -24,7 +24,7 @@ from shared.jobs.model import (
     SOURCE_LABEL,
     TYPE_LABEL,
 )
-from shared.jobs.vocabulary import EFFORTS, PROVIDERS
+from shared.jobs.vocabulary import CONFIG_CHOICES, check_choice
 from shared.net.git_urls import check_git_url
 from shared.net.outbound import BlockedURL, check_url
 from shared.store import AlreadyExists, Record, counters
@@ -62,12 +62,10 @@ def _config(raw: Any) -> dict[str, Any]:
     config = dict(raw)
     for key in ("model", "executorImage"):
         _string(config, key, where="config.")
-    effort = _string(config, "effort", where="config.")
-    if effort is not None and effort not in EFFORTS:
-        raise Invalid(f"config.effort must be one of {', '.join(EFFORTS)}")
-    provider = _string(config, "provider", where="config.")
-    if provider is not None and provider not in PROVIDERS:
-        raise Invalid(f"config.provider must be one of {', '.join(PROVIDERS)}")
+    for key, allowed in CONFIG_CHOICES.items():
+        value = _string(config, key, where="config.")
+        if value is not None:
+            check_choice(f"config.{key}", value, allowed)
     for key in ("fast", "reactEnabled"):
         if key in config and not isinstance(config[key], bool):
             raise Invalid(f"config.{key} must be a boolean")
