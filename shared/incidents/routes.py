@@ -265,16 +265,14 @@ def session_stream(ctx: RequestContext, session_id: str):
         return sse_response([frame({"type": "session_ended", "turn": 0}, event="session_ended", id=1)],
                             heartbeat_seconds=None)
     if status in sessions.TERMINAL:
-        kind = "cancelled" if status == "cancelled" else "complete"
-        data = {"type": kind, "turn": int(record.doc.get("turn") or 0), "data": {"status": status}}
-        return sse_response([frame(data, event=kind, id=1)], heartbeat_seconds=None)
+        return sse_response([_ended_frame(record.doc, status, 1)], heartbeat_seconds=None)
     last = ctx.request.headers.get("Last-Event-ID", "")
     after = int(last) if is_sequence(last) else 0
 
-    cursor = after
+    cursor, waited = after, 0
 
     def poll() -> tuple[list[str], Progress]:
-        nonlocal cursor
+        nonlocal cursor, waited
         frames = []
         for seq, item in read(sid, after=cursor):
             cursor = seq
@@ -282,12 +280,31 @@ def session_stream(ctx: RequestContext, session_id: str):
             if item["type"] in TERMINAL_EVENTS:
                 return frames, "done"
         current = sessions.get(sid)
-        ended = current is None or sessions.public_status(current.doc) in sessions.TERMINAL | {"unknown"}
-        if ended and (current is None or not read(sid, after=cursor)):
+        if current is None:
             return [*frames, frame({"type": "session_ended", "turn": 0}, event="session_ended", id=cursor + 1)], "done"
-        return frames, "live"
+        now = sessions.public_status(current.doc)
+        if now not in sessions.TERMINAL | {"unknown"} or read(sid, after=cursor):
+            return frames, "live"
+        # The investigation writes its status first and its last event just after: wait a few polls
+        # for that event (it carries the confidence and outcome), then end with the status alone.
+        waited += 1
+        if waited <= ENDING_GRACE_POLLS and now != "unknown":
+            return frames, "live"
+        return [*frames, _ended_frame(current.doc, now, cursor + 1)], "done"
 
     return sse_response(follow(poll, poll_seconds=STREAM_POLL_SECONDS, max_seconds=STREAM_MAX_SECONDS))
+
+
+ENDING_GRACE_POLLS = 3
+
+
+def _ended_frame(doc: dict, status: str, seq: int) -> str:
+    """The last frame for a session that has ended: `complete` or `cancelled` with its status, as the
+    investigation itself would have sent it; `session_ended` for a record that cannot progress."""
+    if status not in sessions.TERMINAL:
+        return frame({"type": "session_ended", "turn": 0}, event="session_ended", id=seq)
+    kind = "cancelled" if status == "cancelled" else "complete"
+    return frame({"type": kind, "turn": int(doc.get("turn") or 0), "data": {"status": status}}, event=kind, id=seq)
 
 
 @platform.route("/config", public=True, summary="Runtime configuration snapshot (dev mode only)",

@@ -412,3 +412,29 @@ def test_kubernauts_rbac_grant_lets_its_controller_investigate_any_namespace(inc
     denied = submit(incidents, headers={**aa, "Authorization": "Bearer other"})
     assert denied.status_code == 403
     assert denied.get_json()["type"] == "https://kubernaut.ai/problems/forbidden"
+
+
+@pytest.mark.parametrize("last_event", [True, False])
+def test_a_stream_open_when_the_session_ends_ends_with_its_status(incidents, last_event):
+    """The investigation writes its final status, then its `complete` event: a stream that sees the
+    status first waits for that event, and without it ends with the status (never a bare
+    `session_ended`, which would leave a client without the outcome)."""
+    from shared.incidents import sessions
+    from shared.incidents.stream import append
+
+    session_id = submit(incidents).get_json()["session_id"]
+    sessions.change(session_id, lambda d: d.update(status="investigating", turn=2))
+    append(session_id, "tool_call", 1, {"id": "call_0", "name": "get_resource", "args": {}})
+    response = incidents.get(f"/api/v1/incident/session/{session_id}/stream", headers=AUTH, buffered=False)
+    chunks = iter(response.response)
+    first = next(chunk for chunk in chunks if b"event: tool_call" in chunk)
+    assert first.startswith(b"id: 1\n")
+    sessions.change(session_id, lambda d: d.update(status="completed"))
+    if last_event:
+        append(session_id, "complete", 2, {"status": "completed", "confidence": 0.9})
+    rest = b"".join(chunk for chunk in chunks if not chunk.startswith(b":")).decode()
+    if last_event:
+        assert rest == ('id: 2\nevent: complete\ndata: {"type":"complete","turn":2,"phase":"rca",'
+                        '"data":{"status":"completed","confidence":0.9}}\n\n')
+    else:
+        assert rest == 'id: 2\nevent: complete\ndata: {"type":"complete","turn":2,"data":{"status":"completed"}}\n\n'
