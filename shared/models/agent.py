@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 
+from shared.duration import parse_go_duration
 from shared.models.base import Model
 
 
@@ -44,7 +45,7 @@ class SecretKeyRef(Ref):
 class Coordination(_Nested):
     enabled: bool = False
     autonomous: bool | None = None
-    maxDepth: int | None = Field(default=None, ge=0, le=3)
+    maxDepth: int | None = Field(default=None, ge=1, le=10)  # Orka's CRD bounds
     allowedAgents: list[str] | None = None
     maxConcurrentChildren: int | None = Field(default=None, ge=1)
     # Orka CRD fields kept for round trips (Orka's docs' examples use them; Shoal does not act on them)
@@ -87,6 +88,14 @@ class Runtime(_Nested):
         return {"name": value} if isinstance(value, str) else value
 
 
+class ResourceRequirements(_Nested):
+    """Kubernetes' ResourceRequirements (Orka's `spec.resources`)."""
+
+    limits: dict[str, str | int | float] | None = None
+    requests: dict[str, str | int | float] | None = None
+    claims: list[Ref] | None = None
+
+
 class ChainNext(_Nested):
     agentTriggerName: str = Field(min_length=1)
     condition: str | None = None
@@ -126,6 +135,9 @@ class AgentSpec(_Open):
     # Orka CRD fields Shoal keeps for round trips without interpreting them (Orka's docs' examples).
     execution: dict[str, Any] | None = None
     session: dict[str, Any] | None = None
+    resources: ResourceRequirements | None = None
+    secretRef: Ref | None = Field(None, description="Orka: a Secret with LLM API keys (Shoal's providers hold keys)")
+    ttlAfterLastTask: str | None = Field(None, description='Orka: a duration like "24h" (Shoal keeps idle Agents)')
     # labrats
     triggerName: str | None = None
     eventTriggers: list[EventTrigger] | None = None
@@ -143,10 +155,20 @@ class AgentSpec(_Open):
             return [v.get("name") if isinstance(v, dict) else v for v in value]
         return value
 
-    @field_validator("providerRef", mode="before")
+    @field_validator("providerRef", "secretRef", mode="before")
     @classmethod
     def _ref_from_string(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
+
+    @field_validator("ttlAfterLastTask")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_go_duration(value)
+            except ValueError:
+                raise ValueError(f'expected a duration like "24h", got "{value}"') from None
+        return value
 
 
 class OrkaModel(_Nested):

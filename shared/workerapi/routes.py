@@ -12,6 +12,7 @@ from shared.models.worker_contract import ATTEMPT_HEADER
 from shared.store import AlreadyExists
 from shared.store.blobs import put_blob
 from shared.store.objects import get_together
+from shared.tasks.delegation import child_metadata
 from shared.tasks.feed import append_feed
 from shared.tasks.leases import (
     RUNNING_PHASES,
@@ -287,9 +288,6 @@ def get_task_spec(ctx: RequestContext, namespace: str, task: str):
     return {"spec": record.doc.get("spec", {}), "agent": agent, "attempt": attempt}
 
 
-MAX_DEPTH = 3
-
-
 @router.route("/tasks/<namespace>", ["POST"], summary="Create a child task for a coordinator",
               body=m.ChildTaskCreate, responses={201: Reply("The created Task", Task), 409: "Duplicate"})
 def post_child_task(ctx: RequestContext, namespace: str):
@@ -301,15 +299,10 @@ def post_child_task(ctx: RequestContext, namespace: str):
     body["namespace"] = namespace
     if isinstance(body.get("metadata"), dict):
         body["metadata"].pop("namespace", None)
-    depth = int(parent.doc.get("metadata", {}).get("annotations", {}).get("orka.ai/depth", "0")) + 1
-    if depth > MAX_DEPTH:
-        raise Invalid(f"maximum delegation depth {MAX_DEPTH} reached")
-    labels = {"orka.ai/parent-task": parent_name, "orka.ai/coordinator": parent_name}
     agent = (body.get("agentRef") or {}).get("name") if isinstance(body.get("agentRef"), dict) else body.get("agentRef")
-    if isinstance(agent, str) and agent:
-        labels["orka.ai/delegated-agent"] = agent
+    labels, annotations = child_metadata(parent, agent if isinstance(agent, str) and agent else None)
     record = create_task(body, ctx.require_principal(), namespace_hint=namespace, server_labels=labels,
-                         server_annotations={"orka.ai/depth": str(depth)})
+                         server_annotations=annotations)
     return task_view(record), 201
 
 

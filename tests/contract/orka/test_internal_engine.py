@@ -195,9 +195,9 @@ def test_child_tasks_are_created_labelled_read_and_cancelled(apps, event_sink):
         "parentTask": "job", "name": "k", "type": "ai", "prompt": "p", "agentRef": "helper"})
     assert response.status_code == 201
     child = response.get_json()
-    assert child["metadata"]["labels"] == {"orka.ai/parent-task": "job", "orka.ai/coordinator": "job",
-                                           "orka.ai/delegated-agent": "helper"}
-    assert child["metadata"]["annotations"] == {"orka.ai/depth": "1"}
+    assert child["metadata"]["labels"] == {"orka.ai/parent-task": "job", "orka.ai/coordinator": "true",
+                                           "orka.ai/delegated-agent": "helper"}  # Orka's labels and values
+    assert child["metadata"]["annotations"] == {"orka.ai/coordination-depth": "1"}
     kids = tasks.get("/api/v1/tasks/job/children", headers=AUTH).get_json()["items"]
     assert [t["metadata"]["name"] for t in kids] == ["k"]
     state = internal.get("/internal/v1/tasks/default/k", headers=AUTH).get_json()
@@ -220,7 +220,49 @@ def test_delegation_depth_is_capped_at_three(apps):
         parent = name
     assert internal.post("/internal/v1/tasks/default", headers=AUTH, json={
         "parentTask": "d3", "name": "d4", "type": "ai", "prompt": "p"}).get_json() == err(
-        400, "maximum delegation depth 3 reached")
+        400, "coordination depth exceeded: current depth 3, max depth 3")
+    assert internal.get("/internal/v1/tasks/default/d4", headers=AUTH).status_code == 404  # nothing created
+
+
+def _running_with_agent(name: str, coordination: dict) -> None:
+    """`name` runs an attempt whose resolved Agent has these coordination settings (what the dispatcher
+    stores when it starts the attempt)."""
+    from shared.tasks.lifecycle import transition
+    from shared.tasks.repository import resolved_agents
+
+    moved = transition("default", name, "Running", only_from=frozenset({"Pending"}))
+    attempt = int(moved.doc["status"]["attempts"])
+    resolved_agents.create("default", name, {"attempt": attempt, "agent": {"coordination": coordination}})
+
+
+def test_the_parent_agents_allowed_agents_and_max_depth_bound_its_children(apps):
+    _, internal = apps
+    _running_with_agent("job", {"enabled": True, "allowedAgents": ["coder", "reviewer"], "maxDepth": 1})
+    refused = internal.post("/internal/v1/tasks/default", headers=AUTH, json={
+        "parentTask": "job", "name": "k1", "type": "ai", "prompt": "p", "agentRef": {"name": "intruder"}})
+    assert (refused.status_code, refused.get_json()) == (
+        400, err(400, 'agent "intruder" is not in the allowed agents list'))
+    assert internal.get("/internal/v1/tasks/default/k1", headers=AUTH).status_code == 404
+    made = internal.post("/internal/v1/tasks/default", headers=AUTH, json={
+        "parentTask": "job", "name": "k2", "type": "ai", "prompt": "p", "agentRef": {"name": "coder"}})
+    assert made.status_code == 201
+    _running_with_agent("k2", {"enabled": True, "maxDepth": 1})
+    deeper = internal.post("/internal/v1/tasks/default", headers=AUTH, json={
+        "parentTask": "k2", "name": "k3", "type": "ai", "prompt": "p"})
+    assert deeper.get_json() == err(400, "coordination depth exceeded: current depth 1, max depth 1")
+
+
+def test_an_agent_may_allow_deeper_delegation_than_the_default(apps):
+    tasks, internal = apps
+    parent = "job"
+    for depth in (1, 2, 3, 4):
+        _running_with_agent(parent, {"enabled": True, "maxDepth": 5})
+        name = f"deep{depth}"
+        assert internal.post("/internal/v1/tasks/default", headers=AUTH, json={
+            "parentTask": parent, "name": name, "type": "ai", "prompt": "p"}).status_code == 201
+        parent = name
+    deepest = tasks.get("/api/v1/tasks/deep4", headers=AUTH).get_json()
+    assert deepest["metadata"]["annotations"] == {"orka.ai/coordination-depth": "4"}
 
 
 def test_worker_events_are_checked(apps):

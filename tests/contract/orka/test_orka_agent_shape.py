@@ -173,3 +173,33 @@ def test_the_engine_reads_an_orka_shaped_agent(api, function_client, scripted_ll
     resolved = resolve_for_task("default", {"type": "ai", "prompt": "p", "agentRef": {"name": "ops"}})
     assert resolved.system_prompt() == "You are ops."
     assert resolved.settings["model"] == "gpt-4.1-mini" and resolved.settings["temperature"] == 0.3
+
+
+# Every top-level field of Orka's AgentSpec (api/v1alpha1/agent_types.go), and its coordination limits.
+EVERY_FIELD = {"apiVersion": "core.orka.ai/v1alpha1", "kind": "Agent", "metadata": {"name": "everything"},
+               "spec": {"providerRef": {"name": "anthropic"}, "model": {"name": "claude-sonnet-4-20250514"},
+                        "resources": {"limits": {"cpu": "2", "memory": "4Gi"}, "requests": {"cpu": "500m"}},
+                        "secretRef": {"name": "llm-keys"}, "ttlAfterLastTask": "1h",
+                        "coordination": {"enabled": True, "maxDepth": 10, "allowedAgents": [{"name": "coder"}]}}}
+
+
+def test_every_top_level_field_of_orkas_agent_spec_is_accepted_and_answered(api):
+    response = send(api, "POST", "/api/v1/agents", EVERY_FIELD)
+    assert response.status_code == 201, response.get_json()
+    spec = api.get("/api/v1/agents/everything", headers=AUTH).get_json()["spec"]
+    for field in ("resources", "secretRef", "ttlAfterLastTask"):
+        assert spec[field] == EVERY_FIELD["spec"][field], field
+    assert spec["coordination"]["maxDepth"] == 10
+
+
+@pytest.mark.parametrize("spec,message", [
+    ({"ttlAfterLastTask": "soon"}, 'invalid spec.ttlAfterLastTask: expected a duration like "24h", got "soon"'),
+    ({"resources": {"limit": {"cpu": "1"}}}, "spec.resources.limit: unknown field"),
+    ({"coordination": {"enabled": True, "maxDepth": 11}},
+     "invalid spec.coordination.maxDepth: Input should be less than or equal to 10"),
+])
+def test_orka_agent_fields_are_checked(api, spec, message):
+    response = send(api, "POST", "/api/v1/agents", {"name": "checked", "spec": spec})
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json() == err(400, message)
+    assert api.get("/api/v1/agents/checked", headers=AUTH).status_code == 404

@@ -1,0 +1,55 @@
+"""The rules a coordinator's child task is created under (Orka's `delegate_task`): the labels and the
+depth annotation Orka writes, and the limits of the parent's Agent (`spec.coordination`).
+
+Orka checks these in the worker's tool from environment variables; Shoal checks them where the child is
+created, so a worker cannot step around them. Messages are Orka's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.errors import Invalid
+from shared.store import Record
+from shared.tasks.repository import resolved_agents
+
+DEPTH_ANNOTATION = "orka.ai/coordination-depth"
+LEGACY_DEPTH_ANNOTATION = "orka.ai/depth"  # what Shoal wrote before it used Orka's name
+DEFAULT_MAX_DEPTH = 3  # Orka's default when the Agent sets no coordination.maxDepth
+
+
+def parent_depth(parent: Record) -> int:
+    annotations = parent.doc.get("metadata", {}).get("annotations", {})
+    raw = annotations.get(DEPTH_ANNOTATION, annotations.get(LEGACY_DEPTH_ANNOTATION, "0"))
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _coordination(parent: Record) -> dict[str, Any]:
+    """The parent's Agent's coordination settings, as resolved for its running attempt."""
+    resolved = resolved_agents.get(parent.namespace, parent.name)
+    attempt = int(parent.doc.get("status", {}).get("attempts", 0))
+    if resolved is None or resolved.doc.get("attempt") != attempt:
+        return {}
+    agent = resolved.doc.get("agent") or {}
+    coordination = agent.get("coordination")
+    return coordination if isinstance(coordination, dict) else {}
+
+
+def child_metadata(parent: Record, agent: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """Labels and annotations of a child of `parent` delegated to `agent`; Invalid when the parent's
+    Agent does not allow it (an agent outside `allowedAgents`, or deeper than `maxDepth`)."""
+    coordination = _coordination(parent)
+    allowed = [a for a in coordination.get("allowedAgents") or [] if isinstance(a, str)]
+    if allowed and agent not in allowed:
+        raise Invalid(f'agent "{agent or ""}" is not in the allowed agents list')
+    depth = parent_depth(parent)
+    max_depth = coordination.get("maxDepth") or DEFAULT_MAX_DEPTH
+    if depth + 1 > max_depth:
+        raise Invalid(f"coordination depth exceeded: current depth {depth}, max depth {max_depth}")
+    labels = {"orka.ai/parent-task": parent.name, "orka.ai/coordinator": "true"}
+    if agent:
+        labels["orka.ai/delegated-agent"] = agent
+    return labels, {DEPTH_ANNOTATION: str(depth + 1)}
