@@ -170,7 +170,8 @@ class LocalPlatform:
         """A bound, listening, inheritable Unix socket in the platform's own directory; None where there is
         none to be had (a temporary directory whose path is too long): the gateway then uses the port."""
         if not self._sockets_dir:
-            self._sockets_dir = tempfile.mkdtemp(prefix="shoal-")
+            remove_orphaned_socket_dirs()
+            self._sockets_dir = tempfile.mkdtemp(prefix=f"{SOCKETS_PREFIX}{os.getpid()}-")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.bind(os.path.join(self._sockets_dir, filename))
@@ -360,3 +361,24 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+SOCKETS_PREFIX = "shoal-"
+
+
+def remove_orphaned_socket_dirs() -> None:
+    """Remove the socket directories of platforms that were killed (`kill -9` runs no cleanup): each is
+    named after its platform's pid, and only a directory of ours whose pid is gone is removed."""
+    root = tempfile.gettempdir()
+    for entry in os.scandir(root):
+        pid = entry.name[len(SOCKETS_PREFIX):].split("-", 1)[0]
+        if not entry.name.startswith(SOCKETS_PREFIX) or not pid.isdigit() or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)  # alive (or not ours to signal): leave it
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        except (PermissionError, OSError):
+            continue
