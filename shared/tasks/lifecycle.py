@@ -97,6 +97,7 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
 
 
 TRANSITION_SOURCE = "/shoal/tasks"
+PHASE_ATTRIBUTE = "taskphase"  # a CloudEvents extension of every task event (knative/triggers.yaml)
 
 
 def announce_transition(event_type: str, record: Record) -> None:
@@ -113,11 +114,14 @@ def announce(event_type: str, record: Record, *, _event_id: str | None = None, *
     """Emit a task event; a sink failure is logged, never turned into a lost state change."""
     from shared.events.registry import data_for  # pydantic models: loaded on the first event, not at import
     doc = record.doc
+    phase = doc.get("status", {}).get("phase")
     data = data_for(event_type, namespace=record.namespace, name=record.name, type=doc["spec"]["type"],
-                    phase=doc.get("status", {}).get("phase"), message=doc.get("status", {}).get("message"),
-                    **extra)
+                    phase=phase, message=doc.get("status", {}).get("message"), **extra)
     identity = {"id": _event_id, "source": TRANSITION_SOURCE} if _event_id else {}
-    publish(build(event_type, data, subject=f"{record.namespace}/{record.name}", **identity))  # parked if down
+    # `taskphase`: the phase as an attribute Triggers can filter on (the dispatcher takes only the
+    # created events of Pending tasks; a cron parent is created Scheduled and needs nothing from it).
+    publish(build(event_type, data, subject=f"{record.namespace}/{record.name}",
+                  extensions={PHASE_ATTRIBUTE: phase} if phase else None, **identity))  # parked if down
     try:  # the task's own feed (GET /stream); a failure here must not undo the state change either
         append_feed(record.namespace, record.name, event_type.removeprefix("dev.shoal."), data)
     except Exception:

@@ -71,7 +71,7 @@ def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
             if tasks.get(namespace, name) is None:
                 unmark_live(namespace, name)
         raise
-    metrics.record_task_transition("Pending")  # a new task enters its first phase
+    metrics.record_task_transition(doc["status"]["phase"])  # a new task enters its first phase (Pending, Scheduled)
     announce("dev.shoal.task.created", record)
     return record
 
