@@ -74,7 +74,13 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
         moved["ok"] = True
         return True
 
-    record = tasks.update(namespace, name, mutate, not_found_message=TASK_NOT_FOUND, current=current)
+    # Back to Pending = a retry or the next autonomous iteration: the dispatcher starts it again.
+    event_type = {"Running": "dev.shoal.task.started", "Pending": "dev.shoal.task.retried"}.get(to)
+    if to in TERMINAL_PHASES:
+        event_type = "dev.shoal.task.finished"
+    # An announced move takes its feed record's number with the write (shared.tasks.feed)
+    record = tasks.update(namespace, name, mutate, not_found_message=TASK_NOT_FOUND, current=current,
+                          claim_seq=event_type is not None)
     if not moved.get("ok"):
         return None
     metrics.record_task_transition(to)
@@ -83,10 +89,6 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
         # Leaving a terminal phase (a retry): back into the live index. A task in a live phase is
         # in it already (created with its entry; only terminal tasks leave it).
         mark_live(namespace, name)
-    # Back to Pending = a retry or the next autonomous iteration: the dispatcher starts it again.
-    event_type = {"Running": "dev.shoal.task.started", "Pending": "dev.shoal.task.retried"}.get(to)
-    if to in TERMINAL_PHASES:
-        event_type = "dev.shoal.task.finished"
     if event_type:
         announce_transition(event_type, record)
     # Only after the announcement: a process that dies in between leaves the task in the live index,
@@ -123,6 +125,6 @@ def announce(event_type: str, record: Record, *, _event_id: str | None = None, *
     publish(build(event_type, data, subject=f"{record.namespace}/{record.name}",
                   extensions={PHASE_ATTRIBUTE: phase} if phase else None, **identity))  # parked if down
     try:  # the task's own feed (GET /stream); a failure here must not undo the state change either
-        append_feed(record.namespace, record.name, event_type.removeprefix("dev.shoal."), data)
+        append_feed(record, event_type.removeprefix("dev.shoal."), data)
     except Exception:
         log.exception("feed append failed", extra={"fields": {"type": event_type, "task": record.name}})
