@@ -22,9 +22,6 @@ from shared.tasks.validation import new_task_document
 SCHEDULED_BY = "orka.ai/scheduled-by"
 
 
-__all__ = ["SCHEDULED_BY", "fire_schedule", "next_run", "start_schedule"]
-
-
 def start_schedule(record: Record) -> Record | None:
     """Pending → Scheduled with its first run time (the dispatcher calls this for a `schedule` task
     that was created suspended and has been resumed)."""
