@@ -30,9 +30,18 @@ def stamp(moment: datetime) -> str:
 
 
 def next_time(schedule: str, after: datetime) -> str:
-    from croniter import croniter
+    return stamp(next_run(schedule, after))
 
-    return stamp(croniter(schedule, after).get_next(datetime))
+
+def next_run(schedule: str, after: datetime, zone: str | None = None) -> datetime:
+    """The next cron time after `after`, the expression read in `zone` (an IANA zone; UTC when unset)."""
+    from croniter import croniter  # only the paths that schedule need it
+
+    if zone:
+        from zoneinfo import ZoneInfo
+
+        after = after.astimezone(ZoneInfo(zone))
+    return croniter(schedule, after).get_next(datetime)
 
 
 def apply_schedule(doc: dict[str, Any], previous: str | None = None, now: datetime | None = None) -> None:

@@ -73,13 +73,15 @@ def parse(headers: Mapping[str, str], body: bytes) -> Event:
 
 
 def build(type: str, data: Any, *, subject: str | None = None, source: str | None = None,
-          traceparent: str | None = None, id: str | None = None) -> Event:
+          traceparent: str | None = None, id: str | None = None,
+          extensions: Mapping[str, str] | None = None) -> Event:
     """A new event with the current time and a fresh id, or `id` (with a fixed `source`) when the same
-    occurrence may be announced again (consumers dedupe on source and id)."""
+    occurrence may be announced again (consumers dedupe on source and id). `extensions`: attributes
+    Triggers may filter on (lowercase alphanumeric names)."""
     settings = get_settings()
     # The CloudEvents distributed-tracing extension: the caller's, else the current span's (when tracing is on).
     traceparent = traceparent or tracing.traceparent()
-    ext = {"traceparent": traceparent} if traceparent else {}
+    ext = {**(extensions or {}), **({"traceparent": traceparent} if traceparent else {})}
     return Event(type=type, source=source or f"/shoal/{settings.event_source or 'shoal'}", id=id or uuid.uuid4().hex,
                  data=data, subject=subject, time=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
                  extensions=ext)

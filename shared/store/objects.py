@@ -4,6 +4,12 @@ Create is conditional on the key being free (409); replace and update are condit
 stored `version` (optimistic locking); lists are Queries on one partition, paged by cursor.
 A write can carry `Companion` records (new records of any kind, e.g. an event to deliver): they are
 written in the same transaction, so they exist exactly when the write happened.
+
+A record may carry a sequence (`seq`, an item attribute beside the document): the last number handed
+out for a stream that belongs to it (a task's feed). A write of the record can take the next number
+under its own version check (`create(seq=)`, `update(claim_seq=True)`: `Record.claimed_seq`), any
+other writer takes one with `next_seq` (an atomic ADD); every write of the record is conditional on
+the number it read, so no number is handed out twice and none is lost to a concurrent ADD.
 """
 
 from __future__ import annotations
@@ -59,6 +65,8 @@ class Record:
     # create only: the document of the expired record whose key the create took (what a released
     # lease left for its next holder, see ObjectStore.expire), None when the key was free
     replaced: dict[str, Any] | None = None
+    seq: int | None = None  # the record's sequence (see the module's doc); None when it keeps none
+    claimed_seq: int | None = None  # the number the write that returned this record took for itself
 
 
 @dataclass(frozen=True)
@@ -97,9 +105,12 @@ class ObjectStore:
     def _blob_key(self, namespace: str, name: str, version: int) -> str:
         return f"objects/{self.kind}/{namespace}/{name}/v{version}.json"
 
-    def _item(self, namespace: str, name: str, version: int, doc: dict, expiry: int | None) -> dict:
+    def _item(self, namespace: str, name: str, version: int, doc: dict, expiry: int | None,
+              seq: int | None = None) -> dict:
         raw = json.dumps(doc, separators=(",", ":"), default=str)
         item = {**self._key(namespace, name), "version": {"N": str(version)}, "updated": {"N": str(_now())}}
+        if seq is not None:
+            item["seq"] = {"N": str(seq)}
         # Items stay well under DynamoDB's 400 KB: larger documents live in the bucket.
         if len(raw.encode()) > get_settings().max_item_bytes:
             key = self._blob_key(namespace, name, version)
@@ -127,7 +138,8 @@ class ObjectStore:
             doc = json.loads(item["doc"]["S"])
         namespace = item["pk"]["S"].split("#", 1)[1]
         return Record(self.kind, namespace, item["sk"]["S"], int(item["version"]["N"]), doc,
-                      int(expiry["N"]) if expiry is not None else None, item["blob"]["S"] if "blob" in item else None)
+                      int(expiry["N"]) if expiry is not None else None, item["blob"]["S"] if "blob" in item else None,
+                      seq=int(item["seq"]["N"]) if "seq" in item else None)
 
     def _call(self, op: str, **kwargs: Any) -> dict:
         return getattr(client("dynamodb"), op)(TableName=table_name("objects"), **kwargs)
@@ -165,9 +177,10 @@ class ObjectStore:
         return record
 
     def create(self, namespace: str, name: str, doc: dict, *, exists_message: str | None = None,
-               expiry: int | None = None, companions: tuple[Companion, ...] = ()) -> Record:
-        """Store a new record at version 1; AlreadyExists (409) if the key is taken by a live record."""
-        item = self._item(namespace, name, 1, doc, expiry)
+               expiry: int | None = None, companions: tuple[Companion, ...] = (), seq: int | None = None) -> Record:
+        """Store a new record at version 1; AlreadyExists (409) if the key is taken by a live record.
+        `seq`: start the record's sequence, the create taking that number (`claimed_seq`)."""
+        item = self._item(namespace, name, 1, doc, expiry, seq)
         try:
             # An expired item still occupies its key until TTL deletion: let a create replace it.
             old = self._put(item, "attribute_not_exists(pk) OR (attribute_exists(expiry) AND expiry <= :now)",
@@ -178,25 +191,33 @@ class ObjectStore:
         self._drop_blob(old)
         replaced = json.loads(old["doc"]["S"]) if "doc" in old else None
         return Record(self.kind, namespace, name, 1, doc, expiry, item.get("blob", {}).get("S"), companions,
-                      replaced)
+                      replaced, seq, seq)
 
     def replace(self, namespace: str, name: str, doc: dict, *, expected_version: int,
                 conflict_message: str | None = None, expiry: int | None = None,
-                companions: tuple[Companion, ...] = (), old_blob: str | None = None) -> Record:
+                companions: tuple[Companion, ...] = (), old_blob: str | None = None,
+                seq: tuple[int, int] | None = None) -> Record:
         """Write `doc` as version expected_version+1 if the stored version is still expected_version.
 
         `old_blob`: the bucket key of the replaced version's document, when the caller read it (a
-        transactional write cannot return the old item to find it).
+        transactional write cannot return the old item to find it). `seq`: (the sequence read, the one
+        to write), for a record that keeps one (a replace without it drops it: only `update` replaces
+        such records).
         """
         version = expected_version + 1
-        item = self._item(namespace, name, version, doc, expiry)
+        item = self._item(namespace, name, version, doc, expiry, seq[1] if seq else None)
+        condition, values = "version = :v", {":v": {"N": str(expected_version)}}
+        if seq is not None:  # a number taken meanwhile (next_seq) must not be handed out again
+            condition, values = condition + " AND seq = :s", {**values, ":s": {"N": str(seq[0])}}
         try:
-            old = self._put(item, "version = :v", {":v": {"N": str(expected_version)}}, companions)
+            old = self._put(item, condition, values, companions)
         except _ConditionFailed:
             self._drop_blob(item)
             raise VersionConflict(conflict_message or f"{self.kind} was modified concurrently") from None
         self._drop_blob(old or ({"blob": {"S": old_blob}} if old_blob else {}))
-        return Record(self.kind, namespace, name, version, doc, expiry, item.get("blob", {}).get("S"), companions)
+        new_seq = seq[1] if seq else None
+        return Record(self.kind, namespace, name, version, doc, expiry, item.get("blob", {}).get("S"), companions,
+                      seq=new_seq, claimed_seq=new_seq if seq and seq[1] != seq[0] else None)
 
     def _put(self, item: dict, condition: str, values: dict, companions: tuple[Companion, ...]) -> dict:
         """Put `item` under `condition` (with its companions, in one transaction); the old item when
@@ -231,11 +252,13 @@ class ObjectStore:
                not_found_message: str | None = None, attempts: int = 8,
                expiry: Callable[[dict], int | None] | None = None,
                companions: Callable[[dict], tuple[Companion, ...]] | None = None,
-               current: Record | None = None) -> Record:
+               current: Record | None = None, claim_seq: bool = False) -> Record:
         """Read, apply `mutate` to the document, write back under the version check; retry on conflict.
 
         `current`: the record as the caller just read it, used for the first attempt instead of reading
         it again (the version check still guards the write; a conflict reads afresh).
+        `claim_seq`: the write takes the record's next sequence number (`claimed_seq` of the answer), if
+        the record keeps a sequence.
 
         `mutate` edits the dict in place; returning False means "nothing to change" and skips the write.
         The record keeps its expiry unless `expiry` (given the mutated document) says otherwise.
@@ -247,15 +270,29 @@ class ObjectStore:
                 raise NotFound(not_found_message or f"{self.kind} not found")
             if mutate(record.doc) is False:
                 return record
+            seq = None if record.seq is None else (record.seq, record.seq + (1 if claim_seq else 0))
             try:
                 return self.replace(namespace, name, record.doc, expected_version=record.version,
                                     expiry=expiry(record.doc) if expiry is not None else record.expiry,
                                     companions=companions(record.doc) if companions is not None else (),
-                                    old_blob=record.blob)
+                                    old_blob=record.blob, seq=seq)
             except VersionConflict:
                 # Jittered backoff so contending writers stop colliding in lock-step.
                 time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
         raise VersionConflict(f"{self.kind} was modified concurrently")
+
+    def next_seq(self, namespace: str, name: str) -> int | None:
+        """Take the record's next sequence number (one atomic ADD, no version change); None when the
+        record keeps no sequence or is gone."""
+        try:
+            answer = self._call("update_item", Key=self._key(namespace, name), UpdateExpression="ADD seq :one",
+                                ConditionExpression="attribute_exists(seq)",
+                                ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="UPDATED_NEW")
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return int(answer["Attributes"]["seq"]["N"])
 
     def delete(self, namespace: str, name: str, *, expected_version: int | None = None,
                owner: str | None = None) -> bool:
@@ -380,8 +417,9 @@ def _held_by(owner: str) -> tuple[str, dict]:
 
 
 def _copy(record: Record) -> Record:
-    """The record with a deep copy of its document: `mutate` edits in place, the caller's copy stays as read."""
-    return dataclasses.replace(record, doc=copy.deepcopy(record.doc))
+    """The record with a deep copy of its document: `mutate` edits in place, the caller's copy stays as read.
+    (A number the caller's write claimed stays the caller's.)"""
+    return dataclasses.replace(record, doc=copy.deepcopy(record.doc), claimed_seq=None)
 
 
 def get_together(*wanted: tuple[ObjectStore, str, str], consistent: bool = True) -> list[Record | None]:

@@ -3,7 +3,8 @@
 A record's sort key is its sequence number. Numbers come from a counter item per stream (`append`:
 reserve, then write conditionally; `append_many`: reserve a run, then one batch), or, for a writer
 that holds a lock over the stream, from the number it knows (`Writer`: one conditional write per
-record). A record is never overwritten: every single write is conditional on its number being free.
+record), or from a sequence its owner keeps (`put_new` at a number taken from it: a task's feed,
+`shared.tasks.feed`). A record is never overwritten: every single write is conditional on its number being free.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _item(stream: str, seq: int, record: dict[str, Any], expiry: int | None) -> 
     return item
 
 
-def _put_new(stream: str, seq: int, record: dict[str, Any], expiry: int | None) -> bool:
+def put_new(stream: str, seq: int, record: dict[str, Any], expiry: int | None = None) -> bool:
     """Write the record at `seq` unless that number is taken (never overwrites); False when taken."""
     try:
         client("dynamodb").put_item(TableName=table_name("streams"), Item=_item(stream, seq, record, expiry),
@@ -80,7 +81,7 @@ def append(stream: str, record: dict[str, Any], *, expiry: int | None = None) ->
     """
     for _ in range(10):
         seq = _reserve(stream)
-        if _put_new(stream, seq, record, expiry):
+        if put_new(stream, seq, record, expiry):
             return seq
         _raise_counter(stream, _last(stream))
     raise RuntimeError(f"could not append to stream {stream}: sequence numbers keep colliding")
@@ -123,7 +124,7 @@ class Writer:
     def append(self, record: dict[str, Any], *, expiry: int | None = None) -> int:
         if self.last is None:
             self.last = _last(self.stream) or None
-        if self.last is not None and _put_new(self.stream, self.last + 1, record, expiry):
+        if self.last is not None and put_new(self.stream, self.last + 1, record, expiry):
             self.last += 1
         else:
             self.last = append(self.stream, record, expiry=expiry)

@@ -1,7 +1,8 @@
 """Cron tasks (`spec.schedule`): a parent task waits Scheduled and creates one run per due time.
 
-The dispatcher moves a new schedule task to Scheduled (`start_schedule`); the scheduler's tick
-creates its due runs (`fire_schedule`), labelled with their parent.
+A new schedule task is created Scheduled (`shared.tasks.validation.new_task_document`); one created
+suspended stays Pending until it is resumed, then the dispatcher moves it (`start_schedule`). The
+scheduler's tick creates its due runs (`fire_schedule`), labelled with their parent.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from shared.clock import parse_rfc3339
+from shared.schedules import next_run, stamp
 from shared.store import AlreadyExists, Record
 from shared.tasks.lifecycle import transition
 from shared.tasks.repository import PARENT_LABEL, tasks
@@ -21,25 +22,13 @@ from shared.tasks.validation import new_task_document
 SCHEDULED_BY = "orka.ai/scheduled-by"
 
 
-def next_run(schedule: str, after: datetime, zone: str | None = None) -> datetime:
-    """The next cron time after `after`, the expression read in `zone` (spec.timeZone; UTC when unset)."""
-    from croniter import croniter  # only the dispatcher and scheduler need it
-
-    if zone:
-        after = after.astimezone(ZoneInfo(zone))
-    return croniter(schedule, after).get_next(datetime)
-
-
 def start_schedule(record: Record) -> Record | None:
-    """Pending → Scheduled with its first run time (the dispatcher calls this for a `schedule` task)."""
-    first = next_run(record.doc["spec"]["schedule"], datetime.now(UTC), record.doc["spec"].get("timeZone"))
+    """Pending → Scheduled with its first run time (the dispatcher calls this for a `schedule` task
+    that was created suspended and has been resumed)."""
+    first = stamp(next_run(record.doc["spec"]["schedule"], datetime.now(UTC), record.doc["spec"].get("timeZone")))
     return transition(record.namespace, record.name, "Scheduled", only_from=frozenset({"Pending"}),
-                      message=f"next run at {_stamp(first)}",
-                      also=lambda status: status.update(nextScheduleTime=_stamp(first)), current=record)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                      message=f"next run at {first}",
+                      also=lambda status: status.update(nextScheduleTime=first), current=record)
 
 
 def fire_schedule(record: Record, now: datetime) -> None:
@@ -56,8 +45,8 @@ def fire_schedule(record: Record, now: datetime) -> None:
         status = doc.setdefault("status", {})
         if status.get("nextScheduleTime") != due:
             return False  # another replica fired this run
-        status.update(nextScheduleTime=_stamp(following), lastScheduleTime=due,
-                      message=f"next run at {_stamp(following)}")
+        status.update(nextScheduleTime=stamp(following), lastScheduleTime=due,
+                      message=f"next run at {stamp(following)}")
         claimed["ok"] = True
         return True
 

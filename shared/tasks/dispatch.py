@@ -26,13 +26,15 @@ def on_task_created(event: Event) -> None:
     """Claim the Pending task (conditional write), then start it; a start failure fails the task."""
     data = event.data or {}
     namespace, name = data["namespace"], data["name"]
+    if data.get("phase", "Pending") != "Pending":
+        return  # announced in another phase (a cron parent is created Scheduled): nothing to start, no read
     record = tasks.get(namespace, name)
     if record is None or record.doc.get("status", {}).get("phase", "Pending") != "Pending":
         return  # deleted meanwhile, or already dispatched by an earlier delivery
     if record.doc.get("spec", {}).get("suspend"):
         return
     if record.doc.get("spec", {}).get("schedule"):
-        start_schedule(record)  # a cron parent: the scheduler creates its runs
+        start_schedule(record)  # a cron parent created suspended, now resumed: the scheduler creates its runs
         return
 
     if queue.cap() > 0:

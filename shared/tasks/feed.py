@@ -2,6 +2,13 @@
 
 `GET /api/v1/tasks/{id}/stream` replays and follows it from any replica; sequence numbers are
 the SSE `id:` lines, so a client resumes with `Last-Event-ID`.
+
+The feed's numbers come from the task item's own sequence (`ObjectStore` `seq`): a write of the task
+that announces takes the next number under its version check (`claimed_seq`), so its event costs one
+PutItem; a writer that does not write the task (worker progress, a plan save) takes one with an
+atomic ADD on the task item (two calls, as the stream's counter took). Every record write is
+conditional on its number being free. A task created before this (no `seq`) keeps its counter-numbered
+stream; a task's stream is named by its uid, so a task recreated under the same name starts afresh.
 """
 
 from __future__ import annotations
@@ -9,16 +16,36 @@ from __future__ import annotations
 from typing import Any
 
 from shared.clock import now_rfc3339
-from shared.store import streams
+from shared.store import Record, streams
+from shared.tasks.repository import tasks
+
+FIRST = 1  # the number a task's create takes (its created event)
 
 
-def feed_stream(namespace: str, name: str) -> str:
-    return f"task#{namespace}/{name}"
+def feed_stream(record: Record) -> str:
+    if record.seq is None:  # created before the feed's numbers moved onto the task
+        return f"task#{record.namespace}/{record.name}"
+    return f"task#{record.namespace}/{record.name}#{record.doc['metadata']['uid']}"
 
 
-def append_feed(namespace: str, name: str, kind: str, data: dict[str, Any]) -> int:
-    return streams.append(feed_stream(namespace, name), {"event": kind, "data": data, "time": now_rfc3339()})
+def append_feed(record: Record, kind: str, data: dict[str, Any]) -> int:
+    """Append to the feed of the task `record` is (a version of); its sequence number.
+
+    The number the write that returned `record` claimed is used once; else one is taken from the task.
+    When the task is gone (deleted meanwhile), the record goes after the stream's last one.
+    """
+    entry = {"event": kind, "data": data, "time": now_rfc3339()}
+    stream = feed_stream(record)
+    if record.seq is None:
+        return streams.append(stream, entry)
+    seq, record.claimed_seq = record.claimed_seq, None
+    if seq is not None and streams.put_new(stream, seq, entry):
+        return seq
+    seq = tasks.next_seq(record.namespace, record.name)
+    if seq is not None and streams.put_new(stream, seq, entry):
+        return seq
+    return streams.Writer(stream).append(entry)
 
 
-def read_feed(namespace: str, name: str, after: int = 0, limit: int = 100) -> list[tuple[int, dict[str, Any]]]:
-    return streams.read(feed_stream(namespace, name), after=after, limit=limit)
+def read_feed(record: Record, after: int = 0, limit: int = 100) -> list[tuple[int, dict[str, Any]]]:
+    return streams.read(feed_stream(record), after=after, limit=limit)

@@ -74,7 +74,13 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
         moved["ok"] = True
         return True
 
-    record = tasks.update(namespace, name, mutate, not_found_message=TASK_NOT_FOUND, current=current)
+    # Back to Pending = a retry or the next autonomous iteration: the dispatcher starts it again.
+    event_type = {"Running": "dev.shoal.task.started", "Pending": "dev.shoal.task.retried"}.get(to)
+    if to in TERMINAL_PHASES:
+        event_type = "dev.shoal.task.finished"
+    # An announced move takes its feed record's number with the write (shared.tasks.feed)
+    record = tasks.update(namespace, name, mutate, not_found_message=TASK_NOT_FOUND, current=current,
+                          claim_seq=event_type is not None)
     if not moved.get("ok"):
         return None
     metrics.record_task_transition(to)
@@ -83,10 +89,6 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
         # Leaving a terminal phase (a retry): back into the live index. A task in a live phase is
         # in it already (created with its entry; only terminal tasks leave it).
         mark_live(namespace, name)
-    # Back to Pending = a retry or the next autonomous iteration: the dispatcher starts it again.
-    event_type = {"Running": "dev.shoal.task.started", "Pending": "dev.shoal.task.retried"}.get(to)
-    if to in TERMINAL_PHASES:
-        event_type = "dev.shoal.task.finished"
     if event_type:
         announce_transition(event_type, record)
     # Only after the announcement: a process that dies in between leaves the task in the live index,
@@ -97,6 +99,7 @@ def transition(namespace: str, name: str, to: str, *, message: str | None = None
 
 
 TRANSITION_SOURCE = "/shoal/tasks"
+PHASE_ATTRIBUTE = "taskphase"  # a CloudEvents extension of every task event (knative/triggers.yaml)
 
 
 def announce_transition(event_type: str, record: Record) -> None:
@@ -113,12 +116,15 @@ def announce(event_type: str, record: Record, *, _event_id: str | None = None, *
     """Emit a task event; a sink failure is logged, never turned into a lost state change."""
     from shared.events.registry import data_for  # pydantic models: loaded on the first event, not at import
     doc = record.doc
+    phase = doc.get("status", {}).get("phase")
     data = data_for(event_type, namespace=record.namespace, name=record.name, type=doc["spec"]["type"],
-                    phase=doc.get("status", {}).get("phase"), message=doc.get("status", {}).get("message"),
-                    **extra)
+                    phase=phase, message=doc.get("status", {}).get("message"), **extra)
     identity = {"id": _event_id, "source": TRANSITION_SOURCE} if _event_id else {}
-    publish(build(event_type, data, subject=f"{record.namespace}/{record.name}", **identity))  # parked if down
+    # `taskphase`: the phase as an attribute Triggers can filter on (the dispatcher takes only the
+    # created events of Pending tasks; a cron parent is created Scheduled and needs nothing from it).
+    publish(build(event_type, data, subject=f"{record.namespace}/{record.name}",
+                  extensions={PHASE_ATTRIBUTE: phase} if phase else None, **identity))  # parked if down
     try:  # the task's own feed (GET /stream); a failure here must not undo the state change either
-        append_feed(record.namespace, record.name, event_type.removeprefix("dev.shoal."), data)
+        append_feed(record, event_type.removeprefix("dev.shoal."), data)
     except Exception:
         log.exception("feed append failed", extra={"fields": {"type": event_type, "task": record.name}})

@@ -252,7 +252,7 @@ def list_children(ctx: RequestContext, name: str):
 def stream(ctx: RequestContext, name: str):
     q = ctx.query()
     namespace = ctx.namespace(q.namespace)
-    tasks.require(namespace, name, TASK_NOT_FOUND)
+    record = tasks.require(namespace, name, TASK_NOT_FOUND)
     raw_after = ctx.request.headers.get("Last-Event-ID") or q.after or "0"
     start = parse_sequence(raw_after, f"invalid Last-Event-ID: {raw_after}")
     settings = get_settings()
@@ -263,7 +263,7 @@ def stream(ctx: RequestContext, name: str):
         nonlocal after
         finished = _finished(tasks.get(namespace, name))  # read before draining: nothing is missed
         frames, saw_end = [], False
-        while batch := read_feed(namespace, name, after):
+        while batch := read_feed(record, after):
             for seq, item in batch:
                 frames.append(frame(item.get("data", {}), event=item.get("event"), id=seq))
                 after = seq

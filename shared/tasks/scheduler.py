@@ -178,7 +178,7 @@ def _save_container_output(record: Record, executor: Any) -> None:
         status["resultRef"] = {"available": True, "size": len(data)}
         set_condition(status, "ResultAvailable", True, "PodLogs")
 
-    saved = tasks.update(record.namespace, record.name, mark)
+    saved = tasks.update(record.namespace, record.name, mark, claim_seq=True)
     announce("dev.shoal.task.result.saved", saved, size=len(data))
 
 
@@ -203,7 +203,7 @@ def _redispatch(record: Record) -> None:
         claimed["ok"] = True
         return True
 
-    updated = tasks.update(record.namespace, record.name, stamp)
+    updated = tasks.update(record.namespace, record.name, stamp, claim_seq=True)
     if claimed:
         log.info("redispatching pending task", extra={"fields": {"task": record.name}})
         announce("dev.shoal.task.retried", updated)

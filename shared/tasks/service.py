@@ -14,6 +14,7 @@ from shared.observability import metrics
 from shared.redact import redact
 from shared.store import AlreadyExists, Record
 from shared.tasks import leases
+from shared.tasks.feed import FIRST
 from shared.tasks.lifecycle import announce, transition
 from shared.tasks.repository import (
     PARENT_LABEL,
@@ -61,7 +62,8 @@ def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
             children.create(child_partition(namespace, parent), name, {"name": name})
     mark_live(namespace, name)
     try:
-        record = tasks.create(namespace, name, doc, exists_message="task already exists")
+        # its feed's sequence starts here: the created event's record takes the first number
+        record = tasks.create(namespace, name, doc, exists_message="task already exists", seq=FIRST)
     except AlreadyExists:
         raise
     except Exception:
@@ -71,7 +73,7 @@ def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
             if tasks.get(namespace, name) is None:
                 unmark_live(namespace, name)
         raise
-    metrics.record_task_transition("Pending")  # a new task enters its first phase
+    metrics.record_task_transition(doc["status"]["phase"])  # a new task enters its first phase (Pending, Scheduled)
     announce("dev.shoal.task.created", record)
     return record
 

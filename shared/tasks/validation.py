@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.clock import now_rfc3339
@@ -26,6 +27,7 @@ from shared.duration import parse_go_duration
 from shared.errors import Invalid
 from shared.http.models import validate
 from shared.models.task import TaskStatus
+from shared.schedules import next_run, stamp
 from shared.tasks.models import TASK_TYPES, TaskCreate, TaskSpecFields
 from shared.tasks.spec_checks import check_spec
 
@@ -97,11 +99,24 @@ def build_task(body: Any, *, namespace_hint: str | None = None,
 def new_task_document(name: str, spec: dict[str, Any], labels: dict[str, str],
                       annotations: dict[str, str]) -> dict[str, Any]:
     """A Task document for a validated spec (also used for the runs of a cron task)."""
+    created = now_rfc3339()
     return {
         "apiVersion": "core.orka.ai/v1alpha1",
         "kind": "Task",
         "metadata": {"name": name, "uid": str(uuid.uuid4()), "labels": labels, "annotations": annotations,
-                     "creationTimestamp": now_rfc3339(), "generation": 1},
+                     "creationTimestamp": created, "generation": 1},
         "spec": spec,
-        "status": TaskStatus().model_dump(exclude_none=True),
+        "status": _first_status(spec, created),
     }
+
+
+def _first_status(spec: dict[str, Any], created: str) -> dict[str, Any]:
+    """Pending; a cron parent (`schedule`, not suspended) is Scheduled from the start, with its first run
+    time: the phase Orka's controller gives it on its first reconcile, here without a dispatcher round
+    (a suspended one waits Pending; resumed, the dispatcher schedules it)."""
+    status = TaskStatus().model_dump(exclude_none=True)
+    if spec.get("schedule") and not spec.get("suspend"):
+        first = stamp(next_run(spec["schedule"], datetime.now(UTC), spec.get("timeZone")))
+        status.update(phase="Scheduled", message=f"next run at {first}", nextScheduleTime=first,
+                      phaseTransitionTime=created)
+    return status

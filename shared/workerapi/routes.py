@@ -93,7 +93,7 @@ def post_result(ctx: RequestContext, namespace: str, task: str):
         set_condition(status, "ResultAvailable", True, "ResultSaved")
         return True
 
-    record = tasks.update(namespace, task, mark, not_found_message=TASK_NOT_FOUND, current=current)
+    record = tasks.update(namespace, task, mark, not_found_message=TASK_NOT_FOUND, current=current, claim_seq=True)
     if stale:
         raise Conflict(STALE_ATTEMPT)
     announce("dev.shoal.task.result.saved", record, size=len(data))
@@ -256,8 +256,8 @@ def post_transcript(ctx: RequestContext, namespace: str, name: str):
 def post_event(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
     body = ctx.body()
-    _require_current(ctx, namespace, task)
-    append_feed(namespace, task, body.event, body.data)
+    current, _ = _require_current(ctx, namespace, task)
+    append_feed(current, body.event, body.data)
     return None
 
 

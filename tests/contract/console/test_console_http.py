@@ -169,10 +169,11 @@ def test_task_parts_show_empty_states(api, signed_in):
 
 def test_task_stream_resumes_after_last_event_id(api, signed_in):
     from shared.tasks.feed import append_feed
+    from shared.tasks.repository import tasks
 
     api.post("/api/v1/tasks", json={"name": "streamed", "type": "ai", "prompt": "hi"})
     for i in range(3):
-        append_feed("default", "streamed", "log", {"text": f"line {i}"})
+        append_feed(tasks.get("default", "streamed"), "log", {"text": f"line {i}"})
     api.post("/api/v1/tasks/streamed/cancel")  # terminal: the stream ends after its backlog
     first = text(signed_in.get("/console/tasks/streamed/events"))
     ids = [int(i) for i in re.findall(r"^id: (\d+)$", first, re.M)]

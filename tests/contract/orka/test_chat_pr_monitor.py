@@ -125,7 +125,7 @@ def test_creates_a_scheduled_ai_task_with_the_pr_review_loop_tools(chat):
     session = body["sessionId"]
     tools = ["list_pull_requests", "check_pr_review_marker", "check_pull_request_ci", "review_pull_request",
              "post_review_comment"]
-    assert first["data"] == {"name": first["data"]["name"], "namespace": "default", "type": "ai", "phase": "Pending",
+    assert first["data"] == {"name": first["data"]["name"], "namespace": "default", "type": "ai", "phase": "Scheduled",
                              "schedule": "*/30 * * * *", "repoURL": REPO, "agentRef": "pr-bot",
                              "gitSecretRef": "github-token", "tools": tools}
     from shared.tasks.repository import tasks

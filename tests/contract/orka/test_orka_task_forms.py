@@ -116,9 +116,16 @@ def test_the_schedule_is_read_in_the_time_zone(tasks):
     after = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # 08:00 in New York (EDT)
     assert next_run("0 2 * * *", after, "America/New_York").astimezone(UTC) == datetime(2026, 7, 2, 6, 0, tzinfo=UTC)
     assert next_run("0 2 * * *", after).astimezone(UTC) == datetime(2026, 7, 2, 2, 0, tzinfo=UTC)
-    create(tasks, {"name": "ny", "schedule": "0 2 * * *",
+    # created Scheduled, its first run read in its zone; a suspended one, resumed, the same by the dispatcher
+    created = create(tasks, {"name": "ny", "schedule": "0 2 * * *",
+                             "spec": {"type": "ai", "prompt": "p", "timeZone": "America/New_York"}}).get_json()
+    create(tasks, {"name": "later", "schedule": "0 2 * * *", "suspend": True,
                    "spec": {"type": "ai", "prompt": "p", "timeZone": "America/New_York"}})
-    scheduled = start_schedule(store.get("default", "ny"))
-    assert scheduled.doc["status"]["phase"] == "Scheduled"
-    due = datetime.strptime(scheduled.doc["status"]["nextScheduleTime"], "%Y-%m-%dT%H:%M:%SZ")
-    assert (due.hour, due.minute) in ((6, 0), (7, 0))  # 02:00 New York is 06:00 UTC (EDT) or 07:00 (EST)
+    assert store.get("default", "later").doc["status"]["phase"] == "Pending"
+    store.update("default", "later", lambda doc: doc["spec"].pop("suspend"))
+    resumed = start_schedule(store.get("default", "later")).doc["status"]
+    for status in (created["status"], resumed):
+        assert status["phase"] == "Scheduled"
+        due = datetime.strptime(status["nextScheduleTime"], "%Y-%m-%dT%H:%M:%SZ")
+        assert (due.hour, due.minute) in ((6, 0), (7, 0))  # 02:00 New York is 06:00 UTC (EDT) or 07:00 (EST)
+        assert status["message"] == f"next run at {status['nextScheduleTime']}"

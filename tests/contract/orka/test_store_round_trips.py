@@ -27,8 +27,8 @@ def test_create_writes_the_live_entry_and_the_task_without_reading_first(api):
     with store_calls() as calls:
         response = api.post("/api/v1/tasks", json={"name": "job", "type": "ai", "prompt": "p"}, headers=AUTH)
     assert response.status_code == 201
-    # live entry, task, then the created event's feed record (sequence counter, record)
-    assert calls == ["PutItem", "PutItem", "UpdateItem", "PutItem"]
+    # live entry, task (taking its feed's first number), then the created event's feed record
+    assert calls == ["PutItem", "PutItem", "PutItem"]
     assert live_entry("job").doc == {"namespace": "default", "name": "job"}
 
 
@@ -60,12 +60,39 @@ def test_get_reads_task_and_plan_in_one_batch(api):
     assert calls == ["BatchGetItem"]
 
 
-def test_dispatching_a_cron_task_reads_it_once_and_writes_it_once(api):
+def test_a_cron_task_is_created_scheduled_and_its_created_event_is_not_for_the_dispatcher(api, event_sink):
+    from shared.local.manifests import triggers
     from shared.tasks.dispatch import on_task_created
 
-    assert api.post("/api/v1/tasks", json=CRON, headers=AUTH).status_code == 201
     with store_calls() as calls:
-        on_task_created(build("dev.shoal.task.created", {"namespace": "default", "name": "nightly"}))
+        response = api.post("/api/v1/tasks", json=CRON, headers=AUTH)
+    assert response.status_code == 201
+    assert calls == ["PutItem", "PutItem", "PutItem"]  # as any create
+    status = response.get_json()["status"]
+    assert status["phase"] == "Scheduled" and status["message"] == f"next run at {status['nextScheduleTime']}"
+    assert tasks.get("default", "nightly").doc["status"] == status
+    assert live_entry("nightly") is not None  # listed for the scheduler's tick
+    [created] = event_sink.of_type("dev.shoal.task.created")
+    assert created.extensions["taskphase"] == "Scheduled" and created.data["phase"] == "Scheduled"
+    # the broker does not deliver it to the dispatcher; had it, the handler would not even read the task
+    attributes = {"type": created.type, **created.extensions}
+    assert [t.subscriber for t in triggers() if t.accepts(attributes)] == []
+    assert [t.subscriber for t in triggers() if t.accepts({**attributes, "taskphase": "Pending"})] == ["dispatcher"]
+    with store_calls() as calls:
+        on_task_created(created)
+    assert calls == []
+    assert tasks.get("default", "nightly").doc["status"] == status
+
+
+def test_dispatching_a_resumed_cron_task_reads_it_once_and_writes_it_once(api):
+    from shared.tasks.dispatch import on_task_created
+
+    assert api.post("/api/v1/tasks", json={**CRON, "suspend": True}, headers=AUTH).status_code == 201
+    assert tasks.get("default", "nightly").doc["status"]["phase"] == "Pending"  # suspended: not scheduled
+    tasks.update("default", "nightly", lambda doc: doc["spec"].pop("suspend"))
+    with store_calls() as calls:  # the scheduler's re-announce of a Pending task (`retried`)
+        on_task_created(build("dev.shoal.task.retried", {"namespace": "default", "name": "nightly",
+                                                         "phase": "Pending"}))
     assert calls == ["GetItem", "PutItem"]
     status = tasks.get("default", "nightly").doc["status"]
     assert status["phase"] == "Scheduled" and status["nextScheduleTime"]
@@ -93,14 +120,14 @@ def test_a_status_report_reads_the_task_once(internal):
     with store_calls() as calls:
         response = internal.post("/internal/v1/status/default/job", json={"phase": "Running"}, headers=AUTH)
     assert response.status_code == 204
-    # the task, its new version, then the started event's feed record (sequence counter, record): the
-    # feed has many writers (every replica's transitions, worker progress), so it keeps its counter
-    assert calls == ["GetItem", "PutItem", "UpdateItem", "PutItem"]
+    # the task, its new version (taking the feed's next number under its version check), then the
+    # started event's feed record
+    assert calls == ["GetItem", "PutItem", "PutItem"]
     assert tasks.get("default", "job").doc["status"]["phase"] == "Running"
     with store_calls() as calls:
         response = internal.post("/internal/v1/status/default/job", json={"phase": "Succeeded"}, headers=AUTH)
     assert response.status_code == 204
-    assert calls == ["GetItem", "PutItem", "UpdateItem", "PutItem", "DeleteItem"]  # and out of the live index
+    assert calls == ["GetItem", "PutItem", "PutItem", "DeleteItem"]  # and out of the live index
     assert live_entry("job") is None
 
 
@@ -109,7 +136,7 @@ def test_a_result_reads_the_task_once(internal):
     with store_calls() as calls:
         response = internal.post("/internal/v1/results/default/job", data=b"the output", headers=AUTH)
     assert response.status_code == 204
-    assert calls == ["GetItem", "PutItem", "UpdateItem", "PutItem"]  # task, its new version, the feed's record
+    assert calls == ["GetItem", "PutItem", "PutItem"]  # task, its new version, the feed's record
     assert tasks.get("default", "job").doc["status"]["resultRef"] == {"available": True, "size": 10}
 
 

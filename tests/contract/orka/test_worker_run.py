@@ -43,6 +43,7 @@ def worker_env(function_client, monkeypatch, tmp_path):
 def test_worker_runs_builtin_tools_reports_progress_and_keeps_the_session(worker_env, monkeypatch, tmp_path):
     from shared.config import reset_settings
     from shared.tasks.feed import read_feed
+    from shared.tasks.repository import tasks as store
 
     tasks, function_client, run, workspace = worker_env
     script = tmp_path.parent / "script.json"
@@ -56,7 +57,7 @@ def test_worker_runs_builtin_tools_reports_progress_and_keeps_the_session(worker
     assert (workspace / "out" / "a.txt").read_text() == "hi"
     result = tasks.get("/api/v1/tasks/w1/result", headers=AUTH).get_json()["result"]
     assert result.startswith("wrote: ") and '"bytesWritten": 2' in result
-    kinds = [item["event"] for _, item in read_feed("default", "w1")]
+    kinds = [item["event"] for _, item in read_feed(store.get("default", "w1"))]
     assert kinds[:2] == ["task.created", "task.started"]
     assert {"tool_call", "tool_result", "message"} <= set(kinds)
 

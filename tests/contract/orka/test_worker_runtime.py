@@ -70,10 +70,11 @@ def test_a_coding_agent_writes_commits_and_pushes_a_branch(shoal):
 
 def test_the_progress_reaches_the_task_stream(shoal):
     from shared.tasks.feed import read_feed
+    from shared.tasks.repository import tasks as store
 
     tasks, git, llm, run = shoal
     run("feed", {"prompt": "NOMODEL WRITE a.txt", "workspace": {"gitRepo": git.create_repo("feed")}})
-    events = [item for _, item in read_feed("default", "feed")]
+    events = [item for _, item in read_feed(store.get("default", "feed"))]
     kinds = [e["event"] for e in events]
     assert "tool_call" in kinds and "tool_result" in kinds and "delta" in kinds
     call = next(e["data"] for e in events if e["event"] == "tool_call")

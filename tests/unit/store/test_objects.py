@@ -270,3 +270,42 @@ def test_update_with_a_stale_record_reads_again_and_applies_to_the_stored_versio
         updated = store.update("ns", "a", lambda doc: doc.update(n=doc["n"] + 1), current=stale)
     assert calls == ["PutItem", "GetItem", "PutItem"]  # the conflict, the fresh read, the write
     assert updated.version == 3 and store.get("ns", "a").doc == {"n": 11}
+
+
+# -- a record's sequence (a task's feed numbers) ------------------------------------------------------
+def test_a_sequence_starts_with_the_create_and_a_claiming_update_takes_the_next_number():
+    store = ObjectStore("widget")
+    created = store.create("ns", "a", {"v": 1}, seq=1)
+    assert (created.seq, created.claimed_seq) == (1, 1)
+    quiet = store.update("ns", "a", lambda doc: doc.update(v=2))
+    assert (quiet.seq, quiet.claimed_seq) == (1, None)  # kept, nothing taken
+    moved = store.update("ns", "a", lambda doc: doc.update(v=3), claim_seq=True)
+    assert (moved.seq, moved.claimed_seq, moved.version) == (2, 2, 3)
+    assert store.next_seq("ns", "a") == 3
+    read = store.get("ns", "a")
+    assert (read.seq, read.claimed_seq, read.version, read.doc) == (3, None, 3, {"v": 3})  # ADD keeps the version
+
+
+def test_a_number_taken_meanwhile_makes_the_write_read_again_and_take_the_one_after():
+    from tests.support.store_calls import store_calls
+
+    store = ObjectStore("widget")
+    store.create("ns", "a", {"v": 1}, seq=1)
+    stale = store.get("ns", "a")
+    assert store.next_seq("ns", "a") == 2  # e.g. a worker's progress event
+    with store_calls() as calls:
+        moved = store.update("ns", "a", lambda doc: doc.update(v=2), current=stale, claim_seq=True)
+    assert calls == ["PutItem", "GetItem", "PutItem"]  # refused on the number, not only the version
+    assert (moved.seq, moved.claimed_seq) == (3, 3)
+    with pytest.raises(VersionConflict):  # the same holds for a bare replace
+        store.replace("ns", "a", {"v": 9}, expected_version=moved.version, seq=(2, 3))
+    assert store.get("ns", "a").doc == {"v": 2}
+
+
+def test_a_record_without_a_sequence_gets_none_and_keeps_none():
+    store = ObjectStore("widget")
+    store.create("ns", "a", {"v": 1})
+    assert store.next_seq("ns", "a") is None and store.next_seq("ns", "gone") is None
+    moved = store.update("ns", "a", lambda doc: doc.update(v=2), claim_seq=True)
+    assert (moved.seq, moved.claimed_seq) == (None, None)
+    assert store.get("ns", "a").seq is None and store.get("ns", "gone") is None  # nor was "gone" created
