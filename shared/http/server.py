@@ -8,7 +8,7 @@ Why not gunicorn's gthread worker (functions-framework's choice): its main threa
 connections and hands each request to a pool thread, which hands the connection back when done — three
 thread wake-ups and two queue hand-offs per request, about a third of a warm GET's CPU in the function
 (docs/performance.md, "One GET, one hop"). Here a connection keeps its thread: the thread waits for its
-connection's next request itself and runs it. Everything else is gunicorn's own code (ThreadWorker's
+connection's next request itself and runs it (and, once the connection closes, waits for another). Everything else is gunicorn's own code (ThreadWorker's
 request handling: parsing and its limits, keep-alive, draining unread bodies, HTTP/2, error answers,
 the access log, max_requests), so local and cluster behave as gunicorn does:
 - at most `threads` requests run at once (THREADS, Knative's containerConcurrency); a connection waits
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import queue
 import select
 import threading
 import time
@@ -37,12 +38,16 @@ POLL_SLICE = 1.0  # an idle connection's thread looks at the worker's state this
 
 
 class ConnectionWorker(gthread.ThreadWorker):
-    """gunicorn worker: one thread per connection, reading its next request itself (no hand-off)."""
+    """gunicorn worker: a connection is served by one thread, which reads its next request itself (no
+    hand-off per request); threads are kept for the next connection once theirs closes."""
 
     def init_process(self) -> None:
         self._slots = threading.BoundedSemaphore(max(1, self.cfg.threads))
-        self._open = 0
-        self._open_changed = threading.Condition()
+        self._open = 0  # connections accepted and not closed yet
+        self._open_changed = threading.Condition()  # guards _open, _idle and _threads
+        self._idle = 0  # threads waiting for a connection (or about to)
+        self._threads = 0
+        self._handed: queue.SimpleQueue[gthread.TConn | None] = queue.SimpleQueue()
         self._stopped_at: float | None = None
         base_init = super(gthread.ThreadWorker, self).init_process  # not gthread's: no pool, poller, queue
         base_init()
@@ -76,21 +81,41 @@ class ConnectionWorker(gthread.ThreadWorker):
             while self._open and time.monotonic() < deadline:
                 self.notify()
                 self._open_changed.wait(min(POLL_SLICE, max(0.0, deadline - time.monotonic())))
+            for _ in range(self._threads):
+                self._handed.put(None)  # each thread's last hand: exit
 
     def _accept(self, listener: Any) -> None:
         try:
             sock, client = listener.accept()
         except (BlockingIOError, ConnectionAbortedError, InterruptedError):
             return  # another process took it, or the client gave up
+        conn = gthread.TConn(self.cfg, sock, client, listener.getsockname())
         with self._open_changed:
             self._open += 1
-        conn = gthread.TConn(self.cfg, sock, client, listener.getsockname())
-        try:
-            threading.Thread(target=self._serve, args=(conn,), daemon=True, name="connection").start()
-        except RuntimeError:  # no thread to be had: refuse this connection, keep serving the others
-            self._closed(conn)
+            start = not self._idle
+            if start:
+                self._threads += 1
+            else:
+                self._idle -= 1
+        self._handed.put(conn)
+        if start:
+            try:
+                threading.Thread(target=self._thread, daemon=True, name="connection").start()
+            except RuntimeError:  # no thread to be had: the connection waits for one that frees up
+                with self._open_changed:
+                    self._threads -= 1
 
     # -- a connection's thread ----------------------------------------------------------------------
+    def _thread(self) -> None:
+        """Serve connections one after the other, for the worker's life. A thread outlives its
+        connections (as gthread's pool threads do): a process started while serving a request with a
+        parent-death signal (shared.forking.die_with_parent, e.g. the local executor's fork server) gets
+        that signal when the thread that started it exits, not when its connection closes."""
+        while (conn := self._handed.get()) is not None:
+            self._serve(conn)
+            with self._open_changed:
+                self._idle += 1
+
     def _serve(self, conn: gthread.TConn) -> None:
         try:
             idle = self.cfg.keepalive + gthread.DEFAULT_WORKER_DATA_TIMEOUT  # before the first request

@@ -27,6 +27,7 @@ gate = threading.Event()  # /wait blocks on it
 inside: list[int] = []  # requests of /wait in the application right now
 most_inside = [0]
 lock = threading.Lock()
+children: list[subprocess.Popen] = []
 
 
 def _app(environ, start_response):
@@ -38,6 +39,11 @@ def _app(environ, start_response):
         gate.wait(10)
         with lock:
             inside.pop()
+    if path == "/child":  # a process that dies with the thread that started it, as a fork server does
+        child = subprocess.Popen([sys.executable, "-c", "import ctypes, time; ctypes.CDLL(None).prctl(1, 9); "
+                                  "print(flush=True); time.sleep(60)"], stdout=subprocess.PIPE)
+        child.stdout.readline()  # its parent-death signal is set
+        children.append(child)
     body = b"" if path == "/unread" else environ["wsgi.input"].read()
     me = threading.current_thread()
     text = f"{environ['REQUEST_METHOD']} {path} thread={me.name}/{me.ident} ".encode() + body
@@ -140,6 +146,23 @@ def test_pipelined_requests_are_answered_in_order_on_the_connection(serve):
         answers = _read_answers(conn, 3)
     assert [_body(a).split(" thread=")[0] for a in answers] == ["GET /one", "POST /two", "GET /three"]
     assert _body(answers[1]).endswith(" abc")
+
+
+def test_a_thread_outlives_its_connection_and_serves_the_next_one(serve):
+    worker, port = serve()
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+        first = http.get("/child").text.split("thread=")[1].split()[0]
+    deadline = time.monotonic() + 10
+    while worker._open and time.monotonic() < deadline:  # the connection is closed on the worker's side
+        time.sleep(0.01)
+    try:
+        time.sleep(0.2)
+        assert children[-1].poll() is None  # alive: the thread that started it did not exit
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            assert http.get("/again").text.split("thread=")[1].split()[0] == first  # the same thread, reused
+    finally:
+        children[-1].kill()
+        children[-1].wait()
 
 
 def test_a_chunked_request_body_is_read_whole(serve):
