@@ -72,6 +72,7 @@ class ConnectionWorker(gthread.ThreadWorker):
                             os.read(self.PIPE[0], 64)
                     else:
                         self._accept(fd)
+        self.alive = False  # also when the parent went away: idle connections linger, then close
         self._stopped_at = time.monotonic()
         for listener in self.sockets:
             with contextlib.suppress(OSError):
