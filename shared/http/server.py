@@ -5,12 +5,13 @@ container, its worker alone locally) with `ConnectionWorker`, functions-framewor
 services.yaml); it is functions-framework's CLI for an HTTP function, with this worker class.
 
 Why not gunicorn's gthread worker (functions-framework's choice): its main thread polls the kept-alive
-connections and hands each request to a pool thread, which hands the connection back when done — three
-thread wake-ups and two queue hand-offs per request, about a third of a warm GET's CPU in the function
+connections and hands each request to a pool thread, which hands the connection back when done: three
+thread wake-ups and two queue hand-offs per request, a third of the function's CPU for `/healthz`
 (docs/performance.md, "One GET, one hop"). Here a connection keeps its thread: the thread waits for its
-connection's next request itself and runs it (and, once the connection closes, waits for another). Everything else is gunicorn's own code (ThreadWorker's
-request handling: parsing and its limits, keep-alive, draining unread bodies, HTTP/2, error answers,
-the access log, max_requests), so local and cluster behave as gunicorn does:
+connection's next request itself and runs it (and, once the connection closes, waits for another).
+Everything else is gunicorn's own code (ThreadWorker's request handling: parsing and its limits,
+keep-alive, draining unread bodies, HTTP/2, error answers, the access log, max_requests), so local and
+cluster behave as gunicorn does:
 - at most `threads` requests run at once (THREADS, Knative's containerConcurrency); a connection waits
   for a slot once its request's head is read;
 - at most `worker_connections` connections are open; beyond that new ones wait in the listen backlog;
