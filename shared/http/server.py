@@ -114,7 +114,10 @@ class ConnectionWorker(gthread.ThreadWorker):
         parent-death signal (shared.forking.die_with_parent, e.g. the local executor's fork server) gets
         that signal when the thread that started it exits, not when its connection closes."""
         while (conn := self._handed.get()) is not None:
-            self._serve(conn)
+            try:
+                self._serve(conn)
+            except Exception:  # a bug here must not end the thread (see above); the connection is closed
+                self.log.exception("Error serving a connection")
             with self._open_changed:
                 self._idle += 1
 
