@@ -1,5 +1,6 @@
 # One image for every function and the task worker. Each Knative Service picks its function with
-# functions-framework's --target/--source (knative/services.yaml); task Jobs run
+# `python -m shared.http.server --target/--source` (functions-framework's CLI with Shoal's worker class;
+# knative/services.yaml); task Jobs run
 # `python /app/functions/worker/main.py` (shared/executor/kubernetes.py).
 # `docker build --target runtimes -t ghcr.io/shoal-dev/shoal-runtimes:0.1.0 .`: the worker image of
 # coding-agent tasks (SHOAL_RUNTIME_IMAGE; docs/agents.md): Shoal plus git, Node.js and the CLIs pinned
@@ -33,4 +34,4 @@ COPY shoal_cli ./shoal_cli
 RUN pip install --no-cache-dir . && useradd --uid 10001 --no-create-home shoal
 USER 10001
 EXPOSE 8080
-CMD ["functions-framework", "--target=meta", "--source=functions/meta/main.py"]
+CMD ["python", "-m", "shared.http.server", "--target=meta", "--source=functions/meta/main.py"]

@@ -32,8 +32,27 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# What any match of _RULES contains: case-sensitive literals, and (for the case-insensitive rules with
+# letters) lowercase literals looked for in the lowercased text. Exact for ASCII text only: with
+# IGNORECASE a pattern's `i`, `k` or `s` also matches four non-ASCII letters (U+0130, U+0131, U+017F,
+# U+212A), so other text always goes through the rules.
+_HINTS = ("://", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "lrk_", "sk-", "AKIA", "ASIA", "eyJ")
+_HINTS_ANY_CASE = ("bearer", "authorization")
+
+
+def _may_match(text: str) -> bool:
+    """False only when no rule can match (most strings: a status, a name, a request's log line): one
+    pass of substring searches instead of nine regular-expression scans (~60 µs for a log line)."""
+    if not text.isascii() or any(hint in text for hint in _HINTS):
+        return True
+    lowered = text.lower()
+    return any(hint in lowered for hint in _HINTS_ANY_CASE)
+
+
 def redact_text(text: str) -> str:
     """`text` with every credential-shaped value masked."""
+    if not _may_match(text):
+        return text
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     return text

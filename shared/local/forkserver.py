@@ -61,6 +61,7 @@ def preload() -> None:
     import gunicorn.sock  # noqa: F401
     import gunicorn.workers.gthread  # noqa: F401
 
+    import shared.http.server  # noqa: F401  (the worker class)
     from shared.events.handler_table import FUNCTION_HANDLERS, build_handlers
     from shared.http.route_table import FUNCTION_ROUTERS, build_api
     from shared.store.clients import client, reset_clients

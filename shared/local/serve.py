@@ -5,8 +5,8 @@ port; the gateway then routes a function's requests to whatever took it. Here th
 listens first and hands the socket down, so the port is never free between choosing and serving it.
 
 `python -m shared.local.serve --target NAME --source PATH --host H --port P` with `SHOAL_LISTEN_FD`
-set serves one function on that socket with gunicorn's threaded worker, the one that serves it in the
-container (WORKERS=1, THREADS), but without gunicorn's master process: locally the platform is the
+set serves one function on that socket with the gunicorn worker that serves it in the container
+(shared.http.server: WORKERS=1, THREADS), but without gunicorn's master process: locally the platform is the
 master (it restarts a function that exits), and a master per function held ~37 MB each for nothing
 (docs/performance.md). `make run` forks its functions from one preloaded process instead
 (shared.local.forkserver), which calls `serve_function` the same way.
@@ -105,15 +105,17 @@ def serve_function(target: str, source: str, host: str, port: int, fd: int,
     """Serve `target` of `source` on the listening socket `fd` until SIGTERM, SIGINT or the parent's exit;
     also on the listening Unix socket `unix` (path, fd) when given (make run's gateway comes that way).
 
-    gunicorn's worker with functions-framework's settings (gthread with THREADS > 1), run in this
-    process: the request handling of the container, without the arbiter that would fork it (see the
-    module docstring).
+    gunicorn's worker with the container's settings (functions-framework's, with Shoal's worker class:
+    shared.http.server), run in this process: the request handling of the container, without the
+    arbiter that would fork it (see the module docstring).
     """
     from functions_framework import create_app
     from functions_framework._http.gunicorn import GunicornApplication
     from gunicorn.sock import TCPSocket, UnixSocket
 
-    application = GunicornApplication(create_app(target, source, "http"), host, port, False)
+    from shared.http.server import gunicorn_options
+
+    application = GunicornApplication(create_app(target, source, "http"), host, port, False, **gunicorn_options())
     cfg = application.cfg
     logger = cfg.logger_class(cfg)
     listeners = [TCPSocket((host, port), cfg, logger, fd=fd)]

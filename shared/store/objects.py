@@ -422,17 +422,39 @@ def _copy(record: Record) -> Record:
     return dataclasses.replace(record, doc=copy.deepcopy(record.doc), claimed_seq=None)
 
 
-def get_together(*wanted: tuple[ObjectStore, str, str], consistent: bool = True) -> list[Record | None]:
-    """Several records (store, namespace, name) in one BatchGetItem round trip, in the order asked.
+BATCH_GET_KEYS = 100  # DynamoDB's limit of keys per BatchGetItem
 
-    For views that join records of different kinds (a task and its plan): one round trip instead of
-    one per record. A record whose document was replaced meanwhile is read again on its own.
+
+def get_together(*wanted: tuple[ObjectStore, str, str], consistent: bool = True) -> list[Record | None]:
+    """Several records (store, namespace, name) in one BatchGetItem round trip (per 100), in the order asked.
+
+    For views that join records of different kinds (a task and its plan) or read a page of records
+    by name (a task's children): one round trip instead of one per record. A record whose document was
+    replaced meanwhile is read again on its own.
     """
     keys = [store._key(namespace, name) for store, namespace, name in wanted]
+    found: dict[tuple[str, str], dict] = {}
+    unique = list({(key["pk"]["S"], key["sk"]["S"]): key for key in keys}.values())
+    for start in range(0, len(unique), BATCH_GET_KEYS):
+        found.update(_batch_get(unique[start:start + BATCH_GET_KEYS], consistent))
+    records: list[Record | None] = []
+    for (store, namespace, name), key in zip(wanted, keys, strict=True):
+        item = found.get((key["pk"]["S"], key["sk"]["S"]))
+        if item is None:
+            records.append(None)
+            continue
+        try:
+            records.append(store._record(item))
+        except _BlobGone:
+            records.append(store.get(namespace, name, consistent=consistent))
+    return records
+
+
+def _batch_get(keys: list[dict], consistent: bool) -> dict[tuple[str, str], dict]:
+    """The items of at most 100 keys of the objects table, by (pk, sk); absent ones are left out."""
     table = table_name("objects")
     found: dict[tuple[str, str], dict] = {}
-    unique = {(key["pk"]["S"], key["sk"]["S"]): key for key in keys}
-    pending: list[dict] = list(unique.values())
+    pending = keys
     for attempt in range(8):
         if not pending:
             break
@@ -445,14 +467,4 @@ def get_together(*wanted: tuple[ObjectStore, str, str], consistent: bool = True)
             time.sleep(min(1.0, 0.05 * 2 ** attempt) * random.random())
     if pending:
         raise RuntimeError("the store left keys unprocessed after retries")
-    records: list[Record | None] = []
-    for (store, namespace, name), key in zip(wanted, keys, strict=True):
-        item = found.get((key["pk"]["S"], key["sk"]["S"]))
-        if item is None:
-            records.append(None)
-            continue
-        try:
-            records.append(store._record(item))
-        except _BlobGone:
-            records.append(store.get(namespace, name, consistent=consistent))
-    return records
+    return found

@@ -108,13 +108,15 @@ def task_views(records: list[Record]) -> list[dict[str, Any]]:
     return with_usage(records, [_view(r) for r in records])
 
 
-def cancel_task(namespace: str, name: str, reason: str | None = None) -> Record | None:
+def cancel_task(namespace: str, name: str, reason: str | None = None, *, current: Record | None = None) -> Record | None:
     """Move a non-terminal task to Cancelled (the dispatcher then stops its work); None if already terminal.
 
     A failed task waiting for a retry is non-terminal in effect: cancelling it drops the retry.
+    `current`: the task as the caller just read it (not read again; a conflict re-reads).
     """
     live_phases = frozenset(p for p in TRANSITIONS if p not in TERMINAL_PHASES)
-    moved = transition(namespace, name, "Cancelled", message=reason or "cancelled", only_from=live_phases)
+    moved = transition(namespace, name, "Cancelled", message=reason or "cancelled", only_from=live_phases,
+                       current=current)
     if moved is None:
         record = tasks.get(namespace, name)
         if record is not None and record.doc.get("status", {}).get("nextRetryTime"):

@@ -74,7 +74,10 @@ def test_every_service_has_a_function_whose_target_matches_its_name():
         assert f"def {fn.name}(request)" in source.read_text()
     service_docs = [d for _, d in manifest_documents() if d["kind"] == "Service" and "serving" in d["apiVersion"]]
     for doc in service_docs:
-        args = doc["spec"]["template"]["spec"]["containers"][0]["args"]
+        container = doc["spec"]["template"]["spec"]["containers"][0]
+        # functions-framework's CLI with the worker class `make run` serves with (shared/http/server.py)
+        assert container["command"] == ["python", "-m", "shared.http.server"]
+        args = container["args"]
         assert args == [f"--target={doc['metadata']['name']}", f"--source=functions/{doc['metadata']['name']}/main.py"]
 
 

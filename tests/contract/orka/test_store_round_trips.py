@@ -153,6 +153,77 @@ def test_saving_a_plan_reads_task_and_plan_in_one_batch(internal, api):
     assert plan["summary"] == "two" and plan["progressPct"] == 10
 
 
+
+def test_the_plan_route_reads_task_and_plan_in_one_batch(internal, api):
+    with store_calls() as calls:
+        missing = api.get("/api/v1/tasks/job/plan", headers=AUTH)
+    assert missing.status_code == 404 and missing.get_json() == {"error": {"code": 404,
+                                                                          "message": "no plan found for this task"}}
+    assert calls == ["BatchGetItem"]  # was a GetItem of the task, then one of the plan
+    body = {"summary": "s", "progress_pct": 40, "goal_complete": False, "plan_document": "# P"}
+    assert internal.post("/internal/v1/plans/default/job", json=body, headers=AUTH).status_code == 204
+    with store_calls() as calls:
+        found = api.get("/api/v1/tasks/job/plan", headers=AUTH)
+    assert calls == ["BatchGetItem"]
+    assert found.status_code == 200 and found.get_json()["Summary"] == "s" and found.get_json()["ProgressPct"] == 40
+    unknown = api.get("/api/v1/tasks/nope/plan", headers=AUTH)
+    assert unknown.status_code == 404 and unknown.get_json() == {"error": {"code": 404, "message": "task not found"}}
+
+
+def test_an_artifact_download_reads_task_and_artifact_in_one_batch(internal, api):
+    assert internal.post("/internal/v1/artifacts/default/job/out.txt", data=b"bytes",
+                         headers={**AUTH, "Content-Type": "text/plain"}).status_code == 201
+    with store_calls() as calls:
+        response = api.get("/api/v1/tasks/job/artifacts/out.txt", headers=AUTH)
+    assert response.status_code == 200 and response.data == b"bytes"
+    assert calls == ["BatchGetItem"]  # was a GetItem of the task, then one of the artifact's record
+    assert api.get("/api/v1/tasks/job/artifacts/other.txt", headers=AUTH).get_json() == {
+        "error": {"code": 404, "message": "artifact not found"}}
+    assert api.get("/api/v1/tasks/nope/artifacts/out.txt", headers=AUTH).get_json() == {
+        "error": {"code": 404, "message": "task not found"}}
+
+
+def test_a_page_of_children_is_read_in_one_batch(api):
+    from shared.tasks.repository import child_partition, children
+
+    assert api.post("/api/v1/tasks", json={"name": "parent", "type": "ai", "prompt": "p"},
+                    headers=AUTH).status_code == 201
+    for n in range(3):  # as the engine's spawn writes them (a user's labels may not name orka.ai/ keys)
+        name = f"child-{n}"
+        tasks.create("default", name, {"metadata": {"name": name, "labels": {"orka.ai/parent-task": "parent"}},
+                                       "spec": {"type": "ai", "prompt": "p"}, "status": {"phase": "Pending"}})
+        children.create(child_partition("default", "parent"), name, {"name": name})
+    with store_calls() as calls:
+        response = api.get("/api/v1/tasks/parent/children", headers=AUTH)
+    assert response.status_code == 200
+    assert [item["metadata"]["name"] for item in response.get_json()["items"]] == ["child-0", "child-1", "child-2"]
+    assert calls == ["Query", "BatchGetItem"]  # the index page, then its tasks (was one GetItem per child)
+
+
+def test_get_together_asks_for_at_most_a_hundred_keys_per_call(api):
+    from shared.store.objects import get_together
+
+    for n in range(0, 150, 2):
+        tasks.create("default", f"t{n:03d}", {"n": n})
+    with store_calls() as calls:
+        found = get_together(*((tasks, "default", f"t{n:03d}") for n in range(150)))
+    assert calls == ["BatchGetItem", "BatchGetItem"]
+    assert [r.doc["n"] if r else None for r in found] == [n if n % 2 == 0 else None for n in range(150)]
+
+
+def test_cancel_reads_the_task_once(internal, api):
+    with store_calls() as calls:
+        response = api.post("/api/v1/tasks/job/cancel", json={"reason": "enough"}, headers=AUTH)
+    assert response.status_code == 200
+    view = response.get_json()
+    assert view["status"]["phase"] == "Cancelled" and view["status"]["message"] == "enough"
+    assert view["metadata"]["resourceVersion"] == str(tasks.get("default", "job").version)
+    # the task, its new version, the finished event's feed record, out of the live index (was a read more)
+    assert calls == ["GetItem", "PutItem", "PutItem", "DeleteItem"]
+    again = api.post("/api/v1/tasks/job/cancel", json={}, headers=AUTH)
+    assert again.status_code == 409 and again.get_json() == {"error": {"code": 409,
+                                                                      "message": "task is already Cancelled"}}
+
 # -- chat ---------------------------------------------------------------------------------------------
 JSON = {**AUTH, "Accept": "application/json"}
 # A turn (mock model, one-line reply) on a session that has one: slot and lock, `status`, the prompt's
