@@ -18,7 +18,7 @@ from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import ShoalError, Unavailable, UpstreamError
 from shared.http.api import RequestContext, Router, json_response
-from shared.http.models import HTTPValidationError, Reply
+from shared.http.models import Reply
 from shared.investigation import metrics
 from shared.investigation.audit import emit_audit
 from shared.investigation.engine import InvestigationFailed, investigate
@@ -94,12 +94,12 @@ def _patch_step(action: dict[str, Any] | None) -> str:
 
 
 # FastAPI's 422 lists the validation errors; other errors are the dialect's `{"detail": "…"}`.
-_INVALID = Reply("Validation Error (FastAPI's list: type, loc, msg, input)", HTTPValidationError)
+_INVALID = Reply("Validation Error (FastAPI's list: type, loc, msg, input)", "shared.http.common_models:HTTPValidationError")
 
 
 @router.route("/analyze", methods=("POST",), summary="Analyse a failed workload; optional allow-listed patch",
-              body=models.AnalyzeRequest,
-              responses={200: Reply("The analysis, with an allow-listed patch or null", models.AnalyzeResponse),
+              body="shared.analyze.models:AnalyzeRequest",
+              responses={200: Reply("The analysis, with an allow-listed patch or null", "shared.analyze.models:AnalyzeResponse"),
                          422: _INVALID, 503: "No LLM provider configured", 502: "LLM provider failed"})
 def analyze(ctx: RequestContext):
     request = ctx.body()
@@ -177,22 +177,22 @@ _PAGE = {"X-Continue": "The next page's cursor (pass it as `continue`); absent o
 
 
 @router.route("/analyses", summary="Recent analyses, newest first (limit 1..100, default 50)",
-              query=models.ListQuery, responses={200: Reply("Analyses, newest first", headers=_PAGE), 422: _INVALID},
+              query="shared.analyze.models:ListQuery", responses={200: Reply("Analyses, newest first", headers=_PAGE), 422: _INVALID},
               response_model=list[models.Analysis])
 def list_analyses(ctx: RequestContext):
     return _listing(ctx, "analyses")
 
 
 @router.route("/reports", summary="Step-by-step reports (LLM steps and operator outcome), newest first",
-              query=models.ListQuery, responses={200: Reply("Reports, newest first", headers=_PAGE), 422: _INVALID},
+              query="shared.analyze.models:ListQuery", responses={200: Reply("Reports, newest first", headers=_PAGE), 422: _INVALID},
               response_model=list[models.Report])
 def list_reports(ctx: RequestContext):
     return _listing(ctx, "reports")
 
 
 @router.route("/report-outcome", methods=("POST",), summary="Operator callback after applying a patch",
-              body=models.OutcomeRequest,
-              responses={200: Reply("Whether a report took the operator's step", models.OutcomeResponse),
+              body="shared.analyze.models:OutcomeRequest",
+              responses={200: Reply("Whether a report took the operator's step", "shared.analyze.models:OutcomeResponse"),
                          422: _INVALID})
 def report_outcome(ctx: RequestContext):
     body = ctx.body()
@@ -203,12 +203,12 @@ def report_outcome(ctx: RequestContext):
     return {"status": "not_found", "message": "No matching report found to append operator step"}
 
 
-@router.route("/health", public=True, summary="Liveness", responses={200: Reply("Alive", models.Status)})
+@router.route("/health", public=True, summary="Liveness", responses={200: Reply("Alive", "shared.analyze.models:Status")})
 def health(ctx: RequestContext):
     return {"status": "ok"}
 
 
 @router.route("/ready", public=True, summary="Readiness (upstream's answer)",
-              responses={200: Reply("Ready", models.Status)})
+              responses={200: Reply("Ready", "shared.analyze.models:Status")})
 def ready(ctx: RequestContext):
     return {"status": "ready"}

@@ -11,7 +11,7 @@ from shared.catalog.agent_shape import canonical_spec, orka_view
 from shared.catalog.stores import agents
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
-from shared.http.models import NamespaceQuery, PageQuery, Reply
+from shared.http.models import Reply
 from shared.models.agent import AgentSpec, AgentSpecInput, AgentSpecView
 
 router = Router("/api/v1/agents", dialect="orka", tag="agents")
@@ -37,7 +37,7 @@ def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
         raise Invalid(crd.pydantic_message(exc)) from None
 
 
-@router.route("", ["POST"], summary="Create an agent", body=AgentBody, query=NamespaceQuery,
+@router.route("", ["POST"], summary="Create an agent", body=AgentBody, query="shared.http.common_models:NamespaceQuery",
               responses={201: Reply("The created Agent", Agent), 409: "Duplicate"})
 def create_agent(ctx: RequestContext):
     parsed = crd.read_body(ctx)
@@ -48,20 +48,20 @@ def create_agent(ctx: RequestContext):
     return _view(agents.create(namespace, name, doc, exists_message="agent already exists")), 201
 
 
-@router.route("", ["GET"], summary="List agents", query=PageQuery,
+@router.route("", ["GET"], summary="List agents", query="shared.http.common_models:PageQuery",
               responses={200: Reply("A page of agents", AgentList)})
 def list_agents(ctx: RequestContext):
     return crd.list_page(ctx, agents, _view)
 
 
-@router.route("/<name>", ["GET"], summary="Get agent details", query=NamespaceQuery,
+@router.route("/<name>", ["GET"], summary="Get agent details", query="shared.http.common_models:NamespaceQuery",
               responses={200: Reply("The agent", Agent), 404: NOT_FOUND})
 def get_agent(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     return _view(agents.require(namespace, name, NOT_FOUND))
 
 
-@router.route("/<name>", ["PUT"], summary="Update an agent", body=AgentBody, query=NamespaceQuery,
+@router.route("/<name>", ["PUT"], summary="Update an agent", body=AgentBody, query="shared.http.common_models:NamespaceQuery",
               responses={200: Reply("The updated agent", Agent), 404: NOT_FOUND, 409: CONFLICT})
 def update_agent(ctx: RequestContext, name: str):
     parsed = crd.read_body(ctx, spec_required=True)
@@ -74,7 +74,7 @@ def update_agent(ctx: RequestContext, name: str):
     return _view(agents.replace(namespace, name, doc, expected_version=version, conflict_message=CONFLICT))
 
 
-@router.route("/<name>", ["DELETE"], summary="Delete an agent", query=NamespaceQuery,
+@router.route("/<name>", ["DELETE"], summary="Delete an agent", query="shared.http.common_models:NamespaceQuery",
               responses={204: "Deleted", 404: NOT_FOUND})
 def delete_agent(ctx: RequestContext, name: str):
     namespace = ctx.namespace()

@@ -13,7 +13,7 @@ from pydantic import ConfigDict, Field
 from shared.catalog.crd import page, page_model
 from shared.errors import Forbidden, Invalid, UpstreamError
 from shared.http import RequestContext, Router
-from shared.http.models import PageQuery, Reply
+from shared.http.models import Reply
 from shared.kube import core_v1
 from shared.logs import get_logger
 from shared.models.base import Model
@@ -111,7 +111,7 @@ def read_secret_value(namespace: str, name: str, key: str) -> str:
     raise LookupError(f'secret "{name}" has no key "{key}"')
 
 
-@secrets_router.route("", ["GET"], summary="List secret names (metadata only)", query=PageQuery,
+@secrets_router.route("", ["GET"], summary="List secret names (metadata only)", query="shared.http.common_models:PageQuery",
               responses={200: Reply("Names and types; never a value", SecretList), 403: "Not allowed to list Secrets",
                          502: "The Kubernetes API failed"})
 def list_secrets(ctx: RequestContext):
@@ -121,12 +121,12 @@ def list_secrets(ctx: RequestContext):
 
 
 @auth_router.route("/validate", ["GET"], summary="Validate auth token",
-                   responses={200: Reply("The caller is authenticated", Validation)})
+                   responses={200: Reply("The caller is authenticated", "shared.catalog.secrets:Validation")})
 def validate(ctx: RequestContext):
     return {"authenticated": True, **ctx.require_principal().public_fields()}
 
 
 @auth_router.route("/whoami", ["GET"], summary="The caller's sanitised identity",
-                   responses={200: Reply("Who the caller is (never a token or raw claims)", Identity)})
+                   responses={200: Reply("Who the caller is (never a token or raw claims)", "shared.catalog.secrets:Identity")})
 def whoami(ctx: RequestContext):
     return ctx.require_principal().identity()

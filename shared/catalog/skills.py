@@ -17,7 +17,7 @@ from shared.catalog import crd
 from shared.catalog.stores import skills
 from shared.errors import Conflict, Invalid, NotFound
 from shared.http import RequestContext, Router
-from shared.http.models import NamespaceQuery, PageQuery, Reply
+from shared.http.models import Reply
 from shared.models.base import Model
 from shared.models.skill import SkillSpec
 from shared.store import Record
@@ -107,7 +107,7 @@ def skill_summary(record: Record) -> dict[str, Any]:
             "phase": record.doc.get("status", {}).get("phase", "")}
 
 
-@router.route("", ["POST"], summary="Create a skill", body=SkillBody, query=NamespaceQuery,
+@router.route("", ["POST"], summary="Create a skill", body=SkillBody, query="shared.http.common_models:NamespaceQuery",
               responses={201: Reply("The created Skill (`spec.content.inline` back)", Skill), 409: "Duplicate"})
 def create_skill(ctx: RequestContext):
     parsed = crd.read_body(ctx)
@@ -124,20 +124,20 @@ def create_skill(ctx: RequestContext):
     return skill_view(record), 201
 
 
-@router.route("", ["GET"], summary="List skills", query=PageQuery,
+@router.route("", ["GET"], summary="List skills", query="shared.http.common_models:PageQuery",
               responses={200: Reply("A page of skill summaries", SkillList)})
 def list_skills(ctx: RequestContext):
     return crd.list_page(ctx, skills, skill_summary)
 
 
-@router.route("/<name>", ["GET"], summary="Get skill details", query=NamespaceQuery,
+@router.route("/<name>", ["GET"], summary="Get skill details", query="shared.http.common_models:NamespaceQuery",
               responses={200: Reply("The skill", Skill), 404: NOT_FOUND})
 def get_skill(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     return skill_view(skills.require(namespace, name, NOT_FOUND))
 
 
-@router.route("/<name>/content", ["GET"], summary="Get raw spec.content.inline markdown", query=NamespaceQuery,
+@router.route("/<name>/content", ["GET"], summary="Get raw spec.content.inline markdown", query="shared.http.common_models:NamespaceQuery",
               responses={200: Reply("The markdown", media="text/markdown"), 404: "Unknown skill, or no inline content"})
 def get_skill_content(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
@@ -147,7 +147,7 @@ def get_skill_content(ctx: RequestContext, name: str):
     return Response(markdown, status=200, content_type="text/markdown; charset=utf-8")
 
 
-@router.route("/<name>", ["PUT"], summary="Update a skill", body=SkillBody, query=NamespaceQuery,
+@router.route("/<name>", ["PUT"], summary="Update a skill", body=SkillBody, query="shared.http.common_models:NamespaceQuery",
               responses={200: Reply("The updated skill", Skill), 404: NOT_FOUND, 409: CONFLICT})
 def update_skill(ctx: RequestContext, name: str):
     parsed = crd.read_body(ctx, spec_required=True)
@@ -165,7 +165,7 @@ def update_skill(ctx: RequestContext, name: str):
     return skill_view(updated)
 
 
-@router.route("/<name>", ["DELETE"], summary="Delete a skill", query=NamespaceQuery,
+@router.route("/<name>", ["DELETE"], summary="Delete a skill", query="shared.http.common_models:NamespaceQuery",
               responses={204: "Deleted", 404: NOT_FOUND})
 def delete_skill(ctx: RequestContext, name: str):
     namespace = ctx.namespace()

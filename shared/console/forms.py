@@ -11,7 +11,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from shared.console.session import CSRF_FIELD
-from shared.http.models import QueryModel, RequestBody
+from shared.http.common_models import QueryModel
+from shared.http.models import RequestBody
 
 _TEXT = {"type": "string"}
 

@@ -18,7 +18,7 @@ from shared.errors import Invalid, Unauthorized, Unavailable
 from shared.events import build, emit
 from shared.events.registry import EVENT_TYPES
 from shared.github import deliveries
-from shared.github.models import GITHUB_HEADERS, GitHubPayload, WebhookAnswer
+from shared.github.models import GITHUB_HEADERS, GitHubPayload
 from shared.github.signature import verify
 from shared.http import RequestContext, Router
 from shared.http.models import Reply, validate
@@ -39,8 +39,8 @@ def _ignored(reason: str, **extra):
 
 
 @router.route("/github", ["POST"], public=True, summary="GitHub webhook deliveries (HMAC-verified)",
-              body=GitHubPayload, headers=GITHUB_HEADERS,
-              responses={202: Reply("Accepted, ignored or duplicate", WebhookAnswer), 401: "Bad signature",
+              body="shared.github.models:GitHubPayload", headers=GITHUB_HEADERS,
+              responses={202: Reply("Accepted, ignored or duplicate", "shared.github.models:WebhookAnswer"), 401: "Bad signature",
                          503: "No secret configured"})
 def github_webhook(ctx: RequestContext):
     secret = get_settings().github_webhook_secret

@@ -78,8 +78,8 @@ ANALYZE = Permission("incidents", "create", subresource="analyze", scope_area="i
 
 
 @router.route("/analyze", methods=("POST",), summary="Submit an incident investigation", permission=AUTHENTICATED,
-              body=m.IncidentRequest,
-              responses={202: Reply("Session created", m.AnalyzeAccepted), 415: "Body is not JSON",
+              body="shared.incidents.models:IncidentRequest",
+              responses={202: Reply("Session created", "shared.incidents.models:AnalyzeAccepted"), 415: "Body is not JSON",
                          422: "Validation error: the detail names each field and its problem",
                          403: "No grant for the resource's namespace (or the cluster-wide one)",
                          500: "Capacity exhausted"}, error_media_types=_ANALYZE_MEDIA)
@@ -146,7 +146,7 @@ _GONE = {404: "Session not found (unknown, malformed or another caller's)"}
 
 
 @router.route("/session/<session_id>", malformed_path=_missing, summary="Session status",
-              responses={200: Reply("The session's status", m.SessionStatus), **_GONE})
+              responses={200: Reply("The session's status", "shared.incidents.models:SessionStatus"), **_GONE})
 def session_status(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     doc = record.doc
@@ -162,7 +162,7 @@ def session_status(ctx: RequestContext, session_id: str):
 
 @router.route("/session/<session_id>/result", malformed_path=_missing,
               summary="Investigation result (IncidentResponse)",
-              responses={200: Reply("The investigation result", m.IncidentResponse), **_GONE,
+              responses={200: Reply("The investigation result", "shared.incidents.models:IncidentResponse"), **_GONE,
                          409: "Session not completed"})
 def session_result(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
@@ -175,7 +175,7 @@ def session_result(ctx: RequestContext, session_id: str):
 
 
 @router.route("/session/<session_id>/snapshot", malformed_path=_missing, summary="Session snapshot",
-              responses={200: Reply("Point-in-time snapshot", m.SessionSnapshot), **_GONE,
+              responses={200: Reply("Point-in-time snapshot", "shared.incidents.models:SessionSnapshot"), **_GONE,
                          409: "Session in progress"})
 def session_snapshot(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
@@ -195,7 +195,7 @@ def session_snapshot(ctx: RequestContext, session_id: str):
 
 
 @router.route("/session/<session_id>/cancel", malformed_path=_missing, methods=("POST",), summary="Cancel a session",
-              responses={200: Reply("Cancelled", m.CancelSessionResponse), **_GONE,
+              responses={200: Reply("Cancelled", "shared.incidents.models:CancelSessionResponse"), **_GONE,
                          409: "Session already terminal"})
 def session_cancel(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
@@ -211,7 +211,7 @@ def session_cancel(ctx: RequestContext, session_id: str):
 
 @router.route("/session/<session_id>/takeover", malformed_path=_missing, methods=("POST",),
               summary="The owner takes over the session",
-              responses={200: Reply("Now user_driving", m.SessionStatusChange), **_GONE,
+              responses={200: Reply("Now user_driving", "shared.incidents.models:SessionStatusChange"), **_GONE,
                          409: "Session already terminal"})
 def session_takeover(ctx: RequestContext, session_id: str):
     """pending|investigating → user_driving: the caller drives; a running investigation stops at its next step."""
@@ -237,7 +237,7 @@ def session_takeover(ctx: RequestContext, session_id: str):
 
 @router.route("/session/<session_id>/handback", malformed_path=_missing, methods=("POST",),
               summary="Hand a user-driven session back to the agent (it is investigated again)",
-              responses={200: Reply("Queued again (pending)", m.SessionStatusChange), **_GONE,
+              responses={200: Reply("Queued again (pending)", "shared.incidents.models:SessionStatusChange"), **_GONE,
                          409: "Session is not user-driven"})
 def session_handback(ctx: RequestContext, session_id: str):
     """user_driving → pending, and the investigation is requested again (the investigator claims it)."""
@@ -308,7 +308,7 @@ def _ended_frame(doc: dict, status: str, seq: int) -> str:
 
 
 @platform.route("/config", public=True, summary="Runtime configuration snapshot (dev mode only)",
-              responses={200: Reply("The runtime configuration", m.RuntimeConfig),
+              responses={200: Reply("The runtime configuration", "shared.incidents.models:RuntimeConfig"),
                          404: "Not in dev mode", 401: "Missing or invalid credentials"})
 def config(ctx: RequestContext):
     settings = get_settings()

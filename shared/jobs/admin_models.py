@@ -13,7 +13,8 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from shared.errors import Invalid
-from shared.http.models import BINARY, QueryModel, RequestBody, StrictModel
+from shared.http.common_models import QueryModel, StrictModel
+from shared.http.models import BINARY, RequestBody
 from shared.jobs.job_models import checked_by
 from shared.models.base import Model
 
