@@ -16,9 +16,8 @@ from shared.catalog.stores import agent_doc
 from shared.config import get_settings
 from shared.errors import Invalid, Unauthorized, Unavailable
 from shared.events import build, emit
-from shared.events.registry import EVENT_TYPES
 from shared.github import deliveries
-from shared.github.models import GITHUB_HEADERS, GitHubPayload
+from shared.github.deliveries import GITHUB_HEADERS
 from shared.github.signature import verify
 from shared.http import RequestContext, Router
 from shared.http.models import Reply, validate
@@ -53,7 +52,7 @@ def github_webhook(ctx: RequestContext):
     if not event:
         raise Invalid("missing X-GitHub-Event header")
     payload = deliveries.parse_payload(raw, ctx.request.content_type or "")
-    validate(GitHubPayload, payload)  # the fields Shoal reads have their types; the rest is GitHub's
+    validate("shared.github.models:GitHubPayload", payload)  # the fields Shoal reads have their types; the rest is GitHub's
     delivery = (ctx.request.headers.get("X-GitHub-Delivery") or "").strip()
     if event == "ping":
         return {"status": "ok", "event": "ping", "delivery": delivery or None, "zen": payload.get("zen"),
@@ -61,6 +60,8 @@ def github_webhook(ctx: RequestContext):
     if not delivery:
         raise Invalid("missing X-GitHub-Delivery header")
     type_ = deliveries.event_type(event, payload)
+    from shared.events.registry import EVENT_TYPES  # the event catalogue's models: not at cold start
+
     if type_ not in EVENT_TYPES:
         return _ignored(f"event {type_.removeprefix('com.github.')} is not handled", delivery=delivery)
     extra: dict[str, object] = {}

@@ -10,8 +10,7 @@ from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, Unauthorized, Unavailable, UpstreamError
 from shared.http import RequestContext, Router, json_response
-from shared.http.models import Reply
-from shared.jobs import admin_models as am
+from shared.http.models import Reply, RequestBody
 from shared.jobs import sources as source_model
 from shared.jobs import stores
 from shared.net.outbound import outbound_client
@@ -25,6 +24,9 @@ sources_router = Router("/api/webhook-sources", dialect="simple", tag="labrats w
 config_router = Router("/api/config", dialect="simple", tag="labrats config", authenticator=authenticate_dashboard)
 stats_router = Router("/api/stats", dialect="simple", tag="labrats stats", authenticator=authenticate_dashboard)
 auth_router = Router("/api/auth", dialect="simple", tag="labrats auth")
+ECHO = RequestBody("Any JSON (a legacy stub: echoed as sent)", media="application/json",
+                   schema={"description": "Any JSON value"}, required=False)
+PROMETHEUS_ANSWER = {"type": "object", "description": "Prometheus' own answer ({status, data, …})"}
 SOURCE_NOT_FOUND = "Webhook source not found"
 APP_VERSION = "shoal-0.1.0"
 
@@ -149,8 +151,8 @@ def get_source_config(ctx: RequestContext, source: str):
     return {"source": source, "model": "", "effort": ""}
 
 
-@config_router.route("/sources/<source>", ["PUT"], summary="Legacy stub: echoes the body", body=am.ECHO,
-                     responses={200: Reply("The body as sent (null when none)", schema=am.ECHO.schema)})
+@config_router.route("/sources/<source>", ["PUT"], summary="Legacy stub: echoes the body", body=ECHO,
+                     responses={200: Reply("The body as sent (null when none)", schema=ECHO.schema)})
 def put_source_config(ctx: RequestContext, source: str):
     return json_response(ctx.json(allow_empty=True))
 
@@ -183,7 +185,7 @@ def stats(ctx: RequestContext):
 
 @stats_router.route("/timeseries", ["GET"], summary="Proxy a range query to PROMETHEUS_URL",
                     query="shared.jobs.admin_models:TimeseriesQuery",
-                    responses={200: Reply("Prometheus' own answer", schema=am.PROMETHEUS_ANSWER),
+                    responses={200: Reply("Prometheus' own answer", schema=PROMETHEUS_ANSWER),
                                502: "Prometheus failed or answered an error",
                                503: "PROMETHEUS_URL is not configured"})
 def timeseries(ctx: RequestContext):

@@ -15,7 +15,7 @@ from shared.auth.api_keys import authenticate_api_key
 from shared.auth.namespaces import resolve_namespace
 from shared.config import get_settings
 from shared.errors import Conflict, Invalid, NotFound, Unauthorized
-from shared.github.models import GITHUB_HEADERS, GitHubPayload
+from shared.github.deliveries import GITHUB_HEADERS
 from shared.http import RequestContext, Router
 from shared.http.body import parse_json
 from shared.http.models import Reply, validate
@@ -86,7 +86,7 @@ def github(ctx: RequestContext):
         raise Invalid("invalid JSON payload") from None
     if not isinstance(payload, dict):
         raise Invalid("invalid JSON payload")
-    validate(GitHubPayload, payload)
+    validate("shared.github.models:GitHubPayload", payload)
     action = payload.get("action")
     normalized = f"{event}.{action}" if isinstance(action, str) and action else event
     if event == "ping":

@@ -12,10 +12,9 @@ from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
 from shared.http.models import Reply
-from shared.jobs import admin_models as am
 from shared.jobs import model_ops, stores
 from shared.jobs.admin_routes import read_defaults
-from shared.jobs.multipart import read_file_field
+from shared.jobs.multipart import read_file_field, upload_form
 from shared.jobs.pdf import sections_prompt
 from shared.jobs.submit import create_job, validate_submission
 from shared.store import AlreadyExists
@@ -46,7 +45,7 @@ def list_uploads(ctx: RequestContext):
 
 # The route's own body limit is checked in the handler against SHOAL_UPLOAD_MAX_BYTES (100 MB).
 @uploads_router.route("", ["POST"], summary="Upload a PDF (multipart field `file`, max 100 MB)",
-                      max_body_bytes=sys.maxsize, body=am.upload_form("a PDF, at most 100 MB"),
+                      max_body_bytes=sys.maxsize, body=upload_form("a PDF, at most 100 MB"),
                       responses={201: Reply("The upload", "shared.jobs.admin_models:Upload"), 413: "Over the upload limit"})
 def create_upload(ctx: RequestContext):
     limit = get_settings().upload_max_bytes
