@@ -12,12 +12,8 @@ from shared.catalog.stores import agents
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
 from shared.http.models import Reply
-from shared.models.agent import AgentSpec, AgentSpecInput, AgentSpecView
 
 router = Router("/api/v1/agents", dialect="orka", tag="agents")
-AgentBody, Agent = crd.resource_models("Agent", AgentSpecInput, AgentSpecView)
-AgentList = crd.page_model("AgentList", Agent)
-
 NOT_FOUND = "agent not found"
 CONFLICT = "agent was modified concurrently"
 
@@ -29,6 +25,8 @@ def _view(record: Any) -> dict[str, Any]:
 def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
     from pydantic import ValidationError
 
+    from shared.models.agent import AgentSpec
+
     spec = canonical_spec(spec)
     crd.reject_unknown(spec, AgentSpec)
     try:
@@ -37,8 +35,8 @@ def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
         raise Invalid(crd.pydantic_message(exc)) from None
 
 
-@router.route("", ["POST"], summary="Create an agent", body=AgentBody, query="shared.http.common_models:NamespaceQuery",
-              responses={201: Reply("The created Agent", Agent), 409: "Duplicate"})
+@router.route("", ["POST"], summary="Create an agent", body="shared.catalog.resources:AgentBody", query="shared.http.common_models:NamespaceQuery",
+              responses={201: Reply("The created Agent", "shared.catalog.resources:Agent"), 409: "Duplicate"})
 def create_agent(ctx: RequestContext):
     parsed = crd.read_body(ctx)
     name = crd.check_name(parsed.name)
@@ -49,20 +47,20 @@ def create_agent(ctx: RequestContext):
 
 
 @router.route("", ["GET"], summary="List agents", query="shared.http.common_models:PageQuery",
-              responses={200: Reply("A page of agents", AgentList)})
+              responses={200: Reply("A page of agents", "shared.catalog.resources:AgentList")})
 def list_agents(ctx: RequestContext):
     return crd.list_page(ctx, agents, _view)
 
 
 @router.route("/<name>", ["GET"], summary="Get agent details", query="shared.http.common_models:NamespaceQuery",
-              responses={200: Reply("The agent", Agent), 404: NOT_FOUND})
+              responses={200: Reply("The agent", "shared.catalog.resources:Agent"), 404: NOT_FOUND})
 def get_agent(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     return _view(agents.require(namespace, name, NOT_FOUND))
 
 
-@router.route("/<name>", ["PUT"], summary="Update an agent", body=AgentBody, query="shared.http.common_models:NamespaceQuery",
-              responses={200: Reply("The updated agent", Agent), 404: NOT_FOUND, 409: CONFLICT})
+@router.route("/<name>", ["PUT"], summary="Update an agent", body="shared.catalog.resources:AgentBody", query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The updated agent", "shared.catalog.resources:Agent"), 404: NOT_FOUND, 409: CONFLICT})
 def update_agent(ctx: RequestContext, name: str):
     parsed = crd.read_body(ctx, spec_required=True)
     crd.check_path_name(parsed, name)

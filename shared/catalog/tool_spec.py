@@ -25,12 +25,9 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from pydantic import Field
-
 from shared.config import get_settings
 from shared.duration import parse_go_duration
 from shared.errors import Invalid
-from shared.models.base import Model
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 DEFAULT_TIMEOUT = "30s"
@@ -209,32 +206,9 @@ def tool_status(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, An
     return status
 
 
-# -- the documented shape (a REST body's spec is checked against these fields, then by the rules above) --
-class ToolHttpCall(Model):
-    url: str | None = Field(None, description="http(s), no credentials (required unless spec.mcp)")
-    method: str = Field("POST", description=", ".join(METHODS))
-    headers: dict[str, str] | None = Field(None, description="Static headers; no credentials, no reserved ones")
-    timeout: str = Field(DEFAULT_TIMEOUT, description="A Go duration")
-    authSecretRef: dict[str, str] | None = Field(None, description="{name, key}: operators only, not via REST")
-    authInject: str = Field("header", description="header or body")
-    authBodyKey: str | None = Field(None, description="Required when authInject is body")
-
-
-class ToolMcpServer(Model):
-    url: str | None = Field(None, description="A remote MCP server (Shoal extension)")
-    path: str = "/mcp"
-    substrateActor: dict[str, Any] | None = Field(None, description="{templateRef: {name}, poolRef?, boot?}")
-
-
-class ToolSpec(Model):
-    description: str
-    parameters: dict[str, Any] | None = Field(None, description="The arguments' JSON Schema")
-    http: ToolHttpCall | None = None
-    mcp: ToolMcpServer | None = None
-
-
 def reject_unknown_fields(spec: dict[str, Any]) -> None:
     from shared.catalog.crd import reject_unknown
+    from shared.catalog.resources import ToolHttpCall, ToolMcpServer, ToolSpec
 
     reject_unknown(spec, ToolSpec)
     if isinstance(spec.get("http"), dict):

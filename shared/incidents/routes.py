@@ -17,7 +17,6 @@ from shared.auth.resolver import authenticate
 from shared.config import get_settings
 from shared.errors import Conflict, Forbidden, NotFound, ShoalError
 from shared.events import build, emit
-from shared.events.registry import data_for
 from shared.http.api import RequestContext, Router
 from shared.http.models import FieldInvalid, Header, Reply, validate
 from shared.http.params import is_sequence
@@ -130,6 +129,7 @@ def _cluster_scoped(principal: Any, kind: str) -> None:
 
 
 def _request_investigation(session_id: str, namespace: str, incident_id: str) -> None:
+    from shared.events.registry import data_for  # the event catalogue's models: with the first event
     data = data_for(REQUESTED, namespace=namespace, name=session_id, incident_id=incident_id)
     try:
         emit(build(REQUESTED, data, subject=f"{namespace}/{session_id}"))

@@ -14,7 +14,7 @@ from shared.http.params import page_token, parse_limit, string_map
 from shared.monitors.validation import identity, validate_name
 from shared.schedules import respecced
 from shared.security import schedule
-from shared.security.results import ThreatModelBody, reason_of, save_threat_model
+from shared.security.results import reason_of, save_threat_model
 from shared.security.retention import bury
 from shared.security.scans import start_scan
 from shared.security.store import (
@@ -170,10 +170,12 @@ def get_threat_model(ctx: RequestContext, name: str):
 
 
 @router.route("/repositories/<name>/threat-model", ["PUT"], summary="Update threat model",
-              body="shared.security.results:ThreatModelBody", query="shared.http.common_models:NamespaceQuery",
+              body="shared.security.result_models:ThreatModelBody", query="shared.http.common_models:NamespaceQuery",
               responses={200: Reply("The saved threat model", "shared.security.answers:ThreatModel")})
 def put_threat_model(ctx: RequestContext, name: str):
     from pydantic import ValidationError
+
+    from shared.security.result_models import ThreatModelBody
 
     body = ctx.json_object()
     for key in ("source", "updatedAt", "updatedBy", "scanRunID", "repository", "namespace", "resourceVersion"):
