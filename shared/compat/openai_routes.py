@@ -16,7 +16,6 @@ from shared.compat.common import (
     server_tools_enabled,
     stream_error_renderer,
 )
-from shared.compat.schemas import ResponsesRequest
 from shared.compat.tools import compat_tools
 from shared.compat.usage import counted, record_usage, usage_sink
 from shared.http.api import RequestContext, Router
@@ -77,7 +76,7 @@ def create_response(ctx: RequestContext):
     tools): relayed to an OpenAI provider's /responses, translated for any other provider, one call."""
     body = ctx.json_object(message=responses_wire.BAD_BODY)
     responses_wire.check(body)  # OpenAI's own wording for the fields it checks; the model for the rest
-    validate(ResponsesRequest, body)
+    validate("shared.compat.schemas:ResponsesRequest", body)
     namespace = request_namespace(ctx)
     principal = ctx.require_principal()
     provider = request_provider(ctx, body.get("model"))

@@ -21,7 +21,6 @@ from shared.http.api import RequestContext, Router
 from shared.http.models import FieldInvalid, Header, Reply, validate
 from shared.http.params import is_sequence
 from shared.http.sse import Progress, follow, frame, sse_response
-from shared.incidents import models as m
 from shared.incidents import response, sessions
 from shared.incidents.stream import TERMINAL_EVENTS, read
 from shared.investigation import metrics
@@ -36,6 +35,8 @@ REQUESTED = "dev.shoal.investigation.requested"
 STREAM_POLL_SECONDS = 0.25
 STREAM_MAX_SECONDS = 1800.0
 CANCELLABLE = frozenset({"pending", "investigating", "user_driving", "unknown"})
+# The events of a session stream (each `data` a shared.incidents.models:SessionEvent).
+SESSION_EVENTS = ("tool_call", "tool_result", "reasoning_delta", "error", "complete", "cancelled", "session_ended")
 
 
 class ValidationError(ShoalError):
@@ -92,7 +93,7 @@ def analyze(ctx: RequestContext):
         raise UnsupportedMediaType(f"Content-Type must be application/json, not {media}")
     body = ctx.json_object(message="request body must be a JSON object")  # not JSON: a 400, as before
     try:
-        request = validate(m.IncidentRequest, body)
+        request = validate("shared.incidents.models:IncidentRequest", body)
     except FieldInvalid as exc:  # Kubernaut's agent answers a model failure with 422, pydantic's wording
         metrics.record_request("kubernaut", "invalid")
         detail = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'body'}: {e['msg']}" for e in exc.detail_list)
@@ -256,7 +257,7 @@ def session_handback(ctx: RequestContext, session_id: str):
               headers=[Header("Last-Event-ID", "Resume after this event id (a sequence number)")],
               responses={200: Reply("`id: n`, `event: <type>`, `data: {type, turn, phase, data}`; the last event "
                                     "is `complete`, `cancelled` or `session_ended`", media="text/event-stream",
-                                    events=dict.fromkeys(m.SESSION_EVENTS, m.SessionEvent)), **_GONE})
+                                    events=dict.fromkeys(SESSION_EVENTS, "shared.incidents.models:SessionEvent")), **_GONE})
 def session_stream(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     sid = record.name
