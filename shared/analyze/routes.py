@@ -10,8 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shared.analyze import models, records
-from shared.analyze.models import AnalyzeResponse, prompt_context
+from shared.analyze import records
 from shared.analyze.operator_keys import authenticate_operator, is_operator, operator_namespace
 from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
@@ -21,9 +20,7 @@ from shared.http.api import RequestContext, Router, json_response
 from shared.http.models import Reply
 from shared.investigation import metrics
 from shared.investigation.audit import emit_audit
-from shared.investigation.engine import InvestigationFailed, investigate
 from shared.investigation.patch_filter import PATCH_TYPE, filter_patch
-from shared.investigation.schema import Subject
 from shared.llm.base import ProviderError
 from shared.llm.registry import resolve
 from shared.logs import get_logger
@@ -102,6 +99,11 @@ _INVALID = Reply("Validation Error (FastAPI's list: type, loc, msg, input)", "sh
               responses={200: Reply("The analysis, with an allow-listed patch or null", "shared.analyze.models:AnalyzeResponse"),
                          422: _INVALID, 503: "No LLM provider configured", 502: "LLM provider failed"})
 def analyze(ctx: RequestContext):
+    # The investigation (agent loop, Finding) and the answer model load with the first analysis.
+    from shared.analyze.models import AnalyzeResponse, prompt_context
+    from shared.investigation.engine import InvestigationFailed, investigate
+    from shared.investigation.schema import Subject
+
     request = ctx.body()
     principal = ctx.require_principal()
     namespace = _namespace(principal, request.namespace)
@@ -178,14 +180,14 @@ _PAGE = {"X-Continue": "The next page's cursor (pass it as `continue`); absent o
 
 @router.route("/analyses", summary="Recent analyses, newest first (limit 1..100, default 50)",
               query="shared.analyze.models:ListQuery", responses={200: Reply("Analyses, newest first", headers=_PAGE), 422: _INVALID},
-              response_model=list[models.Analysis])
+              response_model="shared.analyze.models:AnalysisList")
 def list_analyses(ctx: RequestContext):
     return _listing(ctx, "analyses")
 
 
 @router.route("/reports", summary="Step-by-step reports (LLM steps and operator outcome), newest first",
               query="shared.analyze.models:ListQuery", responses={200: Reply("Reports, newest first", headers=_PAGE), 422: _INVALID},
-              response_model=list[models.Report])
+              response_model="shared.analyze.models:ReportList")
 def list_reports(ctx: RequestContext):
     return _listing(ctx, "reports")
 

@@ -67,9 +67,6 @@ class ChatEvent(Model):
     sessionId: str
 
 
-CHAT_EVENTS = ("status", "message", "tool_call", "tool_result", "error", "done")
-
-
 class ChatConfig(Model):
     enabled: bool
     provider: str

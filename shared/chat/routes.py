@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 from shared.chat import leases, sessions
-from shared.chat import models as m
 from shared.chat.limits import chat_limits, go_duration
 from shared.chat.provider import resolve_chat_provider
 from shared.chat.stream import Emitter, relay, replay
@@ -32,10 +31,11 @@ CORE_TOOLS = ("create_ai_task", "create_container_task", "create_agent_task", "c
               "fetch_task_output", "wait_for_task", "cancel_task", "list_agents", "list_tools", "list_tasks")
 MANAGEMENT_TOOLS = ("create_agent", "update_agent", "delete_agent", "create_tool", "delete_tool", "delete_session",
                     "create_pr_monitor")
+CHAT_EVENTS = ("status", "message", "tool_call", "tool_result", "error", "done")
 _RESUME = Header("Last-Event-ID", "Replay the session's events after this id instead of starting a turn "
                                   "(with a sessionId)")
 _EVENTS = Reply("Server-sent events (`id: n`, `event: <name>`, `data`: ChatEvent)", media="text/event-stream",
-                events=dict.fromkeys(m.CHAT_EVENTS, m.ChatEvent))
+                events=dict.fromkeys(CHAT_EVENTS, "shared.chat.models:ChatEvent"))
 
 
 def _enabled():
