@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from shared.config import get_settings
 from shared.duration import parse_go_duration
 from shared.errors import Invalid
+from shared.http.models import resolve
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 DEFAULT_TIMEOUT = "30s"
@@ -206,12 +207,16 @@ def tool_status(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, An
     return status
 
 
+# The documented shape (shared.catalog.resources), named, not imported: its models use this module's
+# METHODS and DEFAULT_TIMEOUT.
+_SHAPE = "shared.catalog.resources:{}"
+
+
 def reject_unknown_fields(spec: dict[str, Any]) -> None:
     from shared.catalog.crd import reject_unknown
-    from shared.catalog.resources import ToolHttpCall, ToolMcpServer, ToolSpec
 
-    reject_unknown(spec, ToolSpec)
+    reject_unknown(spec, resolve(_SHAPE.format("ToolSpec")))
     if isinstance(spec.get("http"), dict):
-        reject_unknown(spec["http"], ToolHttpCall, "spec.http")
+        reject_unknown(spec["http"], resolve(_SHAPE.format("ToolHttpCall")), "spec.http")
     if isinstance(spec.get("mcp"), dict):
-        reject_unknown(spec["mcp"], ToolMcpServer, "spec.mcp")
+        reject_unknown(spec["mcp"], resolve(_SHAPE.format("ToolMcpServer")), "spec.mcp")
