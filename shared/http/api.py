@@ -47,7 +47,7 @@ from shared.errors import Invalid, MethodNotAllowed, NotFound, ShoalError, TooLa
 from shared.http import cors
 from shared.http.body import parse_json
 from shared.http.dialects import DIALECTS, Dialect
-from shared.http.models import FieldInvalid, Header, Reply, RequestBody, not_json, validate
+from shared.http.models import FieldInvalid, Header, Reply, RequestBody, declared, not_json, validate
 from shared.http.params import check_path_args
 from shared.logs import get_logger
 from shared.observability import metrics, tracing
@@ -160,6 +160,10 @@ class Route:
     body: type[BaseModel] | str | RequestBody | None = None
     query: type[BaseModel] | str | None = None
     headers: tuple[Header, ...] = ()
+
+    def models(self) -> list[Any]:
+        """Every model the route declares (shared.http.models.declared), None where it declares none."""
+        return declared(self.body, self.query, self.request_model, self.response_model, self.responses)
 
 
 class Router:
