@@ -55,7 +55,8 @@ class _Unparsed(Exception):
 
 
 def _convert(annotation: Any, raw: str) -> Any:
-    if annotation is str or (isinstance(annotation, UnionType) and set(typing.get_args(annotation)) == {str, NoneType}):
+    optional_str = isinstance(annotation, UnionType) and set(typing.get_args(annotation)) == {str, NoneType}
+    if annotation is str or optional_str:
         return raw
     if annotation is int and _INT.fullmatch(raw):
         return int(raw)
@@ -82,7 +83,8 @@ class EnvSettings:
             if typing.get_origin(hints[name]) is ClassVar:
                 continue
             declared = cls.__dict__.get(name)
-            default, aliases = (declared.default, declared.aliases) if isinstance(declared, Env) else (declared, ())
+            default, aliases = (declared.default, declared.aliases) if isinstance(declared,
+                                                                                  Env) else (declared, ())
             # pydantic-settings (populate_by_name): the aliases first, then the prefixed field name.
             lookups = tuple(a.lower() for a in aliases) + ((cls.env_prefix + name).lower(),)
             fields[name] = Var(name, hints[name], default, aliases, lookups)
@@ -90,7 +92,8 @@ class EnvSettings:
         cls.fields = fields
 
     def __init__(self) -> None:
-        environ = {key.lower(): value for key, value in os.environ.items()}  # case-insensitive, as pydantic-settings
+        environ = {key.lower(): value for key,
+                   value in os.environ.items()}  # case-insensitive, as pydantic-settings
         try:
             for var in self.fields.values():
                 raw = next((environ[n] for n in var.lookups if n in environ), None)

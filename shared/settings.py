@@ -186,7 +186,8 @@ class Settings(EnvSettings):
     context_token_jwks_url: str | None = Env(None, "ORKA_CONTEXT_TOKEN_JWKS_URL")
     # "Txn-Token" (default) or "Txn-Token,Authorization:Bearer".
     context_token_headers: str = Env("Txn-Token", "ORKA_CONTEXT_TOKEN_HEADERS")
-    context_token_authorization: Literal["off", "audit", "enforce"] = Env("off", "ORKA_CONTEXT_TOKEN_AUTHORIZATION_MODE")
+    context_token_authorization: Literal["off", "audit", "enforce"] = Env(
+        "off", "ORKA_CONTEXT_TOKEN_AUTHORIZATION_MODE")
 
     # --- GitHub (issue 7; docs/github.md) ---------------------------------------------------------
     github_webhook_secret: str | None = Env(None, "ORKA_GITHUB_WEBHOOK_SECRET")

@@ -91,12 +91,14 @@ def _patch_step(action: dict[str, Any] | None) -> str:
 
 
 # FastAPI's 422 lists the validation errors; other errors are the dialect's `{"detail": "…"}`.
-_INVALID = Reply("Validation Error (FastAPI's list: type, loc, msg, input)", "shared.http.common_models:HTTPValidationError")
+_INVALID = Reply("Validation Error (FastAPI's list: type, loc, msg, input)",
+                 "shared.http.common_models:HTTPValidationError")
 
 
 @router.route("/analyze", methods=("POST",), summary="Analyse a failed workload; optional allow-listed patch",
               body="shared.analyze.models:AnalyzeRequest",
-              responses={200: Reply("The analysis, with an allow-listed patch or null", "shared.analyze.models:AnalyzeResponse"),
+              responses={200: Reply("The analysis, with an allow-listed patch or null",
+                                    "shared.analyze.models:AnalyzeResponse"),
                          422: _INVALID, 503: "No LLM provider configured", 502: "LLM provider failed"})
 def analyze(ctx: RequestContext):
     # The investigation (agent loop, Finding) and the answer model load with the first analysis.
@@ -179,14 +181,16 @@ _PAGE = {"X-Continue": "The next page's cursor (pass it as `continue`); absent o
 
 
 @router.route("/analyses", summary="Recent analyses, newest first (limit 1..100, default 50)",
-              query="shared.analyze.models:ListQuery", responses={200: Reply("Analyses, newest first", headers=_PAGE), 422: _INVALID},
+              query="shared.analyze.models:ListQuery", responses={200: Reply("Analyses, newest first",
+                                                                             headers=_PAGE), 422: _INVALID},
               response_model="shared.analyze.models:AnalysisList")
 def list_analyses(ctx: RequestContext):
     return _listing(ctx, "analyses")
 
 
 @router.route("/reports", summary="Step-by-step reports (LLM steps and operator outcome), newest first",
-              query="shared.analyze.models:ListQuery", responses={200: Reply("Reports, newest first", headers=_PAGE), 422: _INVALID},
+              query="shared.analyze.models:ListQuery", responses={200: Reply("Reports, newest first",
+                                                                             headers=_PAGE), 422: _INVALID},
               response_model="shared.analyze.models:ReportList")
 def list_reports(ctx: RequestContext):
     return _listing(ctx, "reports")
@@ -194,7 +198,8 @@ def list_reports(ctx: RequestContext):
 
 @router.route("/report-outcome", methods=("POST",), summary="Operator callback after applying a patch",
               body="shared.analyze.models:OutcomeRequest",
-              responses={200: Reply("Whether a report took the operator's step", "shared.analyze.models:OutcomeResponse"),
+              responses={200: Reply("Whether a report took the operator's step",
+                                    "shared.analyze.models:OutcomeResponse"),
                          422: _INVALID})
 def report_outcome(ctx: RequestContext):
     body = ctx.body()
@@ -205,7 +210,8 @@ def report_outcome(ctx: RequestContext):
     return {"status": "not_found", "message": "No matching report found to append operator step"}
 
 
-@router.route("/health", public=True, summary="Liveness", responses={200: Reply("Alive", "shared.analyze.models:Status")})
+@router.route("/health", public=True, summary="Liveness",
+              responses={200: Reply("Alive", "shared.analyze.models:Status")})
 def health(ctx: RequestContext):
     return {"status": "ok"}
 

@@ -35,7 +35,8 @@ def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
         raise Invalid(crd.pydantic_message(exc)) from None
 
 
-@router.route("", ["POST"], summary="Create an agent", body="shared.catalog.resources:AgentBody", query="shared.http.common_models:NamespaceQuery",
+@router.route("", ["POST"], summary="Create an agent", body="shared.catalog.resources:AgentBody",
+              query="shared.http.common_models:NamespaceQuery",
               responses={201: Reply("The created Agent", "shared.catalog.resources:Agent"), 409: "Duplicate"})
 def create_agent(ctx: RequestContext):
     parsed = crd.read_body(ctx)
@@ -52,15 +53,18 @@ def list_agents(ctx: RequestContext):
     return crd.list_page(ctx, agents, _view)
 
 
-@router.route("/<name>", ["GET"], summary="Get agent details", query="shared.http.common_models:NamespaceQuery",
+@router.route("/<name>", ["GET"], summary="Get agent details",
+              query="shared.http.common_models:NamespaceQuery",
               responses={200: Reply("The agent", "shared.catalog.resources:Agent"), 404: NOT_FOUND})
 def get_agent(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     return _view(agents.require(namespace, name, NOT_FOUND))
 
 
-@router.route("/<name>", ["PUT"], summary="Update an agent", body="shared.catalog.resources:AgentBody", query="shared.http.common_models:NamespaceQuery",
-              responses={200: Reply("The updated agent", "shared.catalog.resources:Agent"), 404: NOT_FOUND, 409: CONFLICT})
+@router.route("/<name>", ["PUT"], summary="Update an agent", body="shared.catalog.resources:AgentBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The updated agent", "shared.catalog.resources:Agent"), 404: NOT_FOUND,
+                         409: CONFLICT})
 def update_agent(ctx: RequestContext, name: str):
     parsed = crd.read_body(ctx, spec_required=True)
     crd.check_path_name(parsed, name)
@@ -72,7 +76,8 @@ def update_agent(ctx: RequestContext, name: str):
     return _view(agents.replace(namespace, name, doc, expected_version=version, conflict_message=CONFLICT))
 
 
-@router.route("/<name>", ["DELETE"], summary="Delete an agent", query="shared.http.common_models:NamespaceQuery",
+@router.route("/<name>", ["DELETE"], summary="Delete an agent",
+              query="shared.http.common_models:NamespaceQuery",
               responses={204: "Deleted", 404: NOT_FOUND})
 def delete_agent(ctx: RequestContext, name: str):
     namespace = ctx.namespace()

@@ -51,14 +51,16 @@ class ResourceBody(Model):
 class ResourceView(Model):
     apiVersion: str
     kind: str
-    metadata: dict[str, Any] = Field(description="name, namespace, uid, labels, annotations, creationTimestamp, "
+    metadata: dict[str,
+                   Any] = Field(description="name, namespace, uid, labels, annotations, creationTimestamp, "
                                                  "generation, resourceVersion")
     spec: dict[str, Any]
     status: dict[str, Any]
 
 
 class PageMetadata(Model):
-    continue_: str | None = Field(None, alias="continue", description="The next page's cursor; absent on the last")
+    continue_: str | None = Field(None, alias="continue",
+                                  description="The next page's cursor; absent on the last")
 
 
 def resource_models(kind: str, spec: type[BaseModel],
@@ -69,7 +71,8 @@ def resource_models(kind: str, spec: type[BaseModel],
     the resource as answered, whose spec is `view_spec` where the answer's shape differs."""
     from pydantic import PlainValidator, create_model
 
-    documented = (Annotated[dict[str, Any] | None, PlainValidator(_object, json_schema_input_type=spec)], None)
+    documented = (Annotated[dict[str, Any] | None, PlainValidator(_object, json_schema_input_type=spec)],
+                  None)
     body = create_model(f"{kind}Body", __base__=ResourceBody, __doc__=ResourceBody.__doc__, spec=documented)
     view = create_model(kind, __base__=ResourceView, spec=(view_spec or spec, ...))
     return body, view
@@ -111,9 +114,11 @@ SkillList = page_model("SkillList", SkillSummary)
 class ToolHttpCall(Model):
     url: str | None = Field(None, description="http(s), no credentials (required unless spec.mcp)")
     method: str = Field("POST", description=", ".join(METHODS))
-    headers: dict[str, str] | None = Field(None, description="Static headers; no credentials, no reserved ones")
+    headers: dict[str, str] | None = Field(None,
+                                           description="Static headers; no credentials, no reserved ones")
     timeout: str = Field(DEFAULT_TIMEOUT, description="A Go duration")
-    authSecretRef: dict[str, str] | None = Field(None, description="{name, key}: operators only, not via REST")
+    authSecretRef: dict[str, str] | None = Field(None,
+                                                 description="{name, key}: operators only, not via REST")
     authInject: str = Field("header", description="header or body")
     authBodyKey: str | None = Field(None, description="Required when authInject is body")
 

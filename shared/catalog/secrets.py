@@ -74,8 +74,10 @@ def read_secret_value(namespace: str, name: str, key: str) -> str:
     raise LookupError(f'secret "{name}" has no key "{key}"')
 
 
-@secrets_router.route("", ["GET"], summary="List secret names (metadata only)", query="shared.http.common_models:PageQuery",
-              responses={200: Reply("Names and types; never a value", "shared.catalog.resources:SecretList"), 403: "Not allowed to list Secrets",
+@secrets_router.route("", ["GET"], summary="List secret names (metadata only)",
+                      query="shared.http.common_models:PageQuery",
+              responses={200: Reply("Names and types; never a value", "shared.catalog.resources:SecretList"),
+                         403: "Not allowed to list Secrets",
                          502: "The Kubernetes API failed"})
 def list_secrets(ctx: RequestContext):
     query = ctx.query()
@@ -84,12 +86,14 @@ def list_secrets(ctx: RequestContext):
 
 
 @auth_router.route("/validate", ["GET"], summary="Validate auth token",
-                   responses={200: Reply("The caller is authenticated", "shared.catalog.resources:Validation")})
+                   responses={200: Reply("The caller is authenticated",
+                                         "shared.catalog.resources:Validation")})
 def validate(ctx: RequestContext):
     return {"authenticated": True, **ctx.require_principal().public_fields()}
 
 
 @auth_router.route("/whoami", ["GET"], summary="The caller's sanitised identity",
-                   responses={200: Reply("Who the caller is (never a token or raw claims)", "shared.catalog.resources:Identity")})
+                   responses={200: Reply("Who the caller is (never a token or raw claims)",
+                                         "shared.catalog.resources:Identity")})
 def whoami(ctx: RequestContext):
     return ctx.require_principal().identity()

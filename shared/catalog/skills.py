@@ -92,8 +92,10 @@ def skill_summary(record: Record) -> dict[str, Any]:
             "phase": record.doc.get("status", {}).get("phase", "")}
 
 
-@router.route("", ["POST"], summary="Create a skill", body="shared.catalog.resources:SkillBody", query="shared.http.common_models:NamespaceQuery",
-              responses={201: Reply("The created Skill (`spec.content.inline` back)", "shared.catalog.resources:Skill"), 409: "Duplicate"})
+@router.route("", ["POST"], summary="Create a skill", body="shared.catalog.resources:SkillBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={201: Reply("The created Skill (`spec.content.inline` back)",
+                                    "shared.catalog.resources:Skill"), 409: "Duplicate"})
 def create_skill(ctx: RequestContext):
     parsed = crd.read_body(ctx)
     name = crd.check_name(parsed.name)
@@ -115,14 +117,16 @@ def list_skills(ctx: RequestContext):
     return crd.list_page(ctx, skills, skill_summary)
 
 
-@router.route("/<name>", ["GET"], summary="Get skill details", query="shared.http.common_models:NamespaceQuery",
+@router.route("/<name>", ["GET"], summary="Get skill details",
+              query="shared.http.common_models:NamespaceQuery",
               responses={200: Reply("The skill", "shared.catalog.resources:Skill"), 404: NOT_FOUND})
 def get_skill(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     return skill_view(skills.require(namespace, name, NOT_FOUND))
 
 
-@router.route("/<name>/content", ["GET"], summary="Get raw spec.content.inline markdown", query="shared.http.common_models:NamespaceQuery",
+@router.route("/<name>/content", ["GET"], summary="Get raw spec.content.inline markdown",
+              query="shared.http.common_models:NamespaceQuery",
               responses={200: Reply("The markdown", media="text/markdown"), 404: "Unknown skill, or no inline content"})
 def get_skill_content(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
@@ -132,8 +136,10 @@ def get_skill_content(ctx: RequestContext, name: str):
     return Response(markdown, status=200, content_type="text/markdown; charset=utf-8")
 
 
-@router.route("/<name>", ["PUT"], summary="Update a skill", body="shared.catalog.resources:SkillBody", query="shared.http.common_models:NamespaceQuery",
-              responses={200: Reply("The updated skill", "shared.catalog.resources:Skill"), 404: NOT_FOUND, 409: CONFLICT})
+@router.route("/<name>", ["PUT"], summary="Update a skill", body="shared.catalog.resources:SkillBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The updated skill", "shared.catalog.resources:Skill"), 404: NOT_FOUND,
+                         409: CONFLICT})
 def update_skill(ctx: RequestContext, name: str):
     parsed = crd.read_body(ctx, spec_required=True)
     crd.check_path_name(parsed, name)
@@ -150,7 +156,8 @@ def update_skill(ctx: RequestContext, name: str):
     return skill_view(updated)
 
 
-@router.route("/<name>", ["DELETE"], summary="Delete a skill", query="shared.http.common_models:NamespaceQuery",
+@router.route("/<name>", ["DELETE"], summary="Delete a skill",
+              query="shared.http.common_models:NamespaceQuery",
               responses={204: "Deleted", 404: NOT_FOUND})
 def delete_skill(ctx: RequestContext, name: str):
     namespace = ctx.namespace()

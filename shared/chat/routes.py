@@ -81,7 +81,8 @@ def _replay_response(namespace: str, session_id: str, after: int, limits: Any):
 
 
 @router.route("", ["POST"], summary="Send a chat message (SSE stream, or JSON with Accept: application/json)",
-              streaming=True, body="shared.chat.models:ChatRequest", query="shared.chat.models:ResumeQuery", headers=[_RESUME],
+              streaming=True, body="shared.chat.models:ChatRequest", query="shared.chat.models:ResumeQuery",
+              headers=[_RESUME],
               responses={200: Reply("The turn's events; with `Accept: application/json` exactly, the result",
                                     "shared.chat.models:ChatResult", alternatives=(_EVENTS,)),
                          403: "Namespace not allowed", 404: "Chat is disabled", 409: SESSION_ACTIVE,
@@ -179,8 +180,9 @@ def stream(ctx: RequestContext, session_id: str):
 
 
 @router.route("/<session_id>", ["DELETE"], summary="Cancel a chat session's active turn and delete the session",
-              query="shared.http.common_models:NamespaceQuery", responses={204: "Deleted", 404: "Unknown session, or chat is disabled",
-                                               409: "The active turn did not stop within 5 s"})
+              query="shared.http.common_models:NamespaceQuery",
+              responses={204: "Deleted", 404: "Unknown session, or chat is disabled",
+                         409: "The active turn did not stop within 5 s"})
 def delete(ctx: RequestContext, session_id: str):
     limits = _enabled()
     namespace = _chat_namespace(ctx, ctx.query().namespace, limits.blocked_namespaces)

@@ -69,8 +69,10 @@ def create_message(ctx: RequestContext):
                         heartbeat_seconds=None)  # the engine keeps the stream alive itself
 
 
-@router.route("/models", ["GET"], summary="List available models", query="shared.http.common_models:NamespaceQuery",
-              responses={200: Reply("The configured models, with Anthropic's paging fields", "shared.compat.schemas:AnthropicModelList")})
+@router.route("/models", ["GET"], summary="List available models",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The configured models, with Anthropic's paging fields",
+                                    "shared.compat.schemas:AnthropicModelList")})
 def list_anthropic_models(ctx: RequestContext):
     """Orka's list shape, with the fields Anthropic's clients read (type, display_name, created_at, paging)."""
     request_namespace(ctx)

@@ -35,7 +35,8 @@ _RESPONSE_EVENTS = ("response.created", "response.in_progress", "response.output
 
 
 @router.route("/chat/completions", ["POST"], summary="Chat completions (streaming and non-streaming)",
-              streaming=True, body="shared.compat.schemas:ChatCompletionRequest", headers=[TOOLS_PARAM], responses={
+              streaming=True, body="shared.compat.schemas:ChatCompletionRequest", headers=[TOOLS_PARAM],
+              responses={
                   200: Reply("A chat completion (`stream: true`: its chunks, then `data: [DONE]`)",
                              "openai.types.chat:ChatCompletion", alternatives=(Reply(
                                  media="text/event-stream",
@@ -96,8 +97,10 @@ def create_response(ctx: RequestContext):
     return sse_response(responses_wire.frames(draft, events, error_body=error_body), heartbeat_seconds=None)
 
 
-@router.route("/models", ["GET"], summary="List available models", query="shared.http.common_models:NamespaceQuery",
-              responses={200: Reply("The configured models (`provider/model` and bare)", "shared.compat.schemas:OpenAIModelList")})
+@router.route("/models", ["GET"], summary="List available models",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The configured models (`provider/model` and bare)",
+                                    "shared.compat.schemas:OpenAIModelList")})
 def list_openai_models(ctx: RequestContext):
     request_namespace(ctx)
     return {"object": "list", "data": [{**m, "object": "model"} for m in model_entries()]}

@@ -48,4 +48,5 @@ class JobsQuery(PageQuery):
 
 
 class SignInQuery(QueryModel):
-    next: str | None = Field(None, description="The console page to go to once signed in (default: the tasks)")
+    next: str | None = Field(None,
+                             description="The console page to go to once signed in (default: the tasks)")

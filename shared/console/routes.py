@@ -52,7 +52,8 @@ class ConsoleRouter(Router):
         if responses is None:
             responses = {200: RELAY} if streaming else {303: AFTER_FORM} if "POST" in methods else \
                 {200: HTML, 303: TO_SIGN_IN}
-        kwargs.setdefault("query", "shared.console.queries:PageQuery")  # every page acts in ?namespace= unless it says otherwise
+        # every page acts in ?namespace= unless it says otherwise
+        kwargs.setdefault("query", "shared.console.queries:PageQuery")
         if "POST" in methods:
             kwargs.setdefault("body", forms.ACTION)
         return super().route(rule, methods, streaming=streaming, responses={**ERRORS, **responses}, **kwargs)
@@ -188,7 +189,8 @@ def static(ctx: RequestContext, filename: str):
     return render.secured(response)
 
 
-@router.route("/console/sign-in", ["GET"], public=True, summary="The sign-in form", query="shared.console.queries:SignInQuery")
+@router.route("/console/sign-in", ["GET"], public=True, summary="The sign-in form",
+              query="shared.console.queries:SignInQuery")
 def sign_in_form(ctx: RequestContext):
     nonce = session.new_login_nonce()
     response = render.page("sign_in.html", csrf=nonce, signed_in=False, namespace="",
@@ -297,7 +299,8 @@ def task_part(view: View, name: str, part: str):
 
 
 @router.route("/console/tasks/<name>/events", ["GET"], public=True, streaming=True,
-              summary="The task's SSE stream (resumes with Last-Event-ID)", query="shared.console.queries:StreamQuery")
+              summary="The task's SSE stream (resumes with Last-Event-ID)",
+              query="shared.console.queries:StreamQuery")
 @console_page(stream=True)
 def task_events(view: View, name: str):
     return view.sse("GET", f"/api/v1/tasks/{_q(name)}/stream", params={"namespace": view.namespace})
@@ -390,7 +393,8 @@ def chat_send(view: View):
 
 
 @router.route("/console/chat/<session_id>/events", ["GET"], public=True, streaming=True,
-              summary="A session's SSE replay and tail (resumes with Last-Event-ID)", query="shared.console.queries:StreamQuery")
+              summary="A session's SSE replay and tail (resumes with Last-Event-ID)",
+              query="shared.console.queries:StreamQuery")
 @console_page(stream=True)
 def chat_events(view: View, session_id: str):
     return view.sse("GET", f"/api/v1/chat/{_q(session_id)}/stream", params={"namespace": view.namespace})
@@ -562,7 +566,8 @@ def save_catalog_item(view: View, kind: str, name: str):
     return render.redirect(f"/console/catalog/{kind}/{_q(name)}?{urlencode({'namespace': view.namespace})}")
 
 
-@router.route("/console/jobs", ["GET"], public=True, summary="Labrats jobs", query="shared.console.queries:JobsQuery")
+@router.route("/console/jobs", ["GET"], public=True, summary="Labrats jobs",
+              query="shared.console.queries:JobsQuery")
 @console_page()
 def jobs_page(view: View):
     page_no = view.args.get("page", "1")

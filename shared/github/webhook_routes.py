@@ -39,7 +39,8 @@ def _ignored(reason: str, **extra):
 
 @router.route("/github", ["POST"], public=True, summary="GitHub webhook deliveries (HMAC-verified)",
               body="shared.github.models:GitHubPayload", headers=GITHUB_HEADERS,
-              responses={202: Reply("Accepted, ignored or duplicate", "shared.github.models:WebhookAnswer"), 401: "Bad signature",
+              responses={202: Reply("Accepted, ignored or duplicate", "shared.github.models:WebhookAnswer"),
+                         401: "Bad signature",
                          503: "No secret configured"})
 def github_webhook(ctx: RequestContext):
     secret = get_settings().github_webhook_secret
@@ -52,7 +53,8 @@ def github_webhook(ctx: RequestContext):
     if not event:
         raise Invalid("missing X-GitHub-Event header")
     payload = deliveries.parse_payload(raw, ctx.request.content_type or "")
-    validate("shared.github.models:GitHubPayload", payload)  # the fields Shoal reads have their types; the rest is GitHub's
+    validate("shared.github.models:GitHubPayload",
+             payload)  # the fields Shoal reads have their types; the rest is GitHub's
     delivery = (ctx.request.headers.get("X-GitHub-Delivery") or "").strip()
     if event == "ping":
         return {"status": "ok", "event": "ping", "delivery": delivery or None, "zen": payload.get("zen"),

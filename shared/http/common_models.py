@@ -55,7 +55,8 @@ class PageQuery(NamespaceQuery):
     """An Orka list: `limit` (parse_limit's rules, default 100, at most 500) and the page cursor."""
 
     limit: limit_param(default=100, maximum=500)  # type: ignore[valid-type]
-    continue_: str | None = Field(None, alias="continue", description="`metadata.continue` of the previous page")
+    continue_: str | None = Field(None, alias="continue",
+                                  description="`metadata.continue` of the previous page")
 
 
 class Liveness(Model):  # (no docstring: it would be the schema's description)

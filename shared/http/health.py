@@ -23,7 +23,8 @@ def health_router(checks: dict[str, Check] | None = None, *, extra: Callable[[],
     router = Router(dialect="orka", tag="health")
     ready_checks = {"store": store_check} if checks is None else checks
 
-    @router.route("/healthz", public=True, summary="Liveness", responses={200: Reply("Alive", "shared.http.common_models:Liveness")})
+    @router.route("/healthz", public=True, summary="Liveness",
+                  responses={200: Reply("Alive", "shared.http.common_models:Liveness")})
     def healthz(ctx: RequestContext):
         return {"status": "ok"}
 

@@ -34,18 +34,6 @@ def resolve(model: type[BaseModel] | str) -> type[BaseModel]:
     return _load(model) if isinstance(model, str) else model
 
 
-def declared(body: Any, query: Any, request_model: Any, response_model: Any,
-             responses: dict[int, Any]) -> list[Any]:
-    """Every model a route declares (named or not; None where it declares none): its body (or its
-    RequestBody's model), query, request/response models, and each Reply's model and SSE events."""
-    out = [body.model if isinstance(body, RequestBody) else body, query, request_model, response_model]
-    for spec in responses.values():
-        if isinstance(spec, Reply):
-            for each in (spec, *spec.alternatives):
-                out += [each.model, *each.events.values()]
-    return out
-
-
 @dataclass(frozen=True)
 class Header:
     """A request header a route reads (documented as an `in: header` parameter)."""
@@ -92,6 +80,18 @@ class RequestBody:
     model: type[BaseModel] | str | None = None
     schema: dict[str, Any] | None = None
     required: bool = True
+
+
+def declared(body: Any, query: Any, request_model: Any, response_model: Any,
+             responses: dict[int, Any]) -> list[Any]:
+    """Every model a route declares (named or not; None where it declares none): its body (or its
+    RequestBody's model), query, request/response models, and each Reply's model and SSE events."""
+    out = [body.model if isinstance(body, RequestBody) else body, query, request_model, response_model]
+    for spec in responses.values():
+        if isinstance(spec, Reply):
+            for each in (spec, *spec.alternatives):
+                out += [each.model, *each.events.values()]
+    return out
 
 
 BINARY = {"type": "string", "format": "binary"}

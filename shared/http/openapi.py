@@ -95,7 +95,7 @@ class Schemas:
 
     def ref(self, model: type[BaseModel] | str) -> dict[str, Any]:
         if isinstance(model, str) and model.startswith("shared."):
-            model = resolve(model)  # one of Shoal's own models (a route names it; it loads with its first use)
+            model = resolve(model)  # one of Shoal's own models (loaded at its first use)
         if isinstance(model, str):
             return self.named(model)
         self.claim(model)

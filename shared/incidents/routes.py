@@ -36,7 +36,8 @@ STREAM_POLL_SECONDS = 0.25
 STREAM_MAX_SECONDS = 1800.0
 CANCELLABLE = frozenset({"pending", "investigating", "user_driving", "unknown"})
 # The events of a session stream (each `data` a shared.incidents.models:SessionEvent).
-SESSION_EVENTS = ("tool_call", "tool_result", "reasoning_delta", "error", "complete", "cancelled", "session_ended")
+SESSION_EVENTS = ("tool_call", "tool_result", "reasoning_delta", "error", "complete", "cancelled",
+                  "session_ended")
 
 
 class ValidationError(ShoalError):
@@ -79,7 +80,8 @@ ANALYZE = Permission("incidents", "create", subresource="analyze", scope_area="i
 
 @router.route("/analyze", methods=("POST",), summary="Submit an incident investigation", permission=AUTHENTICATED,
               body="shared.incidents.models:IncidentRequest",
-              responses={202: Reply("Session created", "shared.incidents.models:AnalyzeAccepted"), 415: "Body is not JSON",
+              responses={202: Reply("Session created", "shared.incidents.models:AnalyzeAccepted"),
+                         415: "Body is not JSON",
                          422: "Validation error: the detail names each field and its problem",
                          403: "No grant for the resource's namespace (or the cluster-wide one)",
                          500: "Capacity exhausted"}, error_media_types=_ANALYZE_MEDIA)
@@ -147,7 +149,8 @@ _GONE = {404: "Session not found (unknown, malformed or another caller's)"}
 
 
 @router.route("/session/<session_id>", malformed_path=_missing, summary="Session status",
-              responses={200: Reply("The session's status", "shared.incidents.models:SessionStatus"), **_GONE})
+              responses={200: Reply("The session's status", "shared.incidents.models:SessionStatus"),
+                         **_GONE})
 def session_status(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     doc = record.doc
@@ -163,7 +166,8 @@ def session_status(ctx: RequestContext, session_id: str):
 
 @router.route("/session/<session_id>/result", malformed_path=_missing,
               summary="Investigation result (IncidentResponse)",
-              responses={200: Reply("The investigation result", "shared.incidents.models:IncidentResponse"), **_GONE,
+              responses={200: Reply("The investigation result", "shared.incidents.models:IncidentResponse"),
+                         **_GONE,
                          409: "Session not completed"})
 def session_result(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
@@ -176,7 +180,8 @@ def session_result(ctx: RequestContext, session_id: str):
 
 
 @router.route("/session/<session_id>/snapshot", malformed_path=_missing, summary="Session snapshot",
-              responses={200: Reply("Point-in-time snapshot", "shared.incidents.models:SessionSnapshot"), **_GONE,
+              responses={200: Reply("Point-in-time snapshot", "shared.incidents.models:SessionSnapshot"),
+                         **_GONE,
                          409: "Session in progress"})
 def session_snapshot(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
@@ -212,7 +217,8 @@ def session_cancel(ctx: RequestContext, session_id: str):
 
 @router.route("/session/<session_id>/takeover", malformed_path=_missing, methods=("POST",),
               summary="The owner takes over the session",
-              responses={200: Reply("Now user_driving", "shared.incidents.models:SessionStatusChange"), **_GONE,
+              responses={200: Reply("Now user_driving", "shared.incidents.models:SessionStatusChange"),
+                         **_GONE,
                          409: "Session already terminal"})
 def session_takeover(ctx: RequestContext, session_id: str):
     """pending|investigating → user_driving: the caller drives; a running investigation stops at its next step."""
@@ -238,7 +244,8 @@ def session_takeover(ctx: RequestContext, session_id: str):
 
 @router.route("/session/<session_id>/handback", malformed_path=_missing, methods=("POST",),
               summary="Hand a user-driven session back to the agent (it is investigated again)",
-              responses={200: Reply("Queued again (pending)", "shared.incidents.models:SessionStatusChange"), **_GONE,
+              responses={200: Reply("Queued again (pending)", "shared.incidents.models:SessionStatusChange"),
+                         **_GONE,
                          409: "Session is not user-driven"})
 def session_handback(ctx: RequestContext, session_id: str):
     """user_driving → pending, and the investigation is requested again (the investigator claims it)."""
@@ -257,7 +264,8 @@ def session_handback(ctx: RequestContext, session_id: str):
               headers=[Header("Last-Event-ID", "Resume after this event id (a sequence number)")],
               responses={200: Reply("`id: n`, `event: <type>`, `data: {type, turn, phase, data}`; the last event "
                                     "is `complete`, `cancelled` or `session_ended`", media="text/event-stream",
-                                    events=dict.fromkeys(SESSION_EVENTS, "shared.incidents.models:SessionEvent")), **_GONE})
+                                    events=dict.fromkeys(SESSION_EVENTS,
+                                                         "shared.incidents.models:SessionEvent")), **_GONE})
 def session_stream(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     sid = record.name

@@ -39,8 +39,9 @@ def list_keys(ctx: RequestContext):
 
 
 @api_keys_router.route("", ["POST"], summary="Create an API key; the full key is shown once",
-                       body="shared.jobs.job_models:ApiKeyCreate", responses={201: Reply("The key, in full this once", "shared.jobs.job_models:ApiKey"),
-                                                       409: "Name taken"})
+                       body="shared.jobs.job_models:ApiKeyCreate",
+                       responses={201: Reply("The key, in full this once", "shared.jobs.job_models:ApiKey"),
+                                  409: "Name taken"})
 def create_key(ctx: RequestContext):
     name = ctx.body().name
     return api_keys.create_key(name.strip(), ctx.require_principal().subject), 201
@@ -61,8 +62,10 @@ def list_sources(ctx: RequestContext):
     return [source_model.view(r) for r in records]
 
 
-@sources_router.route("", ["POST"], summary="Create a webhook source", body="shared.jobs.job_models:WebhookSourceCreate",
-                      responses={201: Reply("The source", "shared.jobs.job_models:WebhookSource"), 409: "Name taken"})
+@sources_router.route("", ["POST"], summary="Create a webhook source",
+                      body="shared.jobs.job_models:WebhookSourceCreate",
+                      responses={201: Reply("The source", "shared.jobs.job_models:WebhookSource"),
+                                 409: "Name taken"})
 def create_source(ctx: RequestContext):
     ctx.body()  # the labrats checks and unknown fields (m.WebhookSourceCreate)
     fields = source_model.validate(ctx.json_object(), partial=False)
@@ -77,7 +80,8 @@ def get_source(ctx: RequestContext, source_id: str):
     return source_model.view(stores.webhook_sources.require(ctx.namespace(query=False), source_id, SOURCE_NOT_FOUND))
 
 
-@sources_router.route("/<source_id>", ["PATCH"], summary="Update a webhook source", body="shared.jobs.job_models:WebhookSourcePatch",
+@sources_router.route("/<source_id>", ["PATCH"], summary="Update a webhook source",
+                      body="shared.jobs.job_models:WebhookSourcePatch",
                       responses={200: Reply("The source", "shared.jobs.job_models:WebhookSource")})
 def patch_source(ctx: RequestContext, source_id: str):
     ctx.body()  # the labrats checks and unknown fields (m.WebhookSourcePatch)
@@ -114,12 +118,14 @@ def read_defaults(namespace: str) -> dict[str, Any]:
 
 
 @config_router.route("/defaults", ["GET"], summary="Global defaults",
-                     responses={200: Reply("The defaults ({} when none are set)", "shared.jobs.admin_models:AiDefaults")})
+                     responses={200: Reply("The defaults ({} when none are set)",
+                                           "shared.jobs.admin_models:AiDefaults")})
 def get_defaults(ctx: RequestContext):
     return read_defaults(ctx.namespace(query=False))
 
 
-@config_router.route("/defaults", ["PUT"], summary="Merge into the global defaults", body="shared.jobs.admin_models:AiDefaults",
+@config_router.route("/defaults", ["PUT"], summary="Merge into the global defaults",
+                     body="shared.jobs.admin_models:AiDefaults",
                      responses={200: Reply("The merged defaults", "shared.jobs.admin_models:AiDefaults")})
 def put_defaults(ctx: RequestContext):
     body = ctx.body().model_dump(exclude_unset=True)
@@ -146,7 +152,8 @@ def list_source_configs(ctx: RequestContext):
 
 
 @config_router.route("/sources/<source>", ["GET"], summary="Legacy stub",
-                     responses={200: Reply("The source with empty settings", "shared.jobs.admin_models:SourceConfig")})
+                     responses={200: Reply("The source with empty settings",
+                                           "shared.jobs.admin_models:SourceConfig")})
 def get_source_config(ctx: RequestContext, source: str):
     return {"source": source, "model": "", "effort": ""}
 
@@ -225,7 +232,8 @@ def redirect(location: str):
 
 
 @auth_router.route("/me", ["GET"], public=True, summary="The signed-in user or null, and the app version",
-                   responses={200: Reply("The user (null when not signed in) and the version", "shared.jobs.admin_models:Me")})
+                   responses={200: Reply("The user (null when not signed in) and the version",
+                                         "shared.jobs.admin_models:Me")})
 def me(ctx: RequestContext):
     user = None
     if ctx.request.headers.get("Authorization") or ctx.request.cookies.get(dashboard.SESSION_COOKIE):
@@ -241,7 +249,8 @@ def me(ctx: RequestContext):
 
 
 @auth_router.route("/logout", ["POST"], public=True, summary="Clear the auth_token cookie",
-                   responses={200: Reply("Signed out (the cookie is cleared)", "shared.jobs.admin_models:LoggedOut",
+                   responses={200: Reply("Signed out (the cookie is cleared)",
+                                         "shared.jobs.admin_models:LoggedOut",
                                          headers={"Set-Cookie": "auth_token, expired"})})
 def logout(ctx: RequestContext):
     response = json_response({"ok": True})

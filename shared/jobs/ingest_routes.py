@@ -29,7 +29,8 @@ github_router = Router("/api/webhooks", dialect="simple", tag="labrats webhooks"
 
 
 @events_router.route("/ingest", ["POST"], summary="Start one job per agent whose enabled trigger matches",
-                     body="shared.jobs.job_models:EventIngest", responses={200: Reply("The jobs started", "shared.jobs.job_models:StartedJobs")})
+                     body="shared.jobs.job_models:EventIngest",
+                     responses={200: Reply("The jobs started", "shared.jobs.job_models:StartedJobs")})
 def ingest(ctx: RequestContext):
     request = ctx.body()
     body, payload = {"source": request.source, "event": request.event}, request.payload
@@ -66,8 +67,10 @@ def _verified_source(namespace: str, name: str | None, body: bytes, header: str)
 
 
 @github_router.route("/github", ["POST"], public=True, summary="GitHub webhook receiver (HMAC-verified)",
-                     body="shared.github.models:GitHubPayload", query="shared.jobs.job_models:GitHubSourceQuery", headers=GITHUB_HEADERS, responses={
-                         200: Reply("The jobs started (`duplicate: true` for a delivery seen before)", "shared.jobs.job_models:StartedJobs"),
+                     body="shared.github.models:GitHubPayload",
+                     query="shared.jobs.job_models:GitHubSourceQuery", headers=GITHUB_HEADERS, responses={
+                         200: Reply("The jobs started (`duplicate: true` for a delivery seen before)",
+                                    "shared.jobs.job_models:StartedJobs"),
                          401: "Missing or bad signature", 404: "Unknown ?source=", 409: "Delivery in progress"})
 def github(ctx: RequestContext):
     headers = ctx.request.headers

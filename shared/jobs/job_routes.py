@@ -61,7 +61,8 @@ def submit(ctx: RequestContext):
     return {"jobId": record.name, "source": job["source"], "type": job["type"]}, 201
 
 
-@router.route("", ["GET"], summary="List jobs (newest first; page, limit 1-100, chainId)", query="shared.jobs.job_models:JobListQuery",
+@router.route("", ["GET"], summary="List jobs (newest first; page, limit 1-100, chainId)",
+              query="shared.jobs.job_models:JobListQuery",
               responses={200: Reply("A page of jobs", "shared.jobs.job_models:JobList")})
 def list_jobs(ctx: RequestContext):
     namespace = ctx.namespace(query=False)
@@ -88,7 +89,8 @@ def list_jobs(ctx: RequestContext):
     return redact({"jobs": items, "page": page, "limit": limit, "total": total})
 
 
-@router.route("/<job_id>", ["GET"], summary="Job detail", responses={200: Reply("The job", "shared.jobs.job_models:JobDetail")})
+@router.route("/<job_id>", ["GET"], summary="Job detail",
+              responses={200: Reply("The job", "shared.jobs.job_models:JobDetail")})
 def get_job(ctx: RequestContext, job_id: str):
     record = require_job(ctx.namespace(query=False), job_id)
     return redact(detail(record, read_result(record), log_lines(record)))
@@ -131,7 +133,8 @@ def _age_seconds(record: Record) -> float:
 
 
 @router.route("/<job_id>/retry", ["POST"], summary="Retry a failed job",
-              responses={200: Reply("Waiting again", "shared.jobs.job_models:JobState"), 400: "Not failed, or a stale embedded token"})
+              responses={200: Reply("Waiting again", "shared.jobs.job_models:JobState"),
+                         400: "Not failed, or a stale embedded token"})
 def retry(ctx: RequestContext, job_id: str):
     namespace = ctx.namespace(query=False)
     record = require_job(namespace, job_id)

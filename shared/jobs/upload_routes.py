@@ -46,7 +46,8 @@ def list_uploads(ctx: RequestContext):
 # The route's own body limit is checked in the handler against SHOAL_UPLOAD_MAX_BYTES (100 MB).
 @uploads_router.route("", ["POST"], summary="Upload a PDF (multipart field `file`, max 100 MB)",
                       max_body_bytes=sys.maxsize, body=upload_form("a PDF, at most 100 MB"),
-                      responses={201: Reply("The upload", "shared.jobs.admin_models:Upload"), 413: "Over the upload limit"})
+                      responses={201: Reply("The upload", "shared.jobs.admin_models:Upload"),
+                                 413: "Over the upload limit"})
 def create_upload(ctx: RequestContext):
     limit = get_settings().upload_max_bytes
     upload, data = read_file_field(ctx, limit, _too_large)
@@ -70,7 +71,8 @@ def delete_upload(ctx: RequestContext, upload_id: str):
 
 
 @uploads_router.route("/<upload_id>/extract", ["POST"], summary="Submit a pdf-sections pipeline job",
-                      body="shared.jobs.admin_models:ExtractRequest", responses={200: Reply("The job", "shared.jobs.admin_models:JobStarted")})
+                      body="shared.jobs.admin_models:ExtractRequest",
+                      responses={200: Reply("The job", "shared.jobs.admin_models:JobStarted")})
 def extract(ctx: RequestContext, upload_id: str):
     body = ctx.body(allow_empty=True).model_dump(exclude_none=True)
     namespace = ctx.namespace(query=False)
@@ -88,7 +90,8 @@ def extract(ctx: RequestContext, upload_id: str):
 
 
 @models_router.route("", ["GET"], summary="Configured models (from the defaults' provider settings)",
-                     responses={200: Reply("The models and the PVC", "shared.jobs.admin_models:ConfiguredModels")})
+                     responses={200: Reply("The models and the PVC",
+                                           "shared.jobs.admin_models:ConfiguredModels")})
 def list_models(ctx: RequestContext):
     defaults = read_defaults(ctx.namespace(query=False))
     models = []
@@ -117,7 +120,8 @@ def _scan_view(namespace: str, job_name: str, cached: bool) -> dict:
 
 
 @models_router.route("/scan", ["POST"], summary="Scan the models PVC with a Kubernetes Job (30-second cache)",
-                     responses={200: Reply("A scan of the last 30 seconds", "shared.jobs.admin_models:ModelScan"),
+                     responses={200: Reply("A scan of the last 30 seconds",
+                                           "shared.jobs.admin_models:ModelScan"),
                                 202: Reply("A new scan Job", "shared.jobs.admin_models:ModelScan")})
 def scan_models(ctx: RequestContext):
     import time
@@ -145,7 +149,8 @@ def scan_models(ctx: RequestContext):
 
 
 @models_router.route("/download", ["POST"], summary="Download a configured model file to the PVC (a Kubernetes Job)",
-                     body="shared.jobs.admin_models:ModelDownload", responses={202: Reply("The download Job", "shared.jobs.admin_models:ModelJobStarted")})
+                     body="shared.jobs.admin_models:ModelDownload",
+                     responses={202: Reply("The download Job", "shared.jobs.admin_models:ModelJobStarted")})
 def download_model(ctx: RequestContext):
     body = ctx.body().model_dump()
     provider = model_ops.segment(body["provider"], "provider")
@@ -168,7 +173,8 @@ def model_jobs(ctx: RequestContext):
 
 
 @models_router.route("/jobs/<name>/logs", ["GET"], summary="Logs of a model operation Job",
-                     responses={200: Reply("The Job's status and its last 500 log lines", "shared.jobs.admin_models:ModelJobLogs")})
+                     responses={200: Reply("The Job's status and its last 500 log lines",
+                                           "shared.jobs.admin_models:ModelJobLogs")})
 def model_job_logs(ctx: RequestContext, name: str):
     namespace = ctx.namespace(query=False)
     job = model_ops.read_job(namespace, name, listed_only=True)

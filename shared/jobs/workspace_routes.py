@@ -37,7 +37,8 @@ def _too_large() -> TooLarge:
 
 @router.route("", ["POST"], summary="Upload a workspace file (multipart field `file`)", max_body_bytes=sys.maxsize,
               body=upload_form("any file but an executable"),
-              responses={201: Reply("The upload", "shared.jobs.admin_models:Upload"), 413: "Over the upload limit"})
+              responses={201: Reply("The upload", "shared.jobs.admin_models:Upload"),
+                         413: "Over the upload limit"})
 def create_workspace_upload(ctx: RequestContext):
     limit = get_settings().workspace_upload_max_bytes
     upload, data = read_file_field(ctx, limit, _too_large)

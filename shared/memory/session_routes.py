@@ -21,7 +21,8 @@ def list_sessions(ctx: RequestContext):
     return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
 
 
-@router.route("/<session_id>", ["GET"], summary="Get session transcript", query="shared.http.common_models:NamespaceQuery",
+@router.route("/<session_id>", ["GET"], summary="Get session transcript",
+              query="shared.http.common_models:NamespaceQuery",
               responses={200: Reply("The session with its transcript", "shared.memory.models:Session")})
 def get_session(ctx: RequestContext, session_id: str):
     namespace = ctx.namespace(ctx.query().namespace)
@@ -31,7 +32,8 @@ def get_session(ctx: RequestContext, session_id: str):
     return {**svc.summary(record), "transcript": svc.transcript_lines(record)}
 
 
-@router.route("/<session_id>", ["DELETE"], summary="Delete session", query="shared.http.common_models:NamespaceQuery",
+@router.route("/<session_id>", ["DELETE"], summary="Delete session",
+              query="shared.http.common_models:NamespaceQuery",
               responses={204: "Deleted", 409: "The session has an active task"})
 def delete_session(ctx: RequestContext, session_id: str):
     namespace = ctx.namespace(ctx.query().namespace)

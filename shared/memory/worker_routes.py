@@ -51,7 +51,8 @@ _LISTS = "shared.memory.doc_models"  # bare arrays: RootModels, loaded only for 
 
 # -- memories --------------------------------------------------------------------------------------
 @router.route("/memories/<namespace>", ["GET"], summary="List memories for a worker (JSON array)",
-              query="shared.memory.models:WorkerMemoryQuery", responses={200: Reply("The memories, newest updated first", f"{_LISTS}:MemoryArray")})
+              query="shared.memory.models:WorkerMemoryQuery",
+              responses={200: Reply("The memories, newest updated first", f"{_LISTS}:MemoryArray")})
 def list_memories(ctx: RequestContext, namespace: str):
     namespace = _namespace(ctx, namespace)
     items, _ = mem.list_memories(namespace, mem.MemoryFilter.from_args(ctx.args), limit=ctx.query().limit,
@@ -59,7 +60,8 @@ def list_memories(ctx: RequestContext, namespace: str):
     return items
 
 
-@router.route("/memories/<namespace>", ["POST"], summary="Create a memory for a worker", body="shared.memory.models:MemoryCreate",
+@router.route("/memories/<namespace>", ["POST"], summary="Create a memory for a worker",
+              body="shared.memory.models:MemoryCreate",
               responses={201: Reply("The created memory", "shared.memory.models:Memory")})
 def create_memory(ctx: RequestContext, namespace: str):
     return _created(ctx, namespace, "memory", mem.create_memory)
@@ -72,7 +74,8 @@ def get_memory(ctx: RequestContext, namespace: str, memory_id: str):
 
 
 @router.route("/memories/<namespace>/<memory_id>", ["PUT"], summary="Update a memory for a worker (partial merge)",
-              body="shared.memory.models:MemoryUpdate", responses={200: Reply("The updated memory", "shared.memory.models:Memory")})
+              body="shared.memory.models:MemoryUpdate",
+              responses={200: Reply("The updated memory", "shared.memory.models:Memory")})
 def update_memory(ctx: RequestContext, namespace: str, memory_id: str):
     namespace = _namespace(ctx, namespace)
     return mem.update_memory(namespace, memory_id, _body(ctx, namespace, "memory"))
@@ -101,7 +104,8 @@ def enable_memory(ctx: RequestContext, namespace: str, memory_id: str):
 
 # -- memory proposals ------------------------------------------------------------------------------
 @router.route("/memory-proposals/<namespace>", ["GET"], summary="List memory proposals for a worker (JSON array)",
-              query="shared.memory.models:WorkerProposalQuery", responses={200: Reply("The proposals, newest first", f"{_LISTS}:ProposalArray")})
+              query="shared.memory.models:WorkerProposalQuery",
+              responses={200: Reply("The proposals, newest first", f"{_LISTS}:ProposalArray")})
 def list_proposals(ctx: RequestContext, namespace: str):
     namespace = _namespace(ctx, namespace)
     q = ctx.query()
@@ -111,7 +115,8 @@ def list_proposals(ctx: RequestContext, namespace: str):
 
 
 @router.route("/memory-proposals/<namespace>", ["POST"], summary="Submit a memory proposal for a worker",
-              body="shared.memory.models:ProposalCreate", responses={201: Reply("The created proposal", "shared.memory.models:Proposal")})
+              body="shared.memory.models:ProposalCreate",
+              responses={201: Reply("The created proposal", "shared.memory.models:Proposal")})
 def create_proposal(ctx: RequestContext, namespace: str):
     return _created(ctx, namespace, "memory proposal", props.create_proposal)
 
@@ -123,7 +128,8 @@ def get_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
 
 
 @router.route("/memory-proposals/<namespace>/<proposal_id>/review", ["POST"],
-              summary="Review a memory proposal for a worker", body="shared.memory.models:ProposalReview", responses=_DONE)
+              summary="Review a memory proposal for a worker", body="shared.memory.models:ProposalReview",
+              responses=_DONE)
 def review_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
     namespace = _namespace(ctx, namespace)
     body = _body(ctx, namespace, "memory proposal")
@@ -133,7 +139,8 @@ def review_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
 
 
 @router.route("/memory-proposals/<namespace>/<proposal_id>/apply", ["POST"],
-              summary="Apply an accepted memory proposal for a worker", body="shared.memory.models:ProposalApply",
+              summary="Apply an accepted memory proposal for a worker",
+              body="shared.memory.models:ProposalApply",
               responses={200: Reply("The memory the proposal became", "shared.memory.models:Memory")})
 def apply_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
     namespace = _namespace(ctx, namespace)
@@ -152,7 +159,8 @@ def archive_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
 
 # -- transcript search -----------------------------------------------------------------------------
 @router.route("/sessions/<namespace>/search", ["GET"], summary="Search the namespace's session transcripts",
-              query="shared.memory.models:TranscriptSearchQuery", responses={200: Reply("The matching messages", f"{_LISTS}:TranscriptHits")})
+              query="shared.memory.models:TranscriptSearchQuery",
+              responses={200: Reply("The matching messages", f"{_LISTS}:TranscriptHits")})
 def search_transcripts(ctx: RequestContext, namespace: str):
     namespace = _namespace(ctx, namespace)
     q = ctx.query()

@@ -23,7 +23,8 @@ def runtime_credential(spec: dict[str, Any]) -> dict[str, str] | None:
     if not isinstance(ref, dict) or not isinstance(ref.get("name"), str) or not ref["name"]:
         return None
     key = ref.get("key") if isinstance(ref.get("key"), str) and ref.get("key") else None
-    vendor = next((v for v, k in VENDOR_KEYS.items() if k == key), None) or RUNTIME_VENDORS.get(runtime.get("type"))
+    vendor = next((v for v, k in VENDOR_KEYS.items() if k == key),
+                  None) or RUNTIME_VENDORS.get(runtime.get("type"))
     if vendor is None:
         return None
     return {"secret": ref["name"], "key": key or VENDOR_KEYS[vendor], "vendor": vendor}

@@ -1,7 +1,8 @@
 """Reading what a security task answered: the JSON object in its result, validated item by item.
 
-A scan answer's findings are validated one by one (pydantic `ModelFinding`, shared.security.result_models): a valid one becomes
-(or refreshes) a finding, an invalid one is kept as a dropped-finding diagnostic with the reason.
+A scan answer's findings are validated one by one (pydantic `ModelFinding`,
+shared.security.result_models): a valid one becomes (or refreshes) a finding, an invalid one is kept
+as a dropped-finding diagnostic with the reason.
 A finding's id comes from its fingerprint (given by the model, else category + file + title), so a
 re-scan that reports the same weakness updates the existing finding instead of adding another.
 """

@@ -61,8 +61,10 @@ def _page(q: TaskListQuery) -> tuple[int | None, str | None]:
     return q.limit, token
 
 
-@router.route("", ["POST"], summary="Create a task", body="shared.tasks.models:TaskCreate", query="shared.http.common_models:NamespaceQuery",
-              responses={201: Reply("The created Task", "shared.tasks.models:Task"), 403: "Not allowed to create tasks there",
+@router.route("", ["POST"], summary="Create a task", body="shared.tasks.models:TaskCreate",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={201: Reply("The created Task", "shared.tasks.models:Task"),
+                         403: "Not allowed to create tasks there",
                          409: "Duplicate"})
 def create_task(ctx: RequestContext):
     # Validated with m.TaskCreate by the service (every entry point creates through it), in Orka's order.
@@ -70,7 +72,8 @@ def create_task(ctx: RequestContext):
     return task_view(record), 201
 
 
-@router.route("", ["GET"], summary="List tasks (paginated, labelSelector)", query="shared.tasks.models:TaskListQuery",
+@router.route("", ["GET"], summary="List tasks (paginated, labelSelector)",
+              query="shared.tasks.models:TaskListQuery",
               responses={200: Reply("A page of Tasks", "shared.tasks.models:TaskList")})
 def list_tasks(ctx: RequestContext):
     q = ctx.query()
@@ -82,8 +85,10 @@ def list_tasks(ctx: RequestContext):
     return {"items": task_views(records), "metadata": metadata}
 
 
-@router.route("/<name>", ["GET"], summary="Get task details", query="shared.http.common_models:NamespaceQuery",
-              responses={200: Reply("The Task, with its plan summary when it has one", "shared.tasks.models:Task")})
+@router.route("/<name>", ["GET"], summary="Get task details",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The Task, with its plan summary when it has one",
+                                    "shared.tasks.models:Task")})
 def get_task(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
     record, plan = get_together((tasks, namespace, name), (plans, namespace, name))
@@ -95,7 +100,8 @@ def get_task(ctx: RequestContext, name: str):
     return view
 
 
-@router.route("/<name>", ["DELETE"], summary="Cancel/delete task", query="shared.http.common_models:NamespaceQuery",
+@router.route("/<name>", ["DELETE"], summary="Cancel/delete task",
+              query="shared.http.common_models:NamespaceQuery",
               responses={204: "Deleted"})
 def delete_task(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
@@ -116,7 +122,8 @@ def delete_task(ctx: RequestContext, name: str):
 
 @router.route("/<name>/cancel", ["POST"], summary="Cancel a task, keeping its record (Shoal extension)",
               body="shared.tasks.models:TaskCancel", query="shared.http.common_models:NamespaceQuery",
-              responses={200: Reply("The cancelled Task", "shared.tasks.models:Task"), 409: "Already finished"})
+              responses={200: Reply("The cancelled Task", "shared.tasks.models:Task"),
+                         409: "Already finished"})
 def cancel(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
     reason = ctx.body(allow_empty=True).reason
@@ -129,8 +136,10 @@ def cancel(ctx: RequestContext, name: str):
     raise Conflict(f'task is already {record.doc.get("status", {}).get("phase")}')
 
 
-@router.route("/<name>/result", ["GET"], summary="Get task result", query="shared.http.common_models:NamespaceQuery",
-              responses={200: Reply("The result, once status.resultRef.available", "shared.tasks.models:TaskResult"),
+@router.route("/<name>/result", ["GET"], summary="Get task result",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The result, once status.resultRef.available",
+                                    "shared.tasks.models:TaskResult"),
                          404: "Unknown task, or no result yet"})
 def get_result(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
@@ -140,8 +149,10 @@ def get_result(ctx: RequestContext, name: str):
     return {"result": text}
 
 
-@router.route("/<name>/plan", ["GET"], summary="Get task plan", query="shared.http.common_models:NamespaceQuery",
-              responses={200: Reply("Orka's PlanState (PascalCase keys)", "shared.tasks.models:PlanState"), 404: "Unknown task, or no plan"})
+@router.route("/<name>/plan", ["GET"], summary="Get task plan",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("Orka's PlanState (PascalCase keys)", "shared.tasks.models:PlanState"),
+                         404: "Unknown task, or no plan"})
 def get_plan(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
     record, plan = get_together((tasks, namespace, name), (plans, namespace, name))
@@ -165,12 +176,14 @@ def _current_logs(record: Record) -> str:
 
 
 _LOGS = Reply("`{\"logs\": …}` (application/json); with `?follow=true` a stream of `data:` frames, one log "
-              "line each (no event name), ending when the task finishes", "shared.tasks.models:TaskLogs", media="text/event-stream",
+              "line each (no event name), ending when the task finishes", "shared.tasks.models:TaskLogs",
+              media="text/event-stream",
               events={"message": None})
 
 
 @router.route("/<name>/logs", ["GET"], summary="Task logs (`?follow=true` streams SSE)", streaming=True,
-              query="shared.tasks.models:TaskLogsQuery", responses={200: _LOGS, 404: "Unknown task, or no job yet"})
+              query="shared.tasks.models:TaskLogsQuery", responses={200: _LOGS,
+                                                                    404: "Unknown task, or no job yet"})
 def get_logs(ctx: RequestContext, name: str):
     q = ctx.query()
     namespace = ctx.namespace(q.namespace)
@@ -206,7 +219,8 @@ def _artifact_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: doc.get(k) for k in ("filename", "contentType", "size", "createdAt")}
 
 
-@router.route("/<name>/artifacts", ["GET"], summary="List task artifacts", query="shared.http.common_models:NamespaceQuery",
+@router.route("/<name>/artifacts", ["GET"], summary="List task artifacts",
+              query="shared.http.common_models:NamespaceQuery",
               responses={200: Reply("The artifacts' metadata", "shared.tasks.models:TaskArtifactList")})
 def list_artifacts(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
@@ -235,7 +249,8 @@ def download_artifact(ctx: RequestContext, name: str, filename: str):
 
 # -- children ------------------------------------------------------------------------------------
 @router.route("/<name>/children", ["GET"], summary="Get child tasks (labelled orka.ai/parent-task)",
-              query="shared.tasks.models:TaskListQuery", responses={200: Reply("A page of child Tasks", "shared.tasks.models:TaskList")})
+              query="shared.tasks.models:TaskListQuery",
+              responses={200: Reply("A page of child Tasks", "shared.tasks.models:TaskList")})
 def list_children(ctx: RequestContext, name: str):
     q = ctx.query()
     limit, token = _page(q)
@@ -253,7 +268,8 @@ STREAM_EVENTS: dict[str, str] = {
     **{name: "shared.events.registry:TaskEventData" for name in (
         "task.created", "task.started", "task.finished", "task.plan.saved", "task.deleted", "task.retried")},
     "task.result.saved": "shared.events.registry:TaskResultData",
-    **{name: "shared.tasks.models:WorkerProgress" for name in ("message", "tool_call", "tool_result", "delta", "log")},
+    **{name: "shared.tasks.models:WorkerProgress" for name in ("message", "tool_call", "tool_result",
+                                                               "delta", "log")},
 }
 
 

@@ -98,7 +98,8 @@ def post_result(ctx: RequestContext, namespace: str, task: str):
     return None
 
 
-@router.route("/plans/<namespace>/<task>", ["POST"], summary="Save plan state (snake_case)", body="shared.workerapi.models:PlanUpdate",
+@router.route("/plans/<namespace>/<task>", ["POST"], summary="Save plan state (snake_case)",
+              body="shared.workerapi.models:PlanUpdate",
               headers=[ATTEMPT], responses={204: "Saved", 409: STALE})
 def post_plan(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
@@ -134,7 +135,8 @@ def get_plan(ctx: RequestContext, namespace: str, task: str):
 
 
 @router.route("/status/<namespace>/<task>", ["POST"],
-              summary="Report the task's phase from its worker (Shoal extension)", body="shared.workerapi.models:StatusReport",
+              summary="Report the task's phase from its worker (Shoal extension)",
+              body="shared.workerapi.models:StatusReport",
               headers=[ATTEMPT], responses={204: "Moved (or already there)", 409: "An illegal move, or " + STALE})
 def post_status(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
@@ -173,7 +175,8 @@ def check_filename(filename: str) -> None:
               body=RequestBody("The artifact, as bytes (at most 10 MiB); without a Content-Type (or with "
                                "application/octet-stream) its type is guessed from the file name", media="*/*",
                                schema=BINARY),
-              responses={201: Reply("The artifact's metadata", "shared.tasks.models:TaskArtifact"), 413: "Over 10 MiB"})
+              responses={201: Reply("The artifact's metadata", "shared.tasks.models:TaskArtifact"),
+                         413: "Over 10 MiB"})
 def post_artifact(ctx: RequestContext, namespace: str, task: str, filename: str):
     import mimetypes
 
@@ -211,7 +214,8 @@ def post_message(ctx: RequestContext, namespace: str):
     return None
 
 
-@router.route("/messages/<namespace>/<task>", ["GET"], summary="Unread messages for a task", query="shared.workerapi.models:MessagesQuery",
+@router.route("/messages/<namespace>/<task>", ["GET"], summary="Unread messages for a task",
+              query="shared.workerapi.models:MessagesQuery",
               responses={200: Reply("The unread messages, oldest first", "shared.workerapi.doc_models:MessageList")})
 def get_messages(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
@@ -239,7 +243,8 @@ def get_transcript(ctx: RequestContext, namespace: str, name: str):
 
 
 @router.route("/sessions/<namespace>/<name>/transcript", ["POST"],
-              summary="Append messages to a session transcript (Shoal extension)", body="shared.workerapi.models:TranscriptAppend",
+              summary="Append messages to a session transcript (Shoal extension)",
+              body="shared.workerapi.models:TranscriptAppend",
               responses=_DONE)
 def post_transcript(ctx: RequestContext, namespace: str, name: str):
     _caller_may_write(ctx, namespace)
@@ -250,7 +255,8 @@ def post_transcript(ctx: RequestContext, namespace: str, name: str):
 
 # -- worker progress and coordination (Shoal extensions: workers reach the platform only here) ---------
 @router.route("/events/<namespace>/<task>", ["POST"], summary="Append worker progress to the task's stream",
-              body="shared.workerapi.models:WorkerEvent", headers=[ATTEMPT], responses={204: "Appended", 409: STALE})
+              body="shared.workerapi.models:WorkerEvent", headers=[ATTEMPT], responses={204: "Appended",
+                                                                                        409: STALE})
 def post_event(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
     body = ctx.body()
@@ -261,7 +267,8 @@ def post_event(ctx: RequestContext, namespace: str, task: str):
 
 @router.route("/heartbeat/<namespace>/<task>", ["POST"],
               summary="Renew the worker's lease on its task attempt (Shoal extension)",
-              body="shared.workerapi.models:Heartbeat", headers=[ATTEMPT], responses={204: "Renewed", 409: STALE})
+              body="shared.workerapi.models:Heartbeat", headers=[ATTEMPT], responses={204: "Renewed",
+                                                                                      409: STALE})
 def post_heartbeat(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
     attempt = ctx.body(allow_empty=True).attempt or parse_attempt(ctx.request.headers.get(ATTEMPT_HEADER))
@@ -275,7 +282,8 @@ def post_heartbeat(ctx: RequestContext, namespace: str, task: str):
 
 @router.route("/tasks/<namespace>/<task>/spec", ["GET"],
               summary="The task's spec and the agent resolved for its attempt, for its worker (Shoal extension)",
-              headers=[ATTEMPT], responses={200: Reply("The spec, the resolved Agent and the attempt", "shared.workerapi.models:WorkerTaskSpec"),
+              headers=[ATTEMPT], responses={200: Reply("The spec, the resolved Agent and the attempt",
+                                                       "shared.workerapi.models:WorkerTaskSpec"),
                                             409: STALE})
 def get_task_spec(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
@@ -287,7 +295,8 @@ def get_task_spec(ctx: RequestContext, namespace: str, task: str):
 
 
 @router.route("/tasks/<namespace>", ["POST"], summary="Create a child task for a coordinator",
-              body="shared.workerapi.models:ChildTaskCreate", responses={201: Reply("The created Task", "shared.tasks.models:Task"), 409: "Duplicate"})
+              body="shared.workerapi.models:ChildTaskCreate",
+              responses={201: Reply("The created Task", "shared.tasks.models:Task"), 409: "Duplicate"})
 def post_child_task(ctx: RequestContext, namespace: str):
     _caller_may_write(ctx, namespace)
     parent_name = ctx.body().parentTask  # the whole body checked here, the task part again by create_task
@@ -320,7 +329,8 @@ def get_task_state(ctx: RequestContext, namespace: str, task: str):
 
 @router.route("/tasks/<namespace>/<task>/model-token", ["POST"],
               summary="Mint a task-scoped model token for the task's coding-agent runtime",
-              responses={201: Reply("The token, its expiry and the compat base URLs", "shared.workerapi.models:ModelToken"), 404: "Unknown task",
+              responses={201: Reply("The token, its expiry and the compat base URLs",
+                                    "shared.workerapi.models:ModelToken"), 404: "Unknown task",
                          409: "The task is not running"})
 def post_model_token(ctx: RequestContext, namespace: str, task: str):
     """The runtime's API key for the compat endpoints (docs/auth.md, "Task tokens"): bound to the task's
@@ -331,7 +341,9 @@ def post_model_token(ctx: RequestContext, namespace: str, task: str):
 
 
 @router.route("/tasks/<namespace>/<task>/cancel", ["POST"], summary="Cancel a task, for coordinators",
-              body="shared.tasks.models:TaskCancel", responses={200: Reply("Whether it moved, and its phase now", "shared.workerapi.models:CancelOutcome")})
+              body="shared.tasks.models:TaskCancel",
+              responses={200: Reply("Whether it moved, and its phase now",
+                                    "shared.workerapi.models:CancelOutcome")})
 def post_cancel(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
     reason = ctx.body(allow_empty=True).reason

@@ -108,4 +108,5 @@ def test_an_http_function_answers_its_first_healthz_without_pydantic(name, loade
     (the probe's function loaded its whole route table); only the models wait."""
     loaded = set(loaded_by_function[name]["modules"])
     assert "shared.http" in loaded  # the child really loaded its routes
-    assert not loaded & {"pydantic", "pydantic_core", "annotated_types"}, f"{name} imports pydantic by /healthz"
+    assert not loaded & {"pydantic", "pydantic_core",
+                         "annotated_types"}, f"{name} imports pydantic by /healthz"

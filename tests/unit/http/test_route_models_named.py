@@ -17,7 +17,8 @@ def test_every_route_names_its_models_by_import_path(function):
         for model in route.models():
             if model is None:
                 continue
-            assert isinstance(model, str), f"{function} {route.rule}: {model!r} is named by its class, not its path"
+            assert isinstance(model,
+                              str), f"{function} {route.rule}: {model!r} is named by its class, not its path"
             module, _, attr = model.partition(":")
             assert module and attr, f"{function} {route.rule}: {model!r} is not 'package.module:Name'"
             if module.startswith("shared."):  # Shoal's own: it loads (a vendor SDK's loads with the document)
@@ -35,4 +36,5 @@ def test_a_named_model_is_loaded_once_and_validates():
     assert validate("shared.http.common_models:NamespaceQuery", {"namespace": "a"}).namespace == "a"
     with pytest.raises(FieldInvalid) as caught:
         validate("shared.http.common_models:NamespaceQuery", {"namespace": 5}, where="query")
-    assert (str(caught.value), caught.value.param) == ("namespace: Input should be a valid string", "namespace")
+    assert (str(caught.value), caught.value.param) == ("namespace: Input should be a valid string",
+                                                       "namespace")
