@@ -1,8 +1,9 @@
 """The pydantic models many routes share: the bases of request bodies and queries, the common
 queries, and the answers every function documents (its probes, FastAPI's validation error).
 
-Model modules import these; a route module names them as strings (`query="shared.http.common_models:
-PageQuery"`), so none of this loads before a request needs it (shared.http.models.resolve).
+Model modules import these; a route module names them by import path
+(`query="shared.http.common_models:PageQuery"`), so none of this loads before a request needs it
+(shared.http.models.resolve).
 """
 
 from __future__ import annotations
