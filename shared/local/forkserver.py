@@ -53,9 +53,9 @@ def preload() -> None:
     """Import what every function imports, so that the forked functions share it.
 
     Every function's routes and the models they name, its event handlers (importing them imports their
-    packages), and boto3 with
-    the store's two service models loaded into the one session's cache (shared.store.clients keeps the
-    session; the clients themselves are made again in each function, after the fork). Nothing here
+    packages), and boto3 with the store's two service models loaded into the one session's cache
+    (shared.store.clients keeps the session; the clients themselves are made again in each function,
+    after the fork). Nothing here
     starts a thread or opens a connection: a fork keeps only the thread that forks.
     """
     import functions_framework  # noqa: F401
