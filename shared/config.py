@@ -1,7 +1,7 @@
 """Settings from the environment, validated once per process, loaded on first use.
 
-The model lives in `shared.settings`; importing pydantic-settings costs ~45 ms, which a function's
-`/healthz` (its Knative readiness) never needs, so nothing imports it until a setting is read.
+The declarations live in `shared.settings` (read without pydantic: shared.envvars); a function's
+`/healthz` (its Knative readiness) never needs them, so nothing imports them until a setting is read.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = ["Settings", "get_settings", "reset_settings"]
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings, read from the environment on first use."""
-    from shared.settings import Settings  # pydantic-settings: loaded on first use (cold start)
+    from shared.settings import Settings  # loaded on first use (cold start)
 
     return Settings()
 

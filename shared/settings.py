@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from shared.envvars import Env, EnvSettings
 
 CLUSTER_COMPAT_URL = "http://compat.shoal.svc.cluster.local"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SHOAL_", extra="ignore", populate_by_name=True)
+class Settings(EnvSettings):
+    env_prefix = "SHOAL_"
 
     # Where this process runs: "local" only under `make run` (enables the dev token), else "cluster".
     platform: Literal["local", "cluster"] = "cluster"
@@ -24,11 +23,11 @@ class Settings(BaseSettings):
     # State: tables and bucket. Endpoints come from boto3's own AWS_ENDPOINT_URL* variables.
     table_prefix: str = "shoal-"
     bucket: str = "shoal-data"
-    aws_region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
+    aws_region: str = Env("us-east-1", "AWS_REGION", "AWS_DEFAULT_REGION")
 
     # Events: Knative's SinkBinding injects K_SINK; the local platform points it at its broker.
-    k_sink: str | None = Field(default=None, validation_alias="K_SINK")
-    event_source: str = Field(default="", validation_alias=AliasChoices("SHOAL_EVENT_SOURCE", "K_SERVICE"))
+    k_sink: str | None = Env(None, "K_SINK")
+    event_source: str = Env("", "SHOAL_EVENT_SOURCE", "K_SERVICE")
 
     # Where workers reach the internal API.
     internal_url: str = "http://internal.shoal.svc.cluster.local"
@@ -51,7 +50,7 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the Orka, OpenAI and Anthropic routes (CORS; comma-separated,
     # `*` = any). Orka's name; empty = none (Orka defaults to `*`). `make run` sets it to the local
     # gateway's own origin unless it is set.
-    cors_allowed_origins: str = Field(default="", validation_alias="ORKA_CORS_ALLOWED_ORIGINS")
+    cors_allowed_origins: str = Env("", "ORKA_CORS_ALLOWED_ORIGINS")
 
     # Outbound HTTP: CIDRs or host names the SSRF guard lets through although they are private
     # (e.g. "10.0.0.0/8,my-svc.shoal.svc.cluster.local"); empty = public addresses only.
@@ -67,12 +66,12 @@ class Settings(BaseSettings):
                           "tgi", "bedrock", "vertex-anthropic", "gemini", "vertex-gemini"] = "mock"
     llm_model: str | None = None
     llm_base_url: str | None = None
-    openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
-    anthropic_api_key: str | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
-    azure_openai_api_key: str | None = Field(default=None, validation_alias="AZURE_OPENAI_API_KEY")
+    openai_api_key: str | None = Env(None, "OPENAI_API_KEY")
+    anthropic_api_key: str | None = Env(None, "ANTHROPIC_API_KEY")
+    azure_openai_api_key: str | None = Env(None, "AZURE_OPENAI_API_KEY")
     azure_openai_api_version: str = "2024-10-21"
-    mistral_api_key: str | None = Field(default=None, validation_alias="MISTRAL_API_KEY")
-    gemini_api_key: str | None = Field(default=None, validation_alias="GEMINI_API_KEY")  # the google-genai SDK's name
+    mistral_api_key: str | None = Env(None, "MISTRAL_API_KEY")
+    gemini_api_key: str | None = Env(None, "GEMINI_API_KEY")  # the google-genai SDK's name
     vertex_project: str | None = None
     vertex_region: str = "us-east5"
     vertex_access_token: str | None = None  # else Application Default Credentials (google-auth)
@@ -94,10 +93,10 @@ class Settings(BaseSettings):
     validation_command_timeout_seconds: float = 600.0
 
     # labrats jobs dialect (issue 10). SUBMIT_API_KEYS and PROMETHEUS_URL keep the spec's names.
-    submit_api_keys: str = Field(default="", validation_alias=AliasChoices("SUBMIT_API_KEYS", "SHOAL_SUBMIT_API_KEYS"))
+    submit_api_keys: str = Env("", "SUBMIT_API_KEYS", "SHOAL_SUBMIT_API_KEYS")
     # Optional server pepper: stored API-key hashes become HMAC-SHA256(pepper, key) instead of SHA-256(key).
     api_key_pepper: str | None = None
-    prometheus_url: str | None = Field(default=None, validation_alias=AliasChoices("PROMETHEUS_URL", "SHOAL_PROMETHEUS_URL"))
+    prometheus_url: str | None = Env(None, "PROMETHEUS_URL", "SHOAL_PROMETHEUS_URL")
     jobs_max_chain_depth: int = 10
     # labrats model aliases (`opus`, `sonnet`, …) → provider model names, over the built-in table
     # (shared/jobs/effective.py MODEL_ALIASES); a JSON object, e.g. {"opus": "claude-opus-4-5"}.
@@ -169,52 +168,47 @@ class Settings(BaseSettings):
     jwks_refresh_cooldown_seconds: float = 30.0
     # Accept http:// issuers and JWKS URLs (tests against a loopback identity provider only).
     auth_allow_http: bool = False
-    oidc_issuer: str | None = Field(default=None, validation_alias="ORKA_OIDC_ISSUER")
-    oidc_audience: str | None = Field(default=None, validation_alias="ORKA_OIDC_AUDIENCE")
-    oidc_jwks_url: str | None = Field(default=None, validation_alias="ORKA_OIDC_JWKS_URL")
+    oidc_issuer: str | None = Env(None, "ORKA_OIDC_ISSUER")
+    oidc_audience: str | None = Env(None, "ORKA_OIDC_AUDIENCE")
+    oidc_jwks_url: str | None = Env(None, "ORKA_OIDC_JWKS_URL")
     # Optional comma-separated subject patterns (`*`, `?`); empty = every valid token of the issuer.
-    oidc_allowed_subjects: str = Field(default="", validation_alias="ORKA_OIDC_ALLOWED_SUBJECTS")
-    oidc_namespace: str | None = Field(default=None, validation_alias="ORKA_OIDC_NAMESPACE")
+    oidc_allowed_subjects: str = Env("", "ORKA_OIDC_ALLOWED_SUBJECTS")
+    oidc_namespace: str | None = Env(None, "ORKA_OIDC_NAMESPACE")
     # Also authorize OIDC callers by SubjectAccessReview, as the apiserver's own OIDC authenticator
     # names them (--oidc-username-claim/-prefix, --oidc-groups-prefix). Off: namespace isolation only.
     oidc_rbac: bool = False
     oidc_rbac_username_claim: Literal["sub", "email"] = "sub"
     oidc_rbac_username_prefix: str = "oidc:"
     oidc_rbac_groups_prefix: str = "oidc:"
-    context_token_profile: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_PROFILE")
-    context_token_issuer: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_ISSUER")
-    context_token_audience: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_AUDIENCE")
-    context_token_jwks_url: str | None = Field(default=None, validation_alias="ORKA_CONTEXT_TOKEN_JWKS_URL")
+    context_token_profile: str | None = Env(None, "ORKA_CONTEXT_TOKEN_PROFILE")
+    context_token_issuer: str | None = Env(None, "ORKA_CONTEXT_TOKEN_ISSUER")
+    context_token_audience: str | None = Env(None, "ORKA_CONTEXT_TOKEN_AUDIENCE")
+    context_token_jwks_url: str | None = Env(None, "ORKA_CONTEXT_TOKEN_JWKS_URL")
     # "Txn-Token" (default) or "Txn-Token,Authorization:Bearer".
-    context_token_headers: str = Field(default="Txn-Token", validation_alias="ORKA_CONTEXT_TOKEN_HEADERS")
-    context_token_authorization: Literal["off", "audit", "enforce"] = Field(
-        default="off", validation_alias="ORKA_CONTEXT_TOKEN_AUTHORIZATION_MODE")
+    context_token_headers: str = Env("Txn-Token", "ORKA_CONTEXT_TOKEN_HEADERS")
+    context_token_authorization: Literal["off", "audit", "enforce"] = Env(
+        "off", "ORKA_CONTEXT_TOKEN_AUTHORIZATION_MODE")
 
     # --- GitHub (issue 7; docs/github.md) ---------------------------------------------------------
-    github_webhook_secret: str | None = Field(default=None, validation_alias="ORKA_GITHUB_WEBHOOK_SECRET")
-    github_label_trigger_agent: str | None = Field(default=None, validation_alias="ORKA_GITHUB_LABEL_TRIGGER_AGENT")
-    github_label_trigger_namespace: str | None = Field(default=None,
-                                                       validation_alias="ORKA_GITHUB_LABEL_TRIGGER_NAMESPACE")
-    github_label_trigger_git_secret: str | None = Field(default=None,
-                                                        validation_alias="ORKA_GITHUB_LABEL_TRIGGER_GIT_SECRET")
-    github_label_trigger_prefix: str = Field(default="agent:", validation_alias="ORKA_GITHUB_LABEL_TRIGGER_PREFIX")
-    github_label_trigger_timeout: str = Field(default="30m", validation_alias="ORKA_GITHUB_LABEL_TRIGGER_TIMEOUT")
-    github_label_trigger_max_turns: int = Field(default=100, validation_alias="ORKA_GITHUB_LABEL_TRIGGER_MAX_TURNS")
+    github_webhook_secret: str | None = Env(None, "ORKA_GITHUB_WEBHOOK_SECRET")
+    github_label_trigger_agent: str | None = Env(None, "ORKA_GITHUB_LABEL_TRIGGER_AGENT")
+    github_label_trigger_namespace: str | None = Env(None, "ORKA_GITHUB_LABEL_TRIGGER_NAMESPACE")
+    github_label_trigger_git_secret: str | None = Env(None, "ORKA_GITHUB_LABEL_TRIGGER_GIT_SECRET")
+    github_label_trigger_prefix: str = Env("agent:", "ORKA_GITHUB_LABEL_TRIGGER_PREFIX")
+    github_label_trigger_timeout: str = Env("30m", "ORKA_GITHUB_LABEL_TRIGGER_TIMEOUT")
+    github_label_trigger_max_turns: int = Env(100, "ORKA_GITHUB_LABEL_TRIGGER_MAX_TURNS")
     # The process-wide merge gate of repository-monitor automerge (docs/github.md): a monitor with
     # spec.automerge.requireGlobalMergeGate (default true) merges only when this is true.
-    repository_monitor_automerge_gate: bool = Field(default=False,
-                                                    validation_alias="ORKA_REPOSITORY_MONITOR_AUTOMERGE_GATE")
+    repository_monitor_automerge_gate: bool = Env(False, "ORKA_REPOSITORY_MONITOR_AUTOMERGE_GATE")
     # GitHub REST API base URL (GitHub Enterprise: https://<host>/api/v3); calls pass the SSRF guard.
     github_api_url: str = "https://api.github.com"
     # Where that GitHub serves repositories over HTTPS (GitHub Enterprise: its own host).
     github_git_url: str = "https://github.com"
     # PR review markers (worker GitHub tools): signing key, comma-separated previous keys during
     # rotation, and the one author whose legacy (unsigned) markers still count.
-    pr_review_marker_secret: str | None = Field(default=None, validation_alias="ORKA_PR_REVIEW_MARKER_SECRET")
-    pr_review_marker_previous_secrets: str = Field(default="",
-                                                   validation_alias="ORKA_PR_REVIEW_MARKER_PREVIOUS_SECRETS")
-    pr_review_marker_trusted_author: str | None = Field(default=None,
-                                                        validation_alias="ORKA_PR_REVIEW_MARKER_TRUSTED_AUTHOR")
+    pr_review_marker_secret: str | None = Env(None, "ORKA_PR_REVIEW_MARKER_SECRET")
+    pr_review_marker_previous_secrets: str = Env("", "ORKA_PR_REVIEW_MARKER_PREVIOUS_SECRETS")
+    pr_review_marker_trusted_author: str | None = Env(None, "ORKA_PR_REVIEW_MARKER_TRUSTED_AUTHOR")
     # Task engine (issue 4). Workspace-backed execution: providers enabled on this platform
     # (comma-separated: agent-sandbox, substrate; none by default) and the controller defaults.
     workspace_providers: str = ""
@@ -310,10 +304,8 @@ class Settings(BaseSettings):
     # the RepositoryScan names no spec.gitSecretRef. Never returned or logged.
     security_github_token: str | None = None
 
-    @model_validator(mode="after")
-    def _default_compat_url(self) -> Settings:
+    def derive(self) -> None:
         if not self.compat_url:
             self.compat_url = self.internal_url if self.platform == "local" else CLUSTER_COMPAT_URL
         if not self.api_url and self.platform == "local":
             self.api_url = self.internal_url
-        return self

@@ -177,3 +177,8 @@ def prompt_context(request: AnalyzeRequest) -> dict[str, Any]:
         "recent_logs": request.recent_logs[-RECENT_LOG_LINES:],
         "historical_logs": request.historical_logs[-HISTORICAL_LOG_LINES:],
     }
+
+
+# The list answers (documented as arrays by the list routes' response_model).
+AnalysisList = list[Analysis]
+ReportList = list[Report]

@@ -10,20 +10,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shared.analyze import models, records
-from shared.analyze.models import AnalyzeResponse, prompt_context
+from shared.analyze import records
 from shared.analyze.operator_keys import authenticate_operator, is_operator, operator_namespace
 from shared.auth.namespaces import resolve_namespace
 from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import ShoalError, Unavailable, UpstreamError
 from shared.http.api import RequestContext, Router, json_response
-from shared.http.models import HTTPValidationError, Reply
+from shared.http.models import Reply
 from shared.investigation import metrics
 from shared.investigation.audit import emit_audit
-from shared.investigation.engine import InvestigationFailed, investigate
 from shared.investigation.patch_filter import PATCH_TYPE, filter_patch
-from shared.investigation.schema import Subject
 from shared.llm.base import ProviderError
 from shared.llm.registry import resolve
 from shared.logs import get_logger
@@ -94,14 +91,21 @@ def _patch_step(action: dict[str, Any] | None) -> str:
 
 
 # FastAPI's 422 lists the validation errors; other errors are the dialect's `{"detail": "…"}`.
-_INVALID = Reply("Validation Error (FastAPI's list: type, loc, msg, input)", HTTPValidationError)
+_INVALID = Reply("Validation Error (FastAPI's list: type, loc, msg, input)",
+                 "shared.http.common_models:HTTPValidationError")
 
 
 @router.route("/analyze", methods=("POST",), summary="Analyse a failed workload; optional allow-listed patch",
-              body=models.AnalyzeRequest,
-              responses={200: Reply("The analysis, with an allow-listed patch or null", models.AnalyzeResponse),
+              body="shared.analyze.models:AnalyzeRequest",
+              responses={200: Reply("The analysis, with an allow-listed patch or null",
+                                    "shared.analyze.models:AnalyzeResponse"),
                          422: _INVALID, 503: "No LLM provider configured", 502: "LLM provider failed"})
 def analyze(ctx: RequestContext):
+    # The investigation (agent loop, Finding) and the answer model load with the first analysis.
+    from shared.analyze.models import AnalyzeResponse, prompt_context
+    from shared.investigation.engine import InvestigationFailed, investigate
+    from shared.investigation.schema import Subject
+
     request = ctx.body()
     principal = ctx.require_principal()
     namespace = _namespace(principal, request.namespace)
@@ -177,22 +181,25 @@ _PAGE = {"X-Continue": "The next page's cursor (pass it as `continue`); absent o
 
 
 @router.route("/analyses", summary="Recent analyses, newest first (limit 1..100, default 50)",
-              query=models.ListQuery, responses={200: Reply("Analyses, newest first", headers=_PAGE), 422: _INVALID},
-              response_model=list[models.Analysis])
+              query="shared.analyze.models:ListQuery", responses={200: Reply("Analyses, newest first",
+                                                                             headers=_PAGE), 422: _INVALID},
+              response_model="shared.analyze.models:AnalysisList")
 def list_analyses(ctx: RequestContext):
     return _listing(ctx, "analyses")
 
 
 @router.route("/reports", summary="Step-by-step reports (LLM steps and operator outcome), newest first",
-              query=models.ListQuery, responses={200: Reply("Reports, newest first", headers=_PAGE), 422: _INVALID},
-              response_model=list[models.Report])
+              query="shared.analyze.models:ListQuery", responses={200: Reply("Reports, newest first",
+                                                                             headers=_PAGE), 422: _INVALID},
+              response_model="shared.analyze.models:ReportList")
 def list_reports(ctx: RequestContext):
     return _listing(ctx, "reports")
 
 
 @router.route("/report-outcome", methods=("POST",), summary="Operator callback after applying a patch",
-              body=models.OutcomeRequest,
-              responses={200: Reply("Whether a report took the operator's step", models.OutcomeResponse),
+              body="shared.analyze.models:OutcomeRequest",
+              responses={200: Reply("Whether a report took the operator's step",
+                                    "shared.analyze.models:OutcomeResponse"),
                          422: _INVALID})
 def report_outcome(ctx: RequestContext):
     body = ctx.body()
@@ -203,12 +210,13 @@ def report_outcome(ctx: RequestContext):
     return {"status": "not_found", "message": "No matching report found to append operator step"}
 
 
-@router.route("/health", public=True, summary="Liveness", responses={200: Reply("Alive", models.Status)})
+@router.route("/health", public=True, summary="Liveness",
+              responses={200: Reply("Alive", "shared.analyze.models:Status")})
 def health(ctx: RequestContext):
     return {"status": "ok"}
 
 
 @router.route("/ready", public=True, summary="Readiness (upstream's answer)",
-              responses={200: Reply("Ready", models.Status)})
+              responses={200: Reply("Ready", "shared.analyze.models:Status")})
 def ready(ctx: RequestContext):
     return {"status": "ready"}

@@ -11,13 +11,9 @@ from shared.catalog.agent_shape import canonical_spec, orka_view
 from shared.catalog.stores import agents
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
-from shared.http.models import NamespaceQuery, PageQuery, Reply
-from shared.models.agent import AgentSpec, AgentSpecInput, AgentSpecView
+from shared.http.models import Reply
 
 router = Router("/api/v1/agents", dialect="orka", tag="agents")
-AgentBody, Agent = crd.resource_models("Agent", AgentSpecInput, AgentSpecView)
-AgentList = crd.page_model("AgentList", Agent)
-
 NOT_FOUND = "agent not found"
 CONFLICT = "agent was modified concurrently"
 
@@ -29,6 +25,8 @@ def _view(record: Any) -> dict[str, Any]:
 def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
     from pydantic import ValidationError
 
+    from shared.models.agent import AgentSpec
+
     spec = canonical_spec(spec)
     crd.reject_unknown(spec, AgentSpec)
     try:
@@ -37,8 +35,9 @@ def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
         raise Invalid(crd.pydantic_message(exc)) from None
 
 
-@router.route("", ["POST"], summary="Create an agent", body=AgentBody, query=NamespaceQuery,
-              responses={201: Reply("The created Agent", Agent), 409: "Duplicate"})
+@router.route("", ["POST"], summary="Create an agent", body="shared.catalog.resources:AgentBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={201: Reply("The created Agent", "shared.catalog.resources:Agent"), 409: "Duplicate"})
 def create_agent(ctx: RequestContext):
     parsed = crd.read_body(ctx)
     name = crd.check_name(parsed.name)
@@ -48,21 +47,24 @@ def create_agent(ctx: RequestContext):
     return _view(agents.create(namespace, name, doc, exists_message="agent already exists")), 201
 
 
-@router.route("", ["GET"], summary="List agents", query=PageQuery,
-              responses={200: Reply("A page of agents", AgentList)})
+@router.route("", ["GET"], summary="List agents", query="shared.http.common_models:PageQuery",
+              responses={200: Reply("A page of agents", "shared.catalog.resources:AgentList")})
 def list_agents(ctx: RequestContext):
     return crd.list_page(ctx, agents, _view)
 
 
-@router.route("/<name>", ["GET"], summary="Get agent details", query=NamespaceQuery,
-              responses={200: Reply("The agent", Agent), 404: NOT_FOUND})
+@router.route("/<name>", ["GET"], summary="Get agent details",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The agent", "shared.catalog.resources:Agent"), 404: NOT_FOUND})
 def get_agent(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     return _view(agents.require(namespace, name, NOT_FOUND))
 
 
-@router.route("/<name>", ["PUT"], summary="Update an agent", body=AgentBody, query=NamespaceQuery,
-              responses={200: Reply("The updated agent", Agent), 404: NOT_FOUND, 409: CONFLICT})
+@router.route("/<name>", ["PUT"], summary="Update an agent", body="shared.catalog.resources:AgentBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The updated agent", "shared.catalog.resources:Agent"), 404: NOT_FOUND,
+                         409: CONFLICT})
 def update_agent(ctx: RequestContext, name: str):
     parsed = crd.read_body(ctx, spec_required=True)
     crd.check_path_name(parsed, name)
@@ -74,7 +76,8 @@ def update_agent(ctx: RequestContext, name: str):
     return _view(agents.replace(namespace, name, doc, expected_version=version, conflict_message=CONFLICT))
 
 
-@router.route("/<name>", ["DELETE"], summary="Delete an agent", query=NamespaceQuery,
+@router.route("/<name>", ["DELETE"], summary="Delete an agent",
+              query="shared.http.common_models:NamespaceQuery",
               responses={204: "Deleted", 404: NOT_FOUND})
 def delete_agent(ctx: RequestContext, name: str):
     namespace = ctx.namespace()

@@ -9,16 +9,15 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING, Any
 
 from shared.clock import now_rfc3339
 from shared.errors import Conflict, Invalid
-from shared.http.json_types import String
 from shared.http.params import string_map
-from shared.models.base import Model
 from shared.store import Record
+
+if TYPE_CHECKING:  # the routes' models are in shared.catalog.resources, loaded at first use
+    from pydantic import BaseModel
 
 API_VERSION = "core.orka.ai/v1alpha1"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -130,74 +129,6 @@ def pydantic_message(exc: Any, prefix: str = "spec") -> str:
     # A custom validator's message is the user's message; pydantic's "Value error, " prefix is noise.
     message = first["msg"].removeprefix("Value error, ")
     return f"invalid {prefix}.{where}: {message}" if where else f"invalid {prefix}: {message}"
-
-
-# -- the request and answer models of the CRD routes (one per kind, documented in /openapi.json) -----
-def _object(value: Any) -> Any:
-    if value is not None and not isinstance(value, dict):
-        raise ValueError("expected an object")
-    return value
-
-
-class ObjectMeta(Model):
-    """The metadata a body may carry; the server-managed fields of a read-modify-write (uid,
-    creationTimestamp, generation) are ignored, as the Kubernetes API server does."""
-
-    model_config = ConfigDict(extra="ignore")
-    name: String = None
-    namespace: String = None
-    labels: dict[str, str] | None = None
-    annotations: dict[str, str] | None = None
-    resourceVersion: String = Field(None, description="Replace only this version (409 otherwise)")
-
-
-class ResourceBody(Model):
-    """A create or replace body: `metadata` (or `name`/`namespace`/`labels`/`annotations` at the top
-    level) and `spec`; a create may also give the spec's fields flat at the top level (Orka's form)."""
-
-    model_config = ConfigDict(extra="allow")
-    apiVersion: String = None
-    kind: String = None
-    name: String = None
-    namespace: String = None
-    labels: dict[str, str] | None = None
-    annotations: dict[str, str] | None = None
-    metadata: ObjectMeta | None = None
-    status: Any = Field(None, description="Ignored: the server owns the status")
-
-
-class ResourceView(Model):
-    apiVersion: str
-    kind: str
-    metadata: dict[str, Any] = Field(description="name, namespace, uid, labels, annotations, creationTimestamp, "
-                                                 "generation, resourceVersion")
-    spec: dict[str, Any]
-    status: dict[str, Any]
-
-
-class PageMetadata(Model):
-    continue_: str | None = Field(None, alias="continue", description="The next page's cursor; absent on the last")
-
-
-def resource_models(kind: str, spec: type[BaseModel],
-                    view_spec: type[BaseModel] | None = None) -> tuple[type[BaseModel], type[BaseModel]]:
-    """(`<kind>Body`, `<kind>`): the request body, whose `spec` is documented by `spec` (the model the
-    route's spec validation runs, with Orka's messages: shared.catalog.agents/skills/tool_spec; for
-    Agents, that model widened to the Orka CRD shapes the route also accepts), and
-    the resource as answered, whose spec is `view_spec` where the answer's shape differs."""
-    from pydantic import PlainValidator, create_model
-
-    documented = (Annotated[dict[str, Any] | None, PlainValidator(_object, json_schema_input_type=spec)], None)
-    body = create_model(f"{kind}Body", __base__=ResourceBody, __doc__=ResourceBody.__doc__, spec=documented)
-    view = create_model(kind, __base__=ResourceView, spec=(view_spec or spec, ...))
-    return body, view
-
-
-def page_model(name: str, item: type[BaseModel]) -> type[BaseModel]:
-    from pydantic import create_model
-
-    return create_model(name, __base__=Model, items=(list[item], ...),  # type: ignore[valid-type]
-                        metadata=(PageMetadata, ...))
 
 
 def read_body(ctx: Any, *, spec_required: bool = False) -> Parsed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import RootModel
 
-from shared.catalog.tools import Tool, ToolSummary
+from shared.catalog.resources import Tool, ToolSummary
 
 
 class ToolDetails(RootModel[Tool | ToolSummary]):  # type: ignore[valid-type]

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, Field
-
-from shared.catalog.crd import page, page_model
+from shared.catalog.crd import page
 from shared.errors import Forbidden, Invalid, UpstreamError
 from shared.http import RequestContext, Router
-from shared.http.models import PageQuery, Reply
+from shared.http.models import Reply
 from shared.kube import core_v1
 from shared.logs import get_logger
-from shared.models.base import Model
 
 secrets_router = Router("/api/v1/secrets", dialect="orka", tag="secrets")
 auth_router = Router("/api/v1/auth", dialect="orka", tag="auth")
@@ -25,40 +22,6 @@ log = get_logger("catalog.secrets")
 SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
 
 
-class SecretName(Model):
-    name: str
-    namespace: str
-    type: str
-
-
-class Validation(Model):
-    authenticated: bool
-    kind: str
-    subject: str
-    username: str
-    namespace: str | None
-    groups: list[str]
-
-
-class Identity(Model):
-    """Orka's whoami fields; a Txn-Token caller also gets `transaction` (profile, id, scope, audience…)."""
-
-    model_config = ConfigDict(extra="allow")
-    authenticated: bool
-    kind: str
-    authType: str
-    username: str
-    uid: str
-    groups: list[str]
-    namespace: str
-    subject: str
-    email: str
-    issuer: str
-    roles: list[str]
-    transaction: dict[str, object] | None = Field(None, description="Txn-Token callers only")
-
-
-SecretList = page_model("SecretList", SecretName)
 
 
 def list_secret_names(namespace: str, *, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
@@ -111,8 +74,10 @@ def read_secret_value(namespace: str, name: str, key: str) -> str:
     raise LookupError(f'secret "{name}" has no key "{key}"')
 
 
-@secrets_router.route("", ["GET"], summary="List secret names (metadata only)", query=PageQuery,
-              responses={200: Reply("Names and types; never a value", SecretList), 403: "Not allowed to list Secrets",
+@secrets_router.route("", ["GET"], summary="List secret names (metadata only)",
+                      query="shared.http.common_models:PageQuery",
+              responses={200: Reply("Names and types; never a value", "shared.catalog.resources:SecretList"),
+                         403: "Not allowed to list Secrets",
                          502: "The Kubernetes API failed"})
 def list_secrets(ctx: RequestContext):
     query = ctx.query()
@@ -121,12 +86,14 @@ def list_secrets(ctx: RequestContext):
 
 
 @auth_router.route("/validate", ["GET"], summary="Validate auth token",
-                   responses={200: Reply("The caller is authenticated", Validation)})
+                   responses={200: Reply("The caller is authenticated",
+                                         "shared.catalog.resources:Validation")})
 def validate(ctx: RequestContext):
     return {"authenticated": True, **ctx.require_principal().public_fields()}
 
 
 @auth_router.route("/whoami", ["GET"], summary="The caller's sanitised identity",
-                   responses={200: Reply("Who the caller is (never a token or raw claims)", Identity)})
+                   responses={200: Reply("Who the caller is (never a token or raw claims)",
+                                         "shared.catalog.resources:Identity")})
 def whoami(ctx: RequestContext):
     return ctx.require_principal().identity()

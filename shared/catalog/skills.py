@@ -17,28 +17,11 @@ from shared.catalog import crd
 from shared.catalog.stores import skills
 from shared.errors import Conflict, Invalid, NotFound
 from shared.http import RequestContext, Router
-from shared.http.models import NamespaceQuery, PageQuery, Reply
-from shared.models.base import Model
-from shared.models.skill import SkillSpec
+from shared.http.models import Reply
 from shared.store import Record
 from shared.store.blobs import delete_blob, get_blob, put_blob
 
 router = Router("/api/v1/skills", dialect="orka", tag="skills")
-SkillBody, Skill = crd.resource_models("Skill", SkillSpec)
-
-
-class SkillSummary(Model):
-    name: str
-    namespace: str
-    displayName: str
-    description: str
-    version: str
-    author: str
-    tags: list[str]
-    phase: str
-
-
-SkillList = crd.page_model("SkillList", SkillSummary)
 
 NOT_FOUND = "skill not found"
 CONFLICT = "skill was modified concurrently"
@@ -51,6 +34,8 @@ def _content_key(namespace: str, name: str, digest: str) -> str:
 def _validate(spec: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """(spec without the inline markdown, the markdown or None)."""
     from pydantic import ValidationError
+
+    from shared.models.skill import SkillSpec
 
     if isinstance(spec.get("content"), str):  # a bare string is the inline markdown
         spec = {**spec, "content": {"inline": spec["content"]}}
@@ -107,8 +92,10 @@ def skill_summary(record: Record) -> dict[str, Any]:
             "phase": record.doc.get("status", {}).get("phase", "")}
 
 
-@router.route("", ["POST"], summary="Create a skill", body=SkillBody, query=NamespaceQuery,
-              responses={201: Reply("The created Skill (`spec.content.inline` back)", Skill), 409: "Duplicate"})
+@router.route("", ["POST"], summary="Create a skill", body="shared.catalog.resources:SkillBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={201: Reply("The created Skill (`spec.content.inline` back)",
+                                    "shared.catalog.resources:Skill"), 409: "Duplicate"})
 def create_skill(ctx: RequestContext):
     parsed = crd.read_body(ctx)
     name = crd.check_name(parsed.name)
@@ -124,20 +111,22 @@ def create_skill(ctx: RequestContext):
     return skill_view(record), 201
 
 
-@router.route("", ["GET"], summary="List skills", query=PageQuery,
-              responses={200: Reply("A page of skill summaries", SkillList)})
+@router.route("", ["GET"], summary="List skills", query="shared.http.common_models:PageQuery",
+              responses={200: Reply("A page of skill summaries", "shared.catalog.resources:SkillList")})
 def list_skills(ctx: RequestContext):
     return crd.list_page(ctx, skills, skill_summary)
 
 
-@router.route("/<name>", ["GET"], summary="Get skill details", query=NamespaceQuery,
-              responses={200: Reply("The skill", Skill), 404: NOT_FOUND})
+@router.route("/<name>", ["GET"], summary="Get skill details",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The skill", "shared.catalog.resources:Skill"), 404: NOT_FOUND})
 def get_skill(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     return skill_view(skills.require(namespace, name, NOT_FOUND))
 
 
-@router.route("/<name>/content", ["GET"], summary="Get raw spec.content.inline markdown", query=NamespaceQuery,
+@router.route("/<name>/content", ["GET"], summary="Get raw spec.content.inline markdown",
+              query="shared.http.common_models:NamespaceQuery",
               responses={200: Reply("The markdown", media="text/markdown"), 404: "Unknown skill, or no inline content"})
 def get_skill_content(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
@@ -147,8 +136,10 @@ def get_skill_content(ctx: RequestContext, name: str):
     return Response(markdown, status=200, content_type="text/markdown; charset=utf-8")
 
 
-@router.route("/<name>", ["PUT"], summary="Update a skill", body=SkillBody, query=NamespaceQuery,
-              responses={200: Reply("The updated skill", Skill), 404: NOT_FOUND, 409: CONFLICT})
+@router.route("/<name>", ["PUT"], summary="Update a skill", body="shared.catalog.resources:SkillBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The updated skill", "shared.catalog.resources:Skill"), 404: NOT_FOUND,
+                         409: CONFLICT})
 def update_skill(ctx: RequestContext, name: str):
     parsed = crd.read_body(ctx, spec_required=True)
     crd.check_path_name(parsed, name)
@@ -165,7 +156,8 @@ def update_skill(ctx: RequestContext, name: str):
     return skill_view(updated)
 
 
-@router.route("/<name>", ["DELETE"], summary="Delete a skill", query=NamespaceQuery,
+@router.route("/<name>", ["DELETE"], summary="Delete a skill",
+              query="shared.http.common_models:NamespaceQuery",
               responses={204: "Deleted", 404: NOT_FOUND})
 def delete_skill(ctx: RequestContext, name: str):
     namespace = ctx.namespace()

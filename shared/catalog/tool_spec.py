@@ -25,12 +25,10 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from pydantic import Field
-
 from shared.config import get_settings
 from shared.duration import parse_go_duration
 from shared.errors import Invalid
-from shared.models.base import Model
+from shared.http.models import resolve
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 DEFAULT_TIMEOUT = "30s"
@@ -209,35 +207,16 @@ def tool_status(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, An
     return status
 
 
-# -- the documented shape (a REST body's spec is checked against these fields, then by the rules above) --
-class ToolHttpCall(Model):
-    url: str | None = Field(None, description="http(s), no credentials (required unless spec.mcp)")
-    method: str = Field("POST", description=", ".join(METHODS))
-    headers: dict[str, str] | None = Field(None, description="Static headers; no credentials, no reserved ones")
-    timeout: str = Field(DEFAULT_TIMEOUT, description="A Go duration")
-    authSecretRef: dict[str, str] | None = Field(None, description="{name, key}: operators only, not via REST")
-    authInject: str = Field("header", description="header or body")
-    authBodyKey: str | None = Field(None, description="Required when authInject is body")
-
-
-class ToolMcpServer(Model):
-    url: str | None = Field(None, description="A remote MCP server (Shoal extension)")
-    path: str = "/mcp"
-    substrateActor: dict[str, Any] | None = Field(None, description="{templateRef: {name}, poolRef?, boot?}")
-
-
-class ToolSpec(Model):
-    description: str
-    parameters: dict[str, Any] | None = Field(None, description="The arguments' JSON Schema")
-    http: ToolHttpCall | None = None
-    mcp: ToolMcpServer | None = None
+# The documented shape (shared.catalog.resources), named, not imported: its models use this module's
+# METHODS and DEFAULT_TIMEOUT.
+_SHAPE = "shared.catalog.resources:{}"
 
 
 def reject_unknown_fields(spec: dict[str, Any]) -> None:
     from shared.catalog.crd import reject_unknown
 
-    reject_unknown(spec, ToolSpec)
+    reject_unknown(spec, resolve(_SHAPE.format("ToolSpec")))
     if isinstance(spec.get("http"), dict):
-        reject_unknown(spec["http"], ToolHttpCall, "spec.http")
+        reject_unknown(spec["http"], resolve(_SHAPE.format("ToolHttpCall")), "spec.http")
     if isinstance(spec.get("mcp"), dict):
-        reject_unknown(spec["mcp"], ToolMcpServer, "spec.mcp")
+        reject_unknown(spec["mcp"], resolve(_SHAPE.format("ToolMcpServer")), "spec.mcp")

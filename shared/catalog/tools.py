@@ -13,31 +13,13 @@ from typing import Any
 from shared.catalog import crd
 from shared.catalog.builtins import BUILTIN_NAMES, BUILTIN_TOOLS, builtin
 from shared.catalog.stores import tools
-from shared.catalog.tool_spec import ToolSpec, tool_status, validate_tool_spec
+from shared.catalog.tool_spec import tool_status, validate_tool_spec
 from shared.errors import Conflict, NotFound
 from shared.http import RequestContext, Router
-from shared.http.models import NamespaceQuery, PageQuery, Reply
-from shared.models.base import Model
+from shared.http.models import Reply
 from shared.store import Record
 
 router = Router("/api/v1/tools", dialect="orka", tag="tools")
-ToolBody, Tool = crd.resource_models("Tool", ToolSpec)
-
-
-class ToolSummary(Model):
-    """A list entry: a built-in's metadata (builtin: true, parameters) or a Tool's (namespace, available, url)."""
-
-    name: str
-    builtin: bool
-    description: str
-    parameters: dict[str, Any] | None = None
-    namespace: str | None = None
-    available: bool | None = None
-    url: str | None = None
-
-
-
-ToolList = crd.page_model("ToolList", ToolSummary)
 
 NOT_FOUND = "tool not found"
 # A tool's name is the function name the model calls (and the MCP tool name): no dots.
@@ -71,13 +53,16 @@ def provision_tool(namespace: str, name: str, spec: dict[str, Any], *, labels: d
     return tools.create(namespace, name, doc, exists_message="tool already exists")
 
 
-@router.route("", ["GET"], summary="List tools (built-in + CRDs)", query=PageQuery,
-              responses={200: Reply("The built-ins (first page only), then a page of Tools", ToolList)})
+@router.route("", ["GET"], summary="List tools (built-in + CRDs)",
+              query="shared.http.common_models:PageQuery",
+              responses={200: Reply("The built-ins (first page only), then a page of Tools",
+                                    "shared.catalog.resources:ToolList")})
 def list_tools(ctx: RequestContext):
     return crd.list_page(ctx, tools, tool_summary, first=[builtin(t["name"]) for t in BUILTIN_TOOLS])
 
 
-@router.route("/<name>", ["GET"], summary="Get tool details", query=NamespaceQuery,
+@router.route("/<name>", ["GET"], summary="Get tool details",
+              query="shared.http.common_models:NamespaceQuery",
               responses={200: Reply("A built-in's metadata, or the Tool", "shared.catalog.doc_models:ToolDetails"), 404: NOT_FOUND})
 def get_tool(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
@@ -87,8 +72,10 @@ def get_tool(ctx: RequestContext, name: str):
     return crd.view(tools.require(namespace, name, NOT_FOUND))
 
 
-@router.route("", ["POST"], summary="Create a tool", body=ToolBody, query=NamespaceQuery,
-              responses={201: Reply("The created Tool", Tool), 409: "Duplicate, or a built-in's name"})
+@router.route("", ["POST"], summary="Create a tool", body="shared.catalog.resources:ToolBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={201: Reply("The created Tool", "shared.catalog.resources:Tool"),
+                         409: "Duplicate, or a built-in's name"})
 def create_tool(ctx: RequestContext):
     parsed = crd.read_body(ctx)
     if parsed.name:
@@ -100,8 +87,10 @@ def create_tool(ctx: RequestContext):
     return crd.view(tools.create(namespace, name, doc, exists_message="tool already exists")), 201
 
 
-@router.route("/<name>", ["PUT"], summary="Update a tool", body=ToolBody, query=NamespaceQuery,
-              responses={200: Reply("The updated Tool", Tool), 404: NOT_FOUND, 409: CONFLICT})
+@router.route("/<name>", ["PUT"], summary="Update a tool", body="shared.catalog.resources:ToolBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The updated Tool", "shared.catalog.resources:Tool"), 404: NOT_FOUND,
+                         409: CONFLICT})
 def update_tool(ctx: RequestContext, name: str):
     _builtin_conflict(name)
     parsed = crd.read_body(ctx, spec_required=True)
@@ -115,7 +104,8 @@ def update_tool(ctx: RequestContext, name: str):
     return crd.view(tools.replace(namespace, name, doc, expected_version=version, conflict_message=CONFLICT))
 
 
-@router.route("/<name>", ["DELETE"], summary="Delete a tool", query=NamespaceQuery,
+@router.route("/<name>", ["DELETE"], summary="Delete a tool",
+              query="shared.http.common_models:NamespaceQuery",
               responses={204: "Deleted", 404: NOT_FOUND, 409: "A built-in tool"})
 def delete_tool(ctx: RequestContext, name: str):
     _builtin_conflict(name)

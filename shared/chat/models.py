@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from shared.http.common_models import NamespaceQuery, QueryModel, StrictModel
 from shared.http.json_types import Integer, Number, String
-from shared.http.models import NamespaceQuery, QueryModel, StrictModel
 from shared.models.base import Model
 
 
@@ -65,9 +65,6 @@ class ChatEvent(Model):
 
     model_config = ConfigDict(extra="allow")
     sessionId: str
-
-
-CHAT_EVENTS = ("status", "message", "tool_call", "tool_result", "error", "done")
 
 
 class ChatConfig(Model):

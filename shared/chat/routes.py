@@ -13,14 +13,13 @@ import time
 from typing import Any
 
 from shared.chat import leases, sessions
-from shared.chat import models as m
 from shared.chat.limits import chat_limits, go_duration
 from shared.chat.provider import resolve_chat_provider
 from shared.chat.stream import Emitter, relay, replay
 from shared.chat.turn import Turn, TurnRequest
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, ShoalError, TooManyRequests
 from shared.http import RequestContext, Router
-from shared.http.models import Header, NamespaceQuery, Reply
+from shared.http.models import Header, Reply
 from shared.http.params import parse_sequence
 from shared.http.sse import sse_response
 from shared.llm.registry import describe_default
@@ -32,10 +31,11 @@ CORE_TOOLS = ("create_ai_task", "create_container_task", "create_agent_task", "c
               "fetch_task_output", "wait_for_task", "cancel_task", "list_agents", "list_tools", "list_tasks")
 MANAGEMENT_TOOLS = ("create_agent", "update_agent", "delete_agent", "create_tool", "delete_tool", "delete_session",
                     "create_pr_monitor")
+CHAT_EVENTS = ("status", "message", "tool_call", "tool_result", "error", "done")
 _RESUME = Header("Last-Event-ID", "Replay the session's events after this id instead of starting a turn "
                                   "(with a sessionId)")
 _EVENTS = Reply("Server-sent events (`id: n`, `event: <name>`, `data`: ChatEvent)", media="text/event-stream",
-                events=dict.fromkeys(m.CHAT_EVENTS, m.ChatEvent))
+                events=dict.fromkeys(CHAT_EVENTS, "shared.chat.models:ChatEvent"))
 
 
 def _enabled():
@@ -81,9 +81,10 @@ def _replay_response(namespace: str, session_id: str, after: int, limits: Any):
 
 
 @router.route("", ["POST"], summary="Send a chat message (SSE stream, or JSON with Accept: application/json)",
-              streaming=True, body=m.ChatRequest, query=m.ResumeQuery, headers=[_RESUME],
+              streaming=True, body="shared.chat.models:ChatRequest", query="shared.chat.models:ResumeQuery",
+              headers=[_RESUME],
               responses={200: Reply("The turn's events; with `Accept: application/json` exactly, the result",
-                                    m.ChatResult, alternatives=(_EVENTS,)),
+                                    "shared.chat.models:ChatResult", alternatives=(_EVENTS,)),
                          403: "Namespace not allowed", 404: "Chat is disabled", 409: SESSION_ACTIVE,
                          429: "Too many concurrent chats"})
 def chat(ctx: RequestContext):
@@ -158,7 +159,7 @@ def _json_result(turn: Any, limits: Any):
 
 
 @router.route("/config", ["GET"], summary="Chat configuration and available tools",
-              responses={200: Reply("The chat configuration", m.ChatConfig)})
+              responses={200: Reply("The chat configuration", "shared.chat.models:ChatConfig")})
 def config(ctx: RequestContext):
     limits = chat_limits()
 
@@ -170,7 +171,7 @@ def config(ctx: RequestContext):
 
 
 @router.route("/<session_id>/stream", ["GET"], summary="Replay a session's events after Last-Event-ID, then tail",
-              streaming=True, query=m.StreamQuery, headers=[_RESUME],
+              streaming=True, query="shared.chat.models:StreamQuery", headers=[_RESUME],
               responses={200: _EVENTS, 404: "Unknown session, or chat is disabled"})
 def stream(ctx: RequestContext, session_id: str):
     limits = _enabled()
@@ -179,8 +180,9 @@ def stream(ctx: RequestContext, session_id: str):
 
 
 @router.route("/<session_id>", ["DELETE"], summary="Cancel a chat session's active turn and delete the session",
-              query=NamespaceQuery, responses={204: "Deleted", 404: "Unknown session, or chat is disabled",
-                                               409: "The active turn did not stop within 5 s"})
+              query="shared.http.common_models:NamespaceQuery",
+              responses={204: "Deleted", 404: "Unknown session, or chat is disabled",
+                         409: "The active turn did not stop within 5 s"})
 def delete(ctx: RequestContext, session_id: str):
     limits = _enabled()
     namespace = _chat_namespace(ctx, ctx.query().namespace, limits.blocked_namespaces)

@@ -20,11 +20,10 @@ from shared.compat.common import (
     server_tools_enabled,
     stream_error_renderer,
 )
-from shared.compat.schemas import AnthropicModelList, MessagesRequest
 from shared.compat.tools import compat_tools
 from shared.compat.usage import counted, record_usage, usage_sink
 from shared.http.api import RequestContext, Router
-from shared.http.models import Header, NamespaceQuery, Reply
+from shared.http.models import Header, Reply
 from shared.http.sse import sse_response
 
 router = Router("/anthropic/v1", dialect="anthropic", tag="anthropic")
@@ -33,7 +32,7 @@ _EVENTS = ("message_start", "ping", "content_block_start", "content_block_delta"
 
 
 @router.route("/messages", ["POST"], summary="Create a message (streaming and non-streaming)", streaming=True,
-              body=MessagesRequest,
+              body="shared.compat.schemas:MessagesRequest",
               headers=[TOOLS_PARAM, Header("anthropic-version", "Accepted, relayed to an Anthropic provider"),
                        Header("anthropic-beta", "Relayed to an Anthropic provider")],
               responses={200: Reply("A message (`stream: true`: its events; a failure mid-stream is an "
@@ -70,8 +69,10 @@ def create_message(ctx: RequestContext):
                         heartbeat_seconds=None)  # the engine keeps the stream alive itself
 
 
-@router.route("/models", ["GET"], summary="List available models", query=NamespaceQuery,
-              responses={200: Reply("The configured models, with Anthropic's paging fields", AnthropicModelList)})
+@router.route("/models", ["GET"], summary="List available models",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The configured models, with Anthropic's paging fields",
+                                    "shared.compat.schemas:AnthropicModelList")})
 def list_anthropic_models(ctx: RequestContext):
     """Orka's list shape, with the fields Anthropic's clients read (type, display_name, created_at, paging)."""
     request_namespace(ctx)

@@ -16,11 +16,10 @@ from shared.compat.common import (
     server_tools_enabled,
     stream_error_renderer,
 )
-from shared.compat.schemas import ChatCompletionRequest, OpenAIModelList, ResponsesRequest
 from shared.compat.tools import compat_tools
 from shared.compat.usage import counted, record_usage, usage_sink
 from shared.http.api import RequestContext, Router
-from shared.http.models import NamespaceQuery, Reply, validate
+from shared.http.models import Reply, validate
 from shared.http.sse import sse_response
 
 router = Router("/openai/v1", dialect="openai", tag="openai")
@@ -36,7 +35,8 @@ _RESPONSE_EVENTS = ("response.created", "response.in_progress", "response.output
 
 
 @router.route("/chat/completions", ["POST"], summary="Chat completions (streaming and non-streaming)",
-              streaming=True, body=ChatCompletionRequest, headers=[TOOLS_PARAM], responses={
+              streaming=True, body="shared.compat.schemas:ChatCompletionRequest", headers=[TOOLS_PARAM],
+              responses={
                   200: Reply("A chat completion (`stream: true`: its chunks, then `data: [DONE]`)",
                              "openai.types.chat:ChatCompletion", alternatives=(Reply(
                                  media="text/event-stream",
@@ -68,7 +68,7 @@ def chat_completions(ctx: RequestContext):
 
 
 @router.route("/responses", ["POST"], summary="Create a model response (Responses API, streaming and non-streaming)",
-              streaming=True, body=ResponsesRequest, responses={
+              streaming=True, body="shared.compat.schemas:ResponsesRequest", responses={
                   200: Reply("A response (`stream: true`: its events)", "openai.types.responses:Response",
                              alternatives=(Reply(media="text/event-stream", events=dict.fromkeys(
                                  _RESPONSE_EVENTS, "openai.types.responses:ResponseStreamEvent")),)), **_FAILED})
@@ -77,7 +77,7 @@ def create_response(ctx: RequestContext):
     tools): relayed to an OpenAI provider's /responses, translated for any other provider, one call."""
     body = ctx.json_object(message=responses_wire.BAD_BODY)
     responses_wire.check(body)  # OpenAI's own wording for the fields it checks; the model for the rest
-    validate(ResponsesRequest, body)
+    validate("shared.compat.schemas:ResponsesRequest", body)
     namespace = request_namespace(ctx)
     principal = ctx.require_principal()
     provider = request_provider(ctx, body.get("model"))
@@ -97,8 +97,10 @@ def create_response(ctx: RequestContext):
     return sse_response(responses_wire.frames(draft, events, error_body=error_body), heartbeat_seconds=None)
 
 
-@router.route("/models", ["GET"], summary="List available models", query=NamespaceQuery,
-              responses={200: Reply("The configured models (`provider/model` and bare)", OpenAIModelList)})
+@router.route("/models", ["GET"], summary="List available models",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The configured models (`provider/model` and bare)",
+                                    "shared.compat.schemas:OpenAIModelList")})
 def list_openai_models(ctx: RequestContext):
     request_namespace(ctx)
     return {"object": "list", "data": [{**m, "object": "model"} for m in model_entries()]}

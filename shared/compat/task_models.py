@@ -11,7 +11,7 @@ So a runtime asking for a model the platform does not offer (Claude Code's `clau
 platform configured otherwise) still gets an answer, from the model the task was meant to use.
 
 Key: the platform's, unless the task's Agent brings its own (`spec.runtime.secretRef`, see
-`shared.models.agent.runtime_credential`). Then that Secret's key replaces the configured one and the
+`shared.models.agent_credentials.runtime_credential`). Then that Secret's key replaces the configured one and the
 provider must be of the credential's vendor: the first of 1-3 of that type, else the first configured
 provider of that type (with its configured model); none configured is a 400. The key is read from the
 Kubernetes Secret of the task's namespace, kept in memory for a short while, never logged or returned.

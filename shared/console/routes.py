@@ -16,13 +16,12 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Response
-from pydantic import Field
 
 from shared.console import api_client, forms, render, session
 from shared.console.api_client import ApiError
 from shared.errors import ShoalError
 from shared.http.api import RequestContext, Router
-from shared.http.models import QueryModel, Reply
+from shared.http.models import Reply
 
 PAGE_MEDIA = "text/html; charset=utf-8"
 HTML = Reply("An HTML page", media=PAGE_MEDIA)
@@ -53,7 +52,8 @@ class ConsoleRouter(Router):
         if responses is None:
             responses = {200: RELAY} if streaming else {303: AFTER_FORM} if "POST" in methods else \
                 {200: HTML, 303: TO_SIGN_IN}
-        kwargs.setdefault("query", forms.PageQuery)  # every page acts in ?namespace= unless it says otherwise
+        # every page acts in ?namespace= unless it says otherwise
+        kwargs.setdefault("query", "shared.console.queries:PageQuery")
         if "POST" in methods:
             kwargs.setdefault("body", forms.ACTION)
         return super().route(rule, methods, streaming=streaming, responses={**ERRORS, **responses}, **kwargs)
@@ -189,11 +189,8 @@ def static(ctx: RequestContext, filename: str):
     return render.secured(response)
 
 
-class SignInQuery(QueryModel):
-    next: str | None = Field(None, description="The console page to go to once signed in (default: the tasks)")
-
-
-@router.route("/console/sign-in", ["GET"], public=True, summary="The sign-in form", query=SignInQuery)
+@router.route("/console/sign-in", ["GET"], public=True, summary="The sign-in form",
+              query="shared.console.queries:SignInQuery")
 def sign_in_form(ctx: RequestContext):
     nonce = session.new_login_nonce()
     response = render.page("sign_in.html", csrf=nonce, signed_in=False, namespace="",
@@ -248,7 +245,7 @@ TASK_FILTERS = ("phase", "type")
 
 
 @router.route("/console/tasks", ["GET"], public=True, summary="Tasks: filters and cursor pages",
-              query=forms.TasksQuery)
+              query="shared.console.queries:TasksQuery")
 @console_page()
 def tasks_page(view: View):
     listing = view.get("/api/v1/tasks", namespace=view.namespace, labelSelector=view.args.get("labels"),
@@ -287,7 +284,7 @@ TASK_PARTS = {"result": "/result", "plan": "/plan", "children": "/children", "ar
 
 
 @router.route("/console/tasks/<name>/part/<part>", ["GET"], public=True, summary="A part of a task page (htmx)",
-              query=forms.TaskPartQuery)
+              query="shared.console.queries:TaskPartQuery")
 @console_page()
 def task_part(view: View, name: str, part: str):
     if part not in TASK_PARTS:
@@ -302,7 +299,8 @@ def task_part(view: View, name: str, part: str):
 
 
 @router.route("/console/tasks/<name>/events", ["GET"], public=True, streaming=True,
-              summary="The task's SSE stream (resumes with Last-Event-ID)", query=forms.StreamQuery)
+              summary="The task's SSE stream (resumes with Last-Event-ID)",
+              query="shared.console.queries:StreamQuery")
 @console_page(stream=True)
 def task_events(view: View, name: str):
     return view.sse("GET", f"/api/v1/tasks/{_q(name)}/stream", params={"namespace": view.namespace})
@@ -361,7 +359,7 @@ def artifact(view: View, name: str, filename: str):
 
 # -- chat ---------------------------------------------------------------------------------------------
 @router.route("/console/chat", ["GET"], public=True, summary="Chat: sessions and a conversation",
-              query=forms.SessionQuery)
+              query="shared.console.queries:SessionQuery")
 @console_page()
 def chat_page(view: View):
     sessions = view.get("/api/v1/sessions", namespace=view.namespace, limit=PAGE_SIZE)
@@ -395,7 +393,8 @@ def chat_send(view: View):
 
 
 @router.route("/console/chat/<session_id>/events", ["GET"], public=True, streaming=True,
-              summary="A session's SSE replay and tail (resumes with Last-Event-ID)", query=forms.StreamQuery)
+              summary="A session's SSE replay and tail (resumes with Last-Event-ID)",
+              query="shared.console.queries:StreamQuery")
 @console_page(stream=True)
 def chat_events(view: View, session_id: str):
     return view.sse("GET", f"/api/v1/chat/{_q(session_id)}/stream", params={"namespace": view.namespace})
@@ -413,7 +412,7 @@ def chat_cancel(view: View, session_id: str):
               responses={200: HTML, 303: TO_SIGN_IN,
                          302: Reply("With ?session=: on to that session's page", media=PAGE_MEDIA,
                                     headers={"Location": "/console/incidents/<session>"})},
-              query=forms.SessionQuery)
+              query="shared.console.queries:SessionQuery")
 @console_page()
 def incidents_page(view: View):
     session_id = (view.args.get("session") or "").strip()
@@ -445,7 +444,7 @@ def incident_result(view: View, session_id: str):
 
 
 @router.route("/console/incidents/<session_id>/events", ["GET"], public=True, streaming=True,
-              summary="The live investigation stream", query=forms.StreamQuery)
+              summary="The live investigation stream", query="shared.console.queries:StreamQuery")
 @console_page(stream=True)
 def incident_events(view: View, session_id: str):
     return view.sse("GET", f"/api/v1/incident/session/{_q(session_id)}/stream")
@@ -463,7 +462,7 @@ FINDING_FILTERS = ("severity", "state", "validationStatus", "category")
 
 
 @router.route("/console/security/<repo>", ["GET"], public=True, summary="A repository's findings (filters)",
-              query=forms.FindingsQuery)
+              query="shared.console.queries:FindingsQuery")
 @console_page()
 def findings_page(view: View, repo: str):
     filters = {k: view.args.get(k) for k in FINDING_FILTERS if view.args.get(k)}
@@ -487,7 +486,7 @@ def finding_action(view: View, finding_id: str, action: str):
 
 # -- reviews ------------------------------------------------------------------------------------------
 @router.route("/console/reviews", ["GET"], public=True, summary="Memory proposals to review",
-              query=forms.ReviewsQuery)
+              query="shared.console.queries:ReviewsQuery")
 @console_page()
 def reviews_page(view: View):
     status = view.args.get("status", "pending")
@@ -567,7 +566,8 @@ def save_catalog_item(view: View, kind: str, name: str):
     return render.redirect(f"/console/catalog/{kind}/{_q(name)}?{urlencode({'namespace': view.namespace})}")
 
 
-@router.route("/console/jobs", ["GET"], public=True, summary="Labrats jobs", query=forms.JobsQuery)
+@router.route("/console/jobs", ["GET"], public=True, summary="Labrats jobs",
+              query="shared.console.queries:JobsQuery")
 @console_page()
 def jobs_page(view: View):
     page_no = view.args.get("page", "1")

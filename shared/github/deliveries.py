@@ -13,6 +13,15 @@ from urllib.parse import parse_qs
 from shared.config import get_settings
 from shared.errors import Invalid
 from shared.http.body import parse_json
+from shared.http.models import Header
+
+# The headers of a delivery, as both receivers document them.
+GITHUB_HEADERS = (
+    Header("X-Hub-Signature-256", "`sha256=` + hex HMAC-SHA256 of the raw body with the webhook secret",
+           required=True),
+    Header("X-GitHub-Event", "The event name (issues, pull_request, ping, …)", required=True),
+    Header("X-GitHub-Delivery", "The delivery's GUID: the idempotency key (required except for ping)"),
+)
 
 _ACTION = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 

@@ -11,15 +11,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from shared.http.models import Header
 from shared.models.base import Model
-
-GITHUB_HEADERS = (
-    Header("X-Hub-Signature-256", "`sha256=` + hex HMAC-SHA256 of the raw body with the webhook secret",
-           required=True),
-    Header("X-GitHub-Event", "The event name (issues, pull_request, ping, …)", required=True),
-    Header("X-GitHub-Delivery", "The delivery's GUID: the idempotency key (required except for ping)"),
-)
 
 
 class GitHubPayload(Model):

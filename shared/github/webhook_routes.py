@@ -16,9 +16,8 @@ from shared.catalog.stores import agent_doc
 from shared.config import get_settings
 from shared.errors import Invalid, Unauthorized, Unavailable
 from shared.events import build, emit
-from shared.events.registry import EVENT_TYPES
 from shared.github import deliveries
-from shared.github.models import GITHUB_HEADERS, GitHubPayload, WebhookAnswer
+from shared.github.deliveries import GITHUB_HEADERS
 from shared.github.signature import verify
 from shared.http import RequestContext, Router
 from shared.http.models import Reply, validate
@@ -39,8 +38,9 @@ def _ignored(reason: str, **extra):
 
 
 @router.route("/github", ["POST"], public=True, summary="GitHub webhook deliveries (HMAC-verified)",
-              body=GitHubPayload, headers=GITHUB_HEADERS,
-              responses={202: Reply("Accepted, ignored or duplicate", WebhookAnswer), 401: "Bad signature",
+              body="shared.github.models:GitHubPayload", headers=GITHUB_HEADERS,
+              responses={202: Reply("Accepted, ignored or duplicate", "shared.github.models:WebhookAnswer"),
+                         401: "Bad signature",
                          503: "No secret configured"})
 def github_webhook(ctx: RequestContext):
     secret = get_settings().github_webhook_secret
@@ -53,7 +53,8 @@ def github_webhook(ctx: RequestContext):
     if not event:
         raise Invalid("missing X-GitHub-Event header")
     payload = deliveries.parse_payload(raw, ctx.request.content_type or "")
-    validate(GitHubPayload, payload)  # the fields Shoal reads have their types; the rest is GitHub's
+    validate("shared.github.models:GitHubPayload",
+             payload)  # the fields Shoal reads have their types; the rest is GitHub's
     delivery = (ctx.request.headers.get("X-GitHub-Delivery") or "").strip()
     if event == "ping":
         return {"status": "ok", "event": "ping", "delivery": delivery or None, "zen": payload.get("zen"),
@@ -61,6 +62,8 @@ def github_webhook(ctx: RequestContext):
     if not delivery:
         raise Invalid("missing X-GitHub-Delivery header")
     type_ = deliveries.event_type(event, payload)
+    from shared.events.registry import EVENT_TYPES  # the event catalogue's models: not at cold start
+
     if type_ not in EVENT_TYPES:
         return _ignored(f"event {type_.removeprefix('com.github.')} is not handled", delivery=delivery)
     extra: dict[str, object] = {}

@@ -30,10 +30,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Request, Response
-from pydantic import BaseModel
 from werkzeug.exceptions import MethodNotAllowed as _WMethodNotAllowed
 from werkzeug.exceptions import NotFound as _WNotFound
 from werkzeug.routing import Map, Rule
@@ -48,12 +47,15 @@ from shared.errors import Invalid, MethodNotAllowed, NotFound, ShoalError, TooLa
 from shared.http import cors
 from shared.http.body import parse_json
 from shared.http.dialects import DIALECTS, Dialect
-from shared.http.models import FieldInvalid, Header, Reply, RequestBody, not_json, validate
+from shared.http.models import FieldInvalid, Header, Reply, RequestBody, declared, not_json, validate
 from shared.http.params import check_path_args
 from shared.logs import get_logger
 from shared.observability import metrics, tracing
 from shared.observability.metrics import METRICS_PATH
 from shared.store.outages import StoreUnavailable, is_outage
+
+if TYPE_CHECKING:  # a route names its models by import path: pydantic loads with the first validation
+    from pydantic import BaseModel
 
 log = get_logger("http")
 PROBES = ("/healthz", "/readyz")
@@ -86,7 +88,8 @@ class RequestContext:
     def body(self, *, allow_empty: bool = False, message: str = "invalid request body") -> Any:
         """The JSON body validated by the route's `body=` model (an absent body is `{}` when
         allow_empty): a FieldInvalid naming the field when it does not fit (shared.http.models)."""
-        assert self.route is not None and isinstance(self.route.body, type), "route declares no body model"
+        assert self.route is not None and self.route.body is not None and \
+            not isinstance(self.route.body, RequestBody), "route declares no body model"
         return validate(self.route.body, self.json_object(allow_empty=allow_empty, message=message))
 
     def query(self) -> Any:
@@ -143,18 +146,24 @@ class Route:
     # A status whose error body a client's document declares with another media type than the
     # dialect's (e.g. Kubernaut's /stream 404 is application/json, not application/problem+json).
     error_media_types: dict[int, str] = field(default_factory=dict)
-    # Pydantic models of the JSON request and 200 response, for /openapi.json only (handlers validate).
+    # Types of the JSON request and 200 response, for /openapi.json only (handlers validate): a model's
+    # import path, or a "package.module:name" naming any type (e.g. a list of models).
     request_model: Any = None
     response_model: Any = None
     # The error for a malformed path argument (control character, over the limit) when it is not the
     # 400: a route whose argument names a record answers it like an unknown one (its client's
     # document declares 404, not 400).
     malformed_path: Callable[[], ShoalError] | None = None
-    # The pydantic models the handler validates with (ctx.body() / ctx.query()), and the request
-    # headers it reads: the OpenAPI document is generated from these.
-    body: type[BaseModel] | RequestBody | None = None
-    query: type[BaseModel] | None = None
+    # The pydantic models the handler validates with (ctx.body() / ctx.query()), named by import path
+    # ("shared.tasks.models:TaskCreate", loaded at first use: shared.http.models.resolve), and the
+    # request headers it reads: the OpenAPI document is generated from these.
+    body: type[BaseModel] | str | RequestBody | None = None
+    query: type[BaseModel] | str | None = None
     headers: tuple[Header, ...] = ()
+
+    def models(self) -> list[Any]:
+        """Every model the route declares (shared.http.models.declared), None where it declares none."""
+        return declared(self.body, self.query, self.request_model, self.response_model, self.responses)
 
 
 class Router:
@@ -174,8 +183,8 @@ class Router:
               error_media_types: dict[int, str] | None = None, request_model: Any = None,
               response_model: Any = None,
               malformed_path: Callable[[], ShoalError] | None = None,
-              body: type[BaseModel] | RequestBody | None = None,
-              query: type[BaseModel] | None = None,
+              body: type[BaseModel] | str | RequestBody | None = None,
+              query: type[BaseModel] | str | None = None,
               headers: Iterable[Header] = ()) -> Callable[[Handler], Handler]:
         """Register a handler; registration only records, it never wraps or runs anything.
 

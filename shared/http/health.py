@@ -4,28 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pydantic import ConfigDict
-
 from shared.errors import NotReady
 from shared.http.api import RequestContext, Router, json_response
 from shared.http.models import Reply
-from shared.models.base import Model
 from shared.store.bootstrap import check_state
 
 Check = Callable[[], str]
-
-
-class Liveness(Model):
-    status: str
-
-
-class Readiness(Model):
-    """`status` is "ok" or "not ready"; `checks` names each dependency's result; the meta function
-    adds `llm` (the default provider and model)."""
-
-    model_config = ConfigDict(extra="allow")
-    status: str
-    checks: dict[str, str]
+_READINESS = "shared.http.common_models:Readiness"
 
 
 def store_check() -> str:
@@ -38,12 +23,13 @@ def health_router(checks: dict[str, Check] | None = None, *, extra: Callable[[],
     router = Router(dialect="orka", tag="health")
     ready_checks = {"store": store_check} if checks is None else checks
 
-    @router.route("/healthz", public=True, summary="Liveness", responses={200: Reply("Alive", Liveness)})
+    @router.route("/healthz", public=True, summary="Liveness",
+                  responses={200: Reply("Alive", "shared.http.common_models:Liveness")})
     def healthz(ctx: RequestContext):
         return {"status": "ok"}
 
     @router.route("/readyz", public=True, summary="Readiness: the store answers", responses={
-        200: Reply("Ready", Readiness), 503: Reply("A dependency does not answer", Readiness)})
+        200: Reply("Ready", _READINESS), 503: Reply("A dependency does not answer", _READINESS)})
     def readyz(ctx: RequestContext):
         results, ok = {}, True
         for name, check in ready_checks.items():

@@ -1,23 +1,37 @@
 """What a route declares about its request and responses, and the one way a body or query is validated.
 
-A route names its pydantic models on `Router.route(body=, query=, headers=, responses=)`; the
-handler reads them with `ctx.body()` / `ctx.query()` and `shared.http.openapi` documents the same
-models, so the document cannot drift from the code. A validation failure becomes `FieldInvalid`,
-rendered by each dialect (shared.http.dialects): the message names the field and the problem
-(`spec.timeout: expected a duration like "30m"`), OpenAI's `param` names the field, FastAPI gets its
-`detail` list.
+A route names its pydantic models on `Router.route(body=, query=, headers=, responses=)` by import
+path, `"shared.tasks.models:TaskCreate"`: the handler reads them with `ctx.body()` / `ctx.query()`
+and `shared.http.openapi` documents the same models, so the document cannot drift from the code.
+A named model is imported at its first use (`resolve`), not when the route module loads: pydantic
+and the models cost a third of a function's cold start, and `/healthz` needs neither
+(docs/performance.md, "Cold start, third pass"). This module imports no pydantic itself. A
+validation failure becomes `FieldInvalid`, rendered by each dialect (shared.http.dialects): the
+message names the field and the problem (`spec.timeout: expected a duration like "30m"`),
+OpenAI's `param` names the field, FastAPI gets its `detail` list.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import Invalid
-from shared.http.params import limit_param
-from shared.models.base import Model
+from shared.wiring import load
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+
+@cache
+def _load(path: str) -> Any:
+    return load(path)
+
+
+def resolve(model: type[BaseModel] | str) -> type[BaseModel]:
+    """The model a route names: a class as is, a "package.module:Type" imported once (then cached)."""
+    return _load(model) if isinstance(model, str) else model
 
 
 @dataclass(frozen=True)
@@ -34,9 +48,9 @@ class Reply:
     """One documented response: a model (or a raw JSON schema) in a media type. For
     `text/event-stream`, `events` maps each event name to the model of its `data` (`message` for
     frames without an event name); a `model` beside `events` is the route's JSON answer when it is
-    not asked to stream. A model may be named "package.module:Type" (a vendor SDK's type, or one of
-    Shoal's that only the document uses, e.g. shared.jobs.doc_models): imported only when the
-    document is built, so a route module never pays for it at cold start."""
+    not asked to stream. A model is named "package.module:Type" (one of Shoal's, e.g.
+    shared.jobs.doc_models, or a vendor SDK's type): imported only when the document is built, so a
+    route module never pays for it at cold start."""
 
     description: str = ""
     model: type[BaseModel] | str | None = None
@@ -68,30 +82,19 @@ class RequestBody:
     required: bool = True
 
 
+def declared(body: Any, query: Any, request_model: Any, response_model: Any,
+             responses: dict[int, Any]) -> list[Any]:
+    """Every model a route declares (named or not; None where it declares none): its body (or its
+    RequestBody's model), query, request/response models, and each Reply's model and SSE events."""
+    out = [body.model if isinstance(body, RequestBody) else body, query, request_model, response_model]
+    for spec in responses.values():
+        if isinstance(spec, Reply):
+            for each in (spec, *spec.alternatives):
+                out += [each.model, *each.events.values()]
+    return out
+
+
 BINARY = {"type": "string", "format": "binary"}
-
-
-class StrictModel(Model):
-    """A request model of an Orka route: an unknown field is a 400 naming it (Kubernetes' strict
-    field validation), never stored or dropped silently (docs/api-reference.md, "Unknown fields")."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class ValidationErrorItem(Model):
-    """One item of FastAPI's validation error list (its OpenAPI schema `ValidationError`)."""
-
-    loc: list[str | int]
-    msg: str
-    type: str
-    input: Any = None
-    ctx: dict[str, Any] | None = None
-
-
-class HTTPValidationError(Model):
-    """FastAPI's 422 body, as the operator's LLM service documents it."""
-
-    detail: list[ValidationErrorItem]
 
 
 class FieldInvalid(Invalid):
@@ -138,7 +141,12 @@ def field_invalid(exc: ValidationError, *, prefix: tuple[Any, ...] = (), where: 
     return FieldInvalid("; ".join(parts), param=first, detail_list=[_detail(e, where, prefix) for e in errors])
 
 
-def validate(model: type[BaseModel], value: Any, *, prefix: tuple[Any, ...] = (), where: str = "body") -> Any:
+def validate(model: type[BaseModel] | str, value: Any, *, prefix: tuple[Any, ...] = (),
+             where: str = "body") -> Any:
+    """`value` validated by `model` (a class or its import path); FieldInvalid naming the field."""
+    model = resolve(model)  # loads pydantic with the first model a process validates with
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(value)
     except ValidationError as exc:
@@ -154,23 +162,3 @@ def not_json(message: str, exc: Exception | None = None) -> FieldInvalid:
         detail = {"type": "json_invalid", "loc": ["body", getattr(exc, "pos", 0)], "msg": "JSON decode error",
                   "input": {}, "ctx": {"error": getattr(exc, "msg", "invalid JSON")}}
     return FieldInvalid(message, param=None, detail_list=[detail])
-
-
-class QueryModel(Model):
-    """Query parameters of a route: unknown parameters are ignored (as every HTTP API does with
-    query strings); `continue` and other reserved words are fields with an alias."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-
-class NamespaceQuery(QueryModel):
-    """`?namespace=` (ctx.namespace() reads it): the routes that act in one namespace."""
-
-    namespace: str | None = Field(None, description="The namespace; default: the caller's")
-
-
-class PageQuery(NamespaceQuery):
-    """An Orka list: `limit` (parse_limit's rules, default 100, at most 500) and the page cursor."""
-
-    limit: limit_param(default=100, maximum=500)  # type: ignore[valid-type]
-    continue_: str | None = Field(None, alias="continue", description="`metadata.continue` of the previous page")

@@ -12,9 +12,8 @@ from pydantic import BaseModel
 
 from shared.http.api import Route
 from shared.http.dialects import DIALECTS
-from shared.http.models import Reply, RequestBody
+from shared.http.models import Reply, RequestBody, resolve
 from shared.version import shoal_version
-from shared.wiring import load
 
 _ERROR_SCHEMAS = {
     "orka": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -85,6 +84,7 @@ class Schemas:
         models go to components/schemas."""
         from pydantic import TypeAdapter
 
+        model = resolve(model)
         self.claim(model)
         schema = TypeAdapter(model).json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
         self.schemas.update(schema.pop("$defs", {}))
@@ -95,7 +95,7 @@ class Schemas:
 
     def ref(self, model: type[BaseModel] | str) -> dict[str, Any]:
         if isinstance(model, str) and model.startswith("shared."):
-            model = load(model)  # one of Shoal's own models, named so it loads with the document
+            model = resolve(model)  # one of Shoal's own models (loaded at its first use)
         if isinstance(model, str):
             return self.named(model)
         self.claim(model)
@@ -126,7 +126,8 @@ class Schemas:
             self.schemas[name] = schema
         return {"$ref": _REF.format(model=name)}
 
-    def query_parameters(self, model: type[BaseModel]) -> list[dict[str, Any]]:
+    def query_parameters(self, model: type[BaseModel] | str) -> list[dict[str, Any]]:
+        model = resolve(model)
         self.claim(model, itself=False)  # a query model is not a component: its fields are parameters
         schema = model.model_json_schema(ref_template=_REF)
         for sub, sub_schema in schema.pop("$defs", {}).items():

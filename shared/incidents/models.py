@@ -134,9 +134,6 @@ class SessionEvent(Model):
     data: dict[str, Any] | None = None
 
 
-SESSION_EVENTS = ("tool_call", "tool_result", "reasoning_delta", "error", "complete", "cancelled", "session_ended")
-
-
 class RuntimeConfig(Model):
     """`GET /config` (dev mode): the runtime configuration snapshot."""
 

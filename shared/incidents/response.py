@@ -7,12 +7,14 @@ optional additions.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.clock import now_rfc3339
-from shared.investigation.engine import Outcome
 from shared.investigation.patch_filter import PATCH_TYPE, filter_patch
-from shared.investigation.schema import Finding
+
+if TYPE_CHECKING:  # the investigation (agent loop, pydantic's Finding) loads with the first one, not at start
+    from shared.investigation.engine import Outcome
+    from shared.investigation.schema import Finding
 
 HUMAN_REVIEW_REASONS = ("workflow_not_found", "image_mismatch", "parameter_validation_failed",
                         "no_matching_workflows", "low_confidence", "llm_parsing_error",

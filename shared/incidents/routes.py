@@ -17,12 +17,10 @@ from shared.auth.resolver import authenticate
 from shared.config import get_settings
 from shared.errors import Conflict, Forbidden, NotFound, ShoalError
 from shared.events import build, emit
-from shared.events.registry import data_for
 from shared.http.api import RequestContext, Router
 from shared.http.models import FieldInvalid, Header, Reply, validate
 from shared.http.params import is_sequence
 from shared.http.sse import Progress, follow, frame, sse_response
-from shared.incidents import models as m
 from shared.incidents import response, sessions
 from shared.incidents.stream import TERMINAL_EVENTS, read
 from shared.investigation import metrics
@@ -37,6 +35,9 @@ REQUESTED = "dev.shoal.investigation.requested"
 STREAM_POLL_SECONDS = 0.25
 STREAM_MAX_SECONDS = 1800.0
 CANCELLABLE = frozenset({"pending", "investigating", "user_driving", "unknown"})
+# The events of a session stream (each `data` a shared.incidents.models:SessionEvent).
+SESSION_EVENTS = ("tool_call", "tool_result", "reasoning_delta", "error", "complete", "cancelled",
+                  "session_ended")
 
 
 class ValidationError(ShoalError):
@@ -78,8 +79,9 @@ ANALYZE = Permission("incidents", "create", subresource="analyze", scope_area="i
 
 
 @router.route("/analyze", methods=("POST",), summary="Submit an incident investigation", permission=AUTHENTICATED,
-              body=m.IncidentRequest,
-              responses={202: Reply("Session created", m.AnalyzeAccepted), 415: "Body is not JSON",
+              body="shared.incidents.models:IncidentRequest",
+              responses={202: Reply("Session created", "shared.incidents.models:AnalyzeAccepted"),
+                         415: "Body is not JSON",
                          422: "Validation error: the detail names each field and its problem",
                          403: "No grant for the resource's namespace (or the cluster-wide one)",
                          500: "Capacity exhausted"}, error_media_types=_ANALYZE_MEDIA)
@@ -93,7 +95,7 @@ def analyze(ctx: RequestContext):
         raise UnsupportedMediaType(f"Content-Type must be application/json, not {media}")
     body = ctx.json_object(message="request body must be a JSON object")  # not JSON: a 400, as before
     try:
-        request = validate(m.IncidentRequest, body)
+        request = validate("shared.incidents.models:IncidentRequest", body)
     except FieldInvalid as exc:  # Kubernaut's agent answers a model failure with 422, pydantic's wording
         metrics.record_request("kubernaut", "invalid")
         detail = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'body'}: {e['msg']}" for e in exc.detail_list)
@@ -130,6 +132,7 @@ def _cluster_scoped(principal: Any, kind: str) -> None:
 
 
 def _request_investigation(session_id: str, namespace: str, incident_id: str) -> None:
+    from shared.events.registry import data_for  # the event catalogue's models: with the first event
     data = data_for(REQUESTED, namespace=namespace, name=session_id, incident_id=incident_id)
     try:
         emit(build(REQUESTED, data, subject=f"{namespace}/{session_id}"))
@@ -146,7 +149,8 @@ _GONE = {404: "Session not found (unknown, malformed or another caller's)"}
 
 
 @router.route("/session/<session_id>", malformed_path=_missing, summary="Session status",
-              responses={200: Reply("The session's status", m.SessionStatus), **_GONE})
+              responses={200: Reply("The session's status", "shared.incidents.models:SessionStatus"),
+                         **_GONE})
 def session_status(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     doc = record.doc
@@ -162,7 +166,8 @@ def session_status(ctx: RequestContext, session_id: str):
 
 @router.route("/session/<session_id>/result", malformed_path=_missing,
               summary="Investigation result (IncidentResponse)",
-              responses={200: Reply("The investigation result", m.IncidentResponse), **_GONE,
+              responses={200: Reply("The investigation result", "shared.incidents.models:IncidentResponse"),
+                         **_GONE,
                          409: "Session not completed"})
 def session_result(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
@@ -175,7 +180,8 @@ def session_result(ctx: RequestContext, session_id: str):
 
 
 @router.route("/session/<session_id>/snapshot", malformed_path=_missing, summary="Session snapshot",
-              responses={200: Reply("Point-in-time snapshot", m.SessionSnapshot), **_GONE,
+              responses={200: Reply("Point-in-time snapshot", "shared.incidents.models:SessionSnapshot"),
+                         **_GONE,
                          409: "Session in progress"})
 def session_snapshot(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
@@ -195,7 +201,7 @@ def session_snapshot(ctx: RequestContext, session_id: str):
 
 
 @router.route("/session/<session_id>/cancel", malformed_path=_missing, methods=("POST",), summary="Cancel a session",
-              responses={200: Reply("Cancelled", m.CancelSessionResponse), **_GONE,
+              responses={200: Reply("Cancelled", "shared.incidents.models:CancelSessionResponse"), **_GONE,
                          409: "Session already terminal"})
 def session_cancel(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
@@ -211,7 +217,8 @@ def session_cancel(ctx: RequestContext, session_id: str):
 
 @router.route("/session/<session_id>/takeover", malformed_path=_missing, methods=("POST",),
               summary="The owner takes over the session",
-              responses={200: Reply("Now user_driving", m.SessionStatusChange), **_GONE,
+              responses={200: Reply("Now user_driving", "shared.incidents.models:SessionStatusChange"),
+                         **_GONE,
                          409: "Session already terminal"})
 def session_takeover(ctx: RequestContext, session_id: str):
     """pending|investigating → user_driving: the caller drives; a running investigation stops at its next step."""
@@ -237,7 +244,8 @@ def session_takeover(ctx: RequestContext, session_id: str):
 
 @router.route("/session/<session_id>/handback", malformed_path=_missing, methods=("POST",),
               summary="Hand a user-driven session back to the agent (it is investigated again)",
-              responses={200: Reply("Queued again (pending)", m.SessionStatusChange), **_GONE,
+              responses={200: Reply("Queued again (pending)", "shared.incidents.models:SessionStatusChange"),
+                         **_GONE,
                          409: "Session is not user-driven"})
 def session_handback(ctx: RequestContext, session_id: str):
     """user_driving → pending, and the investigation is requested again (the investigator claims it)."""
@@ -256,7 +264,8 @@ def session_handback(ctx: RequestContext, session_id: str):
               headers=[Header("Last-Event-ID", "Resume after this event id (a sequence number)")],
               responses={200: Reply("`id: n`, `event: <type>`, `data: {type, turn, phase, data}`; the last event "
                                     "is `complete`, `cancelled` or `session_ended`", media="text/event-stream",
-                                    events=dict.fromkeys(m.SESSION_EVENTS, m.SessionEvent)), **_GONE})
+                                    events=dict.fromkeys(SESSION_EVENTS,
+                                                         "shared.incidents.models:SessionEvent")), **_GONE})
 def session_stream(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     sid = record.name
@@ -308,7 +317,7 @@ def _ended_frame(doc: dict, status: str, seq: int) -> str:
 
 
 @platform.route("/config", public=True, summary="Runtime configuration snapshot (dev mode only)",
-              responses={200: Reply("The runtime configuration", m.RuntimeConfig),
+              responses={200: Reply("The runtime configuration", "shared.incidents.models:RuntimeConfig"),
                          404: "Not in dev mode", 401: "Missing or invalid credentials"})
 def config(ctx: RequestContext):
     settings = get_settings()

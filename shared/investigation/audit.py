@@ -6,7 +6,6 @@ from typing import Any
 
 from shared.events import build
 from shared.events.outbox import publish
-from shared.events.registry import data_for
 from shared.logs import get_logger
 
 log = get_logger("investigation")
@@ -16,6 +15,7 @@ AUDIT_TYPE = "aiagent.response.complete"
 def emit_audit(*, namespace: str, name: str, facade: str, status: str, prompt_tokens: int,
                completion_tokens: int, **extra: Any) -> None:
     """Emit the audit event; a sink failure is logged, never turned into a failed investigation."""
+    from shared.events.registry import data_for  # the event catalogue's models: with the first event
     data = data_for(AUDIT_TYPE, namespace=namespace, name=name, facade=facade, status=status,
                     total_prompt_tokens=prompt_tokens, total_completion_tokens=completion_tokens, **extra)
     publish(build(AUDIT_TYPE, data, subject=f"{namespace}/{name}"))  # parked if the sink is down

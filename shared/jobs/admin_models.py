@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from shared.errors import Invalid
-from shared.http.models import BINARY, QueryModel, RequestBody, StrictModel
+from shared.http.common_models import QueryModel, StrictModel
 from shared.jobs.job_models import checked_by
 from shared.models.base import Model
 
@@ -83,10 +83,6 @@ class SourceConfigRemoved(Model):
     removed: str
 
 
-ECHO = RequestBody("Any JSON (a legacy stub: echoed as sent)", media="application/json",
-                   schema={"description": "Any JSON value"}, required=False)
-
-
 # ---- stats ----
 class StatTotals(Model):
     total: int
@@ -110,9 +106,6 @@ class TimeseriesQuery(QueryModel):
     start: str | None = Field(None, description="With start: a range query (/api/v1/query_range)")
     end: str | None = None
     step: str | None = None
-
-
-PROMETHEUS_ANSWER = {"type": "object", "description": "Prometheus' own answer ({status, data, …})"}
 
 
 # ---- dashboard auth ----
@@ -151,11 +144,6 @@ class Upload(Model):
 
 class UploadDeleted(Model):
     deleted: str
-
-
-def upload_form(what: str) -> RequestBody:
-    return RequestBody(f"multipart/form-data with the field `file` ({what})", media="multipart/form-data",
-                       schema={"type": "object", "required": ["file"], "properties": {"file": BINARY}})
 
 
 def _extract_checks(data: dict[str, Any]) -> None:

@@ -10,9 +10,7 @@ from shared.clock import now_rfc3339
 from shared.config import get_settings
 from shared.errors import Invalid, NotFound, Unauthorized, Unavailable, UpstreamError
 from shared.http import RequestContext, Router, json_response
-from shared.http.models import Reply
-from shared.jobs import admin_models as am
-from shared.jobs import job_models as m
+from shared.http.models import Reply, RequestBody
 from shared.jobs import sources as source_model
 from shared.jobs import stores
 from shared.net.outbound import outbound_client
@@ -26,6 +24,9 @@ sources_router = Router("/api/webhook-sources", dialect="simple", tag="labrats w
 config_router = Router("/api/config", dialect="simple", tag="labrats config", authenticator=authenticate_dashboard)
 stats_router = Router("/api/stats", dialect="simple", tag="labrats stats", authenticator=authenticate_dashboard)
 auth_router = Router("/api/auth", dialect="simple", tag="labrats auth")
+ECHO = RequestBody("Any JSON (a legacy stub: echoed as sent)", media="application/json",
+                   schema={"description": "Any JSON value"}, required=False)
+PROMETHEUS_ANSWER = {"type": "object", "description": "Prometheus' own answer ({status, data, …})"}
 SOURCE_NOT_FOUND = "Webhook source not found"
 APP_VERSION = "shoal-0.1.0"
 
@@ -38,15 +39,16 @@ def list_keys(ctx: RequestContext):
 
 
 @api_keys_router.route("", ["POST"], summary="Create an API key; the full key is shown once",
-                       body=m.ApiKeyCreate, responses={201: Reply("The key, in full this once", m.ApiKey),
-                                                       409: "Name taken"})
+                       body="shared.jobs.job_models:ApiKeyCreate",
+                       responses={201: Reply("The key, in full this once", "shared.jobs.job_models:ApiKey"),
+                                  409: "Name taken"})
 def create_key(ctx: RequestContext):
     name = ctx.body().name
     return api_keys.create_key(name.strip(), ctx.require_principal().subject), 201
 
 
 @api_keys_router.route("/<key_id>", ["DELETE"], summary="Revoke an API key (effective at once)",
-                       responses={200: Reply("Revoked", m.Revoked)})
+                       responses={200: Reply("Revoked", "shared.jobs.job_models:Revoked")})
 def revoke_key(ctx: RequestContext, key_id: str):
     api_keys.revoke_key(key_id)
     return {"revoked": key_id}
@@ -60,8 +62,10 @@ def list_sources(ctx: RequestContext):
     return [source_model.view(r) for r in records]
 
 
-@sources_router.route("", ["POST"], summary="Create a webhook source", body=m.WebhookSourceCreate,
-                      responses={201: Reply("The source", m.WebhookSource), 409: "Name taken"})
+@sources_router.route("", ["POST"], summary="Create a webhook source",
+                      body="shared.jobs.job_models:WebhookSourceCreate",
+                      responses={201: Reply("The source", "shared.jobs.job_models:WebhookSource"),
+                                 409: "Name taken"})
 def create_source(ctx: RequestContext):
     ctx.body()  # the labrats checks and unknown fields (m.WebhookSourceCreate)
     fields = source_model.validate(ctx.json_object(), partial=False)
@@ -71,13 +75,14 @@ def create_source(ctx: RequestContext):
 
 
 @sources_router.route("/<source_id>", ["GET"], summary="Webhook source detail",
-                      responses={200: Reply("The source", m.WebhookSource)})
+                      responses={200: Reply("The source", "shared.jobs.job_models:WebhookSource")})
 def get_source(ctx: RequestContext, source_id: str):
     return source_model.view(stores.webhook_sources.require(ctx.namespace(query=False), source_id, SOURCE_NOT_FOUND))
 
 
-@sources_router.route("/<source_id>", ["PATCH"], summary="Update a webhook source", body=m.WebhookSourcePatch,
-                      responses={200: Reply("The source", m.WebhookSource)})
+@sources_router.route("/<source_id>", ["PATCH"], summary="Update a webhook source",
+                      body="shared.jobs.job_models:WebhookSourcePatch",
+                      responses={200: Reply("The source", "shared.jobs.job_models:WebhookSource")})
 def patch_source(ctx: RequestContext, source_id: str):
     ctx.body()  # the labrats checks and unknown fields (m.WebhookSourcePatch)
     fields = source_model.validate(ctx.json_object(), partial=True)
@@ -91,7 +96,7 @@ def patch_source(ctx: RequestContext, source_id: str):
 
 
 @sources_router.route("/<source_id>", ["DELETE"], summary="Delete a webhook source (nothing to tear down)",
-                      responses={200: Reply("Deleted", m.SourceDeleted)})
+                      responses={200: Reply("Deleted", "shared.jobs.job_models:SourceDeleted")})
 def delete_source(ctx: RequestContext, source_id: str):
     if not stores.webhook_sources.delete(ctx.namespace(query=False), source_id):
         raise NotFound(SOURCE_NOT_FOUND)
@@ -113,13 +118,15 @@ def read_defaults(namespace: str) -> dict[str, Any]:
 
 
 @config_router.route("/defaults", ["GET"], summary="Global defaults",
-                     responses={200: Reply("The defaults ({} when none are set)", am.AiDefaults)})
+                     responses={200: Reply("The defaults ({} when none are set)",
+                                           "shared.jobs.admin_models:AiDefaults")})
 def get_defaults(ctx: RequestContext):
     return read_defaults(ctx.namespace(query=False))
 
 
-@config_router.route("/defaults", ["PUT"], summary="Merge into the global defaults", body=am.AiDefaults,
-                     responses={200: Reply("The merged defaults", am.AiDefaults)})
+@config_router.route("/defaults", ["PUT"], summary="Merge into the global defaults",
+                     body="shared.jobs.admin_models:AiDefaults",
+                     responses={200: Reply("The merged defaults", "shared.jobs.admin_models:AiDefaults")})
 def put_defaults(ctx: RequestContext):
     body = ctx.body().model_dump(exclude_unset=True)
     namespace = ctx.namespace(query=False)
@@ -139,32 +146,33 @@ def put_defaults(ctx: RequestContext):
 
 # Source config moved to webhook sources; the legacy endpoints stay as stubs (exact bodies).
 @config_router.route("/sources", ["GET"], summary="Legacy stub",
-                     responses={200: Reply("Always no sources", am.SourceConfigList)})
+                     responses={200: Reply("Always no sources", "shared.jobs.admin_models:SourceConfigList")})
 def list_source_configs(ctx: RequestContext):
     return {"sources": []}
 
 
 @config_router.route("/sources/<source>", ["GET"], summary="Legacy stub",
-                     responses={200: Reply("The source with empty settings", am.SourceConfig)})
+                     responses={200: Reply("The source with empty settings",
+                                           "shared.jobs.admin_models:SourceConfig")})
 def get_source_config(ctx: RequestContext, source: str):
     return {"source": source, "model": "", "effort": ""}
 
 
-@config_router.route("/sources/<source>", ["PUT"], summary="Legacy stub: echoes the body", body=am.ECHO,
-                     responses={200: Reply("The body as sent (null when none)", schema=am.ECHO.schema)})
+@config_router.route("/sources/<source>", ["PUT"], summary="Legacy stub: echoes the body", body=ECHO,
+                     responses={200: Reply("The body as sent (null when none)", schema=ECHO.schema)})
 def put_source_config(ctx: RequestContext, source: str):
     return json_response(ctx.json(allow_empty=True))
 
 
 @config_router.route("/sources/<source>", ["DELETE"], summary="Legacy stub",
-                     responses={200: Reply("Removed", am.SourceConfigRemoved)})
+                     responses={200: Reply("Removed", "shared.jobs.admin_models:SourceConfigRemoved")})
 def delete_source_config(ctx: RequestContext, source: str):
     return {"removed": source}
 
 
 # -- stats ---------------------------------------------------------------------------------
 @stats_router.route("", ["GET"], summary="Job counts by type, model, repo and status, from maintained counters",
-                    responses={200: Reply("The counts", am.JobStats)})
+                    responses={200: Reply("The counts", "shared.jobs.admin_models:JobStats")})
 def stats(ctx: RequestContext):
     raw = counters.read(stores.STATS_SET, ctx.namespace(query=False))
     groups: dict[str, dict[str, int]] = {"type": {}, "model": {}, "repo": {}, "source": {}, "status": {}}
@@ -183,8 +191,8 @@ def stats(ctx: RequestContext):
 
 
 @stats_router.route("/timeseries", ["GET"], summary="Proxy a range query to PROMETHEUS_URL",
-                    query=am.TimeseriesQuery,
-                    responses={200: Reply("Prometheus' own answer", schema=am.PROMETHEUS_ANSWER),
+                    query="shared.jobs.admin_models:TimeseriesQuery",
+                    responses={200: Reply("Prometheus' own answer", schema=PROMETHEUS_ANSWER),
                                502: "Prometheus failed or answered an error",
                                503: "PROMETHEUS_URL is not configured"})
 def timeseries(ctx: RequestContext):
@@ -224,7 +232,8 @@ def redirect(location: str):
 
 
 @auth_router.route("/me", ["GET"], public=True, summary="The signed-in user or null, and the app version",
-                   responses={200: Reply("The user (null when not signed in) and the version", am.Me)})
+                   responses={200: Reply("The user (null when not signed in) and the version",
+                                         "shared.jobs.admin_models:Me")})
 def me(ctx: RequestContext):
     user = None
     if ctx.request.headers.get("Authorization") or ctx.request.cookies.get(dashboard.SESSION_COOKIE):
@@ -240,7 +249,8 @@ def me(ctx: RequestContext):
 
 
 @auth_router.route("/logout", ["POST"], public=True, summary="Clear the auth_token cookie",
-                   responses={200: Reply("Signed out (the cookie is cleared)", am.LoggedOut,
+                   responses={200: Reply("Signed out (the cookie is cleared)",
+                                         "shared.jobs.admin_models:LoggedOut",
                                          headers={"Set-Cookie": "auth_token, expired"})})
 def logout(ctx: RequestContext):
     response = json_response({"ok": True})
@@ -291,12 +301,12 @@ def _callback(ctx: RequestContext):
 
 
 @auth_router.route("/oidc/callback", ["GET"], public=True, summary="Exchange the code, set auth_token, redirect",
-                   query=am.OidcCallbackQuery, responses=_CALLBACK)
+                   query="shared.jobs.admin_models:OidcCallbackQuery", responses=_CALLBACK)
 def oidc_callback(ctx: RequestContext):
     return _callback(ctx)
 
 
 @auth_router.route("/callback", ["GET"], public=True, summary="Alias of /api/auth/oidc/callback",
-                   query=am.OidcCallbackQuery, responses=_CALLBACK)
+                   query="shared.jobs.admin_models:OidcCallbackQuery", responses=_CALLBACK)
 def oidc_callback_alias(ctx: RequestContext):
     return _callback(ctx)

@@ -10,7 +10,6 @@ from shared.http import RequestContext, Router
 from shared.http.models import Reply
 from shared.jobs import agents as model
 from shared.jobs import instructions as instruction_model
-from shared.jobs import job_models as m
 from shared.jobs import stores
 from shared.jobs.triggers import all_agents, find_by_trigger, matching
 from shared.store import AlreadyExists
@@ -37,8 +36,10 @@ def list_agents(ctx: RequestContext):
     return [model.view(r) for r in all_agents(ctx.namespace(query=False))]
 
 
-@agents_router.route("", ["POST"], summary="Create an agent", body=m.LabratsAgentCreate,
-                     responses={201: Reply("The agent", m.LabratsAgent), 409: "Name or triggerName taken"})
+@agents_router.route("", ["POST"], summary="Create an agent",
+                     body="shared.jobs.job_models:LabratsAgentCreate",
+                     responses={201: Reply("The agent", "shared.jobs.job_models:LabratsAgent"),
+                                409: "Name or triggerName taken"})
 def create_agent(ctx: RequestContext):
     name = ctx.body().name  # the labrats checks and unknown fields (m.LabratsAgentCreate)
     body = ctx.json_object()
@@ -51,7 +52,7 @@ def create_agent(ctx: RequestContext):
 
 
 @agents_router.route("/seed", ["POST"], summary="Create the default agents that are missing",
-                     responses={200: Reply("How many were created", m.Seeded)})
+                     responses={200: Reply("How many were created", "shared.jobs.job_models:Seeded")})
 def seed(ctx: RequestContext):
     namespace = ctx.namespace(query=False)
     seeded = 0
@@ -65,7 +66,8 @@ def seed(ctx: RequestContext):
 
 
 @agents_router.route("/triggers", ["GET"], summary="Agents whose enabled event triggers match ?source=&event=",
-                     query=m.TriggerQuery, responses={200: Reply("The matching agents", f"{_LISTS}:LabratsAgentList")})
+                     query="shared.jobs.job_models:TriggerQuery",
+                     responses={200: Reply("The matching agents", f"{_LISTS}:LabratsAgentList")})
 def triggers(ctx: RequestContext):
     q = ctx.query()
     source, event = q.source or None, q.event or None
@@ -73,7 +75,7 @@ def triggers(ctx: RequestContext):
 
 
 @agents_router.route("/by-trigger/<trigger_name>", ["GET"], summary="Find an agent by trigger name",
-                     responses={200: Reply("The agent", m.LabratsAgent)})
+                     responses={200: Reply("The agent", "shared.jobs.job_models:LabratsAgent")})
 def by_trigger(ctx: RequestContext, trigger_name: str):
     record = find_by_trigger(ctx.namespace(query=False), trigger_name)
     if record is None:
@@ -81,14 +83,16 @@ def by_trigger(ctx: RequestContext, trigger_name: str):
     return model.view(record)
 
 
-@agents_router.route("/<agent_id>", ["GET"], summary="Agent detail", responses={200: Reply("The agent", m.LabratsAgent)})
+@agents_router.route("/<agent_id>", ["GET"], summary="Agent detail",
+                     responses={200: Reply("The agent", "shared.jobs.job_models:LabratsAgent")})
 def get_agent(ctx: RequestContext, agent_id: str):
     return model.view(agents.require(ctx.namespace(query=False), agent_id, AGENT_NOT_FOUND))
 
 
 @agents_router.route("/<agent_id>", ["PATCH"], summary="Update any subset of an agent's fields",
-                     body=m.LabratsAgentPatch, responses={200: Reply("The agent", m.LabratsAgent),
-                                                          409: "triggerName taken"})
+                     body="shared.jobs.job_models:LabratsAgentPatch",
+                     responses={200: Reply("The agent", "shared.jobs.job_models:LabratsAgent"),
+                                409: "triggerName taken"})
 def patch_agent(ctx: RequestContext, agent_id: str):
     namespace = ctx.namespace(query=False)
     ctx.body()  # the labrats checks and unknown fields (m.LabratsAgentPatch)
@@ -101,7 +105,8 @@ def patch_agent(ctx: RequestContext, agent_id: str):
     return model.view(record)
 
 
-@agents_router.route("/<agent_id>", ["DELETE"], summary="Delete an agent", responses={200: Reply("Deleted", m.Deleted)})
+@agents_router.route("/<agent_id>", ["DELETE"], summary="Delete an agent",
+                     responses={200: Reply("Deleted", "shared.jobs.job_models:Deleted")})
 def delete_agent(ctx: RequestContext, agent_id: str):
     if not agents.delete(ctx.namespace(query=False), agent_id):
         raise NotFound(AGENT_NOT_FOUND)
@@ -118,7 +123,8 @@ def agent_instructions(ctx: RequestContext, agent_id: str):
 
 
 # -- instructions --------------------------------------------------------------------------
-@instructions_router.route("", ["GET"], summary="List instructions (?scope=global|local)", query=m.InstructionQuery,
+@instructions_router.route("", ["GET"], summary="List instructions (?scope=global|local)",
+                           query="shared.jobs.job_models:InstructionQuery",
                            responses={200: Reply("The instructions", f"{_LISTS}:InstructionList")})
 def list_instructions(ctx: RequestContext):
     scope = ctx.query().scope
@@ -129,8 +135,10 @@ def list_instructions(ctx: RequestContext):
     return [v for v in views if not scope or v["scope"] == scope]
 
 
-@instructions_router.route("", ["POST"], summary="Create an instruction", body=m.InstructionCreate,
-                           responses={201: Reply("The instruction", m.Instruction), 409: "Name taken"})
+@instructions_router.route("", ["POST"], summary="Create an instruction",
+                           body="shared.jobs.job_models:InstructionCreate",
+                           responses={201: Reply("The instruction", "shared.jobs.job_models:Instruction"),
+                                      409: "Name taken"})
 def create_instruction(ctx: RequestContext):
     ctx.body()  # the labrats checks and unknown fields (m.InstructionCreate)
     fields = instruction_model.validate(ctx.json_object(), partial=False)
@@ -141,14 +149,15 @@ def create_instruction(ctx: RequestContext):
 
 
 @instructions_router.route("/<instruction_id>", ["GET"], summary="Instruction detail",
-                           responses={200: Reply("The instruction", m.Instruction)})
+                           responses={200: Reply("The instruction", "shared.jobs.job_models:Instruction")})
 def get_instruction(ctx: RequestContext, instruction_id: str):
     return instruction_model.view(stores.instructions.require(ctx.namespace(query=False), instruction_id,
                                                               INSTRUCTION_NOT_FOUND))
 
 
-@instructions_router.route("/<instruction_id>", ["PATCH"], summary="Update an instruction", body=m.InstructionPatch,
-                           responses={200: Reply("The instruction", m.Instruction)})
+@instructions_router.route("/<instruction_id>", ["PATCH"], summary="Update an instruction",
+                           body="shared.jobs.job_models:InstructionPatch",
+                           responses={200: Reply("The instruction", "shared.jobs.job_models:Instruction")})
 def patch_instruction(ctx: RequestContext, instruction_id: str):
     ctx.body()  # the labrats checks and unknown fields (m.InstructionPatch)
     fields = instruction_model.validate(ctx.json_object(), partial=True)
@@ -163,7 +172,7 @@ def patch_instruction(ctx: RequestContext, instruction_id: str):
 
 
 @instructions_router.route("/<instruction_id>", ["DELETE"], summary="Delete an instruction",
-                           responses={200: Reply("Deleted", m.Deleted)})
+                           responses={200: Reply("Deleted", "shared.jobs.job_models:Deleted")})
 def delete_instruction(ctx: RequestContext, instruction_id: str):
     if not stores.instructions.delete(ctx.namespace(query=False), instruction_id):
         raise NotFound(INSTRUCTION_NOT_FOUND)

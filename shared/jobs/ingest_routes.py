@@ -15,11 +15,10 @@ from shared.auth.api_keys import authenticate_api_key
 from shared.auth.namespaces import resolve_namespace
 from shared.config import get_settings
 from shared.errors import Conflict, Invalid, NotFound, Unauthorized
-from shared.github.models import GITHUB_HEADERS, GitHubPayload
+from shared.github.deliveries import GITHUB_HEADERS
 from shared.http import RequestContext, Router
 from shared.http.body import parse_json
 from shared.http.models import Reply, validate
-from shared.jobs import job_models as m
 from shared.jobs import stores
 from shared.jobs.sources import is_source_name
 from shared.jobs.triggers import start_from_event, system_principal
@@ -30,7 +29,8 @@ github_router = Router("/api/webhooks", dialect="simple", tag="labrats webhooks"
 
 
 @events_router.route("/ingest", ["POST"], summary="Start one job per agent whose enabled trigger matches",
-                     body=m.EventIngest, responses={200: Reply("The jobs started", m.StartedJobs)})
+                     body="shared.jobs.job_models:EventIngest",
+                     responses={200: Reply("The jobs started", "shared.jobs.job_models:StartedJobs")})
 def ingest(ctx: RequestContext):
     request = ctx.body()
     body, payload = {"source": request.source, "event": request.event}, request.payload
@@ -67,8 +67,10 @@ def _verified_source(namespace: str, name: str | None, body: bytes, header: str)
 
 
 @github_router.route("/github", ["POST"], public=True, summary="GitHub webhook receiver (HMAC-verified)",
-                     body=GitHubPayload, query=m.GitHubSourceQuery, headers=GITHUB_HEADERS, responses={
-                         200: Reply("The jobs started (`duplicate: true` for a delivery seen before)", m.StartedJobs),
+                     body="shared.github.models:GitHubPayload",
+                     query="shared.jobs.job_models:GitHubSourceQuery", headers=GITHUB_HEADERS, responses={
+                         200: Reply("The jobs started (`duplicate: true` for a delivery seen before)",
+                                    "shared.jobs.job_models:StartedJobs"),
                          401: "Missing or bad signature", 404: "Unknown ?source=", 409: "Delivery in progress"})
 def github(ctx: RequestContext):
     headers = ctx.request.headers
@@ -87,7 +89,7 @@ def github(ctx: RequestContext):
         raise Invalid("invalid JSON payload") from None
     if not isinstance(payload, dict):
         raise Invalid("invalid JSON payload")
-    validate(GitHubPayload, payload)
+    validate("shared.github.models:GitHubPayload", payload)
     action = payload.get("action")
     normalized = f"{event}.{action}" if isinstance(action, str) and action else event
     if event == "ping":

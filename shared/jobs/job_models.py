@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.errors import Invalid
-from shared.http.models import QueryModel, StrictModel
+from shared.http.common_models import QueryModel, StrictModel
 from shared.jobs.agents import validate_fields as validate_agent
 from shared.jobs.instructions import validate as validate_instruction
 from shared.jobs.sources import validate as validate_source

@@ -10,7 +10,6 @@ from shared.executor.workspace_inputs import check_references
 from shared.http import RequestContext, Router, json_response
 from shared.http.models import Reply
 from shared.http.sse import Progress, follow, frame, sse_response
-from shared.jobs import job_models as m
 from shared.jobs import stores
 from shared.jobs.model import (
     STATUS,
@@ -53,8 +52,8 @@ def _int_arg(raw: str | None, name: str, default: int) -> int:
         raise Invalid(f"{name} must be an integer") from None
 
 
-@router.route("/submit", ["POST"], summary="Submit a job", body=m.JobSubmission,
-              responses={201: Reply("The job's id", m.JobSubmitted)})
+@router.route("/submit", ["POST"], summary="Submit a job", body="shared.jobs.job_models:JobSubmission",
+              responses={201: Reply("The job's id", "shared.jobs.job_models:JobSubmitted")})
 def submit(ctx: RequestContext):
     job = ctx.body().job()
     check_references(ctx.namespace(query=False), job["workspaceUploads"])  # before any write: a bad reference stores nothing
@@ -62,8 +61,9 @@ def submit(ctx: RequestContext):
     return {"jobId": record.name, "source": job["source"], "type": job["type"]}, 201
 
 
-@router.route("", ["GET"], summary="List jobs (newest first; page, limit 1-100, chainId)", query=m.JobListQuery,
-              responses={200: Reply("A page of jobs", m.JobList)})
+@router.route("", ["GET"], summary="List jobs (newest first; page, limit 1-100, chainId)",
+              query="shared.jobs.job_models:JobListQuery",
+              responses={200: Reply("A page of jobs", "shared.jobs.job_models:JobList")})
 def list_jobs(ctx: RequestContext):
     namespace = ctx.namespace(query=False)
     q = ctx.query()
@@ -89,7 +89,8 @@ def list_jobs(ctx: RequestContext):
     return redact({"jobs": items, "page": page, "limit": limit, "total": total})
 
 
-@router.route("/<job_id>", ["GET"], summary="Job detail", responses={200: Reply("The job", m.JobDetail)})
+@router.route("/<job_id>", ["GET"], summary="Job detail",
+              responses={200: Reply("The job", "shared.jobs.job_models:JobDetail")})
 def get_job(ctx: RequestContext, job_id: str):
     record = require_job(ctx.namespace(query=False), job_id)
     return redact(detail(record, read_result(record), log_lines(record)))
@@ -97,7 +98,7 @@ def get_job(ctx: RequestContext, job_id: str):
 
 @router.route("/<job_id>/logs", ["GET"], streaming=True, summary="Job logs (SSE)", responses={200: Reply(
     "`data:` frames without an event name: `{\"log\": line}` per log line, then `{\"done\": true, \"status\": …}`",
-    media="text/event-stream", events={"message": m.JobLogFrame})})
+    media="text/event-stream", events={"message": "shared.jobs.job_models:JobLogFrame"})})
 def job_logs(ctx: RequestContext, job_id: str):
     namespace = ctx.namespace(query=False)
     require_job(namespace, job_id)
@@ -132,7 +133,8 @@ def _age_seconds(record: Record) -> float:
 
 
 @router.route("/<job_id>/retry", ["POST"], summary="Retry a failed job",
-              responses={200: Reply("Waiting again", m.JobState), 400: "Not failed, or a stale embedded token"})
+              responses={200: Reply("Waiting again", "shared.jobs.job_models:JobState"),
+                         400: "Not failed, or a stale embedded token"})
 def retry(ctx: RequestContext, job_id: str):
     namespace = ctx.namespace(query=False)
     record = require_job(namespace, job_id)
@@ -157,7 +159,7 @@ def retry(ctx: RequestContext, job_id: str):
 
 
 @router.route("/<job_id>/cancel", ["POST"], summary="Cancel a waiting or active job",
-              responses={200: Reply("Cancelled", m.JobState), 400: "Already finished"})
+              responses={200: Reply("Cancelled", "shared.jobs.job_models:JobState"), 400: "Already finished"})
 def cancel(ctx: RequestContext, job_id: str):
     namespace = ctx.namespace(query=False)
     record = require_job(namespace, job_id)

@@ -8,9 +8,16 @@ from werkzeug.datastructures import FileStorage
 
 from shared.errors import Invalid, ShoalError
 from shared.http import RequestContext
+from shared.http.models import BINARY, RequestBody
 
 # Multipart framing around the file; a Content-Length beyond limit + this is refused unread.
 MULTIPART_SLACK = 64 * 1024
+
+
+def upload_form(what: str) -> RequestBody:
+    """How an upload route documents its body."""
+    return RequestBody(f"multipart/form-data with the field `file` ({what})", media="multipart/form-data",
+                       schema={"type": "object", "required": ["file"], "properties": {"file": BINARY}})
 
 
 def read_file_field(ctx: RequestContext, limit: int, too_large: Callable[[], ShoalError]) -> tuple[FileStorage, bytes]:

@@ -12,10 +12,9 @@ from shared.config import get_settings
 from shared.errors import Invalid, NotFound, TooLarge
 from shared.http import RequestContext, Router
 from shared.http.models import Reply
-from shared.jobs import admin_models as am
 from shared.jobs import model_ops, stores
 from shared.jobs.admin_routes import read_defaults
-from shared.jobs.multipart import read_file_field
+from shared.jobs.multipart import read_file_field, upload_form
 from shared.jobs.pdf import sections_prompt
 from shared.jobs.submit import create_job, validate_submission
 from shared.store import AlreadyExists
@@ -46,8 +45,9 @@ def list_uploads(ctx: RequestContext):
 
 # The route's own body limit is checked in the handler against SHOAL_UPLOAD_MAX_BYTES (100 MB).
 @uploads_router.route("", ["POST"], summary="Upload a PDF (multipart field `file`, max 100 MB)",
-                      max_body_bytes=sys.maxsize, body=am.upload_form("a PDF, at most 100 MB"),
-                      responses={201: Reply("The upload", am.Upload), 413: "Over the upload limit"})
+                      max_body_bytes=sys.maxsize, body=upload_form("a PDF, at most 100 MB"),
+                      responses={201: Reply("The upload", "shared.jobs.admin_models:Upload"),
+                                 413: "Over the upload limit"})
 def create_upload(ctx: RequestContext):
     limit = get_settings().upload_max_bytes
     upload, data = read_file_field(ctx, limit, _too_large)
@@ -65,13 +65,14 @@ def create_upload(ctx: RequestContext):
 
 
 @uploads_router.route("/<upload_id>", ["DELETE"], summary="Delete an upload",
-                      responses={200: Reply("Deleted", am.UploadDeleted)})
+                      responses={200: Reply("Deleted", "shared.jobs.admin_models:UploadDeleted")})
 def delete_upload(ctx: RequestContext, upload_id: str):
     return stores.delete_upload(stores.uploads, ctx.namespace(query=False), upload_id, UPLOAD_NOT_FOUND)
 
 
 @uploads_router.route("/<upload_id>/extract", ["POST"], summary="Submit a pdf-sections pipeline job",
-                      body=am.ExtractRequest, responses={200: Reply("The job", am.JobStarted)})
+                      body="shared.jobs.admin_models:ExtractRequest",
+                      responses={200: Reply("The job", "shared.jobs.admin_models:JobStarted")})
 def extract(ctx: RequestContext, upload_id: str):
     body = ctx.body(allow_empty=True).model_dump(exclude_none=True)
     namespace = ctx.namespace(query=False)
@@ -89,7 +90,8 @@ def extract(ctx: RequestContext, upload_id: str):
 
 
 @models_router.route("", ["GET"], summary="Configured models (from the defaults' provider settings)",
-                     responses={200: Reply("The models and the PVC", am.ConfiguredModels)})
+                     responses={200: Reply("The models and the PVC",
+                                           "shared.jobs.admin_models:ConfiguredModels")})
 def list_models(ctx: RequestContext):
     defaults = read_defaults(ctx.namespace(query=False))
     models = []
@@ -118,8 +120,9 @@ def _scan_view(namespace: str, job_name: str, cached: bool) -> dict:
 
 
 @models_router.route("/scan", ["POST"], summary="Scan the models PVC with a Kubernetes Job (30-second cache)",
-                     responses={200: Reply("A scan of the last 30 seconds", am.ModelScan),
-                                202: Reply("A new scan Job", am.ModelScan)})
+                     responses={200: Reply("A scan of the last 30 seconds",
+                                           "shared.jobs.admin_models:ModelScan"),
+                                202: Reply("A new scan Job", "shared.jobs.admin_models:ModelScan")})
 def scan_models(ctx: RequestContext):
     import time
 
@@ -146,7 +149,8 @@ def scan_models(ctx: RequestContext):
 
 
 @models_router.route("/download", ["POST"], summary="Download a configured model file to the PVC (a Kubernetes Job)",
-                     body=am.ModelDownload, responses={202: Reply("The download Job", am.ModelJobStarted)})
+                     body="shared.jobs.admin_models:ModelDownload",
+                     responses={202: Reply("The download Job", "shared.jobs.admin_models:ModelJobStarted")})
 def download_model(ctx: RequestContext):
     body = ctx.body().model_dump()
     provider = model_ops.segment(body["provider"], "provider")
@@ -163,13 +167,14 @@ def download_model(ctx: RequestContext):
 
 
 @models_router.route("/jobs", ["GET"], summary="Model download and delete Jobs (not scans)",
-                     responses={200: Reply("The Jobs, newest first", am.ModelJobs)})
+                     responses={200: Reply("The Jobs, newest first", "shared.jobs.admin_models:ModelJobs")})
 def model_jobs(ctx: RequestContext):
     return {"jobs": model_ops.list_jobs(ctx.namespace(query=False))}
 
 
 @models_router.route("/jobs/<name>/logs", ["GET"], summary="Logs of a model operation Job",
-                     responses={200: Reply("The Job's status and its last 500 log lines", am.ModelJobLogs)})
+                     responses={200: Reply("The Job's status and its last 500 log lines",
+                                           "shared.jobs.admin_models:ModelJobLogs")})
 def model_job_logs(ctx: RequestContext, name: str):
     namespace = ctx.namespace(query=False)
     job = model_ops.read_job(namespace, name, listed_only=True)
@@ -177,7 +182,7 @@ def model_job_logs(ctx: RequestContext, name: str):
 
 
 @models_router.route("/<provider>/<filename>", ["DELETE"], summary="Delete a model file from the PVC (a Kubernetes Job)",
-                     responses={202: Reply("The delete Job", am.ModelJobStarted)})
+                     responses={202: Reply("The delete Job", "shared.jobs.admin_models:ModelJobStarted")})
 def delete_model(ctx: RequestContext, provider: str, filename: str):
     provider = model_ops.segment(provider, "provider")
     filename = model_ops.segment(filename, "filename")

@@ -18,9 +18,8 @@ from shared.errors import Invalid, NotFound, TooLarge
 from shared.executor import workspace_inputs as ws
 from shared.http import RequestContext, Router
 from shared.http.models import BINARY, Reply
-from shared.jobs import admin_models as am
 from shared.jobs import stores
-from shared.jobs.multipart import read_file_field
+from shared.jobs.multipart import read_file_field, upload_form
 from shared.store.blobs import get_blob, put_blob
 
 router = Router("/api/workspace-uploads", dialect="simple", tag="labrats workspace uploads",
@@ -37,8 +36,9 @@ def _too_large() -> TooLarge:
 
 
 @router.route("", ["POST"], summary="Upload a workspace file (multipart field `file`)", max_body_bytes=sys.maxsize,
-              body=am.upload_form("any file but an executable"),
-              responses={201: Reply("The upload", am.Upload), 413: "Over the upload limit"})
+              body=upload_form("any file but an executable"),
+              responses={201: Reply("The upload", "shared.jobs.admin_models:Upload"),
+                         413: "Over the upload limit"})
 def create_workspace_upload(ctx: RequestContext):
     limit = get_settings().workspace_upload_max_bytes
     upload, data = read_file_field(ctx, limit, _too_large)
@@ -83,6 +83,6 @@ def download_workspace_upload(ctx: RequestContext, upload_id: str, name: str):
 
 
 @router.route("/<upload_id>", ["DELETE"], summary="Delete a workspace upload",
-              responses={200: Reply("Deleted", am.UploadDeleted)})
+              responses={200: Reply("Deleted", "shared.jobs.admin_models:UploadDeleted")})
 def delete_workspace_upload(ctx: RequestContext, upload_id: str):
     return stores.delete_upload(ws.workspace_uploads, ctx.namespace(query=False), upload_id, NOT_FOUND)

@@ -52,9 +52,10 @@ class ForkServer(_ForkServer):
 def preload() -> None:
     """Import what every function imports, so that the forked functions share it.
 
-    Every function's routes and event handlers (importing them imports their packages), and boto3 with
-    the store's two service models loaded into the one session's cache (shared.store.clients keeps the
-    session; the clients themselves are made again in each function, after the fork). Nothing here
+    Every function's routes and the models they name, its event handlers (importing them imports their
+    packages), and boto3 with the store's two service models loaded into the one session's cache
+    (shared.store.clients keeps the session; the clients themselves are made again in each function,
+    after the fork). Nothing here
     starts a thread or opens a connection: a fork keeps only the thread that forks.
     """
     import functions_framework  # noqa: F401
@@ -63,11 +64,15 @@ def preload() -> None:
 
     import shared.http.server  # noqa: F401  (the worker class)
     from shared.events.handler_table import FUNCTION_HANDLERS, build_handlers
+    from shared.http.models import resolve
     from shared.http.route_table import FUNCTION_ROUTERS, build_api
     from shared.store.clients import client, reset_clients
 
     for name in FUNCTION_ROUTERS:
-        build_api(name)
+        for route in build_api(name).routes:  # and the models its routes name (loaded at first use otherwise)
+            for model in route.models():
+                if isinstance(model, str) and model.startswith("shared."):
+                    resolve(model)
     for name in FUNCTION_HANDLERS:
         build_handlers(name)
     client("dynamodb"), client("s3")

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.errors import Invalid
-from shared.http.models import NamespaceQuery, QueryModel, StrictModel
+from shared.http.common_models import NamespaceQuery, QueryModel, StrictModel
 from shared.http.params import limit_param
 from shared.memory import memories, proposals, transcript_search
 from shared.memory.common import bool_param, normalize_tags, optional_string, reject_server_fields

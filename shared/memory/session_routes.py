@@ -5,15 +5,14 @@ from __future__ import annotations
 from shared.errors import Conflict, NotFound
 from shared.http import RequestContext, Router
 from shared.http.models import Reply
-from shared.memory import models as m
 from shared.memory import sessions as svc
 from shared.store import VersionConflict
 
 router = Router("/api/v1/sessions", dialect="orka", tag="sessions")
 
 
-@router.route("", ["GET"], summary="List sessions", query=m.SessionListQuery,
-              responses={200: Reply("A page of sessions", m.SessionList)})
+@router.route("", ["GET"], summary="List sessions", query="shared.memory.models:SessionListQuery",
+              responses={200: Reply("A page of sessions", "shared.memory.models:SessionList")})
 def list_sessions(ctx: RequestContext):
     q = ctx.query()
     namespace = ctx.namespace(q.namespace)
@@ -22,8 +21,9 @@ def list_sessions(ctx: RequestContext):
     return {"items": items, "metadata": {"continue": cursor} if cursor else {}}
 
 
-@router.route("/<session_id>", ["GET"], summary="Get session transcript", query=m.NamespaceQuery,
-              responses={200: Reply("The session with its transcript", m.Session)})
+@router.route("/<session_id>", ["GET"], summary="Get session transcript",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The session with its transcript", "shared.memory.models:Session")})
 def get_session(ctx: RequestContext, session_id: str):
     namespace = ctx.namespace(ctx.query().namespace)
     record = svc.sessions.get(namespace, session_id)
@@ -32,7 +32,8 @@ def get_session(ctx: RequestContext, session_id: str):
     return {**svc.summary(record), "transcript": svc.transcript_lines(record)}
 
 
-@router.route("/<session_id>", ["DELETE"], summary="Delete session", query=m.NamespaceQuery,
+@router.route("/<session_id>", ["DELETE"], summary="Delete session",
+              query="shared.http.common_models:NamespaceQuery",
               responses={204: "Deleted", 409: "The session has an active task"})
 def delete_session(ctx: RequestContext, session_id: str):
     namespace = ctx.namespace(ctx.query().namespace)

@@ -19,7 +19,6 @@ from shared.errors import Invalid
 from shared.http import RequestContext, Router
 from shared.http.models import Reply
 from shared.memory import memories as mem
-from shared.memory import models as m
 from shared.memory import proposals as props
 from shared.memory import transcript_search as ts
 from shared.memory.common import csv_param
@@ -52,7 +51,8 @@ _LISTS = "shared.memory.doc_models"  # bare arrays: RootModels, loaded only for 
 
 # -- memories --------------------------------------------------------------------------------------
 @router.route("/memories/<namespace>", ["GET"], summary="List memories for a worker (JSON array)",
-              query=m.WorkerMemoryQuery, responses={200: Reply("The memories, newest updated first", f"{_LISTS}:MemoryArray")})
+              query="shared.memory.models:WorkerMemoryQuery",
+              responses={200: Reply("The memories, newest updated first", f"{_LISTS}:MemoryArray")})
 def list_memories(ctx: RequestContext, namespace: str):
     namespace = _namespace(ctx, namespace)
     items, _ = mem.list_memories(namespace, mem.MemoryFilter.from_args(ctx.args), limit=ctx.query().limit,
@@ -60,20 +60,22 @@ def list_memories(ctx: RequestContext, namespace: str):
     return items
 
 
-@router.route("/memories/<namespace>", ["POST"], summary="Create a memory for a worker", body=m.MemoryCreate,
-              responses={201: Reply("The created memory", m.Memory)})
+@router.route("/memories/<namespace>", ["POST"], summary="Create a memory for a worker",
+              body="shared.memory.models:MemoryCreate",
+              responses={201: Reply("The created memory", "shared.memory.models:Memory")})
 def create_memory(ctx: RequestContext, namespace: str):
     return _created(ctx, namespace, "memory", mem.create_memory)
 
 
 @router.route("/memories/<namespace>/<memory_id>", ["GET"], summary="Get a memory for a worker",
-              responses={200: Reply("The memory", m.Memory)})
+              responses={200: Reply("The memory", "shared.memory.models:Memory")})
 def get_memory(ctx: RequestContext, namespace: str, memory_id: str):
     return mem.get_memory(_namespace(ctx, namespace), memory_id)
 
 
 @router.route("/memories/<namespace>/<memory_id>", ["PUT"], summary="Update a memory for a worker (partial merge)",
-              body=m.MemoryUpdate, responses={200: Reply("The updated memory", m.Memory)})
+              body="shared.memory.models:MemoryUpdate",
+              responses={200: Reply("The updated memory", "shared.memory.models:Memory")})
 def update_memory(ctx: RequestContext, namespace: str, memory_id: str):
     namespace = _namespace(ctx, namespace)
     return mem.update_memory(namespace, memory_id, _body(ctx, namespace, "memory"))
@@ -102,7 +104,8 @@ def enable_memory(ctx: RequestContext, namespace: str, memory_id: str):
 
 # -- memory proposals ------------------------------------------------------------------------------
 @router.route("/memory-proposals/<namespace>", ["GET"], summary="List memory proposals for a worker (JSON array)",
-              query=m.WorkerProposalQuery, responses={200: Reply("The proposals, newest first", f"{_LISTS}:ProposalArray")})
+              query="shared.memory.models:WorkerProposalQuery",
+              responses={200: Reply("The proposals, newest first", f"{_LISTS}:ProposalArray")})
 def list_proposals(ctx: RequestContext, namespace: str):
     namespace = _namespace(ctx, namespace)
     q = ctx.query()
@@ -112,19 +115,21 @@ def list_proposals(ctx: RequestContext, namespace: str):
 
 
 @router.route("/memory-proposals/<namespace>", ["POST"], summary="Submit a memory proposal for a worker",
-              body=m.ProposalCreate, responses={201: Reply("The created proposal", m.Proposal)})
+              body="shared.memory.models:ProposalCreate",
+              responses={201: Reply("The created proposal", "shared.memory.models:Proposal")})
 def create_proposal(ctx: RequestContext, namespace: str):
     return _created(ctx, namespace, "memory proposal", props.create_proposal)
 
 
 @router.route("/memory-proposals/<namespace>/<proposal_id>", ["GET"], summary="Get a memory proposal for a worker",
-              responses={200: Reply("The proposal", m.Proposal)})
+              responses={200: Reply("The proposal", "shared.memory.models:Proposal")})
 def get_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
     return props.get_proposal(_namespace(ctx, namespace), proposal_id)
 
 
 @router.route("/memory-proposals/<namespace>/<proposal_id>/review", ["POST"],
-              summary="Review a memory proposal for a worker", body=m.ProposalReview, responses=_DONE)
+              summary="Review a memory proposal for a worker", body="shared.memory.models:ProposalReview",
+              responses=_DONE)
 def review_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
     namespace = _namespace(ctx, namespace)
     body = _body(ctx, namespace, "memory proposal")
@@ -134,8 +139,9 @@ def review_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
 
 
 @router.route("/memory-proposals/<namespace>/<proposal_id>/apply", ["POST"],
-              summary="Apply an accepted memory proposal for a worker", body=m.ProposalApply,
-              responses={200: Reply("The memory the proposal became", m.Memory)})
+              summary="Apply an accepted memory proposal for a worker",
+              body="shared.memory.models:ProposalApply",
+              responses={200: Reply("The memory the proposal became", "shared.memory.models:Memory")})
 def apply_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
     namespace = _namespace(ctx, namespace)
     body = _body(ctx, namespace, "memory proposal", allow_empty=True)
@@ -153,7 +159,8 @@ def archive_proposal(ctx: RequestContext, namespace: str, proposal_id: str):
 
 # -- transcript search -----------------------------------------------------------------------------
 @router.route("/sessions/<namespace>/search", ["GET"], summary="Search the namespace's session transcripts",
-              query=m.TranscriptSearchQuery, responses={200: Reply("The matching messages", f"{_LISTS}:TranscriptHits")})
+              query="shared.memory.models:TranscriptSearchQuery",
+              responses={200: Reply("The matching messages", f"{_LISTS}:TranscriptHits")})
 def search_transcripts(ctx: RequestContext, namespace: str):
     namespace = _namespace(ctx, namespace)
     q = ctx.query()

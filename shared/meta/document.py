@@ -11,7 +11,6 @@ import hashlib
 import json
 import threading
 
-from shared.http.openapi import build_document
 from shared.http.route_table import FUNCTION_ROUTERS, build_api
 
 _lock = threading.Lock()
@@ -24,6 +23,8 @@ def served_document() -> tuple[bytes, str]:
     if _built is None:
         with _lock:  # concurrent first requests wait for one build instead of each doing it
             if _built is None:
+                from shared.http.openapi import build_document  # pydantic's schemas: not at cold start
+
                 document = build_document({name: build_api(name).routes for name in FUNCTION_ROUTERS})
                 body = json.dumps(document, default=str).encode()
                 _built = body, hashlib.sha256(body).hexdigest()[:32]

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from shared.catalog.crd import PageMetadata, ResourceView
-from shared.http.models import NamespaceQuery, StrictModel
+from shared.catalog.resources import PageMetadata, ResourceView
+from shared.http.common_models import NamespaceQuery, StrictModel
 from shared.http.params import limit_param
 from shared.models.base import Model
 

@@ -11,9 +11,8 @@ from shared.catalog import crd
 from shared.clock import now_rfc3339
 from shared.errors import Invalid, NotFound
 from shared.http import RequestContext, Router
-from shared.http.models import NamespaceQuery, Reply
+from shared.http.models import Reply
 from shared.http.params import PageToken, page_token, parse_sequence
-from shared.monitors import models as m
 from shared.monitors import schedule
 from shared.monitors.runs import start_run
 from shared.monitors.store import (
@@ -56,9 +55,11 @@ def _string_map(value: Any, field: str) -> dict[str, str]:
     return dict(value)
 
 
-@router.route("/repositories", ["POST"], summary="Create a repository monitor", body=m.RepositoryMonitorBody,
-              query=NamespaceQuery,
-              responses={201: Reply("The created RepositoryMonitor", m.RepositoryMonitor), 409: "Duplicate"})
+@router.route("/repositories", ["POST"], summary="Create a repository monitor",
+              body="shared.monitors.models:RepositoryMonitorBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={201: Reply("The created RepositoryMonitor",
+                                    "shared.monitors.models:RepositoryMonitor"), 409: "Duplicate"})
 def create_monitor(ctx: RequestContext):
     body = ctx.json_object()
     name, explicit_ns, raw_spec = identity(body)
@@ -82,8 +83,9 @@ def create_monitor(ctx: RequestContext):
     return monitor_view(record), 201
 
 
-@router.route("/repositories", ["GET"], summary="List repository monitors", query=m.MonitorPageQuery,
-              responses={200: Reply("A page of monitors", m.MonitorList)})
+@router.route("/repositories", ["GET"], summary="List repository monitors",
+              query="shared.monitors.models:MonitorPageQuery",
+              responses={200: Reply("A page of monitors", "shared.monitors.models:MonitorList")})
 def list_monitors(ctx: RequestContext):
     limit = ctx.query().limit
     namespace = ctx.namespace()
@@ -91,16 +93,21 @@ def list_monitors(ctx: RequestContext):
     return _page(records, next_token, monitor_view)
 
 
-@router.route("/repositories/<name>", ["GET"], summary="Get repository monitor details", query=NamespaceQuery,
-              responses={200: Reply("The monitor", m.RepositoryMonitor), 404: MONITOR_NOT_FOUND})
+@router.route("/repositories/<name>", ["GET"], summary="Get repository monitor details",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The monitor", "shared.monitors.models:RepositoryMonitor"),
+                         404: MONITOR_NOT_FOUND})
 def get_monitor(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
     return monitor_view(monitors.require(namespace, name, MONITOR_NOT_FOUND))
 
 
-@router.route("/repositories/<name>", ["PUT"], summary="Update repository monitor spec", body=m.RepositoryMonitorBody,
-              query=NamespaceQuery, responses={200: Reply("The updated RepositoryMonitor", m.RepositoryMonitor),
-                                               404: MONITOR_NOT_FOUND, 409: "Modified concurrently"})
+@router.route("/repositories/<name>", ["PUT"], summary="Update repository monitor spec",
+              body="shared.monitors.models:RepositoryMonitorBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The updated RepositoryMonitor",
+                                    "shared.monitors.models:RepositoryMonitor"),
+                         404: MONITOR_NOT_FOUND, 409: "Modified concurrently"})
 def update_monitor(ctx: RequestContext, name: str):
     body = ctx.json_object()
     principal = ctx.require_principal()
@@ -125,7 +132,8 @@ def update_monitor(ctx: RequestContext, name: str):
     return monitor_view(record)
 
 
-@router.route("/repositories/<name>", ["DELETE"], summary="Delete repository monitor", query=NamespaceQuery,
+@router.route("/repositories/<name>", ["DELETE"], summary="Delete repository monitor",
+              query="shared.http.common_models:NamespaceQuery",
               responses={204: "Deleted", 404: MONITOR_NOT_FOUND})
 def delete_monitor(ctx: RequestContext, name: str):
     principal = ctx.require_principal()
@@ -140,9 +148,11 @@ def delete_monitor(ctx: RequestContext, name: str):
     return None
 
 
-@router.route("/repositories/<name>/runs", ["POST"], summary="Trigger a manual monitor run", body=m.MonitorRunRequest,
-              query=NamespaceQuery, responses={201: Reply("The queued run", m.MonitorRun), 404: MONITOR_NOT_FOUND,
-                                               409: "A run is already active"})
+@router.route("/repositories/<name>/runs", ["POST"], summary="Trigger a manual monitor run",
+              body="shared.monitors.models:MonitorRunRequest",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={201: Reply("The queued run", "shared.monitors.models:MonitorRun"),
+                         404: MONITOR_NOT_FOUND, 409: "A run is already active"})
 def create_run(ctx: RequestContext, name: str):
     body = ctx.json_object(allow_empty=True)
     principal = ctx.require_principal()
@@ -167,8 +177,10 @@ def create_run(ctx: RequestContext, name: str):
     return record.doc, 201
 
 
-@router.route("/repositories/<name>/runs", ["GET"], summary="List monitor runs", query=m.RunPageQuery,
-              responses={200: Reply("A page of runs", m.RecordList), 404: MONITOR_NOT_FOUND})
+@router.route("/repositories/<name>/runs", ["GET"], summary="List monitor runs",
+              query="shared.monitors.models:RunPageQuery",
+              responses={200: Reply("A page of runs", "shared.monitors.models:RecordList"),
+                         404: MONITOR_NOT_FOUND})
 def list_runs(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     monitors.require(namespace, name, MONITOR_NOT_FOUND)
@@ -177,8 +189,10 @@ def list_runs(ctx: RequestContext, name: str):
     return _page(records, next_token)
 
 
-@router.route("/repositories/<name>/items", ["GET"], summary="List current monitor items", query=m.ItemPageQuery,
-              responses={200: Reply("The matching items", m.RecordList), 404: MONITOR_NOT_FOUND})
+@router.route("/repositories/<name>/items", ["GET"], summary="List current monitor items",
+              query="shared.monitors.models:ItemPageQuery",
+              responses={200: Reply("The matching items", "shared.monitors.models:RecordList"),
+                         404: MONITOR_NOT_FOUND})
 def list_items(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     monitors.require(namespace, name, MONITOR_NOT_FOUND)
@@ -196,8 +210,10 @@ def list_items(ctx: RequestContext, name: str):
     return crd.page(matched[:limit], cursor)
 
 
-@router.route("/events", ["GET"], summary="List monitor audit events", query=m.EventPageQuery,
-              responses={200: Reply("The monitor's audit events, oldest first", m.RecordList)})
+@router.route("/events", ["GET"], summary="List monitor audit events",
+              query="shared.monitors.models:EventPageQuery",
+              responses={200: Reply("The monitor's audit events, oldest first",
+                                    "shared.monitors.models:RecordList")})
 def list_events(ctx: RequestContext):
     query = ctx.query()
     namespace = ctx.namespace()

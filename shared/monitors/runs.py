@@ -13,7 +13,6 @@ from typing import Any
 from shared.clock import now_rfc3339
 from shared.errors import Conflict
 from shared.events import build, emit
-from shared.events.registry import data_for
 from shared.monitors.store import ACTIVE_PHASES, MONITOR_NOT_FOUND, monitors, record_event, runs, scope
 from shared.store import Companion, Record
 
@@ -61,6 +60,7 @@ def queued_run(namespace: str, monitor: str, run_id: str, *, trigger: str, targe
 
 def announce_run(run: Companion, *, actor: str | None = None) -> Record:
     """After the claim committed: audit the queued run and announce it to the executor; the stored run."""
+    from shared.events.registry import data_for  # the event catalogue's models: with the first event
     namespace, monitor, run_id = run.doc["namespace"], run.doc["monitor"], run.name
     trigger, target_number = run.doc["trigger"], run.doc.get("targetNumber")
     record_event(namespace, monitor, "RunQueued", f"{trigger} run queued", actor=actor, run_id=run_id,

@@ -7,8 +7,6 @@ from typing import Any
 from shared.clock import now_rfc3339
 from shared.http import RequestContext, Router
 from shared.http.models import Reply
-from shared.security import answers as a
-from shared.security import models as m
 from shared.security.pull_requests import open_pull_request
 from shared.security.remediation import start_patch, start_validation
 from shared.security.results import recommended
@@ -46,35 +44,41 @@ def _set_state(ctx: RequestContext, finding_id: str, state: str) -> None:
     findings.update(repo_scope(repo), finding.name, mutate)
 
 
-@router.route("/<finding_id>", ["GET"], summary="Get finding details", query=m.NamespaceQuery,
-              responses={200: Reply("The finding", a.Finding)})
+@router.route("/<finding_id>", ["GET"], summary="Get finding details",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The finding", "shared.security.answers:Finding")})
 def get_finding(ctx: RequestContext, finding_id: str):
     return _lookup(ctx, finding_id)[1].doc
 
 
-@router.route("/<finding_id>/dismiss", ["POST"], summary="Dismiss finding", body=m.StateChange,
-              query=m.NamespaceQuery, responses={204: "Dismissed"})
+@router.route("/<finding_id>/dismiss", ["POST"], summary="Dismiss finding",
+              body="shared.security.models:StateChange",
+              query="shared.http.common_models:NamespaceQuery", responses={204: "Dismissed"})
 def dismiss(ctx: RequestContext, finding_id: str):
     _set_state(ctx, finding_id, "dismissed")
 
 
-@router.route("/<finding_id>/reopen", ["POST"], summary="Reopen finding", body=m.StateChange,
-              query=m.NamespaceQuery, responses={204: "Reopened"})
+@router.route("/<finding_id>/reopen", ["POST"], summary="Reopen finding",
+              body="shared.security.models:StateChange",
+              query="shared.http.common_models:NamespaceQuery", responses={204: "Reopened"})
 def reopen(ctx: RequestContext, finding_id: str):
     _set_state(ctx, finding_id, "open")
 
 
-@router.route("/<finding_id>/validate", ["POST"], summary="Trigger validation", body=m.NoBody, query=m.NamespaceQuery,
-              responses={202: Reply("The finding, now validating", a.Finding), 409: "A validation is already running"})
+@router.route("/<finding_id>/validate", ["POST"], summary="Trigger validation",
+              body="shared.security.models:NoBody", query="shared.http.common_models:NamespaceQuery",
+              responses={202: Reply("The finding, now validating", "shared.security.answers:Finding"),
+                         409: "A validation is already running"})
 def validate(ctx: RequestContext, finding_id: str):
     ctx.body(allow_empty=True)
     repo, finding = _lookup(ctx, finding_id)
     return start_validation(repo, finding).doc, 202
 
 
-@router.route("/<finding_id>/patch", ["POST"], summary="Generate patch proposal", body=m.NoBody,
-              query=m.NamespaceQuery,
-              responses={201: Reply("The pending patch proposal", a.PatchProposal),
+@router.route("/<finding_id>/patch", ["POST"], summary="Generate patch proposal",
+              body="shared.security.models:NoBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={201: Reply("The pending patch proposal", "shared.security.answers:PatchProposal"),
                          409: "A proposal is already being generated"})
 def patch(ctx: RequestContext, finding_id: str):
     ctx.body(allow_empty=True)
@@ -82,16 +86,20 @@ def patch(ctx: RequestContext, finding_id: str):
     return start_patch(repo, finding).doc, 201
 
 
-@router.route("/<finding_id>/patches", ["GET"], summary="List patch proposals", query=m.PageQuery,
-              responses={200: Reply("A page of patch proposals", a.PatchProposalList)})
+@router.route("/<finding_id>/patches", ["GET"], summary="List patch proposals",
+              query="shared.security.models:PageQuery",
+              responses={200: Reply("A page of patch proposals",
+                                    "shared.security.answers:PatchProposalList")})
 def list_patches(ctx: RequestContext, finding_id: str):
     repo, finding = _lookup(ctx, finding_id)
     return filtered_page(patches, patch_scope(repo.namespace, finding.name), ctx, {})
 
 
-@router.route("/<finding_id>/pull-request", ["POST"], summary="Create remediation PR", body=m.NoBody,
-              query=m.NamespaceQuery,
-              responses={200: Reply("The pull request (the same one on every call)", a.RemediationPullRequest),
+@router.route("/<finding_id>/pull-request", ["POST"], summary="Create remediation PR",
+              body="shared.security.models:NoBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The pull request (the same one on every call)",
+                                    "shared.security.answers:RemediationPullRequest"),
                          409: "No verified patch proposal (receipt) yet"})
 def pull_request(ctx: RequestContext, finding_id: str):
     ctx.body(allow_empty=True)

@@ -16,7 +16,8 @@ from shared.jobs.results import read_result
 from shared.logs import get_logger
 from shared.security import tasks as sec_tasks
 from shared.security.remediation import patch_finished, start_validation, validation_finished
-from shared.security.results import ValidationAnswer, extract_json, ingest_scan, reason_of
+from shared.security.result_models import ValidationAnswer
+from shared.security.results import extract_json, ingest_scan, reason_of
 from shared.security.scans import slice_finished
 from shared.security.store import findings, repo_scope, repositories
 from shared.tasks.repository import event_task

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, ConfigDict, Field
 
 from shared.errors import Invalid
-from shared.http.models import NamespaceQuery, StrictModel
+from shared.http.common_models import NamespaceQuery, StrictModel
 from shared.http.params import limit_param
 from shared.models.base import Model
 

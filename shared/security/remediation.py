@@ -16,7 +16,7 @@ from shared.clock import now_rfc3339
 from shared.errors import Conflict
 from shared.security import prompts, tasks
 from shared.security.diffs import DiffError, verify
-from shared.security.results import PatchAnswer, extract_json, reason_of, recommended
+from shared.security.results import extract_json, reason_of, recommended
 from shared.security.store import findings, patch_scope, patches, repo_scope
 from shared.store import Record
 
@@ -88,6 +88,8 @@ def start_patch(repo: Record, finding: Record) -> Record:
 def patch_finished(repo: Record, finding_id: str, patch_id: str, text: str | None, failure: str | None) -> None:
     """Verify a patch task's answer; a verified proposal leaves a receipt on the finding."""
     from pydantic import ValidationError
+
+    from shared.security.result_models import PatchAnswer
 
     summary = diff = None
     files: list[str] = []

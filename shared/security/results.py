@@ -1,7 +1,8 @@
 """Reading what a security task answered: the JSON object in its result, validated item by item.
 
-A scan answer's findings are validated one by one (pydantic `ModelFinding`): a valid one becomes
-(or refreshes) a finding, an invalid one is kept as a dropped-finding diagnostic with the reason.
+A scan answer's findings are validated one by one (pydantic `ModelFinding`,
+shared.security.result_models): a valid one becomes (or refreshes) a finding, an invalid one is kept
+as a dropped-finding diagnostic with the reason.
 A finding's id comes from its fingerprint (given by the model, else category + file + title), so a
 re-scan that reports the same weakness updates the existing finding instead of adding another.
 """
@@ -13,66 +14,21 @@ import hashlib
 import json
 import re
 import time
-from typing import Any, Literal
-
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from typing import TYPE_CHECKING, Any
 
 from shared.clock import now_rfc3339
-from shared.models.base import Model
 from shared.security.store import dropped, finding_refs, findings, repo_scope, threat_models
 from shared.store import AlreadyExists, Record
+
+if TYPE_CHECKING:  # the answer models load with the first answer read (not at the security function's start)
+    from pydantic import ValidationError
+
+    from shared.security.result_models import ModelFinding
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 MAX_RAW = 4000
 DROPPED_RETENTION_SECONDS = 30 * 24 * 3600
 _FENCE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
-
-
-class ModelFinding(Model):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-    title: str = Field(min_length=1, max_length=300)
-    severity: Literal["critical", "high", "medium", "low", "info"]
-    category: str = Field(min_length=1, max_length=100)
-    file: str = Field(min_length=1, max_length=1000)
-    line: int | None = Field(default=None, ge=1)
-    description: str = Field(min_length=1, max_length=20000)
-    evidence: str | None = Field(default=None, max_length=20000)
-    recommendation: str | None = Field(default=None, max_length=20000)
-    confidence: Literal["high", "medium", "low"] | None = None
-    fingerprint: str | None = Field(default=None, max_length=200)
-
-    @field_validator("severity", "confidence", "category", mode="before")
-    @classmethod
-    def _lower(cls, value: Any) -> Any:
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("file")
-    @classmethod
-    def _relative(cls, value: str) -> str:
-        if value.startswith("/") or ".." in value.split("/"):
-            raise ValueError("must be a repository-relative path")
-        return value
-
-
-class ThreatModelBody(Model):
-    model_config = ConfigDict(extra="forbid")
-    summary: str = ""
-    assets: list[Any] = Field(default_factory=list)
-    entryPoints: list[Any] = Field(default_factory=list)
-    trustBoundaries: list[Any] = Field(default_factory=list)
-    threats: list[Any] = Field(default_factory=list)
-
-
-class ValidationAnswer(Model):
-    model_config = ConfigDict(extra="ignore")
-    validationStatus: Literal["confirmed", "rejected", "inconclusive"]
-    rationale: str = ""
-
-
-class PatchAnswer(Model):
-    model_config = ConfigDict(extra="ignore")
-    summary: str
-    diff: str
 
 
 def extract_json(text: str | None) -> dict[str, Any] | None:
@@ -121,6 +77,10 @@ def ingest_scan(repo: Record, run_id: str, slice_id: str, text: str | None,
 
     The ids of findings seen for the first time are appended to `new_findings`.
     """
+    from pydantic import ValidationError
+
+    from shared.security.result_models import ModelFinding, ThreatModelBody
+
     answer = extract_json(text)
     if answer is None:
         _drop(repo, run_id, slice_id, 0, "the result contains no JSON object", text)

@@ -13,10 +13,8 @@ from shared.http.models import Reply
 from shared.http.params import page_token, parse_limit, string_map
 from shared.monitors.validation import identity, validate_name
 from shared.schedules import respecced
-from shared.security import answers as a
-from shared.security import models as m
 from shared.security import schedule
-from shared.security.results import ThreatModelBody, reason_of, save_threat_model
+from shared.security.results import reason_of, save_threat_model
 from shared.security.retention import bury
 from shared.security.scans import start_scan
 from shared.security.store import (
@@ -66,8 +64,11 @@ def filtered_page(store: ObjectStore, partition: str, ctx: RequestContext, wante
 
 
 # -- RepositoryScan CRUD ------------------------------------------------------------------------------
-@router.route("/repositories", ["POST"], summary="Create a repository scan", body=m.RepositoryScanBody,
-              query=m.NamespaceQuery, responses={201: Reply("The created RepositoryScan", m.RepositoryScan), 409: "Duplicate"})
+@router.route("/repositories", ["POST"], summary="Create a repository scan",
+              body="shared.security.models:RepositoryScanBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={201: Reply("The created RepositoryScan", "shared.security.models:RepositoryScan"),
+                         409: "Duplicate"})
 def create_repository(ctx: RequestContext):
     body = ctx.json_object()
     reject_server_stamped(body)
@@ -88,8 +89,10 @@ def create_repository(ctx: RequestContext):
     return resource_view(record), 201
 
 
-@router.route("/repositories", ["GET"], summary="List repository scans", query=m.RepositoryListQuery,
-              responses={200: Reply("A page of RepositoryScans", m.RepositoryScanList)})
+@router.route("/repositories", ["GET"], summary="List repository scans",
+              query="shared.security.models:RepositoryListQuery",
+              responses={200: Reply("A page of RepositoryScans",
+                                    "shared.security.models:RepositoryScanList")})
 def list_repositories(ctx: RequestContext):
     namespace = ctx.namespace()
     limit = parse_limit(ctx.args, default=100, maximum=500)
@@ -97,15 +100,18 @@ def list_repositories(ctx: RequestContext):
     return _page([resource_view(r) for r in records], next_token)
 
 
-@router.route("/repositories/<name>", ["GET"], summary="Get repository scan details", query=m.NamespaceQuery,
-              responses={200: Reply("The RepositoryScan", m.RepositoryScan)})
+@router.route("/repositories/<name>", ["GET"], summary="Get repository scan details",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The RepositoryScan", "shared.security.models:RepositoryScan")})
 def get_repository(ctx: RequestContext, name: str):
     return resource_view(require_repository(ctx.namespace(), name))
 
 
-@router.route("/repositories/<name>", ["PUT"], summary="Update repository scan spec", body=m.RepositoryScanBody,
-              query=m.NamespaceQuery,
-              responses={200: Reply("The updated RepositoryScan", m.RepositoryScan), 409: "Modified concurrently"})
+@router.route("/repositories/<name>", ["PUT"], summary="Update repository scan spec",
+              body="shared.security.models:RepositoryScanBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The updated RepositoryScan", "shared.security.models:RepositoryScan"),
+                         409: "Modified concurrently"})
 def update_repository(ctx: RequestContext, name: str):
     body = ctx.json_object()
     reject_server_stamped(body, allow=("resourceVersion",))
@@ -128,7 +134,8 @@ def update_repository(ctx: RequestContext, name: str):
     return resource_view(record)
 
 
-@router.route("/repositories/<name>", ["DELETE"], summary="Delete repository scan", query=m.NamespaceQuery,
+@router.route("/repositories/<name>", ["DELETE"], summary="Delete repository scan",
+              query="shared.http.common_models:NamespaceQuery",
               responses={204: "Deleted"})
 def delete_repository(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
@@ -161,7 +168,8 @@ def _threat_view(record: Record) -> dict[str, Any]:
 
 
 @router.route("/repositories/<name>/threat-model", ["GET"], summary="Get latest threat model",
-              query=m.NamespaceQuery, responses={200: Reply("The threat model", a.ThreatModel)})
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The threat model", "shared.security.answers:ThreatModel")})
 def get_threat_model(ctx: RequestContext, name: str):
     namespace = ctx.namespace()
     repo = require_repository(namespace, name)
@@ -172,10 +180,13 @@ def get_threat_model(ctx: RequestContext, name: str):
 
 
 @router.route("/repositories/<name>/threat-model", ["PUT"], summary="Update threat model",
-              body=ThreatModelBody, query=m.NamespaceQuery,
-              responses={200: Reply("The saved threat model", a.ThreatModel)})
+              body="shared.security.result_models:ThreatModelBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The saved threat model", "shared.security.answers:ThreatModel")})
 def put_threat_model(ctx: RequestContext, name: str):
     from pydantic import ValidationError
+
+    from shared.security.result_models import ThreatModelBody
 
     body = ctx.json_object()
     for key in ("source", "updatedAt", "updatedBy", "scanRunID", "repository", "namespace", "resourceVersion"):
@@ -195,16 +206,19 @@ def put_threat_model(ctx: RequestContext, name: str):
 
 
 # -- scan runs -------------------------------------------------------------------------------------------
-@router.route("/repositories/<name>/scans", ["GET"], summary="List scan runs", query=m.PageQuery,
-              responses={200: Reply("A page of scan runs", a.ScanRunList)})
+@router.route("/repositories/<name>/scans", ["GET"], summary="List scan runs",
+              query="shared.security.models:PageQuery",
+              responses={200: Reply("A page of scan runs", "shared.security.answers:ScanRunList")})
 def list_scans(ctx: RequestContext, name: str):
     repo = require_repository(ctx.namespace(), name)
     return filtered_page(runs, repo_scope(repo), ctx, {})
 
 
-@router.route("/repositories/<name>/scans", ["POST"], summary="Trigger manual scan", body=m.NoBody,
-              query=m.NamespaceQuery,
-              responses={201: Reply("The started ScanRun", a.ScanRun), 409: "A scan is already running"})
+@router.route("/repositories/<name>/scans", ["POST"], summary="Trigger manual scan",
+              body="shared.security.models:NoBody",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={201: Reply("The started ScanRun", "shared.security.answers:ScanRun"),
+                         409: "A scan is already running"})
 def create_scan(ctx: RequestContext, name: str):
     ctx.body(allow_empty=True)
     principal = ctx.require_principal()
@@ -215,7 +229,8 @@ def create_scan(ctx: RequestContext, name: str):
 
 # -- slices and dropped output ---------------------------------------------------------------------------
 @router.route("/repositories/<name>/slices", ["GET"], summary="List deterministic review slices",
-              query=m.SliceListQuery, responses={200: Reply("A page of slices", a.ReviewSliceList)})
+              query="shared.security.models:SliceListQuery",
+              responses={200: Reply("A page of slices", "shared.security.answers:ReviewSliceList")})
 def list_slices(ctx: RequestContext, name: str):
     repo = require_repository(ctx.namespace(), name)
     wanted = {"status": ctx.args["status"]} if ctx.args.get("status") else {}
@@ -223,15 +238,17 @@ def list_slices(ctx: RequestContext, name: str):
 
 
 @router.route("/repositories/<name>/slices/<slice_id>", ["GET"], summary="Get review slice details",
-              query=m.NamespaceQuery, responses={200: Reply("The slice", a.ReviewSlice)})
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The slice", "shared.security.answers:ReviewSlice")})
 def get_slice(ctx: RequestContext, name: str, slice_id: str):
     repo = require_repository(ctx.namespace(), name)
     return slices.require(repo_scope(repo), slice_id, "review slice not found").doc
 
 
 @router.route("/repositories/<name>/dropped-findings", ["GET"], summary="List v2 dropped-finding diagnostics",
-              query=m.DroppedListQuery,
-              responses={200: Reply("A page of rejected model output", a.DroppedFindingList)})
+              query="shared.security.models:DroppedListQuery",
+              responses={200: Reply("A page of rejected model output",
+                                    "shared.security.answers:DroppedFindingList")})
 def list_dropped(ctx: RequestContext, name: str):
     repo = require_repository(ctx.namespace(), name)
     wanted = {k: ctx.args[k] for k in ("scanRunID", "sliceID") if ctx.args.get(k)}
@@ -239,8 +256,9 @@ def list_dropped(ctx: RequestContext, name: str):
 
 
 # -- findings ----------------------------------------------------------------------------------------------
-@router.route("/repositories/<name>/findings", ["GET"], summary="List findings", query=m.FindingListQuery,
-              responses={200: Reply("A page of findings", a.FindingList)})
+@router.route("/repositories/<name>/findings", ["GET"], summary="List findings",
+              query="shared.security.models:FindingListQuery",
+              responses={200: Reply("A page of findings", "shared.security.answers:FindingList")})
 def list_findings(ctx: RequestContext, name: str):
     # Closed filters (severity, state, validationStatus, recommended) are checked by the query model:
     # a typo is a 400, not an empty page.

@@ -18,7 +18,6 @@ from shared.clock import now_rfc3339
 from shared.errors import Conflict
 from shared.events import build
 from shared.events.outbox import deliver_staged
-from shared.events.registry import data_for
 from shared.logs import get_logger
 from shared.schedules import release_active
 from shared.security import prompts, slices, tasks
@@ -76,6 +75,7 @@ def queued_run(namespace: str, name: str, doc: dict[str, Any], run_id: str, *, t
     always finds the run it names, active, and answers 409; before, it could read the claim before
     the run existed, take the slot again and start a second scan.
     """
+    from shared.events.registry import data_for  # the event catalogue's models: with the first event
     spec = doc["spec"]
     run: dict[str, Any] = {"id": run_id, "namespace": namespace, "repository": name, "phase": "queued",
                            "trigger": trigger, "createdAt": now_rfc3339(), "slices": {}, "tasks": {}, "findings": 0,
@@ -230,6 +230,7 @@ def finish_run(namespace: str, name: str, run_id: str, phase: str, message: str)
 def _finished_event(doc: dict[str, Any]) -> Any:
     """The run's `finished` event, staged to be written with the finish itself."""
     from shared.events.outbox import staged  # bound per call: tests replace outbox.staged
+    from shared.events.registry import data_for  # the event catalogue's models: with the first event
 
     type_ = "dev.shoal.security.scan.finished"
     return staged(build(type_, data_for(type_, namespace=doc["namespace"], name=doc["repository"],

@@ -16,7 +16,7 @@ from shared.clock import now_rfc3339, parse_rfc3339
 from shared.config import get_settings
 from shared.duration import parse_go_duration
 from shared.errors import Conflict
-from shared.models.agent import runtime_credential
+from shared.models.agent_credentials import runtime_credential
 from shared.tasks.repository import TASK_NOT_FOUND, tasks
 from shared.tasks.usage import start_counting
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from shared.errors import Invalid
-from shared.http.models import NamespaceQuery, StrictModel
+from shared.http.common_models import NamespaceQuery, StrictModel
 from shared.http.params import limit_param
 from shared.models.base import Model
 
@@ -275,14 +275,3 @@ class WorkerProgress(Model):
     the object the worker posted to `/internal/v1/events`."""
 
     model_config = ConfigDict(extra="allow")
-
-
-# The events of GET /stream: the task's lifecycle (dev.shoal.task.* without the prefix) and the
-# worker's progress, each `data` a JSON object; `id:` is the sequence number for Last-Event-ID. (The
-# event catalogue's models are named: they load with the document, not with the tasks function.)
-STREAM_EVENTS: dict[str, type[BaseModel] | str | None] = {
-    **{name: "shared.events.registry:TaskEventData" for name in ("task.created", "task.started", "task.finished", "task.plan.saved",
-                                        "task.deleted", "task.retried")},
-    "task.result.saved": "shared.events.registry:TaskResultData",
-    **{name: WorkerProgress for name in ("message", "tool_call", "tool_result", "delta", "log")},
-}

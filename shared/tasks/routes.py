@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from flask import Response
@@ -12,14 +12,13 @@ from shared.config import get_settings
 from shared.errors import Conflict, Invalid, NotFound
 from shared.executor.factory import job_output
 from shared.http import RequestContext, Router
-from shared.http.models import Header, NamespaceQuery, Reply
+from shared.http.models import Header, Reply
 from shared.http.params import parse_sequence
 from shared.http.sse import Progress, follow, frame, sse_response
 from shared.models.phases import TERMINAL_PHASES
 from shared.store import Record
 from shared.store.blobs import delete_blob, get_blob
 from shared.store.objects import get_together
-from shared.tasks import models as m
 from shared.tasks.feed import read_feed
 from shared.tasks.lifecycle import announce
 from shared.tasks.plans import plan_state, plan_summary
@@ -38,6 +37,9 @@ from shared.tasks.selectors import list_matching, parse_selector
 from shared.tasks.service import cancel_task, drop_indexes, task_view, task_views
 from shared.tasks.service import create_task as create_task_record
 
+if TYPE_CHECKING:  # the route models load with the first request that validates (shared.http.models.resolve)
+    from shared.tasks.models import TaskListQuery
+
 router = Router("/api/v1/tasks", dialect="orka", tag="tasks")
 PENDING_LOGS = "task is pending, no logs available yet"
 MAX_FOLLOW_SECONDS = 30 * 60
@@ -52,15 +54,17 @@ def _finished(record: Record | None) -> bool:
     return status.get("phase") in TERMINAL_PHASES and not status.get("nextRetryTime")
 
 
-def _page(q: m.TaskListQuery) -> tuple[int | None, str | None]:
+def _page(q: TaskListQuery) -> tuple[int | None, str | None]:
     token = q.continue_ or None
     if q.limit is None and token:
         raise Invalid("continue is not allowed with limit=0")
     return q.limit, token
 
 
-@router.route("", ["POST"], summary="Create a task", body=m.TaskCreate, query=NamespaceQuery,
-              responses={201: Reply("The created Task", m.Task), 403: "Not allowed to create tasks there",
+@router.route("", ["POST"], summary="Create a task", body="shared.tasks.models:TaskCreate",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={201: Reply("The created Task", "shared.tasks.models:Task"),
+                         403: "Not allowed to create tasks there",
                          409: "Duplicate"})
 def create_task(ctx: RequestContext):
     # Validated with m.TaskCreate by the service (every entry point creates through it), in Orka's order.
@@ -68,8 +72,9 @@ def create_task(ctx: RequestContext):
     return task_view(record), 201
 
 
-@router.route("", ["GET"], summary="List tasks (paginated, labelSelector)", query=m.TaskListQuery,
-              responses={200: Reply("A page of Tasks", m.TaskList)})
+@router.route("", ["GET"], summary="List tasks (paginated, labelSelector)",
+              query="shared.tasks.models:TaskListQuery",
+              responses={200: Reply("A page of Tasks", "shared.tasks.models:TaskList")})
 def list_tasks(ctx: RequestContext):
     q = ctx.query()
     limit, token = _page(q)
@@ -80,8 +85,10 @@ def list_tasks(ctx: RequestContext):
     return {"items": task_views(records), "metadata": metadata}
 
 
-@router.route("/<name>", ["GET"], summary="Get task details", query=NamespaceQuery,
-              responses={200: Reply("The Task, with its plan summary when it has one", m.Task)})
+@router.route("/<name>", ["GET"], summary="Get task details",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The Task, with its plan summary when it has one",
+                                    "shared.tasks.models:Task")})
 def get_task(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
     record, plan = get_together((tasks, namespace, name), (plans, namespace, name))
@@ -93,7 +100,8 @@ def get_task(ctx: RequestContext, name: str):
     return view
 
 
-@router.route("/<name>", ["DELETE"], summary="Cancel/delete task", query=NamespaceQuery,
+@router.route("/<name>", ["DELETE"], summary="Cancel/delete task",
+              query="shared.http.common_models:NamespaceQuery",
               responses={204: "Deleted"})
 def delete_task(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
@@ -113,8 +121,9 @@ def delete_task(ctx: RequestContext, name: str):
 
 
 @router.route("/<name>/cancel", ["POST"], summary="Cancel a task, keeping its record (Shoal extension)",
-              body=m.TaskCancel, query=NamespaceQuery,
-              responses={200: Reply("The cancelled Task", m.Task), 409: "Already finished"})
+              body="shared.tasks.models:TaskCancel", query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The cancelled Task", "shared.tasks.models:Task"),
+                         409: "Already finished"})
 def cancel(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
     reason = ctx.body(allow_empty=True).reason
@@ -127,8 +136,10 @@ def cancel(ctx: RequestContext, name: str):
     raise Conflict(f'task is already {record.doc.get("status", {}).get("phase")}')
 
 
-@router.route("/<name>/result", ["GET"], summary="Get task result", query=NamespaceQuery,
-              responses={200: Reply("The result, once status.resultRef.available", m.TaskResult),
+@router.route("/<name>/result", ["GET"], summary="Get task result",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The result, once status.resultRef.available",
+                                    "shared.tasks.models:TaskResult"),
                          404: "Unknown task, or no result yet"})
 def get_result(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
@@ -138,8 +149,10 @@ def get_result(ctx: RequestContext, name: str):
     return {"result": text}
 
 
-@router.route("/<name>/plan", ["GET"], summary="Get task plan", query=NamespaceQuery,
-              responses={200: Reply("Orka's PlanState (PascalCase keys)", m.PlanState), 404: "Unknown task, or no plan"})
+@router.route("/<name>/plan", ["GET"], summary="Get task plan",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("Orka's PlanState (PascalCase keys)", "shared.tasks.models:PlanState"),
+                         404: "Unknown task, or no plan"})
 def get_plan(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
     record, plan = get_together((tasks, namespace, name), (plans, namespace, name))
@@ -163,12 +176,14 @@ def _current_logs(record: Record) -> str:
 
 
 _LOGS = Reply("`{\"logs\": …}` (application/json); with `?follow=true` a stream of `data:` frames, one log "
-              "line each (no event name), ending when the task finishes", m.TaskLogs, media="text/event-stream",
+              "line each (no event name), ending when the task finishes", "shared.tasks.models:TaskLogs",
+              media="text/event-stream",
               events={"message": None})
 
 
 @router.route("/<name>/logs", ["GET"], summary="Task logs (`?follow=true` streams SSE)", streaming=True,
-              query=m.TaskLogsQuery, responses={200: _LOGS, 404: "Unknown task, or no job yet"})
+              query="shared.tasks.models:TaskLogsQuery", responses={200: _LOGS,
+                                                                    404: "Unknown task, or no job yet"})
 def get_logs(ctx: RequestContext, name: str):
     q = ctx.query()
     namespace = ctx.namespace(q.namespace)
@@ -204,8 +219,9 @@ def _artifact_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: doc.get(k) for k in ("filename", "contentType", "size", "createdAt")}
 
 
-@router.route("/<name>/artifacts", ["GET"], summary="List task artifacts", query=NamespaceQuery,
-              responses={200: Reply("The artifacts' metadata", m.TaskArtifactList)})
+@router.route("/<name>/artifacts", ["GET"], summary="List task artifacts",
+              query="shared.http.common_models:NamespaceQuery",
+              responses={200: Reply("The artifacts' metadata", "shared.tasks.models:TaskArtifactList")})
 def list_artifacts(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
     tasks.require(namespace, name, TASK_NOT_FOUND)
@@ -214,7 +230,7 @@ def list_artifacts(ctx: RequestContext, name: str):
 
 
 @router.route("/<name>/artifacts/<filename>", ["GET"], summary="Download a task artifact (raw bytes)",
-              query=NamespaceQuery, responses={200: Reply(
+              query="shared.http.common_models:NamespaceQuery", responses={200: Reply(
                   "The artifact's bytes, in its stored content type, with Content-Disposition: attachment",
                   schema={"type": "string", "format": "binary"}, media="*/*"), 404: "Unknown task or artifact"})
 def download_artifact(ctx: RequestContext, name: str, filename: str):
@@ -233,7 +249,8 @@ def download_artifact(ctx: RequestContext, name: str, filename: str):
 
 # -- children ------------------------------------------------------------------------------------
 @router.route("/<name>/children", ["GET"], summary="Get child tasks (labelled orka.ai/parent-task)",
-              query=m.TaskListQuery, responses={200: Reply("A page of child Tasks", m.TaskList)})
+              query="shared.tasks.models:TaskListQuery",
+              responses={200: Reply("A page of child Tasks", "shared.tasks.models:TaskList")})
 def list_children(ctx: RequestContext, name: str):
     q = ctx.query()
     limit, token = _page(q)
@@ -245,13 +262,24 @@ def list_children(ctx: RequestContext, name: str):
             "metadata": {"continue": next_token} if next_token else {}}
 
 
+# The events of GET /stream: the task's lifecycle (dev.shoal.task.* without the prefix) and the
+# worker's progress, each `data` a JSON object; `id:` is the sequence number for Last-Event-ID.
+STREAM_EVENTS: dict[str, str] = {
+    **{name: "shared.events.registry:TaskEventData" for name in (
+        "task.created", "task.started", "task.finished", "task.plan.saved", "task.deleted", "task.retried")},
+    "task.result.saved": "shared.events.registry:TaskResultData",
+    **{name: "shared.tasks.models:WorkerProgress" for name in ("message", "tool_call", "tool_result",
+                                                               "delta", "log")},
+}
+
+
 # -- stream --------------------------------------------------------------------------------------
 @router.route("/<name>/stream", ["GET"], summary="Task events as SSE (id: lines, heartbeats, Last-Event-ID)",
-              streaming=True, query=m.TaskStreamQuery,
+              streaming=True, query="shared.tasks.models:TaskStreamQuery",
               headers=[Header("Last-Event-ID", "Resume after this event id (a sequence number)")],
               responses={200: Reply("The task's events from the start (or after Last-Event-ID), each with an `id:`; "
                                     "`: heartbeat` comments while idle; ends after task.finished or task.deleted",
-                                    media="text/event-stream", events=m.STREAM_EVENTS)})
+                                    media="text/event-stream", events=STREAM_EVENTS)})
 def stream(ctx: RequestContext, name: str):
     q = ctx.query()
     namespace = ctx.namespace(q.namespace)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.errors import Invalid
-from shared.http.models import QueryModel, StrictModel
+from shared.http.common_models import QueryModel, StrictModel
 from shared.models.base import Model
 from shared.tasks.leases import parse_attempt
 from shared.tasks.models import TaskCreate

@@ -25,7 +25,6 @@ from shared.tasks.leases import (
 from shared.tasks.lifecycle import announce, set_condition, transition
 from shared.tasks.messages import send, unread
 from shared.tasks.model_tokens import compat_urls, mint
-from shared.tasks.models import PlanState, Task, TaskArtifact, TaskCancel
 from shared.tasks.plans import plan_state
 from shared.tasks.repository import (
     TASK_NOT_FOUND,
@@ -39,7 +38,6 @@ from shared.tasks.repository import (
     tasks,
 )
 from shared.tasks.service import cancel_task, create_task, task_view
-from shared.workerapi import models as m
 from shared.workerapi.transcripts import append_messages, transcript_text
 
 router = Router("/internal/v1", dialect="orka", tag="internal")
@@ -100,7 +98,8 @@ def post_result(ctx: RequestContext, namespace: str, task: str):
     return None
 
 
-@router.route("/plans/<namespace>/<task>", ["POST"], summary="Save plan state (snake_case)", body=m.PlanUpdate,
+@router.route("/plans/<namespace>/<task>", ["POST"], summary="Save plan state (snake_case)",
+              body="shared.workerapi.models:PlanUpdate",
               headers=[ATTEMPT], responses={204: "Saved", 409: STALE})
 def post_plan(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
@@ -126,7 +125,7 @@ def post_plan(ctx: RequestContext, namespace: str, task: str):
 
 
 @router.route("/plans/<namespace>/<task>", ["GET"], summary="Get plan state (PascalCase)",
-              responses={200: Reply("Orka's PlanState", PlanState), 404: "No plan"})
+              responses={200: Reply("Orka's PlanState", "shared.tasks.models:PlanState"), 404: "No plan"})
 def get_plan(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
     plan = plans.get(namespace, task)
@@ -136,7 +135,8 @@ def get_plan(ctx: RequestContext, namespace: str, task: str):
 
 
 @router.route("/status/<namespace>/<task>", ["POST"],
-              summary="Report the task's phase from its worker (Shoal extension)", body=m.StatusReport,
+              summary="Report the task's phase from its worker (Shoal extension)",
+              body="shared.workerapi.models:StatusReport",
               headers=[ATTEMPT], responses={204: "Moved (or already there)", 409: "An illegal move, or " + STALE})
 def post_status(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
@@ -175,7 +175,8 @@ def check_filename(filename: str) -> None:
               body=RequestBody("The artifact, as bytes (at most 10 MiB); without a Content-Type (or with "
                                "application/octet-stream) its type is guessed from the file name", media="*/*",
                                schema=BINARY),
-              responses={201: Reply("The artifact's metadata", TaskArtifact), 413: "Over 10 MiB"})
+              responses={201: Reply("The artifact's metadata", "shared.tasks.models:TaskArtifact"),
+                         413: "Over 10 MiB"})
 def post_artifact(ctx: RequestContext, namespace: str, task: str, filename: str):
     import mimetypes
 
@@ -205,7 +206,7 @@ def post_artifact(ctx: RequestContext, namespace: str, task: str, filename: str)
 
 # -- messages ------------------------------------------------------------------------------------
 @router.route("/messages/<namespace>", ["POST"], summary="Send an inter-agent message (toTask \"*\" broadcasts)",
-              body=m.MessageSend, responses={204: "Sent"})
+              body="shared.workerapi.models:MessageSend", responses={204: "Sent"})
 def post_message(ctx: RequestContext, namespace: str):
     _caller_may_write(ctx, namespace)
     body = ctx.body()
@@ -213,7 +214,8 @@ def post_message(ctx: RequestContext, namespace: str):
     return None
 
 
-@router.route("/messages/<namespace>/<task>", ["GET"], summary="Unread messages for a task", query=m.MessagesQuery,
+@router.route("/messages/<namespace>/<task>", ["GET"], summary="Unread messages for a task",
+              query="shared.workerapi.models:MessagesQuery",
               responses={200: Reply("The unread messages, oldest first", "shared.workerapi.doc_models:MessageList")})
 def get_messages(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
@@ -225,7 +227,7 @@ def get_messages(ctx: RequestContext, namespace: str, task: str):
 
 # -- session transcripts ---------------------------------------------------------------------------
 @router.route("/sessions/<namespace>/<name>/transcript", ["GET"], summary="Session transcript (NDJSON)",
-              query=m.TranscriptQuery, responses={
+              query="shared.workerapi.models:TranscriptQuery", responses={
                   200: Reply("One JSON message per line", media="application/x-ndjson"),
                   403: "The task does not reference this session"})
 def get_transcript(ctx: RequestContext, namespace: str, name: str):
@@ -241,7 +243,8 @@ def get_transcript(ctx: RequestContext, namespace: str, name: str):
 
 
 @router.route("/sessions/<namespace>/<name>/transcript", ["POST"],
-              summary="Append messages to a session transcript (Shoal extension)", body=m.TranscriptAppend,
+              summary="Append messages to a session transcript (Shoal extension)",
+              body="shared.workerapi.models:TranscriptAppend",
               responses=_DONE)
 def post_transcript(ctx: RequestContext, namespace: str, name: str):
     _caller_may_write(ctx, namespace)
@@ -252,7 +255,8 @@ def post_transcript(ctx: RequestContext, namespace: str, name: str):
 
 # -- worker progress and coordination (Shoal extensions: workers reach the platform only here) ---------
 @router.route("/events/<namespace>/<task>", ["POST"], summary="Append worker progress to the task's stream",
-              body=m.WorkerEvent, headers=[ATTEMPT], responses={204: "Appended", 409: STALE})
+              body="shared.workerapi.models:WorkerEvent", headers=[ATTEMPT], responses={204: "Appended",
+                                                                                        409: STALE})
 def post_event(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
     body = ctx.body()
@@ -263,7 +267,8 @@ def post_event(ctx: RequestContext, namespace: str, task: str):
 
 @router.route("/heartbeat/<namespace>/<task>", ["POST"],
               summary="Renew the worker's lease on its task attempt (Shoal extension)",
-              body=m.Heartbeat, headers=[ATTEMPT], responses={204: "Renewed", 409: STALE})
+              body="shared.workerapi.models:Heartbeat", headers=[ATTEMPT], responses={204: "Renewed",
+                                                                                      409: STALE})
 def post_heartbeat(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
     attempt = ctx.body(allow_empty=True).attempt or parse_attempt(ctx.request.headers.get(ATTEMPT_HEADER))
@@ -277,7 +282,8 @@ def post_heartbeat(ctx: RequestContext, namespace: str, task: str):
 
 @router.route("/tasks/<namespace>/<task>/spec", ["GET"],
               summary="The task's spec and the agent resolved for its attempt, for its worker (Shoal extension)",
-              headers=[ATTEMPT], responses={200: Reply("The spec, the resolved Agent and the attempt", m.WorkerTaskSpec),
+              headers=[ATTEMPT], responses={200: Reply("The spec, the resolved Agent and the attempt",
+                                                       "shared.workerapi.models:WorkerTaskSpec"),
                                             409: STALE})
 def get_task_spec(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
@@ -289,7 +295,8 @@ def get_task_spec(ctx: RequestContext, namespace: str, task: str):
 
 
 @router.route("/tasks/<namespace>", ["POST"], summary="Create a child task for a coordinator",
-              body=m.ChildTaskCreate, responses={201: Reply("The created Task", Task), 409: "Duplicate"})
+              body="shared.workerapi.models:ChildTaskCreate",
+              responses={201: Reply("The created Task", "shared.tasks.models:Task"), 409: "Duplicate"})
 def post_child_task(ctx: RequestContext, namespace: str):
     _caller_may_write(ctx, namespace)
     parent_name = ctx.body().parentTask  # the whole body checked here, the task part again by create_task
@@ -307,7 +314,7 @@ def post_child_task(ctx: RequestContext, namespace: str):
 
 
 @router.route("/tasks/<namespace>/<task>", ["GET"], summary="A task's phase and result, for coordinators",
-              responses={200: Reply("The task's state", m.TaskState)})
+              responses={200: Reply("The task's state", "shared.workerapi.models:TaskState")})
 def get_task_state(ctx: RequestContext, namespace: str, task: str):
 
     _caller_may_write(ctx, namespace)
@@ -322,7 +329,8 @@ def get_task_state(ctx: RequestContext, namespace: str, task: str):
 
 @router.route("/tasks/<namespace>/<task>/model-token", ["POST"],
               summary="Mint a task-scoped model token for the task's coding-agent runtime",
-              responses={201: Reply("The token, its expiry and the compat base URLs", m.ModelToken), 404: "Unknown task",
+              responses={201: Reply("The token, its expiry and the compat base URLs",
+                                    "shared.workerapi.models:ModelToken"), 404: "Unknown task",
                          409: "The task is not running"})
 def post_model_token(ctx: RequestContext, namespace: str, task: str):
     """The runtime's API key for the compat endpoints (docs/auth.md, "Task tokens"): bound to the task's
@@ -333,7 +341,9 @@ def post_model_token(ctx: RequestContext, namespace: str, task: str):
 
 
 @router.route("/tasks/<namespace>/<task>/cancel", ["POST"], summary="Cancel a task, for coordinators",
-              body=TaskCancel, responses={200: Reply("Whether it moved, and its phase now", m.CancelOutcome)})
+              body="shared.tasks.models:TaskCancel",
+              responses={200: Reply("Whether it moved, and its phase now",
+                                    "shared.workerapi.models:CancelOutcome")})
 def post_cancel(ctx: RequestContext, namespace: str, task: str):
     _caller_may_write(ctx, namespace)
     reason = ctx.body(allow_empty=True).reason

@@ -32,7 +32,6 @@ from shared.models.worker_contract import (
     SERVER_SIDE_WORKER_TOOLS,
 )
 from shared.tasks.repository import TASK_NOT_FOUND, tasks
-from shared.workerapi.models import ToolCall, ToolResult
 
 router = Router("/internal/v1", dialect="orka", tag="internal")
 
@@ -43,7 +42,9 @@ def _body(ctx: RequestContext) -> tuple[dict[str, Any], str]:
 
 
 @router.route("/tools/<namespace>/<tool>/call", ["POST"], summary="Call a catalog Tool for a worker",
-              body=ToolCall, responses={200: Reply("The tool's result", ToolResult), 404: "Unknown tool"})
+              body="shared.workerapi.models:ToolCall",
+              responses={200: Reply("The tool's result", "shared.workerapi.models:ToolResult"),
+                         404: "Unknown tool"})
 def call_catalog_tool(ctx: RequestContext, namespace: str, tool: str):
     require_same_namespace(ctx.require_principal(), namespace)
     arguments, task = _body(ctx)
@@ -94,8 +95,10 @@ def _worker_tool(namespace: str, tool: str, record_doc: dict[str, Any], task: st
 
 
 @router.route("/worker-tools/<namespace>/<tool>/call", ["POST"],
-              summary="Call a memory or GitHub worker tool for a task", body=ToolCall,
-              responses={200: Reply("The tool's result", ToolResult), 404: "Unknown tool or task"})
+              summary="Call a memory or GitHub worker tool for a task",
+              body="shared.workerapi.models:ToolCall",
+              responses={200: Reply("The tool's result", "shared.workerapi.models:ToolResult"),
+                         404: "Unknown tool or task"})
 def call_worker_tool(ctx: RequestContext, namespace: str, tool: str):
     require_same_namespace(ctx.require_principal(), namespace)
     arguments, task = _body(ctx)

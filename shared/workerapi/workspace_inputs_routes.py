@@ -12,7 +12,6 @@ from shared.http import RequestContext, Router
 from shared.http.models import Reply
 from shared.http.params import is_sequence
 from shared.tasks.repository import TASK_NOT_FOUND, tasks
-from shared.workerapi.models import WorkspaceInputs
 
 router = Router("/internal/v1/workspace-inputs", dialect="orka", tag="internal")
 
@@ -23,7 +22,7 @@ def _task(ctx: RequestContext, namespace: str, task: str):
 
 
 @router.route("/<namespace>/<task>", ["GET"], summary="A task's workspace inputs (paths)",
-              responses={200: Reply("The inputs, by index", WorkspaceInputs)})
+              responses={200: Reply("The inputs, by index", "shared.workerapi.models:WorkspaceInputs")})
 def list_inputs(ctx: RequestContext, namespace: str, task: str):
     return {"files": [{"path": e["path"]} for e in ws.inputs(_task(ctx, namespace, task))]}
 

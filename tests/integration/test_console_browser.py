@@ -195,7 +195,8 @@ def test_console_end_to_end(platform, browser, state):
     shot(browser, "incident")
 
     # Security: dismiss a finding with a reason.
-    from shared.security.results import ModelFinding, upsert_finding
+    from shared.security.result_models import ModelFinding
+    from shared.security.results import upsert_finding
     from shared.security.store import require_repository
 
     with httpx.Client(base_url=url, headers=AUTH, timeout=10) as api:

@@ -17,15 +17,8 @@ WRITTEN_ONLY = {"SHOAL_MODEL_TOKEN"}
 
 def setting_names() -> set[str]:
     names = set()
-    prefix = Settings.model_config.get("env_prefix", "")
-    for field, info in Settings.model_fields.items():
-        alias = info.validation_alias
-        if alias is None:
-            names.add(f"{prefix}{field}".upper())
-        elif isinstance(alias, str):
-            names.add(alias)
-        else:
-            names |= {c for c in alias.choices if isinstance(c, str)}
+    for name, var in Settings.fields.items():
+        names |= set(var.aliases) if var.aliases else {f"{Settings.env_prefix}{name}".upper()}
     return names
 
 

@@ -222,7 +222,8 @@ def test_reviews_approve_and_apply(api, signed_in):
 
 
 def test_findings_dismiss_with_reason(api, signed_in):
-    from shared.security.results import ModelFinding, upsert_finding
+    from shared.security.result_models import ModelFinding
+    from shared.security.results import upsert_finding
     from shared.security.store import require_repository
 
     assert api.post("/api/v1/security/repositories", json={"name": "app", "spec": {

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.models.agent import runtime_credential
+from shared.models.agent_credentials import runtime_credential
 from shared.tasks.model_tokens import lifetime_seconds, model_reference
 
 

@@ -34,14 +34,8 @@ def install(request):
 
 def settings_env_names() -> set[str]:
     names = set()
-    for name, field in Settings.model_fields.items():
-        alias = field.validation_alias
-        if alias is None:
-            names.add(f"SHOAL_{name.upper()}")
-        elif isinstance(alias, str):
-            names.add(alias)
-        else:
-            names.update(a for a in alias.choices if isinstance(a, str))
+    for name, var in Settings.fields.items():
+        names |= set(var.aliases) if var.aliases else {f"SHOAL_{name.upper()}"}
     return names
 
 

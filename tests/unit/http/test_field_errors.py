@@ -8,8 +8,9 @@ import re
 import pytest
 from pydantic import field_validator
 
+from shared.http.common_models import StrictModel
 from shared.http.dialects import DIALECTS
-from shared.http.models import FieldInvalid, StrictModel, validate
+from shared.http.models import FieldInvalid, validate
 
 
 class Spec(StrictModel):
@@ -70,7 +71,7 @@ def test_every_dialect_renders_the_named_field():
 
 def test_fastapi_names_the_query_location_and_other_errors_keep_their_status():
     from shared.errors import Invalid
-    from shared.http.models import QueryModel
+    from shared.http.common_models import QueryModel
 
     class Query(QueryModel):
         limit: int = 50

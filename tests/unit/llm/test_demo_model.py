@@ -7,7 +7,8 @@ import json
 from shared.llm.base import Message, ToolSpec
 from shared.llm.mock import MockProvider
 from shared.security.prompts import scan_prompt
-from shared.security.results import ModelFinding, ThreatModelBody, extract_json
+from shared.security.result_models import ModelFinding, ThreatModelBody
+from shared.security.results import extract_json
 
 CHAT_TOOLS = [ToolSpec(n, "", {}) for n in ("create_ai_task", "wait_for_task", "fetch_task_output", "cancel_task",
                                             "check_task_progress", "list_agents", "create_agent")]
