@@ -32,10 +32,51 @@ import threading
 import time
 from typing import Any
 
+from gunicorn.http import wsgi
 from gunicorn.workers import gthread
 
 WORKER_CLASS = "shared.http.server.ConnectionWorker"
 POLL_SLICE = 1.0  # an idle connection's thread looks at the worker's state this often (stop, linger)
+
+
+class HeadWithBody(wsgi.Response):
+    """gunicorn's HTTP/1 response, with its head sent together with the first piece of the body (one
+    `sendall`, not two). A reader that wakes on the head alone (the local gateway, Knative's
+    queue-proxy) would otherwise wake twice and find the answer incomplete the first time: with a
+    thread per connection the function answers fast enough that the body is not yet there."""
+
+    _held = b""
+
+    def send_headers(self) -> None:
+        if self.headers_sent:
+            return
+        tosend = self.default_headers()
+        tosend.extend(f"{k}: {v}\r\n" for k, v in self.headers)
+        self._held = ("".join(tosend) + "\r\n").encode("latin-1")
+        self.headers_sent = True  # as far as the WSGI handling is concerned: written at the latest below
+
+    def _flush(self) -> None:
+        if self._held:
+            head, self._held = self._held, b""
+            self.sock.sendall(head)
+
+    def _emit_body(self, data: bytes) -> None:
+        if not self._held:
+            return super()._emit_body(data)
+        head, self._held = self._held, b""
+        if self.chunked:
+            data = b"%X\r\n%s\r\n" % (len(data), data)
+        self.sock.sendall(head + data)
+
+    def sendfile(self, respiter: Any) -> bool:
+        self.send_headers()
+        self._flush()  # the file goes with sendfile(2): its head on its own, as gunicorn sends it
+        return super().sendfile(respiter)
+
+    def close(self) -> None:
+        self.send_headers()
+        self._flush()  # no body (204, 304, HEAD, an empty one): the head alone
+        super().close()
 
 
 class ConnectionWorker(gthread.ThreadWorker):
@@ -50,6 +91,7 @@ class ConnectionWorker(gthread.ThreadWorker):
         self._threads = 0
         self._handed: queue.SimpleQueue[gthread.TConn | None] = queue.SimpleQueue()
         self._stopped_at: float | None = None
+        wsgi.Response = HeadWithBody  # type: ignore[misc]  # what wsgi.create builds for HTTP/1 (this process only)
         base_init = super(gthread.ThreadWorker, self).init_process  # not gthread's: no pool, poller, queue
         base_init()
 
