@@ -270,11 +270,8 @@ def session_stream(ctx: RequestContext, session_id: str):
     record = _owned(ctx, session_id)
     sid = record.name
     status = sessions.public_status(record.doc)
-    if status == "unknown":  # a record that cannot progress: nothing to follow
-        return sse_response([frame({"type": "session_ended", "turn": 0}, event="session_ended", id=1)],
-                            heartbeat_seconds=None)
-    if status in sessions.TERMINAL:
-        return sse_response([_ended_frame(record.doc, status, 1)], heartbeat_seconds=None)
+    if status in sessions.TERMINAL | {"unknown"}:  # finished, or a record that cannot progress: nothing to follow
+        return sse_response([_ended_frame(record.doc, 1)], heartbeat_seconds=None)
     last = ctx.request.headers.get("Last-Event-ID", "")
     after = int(last) if is_sequence(last) else 0
 
@@ -290,7 +287,7 @@ def session_stream(ctx: RequestContext, session_id: str):
                 return frames, "done"
         current = sessions.get(sid)
         if current is None:
-            return [*frames, frame({"type": "session_ended", "turn": 0}, event="session_ended", id=cursor + 1)], "done"
+            return [*frames, _ended_frame(None, cursor + 1)], "done"
         now = sessions.public_status(current.doc)
         if now not in sessions.TERMINAL | {"unknown"} or read(sid, after=cursor):
             return frames, "live"
@@ -299,7 +296,7 @@ def session_stream(ctx: RequestContext, session_id: str):
         waited += 1
         if waited <= ENDING_GRACE_POLLS and now != "unknown":
             return frames, "live"
-        return [*frames, _ended_frame(current.doc, now, cursor + 1)], "done"
+        return [*frames, _ended_frame(current.doc, cursor + 1)], "done"
 
     return sse_response(follow(poll, poll_seconds=STREAM_POLL_SECONDS, max_seconds=STREAM_MAX_SECONDS))
 
@@ -307,9 +304,10 @@ def session_stream(ctx: RequestContext, session_id: str):
 ENDING_GRACE_POLLS = 3
 
 
-def _ended_frame(doc: dict, status: str, seq: int) -> str:
+def _ended_frame(doc: dict | None, seq: int) -> str:
     """The last frame for a session that has ended: `complete` or `cancelled` with its status, as the
-    investigation itself would have sent it; `session_ended` for a record that cannot progress."""
+    investigation itself would have sent it; `session_ended` for a record that cannot progress or is gone."""
+    status = sessions.public_status(doc) if doc is not None else "unknown"
     if status not in sessions.TERMINAL:
         return frame({"type": "session_ended", "turn": 0}, event="session_ended", id=seq)
     kind = "cancelled" if status == "cancelled" else "complete"

@@ -12,12 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.clock import parse_rfc3339
-from shared.schedules import next_run, stamp
 from shared.store import AlreadyExists, Record
 from shared.tasks.lifecycle import transition
 from shared.tasks.repository import PARENT_LABEL, tasks
 from shared.tasks.service import store_new_task
-from shared.tasks.validation import new_task_document
+from shared.tasks.validation import new_task_document, next_schedule
 
 SCHEDULED_BY = "orka.ai/scheduled-by"
 
@@ -25,10 +24,9 @@ SCHEDULED_BY = "orka.ai/scheduled-by"
 def start_schedule(record: Record) -> Record | None:
     """Pending → Scheduled with its first run time (the dispatcher calls this for a `schedule` task
     that was created suspended and has been resumed)."""
-    first = stamp(next_run(record.doc["spec"]["schedule"], datetime.now(UTC), record.doc["spec"].get("timeZone")))
+    upcoming = next_schedule(record.doc["spec"], datetime.now(UTC))
     return transition(record.namespace, record.name, "Scheduled", only_from=frozenset({"Pending"}),
-                      message=f"next run at {first}",
-                      also=lambda status: status.update(nextScheduleTime=first), current=record)
+                      message=upcoming["message"], also=lambda status: status.update(upcoming), current=record)
 
 
 def fire_schedule(record: Record, now: datetime) -> None:
@@ -37,16 +35,14 @@ def fire_schedule(record: Record, now: datetime) -> None:
     due = record.doc.get("status", {}).get("nextScheduleTime")
     if not due or parse_rfc3339(due) > now:
         return
-    schedule = record.doc["spec"]["schedule"]
-    following = next_run(schedule, now, record.doc["spec"].get("timeZone"))
+    upcoming = next_schedule(record.doc["spec"], now)
     claimed: dict[str, bool] = {}
 
     def advance(doc: dict[str, Any]) -> bool:
         status = doc.setdefault("status", {})
         if status.get("nextScheduleTime") != due:
             return False  # another replica fired this run
-        status.update(nextScheduleTime=stamp(following), lastScheduleTime=due,
-                      message=f"next run at {stamp(following)}")
+        status.update(lastScheduleTime=due, **upcoming)
         claimed["ok"] = True
         return True
 

@@ -116,7 +116,11 @@ def _first_status(spec: dict[str, Any], created: str) -> dict[str, Any]:
     (a suspended one waits Pending; resumed, the dispatcher schedules it)."""
     status = TaskStatus().model_dump(exclude_none=True)
     if spec.get("schedule") and not spec.get("suspend"):
-        first = stamp(next_run(spec["schedule"], datetime.now(UTC), spec.get("timeZone")))
-        status.update(phase="Scheduled", message=f"next run at {first}", nextScheduleTime=first,
-                      phaseTransitionTime=created)
+        status.update(phase="Scheduled", phaseTransitionTime=created, **next_schedule(spec, datetime.now(UTC)))
     return status
+
+
+def next_schedule(spec: dict[str, Any], after: datetime) -> dict[str, str]:
+    """A cron task's status fields for its next run after `after`: `nextScheduleTime` and its message."""
+    moment = stamp(next_run(spec["schedule"], after, spec.get("timeZone")))
+    return {"nextScheduleTime": moment, "message": f"next run at {moment}"}

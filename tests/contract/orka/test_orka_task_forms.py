@@ -110,7 +110,8 @@ def test_a_flat_schedule_beside_a_spec_is_kept_with_its_time_zone(tasks):
 
 
 def test_the_schedule_is_read_in_the_time_zone(tasks):
-    from shared.tasks.cron import next_run, start_schedule
+    from shared.schedules import next_run
+    from shared.tasks.cron import start_schedule
     from shared.tasks.repository import tasks as store
 
     after = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # 08:00 in New York (EDT)
