@@ -88,8 +88,9 @@ def test_the_thread_beats_until_stopped():
     beaten = threading.Event()
 
     def app(environ, start_response):
+        answer = platform(environ, start_response)  # recorded before the test is woken
         beaten.set()
-        return platform(environ, start_response)
+        return answer
 
     with BackgroundServer(app) as server:
         client = InternalClient(server.url, "t", task_attempt=1)
