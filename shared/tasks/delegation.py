@@ -1,5 +1,6 @@
 """The rules a coordinator's child task is created under (Orka's `delegate_task`): the labels and the
-depth annotation Orka writes, and the limits of the parent's Agent (`spec.coordination`).
+depth annotation Orka writes, and the limits of the parent's Agent (`spec.coordination`). How many
+children run at once (`maxConcurrentChildren`) is decided when each starts: `shared.tasks.child_slots`.
 
 Orka checks these in the worker's tool from environment variables; Shoal checks them where the child is
 created, so a worker cannot step around them. Messages are Orka's.
@@ -27,9 +28,10 @@ def parent_depth(parent: Record) -> int:
         return 0
 
 
-def _coordination(parent: Record) -> dict[str, Any]:
-    """The parent's Agent's coordination settings, as resolved for its running attempt."""
-    resolved = resolved_agents.get(parent.namespace, parent.name)
+def coordination_of(parent: Record, resolved: Record | None = None) -> dict[str, Any]:
+    """The parent's Agent's coordination settings, as resolved for its running attempt (`resolved`:
+    its `resolved_agents` record when the caller read it already)."""
+    resolved = resolved or resolved_agents.get(parent.namespace, parent.name)
     attempt = int(parent.doc.get("status", {}).get("attempts", 0))
     if resolved is None or resolved.doc.get("attempt") != attempt:
         return {}
@@ -41,7 +43,7 @@ def _coordination(parent: Record) -> dict[str, Any]:
 def child_metadata(parent: Record, agent: str | None) -> tuple[dict[str, str], dict[str, str]]:
     """Labels and annotations of a child of `parent` delegated to `agent`; Invalid when the parent's
     Agent does not allow it (an agent outside `allowedAgents`, or deeper than `maxDepth`)."""
-    coordination = _coordination(parent)
+    coordination = coordination_of(parent)
     allowed = [a for a in coordination.get("allowedAgents") or [] if isinstance(a, str)]
     if allowed and agent not in allowed:
         raise Invalid(f'agent "{agent or ""}" is not in the allowed agents list')

@@ -12,7 +12,7 @@ from shared.executor.sandbox import requested
 from shared.logs import get_logger
 from shared.models.worker_contract import WORKER_LOST
 from shared.store import AlreadyExists, Record
-from shared.tasks import queue
+from shared.tasks import child_slots, queue
 from shared.tasks.agent_setup import needs_resolution, resolve_for_dispatch
 from shared.tasks.cron import start_schedule
 from shared.tasks.leases import is_current
@@ -47,10 +47,15 @@ def on_task_created(event: Event) -> None:
 
 
 def start_task(record: Record) -> bool:
-    """Claim the Pending task (conditional write) and start its job; False when it was not Pending."""
+    """Claim the Pending task (conditional write) and start its job; False when it was not Pending, or
+    is a delegated child waiting for a slot under its parent's `maxConcurrentChildren`."""
     namespace, name = record.namespace, record.name
-    claimed = transition(namespace, name, "Running", only_from=frozenset({"Pending"}), current=record)
+    if not child_slots.admit(record):
+        return False
+    claimed = transition(namespace, name, "Running", only_from=frozenset({"Pending"}), current=record,
+                         also=child_slots.admitted)
     if claimed is None:
+        child_slots.not_started(record)
         return False
     try:
         _save_resolution(claimed)
@@ -98,19 +103,23 @@ def _save_resolution(record: Record) -> None:
 
 
 def on_task_finished(event: Event) -> None:
-    """A task ended: stop its job if needed; with a concurrency cap, free its slot and start the next."""
-    on_task_stopped(event)
+    """A task ended: stop its job if needed; a delegated child frees its parent's child slot and wakes
+    the waiting siblings; with a concurrency cap, free its slot and start the next."""
+    record = on_task_stopped(event)
+    data = event.data or {}
+    if event.type == "dev.shoal.task.finished":  # a deleted child's slot was freed where it was deleted
+        child_slots.ended(record if record is not None else tasks.get(data["namespace"], data["name"]))
 
     if queue.cap() > 0:
-        data = event.data or {}
         queue.release_slot(data["namespace"], data["name"])
         queue.drain(data["namespace"], start_task)
 
 
-def on_task_stopped(event: Event) -> None:
+def on_task_stopped(event: Event) -> Record | None:
     """A task was deleted or cancelled: stop whatever runs for it. A sandboxed task that ended on its own:
-    release its Sandbox by its cleanupPolicy."""
+    release its Sandbox by its cleanupPolicy. The task as read here (None when it was not read)."""
     data = event.data or {}
+    record = None
     if event.type == "dev.shoal.task.finished" and data.get("phase") != "Cancelled":
         record = tasks.get(data["namespace"], data["name"])
         if not _timed_out(record):
@@ -120,9 +129,10 @@ def on_task_stopped(event: Event) -> None:
                 except ExecutorError as exc:  # the Sandbox stays; say so rather than fail the event
                     log.warning("could not release the task's sandbox",
                                 extra={"fields": {"task": data["name"], "error": str(exc)}})
-            return
+            return record
     with contextlib.suppress(ExecutorError):  # nothing runs where no executor exists
         get_executor().stop(data["namespace"], data["name"])
+    return record
 
 
 def _timed_out(record: Record | None) -> bool:

@@ -7,10 +7,10 @@ order whenever a task is created or retried, a task finishes, or the scheduler t
   "<1000-priority:04d>-<first enqueue µs:016d>-<task>", so a Query in key order yields the highest
   Orka priority first (0–1000, higher first) and FIFO within a priority; never a Scan.
   `task-waiting-member` (partition = namespace, name = task) keeps enqueueing idempotent.
-- `task-slots` (partition = namespace, one record "running"): the tasks holding a slot. A claim
-  is a conditional (versioned) write that refuses to go past the cap, so two dispatcher replicas
-  can never both start a task beyond it. A slot is released when its task finishes; a slot whose
-  task is no longer running (a lost event) is reclaimed after CLAIM_GRACE_SECONDS.
+- `task-slots` (partition = namespace, one record "running"): the tasks holding a slot, a pool of
+  `shared.tasks.slots` (a claim is a conditional write that refuses to go past the cap, so two
+  dispatcher replicas can never both start a task beyond it; a slot is released when its task
+  finishes, or reclaimed when its task no longer runs).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any
 
 from shared.config import get_settings
 from shared.logs import get_logger
 from shared.store import AlreadyExists, ObjectStore, Record, VersionConflict
+from shared.tasks import slots
 from shared.tasks.repository import tasks
 
 log = get_logger("dispatcher.queue")
@@ -30,9 +30,6 @@ waiting = ObjectStore("task-waiting")
 _members = ObjectStore("task-waiting-member")  # partition = namespace, name = task: its queue key
 _slots = ObjectStore("task-slots")
 SLOTS = "running"
-HOLDING_PHASES = frozenset({"Running", "Finalizing"})
-# A claim is followed at once by the Running transition; older claims whose task is not running are stale.
-CLAIM_GRACE_SECONDS = 60.0
 DEFAULT_PRIORITY = 500
 
 
@@ -76,80 +73,22 @@ def _attempt(record: Record) -> int:
 
 
 # -- slots ---------------------------------------------------------------------------------------
-def _change_slots(namespace: str, mutate: Callable[[dict[str, Any]], bool]) -> None:
-    for _ in range(8):
-        if _slots.get(namespace, SLOTS) is None:
-            doc: dict[str, Any] = {"tasks": {}}
-            if mutate(doc) is False:
-                return
-            try:
-                _slots.create(namespace, SLOTS, doc)
-                return
-            except AlreadyExists:
-                continue
-        _slots.update(namespace, SLOTS, mutate)
-        return
+def _pool(namespace: str) -> slots.Pool:
+    return slots.Pool(_slots, namespace, namespace, SLOTS)
 
 
 def claim_slot(namespace: str, name: str, attempt: int, limit: int) -> str:
     """"claimed", "held" (another dispatcher is starting this attempt) or "full"."""
-    outcome = {"v": "full"}
-
-    def mutate(doc: dict[str, Any]) -> bool:
-        holders = doc.setdefault("tasks", {})
-        mine = holders.get(name)
-        if mine is not None and mine.get("attempt") == attempt:
-            outcome["v"] = "held"
-            return False
-        if mine is None and len(holders) >= limit:
-            outcome["v"] = "full"
-            return False
-        holders[name] = {"at": time.time(), "attempt": attempt}  # new, or replacing an earlier attempt's
-        outcome["v"] = "claimed"
-        return True
-
-    _change_slots(namespace, mutate)
-    return outcome["v"]
+    return slots.claim(_pool(namespace), name, attempt, limit)
 
 
 def release_slot(namespace: str, name: str, *, unless_attempt: int | None = None) -> None:
-    def mutate(doc: dict[str, Any]) -> bool:
-        mine = doc.get("tasks", {}).get(name)
-        if mine is None or (unless_attempt is not None and mine.get("attempt") == unless_attempt):
-            return False
-        del doc["tasks"][name]
-        return True
-
-    if _slots.get(namespace, SLOTS) is not None:
-        _change_slots(namespace, mutate)
+    slots.release(_pool(namespace), name, unless_attempt=unless_attempt)
 
 
 def reclaim_stale(namespace: str) -> bool:
     """Drop slots held past the grace period by tasks that no longer run; True when any was dropped."""
-    record = _slots.get(namespace, SLOTS)
-    if record is None:
-        return False
-    now = time.time()
-    stale = set()
-    for name, held in record.doc.get("tasks", {}).items():
-        if now - float(held.get("at", 0)) < CLAIM_GRACE_SECONDS:
-            continue
-        task = tasks.get(namespace, name)
-        if task is None or (task.doc.get("status", {}).get("phase") or "Pending") not in HOLDING_PHASES:
-            stale.add((name, held.get("attempt")))
-    if not stale:
-        return False
-
-    def mutate(doc: dict[str, Any]) -> bool:
-        holders = doc.get("tasks", {})
-        gone = [n for n, a in stale if n in holders and holders[n].get("attempt") == a]
-        for name in gone:
-            del holders[name]
-        return bool(gone)
-
-    _slots.update(namespace, SLOTS, mutate)
-    log.info("reclaimed stale task slots", extra={"fields": {"namespace": namespace, "tasks": sorted(n for n, _ in stale)}})
-    return True
+    return slots.reclaim_stale(_pool(namespace))
 
 
 # -- draining ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from shared.models.phases import TERMINAL_PHASES, TRANSITIONS
 from shared.observability import metrics
 from shared.redact import redact
 from shared.store import AlreadyExists, Record
-from shared.tasks import leases
+from shared.tasks import child_slots, leases
 from shared.tasks.feed import FIRST
 from shared.tasks.lifecycle import announce, transition
 from shared.tasks.repository import (
@@ -79,10 +79,12 @@ def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
 
 
 def drop_indexes(record: Record) -> None:
-    """Remove a deleted task's index entries and side records (worker lease, resolved agent, usage counters)."""
+    """Remove a deleted task's index entries and side records (worker lease, resolved agent, usage
+    counters, child slots: its own as a parent, and as a child the one it held, waking a waiting sibling)."""
     parent = record.doc.get("metadata", {}).get("labels", {}).get(PARENT_LABEL)
     if parent:
         children.delete(child_partition(record.namespace, parent), record.name)
+    child_slots.deleted(record)
     unmark_live(record.namespace, record.name)
     leases.drop(record.namespace, record.name)
     resolved_agents.delete(record.namespace, record.name)

@@ -110,7 +110,7 @@ def test_enqueueing_again_keeps_a_tasks_place_in_line(capped, event_sink):
 
 def test_the_scheduler_tick_starts_waiting_tasks_when_a_finished_event_was_lost(capped, event_sink,
                                                                                 function_client, monkeypatch):
-    from shared.tasks import queue
+    from shared.tasks import slots
     from shared.tasks.lifecycle import transition
     from shared.tasks.scheduler import run_tick
 
@@ -119,7 +119,7 @@ def test_the_scheduler_tick_starts_waiting_tasks_when_a_finished_event_was_lost(
         create(tasks, dispatcher, event_sink, name, priority)
     assert running() == {"r1", "r2"}
     transition("default", "r1", "Succeeded")  # its finished event never reaches the dispatcher
-    monkeypatch.setattr(queue, "CLAIM_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr(slots, "CLAIM_GRACE_SECONDS", 0.0)
     run_tick()
     assert running() == {"r2", "high"}
     run_tick()
