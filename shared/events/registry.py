@@ -221,7 +221,8 @@ EVENT_TYPES: dict[str, EventType] = {e.type: e for e in (
               MonitorRunData, {"namespace": "default", "name": "example-app", "runID": "monrun-1795698670475000000",
                                "trigger": "manual"}, "default/example-app"),
     EventType("dev.shoal.task.retried", "A task went back to Pending (a retry, a lost dispatch or the next "
-              "autonomous iteration); the dispatcher starts it again.", TaskEventData,
+              "autonomous iteration), or a delegated child waiting for a child slot may start; the "
+              "dispatcher starts it again.", TaskEventData,
               {**_TASK, "phase": "Pending", "message": "retry 1 of 3"}),
     EventType("dev.shoal.security.scan.queued", "A repository security scan run was queued and waits for "
               "execution (slice planning and one task per slice).", SecurityScanQueuedData,

@@ -300,3 +300,28 @@ def test_deleting_the_coordinator_drops_its_pool(apps, event_sink, fake_kube):
     assert holders() == {"x1"}
     assert tasks.delete("/api/v1/tasks/coord", headers=AUTH).status_code == 204
     assert holders() == set()
+
+
+def test_behind_the_namespace_cap_a_waiting_child_holds_no_namespace_slot(apps, event_sink, fake_kube, monkeypatch):
+    """With SHOAL_MAX_RUNNING_TASKS_PER_NAMESPACE, a child its parent keeps waiting leaves the namespace's
+    queue (it would block the line) and joins it again when it is woken."""
+    from shared.config import reset_settings
+    from shared.tasks import queue
+
+    tasks, internal, dispatcher = apps
+    monkeypatch.setenv("SHOAL_MAX_RUNNING_TASKS_PER_NAMESPACE", "3")
+    reset_settings()
+    coordinator(tasks, {"enabled": True, "maxConcurrentChildren": 1})
+    delegate(internal, dispatcher, event_sink, "w1")
+    delegate(internal, dispatcher, event_sink, "w2")
+    assert phases(tasks, ["w1", "w2"]) == {"w1": "Running", "w2": "Pending"}
+    assert queue.waiting.list_page("default", limit=None)[0] == []
+    for name in ("a", "b"):
+        assert tasks.post("/api/v1/tasks", json={"name": name, "type": "ai", "prompt": "p"}, headers=AUTH).status_code == 201
+        [created] = [e for e in event_sink.of_type("dev.shoal.task.created") if e.data["name"] == name]
+        deliver(dispatcher, created)
+    assert phases(tasks, ["a", "b"]) == {"a": "Running", "b": "Running"}  # w2 took no namespace slot
+    woken = end(dispatcher, event_sink, "w1")
+    assert [e.data["name"] for e in woken] == ["w2"]
+    deliver(dispatcher, woken[0])
+    assert view(tasks, "w2")["phase"] == "Running" and holders() == {"w2"}
