@@ -52,8 +52,13 @@ def start_task(record: Record) -> bool:
     namespace, name = record.namespace, record.name
     if not child_slots.admit(record):
         return False
-    claimed = transition(namespace, name, "Running", only_from=frozenset({"Pending"}), current=record,
-                         also=child_slots.admitted)
+    try:
+        claimed = transition(namespace, name, "Running", only_from=frozenset({"Pending"}), current=record,
+                             also=child_slots.admitted)
+    except Exception:  # deleted meanwhile, or the store failed: the child slot must not leak
+        with contextlib.suppress(Exception):  # (the reclaim of stale slots is the net if this fails too)
+            child_slots.not_started(record)
+        raise
     if claimed is None:
         child_slots.not_started(record)
         return False
