@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.events.envelope import to_http
 from tests.conftest import AUTH
+from tests.support.events import deliver
 
 WAITING = 'coordination concurrency limit reached: parent task "coord" runs {n} children (maxConcurrentChildren {n}); waiting'
 
@@ -26,18 +25,6 @@ def apps(function_client, fake_kube, monkeypatch):
     monkeypatch.setenv("SHOAL_INTERNAL_URL", "http://internal.shoal.svc.cluster.local")
     reset_settings()
     return function_client("tasks"), function_client("internal"), function_client("dispatcher")
-
-
-def deliver(dispatcher, event) -> None:
-    """Deliver like the broker: a 409 (the same event in progress on another replica) is retried."""
-    headers, body = to_http(event)
-    for _ in range(200):
-        status = dispatcher.post("/", data=body, headers=headers).status_code
-        if status != 409:
-            assert status == 200
-            return
-        time.sleep(0.02)
-    raise AssertionError("event stayed in progress")
 
 
 def coordinator(tasks, coordination: dict, name: str = "coord") -> None:

@@ -8,12 +8,11 @@ start a task past the cap. Without the cap (the default) tasks start at once.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
-from shared.events.envelope import to_http
 from tests.conftest import AUTH
+from tests.support.events import deliver
 
 
 @pytest.fixture
@@ -25,18 +24,6 @@ def capped(function_client, fake_kube, monkeypatch):
     monkeypatch.setenv("SHOAL_MAX_RUNNING_TASKS_PER_NAMESPACE", "2")
     reset_settings()
     return function_client("tasks"), function_client("dispatcher")
-
-
-def deliver(dispatcher, event) -> None:
-    """Deliver like the broker: a 409 (the same event in progress on another replica) is retried."""
-    headers, body = to_http(event)
-    for _ in range(200):
-        status = dispatcher.post("/", data=body, headers=headers).status_code
-        if status != 409:
-            assert status == 200
-            return
-        time.sleep(0.02)
-    raise AssertionError("event stayed in progress")
 
 
 def create(tasks, dispatcher, event_sink, name: str, priority: int | None = None) -> None:
