@@ -47,7 +47,9 @@ class Coordination(_Nested):
     autonomous: bool | None = None
     maxDepth: int | None = Field(default=None, ge=1, le=10)  # Orka's CRD bounds
     allowedAgents: list[str] | None = None
-    maxConcurrentChildren: int | None = Field(default=None, ge=1)
+    maxConcurrentChildren: int | None = Field(default=None, ge=1, description=(
+        "How many delegated children of a task using this Agent run at once; the rest wait Pending "
+        "(unset: 5 with coordination enabled, as Orka's CRD defaults it)"))
     # Orka CRD fields kept for round trips (Orka's docs' examples use them; Shoal does not act on them)
     maxIterations: int | None = Field(default=None, ge=0)
     approvalRequiredTools: list[str] | None = None
