@@ -41,8 +41,11 @@ class Pool:
 
 
 def _change(pool: Pool, mutate: Callable[[dict[str, Any]], bool]) -> None:
+    """Apply `mutate` to the pool's document under its version check (one read, one conditional write);
+    a pool that does not exist yet is created when `mutate` changes the empty one."""
     for _ in range(8):
-        if pool.store.get(pool.partition, pool.name) is None:
+        current = pool.store.get(pool.partition, pool.name)
+        if current is None:
             doc: dict[str, Any] = {"tasks": {}}
             if mutate(doc) is False:
                 return
@@ -51,7 +54,7 @@ def _change(pool: Pool, mutate: Callable[[dict[str, Any]], bool]) -> None:
                 return
             except AlreadyExists:
                 continue
-        pool.store.update(pool.partition, pool.name, mutate)
+        pool.store.update(pool.partition, pool.name, mutate, current=current)  # a conflict re-reads
         return
 
 
@@ -94,8 +97,7 @@ def release(pool: Pool, name: str, *, unless_attempt: int | None = None,
         released["v"] = True
         return True
 
-    if pool.store.get(pool.partition, pool.name) is not None:
-        _change(pool, mutate)
+    _change(pool, mutate)  # an empty pool is not created: nothing to free
     return released["v"]
 
 
