@@ -51,11 +51,6 @@ def _pool(namespace: str, parent: str) -> slots.Pool:
     return slots.Pool(_pools, namespace, namespace, parent)
 
 
-def _attempt(record: Record) -> int:
-    """The attempt a Pending task is about to start (the Running transition counts it)."""
-    return int(record.doc.get("status", {}).get("attempts", 0)) + 1
-
-
 def delegated_parent(record: Record) -> str | None:
     """The parent of a delegated child (Orka checks coordination only for tasks with the depth annotation)."""
     metadata = record.doc.get("metadata", {})
@@ -85,9 +80,9 @@ def admit(record: Record) -> bool:
     if parent is None or limit is None:
         return True
     pool = _pool(record.namespace, parent)
-    outcome = slots.claim(pool, record.name, _attempt(record), limit)
+    outcome = slots.claim(pool, record.name, slots.next_attempt(record), limit)
     if outcome == "full" and slots.reclaim_stale(pool):
-        outcome = slots.claim(pool, record.name, _attempt(record), limit)
+        outcome = slots.claim(pool, record.name, slots.next_attempt(record), limit)
     if outcome != "full":  # claimed, or held by this attempt already (a redelivery): the Running claim decides
         return True
     log.info("coordination concurrency limit reached",
@@ -131,7 +126,7 @@ def not_started(record: Record) -> None:
         return
     now = tasks.get(record.namespace, record.name)
     if now is None or (now.doc.get("status", {}).get("phase") or "Pending") not in slots.HOLDING_PHASES:
-        slots.release(_pool(record.namespace, parent), record.name, through_attempt=_attempt(record))
+        slots.release(_pool(record.namespace, parent), record.name, through_attempt=slots.next_attempt(record))
 
 
 def ended(record: Record | None) -> None:
@@ -142,10 +137,7 @@ def ended(record: Record | None) -> None:
     parent = delegated_parent(record) if record is not None else None
     if record is None or parent is None:
         return
-    attempts = int(record.doc.get("status", {}).get("attempts", 0))
-    if (record.doc.get("status", {}).get("phase") or "Pending") in slots.HOLDING_PHASES:
-        attempts -= 1  # running again (a retry started, or the next iteration): its own slot stays
-    slots.release(_pool(record.namespace, parent), record.name, through_attempt=attempts)
+    slots.release(_pool(record.namespace, parent), record.name, through_attempt=slots.ended_attempt(record))
     wake(record.namespace, parent)
 
 

@@ -12,7 +12,7 @@ from shared.executor.sandbox import requested
 from shared.logs import get_logger
 from shared.models.worker_contract import WORKER_LOST
 from shared.store import AlreadyExists, Record
-from shared.tasks import child_slots, queue
+from shared.tasks import child_slots, queue, slots
 from shared.tasks.agent_setup import needs_resolution, resolve_for_dispatch
 from shared.tasks.cron import start_schedule
 from shared.tasks.leases import is_current
@@ -39,7 +39,7 @@ def on_task_created(event: Event) -> None:
 
     if queue.cap() > 0:
         # A concurrency cap: wait in line; the highest-priority waiting task starts when a slot is free.
-        queue.release_slot(namespace, name, unless_attempt=int(record.doc.get("status", {}).get("attempts", 0)))
+        queue.release_slot(namespace, name, unless_attempt=slots.next_attempt(record))
         queue.enqueue(record)
         queue.drain(namespace, start_task)
         return
@@ -113,10 +113,13 @@ def on_task_finished(event: Event) -> None:
     record = on_task_stopped(event)
     data = event.data or {}
     if event.type == "dev.shoal.task.finished":  # a deleted child's slot was freed where it was deleted
-        child_slots.ended(record if record is not None else tasks.get(data["namespace"], data["name"]))
+        record = record if record is not None else tasks.get(data["namespace"], data["name"])
+        child_slots.ended(record)
 
     if queue.cap() > 0:
-        queue.release_slot(data["namespace"], data["name"])
+        # A late finished event of an earlier attempt never frees the slot its retry holds now.
+        through = slots.ended_attempt(record) if record is not None else None
+        queue.release_slot(data["namespace"], data["name"], through_attempt=through)
         queue.drain(data["namespace"], start_task)
 
 

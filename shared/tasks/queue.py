@@ -68,10 +68,6 @@ def _dequeue(namespace: str, key: str, name: str) -> None:
             _members.delete(namespace, name, expected_version=member.version)
 
 
-def _attempt(record: Record) -> int:
-    return int(record.doc.get("status", {}).get("attempts", 0))
-
-
 # -- slots ---------------------------------------------------------------------------------------
 def _pool(namespace: str) -> slots.Pool:
     return slots.Pool(_slots, namespace, namespace, SLOTS)
@@ -82,8 +78,9 @@ def claim_slot(namespace: str, name: str, attempt: int, limit: int) -> str:
     return slots.claim(_pool(namespace), name, attempt, limit)
 
 
-def release_slot(namespace: str, name: str, *, unless_attempt: int | None = None) -> None:
-    slots.release(_pool(namespace), name, unless_attempt=unless_attempt)
+def release_slot(namespace: str, name: str, *, unless_attempt: int | None = None,
+                 through_attempt: int | None = None) -> None:
+    slots.release(_pool(namespace), name, unless_attempt=unless_attempt, through_attempt=through_attempt)
 
 
 def reclaim_stale(namespace: str) -> bool:
@@ -121,7 +118,7 @@ def drain(namespace: str, start: Callable[[Record], bool]) -> None:
                 _dequeue(namespace, entry.name, name)
                 changed = True
                 break
-            outcome = claim_slot(namespace, name, _attempt(record), limit)
+            outcome = claim_slot(namespace, name, slots.next_attempt(record), limit)
             if outcome == "held":
                 continue  # being started by another dispatcher right now; look at the next one
             if outcome == "full":

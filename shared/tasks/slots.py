@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.logs import get_logger
-from shared.store import AlreadyExists, ObjectStore
+from shared.store import AlreadyExists, ObjectStore, Record
 from shared.store.objects import get_together
 from shared.tasks.repository import tasks
 
@@ -99,6 +99,19 @@ def release(pool: Pool, name: str, *, unless_attempt: int | None = None,
 
     _change(pool, mutate)  # an empty pool is not created: nothing to free
     return released["v"]
+
+
+def next_attempt(record: Record) -> int:
+    """The attempt a Pending task is about to start (its Running transition counts it): what a claim holds."""
+    return int(record.doc.get("status", {}).get("attempts", 0)) + 1
+
+
+def ended_attempt(record: Record) -> int:
+    """The last attempt a task's finished event can be about: its attempts, less the one that runs again
+    (a retry started since, or the next iteration), whose slot must stay. `release(through_attempt=)`."""
+    status = record.doc.get("status", {})
+    attempts = int(status.get("attempts", 0))
+    return attempts - 1 if (status.get("phase") or "Pending") in HOLDING_PHASES else attempts
 
 
 def reclaim_stale(pool: Pool) -> bool:

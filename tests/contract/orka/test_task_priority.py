@@ -236,3 +236,24 @@ def test_many_simultaneous_drains_claim_slots_conditionally(capped, event_sink, 
     assert not errors
     assert running() == {"p2", "p4", "p7"}  # the three highest priorities, nothing past the cap
     assert len([r for r in fake_kube.requests if r["method"] == "POST" and r["path"].endswith("/jobs")]) == 3
+
+
+def test_a_late_finished_event_of_an_earlier_attempt_keeps_the_retrys_slot(capped, event_sink, fake_kube):
+    from shared.tasks import queue
+    from shared.tasks.lifecycle import transition
+
+    tasks, dispatcher = capped
+    create(tasks, dispatcher, event_sink, "r1")
+    seen = len(event_sink.events)
+    assert transition("default", "r1", "Failed", message="boom") is not None
+    [failed] = [e for e in event_sink.events[seen:] if e.type == "dev.shoal.task.finished"]
+    seen = len(event_sink.events)
+    assert transition("default", "r1", "Pending", message="retry 1 of 1") is not None  # the retry
+    [retried] = [e for e in event_sink.events[seen:] if e.type == "dev.shoal.task.retried"]
+    deliver(dispatcher, retried)  # attempt 2 takes the slot attempt 1 held
+    assert running() == {"r1"} and set(queue._pool("default").read()["tasks"]) == {"r1"}
+    deliver(dispatcher, failed)  # attempt 1's finished event, late: attempt 2 keeps its slot
+    assert set(queue._pool("default").read()["tasks"]) == {"r1"}
+    create(tasks, dispatcher, event_sink, "r2")
+    create(tasks, dispatcher, event_sink, "r3")
+    assert running() == {"r1", "r2"}  # the cap (2) holds: r3 waits
