@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -18,7 +19,15 @@ from werkzeug import Request, Response
 from werkzeug.serving import make_server
 
 from shared.local import gateway as gateway_module
-from shared.local.gateway import BadAnswer, Gateway, GatewayServer, _careful_answer, _plain_answer, _Stream
+from shared.local.gateway import (
+    BadAnswer,
+    Gateway,
+    GatewayServer,
+    _careful_answer,
+    _plain_answer,
+    _request_id,
+    _Stream,
+)
 from shared.local.manifests import RouteMatch
 from shared.local.serve import listen
 from tests.support.servers import BackgroundServer
@@ -395,7 +404,10 @@ def test_answers_reach_the_client_the_same_whichever_way_they_are_read():
 
 
 _NAMES = ["Server", "Content-Type", "X-Request-Id", "Content-Length", "content-length", "Connection", "connection",
-          "Keep-Alive", "Transfer-Encoding", "TE", "Upgrade", "Trailer", "Proxy-Connection", "X-Hop"]
+          "Keep-Alive", "Transfer-Encoding", "TE", "Upgrade", "Trailer", "Proxy-Connection", "X-Hop",
+          # hop-by-hop names in any case, and names that only begin like one
+          "kEEP-aLIVE", "tRAILERS", "te", "UPGRADE", "Proxy-Authorization", "proxy-AUTHENTICATE", "CONTENT-length",
+          "Tea", "Connections", "Content-Lengths", "Upgraded"]
 _VALUES = ["2", "0", "10", "keep-alive", "close", "chunked", "x", "keep-alive, X-Hop", "a b\tc"]
 
 
@@ -485,3 +497,10 @@ def test_a_post_goes_only_on_a_connection_idle_for_less_than_the_reuse_limit(mon
         time.sleep(0.3)
         assert client.post("/s/x").text == "ok"
         assert fn.connections == 2
+
+
+def test_request_ids_made_in_bulk_are_each_new():
+    """The ids the gateway adds are drawn by the hundred; each request still gets one of its own."""
+    lines = [_request_id() for _ in range(1000)]  # several batches
+    assert len(set(lines)) == 1000
+    assert all(re.fullmatch(rb"X-Request-Id: [0-9a-f]{32}\r\n", line) for line in lines)
