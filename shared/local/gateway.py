@@ -144,9 +144,11 @@ _PLAIN_ANSWER = re.compile(rb"HTTP/1\.1 ([2-5][0-9][0-9]) ([^\x00-\x08\x0a-\x1f\
                            rb"(?:Content-Length: ([0-9]{1,15})\r\n(?:%(plain)s)*)?\r\n" % {b"plain": _PLAIN_LINE_RX})
 # What _plain_answer passes on whole: the same, kept alive, with a length and a body (not 204 or 304).
 # Every condition is in the match, so that taking the answer is one call (docs/performance.md).
-_USUAL_ANSWER = re.compile(rb"HTTP/1\.1 (?!204 |304 )[2-5][0-9][0-9] [^\x00-\x08\x0a-\x1f\x7f]*\r\n(?:%(plain)s)*"
-                           rb"(Connection: keep-alive\r\n)(?:%(plain)s)*"
-                           rb"Content-Length: ([0-9]{1,15})\r\n(?:%(plain)s)*\r\n" % {b"plain": _PLAIN_LINE_RX})
+# Each run of other fields is bounded so that the three hold no more than MAX_FIELDS with these two.
+_USUAL_ANSWER = re.compile(rb"HTTP/1\.1 (?!204 |304 )[2-5][0-9][0-9] [^\x00-\x08\x0a-\x1f\x7f]*\r\n(?:%(plain)s)%(run)s"
+                           rb"(Connection: keep-alive\r\n)(?:%(plain)s)%(run)s"
+                           rb"Content-Length: ([0-9]{1,15})\r\n(?:%(plain)s)%(run)s\r\n"
+                           % {b"plain": _PLAIN_LINE_RX, b"run": b"{0,%d}" % ((MAX_FIELDS - 2) // 3)})
 _PLAIN_HEAD = 8192
 _KEEP_FORWARDED = frozenset({b"x-request-id"})
 _KEEP_ANSWERED = frozenset({b"content-length"})
@@ -680,7 +682,7 @@ def _plain_answer(stream: _Stream) -> bytes | None:
     if (plain := _USUAL_ANSWER.match(buffer)) is not None:
         head = plain.end()
         end = head + int(plain[2])
-        if end <= len(buffer) and head < _PLAIN_HEAD and buffer.count(b"\n", 0, head) < MAX_FIELDS:
+        if end <= len(buffer) and head < _PLAIN_HEAD:
             stream.buffer = buffer[end:]
             cut = plain.start(1)
             return buffer[:cut] + buffer[cut + 24:end]  # without "Connection: keep-alive\r\n"

@@ -9,6 +9,11 @@ loads the machine hits both alike. Target: the median proxied request ≤ 1.1× 
 
 Also printed: CPU per request of the gateway process and of the function (Linux), the figures the
 machine's other load disturbs least, and the load average. Exits non-zero when the target is missed.
+
+BENCH_COMPARE=<a copy of another tree> (e.g. `git archive main | tar -x -C /tmp/main-copy`): a second
+gateway, that tree's, in front of the same function, and the requests go direct, through this gateway and
+through that one in turn (the order rotating): an A/B that the machine's other load hits alike, which
+running the bench from each tree one after the other on a shared machine is not.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
+COMPARE = os.environ.get("BENCH_COMPARE")
 TARGET = 1.1
 PATH = "/api/v1/tasks"  # routed to the tasks function, which the hello app stands in for
 
@@ -50,17 +56,32 @@ def cpu_seconds(pid: int) -> float:
     return own + sum(cpu_seconds(int(child)) for child in children)
 
 
-def switches(pid: int) -> int:
-    """Context switches of a process's threads so far (Linux): each is a wake-up the request waited for."""
-    total = 0
+def switches(pid: int) -> tuple[int, int]:
+    """Voluntary and involuntary context switches of a process's threads so far (Linux): a voluntary one is
+    a wait (for the client, for the function), an involuntary one the machine's other load."""
+    voluntary = involuntary = 0
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
             for line in (task / "status").read_text().splitlines():
-                if line.endswith("ctxt_switches:") is False and "ctxt_switches:" in line:
-                    total += int(line.split()[1])
+                if line.startswith("voluntary_ctxt_switches:"):
+                    voluntary += int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches:"):
+                    involuntary += int(line.split()[1])
         except OSError:
             continue
-    return total
+    return voluntary, involuntary
+
+
+def start_gateway(tree: Path, function_url: str) -> tuple[subprocess.Popen, str]:
+    """A gateway process serving `tree`'s code (this file there), on a free port; and its URL."""
+    from shared.local.serve import listen
+
+    sock = listen()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    process = subprocess.Popen([sys.executable, str(tree / "tests" / "bench" / "gateway_overhead.py"), "--serve",
+                                str(sock.fileno()), function_url], pass_fds=(sock.fileno(),))
+    sock.close()
+    return process, url
 
 
 def main() -> int:
@@ -80,14 +101,12 @@ def main() -> int:
         function = forker.spawn("hello", ROOT / "tests" / "bench" / "hello" / "main.py", env, port, unix=unix)
         direct = f"http://127.0.0.1:{port.getsockname()[1]}"
     upstream = direct if os.environ.get("BENCH_GATEWAY_VIA") == "tcp" else f"unix:{path}"
-    sock = listen()
-    via = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    gateway = subprocess.Popen([sys.executable, __file__, "--serve", str(sock.fileno()), upstream],
-                               pass_fds=(sock.fileno(),))
-    sock.close()
+    trees = {"via gateway": ROOT} | ({"via compared": Path(COMPARE).resolve()} if COMPARE else {})
+    gateways = {name: start_gateway(tree, upstream) for name, tree in trees.items()}
     try:
         wait_http(direct + PATH, process=function)
-        wait_http(via + PATH, process=gateway)
+        for process, url in gateways.values():
+            wait_http(url + PATH, process=process)
         with httpx.Client() as client:
 
             def timed(url: str) -> float:
@@ -97,33 +116,42 @@ def main() -> int:
                 assert response.status_code == 200 and response.text == "ok", response
                 return elapsed
 
-            for _ in range(200):  # warm both paths (imports, kept-alive connections)
-                timed(direct + PATH), timed(via + PATH)
-            directs, vias = [], []
-            gateway_cpu, function_cpu = cpu_seconds(gateway.pid), cpu_seconds(function.pid)
-            gateway_switches = switches(gateway.pid)
-            for _ in range(REQUESTS):
-                directs.append(timed(direct + PATH))
-                vias.append(timed(via + PATH))
-            gateway_cpu = cpu_seconds(gateway.pid) - gateway_cpu
-            gateway_switches = switches(gateway.pid) - gateway_switches
+            urls = {"direct": direct} | {name: url for name, (_, url) in gateways.items()}
+            order = list(urls)
+            for _ in range(200):  # warm every path (imports, kept-alive connections)
+                for url in urls.values():
+                    timed(url + PATH)
+            times: dict[str, list[float]] = {name: [] for name in urls}
+            cpu = {name: cpu_seconds(process.pid) for name, (process, _) in gateways.items()}
+            switched = {name: switches(process.pid) for name, (process, _) in gateways.items()}
+            function_cpu = cpu_seconds(function.pid)
+            for i in range(REQUESTS):
+                for name in order[i % len(order):] + order[:i % len(order)]:  # each first in turn
+                    times[name].append(timed(urls[name] + PATH))
+            cpu = {name: cpu_seconds(process.pid) - cpu[name] for name, (process, _) in gateways.items()}
+            switched = {name: [b - a for a, b in zip(switched[name], switches(process.pid), strict=True)]
+                        for name, (process, _) in gateways.items()}
             function_cpu = cpu_seconds(function.pid) - function_cpu
     finally:
-        gateway.terminate()
-        gateway.wait(timeout=10)
+        for process, _ in gateways.values():
+            process.terminate()
+            process.wait(timeout=10)
         os.kill(function.pid, signal.SIGTERM)
         function.wait(timeout=10)
         forker.stop()
-    d, v = statistics.median(directs), statistics.median(vias)
-    ratio = v / d
-    print(f"gateway overhead ({REQUESTS} requests each way, alternating; per-request medians; gateway to the "
+    d = statistics.median(times["direct"])
+    print(f"gateway overhead ({REQUESTS} requests each way, in turn; per-request medians; gateway to the "
           f"function over {'TCP' if upstream == direct else 'a Unix socket'}; load average "
-          f"{os.getloadavg()[0]:.1f})")
-    print(f"  direct {d * 1000:6.3f} ms  via gateway {v * 1000:6.3f} ms  overhead {(v - d) * 1e6:5.0f} µs  "
-          f"ratio {ratio:4.2f}x  {'OK' if ratio <= TARGET else 'MISSED'} (target ≤ {TARGET}x)")
-    print(f"  CPU per request: gateway {gateway_cpu / REQUESTS * 1e6:4.0f} µs, "
-          f"function {function_cpu / (2 * REQUESTS) * 1e6:4.0f} µs; gateway context switches per request "
-          f"{gateway_switches / REQUESTS:.2f}")
+          f"{os.getloadavg()[0]:.1f}{f'; compared: {COMPARE}' if COMPARE else ''})")
+    print(f"  direct {d * 1000:6.3f} ms  function CPU per request {function_cpu / (len(urls) * REQUESTS) * 1e6:4.0f} µs")
+    for name in gateways:
+        v = statistics.median(times[name])
+        voluntary, involuntary = (count / REQUESTS for count in switched[name])
+        print(f"  {name} {v * 1000:6.3f} ms  overhead {(v - d) * 1e6:5.0f} µs  ratio {v / d:4.2f}x  "
+              f"gateway CPU per request {cpu[name] / REQUESTS * 1e6:4.0f} µs  context switches per request "
+              f"{voluntary + involuntary:.2f} ({voluntary:.2f} waits)")
+    ratio = statistics.median(times["via gateway"]) / d
+    print(f"  {'OK' if ratio <= TARGET else 'MISSED'} (target ≤ {TARGET}x)")
     return 0 if ratio <= TARGET else 1
 
 
