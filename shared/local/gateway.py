@@ -22,15 +22,17 @@ microseconds, not the tenth of one it costs in a loop, and the common case takes
 - A GET is sent on a kept-alive connection without asking the kernel first whether the function has
   closed it: if no answer comes, it is sent again on a new connection (it may be, RFC 9110 9.2.2).
   Other methods ask, and take only a connection idle for less than REUSE_IDLE.
-- `make run`'s functions listen on a Unix socket beside their port, and the gateway goes there.
-- The client's idle limit is the kernel's (SO_RCVTIMEO), so a read is one system call; the request id
-  is drawn without one.
+- `make run`'s functions listen on a Unix socket beside their port, and the gateway goes there, and
+  waits for the answer in `poll`, not in `recv`: asleep in a Unix socket's `recv`, a thread is woken
+  for nothing when the function reads the request (`_Upstream.wait`).
+- The client's idle limit is the kernel's (SO_RCVTIMEO), so a read is one system call; request ids
+  are drawn without one, a batch at a time (`_request_id`).
 
 Every client connection has a thread for as long as it stays open (kept alive between requests);
 threads are reused once their connection closes. Kept-alive connections to the functions are shared
 in a pool; each one goes back to it only once its answer has been read to the end. (A thread per
 connection and not an event loop: a loop adds a wait on its selector to every exchange, and the
-context switches per request are already the two a relay cannot avoid, docs/performance.md.)
+context switches per request are already the two waits a relay cannot avoid, docs/performance.md.)
 """
 
 from __future__ import annotations
@@ -498,11 +500,11 @@ class _Upstream:
         self._readable = select.poll()  # a poll object: cheaper to ask than a peeking recv that raises
         self._readable.register(self.sock, select.POLLIN)
         # Waits, once a request is sent, until the answer begins to arrive (or the function closed the
-        # connection). On a Unix socket in poll and not in recv: a thread asleep in recv is woken for
-        # nothing when the function reads the request (freeing what was sent wakes every sleeper on the
-        # sending socket; poll's wait takes only input), and this wake-up was half a context switch per
-        # request, and the wait behind it on a loaded machine (docs/performance.md). Over TCP that
-        # wake-up does not happen: recv waits alone, one system call fewer.
+        # connection). On a Unix socket in poll, not in recv: once the function has read the request, the
+        # kernel wakes every thread asleep on the sending socket (unix_write_space: there is room to write
+        # again), and a thread asleep in recv wakes, finds nothing and sleeps again; a wait in poll is woken
+        # only for input. That was half a context switch per request (docs/performance.md). Over TCP the
+        # kernel wakes writers only when the send buffer was full: recv waits alone, one system call fewer.
         self.wait: Callable[[], object] = self._readable.poll if unix else _nothing
 
     def open(self) -> bool:
