@@ -110,11 +110,17 @@ class Scripted:
     gunicorn does to an idle one.
     """
 
-    def __init__(self, answer: Callable[[bytes], bytes], *, close: bool = False) -> None:
+    def __init__(self, answer: Callable[[bytes], bytes], *, close: bool = False, unix: str | None = None) -> None:
         self.answer, self.close, self.connections = answer, close, 0
         self.closed = threading.Semaphore(0)  # released as it closes a connection
-        self._sock = listen()
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        if unix is None:
+            self._sock = listen()
+            self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        else:  # on a Unix socket, as make run's functions
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._sock.bind(unix)
+            self._sock.listen(16)
+            self.url = "unix:" + unix
 
     def __enter__(self) -> Scripted:
         threading.Thread(target=self._serve, daemon=True).start()
@@ -482,6 +488,17 @@ def test_a_function_on_a_unix_socket_is_reached_there(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_function_on_a_unix_socket_closing_idle_connections_is_reached_again(tmp_path):
+    """On a Unix socket the gateway waits for the answer in poll (not in recv): a kept-alive connection the
+    function has closed is found there too, and a GET goes again on a new connection."""
+    with Scripted(ok, close=True, unix=str(tmp_path / "fn.sock")) as fn, gateway({"fn": fn.url}) as url, \
+            httpx.Client(base_url=url, timeout=5) as client:
+        for _ in range(3):
+            assert client.get("/s/x").text == "ok"
+            assert fn.closed.acquire(timeout=5)  # closed before the next GET is sent on it
+    assert fn.connections == 3
 
 
 def test_a_post_goes_only_on_a_connection_idle_for_less_than_the_reuse_limit(monkeypatch):
