@@ -11,8 +11,8 @@ Also printed: CPU per request of the gateway process and of the function (Linux)
 machine's other load disturbs least, and the load average. Exits non-zero when the target is missed.
 
 BENCH_COMPARE=<a copy of another tree> (e.g. `git archive main | tar -x -C /tmp/main-copy`): a second
-gateway, that tree's, in front of the same function, and the requests go direct, through this gateway and
-through that one in turn (the order rotating): an A/B that the machine's other load hits alike, which
+gateway, that tree's, in front of the same function; each direct request is followed by one through each
+gateway, the two in turn first: an A/B that the machine's other load hits alike, which
 running the bench from each tree one after the other on a shared machine is not.
 """
 
@@ -117,7 +117,7 @@ def main() -> int:
                 return elapsed
 
             urls = {"direct": direct} | {name: url for name, (_, url) in gateways.items()}
-            order = list(urls)
+            order = list(gateways)
             for _ in range(200):  # warm every path (imports, kept-alive connections)
                 for url in urls.values():
                     timed(url + PATH)
@@ -126,7 +126,8 @@ def main() -> int:
             switched = {name: switches(process.pid) for name, (process, _) in gateways.items()}
             function_cpu = cpu_seconds(function.pid)
             for i in range(REQUESTS):
-                for name in order[i % len(order):] + order[:i % len(order)]:  # each first in turn
+                times["direct"].append(timed(direct + PATH))
+                for name in order[i % len(order):] + order[:i % len(order)]:  # the gateways, each first in turn
                     times[name].append(timed(urls[name] + PATH))
             cpu = {name: cpu_seconds(process.pid) - cpu[name] for name, (process, _) in gateways.items()}
             switched = {name: [b - a for a, b in zip(switched[name], switches(process.pid), strict=True)]
@@ -140,7 +141,7 @@ def main() -> int:
         function.wait(timeout=10)
         forker.stop()
     d = statistics.median(times["direct"])
-    print(f"gateway overhead ({REQUESTS} requests each way, in turn; per-request medians; gateway to the "
+    print(f"gateway overhead ({REQUESTS} requests each way, direct then through each gateway in turn; per-request medians; gateway to the "
           f"function over {'TCP' if upstream == direct else 'a Unix socket'}; load average "
           f"{os.getloadavg()[0]:.1f}{f'; compared: {COMPARE}' if COMPARE else ''})")
     print(f"  direct {d * 1000:6.3f} ms  function CPU per request {function_cpu / (len(urls) * REQUESTS) * 1e6:4.0f} µs")
