@@ -236,3 +236,55 @@ def test_a_client_gone_before_the_first_frame_releases_the_upstream_connection(c
     assert released[:1] == [True]  # closed while the upstream was still open: it is released now
     streamed = post(compat, "/openai/v1/chat/completions", {"model": "m", "messages": USER, "stream": True})
     assert sse_data(streamed)[-1] == "[DONE]"  # and the pool still serves the next stream
+
+
+def test_a_relayed_stream_passes_each_event_on_as_it_comes(compat, monkeypatch):
+    """The first event reaches the client while the upstream still holds the rest, and every event
+    arrives once, whole, in order and in a frame of its own: one split over two writes, two in one
+    write, CRLF line ends."""
+    import threading
+
+    from shared.config import reset_settings
+    from tests.support.servers import BackgroundServer
+
+    released, waited = threading.Event(), []
+
+    def chunk(text: str) -> str:
+        return json.dumps({"id": "up-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                           "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]})
+
+    def upstream(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+
+        def body():
+            yield f"data: {chunk('first')}\n\n".encode()
+            waited.append(released.wait(5))  # the rest only once the client has the first event
+            split = f"data: {chunk('split')}\r\n\r\n".encode()
+            yield split[:25]
+            yield split[25:]
+            yield f"data: {chunk('one')}\n\ndata: {chunk('write')}\n\n".encode()
+            yield b"data: [DONE]\n\n"
+        return body()
+
+    with BackgroundServer(upstream) as server:
+        monkeypatch.setenv("SHOAL_LLM_PROVIDER", "openai")
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-upstream")
+        monkeypatch.setenv("SHOAL_LLM_BASE_URL", server.url + "/v1")
+        reset_settings()
+        response = compat.post("/openai/v1/chat/completions", json={"model": "m", "messages": USER, "stream": True},
+                               headers={**AUTH, **PROXY}, buffered=False)
+        assert response.status_code == 200
+        frames = iter(response.response)
+        first = next(frames)
+        assert not released.is_set() and not waited  # sent on while the upstream still waits
+        released.set()
+        rest = list(frames)
+        response.close()
+    assert waited == [True]
+    events = [first, *rest]
+    assert all(isinstance(e, bytes) and e.startswith(b"data: ") and e.endswith(b"\n\n") and e.count(b"\n\n") == 1
+               for e in events), events  # one event per frame
+    assert events[-1] == b"data: [DONE]\n\n"
+    chunks = [json.loads(e[6:]) for e in events[:-1]]
+    assert [c["choices"][0]["delta"]["content"] for c in chunks] == ["first", "split", "one", "write"]
+    assert len({c["id"] for c in chunks}) == 1 and chunks[0]["id"].startswith("chatcmpl-")
