@@ -36,7 +36,9 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 FINDING = {"summary": "api crashes at start: DATABASE_URL is unset", "root_cause": "missing environment variable",
            "severity": "high", "confidence": 0.9, "recommendation": "set DATABASE_URL"}
-SCRIPT = {"slow work": [{"delay": 2, "text": "slow work done"}],
+# "slow work" must outlast what the tests do while it runs (follow's 1 s look, a cancel right after the
+# create) on a loaded machine: 2 s left a 1 s stall for the follow test, so 4.
+SCRIPT = {"slow work": [{"delay": 4, "text": "slow work done"}],
           "CliCrashLoop": [{"text": json.dumps(FINDING)}]}
 
 
