@@ -40,38 +40,33 @@ def make_writes_atomic() -> None:
     """Wrap moto's DynamoDB write operations in one process-wide lock (idempotent); each write, once
     applied, invalidates the partitions moto_queries cached, whose Query patch this also installs.
     Reads take the lock too, so none sees a transaction half applied."""
+    moto_queries.read_partitions_only()
+    for name in READS:
+        _under_lock(name, write=False)
+    for name in WRITES:
+        _under_lock(name, write=True)
+
+
+def _under_lock(name: str, *, write: bool) -> None:
+    """Run DynamoDBBackend.<name> under the lock (re-entrant: a transaction reads its items through
+    get_item under it); a write then invalidates moto_queries' cache."""
     from moto.dynamodb.models import DynamoDBBackend
 
-    moto_queries.read_partitions_only()
+    original = getattr(DynamoDBBackend, name)
+    if getattr(original, "_atomic", False):
+        return
 
-    for name in READS:
-        read = getattr(DynamoDBBackend, name)
-        if getattr(read, "_atomic", False):
-            continue
-
-        @functools.wraps(read)
-        def serialized(self, *args, _original=read, **kwargs):
-            with _lock:  # re-entrant: a transaction reads its items through get_item under it
-                return _original(self, *args, **kwargs)
-
-        serialized._atomic = True  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, serialized)
-
-    for name in WRITES:
-        original = getattr(DynamoDBBackend, name)
-        if getattr(original, "_atomic", False):
-            continue
-
-        @functools.wraps(original)
-        def locked(self, *args, _original=original, **kwargs):
-            with _lock:
-                try:
-                    return _original(self, *args, **kwargs)
-                finally:
+    @functools.wraps(original)
+    def locked(self, *args, **kwargs):
+        with _lock:
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                if write:
                     moto_queries.bump()  # after the write (or its failure): a later read rebuilds
 
-        locked._atomic = True  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, locked)
+    locked._atomic = True  # type: ignore[attr-defined]
+    setattr(DynamoDBBackend, name, locked)
 
 
 def is_write(method: str, path: str, target: str | None) -> bool:
