@@ -138,17 +138,22 @@ def test_a_slow_answer_within_the_lease_still_renews_it():
 
 
 def test_a_beat_that_outlasts_the_lease_loses_it():
-    import time
+    # The answer is held until the beat gave up (a 1.5 s sleep could still answer a beat whose 0.6 s
+    # timeout fired late on a loaded machine).
+    released = threading.Event()
 
     def hung(environ, start_response):
-        time.sleep(1.5)
+        released.wait(30)
         return Response("", status=204)(environ, start_response)
 
     lost: list[str] = []
     with BackgroundServer(hung) as server:
         client = InternalClient(server.url, "t", task_attempt=1)
         heartbeat = Heartbeat(client, "default", "job", 1, 0.6, on_lost=lost.append)
-        assert heartbeat.beat() is False
+        try:
+            assert heartbeat.beat() is False
+        finally:
+            released.set()
     assert lost == ["no heartbeat renewed for 1s (last: ReadTimeout)"]
 
 
