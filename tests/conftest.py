@@ -15,10 +15,14 @@ import pytest
 # *server* running first would leave every later `mock_aws` test talking to real AWS. Import it first.
 
 # Property tests explore new inputs on a developer's machine; under CI=true they replay the same
-# derandomised examples, so a landing never depends on what a random draw found that day.
-hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-if os.environ.get("CI") == "true":
-    hypothesis.settings.load_profile("ci")
+# derandomised examples, so a landing never depends on what a random draw found that day. Neither
+# fails because drawing examples was slow (HealthCheck.too_slow): on a loaded 2-core machine that
+# measures the machine, not the code (every test already sets deadline=None for the same reason).
+_NOT_TIMED = [hypothesis.HealthCheck.too_slow]
+hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True,
+                                     suppress_health_check=_NOT_TIMED)
+hypothesis.settings.register_profile("dev", suppress_health_check=_NOT_TIMED)
+hypothesis.settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_TOKEN = "test-dev-token"

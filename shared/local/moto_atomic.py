@@ -4,7 +4,13 @@ moto evaluates a ConditionExpression and then applies the write without holding 
 threads can both pass `version = :v` and both write: a lost update DynamoDB itself never allows.
 Every optimistic-locking guarantee of the store would then be untestable (and `make run` with
 several replicas of a function would lose updates). Serializing moto's write operations closes that
-window; reads stay concurrent. Applied by the local platform's moto server and by the tests.
+window. Applied by the local platform's moto server and by the tests.
+
+Reads take the same lock: moto applies a TransactWriteItems one item after the other (and restores a
+copy of the table when a later item fails), so a read between two of its items saw half a
+transaction, which DynamoDB never shows a GetItem or Query. A claim stored with its companion run
+(shared/monitors/runs.py) was then read without the run, taken for finished and claimed again: two
+runs admitted where one may be (session 7's `test_monitor_run_admission[8]`).
 
 With moto's recorder on (`MOTO_ENABLE_RECORDING`, how `make run` keeps its state: see
 docs/local-platform.md), a mutating request is recorded and applied under the same lock, so the
@@ -21,6 +27,8 @@ from typing import Any
 from shared.local import moto_queries
 
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+# The backend's item reads (BatchGetItem and TransactGetItems read through get_item).
+READS = ("get_item", "query", "scan")
 # DynamoDB operations that change nothing; every other X-Amz-Target is recorded.
 DYNAMODB_READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable",
                             "ListTables", "DescribeTimeToLive", "ListTagsOfResource", "DescribeContinuousBackups",
@@ -30,26 +38,35 @@ _lock = threading.RLock()
 
 def make_writes_atomic() -> None:
     """Wrap moto's DynamoDB write operations in one process-wide lock (idempotent); each write, once
-    applied, invalidates the partitions moto_queries cached, whose Query patch this also installs."""
+    applied, invalidates the partitions moto_queries cached, whose Query patch this also installs.
+    Reads take the lock too, so none sees a transaction half applied."""
+    moto_queries.read_partitions_only()
+    for name in READS:
+        _under_lock(name, write=False)
+    for name in WRITES:
+        _under_lock(name, write=True)
+
+
+def _under_lock(name: str, *, write: bool) -> None:
+    """Run DynamoDBBackend.<name> under the lock (re-entrant: a transaction reads its items through
+    get_item under it); a write then invalidates moto_queries' cache."""
     from moto.dynamodb.models import DynamoDBBackend
 
-    moto_queries.read_partitions_only()
+    original = getattr(DynamoDBBackend, name)
+    if getattr(original, "_atomic", False):
+        return
 
-    for name in WRITES:
-        original = getattr(DynamoDBBackend, name)
-        if getattr(original, "_atomic", False):
-            continue
-
-        @functools.wraps(original)
-        def locked(self, *args, _original=original, **kwargs):
-            with _lock:
-                try:
-                    return _original(self, *args, **kwargs)
-                finally:
+    @functools.wraps(original)
+    def locked(self, *args, **kwargs):
+        with _lock:
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                if write:
                     moto_queries.bump()  # after the write (or its failure): a later read rebuilds
 
-        locked._atomic = True  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, locked)
+    locked._atomic = True  # type: ignore[attr-defined]
+    setattr(DynamoDBBackend, name, locked)
 
 
 def is_write(method: str, path: str, target: str | None) -> bool:

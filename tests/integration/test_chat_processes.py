@@ -57,7 +57,10 @@ def test_semaphore_and_replay_across_two_processes(backend, tmp_path):
     from shared.chat.leases import SLOT_NAMESPACE, slots
 
     script = tmp_path / "script.json"
-    script.write_text(json.dumps([{"delay": 2.5, "text": "finished after a while"}]))
+    # Each chat holds its slot for the delay: all ten must be running at once and the 11th refused
+    # before the first ends. 2.5 s was less than ten chats across two processes could take to start on
+    # a loaded machine (the first ones ended and the ten were never seen together).
+    script.write_text(json.dumps([{"delay": 6, "text": "finished after a while"}]))
     procs = [_chat_process(backend, script) for _ in range(2)]
     try:
         for proc, url in procs:
@@ -84,7 +87,7 @@ def test_semaphore_and_replay_across_two_processes(backend, tmp_path):
         assert status == 200 and replayed[-1].event == "done" and int(replayed[0].id) == 2
         assert text_of(replayed) == "finished after a while"
         for thread in threads:
-            thread.join(20)
+            thread.join(30)
         assert all(results[f"s{i}"][0] == 200 and text_of(results[f"s{i}"][1]) == "finished after a while"
                    for i in range(10))
         assert slots.list_page(SLOT_NAMESPACE, limit=None)[0] == []

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,12 +30,15 @@ from shared.local.serve import spawn_moto
 from shoal_cli.app import cli
 from tests.integration.test_local_platform import TOKEN, Platform
 from tests.support.idp import IdentityProvider
+from tests.support.servers import refusing_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 FINDING = {"summary": "api crashes at start: DATABASE_URL is unset", "root_cause": "missing environment variable",
            "severity": "high", "confidence": 0.9, "recommendation": "set DATABASE_URL"}
-SCRIPT = {"slow work": [{"delay": 2, "text": "slow work done"}],
+# "slow work" must outlast what the tests do while it runs (follow's 1 s look, a cancel right after the
+# create) on a loaded machine: 2 s left a 1 s stall for the follow test, so 4.
+SCRIPT = {"slow work": [{"delay": 4, "text": "slow work done"}],
           "CliCrashLoop": [{"text": json.dumps(FINDING)}]}
 
 
@@ -270,10 +272,9 @@ def test_clear_errors_wrong_token_unknown_task_server_down_usage(platform, home)
     assert (wrong.returncode, wrong.stdout, wrong.stderr) == (1, "", "error: invalid token (HTTP 401)\n")
     unknown = shoal(home, "tasks", "get", "no-such-task")
     assert (unknown.returncode, unknown.stdout, unknown.stderr) == (1, "", "error: task not found (HTTP 404)\n")
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        down_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    down = shoal(home, "--server", down_url, "--token", TOKEN, "tasks", "list")
+    with refusing_port() as port:  # a port nobody listens on
+        down_url = f"http://127.0.0.1:{port}"
+        down = shoal(home, "--server", down_url, "--token", TOKEN, "tasks", "list")
     assert down.returncode == 1
     assert down.stderr.startswith(f"error: cannot reach {down_url}: ") and "Connection refused" in down.stderr
     usage = run(home, "tasks", "create", "x")

@@ -100,7 +100,17 @@ def shot(driver, name: str) -> None:
 
 
 def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    return wait_until(predicate, timeout, what)
+    """`predicate` until true; an element not rendered yet (IndexError of `_css(...)[0]`) or replaced
+    between finding and reading it (the live pages re-render) is "not yet", not a failure."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    def attempt():
+        try:
+            return predicate()
+        except (IndexError, NoSuchElementException, StaleElementReferenceException):
+            return None
+
+    return wait_until(attempt, timeout, what)
 
 
 def _css(driver, selector: str):

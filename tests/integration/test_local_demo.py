@@ -104,7 +104,7 @@ def test_an_incident_on_the_demo_cluster_finds_the_crash_looping_deployment(firs
             "priority": "P2", "risk_tolerance": "medium", "business_category": "standard", "cluster_name": "demo"})
         assert submitted.status_code == 202, submitted.text
         session = submitted.json()["session_id"]
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded CI machine: the deadline only bounds a failure
         while (status := api.get(f"/api/v1/incident/session/{session}").json())["status"] not in (
                 "completed", "failed"):
             assert time.monotonic() < deadline, status

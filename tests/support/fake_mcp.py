@@ -61,7 +61,7 @@ class FakeMCP:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
         self._thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30  # uvicorn's start on a loaded machine; only bounds a failure
         while not self._server.started:
             if time.monotonic() > deadline:
                 raise RuntimeError("fake MCP server did not start")

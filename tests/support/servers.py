@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from werkzeug.serving import make_server
+
+
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses connections while the block runs: bound, never listening. A port
+    bound and closed at once (the older way) was free again: another test's server, or a client's own
+    source port (a TCP self-connect), could take it before the test connected."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 class BackgroundServer:

@@ -5,10 +5,26 @@ other limits), which takes precedence."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
 from tests.support.chat import serve
+
+
+@pytest.fixture
+def model_gate(monkeypatch):
+    """The mock model's "delay" lasts until the test sets this gate (or the delay runs out): a turn
+    stays active exactly until the test has checked what it must see while it is, however slowly a
+    loaded machine gets there (a 1 s delay as the window let the turn end first)."""
+    import types
+
+    import shared.llm.mock as mock
+
+    gate = threading.Event()
+    monkeypatch.setattr(mock, "time", types.SimpleNamespace(sleep=lambda seconds: gate.wait(seconds)))
+    yield gate
+    gate.set()
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def _setting(monkeypatch, **values: str) -> None:
     reset_settings()
 
 
-def _wait_for(predicate, timeout: float = 10.0) -> None:
+def _wait_for(predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached"
@@ -55,9 +55,9 @@ def _held_slots() -> int:
     return len(slots.list_page(SLOT_NAMESPACE, limit=None)[0])
 
 
-def test_the_semaphore_counts_chats_on_every_replica(replicas, mock_script, monkeypatch):
+def test_the_semaphore_counts_chats_on_every_replica(replicas, mock_script, model_gate, monkeypatch):
     _setting(monkeypatch, SHOAL_CHAT_MAX_CONCURRENT="2")
-    mock_script([{"delay": 1.5, "text": "slow answer"}])
+    mock_script([{"delay": 60, "text": "slow answer"}])  # until the gate opens
     a, b = replicas
     running = [_in_background(stream, a.url, {"message": "one"}), _in_background(stream, b.url, {"message": "two"})]
     _wait_for(lambda: _held_slots() == 2)
@@ -66,8 +66,9 @@ def test_the_semaphore_counts_chats_on_every_replica(replicas, mock_script, monk
         assert response.status_code == 429
         assert response.headers["Retry-After"] == "5"
         assert response.json() == err(429, "too many concurrent chat requests")
+    model_gate.set()
     for thread, out in running:
-        thread.join(10)
+        thread.join(30)
         assert out["result"][0] == 200 and text_of(out["result"][1]) == "slow answer"
     assert _held_slots() == 0  # released when the turns ended
     assert post_json(b.url, {"message": "four"}).status_code == 200
@@ -82,8 +83,8 @@ def test_slots_of_a_dead_replica_expire(replicas, monkeypatch):
     assert post_json(replicas[0].url, {"message": "hi"}).status_code == 200
 
 
-def test_a_session_with_an_active_turn_is_409_on_any_replica(replicas, mock_script):
-    mock_script([{"delay": 1.0, "text": "busy"}])
+def test_a_session_with_an_active_turn_is_409_on_any_replica(replicas, mock_script, model_gate):
+    mock_script([{"delay": 60, "text": "busy"}])  # until the gate opens
     a, b = replicas
     thread, out = _in_background(stream, a.url, {"message": "one", "sessionId": "busy"})
     from shared.chat.leases import active_lock
@@ -92,23 +93,25 @@ def test_a_session_with_an_active_turn_is_409_on_any_replica(replicas, mock_scri
     response = post_json(b.url, {"message": "two", "sessionId": "busy"})
     assert response.status_code == 409
     assert response.json() == err(409, "chat session is active or its deleted name is reserved")
-    thread.join(10)
+    model_gate.set()
+    thread.join(30)
     assert out["result"][1][-1].event == "done"
 
 
-def test_delete_cancels_the_turn_on_the_other_replica_then_deletes_the_session(replicas, mock_script, event_sink):
+def test_delete_cancels_the_turn_on_the_other_replica_then_deletes_the_session(replicas, mock_script, model_gate,
+                                                                               event_sink):
     from shared.chat.leases import active_lock
     from shared.chat.sessions import sessions
 
     a, b = replicas
-    mock_script([{"text": "first"}, {"delay": 30, "text": "never"}])
+    mock_script([{"text": "first"}, {"delay": 120, "text": "never"}])  # held past the delete's client timeout
     assert post_json(a.url, {"message": "one", "sessionId": "doomed"}).status_code == 200
     thread, out = _in_background(stream, a.url, {"message": "two", "sessionId": "doomed"})
     _wait_for(lambda: active_lock("default", "doomed") is not None)
-    started = time.monotonic()
-    response = httpx.delete(b.url + "/api/v1/chat/doomed", headers=AUTH, timeout=10)
-    assert response.status_code == 204 and time.monotonic() - started < 15  # not the model's 30 s
-    thread.join(20)
+    # The model is held (gate closed, 120 s): a delete that waited for the turn would time out here.
+    response = httpx.delete(b.url + "/api/v1/chat/doomed", headers=AUTH, timeout=60)
+    assert response.status_code == 204
+    thread.join(60)
     events: list[Event] = out["result"][1]
     assert [e.event for e in events][-2:] == ["error", "done"]
     assert events[-2].data["error"] == {"code": "cancelled", "message": "chat session was cancelled"}

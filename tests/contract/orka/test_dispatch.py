@@ -142,6 +142,15 @@ def test_cancelling_a_running_task_stops_its_worker(function_client, internal_se
     monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(script))
     monkeypatch.setenv("SHOAL_EXECUTOR", "local")
     reset_settings()
+    watched, watch = threading.Event(), LocalExecutor._watch
+
+    def watched_exit(self, *args, **kwargs):  # the watcher thread handled the worker's exit
+        try:
+            watch(self, *args, **kwargs)
+        finally:
+            watched.set()
+
+    monkeypatch.setattr(LocalExecutor, "_watch", watched_exit)
     tasks, dispatcher = function_client("tasks"), function_client("dispatcher")
     assert tasks.post("/api/v1/tasks", json={"name": "long", "type": "ai", "prompt": "p"},
                       headers=AUTH).status_code == 201
@@ -153,8 +162,8 @@ def test_cancelling_a_running_task_stops_its_worker(function_client, internal_se
     [finished] = event_sink.of_type("dev.shoal.task.finished")
     assert finished.data["phase"] == "Cancelled"
     assert post_event(dispatcher, finished).status_code == 200
-    assert proc.wait(timeout=10) != 0
-    time.sleep(0.3)  # the watcher has seen the exit; the phase must stay Cancelled
+    assert proc.wait(timeout=30) != 0
+    assert watched.wait(30)  # the watcher has handled the exit (a sleep only hoped so); the phase must stay Cancelled
     status = tasks.get("/api/v1/tasks/long", headers=AUTH).get_json()["status"]
     assert status["phase"] == "Cancelled" and status["message"] == "user asked"
 

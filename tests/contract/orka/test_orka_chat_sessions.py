@@ -113,23 +113,26 @@ def test_a_task_run_on_a_chat_session_is_part_of_its_history(llm, chat, internal
                     ("assistant", "hello from a task"), ("user", "what did the task say?")]
 
 
-def test_sessions_api_delete_of_a_running_chat_is_409_and_of_an_idle_one_drops_it(mock_script, chat, memory):
+def test_sessions_api_delete_of_a_running_chat_is_409_and_of_an_idle_one_drops_it(mock_script, model_gate, chat,
+                                                                                   memory):
     from shared.memory.sessions import transcript_stream
     from shared.store import streams
 
-    mock_script([{"text": "idle now"}, {"delay": 3, "text": "slow"}])
+    mock_script([{"text": "idle now"}, {"delay": 60, "text": "slow"}])  # until the gate opens
     post_json(chat.url, {"message": "hi", "sessionId": "busy-s"})
     out: dict = {}
     thread = threading.Thread(target=lambda: out.update(r=stream(chat.url, {"message": "again", "sessionId": "busy-s"})))
     thread.start()
     from shared.chat.leases import active_lock
 
-    deadline = time.monotonic() + 10
-    while active_lock("default", "busy-s") is None and time.monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while active_lock("default", "busy-s") is None:
+        assert time.monotonic() < deadline, "the second turn never took the session's lock"
         time.sleep(0.05)
     response = memory.delete("/api/v1/sessions/busy-s", headers=AUTH)
     assert response.status_code == 409 and response.get_json() == err(409, "session has active work")
-    thread.join(20)
+    model_gate.set()
+    thread.join(30)
     assert out["r"][1][-1].event == "done"
     assert memory.delete("/api/v1/sessions/busy-s", headers=AUTH).status_code == 204
     assert memory.get("/api/v1/sessions/busy-s", headers=AUTH).get_json() == err(404, "session not found")

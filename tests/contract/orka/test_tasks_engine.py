@@ -386,8 +386,12 @@ def test_stream_replays_follows_with_ids_heartbeats_and_resumes(apps, tasks_serv
     assert create(tasks, {"name": "s", "type": "ai", "prompt": "p"}).status_code == 201
     transition("default", "s", "Running")
 
+    heard = threading.Event()
+
     def later():
-        time.sleep(0.5)  # longer than the heartbeat interval
+        # The task goes on once the follower heard a heartbeat (a 0.5 s sleep was meant to outlast the
+        # 0.2 s interval, but a follower connecting late found the task finished and never heard one).
+        heard.wait(30)
         internal.post("/internal/v1/events/default/s", json={"event": "tool_call", "data": {"name": "web_fetch"}},
                       headers=AUTH)
         internal.post("/internal/v1/results/default/s", data=b"r", headers=AUTH)
@@ -397,8 +401,13 @@ def test_stream_replays_follows_with_ids_heartbeats_and_resumes(apps, tasks_serv
     writer.start()
     with httpx.Client(timeout=10) as client:
         with client.stream("GET", f"{tasks_server}/api/v1/tasks/s/stream", headers=AUTH) as raw:
-            text = "".join(raw.iter_text())
-        writer.join(timeout=10)  # its last writes belong to this test's store
+            text = ""
+            for piece in raw.iter_text():
+                text += piece
+                if ": heartbeat\n\n" in text:
+                    heard.set()
+        heard.set()  # (without a heartbeat the writer went on after 30 s and the assertion below fails)
+        writer.join(timeout=30)  # its last writes belong to this test's store
         assert ": heartbeat\n\n" in text
         with connect_sse(client, "GET", f"{tasks_server}/api/v1/tasks/s/stream", headers=AUTH) as source:
             events = [(e.id, e.event, json.loads(e.data)) for e in dispatched(source)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 
 import pytest
 
@@ -32,11 +32,19 @@ def test_tools_run_and_their_results_reach_the_model():
 
 def test_parallel_calls_share_one_timeout_and_slow_tools_become_errors():
     script = [{"tool_calls": [{"name": "slow"}, {"name": "slow"}, {"name": "fast"}]}, {"text": "done"}]
-    started = time.monotonic()
-    result = run_agent(MockProvider(script=script), [Message(role="user", content="go")],
-                       tools=registry(slow=lambda a: time.sleep(10) or "late", fast=lambda a: "ok"),
-                       tool_timeout=0.5)
-    assert time.monotonic() - started < 5  # did not wait for the slow tools (wide margin for loaded machines)
+    held, finished = threading.Event(), []  # the slow tools return only when the test lets them (or after 60 s)
+
+    def slow(args):
+        held.wait(60)
+        finished.append(args)
+        return "late"
+
+    try:
+        result = run_agent(MockProvider(script=script), [Message(role="user", content="go")],
+                           tools=registry(slow=slow, fast=lambda a: "ok"), tool_timeout=0.5)
+        assert finished == []  # it answered while the slow tools were still held: it did not wait for them
+    finally:
+        held.set()
     outputs = [c["result"] for c in result.tool_calls]
     assert '"errorType": "internal_error"' in outputs[0] and "timed out" in outputs[0]
     assert outputs[2] == "ok"

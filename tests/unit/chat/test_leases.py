@@ -32,18 +32,28 @@ def test_renewal_keeps_a_cancel_request_and_the_keeper_reports_it(aws):
     assert leases.active_lock("default", "s1").doc["cancel"] is True
     cancelled, called = threading.Event(), []
     keeper = leases.Keeper([lock], ttl=60, cancelled=cancelled, on_cancel=lambda: called.append(1), poll=0.05).start()
-    assert cancelled.wait(2) and called == [1]
+    assert cancelled.wait(30) and called == [1]
     keeper.stop()
     assert leases.active_lock("default", "s1") is None
     assert leases.request_cancel("default", "s1") is False
 
 
 def test_the_keeper_renews_before_expiry(aws):
-    lock = leases.acquire_lock("default", "s2", 1, {})
-    keeper = leases.Keeper([lock], ttl=1, cancelled=threading.Event(), poll=0.1).start()
-    time.sleep(2.5)
-    assert leases.active_lock("default", "s2") is not None  # still held after more than one lease period
-    keeper.stop()
+    """Held for more than one lease period: until the renewed expiry is a lease past the first one, every
+    read finds the lock. (A 1 s lease renewed every 0.33 s was lost to a 0.7 s stall of a loaded machine;
+    2 s renewed every 0.67 s takes a 1.3 s stall, and the test waits for renewals, not a fixed time.)"""
+    lock = leases.acquire_lock("default", "s2", 2, {})
+    first = leases.active_lock("default", "s2").expiry
+    cancelled = threading.Event()
+    keeper = leases.Keeper([lock], ttl=2, cancelled=cancelled, poll=0.1).start()
+    try:
+        deadline = time.monotonic() + 30
+        while (held := leases.active_lock("default", "s2")) is not None and held.expiry < first + 2:
+            assert time.monotonic() < deadline, "the keeper never renewed the lock"
+            time.sleep(0.05)
+        assert held is not None and not cancelled.is_set()  # still held after more than one lease period
+    finally:
+        keeper.stop()
 
 
 def test_release_is_one_conditional_write_and_a_lock_hands_on_what_it_keeps(aws):

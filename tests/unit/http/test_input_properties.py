@@ -18,7 +18,8 @@ from shared.http.body import InputLimit, parse_json
 from shared.store.cursor import decode_cursor, encode_cursor
 from tests.conftest import AUTH
 
-FIXTURES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FIXTURES = settings(max_examples=60, deadline=None,  # too_slow: as the profile (tests/conftest.py) says
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -152,8 +152,9 @@ def test_a_thread_outlives_its_connection_and_serves_the_next_one(serve):
     worker, port = serve()
     with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
         first = http.get("/child").text.split("thread=")[1].split()[0]
-    deadline = time.monotonic() + 10
-    while worker._open and time.monotonic() < deadline:  # the connection is closed on the worker's side
+    deadline = time.monotonic() + 30
+    while worker._open:  # the connection is closed on the worker's side
+        assert time.monotonic() < deadline, "the worker never closed the connection"
         time.sleep(0.01)
     try:
         time.sleep(0.2)
@@ -204,10 +205,11 @@ def test_at_most_threads_requests_run_at_once(serve):
     callers = [threading.Thread(target=call) for _ in range(4)]
     for caller in callers:
         caller.start()
-    deadline = time.monotonic() + 10
-    while len(inside) < 2 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while len(inside) < 2:
+        assert time.monotonic() < deadline, "two requests never got in"
         time.sleep(0.01)
-    time.sleep(0.2)  # room for a third to get in, were it let
+    time.sleep(0.2)  # room for a third to get in, were it let (most_inside below counts one that did)
     assert len(inside) == 2
     gate.set()
     for caller in callers:
@@ -254,11 +256,17 @@ def test_stopping_answers_the_request_in_progress_then_exits(serve):
     answers: list[httpx.Response] = []
     caller = threading.Thread(target=lambda: answers.append(httpx.get(f"http://127.0.0.1:{port}/wait", timeout=20)))
     caller.start()
-    deadline = time.monotonic() + 10
-    while not inside and time.monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while not inside:
+        assert time.monotonic() < deadline, "the request never got in"
         time.sleep(0.01)
     _stop(worker)
-    time.sleep(0.2)
+    # Its main loop wakes on the byte and closes the listener (after 0.2 s of sleep, a starved worker
+    # still had it open: the kernel took the probe's connection and then reset it, not a ConnectError).
+    deadline = time.monotonic() + 30
+    while any(listener.sock is not None for listener in worker.sockets):
+        assert time.monotonic() < deadline, "the worker never closed its listener"
+        time.sleep(0.01)
     with pytest.raises(httpx.ConnectError):  # no new connections once stopping
         httpx.get(f"http://127.0.0.1:{port}/late", timeout=2)
     gate.set()
@@ -271,7 +279,8 @@ def test_stopping_answers_the_request_in_progress_then_exits(serve):
 def test_the_container_command_serves_and_drains_on_sigterm(tmp_path):
     source = tmp_path / "main.py"
     source.write_text("import time\nimport functions_framework\n\n\n@functions_framework.http\n"
-                      "def slow(request):\n    time.sleep(float(request.args.get('s', '0')))\n    return 'done'\n")
+                      "def slow(request):\n    if 'mark' in request.args:\n        open(request.args['mark'], 'w').close()\n"
+                      "    time.sleep(float(request.args.get('s', '0')))\n    return 'done'\n")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -290,9 +299,13 @@ def test_the_container_command_serves_and_drains_on_sigterm(tmp_path):
                 assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()
                 time.sleep(0.05)
         answers: list[httpx.Response] = []
-        caller = threading.Thread(target=lambda: answers.append(httpx.get(url + "/?s=1", timeout=20)))
+        mark = tmp_path / "inside"
+        caller = threading.Thread(target=lambda: answers.append(httpx.get(url + f"/?s=1&mark={mark}", timeout=20)))
         caller.start()
-        time.sleep(0.3)  # the request is in the function
+        deadline = time.monotonic() + 30
+        while not mark.exists():  # the request is in the function (a 0.3 s sleep only hoped so)
+            assert time.monotonic() < deadline and proc.poll() is None, "the request never reached the function"
+            time.sleep(0.01)
         proc.send_signal(signal.SIGTERM)
         caller.join(20)
         assert answers and answers[0].status_code == 200 and answers[0].text == "done"

@@ -120,12 +120,9 @@ def test_api_errors_are_provider_errors_with_the_vendors_message(gemini, status,
 
 
 def test_an_unreachable_endpoint_names_the_provider_and_url(gemini):
-    import socket
+    from tests.support.servers import refusing_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with pytest.raises(ProviderError) as raised:
+    with refusing_port() as port, pytest.raises(ProviderError) as raised:
         gemini(f"http://127.0.0.1:{port}").complete([Message(role="user", content="hi")])
     assert str(raised.value).startswith(f"gemini provider at http://127.0.0.1:{port} is unreachable: ")
     assert raised.value.retryable

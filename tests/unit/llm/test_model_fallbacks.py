@@ -3,8 +3,6 @@ scripted wire servers; a provider outage moves to the next model, a refused requ
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from shared.llm.anthropic_provider import AnthropicProvider
@@ -12,6 +10,7 @@ from shared.llm.base import Message, ProviderError
 from shared.llm.fallback import fallback_references, is_outage, with_fallbacks
 from shared.llm.openai_provider import OpenAIProvider
 from tests.support.llm_wire import ScriptedLLM
+from tests.support.servers import refusing_port
 
 # the SDKs retry 429/5xx twice themselves (after `retry-after-ms`: 1 ms here): an outage is three
 # failed answers in a row
@@ -86,10 +85,8 @@ def test_every_model_down_raises_the_last_outage():
 def test_an_unreachable_primary_and_an_unconfigured_fallback_are_skipped():
     from shared.errors import Invalid
 
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"  # nothing listens: connection refused
-    with ScriptedLLM([{"text": "backup here"}]) as backup:
+    with refusing_port() as port, ScriptedLLM([{"text": "backup here"}]) as backup:
+        url = f"http://127.0.0.1:{port}/v1"  # nothing listens: connection refused
         resolve = backups(backup=backup)
 
         def resolver(reference):

@@ -3,8 +3,6 @@ server given by its origin gets /v1; an unreachable provider is named with its U
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from shared.llm.anthropic_provider import AnthropicProvider
@@ -12,6 +10,7 @@ from shared.llm.base import Message, ProviderError
 from shared.llm.openai_provider import OpenAIProvider
 from shared.llm.registry import build_provider, clear_provider_cache, with_v1
 from tests.support.llm_wire import ScriptedLLM
+from tests.support.servers import refusing_port
 
 
 @pytest.mark.parametrize("given,expected", [
@@ -36,10 +35,11 @@ def test_openai_compatible_with_the_servers_origin_reaches_its_v1_routes(monkeyp
     clear_provider_cache()
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture
+def closed_port():
+    """A port that refuses connections (tests.support.servers.refusing_port) for the test's length."""
+    with refusing_port() as port:
+        yield port
 
 
 @pytest.mark.parametrize("make,url", [
@@ -49,8 +49,8 @@ def _closed_port() -> int:
     (lambda port: AnthropicProvider("default", "m", api_key="k", base_url=f"http://127.0.0.1:{port}", timeout=2),
      "anthropic provider at http://127.0.0.1:{port} is unreachable: "),
 ])
-def test_a_connection_failure_names_the_provider_the_url_and_the_cause(make, url):
-    port = _closed_port()
+def test_a_connection_failure_names_the_provider_the_url_and_the_cause(make, url, closed_port):
+    port = closed_port
     with pytest.raises(ProviderError) as raised:
         make(port).complete([Message(role="user", content="hi")])
     message = str(raised.value)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from tests.support.llm_wire import ScriptedLLM
+from tests.support.servers import refusing_port
 
 
 @pytest.fixture(autouse=True)
@@ -29,14 +28,15 @@ def _use(monkeypatch, **env):
     reset_settings()
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture
+def closed_port():
+    """A port that refuses connections (tests.support.servers.refusing_port) for the test's length."""
+    with refusing_port() as port:
+        yield port
 
 
-def test_an_unreachable_provider_makes_the_function_not_ready(function_client, monkeypatch):
-    port = _closed_port()
+def test_an_unreachable_provider_makes_the_function_not_ready(function_client, monkeypatch, closed_port):
+    port = closed_port
     _use(monkeypatch, SHOAL_LLM_PROVIDER="openai-compatible", SHOAL_LLM_MODEL="m",
          SHOAL_LLM_BASE_URL=f"http://127.0.0.1:{port}")
     response = function_client("analyze").get("/readyz")

@@ -123,15 +123,14 @@ def test_a_vertex_error_event_mid_stream_is_a_provider_error(build):
 
 
 def test_an_unreachable_bedrock_endpoint_is_named_with_its_kind_and_url(build):
-    import socket
+    from tests.support.servers import refusing_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    provider = build("bedrock", f"http://127.0.0.1:{port}", SHOAL_LLM_MODEL=BEDROCK_MODEL, AWS_REGION="eu-west-1",
-                     AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret", SHOAL_LLM_TIMEOUT_SECONDS="2")
-    with pytest.raises(ProviderError) as raised:
-        collect(provider)
+    with refusing_port() as port:
+        provider = build("bedrock", f"http://127.0.0.1:{port}", SHOAL_LLM_MODEL=BEDROCK_MODEL,
+                         AWS_REGION="eu-west-1", AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret",
+                         SHOAL_LLM_TIMEOUT_SECONDS="2")
+        with pytest.raises(ProviderError) as raised:
+            collect(provider)
     message = str(raised.value)
     assert message.startswith(f"bedrock provider at http://127.0.0.1:{port} is unreachable: "), message
     assert "refused" in message.lower() and raised.value.retryable

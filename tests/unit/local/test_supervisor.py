@@ -87,14 +87,12 @@ def test_a_function_that_keeps_dying_stops_the_platform():
 
 def test_a_state_backend_that_never_answers_is_one_line(monkeypatch, capsys):
     from shared.config import reset_settings
-    from shared.local.serve import listen
+    from tests.support.servers import refusing_port
 
     monkeypatch.setenv("SHOAL_LOCAL_STATE_WAIT_SECONDS", "1")
     reset_settings()
-    sock = listen()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sock.close()  # nothing listens there any more
-    with pytest.raises(ShoalError) as raised:
+    with refusing_port() as port, pytest.raises(ShoalError) as raised:  # nothing listens there
+        url = f"http://127.0.0.1:{port}"
         LocalPlatform._wait_for_state(url)
     assert raised.value.message == (f"the state backend at {url} did not answer within 1s (AWS_ENDPOINT_URL); "
                                     "start it, or unset AWS_ENDPOINT_URL for a private one")
@@ -102,29 +100,35 @@ def test_a_state_backend_that_never_answers_is_one_line(monkeypatch, capsys):
 
 
 def test_a_state_backend_that_comes_up_is_waited_for(monkeypatch):
+    import socket
+
     from shared.config import reset_settings
-    from shared.local.serve import listen
 
     monkeypatch.setenv("SHOAL_LOCAL_STATE_WAIT_SECONDS", "20")
     reset_settings()
-    sock = listen()
+    # Bound and not listening: refused until the backend comes up, and no one else can take the port
+    # meanwhile (closing it and binding it again later left it free for a second).
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    sock.close()
 
     def serve_later() -> None:
         time.sleep(1.0)
         from werkzeug.serving import make_server
 
-        server = make_server("127.0.0.1", port, lambda e, s: (s("400 Bad Request", []), [b""])[1])
+        up.set()  # listening from the next line on: an answer before it was impossible
+        sock.listen()
+        server = make_server("127.0.0.1", port, lambda e, s: (s("400 Bad Request", []), [b""])[1],
+                             fd=sock.fileno())
         threading.Thread(target=server.serve_forever, daemon=True).start()
         done.wait()
         server.shutdown()
 
-    done = threading.Event()
+    done, up = threading.Event(), threading.Event()
     threading.Thread(target=serve_later, daemon=True).start()
-    started = time.monotonic()
     try:
-        LocalPlatform._wait_for_state(f"http://127.0.0.1:{port}")
+        LocalPlatform._wait_for_state(f"http://127.0.0.1:{port}")  # raises after the 20 s it may wait
+        assert up.is_set()  # it waited for the backend rather than return at once
     finally:
         done.set()
-    assert 0.9 < time.monotonic() - started < 15
+        sock.close()

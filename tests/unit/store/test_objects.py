@@ -221,6 +221,35 @@ def test_the_emulator_applies_conditional_writes_atomically(monkeypatch):
     assert store.get("ns", "a").version == 2
 
 
+def test_the_emulator_never_shows_a_read_half_a_transaction(monkeypatch):
+    """moto applies a TransactWriteItems one item after the other; DynamoDB never lets a read see the
+    first item without the second. Held between its two puts, the write must keep a reader out until
+    both are in (a monitor's claim read without its companion run let a second run in)."""
+    import moto.dynamodb.models.table as table_module
+
+    from shared.store import Companion
+
+    claims, runs = ObjectStore("claim"), ObjectStore("claimrun")
+    between, read = threading.Event(), threading.Event()
+    original = table_module.Table.put_item
+
+    def put_item(self, item_attrs, *args, **kwargs):
+        if item_attrs["pk"]["S"].startswith("claimrun#"):
+            between.set()
+            read.wait(timeout=0.5)  # the reader's chance to look; with the lock it waits for us instead
+        return original(self, item_attrs, *args, **kwargs)
+
+    monkeypatch.setattr(table_module.Table, "put_item", put_item)
+    writer = threading.Thread(target=claims.create, args=("ns", "a", {"run": "r"}),
+                              kwargs={"companions": (Companion(runs, "ns", "r", {"phase": "queued"}),)})
+    writer.start()
+    assert between.wait(timeout=30)
+    seen = (claims.get("ns", "a") is not None, runs.get("ns", "r") is not None)
+    read.set()
+    writer.join()
+    assert seen == (True, True)
+
+
 def test_get_together_reads_records_of_several_kinds_in_order_with_missing_as_none(monkeypatch):
     from shared.store import objects
 

@@ -95,7 +95,7 @@ def test_the_thread_beats_until_stopped():
     with BackgroundServer(app) as server:
         client = InternalClient(server.url, "t", task_attempt=1)
         heartbeat = Heartbeat(client, "default", "job", 1, 0.6, on_lost=lost.append).start()
-        assert beaten.wait(5)
+        assert beaten.wait(30)
         heartbeat.stop()
     assert lost == [] and platform.seen
 
@@ -122,31 +122,38 @@ def test_a_slow_answer_within_the_lease_still_renews_it():
     import time
 
     def slow(environ, start_response):
-        time.sleep(0.5)  # longer than the interval (0.2 s), shorter than the lease (0.6 s)
+        # Longer than the interval (0.6 s), a second short of the lease (1.8 s): 0.5 s of a 0.6 s lease
+        # left 0.1 s for the loopback round trip, which a loaded machine could overrun.
+        time.sleep(0.8)
         return Response("", status=204)(environ, start_response)
 
     lost: list[str] = []
     with BackgroundServer(slow) as server:
         client = InternalClient(server.url, "t", task_attempt=1)
-        heartbeat = Heartbeat(client, "default", "job", 1, 0.6, on_lost=lost.append)
-        for _ in range(3):
+        heartbeat = Heartbeat(client, "default", "job", 1, 1.8, on_lost=lost.append)
+        for _ in range(2):
             before = time.monotonic()
-            assert heartbeat.beat() is True and heartbeat.last_renewed >= before + 0.5
+            assert heartbeat.beat() is True and heartbeat.last_renewed >= before + 0.8
     assert lost == []
 
 
 def test_a_beat_that_outlasts_the_lease_loses_it():
-    import time
+    # The answer is held until the beat gave up (a 1.5 s sleep could still answer a beat whose 0.6 s
+    # timeout fired late on a loaded machine).
+    released = threading.Event()
 
     def hung(environ, start_response):
-        time.sleep(1.5)
+        released.wait(30)
         return Response("", status=204)(environ, start_response)
 
     lost: list[str] = []
     with BackgroundServer(hung) as server:
         client = InternalClient(server.url, "t", task_attempt=1)
         heartbeat = Heartbeat(client, "default", "job", 1, 0.6, on_lost=lost.append)
-        assert heartbeat.beat() is False
+        try:
+            assert heartbeat.beat() is False
+        finally:
+            released.set()
     assert lost == ["no heartbeat renewed for 1s (last: ReadTimeout)"]
 
 

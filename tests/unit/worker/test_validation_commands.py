@@ -23,9 +23,10 @@ def test_commands_run_in_the_workspace_and_report_exit_codes(tmp_path, monkeypat
 
 
 def test_a_command_over_the_timeout_fails(tmp_path):
-    [result] = run_validation(["echo started; sleep 5"], tmp_path, timeout=0.5)
+    # 1.5 s for bash to start and echo on a loaded machine (0.5 s was all it had), far from the 30 s sleep
+    [result] = run_validation(["echo started; sleep 30"], tmp_path, timeout=1.5)
     assert result["exitCode"] is None and result["passed"] is False
-    assert result["output"].startswith("started\n") and result["output"].endswith("[timed out after 0.5s]")
+    assert result["output"].startswith("started\n") and result["output"].endswith("[timed out after 1.5s]")
 
 
 def test_the_prompt_tells_the_reviewer_what_failed():

@@ -65,7 +65,7 @@ def running(pid: int) -> bool:
         return False
 
 
-def wait_until(check, timeout: float = 10.0) -> None:
+def wait_until(check, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "timed out"
