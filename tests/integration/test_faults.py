@@ -27,7 +27,7 @@ from tests.integration.test_local_platform import AUTH, ROOT, Platform, moto_ser
 from tests.support.local_platform import function_processes, listening_port
 
 pytestmark = pytest.mark.integration
-LEASE, TICK, BUSY = 3.0, 1.0, 5.0
+LEASE, TICK, BUSY = 3.0, 1.0, 8.0  # BUSY: long enough that a stalled machine still kills a worker mid-task
 CLIENTS, LOAD_SECONDS = 20, 60.0  # the load test's concurrent clients, and how long they run
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 
 from shared.auth.principal import Principal
 from tests.conftest import AUTH
@@ -62,23 +60,20 @@ def test_waiting_on_a_running_task_is_auto_polled_and_progress_streams(anthropic
 
     create_task({"name": "build-1", "type": "ai", "prompt": "build"}, DEV, namespace_hint="default")
 
-    def finish_later():
-        # Timed from the model's first call, not from now: under load the SDK client's first call can
-        # take longer than the wait, and a task that finished before wait_for_task is never polled.
-        deadline = time.monotonic() + 30
-        while not anthropic_upstream.requests and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(1.3)
-        transition("default", "build-1", "Running")
-        transition("default", "build-1", "Succeeded", message="built")
-
     anthropic_upstream.script = [
         {"tool_calls": [{"name": "wait_for_task", "arguments": {"name": "build-1", "timeout": 1}}]},
         {"text": f"{SENTINEL}\nbuild-1 succeeded."}]
-    threading.Thread(target=finish_later, daemon=True).start()
+    pieces: list[str] = []
     with anthropic_client.messages.stream(model="claude", max_tokens=512,
                                           messages=[{"role": "user", "content": "wait for build-1"}]) as stream:
-        text = "".join(stream.text_stream)
+        for piece in stream.text_stream:
+            pieces.append(piece)
+            if "[Auto-polling tasks...]" in piece:
+                # Finished only once the first wait came back "still Pending" and polling began, however
+                # slow the machine: the poll, not the model, must see the task end.
+                transition("default", "build-1", "Running")
+                transition("default", "build-1", "Succeeded", message="built")
+        text = "".join(pieces)
         final = stream.get_final_message()
     # Two model calls only: the still-running result was polled again without asking the model.
     assert len(anthropic_upstream.requests) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from shared.agent.tools import Tool, ToolRegistry
@@ -39,6 +40,12 @@ def test_closing_the_stream_stops_the_loop_at_its_next_step():
 
 def test_a_quiet_loop_yields_keepalives(monkeypatch):
     monkeypatch.setattr(engine, "KEEPALIVE_SECONDS", 0.05)
+    kept_alive = threading.Event()  # the tool runs until the stream has sent a keep-alive (or 10 s pass)
+    tools = ToolRegistry([Tool(ToolSpec("slow", "", {"type": "object"}), lambda a: kept_alive.wait(10) and "ok")])
     provider = CountingMock([{"tool_calls": [{"name": "slow"}]}, {"text": "<ORKA_GOAL_STATE_REACHED> done"}])
-    kinds = [e.kind for e in engine.stream(REQUEST, provider, slow_tools(0.3), "default")]
-    assert "keepalive" in kinds and kinds[-1] == "done"
+    kinds = []
+    for event in engine.stream(REQUEST, provider, tools, "default"):
+        kinds.append(event.kind)
+        if event.kind == "keepalive":
+            kept_alive.set()
+    assert "keepalive" in kinds and kinds[-1] == "done" and kept_alive.is_set()

@@ -6,11 +6,11 @@ import json
 import re
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import httpx
 from hypothesis import given, settings
@@ -504,14 +504,15 @@ def test_a_function_on_a_unix_socket_closing_idle_connections_is_reached_again(t
 def test_a_post_goes_only_on_a_connection_idle_for_less_than_the_reuse_limit(monkeypatch):
     """gunicorn closes a connection after 2 s idle; a POST sent just then would be lost with nothing to
     tell whether it was begun. So a POST takes a fresh connection past REUSE_IDLE; a GET may be sent again."""
-    monkeypatch.setattr(gateway_module, "REUSE_IDLE", 0.2)
+    now = [1000.0]  # the gateway's clock, moved by the test: no stall of the machine can age a connection
+    monkeypatch.setattr(gateway_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
     with Scripted(ok) as fn, gateway({"fn": fn.url}) as url, httpx.Client(base_url=url) as client:
         assert client.post("/s/x").text == "ok" and client.post("/s/x").text == "ok"
         assert fn.connections == 1  # reused at once
-        time.sleep(0.3)
+        now[0] += gateway_module.REUSE_IDLE + 0.1
         assert client.get("/s/x").text == "ok"
         assert fn.connections == 1  # a GET does not ask
-        time.sleep(0.3)
+        now[0] += gateway_module.REUSE_IDLE + 0.1
         assert client.post("/s/x").text == "ok"
         assert fn.connections == 2
 
