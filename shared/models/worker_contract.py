@@ -77,3 +77,11 @@ COORDINATION_TOOL_NAMES = ("delegate_task", "wait_for_tasks", "create_container_
 AGENT_TOOL_NAMES = ("create_agent", "delete_agent")
 SERVER_SIDE_WORKER_TOOLS = frozenset(MEMORY_TOOL_NAMES + GITHUB_TOOL_NAMES + AGENT_TOOL_NAMES)
 WORKER_TOOL_NAMES = frozenset(MEMORY_TOOL_NAMES + GITHUB_TOOL_NAMES + COORDINATION_TOOL_NAMES + AGENT_TOOL_NAMES)
+
+
+def coordination_enabled(spec: dict, agent: dict | None = None) -> bool:
+    """Whether a task coordinates (may delegate): its Agent's `coordination.enabled`, or Shoal's opt-in on
+    the task itself (`spec.coordination` / `spec.ai.coordination`) for a task without an Agent."""
+    ai = spec.get("ai") or {}
+    return bool((ai.get("coordination") or {}).get("enabled") or (spec.get("coordination") or {}).get("enabled")
+                or ((agent or {}).get("coordination") or {}).get("enabled"))

@@ -3,8 +3,8 @@
 Which tasks it bounds, as in Orka's controller: a delegated child (the `orka.ai/coordination-depth`
 annotation and the `orka.ai/parent-task` label), by the limit of its parent task's Agent. The limit is
 the Agent's `maxConcurrentChildren`; unset, an Agent with `coordination.enabled` gets Orka's CRD
-default (5); a parent without coordination sets none (Orka refuses such a child; Shoal starts it as
-before).
+default (5); a parent that coordinates by its own spec (Shoal's opt-in, no Agent) sets none; one that
+does not coordinate has no children (`shared.tasks.delegation` refuses them, as Orka does).
 
 How: the dispatcher asks `admit` before its Pending → Running claim (`shared.tasks.dispatch.start_task`,
 also behind the namespace cap's queue). Each parent has a slot pool (`shared.tasks.slots`, record

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.errors import Invalid
+from shared.models.worker_contract import coordination_enabled
 from shared.store import Record
 from shared.tasks.repository import resolved_agents
 
@@ -41,9 +42,12 @@ def coordination_of(parent: Record, resolved: Record | None = None) -> dict[str,
 
 
 def child_metadata(parent: Record, agent: str | None) -> tuple[dict[str, str], dict[str, str]]:
-    """Labels and annotations of a child of `parent` delegated to `agent`; Invalid when the parent's
-    Agent does not allow it (an agent outside `allowedAgents`, or deeper than `maxDepth`)."""
+    """Labels and annotations of a child of `parent` delegated to `agent`; Invalid when the parent does
+    not coordinate (Orka's controller fails such a child) or its Agent does not allow it (an agent
+    outside `allowedAgents`, or deeper than `maxDepth`)."""
     coordination = coordination_of(parent)
+    if not coordination_enabled(parent.doc.get("spec", {}), {"coordination": coordination}):
+        raise Invalid("parent agent does not have coordination enabled")
     allowed = [a for a in coordination.get("allowedAgents") or [] if isinstance(a, str)]
     if allowed and agent not in allowed:
         raise Invalid(f'agent "{agent or ""}" is not in the allowed agents list')

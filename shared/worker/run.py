@@ -30,6 +30,7 @@ from shared.models.worker_contract import (
     TASK_NAME_ENV,
     TASK_NAMESPACE_ENV,
     WORKSPACE_ENV,
+    coordination_enabled,
     runtime_type,
 )
 from shared.observability import tracing
@@ -79,12 +80,6 @@ def completion_message(llm_calls: int, provider) -> str:
         models = ", ".join(dict.fromkeys(provider.answered))
         return f"completed in {llm_calls} LLM call(s) with {models} (model fallbacks used)"
     return f"completed in {llm_calls} LLM call(s) with {provider.kind}/{provider.model}"
-
-
-def coordination_enabled(spec: dict, agent: dict | None = None) -> bool:
-    ai = spec.get("ai") or {}
-    return bool((ai.get("coordination") or {}).get("enabled") or (spec.get("coordination") or {}).get("enabled")
-                or ((agent or {}).get("coordination") or {}).get("enabled"))
 
 
 def _tool_names(spec: dict, agent: dict) -> list[str] | None:

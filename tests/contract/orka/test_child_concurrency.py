@@ -261,12 +261,18 @@ def test_the_scheduler_starts_a_waiting_child_when_the_finished_event_was_lost(a
 def test_without_a_limit_nothing_changes_and_an_enabled_coordinator_gets_orkas_default_of_five(
         apps, event_sink, fake_kube):
     tasks, internal, dispatcher = apps
-    coordinator(tasks, {"enabled": False}, name="plain")  # no coordination: no limit (Orka refuses such children)
+    coordinator(tasks, {"enabled": False}, name="plain")  # no coordination: no children at all, as in Orka
+    refused = internal.post("/internal/v1/tasks/default", headers=AUTH,
+                            json={"parentTask": "plain", "name": "f0", "type": "ai", "prompt": "p"})
+    assert refused.status_code == 400 and holders("plain") == set()
+    # a task that coordinates by its own spec (Shoal's opt-in, no Agent) has no Agent limit
+    assert tasks.post("/api/v1/tasks", json={"name": "spec-opt-in", "type": "ai", "prompt": "p",
+                                             "coordination": {"enabled": True}}, headers=AUTH).status_code == 201
     free = [f"f{i}" for i in range(7)]
     for kid in free:
-        delegate(internal, dispatcher, event_sink, kid, parent="plain")
+        delegate(internal, dispatcher, event_sink, kid, parent="spec-opt-in")
     assert set(phases(tasks, free).values()) == {"Running"}
-    assert holders("plain") == set()  # not even a pool
+    assert holders("spec-opt-in") == set()  # not even a pool
     coordinator(tasks, {"enabled": True})
     kids = [f"d{i}" for i in range(6)]
     for kid in kids:

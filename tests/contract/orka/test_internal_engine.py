@@ -15,7 +15,8 @@ def err(code: int, message: str) -> dict:
 def apps(function_client):
     tasks = function_client("tasks")
     internal = function_client("internal")
-    assert tasks.post("/api/v1/tasks", json={"name": "job", "type": "ai", "prompt": "p"}, headers=AUTH).status_code == 201
+    assert tasks.post("/api/v1/tasks", json={"name": "job", "type": "ai", "prompt": "p", "coordination": {"enabled": True}},
+                      headers=AUTH).status_code == 201
     return tasks, internal
 
 
@@ -216,12 +217,32 @@ def test_delegation_depth_is_capped_at_three(apps):
     for depth in (1, 2, 3):
         name = f"d{depth}"
         assert internal.post("/internal/v1/tasks/default", headers=AUTH, json={
-            "parentTask": parent, "name": name, "type": "ai", "prompt": "p"}).status_code == 201
+            "parentTask": parent, "name": name, "type": "ai", "prompt": "p",
+            "coordination": {"enabled": True}}).status_code == 201  # each link coordinates in turn
         parent = name
     assert internal.post("/internal/v1/tasks/default", headers=AUTH, json={
         "parentTask": "d3", "name": "d4", "type": "ai", "prompt": "p"}).get_json() == err(
         400, "coordination depth exceeded: current depth 3, max depth 3")
     assert internal.get("/internal/v1/tasks/default/d4", headers=AUTH).status_code == 404  # nothing created
+
+
+def test_a_parent_that_does_not_coordinate_cannot_delegate(apps):
+    """Orka's controller fails such a child ("parent agent does not have coordination enabled"); Shoal
+    refuses to create it. A child of a coordinator does not coordinate unless its own Agent or spec says so."""
+    tasks, internal = apps
+    assert tasks.post("/api/v1/tasks", json={"name": "plain", "type": "ai", "prompt": "p"}, headers=AUTH).status_code == 201
+    for parent in ("plain", "kid"):
+        if parent == "kid":
+            assert internal.post("/internal/v1/tasks/default", headers=AUTH, json={
+                "parentTask": "job", "name": "kid", "type": "ai", "prompt": "p"}).status_code == 201
+        refused = internal.post("/internal/v1/tasks/default", headers=AUTH, json={
+            "parentTask": parent, "name": f"{parent}-child", "type": "ai", "prompt": "p"})
+        assert (refused.status_code, refused.get_json()) == (
+            400, err(400, "parent agent does not have coordination enabled"))
+        assert internal.get(f"/internal/v1/tasks/default/{parent}-child", headers=AUTH).status_code == 404
+    _running_with_agent("plain", {"enabled": True})  # its Agent coordinates: now it may
+    assert internal.post("/internal/v1/tasks/default", headers=AUTH, json={
+        "parentTask": "plain", "name": "plain-child", "type": "ai", "prompt": "p"}).status_code == 201
 
 
 def _running_with_agent(name: str, coordination: dict) -> None:
@@ -259,7 +280,8 @@ def test_an_agent_may_allow_deeper_delegation_than_the_default(apps):
         _running_with_agent(parent, {"enabled": True, "maxDepth": 5})
         name = f"deep{depth}"
         assert internal.post("/internal/v1/tasks/default", headers=AUTH, json={
-            "parentTask": parent, "name": name, "type": "ai", "prompt": "p"}).status_code == 201
+            "parentTask": parent, "name": name, "type": "ai", "prompt": "p",
+            "coordination": {"enabled": True}}).status_code == 201  # each link coordinates in turn
         parent = name
     deepest = tasks.get("/api/v1/tasks/deep4", headers=AUTH).get_json()
     assert deepest["metadata"]["annotations"] == {"orka.ai/coordination-depth": "4"}
