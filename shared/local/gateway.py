@@ -67,7 +67,6 @@ SET_HERE = frozenset({b"host", b"content-length", b"expect", b"x-forwarded-for"}
 # Methods that may be sent again when a kept-alive connection turns out closed (RFC 9110 9.2.2).
 IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 BODILESS = frozenset({204, 304})
-_BODILESS_CODES = frozenset({b"204", b"304"})
 CONNECT_TIMEOUT = 5.0
 CLIENT_TIMEOUT = 75  # seconds a client may stay idle between requests, or not read its answer, before it is let go
 MAX_LINE = 1 << 16  # a request line, a header field line, a chunk-size line
@@ -686,8 +685,7 @@ def _plain_answer(stream: _Stream) -> bytes | None:
         end = head + int(plain[2])
         if end <= len(buffer) and head < _PLAIN_HEAD:
             stream.buffer = buffer[end:]
-            cut = plain.start(1)
-            return buffer[:cut] + buffer[cut + 24:end]  # without "Connection: keep-alive\r\n"
+            return buffer[:plain.start(1)] + buffer[plain.end(1):end]  # without "Connection: keep-alive\r\n"
     stream.buffer = buffer
     return None
 

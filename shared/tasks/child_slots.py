@@ -163,16 +163,11 @@ def wake(namespace: str, parent: str) -> int:
     while True:  # the parent's children (a Query of the child index), read 100 at a time
         entries, cursor = children.list_page(child_partition(namespace, parent), limit=100, cursor=cursor)
         found = get_together(*((tasks, namespace, entry.name) for entry in entries))
-        waiting += [r for r in found if r is not None and r.name not in holders and _waits(r)]
+        waiting += [r for r in found if r is not None and r.name not in holders and slots.startable(r)
+                    and delegated_parent(r) is not None]
         if cursor is None:
             break
     waiting.sort(key=lambda r: (r.doc.get("metadata", {}).get("creationTimestamp", ""), r.name))
     for record in waiting[:free]:
         announce("dev.shoal.task.retried", record)
     return min(free, len(waiting))
-
-
-def _waits(record: Record) -> bool:
-    spec, status = record.doc.get("spec", {}), record.doc.get("status", {})
-    return (status.get("phase") or "Pending") == "Pending" and not status.get("jobName") \
-        and not spec.get("suspend") and delegated_parent(record) is not None

@@ -89,14 +89,6 @@ def reclaim_stale(namespace: str) -> bool:
 
 
 # -- draining ------------------------------------------------------------------------------------
-def _waits(record: Record | None) -> bool:
-    if record is None:
-        return False
-    spec, status = record.doc.get("spec", {}), record.doc.get("status", {})
-    return (status.get("phase") or "Pending") == "Pending" and not status.get("jobName") \
-        and not spec.get("suspend") and not spec.get("schedule")
-
-
 def drain(namespace: str, start: Callable[[Record], bool]) -> None:
     """Start waiting tasks in priority order while slots are free.
 
@@ -114,7 +106,7 @@ def drain(namespace: str, start: Callable[[Record], bool]) -> None:
         for entry in entries:
             name = entry.doc.get("name", "")
             record = tasks.get(namespace, name)
-            if not _waits(record):
+            if not slots.startable(record):
                 _dequeue(namespace, entry.name, name)
                 changed = True
                 break

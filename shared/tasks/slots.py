@@ -101,6 +101,16 @@ def release(pool: Pool, name: str, *, unless_attempt: int | None = None,
     return released["v"]
 
 
+def startable(record: Record | None) -> bool:
+    """A task that would start if it got a slot: Pending, no job yet, neither suspended nor a cron parent
+    (those never hold one)."""
+    if record is None:
+        return False
+    spec, status = record.doc.get("spec", {}), record.doc.get("status", {})
+    return (status.get("phase") or "Pending") == "Pending" and not status.get("jobName") \
+        and not spec.get("suspend") and not spec.get("schedule")
+
+
 def next_attempt(record: Record) -> int:
     """The attempt a Pending task is about to start (its Running transition counts it): what a claim holds."""
     return int(record.doc.get("status", {}).get("attempts", 0)) + 1

@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 from shared.events.envelope import to_http
 from tests.conftest import AUTH, DEV_TOKEN
+from tests.support.fake_kube import use_kubernetes_executor
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -135,11 +136,7 @@ def test_local_executor_writes_the_inputs_into_the_workspace(jobs):
 
 def test_kubernetes_job_gets_an_init_step_that_fetches_the_inputs(function_client, fake_kube, event_sink,
                                                                   monkeypatch, tmp_path):
-    from shared.config import reset_settings
-
-    monkeypatch.setenv("SHOAL_EXECUTOR", "kubernetes")
-    monkeypatch.setenv("SHOAL_INTERNAL_URL", "http://internal.shoal.svc.cluster.local")
-    reset_settings()
+    use_kubernetes_executor(monkeypatch)
     jobs = function_client("jobs")
     job_id, _ = _submit_with_inputs(jobs)
     [created] = [e for e in event_sink.of_type("dev.shoal.task.created") if e.data["name"] == job_id]

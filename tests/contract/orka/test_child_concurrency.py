@@ -13,17 +13,14 @@ import pytest
 
 from tests.conftest import AUTH
 from tests.support.events import deliver
+from tests.support.fake_kube import use_kubernetes_executor
 
 WAITING = 'coordination concurrency limit reached: parent task "coord" runs {n} children (maxConcurrentChildren {n}); waiting'
 
 
 @pytest.fixture
 def apps(function_client, fake_kube, monkeypatch):
-    from shared.config import reset_settings
-
-    monkeypatch.setenv("SHOAL_EXECUTOR", "kubernetes")
-    monkeypatch.setenv("SHOAL_INTERNAL_URL", "http://internal.shoal.svc.cluster.local")
-    reset_settings()
+    use_kubernetes_executor(monkeypatch)
     return function_client("tasks"), function_client("internal"), function_client("dispatcher")
 
 

@@ -6,17 +6,14 @@ import pytest
 
 from shared.events.envelope import build, to_http
 from tests.conftest import AUTH
+from tests.support.fake_kube import use_kubernetes_executor
 
 JOBS = "/apis/batch/v1/namespaces/default/jobs"
 
 
 @pytest.fixture
 def apps(function_client, fake_kube, monkeypatch):
-    from shared.config import reset_settings
-
-    monkeypatch.setenv("SHOAL_EXECUTOR", "kubernetes")
-    monkeypatch.setenv("SHOAL_INTERNAL_URL", "http://internal.shoal.svc.cluster.local")
-    reset_settings()
+    use_kubernetes_executor(monkeypatch)
     return function_client("tasks"), function_client("dispatcher"), function_client("scheduler")
 
 

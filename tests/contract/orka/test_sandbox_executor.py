@@ -12,6 +12,7 @@ import pytest
 from shared.events.envelope import to_http
 from tests.conftest import AUTH
 from tests.support.crds import validate
+from tests.support.fake_kube import use_kubernetes_executor
 
 JOBS = "/apis/batch/v1/namespaces/default/jobs"
 SANDBOX_API = "/apis/agents.x-k8s.io/v1beta1"
@@ -22,12 +23,7 @@ IMAGE = "ghcr.io/shoal-dev/shoal:0.1.0"
 
 @pytest.fixture
 def apps(function_client, fake_kube, monkeypatch):
-    from shared.config import reset_settings
-
-    monkeypatch.setenv("SHOAL_EXECUTOR", "kubernetes")
-    monkeypatch.setenv("SHOAL_INTERNAL_URL", "http://internal.shoal.svc.cluster.local")
-    monkeypatch.setenv("SHOAL_WORKSPACE_PROVIDERS", "agent-sandbox,substrate")
-    reset_settings()
+    use_kubernetes_executor(monkeypatch, SHOAL_WORKSPACE_PROVIDERS="agent-sandbox,substrate")
     return function_client("tasks"), function_client("dispatcher")
 
 

@@ -13,16 +13,12 @@ import pytest
 
 from tests.conftest import AUTH
 from tests.support.events import deliver
+from tests.support.fake_kube import use_kubernetes_executor
 
 
 @pytest.fixture
 def capped(function_client, fake_kube, monkeypatch):
-    from shared.config import reset_settings
-
-    monkeypatch.setenv("SHOAL_EXECUTOR", "kubernetes")
-    monkeypatch.setenv("SHOAL_INTERNAL_URL", "http://internal.shoal.svc.cluster.local")
-    monkeypatch.setenv("SHOAL_MAX_RUNNING_TASKS_PER_NAMESPACE", "2")
-    reset_settings()
+    use_kubernetes_executor(monkeypatch, SHOAL_MAX_RUNNING_TASKS_PER_NAMESPACE="2")
     return function_client("tasks"), function_client("dispatcher")
 
 
@@ -193,11 +189,7 @@ def test_two_concurrent_dispatchers_never_start_past_the_cap(function_client, ca
 
 
 def test_without_a_cap_tasks_start_at_once(function_client, fake_kube, event_sink, monkeypatch):
-    from shared.config import reset_settings
-
-    monkeypatch.setenv("SHOAL_EXECUTOR", "kubernetes")
-    monkeypatch.setenv("SHOAL_INTERNAL_URL", "http://internal.shoal.svc.cluster.local")
-    reset_settings()
+    use_kubernetes_executor(monkeypatch)
     tasks, dispatcher = function_client("tasks"), function_client("dispatcher")
     for i in range(4):
         create(tasks, dispatcher, event_sink, f"free-{i}", 1)
