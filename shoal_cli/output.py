@@ -102,6 +102,36 @@ def _cell(fn: Callable[[dict], Any], obj: dict) -> str:
     return str(value)
 
 
+_RECORD_KEYS = frozenset({"ts", "level", "logger", "msg"})
+
+
+def log_line(line: str) -> str:
+    """One of Shoal's own JSON log records (shared/logs.py, what a worker writes to its job's output) as
+    `15:04:05 info  message key=value …`, local time; any other line exactly as it is. So `tasks logs`
+    reads like a log, while an agent's own output (plain text, or JSON of another shape) is untouched."""
+    if not line.startswith('{"ts"'):
+        return line
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(record, dict) or not record.keys() >= _RECORD_KEYS or \
+            not isinstance(record["ts"], int | float):
+        return line
+    when = datetime.fromtimestamp(record["ts"]).strftime("%H:%M:%S")
+    level = str(record["level"])
+    extra = " ".join(f"{key}={_field(value)}" for key, value in record.items()
+                     if key not in _RECORD_KEYS and key != "traceback")
+    text = f"{when} {style(f'{level:5s}', 'red') if level in ('error', 'critical') else f'{level:5s}'} " \
+           f"{record['msg']}" + (f"  {extra}" if extra else "")
+    return text + (f"\n{record['traceback']}" if record.get("traceback") else "")
+
+
+def _field(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), default=str)
+    return json.dumps(text) if not text or any(c.isspace() for c in text) else text
+
+
 def echo(text: str = "") -> None:
     if text:
         click.echo(text)

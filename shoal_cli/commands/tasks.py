@@ -14,7 +14,7 @@ import click
 from shared.apiclient import TERMINAL_PHASES, phase_of
 from shoal_cli.app import State, namespace_option, output_option, pass_state
 from shoal_cli.manifests import load_manifests
-from shoal_cli.output import Progress, age, echo, info, phase, render
+from shoal_cli.output import Progress, age, echo, info, log_line, phase, render
 
 COLUMNS = [("NAME", lambda t: t["metadata"]["name"]), ("TYPE", lambda t: t["spec"].get("type")),
            ("PHASE", lambda t: phase(phase_of(t))), ("AGE", lambda t: age(t["metadata"].get("creationTimestamp")))]
@@ -169,16 +169,20 @@ def list_(state: State, selector: str | None, limit: int, watch: bool) -> None:
 @tasks.command("logs")
 @click.argument("name")
 @click.option("-f", "--follow", is_flag=True, help="Stream the logs until the task finishes.")
+@click.option("--raw", is_flag=True, help="Print the lines as the job wrote them (Shoal's JSON log records "
+                                          "are otherwise shown as `time level message fields`).")
 @namespace_option
 @pass_state
-def logs(state: State, name: str, follow: bool) -> None:
+def logs(state: State, name: str, follow: bool, raw: bool) -> None:
     """Print a task's logs (its result once it has one)."""
     client = state.client()
+    shown = (lambda line: line) if raw else log_line
     if not follow:
-        echo(str(client.task_logs(name)).rstrip("\n"))
+        text = str(client.task_logs(name)).rstrip("\n")
+        echo("\n".join(shown(line) for line in text.split("\n")))
         return
     for event in client.follow_logs(name):
-        click.echo(event.data, nl=True)
+        click.echo("\n".join(shown(line) for line in event.data.split("\n")), nl=True)
         sys.stdout.flush()
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -232,9 +233,12 @@ def test_task_create_then_wait_reaches_succeeded(platform, home):
 def test_logs_follow_streams_a_live_task_until_it_finishes(platform, home):
     login(home, platform)
     assert run(home, "tasks", "create", "cli-follow", "-p", "slow work").exit_code == 0
-    follow = subprocess.Popen([sys.executable, "-m", "shoal_cli", "tasks", "logs", "cli-follow", "-f"], cwd=ROOT,
-                              env={**os.environ, "XDG_CONFIG_HOME": str(home)}, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    def follow_logs(*extra: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "shoal_cli", "tasks", "logs", "cli-follow", "-f", *extra],
+                                cwd=ROOT, env={**os.environ, "XDG_CONFIG_HOME": str(home)}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    follow, follow_raw = follow_logs(), follow_logs("--raw")
     time.sleep(1.0)
     assert phase(platform, "cli-follow") in ("Pending", "Running")  # the model is still "thinking"
     assert follow.poll() is None  # …and the command is still following
@@ -244,6 +248,12 @@ def test_logs_follow_streams_a_live_task_until_it_finishes(platform, home):
     assert httpx.get(f"{platform.url}/api/v1/tasks/cli-follow/result",
                      headers={"Authorization": f"Bearer {TOKEN}"}).json() == {"result": "slow work done"}
     assert "error" not in out
+    # The worker's own JSON log records read as log lines; `--raw` gives them as the job wrote them.
+    assert re.search(r"^\d\d:\d\d:\d\d info  task done  task=cli-follow namespace=default ", out, re.M), out
+    assert not re.search(r'^\{"ts"', out, re.M)
+    raw, _ = follow_raw.communicate(timeout=45)
+    assert re.search(r'^\{"ts": [\d.]+, "level": "info", "logger": "shoal\.[a-z.]+", "msg": "task done", '
+                     r'"task": "cli-follow"', raw, re.M), raw
 
 
 def test_watch_cancel_and_delete(platform, home, tmp_path):

@@ -60,3 +60,20 @@ def test_no_function_imports_the_cli():
     offenders = [str(p.relative_to(root)) for folder in ("shared", "functions") for p in (root / folder).rglob("*.py")
                  if "shoal_cli" in p.read_text()]
     assert offenders == []
+
+
+def test_shoal_log_records_read_as_log_lines_and_other_lines_stay_as_written():
+    from datetime import datetime
+
+    from shoal_cli.output import log_line
+
+    local = datetime.fromtimestamp(1765108800).strftime("%H:%M:%S")  # the reader's local time
+    late = datetime.fromtimestamp(1765108801).strftime("%H:%M:%S")
+    record = '{"ts": 1765108800.25, "level": "info", "logger": "shoal.worker", "msg": "turn done", ' \
+             '"task": "t1", "tokens": 12, "note": "two words"}'
+    failed = '{"ts": 1765108801, "level": "error", "logger": "shoal.worker", "msg": "boom", "traceback": "Trace\\nX"}'
+    assert log_line(record) == f'{local} info  turn done  task=t1 tokens=12 note="two words"'
+    assert log_line(failed) == f"{late} error boom\nTrace\nX"
+    for other in ("plain agent output", '{"ts": "not a time", "level": "x", "logger": "y", "msg": "z"}',
+                  '{"ts": 1, "level": "info"}', '{"ts" broken', '{"answer": 42}', ""):
+        assert log_line(other) == other
