@@ -3,8 +3,8 @@
 Which tasks it bounds, as in Orka's controller: a delegated child (the `orka.ai/coordination-depth`
 annotation and the `orka.ai/parent-task` label), by the limit of its parent task's Agent. The limit is
 the Agent's `maxConcurrentChildren`; unset, an Agent with `coordination.enabled` gets Orka's CRD
-default (5); a parent that coordinates by its own spec (Shoal's opt-in, no Agent) sets none; one that
-does not coordinate has no children (`shared.tasks.delegation` refuses them, as Orka does).
+default (5); a parent that coordinates by its own spec (Shoal's opt-in, no Agent) is bounded the same
+way by that block (`maxConcurrentChildren`, default 5); one that does not coordinate has no children (`shared.tasks.delegation` refuses them, as Orka does).
 
 How: the dispatcher asks `admit` before its Pending → Running claim (`shared.tasks.dispatch.start_task`,
 also behind the namespace cap's queue). Each parent has a slot pool (`shared.tasks.slots`, record
@@ -63,11 +63,11 @@ def delegated_parent(record: Record) -> str | None:
 def parent_limit(namespace: str, parent: str) -> int | None:
     """How many children the parent's Agent lets run at once; None for no limit."""
     record, resolved = get_together((tasks, namespace, parent), (resolved_agents, namespace, parent))
-    if record is None or resolved is None:
+    if record is None:
         return None
     coordination = coordination_of(record, resolved)
     limit = coordination.get("maxConcurrentChildren")
-    if isinstance(limit, int) and limit > 0:
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
         return limit
     return DEFAULT_LIMIT if coordination.get("enabled") else None
 

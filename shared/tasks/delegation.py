@@ -29,15 +29,25 @@ def parent_depth(parent: Record) -> int:
         return 0
 
 
-def coordination_of(parent: Record, resolved: Record | None = None) -> dict[str, Any]:
-    """The parent's Agent's coordination settings, as resolved for its running attempt (`resolved`:
-    its `resolved_agents` record when the caller read it already)."""
-    resolved = resolved or resolved_agents.get(parent.namespace, parent.name)
+_UNREAD: Any = object()
+
+
+def coordination_of(parent: Record, resolved: Record | None = _UNREAD) -> dict[str, Any]:
+    """The parent's coordination settings: its Agent's, as resolved for its running attempt (`resolved`:
+    its `resolved_agents` record, or None for none, when the caller read it already); for a task that coordinates without
+    an Agent that does (Shoal's opt-in, `spec.ai.coordination` or `spec.coordination`), that block, so
+    its `maxConcurrentChildren`, `maxDepth` and `allowedAgents` bound its children as an Agent's would."""
+    if resolved is _UNREAD:
+        resolved = resolved_agents.get(parent.namespace, parent.name)
     attempt = int(parent.doc.get("status", {}).get("attempts", 0))
-    if resolved is None or resolved.doc.get("attempt") != attempt:
-        return {}
-    agent = resolved.doc.get("agent") or {}
-    coordination = agent.get("coordination")
+    current = resolved is not None and resolved.doc.get("attempt") == attempt
+    coordination = (resolved.doc.get("agent") or {}).get("coordination") if current else None
+    if isinstance(coordination, dict) and coordination.get("enabled"):
+        return coordination
+    spec = parent.doc.get("spec", {})
+    for own in ((spec.get("ai") or {}).get("coordination"), spec.get("coordination")):
+        if isinstance(own, dict) and own.get("enabled"):
+            return own
     return coordination if isinstance(coordination, dict) else {}
 
 
@@ -48,11 +58,14 @@ def child_metadata(parent: Record, agent: str | None) -> tuple[dict[str, str], d
     coordination = coordination_of(parent)
     if not coordination_enabled(parent.doc.get("spec", {}), {"coordination": coordination}):
         raise Invalid("parent agent does not have coordination enabled")
-    allowed = [a for a in coordination.get("allowedAgents") or [] if isinstance(a, str)]
+    listed = coordination.get("allowedAgents")
+    allowed = [a for a in listed if isinstance(a, str)] if isinstance(listed, list) else []
     if allowed and agent not in allowed:
         raise Invalid(f'agent "{agent or ""}" is not in the allowed agents list')
     depth = parent_depth(parent)
-    max_depth = coordination.get("maxDepth") or DEFAULT_MAX_DEPTH
+    max_depth = coordination.get("maxDepth")
+    if not isinstance(max_depth, int) or isinstance(max_depth, bool) or max_depth < 1:
+        max_depth = DEFAULT_MAX_DEPTH  # unset (or not a count, in a task's own free-form opt-in block)
     if depth + 1 > max_depth:
         raise Invalid(f"coordination depth exceeded: current depth {depth}, max depth {max_depth}")
     labels = {"orka.ai/parent-task": parent.name, "orka.ai/coordinator": "true"}

@@ -262,14 +262,22 @@ def test_without_a_limit_nothing_changes_and_an_enabled_coordinator_gets_orkas_d
     refused = internal.post("/internal/v1/tasks/default", headers=AUTH,
                             json={"parentTask": "plain", "name": "f0", "type": "ai", "prompt": "p"})
     assert refused.status_code == 400 and holders("plain") == set()
-    # a task that coordinates by its own spec (Shoal's opt-in, no Agent) has no Agent limit
+    # a task that coordinates by its own spec (Shoal's opt-in, no Agent) is bounded as an Agent is: its
+    # block's maxConcurrentChildren, else Orka's default of five
     assert tasks.post("/api/v1/tasks", json={"name": "spec-opt-in", "type": "ai", "prompt": "p",
                                              "coordination": {"enabled": True}}, headers=AUTH).status_code == 201
-    free = [f"f{i}" for i in range(7)]
-    for kid in free:
+    opted = [f"f{i}" for i in range(6)]
+    for kid in opted:
         delegate(internal, dispatcher, event_sink, kid, parent="spec-opt-in")
-    assert set(phases(tasks, free).values()) == {"Running"}
-    assert holders("spec-opt-in") == set()  # not even a pool
+    assert [phases(tasks, opted)[k] for k in opted] == ["Running"] * 5 + ["Pending"]
+    assert holders("spec-opt-in") == set(opted[:5])
+    assert tasks.post("/api/v1/tasks", json={"name": "ai-opt-in", "type": "ai", "prompt": "p", "ai": {
+        "coordination": {"enabled": True, "maxConcurrentChildren": 2, "maxDepth": "deep"}}},
+        headers=AUTH).status_code == 201
+    own = [f"g{i}" for i in range(3)]
+    for kid in own:
+        delegate(internal, dispatcher, event_sink, kid, parent="ai-opt-in")
+    assert [phases(tasks, own)[k] for k in own] == ["Running", "Running", "Pending"]
     coordinator(tasks, {"enabled": True})
     kids = [f"d{i}" for i in range(6)]
     for kid in kids:
