@@ -110,12 +110,18 @@ def serve_function(target: str, source: str, host: str, port: int, fd: int,
     arbiter that would fork it (see the module docstring).
     """
     from functions_framework import create_app
+
+    serve_wsgi(create_app(target, source, "http"), host, port, fd, unix)
+
+
+def serve_wsgi(app: Any, host: str, port: int, fd: int, unix: tuple[str, int] | None = None) -> None:
+    """Serve the WSGI `app` as `serve_function` serves a function (its gunicorn worker and settings)."""
     from functions_framework._http.gunicorn import GunicornApplication
     from gunicorn.sock import TCPSocket, UnixSocket
 
     from shared.http.server import gunicorn_options
 
-    application = GunicornApplication(create_app(target, source, "http"), host, port, False, **gunicorn_options())
+    application = GunicornApplication(app, host, port, False, **gunicorn_options())
     cfg = application.cfg
     logger = cfg.logger_class(cfg)
     listeners = [TCPSocket((host, port), cfg, logger, fd=fd)]

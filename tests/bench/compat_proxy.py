@@ -13,6 +13,11 @@ Two upstreams:
 The absolute overhead (via minus direct, median) is printed for both: it is what Shoal adds, and so is
 the compat process's CPU per proxied request (from /proc: what the machine's other load disturbs least).
 
+The upstream runs in a process of its own and keeps connections alive, as a model API does
+(tests.support.llm_upstream), so the direct client and the proxy's pooled client each reuse their
+connection. (Until session 10 it was werkzeug's dev server in the bench's process, which closes every
+connection: both paths connected per request, and the upstream took the GIL from the bench's clients.)
+
 Cases: each vendor in front of a provider of its own kind (the same-wire proxy, the common setup), and
 an Anthropic endpoint in front of an OpenAI provider (translated both ways; reported, not checked).
 Exits non-zero when a checked figure misses.
@@ -20,13 +25,14 @@ Exits non-zero when a checked figure misses.
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,14 +96,14 @@ def cases(upstream_url: str, shoal_url: str) -> dict[str, tuple]:
     }
 
 
-def measure(upstream, label: str, count: int) -> bool:
+def measure(upstream_url: str, label: str, count: int) -> bool:
     from tests.bench.mini_platform import cpu_seconds
 
-    process, shoal_url = start_compat(upstream.url)
+    process, shoal_url = start_compat(upstream_url)
     failed = False
     try:
         print(f"  upstream {label}")
-        for name, (direct, via, checked) in cases(upstream.url, shoal_url).items():
+        for name, (direct, via, checked) in cases(upstream_url, shoal_url).items():
             for _ in range(3):
                 direct(), via()  # warm both paths (imports, pooled connections)
             directs, vias = [], []
@@ -119,18 +125,27 @@ def measure(upstream, label: str, count: int) -> bool:
     return failed
 
 
-def main() -> int:
-    from tests.support.llm_wire import ScriptedLLM
+@contextlib.contextmanager
+def upstream(latency: float) -> Iterator[str]:
+    from tests.support.llm_upstream import spawn_upstream
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a log line per request would dominate
+    process, url = spawn_upstream(latency)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> int:
     print(f"compat proxy overhead ({REQUESTS} requests x {ROUNDS} rounds, medians per request; "
           f"checked: ratio ≤ {TARGET}x with a model-like upstream)")
     failed = False
-    with ScriptedLLM(record=False) as upstream:
-        failed |= measure(upstream, "instant", REQUESTS)
+    with upstream(0.0) as url:
+        failed |= measure(url, "instant", REQUESTS)
     print("    (instant: a second loopback HTTP hop against one, so the ratio is reported, not checked)")
-    with ScriptedLLM(record=False, latency=MODEL_LATENCY_MS / 1000) as upstream:
-        failed |= measure(upstream, f"model-like ({MODEL_LATENCY_MS:.0f} ms to answer)", max(10, REQUESTS // 5))
+    with upstream(MODEL_LATENCY_MS / 1000) as url:
+        failed |= measure(url, f"model-like ({MODEL_LATENCY_MS:.0f} ms to answer)", max(10, REQUESTS // 5))
     return 1 if failed else 0
 
 

@@ -34,7 +34,7 @@ from tests.support.servers import BackgroundServer
 
 class ScriptedLLM(BackgroundServer):
     def __init__(self, script: list[dict[str, Any]] | None = None, *, model: str = "scripted-model",
-                 latency: float = 0.0, record: bool = True) -> None:
+                 latency: float = 0.0, record: bool = True, listen: bool = True) -> None:
         self.script = list(script or [])
         self.model = model
         self.latency = latency  # seconds before each completion answers (a model's time to respond)
@@ -42,10 +42,11 @@ class ScriptedLLM(BackgroundServer):
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._calls = 0  # tool calls answered so far: numbers their ids
-        super().__init__(self._wsgi)
+        if listen:  # False: only the WSGI app (`wsgi`), served by another server (tests.support.llm_upstream)
+            super().__init__(self.wsgi)
 
     # -- plumbing ------------------------------------------------------------------------------
-    def _wsgi(self, environ, start_response):
+    def wsgi(self, environ, start_response):
         return self._handle(Request(environ))(environ, start_response)
 
     def _next(self, body: dict[str, Any], last_user: str) -> dict[str, Any]:
