@@ -33,8 +33,10 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def mini_platform(functions: tuple[str, ...] = FUNCTIONS) -> Iterator[dict[str, object]]:
-    """{"urls": {function: url}, "pids": {name: pid}} of a running trimmed platform."""
+def mini_platform(functions: tuple[str, ...] = FUNCTIONS, extra: dict[str, Path] | None = None
+                  ) -> Iterator[dict[str, object]]:
+    """{"urls": {function: url}, "pids": {name: pid}} of a running trimmed platform. `extra`: more
+    functions (target → source file, e.g. a bench's reference app), started the same way, with no triggers."""
     from shared.config import reset_settings
     from shared.local.broker import Broker
     from shared.local.manifests import triggers
@@ -72,7 +74,11 @@ def mini_platform(functions: tuple[str, ...] = FUNCTIONS) -> Iterator[dict[str, 
             processes[name], urls[name] = proc, url
             if name == "internal":
                 env["SHOAL_INTERNAL_URL"] = url
-        for name in functions:
+        for name, source in (extra or {}).items():
+            runtime = tempfile.mkdtemp(prefix=f"bench-{name}-")
+            processes[name], urls[name] = spawn_function(name, {**env, "XDG_RUNTIME_DIR": runtime}, source=source,
+                                                         **quiet)
+        for name in [*functions, *(extra or {})]:
             wait_http(urls[name] + "/healthz", process=processes[name])
         yield {"urls": urls, "pids": {name: proc.pid for name, proc in processes.items()}, "broker": broker}
     finally:
