@@ -77,7 +77,9 @@ def aws():
     from shared.local.moto_atomic import make_writes_atomic
     from shared.store.bootstrap import ensure_state
     from shared.store.clients import reset_clients
+    from tests.support.store_validation import validate_store_parameters
 
+    validate_store_parameters()  # the store's clients skip it; moto would let a malformed call pass
     make_writes_atomic()  # DynamoDB's conditional writes are atomic; moto's are not without this
     moto_fast.install()  # as the local platform's moto server: less CPU per call, the same answers
     with mock_aws():

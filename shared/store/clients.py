@@ -37,13 +37,16 @@ class GuardedClient:
             with translated(name):
                 return attr(*args, **kwargs)
 
+        # Kept: __getattr__ runs only for names the instance lacks, so the next call finds the wrapper
+        # as an attribute (no lookup, no functools.wraps per store call).
+        setattr(self, name, call)
         return call
 
 
 MAX_POOL_CONNECTIONS = 32
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
-_session: Any = None  # one botocore session per process: its loader caches the service models
+_session: Any = None  # see session()
 
 
 def client(service: str) -> Any:
@@ -53,25 +56,36 @@ def client(service: str) -> Any:
         return found
     with _lock:
         if service not in _clients:
-            import boto3  # lazy: ~200 ms that /healthz never needs
-            from botocore.config import Config
+            from botocore.config import Config  # lazy (and boto3 in session()): ~200 ms /healthz never needs
 
             # Checksums only where the API requires them (as before botocore 1.36): many S3-compatible
             # stores refuse the newer default's aws-chunked trailers, and computing them in Python costs
             # seconds on a 100 MB upload. TLS and S3's own MD5 on required operations still guard the data.
             # A function serves up to THREADS (16) requests at once; beyond max_pool_connections (botocore's
             # default: 10) urllib3 dials a connection per call and drops it afterwards instead of keeping it.
+            # No client-side parameter validation: only shared.store builds these calls' parameters, and
+            # DynamoDB and S3 validate every request themselves. It walked each request's shapes on every
+            # call (15 µs for a GetItem, 32 µs for a BatchGetItem of two keys: docs/performance.md, "One
+            # read, its floor"). moto checks less than AWS, so the tests put it back as an event hook
+            # (tests/support/store_validation.py): a malformed call of ours still fails in the tests.
             config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=5, read_timeout=30,
-                            max_pool_connections=MAX_POOL_CONNECTIONS,
+                            max_pool_connections=MAX_POOL_CONNECTIONS, parameter_validation=False,
                             s3={"addressing_style": "path"}, request_checksum_calculation="when_required",
                             response_checksum_validation="when_required")
-            global _session
-            if _session is None:
-                _session = boto3.session.Session()
-            session = _session
-            _clients[service] = GuardedClient(session.client(service, region_name=get_settings().aws_region,
-                                                             config=config))
+            _clients[service] = GuardedClient(session().client(service, region_name=get_settings().aws_region,
+                                                               config=config))
         return _clients[service]
+
+
+def session() -> Any:
+    """The process's boto3 session, which every store client comes from: its loader caches the
+    service models (and handlers registered on its events reach every client created afterwards)."""
+    global _session
+    if _session is None:
+        import boto3
+
+        _session = boto3.session.Session()
+    return _session
 
 
 def reset_clients() -> None:
