@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from shared.store.clients import client
 from shared.store.tables import table_name
@@ -35,11 +37,34 @@ def add(counter_set: str, scope: str, deltas: dict[str, int]) -> None:
                                    ExpressionAttributeNames=names, ExpressionAttributeValues=values)
 
 
+def _figures(item: dict) -> dict[str, int]:
+    return {k[2:]: int(v["N"]) for k, v in item.items() if k.startswith("c_") and "N" in v}
+
+
 def read(counter_set: str, scope: str) -> dict[str, int]:
     """Every counter of the set (names as given to `add`, after sanitising)."""
     item = client("dynamodb").get_item(TableName=table_name("objects"), Key=_key(counter_set, scope),
                                        ConsistentRead=True).get("Item") or {}
-    return {k[2:]: int(v["N"]) for k, v in item.items() if k.startswith("c_") and "N" in v}
+    return _figures(item)
+
+
+@dataclass(frozen=True)
+class CounterSet:
+    """A counter set whose scope is named by (namespace, name), readable beside records in one round
+    trip: `objects.get_together((tasks, ns, n), (CounterSet(...), ns, n))` gives its counters as a dict
+    (None when never counted)."""
+
+    counter_set: str
+    scope: Callable[[str, str], str]
+
+    def _key(self, namespace: str, name: str) -> dict:
+        return _key(self.counter_set, self.scope(namespace, name))
+
+    def _record(self, item: dict) -> dict[str, int]:
+        return _figures(item)
+
+    def get(self, namespace: str, name: str, *, consistent: bool = True) -> dict[str, int]:
+        return read(self.counter_set, self.scope(namespace, name))
 
 
 def read_many(counter_set: str, scopes: list[str]) -> dict[str, dict[str, int]]:
@@ -53,7 +78,7 @@ def read_many(counter_set: str, scopes: list[str]) -> dict[str, dict[str, int]]:
         while request:
             page = client("dynamodb").batch_get_item(RequestItems=request)
             for item in page.get("Responses", {}).get(table, []):
-                out[item["sk"]["S"]] = {k[2:]: int(v["N"]) for k, v in item.items() if k.startswith("c_") and "N" in v}
+                out[item["sk"]["S"]] = _figures(item)
             request = page.get("UnprocessedKeys") or {}  # throttled keys come back: ask again, a little later
             if request:
                 time.sleep(0.05)

@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from shared.config import get_settings
 from shared.errors import Conflict, NotFound
@@ -425,19 +425,31 @@ def _copy(record: Record) -> Record:
 BATCH_GET_KEYS = 100  # DynamoDB's limit of keys per BatchGetItem
 
 
-def get_together(*wanted: tuple[ObjectStore, str, str], consistent: bool = True) -> list[Record | None]:
-    """Several records (store, namespace, name) in one BatchGetItem round trip (per 100), in the order asked.
+class Readable(Protocol):
+    """What get_together reads: an ObjectStore, or another kind of item of the objects table that
+    knows its key and how to read it (shared.store.counters.CounterSet)."""
 
-    For views that join records of different kinds (a task and its plan) or read a page of records
-    by name (a task's children): one round trip instead of one per record. A record whose document was
-    replaced meanwhile is read again on its own.
+    def _key(self, namespace: str, name: str) -> dict: ...
+
+    def _record(self, item: dict) -> Any: ...
+
+    def get(self, namespace: str, name: str, *, consistent: bool = True) -> Any: ...
+
+
+def get_together(*wanted: tuple[Readable, str, str], consistent: bool = True) -> list[Any]:
+    """Several records (store, namespace, name) in one BatchGetItem round trip (per 100), in the order
+    asked; None for each one absent.
+
+    For views that join records of different kinds (a task, its plan and its usage counters) or read a
+    page of records by name (a task's children): one round trip instead of one per record. A record
+    whose document was replaced meanwhile is read again on its own.
     """
     keys = [store._key(namespace, name) for store, namespace, name in wanted]
     found: dict[tuple[str, str], dict] = {}
     unique = list({(key["pk"]["S"], key["sk"]["S"]): key for key in keys}.values())
     for start in range(0, len(unique), BATCH_GET_KEYS):
         found.update(_batch_get(unique[start:start + BATCH_GET_KEYS], consistent))
-    records: list[Record | None] = []
+    records: list[Any] = []
     for (store, namespace, name), key in zip(wanted, keys, strict=True):
         item = found.get((key["pk"]["S"], key["sk"]["S"]))
         if item is None:

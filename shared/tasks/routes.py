@@ -36,6 +36,7 @@ from shared.tasks.repository import (
 from shared.tasks.selectors import list_matching, parse_selector
 from shared.tasks.service import cancel_task, drop_indexes, task_view, task_views
 from shared.tasks.service import create_task as create_task_record
+from shared.tasks.usage import task_usage
 
 if TYPE_CHECKING:  # the route models load with the first request that validates (shared.http.models.resolve)
     from shared.tasks.models import TaskListQuery
@@ -91,10 +92,12 @@ def list_tasks(ctx: RequestContext):
                                     "shared.tasks.models:Task")})
 def get_task(ctx: RequestContext, name: str):
     namespace = ctx.namespace(ctx.query().namespace)
-    record, plan = get_together((tasks, namespace, name), (plans, namespace, name))
+    # one round trip: the task, its plan and its usage counters (used only when the task has some)
+    record, plan, usage = get_together((tasks, namespace, name), (plans, namespace, name),
+                                       (task_usage, namespace, name))
     if record is None:
         raise NotFound(TASK_NOT_FOUND)
-    view = task_view(record)
+    view = task_views([record], [usage])[0]
     if plan is not None:
         view["plan"] = plan_summary(plan.doc)
     return view

@@ -60,6 +60,32 @@ def test_get_reads_task_and_plan_in_one_batch(api):
     assert calls == ["BatchGetItem"]
 
 
+def test_get_reads_the_usage_counters_in_the_same_batch_and_shows_them_only_when_counted(api):
+    from shared.tasks.repository import plans
+    from shared.tasks.usage import add_usage, start_counting
+
+    assert api.post("/api/v1/tasks", json=CRON, headers=AUTH).status_code == 201
+    assert api.post("/api/v1/tasks", json={**CRON, "name": "other"}, headers=AUTH).status_code == 201
+    plans.create("default", "nightly", {"summary": "step 2", "progressPct": 40, "iteration": 3})
+    start_counting("default", "nightly")
+    with store_calls() as calls:  # counted, but no model call yet: the counter item does not exist
+        response = api.get("/api/v1/tasks/nightly", headers=AUTH)
+    assert calls == ["BatchGetItem"]
+    assert response.status_code == 200
+    assert response.get_json()["status"]["usage"] == {"inputTokens": 0, "outputTokens": 0, "llmCalls": 0}
+    add_usage("default", "nightly", input_tokens=7, output_tokens=3)
+    add_usage("default", "nightly", input_tokens=1, output_tokens=2)
+    add_usage("default", "other", input_tokens=5, output_tokens=5)  # `other` has no usage placeholder
+    with store_calls() as calls:
+        body = api.get("/api/v1/tasks/nightly", headers=AUTH).get_json()
+        other = api.get("/api/v1/tasks/other", headers=AUTH).get_json()
+    assert calls == ["BatchGetItem", "BatchGetItem"]  # task, plan and counters: one round trip each
+    assert body["status"]["usage"] == {"inputTokens": 8, "outputTokens": 5, "llmCalls": 2}
+    assert body["plan"] == {"summary": "step 2", "progressPct": 40, "goalComplete": False, "planDocument": "",
+                            "iteration": 3}
+    assert "usage" not in other["status"] and "plan" not in other
+
+
 def test_a_cron_task_is_created_scheduled_and_its_created_event_is_not_for_the_dispatcher(api, event_sink):
     from shared.local.manifests import triggers
     from shared.tasks.dispatch import on_task_created
