@@ -259,9 +259,12 @@ def list_children(ctx: RequestContext, name: str):
     limit, token = _page(q)
     namespace = ctx.namespace(q.namespace)
     entries, next_token = children.list_page(child_partition(namespace, name), limit=limit, cursor=token)
-    found = get_together(*((tasks, namespace, entry.name) for entry in entries))  # one round trip per 100
-    # (None: the index entry of a child deleted a moment ago)
-    return {"items": task_views([c for c in found if c is not None]),
+    # Each child with its usage counters, in one round trip per 100 keys (children run models: most are
+    # counted, and their counters would be another round trip after this one).
+    found = get_together(*((store, namespace, entry.name) for entry in entries for store in (tasks, task_usage)))
+    pairs = [(child, usage) for child, usage in zip(found[::2], found[1::2], strict=True)
+             if child is not None]  # None: the index entry of a child deleted a moment ago
+    return {"items": task_views([child for child, _ in pairs], [usage for _, usage in pairs]),
             "metadata": {"continue": next_token} if next_token else {}}
 
 

@@ -211,6 +211,7 @@ def test_an_artifact_download_reads_task_and_artifact_in_one_batch(internal, api
 
 def test_a_page_of_children_is_read_in_one_batch(api):
     from shared.tasks.repository import child_partition, children
+    from shared.tasks.usage import add_usage, start_counting
 
     assert api.post("/api/v1/tasks", json={"name": "parent", "type": "ai", "prompt": "p"},
                     headers=AUTH).status_code == 201
@@ -219,11 +220,18 @@ def test_a_page_of_children_is_read_in_one_batch(api):
         tasks.create("default", name, {"metadata": {"name": name, "labels": {"orka.ai/parent-task": "parent"}},
                                        "spec": {"type": "ai", "prompt": "p"}, "status": {"phase": "Pending"}})
         children.create(child_partition("default", "parent"), name, {"name": name})
+    start_counting("default", "child-1")
+    add_usage("default", "child-1", input_tokens=4, output_tokens=2)
+    add_usage("default", "child-2", input_tokens=9, output_tokens=9)  # not counted: no placeholder
     with store_calls() as calls:
         response = api.get("/api/v1/tasks/parent/children", headers=AUTH)
     assert response.status_code == 200
-    assert [item["metadata"]["name"] for item in response.get_json()["items"]] == ["child-0", "child-1", "child-2"]
-    assert calls == ["Query", "BatchGetItem"]  # the index page, then its tasks (was one GetItem per child)
+    items = response.get_json()["items"]
+    assert [item["metadata"]["name"] for item in items] == ["child-0", "child-1", "child-2"]
+    # the index page, then its tasks with their usage counters (was one GetItem per child, then the counters)
+    assert calls == ["Query", "BatchGetItem"]
+    assert [item["status"].get("usage") for item in items] == [
+        None, {"inputTokens": 4, "outputTokens": 2, "llmCalls": 1}, None]
 
 
 def test_get_together_asks_for_at_most_a_hundred_keys_per_call(api):
