@@ -120,3 +120,37 @@ def test_a_malformed_chunked_body_is_400_and_closes(server):
     answer = _raw(server.port, b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n") and b"Connection: close\r\n" in answer
     assert answer.endswith(b"\r\n\r\nthe chunked body is malformed")
+
+
+def test_headers_folded_repeated_and_an_http10_request_that_closes(server):
+    # a folded line joins the one before it; X-Thing given twice reaches the application as one, comma-joined
+    answer = _raw(server.port, b"GET /h HTTP/1.0\r\nHost: x\r\nX-Thing:  one\r\n  more \r\nx-thing: two\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 201 Created\r\n") and b"Connection: close\r\n" in answer
+    assert answer.endswith(b" x=one more,two ")
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_sent(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        conn.sendall(b"PUT /e HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+        assert conn.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        conn.sendall(b"ok")
+        assert conn.recv(65536).startswith(b"HTTP/1.1 201 Created\r\n")
+
+
+@pytest.mark.parametrize(("request_head", "status", "says"), [
+    (b"GET /a HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", b"400 Bad Request", b"malformed header line"),
+    (b"GET /a HTTP/1.1\r\nHost x: y\r\n\r\n", b"400 Bad Request", b"malformed header line"),
+    (b"GET /a HTTP/1.1\r\nHost : x\r\n\r\n", b"400 Bad Request", b"malformed header line"),
+    (b"GET /a HTTP/1.1\r\n folded first\r\n\r\n", b"400 Bad Request", b"first header line is a continuation"),
+    (b"GET /a HTTP/1.1\r\n" + b"X: y\r\n" * 101 + b"\r\n", b"431 Request Header Fields Too Large",
+     b"too many headers (over 100)"),
+    (b"GET /a HTTP/1.1\r\nX: " + b"y" * 70000 + b"\r\n\r\n", b"431 Request Header Fields Too Large",
+     b"header line too long"),
+    (b"GET /a HTTP/2.0\r\nHost: x\r\n\r\n", b"505 HTTP Version Not Supported", b"Bad request line"),
+    (b"GET /a HTTP/1.1 extra\r\nHost: x\r\n\r\n", b"400 Bad Request", b"Bad request line"),
+    (b"GET /a\r\n\r\n", b"400 Bad Request", b"Bad request line"),
+])
+def test_a_malformed_request_head_is_refused_and_closes(server, request_head, status, says):
+    answer = _raw(server.port, request_head)
+    assert answer.startswith(b"HTTP/1.1 " + status + b"\r\n") and b"Connection: close\r\n" in answer
+    assert says in answer
