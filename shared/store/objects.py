@@ -124,6 +124,11 @@ class ObjectStore:
             item["order"] = {"S": self.order(doc) or name}
         return item
 
+    def new_item(self, namespace: str, name: str, doc: dict) -> tuple[str, dict[str, Any]]:
+        """A record at version 1 as a (table, item) for `shared.store.batch.put_items` (unconditional:
+        for a record that may be written again as it is, e.g. an index entry)."""
+        return "objects", self._item(namespace, name, 1, doc, None)
+
     def _record(self, item: dict) -> Record | None:
         expiry = item.get("expiry")
         # TTL deletion is lazy everywhere: expired items are filtered here.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shared.store.batch import put_items
 from shared.store.clients import client, error_code
 from shared.store.tables import table_name
 
@@ -60,6 +61,18 @@ def _item(stream: str, seq: int, record: dict[str, Any], expiry: int | None) -> 
     return item
 
 
+def new_item(stream: str, seq: int, record: dict[str, Any], expiry: int | None = None) -> tuple[str, dict[str, Any]]:
+    """The record at `seq` as a (table, item) for `shared.store.batch.put_items`: for a number no one
+    else can write (a batch is unconditional)."""
+    return "streams", _item(stream, seq, record, expiry)
+
+
+def delete_record(stream: str, seq: int) -> None:
+    """Remove the record at `seq` (a write undone: see `shared.tasks.service.store_new_task`)."""
+    client("dynamodb").delete_item(TableName=table_name("streams"),
+                                   Key={"pk": {"S": stream}, "sk": {"N": str(seq)}})
+
+
 def put_new(stream: str, seq: int, record: dict[str, Any], expiry: int | None = None) -> bool:
     """Write the record at `seq` unless that number is taken (never overwrites); False when taken."""
     try:
@@ -96,13 +109,7 @@ def append_many(stream: str, records: list[dict[str, Any]], *, expiry: int | Non
         return []
     last = _reserve(stream, len(records))
     numbers = list(range(last - len(records) + 1, last + 1))
-    items = [_item(stream, seq, record, expiry) for seq, record in zip(numbers, records, strict=True)]
-    ddb, table = client("dynamodb"), table_name("streams")
-    for i in range(0, len(items), 25):
-        requests = [{"PutRequest": {"Item": item}} for item in items[i:i + 25]]
-        while requests:
-            response = ddb.batch_write_item(RequestItems={table: requests})
-            requests = response.get("UnprocessedItems", {}).get(table, [])
+    put_items([new_item(stream, seq, record, expiry) for seq, record in zip(numbers, records, strict=True)])
     return numbers
 
 

@@ -25,7 +25,26 @@ FIRST = 1  # the number a task's create takes (its created event)
 def feed_stream(record: Record) -> str:
     if record.seq is None:  # created before the feed's numbers moved onto the task
         return f"task#{record.namespace}/{record.name}"
-    return f"task#{record.namespace}/{record.name}#{record.doc['metadata']['uid']}"
+    return _stream(record.namespace, record.doc)
+
+
+def _stream(namespace: str, doc: dict[str, Any]) -> str:
+    return f"task#{namespace}/{doc['metadata']['name']}#{doc['metadata']['uid']}"
+
+
+def _entry(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"event": kind, "data": data, "time": now_rfc3339()}
+
+
+def first_record(namespace: str, doc: dict[str, Any], kind: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A new task's first feed record (its created event, number FIRST) as a (table, item) to write
+    before the task itself: its stream is named by the task's fresh uid, so nothing else can be there."""
+    return streams.new_item(_stream(namespace, doc), FIRST, _entry(kind, data))
+
+
+def drop_first_record(namespace: str, doc: dict[str, Any]) -> None:
+    """Undo `first_record` for a task that was not stored after all."""
+    streams.delete_record(_stream(namespace, doc), FIRST)
 
 
 def append_feed(record: Record, kind: str, data: dict[str, Any]) -> int:
@@ -34,7 +53,7 @@ def append_feed(record: Record, kind: str, data: dict[str, Any]) -> int:
     The number the write that returned `record` claimed is used once; else one is taken from the task.
     When the task is gone (deleted meanwhile), the record goes after the stream's last one.
     """
-    entry = {"event": kind, "data": data, "time": now_rfc3339()}
+    entry = _entry(kind, data)
     stream = feed_stream(record)
     if record.seq is None:
         return streams.append(stream, entry)

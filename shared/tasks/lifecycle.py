@@ -112,18 +112,28 @@ def announce_transition(event_type: str, record: Record) -> None:
     announce(event_type, record, _event_id=ident)
 
 
-def announce(event_type: str, record: Record, *, _event_id: str | None = None, **extra: Any) -> None:
-    """Emit a task event; a sink failure is logged, never turned into a lost state change."""
+def event_data(event_type: str, namespace: str, name: str, doc: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The data of a task event (and of its feed record) for the task document `doc`."""
     from shared.events.registry import data_for  # pydantic models: loaded on the first event, not at import
+    status = doc.get("status", {})
+    return data_for(event_type, namespace=namespace, name=name, type=doc["spec"]["type"],
+                    phase=status.get("phase"), message=status.get("message"), **extra)
+
+
+def announce(event_type: str, record: Record, *, _event_id: str | None = None, feed: bool = True,
+             **extra: Any) -> None:
+    """Emit a task event and append it to the task's feed (unless `feed` is False: the caller wrote
+    that record already); a sink failure is logged, never turned into a lost state change."""
     doc = record.doc
     phase = doc.get("status", {}).get("phase")
-    data = data_for(event_type, namespace=record.namespace, name=record.name, type=doc["spec"]["type"],
-                    phase=phase, message=doc.get("status", {}).get("message"), **extra)
+    data = event_data(event_type, record.namespace, record.name, doc, **extra)
     identity = {"id": _event_id, "source": TRANSITION_SOURCE} if _event_id else {}
     # `taskphase`: the phase as an attribute Triggers can filter on (the dispatcher takes only the
     # created events of Pending tasks; a cron parent is created Scheduled and needs nothing from it).
     publish(build(event_type, data, subject=f"{record.namespace}/{record.name}",
                   extensions={PHASE_ATTRIBUTE: phase} if phase else None, **identity))  # parked if down
+    if not feed:
+        return
     try:  # the task's own feed (GET /stream); a failure here must not undo the state change either
         append_feed(record, event_type.removeprefix("dev.shoal."), data)
     except Exception:

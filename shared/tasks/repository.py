@@ -74,6 +74,12 @@ def live_shards() -> list[str]:
     return [f"shard-{i:02d}" for i in range(LIVE_SHARDS)]
 
 
+def live_entry(namespace: str, name: str) -> tuple[str, dict[str, Any]]:
+    """The task's live-index entry as a (table, item) for `shared.store.batch.put_items` (writing it
+    again changes nothing a reader sees)."""
+    return live.new_item(live_shard(namespace, name), live_name(namespace, name), {"namespace": namespace, "name": name})
+
+
 def mark_live(namespace: str, name: str) -> None:
     """Idempotently list the task in the live index."""
     with contextlib.suppress(AlreadyExists):

@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 
 from shared.events.envelope import build
+from shared.store.clients import client
 from shared.store.outages import StoreUnavailable
+from shared.store.tables import table_name
+from shared.tasks.feed import append_feed, read_feed
 from shared.tasks.repository import live, live_name, live_shard, tasks, unmark_live
 from tests.conftest import AUTH
 from tests.support.store_calls import store_calls
@@ -18,18 +21,33 @@ def live_entry(name: str):
     return live.get(live_shard("default", name), live_name("default", name))
 
 
+def feed_streams() -> list[str]:
+    """The task feeds' streams that hold records (a test's table is small: a Scan is fine here)."""
+    items = client("dynamodb").scan(TableName=table_name("streams"))["Items"]
+    return sorted({item["pk"]["S"] for item in items if item["pk"]["S"].startswith("task#")})
+
+
 @pytest.fixture
 def api(function_client):
     return function_client("tasks")
 
 
-def test_create_writes_the_live_entry_and_the_task_without_reading_first(api):
+def test_create_writes_the_live_entry_and_the_task_without_reading_first(api, event_sink):
     with store_calls() as calls:
         response = api.post("/api/v1/tasks", json={"name": "job", "type": "ai", "prompt": "p"}, headers=AUTH)
     assert response.status_code == 201
-    # live entry, task (taking its feed's first number), then the created event's feed record
-    assert calls == ["PutItem", "PutItem", "PutItem"]
+    # the live entry and the created event's feed record (number 1) in one batch, then the task
+    assert calls == ["BatchWriteItem", "PutItem"]
     assert live_entry("job").doc == {"namespace": "default", "name": "job"}
+    record = tasks.get("default", "job")
+    assert record.seq == 1 and record.doc["metadata"]["uid"] == response.get_json()["metadata"]["uid"]
+    [(seq, entry)] = read_feed(record)
+    assert (seq, entry["event"], entry["data"]) == (1, "task.created", {
+        "namespace": "default", "name": "job", "type": "ai", "phase": "Pending"})
+    [created] = event_sink.of_type("dev.shoal.task.created")
+    assert created.data == entry["data"]  # the feed's record and the event carry the same data
+    # the next event takes the task's next number
+    assert append_feed(record, "task.started", {"n": 2}) == 2
 
 
 def test_a_duplicate_create_is_409_and_keeps_the_first_task_and_its_entry(api):
@@ -38,8 +56,12 @@ def test_a_duplicate_create_is_409_and_keeps_the_first_task_and_its_entry(api):
     response = api.post("/api/v1/tasks", json={"name": "job", "type": "ai", "prompt": "second"}, headers=AUTH)
     assert response.status_code == 409
     assert response.get_json() == {"error": {"code": 409, "message": "task already exists"}}
-    assert tasks.get("default", "job").doc["spec"]["prompt"] == "first"
+    first = tasks.get("default", "job")
+    assert first.doc["spec"]["prompt"] == "first"
     assert live_entry("job") is not None
+    assert [entry["event"] for _, entry in read_feed(first)] == ["task.created"]
+    # the refused create's feed record (its stream named by the uid it would have had) is gone again
+    assert feed_streams() == [f"task#default/job#{first.doc['metadata']['uid']}"]
 
 
 def test_a_create_the_store_fails_leaves_no_live_entry_behind(api, monkeypatch):
@@ -50,6 +72,7 @@ def test_a_create_the_store_fails_leaves_no_live_entry_behind(api, monkeypatch):
     response = api.post("/api/v1/tasks", json={"name": "job", "type": "ai", "prompt": "p"}, headers=AUTH)
     assert response.status_code == 503
     assert live_entry("job") is None
+    assert feed_streams() == []  # the created event's record, written before the task, is gone again
 
 
 def test_get_reads_task_and_plan_in_one_batch(api):
@@ -93,7 +116,7 @@ def test_a_cron_task_is_created_scheduled_and_its_created_event_is_not_for_the_d
     with store_calls() as calls:
         response = api.post("/api/v1/tasks", json=CRON, headers=AUTH)
     assert response.status_code == 201
-    assert calls == ["PutItem", "PutItem", "PutItem"]  # as any create
+    assert calls == ["BatchWriteItem", "PutItem"]  # as any create
     status = response.get_json()["status"]
     assert status["phase"] == "Scheduled" and status["message"] == f"next run at {status['nextScheduleTime']}"
     assert tasks.get("default", "nightly").doc["status"] == status

@@ -114,3 +114,19 @@ def test_only_one_of_many_concurrent_claims_wins():
     for t in threads:
         t.join()
     assert results.count(idempotency.Claim.CLAIMED) == 1
+
+
+def test_items_of_two_tables_are_put_in_one_batch_and_a_record_can_be_deleted_again():
+    from shared.store import ObjectStore
+    from shared.store.batch import put_items
+    from tests.support.store_calls import store_calls
+
+    index = ObjectStore("index")
+    with store_calls() as calls:
+        put_items([index.new_item("ns", "a", {"n": 1}), streams.new_item("b", 7, {"n": 2})])
+    assert calls == ["BatchWriteItem"]
+    entry = index.get("ns", "a")
+    assert (entry.version, entry.doc) == (1, {"n": 1})
+    assert streams.read("b") == [(7, {"n": 2})]
+    streams.delete_record("b", 7)
+    assert streams.read("b") == []

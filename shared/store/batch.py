@@ -1,0 +1,35 @@
+"""New items of several tables put in one BatchWriteItem round trip (per 25 items).
+
+For writes that need no condition because nothing can be at their keys yet, or because writing the
+same item again changes nothing (a task's live-index entry and its feed's first record:
+shared.tasks.service). A batch cannot be conditional: anything that must not overwrite uses a
+conditional PutItem instead.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from shared.store.clients import client
+from shared.store.tables import table_name
+
+BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
+ATTEMPTS = 8
+
+
+def put_items(items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Put (table, item) pairs, `table` as `table_name` knows it, retrying what the store leaves
+    unprocessed (throttling) with jittered backoff; RuntimeError when some are still left."""
+    for start in range(0, len(items), BATCH_WRITE_ITEMS):
+        pending: dict[str, list[dict]] = {}
+        for table, item in items[start:start + BATCH_WRITE_ITEMS]:
+            pending.setdefault(table_name(table), []).append({"PutRequest": {"Item": item}})
+        for attempt in range(ATTEMPTS):
+            pending = client("dynamodb").batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+            time.sleep(min(1.0, 0.05 * 2 ** attempt) * random.random())  # throttled: back off, then the rest
+        if pending:
+            raise RuntimeError("the store left items unprocessed after retries")
