@@ -52,9 +52,11 @@ def own_cpu() -> float:
 
 
 def machine_busy() -> float:
-    """CPU seconds all cores of the machine have been busy (not idle, not waiting on I/O), from /proc/stat."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds all cores of the machine have run work (user, nice, system, irq, softirq; not idle,
+    I/O wait or a hypervisor's steal), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq = (
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def create_for(url: str, clients: int, seconds: float) -> int:
