@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from shared.store.clients import client
+from shared.store.outages import StoreUnavailable
 from shared.store.tables import table_name
 
 BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
@@ -21,7 +22,7 @@ ATTEMPTS = 8
 
 def put_items(items: list[tuple[str, dict[str, Any]]]) -> None:
     """Put (table, item) pairs, `table` as `table_name` knows it, retrying what the store leaves
-    unprocessed (throttling) with jittered backoff; RuntimeError when some are still left."""
+    unprocessed (throttling) with jittered backoff; StoreUnavailable (503) when some are still left."""
     for start in range(0, len(items), BATCH_WRITE_ITEMS):
         pending: dict[str, list[dict]] = {}
         for table, item in items[start:start + BATCH_WRITE_ITEMS]:
@@ -32,4 +33,4 @@ def put_items(items: list[tuple[str, dict[str, Any]]]) -> None:
                 break
             time.sleep(min(1.0, 0.05 * 2 ** attempt) * random.random())  # throttled: back off, then the rest
         if pending:
-            raise RuntimeError("the store left items unprocessed after retries")
+            raise StoreUnavailable()  # still throttled: the client retries after Retry-After
