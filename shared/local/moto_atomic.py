@@ -6,8 +6,8 @@ Every optimistic-locking guarantee of the store would then be untestable (and `m
 several replicas of a function would lose updates). Serializing moto's write operations closes that
 window. Applied by the local platform's moto server and by the tests.
 
-Reads take the same lock: moto applies a TransactWriteItems one item after the other (and restores a
-copy of the table when a later item fails), so a read between two of its items saw half a
+Reads take the same lock: moto applies a TransactWriteItems one item after the other (and undoes the
+items written when a later item fails: shared.local.moto_transactions), so a read between two of its items saw half a
 transaction, which DynamoDB never shows a GetItem or Query. A claim stored with its companion run
 (shared/monitors/runs.py) was then read without the run, taken for finished and claimed again: two
 runs admitted where one may be (session 7's `test_monitor_run_admission[8]`).
@@ -24,7 +24,7 @@ import functools
 import threading
 from typing import Any
 
-from shared.local import moto_queries
+from shared.local import moto_queries, moto_transactions
 
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
 # The backend's item reads (BatchGetItem and TransactGetItems read through get_item).
@@ -39,8 +39,10 @@ _lock = threading.RLock()
 def make_writes_atomic() -> None:
     """Wrap moto's DynamoDB write operations in one process-wide lock (idempotent); each write, once
     applied, invalidates the partitions moto_queries cached, whose Query patch this also installs.
-    Reads take the lock too, so none sees a transaction half applied."""
+    Reads take the lock too, so none sees a transaction half applied. TransactWriteItems is first
+    replaced by moto_transactions' (undoes the items it wrote, not a copy of the whole table)."""
     moto_queries.read_partitions_only()
+    moto_transactions.install()
     for name in READS:
         _under_lock(name, write=False)
     for name in WRITES:
