@@ -5,9 +5,10 @@ them, so a page of 50 tasks costs O(table · log table): 600 ms once the store h
 against a few milliseconds on DynamoDB. That made `make run`'s embedded store (and every test) slow
 exactly where the design is O(page). Here a Query sees only its partition: the main table's items
 under the hash key (moto keeps them in a dict by hash key), or a GSI's items with the queried hash
-values, cached per table until the next write. moto's own query code still does the rest (sort
-within the partition, key conditions, filters, paging, limits), so results and cursors are
-unchanged; only the candidates it starts from are fewer.
+values (read from the table's partition when the index shares the table's hash key, as `by-order`
+does: a GSI Query after a write is then O(partition), not O(table)), cached per table until the next
+write. moto's own query code still does the rest (sort within the partition, key conditions, filters,
+paging, limits), so results and cursors are unchanged; only the candidates it starts from are fewer.
 
 The cache is invalidated by a generation counter that every DynamoDB write bumps after it applied
 (shared.local.moto_atomic wraps the writes); a read racing a write rebuilds on its next call.
@@ -77,14 +78,28 @@ def _partition(table: Any, index_name: str | None, hash_key: Any,
             items = [found]
     else:
         wanted = dict(hash_key_conditions or [])
-        items = [item for partition in list(table.items.values())
-                 for item in (partition.values() if table.range_key_attr else [partition])
+        items = [item for item in _index_candidates(table, index_name, wanted)
                  if all(item.attrs.get(name) is not None and item.attrs[name] == value
                         for name, value in wanted.items())]
         items.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
     with _cache_lock:
         _cache.setdefault(table, {})[key] = (generation, items)
     return items
+
+
+def _index_candidates(table: Any, index_name: str, wanted: dict[str, Any]) -> list[Any]:
+    """The items that can be in a GSI's partition: when the index's hash key is the table's (Shoal's
+    `by-order`), only the table's partition of that value; else every item of the table, as moto reads
+    them (O(table) each time a write made the cache stale)."""
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    hashes = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"] if index else []
+    if hashes == [table.hash_key_attr] and table.hash_key_attr in wanted:
+        found = table.items.get(wanted[table.hash_key_attr])  # .get: never creates a partition
+        if found is None:
+            return []
+        return list(found.values()) if table.range_key_attr else [found]
+    return [item for partition in list(table.items.values())
+            for item in (partition.values() if table.range_key_attr else [partition])]
 
 
 def _window(table: Any, items: list[Any], call: dict[str, Any]) -> list[Any]:

@@ -4,11 +4,13 @@ conditions, filters, Select=COUNT and a GSI, and it sees every write at once."""
 
 from __future__ import annotations
 
+import collections
 import itertools
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
 
 from shared.local.moto_atomic import make_writes_atomic
@@ -24,8 +26,9 @@ def ddb():
             AttributeDefinitions=[{"AttributeName": n, "AttributeType": t}
                                   for n, t in (("pk", "S"), ("sk", "N"), ("g", "S"), ("o", "S"))],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[{"IndexName": "by-o", "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
-                {"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "o", "KeyType": "RANGE"}]}])
+            GlobalSecondaryIndexes=[{"IndexName": name, "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
+                {"AttributeName": hash_key, "KeyType": "HASH"}, {"AttributeName": "o", "KeyType": "RANGE"}]}
+                for name, hash_key in (("by-o", "g"), ("by-pk", "pk"))])  # by-pk: the table's hash key, as by-order
         for p, n in itertools.product(("a", "b", "c"), range(40)):
             item = {"pk": {"S": p}, "sk": {"N": str(n * 7 % 40 - 5)}, "v": {"N": str(n % 3)}}
             if n % 4:  # sparse index: a quarter of the items lack it
@@ -70,6 +73,11 @@ QUERIES = [
        "ExpressionAttributeValues": {":g": {"S": "a1"}}} for limit in (1, 4, 25) for forward in (True, False)),
     {"IndexName": "by-o", "KeyConditionExpression": "g = :g AND begins_with(o, :o)", "Limit": 2,
      "ExpressionAttributeValues": {":g": {"S": "b0"}, ":o": {"S": "2-"}}},
+    *({"IndexName": "by-pk", "KeyConditionExpression": "pk = :p", "Limit": limit, "ScanIndexForward": forward,
+       "ExpressionAttributeValues": {":p": {"S": "c"}}} for limit in (1, 4, 31) for forward in (True, False)),
+    {"IndexName": "by-pk", "KeyConditionExpression": "pk = :p AND o > :o", "Limit": 3, "FilterExpression": "v = :v",
+     "ExpressionAttributeValues": {":p": {"S": "a"}, ":o": {"S": "1-"}, ":v": {"N": "2"}}},
+    {"IndexName": "by-pk", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "nobody"}}},
 ]
 
 
@@ -93,3 +101,24 @@ def test_a_write_is_seen_by_the_next_query(ddb):
     by_index = {"IndexName": "by-o", "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": "a1"}}}
     indexed = pages(ddb, **by_index)
     assert indexed == moto_own(ddb, **by_index) and {"S": "0-new"} in [i["o"] for i in indexed[0][0]]
+
+
+class _OnePartitionOnly(collections.defaultdict):
+    """moto's items by hash key, refusing to be walked: a Query that reads them all fails."""
+
+    def values(self):
+        raise AssertionError("the whole table was read")
+
+    items = __iter__ = values
+
+
+def test_a_query_on_an_index_with_the_tables_hash_key_reads_only_that_partition(ddb):
+    table = next(iter(dynamodb_backends.values()))["us-east-1"].tables["t"]
+    query = {"IndexName": "by-pk", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "b"}}}
+    expected = pages(ddb, **query)
+    ddb.put_item(TableName="t", Item={"pk": {"S": "c"}, "sk": {"N": "99"}})  # the cache is stale: read again
+    table.items = _OnePartitionOnly(dict, table.items)
+    assert pages(ddb, **query) == expected and len(expected[0][0]) == 30
+    other = {"IndexName": "by-o", "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": "b1"}}}
+    with pytest.raises(AssertionError, match="the whole table was read"):  # another hash key: every item, as moto
+        pages(ddb, **other)
