@@ -7,8 +7,10 @@ exactly where the design is O(page). Here a Query sees only its partition: the m
 under the hash key (moto keeps them in a dict by hash key), or a GSI's items with the queried hash
 values (read from the table's partition when the index shares the table's hash key, as `by-order`
 does: a GSI Query after a write is then O(partition), not O(table)), cached per table until the next
-write. moto's own query code still does the rest (sort within the partition, key conditions, filters,
-paging, limits), so results and cursors are unchanged; only the candidates it starts from are fewer.
+write; of a partition kept in moto's order (the main table's, and such a GSI's), a plain page gets only
+the items from its ExclusiveStartKey to one past its Limit. moto's own query code still does the rest
+(sort, key conditions, filters, paging, limits), so results and cursors are unchanged; only the
+candidates it starts from are fewer.
 
 The cache is invalidated by a generation counter that every DynamoDB write bumps after it applied
 (shared.local.moto_atomic wraps the writes); a read racing a write rebuilds on its next call.
@@ -49,8 +51,9 @@ class _Partition:
 
 
 def _partition(table: Any, index_name: str | None, hash_key: Any,
-               hash_key_conditions: list[tuple[str, Any]] | None) -> list[Any] | None:
-    """The items a Query can return, in moto's all_items order; None: let moto scan (a case not covered)."""
+               hash_key_conditions: list[tuple[str, Any]] | None) -> tuple[list[Any], list[str]] | None:
+    """The items a Query can return and the attributes they are sorted by within the partition (as moto
+    orders them; empty: not in an order a page can be cut from); None: let moto scan (a case not covered)."""
     if index_name is None:
         if hash_key is None:
             return None
@@ -68,54 +71,79 @@ def _partition(table: Any, index_name: str | None, hash_key: Any,
         cached = _cache.setdefault(table, {}).get(key)
     if cached is not None and cached[0] == generation:
         return cached[1]
+    order: list[str] = []
     if index_name is None:
         found = table.items.get(hash_key)  # .get: never creates a partition in moto's defaultdict
         if found is None:
             items: list[Any] = []
         elif table.range_key_attr:
-            items = sorted(found.values(), key=lambda item: item.range_key)
+            order = [table.hash_key_attr, table.range_key_attr]  # the hash key places a start key of another
+            items = _sorted(found.values(), order)             # partition before or after all, as moto does
         else:
             items = [found]
     else:
         wanted = dict(hash_key_conditions or [])
-        items = [item for item in _index_candidates(table, index_name, wanted)
-                 if all(item.attrs.get(name) is not None and item.attrs[name] == value
-                        for name, value in wanted.items())]
-        items.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+        items, order = _index_partition(table, index_name, wanted)
+        if not order:
+            items = [item for item in items if all(item.attrs.get(name) is not None and item.attrs[name] == value
+                                                    for name, value in wanted.items())]
+            items.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
     with _cache_lock:
-        _cache.setdefault(table, {})[key] = (generation, items)
-    return items
+        _cache.setdefault(table, {})[key] = (generation, (items, order))
+    return items, order
 
 
-def _index_candidates(table: Any, index_name: str, wanted: dict[str, Any]) -> list[Any]:
-    """The items that can be in a GSI's partition: when the index's hash key is the table's (Shoal's
-    `by-order`), only the table's partition of that value; else every item of the table, as moto reads
-    them (O(table) each time a write made the cache stale)."""
+def _sorted(items: Any, order: list[str]) -> list[Any]:
+    """Items by the cast values of `order`'s attributes: moto's DynamoType order (which compares cast
+    values), with each key computed once rather than per comparison."""
+    return sorted(items, key=lambda item: tuple(item.attrs[name].cast_value for name in order))
+
+
+def _index_partition(table: Any, index_name: str, wanted: dict[str, Any]) -> tuple[list[Any], list[str]]:
+    """A GSI's partition. When the index's hash key is the table's (Shoal's `by-order`), only the table's
+    partition of that value is read, and with one sort key the items that carry it are kept in the
+    order moto sorts them (index sort key, then the table's), so a page can be cut from it: O(partition)
+    after a write, O(page) when cached. Else every item of the table, as moto reads them (O(table) each
+    time a write made the cache stale), unsorted."""
     index = next((i for i in table.all_indexes() if i.name == index_name), None)
     hashes = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"] if index else []
-    if hashes == [table.hash_key_attr] and table.hash_key_attr in wanted:
-        found = table.items.get(wanted[table.hash_key_attr])  # .get: never creates a partition
-        if found is None:
-            return []
-        return list(found.values()) if table.range_key_attr else [found]
-    return [item for partition in list(table.items.values())
-            for item in (partition.values() if table.range_key_attr else [partition])]
+    if hashes != [table.hash_key_attr] or table.hash_key_attr not in wanted or len(wanted) != 1:
+        return [item for partition in list(table.items.values())
+                for item in (partition.values() if table.range_key_attr else [partition])], []
+    found = table.items.get(wanted[table.hash_key_attr])  # .get: never creates a partition
+    items = [] if found is None else list(found.values()) if table.range_key_attr else [found]
+    ranges = [key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE"]
+    if len(ranges) != 1:
+        return items, []
+    order = [table.hash_key_attr, *ranges] + ([table.range_key_attr] if table.range_key_attr else [])
+    try:  # moto lists only the items that carry the index's sort key
+        return _sorted([item for item in items if item.attrs.get(ranges[0])], order), order
+    except TypeError:  # sort keys of mixed types, which moto's own sort refuses too: let it
+        return items, []
 
 
-def _window(table: Any, items: list[Any], call: dict[str, Any]) -> list[Any]:
-    """Of a main-table partition (sorted by range key), the items a plain page can reach: those after
-    ExclusiveStartKey in the query's direction, `limit` of them plus one (moto sets LastEvaluatedKey
-    when it meets an item beyond the limit). Only without a sort-key condition or legacy filters, which
-    could skip items and need more; a FilterExpression applies after the limit, as in DynamoDB."""
+def _window(items: list[Any], order: list[str], call: dict[str, Any]) -> list[Any]:
+    """Of a partition sorted by `order`, the items a plain page can reach: those after ExclusiveStartKey
+    in the query's direction, `limit` of them plus one (moto sets LastEvaluatedKey when it meets an item
+    beyond the limit). Only without a sort-key condition or legacy filters, which could skip items and
+    need more; a FilterExpression applies after the limit, as in DynamoDB."""
     limit, start, forward = call.get("limit"), call.get("exclusive_start_key"), call.get("scan_index_forward", True)
-    if call.get("range_comparison") or call.get("filter_kwargs") or not isinstance(limit, int) or limit <= 0:
+    if (not order or call.get("range_comparison") or call.get("range_key_conditions") or call.get("filter_kwargs")
+            or not isinstance(limit, int) or limit <= 0):
         return items
-    if start and table.range_key_attr in start:
+    if start:
+        if not all(name in start for name in order):
+            return items  # a start key moto must place itself
         from moto.dynamodb.models.dynamo_type import DynamoType
 
-        at = DynamoType(start[table.range_key_attr])
-        cut = bisect.bisect_right(items, at, key=lambda item: item.range_key) if forward else \
-            bisect.bisect_left(items, at, key=lambda item: item.range_key)
+        def at(item: Any) -> tuple:
+            return tuple(item.attrs[name].cast_value for name in order)
+
+        try:
+            mark = tuple(DynamoType(start[name]).cast_value for name in order)
+            cut = bisect.bisect_right(items, mark, key=at) if forward else bisect.bisect_left(items, mark, key=at)
+        except TypeError:  # a start key of another type than the keys: moto's own answer
+            return items
         items = items[cut:] if forward else items[:cut]
     return items[:limit + 1] if forward else items[-(limit + 1):]
 
@@ -132,12 +160,10 @@ def read_partitions_only() -> None:
     @functools.wraps(original)
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
         call = signature.bind(self, *args, **kwargs).arguments
-        items = _partition(self, call.get("index_name"), call.get("hash_key"), call.get("hash_key_conditions"))
-        if items is None:
+        found = _partition(self, call.get("index_name"), call.get("hash_key"), call.get("hash_key_conditions"))
+        if found is None:
             return original(self, *args, **kwargs)
-        if call.get("index_name") is None and self.range_key_attr:
-            items = _window(self, items, call)
-        return original(_Partition(self, items), *args, **kwargs)
+        return original(_Partition(self, _window(*found, call)), *args, **kwargs)
 
     query._partitioned = True  # type: ignore[attr-defined]
     Table.query = query  # type: ignore[method-assign]

@@ -32,7 +32,7 @@ def ddb():
         for p, n in itertools.product(("a", "b", "c"), range(40)):
             item = {"pk": {"S": p}, "sk": {"N": str(n * 7 % 40 - 5)}, "v": {"N": str(n % 3)}}
             if n % 4:  # sparse index: a quarter of the items lack it
-                item.update(g={"S": f"{p}{n % 2}"}, o={"S": f"{n % 5}-{n:03d}"})
+                item.update(g={"S": f"{p}{n % 2}"}, o={"S": f"{n % 5}-{n // 10}"})  # ties: the table's key decides
             client.put_item(TableName="t", Item=item)
         yield client
 
@@ -78,6 +78,10 @@ QUERIES = [
     {"IndexName": "by-pk", "KeyConditionExpression": "pk = :p AND o > :o", "Limit": 3, "FilterExpression": "v = :v",
      "ExpressionAttributeValues": {":p": {"S": "a"}, ":o": {"S": "1-"}, ":v": {"N": "2"}}},
     {"IndexName": "by-pk", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "nobody"}}},
+    {"IndexName": "by-pk", "KeyConditionExpression": "pk = :p", "FilterExpression": "v = :v", "Limit": 5,
+     "ScanIndexForward": False, "ExpressionAttributeValues": {":p": {"S": "b"}, ":v": {"N": "0"}}},
+    {"IndexName": "by-pk", "KeyConditionExpression": "pk = :p", "Select": "COUNT", "Limit": 7,
+     "ExpressionAttributeValues": {":p": {"S": "a"}}},
 ]
 
 
@@ -122,3 +126,31 @@ def test_a_query_on_an_index_with_the_tables_hash_key_reads_only_that_partition(
     other = {"IndexName": "by-o", "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": "b1"}}}
     with pytest.raises(AssertionError, match="the whole table was read"):  # another hash key: every item, as moto
         pages(ddb, **other)
+
+
+@pytest.mark.parametrize("forward", [True, False])
+@pytest.mark.parametrize("index", [None, "by-pk"])
+@pytest.mark.parametrize("partition", ["a", "c"])  # before and after the start key's partition "b"
+def test_a_start_key_of_another_partition_is_placed_as_moto_places_it(ddb, index, forward, partition):
+    start = {"pk": {"S": "b"}, "sk": {"N": "2"}, **({"o": {"S": "2-1"}} if index else {})}
+    query = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": partition}},
+             "ExclusiveStartKey": start, "Limit": 3, "ScanIndexForward": forward, **({"IndexName": index} if index else {})}
+    ours = ddb.query(TableName="t", **query)
+    patched = Table.query
+    Table.query = patched.__wrapped__
+    try:
+        theirs = ddb.query(TableName="t", **query)
+    finally:
+        Table.query = patched
+    assert [ours.get(k) for k in ("Items", "Count", "LastEvaluatedKey")] == \
+        [theirs.get(k) for k in ("Items", "Count", "LastEvaluatedKey")]
+
+
+def test_a_gsi_page_hands_moto_only_the_page(ddb, monkeypatch):
+    sorted_items, handed = Table.sorted_items, []
+    monkeypatch.setattr(Table, "sorted_items", lambda self, h, r, items: handed.append(len(items)) or
+                        sorted_items(self, h, r, items))
+    query = {"IndexName": "by-pk", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "a"}},
+             "Limit": 4}
+    assert sum(len(page[0]) for page in pages(ddb, **query)) == 30  # the 30 of 40 items that carry `o`
+    assert handed and max(handed) == 5  # a page and one more, never the partition
