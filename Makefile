@@ -55,7 +55,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 # Every benchmark runs and prints its figures; the exit status says whether all met their targets.
-BENCHES := cold_start list_latency task_create task_start get_latency chat_ttfb compat_proxy gateway_overhead console_latency memory
+BENCHES := cold_start list_latency task_create task_start get_latency chat_ttfb compat_proxy gateway_overhead console_latency memory store_scale
 bench: install
 	@status=0; for b in $(BENCHES); do $(PY) tests/bench/$$b.py || status=1; done; exit $$status
 

@@ -5,7 +5,8 @@ server (`moto.server`) does, with these differences, each because moto's one pro
 function's store calls queue on (docs/performance.md):
 - atomic conditional writes and partition-only queries (shared.local.moto_atomic, moto_queries);
 - kept-alive HTTP/1.1 connections (shared.local.wsgi_server) instead of werkzeug's server, which
-  closes each connection after one request;
+  closes each connection after one request; a restart's replay sends the recording over one of them
+  (shared.local.moto_replay);
 - moto's per-request work that cannot change its answers is done once (shared.local.moto_fast);
 - no CORS headers (flask-cors on every answer): only the platform's processes call this server, never
   a browser;
@@ -24,7 +25,7 @@ import sys
 from typing import Any
 
 from shared.forking import die_with_parent
-from shared.local import moto_fast
+from shared.local import moto_fast, moto_replay
 from shared.local.moto_atomic import SerialWrites, make_writes_atomic, record_writes_only
 from shared.local.serve import inherited_fd
 
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     recording = bool(os.environ.get("MOTO_ENABLE_RECORDING"))
     if recording:
         record_writes_only()
+        moto_replay.replay_over_one_connection()
     fd = inherited_fd()
     if fd is None:
         from moto.server import main as moto_main

@@ -223,11 +223,14 @@ def replay(writes: int) -> int:
                     ddb.put_item(TableName=TABLE, Item={**key(f"task#ns{n % 20}", f"t{n}"), "doc": {"S": DOC}},
                                  ConditionExpression="attribute_not_exists(pk)")
             expected = ddb.describe_table(TableName=TABLE)["Table"]["ItemCount"]
-        with moto_server(state.recording) as (_, url):
+        with moto_server(state.recording) as (proc, url):
+            before = cpu_seconds(proc.pid)
             count, seconds = state.replay(url)
+            cpu = cpu_seconds(proc.pid) - before
             replayed = dynamodb(url, "us-east-1").describe_table(TableName=TABLE)["Table"]["ItemCount"]
     print(f"replay: {count} recorded requests ({writes} writes) in {seconds:.1f} s "
-          f"({seconds / count * 1000:.2f} ms each); {replayed} items, {expected} before the restart")
+          f"({seconds / count * 1000:.2f} ms each; moto's CPU {cpu / count * 1000:.2f} ms each); "
+          f"{replayed} items, {expected} before the restart")
     return 0 if replayed == expected else 1
 
 

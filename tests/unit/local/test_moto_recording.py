@@ -75,3 +75,46 @@ def _assert_state(ddb, s3) -> None:
     assert ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"] == {"pk": {"S": "a"}, "v": {"N": "2"}}
     assert ddb.get_item(TableName="t", Key={"pk": {"S": "tick"}})["Item"] == {"pk": {"S": "tick"}, "n": {"N": "29"}}
     assert s3.get_object(Bucket="bkt", Key="dir/a b.txt")["Body"].read() == b"kept"
+
+
+def test_a_replay_sends_the_recording_in_order_over_one_connection(tmp_path, monkeypatch):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from moto.moto_api._internal.recorder.models import Recorder
+
+    from shared.local.moto_replay import replay_over_one_connection
+
+    seen: list[tuple[int, str, bytes]] = []
+    connections: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keeps the connection open, as shared.local.wsgi_server does
+
+        def setup(self) -> None:
+            super().setup()
+            connections.append(id(self))
+
+        def do_POST(self) -> None:
+            seen.append((id(self), self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    recording = tmp_path / "recording.jsonl"
+    recording.write_text("".join(json.dumps({"method": "POST", "url": f"http://old-host:1/w{n}", "body": f"write {n}",
+                                             "headers": {"Content-Length": str(len(f"write {n}"))}}) + "\n"
+                                 for n in range(12)))
+    monkeypatch.setenv("MOTO_RECORDER_FILEPATH", str(recording))
+    replay_over_one_connection()
+    try:
+        Recorder().replay_recording(target_host=f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+    assert [(path, body) for _, path, body in seen] == [(f"/w{n}", f"write {n}".encode()) for n in range(12)]
+    assert len(connections) == 1 and {handler for handler, _, _ in seen} == set(connections)
