@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from shared.local.manifests import functions  # noqa: E402
+from tests.bench.procstat import cpu_seconds  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 TARGET = 1.5
@@ -32,17 +33,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process and its children (gunicorn's worker), from /proc (Linux)."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 def time_to_first_200(target: str, source: Path) -> tuple[float, float]:

@@ -97,7 +97,7 @@ def cases(upstream_url: str, shoal_url: str) -> dict[str, tuple]:
 
 
 def measure(upstream_url: str, label: str, count: int) -> bool:
-    from tests.bench.mini_platform import cpu_seconds
+    from tests.bench.procstat import cpu_seconds
 
     process, shoal_url = start_compat(upstream_url)
     failed = False

@@ -31,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.bench.procstat import cpu_seconds  # noqa: E402
+
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
 COMPARE = os.environ.get("BENCH_COMPARE")
 TARGET = 1.1
@@ -43,17 +45,6 @@ def serve(fd: int, function_url: str) -> None:  # `unix:/path` or `http://host:p
     from shared.local.manifests import routes
 
     GatewayServer(Gateway(routes(), lambda name: function_url), socket.socket(fileno=fd)).serve_forever()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process and its children (gunicorn's worker), from /proc."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")  # not Linux: the CPU figures are left out
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 def switches(pid: int) -> tuple[int, int]:

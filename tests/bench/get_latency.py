@@ -31,7 +31,8 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.mini_platform import TOKEN, cpu_seconds, mini_platform  # noqa: E402
+from tests.bench.mini_platform import TOKEN, mini_platform  # noqa: E402
+from tests.bench.procstat import cpu_seconds  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "400"))
 TARGET = 1.3

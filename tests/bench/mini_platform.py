@@ -17,19 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
 TOKEN = "bench"
 FUNCTIONS = ("tasks", "dispatcher", "internal")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process and its children (gunicorn's worker), from /proc (Linux)."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 @contextlib.contextmanager

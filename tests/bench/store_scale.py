@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.mini_platform import cpu_seconds  # noqa: E402
+from tests.bench.procstat import cpu_seconds  # noqa: E402
 
 TARGET = 1.2
 BIG = int(os.environ.get("BENCH_ITEMS", "20000"))

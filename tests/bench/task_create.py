@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.mini_platform import TOKEN, cpu_seconds, mini_platform, wait_idle  # noqa: E402
+from tests.bench.mini_platform import TOKEN, mini_platform, wait_idle  # noqa: E402
+from tests.bench.procstat import cpu_seconds  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
