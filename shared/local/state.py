@@ -26,8 +26,10 @@ from shared.local.serve import spawn_moto, wait_http
 
 RECORDING = "moto-recording.jsonl"
 # A recording longer than this is compacted at start: replay costs milliseconds per write (3–12 ms
-# measured, with load), and an idle platform records a couple of writes per scheduler tick, so at 5 000 a
-# restart after a working day spent 15–60 s replaying. Compacting costs about a second and a second moto.
+# measured with load before transactions stopped copying the table and the replay kept its connection;
+# about 2–2.5 ms since, docs/performance.md), and an idle platform records a couple of writes per
+# scheduler tick, so a restart after a working day would spend many seconds replaying. Compacting costs
+# about a second and a second moto.
 COMPACT_AFTER = 1500
 TOKEN = "dev-token"
 LOCK = "lock"
