@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from shared.llm.base import ProviderError
+from shared.net.hop import TransportHop
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})  # as the SDKs retry
 MAX_RETRIES = 2
@@ -48,7 +49,7 @@ class RawWire:
         self._headers = {**auth_headers(wire, api_key), "Content-Type": "application/json"}
         self._timeout = timeout
         self._client: Any = None
-        self._hop: _Hop | None = None
+        self._hop: TransportHop | None = None
         self._lock = threading.Lock()
 
     def _http(self) -> Any:
@@ -64,12 +65,12 @@ class RawWire:
         return self._client
 
     def _send(self, path: str, body: bytes, extra: dict[str, str] | None, *, stream: bool) -> Any:
-        """One POST through the client's own transport (`_Hop`); the answer read unless `stream`."""
+        """One POST through the client's own transport (`TransportHop`); the answer read unless `stream`."""
         hop = self._hop
         if hop is None:
             client = self._http()  # takes the lock itself
             with self._lock:
-                hop = self._hop = self._hop or _Hop(client, self._base_url)
+                hop = self._hop = self._hop or TransportHop(client, self._base_url)
         return hop.post(path, body, {k: v for k, v in (extra or {}).items() if v}, stream=stream)
 
     def post(self, path: str, body: bytes, *, headers: dict[str, str] | None = None) -> bytes:
@@ -142,48 +143,6 @@ class RawWire:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
-
-
-class _Hop:
-    """POSTs to one upstream through `client`'s own transport: the httpcore connection pool (or the
-    environment's proxy for that URL) the client would use, with the client's headers and timeouts.
-
-    What `httpx.Client.send` adds on top costs about as much CPU as the rest of a proxied call (URL
-    merging, the cookie jar, auth and redirect handling, event hooks, a log line): ~0.3 ms of ~1 ms in
-    process (docs/performance.md, session 10). None of it applies to this hop: the URL is fixed, there is
-    no auth flow, redirects are not followed (the client's default), and the proxy keeps no cookies (one
-    jar shared by every principal's calls would hand one caller's upstream cookies to the next).
-    """
-
-    def __init__(self, client: Any, base_url: str) -> None:
-        import httpx
-
-        self._headers = client.headers  # the client's defaults (Accept-Encoding, User-Agent, …) and ours
-        self._extensions = {"timeout": client.timeout.as_dict()}
-        self._urls: dict[str, Any] = {}
-        self._base_url = base_url
-        # The proxy the environment names for this URL (HTTP(S)_PROXY, NO_PROXY), as the client picks it.
-        self._transport = client._transport_for_url(httpx.URL(base_url + "/"))
-
-    def post(self, path: str, body: bytes, extra: dict[str, str], *, stream: bool) -> Any:
-        import httpx
-
-        url = self._urls.get(path)
-        if url is None:
-            url = self._urls[path] = httpx.URL(self._base_url + path)
-        headers = self._headers
-        if extra:
-            headers = headers.copy()
-            headers.update(extra)  # replaces a default of the same name, as the client merges them
-        request = httpx.Request("POST", url, headers=headers, content=body, extensions=self._extensions)
-        response = self._transport.handle_request(request)
-        response.request = request
-        if not stream:
-            try:
-                response.read()
-            finally:
-                response.close()
-        return response
 
 
 def error_message(content: bytes) -> str:
