@@ -27,6 +27,8 @@ from typing import Any
 from shared.local import moto_queries, moto_transactions
 
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+# A table created, changed (an index added or dropped) or deleted: every cached partition may be stale.
+SCHEMA_CHANGES = ("create_table", "update_table", "delete_table")
 # The backend's item reads (BatchGetItem and TransactGetItems read through get_item).
 READS = ("get_item", "query", "scan")
 # DynamoDB operations that change nothing; every other X-Amz-Target is recorded.
@@ -38,7 +40,7 @@ _lock = threading.RLock()
 
 def make_writes_atomic() -> None:
     """Wrap moto's DynamoDB write operations in one process-wide lock (idempotent); each write, once
-    applied, invalidates the partitions moto_queries cached, whose Query patch this also installs.
+    applied, invalidates the partitions of moto_queries' cache it touched, whose Query patch this also installs.
     Reads take the lock too, so none sees a transaction half applied. TransactWriteItems is first
     replaced by moto_transactions' (undoes the items it wrote, not a copy of the whole table)."""
     moto_queries.read_partitions_only()
@@ -47,11 +49,14 @@ def make_writes_atomic() -> None:
         _under_lock(name, write=False)
     for name in WRITES:
         _under_lock(name, write=True)
+    for name in SCHEMA_CHANGES:
+        _under_lock(name, write=True, schema=True)
 
 
-def _under_lock(name: str, *, write: bool) -> None:
+def _under_lock(name: str, *, write: bool, schema: bool = False) -> None:
     """Run DynamoDBBackend.<name> under the lock (re-entrant: a transaction reads its items through
-    get_item under it); a write then invalidates moto_queries' cache."""
+    get_item under it); a write then invalidates the partitions of moto_queries' cache it touched, a
+    schema change all of them."""
     from moto.dynamodb.models import DynamoDBBackend
 
     original = getattr(DynamoDBBackend, name)
@@ -64,8 +69,10 @@ def _under_lock(name: str, *, write: bool) -> None:
             try:
                 return original(self, *args, **kwargs)
             finally:
-                if write:
-                    moto_queries.bump()  # after the write (or its failure): a later read rebuilds
+                if schema:
+                    moto_queries.bump()
+                elif write:  # after the write (or its failure): a later read of what it touched rebuilds
+                    moto_queries.written(self, name, args, kwargs)
 
     locked._atomic = True  # type: ignore[attr-defined]
     setattr(DynamoDBBackend, name, locked)

@@ -12,8 +12,16 @@ the items from its ExclusiveStartKey to one past its Limit. moto's own query cod
 (sort, key conditions, filters, paging, limits), so results and cursors are unchanged; only the
 candidates it starts from are fewer.
 
-The cache is invalidated by a generation counter that every DynamoDB write bumps after it applied
-(shared.local.moto_atomic wraps the writes); a read racing a write rebuilds on its next call.
+A write invalidates only what it can have changed (shared.local.moto_atomic calls `written` after each
+DynamoDB write, applied or failed): the table's partition of each item it names, which is also that
+item's partition of an index sharing the table's hash key (an item never changes hash key); an index
+with another hash key is read whole (above), so any write to the table invalidates it (an update can
+move an item between its partitions). A write whose items cannot be told, and a table created, changed
+or deleted, invalidate everything (`bump`). Each invalidation takes the next tick of one clock and
+marks what it touched; a cached partition is used only if nothing it depends on was marked after the
+tick read before it was built, so a read racing a write rebuilds on its next call (moto_atomic's lock
+serialises them anyway). So a write to one partition no longer re-sorts every other one on its next
+Query (~25 ms at 10 000 items: docs/performance.md).
 """
 
 from __future__ import annotations
@@ -25,15 +33,90 @@ import threading
 import weakref
 from typing import Any
 
-_generation = 0
-_cache: weakref.WeakKeyDictionary[Any, dict[Any, tuple[int, list[Any]]]] = weakref.WeakKeyDictionary()
+MARKED_PARTITIONS = 4096  # marks kept per table; past that the table's cache starts over (bounded memory)
+_ANY = ("any",)  # a table's mark: some item of it was written (what an index read whole depends on)
+_ALL = ("all",)  # a table's mark: everything of it is stale
+_clock = 0  # the tick of the latest invalidation
+_everything = 0  # the tick of the latest invalidation of every table (`bump`)
+_marks: weakref.WeakKeyDictionary[Any, dict[Any, int]] = weakref.WeakKeyDictionary()
+_cache: weakref.WeakKeyDictionary[Any, dict[Any, tuple[int, Any, Any]]] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 
 
 def bump() -> None:
-    """A write was applied: every cached partition may be stale."""
-    global _generation
-    _generation += 1
+    """Every cached partition may be stale (a write whose items are unknown, a table's schema changed)."""
+    global _clock, _everything
+    with _cache_lock:
+        _clock += 1
+        _everything = _clock
+
+
+def touched(table: Any, hash_values: list[Any]) -> None:
+    """Items of `table` with these hash key values (DynamoType) were written, or may have been."""
+    global _clock
+    with _cache_lock:
+        _clock += 1
+        marks = _marks.setdefault(table, {})
+        if len(marks) > MARKED_PARTITIONS:
+            marks.clear()
+            marks[_ALL] = _clock
+        for value in hash_values:
+            marks["p", value] = _clock  # tuples: never compared with a sentinel by DynamoType.__eq__
+        marks[_ANY] = _clock
+
+
+def written(backend: Any, operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """DynamoDBBackend.<operation>(*args, **kwargs) ran (applied or not): invalidate what it may have
+    changed; everything when its items cannot be told."""
+    try:
+        for table, values in _written_items(backend, operation, _signature(operation).bind(backend, *args, **kwargs)
+                                            .arguments).items():
+            touched(table, values)
+    except Exception:  # an unknown table, a malformed key, another moto: the safe choice
+        bump()
+
+
+@functools.cache
+def _signature(operation: str) -> inspect.Signature:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    return inspect.signature(getattr(DynamoDBBackend, operation))  # follows moto_atomic's functools.wraps
+
+
+def _written_items(backend: Any, operation: str, call: dict[str, Any]) -> dict[Any, list[Any]]:
+    """The hash key values (DynamoType) each table's written items have: a KeyError or ValueError for an
+    operation or a shape not known here."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    found: dict[Any, list[Any]] = {}
+
+    def item(table_name: str, key: dict[str, Any]) -> None:
+        table = backend.get_table(table_name)
+        found.setdefault(table, []).append(DynamoType(key[table.hash_key_attr]))
+
+    if operation == "put_item":
+        item(call["table_name"], call["item_attrs"])
+    elif operation in ("update_item", "delete_item"):
+        item(call["table_name"], call["key"])
+    elif operation == "transact_write_items":  # also what a rollback restored: only these items
+        for entry in call["transact_items"]:
+            ((op_type, op),) = entry.items()
+            item(op["TableName"], op["Item"] if op_type == "Put" else op["Key"])
+    elif operation == "batch_write_item":
+        for table_name, requests in call.get("table_map", {}).items():  # moto 5's takes none: writes nothing
+            for request in requests:
+                ((kind, body),) = request.items()
+                item(table_name, body["Item"] if kind == "PutRequest" else body["Key"])
+    else:
+        raise KeyError(operation)
+    return found
+
+
+def _fresh(table: Any, stamp: int, depends: Any) -> bool:
+    """Whether a partition built after tick `stamp`, from the items under `depends` (("p", hash key
+    value), or _ANY: the whole table), is still current (under _cache_lock)."""
+    marks = _marks.get(table, {})
+    return _everything <= stamp and marks.get(_ALL, 0) <= stamp and marks.get(depends, 0) <= stamp
 
 
 class _Partition:
@@ -66,11 +149,11 @@ def _partition(table: Any, index_name: str | None, hash_key: Any,
         hash(key)
     except TypeError:  # a hash value of a type DynamoDB keys never have (map, list): moto's own way
         return None
-    generation = _generation
     with _cache_lock:
+        stamp = _clock  # read before the items: a write from now on marks a later tick
         cached = _cache.setdefault(table, {}).get(key)
-    if cached is not None and cached[0] == generation:
-        return cached[1]
+        if cached is not None and _fresh(table, cached[0], cached[1]):
+            return cached[2]
     order: list[str] = []
     if index_name is None:
         found = table.items.get(hash_key)  # .get: never creates a partition in moto's defaultdict
@@ -83,13 +166,14 @@ def _partition(table: Any, index_name: str | None, hash_key: Any,
             items = [found]
     else:
         wanted = dict(hash_key_conditions or [])
-        items, order = _index_partition(table, index_name, wanted)
+        items, order, depends = _index_partition(table, index_name, wanted)
         if not order:
             items = [item for item in items if all(item.attrs.get(name) is not None and item.attrs[name] == value
                                                     for name, value in wanted.items())]
             items.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
     with _cache_lock:
-        _cache.setdefault(table, {})[key] = (generation, (items, order))
+        _cache.setdefault(table, {})[key] = (stamp, ("p", hash_key) if index_name is None else depends,
+                                          (items, order))
     return items, order
 
 
@@ -99,27 +183,29 @@ def _sorted(items: Any, order: list[str]) -> list[Any]:
     return sorted(items, key=lambda item: tuple(item.attrs[name].cast_value for name in order))
 
 
-def _index_partition(table: Any, index_name: str, wanted: dict[str, Any]) -> tuple[list[Any], list[str]]:
+def _index_partition(table: Any, index_name: str, wanted: dict[str, Any]) -> tuple[list[Any], list[str], Any]:
     """A GSI's partition. When the index's hash key is the table's (Shoal's `by-order`), only the table's
     partition of that value is read, and with one sort key the items that carry it are kept in the
     order moto sorts them (index sort key, then the table's), so a page can be cut from it: O(partition)
     after a write, O(page) when cached. Else every item of the table, as moto reads them (O(table) each
-    time a write made the cache stale), unsorted."""
+    time a write made the cache stale), unsorted. Last: what the result depends on (("p", the table's
+    hash key value), or _ANY: every item of the table)."""
     index = next((i for i in table.all_indexes() if i.name == index_name), None)
     hashes = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"] if index else []
     if hashes != [table.hash_key_attr] or table.hash_key_attr not in wanted or len(wanted) != 1:
         return [item for partition in list(table.items.values())
-                for item in (partition.values() if table.range_key_attr else [partition])], []
-    found = table.items.get(wanted[table.hash_key_attr])  # .get: never creates a partition
+                for item in (partition.values() if table.range_key_attr else [partition])], [], _ANY
+    value = wanted[table.hash_key_attr]
+    found = table.items.get(value)  # .get: never creates a partition
     items = [] if found is None else list(found.values()) if table.range_key_attr else [found]
     ranges = [key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE"]
     if len(ranges) != 1:
-        return items, []
+        return items, [], ("p", value)
     order = [table.hash_key_attr, *ranges] + ([table.range_key_attr] if table.range_key_attr else [])
     try:  # moto lists only the items that carry the index's sort key
-        return _sorted([item for item in items if item.attrs.get(ranges[0])], order), order
+        return _sorted([item for item in items if item.attrs.get(ranges[0])], order), order, ("p", value)
     except TypeError:  # sort keys of mixed types, which moto's own sort refuses too: let it
-        return items, []
+        return items, [], ("p", value)
 
 
 def _window(items: list[Any], order: list[str], call: dict[str, Any]) -> list[Any]:

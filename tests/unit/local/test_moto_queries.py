@@ -13,6 +13,7 @@ from moto import mock_aws
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
 
+from shared.local import moto_queries
 from shared.local.moto_atomic import make_writes_atomic
 
 
@@ -154,3 +155,114 @@ def test_a_gsi_page_hands_moto_only_the_page(ddb, monkeypatch):
              "Limit": 4}
     assert sum(len(page[0]) for page in pages(ddb, **query)) == 30  # the 30 of 40 items that carry `o`
     assert handed and max(handed) == 5  # a page and one more, never the partition
+
+
+# A write invalidates only the partitions it touched: which cached partitions a Query rebuilt is told by
+# the tick each was built at (moto_queries._cache), never by time.
+def _table():
+    return next(iter(dynamodb_backends.values()))["us-east-1"].tables["t"]
+
+
+def _read(client, *names):
+    """Query each partition ("a": the table's; "by-pk:a", "by-o:a1": an index's), every page; the answers."""
+    out = {}
+    for name in names:
+        index, _, value = name.rpartition(":")
+        attribute = {"": "pk", "by-pk": "pk", "by-o": "g"}[index]
+        query = {"KeyConditionExpression": f"{attribute} = :v", "ExpressionAttributeValues": {":v": {"S": value}},
+                 "Limit": 7, **({"IndexName": index} if index else {})}
+        out[name] = pages(client, **query)
+        assert out[name] == moto_own(client, **query), name
+    return out
+
+
+def _built():
+    """The tick each cached partition was built at, by the names _read takes."""
+    def name(key):
+        return key[1].value if key[0] == "table" else f"{key[1]}:{key[2][0][1].value}"
+    return {name(key): entry[0] for key, entry in moto_queries._cache[_table()].items()}
+
+
+def _rebuilt_by(client, write, names=("a", "b", "c", "by-pk:a", "by-pk:b", "by-o:a1", "by-o:b1")):
+    """The partitions (of `names`, all cached first) that the next Query after `write` had to build again."""
+    _read(client, *names)
+    before = _built()
+    write()
+    _read(client, *names)
+    after = _built()
+    return {name for name in names if after[name] != before[name]}
+
+
+def test_a_write_rebuilds_its_partition_and_the_other_indexes_only(ddb):
+    def write():
+        ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, "sk": {"N": "-100"}, "g": {"S": "b1"}, "o": {"S": "0-new"}})
+    assert _rebuilt_by(ddb, write) == {"a", "by-pk:a", "by-o:a1", "by-o:b1"}  # by-o: read whole, any write counts
+    assert {"S": "0-new"} in [item.get("o") for item in _read(ddb, "by-o:b1")["by-o:b1"][0][0]]
+    update = {"Key": {"pk": {"S": "b"}, "sk": {"N": "2"}}, "UpdateExpression": "SET v = :v",
+              "ExpressionAttributeValues": {":v": {"N": "9"}}}
+    assert _rebuilt_by(ddb, lambda: ddb.update_item(TableName="t", **update)) == {"b", "by-pk:b", "by-o:a1", "by-o:b1"}
+    assert _rebuilt_by(ddb, lambda: ddb.delete_item(TableName="t", Key={"pk": {"S": "c"}, "sk": {"N": "2"}})) == \
+        {"c", "by-o:a1", "by-o:b1"}
+    # a failed conditional write may have changed nothing, but counts as a write of its partition
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+        _rebuilt_by(ddb, lambda: ddb.put_item(TableName="t", Item={"pk": {"S": "b"}, "sk": {"N": "2"}},
+                                              ConditionExpression="attribute_not_exists(pk)"))
+    assert _rebuilt_by(ddb, lambda: None) == set()
+
+
+def test_an_update_moving_an_item_between_gsi_partitions_is_seen_in_both(ddb):
+    before = _read(ddb, "by-o:a1", "by-o:a0")
+    moved = next(item for item in before["by-o:a1"][0][0])
+    ddb.update_item(TableName="t", Key={"pk": moved["pk"], "sk": moved["sk"]}, UpdateExpression="SET g = :g",
+                    ExpressionAttributeValues={":g": {"S": "a0"}})
+    after = _read(ddb, "by-o:a1", "by-o:a0")  # equal to moto's own answers (checked in _read)
+    assert sum(len(p[0]) for p in after["by-o:a1"]) == sum(len(p[0]) for p in before["by-o:a1"]) - 1
+    assert sum(len(p[0]) for p in after["by-o:a0"]) == sum(len(p[0]) for p in before["by-o:a0"]) + 1
+
+
+def test_a_skipped_invalidation_serves_a_stale_partition(ddb, monkeypatch):
+    """What the tests above guard against: without `written`, the cached partition misses the write."""
+    query = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "a"}}, "Limit": 100}
+    pages(ddb, **query)
+    monkeypatch.setattr(moto_queries, "written", lambda *args: None)
+    ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, "sk": {"N": "-100"}})
+    assert pages(ddb, **query) != moto_own(ddb, **query)
+
+
+def test_a_transaction_rebuilds_the_partitions_of_its_items_applied_or_rolled_back(ddb):
+    put = {"Put": {"TableName": "t", "Item": {"pk": {"S": "a"}, "sk": {"N": "-100"}, "g": {"S": "a1"},
+                                              "o": {"S": "0-new"}}}}
+    failing = {"Update": {"TableName": "t", "Key": {"pk": {"S": "c"}, "sk": {"N": "2"}}, "UpdateExpression": "SET v = :v",
+                          "ConditionExpression": "v = :x", "ExpressionAttributeValues": {":v": {"N": "1"}, ":x": {"N": "7"}}}}
+    names = ("a", "b", "c", "by-pk:a", "by-pk:b")
+    before = _read(ddb, *names)
+
+    def rolled_back():
+        with pytest.raises(ddb.exceptions.TransactionCanceledException):
+            ddb.transact_write_items(TransactItems=[put, failing])
+    assert _rebuilt_by(ddb, rolled_back, names) == {"a", "c", "by-pk:a"}
+    assert _read(ddb, *names) == before  # the Put into "a" undone, and seen undone
+    applied = {**failing, "Update": {**failing["Update"], "ConditionExpression": "attribute_exists(v)"}}
+    assert _rebuilt_by(ddb, lambda: ddb.transact_write_items(TransactItems=[put, applied]), names) == \
+        {"a", "c", "by-pk:a"}
+    assert _read(ddb, "a")["a"][0][0][0]["sk"] == {"N": "-100"}
+
+
+def test_a_batch_write_rebuilds_the_partitions_of_its_items(ddb):
+    def write():
+        ddb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": {"pk": {"S": "a"}, "sk": {"N": "-100"}}}},
+                                                 {"DeleteRequest": {"Key": {"pk": {"S": "c"}, "sk": {"N": "2"}}}}]})
+    assert _rebuilt_by(ddb, write, ("a", "b", "c", "by-pk:b", "by-pk:c")) == {"a", "c", "by-pk:c"}
+
+
+def test_unknown_writes_and_schema_changes_rebuild_everything(ddb, monkeypatch):
+    names = ("a", "b", "by-pk:b", "by-o:b1")
+    backend = next(iter(dynamodb_backends.values()))["us-east-1"]
+    assert _rebuilt_by(ddb, lambda: moto_queries.written(backend, "restore_item", (), {}), names) == set(names)
+    assert _rebuilt_by(ddb, lambda: moto_queries.written(backend, "put_item", ("nope", {}), {}), names) == set(names)
+    assert _rebuilt_by(ddb, lambda: ddb.create_table(
+        TableName="u", BillingMode="PAY_PER_REQUEST", AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}]), names) == set(names)
+    monkeypatch.setattr(moto_queries, "MARKED_PARTITIONS", 3)  # past that many marks, the table starts over
+    assert _rebuilt_by(ddb, lambda: [ddb.put_item(TableName="t", Item={"pk": {"S": f"x{n}"}, "sk": {"N": "1"}})
+                                     for n in range(4)], names) == set(names)
