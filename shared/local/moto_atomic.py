@@ -27,8 +27,10 @@ from typing import Any
 from shared.local import moto_queries, moto_transactions
 
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
-# A table created, changed (an index added or dropped) or deleted: every cached partition may be stale.
-SCHEMA_CHANGES = ("create_table", "update_table", "delete_table")
+# Writes after which every cached partition may be stale: a table created, changed (an index added or
+# dropped) or deleted; PartiQL statements, which moto applies to its tables directly (Shoal uses none).
+WRITES_OF_ANYTHING = ("create_table", "update_table", "delete_table", "execute_statement", "execute_transaction",
+                      "batch_execute_statement")
 # The backend's item reads (BatchGetItem and TransactGetItems read through get_item).
 READS = ("get_item", "query", "scan")
 # DynamoDB operations that change nothing; every other X-Amz-Target is recorded.
@@ -49,14 +51,14 @@ def make_writes_atomic() -> None:
         _under_lock(name, write=False)
     for name in WRITES:
         _under_lock(name, write=True)
-    for name in SCHEMA_CHANGES:
-        _under_lock(name, write=True, schema=True)
+    for name in WRITES_OF_ANYTHING:
+        _under_lock(name, write=True, anything=True)
 
 
-def _under_lock(name: str, *, write: bool, schema: bool = False) -> None:
+def _under_lock(name: str, *, write: bool, anything: bool = False) -> None:
     """Run DynamoDBBackend.<name> under the lock (re-entrant: a transaction reads its items through
-    get_item under it); a write then invalidates the partitions of moto_queries' cache it touched, a
-    schema change all of them."""
+    get_item under it); a write then invalidates the partitions of moto_queries' cache it touched (all of
+    them: `anything`)."""
     from moto.dynamodb.models import DynamoDBBackend
 
     original = getattr(DynamoDBBackend, name)
@@ -69,7 +71,7 @@ def _under_lock(name: str, *, write: bool, schema: bool = False) -> None:
             try:
                 return original(self, *args, **kwargs)
             finally:
-                if schema:
+                if anything:
                     moto_queries.bump()
                 elif write:  # after the write (or its failure): a later read of what it touched rebuilds
                     moto_queries.written(self, name, args, kwargs)
