@@ -354,12 +354,12 @@ class Gateway:
                 return _answer(conn, request, 502, f"function {backend} unreachable: {type(exc).__name__}")
         if whole is None:
             return self._relay(conn, request, upstream, address, answer)
+        # Read whole: the function's idle clock (REUSE_IDLE) starts now, not once the client has it.
+        self.pool.give(address, upstream)
         try:
             conn.sendall(whole)
         except OSError:
-            upstream.close()
             return False
-        self.pool.give(address, upstream)
         return True
 
     def _relay(self, conn: socket.socket, request: Request, upstream: _Upstream, address: _Address,
@@ -376,26 +376,33 @@ class Gateway:
         head += b"\r\n"
         stream = upstream.stream
         try:
-            if bodiless:
-                conn.sendall(head)
-            elif answer.length is not None and answer.length <= BUFFER:  # the common answer: one send
-                conn.sendall(head + stream.exactly(answer.length, BadAnswer))
+            if bodiless or (answer.length is not None and answer.length <= BUFFER):  # the common answer: one send
+                whole = head if bodiless else head + stream.exactly(answer.length, BadAnswer)
+                self._done_with(address, upstream, answer, bodiless)  # read whole: its idle clock starts now
+                try:
+                    conn.sendall(whole)
+                except OSError:
+                    return False
+                return request.keep_alive
+            if answer.chunked:
+                body: Iterator[bytes] = _chunked(stream, BadAnswer)
+            elif answer.length is not None:
+                body = _exactly(stream, answer.length, BadAnswer)
             else:
-                if answer.chunked:
-                    body: Iterator[bytes] = _chunked(stream, BadAnswer)
-                elif answer.length is not None:
-                    body = _exactly(stream, answer.length, BadAnswer)
-                else:
-                    body = _until_close(stream)
-                _send(conn, head, body, rechunk)
+                body = _until_close(stream)
+            _send(conn, head, body, rechunk)
         except (OSError, BadAnswer):
             upstream.close()  # mid-answer (or the client left): neither side can carry on
             return False
+        self._done_with(address, upstream, answer, bodiless)
+        return request.keep_alive
+
+    def _done_with(self, address: _Address, upstream: _Upstream, answer: Answer, bodiless: bool) -> None:
+        """The answer was read to its end: keep the connection when the function keeps it open."""
         if answer.persistent and (bodiless or answer.chunked or answer.length is not None):
             self.pool.give(address, upstream)
         else:
             upstream.close()
-        return request.keep_alive
 
     def _address(self, base: str) -> tuple[_Address, bytes]:
         """(host, port) or a Unix socket's path to connect to, and the Host field, of a function's base URL
