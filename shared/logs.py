@@ -7,11 +7,13 @@ import json
 import logging
 import sys
 import time
+from typing import Any
 
 from shared.observability import tracing
 from shared.redact import redact_text
 
 _configured = False
+RECORD_KEYS = frozenset({"ts", "level", "logger", "msg"})  # every line JsonFormatter writes has these
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,3 +44,15 @@ def get_logger(name: str) -> logging.Logger:
         root.propagate = False
         _configured = True
     return logging.getLogger(f"shoal.{name}")
+
+
+def parse_record(line: str) -> dict[str, Any] | None:
+    """The record of a line this module wrote (one JSON object with ts, level, logger and msg), else
+    None: how a reader tells a worker's own records from the rest of its job's output."""
+    if not line.startswith("{"):
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and record.keys() >= RECORD_KEYS else None

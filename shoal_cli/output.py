@@ -16,6 +16,8 @@ from typing import Any
 import click
 import yaml
 
+from shared.logs import RECORD_KEYS, parse_record
+
 FORMATS = ("table", "wide", "json", "yaml", "name")
 
 Column = tuple[str, Callable[[dict], Any]]
@@ -102,26 +104,17 @@ def _cell(fn: Callable[[dict], Any], obj: dict) -> str:
     return str(value)
 
 
-_RECORD_KEYS = frozenset({"ts", "level", "logger", "msg"})
-
-
 def log_line(line: str) -> str:
     """One of Shoal's own JSON log records (shared/logs.py, what a worker writes to its job's output) as
     `15:04:05 info  message key=value …`, local time; any other line exactly as it is. So `tasks logs`
     reads like a log, while an agent's own output (plain text, or JSON of another shape) is untouched."""
-    if not line.startswith('{"ts"'):
-        return line
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return line
-    if not isinstance(record, dict) or not record.keys() >= _RECORD_KEYS or \
-            not isinstance(record["ts"], int | float):
+    record = parse_record(line)
+    if record is None or not isinstance(record["ts"], int | float):
         return line
     when = datetime.fromtimestamp(record["ts"]).strftime("%H:%M:%S")
     level = str(record["level"])
     extra = " ".join(f"{key}={_field(value)}" for key, value in record.items()
-                     if key not in _RECORD_KEYS and key != "traceback")
+                     if key not in RECORD_KEYS and key != "traceback")
     text = f"{when} {style(f'{level:5s}', 'red') if level in ('error', 'critical') else f'{level:5s}'} " \
            f"{record['msg']}" + (f"  {extra}" if extra else "")
     return text + (f"\n{record['traceback']}" if record.get("traceback") else "")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from shared.executor.factory import job_output
+from shared.logs import parse_record
 from shared.store import Record
 from shared.tasks.repository import result_text
 
@@ -14,22 +13,10 @@ def read_result(record: Record, *, limit: int | None = None) -> str | None:
     return text[:limit] if limit and text is not None else text
 
 
-def is_worker_record(line: str) -> bool:
-    """A structured record of the worker's own logger (shared.logs: one JSON object with ts, level,
-    logger and msg, written to stderr, which the executor's output interleaves with stdout)."""
-    if not line.startswith("{"):
-        return False
-    try:
-        doc = json.loads(line)
-    except ValueError:
-        return False
-    return isinstance(doc, dict) and {"ts", "level", "logger", "msg"} <= doc.keys()
-
-
 def user_lines(output: str) -> list[str]:
     """What the job printed for a person (the runtime's or the tool loop's lines), without the worker's
     structured records; those stay in the platform's logs (the pod's, or the local worker log)."""
-    return [line for line in output.splitlines() if not is_worker_record(line)]
+    return [line for line in output.splitlines() if parse_record(line) is None]
 
 
 def live_log_lines(record: Record) -> list[str]:

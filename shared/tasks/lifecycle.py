@@ -120,19 +120,19 @@ def event_data(event_type: str, namespace: str, name: str, doc: dict[str, Any], 
                     phase=status.get("phase"), message=status.get("message"), **extra)
 
 
-def announce(event_type: str, record: Record, *, _event_id: str | None = None, feed: bool = True,
-             **extra: Any) -> None:
-    """Emit a task event and append it to the task's feed (unless `feed` is False: the caller wrote
-    that record already); a sink failure is logged, never turned into a lost state change."""
+def announce(event_type: str, record: Record, *, _event_id: str | None = None,
+             written: dict[str, Any] | None = None, **extra: Any) -> None:
+    """Emit a task event and append it to the task's feed; a sink failure is logged, never turned into a
+    lost state change. `written`: the event's data, whose feed record the caller wrote already."""
     doc = record.doc
     phase = doc.get("status", {}).get("phase")
-    data = event_data(event_type, record.namespace, record.name, doc, **extra)
+    data = written if written is not None else event_data(event_type, record.namespace, record.name, doc, **extra)
     identity = {"id": _event_id, "source": TRANSITION_SOURCE} if _event_id else {}
     # `taskphase`: the phase as an attribute Triggers can filter on (the dispatcher takes only the
     # created events of Pending tasks; a cron parent is created Scheduled and needs nothing from it).
     publish(build(event_type, data, subject=f"{record.namespace}/{record.name}",
                   extensions={PHASE_ATTRIBUTE: phase} if phase else None, **identity))  # parked if down
-    if not feed:
+    if written is not None:
         return
     try:  # the task's own feed (GET /stream); a failure here must not undo the state change either
         append_feed(record, event_type.removeprefix("dev.shoal."), data)

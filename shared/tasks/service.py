@@ -56,8 +56,9 @@ def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
     store calls per create instead of three), so a task is never stored unindexed: the entry is the
     same whoever writes it, and the record's stream is named by the new task's uid, so nothing else
     can be there. A create that does not store the task (a duplicate: 409; an outage) deletes the
-    record again, and the entry too when no task holds it. (Not one transaction: moto, the local
-    platform's store, copies the whole table for every transaction.)
+    record again, and the entry too when no task holds it. (Not one transaction of the three: a
+    TransactWriteItems costs twice the write capacity of its items, and neither earlier write needs
+    to be undone in the same step as a refused task.)
     """
     name = doc["metadata"]["name"]
     parent = doc["metadata"]["labels"].get(PARENT_LABEL)
@@ -65,8 +66,8 @@ def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
         with contextlib.suppress(AlreadyExists):
             children.create(child_partition(namespace, parent), name, {"name": name})
     created = "dev.shoal.task.created"
-    put_items([live_entry(namespace, name),
-               first_record(namespace, doc, created.removeprefix("dev.shoal."), event_data(created, namespace, name, doc))])
+    data = event_data(created, namespace, name, doc)  # the event's and its feed record's, built once
+    put_items([live_entry(namespace, name), first_record(namespace, doc, created.removeprefix("dev.shoal."), data)])
     try:
         # its feed's sequence starts here: the created event's record took the first number
         record = tasks.create(namespace, name, doc, exists_message="task already exists", seq=FIRST)
@@ -84,7 +85,7 @@ def store_new_task(namespace: str, doc: dict[str, Any]) -> Record:
         raise
     record.claimed_seq = None  # used by the record written above
     metrics.record_task_transition(doc["status"]["phase"])  # a new task enters its first phase (Pending, Scheduled)
-    announce(created, record, feed=False)
+    announce(created, record, written=data)
     return record
 
 
