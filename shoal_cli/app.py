@@ -1,4 +1,4 @@
-"""The `shoal` entry point: global options, the context a command runs in, and exit codes.
+"""The `shoal` entry point: global options, the command groups, and exit codes.
 
 Exit codes follow kubectl: 0 success, 1 the API refused or could not be reached (or a waited-for
 task did not succeed), 2 a usage or configuration error (Click's own usage errors are 2 as well).
@@ -7,73 +7,13 @@ task did not succeed), 2 a usage or configuration error (Click's own usage error
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
-from shared.apiclient import ApiError, ShoalClient
-from shoal_cli.config import Config, ConfigError, Context
-
-
-@dataclass
-class State:
-    """What the global options chose; the client is built on first use (so `config`/`version` need none)."""
-
-    context_name: str | None = None
-    server: str | None = None
-    token: str | None = None
-    namespace: str | None = None
-    output: str | None = None
-    timeout: float = 30.0
-    _client: ShoalClient | None = field(default=None, repr=False)
-
-    def config(self) -> Config:
-        return Config.load()
-
-    def context(self) -> Context:
-        if self.server:
-            return Context(self.context_name or "<flags>", self.server, self.namespace,
-                           {"token": self.token} if self.token else {})
-        ctx = self.config().context(self.context_name)
-        if self.token:
-            ctx.auth = {"token": self.token}
-        return ctx
-
-    def client(self) -> ShoalClient:
-        if self._client is None:
-            from shoal_cli.auth import resolve_token
-
-            ctx = self.context()
-            self._client = ShoalClient(ctx.server, resolve_token(ctx), namespace=self.namespace or ctx.namespace,
-                                       timeout=self.timeout, verify=not ctx.insecure)
-        return self._client
-
-    def fmt(self, default: str = "table") -> str:
-        return self.output or default
-
-
-pass_state = click.make_pass_decorator(State)
-
-
-def output_option(fn: Any) -> Any:
-    """`-o` on a command too (kubectl accepts it after the verb)."""
-
-    def store(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-        if value:
-            ctx.find_object(State).output = value
-
-    return click.option("-o", "--output", type=click.Choice(("table", "wide", "json", "yaml", "name")),
-                        expose_value=False, callback=store, help="Output format.")(fn)
-
-
-def namespace_option(fn: Any) -> Any:
-    def store(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-        if value:
-            ctx.find_object(State).namespace = value
-
-    return click.option("-n", "--namespace", expose_value=False, callback=store,
-                        help="Namespace (default: the context's, else the caller's own).")(fn)
+from shared.apiclient import ApiError
+from shoal_cli.config import ConfigError
+from shoal_cli.state import State
 
 
 class ShoalGroup(click.Group):

@@ -16,9 +16,9 @@ from urllib.parse import quote
 import click
 
 from shared.apiclient import ApiError, ShoalClient, agent_model
-from shoal_cli.app import State, namespace_option, output_option, pass_state
 from shoal_cli.manifests import load_manifests
 from shoal_cli.output import Column, age, echo, info, render
+from shoal_cli.state import State, namespace_option, output_option, pass_state
 
 
 def name_of(obj: dict) -> str:

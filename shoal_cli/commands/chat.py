@@ -12,8 +12,8 @@ import sys
 
 import click
 
-from shoal_cli.app import State, namespace_option, output_option, pass_state
 from shoal_cli.output import dump, echo, info, style
+from shoal_cli.state import State, namespace_option, output_option, pass_state
 
 
 def _turn(state: State, message: str, session: str | None, fields: dict) -> tuple[str | None, bool]:

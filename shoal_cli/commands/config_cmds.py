@@ -8,10 +8,10 @@ import click
 
 from shared.apiclient import ApiError, ShoalClient
 from shoal_cli import __version__
-from shoal_cli.app import State, output_option, pass_state
 from shoal_cli.auth import OidcDeviceFlow, resolve_token
 from shoal_cli.config import Config, ConfigError, Context
 from shoal_cli.output import dump, echo, info, table
+from shoal_cli.state import State, output_option, pass_state
 
 
 @click.command("login")

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from shoal_cli.app import State, output_option, pass_state
 from shoal_cli.manifests import load_manifests
 from shoal_cli.output import Progress, dump, echo, phase, render
+from shoal_cli.state import State, output_option, pass_state
 
 # The IncidentRequest fields a person at a terminal rarely knows; the API requires them all.
 DEFAULTS = {"signal_source": "shoal-cli", "environment": "unknown", "priority": "P3", "risk_tolerance": "medium",

@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 import click
 
-from shoal_cli.app import State, output_option, pass_state
 from shoal_cli.manifests import load_manifests
 from shoal_cli.output import age, dump, echo, phase, render
+from shoal_cli.state import State, output_option, pass_state
 
 COLUMNS = [("ID", lambda j: j.get("id")), ("SOURCE", lambda j: j.get("source")), ("TYPE", lambda j: j.get("name")),
            ("STATUS", lambda j: phase(j.get("status", ""))), ("AGE", lambda j: age(j.get("createdAt")))]

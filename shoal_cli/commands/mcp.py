@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from shoal_cli.app import State, namespace_option, pass_state
+from shoal_cli.state import State, namespace_option, pass_state
 
 
 @click.command("mcp")

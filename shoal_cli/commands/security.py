@@ -6,9 +6,9 @@ from urllib.parse import quote
 
 import click
 
-from shoal_cli.app import State, namespace_option, output_option, pass_state
 from shoal_cli.commands.catalog import make_group, resource
 from shoal_cli.output import age, echo, info, phase, render
+from shoal_cli.state import State, namespace_option, output_option, pass_state
 
 BASE = "/api/v1/security"
 RUN_COLUMNS = [("ID", lambda r: r.get("id")), ("REPOSITORY", lambda r: r.get("repository")),

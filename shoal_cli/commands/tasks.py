@@ -12,9 +12,9 @@ from typing import Any
 import click
 
 from shared.apiclient import TERMINAL_PHASES, phase_of
-from shoal_cli.app import State, namespace_option, output_option, pass_state
 from shoal_cli.manifests import load_manifests
 from shoal_cli.output import Progress, age, echo, info, log_line, phase, render
+from shoal_cli.state import State, namespace_option, output_option, pass_state
 
 COLUMNS = [("NAME", lambda t: t["metadata"]["name"]), ("TYPE", lambda t: t["spec"].get("type")),
            ("PHASE", lambda t: phase(phase_of(t))), ("AGE", lambda t: age(t["metadata"].get("creationTimestamp")))]
