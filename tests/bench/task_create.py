@@ -3,10 +3,12 @@
 The tasks are cron-scheduled (`schedule` set), so no worker starts at once: the figure is the API
 path's (validate, store, index, announce; the dispatcher registers the schedule from the event).
 Runs on a trimmed `make run` (tests/bench/mini_platform.py: moto's server, the broker, tasks,
-dispatcher, internal, each its own process as in `make run`). Rounds of 1 and 8 clients alternate
-so the machine's other load hits both alike. Target: 8 clients ≥ 2× the tasks per second of 1.
+dispatcher, internal, each its own process as in `make run`). The clients run in a process of their
+own, over urllib3 (tests/bench/create_clients.py says why), so the bench's process, which serves the
+broker, is only the broker, as the supervisor's process is under `make run`. Rounds of 1 and 8 clients
+alternate so the machine's other load hits both alike. Target: 8 clients ≥ 2× the tasks per second of 1.
 Also printed: CPU per created task of each process (Linux), the figure other load disturbs least,
-and of the bench's own process (its clients and the broker, which runs in it).
+the clients' and the broker's included.
 
 And the bounds the machine puts on the ratio, per round pair and as medians. One client's create is
 nearly all CPU, passed along from process to process (client → tasks → moto → broker → answer), so 8
@@ -22,17 +24,17 @@ Exits non-zero when the target is missed.
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import os
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.bench.create_clients import Clients  # noqa: E402
 from tests.bench.mini_platform import TOKEN, mini_platform, wait_idle  # noqa: E402
 from tests.bench.procstat import cpu_seconds  # noqa: E402
 
@@ -40,14 +42,11 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CLIENTS = (1, 8)
 TARGET = 2.0
-_names = itertools.count()
-
-
-BENCH = "bench (clients, broker)"
+BROKER, CLIENTS_PROCESS = "broker", "clients"
 
 
 def own_cpu() -> float:
-    """This process's CPU alone (its clients and the in-process broker; not the platform it started)."""
+    """This process's CPU alone: the broker it serves (not the platform or the clients it started)."""
     times = os.times()
     return times.user + times.system
 
@@ -60,36 +59,14 @@ def machine_busy() -> float:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
-def create_for(url: str, clients: int, seconds: float) -> int:
-    """Tasks created by `clients` concurrent clients (one kept-alive connection each) in `seconds`."""
-    import httpx
-
-    deadline = time.perf_counter() + seconds
-    counts = [0] * clients
-
-    def client(i: int) -> None:
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as http:
-            while time.perf_counter() < deadline:
-                body = {"name": f"cron-{next(_names)}", "type": "ai", "prompt": "bench",
-                        "schedule": "0 0 1 1 *"}
-                response = http.post("/api/v1/tasks", json=body)
-                assert response.status_code == 201, response.text
-                counts[i] += 1
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(counts)
-
-
 def main() -> int:
-    with mini_platform() as platform:
-        url = platform["urls"]["tasks"]
-        create_for(url, 8, 2.0)  # warm: imports, pooled connections, pydantic models
+    with contextlib.ExitStack() as stack:
+        platform = stack.enter_context(mini_platform())
+        clients_process = stack.enter_context(Clients(platform["urls"]["tasks"], TOKEN))
+        pids = {**platform["pids"], CLIENTS_PROCESS: clients_process.pid}
+        clients_process.round(8, 2.0)  # warm: imports, pooled connections, pydantic models
         wait_idle(platform["broker"])
-        names = [*platform["pids"], BENCH]
+        names = [*pids, BROKER]
         rates: dict[int, list[float]] = {n: [] for n in CLIENTS}
         # CPU seconds per process and number of clients, and tasks made, summed over the rounds
         cpu = {n: dict.fromkeys(names, 0.0) for n in CLIENTS}
@@ -99,10 +76,10 @@ def main() -> int:
             figures: dict[str, float] = {}
             for clients in CLIENTS:
                 def snapshot() -> dict[str, float]:
-                    now = {name: cpu_seconds(pid) for name, pid in platform["pids"].items()}
-                    return {**now, BENCH: own_cpu()}
+                    now = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                    return {**now, BROKER: own_cpu()}
                 before, busy_before, wall = snapshot(), machine_busy(), time.perf_counter()
-                count = create_for(url, clients, SECONDS)
+                count = clients_process.round(clients, SECONDS)
                 wait_idle(platform["broker"])  # the dispatcher's share belongs to these tasks
                 after, busy, wall = snapshot(), machine_busy() - busy_before, time.perf_counter() - wall
                 used = {name: after[name] - before[name] for name in names}
