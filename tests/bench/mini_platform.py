@@ -1,6 +1,10 @@
 """A trimmed `make run` for the task benches: moto's server, the broker, and only the functions a
 task's creation and start touch (tasks, dispatcher, internal), each started as `make run` starts it
 (shared.local.serve: gunicorn, one worker, 16 threads, its own process). Not a bench itself.
+
+`BENCH_TASKS_PROCESSES=N` (default 1) serves the tasks function with N processes on one listening
+socket, as gunicorn's WORKERS=N would (the kernel hands each connection to one of them): to evaluate a
+second worker for the tasks function (docs/performance.md, "Task creation, session 11").
 """
 
 from __future__ import annotations
@@ -20,6 +24,22 @@ sys.path.insert(0, str(ROOT))
 
 TOKEN = "bench"
 FUNCTIONS = ("tasks", "dispatcher", "internal")
+TASKS_PROCESSES = int(os.environ.get("BENCH_TASKS_PROCESSES", "1"))
+
+
+def spawn_copies(target: str, env: dict[str, str], copies: int, **popen) -> tuple[list[subprocess.Popen], str]:
+    """`copies` processes serving `target` on one listening socket, each started as spawn_function starts one."""
+    from shared.forking import PARENT_ENV
+    from shared.local.serve import LISTEN_FD_ENV, listen
+
+    with listen() as sock:
+        port = sock.getsockname()[1]
+        command = [sys.executable, "-m", "shared.local.serve", "--target", target,
+                   "--source", str(ROOT / "functions" / target / "main.py"), "--host", "127.0.0.1", "--port", str(port)]
+        child_env = {**env, LISTEN_FD_ENV: str(sock.fileno()), PARENT_ENV: str(os.getpid())}
+        procs = [subprocess.Popen(command, env=child_env, pass_fds=(sock.fileno(),), cwd=ROOT, **popen)
+                 for _ in range(copies)]
+    return procs, f"http://127.0.0.1:{port}"
 
 
 @contextlib.contextmanager
@@ -59,9 +79,13 @@ def mini_platform(functions: tuple[str, ...] = FUNCTIONS, extra: dict[str, Path]
         # internal first: the workers (and the others) reach it at SHOAL_INTERNAL_URL
         for name in sorted(functions, key=lambda n: n != "internal"):
             runtime = tempfile.mkdtemp(prefix=f"bench-{name}-")
-            proc, url = spawn_function(name, {**env, "SHOAL_EVENT_SOURCE": name, "XDG_RUNTIME_DIR": runtime},
-                                        **quiet)
-            processes[name], urls[name] = proc, url
+            fn_env = {**env, "SHOAL_EVENT_SOURCE": name, "XDG_RUNTIME_DIR": runtime}
+            if name == "tasks" and TASKS_PROCESSES > 1:
+                procs, url = spawn_copies(name, fn_env, TASKS_PROCESSES, **quiet)
+                processes.update({name if i == 0 else f"{name}{i + 1}": proc for i, proc in enumerate(procs)})
+            else:
+                processes[name], url = spawn_function(name, fn_env, **quiet)
+            urls[name] = url
             if name == "internal":
                 env["SHOAL_INTERNAL_URL"] = url
         for name, source in (extra or {}).items():

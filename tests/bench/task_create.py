@@ -103,6 +103,9 @@ def main() -> int:
           f"{'OK' if ratio >= TARGET else 'MISSED'} (target ≥ {TARGET}x)")
     print("  CPU per created task: " + ", ".join(
         f"{name} {(cpu[1][name] + cpu[8][name]) / created * 1000:.1f} ms" for name in names))
+    print("  the same at 1 / 8 clients: " + ", ".join(
+        f"{name} {cpu[1][name] / max(made[1], 1) * 1000:.1f} / {cpu[8][name] / max(made[8], 1) * 1000:.1f} ms"
+        for name in names if cpu[1][name] + cpu[8][name] > 0))
     print("  CPU per created task, all processes: " + ", ".join(
         f"{n} client{'s' if n > 1 else ''} {sum(cpu[n].values()) / max(made[n], 1) * 1000:.1f} ms" for n in CLIENTS))
     print("  per round pair: latency₁, CPU₈ all / busiest process, bound 2 × latency₁ / CPU₈, "
