@@ -67,6 +67,7 @@ class Record:
     replaced: dict[str, Any] | None = None
     seq: int | None = None  # the record's sequence (see the module's doc); None when it keeps none
     claimed_seq: int | None = None  # the number the write that returned this record took for itself
+    updated: int | None = None  # epoch seconds of the write that stored this version (records read from the store)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,8 @@ class ObjectStore:
         namespace = item["pk"]["S"].split("#", 1)[1]
         return Record(self.kind, namespace, item["sk"]["S"], int(item["version"]["N"]), doc,
                       int(expiry["N"]) if expiry is not None else None, item["blob"]["S"] if "blob" in item else None,
-                      seq=int(item["seq"]["N"]) if "seq" in item else None)
+                      seq=int(item["seq"]["N"]) if "seq" in item else None,
+                      updated=int(item["updated"]["N"]) if "updated" in item else None)
 
     def _call(self, op: str, **kwargs: Any) -> dict:
         return getattr(client("dynamodb"), op)(TableName=table_name("objects"), **kwargs)

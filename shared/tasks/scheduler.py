@@ -12,7 +12,9 @@ Per live task (a Query of the `live` index, never a Scan of the tasks):
   (its created event was lost); the dispatcher's conditional claim makes duplicates harmless;
 - Scheduled (a cron parent) whose `status.nextScheduleTime` passed → one run as a child task;
 - `spec.suspend` pauses all of it except timeouts;
-- terminal without a retry → dropped from the index.
+- terminal without a retry → dropped from the index;
+- no task at all → the entry is dropped once older than LIVE_ENTRY_GRACE_SECONDS (a create writes
+  the entry just before the task, so a fresh entry without a task is usually one being created).
 Every step is a conditional write, so two ticks on two replicas cannot both act.
 """
 
@@ -43,6 +45,13 @@ from shared.tasks.repository import live, live_shards, result_key, tasks, unmark
 
 log = get_logger("scheduler")
 
+# How old a live entry without a task must be before a tick drops it. The create path writes the entry
+# just before the task (shared.tasks.service.store_new_task): a tick that reads it in that gap finds no
+# task yet, and dropping the entry then would leave the new task unwatched (no timeout, no read-back).
+# The gap is one PutItem, milliseconds, or seconds with the client's retries under throttling; half a
+# minute covers that with room, and an entry a failed create left behind goes at the next tick after.
+LIVE_ENTRY_GRACE_SECONDS = 30
+
 
 def on_tick(event: Event | None = None) -> None:
     run_tick()
@@ -57,7 +66,7 @@ def run_tick(now: datetime | None = None) -> None:
             entries, cursor = live.list_page(shard, limit=200, cursor=cursor)
             for entry in entries:
                 try:
-                    if check_task(entry.doc["namespace"], entry.doc["name"], now):
+                    if check_task(entry.doc["namespace"], entry.doc["name"], now, listed_at=entry.updated):
                         waiting.add(entry.doc["namespace"])
                 except Exception:  # one bad task must not stop the tick for the others
                     log.exception("scheduler check failed", extra={"fields": {"task": entry.name}})
@@ -75,11 +84,13 @@ def _since(stamp: str | None, now: datetime) -> float:
     return (now - parse_rfc3339(stamp)).total_seconds() if stamp else 0.0
 
 
-def check_task(namespace: str, name: str, now: datetime) -> bool:
-    """One task's checks; True when it is Pending in a namespace with a concurrency cap (it waits in line)."""
+def check_task(namespace: str, name: str, now: datetime, *, listed_at: int | None = None) -> bool:
+    """One task's checks; True when it is Pending in a namespace with a concurrency cap (it waits in line).
+    `listed_at`: when its live entry was written (epoch seconds; None: unknown, taken as long ago)."""
     record = tasks.get(namespace, name)
     if record is None:
-        unmark_live(namespace, name)
+        if listed_at is None or now.timestamp() - listed_at > LIVE_ENTRY_GRACE_SECONDS:
+            unmark_live(namespace, name)
         return False
     spec, status = record.doc.get("spec", {}), record.doc.get("status", {})
     phase = status.get("phase") or "Pending"

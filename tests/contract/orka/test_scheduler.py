@@ -111,6 +111,21 @@ def test_a_cancelled_retry_does_not_come_back(apps):
     assert status(tasks, "r")["phase"] == "Failed"
 
 
+def test_an_entry_without_its_task_is_kept_while_fresh_and_dropped_once_old(aws):
+    """A create writes the live entry just before the task: a tick in that gap must not drop it."""
+    from shared.store.batch import put_items
+    from shared.tasks.repository import live_entry
+    from shared.tasks.scheduler import LIVE_ENTRY_GRACE_SECONDS, run_tick
+
+    put_items([live_entry("default", "arriving")])  # as store_new_task's batch, its task not stored yet
+    run_tick()
+    assert live_names() == ["default/arriving"]
+    run_tick(later(LIVE_ENTRY_GRACE_SECONDS - 10))
+    assert live_names() == ["default/arriving"]
+    run_tick(later(LIVE_ENTRY_GRACE_SECONDS + 10))  # no task came: a create that failed left it
+    assert live_names() == []
+
+
 def test_a_pending_task_whose_created_event_was_lost_is_dispatched_again(apps, event_sink):
     from shared.tasks.scheduler import run_tick
 
