@@ -17,7 +17,13 @@ from shared.store.outages import StoreUnavailable
 from shared.store.tables import table_name
 
 BATCH_WRITE_ITEMS = 25  # DynamoDB's limit per BatchWriteItem
-ATTEMPTS = 8
+ATTEMPTS = 8  # calls per batch (BatchWriteItem here, BatchGetItem in objects.get_together) before a 503
+
+
+def back_off(attempt: int) -> None:
+    """Wait before asking again for what a batch call left unprocessed (throttled): jittered exponential
+    backoff, as the SDK guidance says for UnprocessedItems/UnprocessedKeys."""
+    time.sleep(min(1.0, 0.05 * 2 ** attempt) * random.random())
 
 
 def put_items(items: list[tuple[str, dict[str, Any]]]) -> None:
@@ -31,6 +37,6 @@ def put_items(items: list[tuple[str, dict[str, Any]]]) -> None:
             pending = client("dynamodb").batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
             if not pending:
                 break
-            time.sleep(min(1.0, 0.05 * 2 ** attempt) * random.random())  # throttled: back off, then the rest
+            back_off(attempt)
         if pending:
             raise StoreUnavailable()  # still throttled: the client retries after Retry-After

@@ -8,7 +8,6 @@ replicas never lose an increment, and reading the aggregate never needs a Scan.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -65,24 +64,6 @@ class CounterSet:
 
     def get(self, namespace: str, name: str, *, consistent: bool = True) -> dict[str, int]:
         return read(self.counter_set, self.scope(namespace, name))
-
-
-def read_many(counter_set: str, scopes: list[str]) -> dict[str, dict[str, int]]:
-    """`read` for several scopes of one set in BatchGetItem calls (100 keys each); a scope never
-    counted is absent from the answer."""
-    table = table_name("objects")
-    wanted = list(dict.fromkeys(scopes))
-    out: dict[str, dict[str, int]] = {}
-    for start in range(0, len(wanted), 100):
-        request = {table: {"Keys": [_key(counter_set, s) for s in wanted[start:start + 100]], "ConsistentRead": True}}
-        while request:
-            page = client("dynamodb").batch_get_item(RequestItems=request)
-            for item in page.get("Responses", {}).get(table, []):
-                out[item["sk"]["S"]] = _figures(item)
-            request = page.get("UnprocessedKeys") or {}  # throttled keys come back: ask again, a little later
-            if request:
-                time.sleep(0.05)
-    return out
 
 
 def delete(counter_set: str, scope: str) -> None:

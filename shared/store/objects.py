@@ -26,9 +26,11 @@ from typing import Any, Protocol
 
 from shared.config import get_settings
 from shared.errors import Conflict, NotFound
+from shared.store.batch import ATTEMPTS, back_off
 from shared.store.blobs import delete_blob, get_blob, put_blob
 from shared.store.clients import client, error_code
 from shared.store.cursor import decode_cursor, encode_cursor
+from shared.store.outages import StoreUnavailable
 from shared.store.tables import table_name
 
 
@@ -470,20 +472,22 @@ def get_together(*wanted: tuple[Readable, str, str], consistent: bool = True) ->
 
 
 def _batch_get(keys: list[dict], consistent: bool) -> dict[tuple[str, str], dict]:
-    """The items of at most 100 keys of the objects table, by (pk, sk); absent ones are left out."""
+    """The items of at most 100 keys of the objects table, by (pk, sk); absent ones are left out.
+    Throttled keys (UnprocessedKeys) are asked for again, at most ATTEMPTS calls in all, then
+    StoreUnavailable (503): the client retries after Retry-After."""
     table = table_name("objects")
     found: dict[tuple[str, str], dict] = {}
     pending = keys
-    for attempt in range(8):
+    for attempt in range(ATTEMPTS):
         if not pending:
             break
+        if attempt:
+            back_off(attempt - 1)
         answer = client("dynamodb").batch_get_item(
             RequestItems={table: {"Keys": pending, "ConsistentRead": consistent}})
         for item in answer.get("Responses", {}).get(table, []):
             found[(item["pk"]["S"], item["sk"]["S"])] = item
         pending = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-        if pending:  # throttled: back off as the SDK guidance says, then ask for the rest
-            time.sleep(min(1.0, 0.05 * 2 ** attempt) * random.random())
     if pending:
-        raise RuntimeError("the store left keys unprocessed after retries")
+        raise StoreUnavailable()
     return found

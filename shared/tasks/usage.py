@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.store import Record, counters
+from shared.store.objects import get_together
 from shared.tasks.repository import TASK_NOT_FOUND, tasks
 
 USAGE_SET = "task-usage"
@@ -56,8 +57,10 @@ def with_usage(records: list[Record], views: list[dict[str, Any]],
     if not counted:
         return views
     if figures is None:
-        found = counters.read_many(USAGE_SET, [_scope(records[i].namespace, records[i].name) for i in counted])
-        figures = [found.get(_scope(r.namespace, r.name)) for r in records]
+        figures = [None] * len(records)
+        read = get_together(*((task_usage, records[i].namespace, records[i].name) for i in counted))
+        for i, got in zip(counted, read, strict=True):
+            figures[i] = got
     for i in counted:
         got = figures[i] or {}
         views[i]["status"] = {**views[i]["status"], "usage": {f: got.get(f, 0) for f in FIELDS}}
