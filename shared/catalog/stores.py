@@ -17,3 +17,18 @@ def agent_doc(namespace: str, name: str) -> dict[str, Any] | None:
     """An Agent's document, or None when there is none."""
     record = agents.get(namespace, name)
     return record.doc if record else None
+
+
+PARENT_TASK_LABEL, CREATED_BY_LABEL = "orka.ai/parent-task", "orka.ai/created-by"
+PARENT_TASK_ANNOTATION = "orka.ai/parent-task-name"  # the full name, where a label value may be cut short
+
+
+def created_by_task(doc: dict[str, Any] | None, task: str) -> bool:
+    """Whether an Agent's document is one `task` created with its `create_agent` tool (Orka's labels;
+    its name from the annotation first, then the label, as Orka's labels.ParentTaskName reads it)."""
+    if doc is None:
+        return False
+    metadata = doc.get("metadata") or {}
+    labels, annotations = metadata.get("labels") or {}, metadata.get("annotations") or {}
+    parent = (annotations.get(PARENT_TASK_ANNOTATION) or "").strip() or (labels.get(PARENT_TASK_LABEL) or "").strip()
+    return labels.get(CREATED_BY_LABEL) == "create_agent" and parent == task

@@ -17,11 +17,10 @@ from typing import Any
 from shared.agent.tools import Tool
 from shared.catalog import crd
 from shared.catalog.agents import agents, validate_spec
+from shared.catalog.stores import CREATED_BY_LABEL, PARENT_TASK_ANNOTATION, PARENT_TASK_LABEL
 from shared.errors import Invalid
 from shared.llm.base import ToolSpec
 from shared.store import AlreadyExists
-
-PARENT_LABEL, CREATED_BY = "orka.ai/parent-task", "orka.ai/created-by"
 
 
 def _fail(error: str, error_type: str, suggestion: str = "") -> dict[str, Any]:
@@ -57,8 +56,8 @@ def agent_tools(namespace: str, task: str) -> list[Tool]:
             spec = validate_spec(spec)
         except Invalid as exc:
             return _fail(exc.message, "invalid_arguments")
-        parsed = crd.Parsed(name, namespace, {CREATED_BY: "create_agent", PARENT_LABEL: task},
-                            {"orka.ai/parent-task-name": task}, spec)
+        parsed = crd.Parsed(name, namespace, {CREATED_BY_LABEL: "create_agent", PARENT_TASK_LABEL: task},
+                            {PARENT_TASK_ANNOTATION: task}, spec)
 
         try:
             agents.create(namespace, name, crd.new_document("Agent", parsed, name, spec, {"phase": "Ready"}))
@@ -78,7 +77,7 @@ def agent_tools(namespace: str, task: str) -> list[Tool]:
         record = agents.get(namespace, name)
         if record is None:
             return _fail(f'agent "{name}" not found in namespace "{namespace}"', "not_found")
-        owner = (record.doc.get("metadata", {}).get("labels") or {}).get(PARENT_LABEL)
+        owner = (record.doc.get("metadata", {}).get("labels") or {}).get(PARENT_TASK_LABEL)
         if owner != task:
             return _fail(f"cannot delete agent {namespace}/{name}: not owned by current task", "permission_denied",
                          "Only agents this task created with create_agent can be deleted")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.catalog.stores import agent_doc, created_by_task
 from shared.errors import Invalid
 from shared.models.worker_contract import coordination_enabled
 from shared.store import Record
@@ -52,22 +53,28 @@ def coordination_of(parent: Record, resolved: Record | None = _UNREAD) -> dict[s
 
 
 def child_metadata(parent: Record, agent: str | None) -> tuple[dict[str, str], dict[str, str]]:
-    """Labels and annotations of a child of `parent` delegated to `agent`; Invalid when the parent does
-    not coordinate (Orka's controller fails such a child) or its Agent does not allow it (an agent
-    outside `allowedAgents`, or deeper than `maxDepth`)."""
+    """Labels and annotations of a child of `parent` delegated to `agent` (an Agent of the parent's
+    namespace, where the child lives); Invalid when the parent does not coordinate (Orka's controller fails such
+    a child), the child would be deeper than `maxDepth`, or its agent is not allowed.
+
+    Allowed, as Orka's controller decides (task_controller.go, validateCoordinationConstraints): an
+    agent named in `allowedAgents`, or one the parent task created with its `create_agent` tool. An
+    empty or missing list allows no other agent (a child without an agent is not checked)."""
     coordination = coordination_of(parent)
     if not coordination_enabled(parent.doc.get("spec", {}), {"coordination": coordination}):
         raise Invalid("parent agent does not have coordination enabled")
-    listed = coordination.get("allowedAgents")
-    allowed = [a for a in listed if isinstance(a, str)] if isinstance(listed, list) else []
-    if allowed and agent not in allowed:
-        raise Invalid(f'agent "{agent or ""}" is not in the allowed agents list')
     depth = parent_depth(parent)
     max_depth = coordination.get("maxDepth")
     if not isinstance(max_depth, int) or isinstance(max_depth, bool) or max_depth < 1:
         max_depth = DEFAULT_MAX_DEPTH  # unset (or not a count, in a task's own free-form opt-in block)
-    if depth + 1 > max_depth:
+    if depth + 1 > max_depth:  # Orka checks the depth first
         raise Invalid(f"coordination depth exceeded: current depth {depth}, max depth {max_depth}")
+    if agent is not None:
+        listed = coordination.get("allowedAgents")
+        allowed = [a for a in listed if isinstance(a, str)] if isinstance(listed, list) else []
+        if agent not in allowed and not created_by_task(agent_doc(parent.namespace, agent), parent.name):
+            # the message of Orka's delegate_task tool, which names the agent with its namespace
+            raise Invalid(f'agent "{parent.namespace}/{agent}" is not in the allowed agents list')
     labels = {"orka.ai/parent-task": parent.name, "orka.ai/coordinator": "true"}
     if agent:
         labels["orka.ai/delegated-agent"] = agent

@@ -157,7 +157,7 @@ def test_a_parent_task_delegates_two_children_that_exchange_a_message(moto_serve
             assert client.post("/api/v1/agents", json={"name": "helper", "spec": {
                 "systemPrompt": "You are one of two twins."}}).status_code == 201
             body = {"name": "twins", "type": "ai", "prompt": "coordinate the twins",
-                    "ai": {"coordination": {"enabled": True}}}
+                    "ai": {"coordination": {"enabled": True, "allowedAgents": ["helper"]}}}
             assert client.post("/api/v1/tasks", json=body).status_code == 201
             task = wait_phase(client, "twins", timeout=90)
             assert task["status"]["phase"] == "Succeeded", task["status"]

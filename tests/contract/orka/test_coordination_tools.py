@@ -19,7 +19,8 @@ def tools(function_client):
     server = make_server("127.0.0.1", 0, function_client("internal").application, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     for name in ("boss",):
-        assert tasks.post("/api/v1/tasks", json={"name": name, "type": "ai", "prompt": "p", "coordination": {"enabled": True}},
+        coordination = {"enabled": True, "allowedAgents": ["helper"]}  # an empty list allows no agent (Orka)
+        assert tasks.post("/api/v1/tasks", json={"name": name, "type": "ai", "prompt": "p", "coordination": coordination},
                           headers=AUTH).status_code == 201
     client = InternalClient(f"http://127.0.0.1:{server.server_port}", DEV_TOKEN)
 

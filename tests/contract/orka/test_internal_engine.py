@@ -15,7 +15,9 @@ def err(code: int, message: str) -> dict:
 def apps(function_client):
     tasks = function_client("tasks")
     internal = function_client("internal")
-    assert tasks.post("/api/v1/tasks", json={"name": "job", "type": "ai", "prompt": "p", "coordination": {"enabled": True}},
+    # its own coordination (Shoal's opt-in for a task without an Agent), bound as an Agent's would be
+    coordination = {"enabled": True, "allowedAgents": ["helper"]}
+    assert tasks.post("/api/v1/tasks", json={"name": "job", "type": "ai", "prompt": "p", "coordination": coordination},
                       headers=AUTH).status_code == 201
     return tasks, internal
 
@@ -262,7 +264,7 @@ def test_the_parent_agents_allowed_agents_and_max_depth_bound_its_children(apps)
     refused = internal.post("/internal/v1/tasks/default", headers=AUTH, json={
         "parentTask": "job", "name": "k1", "type": "ai", "prompt": "p", "agentRef": {"name": "intruder"}})
     assert (refused.status_code, refused.get_json()) == (
-        400, err(400, 'agent "intruder" is not in the allowed agents list'))
+        400, err(400, 'agent "default/intruder" is not in the allowed agents list'))
     assert internal.get("/internal/v1/tasks/default/k1", headers=AUTH).status_code == 404
     made = internal.post("/internal/v1/tasks/default", headers=AUTH, json={
         "parentTask": "job", "name": "k2", "type": "ai", "prompt": "p", "agentRef": {"name": "coder"}})
@@ -271,6 +273,37 @@ def test_the_parent_agents_allowed_agents_and_max_depth_bound_its_children(apps)
     deeper = internal.post("/internal/v1/tasks/default", headers=AUTH, json={
         "parentTask": "k2", "name": "k3", "type": "ai", "prompt": "p"})
     assert deeper.get_json() == err(400, "coordination depth exceeded: current depth 1, max depth 1")
+
+
+def test_an_empty_allowed_agents_list_allows_only_agents_the_parent_created(apps):
+    """Orka's controller (validateCoordinationConstraints) fails a child whose agentRef is not in the
+    parent Agent's allowedAgents, an empty or missing list included, unless the parent task created that
+    agent with create_agent; Shoal refuses it at creation, with Orka's delegate_task message."""
+    tasks, internal = apps
+    assert tasks.post("/api/v1/tasks", json={"name": "job2", "type": "ai", "prompt": "p"}, headers=AUTH).status_code == 201
+    _running_with_agent("job", {"enabled": True})
+    _running_with_agent("job2", {"enabled": True, "allowedAgents": []})
+    for parent in ("job", "job2"):
+        refused = internal.post("/internal/v1/tasks/default", headers=AUTH, json={
+            "parentTask": parent, "name": f"{parent}-k", "type": "ai", "prompt": "p", "agentRef": "helper"})
+        assert (refused.status_code, refused.get_json()) == (
+            400, err(400, 'agent "default/helper" is not in the allowed agents list'))
+        assert internal.get(f"/internal/v1/tasks/default/{parent}-k", headers=AUTH).status_code == 404
+    # without an agentRef there is nothing to check
+    assert internal.post("/internal/v1/tasks/default", headers=AUTH, json={
+        "parentTask": "job", "name": "plain-k", "type": "ai", "prompt": "p"}).status_code == 201
+
+    def create_agent(task: str, name: str) -> None:
+        made = internal.post("/internal/v1/worker-tools/default/create_agent/call", headers=AUTH, json={
+            "taskName": task, "arguments": {"name": name, "provider": "openai", "model": "gpt-4o"}})
+        assert made.status_code == 200 and made.get_json()["result"]["success"] is True
+
+    create_agent("job", "helper")  # job's own agent: job may delegate to it, job2 still may not
+    assert internal.post("/internal/v1/tasks/default", headers=AUTH, json={
+        "parentTask": "job", "name": "job-k", "type": "ai", "prompt": "p", "agentRef": "helper"}).status_code == 201
+    refused = internal.post("/internal/v1/tasks/default", headers=AUTH, json={
+        "parentTask": "job2", "name": "job2-k", "type": "ai", "prompt": "p", "agentRef": {"name": "helper"}})
+    assert refused.get_json() == err(400, 'agent "default/helper" is not in the allowed agents list')
 
 
 def test_an_agent_may_allow_deeper_delegation_than_the_default(apps):
