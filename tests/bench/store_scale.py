@@ -49,12 +49,12 @@ TABLE = "objects"
 
 
 @contextlib.contextmanager
-def moto_server(recording: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    """moto's server as `make run` starts it, recording into `recording`."""
+def moto_server(recording: Path, more_env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
+    """moto's server as `make run` starts it, recording into `recording` (`more_env`: added to its environment)."""
     from shared.local.serve import spawn_moto, wait_http
 
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-           "MOTO_ENABLE_RECORDING": "true", "MOTO_RECORDER_FILEPATH": str(recording)}
+           "MOTO_ENABLE_RECORDING": "true", "MOTO_RECORDER_FILEPATH": str(recording), **(more_env or {})}
     proc, url = spawn_moto(env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_http(url + "/moto-api/", process=proc)
