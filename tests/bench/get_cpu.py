@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import statistics
-import subprocess
 import sys
 import time
 import timeit
@@ -35,6 +34,8 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from tests.bench.mini_platform import served_store  # noqa: E402
 
 CALLS = int(os.environ.get("BENCH_CALLS", "400"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "6"))
@@ -147,23 +148,13 @@ def wsgi_call(app: Callable, make_environ: Callable[[], dict]) -> Callable[[], N
 def main() -> int:
     import functions_framework
 
-    from shared.config import reset_settings
-    from shared.local.serve import spawn_moto, wait_http
     from shared.store import clients
-    from shared.store.bootstrap import ensure_state
     from shared.store.tables import table_name
 
     state = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
     os.environ.update({**state, "SHOAL_PLATFORM": "local", "SHOAL_DEV_TOKEN": TOKEN, "SHOAL_EXECUTOR": "local",
                        "K_SINK": "http://127.0.0.1:9/"})
-    moto, endpoint = spawn_moto(dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-    try:
-        wait_http(endpoint + "/moto-api/", process=moto)
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
-        reset_settings()
-        clients.reset_clients()
-        ensure_state()
+    with served_store() as (_, endpoint):  # its exit resets the store's clients (the stub below)
         logging.getLogger("shoal").handlers[0].setStream(open(os.devnull, "w"))  # noqa: SIM115  # the log line, not the terminal
         app = functions_framework.create_app(target="tasks", source=str(ROOT / "functions" / "tasks" / "main.py"))
         floor = functions_framework.create_app(target="one_read", source=str(ROOT / "tests" / "bench" / "one_read" /
@@ -221,9 +212,6 @@ def main() -> int:
                      "floor (functions-framework)": wsgi_call(floor, environ(floor_path)),
                      "floor as a bare WSGI callable": wsgi_call(bare, environ(floor_path))}, CALLS * 5),
              "per request")
-    finally:
-        clients.reset_clients()
-        os.killpg(moto.pid, 15)
     return 0
 
 

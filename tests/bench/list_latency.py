@@ -11,48 +11,23 @@ moto's CPU (from /proc) per page at both sizes, what `make run` gives a user.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.bench.mini_platform import served_store  # noqa: E402
 from tests.bench.procstat import cpu_seconds  # noqa: E402
 
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "100,100000").split(",")]
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 TOKEN = "bench"
 TARGET = 1.2
-
-
-@contextlib.contextmanager
-def served_store() -> Iterator[subprocess.Popen]:
-    """moto's server as `make run` starts it (no recording: reads never pass through the recorder), the
-    store's clients pointed at it and its tables made; yields the moto process."""
-    from shared.config import reset_settings
-    from shared.local.serve import spawn_moto, wait_http
-    from shared.store.bootstrap import ensure_state
-    from shared.store.clients import reset_clients
-
-    moto, endpoint = spawn_moto(dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-    try:
-        wait_http(endpoint + "/moto-api/", process=moto)
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
-        reset_settings()
-        reset_clients()
-        ensure_state()
-        yield moto
-    finally:
-        moto.kill()
-        moto.wait()
 
 
 def fill(namespace: str, count: int) -> None:
@@ -88,7 +63,7 @@ def main() -> int:
         reads["items"] += parsed.get("ScannedCount", parsed.get("Count", 0))
 
     results, cpu, work, after_write = {}, {}, {}, {}
-    with served_store() as moto:
+    with served_store() as (moto, _):
         client("dynamodb").meta.events.register("after-call.dynamodb.Query", count)
         app = create_app(target="tasks", source=str(ROOT / "functions" / "tasks" / "main.py")).test_client()
         logging.getLogger("shoal").setLevel(logging.WARNING)  # one log line per request would dominate

@@ -109,6 +109,30 @@ def mini_platform(functions: tuple[str, ...] = FUNCTIONS, extra: dict[str, Path]
                 proc.wait()
 
 
+@contextlib.contextmanager
+def served_store() -> Iterator[tuple[subprocess.Popen, str]]:
+    """moto's server alone, as `make run` starts it (no recording: reads never pass through the recorder),
+    this process's store clients pointed at it and its tables made: (the moto process, its URL)."""
+    from shared.config import reset_settings
+    from shared.local.serve import spawn_moto, wait_http
+    from shared.store.bootstrap import ensure_state
+    from shared.store.clients import reset_clients
+
+    moto, endpoint = spawn_moto(dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+    try:
+        wait_http(endpoint + "/moto-api/", process=moto)
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        reset_settings()
+        reset_clients()
+        ensure_state()
+        yield moto, endpoint
+    finally:
+        reset_clients()
+        moto.kill()
+        moto.wait()
+
+
 def wait_idle(broker, timeout: float = 30.0) -> None:
     """Until the broker has delivered every event it accepted."""
     deadline = time.monotonic() + timeout
