@@ -190,6 +190,12 @@ class ShoalClient:
         path = f"/api/v1/tasks/{quote(name, safe='')}/artifacts/{quote(filename, safe='')}"
         return self.request("GET", path).content
 
+    def wait_task_logs(self, name: str, *, interval: float = 0.5,
+                       on_poll: Callable[[dict, float], None] | None = None) -> dict:
+        """Poll until the task has logs to read (a job, a result, or a final phase): a task still Pending
+        has none yet, and the logs route answers 404 for it, as Orka's does."""
+        return poll(lambda: self.get_task(name), has_logs, timeout=None, interval=interval, on_poll=on_poll)
+
     def wait_task(self, name: str, *, timeout: float | None = None, interval: float = 0.5,
                   on_poll: Callable[[dict, float], None] | None = None) -> dict:
         """Poll until the task is finished (or `timeout` seconds pass: the last task read is returned)."""
@@ -255,6 +261,13 @@ def poll(read: Callable[[], dict], done: Callable[[dict], bool], *, timeout: flo
 
 def phase_of(task: dict) -> str:
     return (task.get("status") or {}).get("phase") or "Pending"
+
+
+def has_logs(task: dict) -> bool:
+    """Whether the logs route has something for the task (shared.tasks.routes._current_logs)."""
+    status = task.get("status") or {}
+    return bool(status.get("jobName") or (status.get("resultRef") or {}).get("available")
+                or phase_of(task) in TERMINAL_PHASES)
 
 
 def agent_model(agent: dict) -> str | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from shared.apiclient import TERMINAL_PHASES, phase_of
+from shared.apiclient import TERMINAL_PHASES, has_logs, phase_of
 from shoal_cli.manifests import load_manifests
 from shoal_cli.output import Progress, age, echo, info, log_line, phase, render
 from shoal_cli.state import State, namespace_option, output_option, pass_state
@@ -181,6 +181,14 @@ def logs(state: State, name: str, follow: bool, raw: bool) -> None:
         text = str(client.task_logs(name)).rstrip("\n")
         echo("\n".join(shown(line) for line in text.split("\n")))
         return
+    # `create … && logs -f`: a task not started yet has no logs (404), so wait for its job first.
+    if not has_logs(client.get_task(name)):
+        with Progress(f"task/{name}") as progress:
+            def waiting(task: dict, seconds: float) -> None:
+                if not has_logs(task):
+                    progress.update(f"{phase_of(task)}, waiting for its job", f"({int(seconds)}s)")
+
+            client.wait_task_logs(name, on_poll=waiting)
     for event in client.follow_logs(name):
         click.echo("\n".join(shown(line) for line in event.data.split("\n")), nl=True)
         sys.stdout.flush()
