@@ -24,7 +24,7 @@ from shared.auth.api_keys import hash_key
 from shared.auth.principal import Principal
 from shared.auth.resolver import INVALID, authenticate, request_token
 from shared.clock import now_rfc3339
-from shared.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, ShoalError, Unauthorized
 from shared.store import AlreadyExists, Companion, ObjectStore
 
 KEY_PREFIX = "sok_"
@@ -113,9 +113,18 @@ def operator_namespace(principal: Principal, requested: str, default: str) -> st
     raise Forbidden(f'namespace "{requested}" not allowed for operator {principal.username}')
 
 
+REACH = ("the tables' endpoint and credentials are needed: in a cluster run this in a Shoal pod; under `make run` "
+         "set AWS_ENDPOINT_URL to the banner's `tables:` URL, with any AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
+    import sys
+
+    from botocore.exceptions import BotoCoreError  # the CLI's only: boto3 is the store's, imported lazily
+
+    from shared.store.outages import StoreUnavailable
 
     parser = argparse.ArgumentParser(prog="python -m shared.analyze.operator_keys",
                                      description="Operator keys of the operator dialect (/analyze).")
@@ -127,12 +136,19 @@ def main(argv: list[str] | None = None) -> int:
     revoke = sub.add_parser("revoke", help="revoke an operator's key at once")
     revoke.add_argument("name")
     args = parser.parse_args(argv)
-    if args.command == "create":
-        print(json.dumps(create_key(args.name, [n.strip() for n in args.namespaces.split(",") if n.strip()])))
-    elif args.command == "list":
-        print(json.dumps(list_keys()))
-    else:
-        revoke_key(args.name)
+    try:
+        if args.command == "create":
+            print(json.dumps(create_key(args.name, [n.strip() for n in args.namespaces.split(",") if n.strip()])))
+        elif args.command == "list":
+            print(json.dumps(list_keys()))
+        else:
+            revoke_key(args.name)
+    except (ShoalError, BotoCoreError) as exc:  # one line, not a traceback: bad input, or no tables to reach
+        message = exc.message if isinstance(exc, ShoalError) else str(exc)
+        if isinstance(exc, StoreUnavailable | BotoCoreError):
+            message += f" ({REACH})"
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     return 0
 
 

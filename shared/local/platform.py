@@ -316,6 +316,9 @@ class LocalPlatform:
         model = f"{llm['provider']} ({llm['model']})"
         if llm["provider"] == "mock":
             model += ": demo model: deterministic, not an LLM (set SHOAL_LLM_PROVIDER for a real one)"
+        # The private moto's URL: admin commands that write the tables (operator keys) need it.
+        tables = (f"  tables:     {self._env['AWS_ENDPOINT_URL']} (moto; AWS_ENDPOINT_URL for admin commands such "
+                  "as operator keys, docs/incidents.md)\n") if self._state is not None else ""
         return (f"\nShoal is running at {self.url}\n"
                 f"  console:    {self.url}/console/ (sign in with the dev token)\n"
                 f"  dev token:  {self.dev_token}\n"
@@ -323,6 +326,7 @@ class LocalPlatform:
                 f"  API docs:   {self.url}/docs (OpenAPI: {self.url}/openapi.json)\n"
                 f"  functions:  {', '.join(sorted(self.processes))}\n"
                 f"  state:      {self._state_line()}\n"
+                f"{tables}"
                 f"  kubernetes: {self._kube}\n"
                 f"  llm:        {model}\n"
                 f"Ctrl-C stops everything.\n")

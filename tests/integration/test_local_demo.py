@@ -3,10 +3,12 @@ kept in SHOAL_STATE_DIR across a stop and a `kill -9` (no AWS_ENDPOINT_URL, no S
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 
 import httpx
@@ -129,6 +131,25 @@ def test_analyze_returns_a_memory_patch_for_the_oomkilled_pod(first):
                                   "target": {"kind": "Pod", "namespace": NAMESPACE, "name": OOM_POD},
                                   "patch": {"spec": {"containers": [
                                       {"name": "recommender", "resources": {"limits": {"memory": "256Mi"}}}]}}}
+
+
+def test_an_operator_key_made_against_the_banners_tables_url_works_at_once(first):
+    # docs/incidents.md: under make run, the operator-key command reaches the private moto at the
+    # banner's `tables:` URL (any credentials); the running analyze function reads the key per request.
+    tables = re.search(r"^  tables:     (http://\S+) \(moto; ", first.banner, re.M).group(1)
+    env = {**os.environ, "AWS_ENDPOINT_URL": tables, "AWS_ACCESS_KEY_ID": "any", "AWS_SECRET_ACCESS_KEY": "any"}
+    made = subprocess.run([sys.executable, "-m", "shared.analyze.operator_keys", "create", "logjedi",
+                           "--namespaces", NAMESPACE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    key = json.loads(made.stdout)["key"]
+    operator = {"Authorization": f"Bearer {key}"}  # LogJedi's LLM_SERVICE_AUTH_HEADER
+    answer = httpx.post(first.url + "/analyze", headers=operator, timeout=60,
+                        json={"resource_kind": "Pod", "resource_name": OOM_POD, "namespace": NAMESPACE})
+    assert answer.status_code == 200 and answer.json()["action"]["target"]["name"] == OOM_POD, answer.text
+    elsewhere = httpx.post(first.url + "/analyze", headers=operator, timeout=60,
+                           json={"resource_kind": "Pod", "resource_name": "x", "namespace": "default"})
+    assert (elsewhere.status_code, elsewhere.json()) == (
+        403, {"detail": 'namespace "default" not allowed for operator logjedi'})
 
 
 def test_bad_input_on_the_demo_model_path_errors_in_each_dialect(first):

@@ -191,6 +191,39 @@ def test_operator_key_administration_refuses_bad_input(aws):
         operator_keys.revoke_key("nobody")
 
 
+def test_the_operator_key_command_says_what_is_wrong_in_one_line(aws, capsys):
+    from shared.analyze import operator_keys
+
+    assert operator_keys.main(["create", "Log_Jedi"]) == 1
+    assert capsys.readouterr() == ("", "error: operator name 'Log_Jedi' must be a DNS label\n")
+    assert operator_keys.main(["create", "logjedi"]) == 0
+    capsys.readouterr()
+    assert operator_keys.main(["create", "logjedi"]) == 1
+    assert capsys.readouterr() == ("", 'error: operator "logjedi" already has a key: revoke it first\n')
+    assert operator_keys.main(["revoke", "nobody"]) == 1
+    assert capsys.readouterr() == ("", 'error: operator "nobody" has no key\n')
+
+
+def test_the_operator_key_command_without_credentials_says_how_to_reach_the_tables(monkeypatch, tmp_path, capsys):
+    # A new user runs it beside `make run` without AWS_*: it was botocore's NoCredentialsError traceback.
+    import shared.store.clients as clients
+    from shared.analyze import operator_keys
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never reached: no credentials to sign with
+    monkeypatch.setattr(clients, "_session", None)  # a session of an earlier test holds its credentials
+    clients.reset_clients()
+    assert operator_keys.main(["list"]) == 1
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", f"error: Unable to locate credentials ({operator_keys.REACH})\n")
+    assert "AWS_ENDPOINT_URL to the banner's `tables:` URL" in err
+    clients.reset_clients()
+
+
 def test_an_unknown_operator_key_is_401(analyze):
     response = analyze.get("/analyses", headers={"Authorization": "Bearer sok_forged"})
     assert (response.status_code, response.get_json()) == (401, {"detail": "invalid token"})
