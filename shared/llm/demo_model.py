@@ -140,6 +140,21 @@ def _list_agents(match: re.Match, steps: list[Step]) -> Reply:
     return Reply(f"There are {len(lines)} agent(s):\n" + "\n".join(lines))
 
 
+def _list_tasks(match: re.Match, steps: list[Step]) -> Reply:
+    if not steps:
+        return Reply(calls=[("list_tasks", {})])
+    if error := _failed(steps[-1]):
+        return Reply(f"I could not list the tasks: {error}.")
+    data = _data(steps[-1])
+    found = [t for t in data.get("tasks") or [] if isinstance(t, dict)]
+    where = f" in namespace {data['namespace']}" if data.get("namespace") else ""
+    if not found:
+        return Reply(f"There are no tasks{where} yet. Say \"create an AI task that …\" to start one.")
+    active = sum(1 for t in found if t.get("phase") in ("Pending", "Running"))
+    lines = [f"- {t.get('name')} ({t.get('type')}): {t.get('phase')}" for t in found]
+    return Reply(f"{active} of {len(found)} task(s){where} are pending or running:\n" + "\n".join(lines))
+
+
 def _check_task(match: re.Match, steps: list[Step]) -> Reply:
     name = match.group("name")
     if not steps:
@@ -187,6 +202,7 @@ _INTENTS: list[tuple[re.Pattern, set[str], Callable[[re.Match, list[Step]], Repl
     (re.compile(r"\bcreate an? (?:ai |llm )?task (?:that|to|which) (?P<what>.+)", re.I | re.S),
      {"create_ai_task", "wait_for_task", "fetch_task_output"}, _create_task),
     (re.compile(r"\blist (?:all |the |my )?agents\b", re.I), {"list_agents"}, _list_agents),
+    (re.compile(r"\blist (?:all |the |my )?tasks\b|\bwhat(?:'s| is) running\b", re.I), {"list_tasks"}, _list_tasks),
     (re.compile(r"\bcheck (?:on )?task " + _TASK_NAME, re.I), {"check_task_progress", "fetch_task_output"},
      _check_task),
     (re.compile(r"\bcancel (?:the )?task " + _TASK_NAME, re.I), {"cancel_task"}, _cancel_task),

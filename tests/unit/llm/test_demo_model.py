@@ -11,7 +11,7 @@ from shared.security.result_models import ModelFinding, ThreatModelBody
 from shared.security.results import extract_json
 
 CHAT_TOOLS = [ToolSpec(n, "", {}) for n in ("create_ai_task", "wait_for_task", "fetch_task_output", "cancel_task",
-                                            "check_task_progress", "list_agents", "create_agent")]
+                                            "check_task_progress", "list_agents", "list_tasks", "create_agent")]
 
 
 def turn(messages: list[Message], tools: list[ToolSpec]):
@@ -51,6 +51,24 @@ def test_a_failed_tool_is_reported_and_cancel_and_create_agent_work():
     assert [(c.name, c.arguments) for c in agent.tool_calls] == [("create_agent", {
         "name": "triager", "description": "Sorts new issues",
         "systemPrompt": "You are triager, an agent that sorts new issues."})]
+
+
+def test_what_is_running_lists_the_tasks_and_their_phases():
+    # The README's `shoal chat -m "what is running?"`: it echoed the question back.
+    messages = [Message("user", "what is running?")]
+    call = turn(messages, CHAT_TOOLS)
+    assert [(c.name, c.arguments) for c in call.tool_calls] == [("list_tasks", {})]
+    listed = answered(messages, call, [{"success": True, "data": {"namespace": "default", "count": 2, "tasks": [
+        {"name": "hello", "type": "ai", "phase": "Succeeded", "labels": {}},
+        {"name": "build", "type": "container", "phase": "Running", "labels": {}}]}}])
+    assert turn(listed, CHAT_TOOLS).text == ("1 of 2 task(s) in namespace default are pending or running:\n"
+                                             "- hello (ai): Succeeded\n- build (container): Running")
+    empty = answered(messages, call, [{"success": True, "data": {"namespace": "team-a", "count": 0, "tasks": []}}])
+    assert turn(empty, CHAT_TOOLS).text == ('There are no tasks in namespace team-a yet. Say "create an AI task '
+                                            'that …" to start one.')
+    assert [c.name for c in turn([Message("user", "List my tasks")], CHAT_TOOLS).tool_calls] == ["list_tasks"]
+    failed = answered(messages, call, [{"success": False, "error": "namespace not allowed"}])
+    assert turn(failed, CHAT_TOOLS).text == "I could not list the tasks: namespace not allowed."
 
 
 def test_without_the_tools_of_an_intent_it_echoes():
