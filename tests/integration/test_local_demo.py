@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -194,6 +195,38 @@ def test_the_readme_tour_runs_as_written(first, state, tmp_path):
     with client(first) as api:  # the tour waited for five completed links
         jobs = api.get("/api/jobs", params={"limit": 10}).json()["jobs"]
         assert sorted((j["chainDepth"], j["status"]) for j in jobs) == [(n, "completed") for n in range(5)]
+
+
+def _readme_block(after: str, fence: str) -> str:
+    """The first `fence` block after the paragraph starting with `after`."""
+    return (ROOT / "README.md").read_text().split(after, 1)[1].split(fence + "\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readmes_sdk_snippet_and_cli_block_run_as_written(first, state, tmp_path):
+    # A new user's shell: no .venv on PATH (the block puts it there: `shoal` was "command not found"), the
+    # SDK snippet run with .venv/bin/python, the CLI's config in its own XDG home. Only the `claude` line
+    # is left out (Claude Code is not installed here).
+    (tmp_path / ".shoal").symlink_to(state)
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "bin").symlink_to(Path(sys.executable).parent)  # `shoal`, whose #! names the venv
+    sdk = _readme_block("The OpenAI and Anthropic SDKs talk", "```python").replace("http://127.0.0.1:8080", first.url)
+    ran = subprocess.run([sys.executable, "-c", sdk], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (ran.returncode, ran.stdout) == (0, "Hello from shoal-mock. You said: hi\n" * 2), ran.stderr
+    cli_block = _readme_block("The tour's task and chat with the `shoal` CLI", "```sh")
+    assert "claude mcp add" in cli_block
+    script = "TOKEN=$(cat .shoal/dev-token)\n" + "\n".join(
+        line for line in cli_block.replace("http://127.0.0.1:8080", first.url).splitlines()
+        if not line.startswith("claude "))
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg"), PATH="/usr/local/bin:/usr/bin:/bin")
+    ran = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=180)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    out = ran.stdout.splitlines()
+    assert out[:4] == ['Context "default" saved and in use.', "task/hello-cli created", "task/hello-cli Succeeded",
+                       "Hello from shoal-mock. You said: say hi"], ran.stdout
+    assert re.fullmatch(r"\d+ of \d+ task\(s\) in namespace default are pending or running:", out[4]), ran.stdout
+    assert "- hello-cli (ai): Succeeded" in out[5:], ran.stdout
 
 
 def test_a_restart_and_a_kill_keep_tasks_sessions_memories_artifacts_and_the_token(first, state):
