@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.compat.common import (
     CompatRequest,
+    check_role,
     close_events,
     content_text,
     json_integer,
@@ -55,10 +56,9 @@ def _system(raw: Any) -> str:
 
 def _messages(raw: list[Any]) -> list[Message]:
     out: list[Message] = []
-    for item in raw:
+    for index, item in enumerate(raw):
         # "system" turns are in the official document's InputMessage roles (instructions mid-conversation)
-        if not isinstance(item, dict) or item.get("role") not in ("user", "assistant", "system"):
-            raise Invalid(BAD_BODY)
+        check_role(item, index, ("user", "assistant", "system"))
         role, content = item["role"], item.get("content")
         if isinstance(content, str):
             out.append(Message(role=role, content=content))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,16 @@ class InvalidField(Invalid):
     def __init__(self, param: str, message: str) -> None:
         super().__init__(message)
         self.param = param
+
+
+def check_role(item: Any, index: int, roles: Iterable[str]) -> None:
+    """messages[i] is an object with one of the dialect's roles, else a 400 naming that field (Orka said
+    only "invalid request body", which left a client guessing which message and why)."""
+    if not isinstance(item, dict):
+        raise InvalidField(f"messages[{index}]", f"messages[{index}]: expected an object")
+    if item.get("role") not in roles:
+        raise InvalidField(f"messages[{index}].role", f"messages[{index}].role: expected one of {', '.join(roles)}; "
+                                                      f"got {json.dumps(item.get('role'))}")
 
 
 def checked_body(ctx: RequestContext, message: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 from shared.compat.common import (
     CompatRequest,
     InvalidField,
+    check_role,
     close_events,
     content_text,
     json_integer,
@@ -59,9 +60,8 @@ def _call(call: Any) -> ToolCall:
     return ToolCall(id=str(call.get("id") or ""), name=function["name"], arguments=tool_arguments(function.get("arguments")))
 
 
-def _message(item: Any) -> Message:
-    if not isinstance(item, dict) or item.get("role") not in _ROLES:
-        raise Invalid(BAD_BODY)
+def _message(item: Any, index: int) -> Message:
+    check_role(item, index, _ROLES)
     role = _ROLES[item["role"]]
     raw_calls = item.get("tool_calls") or []
     if not isinstance(raw_calls, list):
@@ -119,7 +119,7 @@ def parse(body: dict[str, Any]) -> CompatRequest:
     if not isinstance(options, dict) or (stream is not None and not isinstance(stream, bool)):
         raise Invalid(BAD_BODY)
     tools = _tools(body.get("tools")) or _functions(body.get("functions"))
-    return CompatRequest(model=model, messages=[_message(m) for m in messages], tools=tools,
+    return CompatRequest(model=model, messages=[_message(m, i) for i, m in enumerate(messages)], tools=tools,
                          temperature=temperature, stream=bool(stream),
                          include_usage=bool(options.get("include_usage")), options=_call_options(body))
 

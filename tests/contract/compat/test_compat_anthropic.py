@@ -67,7 +67,10 @@ BAD_REQUESTS = [
     ({"model": "nope/claude", "messages": USER, "max_tokens": 64}, 'failed to resolve provider: unknown provider "nope"'),
     ({"model": "claude", "max_tokens": 64, "messages": [{"role": "user", "content": 7}]},
      "failed to convert messages: content must be a string or array of content blocks"),
-    ({"model": "claude", "max_tokens": 64, "messages": [{"role": "robot", "content": "x"}]}, "invalid request body"),
+    ({"model": "claude", "max_tokens": 64, "messages": [{"role": "robot", "content": "x"}]},
+     'messages[0].role: expected one of user, assistant, system; got "robot"'),
+    ({"model": "claude", "max_tokens": 64, "messages": USER + [{"content": "x"}]},
+     "messages[1].role: expected one of user, assistant, system; got null"),
 ]
 
 

@@ -52,7 +52,10 @@ BAD_REQUESTS = [
     ({"model": "m"}, "messages is required and must be non-empty"),
     ({"model": "m", "messages": []}, "messages is required and must be non-empty"),
     ({"model": "m", "messages": "hi"}, "messages: expected an array of objects"),  # the model names the field
-    ({"model": "m", "messages": [{"content": "no role"}]}, "invalid request body"),
+    ({"model": "m", "messages": [{"content": "no role"}]},
+     "messages[0].role: expected one of system, developer, user, assistant, tool, function; got null"),
+    ({"model": "m", "messages": USER + [{"role": "wizard", "content": "x"}]},
+     'messages[1].role: expected one of system, developer, user, assistant, tool, function; got "wizard"'),
     ({"model": "m", "messages": USER, "n": 2}, "n > 1 is not supported: underlying providers do not support multiple choices"),
     ({"model": "m", "messages": [], "n": 2}, "messages is required and must be non-empty"),
     ({"model": "m", "messages": USER, "max_tokens": 8}, "max_tokens must be at least 16, got 8"),
@@ -68,7 +71,7 @@ def test_bad_requests_are_400_invalid_request_error(compat, openai_upstream):
         response = post(compat, body)
         # Orka names the field at fault for these two (`param`); the body's model for a wrong type
         param = "n" if message.startswith("n > 1") else "max_tokens" if message.startswith("max_tokens") else \
-            message.split(":")[0] if ": expected" in message else None
+            message.split(":")[0] if ": expected" in message else None  # messages[1].role: expected …
         expected = oai_error(message, "invalid_request_error", param)
         assert (response.status_code, response.get_json()) == (400, expected), body
     assert openai_upstream.requests == []
