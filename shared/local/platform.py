@@ -99,7 +99,7 @@ class LocalPlatform:
         wait_http(env["AWS_ENDPOINT_URL"] + "/moto-api/", process=self._moto)
         self._replayed = self._state.replay(env["AWS_ENDPOINT_URL"])
         if self._replayed[0] > COMPACT_AFTER:
-            self._state.compact(env["AWS_ENDPOINT_URL"])
+            self._state.compact(env["AWS_ENDPOINT_URL"], env)
         return env
 
     @staticmethod

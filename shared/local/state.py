@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -90,13 +91,14 @@ class StateDir:
                              "`make reset` wipes it")
         return count, time.monotonic() - started
 
-    def compact(self, moto_url: str) -> int:
+    def compact(self, moto_url: str, client_env: Mapping[str, str]) -> int:
         """Rewrite the recording as the few writes that rebuild the current state; the writes recorded.
 
         A second moto records into `<recording>.new` while every table (with its indexes and TTL),
         item, bucket and object of the live moto is written into it; then the new recording replaces
         the old with one rename (a crash before it leaves the old one whole). The live moto keeps
-        appending to the path, so to the new file from then on.
+        appending to the path, so to the new file from then on. `client_env` holds the credentials and
+        region the platform gives its processes (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION).
         """
         import subprocess
 
@@ -106,7 +108,7 @@ class StateDir:
         proc, url = spawn_moto(env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_http(url + "/moto-api/", process=proc)
-            _copy(moto_url, url)
+            _copy(moto_url, url, client_env)
         finally:
             proc.kill()
             proc.wait()
@@ -139,11 +141,17 @@ def state_dir() -> StateDir:
     return StateDir(Path(get_settings().state_dir).resolve())
 
 
-def _copy(source: str, target: str) -> None:
+def _copy(source: str, target: str, client_env: Mapping[str, str]) -> None:
     """Every table, item, bucket and object of one moto into another (the startup's compaction)."""
     import boto3
 
-    src_db, dst_db = (boto3.client("dynamodb", endpoint_url=u) for u in (source, target))
+    # The platform's credentials and region, not this process's environment: a new user's shell has no
+    # AWS_* at all (boto3's own lookup failed with NoRegionError, and every start after that failed the
+    # same way), and moto keeps each region's tables apart.
+    session = boto3.session.Session(aws_access_key_id=client_env["AWS_ACCESS_KEY_ID"],
+                                    aws_secret_access_key=client_env["AWS_SECRET_ACCESS_KEY"],
+                                    region_name=client_env["AWS_DEFAULT_REGION"])
+    src_db, dst_db = (session.client("dynamodb", endpoint_url=u) for u in (source, target))
     for name in src_db.list_tables()["TableNames"]:
         table = src_db.describe_table(TableName=name)["Table"]
         request: dict = {"TableName": name, "KeySchema": table["KeySchema"], "BillingMode": "PAY_PER_REQUEST",
@@ -162,7 +170,7 @@ def _copy(source: str, target: str) -> None:
             for start in range(0, len(items), 25):
                 dst_db.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": item}}
                                                              for item in items[start:start + 25]]})
-    src_s3, dst_s3 = (boto3.client("s3", endpoint_url=u) for u in (source, target))
+    src_s3, dst_s3 = (session.client("s3", endpoint_url=u) for u in (source, target))
     for bucket in src_s3.list_buckets().get("Buckets", []):
         dst_s3.create_bucket(Bucket=bucket["Name"])
         for page in src_s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):

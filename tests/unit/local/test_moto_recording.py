@@ -28,7 +28,21 @@ def _moto(state: StateDir):
     return proc, boto3.client("dynamodb", endpoint_url=url), boto3.client("s3", endpoint_url=url), url
 
 
-def test_a_replay_rebuilds_tables_items_and_objects_and_a_compaction_keeps_them(tmp_path):
+# The credentials and region the platform gives its processes (platform._state_env); moto takes any.
+CLIENT_ENV = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def _no_aws_environment(monkeypatch, tmp_path) -> None:
+    """A new user's shell: no AWS_* variables, no ~/.aws, and no boto3 session of earlier calls."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+
+def test_a_replay_rebuilds_tables_items_and_objects_and_a_compaction_keeps_them(tmp_path, monkeypatch):
     state = StateDir(tmp_path)
     proc, ddb, s3, _ = _moto(state)
     try:
@@ -56,8 +70,12 @@ def test_a_replay_rebuilds_tables_items_and_objects_and_a_compaction_keeps_them(
     try:
         assert state.replay(url)[0] == 35
         _assert_state(ddb, s3)
-        # compaction: the table, one batch of its items, the bucket, its object; the live moto goes on
-        assert state.compact(url) == 4
+        # compaction: the table, one batch of its items, the bucket, its object; the live moto goes on.
+        # It runs in make run's own process, whose environment may have no AWS_* (it raised NoRegionError
+        # there once the recording passed 1 500 writes, and so did every start after).
+        with monkeypatch.context() as bare:
+            _no_aws_environment(bare, tmp_path)
+            assert state.compact(url, CLIENT_ENV) == 4
         ddb.put_item(TableName="t", Item={"pk": {"S": "after"}})
     finally:
         proc.kill()
