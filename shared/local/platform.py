@@ -335,10 +335,16 @@ class LocalPlatform:
 def main() -> int:
     port = int(os.environ.get("SHOAL_PORT", "8080"))
     platform = LocalPlatform(host=os.environ.get("SHOAL_HOST", "127.0.0.1"), port=port)
-    stopping = threading.Event()
+    stopping, starting = threading.Event(), threading.Event()
+    starting.set()
 
     def on_signal(signum, frame):
+        first = not stopping.is_set()
         stopping.set()
+        # start() can take a minute (a long replay, the compaction, twenty functions' health checks):
+        # Ctrl-C stops it there, not after it (once: a second signal must not cut the stop short).
+        if first and starting.is_set():
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -348,6 +354,10 @@ def main() -> int:
         except ShoalError as exc:  # a configuration problem: say it plainly, no traceback
             sys.stderr.write(f"shoal: {exc.message}\n")
             return 2
+        except KeyboardInterrupt:
+            sys.stderr.write("shoal: stopped while starting\n")
+            return 130
+        starting.clear()
         sys.stdout.write(platform.banner())
         sys.stdout.flush()
 

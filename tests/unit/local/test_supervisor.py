@@ -132,3 +132,30 @@ def test_a_state_backend_that_comes_up_is_waited_for(monkeypatch):
     finally:
         done.set()
         sock.close()
+
+
+def test_ctrl_c_while_the_platform_starts_stops_it_there(monkeypatch, capsys):
+    # A start replaying a long recording (or compacting it) took its whole course, up to a minute,
+    # before a Ctrl-C was looked at: the signal only set the flag the supervision loop reads afterwards.
+    import os
+    import signal
+
+    from shared.local import platform as local_platform
+
+    stopped = []
+
+    def slow_start(self):
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C in the middle of the replay
+        time.sleep(30)
+        raise AssertionError("start() went on after Ctrl-C")
+
+    monkeypatch.setattr(LocalPlatform, "start", slow_start)
+    monkeypatch.setattr(LocalPlatform, "stop", lambda self: stopped.append(True))
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert local_platform.main() == 130
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert stopped == [True]  # what start() had started is stopped
+    assert capsys.readouterr().err == "shoal: stopped while starting\n"
