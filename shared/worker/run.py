@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -150,13 +151,17 @@ def _run(namespace: str, name: str) -> int:
     settings = get_settings()
     client = InternalClient(settings.internal_url, worker_token())
     heartbeat.start(client, namespace, name)
+    scratch: Path | None = None  # a workspace this run made for itself, removed when it ends
     try:
         spec, agent = inputs.load(client, namespace, name)
         if spec.get("type") == "agent" and runtime_type(agent):
             return run_with_runtime(client, namespace, name, spec, agent)
         ai = _settings(spec, agent)
         provider = with_fallbacks(resolve(model_reference(spec, agent)), ai.get("modelFallbacks"))
-        workspace = Path(os.environ.get(WORKSPACE_ENV) or tempfile.mkdtemp(prefix=f"shoal-{name}-"))
+        if os.environ.get(WORKSPACE_ENV):
+            workspace = Path(os.environ[WORKSPACE_ENV])
+        else:  # under make run every task's worker made one in /tmp and left it there
+            workspace = scratch = Path(tempfile.mkdtemp(prefix=f"shoal-{name}-"))
         clone_workspace(spec, workspace)
         tools = build_tools(spec, client, namespace, name, workspace, agent)
 
@@ -197,6 +202,9 @@ def _run(namespace: str, name: str) -> int:
         except Exception:
             log.exception("could not report failure")
         return 1
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def run_with_runtime(client: InternalClient, namespace: str, name: str, spec: dict, agent: dict) -> int:

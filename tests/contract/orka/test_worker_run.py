@@ -169,3 +169,28 @@ def test_the_tool_loop_prints_what_a_person_reads_and_keeps_json_records_off_std
     assert out[0] == '[tool_call] file_write {"path": "p.txt", "content": "hi"}'
     assert out[1].startswith('[tool_result] file_write: {"success": true') and len(out[1]) <= 200 + 26
     assert out[2:] == ["Done: wrote p.txt", "[done] completed in 2 LLM call(s) with mock/shoal-mock"]
+
+
+def test_a_workspace_the_worker_makes_for_itself_is_removed_when_the_task_ends(worker_env, monkeypatch, tmp_path):
+    # Without SHOAL_WORKSPACE (make run's local executor for a plain AI task) each worker made a
+    # directory in /tmp and left it there: one per task, with whatever file_write had put in it.
+    import tempfile
+
+    from shared.config import reset_settings
+
+    _, _, run, _ = worker_env
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
+    monkeypatch.delenv("SHOAL_WORKSPACE")
+    script = tmp_path.parent / "scratch-script.json"
+    script.write_text(json.dumps({"scratch": [
+        {"tool_calls": [{"name": "file_write", "arguments": {"path": "notes.txt", "content": "kept until the end"}}]},
+        {"text": "{tool_results}"}]}))
+    monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(script))
+    reset_settings()
+    task = run("scratch-1", {"type": "ai", "prompt": "scratch"})
+    assert task["status"]["phase"] == "Succeeded"
+    tasks = worker_env[0]
+    assert '"bytesWritten": 18' in tasks.get("/api/v1/tasks/scratch-1/result", headers=AUTH).get_json()["result"]
+    assert list(scratch_root.iterdir()) == []  # the workspace it wrote into is gone
