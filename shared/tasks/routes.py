@@ -196,8 +196,9 @@ def get_logs(ctx: RequestContext, name: str):
         return {"logs": text}
     settings = get_settings()
     initial = text.splitlines()
-    # Following ends with the job: once the task is finished (the worker's last report), one more
-    # read drains the lines it wrote after its result was saved. A result already stored is the answer.
+    # Following ends with the job: the worker writes its last lines after its final report (its
+    # "task done" record), so once the task is finished the output is read on for END_GRACE_SECONDS
+    # more. A result already stored is the answer.
     done_at_start = _finished(record) or record.doc.get("status", {}).get("resultRef", {}).get("available")
     sent = len(initial)
 
@@ -209,10 +210,10 @@ def get_logs(ctx: RequestContext, name: str):
         if len(lines) < sent:  # a new attempt started a new job: follow it from its start
             sent = 0
         new, sent = lines[sent:], len(lines)
-        return [frame(line) for line in new], "done" if finished else "live"
+        return [frame(line) for line in new], ("done" if current is None else "ending") if finished else "live"
 
     followed = [] if done_at_start else follow(poll, poll_seconds=settings.stream_poll_seconds,
-                                               max_seconds=MAX_FOLLOW_SECONDS)
+                                               max_seconds=MAX_FOLLOW_SECONDS, grace_seconds=END_GRACE_SECONDS)
     return sse_response(itertools.chain((frame(line) for line in initial), followed),
                         heartbeat_seconds=settings.sse_heartbeat_seconds)
 

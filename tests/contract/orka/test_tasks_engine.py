@@ -291,6 +291,23 @@ def test_logs_follow_drains_the_lines_written_after_the_result_before_ending(app
     assert follow_while(apps[0], "fd", log_file, worker) == "data: working\n\ndata: result posted\n\ndata: bye\n\n"
 
 
+def test_logs_follow_reads_on_after_the_final_phase_for_the_workers_last_lines(apps, monkeypatch):
+    """The worker reports its final phase, then logs its "task done" record (shared/worker/run.py):
+    following ends a grace period after the task finished, not at the first read that saw it finished."""
+    from shared.tasks.lifecycle import transition
+
+    log_file = running_locally(apps[0], monkeypatch, "fz")
+    log_file.write_text("working\n")
+
+    def worker():
+        time.sleep(0.3)
+        transition("default", "fz", "Succeeded")
+        time.sleep(0.5)  # the follower's polls (0.05 s apart) see the task finished before this line
+        log_file.write_text("working\ntask done\n")
+
+    assert follow_while(apps[0], "fz", log_file, worker) == "data: working\n\ndata: task done\n\n"
+
+
 # -- artifacts -------------------------------------------------------------------------------------------
 def test_artifacts_listed_and_downloaded_as_attachments(apps):
     tasks, internal = apps
