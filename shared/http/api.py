@@ -16,7 +16,8 @@
    500 in the dialect with the request id;
 8. on the Orka, OpenAI and Anthropic routes, answer a CORS preflight from an allowed origin before
    step 2 and add the CORS headers to every answer to one (shared.http.cors);
-9. log one JSON line and record the request's metrics (route, method, status, latency).
+9. log one JSON line and record the request's metrics (route, method, status, latency), once the
+   answer is sent (when the server closes the response), with the figures of the moment it was ready.
 
 GET /metrics answers this process's Prometheus metrics before any of this, in every function. With
 tracing on (shared.observability.tracing), each request is a server span, child of its `traceparent`.
@@ -315,22 +316,33 @@ class Api:
             response.headers["WWW-Authenticate"] = www_authenticate(request)
         response.headers["X-Request-Id"] = request_id
         seconds = time.perf_counter() - started
-        log.info("request", extra={"fields": {
-            "request_id": request_id, "function": self.name, "method": request.method,
-            "route": route.rule if route else None, "path": request.path, "status": response.status_code,
-            "principal": ctx.principal.subject if ctx.principal else None,
-            "duration_ms": round(seconds * 1000, 2)}})
-        if route is None or route.rule not in PROBES:  # probes stay cheap: no metrics import at cold start
-            # The route's rule, never the raw path: one series per route, however many ids are asked for.
-            metrics.record_request(self.name, route.rule if route else "unmatched", request.method,
-                                   response.status_code, seconds)
+        rule = route.rule if route else None
+        fields = {"ts": round(time.time(), 3), "request_id": request_id, "function": self.name,
+                  "method": request.method, "route": rule, "path": request.path, "status": response.status_code,
+                  "principal": ctx.principal.subject if ctx.principal else None,
+                  "duration_ms": round(seconds * 1000, 2)}
         if current_span is not None:
-            current_span.update_name(f"{request.method} {route.rule if route else 'unmatched'}")  # bounded names
-            current_span.set_attributes({"http.request.method": request.method,
-                                         "http.route": route.rule if route else "",
+            trace_id = tracing.trace_id()  # the line is written after the span has ended: named here
+            if trace_id:
+                fields["trace_id"] = trace_id
+            current_span.update_name(f"{request.method} {rule or 'unmatched'}")  # bounded names
+            current_span.set_attributes({"http.request.method": request.method, "http.route": rule or "",
                                          "http.response.status_code": response.status_code,
                                          "shoal.request_id": request_id})
+        # The log line and the metrics wait until the answer is sent: the WSGI server closes the
+        # response after its last byte (a stream's too, or when the client left), and the figures
+        # are the ones taken here. Nothing the client waits for runs them (docs/performance.md).
+        response.call_on_close(lambda: self._record(fields, rule, seconds))
         return response
+
+    def _record(self, fields: dict[str, Any], rule: str | None, seconds: float) -> None:
+        try:
+            log.info("request", extra={"fields": fields})
+            if rule not in PROBES:  # probes stay cheap: no metrics import at cold start
+                # The route's rule, never the raw path: one series per route, however many ids are asked for.
+                metrics.record_request(self.name, rule or "unmatched", fields["method"], fields["status"], seconds)
+        except Exception:  # a close callback that raises would cut the connection the answer went on
+            log.exception("request not recorded", extra={"fields": {"request_id": fields["request_id"]}})
 
 
 def www_authenticate(request: Request) -> str:

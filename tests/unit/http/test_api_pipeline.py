@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from unittest.mock import ANY
@@ -176,3 +177,56 @@ def test_the_route_map_still_builds_urls_though_its_builders_compile_on_first_us
     adapter = Map([_MatchRule("/api/v1/tasks/<name>", endpoint=0, methods=["GET"])]).bind("localhost")
     assert adapter.match("/api/v1/tasks/job", method="GET") == (0, {"name": "job"})
     assert adapter.build(0, {"name": "a b"}) == "/api/v1/tasks/a%20b"
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[dict] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == "request":
+            self.fields.append(record.fields)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def request_lines():
+    lines = _Lines()
+    logger = logging.getLogger("shoal.http")
+    logger.addHandler(lines)
+    yield lines.fields
+    logger.removeHandler(lines)
+
+
+def _requests_counted(route: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("shoal_http_requests_total", {
+        "function": "after", "route": route, "method": "GET", "status": "200"}) or 0.0
+
+
+@pytest.mark.parametrize("left_early", [False, True])
+def test_the_request_is_logged_and_counted_once_its_answer_is_sent(request_lines, left_early):
+    """Nothing the client waits for: the line and the metrics come when the server closes the response
+    (after a stream's last frame, or when its client left), with the figures taken when it was ready."""
+    router = Router("/x")
+
+    @router.route("/stream", public=True)
+    def stream(ctx: RequestContext):
+        return sse_response(iter([frame("a"), frame("b")]), heartbeat_seconds=None)
+
+    api = Api("after", [router])
+    app = Flask("t")
+    app.add_url_rule("/<path:p>", view_func=lambda p: api.handle(request))
+    before = _requests_counted("/x/stream")
+    response = app.test_client().get("/x/stream", headers={"X-Request-Id": "req-after"}, buffered=False)
+    body = response.iter_encoded()
+    assert next(body) == b"data: a\n\n"
+    if not left_early:
+        assert list(body) == [b"data: b\n\n"]
+    assert request_lines == [] and _requests_counted("/x/stream") == before  # the answer is not sent yet
+    response.close()  # what the WSGI server does after the last byte, or when the client went away
+    assert request_lines == [{"ts": ANY, "request_id": "req-after", "function": "after", "method": "GET",
+                              "route": "/x/stream", "path": "/x/stream", "status": 200, "principal": None,
+                              "duration_ms": ANY}]
+    assert _requests_counted("/x/stream") == before + 1

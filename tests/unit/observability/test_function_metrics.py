@@ -48,8 +48,9 @@ def test_an_http_function_counts_a_request_by_route_method_and_status(function, 
     rule, path, method, public = a_route(function)
     labels = {"function": function, "route": rule, "method": method}
     before = scrape(client)  # the registry is the process's: other tests may have counted already
-    response = client.open(path, method=method)
-    status = str(response.status_code)
+    # Counted once the answer is sent: when the server closes the response (as every WSGI server does).
+    with client.open(path, method=method) as response:
+        status = str(response.status_code)
     assert public or status == "401"  # no credentials
     samples = scrape(client)
     assert value(samples, "shoal_http_requests_total", **labels, status=status) == (
@@ -57,14 +58,14 @@ def test_an_http_function_counts_a_request_by_route_method_and_status(function, 
     assert value(samples, "shoal_http_request_duration_seconds_count", **labels) == (
         value(before, "shoal_http_request_duration_seconds_count", **labels) or 0) + 1
     # An unknown path is one series ("unmatched"), not one per path asked for.
-    client.get(f"/no-such-path/{function}")
+    client.get(f"/no-such-path/{function}").close()
     samples = scrape(client)
     assert value(samples, "shoal_http_requests_total", function=function, route="unmatched", method="GET",
                  status="404") >= 1
     assert not any(labels.get("route", "").startswith("/no-such-path")
                    for labels, _ in samples["shoal_http_requests_total"])
     # Probes are not counted (they would dominate every series and cost the cold start an import).
-    client.get("/healthz")
+    client.get("/healthz").close()
     assert value(scrape(client), "shoal_http_requests_total", function=function, route="/healthz") is None
 
 
