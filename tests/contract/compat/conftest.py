@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from werkzeug.wsgi import ClosingIterator
 
 from tests.conftest import DEV_TOKEN
 from tests.support.servers import BackgroundServer
@@ -14,10 +17,43 @@ def compat(function_client):
     return function_client("compat")
 
 
+class Closed:
+    """WSGI middleware that knows when every answer it passed on has been closed by the server: what
+    runs after the answer is sent (a task token's usage, the request's log line) has run by then."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self._open = 0
+        self._changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self._changed:
+            self._open += 1
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return ClosingIterator(body, self._done)  # which closes `body` first
+
+    def _done(self) -> None:
+        with self._changed:
+            self._open -= 1
+            self._changed.notify_all()
+
+    def wait(self) -> None:
+        """Until the server has closed every answer (the client may have read one before it did)."""
+        with self._changed:
+            assert self._changed.wait_for(lambda: self._open == 0, timeout=10), "an answer was never closed"
+
+
 @pytest.fixture
 def compat_server(compat):
-    """The same app on a loopback port, so the vendors' SDKs call it over real HTTP."""
-    with BackgroundServer(compat.application) as server:
+    """The same app on a loopback port, so the vendors' SDKs call it over real HTTP; `.closed.wait()`
+    returns once the server has closed every answer it sent."""
+    closed = Closed(compat.application)
+    with BackgroundServer(closed) as server:
+        server.closed = closed
         yield server
 
 

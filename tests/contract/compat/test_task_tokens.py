@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from datetime import datetime
 from types import SimpleNamespace
@@ -38,7 +39,8 @@ def shoal(function_client, compat, compat_server, monkeypatch):
     monkeypatch.setenv("SHOAL_COMPAT_URL", COMPAT_URL)
     reset_settings()
     return SimpleNamespace(tasks=function_client("tasks"), internal=function_client("internal"),
-                           catalog=function_client("catalog"), compat=compat, url=compat_server.url)
+                           catalog=function_client("catalog"), compat=compat, url=compat_server.url,
+                           closed=compat_server.closed)
 
 
 @pytest.fixture
@@ -87,6 +89,9 @@ def bearer(minted: dict) -> dict:
 
 
 def usage(shoal, name: str = "rt") -> dict:
+    """The task's usage once every answer of the compat server is closed: a call is counted after its
+    answer is sent, so an SDK call may return a moment before its usage is written."""
+    shoal.closed.wait()
     return shoal.tasks.get(f"/api/v1/tasks/{name}", headers=AUTH).get_json()["status"]["usage"]
 
 
@@ -288,6 +293,8 @@ def test_an_openai_stream_is_counted_without_showing_usage_the_client_did_not_as
     chunks = [json.loads(d) for d in data[:-1]]
     assert all(c["choices"] and "usage" not in c for c in chunks)
     assert openai_upstream.requests[0]["json"]["stream_options"] == {"include_usage": True}
+    assert usage(shoal) == {"inputTokens": 0, "outputTokens": 0, "llmCalls": 0}  # counted once the answer is sent:
+    response.close()  # when the server closes it, after the last byte (the terminating chunk too)
     assert usage(shoal) == {"inputTokens": 11, "outputTokens": 20, "llmCalls": 1}
 
 
@@ -299,7 +306,42 @@ def test_a_stream_the_client_asked_usage_for_keeps_its_usage_chunk(shoal, openai
     data = [json.loads(line[6:]) for line in response.get_data(as_text=True).split("\n")
             if line.startswith("data: {")]
     assert data[-1]["choices"] == [] and data[-1]["usage"]["prompt_tokens"] == 11
+    response.close()  # what the server does once the answer is sent
     assert usage(shoal)["llmCalls"] == 1
+
+
+@pytest.mark.parametrize("vendor,stream", [("openai", False), ("openai", True), ("anthropic", True)])
+def test_the_client_has_its_whole_answer_before_the_usage_is_written(shoal, openai_upstream, monkeypatch,
+                                                                    vendor, stream):
+    """The store write is no part of what the client waits for: the SDK's call returns (a stream to its
+    terminating chunk) while the write is held, and the write lands after, counted once."""
+    import shared.compat.usage as usage_module
+
+    if vendor == "anthropic":
+        shoal_llm = {"claude": {"type": "anthropic", "baseURL": openai_upstream.url, "apiKeyEnv": "OPENAI_API_KEY"}}
+        monkeypatch.setenv("SHOAL_LLM_PROVIDERS", json.dumps(shoal_llm))
+    release, released = threading.Event(), []
+    write = usage_module.add_usage
+
+    def add_usage(namespace: str, task: str, **counts) -> None:
+        # Released by the test once the SDK has the whole answer; had the client waited for this write,
+        # it would be released by no one and time out (False).
+        released.append(release.wait(20))
+        write(namespace, task, **counts)
+
+    monkeypatch.setattr(usage_module, "add_usage", add_usage)
+    start_task(shoal)
+    minted = mint(shoal)
+    if vendor == "openai":
+        answer = openai_client(shoal, minted).chat.completions.create(model="m", messages=USER, stream=stream)
+    else:
+        answer = anthropic_client(shoal, minted).messages.create(model="claude/m", max_tokens=64, messages=USER,
+                                                                 stream=stream)
+    if stream:
+        list(answer)  # to the end of the HTTP answer
+    release.set()
+    assert usage(shoal)["llmCalls"] == 1
+    assert released == [True]
 
 
 def test_a_deleted_task_takes_its_usage_along(shoal, openai_upstream):
@@ -318,6 +360,7 @@ def test_other_callers_are_not_counted(shoal, openai_upstream):
     response = shoal.compat.post("/openai/v1/chat/completions", headers={**AUTH, "X-Orka-Tools": "disabled"},
                                  json={"model": "gpt-upstream", "messages": USER})
     assert response.status_code == 200
+    response.close()  # what the server does once the answer is sent (a task token's call is counted then)
     assert usage(shoal) == {"inputTokens": 0, "outputTokens": 0, "llmCalls": 0}
 
 
@@ -452,6 +495,7 @@ def test_the_agents_secret_key_replaces_the_platform_key(shoal, anthropic_upstre
     response = shoal.compat.post("/anthropic/v1/messages", headers=bearer(minted),  # a raw answer, headers too
                                  json={"model": "claude-upstream", "max_tokens": 64, "messages": USER})
     assert response.status_code == 200
+    response.close()  # what the server does once the answer is sent
     assert usage(shoal)["llmCalls"] == 3
     # (leak_scan checks every recorded body and every log line when the test ends)
 
