@@ -21,7 +21,7 @@ from shared.compat.common import (
     stream_error_renderer,
 )
 from shared.compat.tools import compat_tools
-from shared.compat.usage import counted, record_usage, usage_sink
+from shared.compat.usage import Tally
 from shared.http.api import RequestContext, Router
 from shared.http.models import Header, Reply
 from shared.http.sse import sse_response
@@ -50,23 +50,24 @@ def create_message(ctx: RequestContext):
     request = anthropic_wire.parse(body)
     ident = f"msg_{uuid.uuid4()}"
     principal = ctx.require_principal()
+    tally = Tally(principal)  # a task token's usage, written once the answer is sent
     tools = None
     if server_tools_enabled(ctx):
         tools = compat_tools(principal, namespace)
     elif passthrough.speaks(provider, "anthropic"):
         headers = ctx.request.headers
-        return passthrough.anthropic(body, provider, ident, stream=request.stream,
-                                     error_body=stream_error_renderer("anthropic", ctx.request_id),
-                                     version=headers.get("anthropic-version"), beta=headers.get("anthropic-beta"),
-                                     on_usage=usage_sink(principal))
+        return tally.after(passthrough.anthropic(
+            body, provider, ident, stream=request.stream, error_body=stream_error_renderer("anthropic", ctx.request_id),
+            version=headers.get("anthropic-version"), beta=headers.get("anthropic-beta"), on_usage=tally.sink))
     if not request.stream:
         outcome = engine.complete(request, provider, tools, namespace)
-        record_usage(principal, outcome.usage)
-        return anthropic_wire.message(ident, provider.model, outcome)
-    events = primed(counted(engine.stream(request, provider, tools, namespace), principal))
-    return sse_response(anthropic_wire.frames(ident, provider.model, events,
-                                              error_body=stream_error_renderer("anthropic", ctx.request_id)),
-                        heartbeat_seconds=None)  # the engine keeps the stream alive itself
+        tally.add(outcome.usage)
+        return tally.after(anthropic_wire.message(ident, provider.model, outcome))
+    events = primed(tally.events(engine.stream(request, provider, tools, namespace)))
+    return tally.after(sse_response(anthropic_wire.frames(ident, provider.model, events,
+                                                          error_body=stream_error_renderer("anthropic",
+                                                                                           ctx.request_id)),
+                                    heartbeat_seconds=None))  # the engine keeps the stream alive itself
 
 
 @router.route("/models", ["GET"], summary="List available models",

@@ -17,7 +17,7 @@ from shared.compat.common import (
     stream_error_renderer,
 )
 from shared.compat.tools import compat_tools
-from shared.compat.usage import counted, record_usage, usage_sink
+from shared.compat.usage import Tally
 from shared.http.api import RequestContext, Router
 from shared.http.models import Reply, validate
 from shared.http.sse import sse_response
@@ -49,22 +49,23 @@ def chat_completions(ctx: RequestContext):
     openai_wire.apply_max_tokens(body, request)
     ident, created = f"chatcmpl-{secrets.token_hex(4)}", int(time.time())
     principal = ctx.require_principal()
+    tally = Tally(principal)  # a task token's usage, written once the answer is sent
     tools = None
     if server_tools_enabled(ctx):
         tools = compat_tools(principal, namespace)
     elif passthrough.speaks(provider, "openai"):
-        return passthrough.openai(body, provider, ident, stream=request.stream,
-                                  error_body=stream_error_renderer("openai", ctx.request_id),
-                                  on_usage=usage_sink(principal))
+        return tally.after(passthrough.openai(body, provider, ident, stream=request.stream,
+                                              error_body=stream_error_renderer("openai", ctx.request_id),
+                                              on_usage=tally.sink))
     if not request.stream:
         outcome = engine.complete(request, provider, tools, namespace)
-        record_usage(principal, outcome.usage)
-        return openai_wire.response(ident, created, provider.model, outcome)
-    events = primed(counted(engine.stream(request, provider, tools, namespace), principal))
-    return sse_response(openai_wire.frames(ident, created, provider.model, events,
-                                           include_usage=request.include_usage,
-                                           error_body=stream_error_renderer("openai", ctx.request_id)),
-                        heartbeat_seconds=None)  # the engine keeps the stream alive itself
+        tally.add(outcome.usage)
+        return tally.after(openai_wire.response(ident, created, provider.model, outcome))
+    events = primed(tally.events(engine.stream(request, provider, tools, namespace)))
+    return tally.after(sse_response(openai_wire.frames(ident, created, provider.model, events,
+                                                       include_usage=request.include_usage,
+                                                       error_body=stream_error_renderer("openai", ctx.request_id)),
+                                    heartbeat_seconds=None))  # the engine keeps the stream alive itself
 
 
 @router.route("/responses", ["POST"], summary="Create a model response (Responses API, streaming and non-streaming)",
@@ -80,21 +81,23 @@ def create_response(ctx: RequestContext):
     validate("shared.compat.schemas:ResponsesRequest", body)
     namespace = request_namespace(ctx)
     principal = ctx.require_principal()
+    tally = Tally(principal)  # a task token's usage, written once the answer is sent
     provider = request_provider(ctx, body.get("model"))
     draft = responses_wire.Draft.of(body, provider.model)
     error_body = stream_error_renderer("openai", ctx.request_id)
     # Only OpenAI itself is sure to serve /responses; an OpenAI-compatible server (vLLM, Ollama, …)
     # often speaks chat completions alone, so its requests are translated like any other vendor's.
     if passthrough.speaks(provider, "openai") and provider.kind == "openai":
-        return passthrough.openai_responses(body, provider, draft, stream=bool(body.get("stream")),
-                                            error_body=error_body, on_usage=usage_sink(principal))
+        return tally.after(passthrough.openai_responses(body, provider, draft, stream=bool(body.get("stream")),
+                                                        error_body=error_body, on_usage=tally.sink))
     request = responses_wire.parse(body)
     if not request.stream:
         outcome = engine.complete(request, provider, None, namespace)
-        record_usage(principal, outcome.usage)
-        return responses_wire.response(draft, outcome)
-    events = primed(counted(engine.stream(request, provider, None, namespace), principal))
-    return sse_response(responses_wire.frames(draft, events, error_body=error_body), heartbeat_seconds=None)
+        tally.add(outcome.usage)
+        return tally.after(responses_wire.response(draft, outcome))
+    events = primed(tally.events(engine.stream(request, provider, None, namespace)))
+    return tally.after(sse_response(responses_wire.frames(draft, events, error_body=error_body),
+                                    heartbeat_seconds=None))
 
 
 @router.route("/models", ["GET"], summary="List available models",

@@ -14,8 +14,8 @@ Across vendors (an Anthropic endpoint in front of an OpenAI provider) or with th
 the engine translates through the neutral message model instead (`shared.compat.engine`).
 
 With `on_usage` (a task token's call, whose usage is counted on the task) the upstream's usage figures
-are read from the answer, or from the stream as it passes, and handed over once the answer is sent
-(when the server closes the response: its store write is no part of what the client waits for). An
+are read from the answer, or from the stream as it passes, and handed over once the call is over (to the
+route's `shared.compat.usage.Tally`, which writes them once the answer is sent). An
 OpenAI stream reports usage only with `stream_options.include_usage`: it is asked for upstream, and
 when the client did not ask for it the usage chunk and the `usage: null` fields are taken out again,
 so the client still sees what it asked for.
@@ -34,7 +34,7 @@ from shared.compat import responses_wire
 from shared.compat.common import upstream_failure
 from shared.compat.usage import UsageSink, anthropic_usage, openai_usage, responses_usage
 from shared.http.sse import sse_response
-from shared.llm.base import Provider, ProviderError, Usage
+from shared.llm.base import Provider, ProviderError
 from shared.llm.wire import error_message
 
 OPENAI_PATH = "/chat/completions"
@@ -60,23 +60,19 @@ def _upstream_body(body: dict[str, Any], provider: Provider, drop: tuple[str, ..
 
 def _json_response(content: bytes, ident: str | None, on_usage: UsageSink | None = None,
                    read_usage: Callable[[Any], Any] | None = None) -> Response:
-    """The upstream's JSON object with our id, or (ident None) exactly as the upstream wrote it; its
-    usage handed to `on_usage` once the answer is sent (the server closes the response)."""
+    """The upstream's JSON object with our id, or (ident None) exactly as the upstream wrote it."""
     try:
         doc = json.loads(content)
     except ValueError:
         doc = None
     if not isinstance(doc, dict):
         raise upstream_failure(ProviderError("provider returned an invalid response"))
-    if ident is None:
-        response = Response(content, status=200, mimetype="application/json")
-    else:
-        doc["id"] = ident
-        response = Response(_compact(doc), status=200, mimetype="application/json")
     if on_usage is not None and read_usage is not None:
-        usage = read_usage(doc.get("usage"))
-        response.call_on_close(lambda: on_usage(usage))
-    return response
+        on_usage(read_usage(doc.get("usage")))
+    if ident is None:
+        return Response(content, status=200, mimetype="application/json")
+    doc["id"] = ident
+    return Response(_compact(doc), status=200, mimetype="application/json")
 
 
 def _call(provider: Provider, path: str, payload: bytes, headers: dict[str, str] | None = None) -> bytes:
@@ -96,21 +92,14 @@ def _open_stream(provider: Provider, path: str, payload: bytes, headers: dict[st
     return stream, lines
 
 
-Frames = Callable[[Iterator[str], UsageSink | None], Iterator[str]]
-
-
 class _Relay:
     """The frames relayed to the client. The server closes it when the response ends or the client
     goes away, even before the first frame was read; either way the pooled upstream connection is
-    released (a generator that never started would not run its `finally`). The frames report usage
-    to the relay, which hands it to `on_usage` when the server closes it: after the stream's last
-    byte (its terminating chunk included), so the store write is no part of what the client waits for."""
+    released (a generator that never started would not run its `finally`)."""
 
-    def __init__(self, upstream: Any, frames: Frames, lines: Iterator[str], on_usage: UsageSink | None) -> None:
+    def __init__(self, upstream: Any, frames: Callable[[Iterator[str]], Iterator[str]], lines: Iterator[str]) -> None:
         self._upstream = upstream
-        self._on_usage = on_usage
-        self._usage: list[Usage] = []
-        self._frames = frames(lines, None if on_usage is None else self._usage.append)
+        self._frames = frames(lines)
         self._open = True
 
     def __iter__(self) -> _Relay:
@@ -120,27 +109,20 @@ class _Relay:
         try:
             return next(self._frames)
         except StopIteration:
-            self._release()
+            self.close()
             raise
 
-    def _release(self) -> None:
+    def close(self) -> None:
         if self._open:
             self._open = False
-            self._frames.close()  # a stream cut short reports what it counted here
+            self._frames.close()
             self._upstream.__exit__(None, None, None)
 
-    def close(self) -> None:
-        self._release()
-        if self._on_usage is not None:
-            usage, self._usage = self._usage, []
-            for figures in usage:
-                self._on_usage(figures)
 
-
-def _relay(provider: Provider, path: str, payload: bytes, frames: Frames, on_usage: UsageSink | None,
+def _relay(provider: Provider, path: str, payload: bytes, frames: Callable[[Iterator[str]], Iterator[str]],
            headers: dict[str, str] | None = None) -> Response:
     upstream, lines = _open_stream(provider, path, payload, headers)
-    return sse_response(_Relay(upstream, frames, lines, on_usage), heartbeat_seconds=None)
+    return sse_response(_Relay(upstream, frames, lines), heartbeat_seconds=None)
 
 
 # -- OpenAI ------------------------------------------------------------------------------------------
@@ -158,7 +140,7 @@ def openai(body: dict[str, Any], provider: Provider, ident: str, *, stream: bool
         body = {**body, "stream_options": {**options, "include_usage": True}}
     payload = _upstream_body(body, provider, drop)
     return _relay(provider, OPENAI_PATH, payload,
-                  lambda lines, sink: _openai_frames(lines, ident, error_body, sink, hide_usage=not asked), on_usage)
+                  lambda lines: _openai_frames(lines, ident, error_body, on_usage, hide_usage=not asked))
 
 
 def _openai_frames(lines: Iterator[str], ident: str, error_body: ErrorBody, on_usage: UsageSink | None = None,
@@ -207,7 +189,7 @@ def openai_responses(body: dict[str, Any], provider: Provider, draft: responses_
     if not stream:
         return _json_response(_call(provider, RESPONSES_PATH, payload), None, on_usage, responses_usage)
     return _relay(provider, RESPONSES_PATH, payload,
-                  lambda lines, sink: _responses_frames(lines, draft, error_body, sink), on_usage)
+                  lambda lines: _responses_frames(lines, draft, error_body, on_usage))
 
 
 def _responses_frames(lines: Iterator[str], draft: responses_wire.Draft, error_body: ErrorBody,
@@ -253,7 +235,7 @@ def anthropic(body: dict[str, Any], provider: Provider, ident: str, *, stream: b
     if not stream:
         return _json_response(_call(provider, ANTHROPIC_PATH, payload, headers), ident, on_usage, anthropic_usage)
     return _relay(provider, ANTHROPIC_PATH, payload,
-                  lambda lines, sink: _anthropic_frames(lines, ident, error_body, sink), on_usage, headers)
+                  lambda lines: _anthropic_frames(lines, ident, error_body, on_usage), headers)
 
 
 def _anthropic_frames(lines: Iterator[str], ident: str, error_body: ErrorBody,

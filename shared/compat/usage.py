@@ -1,9 +1,9 @@
 """Model usage of task tokens: the one hook every compat endpoint calls after a model call.
 
 `record_usage(principal, usage)` adds one call's tokens to the task a task token belongs to (its
-`status.usage`, atomic counters in `shared.tasks.usage`); for any other caller it does nothing, so an
-endpoint calls it unconditionally: once after a plain answer, and once when a stream ends (with what
-was counted by then, also when the client went away early).
+`status.usage`, atomic counters in `shared.tasks.usage`); for any other caller it does nothing. An
+endpoint counts through a `Tally`: the answer's or the stream's figures (a stream's with what was
+counted by then, also when the client went away early) are written once the answer is sent.
 
 The readers below take a vendor's usage figures from its own JSON, for the same-wire proxy, which
 never builds SDK objects.
@@ -14,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+from flask import Response
+
+from shared.http.api import json_response
 from shared.llm.base import Usage
 from shared.logs import get_logger
 from shared.tasks.usage import add_usage
@@ -50,27 +53,48 @@ def record_usage(principal: Principal | None, usage: Usage | None) -> None:
             "output_tokens": usage.output_tokens}})
 
 
-def usage_sink(principal: Principal | None) -> UsageSink | None:
-    """`record_usage` bound to the principal, or None when its calls are not counted (the proxy then
-    leaves the request exactly as sent)."""
-    if not counts_usage(principal):
-        return None
-    return lambda usage: record_usage(principal, usage)
+class Tally:
+    """One call's usage, written once its answer is sent: `after(response)` hands the writing to the
+    response's close, which the WSGI server calls after the last byte (a stream's terminating chunk
+    included) or when the client left. The store write is then no part of what the client waits for;
+    the figures are the same, written once. For callers whose calls are not counted it holds nothing."""
+
+    def __init__(self, principal: Principal | None) -> None:
+        self._principal = principal
+        self._usage: list[Usage] = []
+        # None when not counted: the proxy then leaves the request exactly as sent (no usage asked for).
+        self.sink: UsageSink | None = self._usage.append if counts_usage(principal) else None
+
+    def add(self, usage: Usage | None) -> None:
+        """One call's figures, kept for `after` (nothing when this principal's calls are not counted)."""
+        if self.sink is not None and usage is not None:
+            self.sink(usage)
+
+    def events(self, events: Generator[Any, None, None]) -> Generator[Any, None, None]:
+        """The compat engine's events, the usage of the final "done" event kept for `after` (the events
+        as they are when this principal's calls are not counted)."""
+        if self.sink is None:
+            return events
+        return _counting(events, self.sink)
+
+    def after(self, answer: Any) -> Response:
+        """`answer` (a Response, or a JSON body) with the usage written when the server closes it."""
+        response = answer if isinstance(answer, Response) else json_response(answer)
+        if self.sink is not None:
+            response.call_on_close(self._write)
+        return response
+
+    def _write(self) -> None:
+        usage, self._usage[:] = list(self._usage), []
+        for figures in usage:
+            record_usage(self._principal, figures)
 
 
-def counted(events: Generator[Any, None, None], principal: Principal | None) -> Generator[Any, None, None]:
-    """The compat engine's events with the usage of the final "done" event recorded (the events as
-    they are when this principal's calls are not counted)."""
-    if not counts_usage(principal):
-        return events
-    return _counting(events, principal)
-
-
-def _counting(events: Generator[Any, None, None], principal: Principal | None) -> Generator[Any, None, None]:
+def _counting(events: Generator[Any, None, None], sink: UsageSink) -> Generator[Any, None, None]:
     try:
         for event in events:
             if getattr(event, "kind", None) == "done" and event.outcome is not None:
-                record_usage(principal, event.outcome.usage)
+                sink(event.outcome.usage)
             yield event
     finally:
         events.close()  # a client gone away must reach the engine at once, as without this wrapper

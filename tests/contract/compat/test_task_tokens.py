@@ -310,11 +310,13 @@ def test_a_stream_the_client_asked_usage_for_keeps_its_usage_chunk(shoal, openai
     assert usage(shoal)["llmCalls"] == 1
 
 
-@pytest.mark.parametrize("vendor,stream", [("openai", False), ("openai", True), ("anthropic", True)])
+@pytest.mark.parametrize("vendor,stream", [("openai", False), ("openai", True), ("anthropic", True),
+                                           ("translated", False), ("translated", True)])
 def test_the_client_has_its_whole_answer_before_the_usage_is_written(shoal, openai_upstream, monkeypatch,
                                                                     vendor, stream):
     """The store write is no part of what the client waits for: the SDK's call returns (a stream to its
-    terminating chunk) while the write is held, and the write lands after, counted once."""
+    terminating chunk) while the write is held, and the write lands after, counted once. Proxied on the
+    same wire, and translated (the Anthropic endpoint in front of the OpenAI provider)."""
     import shared.compat.usage as usage_module
 
     if vendor == "anthropic":
@@ -335,7 +337,8 @@ def test_the_client_has_its_whole_answer_before_the_usage_is_written(shoal, open
     if vendor == "openai":
         answer = openai_client(shoal, minted).chat.completions.create(model="m", messages=USER, stream=stream)
     else:
-        answer = anthropic_client(shoal, minted).messages.create(model="claude/m", max_tokens=64, messages=USER,
+        model = "claude/m" if vendor == "anthropic" else "m"
+        answer = anthropic_client(shoal, minted).messages.create(model=model, max_tokens=64, messages=USER,
                                                                  stream=stream)
     if stream:
         list(answer)  # to the end of the HTTP answer
