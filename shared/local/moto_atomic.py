@@ -47,6 +47,7 @@ def make_writes_atomic() -> None:
     replaced by moto_transactions' (undoes the items it wrote, not a copy of the whole table)."""
     moto_queries.read_partitions_only()
     moto_transactions.install()
+    _answers_under_lock()
     for name in READS:
         _under_lock(name, write=False)
     for name in WRITES:
@@ -78,6 +79,27 @@ def _under_lock(name: str, *, write: bool, anything: bool = False) -> None:
 
     locked._atomic = True  # type: ignore[attr-defined]
     setattr(DynamoDBBackend, name, locked)
+
+
+def _answers_under_lock() -> None:
+    """Build an UpdateItem's answer under the lock too (idempotent). moto's handler applies the update,
+    then serialises the stored item, which it updated in place, for `ReturnValues`; a concurrent write
+    in between changed that answer, and two ADDs could each be told the other's number (a sequence
+    number handed out twice). SerialWrites already holds the lock over a whole request when recording;
+    this covers moto in process and moto's server without it."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.update_item
+    if getattr(original, "_atomic", False):
+        return
+
+    @functools.wraps(original)
+    def update_item(self, *args, **kwargs):
+        with _lock:
+            return original(self, *args, **kwargs)
+
+    update_item._atomic = True  # type: ignore[attr-defined]
+    DynamoHandler.update_item = update_item  # type: ignore[method-assign]
 
 
 def is_write(method: str, path: str, target: str | None) -> bool:
