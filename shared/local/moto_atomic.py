@@ -44,25 +44,32 @@ def make_writes_atomic() -> None:
     """Wrap moto's DynamoDB write operations in one process-wide lock (idempotent); each write, once
     applied, invalidates the partitions of moto_queries' cache it touched, whose Query patch this also installs.
     Reads take the lock too, so none sees a transaction half applied. TransactWriteItems is first
-    replaced by moto_transactions' (undoes the items it wrote, not a copy of the whole table)."""
+    replaced by moto_transactions' (undoes the items it wrote, not a copy of the whole table).
+
+    An UpdateItem's answer is built under the lock too: moto's handler applies the update, then
+    serialises the stored item, which it updated in place, for `ReturnValues`; a concurrent write in
+    between changed that answer, and two ADDs could each be told the other's number (a sequence number
+    handed out twice). SerialWrites already holds the lock over a whole request when recording; this
+    covers moto in process and moto's server without it."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
+
     moto_queries.read_partitions_only()
     moto_transactions.install()
-    _answers_under_lock()
+    _under_lock(DynamoHandler, "update_item")  # the backend's update_item below invalidates what it wrote
     for name in READS:
-        _under_lock(name, write=False)
+        _under_lock(DynamoDBBackend, name)
     for name in WRITES:
-        _under_lock(name, write=True)
+        _under_lock(DynamoDBBackend, name, write=True)
     for name in WRITES_OF_ANYTHING:
-        _under_lock(name, write=True, anything=True)
+        _under_lock(DynamoDBBackend, name, write=True, anything=True)
 
 
-def _under_lock(name: str, *, write: bool, anything: bool = False) -> None:
-    """Run DynamoDBBackend.<name> under the lock (re-entrant: a transaction reads its items through
-    get_item under it); a write then invalidates the partitions of moto_queries' cache it touched (all of
-    them: `anything`)."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    original = getattr(DynamoDBBackend, name)
+def _under_lock(cls: type, name: str, *, write: bool = False, anything: bool = False) -> None:
+    """Run cls.<name> under the lock (re-entrant: a transaction reads its items through get_item under
+    it, a handler calls the backend under it); a backend write then invalidates the partitions of
+    moto_queries' cache it touched (all of them: `anything`)."""
+    original = getattr(cls, name)
     if getattr(original, "_atomic", False):
         return
 
@@ -78,28 +85,7 @@ def _under_lock(name: str, *, write: bool, anything: bool = False) -> None:
                     moto_queries.written(self, name, args, kwargs)
 
     locked._atomic = True  # type: ignore[attr-defined]
-    setattr(DynamoDBBackend, name, locked)
-
-
-def _answers_under_lock() -> None:
-    """Build an UpdateItem's answer under the lock too (idempotent). moto's handler applies the update,
-    then serialises the stored item, which it updated in place, for `ReturnValues`; a concurrent write
-    in between changed that answer, and two ADDs could each be told the other's number (a sequence
-    number handed out twice). SerialWrites already holds the lock over a whole request when recording;
-    this covers moto in process and moto's server without it."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    original = DynamoHandler.update_item
-    if getattr(original, "_atomic", False):
-        return
-
-    @functools.wraps(original)
-    def update_item(self, *args, **kwargs):
-        with _lock:
-            return original(self, *args, **kwargs)
-
-    update_item._atomic = True  # type: ignore[attr-defined]
-    DynamoHandler.update_item = update_item  # type: ignore[method-assign]
+    setattr(cls, name, locked)
 
 
 def is_write(method: str, path: str, target: str | None) -> bool:
