@@ -11,6 +11,15 @@ from werkzeug.serving import make_server
 from tests.conftest import AUTH, DEV_TOKEN
 
 
+def use_script(monkeypatch, path, script: dict) -> None:
+    """The mock model answers from `script` (written to `path`) from now on."""
+    from shared.config import reset_settings
+
+    path.write_text(json.dumps(script))
+    monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(path))
+    reset_settings()
+
+
 @pytest.fixture
 def worker_env(function_client, monkeypatch, tmp_path):
     from shared.config import reset_settings
@@ -46,12 +55,9 @@ def test_worker_runs_builtin_tools_reports_progress_and_keeps_the_session(worker
     from shared.tasks.repository import tasks as store
 
     tasks, function_client, run, workspace = worker_env
-    script = tmp_path.parent / "script.json"
-    script.write_text(json.dumps({"write it": [
+    use_script(monkeypatch, tmp_path.parent / "script.json", {"write it": [
         {"tool_calls": [{"name": "file_write", "arguments": {"path": "out/a.txt", "content": "hi", "create_dirs": True}}]},
-        {"text": "wrote: {tool_results}"}]}))
-    monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(script))
-    reset_settings()
+        {"text": "wrote: {tool_results}"}]})
     first = run("w1", {"type": "ai", "prompt": "write it", "sessionRef": {"name": "s"}})
     assert first["status"]["phase"] == "Succeeded"
     assert (workspace / "out" / "a.txt").read_text() == "hi"
@@ -80,7 +86,6 @@ def test_an_agent_task_calls_a_catalog_tool_and_a_memory_tool_through_the_worker
     tool and `remember` run server-side behind /internal/v1 (the worker holds no secret, no store)."""
     import base64
 
-    from shared.config import reset_settings
     from shared.tasks.agent_setup import resolve_for_dispatch
     from shared.tasks.repository import resolved_agents
     from shared.worker.run import messages_for
@@ -103,14 +108,11 @@ def test_an_agent_task_calls_a_catalog_tool_and_a_memory_tool_through_the_worker
     assert catalog.post("/api/v1/agents", json={"name": "ops", "spec": {
         "provider": "mock", "model": "ops-model", "systemPrompt": "You are ops.", "skills": ["brief"],
         "tools": ["search", "file_read"], "coordination": {"enabled": True}}}, headers=AUTH).status_code == 201
-    script = tmp_path.parent / "agent-script.json"
-    script.write_text(json.dumps({"look it up": [
+    monkeypatch.setenv("SHOAL_OUTBOUND_ALLOW", "127.0.0.1,localhost")
+    use_script(monkeypatch, tmp_path.parent / "agent-script.json", {"look it up": [
         {"tool_calls": [{"name": "search", "arguments": {"query": "shoal"}},
                         {"name": "remember", "arguments": {"content": "Shoal runs on Knative", "tags": ["Infra"]}}]},
-        {"text": "found: {tool_results}"}]}))
-    monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(script))
-    monkeypatch.setenv("SHOAL_OUTBOUND_ALLOW", "127.0.0.1,localhost")
-    reset_settings()
+        {"text": "found: {tool_results}"}]})
     spec = {"type": "ai", "prompt": "look it up", "agentRef": {"name": "ops"}}
     resolved = resolve_for_dispatch("default", spec)  # what the dispatcher stores for the worker's attempt
     resolved_agents.create("default", "ag", {"attempt": 1, "agent": resolved})
@@ -154,15 +156,11 @@ def test_the_tool_loop_prints_what_a_person_reads_and_keeps_json_records_off_std
                                                                                     tmp_path, capsys):
     """stdout is the job's log (`/api/jobs/:id/logs`): the model's text, each tool call and result in a line;
     the worker's structured records go to stderr (issue 20)."""
-    from shared.config import reset_settings
 
     _, _, run, _ = worker_env
-    script = tmp_path.parent / "script-print.json"
-    script.write_text(json.dumps({"print it": [
+    use_script(monkeypatch, tmp_path.parent / "script-print.json", {"print it": [
         {"tool_calls": [{"name": "file_write", "arguments": {"path": "p.txt", "content": "hi"}}]},
-        {"text": "Done: wrote p.txt"}]}))
-    monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(script))
-    reset_settings()
+        {"text": "Done: wrote p.txt"}]})
     capsys.readouterr()
     assert run("w-print", {"type": "ai", "prompt": "print it"})["status"]["phase"] == "Succeeded"
     out = capsys.readouterr().out.splitlines()
@@ -176,19 +174,15 @@ def test_a_workspace_the_worker_makes_for_itself_is_removed_when_the_task_ends(w
     # directory in /tmp and left it there: one per task, with whatever file_write had put in it.
     import tempfile
 
-    from shared.config import reset_settings
 
     _, _, run, _ = worker_env
     scratch_root = tmp_path / "tmp"
     scratch_root.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
     monkeypatch.delenv("SHOAL_WORKSPACE")
-    script = tmp_path.parent / "scratch-script.json"
-    script.write_text(json.dumps({"scratch": [
+    use_script(monkeypatch, tmp_path.parent / "scratch-script.json", {"scratch": [
         {"tool_calls": [{"name": "file_write", "arguments": {"path": "notes.txt", "content": "kept until the end"}}]},
-        {"text": "{tool_results}"}]}))
-    monkeypatch.setenv("SHOAL_MOCK_SCRIPT", str(script))
-    reset_settings()
+        {"text": "{tool_results}"}]})
     task = run("scratch-1", {"type": "ai", "prompt": "scratch"})
     assert task["status"]["phase"] == "Succeeded"
     tasks = worker_env[0]
