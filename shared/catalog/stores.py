@@ -28,7 +28,12 @@ def created_by_task(doc: dict[str, Any] | None, task: str) -> bool:
     its name from the annotation first, then the label, as Orka's labels.ParentTaskName reads it)."""
     if doc is None:
         return False
+    labels = (doc.get("metadata") or {}).get("labels") or {}
+    return labels.get(CREATED_BY_LABEL) == "create_agent" and parent_task(doc) == task
+
+
+def parent_task(doc: dict[str, Any]) -> str:
+    """The task an Agent's document names as its parent ("" for none)."""
     metadata = doc.get("metadata") or {}
     labels, annotations = metadata.get("labels") or {}, metadata.get("annotations") or {}
-    parent = (annotations.get(PARENT_TASK_ANNOTATION) or "").strip() or (labels.get(PARENT_TASK_LABEL) or "").strip()
-    return labels.get(CREATED_BY_LABEL) == "create_agent" and parent == task
+    return (annotations.get(PARENT_TASK_ANNOTATION) or "").strip() or (labels.get(PARENT_TASK_LABEL) or "").strip()

@@ -6,7 +6,8 @@ bound to the calling task, and only in the task's own namespace:
   an Agent of the catalog's one shape, labelled as Orka labels agents a task creates
   (`orka.ai/created-by: create_agent`, `orka.ai/parent-task: <task>`);
 - `delete_agent` — `name` (required), `namespace` (the task's own, if given): only an agent this task
-  created (its `orka.ai/parent-task` label), so a worker cannot delete the platform's agents.
+  created with `create_agent` (`shared.catalog.stores.created_by_task`, the rule `allowedAgents` uses too),
+  so a worker cannot delete the platform's agents or another task's.
 Results use Orka's tool-result shape; refusals are `{"success": false, ...}` results, not HTTP errors.
 """
 
@@ -17,7 +18,13 @@ from typing import Any
 from shared.agent.tools import Tool
 from shared.catalog import crd
 from shared.catalog.agents import agents, validate_spec
-from shared.catalog.stores import CREATED_BY_LABEL, PARENT_TASK_ANNOTATION, PARENT_TASK_LABEL
+from shared.catalog.stores import (
+    CREATED_BY_LABEL,
+    PARENT_TASK_ANNOTATION,
+    PARENT_TASK_LABEL,
+    created_by_task,
+    parent_task,
+)
 from shared.errors import Invalid
 from shared.llm.base import ToolSpec
 from shared.store import AlreadyExists
@@ -77,9 +84,10 @@ def agent_tools(namespace: str, task: str) -> list[Tool]:
         record = agents.get(namespace, name)
         if record is None:
             return _fail(f'agent "{name}" not found in namespace "{namespace}"', "not_found")
-        owner = (record.doc.get("metadata", {}).get("labels") or {}).get(PARENT_TASK_LABEL)
-        if owner != task:
-            return _fail(f"cannot delete agent {namespace}/{name}: not owned by current task", "permission_denied",
+        if not created_by_task(record.doc, task):
+            owner = parent_task(record.doc)  # Orka's wording: the owner and the caller, Go-quoted
+            return _fail(f'cannot delete agent {namespace}/{name}: not owned by current task (owner: "{owner}", '
+                         f'current: "{task}")', "permission_denied",
                          "Only agents this task created with create_agent can be deleted")
         agents.delete(namespace, name)
         return {"success": True, "data": {"name": name, "status": "deleted"}}

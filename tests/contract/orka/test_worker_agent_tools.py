@@ -81,10 +81,15 @@ def test_delete_agent_only_deletes_the_tasks_own_agents(apps):
     boss, other = worker_tools("boss"), worker_tools("other")
     assert boss["create_agent"]({"name": "helper", "provider": "openai", "model": "m"})["success"] is True
 
-    for tools, name in ((boss, "platform"), (other, "helper")):
+    # An agent that only claims the task as its parent (labels set through the API) is not the task's own.
+    claimed = {"name": "claimed", "labels": {"orka.ai/parent-task": "boss"}, "spec": {"model": "m"}}
+    assert catalog.post("/api/v1/agents", json=claimed, headers=AUTH).status_code == 201
+    for tools, name, owner, current in ((boss, "platform", "", "boss"), (other, "helper", "boss", "other"),
+                                        (boss, "claimed", "boss", "boss")):
         refused = tools["delete_agent"]({"name": name})
         assert refused["success"] is False and refused["errorType"] == "permission_denied"
-        assert refused["error"] == f"cannot delete agent default/{name}: not owned by current task"
+        assert refused["error"] == (f'cannot delete agent default/{name}: not owned by current task '
+                                    f'(owner: "{owner}", current: "{current}")')
     assert boss["delete_agent"]({"name": "helper", "namespace": "team-b"})["errorType"] == "permission_denied"
     assert boss["delete_agent"]({})["error"] == "name is required"
 
