@@ -23,9 +23,23 @@ ITERATIONS = 10
 TARGET_MS = 50.0
 
 
+def _sink(environ, start_response):
+    """The broker's answer to an event (202), so a turn's events are delivered, not parked for redelivery."""
+    environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    start_response("202 Accepted", [("Content-Length", "0")])
+    return [b""]
+
+
 def main() -> int:
+    import logging
+
+    from tests.support.servers import BackgroundServer
+
+    for name in ("werkzeug", "shoal.http"):  # each request's log line: the figures are what this prints
+        logging.getLogger(name).setLevel(logging.WARNING)
+    sink = BackgroundServer(_sink).__enter__()
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-                       "SHOAL_PLATFORM": "local", "SHOAL_DEV_TOKEN": "bench", "K_SINK": "http://127.0.0.1:9/"})
+                       "SHOAL_PLATFORM": "local", "SHOAL_DEV_TOKEN": "bench", "K_SINK": sink.url + "/"})
     script = Path(tempfile.mkdtemp()) / "script.json"
     script.write_text(json.dumps([{"tool_calls": [{"name": "list_agents", "arguments": {"i": i}}]}
                                   for i in range(ITERATIONS)] + [{"text": "done"}]))
@@ -39,7 +53,6 @@ def main() -> int:
     from shared.llm.base import Message, ToolSpec
     from shared.llm.mock import MockProvider
     from shared.store.bootstrap import ensure_state
-    from tests.support.servers import BackgroundServer
 
     headers = {"Authorization": "Bearer bench"}
     with mock_aws():
