@@ -29,17 +29,18 @@ BAD_BODY = "invalid request body"
 BAD_CONTENT = "failed to convert messages: content must be a string or array of content blocks"
 
 
-def check(body: dict[str, Any]) -> None:
-    """Orka's checks before provider resolution, in order: model, messages, max_tokens."""
+def check(body: dict[str, Any], *, max_tokens: bool = True) -> None:
+    """Orka's checks before provider resolution, in order: model, messages, max_tokens (not for
+    count_tokens, whose body has none)."""
     model, messages = body.get("model"), body.get("messages")
     if (model is not None and not isinstance(model, str)) or (messages is not None and not isinstance(messages, list)):
         raise Invalid(BAD_BODY)
-    max_tokens = json_integer(body.get("max_tokens"), BAD_BODY)
+    limit = json_integer(body.get("max_tokens"), BAD_BODY) if max_tokens else 1
     if not model:
         raise Invalid("model is required")
     if not messages:
         raise Invalid("messages is required and must be non-empty")
-    if max_tokens is None or max_tokens <= 0:
+    if limit is None or limit <= 0:
         raise Invalid("max_tokens is required and must be greater than 0")
 
 
@@ -104,13 +105,20 @@ def parse(body: dict[str, Any]) -> CompatRequest:
     json_number(temperature, BAD_BODY)
     if not isinstance(body.get("stream", False), bool):
         raise Invalid(BAD_BODY)
+    request = conversation(body)
+    request.max_tokens = json_integer(body["max_tokens"], BAD_BODY)
+    request.temperature, request.stream, request.options = temperature, bool(body.get("stream")), _call_options(body)
+    return request
+
+
+def conversation(body: dict[str, Any]) -> CompatRequest:
+    """What the model would read (system, messages, tools), checked as `parse` checks it: all that
+    count_tokens needs, and what `parse` adds the call's settings to."""
     messages = _messages(body["messages"])
     system = _system(body.get("system"))
     if system:
         messages.insert(0, Message(role="system", content=system))
-    return CompatRequest(model=body["model"], messages=messages, tools=_tools(body.get("tools")),
-                         max_tokens=json_integer(body["max_tokens"], BAD_BODY), temperature=temperature,
-                         stream=bool(body.get("stream")), options=_call_options(body))
+    return CompatRequest(model=body["model"], messages=messages, tools=_tools(body.get("tools")))
 
 
 _CHOICES = {"auto": "auto", "any": "required", "none": "none", "tool": "tool"}

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shared.compat.task_models import task_provider
-from shared.errors import Invalid, ShoalError
+from shared.errors import Invalid, NotFound, ShoalError
 from shared.http.dialects import DIALECTS
-from shared.http.models import Header, validate
+from shared.http.models import Header, Reply, validate
 from shared.llm.registry import describe_default, resolve
 from shared.logs import get_logger
 
 if TYPE_CHECKING:
-    from shared.http.api import RequestContext
+    from shared.http.api import RequestContext, Router
     from shared.llm.base import CallOptions, Message, Provider, ToolSpec
 
 TOOLS_HEADER = "X-Orka-Tools"
@@ -98,9 +98,19 @@ def request_provider(ctx: RequestContext, model: str | None) -> Provider:
     return resolve_provider(model)
 
 
-def upstream_failure(exc: Exception) -> ShoalError:
+def upstream_failure(exc: Exception, action: str = "completion") -> ShoalError:
     """A provider failure as the 500 both vendors' clients expect ("completion failed: …")."""
-    return ShoalError(f"completion failed: {exc}", status=500, code="upstream_error")
+    return ShoalError(f"{action} failed: {exc}", status=500, code="upstream_error")
+
+
+class UnknownModel(NotFound):
+    """A model id that no entry of the model list has: 404. OpenAI's API answers it as an
+    `invalid_request_error` naming `model`, code `model_not_found` (read by shared.http.dialects);
+    Anthropic's as a `not_found_error`. The message is the dialect's own wording."""
+
+    param = "model"
+    openai_type = "invalid_request_error"
+    openai_code = "model_not_found"
 
 
 def model_entries() -> list[dict[str, Any]]:
@@ -111,6 +121,32 @@ def model_entries() -> list[dict[str, Any]]:
         return []
     created = int(time.time())
     return [{"id": ident, "created": created, "owned_by": kind} for ident in (f"default/{model}", model)]
+
+
+def model_entry(ident: str, unknown: str) -> dict[str, Any]:
+    """The entry of `model_entries()` whose id is `ident` (ids may hold `/`: `default/<model>`, or a
+    provider's own `org/model`); UnknownModel(unknown) when there is none."""
+    found = next((entry for entry in model_entries() if entry["id"] == ident), None)
+    if found is None:
+        raise UnknownModel(unknown)
+    return found
+
+
+def model_route(router: Router, param: str, reply: str, shape: Callable[[dict[str, Any]], dict[str, Any]],
+                unknown: Callable[[str], str], missing: str) -> None:
+    """`GET /models/<param>` on a dialect's router: the entry of its list (`shape(entry)`, documented as
+    the model `reply`), or UnknownModel(`unknown(id)`), a 404 `missing` describes. `path:` because ids
+    hold `/` (`default/<model>`, a provider's `org/model`), which an SDK sends escaped or not."""
+
+    def retrieve(ctx: RequestContext, **path: str) -> dict[str, Any]:
+        request_namespace(ctx)
+        ident = path[param]
+        return shape(model_entry(ident, unknown(ident)))
+
+    retrieve.__name__ = retrieve.__qualname__ = f"retrieve_{router.dialect}_model"  # the operationId
+    router.route(f"/models/<path:{param}>", ["GET"], summary="Retrieve a model",
+                 query="shared.http.common_models:NamespaceQuery",
+                 responses={200: Reply("The model, as listed", reply), 404: missing})(retrieve)
 
 
 def stream_error_renderer(dialect: str, request_id: str):

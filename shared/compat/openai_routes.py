@@ -1,4 +1,4 @@
-"""`/openai/v1`: chat completions and responses (plain and streaming) and the model list, in OpenAI's dialect."""
+"""`/openai/v1`: chat completions and responses (plain and streaming) and the models, in OpenAI's dialect."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from shared.compat.common import (
     TOOLS_PARAM,
     checked_body,
     model_entries,
+    model_route,
     primed,
     request_namespace,
     request_provider,
@@ -106,4 +107,13 @@ def create_response(ctx: RequestContext):
                                     "shared.compat.schemas:OpenAIModelList")})
 def list_openai_models(ctx: RequestContext):
     request_namespace(ctx)
-    return {"object": "list", "data": [{**m, "object": "model"} for m in model_entries()]}
+    return {"object": "list", "data": [_model(m) for m in model_entries()]}
+
+
+def _model(entry: dict) -> dict:
+    return {**entry, "object": "model"}
+
+
+# OpenAI's own wording for an unknown model (its 404 says `invalid_request_error`, `model_not_found`).
+model_route(router, "model", "shared.compat.schemas:ModelEntry", _model,
+            lambda ident: f"The model '{ident}' does not exist", "No listed model has this id (`code: model_not_found`)")

@@ -1,5 +1,5 @@
 """The transparent proxy on the same wire (`X-Orka-Tools: disabled`, endpoint and provider of one vendor;
-`/openai/v1/responses` on an OpenAI provider).
+`/openai/v1/responses` on an OpenAI provider; `/anthropic/v1/messages/count_tokens` on an Anthropic one).
 
 The client's validated request goes upstream as it was sent, with only `model` resolved, and the
 answer comes back as the upstream wrote it, with only the id renamed to ours (`chatcmpl-…`,
@@ -40,6 +40,7 @@ from shared.llm.wire import error_message
 OPENAI_PATH = "/chat/completions"
 RESPONSES_PATH = "/responses"
 ANTHROPIC_PATH = "/v1/messages"
+ANTHROPIC_COUNT_PATH = "/v1/messages/count_tokens"
 ErrorBody = Callable[[Exception], Any]
 
 
@@ -75,11 +76,12 @@ def _json_response(content: bytes, ident: str | None, on_usage: UsageSink | None
     return Response(_compact(doc), status=200, mimetype="application/json")
 
 
-def _call(provider: Provider, path: str, payload: bytes, headers: dict[str, str] | None = None) -> bytes:
+def _call(provider: Provider, path: str, payload: bytes, headers: dict[str, str] | None = None,
+          action: str = "completion") -> bytes:
     try:
         return provider.raw().post(path, payload, headers=headers)  # type: ignore[attr-defined]
     except ProviderError as exc:
-        raise upstream_failure(exc) from None
+        raise upstream_failure(exc, action) from None
 
 
 def _open_stream(provider: Provider, path: str, payload: bytes, headers: dict[str, str] | None = None):
@@ -228,14 +230,26 @@ def _responses_frames(lines: Iterator[str], draft: responses_wire.Draft, error_b
 
 
 # -- Anthropic ---------------------------------------------------------------------------------------
+def _anthropic_headers(version: str | None, beta: str | None) -> dict[str, str]:
+    return {"anthropic-version": version or "", "anthropic-beta": beta or ""}  # empty: not sent
+
+
 def anthropic(body: dict[str, Any], provider: Provider, ident: str, *, stream: bool, error_body: ErrorBody,
               version: str | None, beta: str | None, on_usage: UsageSink | None = None):
     payload = _upstream_body(body, provider)
-    headers = {"anthropic-version": version or "", "anthropic-beta": beta or ""}
+    headers = _anthropic_headers(version, beta)
     if not stream:
         return _json_response(_call(provider, ANTHROPIC_PATH, payload, headers), ident, on_usage, anthropic_usage)
     return _relay(provider, ANTHROPIC_PATH, payload,
                   lambda lines: _anthropic_frames(lines, ident, error_body, on_usage), headers)
+
+
+def anthropic_count_tokens(body: dict[str, Any], provider: Provider, *, version: str | None,
+                           beta: str | None) -> Response:
+    """`/v1/messages/count_tokens` upstream: the provider's own count, as it wrote it."""
+    payload = _upstream_body(body, provider)
+    content = _call(provider, ANTHROPIC_COUNT_PATH, payload, _anthropic_headers(version, beta), "token count")
+    return _json_response(content, None)
 
 
 def _anthropic_frames(lines: Iterator[str], ident: str, error_body: ErrorBody,
@@ -279,3 +293,4 @@ def _anthropic_frames(lines: Iterator[str], ident: str, error_body: ErrorBody,
 def _present(usage: Any) -> dict[str, Any]:
     """The figures a usage object reports (nulls are "not reported here", not zero)."""
     return {k: v for k, v in usage.items() if v is not None} if isinstance(usage, dict) else {}
+

@@ -56,19 +56,28 @@ class ChatCompletionRequest(_VendorBody):
     tool_choice: StringOrObject = None
 
 
-class MessagesRequest(_VendorBody):
-    """Anthropic's `POST /v1/messages` (CreateMessageParams), the fields Shoal reads."""
-
+class _AnthropicConversation(_VendorBody):
+    # What both Anthropic bodies carry: the model and the conversation it would read.
     model: String = Field(None, description="Required")
     messages: Objects = Field(None, description="user/assistant messages; required, non-empty")
-    max_tokens: Integer = Field(None, description="Required, greater than 0")
     system: StringOrObjects = None
+    tools: Objects = None
+    tool_choice: Object = None
+
+
+class MessagesRequest(_AnthropicConversation):
+    """Anthropic's `POST /v1/messages` (CreateMessageParams), the fields Shoal reads."""
+
+    max_tokens: Integer = Field(None, description="Required, greater than 0")
     temperature: Number = None
     top_p: Number = None
     stop_sequences: Strings = None
     stream: Boolean = None
-    tools: Objects = None
-    tool_choice: Object = None
+
+
+class CountTokensRequest(_AnthropicConversation):
+    """Anthropic's `POST /v1/messages/count_tokens` (CountMessageTokensParams), the fields Shoal reads:
+    a message request without `max_tokens` and the sampling fields."""
 
 
 class ResponsesRequest(_VendorBody):
@@ -108,6 +117,9 @@ class AnthropicModelEntry(ModelEntry):
     display_name: str
     created_at: str
     lifecycle: str = "active"
+    capabilities: dict | None = Field(None, description="Always null: not known for a configured model")
+    max_input_tokens: int | None = Field(None, description="Always null: not known for a configured model")
+    max_tokens: int | None = Field(None, description="Always null: not known for a configured model")
 
 
 class AnthropicModelList(Model):

@@ -72,14 +72,16 @@ _OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403:
 
 class OpenAIDialect(Dialect):
     """`{"error":{"message","type","param","code"}}`; `param` names the request field at fault when the
-    error carries one (shared.compat.common.InvalidField), else null."""
+    error carries one (shared.compat.common.InvalidField), else null. An error may carry OpenAI's own
+    `openai_type`/`openai_code` where its API words that case otherwise (an unknown model's 404 is an
+    `invalid_request_error` with code `model_not_found`: shared.compat.common.UnknownModel)."""
 
     name = "openai"
 
     def body(self, error: ShoalError, request_id: str) -> Any:
-        kind = _OPENAI_TYPES.get(error.status, "server_error")
+        kind = getattr(error, "openai_type", None) or _OPENAI_TYPES.get(error.status, "server_error")
         return {"error": {"message": _message(error, request_id), "type": kind,
-                          "param": getattr(error, "param", None), "code": None}}
+                          "param": getattr(error, "param", None), "code": getattr(error, "openai_code", None)}}
 
 
 _ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",

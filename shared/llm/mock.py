@@ -43,7 +43,7 @@ class MockProvider:
     def complete(self, messages: list[Message], *, tools: list[ToolSpec] | None = None,
                  options: Any = None,
                  max_tokens: int = 4096, temperature: float | None = None) -> Completion:
-        prompt_tokens = sum(_tokens(m.content) for m in messages)
+        prompt_tokens = self.count_input_tokens(messages)
         turn = sum(1 for m in messages if m.role == "assistant")
         script = self._script_for(messages)
         if script is not None and turn < len(script):
@@ -73,6 +73,11 @@ class MockProvider:
             # instead of being sent back to work three times.
             text = f"{GOAL_MARKER}\n{text}"
         return Completion(text, [], "end_turn", Usage(prompt_tokens, _tokens(text)), self.model)
+
+    def count_input_tokens(self, messages: list[Message]) -> int:
+        """The input tokens this provider's usage reports for `messages` (what count_tokens answers):
+        a quarter of each message's characters; tool definitions and calls are not counted."""
+        return sum(_tokens(m.content) for m in messages)
 
     def _script_for(self, messages: list[Message]) -> list[dict[str, Any]] | None:
         """A list script plays for every conversation; a dict picks the list whose key occurs in the

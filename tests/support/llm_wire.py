@@ -2,14 +2,15 @@
 
 Point the real SDKs at it (`base_url=server.url + "/v1"` for OpenAI, `base_url=server.url` for
 Anthropic). It answers OpenAI Chat Completions (`/v1/chat/completions`), OpenAI Responses
-(`/v1/responses`, what Codex speaks) and Anthropic Messages (`/v1/messages`), streamed or not.
-Each request consumes the next scripted step:
+(`/v1/responses`, what Codex speaks) and Anthropic Messages (`/v1/messages`), streamed or not, and
+Messages' `/v1/messages/count_tokens`. Each request consumes the next scripted step:
     {"text": "..."}                                        a text answer
     {"tool_calls": [{"name": "...", "arguments": {...}}]}  tool use (optionally with "text")
     {"tool_calls": [{"name": "...", "input": "..."}]}      Responses only: a custom (freeform) tool call
     {"error": {"status": 429, "type": "rate_limit_error", "message": "...", "headers": {...}?}}
     {"stream_error": {"type": "overloaded_error", "message": "..."}}   Anthropic family, streamed: an error
         event after message_start (Bedrock: an exception frame whose :exception-type is "type")
+    {"input_tokens": N}                                    count_tokens: the count (default 11)
 Bedrock's InvokeModel / InvokeModelWithResponseStream (`/model/<id>/invoke[-with-response-stream]`, the
 stream in AWS event-stream framing) and Vertex's rawPredict / streamRawPredict answer Anthropic's format.
 With the script exhausted it answers "scripted: <last user text>". Every request is recorded.
@@ -77,6 +78,8 @@ class ScriptedLLM(BackgroundServer):
                 "/invoke")) or request.path.endswith((":rawPredict", ":streamRawPredict")):
             # Anthropic's Messages; Bedrock's InvokeModel, Vertex's rawPredict / streamRawPredict (SSE) of one
             return self._anthropic(body)
+        if request.path.endswith("/messages/count_tokens"):
+            return self._count_tokens()
         if request.path.endswith("/responses") and request.method == "POST":
             return self._responses(body)
         if request.path.endswith("/models"):
@@ -142,11 +145,7 @@ class ScriptedLLM(BackgroundServer):
         last = next((m.get("content") for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
         step = self._next(body, last if isinstance(last, str) else json.dumps(last))
         if "error" in step:
-            e = step["error"]
-            return Response(json.dumps({"type": "error", "error": {"type": e.get("type", "api_error"),
-                                                                   "message": e["message"]},
-                                        "request_id": f"req_{uuid.uuid4().hex[:24]}"}),
-                            status=e["status"], content_type="application/json", headers=e.get("headers"))
+            return _anthropic_error(step["error"])
         ident = f"msg_{uuid.uuid4().hex}"
         text = step.get("text", "")
         # Every field Anthropic's API sends (and its official OpenAPI document requires), nulls included.
@@ -204,6 +203,13 @@ class ScriptedLLM(BackgroundServer):
         if eventstream:
             return Response(frames(), content_type="application/vnd.amazon.eventstream")
         return Response(frames(), content_type="text/event-stream")
+
+    def _count_tokens(self) -> Response:
+        """Messages' count_tokens: the step's `input_tokens` (default 11, the figure of its usage) or error."""
+        step = self._next({}, "")
+        if "error" in step:
+            return _anthropic_error(step["error"])
+        return Response(json.dumps({"input_tokens": step.get("input_tokens", 11)}), content_type="application/json")
 
     # -- OpenAI Responses ----------------------------------------------------------------------
     def _responses(self, body: dict[str, Any]) -> Response:
@@ -281,6 +287,12 @@ class ScriptedLLM(BackgroundServer):
             yield event("response.completed", {"response": response})
 
         return Response(frames(), content_type="text/event-stream")
+
+
+def _anthropic_error(e: dict[str, Any]) -> Response:
+    return Response(json.dumps({"type": "error", "error": {"type": e.get("type", "api_error"), "message": e["message"]},
+                                "request_id": f"req_{uuid.uuid4().hex[:24]}"}),
+                    status=e["status"], content_type="application/json", headers=e.get("headers"))
 
 
 def _responses_last_user(items: Any) -> str:

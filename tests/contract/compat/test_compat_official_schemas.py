@@ -141,19 +141,40 @@ def test_the_official_chat_completions_operation_finds_no_5xx_and_no_schema_viol
     assert {200, 400} <= statuses, statuses  # it did exercise both the answers and the refusals
 
 
+def _anthropic_case(case) -> None:
+    # The document allows an empty `model`; Shoal refuses it by design (Orka: "model is required",
+    # covered in test_compat_anthropic.py). Name one, so generated requests reach the model.
+    if isinstance(case.body, dict) and case.body.get("model") == "":
+        case.body["model"] = "claude-test"
+    case.headers = {**(case.headers or {}), "anthropic-version": "2023-06-01"}
+
+
 @pytest.mark.parametrize("provider", list(UPSTREAM_RUNS))
 def test_the_official_messages_operation_finds_no_5xx_and_no_schema_violation(compat, request, provider):
     _provider(request, provider)
     operation = _operation(pruned("anthropic", {"/v1/messages": ["post"]}, "/anthropic"), "/v1/messages")
+    failures, statuses = _fuzz(operation, compat.application, anthropic_problems, UPSTREAM_RUNS[provider],
+                               _anthropic_case)
+    assert not failures, "\n\n".join(failures[:10])
+    assert {200, 400} <= statuses, statuses
 
-    def prepare(case) -> None:
-        # The document allows an empty `model`; Shoal refuses it by design (Orka: "model is required",
-        # covered in test_compat_anthropic.py). Name one, so generated requests reach the model.
-        if isinstance(case.body, dict) and case.body.get("model") == "":
-            case.body["model"] = "claude-test"
-        case.headers = {**(case.headers or {}), "anthropic-version": "2023-06-01"}
 
-    failures, statuses = _fuzz(operation, compat.application, anthropic_problems, UPSTREAM_RUNS[provider], prepare)
+def count_problems(status: int, content_type: str, text: str) -> list[str]:
+    """How one /anthropic/v1/messages/count_tokens answer breaks the official document (empty: it conforms)."""
+    if status >= 500:
+        return [f"server error {status}: {text[:300]}"]
+    return violations("anthropic", "ErrorResponse" if status >= 400 else "CountMessageTokensResponse",
+                      json.loads(text))
+
+
+# The demo model counts itself; an Anthropic upstream is asked (the relay). Other providers only refuse.
+@pytest.mark.parametrize("provider", ["mock", "anthropic"])
+def test_the_official_count_tokens_operation_finds_no_5xx_and_no_schema_violation(compat, request, provider):
+    _provider(request, provider)
+    path = "/v1/messages/count_tokens"
+    operation = _operation(pruned("anthropic", {path: ["post"]}, "/anthropic"), path)
+    failures, statuses = _fuzz(operation, compat.application, count_problems,
+                               [("positive", {}), ("negative", {})], _anthropic_case)
     assert not failures, "\n\n".join(failures[:10])
     assert {200, 400} <= statuses, statuses
 
