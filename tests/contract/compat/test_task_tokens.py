@@ -503,6 +503,20 @@ def test_the_agents_secret_key_replaces_the_platform_key(shoal, anthropic_upstre
     # (leak_scan checks every recorded body and every log line when the test ends)
 
 
+def test_claude_codes_token_count_follows_its_messages_model_and_key(shoal, anthropic_upstream, fake_kube):
+    """count_tokens resolves a task token's model and key as /messages does; it is no model call."""
+    add_secret(fake_kube, "claude-creds", {"ANTHROPIC_API_KEY": "sk-ant-agent-own"})
+    add_agent(shoal, {"type": "claude", "secretRef": {"name": "claude-creds"}})
+    start_task(shoal, agentRef="coder")
+    anthropic_upstream.script = [{"input_tokens": 5}]
+    client = anthropic_client(shoal, mint(shoal))
+    assert client.beta.messages.count_tokens(model="claude-sonnet-4-5", messages=USER).input_tokens == 5
+    [sent] = anthropic_upstream.requests
+    assert (sent["path"], sent["json"]["model"]) == ("/v1/messages/count_tokens", "claude-upstream")
+    assert sent["headers"]["X-Api-Key"] == "sk-ant-agent-own"
+    assert usage(shoal) == {"inputTokens": 0, "outputTokens": 0, "llmCalls": 0}
+
+
 def test_a_secret_ref_key_names_the_key_and_vendor(shoal, openai_upstream, fake_kube):
     add_secret(fake_kube, "creds", {"MY_KEY": "unused", "OPENAI_API_KEY": "sk-openai-agent"})
     add_agent(shoal, {"type": "opencode", "secretRef": {"name": "creds", "key": "OPENAI_API_KEY"}})
