@@ -52,7 +52,7 @@ def compat_server(compat):
     """The same app on a loopback port, so the vendors' SDKs call it over real HTTP; `.closed.wait()`
     returns once the server has closed every answer it sent."""
     closed = Closed(compat.application)
-    with BackgroundServer(closed) as server:
+    with BackgroundServer(closed, keep_alive=True) as server:
         server.closed = closed
         yield server
 
