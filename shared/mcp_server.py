@@ -20,9 +20,10 @@ import anyio
 import httpx
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from shared.apiclient import INCIDENT_TERMINAL, TERMINAL_PHASES, ApiError, ShoalClient, agent_model, phase_of
+from shared.http.models import field_invalid
 from shared.models.base import Model
 from shared.net.pool import pooled
 from shared.version import shoal_version
@@ -132,6 +133,13 @@ class StrictFastMCP(FastMCP):
             if unknown:
                 raise ToolError(f"unknown argument {unknown[0]!r} for tool {name!r}; it takes: "
                                 + ", ".join(sorted(known)))
+            # FastMCP's own failure is pydantic's multi-line dump ("1 validation error for
+            # create_taskArguments … For further information visit …"): name the argument instead.
+            meta = tool.fn_metadata
+            try:
+                meta.arg_model.model_validate(meta.pre_parse_json(arguments or {}))
+            except ValidationError as exc:
+                raise ToolError(f"invalid arguments for tool {name!r}: {field_invalid(exc).message}") from None
         return await super().call_tool(name, arguments)
 
 

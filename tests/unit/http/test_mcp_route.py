@@ -69,3 +69,25 @@ def test_mcp_tools_refuse_arguments_they_do_not_take(function_client):
     assert result["isError"] is True
     assert result["content"] == [{"type": "text", "text":
                                   "unknown argument 'namesapce' for tool 'get_task'; it takes: name, namespace"}]
+
+
+def test_mcp_tools_name_a_missing_or_out_of_range_argument(function_client):
+    """FastMCP's own answer was pydantic's dump ("1 validation error for create_taskArguments …
+    For further information visit https://errors.pydantic.dev/…"); the error names the argument and
+    what is wrong with it, in one line, before any API call."""
+    client = function_client("mcp")
+
+    def call(tool: str, arguments: dict) -> dict:
+        return _sse_json(client.post("/mcp", headers=MCP_HEADERS, json={
+            "jsonrpc": "2.0", "id": 4, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments}}).data)["result"]
+
+    missing = call("create_task", {"name": "t1"})
+    assert missing["isError"] is True
+    assert missing["content"] == [{"type": "text", "text": "invalid arguments for tool 'create_task': prompt: required"}]
+    too_long = call("wait_for_task", {"name": "t1", "timeout_seconds": 6000})
+    assert too_long["content"] == [{"type": "text", "text": "invalid arguments for tool 'wait_for_task': "
+                                    "timeout_seconds: Input should be less than or equal to 600"}]
+    wrong_type = call("list_tasks", {"limit": "many"})
+    assert wrong_type["content"] == [{"type": "text", "text": "invalid arguments for tool 'list_tasks': "
+                                      "limit: Input should be a valid integer, unable to parse string as an integer"}]
