@@ -37,7 +37,8 @@ def _turn(state: State, message: str, session: str | None, fields: dict) -> tupl
                 info(style(f"  ✗ {result.get('error')}", "red", err=True))
         elif event.event == "error":
             ok = False
-            info(style(f"error: {data.get('message')} ({data.get('code')})", "red", err=True))
+            error = data.get("error") or {}  # the spec's shape: {"sessionId", "error": {"code", "message"}}
+            info(style(f"error: {error.get('message')} ({error.get('code')})", "red", err=True))
         elif event.event == "done":
             break
     if not ended_line:
@@ -71,12 +72,19 @@ def chat(state: State, message: str | None, session: str | None, agent: str | No
             sys.exit(1)
         return
     if not sys.stdin.isatty():
-        # Piped input: each line is one turn.
+        # Piped input: each line is one turn (/exit ends it, as at the prompt); a turn that failed
+        # makes the exit code 1, as with -m, so a script can tell.
+        failed = False
         for line in sys.stdin:
+            if line.strip() in ("/exit", "/quit"):
+                break
             if line.strip():
-                session, _ = _turn(state, line.strip(), session, fields)
+                session, ok = _turn(state, line.strip(), session, fields)
+                failed = failed or not ok
         if session:
             info(f"session: {session}")
+        if failed:
+            sys.exit(1)
         return
     info("Shoal chat. Ctrl-D or /exit to leave." + (f" Session {session}." if session else ""))
     while True:
