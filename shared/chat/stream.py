@@ -16,6 +16,7 @@ from shared.http.sse import HEARTBEAT, Progress, follow, frame
 from shared.store import streams
 
 RETENTION_SECONDS = 7 * 24 * 3600
+DIED = "the turn stopped before it finished (the process running it went away); send the message again"
 END = object()
 
 
@@ -95,13 +96,18 @@ def replay(namespace: str, session_id: str, after: int, *, active: Callable[[], 
     """Events after `after`, then the live tail of the active turn (on any replica) up to its `done`.
 
     A turn releases its lock just before appending `done`, so after the lock goes the tail keeps
-    reading for `grace` seconds; a turn whose replica died ends the tail without a `done`.
+    reading for `grace` seconds. A turn whose process died (a replica lost, `make run` stopped) never
+    appends its `done`: once its lock has lapsed the tail ends with an `error` (`internal_error`) and a
+    `done` of its own, unrecorded (no `id`), so a client still gets the `done` that always comes last.
     """
     stream = stream_id(namespace, session_id)
+    # The newest event the client has: the one at `after` (a reconnect after `done` ends at once).
+    at = streams.read(stream, after=after - 1, limit=1) if after > 0 else []
+    last_event = at[0][1]["event"] if at and at[0][0] == after else None
 
     def read_new() -> tuple[list[str], Progress]:
-        nonlocal after
-        frames, last_event = [], None
+        nonlocal after, last_event
+        frames = []
         while batch := streams.read(stream, after=after, limit=100):
             for seq, record in batch:
                 after, last_event = seq, record["event"]
@@ -114,5 +120,8 @@ def replay(namespace: str, session_id: str, after: int, *, active: Callable[[], 
             return frames, "done"  # the turn's end, or nothing recorded and nothing running
         return frames, "live" if frames else "ending"
 
-    return follow(read_new, poll_seconds=poll, max_seconds=max_seconds, grace_seconds=grace,
-                  heartbeat_seconds=heartbeat)
+    yield from follow(read_new, poll_seconds=poll, max_seconds=max_seconds, grace_seconds=grace,
+                      heartbeat_seconds=heartbeat)
+    if last_event not in (None, "done") and not active():
+        yield frame({"sessionId": session_id, "error": {"code": "internal_error", "message": DIED}}, event="error")
+        yield frame({"sessionId": session_id, "usage": None}, event="done")

@@ -169,3 +169,38 @@ def test_heartbeats_while_the_model_is_quiet_and_the_deadline_ends_the_turn(repl
     assert "I ran out of time. Here's what I accomplished so far." in raw
     assert raw.rstrip().split("\n")[-2] == "event: done"
     assert '"usage":{"inputTokens":' in raw and '"llmCalls":1}' in raw  # the call that finished is counted
+
+
+def test_a_turn_whose_process_died_ends_its_replay_with_an_error_and_done(replicas, mock_script):
+    """`make run` stopped mid-turn (or a replica died): the turn's events stop without its `done` and its
+    lock lapses. A client that reconnects got the events and then a stream that just ended; `done` is
+    always last, so the replay ends with an `internal_error` and a `done` (unrecorded: no `id:` lines, so the
+    client's last event id stays the last recorded one, as SSE keeps it)."""
+    from shared.chat.stream import RETENTION_SECONDS, stream_id
+    from shared.store import streams
+
+    a, b = replicas
+    mock_script([{"text": "first answer"}])
+    status, first = stream(a.url, {"message": "one", "sessionId": "cut-short"})
+    assert status == 200 and first[-1].event == "done"
+    done_id = int(first[-1].id)
+    expiry = int(time.time()) + RETENTION_SECONDS
+    for offset, record in enumerate([{"event": "status", "data": {"sessionId": "cut-short"}},
+                                     {"event": "message", "data": {"sessionId": "cut-short", "content": "half"}}], 1):
+        assert streams.put_new(stream_id("default", "cut-short"), done_id + offset, record, expiry)
+
+    status, rest = stream(b.url, method="GET", path="/api/v1/chat/cut-short/stream",
+                          headers={"Last-Event-ID": str(done_id)})
+    assert status == 200
+    assert [(e.event, e.id) for e in rest] == [("status", str(done_id + 1)), ("message", str(done_id + 2)),
+                                               ("error", str(done_id + 2)), ("done", str(done_id + 2))]
+    assert rest[2].data == {"sessionId": "cut-short", "error": {
+        "code": "internal_error",
+        "message": "the turn stopped before it finished (the process running it went away); send the message again"}}
+    # Reconnecting after that turn's last recorded event gets the same ending; after a `done`, nothing.
+    status, again = stream(b.url, method="GET", path="/api/v1/chat/cut-short/stream",
+                           headers={"Last-Event-ID": str(done_id + 2)})
+    assert [e.event for e in again] == ["error", "done"]
+    status, finished = stream(a.url, method="GET", path="/api/v1/chat/cut-short/stream",
+                              headers={"Last-Event-ID": str(done_id - 1)})
+    assert [e.event for e in finished][:1] == ["done"] and [e.event for e in finished][-1] == "done"
