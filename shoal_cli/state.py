@@ -31,9 +31,14 @@ class State:
 
     def context(self) -> Context:
         if self.server:
-            return Context(self.context_name or "<flags>", self.server, self.namespace,
-                           {"token": self.token} if self.token else {})
-        ctx = self.config().context(self.context_name)
+            # kubectl's --server: another server for this one command, with the chosen (or current)
+            # context's credential and namespace; it was sent with no credential at all (a bare 401).
+            config = self.config()
+            base = config.context(self.context_name) if self.context_name or config.current else None
+            ctx = (Context(base.name, self.server, base.namespace, dict(base.auth), base.insecure) if base
+                   else Context("<flags>", self.server))
+        else:
+            ctx = self.config().context(self.context_name)
         if self.token:
             ctx.auth = {"token": self.token}
         return ctx
