@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -221,8 +220,10 @@ class LocalPlatform:
                              "set SHOAL_PORT to a free port, or 0 for any") from None
         self.port = gateway.getsockname()[1]
         state = self._state_env()
+        # Kept in the state directory with an external backend too: its tasks outlive a restart, and a
+        # new token each time broke the CLI's saved context and `cat .shoal/dev-token` (there was none).
         self.dev_token = (self.dev_token or os.environ.get("SHOAL_DEV_TOKEN")
-                          or (self._state.dev_token() if self._state else secrets.token_urlsafe(24)))
+                          or (self._state or state_dir()).dev_token())
         self._bootstrap_state(state)
         broker = listen()
         broker_port = broker.getsockname()[1]

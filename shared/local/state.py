@@ -65,6 +65,7 @@ class StateDir:
     def dev_token(self) -> str:
         """The token kept here (made on first use, readable by this user only)."""
         path = self.path / TOKEN
+        self.path.mkdir(parents=True, exist_ok=True)  # with an external backend, nothing else made it
         with contextlib.suppress(FileNotFoundError):
             token = path.read_text().strip()
             if token:

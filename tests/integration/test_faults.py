@@ -255,7 +255,9 @@ def test_a_state_backend_that_does_not_answer_is_waited_for_then_one_line():
 def test_tasks_running_when_the_platform_restarts_are_reclaimed_and_retried(tmp_path):
     """Ctrl-C `make run` mid-task and start it again (on another port, so the old worker cannot reach it):
     the old worker stops itself once it cannot renew its lease, the new platform's scheduler reclaims the task,
-    and its retryPolicy runs it to the end there. (Own state backend: the module's platform must not help.)"""
+    and its retryPolicy runs it to the end there. (Own state backend: the module's platform must not help.)
+    No SHOAL_DEV_TOKEN: the token is kept in SHOAL_STATE_DIR with an external backend too, so the second
+    platform takes the first one's (it made a new one, and no dev-token file, on every start)."""
     from shared.local.platform import wait_http
     from shared.local.serve import spawn_moto
 
@@ -264,12 +266,16 @@ def test_tasks_running_when_the_platform_restarts_are_reclaimed_and_retried(tmp_
     script = tmp_path / "script.json"
     script.write_text(json.dumps({"busy:": [{"delay": BUSY, "text": "finished after the restart"}]}))
     env = {"SHOAL_MOCK_SCRIPT": str(script), "SHOAL_TASK_LEASE_SECONDS": str(LEASE),
-           "SHOAL_TASK_STARTUP_GRACE_SECONDS": "10", "SHOAL_LOCAL_TICK_SECONDS": str(TICK)}
+           "SHOAL_TASK_STARTUP_GRACE_SECONDS": "10", "SHOAL_LOCAL_TICK_SECONDS": str(TICK),
+           "SHOAL_DEV_TOKEN": None, "SHOAL_STATE_DIR": str(tmp_path / "state")}
     name = f"restart-{uuid.uuid4().hex[:6]}"
     try:
         first = Platform(state, extra_env=env)
         try:
-            with httpx.Client(base_url=first.url, headers=AUTH, timeout=10) as client:
+            token = (tmp_path / "state" / "dev-token").read_text().strip()
+            auth = {"Authorization": f"Bearer {token}"}
+            assert f"dev token:  {token}\n" in first.banner
+            with httpx.Client(base_url=first.url, headers=auth, timeout=10) as client:
                 create(client, name, "busy: survive a restart", retryPolicy={"maxRetries": 1, "backoff": "1s"})
                 running(client, name)
                 pid = worker_pid(name)
@@ -279,7 +285,8 @@ def test_tasks_running_when_the_platform_restarts_are_reclaimed_and_retried(tmp_
         stopped = time.monotonic()
         second = Platform(state, extra_env=env)
         try:
-            with httpx.Client(base_url=second.url, headers=AUTH, timeout=10) as client:
+            assert f"dev token:  {token}\n" in second.banner
+            with httpx.Client(base_url=second.url, headers=auth, timeout=10) as client:
                 task = wait_until(lambda: worker_lost(t := client.get(f"/api/v1/tasks/{name}").json()) and t, 60,
                                   "the reclaim")
                 reclaimed = time.monotonic() - stopped
