@@ -244,6 +244,15 @@ def run(preload: Callable[[], None] | None, child: Child) -> None:
     os.set_blocking(wakeup, False)
     signal.set_wakeup_fd(wakeup)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake the select below
+    try:
+        _serve(channel, wakeup, wakeup_read, child)
+    except (BrokenPipeError, ConnectionResetError):
+        # The requester went away between a request and its answer (Ctrl-C while `make run` was still
+        # forking its functions): stop as when it closes the channel, not with a traceback.
+        return
+
+
+def _serve(channel: socket.socket, wakeup: int, wakeup_read: int, child: Child) -> None:
     while True:
         readable, _, _ = select.select([channel, wakeup_read], [], [], 1.0)
         if wakeup_read in readable:

@@ -90,3 +90,26 @@ def test_a_forked_function_serves_a_unix_socket_too(forker, tmp_path):
     with httpx.Client(transport=httpx.HTTPTransport(uds=path)) as client:
         assert client.get("http://localhost/").text == "ok"
     assert httpx.get(url + "/").text == "ok"
+
+
+def test_a_requester_gone_before_its_answer_stops_the_fork_server_quietly():
+    """Ctrl-C while `make run` is still forking its functions: the platform closes its end between a
+    request and the answer. The fork server printed a BrokenPipeError traceback and exited 1; it stops as
+    when the channel closes."""
+    import json
+    import sys
+
+    from shared.forking import CHANNEL_ENV, PARENT_ENV, ROOT
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    server = subprocess.Popen([sys.executable, "-m", "shared.local.forkserver", "--no-preload"], cwd=ROOT,
+                              pass_fds=(theirs.fileno(),), stderr=subprocess.PIPE, start_new_session=True,
+                              env={**os.environ, CHANNEL_ENV: str(theirs.fileno()), PARENT_ENV: str(os.getpid())})
+    theirs.close()
+    with listen() as sock:
+        request = {"name": "hello", "source": str(HELLO), "host": "127.0.0.1", "port": sock.getsockname()[1],
+                   "env": dict(os.environ)}
+        socket.send_fds(ours, [json.dumps(request).encode()], [sock.fileno()])
+    ours.close()  # before the answer: the request is still read, the answer has nobody to go to
+    _, stderr = server.communicate(timeout=60)
+    assert (server.returncode, stderr.decode()) == (0, "")
