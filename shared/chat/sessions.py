@@ -26,6 +26,8 @@ SUMMARY_CHARS = 1024
 SESSION_NOT_FOUND = "chat session not found"
 # A session id is also a label value (`orka.ai/chat-session`): at most 63 characters of [A-Za-z0-9._-].
 _ID = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
+INVALID_ID = ("invalid sessionId: at most 63 letters, digits, '.', '_' or '-', beginning and ending with a "
+              "letter or digit")
 
 
 def new_session_id() -> str:
@@ -34,7 +36,7 @@ def new_session_id() -> str:
 
 def check_session_id(value: Any) -> str:
     if not isinstance(value, str) or not _ID.match(value):
-        raise Invalid("invalid sessionId")
+        raise Invalid(INVALID_ID)
     return value
 
 

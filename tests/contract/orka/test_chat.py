@@ -9,6 +9,10 @@ import pytest
 from tests.conftest import AUTH
 from tests.support.chat import TaskFinisher, post_json, stream, text_of
 
+# It said only "invalid sessionId": `shoal chat --session "my session"` gave no hint of the rule.
+INVALID_SESSION_ID = ("invalid sessionId: at most 63 letters, digits, '.', '_' or '-', beginning and ending "
+                      "with a letter or digit")
+
 
 def err(code: int, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
@@ -60,8 +64,8 @@ BAD_REQUESTS = [
     ({"message": "hi", "maxTokens": "many"}, 400, "maxTokens: expected an integer"),
     ({"message": "hi", "temperature": True}, 400, "temperature: expected a number"),
     ({"message": "hi", "promtp": "typo"}, 400, "promtp: unknown field"),
-    ({"message": "hi", "sessionId": "bad id!"}, 400, "invalid sessionId"),
-    ({"message": "hi", "sessionId": "s" * 64}, 400, "invalid sessionId"),
+    ({"message": "hi", "sessionId": "bad id!"}, 400, INVALID_SESSION_ID),
+    ({"message": "hi", "sessionId": "s" * 64}, 400, INVALID_SESSION_ID),
     ({"message": "hi", "namespace": "kube-system"}, 403, 'namespace "kube-system" is not allowed for chat'),
     ({"message": "hi", "namespace": "kube-public"}, 403, 'namespace "kube-public" is not allowed for chat'),
     ({"message": "hi", "provider": "nope"}, 400, 'failed to resolve provider: unknown provider "nope"'),
