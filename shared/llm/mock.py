@@ -4,7 +4,8 @@ Without a script it is the demo model (`shared/llm/demo_model.py`: plain rules, 
 acts on a few documented intents with the tools it is offered and otherwise answers with one text
 reply derived from the last user message. With `SHOAL_MOCK_SCRIPT` (a JSON file: a list of steps) it plays the steps in order, one
 per assistant turn; a step is {"text": "..."} or {"tool_calls": [{"name": ..., "arguments": {...}}]},
-optionally with "delay" (seconds to wait first: a slow model, for cancellation and timeout tests).
+optionally with "delay" (seconds to wait first: a slow model, for cancellation and timeout tests);
+a step {"error": "..."} fails the call as a provider would (ProviderError with that message).
 A step's text may contain "{tool_results}", replaced by the results of the previous turn's tools.
 The script may also be an object mapping a substring of the first user message to a list of steps,
 so workers sharing one script each play their own part.
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.llm import demo_model
-from shared.llm.base import Completion, Message, StreamEvent, ToolCall, ToolSpec, Usage
+from shared.llm.base import Completion, Message, ProviderError, StreamEvent, ToolCall, ToolSpec, Usage
 
 MODEL = "shoal-mock"
 GOAL_MARKER = "<ORKA_GOAL_STATE_REACHED>"  # shared.compat.rules.GOAL_SENTINEL, without importing the loop
@@ -50,6 +51,8 @@ class MockProvider:
             step = script[turn]
             if step.get("delay"):
                 time.sleep(float(step["delay"]))
+            if step.get("error"):
+                raise ProviderError(str(step["error"]))
             calls = [ToolCall(id=f"call_{turn}_{i}", name=c["name"], arguments=c.get("arguments", {}))
                      for i, c in enumerate(step.get("tool_calls", []))]
             text = step.get("text", "")

@@ -35,6 +35,7 @@ SCRIPT = {
                                       "arguments": {"name": "demo", "prompt": "slow task for the console"}}]},
                      {"text": "Created the task for you."}],
     "slow task": [{"delay": 4, "text": "finished slowly"}],
+    "console-fail": [{"error": "model unavailable (scripted)"}],
 }
 
 
@@ -263,3 +264,15 @@ def test_every_page_passes_an_accessibility_audit(platform, browser):
         browser.get(platform.url + path)
         problems[path] = _audit(browser)
     assert {path: found for path, found in problems.items() if found} == {}
+
+
+def test_a_failed_chat_turn_shows_why(platform, browser, state):
+    """The chat's error event is `{"sessionId", "error": {"code", "message"}}`: the page showed "error"
+    alone (it read a top-level `message`)."""
+    browser.delete_all_cookies()
+    sign_in(browser, platform.url)
+    browser.get(platform.url + "/console/chat")
+    _css(browser, "#chat-message")[0].send_keys("console-fail: this turn fails")
+    _css(browser, "#chat-form button[type=submit]")[0].click()
+    shown = wait_for(lambda: [li.text for li in _css(browser, "#chat-log .error")], what="the turn's error")
+    assert shown == ["model unavailable (scripted)"]

@@ -175,7 +175,7 @@
           li.appendChild(a);
         }
       } else if (frame.event === "error") {
-        add("error", d.message || "error");
+        add("error", (d.error && d.error.message) || d.message || "error");  // {"error": {"code", "message"}}
       } else if (frame.event === "done") {
         reply = null;
       }

@@ -97,3 +97,12 @@ def test_mock_streams_word_by_word():
     events = list(MockProvider().stream([Message(role="user", content="say hi")]))
     assert "".join(e.text for e in events[:-1]) == "Hello from shoal-mock. You said: say hi"
     assert len(events) > 3 and events[-1].kind == "done"
+
+
+def test_a_mock_script_step_can_fail_the_call_as_a_provider_would():
+    from shared.llm.base import ProviderError
+    from shared.llm.mock import MockProvider
+
+    provider = MockProvider(script=[{"error": "model unavailable"}, {"text": "never"}])
+    with pytest.raises(ProviderError, match="^model unavailable$"):
+        list(provider.stream([Message(role="user", content="hi")]))
