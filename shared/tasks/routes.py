@@ -172,14 +172,7 @@ def _current_logs(record: Record) -> str:
     text = result_text(record)
     if text is not None:
         return text
-    status = record.doc.get("status", {})
-    if not status.get("jobName"):
-        if _finished(record):
-            # Orka says "pending" here too; a task that ended before any job (an unknown agent, a
-            # cancel) is not pending, and the reason it ended is the only thing to show.
-            reason = status.get("message")
-            raise NotFound(f"task {status.get('phase')} before a job started, so it has no logs"
-                           + (f": {reason}" if reason else ""))
+    if not record.doc.get("status", {}).get("jobName"):
         raise NotFound(PENDING_LOGS)
 
     return job_output(record)

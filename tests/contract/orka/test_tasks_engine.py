@@ -436,23 +436,3 @@ def test_stream_replays_follows_with_ids_heartbeats_and_resumes(apps, tasks_serv
         assert [e.id for e in dispatched(source)] == ["4", "5"]
     bad = tasks.get("/api/v1/tasks/s/stream", headers={**AUTH, "Last-Event-ID": "x"})
     assert bad.get_json() == err(400, "invalid Last-Event-ID: x")
-
-
-def test_logs_of_a_task_that_ended_before_any_job_say_why_not_pending(apps, monkeypatch):
-    """A task whose agent does not exist fails at dispatch, before any job: its logs were 404
-    "task is pending, no logs available yet" (so `shoal tasks logs` called a Failed task pending)."""
-    from shared.tasks.repository import tasks as store
-
-    tasks, _ = apps
-    for name in ("gone", "stopped"):
-        assert create(tasks, {"name": name, "type": "ai", "prompt": "p"}).status_code == 201
-    store.update("default", "gone", lambda doc: doc["status"].update(phase="Failed",
-                                                                       message='agent "reviewer" not found'))
-    assert tasks.post("/api/v1/tasks/stopped/cancel", headers=AUTH).status_code == 200
-    assert tasks.get("/api/v1/tasks/gone/logs", headers=AUTH).get_json() == err(
-        404, 'task Failed before a job started, so it has no logs: agent "reviewer" not found')
-    followed = tasks.get("/api/v1/tasks/gone/logs?follow=true", headers=AUTH)
-    assert (followed.status_code, followed.get_json()["error"]["message"]) == (
-        404, 'task Failed before a job started, so it has no logs: agent "reviewer" not found')
-    stopped = tasks.get("/api/v1/tasks/stopped/logs", headers=AUTH).get_json()["error"]["message"]
-    assert stopped.startswith("task Cancelled before a job started, so it has no logs")
