@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from shared.apiclient import TERMINAL_PHASES, has_logs, phase_of
+from shared.apiclient import TERMINAL_PHASES, ApiError, has_logs, phase_of
 from shoal_cli.manifests import load_manifests
 from shoal_cli.output import Progress, age, echo, info, log_line, phase, render
 from shoal_cli.state import State, namespace_option, output_option, pass_state
@@ -178,20 +178,37 @@ def logs(state: State, name: str, follow: bool, raw: bool) -> None:
     client = state.client()
     shown = (lambda line: line) if raw else log_line
     if not follow:
-        text = str(client.task_logs(name)).rstrip("\n")
+        try:
+            text = str(client.task_logs(name)).rstrip("\n")
+        except ApiError as exc:
+            if exc.status == 404:
+                _no_job(name, client.get_task(name))
+            raise
         echo("\n".join(shown(line) for line in text.split("\n")))
         return
     # `create … && logs -f`: a task not started yet has no logs (404), so wait for its job first.
-    if not has_logs(client.get_task(name)):
+    task = client.get_task(name)
+    if not has_logs(task):
         with Progress(f"task/{name}") as progress:
             def waiting(task: dict, seconds: float) -> None:
                 if not has_logs(task):
                     progress.update(f"{phase_of(task)}, waiting for its job", f"({int(seconds)}s)")
 
-            client.wait_task_logs(name, on_poll=waiting)
+            task = client.wait_task_logs(name, on_poll=waiting)
+    _no_job(name, task)
     for event in client.follow_logs(name):
         click.echo("\n".join(shown(line) for line in event.data.split("\n")), nl=True)
         sys.stdout.flush()
+
+
+def _no_job(name: str, task: dict) -> None:
+    """A task that ended before any job started (an unknown agent, a cancel) has no logs, and the route
+    says "task is pending" for it as Orka's does; say why it has none instead, and exit 1."""
+    status = task.get("status") or {}
+    if phase_of(task) in TERMINAL_PHASES and not status.get("jobName") and not (status.get("resultRef") or {}).get("available"):
+        reason = status.get("message")
+        raise ApiError(0, f"task/{name} {phase_of(task)} before a job started, so it has no logs"
+                          + (f": {reason}" if reason else ""))
 
 
 def _wait(state: State, name: str, timeout: float | None) -> dict:

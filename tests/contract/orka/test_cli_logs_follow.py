@@ -60,3 +60,19 @@ def test_logs_follow_waits_for_a_pending_task_to_start(api, tmp_path, monkeypatc
 def test_logs_follow_of_an_unknown_task_fails_at_once(api, tmp_path):
     followed = shoal(api, tmp_path, "tasks", "logs", "nope", "-f")
     assert (followed.exit_code, followed.stdout, followed.stderr) == (1, "", "error: task not found (HTTP 404)\n")
+
+
+@pytest.mark.parametrize("follow", [(), ("-f",)])
+def test_logs_of_a_task_that_ended_before_any_job_say_why(api, tmp_path, follow):
+    """The route answers 404 "task is pending, no logs available yet" for any task without a job, as
+    Orka's does; the CLI called a task that Failed at dispatch (an unknown agent) pending."""
+    from shared.tasks.repository import tasks as store
+
+    assert shoal(api, tmp_path, "tasks", "create", "gone", "-p", "work").exit_code == 0
+    store.update("default", "gone", lambda doc: doc["status"].update(phase="Failed",
+                                                                       message='agent "reviewer" not found'))
+    pending = httpx.get(f"{api}/api/v1/tasks/gone/logs", headers=AUTH)
+    assert (pending.status_code, pending.json()["error"]["message"]) == (404, "task is pending, no logs available yet")
+    shown = shoal(api, tmp_path, "tasks", "logs", "gone", *follow)
+    assert (shown.exit_code, shown.stdout, shown.stderr) == (
+        1, "", 'error: task/gone Failed before a job started, so it has no logs: agent "reviewer" not found\n')
