@@ -259,3 +259,14 @@ def test_a_finished_child_is_recorded_on_its_parent(apps, event_sink):
     headers, body = to_http(finished)
     assert scheduler.post("/", data=body, headers=headers).status_code == 200
     assert status(tasks, "boss")["childTasks"] == [{"name": "kid", "agent": "helper", "phase": "Succeeded"}]
+
+
+def test_a_tick_is_not_logged_at_info_level(apps, caplog):
+    """`make run` wrote the scheduler's tick (every 5 s) to the terminal as an `event` line, forever."""
+    import logging
+
+    _, scheduler, _ = apps
+    with caplog.at_level(logging.DEBUG, logger="shoal.events"):
+        assert tick(scheduler).status_code == 200
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "shoal.events"]
+    assert lines == [(logging.DEBUG, "event")]
