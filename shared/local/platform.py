@@ -280,20 +280,11 @@ class LocalPlatform:
             server.shutdown()
             server.server_close()
         self._servers.clear()
-        children = list(self.processes.values()) + ([self._moto] if self._moto else [])
-        for proc in children:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for proc in children:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                # and wait for it: a killed process still holds its port until the kernel has reaped
-                # it, so a stop that returned at once left ports answering with a reset
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=5)
+        # The functions first, the store after them: a request still running (a chat turn) finishes or
+        # is killed against a live store, instead of failing on a dead one with a traceback per call.
+        _terminate(list(self.processes.values()))
+        if self._moto:
+            _terminate([self._moto])
         self.processes.clear()
         if self._forker is not None:
             self._forker.stop()
@@ -331,6 +322,23 @@ class LocalPlatform:
                 f"  kubernetes: {self._kube}\n"
                 f"  llm:        {model}\n"
                 f"Ctrl-C stops everything.\n")
+
+
+def _terminate(children: list[subprocess.Popen], seconds: float = 10) -> None:
+    """SIGTERM to each child's process group; SIGKILL to those still running after `seconds`."""
+    for proc in children:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + seconds
+    for proc in children:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            # and wait for it: a killed process still holds its port until the kernel has reaped
+            # it, so a stop that returned at once left ports answering with a reset
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
 
 
 def _warm_document(url: str) -> None:

@@ -181,3 +181,34 @@ def test_a_parent_task_delegates_two_children_that_exchange_a_message(moto_serve
             assert "event: tool_call" in text and "event: task.finished" in text
     finally:
         assert platform.stop() == 0
+
+
+def test_stopping_during_a_chat_turn_prints_no_traceback(tmp_path):
+    """Ctrl-C while a chat turn runs: the functions stop before the store they write to, so the turn
+    ends (or is killed) against a live store; stopping them together printed a traceback per store call
+    the turn still made."""
+    import contextlib
+    import json
+    import threading
+
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([{"delay": 3, "text": "slow reply"}]))
+    errors = tmp_path / "stderr"
+    platform = Platform(None, extra_env={"SHOAL_STATE_DIR": str(tmp_path / "state"), "SHOAL_MOCK_SCRIPT": str(script)},
+                        stderr=errors)
+    answers = []
+
+    def chat() -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            answers.append(httpx.post(platform.url + "/api/v1/chat", json={"message": "hi"}, timeout=30,
+                                      headers={**AUTH, "Accept": "application/json"}).status_code)
+
+    turn = threading.Thread(target=chat)
+    try:
+        turn.start()
+        time.sleep(1.5)  # the turn is in the model's 3 s by now
+    finally:
+        code = platform.stop()
+        turn.join(timeout=30)
+    assert code == 0
+    assert "Traceback" not in errors.read_text()
