@@ -30,7 +30,7 @@ $(RUNTIMES_STAMP): runtimes/package.json runtimes/package-lock.json
 
 runtimes: $(RUNTIMES_STAMP)
 
-# make run keeps its state (tables, bucket, dev token) in SHOAL_STATE_DIR; make reset wipes it.
+# make run keeps its state (tables, bucket, dev token, workers' output) in SHOAL_STATE_DIR; make reset wipes it.
 SHOAL_STATE_DIR ?= .shoal
 
 run: install

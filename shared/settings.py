@@ -270,7 +270,8 @@ class Settings(EnvSettings):
     local_restart_window_seconds: float = 60.0
     local_state_wait_seconds: float = 30.0
     # Local platform: where `make run` keeps its tables, bucket and dev token across restarts (its own
-    # moto's recording; unused with AWS_ENDPOINT_URL). `make reset` wipes it.
+    # moto's recording; not with AWS_ENDPOINT_URL), and the local executor its workers' output
+    # (shared/executor/local_files.py). `make reset` wipes it.
     state_dir: str = ".shoal"
     # SSE: a comment line after this many idle seconds keeps proxies from closing task streams.
     sse_heartbeat_seconds: float = 15.0

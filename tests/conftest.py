@@ -50,9 +50,15 @@ def reset_process_state() -> None:
     tracing.use_provider(None)  # decided again from OTEL_* (off: the fixture below removes them)
 
 
+@pytest.fixture(scope="session")
+def _state_dir(tmp_path_factory) -> Path:
+    """SHOAL_STATE_DIR of the tests: never the checkout's `.shoal/` (the local executor's files live there)."""
+    return tmp_path_factory.mktemp("state")
+
+
 @pytest.fixture(autouse=True)
-def _environment(monkeypatch):
-    """Fake credentials and a local-platform identity; every setting re-read per test."""
+def _environment(monkeypatch, _state_dir):
+    """Fake credentials, a local-platform identity and a state directory; every setting re-read per test."""
     for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE",
                 "K_SINK", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SHOAL_LLM_PROVIDER", "SHOAL_MOCK_SCRIPT",
                 "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -63,6 +69,7 @@ def _environment(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("SHOAL_PLATFORM", "local")
     monkeypatch.setenv("SHOAL_DEV_TOKEN", DEV_TOKEN)
+    monkeypatch.setenv("SHOAL_STATE_DIR", str(_state_dir))
     reset_process_state()
     yield
     reset_process_state()

@@ -49,3 +49,7 @@ class Executor(Protocol):
     def release(self, namespace: str, name: str) -> None:
         """The task ended on its own: free what its jobs keep that nothing else frees (by its cleanupPolicy)."""
         ...
+
+    def forget(self, namespace: str, name: str) -> None:
+        """The task was deleted (its work stopped): remove what its jobs left that outlives them (their output)."""
+        ...

@@ -253,6 +253,9 @@ class KubernetesExecutor:
     def release(self, namespace: str, name: str) -> None:
         sandbox.release(namespace, name)  # finished Jobs expire by their TTL; Sandboxes have none
 
+    def forget(self, namespace: str, name: str) -> None:
+        return None  # `stop` deleted its Jobs, and its Sandboxes but those its cleanupPolicy retains
+
     def logs(self, task: Record) -> str | None:
         if sandbox.requested(task) is not None:
             return sandbox.logs(task)

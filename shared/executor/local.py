@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 from shared.catalog.git_credentials import local_env
 from shared.config import get_settings
+from shared.executor import local_files as files
 from shared.executor.base import ExecutorError, JobOutcome, WorkerExit
 from shared.executor.images import LOCAL_NOTE
 from shared.executor.redact import scrub_paths
@@ -60,8 +61,8 @@ class LocalExecutor:
 
     def __init__(self) -> None:
         self._procs: dict[tuple[str, str], Forked] = {}
-        self._logs = Path(tempfile.gettempdir()) / "shoal-worker-logs"
-        self._logs.mkdir(exist_ok=True)
+        self._live: set[Path] = set()  # logs of the workers this process starts or watches: never pruned
+        self._swept: set[Path] = set()  # the workers' directories swept since this process started
         self._forker: ForkServer | None = None
         self._forker_lock = threading.Lock()
 
@@ -112,49 +113,80 @@ class LocalExecutor:
 
         env.update(local_env(task.namespace, spec))  # read only by git's credential helper in the worker
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WORKER.parents[2]), env.get("PYTHONPATH")]))
+        self._sweep_once()
+        log_path = files.log_path(task.namespace, task.name, job)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         workspace = self._workspace(task)
         if workspace:
             env[WORKSPACE_ENV] = workspace
-        log_path = self._logs / f"{task.namespace}.{job}.log"
+        self._live.add(log_path)
+        try:
+            proc, out = self._fork(env, log_path, spec)
+        except BaseException:
+            self._live.discard(log_path)
+            files.remove_workspace(workspace)  # no worker will use it
+            raise
+        files.record_run(log_path, proc.pid, workspace)
+        self._procs[(task.namespace, task.name)] = proc
+        threading.Thread(target=self._watch, args=(task.namespace, task.name, attempt, proc, out, log_path, workspace,
+                                                   on_worker_exit), daemon=True).start()
+        return job
+
+    def _fork(self, env: dict[str, str], log_path: Path, spec: dict) -> tuple[Forked, BinaryIO]:
+        """Fork the worker with `log_path` as its output: the process, and the output file the watcher closes."""
         out = open(log_path, "wb")  # noqa: SIM115 - handed to the child, closed by the watcher
         if spec.get("executorImage"):  # recorded where the job's reader looks: its logs
             out.write(f"[executor] executorImage {spec['executorImage']} is not applied: {LOCAL_NOTE}\n".encode())
             out.flush()
         try:
-            proc = self._fork_server(env).ask({"env": env, "cwd": os.getcwd(), "detached": True}, out.fileno(),
-                                              "the worker")
+            return self._fork_server(env).ask({"env": env, "cwd": os.getcwd(), "detached": True}, out.fileno(),
+                                              "the worker"), out
         except OSError as exc:
             out.close()  # strerror only: str(exc) names the server's interpreter path
             raise ExecutorError(f"could not start worker: {exc.strerror or type(exc).__name__}") from None
         except RuntimeError as exc:  # the fork server's own words: it exited, or did not answer
             out.close()
             raise ExecutorError(f"could not start worker: {exc}") from None
-        self._procs[(task.namespace, task.name)] = proc
-        threading.Thread(target=self._watch, args=(task.namespace, task.name, attempt, proc, out, log_path, on_worker_exit),
-                         daemon=True).start()
-        return job
+
+    def _sweep_once(self) -> None:
+        """On this process's first start in a state directory: finish the workers an earlier dispatcher
+        lost and that have exited since (their workspaces), and hold the directory to its bound."""
+        base = files.root()
+        if base not in self._swept:
+            self._swept.add(base)
+            files.sweep(base)
+            files.prune(self._live)
 
     @staticmethod
     def _workspace(task: Record) -> str | None:
         """A labrats job's workspaceFiles/workspaceUploads, written into a fresh workspace directory."""
         if not has_inputs(task):
             return None
-        directory = Path(tempfile.mkdtemp(prefix=f"shoal-{task.name}-"))
+        directory = files.new_workspace(task.name)
         try:
             materialise(task, directory)
         except Exception as exc:
-            shutil.rmtree(directory, ignore_errors=True)
+            files.remove_workspace(str(directory))
             raise ExecutorError(f"could not prepare the workspace: {getattr(exc, 'message', None) or exc}") from None
         return str(directory)
 
-    def _watch(self, namespace: str, name: str, attempt: int, proc: Forked, out, log_path: Path,
-               on_worker_exit: WorkerExit) -> None:
+    def _watch(self, namespace: str, name: str, attempt: int, proc: Forked, out: BinaryIO, log_path: Path,
+               workspace: str | None, on_worker_exit: WorkerExit) -> None:
         code = proc.wait()
         out.close()
         if self._procs.get((namespace, name)) is proc:
             self._procs.pop((namespace, name), None)
-        if code is None:  # the fork server died first: whether and how the worker ended, its lease tells
-            return
+        # code None: the fork server died first; whether and how the worker ended, its lease tells (and its
+        # workspace goes once its process has: local_files.sweep, forget or prune).
+        if code is not None:
+            self._report_exit(namespace, name, attempt, code, log_path, on_worker_exit)
+            files.finished(log_path, workspace)
+        self._live.discard(log_path)  # a run file left keeps its log from `prune` while the worker may run
+        files.prune(self._live)
+
+    @staticmethod
+    def _report_exit(namespace: str, name: str, attempt: int, code: int, log_path: Path,
+                     on_worker_exit: WorkerExit) -> None:
         try:
             tail = scrub_paths(log_path.read_text(errors="replace")[-500:].strip()) if log_path.exists() else ""
             message = f"worker exited with code {code} without reporting" + (f": {tail}" if tail else "")
@@ -164,8 +196,10 @@ class LocalExecutor:
 
     def logs(self, task: Record) -> str | None:
         job = task.doc.get("status", {}).get("jobName")
-        path = self._logs / f"{task.namespace}.{job}.log"
-        if not job or not path.exists():
+        if not job:
+            return None
+        path = files.log_path(task.namespace, task.name, job)
+        if not path.exists():
             return None
         return "\n".join(path.read_text(errors="replace").splitlines()[-100:])
 
@@ -180,4 +214,7 @@ class LocalExecutor:
             proc.terminate()
 
     def release(self, namespace: str, name: str) -> None:
-        return None  # a finished worker process holds nothing
+        return None  # a finished worker's files stay for `logs()` until the task is deleted (`forget`)
+
+    def forget(self, namespace: str, name: str) -> None:
+        files.forget(namespace, name)

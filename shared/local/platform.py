@@ -26,6 +26,7 @@ import httpx
 
 from shared.config import get_settings, reset_settings
 from shared.errors import ShoalError
+from shared.executor.local_files import sweep as sweep_workers
 from shared.llm.registry import describe_default, resolve
 from shared.local.broker import Broker
 from shared.local.demo_cluster import NAMESPACE, demo_cluster
@@ -227,7 +228,10 @@ class LocalPlatform:
         self._bootstrap_state(state)
         broker = listen()
         broker_port = broker.getsockname()[1]
-        env = {**os.environ, **state,
+        # The workers' files live with the state (local_files), named absolutely for every function.
+        state_path = Path(get_settings().state_dir).resolve()
+        sweep_workers(state_path / "workers")  # what the workers of an earlier run left once they ended
+        env = {**os.environ, **state, "SHOAL_STATE_DIR": str(state_path),
                "SHOAL_PLATFORM": "local", "SHOAL_DEV_TOKEN": self.dev_token, "SHOAL_EXECUTOR": "local",
                "K_SINK": f"http://127.0.0.1:{broker_port}/", "SHOAL_INTERNAL_URL": self.url,
                # CORS: the console served by the local gateway is the one browser origin by default.

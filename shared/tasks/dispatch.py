@@ -124,8 +124,9 @@ def on_task_finished(event: Event) -> None:
 
 
 def on_task_stopped(event: Event) -> Record | None:
-    """A task was deleted or cancelled: stop whatever runs for it. A sandboxed task that ended on its own:
-    release its Sandbox by its cleanupPolicy. The task as read here (None when it was not read)."""
+    """A task was deleted or cancelled: stop whatever runs for it (deleted: and remove its jobs' output). A
+    sandboxed task that ended on its own: release its Sandbox by its cleanupPolicy. The task as read here
+    (None when it was not read)."""
     data = event.data or {}
     record = None
     if event.type == "dev.shoal.task.finished" and data.get("phase") != "Cancelled":
@@ -140,6 +141,10 @@ def on_task_stopped(event: Event) -> Record | None:
             return record
     with contextlib.suppress(ExecutorError):  # nothing runs where no executor exists
         get_executor().stop(data["namespace"], data["name"])
+        # A deleted task's job output goes with it, unless a task of that name exists again already
+        # (its own files are there now).
+        if event.type == "dev.shoal.task.deleted" and tasks.get(data["namespace"], data["name"]) is None:
+            get_executor().forget(data["namespace"], data["name"])
     return record
 
 

@@ -40,7 +40,7 @@ def _proc_entries():
 def worker_pid(task: str, timeout: float = 30.0) -> int:
     """The pid of the worker running `task` (other runs on this machine may have workers): the forked
     worker process (shared/worker/forkserver.py) whose output goes to the task's log file."""
-    log_name = re.compile(rf"\.{re.escape(task)}-\d+\.log$")
+    log_name = re.compile(rf"/{re.escape(task)}/{re.escape(task)}-\d+\.log$")  # local_files.log_path
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for entry in _proc_entries():

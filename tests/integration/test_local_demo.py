@@ -78,7 +78,7 @@ def test_secrets_created_in_the_demo_cluster_serve_secrets_and_a_repository_moni
         assert run.status_code == 201 and run.json()["phase"] == "queued", run.text
 
 
-def test_chat_creates_a_task_that_succeeds_and_reports_its_result(first):
+def test_chat_creates_a_task_that_succeeds_and_reports_its_result(first, state):
     with client(first) as api:
         answer = api.post("/api/v1/chat", headers={"Accept": "application/json"},
                           json={"message": "Create an AI task that says hello to the demo", "sessionId": "tour"})
@@ -89,6 +89,7 @@ def test_chat_creates_a_task_that_succeeds_and_reports_its_result(first):
         assert body["message"] == (f"I created the AI task {name} and it Succeeded. Its result:\n\n"
                                    "Hello from shoal-mock. You said: Says hello to the demo")
         assert api.get(f"/api/v1/tasks/{name}").json()["status"]["phase"] == "Succeeded"
+        assert (state / "workers" / "default" / name / f"{name}-1.log").is_file()  # with the state: `make reset`
         with api.stream("GET", f"/api/v1/tasks/{name}/stream") as stream:  # the tour's live stream
             assert "event: task.finished" in "".join(stream.iter_text())
         listed = api.post("/api/v1/chat", headers={"Accept": "application/json"},

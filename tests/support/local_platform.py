@@ -26,6 +26,8 @@ class Platform:
                     "AWS_DEFAULT_REGION": "us-east-1", "PYTHONUNBUFFERED": "1", **(extra_env or {})})
         if state_url:  # else make run keeps its own state (SHOAL_STATE_DIR in extra_env)
             env["AWS_ENDPOINT_URL"] = state_url
+            # its workers' files: in the tests' state directory, not the checkout's .shoal/
+            env.setdefault("SHOAL_STATE_DIR", os.environ.get("SHOAL_STATE_DIR"))
         env = {k: v for k, v in env.items() if v is not None}  # extra_env may unset with None
         if event_log:
             env["SHOAL_EVENT_LOG"] = str(event_log)

@@ -135,9 +135,11 @@ def test_the_executor_refuses_an_image_off_the_list_whoever_wrote_the_task(kube_
 def test_the_local_executor_records_that_the_image_is_not_applied(function_client, monkeypatch, tmp_path):
     from shared.config import reset_settings
     from shared.executor.local import LocalExecutor
+    from shared.executor.local_files import log_path
     from shared.tasks.repository import tasks
 
     monkeypatch.setenv("SHOAL_EXECUTOR", "local")
+    monkeypatch.setenv("SHOAL_STATE_DIR", str(tmp_path))
     reset_settings()
     jobs = function_client("jobs")
     job_id = submit(jobs, executorImage="ghcr.io/labrats-work/apps.ai-agents/executor:latest").get_json()["jobId"]
@@ -147,12 +149,11 @@ def test_the_local_executor_records_that_the_image_is_not_applied(function_clien
     assert "executorImage" not in task(job_id)["spec"]
     # A task that carries one anyway (written through the tasks API) gets the line in its log.
     executor = LocalExecutor()
-    executor._logs = tmp_path
     record = tasks.get("default", job_id)
     record.doc["spec"]["executorImage"] = "ghcr.io/x/y:1"
     monkeypatch.setattr(executor, "_fork_server", lambda env: _NoForks())
     executor.start(record, lambda *args: None)
-    assert (tmp_path / f"default.{job_id}-1.log").read_text() == (
+    assert log_path("default", job_id, f"{job_id}-1").read_text() == (
         "[executor] executorImage ghcr.io/x/y:1 is not applied: the local executor runs the worker as a process "
         "on this host, not in an image\n")
 
@@ -165,6 +166,8 @@ class _NoForks:
 
 
 class _NoProcess:
+    pid = 0  # no process's
+
     def wait(self) -> int:
         return 0
 

@@ -4,11 +4,10 @@ loop's lines, never the worker's structured JSON records, from the local log fil
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 
 import pytest
 
+from shared.executor.local_files import log_path
 from tests.conftest import AUTH
 
 RECORD = json.dumps({"ts": 1796600000.123, "level": "info", "logger": "shoal.worker", "msg": "task done",
@@ -58,8 +57,8 @@ def test_local_logs_are_the_printed_lines_without_worker_records(function_client
     jobs = function_client("jobs")
     job_id = submit(jobs)
     run_and_finish(job_id, logs=["from status"])
-    log_file = Path(tempfile.gettempdir()) / "shoal-worker-logs" / f"default.{job_id}-1.log"
-    log_file.parent.mkdir(exist_ok=True)
+    log_file = log_path("default", job_id, f"{job_id}-1")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.write_text(OUTPUT)
     try:
         response = jobs.get(f"/api/jobs/{job_id}/logs", headers={**AUTH, "Accept": "text/event-stream"})
@@ -93,8 +92,8 @@ def test_output_of_only_worker_records_falls_back_to_the_status_logs(function_cl
     jobs = function_client("jobs")
     job_id = submit(jobs)
     run_and_finish(job_id, logs=["step 1"])
-    log_file = Path(tempfile.gettempdir()) / "shoal-worker-logs" / f"default.{job_id}-1.log"
-    log_file.parent.mkdir(exist_ok=True)
+    log_file = log_path("default", job_id, f"{job_id}-1")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.write_text(output)
     try:
         response = jobs.get(f"/api/jobs/{job_id}/logs", headers=AUTH)

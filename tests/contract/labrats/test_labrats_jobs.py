@@ -163,10 +163,8 @@ def test_logs_stream_ends_with_done(jobs):
 
 
 def test_logs_stream_the_executors_live_output_when_there_is_some(jobs, monkeypatch):
-    import tempfile
-    from pathlib import Path
-
     from shared.config import reset_settings
+    from shared.executor.local_files import log_path
     from shared.tasks.lifecycle import transition
     from shared.tasks.repository import tasks
 
@@ -175,8 +173,8 @@ def test_logs_stream_the_executors_live_output_when_there_is_some(jobs, monkeypa
     job_id = submit(jobs).get_json()["jobId"]
     transition("default", job_id, "Running")
     tasks.update("default", job_id, lambda d: d["status"].update(jobName=f"{job_id}-1", logs=["from status"]))
-    log_file = Path(tempfile.gettempdir()) / "shoal-worker-logs" / f"default.{job_id}-1.log"
-    log_file.parent.mkdir(exist_ok=True)
+    log_file = log_path("default", job_id, f"{job_id}-1")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.write_text("cloning\nrunning tests\n")
     try:
         transition("default", job_id, "Succeeded", message="done")

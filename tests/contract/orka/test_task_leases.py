@@ -233,9 +233,9 @@ def test_the_watcher_fails_only_the_attempt_it_watched(apps, tmp_path):
     transition("default", "w", "Running")  # attempt 2
     log_path = tmp_path / "w.log"
     log_path.write_text('Traceback:\n  File "/work/checkout/shared/worker/run.py", line 1\nKilled\n')
-    LocalExecutor.instance()._watch("default", "w", 1, _Exited(-9), _Out(), log_path, worker_exited)
+    LocalExecutor.instance()._watch("default", "w", 1, _Exited(-9), _Out(), log_path, None, worker_exited)
     assert status(tasks, "w")["phase"] == "Running"
-    LocalExecutor.instance()._watch("default", "w", 2, _Exited(-9), _Out(), log_path, worker_exited)
+    LocalExecutor.instance()._watch("default", "w", 2, _Exited(-9), _Out(), log_path, None, worker_exited)
     current = status(tasks, "w")
     assert current["phase"] == "Failed" and lost(current)
     assert current["message"] == ('worker exited with code -9 without reporting: Traceback:\n'

@@ -200,10 +200,8 @@ def test_cancel_of_a_succeeded_task_is_409(apps):
 
 # -- logs ------------------------------------------------------------------------------------------------
 def test_logs_404_while_pending_then_job_output_then_the_result(apps, tmp_path, monkeypatch):
-    import tempfile
-    from pathlib import Path
-
     from shared.config import reset_settings
+    from shared.executor.local_files import log_path
     from shared.tasks.repository import tasks as store
 
     monkeypatch.setenv("SHOAL_EXECUTOR", "local")
@@ -213,8 +211,8 @@ def test_logs_404_while_pending_then_job_output_then_the_result(apps, tmp_path, 
     assert tasks.get("/api/v1/tasks/lg/logs", headers=AUTH).get_json() == err(
         404, "task is pending, no logs available yet")
     store.update("default", "lg", lambda doc: doc["status"].update(jobName="lg-1", phase="Running"))
-    log_file = Path(tempfile.gettempdir()) / "shoal-worker-logs" / "default.lg-1.log"
-    log_file.parent.mkdir(exist_ok=True)
+    log_file = log_path("default", "lg", "lg-1")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.write_text("".join(f"line {i}\n" for i in range(150)))
     try:
         logs = tasks.get("/api/v1/tasks/lg/logs", headers=AUTH).get_json()["logs"]
@@ -227,10 +225,8 @@ def test_logs_404_while_pending_then_job_output_then_the_result(apps, tmp_path, 
 
 def running_locally(tasks, monkeypatch, name: str):
     """A Running ai task on the local executor (fast polls) and its job's log file."""
-    import tempfile
-    from pathlib import Path
-
     from shared.config import reset_settings
+    from shared.executor.local_files import log_path
     from shared.tasks.lifecycle import transition
     from shared.tasks.repository import tasks as store
 
@@ -240,8 +236,8 @@ def running_locally(tasks, monkeypatch, name: str):
     assert create(tasks, {"name": name, "type": "ai", "prompt": "p"}).status_code == 201
     transition("default", name, "Running")
     store.update("default", name, lambda doc: doc["status"].update(jobName=f"{name}-1"))
-    log_file = Path(tempfile.gettempdir()) / "shoal-worker-logs" / f"default.{name}-1.log"
-    log_file.parent.mkdir(exist_ok=True)
+    log_file = log_path("default", name, f"{name}-1")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
     return log_file
 
 
