@@ -345,14 +345,6 @@ def _terminate(children: list[subprocess.Popen], seconds: float = 10) -> None:
                 proc.wait(timeout=5)
 
 
-def _warm_document(url: str) -> None:
-    """Ask for /openapi.json once, in the background: the meta function builds it on first request (the
-    vendors' SDK types and pydantic's schemas, 2–7 s of CPU), so the first /docs a user opens need not
-    wait for that. Nothing depends on it: any failure is left for that user's own request to show."""
-    with contextlib.suppress(httpx.HTTPError):
-        httpx.get(url + "/openapi.json", timeout=120)
-
-
 def main() -> int:
     port = int(os.environ.get("SHOAL_PORT", "8080"))
     platform = LocalPlatform(host=os.environ.get("SHOAL_HOST", "127.0.0.1"), port=port)
@@ -381,7 +373,6 @@ def main() -> int:
         starting.clear()
         sys.stdout.write(platform.banner())
         sys.stdout.flush()
-        threading.Thread(target=_warm_document, args=(platform.url,), daemon=True, name="warm-openapi").start()
 
         settings = get_settings()
         supervisor = Supervisor(settings.local_restart_limit, settings.local_restart_window_seconds)
