@@ -350,7 +350,8 @@ def _random_query(rng):
     return {**query, **({"IndexName": index} if index else {})}
 
 
-@pytest.mark.parametrize("seed", range(6))
+# Three seeds: each of three bugs planted in the in-place update failed every one of six (s12-local).
+@pytest.mark.parametrize("seed", range(3))
 def test_writes_interleaved_with_queries_answer_as_moto_and_update_in_place(ddb, monkeypatch, seed):
     import random
 
