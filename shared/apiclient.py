@@ -263,11 +263,21 @@ def phase_of(task: dict) -> str:
     return (task.get("status") or {}).get("phase") or "Pending"
 
 
-def has_logs(task: dict) -> bool:
-    """Whether the logs route has something for the task (shared.tasks.routes._current_logs)."""
+def _has_output(task: dict) -> bool:
+    """Whether the task has a job or a stored result (what shared.tasks.routes._current_logs shows)."""
     status = task.get("status") or {}
-    return bool(status.get("jobName") or (status.get("resultRef") or {}).get("available")
-                or phase_of(task) in TERMINAL_PHASES)
+    return bool(status.get("jobName") or (status.get("resultRef") or {}).get("available"))
+
+
+def has_logs(task: dict) -> bool:
+    """Whether the logs route has something for the task, or never will (it ended)."""
+    return _has_output(task) or phase_of(task) in TERMINAL_PHASES
+
+
+def ended_without_job(task: dict) -> bool:
+    """Whether the task ended before any job started (an unknown agent, a cancel): the logs route then
+    answers "task is pending", as Orka's does, though it never will have logs."""
+    return phase_of(task) in TERMINAL_PHASES and not _has_output(task)
 
 
 def agent_model(agent: dict) -> str | None:

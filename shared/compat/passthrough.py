@@ -293,4 +293,3 @@ def _anthropic_frames(lines: Iterator[str], ident: str, error_body: ErrorBody,
 def _present(usage: Any) -> dict[str, Any]:
     """The figures a usage object reports (nulls are "not reported here", not zero)."""
     return {k: v for k, v in usage.items() if v is not None} if isinstance(usage, dict) else {}
-

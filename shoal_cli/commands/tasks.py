@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from shared.apiclient import TERMINAL_PHASES, ApiError, has_logs, phase_of
+from shared.apiclient import TERMINAL_PHASES, ApiError, ended_without_job, has_logs, phase_of
 from shoal_cli.manifests import load_manifests
 from shoal_cli.output import Progress, age, echo, info, log_line, phase, render
 from shoal_cli.state import State, namespace_option, output_option, pass_state
@@ -204,9 +204,8 @@ def logs(state: State, name: str, follow: bool, raw: bool) -> None:
 def _no_job(name: str, task: dict) -> None:
     """A task that ended before any job started (an unknown agent, a cancel) has no logs, and the route
     says "task is pending" for it as Orka's does; say why it has none instead, and exit 1."""
-    status = task.get("status") or {}
-    if phase_of(task) in TERMINAL_PHASES and not status.get("jobName") and not (status.get("resultRef") or {}).get("available"):
-        reason = status.get("message")
+    if ended_without_job(task):
+        reason = (task.get("status") or {}).get("message")
         raise ApiError(0, f"task/{name} {phase_of(task)} before a job started, so it has no logs"
                           + (f": {reason}" if reason else ""))
 
